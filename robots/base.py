@@ -1,0 +1,355 @@
+"""The `Robot` base class, the `@action` decorator and `ActionSpec`, the single source of truth of an action.
+
+An action is a typed method with a Google-style docstring. `@action` attaches an `ActionSpec` built from the
+signature and the docstring's `Args:` section, and returns the method unchanged so tests can call it directly.
+The spec's pydantic model drives static validation, `robo actions`, `robo schema` and run-time conversion.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _SecretMarker:
+    """Marks a parameter whose value must be redacted wherever it is recorded."""
+
+    def __repr__(self) -> str:
+        return "Secret"
+
+
+SECRET = _SecretMarker()
+
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+"""A duration in seconds (a positive number)."""
+
+Secret = Annotated[str, SECRET]
+"""A text value that is redacted in every log, report and trace."""
+
+
+@dataclass
+class RobotContext:
+    """What a robot may know of the run it serves; passed to the robot when it is created."""
+
+    run_id: str
+    workflow_name: str
+    workflow_dir: Path
+    artifacts_dir: Path
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    lane: int = 0
+    record_artifact: Callable[[Path, str, str], None] = lambda path, kind, description: None
+    log: Callable[[str], None] = lambda message: None
+    redact: Callable[[str], str] = lambda text: text
+
+    def resolve_path(self, value: str | Path) -> Path:
+        """A path from a workflow, relative to the workflow file's folder unless absolute."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.workflow_dir / path)
+
+    def artifact_path(self, name: str) -> Path:
+        """A fresh path under the run's artifacts folder (created on demand)."""
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^\w.\-]+", "_", name).strip("_") or "artifact"
+        candidate = self.artifacts_dir / safe
+        stem, suffix, counter = candidate.stem, candidate.suffix, 1
+        while candidate.exists():
+            counter += 1
+            candidate = self.artifacts_dir / f"{stem}-{counter}{suffix}"
+        return candidate
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter of an action, as the signature and docstring declare it."""
+
+    name: str
+    annotation: Any
+    required: bool
+    default: Any
+    description: str
+    keyword_only: bool
+    secret: bool
+
+    def type_text(self) -> str:
+        return describe_type(self.annotation)
+
+
+@dataclass
+class ActionSpec:
+    """Everything known about an action, derived once from its method."""
+
+    name: str
+    method_name: str
+    summary: str
+    description: str
+    returns: str
+    parameters: dict[str, ParameterSpec]
+    side_effects: bool
+    one_of: tuple[tuple[str, ...], ...]
+    together: tuple[tuple[str, ...], ...]
+    robot: str = ""
+    _model: type[BaseModel] | None = field(default=None, repr=False)
+    _adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.robot}.{self.name}"
+
+    @property
+    def model(self) -> type[BaseModel]:
+        """The pydantic model of the parameters (built on first use)."""
+        if self._model is None:
+            fields: dict[str, Any] = {}
+            for param in self.parameters.values():
+                default = ... if param.required else param.default
+                fields[param.name] = (param.annotation, Field(default, description=param.description or None))
+            model_name = "".join(part.title() for part in re.split(r"[._]", self.qualified_name)) + "Params"
+            self._model = create_model(
+                model_name,
+                __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
+                **fields,
+            )
+        return self._model
+
+    def adapter(self, name: str) -> TypeAdapter[Any]:
+        if name not in self._adapters:
+            self._adapters[name] = TypeAdapter(self.parameters[name].annotation)
+        return self._adapters[name]
+
+    def convert(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate and convert rendered parameters; raises pydantic's `ValidationError`."""
+        instance = self.model.model_validate(dict(params))
+        return {name: getattr(instance, name) for name in self.parameters if name in instance.model_fields_set}
+
+    def check_value(self, name: str, value: Any) -> str | None:
+        """A message when `value` does not fit parameter `name`, else None."""
+        try:
+            self.adapter(name).validate_python(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            return str(first.get("msg", "invalid value"))
+        return None
+
+    def group_problems(self, given: Iterable[str]) -> list[str]:
+        """Messages for `one_of` and `together` groups that the given parameter names break."""
+        present = set(given)
+        problems = []
+        for group in self.one_of:
+            chosen = [name for name in group if name in present]
+            if not chosen:
+                problems.append(f"{self.qualified_name} needs one of {', '.join(group)}")
+            elif len(chosen) > 1:
+                problems.append(f"{self.qualified_name} takes only one of {', '.join(chosen)}, not several")
+        for group in self.together:
+            chosen = [name for name in group if name in present]
+            if chosen and len(chosen) != len(group):
+                missing = [name for name in group if name not in present]
+                problems.append(f"{' and '.join(group)} go together: {', '.join(missing)} is missing")
+        return problems
+
+    @property
+    def secret_parameters(self) -> frozenset[str]:
+        return frozenset(name for name, p in self.parameters.items() if p.secret)
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = self.model.model_json_schema()
+        schema["description"] = self.summary
+        schema.pop("title", None)
+        return schema
+
+
+def action(
+    func: F | None = None,
+    *,
+    side_effects: bool = False,
+    one_of: Sequence[Sequence[str]] = (),
+    together: Sequence[Sequence[str]] = (),
+    name: str | None = None,
+) -> Any:
+    """Declare a robot method as a workflow action; the method itself is returned unchanged.
+
+    Args:
+        func: The method (when used without parentheses).
+        side_effects: Whether the action changes something outside the run (skipped by `--dry-run`).
+        one_of: Groups of parameters of which exactly one must be given.
+        together: Groups of parameters that must be given all together or not at all.
+        name: The action's name in workflows, when it differs from the method's.
+    """
+
+    def decorate(method: F) -> F:
+        method.__robo_action__ = build_action_spec(  # type: ignore[attr-defined]
+            method,
+            side_effects=side_effects,
+            one_of=tuple(tuple(group) for group in one_of),
+            together=tuple(tuple(group) for group in together),
+            name=name,
+        )
+        return method
+
+    if func is not None:
+        return decorate(func)
+    return decorate
+
+
+def build_action_spec(
+    method: Callable[..., Any],
+    *,
+    side_effects: bool,
+    one_of: tuple[tuple[str, ...], ...],
+    together: tuple[tuple[str, ...], ...],
+    name: str | None,
+) -> ActionSpec:
+    doc = inspect.getdoc(method) or ""
+    summary, description, arg_docs, returns = parse_docstring(doc)
+    hints = typing.get_type_hints(method, include_extras=True)
+    parameters: dict[str, ParameterSpec] = {}
+    for param in list(inspect.signature(method).parameters.values())[1:]:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"action {method.__qualname__} may not take *args or **kwargs")
+        annotation = hints.get(param.name, Any)
+        parameters[param.name] = ParameterSpec(
+            name=param.name,
+            annotation=annotation,
+            required=param.default is inspect.Parameter.empty,
+            default=None if param.default is inspect.Parameter.empty else param.default,
+            description=arg_docs.get(param.name, ""),
+            keyword_only=param.kind == param.KEYWORD_ONLY,
+            secret=_is_secret(annotation),
+        )
+    undocumented = [p for p in parameters if p not in arg_docs]
+    if undocumented:
+        raise TypeError(f"action {method.__qualname__} does not document {', '.join(undocumented)} in Args:")
+    for group in (*one_of, *together):
+        unknown = [p for p in group if p not in parameters]
+        if unknown:
+            raise TypeError(f"action {method.__qualname__}: unknown parameter(s) in group: {unknown}")
+    return ActionSpec(
+        name=name or method.__name__.rstrip("_"),
+        method_name=method.__name__,
+        summary=summary,
+        description=description,
+        returns=returns,
+        parameters=parameters,
+        side_effects=side_effects,
+        one_of=one_of,
+        together=together,
+    )
+
+
+_SECTION = re.compile(r"^(Args|Arguments|Returns|Raises|Yields|Example|Examples|Note|Notes):\s*$")
+_ARG_LINE = re.compile(r"^(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
+
+
+def parse_docstring(doc: str) -> tuple[str, str, dict[str, str], str]:
+    """Split a Google-style docstring into summary, description, per-argument text and returns text."""
+    lines = doc.splitlines()
+    summary = lines[0].strip() if lines else ""
+    description: list[str] = []
+    args: dict[str, str] = {}
+    returns: list[str] = []
+    section = "description"
+    current: str | None = None
+    for raw in lines[1:]:
+        heading = _SECTION.match(raw.strip()) if not raw.startswith(" ") else None
+        if heading:
+            section = heading.group(1)
+            current = None
+            continue
+        text = raw.strip()
+        if section == "description":
+            description.append(raw)
+        elif section in ("Args", "Arguments"):
+            match = _ARG_LINE.match(text)
+            if match and raw.startswith("    ") and not raw.startswith("        "):
+                current = match.group(1)
+                args[current] = match.group(2)
+            elif current and text:
+                args[current] = f"{args[current]} {text}".strip()
+        elif section == "Returns" and text:
+            returns.append(text)
+    return summary, "\n".join(description).strip(), args, " ".join(returns)
+
+
+def _is_secret(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is Annotated:
+        return any(isinstance(meta, _SecretMarker) for meta in typing.get_args(annotation)[1:])
+    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return any(_is_secret(arg) for arg in typing.get_args(annotation))
+    return False
+
+
+def describe_type(annotation: Any) -> str:
+    """A short, readable name for a parameter's type (for `robo actions` and error messages)."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is Annotated:
+        base = describe_type(args[0])
+        if any(isinstance(meta, _SecretMarker) for meta in args[1:]):
+            return "secret text"
+        if annotation == Seconds:
+            return "seconds"
+        return base
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        parts = [describe_type(a) for a in args if a is not type(None)]
+        text = " | ".join(dict.fromkeys(parts))
+        return f"{text} (optional)" if type(None) in args else text
+    if origin in (list, Sequence, typing.List):  # noqa: UP006
+        return f"list of {describe_type(args[0])}" if args else "list"
+    if origin in (dict, Mapping, typing.Dict):  # noqa: UP006
+        return "mapping"
+    names = {str: "text", int: "integer", float: "number", bool: "true/false", Path: "path", dict: "mapping"}
+    if annotation in names:
+        return names[annotation]
+    if annotation is Any:
+        return "any value"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+class Robot:
+    """Base class of robots: a named set of actions with a lifecycle inside one run (or one parallel lane).
+
+    A robot is created on first use, keeps its state between steps and is closed when the run ends, whatever
+    happens. Subclasses set `name` and a docstring, decorate their actions with `@action`, and override
+    `close()` when they hold resources.
+    """
+
+    name: ClassVar[str] = ""
+    thread_bound: ClassVar[bool] = False
+    """True when every call must come from the thread that created the robot (e.g. Playwright's sync API)."""
+
+    def __init__(self, context: RobotContext) -> None:
+        self.context = context
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most robots hold nothing
+        """Release what the robot holds (a browser, an open workbook); called once at the end of the run."""
+
+    @classmethod
+    def action_specs(cls) -> dict[str, ActionSpec]:
+        """The robot's actions by name (computed once per class)."""
+        cached: dict[str, ActionSpec] | None = cls.__dict__.get("_action_specs")
+        if cached is not None:
+            return cached
+        specs: dict[str, ActionSpec] = {}
+        for klass in reversed(cls.__mro__):
+            for attribute in vars(klass).values():
+                spec = getattr(attribute, "__robo_action__", None)
+                if isinstance(spec, ActionSpec):
+                    spec.robot = cls.name
+                    specs[spec.name] = spec
+        cls._action_specs = dict(sorted(specs.items()))  # type: ignore[attr-defined]
+        return cls._action_specs  # type: ignore[attr-defined, no-any-return]
+
+    @classmethod
+    def summary(cls) -> str:
+        return (inspect.getdoc(cls) or "").splitlines()[0] if cls.__doc__ else ""

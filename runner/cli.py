@@ -1,0 +1,382 @@
+"""`robo`: the one command for everything a user does (run, validate, actions, schema, runs, audit, secrets).
+
+Heavy modules (the engine, SQLAlchemy, robots) are imported inside each command so that `robo --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from runner.diagnostics import Diagnostic
+
+app = typer.Typer(
+    name="robo",
+    help="Rob'O: robotic process automation with workflows written in YAML.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+runs_app = typer.Typer(help="Review past runs.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the audit log of a run.", no_args_is_help=True)
+secrets_app = typer.Typer(help="Store secrets in the system keyring.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+app.add_typer(audit_app, name="audit")
+app.add_typer(secrets_app, name="secrets")
+
+LogsOption = Annotated[Path, typer.Option("--logs", help="Folder where runs write their records.", envvar="ROBO_LOGS")]
+StoreOption = Annotated[
+    Optional[str],  # noqa: UP045 - typer reads the annotation at run time
+    typer.Option("--store", help="SQLAlchemy URL of the run store (default: SQLite in the logs folder).", envvar="ROBO_STORE_URL"),
+]
+FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
+
+
+def _out(text: str = "") -> None:
+    typer.echo(text)
+
+
+def _err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, list[str]], fmt: str) -> None:
+    from runner.diagnostics import render_all
+
+    if fmt == "json":
+        _out(json.dumps([d.to_dict() for d in diagnostics], ensure_ascii=False, indent=2))
+    elif diagnostics:
+        _err(render_all(diagnostics, sources))
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Workflow files (or folders of them) to check.")],
+    fmt: FormatOption = "text",
+) -> None:
+    """Check workflows without running them; every error with its file:line:col."""
+    from runner.validate import validate_file
+
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.y*ml")) if path.is_dir() else [path])
+    all_diagnostics = []
+    sources: dict[str, list[str]] = {}
+    failed = 0
+    for file in files:
+        result = validate_file(file)
+        sources[result.path] = result.source_lines
+        all_diagnostics.extend(result.diagnostics)
+        if not result.ok:
+            failed += 1
+        elif fmt == "text":
+            _err(f"{file}: ok")
+    _print_diagnostics(all_diagnostics, sources, fmt)
+    if fmt == "text" and failed:
+        count = sum(1 for d in all_diagnostics if d.severity == "error")
+        _err(f"\n{count} error{'s' if count != 1 else ''} in {failed} file{'s' if failed != 1 else ''}")
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def run(
+    workflow: Annotated[Path, typer.Argument(help="The workflow file to run.")],
+    inputs: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--input", "-i", help="An input value, name=value (repeatable)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Walk the plan without actions that change anything.")] = False,
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+    headed: Annotated[bool, typer.Option("--headed", help="Show the browser window.")] = False,
+    slow_mo: Annotated[float, typer.Option("--slow-mo", help="Slow each browser action by this many ms.")] = 0.0,
+    fmt: FormatOption = "text",
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
+) -> None:
+    """Run a workflow."""
+    from runner.console import ConsoleSink
+    from runner.errors import RoboError
+    from runner.inputs import parse_input_assignments
+    from runner.run import RunOptions, run_workflow
+
+    try:
+        given = parse_input_assignments(inputs or [])
+    except RoboError as exc:
+        _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
+        raise typer.Exit(2) from None
+    browser: dict[str, Any] = {}
+    if headed:
+        browser["headless"] = False
+    if slow_mo:
+        browser["slow_mo"] = slow_mo
+    options = RunOptions(
+        inputs=given,
+        dry_run=dry_run,
+        logs_dir=logs,
+        store_url=store,
+        settings={"browser": browser} if browser else {},
+        extra_sinks=[ConsoleSink()] if fmt == "text" else [],
+        handle_signals=True,
+    )
+    try:
+        outcome = run_workflow(workflow, options)
+    except Exception as exc:
+        if debug:
+            raise
+        _err(f"internal error: {type(exc).__name__}: {exc}\n  (run again with --debug for the traceback)")
+        raise typer.Exit(70) from None
+    if fmt == "json":
+        _out(
+            json.dumps(
+                {
+                    "status": outcome.status,
+                    "run_id": outcome.run_id,
+                    "run_dir": str(outcome.run_dir) if outcome.run_dir else None,
+                    "counts": outcome.counts,
+                    "errors": [d.to_dict() for d in outcome.diagnostics],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        _print_diagnostics(outcome.diagnostics, outcome.sources, fmt)
+        if outcome.run_dir is not None:
+            _err(f"audit log: {outcome.run_dir / 'audit.jsonl'}")
+            _err(f"artifacts: {outcome.run_dir / 'artifacts'}")
+    raise typer.Exit(outcome.exit_code if outcome.status != "invalid" else 1)
+
+
+@app.command()
+def actions(
+    robot: Annotated[Optional[str], typer.Argument(help="Only this robot's actions.")] = None,  # noqa: UP045
+    fmt: FormatOption = "text",
+) -> None:
+    """The reference of every action: parameters, types, defaults and what they do."""
+    from robots import UnknownRobotError, robot_class, robot_names
+    from runner.diagnostics import did_you_mean
+
+    names = robot_names()
+    if robot is not None and robot not in names:
+        hint = did_you_mean(robot, names)
+        _err(f"error: there is no robot '{robot}' (robots: {', '.join(names)})" + (f"\n  hint: {hint}" if hint else ""))
+        raise typer.Exit(1)
+    selected = [robot] if robot else names
+    reference: dict[str, Any] = {}
+    for name in selected:
+        try:
+            cls = robot_class(name)
+        except (UnknownRobotError, ImportError) as exc:
+            _err(f"warning: robot '{name}' cannot be loaded: {exc}")
+            continue
+        reference[name] = {"summary": cls.summary(), "actions": cls.action_specs()}
+    if fmt == "json":
+        payload = {
+            name: {
+                "summary": entry["summary"],
+                "actions": {
+                    action_name: {
+                        "summary": spec.summary,
+                        "side_effects": spec.side_effects,
+                        "returns": spec.returns,
+                        "parameters": {
+                            p.name: {
+                                "type": p.type_text(),
+                                "required": p.required,
+                                "default": None if p.required else p.default,
+                                "description": p.description,
+                            }
+                            for p in spec.parameters.values()
+                        },
+                    }
+                    for action_name, spec in entry["actions"].items()
+                },
+            }
+            for name, entry in reference.items()
+        }
+        _out(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        return
+    for name, entry in reference.items():
+        _out(f"{name} — {entry['summary']}")
+        for action_name, spec in entry["actions"].items():
+            flag = " (changes things)" if spec.side_effects else ""
+            _out(f"\n  {name}.{action_name}{flag}")
+            _out(f"      {spec.summary}")
+            for param in spec.parameters.values():
+                default = "required" if param.required else f"default {param.default!r}"
+                _out(f"      {param.name}: {param.type_text()}, {default}")
+                if param.description:
+                    _out(f"          {param.description}")
+            for group in spec.one_of:
+                _out(f"      give exactly one of: {', '.join(group)}")
+            if spec.returns:
+                _out(f"      returns: {spec.returns}")
+        _out()
+
+
+@app.command()
+def schema(
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,  # noqa: UP045
+) -> None:
+    """Export the JSON Schema of the workflow language (for editor completion)."""
+    from runner.schema import workflow_schema
+
+    text = json.dumps(workflow_schema(), ensure_ascii=False, indent=2, default=str)
+    if output is None:
+        _out(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        _err(f"schema written to {output}")
+
+
+def _store(logs: Path, store: str | None) -> Any:
+    from runner.store import RunStore, default_store_url
+
+    return RunStore(store or default_store_url(logs))
+
+
+@runs_app.command("list")
+def runs_list(
+    workflow: Annotated[Optional[str], typer.Option(help="Only runs of this workflow.")] = None,  # noqa: UP045
+    status: Annotated[Optional[str], typer.Option(help="Only runs with this status.")] = None,  # noqa: UP045
+    since: Annotated[Optional[str], typer.Option(help="Only runs started since this date (YYYY-MM-DD).")] = None,  # noqa: UP045
+    limit: Annotated[int, typer.Option(help="At most this many runs.")] = 50,
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+    fmt: FormatOption = "text",
+) -> None:
+    """List runs, newest first."""
+    from rich.console import Console
+    from rich.table import Table
+
+    run_store = _store(logs, store)
+    try:
+        records = run_store.list_runs(workflow=workflow, status=status, since=since, limit=limit)
+    finally:
+        run_store.close()
+    if fmt == "json":
+        _out(json.dumps([record.__dict__ for record in records], ensure_ascii=False, indent=2, default=str))
+        return
+    if not records:
+        _err("no runs found")
+        return
+    table = Table("run", "workflow", "status", "started", "duration", "items done/failed")
+    for record in records:
+        counts = record.counts or {}
+        table.add_row(
+            record.id,
+            record.workflow,
+            record.status,
+            record.started_at[:19].replace("T", " "),
+            f"{record.duration:.1f} s" if record.duration is not None else "",
+            f"{counts.get('items_done', 0)}/{counts.get('items_failed', 0)}",
+        )
+    Console(width=max(120, Console().width)).print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="The run's id (or a unique beginning of it).")],
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+    fmt: FormatOption = "text",
+) -> None:
+    """Show one run: its status, steps and work items."""
+    from rich.console import Console
+    from rich.table import Table
+
+    run_store = _store(logs, store)
+    try:
+        record = run_store.get_run(run_id)
+        if record is None:
+            _err(f"error: no run '{run_id}' in {run_store.url}")
+            raise typer.Exit(1)
+        step_rows = run_store.run_steps(record.id)
+        item_rows = run_store.run_items(record.id)
+    finally:
+        run_store.close()
+    if fmt == "json":
+        payload = {"run": record.__dict__, "steps": step_rows, "items": item_rows}
+        _out(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        return
+    console = Console(width=max(120, Console().width))
+    console.print(f"run {record.id} of '{record.workflow}' ({record.workflow_file})", markup=False, highlight=False)
+    console.print(f"status: {record.status}; started {record.started_at}; duration {record.duration} s", markup=False)
+    if record.error:
+        console.print(f"error: {record.error}", markup=False)
+    console.print(f"records: {record.run_dir}", markup=False)
+    steps_table = Table("step", "name", "item", "status", "duration", "error", title="steps")
+    for row in step_rows[-200:]:
+        steps_table.add_row(
+            row["step"], row["name"], row["item"] or "", row["status"], f"{row['duration'] or 0:.3f} s", row["error"] or ""
+        )
+    console.print(steps_table)
+    if item_rows:
+        items_table = Table("loop", "#", "key", "status", "error", title="work items")
+        for row in item_rows:
+            items_table.add_row(row["loop"], str(row["position"] + 1), row["key"], row["status"], row["error"] or "")
+        console.print(items_table)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    target: Annotated[str, typer.Argument(help="A run id, or the path of an audit.jsonl file.")],
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+) -> None:
+    """Prove that a run's audit log was not changed since it was written."""
+    from runner.audit import verify_audit_log
+
+    path = Path(target)
+    expected: str | None = None
+    if not path.is_file():
+        run_store = _store(logs, store)
+        try:
+            record = run_store.get_run(target)
+        finally:
+            run_store.close()
+        if record is None or not record.run_dir:
+            _err(f"error: '{target}' is neither an audit log file nor a known run id")
+            raise typer.Exit(2)
+        path = Path(record.run_dir) / "audit.jsonl"
+        expected = record.last_hash
+    if not path.is_file():
+        _err(f"error: the audit log {path} is missing")
+        raise typer.Exit(1)
+    verdict = verify_audit_log(path, expected)
+    _out(f"{path}: {verdict}")
+    raise typer.Exit(0 if verdict.intact else 1)
+
+
+@secrets_app.command("set")
+def secrets_set(name: Annotated[str, typer.Argument(help="The secret's name, as the workflow lists it.")]) -> None:
+    """Store a secret in the system keyring (asks for the value without echoing it)."""
+    from runner.errors import ConfigurationError
+    from runner.secrets import store_in_keyring
+
+    value = typer.prompt(f"value of {name}", hide_input=True, confirmation_prompt=True)
+    try:
+        store_in_keyring(name, value)
+    except ConfigurationError as exc:
+        _err(f"error: {exc.message}\n  hint: {exc.hint}")
+        raise typer.Exit(1) from None
+    _err(f"secret '{name}' stored in the system keyring")
+
+
+def main() -> None:
+    """Entry point of the `robo` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The exception tree of Rob'O.
+
+```
+RoboError                      anything Rob'O raises on purpose; never shown to a user as a traceback
+├── WorkflowError              a workflow definition is wrong (carries diagnostics: span, code, hint)
+├── BusinessError              the data was refused (a validation message, a `fail` step): never retried
+├── ApplicationError           a system misbehaved (timeout, element missing, HTTP 5xx): retried
+│   └── StepTimeout            a step ran past its timeout
+└── ConfigurationError         a browser, display, secret or server is missing: says what to install or set
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runner.diagnostics import Diagnostic
+
+
+class RoboError(Exception):
+    """Base of every error Rob'O raises on purpose."""
+
+    kind = "error"
+
+    def __init__(self, message: str, *, hint: str | None = None, cause: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.cause = tuple(cause)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class WorkflowError(RoboError):
+    """A workflow definition is wrong; `diagnostics` says every place."""
+
+    kind = "workflow"
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, list[str]] | None = None) -> None:
+        count = len(diagnostics)
+        super().__init__(f"the workflow has {count} error{'s' if count != 1 else ''}")
+        self.diagnostics = list(diagnostics)
+        self.sources = sources or {}
+
+
+class BusinessError(RoboError):
+    """The data was refused: retrying would give the same answer, so the item is marked failed."""
+
+    kind = "business"
+
+
+class ApplicationError(RoboError):
+    """A system misbehaved (timeout, missing element, server error): worth retrying."""
+
+    kind = "application"
+
+
+class StepTimeout(ApplicationError):
+    """A step ran longer than its timeout."""
+
+    kind = "application"
+
+
+class ConfigurationError(RoboError):
+    """Something the run needs is not set up: the message says what to install or set."""
+
+    kind = "configuration"

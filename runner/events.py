@@ -1,0 +1,146 @@
+"""What happens during a run, as frozen, serialisable facts: one dataclass per kind of fact.
+
+The engine emits events; sinks (console, audit log, run store) receive them. Events carry plain data only
+(strings, numbers, lists, mappings), so they can be written to JSON or sent to another process as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    kind: ClassVar[str] = "event"
+    run_id: str
+    at: str = field(default_factory=utc_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"event": self.kind}
+        data.update(dataclasses.asdict(self))
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    kind: ClassVar[str] = "run_started"
+    workflow: str
+    workflow_file: str
+    inputs: dict[str, Any]
+    dry_run: bool = False
+    resumed_from: str | None = None
+    pid: int = 0
+    host: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    kind: ClassVar[str] = "run_finished"
+    status: str  # succeeded | failed | completed_with_errors | interrupted
+    duration: float
+    error: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    kind: ClassVar[str] = "step_started"
+    step: str  # the step's path in the workflow, e.g. "steps[2].steps[0]"
+    name: str
+    action: str | None
+    file: str
+    line: int
+    col: int
+    item: str | None = None
+    lane: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFinished(Event):
+    kind: ClassVar[str] = "step_finished"
+    step: str
+    name: str
+    status: str  # succeeded | failed | skipped
+    duration: float
+    item: str | None = None
+    lane: int = 0
+    result: Any = None
+    error: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemStarted(Event):
+    kind: ClassVar[str] = "item_started"
+    loop: str
+    key: str
+    index: int
+    lane: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemFinished(Event):
+    kind: ClassVar[str] = "item_finished"
+    loop: str
+    key: str
+    index: int
+    status: str  # done | failed_business | failed_application | skipped
+    duration: float
+    lane: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopStarted(Event):
+    kind: ClassVar[str] = "loop_started"
+    loop: str
+    name: str
+    total: int
+    parallel: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryScheduled(Event):
+    kind: ClassVar[str] = "retry_scheduled"
+    step: str
+    name: str
+    attempt: int
+    of: int
+    delay: float
+    error: str
+    item: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogMessage(Event):
+    kind: ClassVar[str] = "log"
+    level: str
+    message: str
+    step: str | None = None
+    item: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArtifactSaved(Event):
+    kind: ClassVar[str] = "artifact_saved"
+    path: str
+    artifact: str  # screenshot | html | trace | download | output | file
+    description: str = ""
+    sha256: str | None = None
+    step: str | None = None
+    item: str | None = None
+
+
+class EventSink(Protocol):
+    """Anything that receives events: the console, the audit log, the run store."""
+
+    def handle(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,291 @@
+"""One run from start to end: validate, resolve inputs and secrets, open the run's records, execute, report.
+
+`run_workflow` is what `robo run` calls. It never lets a Python traceback out for a problem of the workflow,
+its inputs or its environment: those come back as a `RunOutcome` whose `diagnostic` says where and what.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets as random_tokens
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robots import RobotContext
+from runner.audit import AuditLog
+from runner.diagnostics import Diagnostic
+from runner.engine import Engine, RunInterrupted, StepFailure
+from runner.errors import RoboError, WorkflowError
+from runner.events import ArtifactSaved, Event, EventSink, LogMessage, RunFinished, RunStarted
+from runner.inputs import resolve_inputs
+from runner.loader import Span
+from runner.model import Workflow
+from runner.secrets import Redactor, resolve_secrets
+from runner.store import RunStore, RunStoreSink, default_store_url
+from runner.templating import slug
+from runner.validate import ValidationResult, validate_file
+
+EXIT_CODES = {"succeeded": 0, "failed": 1, "completed_with_errors": 3, "interrupted": 130}
+
+
+@dataclass
+class RunOptions:
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    logs_dir: Path = Path("logs")
+    store_url: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    extra_sinks: list[EventSink] = field(default_factory=list)
+    environ: Mapping[str, str] | None = None
+    handle_signals: bool = False
+    run_id: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    status: str
+    run_id: str | None = None
+    run_dir: Path | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    duration: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES.get(self.status, 1)
+
+
+def new_run_id() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S-") + random_tokens.token_hex(3)
+
+
+class _Dispatcher:
+    """Redacts every event once, then hands it to each sink in order (audit log first)."""
+
+    def __init__(self, sinks: list[EventSink], redactor: Redactor) -> None:
+        self.sinks = sinks
+        self.redactor = redactor
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        if self.redactor:
+            event = _redacted(event, self.redactor)
+        with self._lock:
+            for sink in self.sinks:
+                sink.handle(event)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+
+
+def _redacted(event: Event, redactor: Redactor) -> Event:
+    import dataclasses
+
+    changes = {}
+    for item in dataclasses.fields(event):
+        value = getattr(event, item.name)
+        cleaned = redactor.data(value)
+        if cleaned != value:
+            changes[item.name] = cleaned
+    return dataclasses.replace(event, **changes) if changes else event
+
+
+def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
+    """Validate and run one workflow file; every outcome, good or bad, is returned, never raised."""
+    validation = validate_file(path)
+    if not validation.ok or validation.workflow is None:
+        return RunOutcome("invalid", diagnostics=validation.errors, sources={validation.path: validation.source_lines})
+    workflow = validation.workflow
+    workflow_dir = Path(path).resolve().parent
+    try:
+        inputs = resolve_inputs(workflow, options.inputs, Path.cwd())
+        secret_values = resolve_secrets(
+            workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
+        )
+    except RoboError as exc:
+        return RunOutcome("invalid", diagnostics=[_top_diagnostic(validation, "configuration-error", exc)])
+    return _execute(validation, workflow, workflow_dir, inputs, secret_values, options)
+
+
+def _top_diagnostic(validation: ValidationResult, code: str, exc: RoboError) -> Diagnostic:
+    return Diagnostic(Span(validation.path, 1, 1), code, exc.message, hint=exc.hint, cause=exc.cause)
+
+
+def _execute(
+    validation: ValidationResult,
+    workflow: Workflow,
+    workflow_dir: Path,
+    inputs: dict[str, Any],
+    secret_values: dict[str, str],
+    options: RunOptions,
+) -> RunOutcome:
+    run_id = options.run_id or new_run_id()
+    run_dir = options.logs_dir.resolve() / slug(workflow.name or "workflow") / run_id
+    artifacts_dir = run_dir / "artifacts"
+    artifacts_dir.mkdir(parents=True, exist_ok=True)
+    redactor = Redactor(secret_values.values())
+    store = RunStore(options.store_url or default_store_url(options.logs_dir))
+    audit = AuditLog(run_dir / "audit.jsonl")
+    sinks: list[EventSink] = [audit, RunStoreSink(store, run_dir, lambda: audit.last_hash), *options.extra_sinks]
+    dispatch = _Dispatcher(sinks, redactor)
+    started_at = dt.datetime.now().astimezone()
+    environ = dict(os.environ if options.environ is None else options.environ)
+    scope: dict[str, Any] = {
+        "inputs": inputs,
+        "secrets": secret_values,
+        "env": environ,
+        "run": {
+            "id": run_id,
+            "workflow": workflow.name,
+            "started_at": started_at.isoformat(timespec="seconds"),
+            "dir": str(run_dir),
+            "artifacts": str(artifacts_dir),
+        },
+    }
+    settings = {"browser": workflow.browser.model_dump(), **dict(options.settings)}
+    if "browser" in options.settings:
+        settings["browser"] = {**workflow.browser.model_dump(), **dict(options.settings["browser"])}
+
+    def make_context(lane: int) -> RobotContext:
+        def record_artifact(artifact_path: Path, kind: str, description: str) -> None:
+            dispatch(
+                ArtifactSaved(
+                    run_id=run_id, path=str(artifact_path), artifact=kind, description=description, sha256=_sha256(artifact_path)
+                )
+            )
+
+        def log(message: str) -> None:
+            dispatch(LogMessage(run_id=run_id, level="info", message=message))
+
+        return RobotContext(
+            run_id=run_id,
+            workflow_name=workflow.name,
+            workflow_dir=workflow_dir,
+            artifacts_dir=artifacts_dir,
+            settings=settings,
+            lane=lane,
+            record_artifact=record_artifact,
+            log=log,
+            redact=redactor.text,
+        )
+
+    stop_event = threading.Event()
+    engine = Engine(
+        workflow,
+        run_id=run_id,
+        scope=scope,
+        emit=dispatch,
+        make_context=make_context,
+        dry_run=options.dry_run,
+        stop_event=stop_event,
+    )
+    started = time.perf_counter()
+    diagnostics: list[Diagnostic] = []
+    status = "succeeded"
+    dispatch(
+        RunStarted(
+            run_id=run_id,
+            workflow=workflow.name,
+            workflow_file=str(Path(validation.path).resolve()),
+            inputs=inputs,
+            dry_run=options.dry_run,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+        )
+    )
+    try:
+        with _stop_on_signals(stop_event, enabled=options.handle_signals):
+            engine.run()
+        if engine.item_failures:
+            status = "completed_with_errors"
+            diagnostics = [failure.diagnostic() for failure in engine.item_failures]
+    except StepFailure as failure:
+        status = "failed"
+        diagnostics = [failure.diagnostic()]
+    except RunInterrupted:
+        status = "interrupted"
+    except WorkflowError as exc:
+        status = "failed"
+        diagnostics = exc.diagnostics
+    except RoboError as exc:
+        status = "failed"
+        diagnostics = [_top_diagnostic(validation, f"{exc.kind}-error", exc)]
+    finally:
+        duration = time.perf_counter() - started
+        error_text = "\n".join(redactor.text(d.message) for d in diagnostics[:20]) or None
+        dispatch(
+            RunFinished(run_id=run_id, status=status, duration=round(duration, 3), error=error_text, counts=engine.counters.as_dict())
+        )
+        dispatch.close()
+        store.close()
+    redacted = [_redact_diagnostic(d, redactor) for d in diagnostics]
+    return RunOutcome(
+        status,
+        run_id,
+        run_dir,
+        redacted,
+        {validation.path: validation.source_lines},
+        engine.counters.as_dict(),
+        duration,
+    )
+
+
+def _redact_diagnostic(diagnostic: Diagnostic, redactor: Redactor) -> Diagnostic:
+    import dataclasses
+
+    if not redactor:
+        return diagnostic
+    return dataclasses.replace(
+        diagnostic,
+        message=redactor.text(diagnostic.message),
+        hint=redactor.text(diagnostic.hint) if diagnostic.hint else None,
+        cause=tuple(redactor.text(c) for c in diagnostic.cause),
+    )
+
+
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    try:
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
+@contextmanager
+def _stop_on_signals(stop_event: threading.Event, *, enabled: bool) -> Iterator[None]:
+    """SIGINT/SIGTERM ask the run to stop after the current step (a second SIGINT stops at once)."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def request_stop(signum: int, _frame: Any) -> None:
+        if stop_event.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop_event.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, request_stop)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+Callback = Callable[[Event], None]

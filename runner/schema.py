@@ -1,0 +1,112 @@
+"""The JSON Schema of the workflow language, every action's parameters included, for editor completion.
+
+Point an editor at it (for VS Code's YAML extension: `# yaml-language-server: $schema=robo.schema.json` at the
+top of a workflow) to get completion and checks of keys, actions and parameters while typing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robots import robot_class, robot_names
+from runner.model import BrowserSettings, Defaults, InputSpec, RetryPolicy, ScheduleEntry
+
+_COMMON = {
+    "name": {"type": "string", "description": "What the step does, in words a colleague understands."},
+    "id": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "description": "A unique identifier."},
+    "when": {"type": "string", "description": "Run the step only when this expression is true."},
+}
+
+
+def _definition(model: Any) -> dict[str, Any]:
+    schema: dict[str, Any] = model.model_json_schema(ref_template="#/$defs/{model}")
+    schema.pop("title", None)
+    return schema
+
+
+def workflow_schema() -> dict[str, Any]:
+    """The schema as a JSON-compatible mapping."""
+    defs: dict[str, Any] = {}
+    for model in (InputSpec, RetryPolicy, Defaults, ScheduleEntry, BrowserSettings):
+        schema = _definition(model)
+        defs.update(schema.pop("$defs", {}))
+        defs[model.__name__] = schema
+    steps_ref = {"type": "array", "items": {"$ref": "#/$defs/Step"}, "minItems": 1}
+    on_error = {"anyOf": [{"enum": ["fail", "continue"]}, steps_ref]}
+    action_steps = []
+    for robot in robot_names():
+        try:
+            specs = robot_class(robot).action_specs()
+        except ImportError:
+            continue
+        for name, spec in specs.items():
+            qualified = f"{robot}.{name}"
+            params = spec.json_schema()
+            for key, sub in params.pop("$defs", {}).items():
+                defs.setdefault(key, sub)
+            action_steps.append(
+                {
+                    "type": "object",
+                    "description": spec.summary,
+                    "required": [qualified],
+                    "properties": {
+                        **_COMMON,
+                        qualified: params,
+                        "save": {"type": "string", "description": "Keep the result under this name."},
+                        "timeout": {"type": "number", "exclusiveMinimum": 0},
+                        "retry": {"$ref": "#/$defs/RetryPolicy"},
+                        "on_error": on_error,
+                    },
+                    "additionalProperties": False,
+                }
+            )
+    structured = [
+        _kind(
+            "for_each",
+            {"anyOf": [{"type": "string"}, {"type": "array"}]},
+            {
+                "as": {"type": "string"},
+                "key": {"type": "string"},
+                "parallel": {"type": "integer", "minimum": 1, "maximum": 32},
+                "steps": steps_ref,
+                "on_error": {"enum": ["fail", "continue"]},
+                "retry": {"$ref": "#/$defs/RetryPolicy"},
+            },
+            required=["steps"],
+        ),
+        _kind("if", {"type": "string"}, {"then": steps_ref, "else": steps_ref}, required=["then"]),
+        _kind("try", steps_ref, {"on_error": on_error}),
+        _kind("set", {"type": "object"}, {}),
+        _kind("log", {"type": "string"}, {"level": {"enum": ["info", "warning", "error"]}}),
+        _kind("fail", {"type": "string"}, {}),
+    ]
+    defs["Step"] = {"anyOf": action_steps + structured}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Rob'O workflow",
+        "type": "object",
+        "required": ["name", "steps"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "version": {"type": ["string", "number"]},
+            "inputs": {"type": "object", "additionalProperties": {"$ref": "#/$defs/InputSpec"}},
+            "vars": {"type": "object"},
+            "secrets": {"type": "array", "items": {"type": "string"}},
+            "defaults": {"$ref": "#/$defs/Defaults"},
+            "schedule": {"type": "array", "items": {"$ref": "#/$defs/ScheduleEntry"}},
+            "browser": {"$ref": "#/$defs/BrowserSettings"},
+            "steps": steps_ref,
+        },
+        "$defs": defs,
+    }
+
+
+def _kind(key: str, value: dict[str, Any], extra: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [key, *(required or [])],
+        "properties": {**_COMMON, key: value, **extra},
+        "additionalProperties": False,
+    }

@@ -1,0 +1,255 @@
+"""`{{ … }}` expressions, rendered in a sandboxed Jinja2 environment that is strict about undefined names.
+
+A string that is exactly one expression (`"{{ rows }}"`) renders to the expression's value with its own type (a
+list stays a list); any other string renders to text. Values taken from data (a spreadsheet cell, a page's
+text) are inserted as values and never rendered again, so a cell holding `{{ … }}` stays literal text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+_MONTHS_FR = (
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+)
+_DAYS_FR = "lundi mardi mercredi jeudi vendredi samedi dimanche".split()
+
+
+class TemplateError(Exception):
+    """A template could not be rendered: bad syntax, an undefined name, or a refused operation."""
+
+    def __init__(self, message: str, template: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.template = template
+        self.hint = hint
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _to_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%dT%H:%M:%S", "%d-%m-%Y"):
+            try:
+                return dt.datetime.strptime(text[: len(dt.datetime.now().strftime(fmt))], fmt).date()
+            except ValueError:
+                continue
+        try:
+            return dt.datetime.fromisoformat(text).date()
+        except ValueError:
+            pass
+    raise ValueError(f"not a date: {value!r}")
+
+
+def date_fr(value: Any, style: str = "long") -> str:
+    """`23 novembre 2026` (long), `lundi 23 novembre 2026` (full) or `23/11/2026` (short)."""
+    day = _to_date(value)
+    if style == "short":
+        return day.strftime("%d/%m/%Y")
+    text = f"{'1er' if day.day == 1 else day.day} {_MONTHS_FR[day.month - 1]} {day.year}"
+    return f"{_DAYS_FR[day.weekday()]} {text}" if style == "full" else text
+
+
+def date_iso(value: Any) -> str:
+    return _to_date(value).isoformat()
+
+
+def date_format(value: Any, fmt: str = "%d/%m/%Y") -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime(fmt)
+    return _to_date(value).strftime(fmt)
+
+
+def to_date(value: Any) -> dt.date:
+    return _to_date(value)
+
+
+def slug(value: Any, separator: str = "-") -> str:
+    """`Dossier n°12 : Éric` → `dossier-n-12-eric`: safe in file names and URLs."""
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", separator, text.lower()).strip(separator)
+
+
+def number_fr(value: Any, decimals: int = 2) -> str:
+    """`1234.5` → `1 234,50` (French grouping with a narrow no-break space, comma decimal mark)."""
+    try:
+        number = Decimal(str(value).replace(",", ".").replace("\u202f", "").replace(" ", ""))
+    except InvalidOperation:
+        raise ValueError(f"not a number: {value!r}") from None
+    text = f"{number:,.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+def euros(value: Any, decimals: int = 2) -> str:
+    return f"{number_fr(value, decimals)}\u00a0€"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().astimezone()
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    """Sandboxed and immutable: templates may read data but not call methods that change it."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if attr.startswith("_"):
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+
+@cache
+def environment() -> _Environment:
+    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters.update(
+        date_fr=date_fr,
+        date_iso=date_iso,
+        date=date_format,
+        to_date=to_date,
+        slug=slug,
+        number_fr=number_fr,
+        euros=euros,
+    )
+    env.globals.update(now=_now, today=_today)
+    return env
+
+
+FILTER_NAMES = ("date_fr", "date_iso", "date", "to_date", "slug", "number_fr", "euros")
+
+
+def _explain(exc: Exception, template: str) -> TemplateError:
+    if isinstance(exc, UndefinedError):
+        name = re.search(r"'([^']+)' is undefined", str(exc))
+        attribute = re.search(r"has no attribute '([^']+)'", str(exc))
+        if attribute:
+            return TemplateError(f"{exc.message}", template)
+        return TemplateError(
+            f"'{name.group(1) if name else '?'}' is not defined here",
+            template,
+            hint="names available: inputs, vars, secrets, env, run, saved results and the loop variable",
+        )
+    if isinstance(exc, SecurityError):
+        return TemplateError(f"refused by the sandbox: {exc}", template)
+    if isinstance(exc, TemplateSyntaxError):
+        return TemplateError(f"template syntax error: {exc.message}", template)
+    return TemplateError(f"{type(exc).__name__}: {exc}", template)
+
+
+@cache
+def _compile_expression(expression: str) -> Any:
+    return environment().compile_expression(expression, undefined_to_none=False)
+
+
+@cache
+def _compile_template(text: str) -> Any:
+    return environment().from_string(text)
+
+
+def render_value(value: Any, scope: Mapping[str, Any]) -> Any:
+    """Render every template in `value` (a string, or lists and mappings of them) against `scope`."""
+    if isinstance(value, str):
+        return render_string(value, scope)
+    if isinstance(value, list):
+        return [render_value(item, scope) for item in value]
+    if isinstance(value, dict):
+        return {key: render_value(item, scope) for key, item in value.items()}
+    return value
+
+
+def render_string(text: str, scope: Mapping[str, Any]) -> Any:
+    if not is_template(text):
+        return text
+    single = _SINGLE_EXPRESSION.match(text)
+    try:
+        if single:
+            result = _compile_expression(single.group("expr").strip())(**scope)
+            if isinstance(result, StrictUndefined):
+                str(result)  # raises the UndefinedError that names what is missing
+            return result
+        return _compile_template(text).render(**scope)
+    except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
+        raise _explain(exc, text) from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        raise _explain(exc, text) from None
+
+
+def evaluate_condition(expression: str, scope: Mapping[str, Any]) -> bool:
+    """Evaluate a condition (`when`, `if`): a bare expression, or one wrapped in `{{ }}`."""
+    return bool(render_string(as_expression_template(expression), scope))
+
+
+def as_expression_template(expression: str) -> str:
+    stripped = expression.strip()
+    return stripped if _SINGLE_EXPRESSION.match(stripped) else "{{ " + stripped + " }}"
+
+
+def syntax_problem(text: str) -> str | None:
+    """A message when `text` is not a valid template, else None."""
+    try:
+        environment().parse(text)
+    except TemplateSyntaxError as exc:
+        return exc.message or "invalid template"
+    return None
+
+
+def referenced_names(text: str) -> set[str]:
+    """Top-level names a template reads that it does not define itself (for static checks)."""
+    try:
+        ast = environment().parse(text)
+    except TemplateSyntaxError:
+        return set()
+    return set(meta.find_undeclared_variables(ast)) - set(environment().globals)
+
+
+def attribute_references(text: str, root: str) -> Iterable[str]:
+    """The attributes read directly from `root` (e.g. `inputs.fichier` → `fichier`)."""
+    try:
+        ast = environment().parse(text)
+    except TemplateSyntaxError:
+        return []
+    found = []
+    for node in ast.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name == root:
+            found.append(node.attr)
+    for node in ast.find_all(nodes.Getitem):
+        if (
+            isinstance(node.node, nodes.Name)
+            and node.node.name == root
+            and isinstance(node.arg, nodes.Const)
+            and isinstance(node.arg.value, str)
+        ):
+            found.append(node.arg.value)
+    return found
+
+
+def filters_used(text: str) -> set[str]:
+    try:
+        ast = environment().parse(text)
+    except TemplateSyntaxError:
+        return set()
+    return {node.name for node in ast.find_all(nodes.Filter)}
+
+
+def known_filters() -> set[str]:
+    return set(environment().filters)
