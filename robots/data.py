@@ -1,0 +1,467 @@
+"""The `data` robot: records (lists of mappings), CSV and JSON files.
+
+Values read from files are data: they are returned as they are and never rendered as templates. Errors say which
+kind they are: a file that is missing or needs another `encoding` is a `ConfigurationError`; records that do not
+fit what a step asks of them (an unknown field, mixed types to sort, duplicate join keys) are a `BusinessError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import io
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from robots.base import Robot, action
+from runner.errors import BusinessError, ConfigurationError
+
+Record = dict[str, Any]
+Records = list[dict[str, Any]]
+
+_DELIMITERS = (";", ",", "\t", "|")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
+_FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file beside `path` that replaces it only once fully written and synced to disk.
+
+    If anything fails before the end, the temporary file is removed and `path` is left as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        try:  # os.open with mode 0o666 lets the umask decide permissions, unlike tempfile's 0o600
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with open(fd, mode, **open_args) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
+
+
+def _missing(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, list | dict) and not value)
+
+
+def _check_encoding(encoding: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ConfigurationError(
+            f"unknown encoding {encoding!r}",
+            hint="use utf-8-sig, or cp1252 for files saved by Excel on Windows",
+        ) from None
+
+
+def _as_text(value: Any) -> str | None:
+    """The text a value compares as: 42, 42.0, "42" and " 42 " are all "42"; None and "" are None."""
+    if _missing(value):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, list) and actual != expected:
+        return any(_same(actual, choice) for choice in expected)
+    return bool(actual == expected) or _as_text(actual) == _as_text(expected)
+
+
+def _check_fields(records: Records, fields: Iterable[str], action_name: str) -> None:
+    known = list(dict.fromkeys(key for record in records for key in record))
+    for name in fields:
+        if records and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            raise BusinessError(
+                f"data.{action_name}: no record has a field {name!r}",
+                hint=f"did you mean {close[0]!r}?" if close else f"the fields are: {', '.join(known)}",
+            )
+
+
+def _number_or_date(text: str) -> tuple[str, Any] | None:
+    compact = text.replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
+    if _NUMBER.fullmatch(compact):
+        return "number", float(compact.replace(",", "."))
+    with suppress(ValueError):
+        if match := _FRENCH_DATE.fullmatch(text):
+            return "date", datetime(int(match[3]), int(match[2]), int(match[1]))
+        if len(text) >= 10 and text[4] == "-":
+            return "date", datetime.fromisoformat(text)
+    return None
+
+
+def _sort_key(value: Any) -> tuple[str, Any]:
+    if isinstance(value, bool | int | float | Decimal):
+        return "number", value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return "date", datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        return _number_or_date(value.strip()) or ("text", (value.strip().casefold(), value))
+    return ("date" if isinstance(value, datetime) else type(value).__name__), value
+
+
+def _sort_keys(values: list[Any], field: str) -> list[tuple[str, Any]]:
+    """One comparable key per value; raises a `BusinessError` when the values cannot be ordered together."""
+    keys = [_sort_key(value) for value in values]
+    examples = dict(zip((kind for kind, _ in keys), values, strict=True))
+    if len(examples) > 1 and all(isinstance(value, str) for value in values):
+        return [("text", (value.strip().casefold(), value)) for value in values]  # as a spreadsheet would
+    if len(examples) > 1:
+        mixed = " and ".join(f"{kind} (e.g. {example!r})" for kind, example in examples.items())
+        raise BusinessError(
+            f"data.sort: cannot sort by {field!r}: it mixes {mixed}",
+            hint="make the values of this field the same kind first, or sort by another field",
+        )
+    return keys
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=_json_default)
+    return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, date | datetime | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"a value of type {type(value).__name__} cannot be written as JSON")
+
+
+class Data(Robot):
+    """Work with records: lists of mappings, CSV and JSON files."""
+
+    name = "data"
+
+    def _input_file(self, path: str) -> Path:
+        resolved = self.context.resolve_path(path)
+        if not resolved.is_file():
+            raise ConfigurationError(
+                f"input file not found: {resolved}",
+                hint="check the path; a relative path starts from the workflow's folder"
+                + (" (this is a folder)" if resolved.is_dir() else ""),
+            )
+        return resolved
+
+    def _read_text(self, path: Path, encoding: str) -> str:
+        _check_encoding(encoding)
+        raw = path.read_bytes()
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            suggestion = "encoding: cp1252" if "cp1252" not in encoding.lower() else "encoding: utf-8-sig"
+            raise ConfigurationError(
+                f"{path}: line {line} is not valid {encoding} text (byte 0x{raw[exc.start]:02X})",
+                hint=f"the file was saved in another encoding (Excel often uses Windows-1252): "
+                f"add `{suggestion}` to the step",
+            ) from None
+
+    def _record_output(self, path: Path, action_name: str) -> str:
+        self.context.record_artifact(path, "output", f"written by data.{action_name}")
+        return str(path.resolve())
+
+    @action
+    def set(self, value: Any) -> Any:
+        """Return `value` as it is, to save a literal or computed value under a name.
+
+        Args:
+            value: Any value: text, number, list, mapping.
+
+        Returns:
+            The value itself.
+        """
+        return value
+
+    @action
+    def merge(
+        self, base: Records | Record, other: Records | Record, on: str | None = None
+    ) -> Records | Record:
+        """Merge two mappings, add a mapping's fields to every record, or join two lists of records on a field.
+
+        A join is a left join: every record of `base` is kept, with the fields of the record of `other` that has
+        the same value in `on` (compared as text, so 42 and "42" match). A record without a match gets the
+        fields of `other` empty. When both sides have a field, the value from `other` wins.
+
+        Args:
+            base: The records (or the mapping) to complete.
+            other: The records to join, or a mapping whose fields are added to every record of `base`.
+            on: The field both lists of records share; required to join two lists.
+
+        Returns:
+            A new mapping or a new list of records; the inputs are not changed.
+        """
+        if isinstance(base, dict):
+            if not isinstance(other, dict):
+                raise BusinessError("data.merge: a mapping can only be merged with another mapping")
+            return {**base, **other}
+        if isinstance(other, dict):
+            return [{**record, **other} for record in base]
+        if on is None:
+            raise BusinessError("data.merge: joining two lists of records needs `on`, the field they share")
+        _check_fields(base, [on], "merge")
+        _check_fields(other, [on], "merge")
+        index: dict[str, Record] = {}
+        for record in other:
+            key = _as_text(record.get(on))
+            if key is not None and index.setdefault(key, record) is not record:
+                raise BusinessError(
+                    f"data.merge: several records of `other` have {on} = {key!r}",
+                    hint="a join needs one record per value of `on`; filter `other` first",
+                )
+        empty = dict.fromkeys(key for record in other for key in record)
+        merged = []
+        for record in base:
+            match = index.get(_as_text(record.get(on)) or "")
+            merged.append({**record, **match} if match is not None else {**empty, **record})
+        return merged
+
+    @action
+    def filter(
+        self,
+        records: Records,
+        where: dict[str, Any] | None = None,
+        where_not: dict[str, Any] | None = None,
+        not_empty: list[str] | None = None,
+    ) -> Records:
+        """Keep the records that match every condition given.
+
+        Values are compared as text without the spaces around them, so 42 matches "42"; case matters.
+        A list of values means "any of these"; `null` means "missing or empty".
+
+        Args:
+            records: The records to filter.
+            where: Fields and the value each must have, e.g. {statut: nouveau, service: [RH, DSI]}.
+            where_not: Fields and a value each must not have, e.g. {statut: clos}.
+            not_empty: Fields that must be present and not empty, e.g. [email, siret].
+
+        Returns:
+            The matching records, in their original order.
+        """
+        where, where_not, not_empty = where or {}, where_not or {}, not_empty or []
+        _check_fields(records, [*where, *where_not, *not_empty], "filter")
+        return [
+            dict(record)
+            for record in records
+            if all(_same(record.get(field), value) for field, value in where.items())
+            and not any(_same(record.get(field), value) for field, value in where_not.items())
+            and not any(_missing(record.get(field)) for field in not_empty)
+        ]
+
+    @action
+    def sort(self, records: Records, by: str | list[str], descending: bool = False) -> Records:
+        """Sort records by one or more fields; records missing a value come last.
+
+        Numbers written as text (as CSV files give them, "12,5" included) sort as numbers when every value of
+        the field is one; dates (31/12/2024 or 2024-12-31) sort as dates likewise; other text ignores case.
+
+        Args:
+            records: The records to sort.
+            by: The field to sort by, or a list of fields (the first one decides, the next break ties).
+            descending: Largest (or latest, or last in alphabetical order) first.
+
+        Returns:
+            A new, sorted list of records.
+        """
+        fields = [by] if isinstance(by, str) else list(by)
+        _check_fields(records, fields, "sort")
+        ordered = list(records)
+        for field in reversed(fields):  # successive stable sorts: the first field ends up deciding
+            present = [record for record in ordered if not _missing(record.get(field))]
+            keys = _sort_keys([record[field] for record in present], field)
+            try:
+                pairs = sorted(
+                    zip(keys, present, strict=True), key=lambda pair: pair[0][1], reverse=descending
+                )
+            except TypeError as exc:
+                raise BusinessError(f"data.sort: cannot sort by {field!r}: {exc}") from None
+            ordered = [record for _, record in pairs] + [r for r in ordered if _missing(r.get(field))]
+        return [dict(record) for record in ordered]
+
+    @action
+    def select(
+        self, records: Records, fields: list[str] | None = None, rename: dict[str, str] | None = None
+    ) -> Records:
+        """Keep only some fields of every record, in the given order, and rename fields.
+
+        Args:
+            records: The records to reshape.
+            fields: The fields to keep, in this order (all of them when not given).
+            rename: Old field names and their new names, e.g. {nom_complet: nom}.
+
+        Returns:
+            New records with the chosen fields; a field a record lacks is empty.
+        """
+        rename = rename or {}
+        _check_fields(records, [*(fields or []), *rename], "select")
+        chosen = [{name: record.get(name) for name in fields} if fields else record for record in records]
+        return [{rename.get(key, key): value for key, value in record.items()} for record in chosen]
+
+    @action
+    def read_csv(self, path: str, delimiter: str | None = None, encoding: str = "utf-8-sig") -> Records:
+        """Read a CSV file into records keyed by the header row's names.
+
+        Empty cells (or cells holding only spaces) become null; empty lines are skipped.
+
+        Args:
+            path: The file, relative to the workflow's folder unless absolute.
+            delimiter: The separator between cells; detected from the header row (";", ",", tab or "|")
+                when not given.
+            encoding: The file's text encoding; use cp1252 for files saved by Excel on Windows.
+
+        Returns:
+            A list of records, one per line after the header.
+        """
+        source = self._input_file(path)
+        text = self._read_text(source, encoding)
+        header_line = text.split("\n", 1)[0]
+        if delimiter is None:
+            unquoted = re.sub(r'"[^"]*"', "", header_line)
+            delimiter = (
+                max(_DELIMITERS, key=unquoted.count) if any(d in unquoted for d in _DELIMITERS) else ","
+            )
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            header = next(reader, [])
+            names = [cell.strip() or f"column_{number}" for number, cell in enumerate(header, 1)]
+            if len(set(names)) != len(names):
+                duplicated = sorted({name for name in names if names.count(name) > 1})
+                raise BusinessError(f"{source}: line 1: the header repeats {', '.join(duplicated)}")
+            records: Records = []
+            for row in reader:
+                if not any(cell.strip() for cell in row):
+                    continue
+                if len(row) > len(names):
+                    raise BusinessError(
+                        f"{source}: line {reader.line_num} has {len(row)} cells but the header has {len(names)}",
+                        hint=f"check the separator (detected {delimiter!r}) and quotes on that line",
+                    )
+                record: Record = dict.fromkeys(names)
+                record.update((name, cell) for name, cell in zip(names, row, strict=False) if cell.strip())
+                records.append(record)
+        except csv.Error as exc:
+            raise BusinessError(f"{source}: line {reader.line_num}: {exc}") from None
+        self.context.log(f"read {len(records)} records from {source} (separator {delimiter!r})")
+        return records
+
+    @action(side_effects=True)  # type: ignore[untyped-decorator, unused-ignore]
+    def write_csv(
+        self,
+        records: Records,
+        path: str,
+        delimiter: str = ";",
+        encoding: str = "utf-8-sig",
+        columns: list[str] | None = None,
+    ) -> str:
+        """Write records to a CSV file, replacing it only once completely written.
+
+        Args:
+            records: The records to write, one per line.
+            path: The file, relative to the workflow's folder unless absolute; folders are created.
+            delimiter: The separator between cells (";" opens directly in a French Excel).
+            encoding: The text encoding; utf-8-sig lets Excel recognise accented letters.
+            columns: The columns, in order; by default every field, in the order first seen.
+
+        Returns:
+            The absolute path of the written file.
+        """
+        target = self.context.resolve_path(path)
+        names = columns or list(dict.fromkeys(key for record in records for key in record))
+        _check_encoding(encoding)
+        with atomic_file(target, "w", encoding=encoding, newline="") as handle:
+            writer = csv.writer(handle, delimiter=delimiter)
+            if names:
+                writer.writerow(names)
+            for number, record in enumerate(records, 1):
+                extra = [key for key in record if key not in names]
+                if extra:
+                    raise BusinessError(
+                        f"data.write_csv: record {number} has fields that are not columns: {', '.join(extra)}",
+                        hint="add them to `columns`, or keep only the wanted fields with data.select",
+                    )
+                cells = [_cell(record.get(name)) for name in names]
+                try:
+                    writer.writerow(cells)
+                except UnicodeEncodeError as exc:
+                    raise ConfigurationError(
+                        f"{target}: record {number} holds {exc.object[exc.start]!r}, which {encoding} cannot write",
+                        hint="use `encoding: utf-8-sig`, which can write every character",
+                    ) from None
+        return self._record_output(target, "write_csv")
+
+    @action
+    def read_json(self, path: str) -> Any:
+        """Read a JSON file (UTF-8).
+
+        Args:
+            path: The file, relative to the workflow's folder unless absolute.
+
+        Returns:
+            The data the file holds: a mapping, a list, text, a number, true/false or null.
+        """
+        source = self._input_file(path)
+        try:
+            return json.loads(self._read_text(source, "utf-8-sig"))
+        except json.JSONDecodeError as exc:
+            raise BusinessError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+
+    @action(side_effects=True)  # type: ignore[untyped-decorator, unused-ignore]
+    def write_json(self, data: Any, path: str, indent: int = 2) -> str:
+        """Write data to a JSON file (UTF-8, dates as ISO text), replacing it only once completely written.
+
+        Args:
+            data: The data to write.
+            path: The file, relative to the workflow's folder unless absolute; folders are created.
+            indent: Spaces of indentation per level; 0 writes everything on one line.
+
+        Returns:
+            The absolute path of the written file.
+        """
+        target = self.context.resolve_path(path)
+        try:
+            text = json.dumps(
+                data, indent=indent or None, ensure_ascii=False, allow_nan=False, default=_json_default
+            )
+        except (TypeError, ValueError) as exc:
+            raise BusinessError(
+                f"data.write_json: {exc}", hint="NaN, infinity and bytes have no JSON form"
+            ) from None
+        with atomic_file(target, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text + "\n")
+        return self._record_output(target, "write_json")
