@@ -80,6 +80,7 @@ class ParameterSpec:
     secret: bool
 
     def type_text(self) -> str:
+        """The parameter's type in words."""
         return describe_type(self.annotation)
 
 
@@ -102,6 +103,7 @@ class ActionSpec:
 
     @property
     def qualified_name(self) -> str:
+        """`robot.action`, as workflows write it."""
         return f"{self.robot}.{self.name}"
 
     @property
@@ -121,6 +123,7 @@ class ActionSpec:
         return self._model
 
     def adapter(self, name: str) -> TypeAdapter[Any]:
+        """A validator for one parameter (cached)."""
         if name not in self._adapters:
             self._adapters[name] = TypeAdapter(self.parameters[name].annotation)
         return self._adapters[name]
@@ -128,7 +131,9 @@ class ActionSpec:
     def convert(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and convert rendered parameters; raises pydantic's `ValidationError`."""
         instance = self.model.model_validate(dict(params))
-        return {name: getattr(instance, name) for name in self.parameters if name in instance.model_fields_set}
+        return {
+            name: getattr(instance, name) for name in self.parameters if name in instance.model_fields_set
+        }
 
     def check_value(self, name: str, value: Any) -> str | None:
         """A message when `value` does not fit parameter `name`, else None."""
@@ -158,9 +163,11 @@ class ActionSpec:
 
     @property
     def secret_parameters(self) -> frozenset[str]:
+        """Names of the parameters whose values are redacted."""
         return frozenset(name for name, p in self.parameters.items() if p.secret)
 
     def json_schema(self) -> dict[str, Any]:
+        """The JSON Schema of the parameters, for editors."""
         schema = self.model.model_json_schema()
         schema["description"] = self.summary
         schema.pop("title", None)
@@ -208,6 +215,7 @@ def build_action_spec(
     together: tuple[tuple[str, ...], ...],
     name: str | None,
 ) -> ActionSpec:
+    """Derive an action's spec from its signature and docstring; raises `TypeError` for a bad declaration."""
     doc = inspect.getdoc(method) or ""
     summary, description, arg_docs, returns = parse_docstring(doc)
     hints = typing.get_type_hints(method, include_extras=True)
@@ -331,7 +339,7 @@ class Robot:
     def __init__(self, context: RobotContext) -> None:
         self.context = context
 
-    def close(self) -> None:  # noqa: B027 - optional hook, most robots hold nothing
+    def close(self) -> None:
         """Release what the robot holds (a browser, an open workbook); called once at the end of the run."""
 
     @classmethod
@@ -352,4 +360,5 @@ class Robot:
 
     @classmethod
     def summary(cls) -> str:
+        """The first line of the robot's docstring."""
         return (inspect.getdoc(cls) or "").splitlines()[0] if cls.__doc__ else ""

@@ -73,7 +73,9 @@ class AuditLog:
         with self._lock:
             self._seq += 1
             body = {"seq": self._seq, "prev": self.last_hash, **record}
-            encoded = json.dumps(body, ensure_ascii=False, default=json_default, separators=(",", ":")).encode()
+            encoded = json.dumps(
+                body, ensure_ascii=False, default=json_default, separators=(",", ":")
+            ).encode()
             line, self.last_hash = seal(encoded)
             self._file.write(line + b"\n")
             self._file.flush()
@@ -141,10 +143,15 @@ def verify_audit_log(path: Path, expected_last_hash: str | None = None) -> Audit
             return AuditVerdict(False, count, number, "the record is not valid JSON")
         if not isinstance(record, dict) or record.get("prev") != previous:
             return AuditVerdict(
-                False, count, number, "the chain breaks here: a record was removed, inserted or moved before this line"
+                False,
+                count,
+                number,
+                "the chain breaks here: a record was removed, inserted or moved before this line",
             )
         if record.get("seq") != number:
-            return AuditVerdict(False, count, number, f"sequence number {record.get('seq')} where {number} was expected")
+            return AuditVerdict(
+                False, count, number, f"sequence number {record.get('seq')} where {number} was expected"
+            )
         previous = claimed
         count += 1
     if expected_last_hash is not None and previous != expected_last_hash:

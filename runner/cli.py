@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,10 +31,16 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(audit_app, name="audit")
 app.add_typer(secrets_app, name="secrets")
 
-LogsOption = Annotated[Path, typer.Option("--logs", help="Folder where runs write their records.", envvar="ROBO_LOGS")]
+LogsOption = Annotated[
+    Path, typer.Option("--logs", help="Folder where runs write their records.", envvar="ROBO_LOGS")
+]
 StoreOption = Annotated[
-    Optional[str],  # noqa: UP045 - typer reads the annotation at run time
-    typer.Option("--store", help="SQLAlchemy URL of the run store (default: SQLite in the logs folder).", envvar="ROBO_STORE_URL"),
+    str | None,
+    typer.Option(
+        "--store",
+        help="SQLAlchemy URL of the run store (default: SQLite in the logs folder).",
+        envvar="ROBO_STORE_URL",
+    ),
 ]
 FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
 
@@ -46,7 +53,7 @@ def _err(text: str) -> None:
     typer.echo(text, err=True)
 
 
-def _print_diagnostics(diagnostics: list[Diagnostic], sources: dict[str, list[str]], fmt: str) -> None:
+def _print_diagnostics(diagnostics: list[Diagnostic], sources: Mapping[str, Sequence[str]], fmt: str) -> None:
     from runner.diagnostics import render_all
 
     if fmt == "json":
@@ -88,14 +95,18 @@ def validate(
 def run(
     workflow: Annotated[Path, typer.Argument(help="The workflow file to run.")],
     inputs: Annotated[
-        Optional[list[str]],  # noqa: UP045
+        list[str] | None,
         typer.Option("--input", "-i", help="An input value, name=value (repeatable)."),
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Walk the plan without actions that change anything.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Walk the plan without actions that change anything.")
+    ] = False,
     logs: LogsOption = Path("logs"),
     store: StoreOption = None,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window.")] = False,
-    slow_mo: Annotated[float, typer.Option("--slow-mo", help="Slow each browser action by this many ms.")] = 0.0,
+    slow_mo: Annotated[
+        float, typer.Option("--slow-mo", help="Slow each browser action by this many ms.")
+    ] = 0.0,
     fmt: FormatOption = "text",
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
@@ -155,7 +166,7 @@ def run(
 
 @app.command()
 def actions(
-    robot: Annotated[Optional[str], typer.Argument(help="Only this robot's actions.")] = None,  # noqa: UP045
+    robot: Annotated[str | None, typer.Argument(help="Only this robot's actions.")] = None,
     fmt: FormatOption = "text",
 ) -> None:
     """The reference of every action: parameters, types, defaults and what they do."""
@@ -165,7 +176,10 @@ def actions(
     names = robot_names()
     if robot is not None and robot not in names:
         hint = did_you_mean(robot, names)
-        _err(f"error: there is no robot '{robot}' (robots: {', '.join(names)})" + (f"\n  hint: {hint}" if hint else ""))
+        _err(
+            f"error: there is no robot '{robot}' (robots: {', '.join(names)})"
+            + (f"\n  hint: {hint}" if hint else "")
+        )
         raise typer.Exit(1)
     selected = [robot] if robot else names
     reference: dict[str, Any] = {}
@@ -222,7 +236,7 @@ def actions(
 
 @app.command()
 def schema(
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file.")] = None,  # noqa: UP045
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
     """Export the JSON Schema of the workflow language (for editor completion)."""
     from runner.schema import workflow_schema
@@ -243,9 +257,9 @@ def _store(logs: Path, store: str | None) -> Any:
 
 @runs_app.command("list")
 def runs_list(
-    workflow: Annotated[Optional[str], typer.Option(help="Only runs of this workflow.")] = None,  # noqa: UP045
-    status: Annotated[Optional[str], typer.Option(help="Only runs with this status.")] = None,  # noqa: UP045
-    since: Annotated[Optional[str], typer.Option(help="Only runs started since this date (YYYY-MM-DD).")] = None,  # noqa: UP045
+    workflow: Annotated[str | None, typer.Option(help="Only runs of this workflow.")] = None,
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only runs started since this date (YYYY-MM-DD).")] = None,
     limit: Annotated[int, typer.Option(help="At most this many runs.")] = 50,
     logs: LogsOption = Path("logs"),
     store: StoreOption = None,
@@ -306,21 +320,32 @@ def runs_show(
         _out(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
         return
     console = Console(width=max(120, Console().width))
-    console.print(f"run {record.id} of '{record.workflow}' ({record.workflow_file})", markup=False, highlight=False)
-    console.print(f"status: {record.status}; started {record.started_at}; duration {record.duration} s", markup=False)
+    console.print(
+        f"run {record.id} of '{record.workflow}' ({record.workflow_file})", markup=False, highlight=False
+    )
+    console.print(
+        f"status: {record.status}; started {record.started_at}; duration {record.duration} s", markup=False
+    )
     if record.error:
         console.print(f"error: {record.error}", markup=False)
     console.print(f"records: {record.run_dir}", markup=False)
     steps_table = Table("step", "name", "item", "status", "duration", "error", title="steps")
     for row in step_rows[-200:]:
         steps_table.add_row(
-            row["step"], row["name"], row["item"] or "", row["status"], f"{row['duration'] or 0:.3f} s", row["error"] or ""
+            row["step"],
+            row["name"],
+            row["item"] or "",
+            row["status"],
+            f"{row['duration'] or 0:.3f} s",
+            row["error"] or "",
         )
     console.print(steps_table)
     if item_rows:
         items_table = Table("loop", "#", "key", "status", "error", title="work items")
         for row in item_rows:
-            items_table.add_row(row["loop"], str(row["position"] + 1), row["key"], row["status"], row["error"] or "")
+            items_table.add_row(
+                row["loop"], str(row["position"] + 1), row["key"], row["status"], row["error"] or ""
+            )
         console.print(items_table)
 
 
@@ -355,7 +380,9 @@ def audit_verify(
 
 
 @secrets_app.command("set")
-def secrets_set(name: Annotated[str, typer.Argument(help="The secret's name, as the workflow lists it.")]) -> None:
+def secrets_set(
+    name: Annotated[str, typer.Argument(help="The secret's name, as the workflow lists it.")],
+) -> None:
     """Store a secret in the system keyring (asks for the value without echoing it)."""
     from runner.errors import ConfigurationError
     from runner.secrets import store_in_keyring

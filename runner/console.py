@@ -13,7 +13,14 @@ from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from runner.events import (
     ArtifactSaved,
@@ -34,7 +41,9 @@ _STATUS_MARK = {"succeeded": "✓", "failed": "✗", "skipped": "–"}
 class ConsoleSink:
     """Shows a run's progress; `live=None` picks the live display only when the output is a terminal."""
 
-    def __init__(self, stream: IO[str] | None = None, *, live: bool | None = None, verbose: bool = False) -> None:
+    def __init__(
+        self, stream: IO[str] | None = None, *, live: bool | None = None, verbose: bool = False
+    ) -> None:
         stream = stream or sys.stderr
         self.live = stream.isatty() if live is None else live
         self.console = Console(file=stream, highlight=False, soft_wrap=True, force_terminal=self.live or None)
@@ -59,7 +68,9 @@ class ConsoleSink:
 
     def _handle_plain(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self._line(f"run {event.run_id} of '{event.workflow}' started{' (dry run)' if event.dry_run else ''}")
+            self._line(
+                f"run {event.run_id} of '{event.workflow}' started{' (dry run)' if event.dry_run else ''}"
+            )
         elif isinstance(event, StepFinished):
             where = f" [{event.item}]" if event.item else ""
             mark = _STATUS_MARK.get(event.status, event.status)
@@ -68,12 +79,19 @@ class ConsoleSink:
                 line += f": {event.error.get('message')}"
             self._line(line)
         elif isinstance(event, LoopStarted):
-            self._line(f"↻ {event.name}: {event.total} items" + (f", {event.parallel} lanes" if event.parallel > 1 else ""))
+            self._line(
+                f"↻ {event.name}: {event.total} items"
+                + (f", {event.parallel} lanes" if event.parallel > 1 else "")
+            )
         elif isinstance(event, ItemFinished):
             if event.status != "done":
-                self._line(f"  item {event.key}: {event.status}" + (f": {event.error}" if event.error else ""))
+                self._line(
+                    f"  item {event.key}: {event.status}" + (f": {event.error}" if event.error else "")
+                )
         elif isinstance(event, RetryScheduled):
-            self._line(f"⟳ {event.name}: attempt {event.attempt}/{event.of} failed ({event.error}); retry in {event.delay:g} s")
+            self._line(
+                f"⟳ {event.name}: attempt {event.attempt}/{event.of} failed ({event.error}); retry in {event.delay:g} s"
+            )
         elif isinstance(event, LogMessage):
             self._line(f"{event.level}: {event.message}")
         elif isinstance(event, ArtifactSaved):
@@ -115,9 +133,13 @@ class ConsoleSink:
             if task is not None:
                 progress.advance(task)
             if event.status.startswith("failed"):
-                progress.console.print(f"[yellow]item {escape(event.key)}[/]: {escape(event.error or event.status)}")
+                progress.console.print(
+                    f"[yellow]item {escape(event.key)}[/]: {escape(event.error or event.status)}"
+                )
         elif isinstance(event, RetryScheduled):
-            progress.console.print(f"[yellow]⟳ {escape(event.name)}[/] attempt {event.attempt}/{event.of}: {escape(event.error)}")
+            progress.console.print(
+                f"[yellow]⟳ {escape(event.name)}[/] attempt {event.attempt}/{event.of}: {escape(event.error)}"
+            )
         elif isinstance(event, LogMessage):
             style = {"warning": "yellow", "error": "red"}.get(event.level, "")
             text = escape(event.message)
@@ -126,7 +148,9 @@ class ConsoleSink:
             progress.update(self._loops["__step__"], description="done", total=1, completed=1)
             self._stop()
             colour = "green" if event.status == "succeeded" else "red"
-            self.console.print(f"[{colour}]run {event.status}[/] in {event.duration:.1f} s {_counts_text(event.counts)}")
+            self.console.print(
+                f"[{colour}]run {event.status}[/] in {event.duration:.1f} s {_counts_text(event.counts)}"
+            )
 
     def _stop(self) -> None:
         if self._progress is not None:

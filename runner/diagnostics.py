@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -67,7 +67,7 @@ def render_text(diagnostic: Diagnostic, source_lines: Sequence[str] | None = Non
     return "\n".join(out)
 
 
-def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, Sequence[str]] | None = None) -> str:
+def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, Sequence[str]] | None = None) -> str:
     """Every diagnostic sorted by position, separated by blank lines."""
     sources = sources or {}
     ordered = sorted(diagnostics, key=Diagnostic.sort_key)
@@ -80,7 +80,9 @@ def closest(word: str, candidates: Iterable[str], limit: int = 1) -> list[str]:
     matches = difflib.get_close_matches(word, pool, n=limit, cutoff=0.6)
     if not matches:
         lowered = {c.lower(): c for c in pool}
-        matches = [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), n=limit, cutoff=0.6)]
+        matches = [
+            lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), n=limit, cutoff=0.6)
+        ]
     return matches
 
 

@@ -246,15 +246,40 @@ class Engine:
             self.execute_steps(branch, scope, lane, item)
         elif isinstance(step, TryStep):
             self.execute_try(step, scope, lane, item)
-        elif isinstance(step, SetStep):
-            for name, value in step.values.items():
-                scope[name] = self._render(step, value, scope, item, f"set.{name}")
-        elif isinstance(step, LogStep):
-            message = str(self._render(step, step.message, scope, item, "log"))
-            self.emit(LogMessage(run_id=self.run_id, level=step.level, message=message, step=step_ref(step.path), item=item))
-        elif isinstance(step, FailStep):
-            message = str(self._render(step, step.message, scope, item, "fail"))
-            raise StepFailure(step, BusinessError(message), item)
+        else:
+            self.execute_simple(step, scope, lane, item)
+
+    def execute_simple(
+        self, step: SetStep | LogStep | FailStep, scope: Scope, lane: Lane, item: str | None
+    ) -> None:
+        """`set`, `log` and `fail`: steps of their own in the records, like actions."""
+        started = time.perf_counter()
+        self._started(step, step_ref(step.path), {}, item, lane)
+        try:
+            if isinstance(step, SetStep):
+                for name, value in step.values.items():
+                    scope[name] = self._render(step, value, scope, item, f"set.{name}")
+            elif isinstance(step, LogStep):
+                message = str(self._render(step, step.message, scope, item, "log"))
+                self.emit(
+                    LogMessage(
+                        run_id=self.run_id,
+                        level=step.level,
+                        message=message,
+                        step=step_ref(step.path),
+                        item=item,
+                    )
+                )
+            else:
+                message = str(self._render(step, step.message, scope, item, "fail"))
+                raise StepFailure(step, BusinessError(message), item)
+        except StepFailure as failure:
+            self.counters.add("steps_failed")
+            self._finished(
+                step, "failed", time.perf_counter() - started, item, lane, error=_error_record(failure.error)
+            )
+            raise
+        self._finished(step, "succeeded", time.perf_counter() - started, item, lane)
 
     def _render(self, step: Step, value: Any, scope: Scope, item: str | None, where: str) -> Any:
         try:
@@ -279,12 +304,16 @@ class Engine:
             return self._action_failed(step, _template_failure(exc, "parameters"), scope, lane, item, started)
         except ValidationError as exc:
             self._started(step, ref, {}, item, lane)
-            return self._action_failed(step, _conversion_failure(spec.qualified_name, exc), scope, lane, item, started)
+            return self._action_failed(
+                step, _conversion_failure(spec.qualified_name, exc), scope, lane, item, started
+            )
         self._started(step, ref, _loggable(params, spec.secret_parameters), item, lane)
         if self.dry_run and spec.side_effects:
             if step.save:
                 scope[step.save] = None
-            self._finished(step, "skipped", time.perf_counter() - started, item, lane, result="dry run: not called")
+            self._finished(
+                step, "skipped", time.perf_counter() - started, item, lane, result="dry run: not called"
+            )
             return None
         policy = step.retry or self.workflow.defaults.retry
         timeout = step.timeout or self.workflow.defaults.timeout or DEFAULT_STEP_TIMEOUT
@@ -330,7 +359,14 @@ class Engine:
         raise StepFailure(step, error, item)
 
     def _retrying(
-        self, step: Step, ref: str, attempt: int, policy: RetryPolicy, delay: float, error: BaseException, item: str | None
+        self,
+        step: Step,
+        ref: str,
+        attempt: int,
+        policy: RetryPolicy,
+        delay: float,
+        error: BaseException,
+        item: str | None,
     ) -> None:
         self.counters.add("retries")
         self.emit(
@@ -372,7 +408,13 @@ class Engine:
             self._handle_error(step, step.on_error, failure, scope, lane, item)
 
     def _handle_error(
-        self, step: Step, handler: list[Step], failure: StepFailure, scope: Scope, lane: Lane, item: str | None
+        self,
+        step: Step,
+        handler: list[Step],
+        failure: StepFailure,
+        scope: Scope,
+        lane: Lane,
+        item: str | None,
     ) -> None:
         error_scope: Scope = ChainMap(
             {
@@ -383,7 +425,7 @@ class Engine:
                     "line": failure.step.span.line,
                 }
             },
-            scope,  # type: ignore[arg-type]
+            scope,
         )
         self.execute_steps(handler, error_scope, lane, item)
 
@@ -402,7 +444,9 @@ class Engine:
             )
         loop = step_ref(step.path)
         total = len(items)
-        self.emit(LoopStarted(run_id=self.run_id, loop=loop, name=step.label, total=total, parallel=step.parallel))
+        self.emit(
+            LoopStarted(run_id=self.run_id, loop=loop, name=step.label, total=total, parallel=step.parallel)
+        )
         if step.parallel > 1 and total > 1:
             self._run_parallel(step, list(items), scope, loop)
         else:
@@ -432,7 +476,8 @@ class Engine:
                 lane.robots.close()
 
         threads = [
-            threading.Thread(target=work, args=(n,), name=f"lane-{n}", daemon=True) for n in range(1, lanes_count + 1)
+            threading.Thread(target=work, args=(n,), name=f"lane-{n}", daemon=True)
+            for n in range(1, lanes_count + 1)
         ]
         for thread in threads:
             thread.start()
@@ -449,9 +494,15 @@ class Engine:
         item_scope: Scope = ChainMap(
             {
                 step.as_: value,
-                "loop": {"index": index, "number": index + 1, "total": total, "first": index == 0, "last": index == total - 1},
+                "loop": {
+                    "index": index,
+                    "number": index + 1,
+                    "total": total,
+                    "first": index == 0,
+                    "last": index == total - 1,
+                },
             },
-            scope,  # type: ignore[arg-type]
+            scope,
         )
         if step.key is not None:
             key = str(self._render(step, as_expression_template(step.key), item_scope, None, "key"))
@@ -460,7 +511,15 @@ class Engine:
         if not self.item_gate.should_run(loop, key):
             self.counters.add("items_skipped")
             self.emit(
-                ItemFinished(run_id=self.run_id, loop=loop, key=key, index=index, status="skipped", duration=0.0, lane=lane.index)
+                ItemFinished(
+                    run_id=self.run_id,
+                    loop=loop,
+                    key=key,
+                    index=index,
+                    status="skipped",
+                    duration=0.0,
+                    lane=lane.index,
+                )
             )
             return
         self.emit(ItemStarted(run_id=self.run_id, loop=loop, key=key, index=index, lane=lane.index))
@@ -469,7 +528,7 @@ class Engine:
 
         def attempt() -> None:
             try:
-                self.execute_steps(step.steps, ChainMap({}, item_scope), lane, key)  # type: ignore[arg-type]
+                self.execute_steps(step.steps, ChainMap({}, item_scope), lane, key)
             except StepFailure as failure:
                 if isinstance(failure.error, ApplicationError):
                     raise _ItemApplicationError(failure) from None
@@ -518,7 +577,7 @@ class Engine:
 
     # -- events --------------------------------------------------------------------------------------------------
 
-    def _started(self, step: ActionStep, ref: str, params: dict[str, Any], item: str | None, lane: Lane) -> None:
+    def _started(self, step: Step, ref: str, params: dict[str, Any], item: str | None, lane: Lane) -> None:
         self.counters.add("steps")
         span: Span = step.span
         self.emit(
@@ -526,7 +585,7 @@ class Engine:
                 run_id=self.run_id,
                 step=ref,
                 name=step.label,
-                action=f"{step.robot}.{step.action}",
+                action=f"{step.robot}.{step.action}" if isinstance(step, ActionStep) else step.kind,
                 file=span.file,
                 line=span.line,
                 col=span.col,
@@ -586,11 +645,19 @@ def _conversion_failure(action: str, exc: ValidationError) -> BusinessError:
 
 
 def _error_record(error: RoboError) -> dict[str, Any]:
-    return {"kind": error.kind, "type": type(error).__name__, "message": error.message, "hint": error.hint, "cause": list(error.cause)}
+    return {
+        "kind": error.kind,
+        "type": type(error).__name__,
+        "message": error.message,
+        "hint": error.hint,
+        "cause": list(error.cause),
+    }
 
 
 def _loggable(params: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:
-    return {name: ("***" if name in secret_names else summarize(value, 500)) for name, value in params.items()}
+    return {
+        name: ("***" if name in secret_names else summarize(value, 500)) for name, value in params.items()
+    }
 
 
 __all__ = ["Engine", "ItemGate", "RunInterrupted", "StepFailure", "item_key_of", "step_ref"]

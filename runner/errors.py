@@ -39,7 +39,9 @@ class WorkflowError(RoboError):
 
     kind = "workflow"
 
-    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self, diagnostics: Sequence[Diagnostic], sources: dict[str, list[str]] | None = None
+    ) -> None:
         count = len(diagnostics)
         super().__init__(f"the workflow has {count} error{'s' if count != 1 else ''}")
         self.diagnostics = list(diagnostics)

@@ -32,7 +32,8 @@ def parse_input_assignments(pairs: list[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise ConfigurationError(
-                f"--input '{pair}' is not of the form name=value", hint="for example: --input fichier=dossiers.xlsx"
+                f"--input '{pair}' is not of the form name=value",
+                hint="for example: --input fichier=dossiers.xlsx",
             )
         values[name.strip()] = value
     return values
@@ -43,7 +44,9 @@ def resolve_inputs(workflow: Workflow, given: Mapping[str, Any], base_dir: Path)
     unknown = sorted(set(given) - set(workflow.inputs))
     if unknown:
         declared = ", ".join(workflow.inputs) or "none"
-        raise ConfigurationError(f"the workflow has no input {', '.join(map(repr, unknown))} (it declares: {declared})")
+        raise ConfigurationError(
+            f"the workflow has no input {', '.join(map(repr, unknown))} (it declares: {declared})"
+        )
     resolved: dict[str, Any] = {}
     missing = []
     for name, spec in workflow.inputs.items():

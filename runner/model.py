@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from runner.diagnostics import Diagnostic, did_you_mean, one_of
-from runner.loader import Location, LoadedDocument, Span, SpanIndex
+from runner.loader import LoadedDocument, Location, Span, SpanIndex
 
 InputType = Literal["string", "number", "integer", "boolean", "date", "file", "folder", "list"]
 OnError = Literal["fail", "continue"]
@@ -28,7 +28,9 @@ PositiveSeconds = Annotated[float, Field(gt=0, le=7 * 86_400)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, arbitrary_types_allowed=True, populate_by_name=True
+    )
 
 
 class InputSpec(_Model):
@@ -287,10 +289,14 @@ class _Parser:
     def workflow(self) -> Workflow | None:
         data = self.document.data
         if data is None:
-            self.error((), "empty-workflow", "the file is empty", hint="a workflow needs at least 'name' and 'steps'")
+            self.error(
+                (), "empty-workflow", "the file is empty", hint="a workflow needs at least 'name' and 'steps'"
+            )
             return None
         if not isinstance(data, dict):
-            self.error((), "wrong-type", "a workflow must be a mapping of keys (name, steps, …)", found=_show(data))
+            self.error(
+                (), "wrong-type", "a workflow must be a mapping of keys (name, steps, …)", found=_show(data)
+            )
             return None
         fields: dict[str, Any] = {"file": self.document.path}
         for key in data:
@@ -329,7 +335,9 @@ class _Parser:
 
     def steps(self, data: Any, path: Location) -> list[Step] | None:
         if not isinstance(data, list):
-            self.error(path, "wrong-type", "steps must be a list, each step starting with '- '", found=_show(data))
+            self.error(
+                path, "wrong-type", "steps must be a list, each step starting with '- '", found=_show(data)
+            )
             return None
         if not data:
             self.error(path, "empty-steps", "this list of steps is empty", hint="add at least one step")
@@ -378,9 +386,13 @@ class _Parser:
             return self.structured_step(STEP_CLASSES[kind], data, path, span)
         return self.action_step(kind, data, path, span)
 
-    def structured_step(self, cls: type[StepBase], data: dict[Any, Any], path: Location, span: Span) -> Step | None:
+    def structured_step(
+        self, cls: type[StepBase], data: dict[Any, Any], path: Location, span: Span
+    ) -> Step | None:
         fields: dict[str, Any] = {"span": span, "path": path}
-        aliases = {(f.alias or name): name for name, f in cls.model_fields.items() if name not in ("span", "path")}
+        aliases = {
+            (f.alias or name): name for name, f in cls.model_fields.items() if name not in ("span", "path")
+        }
         ok = True
         for key, value in data.items():
             if key not in aliases:

@@ -8,6 +8,7 @@ policy: a number of attempts, a fixed or exponential delay with optional jitter,
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -54,6 +55,6 @@ def call_with_retry(
         retry=retry_if_exception_type(ApplicationError),
         before_sleep=before_sleep,
         reraise=True,
-        **({"sleep": sleep} if sleep is not None else {}),
+        sleep=sleep or time.sleep,
     )
     return retrying(func)

@@ -37,7 +37,9 @@ class RobotPool:
             slot = self._slots.get(name)
             if slot is None:
                 cls = robot_class(name)
-                worker = futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"robot-{name}-{self.lane}")
+                worker = futures.ThreadPoolExecutor(
+                    max_workers=1, thread_name_prefix=f"robot-{name}-{self.lane}"
+                )
                 try:
                     robot = worker.submit(cls, self._make_context()).result()
                 except BaseException:

@@ -104,7 +104,9 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
     """Validate and run one workflow file; every outcome, good or bad, is returned, never raised."""
     validation = validate_file(path)
     if not validation.ok or validation.workflow is None:
-        return RunOutcome("invalid", diagnostics=validation.errors, sources={validation.path: validation.source_lines})
+        return RunOutcome(
+            "invalid", diagnostics=validation.errors, sources={validation.path: validation.source_lines}
+        )
     workflow = validation.workflow
     workflow_dir = Path(path).resolve().parent
     try:
@@ -136,7 +138,11 @@ def _execute(
     redactor = Redactor(secret_values.values())
     store = RunStore(options.store_url or default_store_url(options.logs_dir))
     audit = AuditLog(run_dir / "audit.jsonl")
-    sinks: list[EventSink] = [audit, RunStoreSink(store, run_dir, lambda: audit.last_hash), *options.extra_sinks]
+    sinks: list[EventSink] = [
+        audit,
+        RunStoreSink(store, run_dir, lambda: audit.last_hash),
+        *options.extra_sinks,
+    ]
     dispatch = _Dispatcher(sinks, redactor)
     started_at = dt.datetime.now().astimezone()
     environ = dict(os.environ if options.environ is None else options.environ)
@@ -160,7 +166,11 @@ def _execute(
         def record_artifact(artifact_path: Path, kind: str, description: str) -> None:
             dispatch(
                 ArtifactSaved(
-                    run_id=run_id, path=str(artifact_path), artifact=kind, description=description, sha256=_sha256(artifact_path)
+                    run_id=run_id,
+                    path=str(artifact_path),
+                    artifact=kind,
+                    description=description,
+                    sha256=_sha256(artifact_path),
                 )
             )
 
@@ -224,7 +234,13 @@ def _execute(
         duration = time.perf_counter() - started
         error_text = "\n".join(redactor.text(d.message) for d in diagnostics[:20]) or None
         dispatch(
-            RunFinished(run_id=run_id, status=status, duration=round(duration, 3), error=error_text, counts=engine.counters.as_dict())
+            RunFinished(
+                run_id=run_id,
+                status=status,
+                duration=round(duration, 3),
+                error=error_text,
+                counts=engine.counters.as_dict(),
+            )
         )
         dispatch.close()
         store.close()
@@ -272,7 +288,7 @@ def _stop_on_signals(stop_event: threading.Event, *, enabled: bool) -> Iterator[
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
 
     def request_stop(signum: int, _frame: Any) -> None:
         if stop_event.is_set() and signum == signal.SIGINT:

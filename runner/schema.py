@@ -103,7 +103,9 @@ def workflow_schema() -> dict[str, Any]:
     }
 
 
-def _kind(key: str, value: dict[str, Any], extra: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+def _kind(
+    key: str, value: dict[str, Any], extra: dict[str, Any], required: list[str] | None = None
+) -> dict[str, Any]:
     return {
         "type": "object",
         "required": [key, *(required or [])],

@@ -221,9 +221,11 @@ class RunStore:
         with self.engine.connect() as connection:
             row = connection.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
             if row is None:
-                matches = connection.execute(
-                    select(runs).where(runs.c.id.like(f"{run_id}%")).limit(2)
-                ).mappings().all()
+                matches = (
+                    connection.execute(select(runs).where(runs.c.id.like(f"{run_id}%")).limit(2))
+                    .mappings()
+                    .all()
+                )
                 row = matches[0] if len(matches) == 1 else None
         return _run_record(row) if row else None
 
@@ -326,7 +328,12 @@ class RunStoreSink:
         elif isinstance(event, ItemStarted):
             self.flush()
             self.store.upsert_item(
-                event.run_id, event.loop, event.key, position=event.index, status="in_progress", started_at=event.at
+                event.run_id,
+                event.loop,
+                event.key,
+                position=event.index,
+                status="in_progress",
+                started_at=event.at,
             )
         elif isinstance(event, ItemFinished):
             self.flush()

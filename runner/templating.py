@@ -20,9 +20,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
-_MONTHS_FR = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
-)
+_MONTHS_FR = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
 _DAYS_FR = "lundi mardi mercredi jeudi vendredi samedi dimanche".split()
 
 
@@ -228,18 +226,19 @@ def attribute_references(text: str, root: str) -> Iterable[str]:
         ast = environment().parse(text)
     except TemplateSyntaxError:
         return []
-    found = []
-    for node in ast.find_all(nodes.Getattr):
-        if isinstance(node.node, nodes.Name) and node.node.name == root:
-            found.append(node.attr)
-    for node in ast.find_all(nodes.Getitem):
-        if (
-            isinstance(node.node, nodes.Name)
-            and node.node.name == root
-            and isinstance(node.arg, nodes.Const)
-            and isinstance(node.arg.value, str)
-        ):
-            found.append(node.arg.value)
+    found = [
+        node.attr
+        for node in ast.find_all(nodes.Getattr)
+        if isinstance(node.node, nodes.Name) and node.node.name == root
+    ]
+    found.extend(
+        item.arg.value
+        for item in ast.find_all(nodes.Getitem)
+        if isinstance(item.node, nodes.Name)
+        and item.node.name == root
+        and isinstance(item.arg, nodes.Const)
+        and isinstance(item.arg.value, str)
+    )
     return found
 
 

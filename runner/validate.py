@@ -16,9 +16,9 @@ from runner.diagnostics import Diagnostic, did_you_mean, one_of
 from runner.loader import LoadedDocument, Location, Span, YamlSyntaxError, load_workflow_file, walk
 from runner.model import (
     ActionStep,
+    FailStep,
     ForEachStep,
     IfStep,
-    FailStep,
     LogStep,
     SetStep,
     Step,
@@ -365,4 +365,3 @@ def _safe_actions(robot: str) -> list[str]:
         return list(robot_class(robot).action_specs())
     except Exception:  # a broken plugin must not break the hint
         return []
-

@@ -1,0 +1,51 @@
+# Rob'O — every target installs what it needs first (a virtualenv in .venv, Debian packages only when absent).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install sysdeps lint format test test-fast demo bench clean
+
+help:
+	@echo "make demo    set up and run the demo workflow against the built-in mock intranet"
+	@echo "make test    set up and run every check and test (lint, types, pytest)"
+	@echo "make lint    ruff and mypy"
+	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the browser and desktop tests need: installed only when missing.
+sysdeps:
+	@bash scripts/install-system-deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: sysdeps $(STAMP) lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+demo: sysdeps $(STAMP)
+	$(BIN)/python -m workflows.demo
+
+bench: sysdeps $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
