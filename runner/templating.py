@@ -217,7 +217,23 @@ def referenced_names(text: str) -> set[str]:
         ast = environment().parse(text)
     except TemplateSyntaxError:
         return set()
-    return set(meta.find_undeclared_variables(ast)) - set(environment().globals)
+    names = set(meta.find_undeclared_variables(ast)) - set(environment().globals)
+    return names - _names_guarded(ast)
+
+
+def _names_guarded(ast: nodes.Template) -> set[str]:
+    """Names only tested for existence (`x is defined`) or given a fallback (`x | default(…)`)."""
+    guarded = {
+        test.node.name
+        for test in ast.find_all(nodes.Test)
+        if test.name in ("defined", "undefined") and isinstance(test.node, nodes.Name)
+    }
+    guarded |= {
+        found.node.name
+        for found in ast.find_all(nodes.Filter)
+        if found.name in ("default", "d") and isinstance(found.node, nodes.Name)
+    }
+    return guarded
 
 
 def attribute_references(text: str, root: str) -> Iterable[str]:

@@ -1,0 +1,118 @@
+"""A robot for engine tests: records its calls, fails on demand, sleeps, counts its lifecycle."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, ClassVar
+
+from robots import Robot, RobotContext, Seconds, Secret, action
+from runner.errors import ApplicationError, BusinessError
+
+
+class Probe(Robot):
+    """Test robot that records what it is asked to do."""
+
+    name = "probe"
+    calls: ClassVar[list[tuple[str, Any]]] = []
+    created: ClassVar[int] = 0
+    closed: ClassVar[int] = 0
+    failures_left: ClassVar[dict[str, int]] = {}
+    lock = threading.Lock()
+
+    def __init__(self, context: RobotContext) -> None:
+        super().__init__(context)
+        with Probe.lock:
+            Probe.created += 1
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.calls = []
+        cls.created = 0
+        cls.closed = 0
+        cls.failures_left = {}
+
+    def close(self) -> None:
+        """Count closings."""
+        with Probe.lock:
+            Probe.closed += 1
+
+    @action
+    def echo(self, value: Any) -> Any:
+        """Return the value.
+
+        Args:
+            value: Anything.
+        """
+        with Probe.lock:
+            Probe.calls.append(("echo", value))
+        return value
+
+    @action(side_effects=True)
+    def write(self, value: str, count: int = 1) -> str:
+        """Pretend to change something.
+
+        Args:
+            value: What to write.
+            count: How many times.
+        """
+        with Probe.lock:
+            Probe.calls.append(("write", value))
+        return value * count
+
+    @action
+    def flaky(self, key: str, failures: int) -> str:
+        """Fail with an application error `failures` times for `key`, then succeed.
+
+        Args:
+            key: Which counter.
+            failures: How many failures before success.
+        """
+        with Probe.lock:
+            left = Probe.failures_left.setdefault(key, failures)
+            Probe.calls.append(("flaky", key))
+            if left > 0:
+                Probe.failures_left[key] = left - 1
+                raise ApplicationError(f"flaky failure for {key}")
+        return "ok"
+
+    @action
+    def refuse(self, reason: str) -> None:
+        """Raise a business error.
+
+        Args:
+            reason: The message.
+        """
+        with Probe.lock:
+            Probe.calls.append(("refuse", reason))
+        raise BusinessError(reason)
+
+    @action
+    def crash(self) -> None:
+        """Raise an unexpected Python error."""
+        raise KeyError("boom")
+
+    @action
+    def sleep(self, seconds: Seconds) -> float:
+        """Sleep.
+
+        Args:
+            seconds: How long.
+        """
+        time.sleep(seconds)
+        return seconds
+
+    @action
+    def login(self, user: str, password: Secret) -> str:
+        """Pretend to log in.
+
+        Args:
+            user: Who.
+            password: The password.
+        """
+        return f"{user} logged in"
+
+    @action
+    def thread(self) -> str:
+        """The name of the thread the action runs in."""
+        return threading.current_thread().name
