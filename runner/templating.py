@@ -82,7 +82,9 @@ def to_date(value: Any) -> dt.date:
 
 def slug(value: Any, separator: str = "-") -> str:
     """`Dossier n°12 : Éric` → `dossier-n-12-eric`: safe in file names and URLs."""
-    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode("ascii")
+    ligatures = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+    decomposed = unicodedata.normalize("NFKD", str(value).translate(ligatures))
+    text = "".join(char for char in decomposed if not unicodedata.combining(char))
     return re.sub(r"[^a-z0-9]+", separator, text.lower()).strip(separator)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.diagnostics import Diagnostic, did_you_mean, one_of
+from runner.diagnostics import Diagnostic, closest, did_you_mean, one_of
 from runner.loader import LoadedDocument, Location, Span, YamlSyntaxError, load_workflow_file, walk
 from runner.model import (
     ActionStep,
@@ -269,9 +269,11 @@ class _SemanticChecker:
                 hint=did_you_mean(step.action, specs),
             )
             return
+        misspelt: set[str] = set()
         for name, value in step.params.items():
             path = (*params_path, name)
             if name not in spec.parameters:
+                misspelt.update(closest(str(name), spec.parameters))
                 self.error(
                     self.spans.key(path),
                     "unknown-parameter",
@@ -295,6 +297,8 @@ class _SemanticChecker:
         given = set(step.params)
         missing = [p.name for p in spec.parameters.values() if p.required and p.name not in given]
         for name in missing:
+            if name in misspelt:  # already reported as the misspelt parameter, with a hint
+                continue
             self.error(
                 key_span,
                 "missing-parameter",

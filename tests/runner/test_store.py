@@ -1,0 +1,42 @@
+"""The run store: runs, steps and items indexed by run, filters for `robo runs list`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from runner.events import ItemFinished, ItemStarted, RunFinished, RunStarted, StepFinished
+from runner.store import RunStore, RunStoreSink
+
+
+def test_a_run_is_indexed_with_its_steps_and_items(tmp_path: Path) -> None:
+    store = RunStore(f"sqlite:///{tmp_path / 'robo.db'}")
+    sink = RunStoreSink(store, tmp_path / "run", lambda: "f" * 64)
+    sink.handle(RunStarted(run_id="r1", workflow="Saisie", workflow_file="w.yaml", inputs={"n": 1}))
+    sink.handle(ItemStarted(run_id="r1", loop="steps[0]", key="A1", index=0))
+    sink.handle(StepFinished(run_id="r1", step="steps[0].steps[0]", name="Saisir", status="succeeded", duration=0.1, item="A1"))
+    sink.handle(ItemFinished(run_id="r1", loop="steps[0]", key="A1", index=0, status="done", duration=0.2))
+    sink.handle(RunFinished(run_id="r1", status="succeeded", duration=1.5, counts={"items_done": 1}))
+    sink.close()
+
+    record = store.get_run("r1")
+    assert record is not None
+    assert (record.status, record.workflow, record.inputs, record.last_hash) == ("succeeded", "Saisie", {"n": 1}, "f" * 64)
+    assert [s["name"] for s in store.run_steps("r1")] == ["Saisir"]
+    assert [(i["key"], i["status"]) for i in store.run_items("r1")] == [("A1", "done")]
+    assert store.get_run("r") is not None  # a unique prefix is enough
+    assert [r.id for r in store.list_runs(workflow="Saisie", status="succeeded")] == ["r1"]
+    assert store.list_runs(workflow="Autre") == []
+    store.close()
+
+
+def test_an_item_status_is_committed_before_the_next_item(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'robo.db'}"
+    store = RunStore(url)
+    sink = RunStoreSink(store, tmp_path)
+    sink.handle(RunStarted(run_id="r2", workflow="w", workflow_file="w.yaml", inputs={}))
+    sink.handle(ItemStarted(run_id="r2", loop="l", key="k1", index=0))
+    sink.handle(ItemFinished(run_id="r2", loop="l", key="k1", index=0, status="done", duration=0.0))
+    other = RunStore(url)  # another connection, as another process would see it
+    assert [(i["key"], i["status"]) for i in other.run_items("r2")] == [("k1", "done")]
+    other.close()
+    store.close()

@@ -1,0 +1,105 @@
+"""Templates: native values, French filters, strict undefined names, the sandbox, and static analysis."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from runner.templating import (
+    TemplateError,
+    evaluate_condition,
+    referenced_names,
+    render_string,
+    render_value,
+)
+
+SCOPE = {
+    "row": {"nom": "{{ 7 * 7 }}", "date": "2026-11-01", "montant": 1234.5},
+    "rows": [1, 2, 3],
+    "inputs": {"service": "RH"},
+}
+
+
+class TestRendering:
+    def test_a_whole_expression_keeps_its_type(self) -> None:
+        assert render_string("{{ rows }}", SCOPE) == [1, 2, 3]
+        assert render_string("  {{ rows | length }} ", SCOPE) == 3
+
+    def test_mixed_text_renders_to_text(self) -> None:
+        assert render_string("{{ rows | length }} lignes", SCOPE) == "3 lignes"
+
+    def test_plain_strings_are_left_alone(self) -> None:
+        assert render_string("Nom du demandeur", SCOPE) == "Nom du demandeur"
+
+    def test_nested_values(self) -> None:
+        assert render_value({"a": ["{{ inputs.service }}", 2]}, SCOPE) == {"a": ["RH", 2]}
+
+    def test_a_data_value_holding_a_template_is_not_rendered_again(self) -> None:
+        assert render_string("{{ row.nom }}", SCOPE) == "{{ 7 * 7 }}"
+        assert render_string("Nom : {{ row.nom }}", SCOPE) == "Nom : {{ 7 * 7 }}"
+
+
+class TestFilters:
+    def test_french_dates(self) -> None:
+        assert render_string("{{ row.date | date_fr }}", SCOPE) == "1er novembre 2026"
+        assert render_string("{{ row.date | date_fr('full') }}", SCOPE) == "dimanche 1er novembre 2026"
+        assert render_string("{{ '23/11/2026' | date_iso }}", SCOPE) == "2026-11-23"
+        assert render_string("{{ row.date | date('%d/%m/%Y') }}", SCOPE) == "01/11/2026"
+
+    def test_numbers_and_money(self) -> None:
+        assert render_string("{{ row.montant | number_fr }}", SCOPE) == "1\u202f234,50"
+        assert render_string("{{ row.montant | euros }}", SCOPE) == "1\u202f234,50\u00a0€"
+
+    def test_slug_upper_lower_default(self) -> None:
+        assert render_string("{{ 'Dossier n°12 : Éric' | slug }}", SCOPE) == "dossier-n-12-eric"
+        assert render_string("{{ inputs.service | lower }}", SCOPE) == "rh"
+        assert render_string("{{ missing | default('—') }}", SCOPE) == "—"
+
+    def test_today_and_now(self) -> None:
+        assert render_string("{{ today() }}", SCOPE) == dt.date.today()
+        assert isinstance(render_string("{{ now() }}", SCOPE), dt.datetime)
+
+    def test_a_bad_date_is_a_template_error(self) -> None:
+        with pytest.raises(TemplateError, match="not a date"):
+            render_string("{{ 'hier' | date_fr }}", SCOPE)
+
+
+class TestStrictness:
+    def test_undefined_name(self) -> None:
+        with pytest.raises(TemplateError, match="'inconnu' is not defined"):
+            render_string("{{ inconnu }}", SCOPE)
+
+    def test_undefined_field(self) -> None:
+        with pytest.raises(TemplateError, match="no attribute 'prenom'"):
+            render_string("Bonjour {{ row.prenom }}", SCOPE)
+
+
+class TestSandbox:
+    @pytest.mark.parametrize(
+        "template",
+        [
+            "{{ ''.__class__ }}",
+            "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+            "{{ row.__class__ }}",
+            "{{ rows.append(4) }}",
+            "{{ cycler.__init__.__globals__ }}",
+            "{{ (1).__add__(2) }}",
+        ],
+    )
+    def test_escapes_are_refused(self, template: str) -> None:
+        with pytest.raises(TemplateError):
+            render_string(template, SCOPE)
+        assert SCOPE["rows"] == [1, 2, 3]
+
+
+class TestConditions:
+    def test_bare_and_braced_expressions(self) -> None:
+        assert evaluate_condition("row.montant > 1000", SCOPE) is True
+        assert evaluate_condition("{{ row.montant > 5000 }}", SCOPE) is False
+
+
+class TestStaticAnalysis:
+    def test_referenced_names(self) -> None:
+        text = "{{ a.b + c | upper }} {% for i in d %}{{ i }}{% endfor %} {{ e is defined }} {{ f | default(1) }}"
+        assert referenced_names(text) == {"a", "c", "d"}
