@@ -27,8 +27,10 @@ def run() -> dict[str, Any]:
         [
             sys.executable,
             "-c",
-            "import sys, runner.cli, robots; robots.robot_class('data'); robots.robot_class('http');"
-            "print(','.join(m for m in ('playwright','openpyxl','pyautogui','docx','sqlalchemy') if m in sys.modules))",
+            (
+                "import sys, runner.cli, robots; robots.robot_class('data'); robots.robot_class('http');"
+                "print(','.join(m for m in ('playwright','openpyxl','pyautogui','docx','sqlalchemy') if m in sys.modules))"
+            ),
         ],
         capture_output=True,
         text=True,

@@ -199,7 +199,9 @@ steps:
         assert len(set(keys)) == 2
 
     def test_for_each_over_something_else_than_a_list_fails_clearly(self, run_yaml: WorkflowRunner) -> None:
-        outcome, _ = run_yaml('name: t\nvars: {x: 3}\nsteps:\n  - for_each: "{{ vars.x }}"\n    steps:\n      - log: a\n')
+        outcome, _ = run_yaml(
+            'name: t\nvars: {x: 3}\nsteps:\n  - for_each: "{{ vars.x }}"\n    steps:\n      - log: a\n'
+        )
         assert outcome.status == "failed"
         assert "needs a list, got int" in outcome.diagnostics[0].message
 
@@ -248,7 +250,9 @@ steps:
         assert outcome.status == "failed"
 
     def test_try_continue(self, run_yaml: WorkflowRunner) -> None:
-        outcome, recorder = run_yaml("name: t\nsteps:\n  - try:\n      - fail: non\n    on_error: continue\n  - log: ok\n")
+        outcome, recorder = run_yaml(
+            "name: t\nsteps:\n  - try:\n      - fail: non\n    on_error: continue\n  - log: ok\n"
+        )
         assert outcome.status == "succeeded"
         assert messages(recorder) == ["ok"]
 
@@ -313,7 +317,9 @@ class TestTimeouts:
         assert outcome.diagnostics[0].code == "step-timeout"
         assert "within 0.2 s" in outcome.diagnostics[0].message
 
-    def test_the_robot_is_replaced_after_a_timeout(self, run_yaml: WorkflowRunner, probe: type[Probe]) -> None:
+    def test_the_robot_is_replaced_after_a_timeout(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
         outcome, _ = run_yaml(
             """
 name: t
@@ -329,7 +335,9 @@ steps:
 
 
 class TestDryRun:
-    def test_actions_with_side_effects_are_not_called(self, run_yaml: WorkflowRunner, probe: type[Probe]) -> None:
+    def test_actions_with_side_effects_are_not_called(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
         outcome, recorder = run_yaml(
             "name: t\nsteps:\n  - probe.echo: {value: lu}\n  - probe.write: {value: écrit}\n", dry_run=True
         )
@@ -340,7 +348,9 @@ class TestDryRun:
 
 class TestRobotsLifecycle:
     def test_one_robot_per_run_reused_and_closed(self, run_yaml: WorkflowRunner, probe: type[Probe]) -> None:
-        outcome, _ = run_yaml("name: t\nsteps:\n  - probe.echo: {value: 1}\n  - probe.echo: {value: 2}\n  - log: fin\n")
+        outcome, _ = run_yaml(
+            "name: t\nsteps:\n  - probe.echo: {value: 1}\n  - probe.echo: {value: 2}\n  - log: fin\n"
+        )
         assert outcome.status == "succeeded"
         assert (probe.created, probe.closed) == (1, 1)
 
@@ -350,7 +360,7 @@ class TestRobotsLifecycle:
         assert probe.closed == 1
 
     def test_a_robot_keeps_its_own_thread(self, run_yaml: WorkflowRunner) -> None:
-        outcome, recorder = run_yaml(
+        _, recorder = run_yaml(
             "name: t\nsteps:\n  - probe.thread: {}\n    save: a\n  - probe.thread: {}\n    save: b\n  - log: '{{ a == b }}'\n"
         )
         assert messages(recorder) == ["True"]
@@ -414,12 +424,18 @@ steps:
 
 class TestRunRecords:
     def test_audit_log_holds_every_event_with_positions(self, run_yaml: WorkflowRunner) -> None:
-        outcome, recorder = run_yaml("name: t\nsteps:\n  - name: Dire bonjour\n    probe.echo: {value: bonjour}\n")
+        outcome, recorder = run_yaml(
+            "name: t\nsteps:\n  - name: Dire bonjour\n    probe.echo: {value: bonjour}\n"
+        )
         assert outcome.run_dir is not None
         lines = [json.loads(line) for line in (outcome.run_dir / "audit.jsonl").read_text().splitlines()]
         assert [line["event"] for line in lines] == [e.kind for e in recorder.events]
         started = next(line for line in lines if line["event"] == "step_started")
-        assert (started["name"], started["line"], started["params"]) == ("Dire bonjour", 4, {"value": "bonjour"})
+        assert (started["name"], started["line"], started["params"]) == (
+            "Dire bonjour",
+            4,
+            {"value": "bonjour"},
+        )
         finished = next(line for line in lines if line["event"] == "step_finished")
         assert finished["result"] == "bonjour" and finished["duration"] >= 0
         assert (outcome.run_dir / "artifacts").is_dir()
