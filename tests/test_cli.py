@@ -68,7 +68,17 @@ class TestRun:
         assert (project / "logs" / "robo.db").exists()
 
     def test_json_output(self, project: Path) -> None:
-        result = robo("run", "releve.yaml", "-i", "fichier=dossiers.csv", "-i", "priorite=Normale", "--format", "json", cwd=project)
+        result = robo(
+            "run",
+            "releve.yaml",
+            "-i",
+            "fichier=dossiers.csv",
+            "-i",
+            "priorite=Normale",
+            "--format",
+            "json",
+            cwd=project,
+        )
         payload = json.loads(result.stdout)
         assert payload["status"] == "succeeded"
         assert payload["counts"]["items_done"] == 1
@@ -93,7 +103,10 @@ class TestRun:
         )
         result = robo("run", "casse.yaml", cwd=project)
         assert result.returncode == 1
-        assert "casse.yaml:5:5: error[configuration-error]: step 'Lire un fichier absent' failed" in result.stderr
+        assert (
+            "casse.yaml:5:5: error[configuration-error]: step 'Lire un fichier absent' failed"
+            in result.stderr
+        )
         assert "nulle-part.csv" in result.stderr
         assert "Traceback" not in result.stderr
 
@@ -120,7 +133,9 @@ class TestValidate:
         )
         result = robo("validate", "faux.yaml", "releve.yaml", cwd=project)
         assert result.returncode == 1
-        assert "faux.yaml:3:21: error[unknown-parameter]: data.read_csv has no parameter 'pth'" in result.stderr
+        assert (
+            "faux.yaml:3:21: error[unknown-parameter]: data.read_csv has no parameter 'pth'" in result.stderr
+        )
         assert "hint: did you mean 'path'?" in result.stderr
         assert "faux.yaml:4:5: error[missing-action]" in result.stderr
         assert "releve.yaml: ok" in result.stderr
@@ -164,7 +179,9 @@ class TestReference:
     def test_schema(self, project: Path) -> None:
         result = robo("schema", cwd=project)
         schema = json.loads(result.stdout)
-        actions = [next(iter(set(s["required"]) - {"steps", "then"})) for s in schema["$defs"]["Step"]["anyOf"]]
+        actions = [
+            next(iter(set(s["required"]) - {"steps", "then"})) for s in schema["$defs"]["Step"]["anyOf"]
+        ]
         assert "data.read_csv" in actions and "for_each" in actions
         read_csv = next(s for s in schema["$defs"]["Step"]["anyOf"] if s["required"] == ["data.read_csv"])
         assert "path" in read_csv["properties"]["data.read_csv"]["properties"]
@@ -175,5 +192,11 @@ class TestReference:
             "heavy = [m for m in ('playwright', 'openpyxl', 'pyautogui', 'docx', 'sqlalchemy', 'httpx') if m in sys.modules]; "
             "print(heavy)"
         )
-        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parents[1],
+        )
         assert result.stdout.strip() == "[]"

@@ -162,7 +162,8 @@ def validate_case_form(values: Mapping[str, str], today: date) -> tuple[CaseInpu
         errors["observations"] = f"{MAX_OBSERVATIONS_LENGTH} caractères au maximum."
 
     if errors or montant is None or date_demande is None:
-        return None, errors
+        in_form_order = {field.name: errors[field.name] for field in CASE_FIELDS if field.name in errors}
+        return None, in_form_order
     return (
         CaseInput(
             nom=text["nom"],

@@ -49,7 +49,9 @@ class TestSpans:
 class TestSafety:
     def test_python_tags_build_no_objects(self, tmp_path) -> None:
         marker = tmp_path / "hacked"
-        doc = load_workflow_text(f"x: !!python/object/apply:os.system ['touch {marker}']\ny: !!python/name:os.system\n")
+        doc = load_workflow_text(
+            f"x: !!python/object/apply:os.system ['touch {marker}']\ny: !!python/name:os.system\n"
+        )
         assert doc.data == {"x": [f"touch {marker}"], "y": ""}
         assert not marker.exists()
 
@@ -58,7 +60,9 @@ class TestSafety:
         for index in range(1, 9):
             previous = chr(ord("a") + index - 1)
             name = chr(ord("a") + index)
-            lines.append(f"{name}: &{name} [*{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}]")
+            lines.append(
+                f"{name}: &{name} [*{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}]"
+            )
         with pytest.raises(YamlSyntaxError, match="too many nodes"):
             load_workflow_text("\n".join(lines) + "\n")
 

@@ -13,14 +13,23 @@ def test_a_run_is_indexed_with_its_steps_and_items(tmp_path: Path) -> None:
     sink = RunStoreSink(store, tmp_path / "run", lambda: "f" * 64)
     sink.handle(RunStarted(run_id="r1", workflow="Saisie", workflow_file="w.yaml", inputs={"n": 1}))
     sink.handle(ItemStarted(run_id="r1", loop="steps[0]", key="A1", index=0))
-    sink.handle(StepFinished(run_id="r1", step="steps[0].steps[0]", name="Saisir", status="succeeded", duration=0.1, item="A1"))
+    sink.handle(
+        StepFinished(
+            run_id="r1", step="steps[0].steps[0]", name="Saisir", status="succeeded", duration=0.1, item="A1"
+        )
+    )
     sink.handle(ItemFinished(run_id="r1", loop="steps[0]", key="A1", index=0, status="done", duration=0.2))
     sink.handle(RunFinished(run_id="r1", status="succeeded", duration=1.5, counts={"items_done": 1}))
     sink.close()
 
     record = store.get_run("r1")
     assert record is not None
-    assert (record.status, record.workflow, record.inputs, record.last_hash) == ("succeeded", "Saisie", {"n": 1}, "f" * 64)
+    assert (record.status, record.workflow, record.inputs, record.last_hash) == (
+        "succeeded",
+        "Saisie",
+        {"n": 1},
+        "f" * 64,
+    )
     assert [s["name"] for s in store.run_steps("r1")] == ["Saisir"]
     assert [(i["key"], i["status"]) for i in store.run_items("r1")] == [("A1", "done")]
     assert store.get_run("r") is not None  # a unique prefix is enough
