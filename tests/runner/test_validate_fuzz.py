@@ -1,0 +1,500 @@
+"""Random input never crashes the validator: every problem becomes a diagnostic with a real position.
+
+Three kinds of input: (a) random text (and random bytes), (b) YAML-ish text glued from fragments of the
+language, (c) random nested data shaped like a workflow, dumped as YAML or JSON. Each is written to a file,
+checked with `validate_file`, and its diagnostics rendered with `render_all`; neither may raise.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jinja2 import TemplateAssertionError
+from pydantic import ValidationError
+from ruamel.yaml.error import ReusedAnchorWarning
+
+from runner.diagnostics import render_all
+from runner.validate import ValidationResult, validate_file
+
+FUZZ = settings(max_examples=300, deadline=None)
+
+
+@dataclass(frozen=True)
+class KnownCrash:
+    """A crash found by this file and not fixed yet: the smallest input found and what it raises."""
+
+    name: str
+    text: str
+    raises: type[BaseException]
+    signature: str  # a regex on f"{type(exc).__name__}: {exc}"
+    cause: str
+
+
+# Each entry has a strict xfail test below (`TestKnownCrashes`). While it is listed, the random tests accept
+# that crash (and only that one) so that they keep looking for others; delete the entry once it is fixed.
+KNOWN_CRASHES = [
+    KnownCrash(
+        "unknown filter",
+        'steps: [{log: "{{ 1 | nope }}"}]\n',
+        TemplateAssertionError,
+        r"^TemplateAssertionError: No filter named",
+        "templating.referenced_names calls jinja2.meta.find_undeclared_variables, which compiles the template "
+        "and raises TemplateAssertionError on a filter the environment does not know, before the "
+        "unknown-filter check can run (any `| typo` in any template, e.g. `{{ montant | euro }}`)",
+    ),
+    KnownCrash(
+        "unknown test",
+        'steps: [{log: a, when: "dossiers is empty"}]\n',
+        TemplateAssertionError,
+        r"^TemplateAssertionError: No test named",
+        "same cause as the unknown filter: an unknown Jinja test (`is empty`, `is nope`) raises from "
+        "referenced_names; there is no diagnostic for unknown tests at all",
+    ),
+    KnownCrash(
+        "for_each parallel out of range",
+        "steps: [{for_each: [1], parallel: 0, steps: [{log: x}]}]\n",
+        ValidationError,
+        r"^ValidationError: \d+ validation errors? for ForEachStep\n",
+        "model._Parser.structured_step checks each key against `cls.model_fields[name].annotation`, which "
+        "pydantic strips of Annotated constraints (ge=1, le=32 live in field.metadata); the final "
+        "`cls.model_validate(fields)` then raises outside any try (also parallel: 50)",
+    ),
+    KnownCrash(
+        "for_each as not a name",
+        "steps: [{for_each: [1], as: a-b, steps: [{log: x}]}]\n",
+        ValidationError,
+        r"^ValidationError: \d+ validation errors? for ForEachStep\n",
+        "same cause: the Identifier pattern of ForEachStep.as_ is in field.metadata, not in the annotation",
+    ),
+    KnownCrash(
+        "action parameter named by a number",
+        "steps: [{data.set: {1: x}}]\n",
+        ValidationError,
+        r"^ValidationError: \d+ validation errors? for ActionStep\n",
+        "model._Parser.action_step passes params with non-string keys to ActionStep.model_validate "
+        "(params: dict[str, Any]), which raises outside any try",
+    ),
+    KnownCrash(
+        "impossible date",
+        "name: 2024-02-30\n",
+        ValueError,
+        r"^ValueError: (day is out of range for month|month must be in)",
+        "ruamel.yaml's timestamp constructor raises a plain ValueError for a date-looking scalar that is not "
+        "a real date; loader.load_workflow_text catches only YAMLError and RecursionError",
+    ),
+    KnownCrash(
+        "anchor defined twice",
+        "a: &x 1\nb: &x 2\n",
+        ReusedAnchorWarning,
+        r"^ReusedAnchorWarning: ",
+        "ruamel.yaml reports a reused anchor with warnings.warn: `robo validate` prints that raw Python warning "
+        "(with '<unicode string>' positions) on stderr and then says the file is ok, and with warnings as "
+        "errors (pytest's filterwarnings = error) validate_file raises it",
+    ),
+    KnownCrash(
+        "deeply nested expression",
+        'steps: [{log: a, when: "' + "(" * 80 + '"}]\n',
+        RecursionError,
+        r"^RecursionError: maximum recursion depth exceeded",
+        "templating.syntax_problem catches only TemplateSyntaxError; Jinja's recursive-descent parser raises "
+        "RecursionError on about 80 nested parentheses",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+def _is_known_crash(exc: BaseException) -> bool:
+    described = f"{type(exc).__name__}: {exc}"
+    return any(re.search(crash.signature, described) for crash in KNOWN_CRASHES)
+
+
+def _check(path: Path, *, tolerate_known: bool = True) -> ValidationResult | None:
+    try:
+        result = validate_file(path)
+    except (Exception, RecursionError) as exc:
+        if tolerate_known and _is_known_crash(exc):
+            return None
+        raise
+    assert isinstance(result, ValidationResult)
+    for diagnostic in result.diagnostics:
+        assert diagnostic.span.line >= 1, diagnostic
+        assert diagnostic.span.col >= 1, diagnostic
+        assert diagnostic.code, diagnostic
+        assert diagnostic.message, diagnostic
+    text = render_all(result.diagnostics, {result.path: result.source_lines})
+    assert isinstance(text, str)
+    return result
+
+
+def _validate_text(workdir: Path, text: str, *, tolerate_known: bool = True) -> ValidationResult | None:
+    path = workdir / "workflow.yaml"
+    path.write_bytes(text.encode("utf-8"))
+    return _check(path, tolerate_known=tolerate_known)
+
+
+# (b) fragments of the workflow language, glued at random
+FRAGMENTS = [
+    "name: ",
+    "steps:",
+    "steps: []",
+    "for_each: ",
+    "as: ",
+    "if: ",
+    "then:",
+    "else:",
+    "try:",
+    "on_error: ",
+    "continue",
+    "fail",
+    "set: ",
+    "log: ",
+    "fail: ",
+    "when: ",
+    "id: ",
+    "save: ",
+    "timeout: ",
+    "retry: ",
+    "attempts: ",
+    "parallel: ",
+    "inputs:",
+    "vars:",
+    "secrets:",
+    "schedule:",
+    "cron: ",
+    "every: ",
+    "timezone: ",
+    "type: ",
+    "default: ",
+    "data.set: ",
+    "data.read_csv: ",
+    "data.sort: ",
+    "http.get: ",
+    "value: ",
+    "path: ",
+    "records: ",
+    "by: ",
+    "url: ",
+    "nope.nope: ",
+    "- ",
+    "-",
+    "  ",
+    "    ",
+    "\n",
+    "\n  ",
+    "\n    - ",
+    "\t",
+    "{{",
+    "}}",
+    "{{ x }}",
+    "{{ inputs.a }}",
+    "{{ secrets.b }}",
+    "{{ x | nope }}",
+    "{% if %}",
+    "{{ loop.index }}",
+    '"',
+    "'",
+    ":",
+    ": ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!python/object ",
+    "!tag ",
+    "#",
+    "---",
+    "...",
+    "?",
+    "|",
+    ">",
+    "%YAML 1.2",
+    "0",
+    "-1",
+    "1e9",
+    "null",
+    "~",
+    "true",
+    "oui",
+    "0 0 31 2 *",
+    "Europe/Paris",
+    "Paris",
+    "x",
+    "é",
+    "\u00a0",
+    "\r\n",
+]
+yamlish = st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join)
+
+# (c) data shaped like a workflow
+WORDS = [
+    "name",
+    "steps",
+    "description",
+    "version",
+    "inputs",
+    "vars",
+    "secrets",
+    "defaults",
+    "schedule",
+    "browser",
+    "for_each",
+    "as",
+    "key",
+    "parallel",
+    "if",
+    "then",
+    "else",
+    "try",
+    "on_error",
+    "set",
+    "log",
+    "level",
+    "fail",
+    "when",
+    "id",
+    "save",
+    "timeout",
+    "retry",
+    "attempts",
+    "delay",
+    "backoff",
+    "max_delay",
+    "jitter",
+    "cron",
+    "every",
+    "at",
+    "timezone",
+    "enabled",
+    "type",
+    "default",
+    "required",
+    "choices",
+    "headless",
+    "data.set",
+    "data.read_csv",
+    "data.filter",
+    "data.sort",
+    "data.write_json",
+    "http.get",
+    "http.post",
+    "excel.read",
+    "data.nope",
+    "value",
+    "path",
+    "records",
+    "by",
+    "where",
+    "url",
+    "body",
+    "form",
+    "indent",
+    "delimiter",
+    "x",
+    "ligne",
+    "ligne-2",
+    "",
+]
+STRINGS = [
+    "{{ x }}",
+    "{{ ligne.nom }}",
+    "{{ inputs.a }}",
+    "{{ secrets.b }}",
+    "{{ vars.c }}",
+    "{{ x | nope }}",
+    "{{ x | date_fr }}",
+    "{{ x ",
+    "{% for %}",
+    "{{ loop.index }}",
+    "{{ now() }}",
+    "0 0 31 2 *",
+    "0 7 * * * *",
+    "* * * * *",
+    "Europe/Paris",
+    "Nowhere/City",
+    "continue",
+    "fail",
+    "info",
+    "integer",
+    "list",
+    "ligne-2",
+    "2024-02-30",
+    "",
+    " ",
+    "é",
+    "a: b",
+]
+short_text_chars = st.characters(exclude_categories=("Cc", "Cs"))
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(STRINGS)
+    | st.sampled_from(WORDS)
+    | st.text(short_text_chars, max_size=20)
+)
+keys = st.sampled_from(WORDS) | st.text(short_text_chars, max_size=10)
+nested = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=5),
+    max_leaves=30,
+)
+strings = st.sampled_from(STRINGS)
+# Mostly plausible values, so that many steps get past the structural checks to the semantic ones.
+plausible = st.one_of(strings, strings, strings, nested)
+name_words = st.sampled_from(["rows", "ligne", "x", "y", "ligne-2", "2x", "a b", ""])
+names = st.one_of(name_words, name_words, name_words, nested)
+params = st.dictionaries(
+    st.sampled_from(["value", "path", "records", "by", "where", "url", "body", "form", "indent", "nope"]),
+    plausible,
+    max_size=3,
+)
+STEP_EXTRAS = {
+    "name": plausible,
+    "id": names,
+    "when": plausible,
+    "save": names,
+    "timeout": st.integers(-5, 10**6) | nested,
+    "retry": st.fixed_dictionaries({}, optional={"attempts": st.integers(-1, 200), "delay": nested}) | nested,
+    "on_error": st.sampled_from(["continue", "fail", "ignore"]) | nested,
+    "level": st.sampled_from(["info", "warn"]) | nested,
+    "sav": names,
+}
+SIMPLE_KINDS = {
+    "log": plausible,
+    "fail": plausible,
+    "set": st.dictionaries(name_words, plausible, max_size=3) | nested,
+    "data.set": params | nested,
+    "data.read_csv": params | nested,
+    "data.sort": params | nested,
+    "http.get": params | nested,
+    "http.post": params | nested,
+    "excel.read": params,
+    "data.nope": params,
+}
+step_extras = st.lists(st.sampled_from(sorted(STEP_EXTRAS)), max_size=2, unique=True).flatmap(
+    lambda chosen: st.fixed_dictionaries({key: STEP_EXTRAS[key] for key in chosen})
+)
+simple_step = st.tuples(st.sampled_from(sorted(SIMPLE_KINDS)), step_extras).flatmap(
+    lambda pair: SIMPLE_KINDS[pair[0]].map(lambda value: {**pair[1], pair[0]: value})
+)
+
+
+def _compound(inner: st.SearchStrategy[list[Any]]) -> st.SearchStrategy[dict[str, Any]]:
+    loop = st.fixed_dictionaries(
+        {"for_each": plausible},
+        optional={
+            "as": names,
+            "steps": inner | nested,
+            "parallel": st.integers(-2, 40) | nested,
+            "key": plausible,
+        },
+    )
+    branch = st.fixed_dictionaries(
+        {"if": plausible}, optional={"then": inner | nested, "else": inner | nested}
+    )
+    attempt = st.fixed_dictionaries({"try": inner | nested}, optional={"on_error": inner | plausible})
+    return st.tuples(st.one_of(loop, branch, attempt), step_extras).map(lambda pair: {**pair[1], **pair[0]})
+
+
+steps = st.recursive(
+    st.lists(simple_step, max_size=3),
+    lambda inner: st.lists(simple_step | _compound(inner), max_size=3),
+    max_leaves=8,
+)
+inputs = st.dictionaries(
+    name_words,
+    st.fixed_dictionaries(
+        {}, optional={"type": st.sampled_from(["string", "integer", "date", "text"]), "default": plausible}
+    )
+    | nested,
+    max_size=3,
+)
+schedule = st.lists(
+    st.fixed_dictionaries(
+        {}, optional={"cron": plausible, "every": nested, "timezone": plausible, "inputs": nested}
+    ),
+    max_size=2,
+)
+workflows = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": plausible,
+        "steps": st.one_of(steps, steps, steps, nested),
+        "inputs": st.one_of(inputs, inputs, nested),
+        "vars": nested,
+        "secrets": st.lists(names, max_size=3) | nested,
+        "schedule": schedule | nested,
+        "defaults": nested,
+    },
+).flatmap(lambda base: st.dictionaries(keys, nested, max_size=2).map(lambda extra: {**extra, **base}))
+
+
+def _dump(data: Any, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(data, ensure_ascii=False, indent=2)
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    stream = io.StringIO()
+    yaml.dump(data, stream)
+    return stream.getvalue()
+
+
+class TestValidatorNeverCrashes:
+    @FUZZ
+    @given(text=st.text(max_size=300))
+    def test_on_random_text(self, workdir: Path, text: str) -> None:
+        _validate_text(workdir, text)
+
+    @FUZZ
+    @given(data=st.binary(max_size=200))
+    def test_on_random_bytes(self, workdir: Path, data: bytes) -> None:
+        path = workdir / "workflow.yaml"
+        path.write_bytes(data)
+        _check(path)
+
+    @FUZZ
+    @given(text=yamlish)
+    def test_on_yaml_like_fragments(self, workdir: Path, text: str) -> None:
+        _validate_text(workdir, text)
+
+    @FUZZ
+    @given(data=workflows, as_json=st.booleans())
+    def test_on_workflow_shaped_data(self, workdir: Path, data: dict[str, Any], as_json: bool) -> None:
+        _validate_text(workdir, _dump(data, as_json))
+
+
+class TestKnownCrashes:
+    """The smallest inputs found that crash the validator; each test fails until its crash is fixed."""
+
+    @pytest.mark.parametrize(
+        "crash",
+        [
+            pytest.param(
+                crash,
+                id=crash.name,
+                marks=pytest.mark.xfail(strict=True, raises=crash.raises, reason=crash.cause),
+            )
+            for crash in KNOWN_CRASHES
+        ],
+    )
+    def test_is_reported_as_a_diagnostic(self, workdir: Path, crash: KnownCrash) -> None:
+        result = _validate_text(workdir, crash.text, tolerate_known=False)
+        assert result is not None and result.diagnostics
