@@ -31,6 +31,7 @@ __all__ = [
 BUILTIN_ROBOTS: dict[str, str] = {
     "data": "robots.data:Data",
     "http": "robots.http:Http",
+    "browser": "robots.browser:Browser",
 }
 
 

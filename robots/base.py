@@ -13,11 +13,12 @@ import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class _SecretMarker:
@@ -36,6 +37,60 @@ Secret = Annotated[str, SECRET]
 """A text value that is redacted in every log, report and trace."""
 
 
+class FlatParameters:
+    """Parameters that several actions share, declared once: a dataclass whose fields become the action's own.
+
+    An action takes one argument of such a class (e.g. `target: Target`, how to find an element on a page);
+    in a workflow its fields are written as ordinary parameters (`label: Nom`), documented by the class's
+    `Args:` section, and gathered into one instance before the call. `choose_one` names the fields of which
+    exactly one must be given (at most one when the argument is optional).
+    """
+
+    choose_one: ClassVar[tuple[str, ...]] = ()
+
+
+@dataclass(frozen=True)
+class FlatGroup:
+    """Where an action's flattened parameters come from."""
+
+    argument: str
+    cls: type[FlatParameters]
+    fields: tuple[str, ...]
+    optional: bool
+
+
+class SharedResources:
+    """Things the robots of one run share across parallel lanes (one browser for N lanes), closed at its end."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._items: dict[str, Any] = {}
+        self._closers: list[tuple[str, Callable[[Any], None]]] = []
+
+    def get_or_create(self, key: str, create: Callable[[], T], close: Callable[[T], None]) -> T:
+        """The resource under `key`, created on first use; `close` is called on it when the run ends."""
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = create()
+                self._closers.append((key, close))
+            return self._items[key]  # type: ignore[no-any-return]
+
+    def close(self) -> list[str]:
+        """Close everything, newest first; returns the problems met (never raises)."""
+        problems = []
+        with self._lock:
+            closers, self._closers = self._closers, []
+            items, self._items = self._items, {}
+        for key, close in reversed(closers):
+            try:
+                close(items[key])
+            except Exception as exc:
+                problems.append(f"closing {key} failed: {exc}")
+        return problems
+
+
 @dataclass
 class RobotContext:
     """What a robot may know of the run it serves; passed to the robot when it is created."""
@@ -49,6 +104,7 @@ class RobotContext:
     record_artifact: Callable[[Path, str, str], None] = lambda path, kind, description: None
     log: Callable[[str], None] = lambda message: None
     redact: Callable[[str], str] = lambda text: text
+    shared: SharedResources = field(default_factory=SharedResources)
 
     def resolve_path(self, value: str | Path) -> Path:
         """A path from a workflow, relative to the workflow file's folder unless absolute."""
@@ -97,6 +153,8 @@ class ActionSpec:
     side_effects: bool
     one_of: tuple[tuple[str, ...], ...]
     together: tuple[tuple[str, ...], ...]
+    at_most_one: tuple[tuple[str, ...], ...] = ()
+    flat_groups: tuple[FlatGroup, ...] = ()
     robot: str = ""
     _model: type[BaseModel] | None = field(default=None, repr=False)
     _adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
@@ -131,9 +189,12 @@ class ActionSpec:
     def convert(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and convert rendered parameters; raises pydantic's `ValidationError`."""
         instance = self.model.model_validate(dict(params))
-        return {
-            name: getattr(instance, name) for name in self.parameters if name in instance.model_fields_set
-        }
+        values = {name: getattr(instance, name) for name in self.parameters if name in instance.model_fields_set}
+        for group in self.flat_groups:
+            given = {name: values.pop(name) for name in group.fields if name in values}
+            if given or not group.optional:
+                values[group.argument] = group.cls(**given)
+        return values
 
     def check_value(self, name: str, value: Any) -> str | None:
         """A message when `value` does not fit parameter `name`, else None."""
@@ -154,6 +215,10 @@ class ActionSpec:
                 problems.append(f"{self.qualified_name} needs one of {', '.join(group)}")
             elif len(chosen) > 1:
                 problems.append(f"{self.qualified_name} takes only one of {', '.join(chosen)}, not several")
+        for group in self.at_most_one:
+            chosen = [name for name in group if name in present]
+            if len(chosen) > 1:
+                problems.append(f"{self.qualified_name} takes at most one of {', '.join(chosen)}")
         for group in self.together:
             chosen = [name for name in group if name in present]
             if chosen and len(chosen) != len(group):
@@ -172,6 +237,20 @@ class ActionSpec:
         schema["description"] = self.summary
         schema.pop("title", None)
         return schema
+
+
+@overload
+def action(func: F) -> F: ...
+
+
+@overload
+def action(
+    *,
+    side_effects: bool = False,
+    one_of: Sequence[Sequence[str]] = (),
+    together: Sequence[Sequence[str]] = (),
+    name: str | None = None,
+) -> Callable[[F], F]: ...
 
 
 def action(
@@ -220,10 +299,20 @@ def build_action_spec(
     summary, description, arg_docs, returns = parse_docstring(doc)
     hints = typing.get_type_hints(method, include_extras=True)
     parameters: dict[str, ParameterSpec] = {}
+    flat_groups: list[FlatGroup] = []
+    one_of_groups = list(one_of)
+    at_most_one: list[tuple[str, ...]] = []
     for param in list(inspect.signature(method).parameters.values())[1:]:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"action {method.__qualname__} may not take *args or **kwargs")
         annotation = hints.get(param.name, Any)
+        flat_cls, optional = _flat_class(annotation)
+        if flat_cls is not None:
+            flat_groups.append(_expand_flat(flat_cls, param.name, optional, parameters))
+            arg_docs.setdefault(param.name, "")
+            if flat_cls.choose_one:
+                (at_most_one if optional else one_of_groups).append(flat_cls.choose_one)
+            continue
         parameters[param.name] = ParameterSpec(
             name=param.name,
             annotation=annotation,
@@ -233,11 +322,11 @@ def build_action_spec(
             keyword_only=param.kind == param.KEYWORD_ONLY,
             secret=_is_secret(annotation),
         )
-    undocumented = [p for p in parameters if p not in arg_docs]
+    undocumented = [p for p, spec in parameters.items() if p not in arg_docs and not spec.description]
     if undocumented:
         raise TypeError(f"action {method.__qualname__} does not document {', '.join(undocumented)} in Args:")
-    for group in (*one_of, *together):
-        unknown = [p for p in group if p not in parameters]
+    for names in (*one_of_groups, *together):
+        unknown = [p for p in names if p not in parameters]
         if unknown:
             raise TypeError(f"action {method.__qualname__}: unknown parameter(s) in group: {unknown}")
     return ActionSpec(
@@ -248,9 +337,49 @@ def build_action_spec(
         returns=returns,
         parameters=parameters,
         side_effects=side_effects,
-        one_of=one_of,
+        one_of=tuple(one_of_groups),
         together=together,
+        at_most_one=tuple(at_most_one),
+        flat_groups=tuple(flat_groups),
     )
+
+
+def _flat_class(annotation: Any) -> tuple[type[FlatParameters] | None, bool]:
+    """The FlatParameters class an annotation names (directly or as `X | None`), and whether it is optional."""
+    if isinstance(annotation, type) and issubclass(annotation, FlatParameters):
+        return annotation, False
+    args = typing.get_args(annotation)
+    if type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1 and isinstance(rest[0], type) and issubclass(rest[0], FlatParameters):
+            return rest[0], True
+    return None, False
+
+
+def _expand_flat(
+    cls: type[FlatParameters], argument: str, optional: bool, parameters: dict[str, ParameterSpec]
+) -> FlatGroup:
+    import dataclasses
+
+    _, _, docs, _ = parse_docstring(inspect.getdoc(cls) or "")
+    hints = typing.get_type_hints(cls, include_extras=True)
+    names = []
+    for item in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if item.name in parameters:
+            raise TypeError(f"{cls.__name__}.{item.name} clashes with a parameter of the same name")
+        if item.name not in docs:
+            raise TypeError(f"{cls.__name__} does not document {item.name} in Args:")
+        parameters[item.name] = ParameterSpec(
+            name=item.name,
+            annotation=hints[item.name],
+            required=False,
+            default=item.default if item.default is not dataclasses.MISSING else None,
+            description=docs[item.name],
+            keyword_only=True,
+            secret=_is_secret(hints[item.name]),
+        )
+        names.append(item.name)
+    return FlatGroup(argument, cls, tuple(names), optional)
 
 
 _SECTION = re.compile(r"^(Args|Arguments|Returns|Raises|Yields|Example|Examples|Note|Notes):\s*$")
@@ -341,6 +470,12 @@ class Robot:
 
     def close(self) -> None:
         """Release what the robot holds (a browser, an open workbook); called once at the end of the run."""
+
+    def item_started(self, key: str) -> None:
+        """Called when a `for_each` item starts in this robot's lane (e.g. to start a trace chunk)."""
+
+    def item_finished(self, key: str, ok: bool) -> None:
+        """Called when a `for_each` item ends in this robot's lane, `ok` telling whether it succeeded."""
 
     @classmethod
     def action_specs(cls) -> dict[str, ActionSpec]:

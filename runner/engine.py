@@ -51,6 +51,7 @@ from runner.templating import TemplateError, as_expression_template, evaluate_co
 
 Scope = MutableMapping[str, Any]
 DEFAULT_STEP_TIMEOUT = 600.0
+WATCHDOG_GRACE = 10.0
 
 
 class RunInterrupted(Exception):
@@ -298,6 +299,9 @@ class Engine:
         params: dict[str, Any] = {}
         try:
             rendered = render_value(step.params, scope)
+            step_timeout = step.timeout or self.workflow.defaults.timeout
+            if step_timeout and "timeout" in spec.parameters and "timeout" not in rendered:
+                rendered["timeout"] = step_timeout  # the action waits that long itself, and says what it waited for
             params = spec.convert(rendered)
         except TemplateError as exc:
             self._started(step, ref, {}, item, lane)
@@ -317,6 +321,10 @@ class Engine:
             return None
         policy = step.retry or self.workflow.defaults.retry
         timeout = step.timeout or self.workflow.defaults.timeout or DEFAULT_STEP_TIMEOUT
+        if "timeout" in spec.parameters:
+            # The action enforces its own timeout with a precise message; the engine's is only a watchdog.
+            own = params.get("timeout") or timeout
+            timeout = max(timeout, float(own)) * 1.5 + WATCHDOG_GRACE
 
         def attempt() -> Any:
             if self.stop_event.is_set():
@@ -449,11 +457,13 @@ class Engine:
         )
         if step.parallel > 1 and total > 1:
             self._run_parallel(step, list(items), scope, loop)
-        else:
+        elif items:
+            lane_scope: Scope = ChainMap({}, scope)
+            self.execute_steps(step.setup, lane_scope, lane, item)
             for index, value in enumerate(items):
                 if self.stop_event.is_set():
                     raise RunInterrupted()
-                self._run_item(step, value, index, total, scope, lane, loop)
+                self._run_item(step, value, index, total, lane_scope, lane, loop)
 
     def _run_parallel(self, step: ForEachStep, items: list[Any], scope: Scope, loop: str) -> None:
         lanes_count = min(step.parallel, len(items))
@@ -463,13 +473,15 @@ class Engine:
 
         def work(lane_number: int) -> None:
             lane = self._new_lane(lane_number)
+            lane_scope: Scope = ChainMap({}, scope)
             try:
+                self.execute_steps(step.setup, lane_scope, lane, None)
                 while not fatal and not self.stop_event.is_set():
                     with take_lock:
                         index = next(next_index, None)
                     if index is None:
                         return
-                    self._run_item(step, items[index], index, len(items), scope, lane, loop)
+                    self._run_item(step, items[index], index, len(items), lane_scope, lane, loop)
             except BaseException as exc:  # carried to the main thread below
                 fatal.append(exc)
             finally:
@@ -527,9 +539,12 @@ class Engine:
         policy = step.retry or RetryPolicy(attempts=1)
 
         def attempt() -> None:
+            lane.robots.notify("item_started", key)
             try:
                 self.execute_steps(step.steps, ChainMap({}, item_scope), lane, key)
+                lane.robots.notify("item_finished", key, True)
             except StepFailure as failure:
+                lane.robots.notify("item_finished", key, False)
                 if isinstance(failure.error, ApplicationError):
                     raise _ItemApplicationError(failure) from None
                 raise

@@ -122,6 +122,7 @@ class ForEachStep(StepBase):
     as_: Identifier = Field("item", alias="as")
     key: str | None = None
     parallel: Annotated[int, Field(ge=1, le=32)] = 1
+    setup: list[Step] = Field(default_factory=list)
     steps: list[Step]
     on_error: OnError = "continue"
     retry: RetryPolicy | None = None
@@ -130,7 +131,7 @@ class ForEachStep(StepBase):
         return f"for each {self.as_}"
 
     def children(self) -> list[list[Step]]:
-        return [self.steps]
+        return [self.setup, self.steps]
 
 
 class IfStep(StepBase):

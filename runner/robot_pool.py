@@ -69,6 +69,16 @@ class RobotPool:
                 cause=[f"{type(exc).__module__}.{type(exc).__name__}"],
             ) from exc
 
+    def notify(self, hook: str, *args: Any, timeout: float = 60.0) -> None:
+        """Call a lifecycle hook (`item_started`, `item_finished`) on every robot created so far."""
+        with self._lock:
+            slots = list(self._slots.values())
+        for slot in slots:
+            try:
+                slot.worker.submit(getattr(slot.robot, hook), *args).result(timeout=timeout)
+            except Exception as exc:
+                slot.robot.context.log(f"{slot.robot.name}.{hook} failed: {exc}")
+
     def robot(self, name: str) -> Robot | None:
         slot = self._slots.get(name)
         return slot.robot if slot else None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from robots import RobotContext
+from robots.base import SharedResources
 from runner.audit import AuditLog
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
@@ -162,6 +163,8 @@ def _execute(
     if "browser" in options.settings:
         settings["browser"] = {**workflow.browser.model_dump(), **dict(options.settings["browser"])}
 
+    shared = SharedResources()
+
     def make_context(lane: int) -> RobotContext:
         def record_artifact(artifact_path: Path, kind: str, description: str) -> None:
             dispatch(
@@ -187,6 +190,7 @@ def _execute(
             record_artifact=record_artifact,
             log=log,
             redact=redactor.text,
+            shared=shared,
         )
 
     stop_event = threading.Event()
@@ -231,6 +235,8 @@ def _execute(
         status = "failed"
         diagnostics = [_top_diagnostic(validation, f"{exc.kind}-error", exc)]
     finally:
+        for problem in shared.close():
+            dispatch(LogMessage(run_id=run_id, level="warning", message=problem))
         duration = time.perf_counter() - started
         error_text = "\n".join(redactor.text(d.message) for d in diagnostics[:20]) or None
         dispatch(

@@ -68,6 +68,7 @@ def workflow_schema() -> dict[str, Any]:
                 "as": {"type": "string"},
                 "key": {"type": "string"},
                 "parallel": {"type": "integer", "minimum": 1, "maximum": 32},
+                "setup": steps_ref,
                 "steps": steps_ref,
                 "on_error": {"enum": ["fail", "continue"]},
                 "retry": {"$ref": "#/$defs/RetryPolicy"},

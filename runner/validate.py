@@ -214,6 +214,8 @@ class _SemanticChecker:
                     self.check_expression(step.items, (*step.path, "for_each"), scope)
                 else:
                     self.check_templates(step.items, (*step.path, "for_each"), scope)
+                if step.setup:
+                    scope = scope | self.check_steps(step.setup, scope)
                 inner = scope | {step.as_, "loop"}
                 if step.key is not None:
                     self.check_expression(step.key, (*step.path, "key"), inner)

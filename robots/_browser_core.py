@@ -1,0 +1,203 @@
+"""The browser robot's plumbing: its browser context, running work on the shared browser, failures and traces."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urljoin
+
+from robots._browser_failures import explain, page_place, redact_zip
+from robots._browser_host import BrowserHost, shared_host
+from robots._browser_locators import TARGET_KINDS, Target
+from robots.base import Robot, RobotContext
+from runner.errors import ApplicationError, BusinessError, ConfigurationError
+
+T = TypeVar("T")
+ErrorWhen = str | dict[str, str] | None
+MARGIN = 5.0  # seconds the robot waits for the browser beyond an action's own timeout
+
+
+class BrowserCore(Robot):
+    """What every browser action relies on; the actions themselves are in `robots.browser`."""
+
+    def __init__(self, context: RobotContext) -> None:
+        super().__init__(context)
+        self.settings: dict[str, Any] = dict(context.settings.get("browser", {}))
+        self.default_timeout = float(self.settings.get("timeout") or 10.0)
+        self.trace_mode: str = str(self.settings.get("trace", "on_failure"))
+        self._host: BrowserHost | None = None
+        self._context: Any = None
+        self._page: Any = None
+        self._frame: Any = None
+        self._last_status: int | None = None
+        self._actions_since_trace = 0
+        self._dialog_message: str | None = None
+
+    # -- plumbing ------------------------------------------------------------------------------------------------
+
+    def _run(
+        self,
+        doing: str,
+        work: Callable[[Any], Awaitable[T]],
+        *,
+        target: Target | None = None,
+        timeout: float | None = None,
+    ) -> T:
+        """Run `work(scope)` on the browser's loop; turn any failure into a clear error, with evidence saved."""
+        seconds = timeout or self.default_timeout
+        host = self._ensure_host()
+        return host.call(self._guarded(doing, work, target, seconds), seconds + MARGIN + 30)
+
+    async def _guarded(
+        self, doing: str, work: Callable[[Any], Awaitable[T]], target: Target | None, seconds: float
+    ) -> T:
+        page = await self._ensure_page()
+        self._actions_since_trace += 1
+        try:
+            return await work(self._frame or page)
+        except Exception as exc:
+            error = await explain(exc, self._page, target, doing, seconds)
+            await self._save_evidence(doing)
+            raise error from None
+
+    def _ensure_host(self) -> BrowserHost:
+        if self._host is None:
+            self._host = shared_host(self.context.shared, self.settings)
+        return self._host
+
+    async def _ensure_page(self, storage_state: str | None = None) -> Any:
+        if self._page is not None and not self._page.is_closed():
+            return self._page
+        if self._context is None:
+            assert self._host is not None
+            options: dict[str, Any] = {"accept_downloads": True, "locale": "fr-FR"}
+            if self.settings.get("viewport"):
+                options["viewport"] = self.settings["viewport"]
+            if storage_state:
+                options["storage_state"] = storage_state
+            self._context = await self._host.browser.new_context(**options)
+            self._context.set_default_timeout(self.default_timeout * 1000)
+            if self.trace_mode != "off":
+                await self._context.tracing.start(snapshots=True, screenshots=False, sources=False)
+                await self._context.tracing.start_chunk()
+        self._page = await self._context.new_page()
+        self._watch(self._page)
+        return self._page
+
+    def _watch(self, page: Any) -> None:
+        def on_response(response: Any) -> None:
+            if response.request.is_navigation_request() and response.frame == page.main_frame:
+                self._last_status = response.status
+
+        def on_dialog(dialog: Any) -> None:
+            self._dialog_message = dialog.message
+
+        page.on("response", on_response)
+        page.on("dialog", on_dialog)
+
+    def _ms(self, timeout: float | None) -> float:
+        return (timeout or self.default_timeout) * 1000
+
+    async def _save_evidence(self, doing: str) -> None:
+        """Screenshot (passwords masked), HTML and trace of the page as it was when something failed."""
+        page = self._page
+        label = re.sub(r"\W+", "-", doing.split(" ")[0]).strip("-") or "browser"
+        if page is not None and not page.is_closed():
+            shot = self.context.artifact_path(f"lane{self.context.lane}-{label}-failure.png")
+            try:
+                await page.screenshot(
+                    path=str(shot), full_page=True, mask=[page.locator("input[type=password]")]
+                )
+                self.context.record_artifact(shot, "screenshot", f"page when '{doing}' failed")
+            except Exception as exc:
+                self.context.log(f"no screenshot could be taken: {exc}")
+            html = self.context.artifact_path(f"lane{self.context.lane}-{label}-failure.html")
+            try:
+                html.write_text(self.context.redact(await page.content()), encoding="utf-8")
+                self.context.record_artifact(html, "html", f"page HTML when '{doing}' failed")
+            except Exception as exc:
+                self.context.log(f"the page's HTML could not be saved: {exc}")
+        await self._save_trace(f"lane{self.context.lane}-{label}-failure-trace.zip", f"trace up to '{doing}'")
+
+    async def _save_trace(self, name: str, description: str) -> None:
+        if self._context is None or self.trace_mode == "off" or not self._actions_since_trace:
+            return
+        path = self.context.artifact_path(name)
+        try:
+            await self._context.tracing.stop_chunk(path=str(path))
+            await self._context.tracing.start_chunk()
+            redact_zip(path, self.context.redact)
+            self._actions_since_trace = 0
+            self.context.record_artifact(path, "trace", description)
+        except Exception as exc:
+            self.context.log(f"the trace could not be saved: {exc}")
+
+    async def _discard_trace(self) -> None:
+        if self._context is not None and self.trace_mode != "off":
+            await self._context.tracing.stop_chunk()
+            await self._context.tracing.start_chunk()
+            self._actions_since_trace = 0
+
+    def item_finished(self, key: str, ok: bool) -> None:
+        """Keep the trace of a failed item; forget that of a successful one (it would only cost space)."""
+        if self._host is None or self._context is None:
+            return
+        if ok:
+            self._host.call(self._discard_trace(), 30)
+        else:
+            self._host.call(
+                self._save_trace(f"lane{self.context.lane}-item-{key[:40]}-trace.zip", f"item {key}"), 60
+            )
+
+    async def _check_status(self, doing: str) -> None:
+        status, self._last_status = self._last_status, None
+        if status is not None and status >= 500:
+            place = await page_place(self._page)
+            raise ApplicationError(f"the server answered with an error {status} to {doing}, on {place}")
+
+    async def _after_submit(
+        self, page: Any, doing: str, error_when: ErrorWhen, timeout: float | None
+    ) -> None:
+        await page.wait_for_load_state("load", timeout=self._ms(timeout))
+        await self._check_status(doing)
+        if error_when is None:
+            return
+        marker = _error_target(error_when)
+        matches = marker.locate_all(self._frame or page)
+        if await matches.count() == 0 or not await matches.first.is_visible():
+            return
+        texts = [t.strip() for t in await matches.all_inner_texts() if t.strip()]
+        place = await page_place(page)
+        details = "; ".join(dict.fromkeys(texts[:8])) or marker.value
+        raise BusinessError(f"the page refused the data: {details}", cause=[f"after {doing}, on {place}"])
+
+    def _resolve_url(self, url: str) -> str:
+        if self._page is not None and not re.match(r"^[a-z][a-z0-9+.-]*:", url):
+            return urljoin(str(self._page.url), url)
+        return url
+
+    def close(self) -> None:
+        """Close the context; the browser itself is closed with the run."""
+        if self._host is None or self._context is None:
+            return
+        context, self._context, self._page, self._frame = self._context, None, None, None
+
+        async def shut() -> None:
+            await context.close()
+
+        try:
+            self._host.call(shut(), 30)
+        except Exception as exc:
+            self.context.log(f"the browser context did not close cleanly: {exc}")
+
+
+def _error_target(error_when: str | dict[str, str]) -> Target:
+    if isinstance(error_when, str):
+        return Target(text=error_when)
+    unknown = [key for key in error_when if key not in (*TARGET_KINDS, "within", "exact", "name")]
+    if unknown:
+        raise ConfigurationError(
+            f"error_when has no key {', '.join(unknown)}", hint="use one of " + ", ".join(TARGET_KINDS)
+        )
+    return Target(**error_when)  # type: ignore[arg-type]
