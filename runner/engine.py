@@ -301,7 +301,9 @@ class Engine:
             rendered = render_value(step.params, scope)
             step_timeout = step.timeout or self.workflow.defaults.timeout
             if step_timeout and "timeout" in spec.parameters and "timeout" not in rendered:
-                rendered["timeout"] = step_timeout  # the action waits that long itself, and says what it waited for
+                rendered["timeout"] = (
+                    step_timeout  # the action waits that long itself, and says what it waited for
+                )
             params = spec.convert(rendered)
         except TemplateError as exc:
             self._started(step, ref, {}, item, lane)
@@ -452,21 +454,45 @@ class Engine:
             )
         loop = step_ref(step.path)
         total = len(items)
-        self.emit(
-            LoopStarted(run_id=self.run_id, loop=loop, name=step.label, total=total, parallel=step.parallel)
-        )
-        if step.parallel > 1 and total > 1:
-            self._run_parallel(step, list(items), scope, loop)
+        lanes = self._lanes_wanted(step, scope, item)
+        self.emit(LoopStarted(run_id=self.run_id, loop=loop, name=step.label, total=total, parallel=lanes))
+        outcomes: list[dict[str, Any] | None] = [None] * total
+        if lanes > 1 and total > 1:
+            self._run_parallel(step, list(items), scope, loop, lanes, outcomes)
         elif items:
             lane_scope: Scope = ChainMap({}, scope)
             self.execute_steps(step.setup, lane_scope, lane, item)
             for index, value in enumerate(items):
                 if self.stop_event.is_set():
                     raise RunInterrupted()
-                self._run_item(step, value, index, total, lane_scope, lane, loop)
+                outcomes[index] = self._run_item(step, value, index, total, lane_scope, lane, loop)
+        if step.save:
+            scope[step.save] = [outcome for outcome in outcomes if outcome is not None]
 
-    def _run_parallel(self, step: ForEachStep, items: list[Any], scope: Scope, loop: str) -> None:
-        lanes_count = min(step.parallel, len(items))
+    def _lanes_wanted(self, step: ForEachStep, scope: Scope, item: str | None) -> int:
+        if isinstance(step.parallel, int):
+            return step.parallel
+        value = self._render(step, as_expression_template(step.parallel), scope, item, "parallel")
+        try:
+            lanes = int(value)
+        except (TypeError, ValueError):
+            raise StepFailure(
+                step, BusinessError(f"parallel must be a whole number, got {value!r}"), item
+            ) from None
+        if not 1 <= lanes <= 32:
+            raise StepFailure(step, BusinessError(f"parallel must be between 1 and 32, got {lanes}"), item)
+        return lanes
+
+    def _run_parallel(
+        self,
+        step: ForEachStep,
+        items: list[Any],
+        scope: Scope,
+        loop: str,
+        lanes: int,
+        outcomes: list[dict[str, Any] | None],
+    ) -> None:
+        lanes_count = min(lanes, len(items))
         next_index = iter(range(len(items)))
         take_lock = threading.Lock()
         fatal: list[BaseException] = []
@@ -481,7 +507,9 @@ class Engine:
                         index = next(next_index, None)
                     if index is None:
                         return
-                    self._run_item(step, items[index], index, len(items), lane_scope, lane, loop)
+                    outcomes[index] = self._run_item(
+                        step, items[index], index, len(items), lane_scope, lane, loop
+                    )
             except BaseException as exc:  # carried to the main thread below
                 fatal.append(exc)
             finally:
@@ -502,7 +530,8 @@ class Engine:
 
     def _run_item(
         self, step: ForEachStep, value: Any, index: int, total: int, scope: Scope, lane: Lane, loop: str
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Run one item; its outcome: key, status, error and the `collect` fields."""
         item_scope: Scope = ChainMap(
             {
                 step.as_: value,
@@ -533,15 +562,18 @@ class Engine:
                     lane=lane.index,
                 )
             )
-            return
+            return self._outcome(step, key, "skipped", None, item_scope)
         self.emit(ItemStarted(run_id=self.run_id, loop=loop, key=key, index=index, lane=lane.index))
         started = time.perf_counter()
         policy = step.retry or RetryPolicy(attempts=1)
 
+        final_scope: list[Scope] = [item_scope]
+
         def attempt() -> None:
             lane.robots.notify("item_started", key)
+            final_scope[0] = ChainMap({}, item_scope)
             try:
-                self.execute_steps(step.steps, ChainMap({}, item_scope), lane, key)
+                self.execute_steps(step.steps, final_scope[0], lane, key)
                 lane.robots.notify("item_finished", key, True)
             except StepFailure as failure:
                 lane.robots.notify("item_finished", key, False)
@@ -576,7 +608,7 @@ class Engine:
                 self.item_failures.append(failure)
             if step.on_error == "fail":
                 raise failure from None
-            return
+            return self._outcome(step, key, status, failure.error.message, final_scope[0])
         self.counters.add("items_done")
         self.emit(
             ItemFinished(
@@ -589,6 +621,19 @@ class Engine:
                 lane=lane.index,
             )
         )
+        return self._outcome(step, key, "done", None, final_scope[0])
+
+    def _outcome(
+        self, step: ForEachStep, key: str, status: str, error: str | None, scope: Scope
+    ) -> dict[str, Any]:
+        outcome: dict[str, Any] = {}
+        for name, template in (step.collect or {}).items():
+            try:
+                outcome[name] = render_value(template, scope)
+            except TemplateError:
+                outcome[name] = None  # what a failed item did not get to (e.g. its confirmation number)
+        outcome.update(key=key, status=status, error=error)
+        return outcome
 
     # -- events --------------------------------------------------------------------------------------------------
 

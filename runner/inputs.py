@@ -39,8 +39,14 @@ def parse_input_assignments(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def resolve_inputs(workflow: Workflow, given: Mapping[str, Any], base_dir: Path) -> dict[str, Any]:
-    """Apply defaults, check required inputs and convert each value to its declared type."""
+def resolve_inputs(
+    workflow: Workflow, given: Mapping[str, Any], base_dir: Path, workflow_dir: Path | None = None
+) -> dict[str, Any]:
+    """Apply defaults, check required inputs and convert each value to its declared type.
+
+    Paths given by the user are relative to `base_dir` (where the command runs); paths in the workflow's own
+    defaults are relative to the workflow file's folder, so an example runs from anywhere.
+    """
     unknown = sorted(set(given) - set(workflow.inputs))
     if unknown:
         declared = ", ".join(workflow.inputs) or "none"
@@ -53,7 +59,7 @@ def resolve_inputs(workflow: Workflow, given: Mapping[str, Any], base_dir: Path)
         if name in given:
             resolved[name] = convert_input(name, spec, given[name], base_dir)
         elif spec.default is not None:
-            resolved[name] = convert_input(name, spec, spec.default, base_dir)
+            resolved[name] = convert_input(name, spec, spec.default, workflow_dir or base_dir)
         elif spec.is_required:
             missing.append(name)
         else:

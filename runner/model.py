@@ -121,9 +121,11 @@ class ForEachStep(StepBase):
     items: str | list[Any] = Field(alias="for_each")
     as_: Identifier = Field("item", alias="as")
     key: str | None = None
-    parallel: Annotated[int, Field(ge=1, le=32)] = 1
+    parallel: Annotated[int, Field(ge=1, le=32)] | str = 1
     setup: list[Step] = Field(default_factory=list)
     steps: list[Step]
+    collect: dict[str, Any] | None = None
+    save: Identifier | None = None
     on_error: OnError = "continue"
     retry: RetryPolicy | None = None
 

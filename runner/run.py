@@ -111,7 +111,7 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
     workflow = validation.workflow
     workflow_dir = Path(path).resolve().parent
     try:
-        inputs = resolve_inputs(workflow, options.inputs, Path.cwd())
+        inputs = resolve_inputs(workflow, options.inputs, Path.cwd(), workflow_dir)
         secret_values = resolve_secrets(
             workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
         )

@@ -67,7 +67,12 @@ def workflow_schema() -> dict[str, Any]:
             {
                 "as": {"type": "string"},
                 "key": {"type": "string"},
-                "parallel": {"type": "integer", "minimum": 1, "maximum": 32},
+                "parallel": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 32}, {"type": "string"}]},
+                "collect": {
+                    "type": "object",
+                    "description": "Fields kept from each item, in the saved list.",
+                },
+                "save": {"type": "string", "description": "Keep the list of item outcomes under this name."},
                 "setup": steps_ref,
                 "steps": steps_ref,
                 "on_error": {"enum": ["fail", "continue"]},

@@ -219,7 +219,13 @@ class _SemanticChecker:
                 inner = scope | {step.as_, "loop"}
                 if step.key is not None:
                     self.check_expression(step.key, (*step.path, "key"), inner)
-                self.check_steps(step.steps, inner)
+                if isinstance(step.parallel, str):
+                    self.check_expression(step.parallel, (*step.path, "parallel"), scope)
+                after_item = self.check_steps(step.steps, inner)
+                if step.collect is not None:
+                    self.check_templates(step.collect, (*step.path, "collect"), after_item)
+                if step.save:
+                    scope.add(step.save)
             elif isinstance(step, IfStep):
                 self.check_expression(step.condition, (*step.path, "if"), scope)
                 after_then = self.check_steps(step.then, scope)

@@ -439,3 +439,54 @@ class TestRunRecords:
         finished = next(line for line in lines if line["event"] == "step_finished")
         assert finished["result"] == "bonjour" and finished["duration"] >= 0
         assert (outcome.run_dir / "artifacts").is_dir()
+
+
+class TestLoopResults:
+    def test_collect_and_save_give_one_outcome_per_item(self, run_yaml: WorkflowRunner) -> None:
+        outcome, recorder = run_yaml(
+            """
+name: t
+steps:
+  - for_each: [{ref: A, n: 1}, {ref: B, n: 0}, {ref: C, n: 3}]
+    as: d
+    key: d.ref
+    save: resultats
+    collect: {reference: "{{ d.ref }}", double: "{{ double }}"}
+    steps:
+      - fail: "zéro refusé"
+        when: d.n == 0
+      - set: {double: "{{ d.n * 2 }}"}
+  - log: "{{ resultats | map(attribute='double') | list }} {{ resultats | map(attribute='status') | list }}"
+"""
+        )
+        assert outcome.status == "completed_with_errors"
+        assert messages(recorder) == [
+            "[2, None, 6] ['done', 'failed_business', 'done']",
+        ]
+
+    def test_setup_runs_once_per_lane(self, run_yaml: WorkflowRunner, probe: type[Probe]) -> None:
+        outcome, recorder = run_yaml(
+            """
+name: t
+vars: {lanes: 3}
+steps:
+  - for_each: "{{ range(9) | list }}"
+    parallel: "{{ vars.lanes }}"
+    setup:
+      - probe.write: {value: connexion}
+        save: session
+    steps:
+      - probe.echo: {value: "{{ session }}-{{ item }}"}
+"""
+        )
+        assert outcome.status == "succeeded"
+        assert [c for c in probe.calls if c[0] == "write"] == [("write", "connexion")] * 3
+        assert sorted(v for k, v in probe.calls if k == "echo") == sorted(f"connexion-{n}" for n in range(9))
+        assert recorder.of("loop_started")[0].parallel == 3
+
+    def test_setup_runs_once_without_lanes(self, run_yaml: WorkflowRunner, probe: type[Probe]) -> None:
+        outcome, _ = run_yaml(
+            "name: t\nsteps:\n  - for_each: [1, 2]\n    setup:\n      - probe.write: {value: s}\n    steps:\n      - probe.echo: {value: x}\n"
+        )
+        assert outcome.status == "succeeded"
+        assert probe.calls == [("write", "s"), ("echo", "x"), ("echo", "x")]
