@@ -32,6 +32,9 @@ BUILTIN_ROBOTS: dict[str, str] = {
     "data": "robots.data:Data",
     "http": "robots.http:Http",
     "browser": "robots.browser:Browser",
+    "word": "robots.word:Word",
+    "pdf": "robots.pdf:Pdf",
+    "email": "robots.email:Email",
 }
 
 
