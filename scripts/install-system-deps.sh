@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Rob'O's browser and desktop robots are tested with, only when they are missing:
 # chromium (driven by Playwright through its executable path; Playwright's own browser downloads are not used)
-# and xvfb (a virtual screen for desktop automation tests).
+# xvfb (a virtual screen for desktop automation tests) and dovecot-imapd (the IMAP server the email robot's
+# tests start on 127.0.0.1).
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>
 command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v xauth >/dev/null 2>&1 || missing+=(xauth)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
