@@ -316,9 +316,19 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> dict[str, Any]:
-            async with self._page.expect_download(timeout=self._ms(timeout)) as info:
-                await target.locate(scope).click(timeout=self._ms(timeout))
-            download = await info.value
+            from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+            element = target.locate(scope)
+            await element.wait_for(state="visible", timeout=self._ms(timeout))
+            try:
+                async with self._page.expect_download(timeout=self._ms(timeout)) as info:
+                    await element.click(timeout=self._ms(timeout))
+                download = await info.value
+            except PlaywrightTimeoutError:
+                raise ApplicationError(
+                    f"clicking {target.describe()} started no download within {timeout:g} s",
+                    hint="is it the right link? a link that opens a page is read with goto or read_text",
+                ) from None
             name = download.suggested_filename or "download"
             if to is None:
                 destination = self.context.artifact_path(name)
