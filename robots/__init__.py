@@ -35,6 +35,8 @@ BUILTIN_ROBOTS: dict[str, str] = {
     "word": "robots.word:Word",
     "pdf": "robots.pdf:Pdf",
     "email": "robots.email:Email",
+    "excel": "robots.excel:Excel",
+    "files": "robots.files:Files",
 }
 
 
