@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ["startup", "validate", "engine"]
+BENCHMARKS = ["startup", "validate", "engine", "browser"]
 RESULTS = Path(__file__).parent / "results"
 
 
