@@ -20,13 +20,16 @@ from contextlib import contextmanager, suppress
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Annotated, Any
+
+from pydantic import Field
 
 from robots.base import Robot, action
 from runner.errors import BusinessError, ConfigurationError
 
 Record = dict[str, Any]
 Records = list[dict[str, Any]]
+Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
 
 _DELIMITERS = (";", ",", "\t", "|")
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
@@ -334,7 +337,7 @@ class Data(Robot):
         return [{rename.get(key, key): value for key, value in record.items()} for record in chosen]
 
     @action
-    def read_csv(self, path: str, delimiter: str | None = None, encoding: str = "utf-8-sig") -> Records:
+    def read_csv(self, path: str, delimiter: Delimiter | None = None, encoding: str = "utf-8-sig") -> Records:
         """Read a CSV file into records keyed by the header row's names.
 
         Empty cells (or cells holding only spaces) become null; empty lines are skipped.
@@ -385,7 +388,7 @@ class Data(Robot):
         self,
         records: Records,
         path: str,
-        delimiter: str = ";",
+        delimiter: Delimiter = ";",
         encoding: str = "utf-8-sig",
         columns: list[str] | None = None,
     ) -> str:
@@ -442,7 +445,7 @@ class Data(Robot):
             raise BusinessError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
 
     @action(side_effects=True)  # type: ignore[untyped-decorator, unused-ignore]
-    def write_json(self, data: Any, path: str, indent: int = 2) -> str:
+    def write_json(self, data: Any, path: str, indent: Annotated[int, Field(ge=0, le=8)] = 2) -> str:
         """Write data to a JSON file (UTF-8, dates as ISO text), replacing it only once completely written.
 
         Args:

@@ -8,8 +8,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote, urlsplit
+
+from pydantic import Field
 
 from robots.base import Robot, RobotContext, Seconds, action
 from robots.data import atomic_file
@@ -18,7 +20,8 @@ from runner.errors import ApplicationError, BusinessError, ConfigurationError, R
 if TYPE_CHECKING:
     import httpx
 
-Status = int | list[int] | None
+StatusCode = Annotated[int, Field(ge=100, le=599)]
+Status = StatusCode | list[StatusCode] | None
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
 _HINTS = {
     401: "the server refused the credentials: check the secret or the Authorization header",

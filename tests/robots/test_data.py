@@ -67,6 +67,11 @@ class TestActionSpecs:
             assert set(schema["properties"]) == set(spec.parameters)
             assert all(param.description for param in spec.parameters.values())
 
+    def test_a_delimiter_of_several_characters_is_refused_before_the_run(self) -> None:
+        spec = Data.action_specs()["read_csv"]
+        assert spec.check_value("delimiter", ";;") is not None
+        assert spec.check_value("delimiter", "\t") is None
+
     def test_only_the_writing_actions_have_side_effects(self) -> None:
         changing = {name for name, spec in Data.action_specs().items() if spec.side_effects}
         assert changing == {"write_csv", "write_json"}

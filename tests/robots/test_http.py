@@ -136,6 +136,11 @@ class TestActionSpecs:
             assert spec.returns
             assert set(spec.json_schema()["properties"]) == set(spec.parameters)
 
+    def test_an_impossible_status_is_refused_before_the_run(self) -> None:
+        spec = Http.action_specs()["get"]
+        assert spec.check_value("expect_status", [200, 99]) is not None
+        assert spec.check_value("expect_status", [200, 404]) is None
+
     def test_only_post_and_download_have_side_effects(self) -> None:
         assert {name for name, spec in Http.action_specs().items() if spec.side_effects} == {
             "post",
