@@ -184,7 +184,7 @@ class Http(Robot):
         """
         return self._call("GET", url, expect_status, timeout, params=params, headers=headers)
 
-    @action(side_effects=True)  # type: ignore[untyped-decorator, unused-ignore]
+    @action(side_effects=True, at_most_one=[("body", "form")])  # type: ignore[untyped-decorator, unused-ignore]
     def post(
         self,
         url: str,
