@@ -249,6 +249,7 @@ def action(
     side_effects: bool = False,
     one_of: Sequence[Sequence[str]] = (),
     together: Sequence[Sequence[str]] = (),
+    at_most_one: Sequence[Sequence[str]] = (),
     name: str | None = None,
 ) -> Callable[[F], F]: ...
 
@@ -259,6 +260,7 @@ def action(
     side_effects: bool = False,
     one_of: Sequence[Sequence[str]] = (),
     together: Sequence[Sequence[str]] = (),
+    at_most_one: Sequence[Sequence[str]] = (),
     name: str | None = None,
 ) -> Any:
     """Declare a robot method as a workflow action; the method itself is returned unchanged.
@@ -268,6 +270,7 @@ def action(
         side_effects: Whether the action changes something outside the run (skipped by `--dry-run`).
         one_of: Groups of parameters of which exactly one must be given.
         together: Groups of parameters that must be given all together or not at all.
+        at_most_one: Groups of parameters of which at most one may be given.
         name: The action's name in workflows, when it differs from the method's.
     """
 
@@ -277,6 +280,7 @@ def action(
             side_effects=side_effects,
             one_of=tuple(tuple(group) for group in one_of),
             together=tuple(tuple(group) for group in together),
+            at_most_one=tuple(tuple(group) for group in at_most_one),
             name=name,
         )
         return method
@@ -292,6 +296,7 @@ def build_action_spec(
     side_effects: bool,
     one_of: tuple[tuple[str, ...], ...],
     together: tuple[tuple[str, ...], ...],
+    at_most_one: tuple[tuple[str, ...], ...] = (),
     name: str | None,
 ) -> ActionSpec:
     """Derive an action's spec from its signature and docstring; raises `TypeError` for a bad declaration."""
@@ -301,7 +306,7 @@ def build_action_spec(
     parameters: dict[str, ParameterSpec] = {}
     flat_groups: list[FlatGroup] = []
     one_of_groups = list(one_of)
-    at_most_one: list[tuple[str, ...]] = []
+    at_most_one_groups = list(at_most_one)
     for param in list(inspect.signature(method).parameters.values())[1:]:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise TypeError(f"action {method.__qualname__} may not take *args or **kwargs")
@@ -311,7 +316,7 @@ def build_action_spec(
             flat_groups.append(_expand_flat(flat_cls, param.name, optional, parameters))
             arg_docs.setdefault(param.name, "")
             if flat_cls.choose_one:
-                (at_most_one if optional else one_of_groups).append(flat_cls.choose_one)
+                (at_most_one_groups if optional else one_of_groups).append(flat_cls.choose_one)
             continue
         parameters[param.name] = ParameterSpec(
             name=param.name,
@@ -325,7 +330,7 @@ def build_action_spec(
     undocumented = [p for p, spec in parameters.items() if p not in arg_docs and not spec.description]
     if undocumented:
         raise TypeError(f"action {method.__qualname__} does not document {', '.join(undocumented)} in Args:")
-    for names in (*one_of_groups, *together):
+    for names in (*one_of_groups, *together, *at_most_one):
         unknown = [p for p in names if p not in parameters]
         if unknown:
             raise TypeError(f"action {method.__qualname__}: unknown parameter(s) in group: {unknown}")
@@ -339,7 +344,7 @@ def build_action_spec(
         side_effects=side_effects,
         one_of=tuple(one_of_groups),
         together=together,
-        at_most_one=tuple(at_most_one),
+        at_most_one=tuple(at_most_one_groups),
         flat_groups=tuple(flat_groups),
     )
 
