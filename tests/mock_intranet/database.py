@@ -77,6 +77,9 @@ class Database:
         try:
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA foreign_keys=ON")
+            # In WAL mode NORMAL loses nothing when the process stops or crashes (only on power loss),
+            # and spares an fsync per commit, which made every request tens of milliseconds slower.
+            connection.execute("PRAGMA synchronous=NORMAL")
             yield connection
         finally:
             connection.close()

@@ -26,7 +26,9 @@ START_TIMEOUT_SECONDS = 15.0
 def _listening_socket(host: str, port: int) -> socket.socket:
     # Bound here rather than by uvicorn so that port 0 yields the chosen port before serving starts,
     # without the race of "find a free port, close it, hope nobody takes it".
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every keep-alive answer waits ~40 ms (Nagle + delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

@@ -102,7 +102,9 @@ class MailServer:
         """Listen and serve in a background thread; return once connections are accepted."""
         if self._thread is not None:
             raise RuntimeError("the mail server is already running")
-        listening_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+        # without it each SMTP reply could wait ~40 ms (Nagle + delayed ACK).
+        listening_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             listening_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             listening_socket.bind((self.host, self.port))
