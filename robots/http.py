@@ -184,7 +184,7 @@ class Http(Robot):
         """
         return self._call("GET", url, expect_status, timeout, params=params, headers=headers)
 
-    @action(side_effects=True, at_most_one=[("body", "form")])  # type: ignore[untyped-decorator, unused-ignore]
+    @action(side_effects=True, at_most_one=[("body", "form")])
     def post(
         self,
         url: str,
@@ -214,7 +214,7 @@ class Http(Robot):
             )
         return self._call("POST", url, expect_status, timeout, json=body, data=form, headers=headers)
 
-    @action(side_effects=True)  # type: ignore[untyped-decorator, unused-ignore]
+    @action(side_effects=True)
     def download(
         self,
         url: str,
