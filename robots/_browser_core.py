@@ -32,7 +32,6 @@ class BrowserCore(Robot):
         self._frame: Any = None
         self._last_status: int | None = None
         self._actions_since_trace = 0
-        self._dialog_message: str | None = None
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
@@ -90,11 +89,7 @@ class BrowserCore(Robot):
             if response.request.is_navigation_request() and response.frame == page.main_frame:
                 self._last_status = response.status
 
-        def on_dialog(dialog: Any) -> None:
-            self._dialog_message = dialog.message
-
         page.on("response", on_response)
-        page.on("dialog", on_dialog)
 
     def _ms(self, timeout: float | None) -> float:
         return (timeout or self.default_timeout) * 1000

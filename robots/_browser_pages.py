@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import tempfile
@@ -49,20 +50,24 @@ class BrowserPageActions(BrowserCore):
         self, accept: bool, target: Target | None, prompt_text: str | None, timeout: float | None
     ) -> str | None:
         async def work(scope: Any) -> str | None:
-            async def answer(dialog: Any) -> None:
-                if accept:
-                    await dialog.accept(prompt_text) if prompt_text is not None else await dialog.accept()
-                else:
-                    await dialog.dismiss()
+            seen: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
+            async def answer(dialog: Any) -> None:
+                if not seen.done():
+                    seen.set_result(str(dialog.message))
+                if not accept:
+                    await dialog.dismiss()
+                elif prompt_text is not None:
+                    await dialog.accept(prompt_text)
+                else:
+                    await dialog.accept()
+
+            # A listener replaces Playwright's automatic dismissal: it must answer, or the page would hang.
+            self._page.once("dialog", answer)
             if target is None:
-                self._page.once("dialog", answer)
                 return None
-            async with self._page.expect_event("dialog", timeout=self._ms(timeout)) as info:
-                await target.locate(scope).click(timeout=self._ms(timeout), no_wait_after=True)
-            dialog = await info.value
-            message = str(dialog.message)
-            await answer(dialog)
+            await target.locate(scope).click(timeout=self._ms(timeout))
+            message = await asyncio.wait_for(seen, timeout=(timeout or self.default_timeout))
             await self._page.wait_for_load_state("load", timeout=self._ms(timeout))
             return message
 

@@ -1,0 +1,189 @@
+"""The browser robot on its own: finding a browser, lazy imports, dialogs, tabs, frames, sessions, secrets."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from robots._browser_launch import find_browser
+from runner.errors import ConfigurationError
+from tests.e2e.conftest import Bot, bot  # noqa: F401  (the fixture)
+
+LOGIN = """
+  - browser.open: {url: "{{ inputs.intranet }}/connexion"}
+  - browser.fill: {label: Identifiant, value: "{{ secrets.identifiant }}"}
+  - browser.fill: {label: Mot de passe, value: "{{ secrets.mot_de_passe }}"}
+  - browser.click: {role: "button:Se connecter", error_when: {css: ".erreur"}}
+"""
+HEAD = """
+inputs:
+  intranet: {type: string}
+secrets: [identifiant, mot_de_passe]
+steps:
+"""
+
+
+class TestFindingABrowser:
+    def test_the_system_chromium_is_found(self) -> None:
+        assert find_browser({}, environ={}).name.startswith(("chromium", "chrome", "google-chrome"))
+
+    def test_a_configured_path_wins(self, tmp_path: Path) -> None:
+        fake = tmp_path / "mon-chrome"
+        fake.write_text("#!/bin/sh\n")
+        fake.chmod(0o755)
+        assert find_browser({"executable": str(fake)}, environ={}) == fake
+        assert find_browser({}, environ={"ROBO_BROWSER": str(fake)}) == fake
+
+    def test_a_missing_configured_browser_says_what_to_do(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigurationError) as info:
+            find_browser({}, environ={"ROBO_BROWSER": str(tmp_path / "absent")})
+        assert "apt-get install chromium" in (info.value.hint or "")
+
+    def test_no_browser_at_all_is_a_clear_error(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        import robots._browser_launch as launch
+
+        monkeypatch.setenv("PATH", str(tmp_path))
+        monkeypatch.setattr(launch, "WELL_KNOWN_PATHS", ())
+        monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(tmp_path / "none"))
+        with pytest.raises(ConfigurationError, match="no Chromium or Chrome browser was found") as info:
+            find_browser({}, environ={})
+        assert "ROBO_BROWSER" in (info.value.hint or "")
+
+
+def test_importing_the_robot_loads_no_playwright() -> None:
+    code = "import sys, robots.browser; robots.browser.Browser.action_specs(); print('playwright' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_every_action_is_documented_and_exports_a_schema() -> None:
+    from robots.browser import Browser
+
+    specs = Browser.action_specs()
+    expected = {
+        "open", "goto", "click", "fill", "select", "check", "uncheck", "choose", "fill_form", "upload", "download",
+        "press", "hover", "wait_for", "read_text", "read_value", "read_attribute", "read_table", "exists",
+        "assert_text", "screenshot", "accept_dialog", "dismiss_dialog", "switch_tab", "in_frame",
+        "save_session", "load_session", "close",
+    }  # fmt: skip
+    assert expected <= set(specs)
+    for spec in specs.values():
+        assert spec.summary
+        assert all(p.description for p in spec.parameters.values())
+        spec.json_schema()
+    assert ("label", "text", "role", "placeholder", "title", "test_id", "css", "xpath") in specs[
+        "fill"
+    ].one_of
+
+
+@pytest.mark.slow
+class TestPages:
+    def test_dialogs_are_accepted_or_dismissed_and_their_message_read(self, bot: Bot) -> None:
+        outcome, recorder = bot.run(
+            "name: Dialogues"
+            + HEAD
+            + LOGIN
+            + """
+  - browser.goto: {url: /dialogues}
+  - browser.dismiss_dialog: {text: Supprimer le brouillon}
+    save: question
+  - browser.assert_text: {expected: Suppression annulée.}
+  - browser.accept_dialog: {text: Supprimer le brouillon}
+  - browser.assert_text: {expected: Brouillon supprimé.}
+  - browser.click: {text: Envoyer la demande}
+  - browser.click: {role: "button:Confirmer"}
+  - browser.assert_text: {expected: Demande envoyée.}
+  - log: "{{ question }}"
+"""
+        )
+        assert outcome.status == "succeeded", outcome.diagnostics
+        assert [e.message for e in recorder.of("log") if e.step] == [
+            "Voulez-vous vraiment supprimer le brouillon ?"
+        ]
+
+    def test_frames_and_tabs(self, bot: Bot, tmp_path: Path) -> None:
+        (tmp_path / "autre.html").write_text("<title>Autre</title><p>onglet 2</p>", encoding="utf-8")
+        (tmp_path / "cadre.html").write_text("<label for=c>Code</label><input id=c>", encoding="utf-8")
+        (tmp_path / "accueil.html").write_text(
+            "<h1>Accueil</h1><a href='autre.html' target='_blank'>Ouvrir</a><iframe id='cadre' src='cadre.html'></iframe>",
+            encoding="utf-8",
+        )
+        page = (tmp_path / "accueil.html").as_uri()
+        outcome, recorder = bot.run(
+            "name: Cadres"
+            + HEAD
+            + f"""
+  - browser.open: {{url: "{page}"}}
+  - browser.in_frame: {{frame: "#cadre"}}
+  - browser.fill: {{label: Code, value: "A-12"}}
+  - browser.read_value: {{label: Code}}
+    save: code
+  - browser.in_frame: {{}}
+  - browser.click: {{text: Ouvrir}}
+  - browser.switch_tab: {{index: -1}}
+  - browser.read_text: {{css: p}}
+    save: texte
+  - browser.switch_tab: {{index: 0}}
+  - browser.read_text: {{css: h1}}
+    save: titre
+  - log: "{{{{ code }}}} {{{{ texte }}}} {{{{ titre }}}}"
+"""
+        )
+        assert outcome.status == "succeeded", outcome.diagnostics
+        assert [e.message for e in recorder.of("log") if e.step] == ["A-12 onglet 2 Accueil"]
+
+    def test_a_saved_session_spares_the_next_run_a_login(self, bot: Bot, tmp_path: Path) -> None:
+        session = tmp_path / "session.json"
+        first, _ = bot.run(
+            "name: Session" + HEAD + LOGIN + f'  - browser.save_session: {{path: "{session}"}}\n'
+        )
+        assert first.status == "succeeded", first.diagnostics
+        assert stat.S_IMODE(os.stat(session).st_mode) == 0o600
+        second, recorder = bot.run(
+            "name: Reprise"
+            + HEAD
+            + f"""
+  - browser.load_session: {{path: "{session}"}}
+    save: chargee
+  - browser.goto: {{url: "{{{{ inputs.intranet }}}}/dossiers/nouveau"}}
+  - browser.exists: {{label: Nom du demandeur}}
+    save: formulaire
+  - log: "{{{{ chargee }}}} {{{{ formulaire }}}}"
+"""
+        )
+        assert second.status == "succeeded", second.diagnostics
+        assert [e.message for e in recorder.of("log") if e.step] == ["True True"]
+
+    def test_passwords_stay_out_of_screenshots_and_traces(self, bot: Bot) -> None:
+        outcome, _ = bot.run(
+            "name: Fuite"
+            + HEAD
+            + """
+  - browser.open: {url: "{{ inputs.intranet }}/connexion"}
+  - browser.fill: {label: Identifiant, value: "{{ secrets.identifiant }}"}
+  - browser.fill: {label: Mot de passe, value: "{{ secrets.mot_de_passe }}"}
+  - browser.click: {text: Ce bouton n'existe pas, timeout: 1}
+"""
+        )
+        assert outcome.status == "failed"
+        assert outcome.run_dir is not None
+        artifacts = outcome.run_dir / "artifacts"
+        kinds = sorted(p.suffix for p in artifacts.iterdir())
+        assert kinds == [".html", ".png", ".zip"]
+        [trace] = artifacts.glob("*.zip")
+        password = b"Motdepasse-1!"
+        with zipfile.ZipFile(trace) as archive:
+            assert archive.namelist()
+            for name in archive.namelist():
+                assert password not in archive.read(name), name
+        for path in artifacts.iterdir():
+            assert password not in path.read_bytes(), path.name
+        assert password not in (outcome.run_dir / "audit.jsonl").read_bytes()
