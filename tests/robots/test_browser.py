@@ -13,7 +13,7 @@ import pytest
 
 from robots._browser_launch import find_browser
 from runner.errors import ConfigurationError
-from tests.e2e.conftest import Bot, bot  # noqa: F401  (the fixture)
+from tests.e2e.conftest import Bot
 
 LOGIN = """
   - browser.open: {url: "{{ inputs.intranet }}/connexion"}
