@@ -1,5 +1,6 @@
 """Shared pytest fixtures."""
 
+from tests.e2e.conftest import bot  # noqa: F401  (a bot that runs workflows against the mock intranet)
 from tests.mock_intranet.fixtures import (  # noqa: F401  (fixtures are found by name)
     intranet_account,
     intranet_agent,
@@ -9,4 +10,3 @@ from tests.mock_intranet.fixtures import (  # noqa: F401  (fixtures are found by
     mock_intranet_server,
     smtp_endpoint,
 )
-from tests.e2e.conftest import bot  # noqa: E402, F401  (a bot that runs workflows against the mock intranet)
