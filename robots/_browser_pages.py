@@ -118,24 +118,30 @@ class BrowserPageActions(BrowserCore):
             The tab's url and title.
         """
 
-        async def work(scope: Any) -> dict[str, Any]:
+        async def find() -> Any:
             pages = self._context.pages
-            chosen = None
             if index is not None:
-                chosen = pages[index] if -len(pages) <= index < len(pages) else None
-            else:
-                for candidate in pages:
-                    if (title and title in await candidate.title()) or (url and url in candidate.url):
-                        chosen = candidate
-                        break
+                return pages[index] if -len(pages) <= index < len(pages) else None
+            for candidate in pages:
+                if (title and title in await candidate.title()) or (url and url in candidate.url):
+                    return candidate
+            return None
+
+        async def work(scope: Any) -> dict[str, Any]:
+            deadline = asyncio.get_running_loop().time() + self.default_timeout
+            chosen = await find()
+            while chosen is None and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.1)  # a tab opened by a script may still be on its way
+                chosen = await find()
             if chosen is None:
-                names = [f"{n}: {await p.title()} ({p.url})" for n, p in enumerate(pages)]
+                names = [f"{n}: {await p.title()} ({p.url})" for n, p in enumerate(self._context.pages)]
                 raise ApplicationError("no such tab; open tabs are " + "; ".join(names))
             if chosen is not self._page:
                 self._page = chosen
                 self._watch(chosen)
             self._frame = None
             await chosen.bring_to_front()
+            await chosen.wait_for_load_state("load")
             return {"url": chosen.url, "title": await chosen.title()}
 
         return self._run("switching tab", work)

@@ -20,6 +20,10 @@ from robots._browser_pages import BrowserPageActions
 from robots.base import Seconds, action
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
+_OPENS_NEW_TAB = (
+    "(e) => { const owner = e.closest('a[href], form'); return !!owner && owner.target === '_blank'; }"
+)
+
 
 class Browser(BrowserPageActions):
     """Pilot a web browser (Playwright + Chromium): fill forms, click, read pages and tables, up/download files."""
@@ -102,7 +106,15 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> None:
-            await target.locate(scope).click(timeout=self._ms(timeout))
+            element = target.locate(scope)
+            opens_tab = await element.evaluate(_OPENS_NEW_TAB, timeout=self._ms(timeout))
+            if opens_tab:
+                # The new tab exists once the step ends, so that switch_tab finds it.
+                async with self._context.expect_page(timeout=self._ms(timeout)) as info:
+                    await element.click(timeout=self._ms(timeout))
+                await (await info.value).wait_for_load_state("load", timeout=self._ms(timeout))
+                return
+            await element.click(timeout=self._ms(timeout))
             await self._after_submit(self._page, f"clicking {target.describe()}", error_when, timeout)
 
         self._run(f"clicking {target.describe()}", work, target=target, timeout=timeout)
