@@ -1,0 +1,263 @@
+"""Safe file operations shared by the `files` and `excel` robots.
+
+Nothing here overwrites a file by accident: a new file is written beside its destination under a hidden
+temporary name and then given its final name in one step (`os.replace` when replacing is wanted, `os.link`
+otherwise, which fails if the name is taken). Moves stay atomic on one filesystem; across filesystems a file is
+copied, its sha256 checked, and only then is the source removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import hashlib
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Literal
+
+from runner.errors import ApplicationError, BusinessError, ConfigurationError
+
+OnConflict = Literal["fail", "skip", "rename", "overwrite"]
+TRASH_FOLDER = ".robo-trash"
+_BLOCK = 1 << 20
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes, read in blocks."""
+    digest = hashlib.new(algorithm)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden name beside `path` that nothing uses (the file is not created)."""
+    while True:
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        if not candidate.exists():
+            return candidate
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write to; once the block ends without error it replaces `path`.
+
+    On any error the temporary file is removed and `path` is left exactly as it was.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_sibling(path)
+    try:
+        yield temporary
+        _fsync(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
+
+
+def lock_file(path: Path) -> Path | None:
+    """The owner file that Excel, Word or LibreOffice keeps beside a document they have open, if any."""
+    names = [f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#"]
+    for name in dict.fromkeys(names):
+        candidate = path.with_name(name)
+        if len(name) > 2 and candidate.is_file():
+            return candidate
+    return None
+
+
+def check_not_open(path: Path) -> None:
+    """Raise an `ApplicationError` (worth retrying) when another program has `path` open for editing."""
+    owner = lock_file(path)
+    if owner is not None:
+        raise ApplicationError(
+            f"{path.name} is open in another program (lock file {owner.name} beside it): {path}",
+            hint="close the file in Excel or LibreOffice, then run again; if nobody has it open, "
+            f"delete the leftover lock file {owner}",
+        )
+
+
+def numbered_name(target: Path, taken: Callable[[Path], bool]) -> Path:
+    """`name (2).ext`, `name (3).ext`, … : the first name beside `target` that is not taken."""
+    counter = 2
+    while True:
+        candidate = target.with_name(f"{target.stem} ({counter}){target.suffix}")
+        if not taken(candidate):
+            return candidate
+        counter += 1
+
+
+def trash_path(path: Path, trash: Path | None = None) -> Path:
+    """Where `path` goes when it is deleted: `<trash or its folder/.robo-trash>/<today>/<name>`, numbered."""
+    folder = (trash or path.parent / TRASH_FOLDER) / dt.date.today().isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    return numbered_name(target, Path.exists) if target.exists() else target
+
+
+class Transfer:
+    """Moves and copies files without ever overwriting one silently; reports each change to `log`."""
+
+    def __init__(self, log: Callable[[str], None], robot: str = "files") -> None:
+        self.log = log
+        self.robot = robot
+
+    def destination(
+        self, source: Path, target: Path, on_conflict: OnConflict, reserved: set[Path] | None = None
+    ) -> Path | None:
+        """The name `source` will take at `target` under `on_conflict`, or None to skip it.
+
+        `reserved` holds names that files of the same batch will take, counted as clashes too.
+        """
+        reserved = reserved or set()
+
+        def taken(candidate: Path) -> bool:
+            return candidate.exists() or candidate in reserved
+
+        if not taken(target) or (target.exists() and _same_file(source, target)):
+            return target
+        if on_conflict == "skip":
+            return None
+        if on_conflict == "rename":
+            return numbered_name(target, taken)
+        if on_conflict == "overwrite":
+            if target.is_dir():
+                raise BusinessError(
+                    f"{self.robot}: cannot overwrite {target}: it is a folder",
+                    hint="choose another destination",
+                )
+            return target
+        raise BusinessError(
+            f"{self.robot}: {target} already exists",
+            hint="nothing was changed; choose what to do with `on_conflict: rename` (keeps both, "
+            "'name (2).ext'), `skip` or `overwrite` (the file already there goes to the trash)",
+        )
+
+    def move(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
+        """Move a file; returns its new path, or None when it was skipped (`on_conflict: skip`)."""
+        return self._transfer(source, target, on_conflict, keep_source=False)
+
+    def copy(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
+        """Copy a file (bytes checked by sha256); returns the copy's path, or None when skipped."""
+        return self._transfer(source, target, on_conflict, keep_source=True)
+
+    def trash(self, path: Path, trash: Path | None = None) -> Path:
+        """Move a file to the trash folder; returns where it is now."""
+        target = trash_path(path, trash)
+        moved = self._transfer(path, target, "rename", keep_source=False, verb="deleted (to the trash)")
+        assert moved is not None
+        return moved
+
+    def _transfer(
+        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, verb: str = ""
+    ) -> Path | None:
+        digest = file_digest(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):  # another process may take the name between our check and our link
+            final = self.destination(source, target, on_conflict)
+            if final is None:
+                self.log(f"{self.robot}: skipped {source} ({final or target} exists), sha256 {digest}")
+                return None
+            if final.exists() and _same_file(source, final):
+                return final
+            replaced = None
+            if final.exists():  # on_conflict: overwrite, never silently: the old file goes to the trash
+                replaced = self.trash(final)
+            try:
+                if keep_source:
+                    self._copy_verified(source, final, digest)
+                else:
+                    self._move_no_clobber(source, final, digest)
+            except FileExistsError:
+                if on_conflict == "overwrite" or replaced is not None:
+                    raise
+                continue
+            action = verb or ("copied" if keep_source else "moved")
+            note = f" (the previous {final.name} went to {replaced})" if replaced else ""
+            self.log(f"{self.robot}: {action} {source} → {final}, sha256 {digest}{note}")
+            return final
+        raise ApplicationError(f"{self.robot}: could not find a free name for {target}")
+
+    def _move_no_clobber(self, source: Path, target: Path, digest: str) -> None:
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                self._copy_verified(source, target, digest)
+                source.unlink()
+                return
+            if target.exists():  # a filesystem without hard links: check, then rename
+                raise FileExistsError(str(target)) from None
+            try:
+                os.rename(source, target)
+            except OSError as again:
+                if again.errno != errno.EXDEV:
+                    raise
+                self._copy_verified(source, target, digest)
+                source.unlink()
+            return
+        source.unlink()
+
+    def _copy_verified(self, source: Path, target: Path, digest: str) -> None:
+        temporary = temporary_sibling(target)
+        try:
+            shutil.copy2(source, temporary)
+            copied = file_digest(temporary)
+            if copied != digest:
+                raise ApplicationError(
+                    f"{self.robot}: the copy of {source} differs from the original (sha256 {copied} ≠ {digest})",
+                    hint="the disk or network share may be failing; the original was left in place",
+                )
+            _fsync(temporary)
+            place(temporary, target)
+        finally:
+            with suppress(FileNotFoundError):
+                temporary.unlink()
+
+
+def place(temporary: Path, target: Path) -> None:
+    """Give a finished temporary file its final name, failing with `FileExistsError` if the name is taken."""
+    try:
+        os.link(temporary, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        if target.exists():
+            raise FileExistsError(str(target)) from None
+        os.rename(temporary, target)
+        return
+    temporary.unlink()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def missing_file(path: Path, what: str = "file") -> ConfigurationError:
+    """The error for a file a step needs and that is not there."""
+    hint = "check the path; a relative path starts from the workflow's folder"
+    if path.is_dir():
+        hint = "this is a folder, not a file"
+    elif path.parent.is_dir():
+        siblings = sorted(p.name for p in path.parent.iterdir() if p.suffix.lower() == path.suffix.lower())
+        import difflib
+
+        close = difflib.get_close_matches(path.name, siblings, n=1)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+    return ConfigurationError(f"{what} not found: {path}", hint=hint)

@@ -1,0 +1,774 @@
+"""The `excel` robot: read and write spreadsheets (.xlsx, .xlsm, .csv) as records, never corrupting a file.
+
+Reading streams the sheet (openpyxl's read-only mode), so a 100 000-row sheet is never loaded whole, and returns
+typed values: dates as dates, numbers as numbers, empty cells as None. Writing goes to a temporary file beside
+the destination, which replaces it only once complete; the writing actions take an optional `output` so that a
+workflow can leave its input untouched (the RPA norm) — without `output` the file itself is changed. Macros of an
+.xlsm are kept. Text that starts with "=" is written as text, not run as a formula, unless `formulas: true`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field
+
+from robots._excel_values import (
+    check_records,
+    find_column,
+    from_cell,
+    from_csv,
+    header_names,
+    missing_columns,
+    read_csv_grid,
+    record_columns,
+    to_cell,
+    to_csv,
+    write_csv_grid,
+)
+from robots._files_io import atomic_output, check_not_open, file_digest, missing_file
+from robots.base import Robot, action
+from runner.errors import ApplicationError, BusinessError, ConfigurationError
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
+
+Record = dict[str, Any]
+Records = list[dict[str, Any]]
+RowNumber = Annotated[int, Field(ge=1)]
+CellReference = Annotated[str, Field(pattern=r"^\$?[A-Za-z]{1,3}\$?[1-9][0-9]{0,6}$")]
+Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
+Kind = Literal["xlsx", "xlsm", "csv"]
+
+_KINDS: dict[str, Kind] = {".xlsx": "xlsx", ".xlsm": "xlsm", ".csv": "csv"}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def _kind(path: Path) -> Kind:
+    kind = _KINDS.get(path.suffix.lower())
+    if kind is None:
+        hint = (
+            "save it as .xlsx from Excel or LibreOffice" if path.suffix.lower() in (".xls", ".ods") else None
+        )
+        raise ConfigurationError(
+            f"excel: {path.name} is not a spreadsheet this robot reads (.xlsx, .xlsm or .csv)",
+            hint=hint or "give a .xlsx, .xlsm or .csv file",
+        )
+    return kind
+
+
+def _key_text(value: Any) -> str | None:
+    """A key as it compares: 42, 42.0, "42" and " 42 " are the same key; None and "" are no key."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _blank(values: Sequence[Any]) -> bool:
+    return all(value is None or (isinstance(value, str) and not value.strip()) for value in values)
+
+
+@contextmanager
+def _quiet_openpyxl() -> Iterator[None]:
+    """Silence the warnings openpyxl gives about parts it does not understand (extensions, odd styles)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\..*)?$")
+        yield
+
+
+class Excel(Robot):
+    """Read and write spreadsheets (.xlsx, .xlsm and .csv) as records; writes are atomic and keep macros."""
+
+    name = "excel"
+
+    # -- opening -------------------------------------------------------------------------------------
+
+    def _existing(self, path: str) -> tuple[Path, Kind]:
+        resolved = self.context.resolve_path(path)
+        kind = _kind(resolved)
+        if not resolved.is_file():
+            raise missing_file(resolved, "spreadsheet")
+        return resolved, kind
+
+    def _load(self, path: Path, *, read_only: bool, keep_vba: bool = False) -> Workbook:
+        """Open a workbook, turning every way a file can be unreadable into an error with a hint."""
+        import openpyxl
+
+        try:
+            with path.open("rb") as handle:
+                magic = handle.read(8)
+        except OSError as exc:
+            raise ApplicationError(
+                f"excel: cannot read {path}: {exc.strerror}", hint="check its permissions"
+            ) from None
+        if magic == _OLE_MAGIC:
+            raise ConfigurationError(
+                f"excel: {path.name} is an old .xls workbook or a password-protected one, not a .xlsx file",
+                hint="open it in Excel or LibreOffice and save it as .xlsx (without a password)",
+            )
+        try:
+            with _quiet_openpyxl():
+                return openpyxl.load_workbook(
+                    path, read_only=read_only, data_only=read_only, keep_vba=keep_vba, keep_links=False
+                )
+        except PermissionError as exc:
+            raise ApplicationError(
+                f"excel: cannot open {path}: {exc.strerror}",
+                hint="another program may hold the file; close it and try again",
+            ) from None
+        except Exception as exc:
+            raise BusinessError(
+                f"excel: {path.name} is not a valid Excel workbook (the file is damaged or not a .xlsx)",
+                hint="open it in Excel to repair it, or check that it was fully downloaded; "
+                f"a CSV or an old .xls renamed {path.suffix} is not a workbook",
+                cause=[f"{path}: {type(exc).__name__}: {exc}"],
+            ) from None
+
+    def _sheet(self, workbook: Workbook, sheet: str | None, path: Path) -> Worksheet:
+        if sheet is None:
+            return workbook.active or workbook.worksheets[0]
+        if sheet in workbook.sheetnames:
+            return workbook[sheet]
+        folded = {name.strip().casefold(): name for name in workbook.sheetnames}
+        if sheet.strip().casefold() in folded:
+            return workbook[folded[sheet.strip().casefold()]]
+        close = difflib.get_close_matches(sheet, workbook.sheetnames, n=1)
+        raise ConfigurationError(
+            f"excel: {path.name} has no sheet {sheet!r}; its sheets are: "
+            + ", ".join(repr(name) for name in workbook.sheetnames),
+            hint=f"did you mean {close[0]!r}?" if close else "leave `sheet` out to use the first sheet",
+        )
+
+    def _targets(self, path: str, output: str | None, action_name: str) -> tuple[Path, Path, Kind, bool]:
+        """The file to read, the file to write, their kind, and whether to keep macros."""
+        source = self.context.resolve_path(path)
+        target = self.context.resolve_path(output) if output else source
+        kind, target_kind = _kind(source), _kind(target)
+        if (kind == "csv") != (target_kind == "csv") or (kind == "xlsx" and target_kind == "xlsm"):
+            raise ConfigurationError(
+                f"excel.{action_name}: cannot write a {kind} file as {target.name}",
+                hint=f"give an `output` ending in .{kind}"
+                + (" (.xlsm keeps the macros)" if kind == "xlsm" else ""),
+            )
+        if output and not source.is_file():
+            raise missing_file(source, "spreadsheet")
+        check_not_open(target)
+        if target != source:
+            check_not_open(source)
+        return source, target, target_kind, target_kind == "xlsm"
+
+    def _save(self, workbook: Workbook, target: Path, action_name: str) -> str:
+        with atomic_output(target) as temporary, _quiet_openpyxl():
+            workbook.save(temporary)
+        return self._written(target, action_name)
+
+    def _written(self, target: Path, action_name: str) -> str:
+        self.context.log(f"excel.{action_name}: wrote {target}, sha256 {file_digest(target)}")
+        self.context.record_artifact(target, "output", f"written by excel.{action_name}")
+        return str(target.resolve())
+
+    def _write_grid(
+        self, rows: list[list[str]], target: Path, action_name: str, delimiter: str, encoding: str
+    ) -> str:
+        with atomic_output(target) as temporary:
+            write_csv_grid(temporary, rows, delimiter, encoding)
+        return self._written(target, action_name)
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    @action
+    def read_rows(
+        self,
+        path: str,
+        sheet: str | None = None,
+        *,
+        table: str | None = None,
+        header_row: RowNumber = 1,
+        first_row: RowNumber | None = None,
+        last_row: RowNumber | None = None,
+        skip_blank_rows: bool = True,
+        columns: list[str] | None = None,
+        row_number_field: str | None = None,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> Records:
+        """Read a sheet (or a named table) as records keyed by the header row, streaming the file.
+
+        Values keep their type: dates are dates (a date and time at midnight is a date), numbers are numbers,
+        empty cells are None. Formulas give the value Excel last computed. A CSV file is read as text, with
+        ISO dates (2026-07-23) and plain numbers (12, 3,5 or 3.5; not 0612…, not more than 9 digits, so postcodes
+        and SIRET stay text) converted.
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file, relative to the workflow's folder unless absolute.
+            sheet: The sheet's name; the first (active) sheet when left out.
+            table: The name of a table (Insert › Table in Excel) to read instead of a whole sheet; its own
+                header gives the field names and `header_row` is not used.
+            header_row: The row that holds the column titles (1 = the first row).
+            first_row: The first row to read, as numbered in Excel (default: the row after the header).
+            last_row: The last row to read, as numbered in Excel (default: the end of the sheet).
+            skip_blank_rows: Leave out rows whose cells are all empty.
+            columns: Keep only these columns, in this order.
+            row_number_field: Add each record's row number (as numbered in Excel) under this field name.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding (utf-8-sig; cp1252 for files saved by Excel on Windows).
+
+        Returns:
+            A list of records, one per row, each a mapping of column title to value.
+        """
+        source, kind = self._existing(path)
+        if kind == "csv":
+            grid = read_csv_grid(source, delimiter, encoding)
+            with closing(grid):
+                rows = ([from_csv(text) for text in row] for row in grid)
+                numbered = _numbered(rows, start=1, skip=header_row - 1)
+                return _records(
+                    numbered,
+                    None,
+                    source.name,
+                    first_row,
+                    last_row,
+                    skip_blank_rows,
+                    columns,
+                    row_number_field,
+                )
+        workbook = self._load(source, read_only=True)
+        try:
+            with _quiet_openpyxl():
+                if table is not None:
+                    worksheet, bounds, header, start = self._table(workbook, source, table, sheet)
+                    iterator = worksheet.iter_rows(values_only=True, **bounds)
+                    numbered = _numbered(iterator, start=start, skip=0)
+                    where = f"{source.name}, table {table!r}"
+                else:
+                    worksheet = self._sheet(workbook, sheet, source)
+                    worksheet.reset_dimensions()  # some programs write a wrong size; read what is there
+                    iterator = worksheet.iter_rows(min_row=header_row, max_row=last_row, values_only=True)
+                    numbered = _numbered(iterator, start=header_row, skip=0)
+                    header = None
+                    where = f"{source.name}!{worksheet.title}"
+                with closing(iterator):
+                    return _records(
+                        numbered,
+                        header,
+                        where,
+                        first_row,
+                        last_row,
+                        skip_blank_rows,
+                        columns,
+                        row_number_field,
+                    )
+        finally:
+            workbook.close()
+
+    def _table(
+        self, workbook: Workbook, source: Path, table: str, sheet: str | None
+    ) -> tuple[Worksheet, dict[str, int], list[str], int]:
+        from robots._excel_tables import workbook_tables
+
+        with _quiet_openpyxl():
+            tables = workbook_tables(source)
+        info = tables.get(table) or next(
+            (t for k, t in tables.items() if k.casefold() == table.casefold()), None
+        )
+        if info is None:
+            close = difflib.get_close_matches(table, list(tables), n=1)
+            listed = ", ".join(repr(name) for name in sorted(tables)) or "none"
+            raise ConfigurationError(
+                f"excel: {source.name} has no table {table!r}; its tables are: {listed}",
+                hint=f"did you mean {close[0]!r}?" if close else "give `sheet` to read a whole sheet instead",
+            )
+        if sheet is not None and sheet != info.sheet:
+            raise ConfigurationError(
+                f"excel: table {info.name!r} is on sheet {info.sheet!r}, not {sheet!r}",
+                hint="leave `sheet` out when you give `table`",
+            )
+        start = info.min_row + info.header_rows
+        bounds = {
+            "min_row": start,
+            "max_row": info.max_row - info.totals_rows,
+            "min_col": info.min_col,
+            "max_col": info.max_col,
+        }
+        header = header_names(list(info.columns))
+        return workbook[info.sheet], bounds, header, start
+
+    @action
+    def list_sheets(self, path: str) -> list[str]:
+        """List the sheets of a workbook, in their order (a CSV file has one, named after the file).
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file.
+
+        Returns:
+            The sheet names.
+        """
+        source, kind = self._existing(path)
+        if kind == "csv":
+            return [source.stem]
+        workbook = self._load(source, read_only=True)
+        try:
+            return list(workbook.sheetnames)
+        finally:
+            workbook.close()
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    @action(side_effects=True)
+    def create_workbook(
+        self,
+        path: str,
+        sheets: list[str] | None = None,
+        *,
+        columns: list[str] | None = None,
+        overwrite: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> str:
+        """Create a new, empty workbook (or CSV file), optionally with column titles on its first sheet.
+
+        Args:
+            path: The file to create (.xlsx, .xlsm or .csv); its folder is created if needed.
+            sheets: The sheet names (default: one sheet named "Feuil1").
+            columns: Column titles to write on the first row of the first sheet.
+            overwrite: Replace the file if it exists; otherwise an existing file is an error.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            The path of the new file.
+        """
+        import openpyxl
+
+        target = self.context.resolve_path(path)
+        kind = _kind(target)
+        if target.exists() and not overwrite:
+            raise BusinessError(
+                f"excel.create_workbook: {target} already exists",
+                hint="add `overwrite: true` to replace it, or write to it with excel.write_rows",
+            )
+        check_not_open(target)
+        if kind == "csv":
+            return self._write_grid([list(columns or [])], target, "create_workbook", delimiter, encoding)
+        if kind == "xlsm":
+            raise ConfigurationError(
+                "excel.create_workbook: a new workbook has no macros to keep",
+                hint="create a .xlsx, or copy an existing .xlsm with files.copy",
+            )
+        names = sheets or ["Feuil1"]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(
+                "excel.create_workbook: the sheet names repeat", hint="give distinct names"
+            )
+        workbook = openpyxl.Workbook()
+        workbook.active.title = names[0]
+        for name in names[1:]:
+            workbook.create_sheet(name)
+        if columns:
+            workbook.active.append(list(columns))
+        return self._save(workbook, target, "create_workbook")
+
+    @action(side_effects=True)
+    def write_rows(
+        self,
+        path: str,
+        records: Records,
+        sheet: str | None = None,
+        *,
+        output: str | None = None,
+        columns: list[str] | None = None,
+        formulas: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> str:
+        """Replace a sheet's content with records: a header row from their keys, then one row per record.
+
+        Without `output` the file itself is changed (it is created if it does not exist); with `output` the
+        result is written there and `path` is left as it was. Other sheets are kept, and so are macros.
+        Dates are written as Excel dates and numbers as numbers.
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file to write (or to start from, when `output` is given).
+            records: The records to write, e.g. the result of excel.read_rows or data.select.
+            sheet: The sheet to replace or create (default: the first sheet).
+            output: Write the result to this file instead of changing `path`.
+            columns: The columns to write, in order (default: every key of the records, in order of appearance).
+            formulas: Write text that starts with "=" as a formula; by default it is written as plain text,
+                so values taken from data never run as formulas.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            The path of the file written.
+        """
+        check_records(records, "excel.write_rows")
+        source, target, kind, keep_vba = self._targets(path, output, "write_rows")
+        header = record_columns(records, columns)
+        if kind == "csv":
+            rows = [header, *([to_csv(record.get(c), formulas) for c in header] for record in records)]
+            return self._write_grid(rows, target, "write_rows", delimiter, encoding)
+        workbook = self._open_for_writing(source, keep_vba)
+        worksheet = self._sheet_or_new(workbook, sheet, source)
+        if worksheet.max_row > 1 or worksheet.max_column > 1 or worksheet.cell(1, 1).value is not None:
+            worksheet.delete_rows(1, worksheet.max_row)
+        _put_row(worksheet, 1, header, formulas=False)
+        for number, record in enumerate(records, start=2):
+            _put_row(worksheet, number, [record.get(c) for c in header], formulas)
+        return self._save(workbook, target, "write_rows")
+
+    @action(side_effects=True)
+    def append_rows(
+        self,
+        path: str,
+        records: Records,
+        sheet: str | None = None,
+        *,
+        output: str | None = None,
+        header_row: RowNumber = 1,
+        formulas: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> str:
+        """Add records after the last row of a sheet, each value under the column of the same title.
+
+        A field the sheet has no column for gets a new column at the end; an empty sheet (or a new file)
+        gets a header row first. Without `output` the file itself is changed (created if it does not exist).
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file.
+            records: The records to add.
+            sheet: The sheet (default: the first sheet); it must exist unless the file is new.
+            output: Write the result to this file instead of changing `path`.
+            header_row: The row that holds the column titles.
+            formulas: Write text that starts with "=" as a formula instead of plain text.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            The path of the file written.
+        """
+        check_records(records, "excel.append_rows")
+        source, target, kind, keep_vba = self._targets(path, output, "append_rows")
+        if not source.is_file():
+            return self.write_rows(
+                path, records, sheet, formulas=formulas, delimiter=delimiter, encoding=encoding
+            )
+        fields = record_columns(records)
+        if kind == "csv":
+            grid = self._csv_grid(source, delimiter, encoding)
+            while len(grid) < header_row:
+                grid.append([])
+            header = grid[header_row - 1]
+            new = [f for f in fields if f not in header]
+            header.extend(new)
+            while grid and len(grid) > header_row and _blank(grid[-1]):
+                grid.pop()
+            grid.extend([to_csv(record.get(c), formulas) for c in header] for record in records)
+            return self._write_grid(grid, target, "append_rows", delimiter, encoding)
+        workbook = self._open_for_writing(source, keep_vba)
+        worksheet = self._sheet(workbook, sheet, source)
+        header = _sheet_header(worksheet, header_row)
+        new = [f for f in fields if f not in header]
+        for offset, name in enumerate(new, start=len(header) + 1):
+            worksheet.cell(header_row, offset, name)
+        header += new
+        if new:
+            self.context.log(f"excel.append_rows: new columns {', '.join(new)} in {source.name}")
+        row = _last_used_row(worksheet, header_row) + 1
+        for number, record in enumerate(records, start=row):
+            _put_row(worksheet, number, [record.get(c) for c in header], formulas)
+        return self._save(workbook, target, "append_rows")
+
+    @action(side_effects=True)
+    def write_cell(
+        self,
+        path: str,
+        cell: CellReference,
+        value: Any,
+        sheet: str | None = None,
+        *,
+        output: str | None = None,
+        formulas: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> str:
+        """Write one value into one cell, e.g. `cell: B12`. Without `output` the file itself is changed.
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file (it must exist).
+            cell: The cell's reference, column letters then row number (B12).
+            value: The value: text, number, date, true/false, or nothing to empty the cell.
+            sheet: The sheet (default: the first sheet).
+            output: Write the result to this file instead of changing `path`.
+            formulas: Write text that starts with "=" as a formula instead of plain text.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            The path of the file written.
+        """
+        from openpyxl.utils.cell import column_index_from_string, coordinate_from_string  # type: ignore[import-untyped]
+
+        source, target, kind, keep_vba = self._targets(path, output, "write_cell")
+        if not source.is_file():
+            raise missing_file(source, "spreadsheet")
+        letters, row = coordinate_from_string(cell.replace("$", "").upper())
+        column = column_index_from_string(letters)
+        if kind == "csv":
+            grid = self._csv_grid(source, delimiter, encoding)
+            while len(grid) < row:
+                grid.append([])
+            line = grid[row - 1]
+            line.extend([""] * (column - len(line)))
+            line[column - 1] = to_csv(value, formulas)
+            return self._write_grid(grid, target, "write_cell", delimiter, encoding)
+        workbook = self._open_for_writing(source, keep_vba)
+        worksheet = self._sheet(workbook, sheet, source)
+        _put_row(worksheet, row, [value], formulas, first_column=column)
+        return self._save(workbook, target, "write_cell")
+
+    @action(side_effects=True)
+    def update_rows(
+        self,
+        path: str,
+        key: str,
+        updates: Records,
+        sheet: str | None = None,
+        *,
+        output: str | None = None,
+        header_row: RowNumber = 1,
+        formulas: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> dict[str, Any]:
+        """Write values back into the rows they came from, found by a key column (a status, a file number).
+
+        Each update is a record holding the key and the values to write, e.g.
+        `{reference: D1, statut: Saisi, numero: DOS-0042}`: the row whose `reference` is D1 gets "Saisi" under
+        `statut` and DOS-0042 under `numero`. Keys are compared as text (42 and "42" match). A column that does
+        not exist yet is added at the end of the header. Every row with the key is updated. Without `output`
+        the file itself is changed.
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file (it must exist).
+            key: The title of the column that identifies a row, e.g. "Référence externe".
+            updates: The records to write back, each with the key field, e.g. the saved results of a for_each.
+            sheet: The sheet (default: the first sheet).
+            output: Write the result to this file instead of changing `path`.
+            header_row: The row that holds the column titles.
+            formulas: Write text that starts with "=" as a formula instead of plain text.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            A summary: `path` written, `updated` (rows changed), `not_found` (keys no row has),
+            `columns_added`.
+        """
+        check_records(updates, "excel.update_rows")
+        source, target, kind, keep_vba = self._targets(path, output, "update_rows")
+        if not source.is_file():
+            raise missing_file(source, "spreadsheet")
+        for index, update in enumerate(updates, start=1):
+            if _key_text(update.get(key)) is None:
+                raise BusinessError(
+                    f"excel.update_rows: update {index} has no value for the key {key!r}",
+                    hint=f"every update needs its {key!r}; its fields are: {', '.join(map(str, update))}",
+                )
+        table: _SheetTable | _GridTable
+        if kind == "csv":
+            grid = self._csv_grid(source, delimiter, encoding)
+            header = grid[header_row - 1] if len(grid) >= header_row else []
+            table = _GridTable(grid, header_row)
+        else:
+            workbook = self._open_for_writing(source, keep_vba)
+            worksheet = self._sheet(workbook, sheet, source)
+            header = _sheet_header(worksheet, header_row)
+            table = _SheetTable(worksheet, header_row, formulas)
+        where = f"{source.name}" if kind == "csv" else f"{source.name}!{worksheet.title}"
+        key_column = find_column(key, header, where)
+        rows: dict[str, list[int]] = {}
+        for number, value in table.key_values(key_column):
+            text = _key_text(value)
+            if text is not None:
+                rows.setdefault(text, []).append(number)
+        added: list[str] = []
+        updated = 0
+        not_found: list[Any] = []
+        for update in updates:
+            numbers = rows.get(_key_text(update[key]) or "")
+            if not numbers:
+                not_found.append(update[key])
+                continue
+            for field, value in update.items():
+                if field == key:
+                    continue
+                try:
+                    column = find_column(field, header, where)
+                except BusinessError:
+                    header.append(field)
+                    added.append(field)
+                    column = len(header) - 1
+                    table.set(header_row, column, field)
+                for number in numbers:
+                    table.set(number, column, value if kind != "csv" else to_csv(value, formulas))
+            updated += len(numbers)
+        if not_found:
+            self.context.log(
+                f"excel.update_rows: {len(not_found)} key(s) not found in {where}: "
+                + ", ".join(map(str, not_found[:20]))
+            )
+        if kind == "csv":
+            written = self._write_grid(grid, target, "update_rows", delimiter, encoding)
+        else:
+            written = self._save(workbook, target, "update_rows")
+        return {"path": written, "updated": updated, "not_found": not_found, "columns_added": added}
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    def _open_for_writing(self, source: Path, keep_vba: bool) -> Workbook:
+        import openpyxl
+
+        if not source.is_file():
+            workbook = openpyxl.Workbook()
+            workbook.active.title = "Feuil1"
+            return workbook
+        workbook = self._load(source, read_only=False, keep_vba=keep_vba)
+        if source.suffix.lower() == ".xlsm" and not keep_vba:
+            self.context.log(f"excel: the macros of {source.name} are not copied to a .xlsx output")
+        return workbook
+
+    def _sheet_or_new(self, workbook: Workbook, sheet: str | None, source: Path) -> Worksheet:
+        if sheet is None or sheet in workbook.sheetnames:
+            return self._sheet(workbook, sheet, source)
+        if not source.is_file() and workbook.active.title == "Feuil1" and len(workbook.sheetnames) == 1:
+            workbook.active.title = sheet
+            return workbook.active
+        return workbook.create_sheet(sheet)
+
+    def _csv_grid(self, source: Path, delimiter: str, encoding: str) -> list[list[str]]:
+        grid = read_csv_grid(source, delimiter, encoding)
+        with closing(grid):
+            return list(grid)
+
+
+def _numbered(rows: Iterator[Sequence[Any]], start: int, skip: int) -> Iterator[tuple[int, Sequence[Any]]]:
+    for number, row in enumerate(rows, start=start):
+        if number - start >= skip:
+            yield number, row
+
+
+def _records(
+    numbered: Iterator[tuple[int, Sequence[Any]]],
+    header: list[str] | None,
+    where: str,
+    first_row: int | None,
+    last_row: int | None,
+    skip_blank_rows: bool,
+    columns: list[str] | None,
+    row_number_field: str | None,
+) -> Records:
+    """Records from numbered rows; without a given `header` the first row is the header."""
+    if header is None:
+        first = next(numbered, None)
+        if first is None:
+            return []
+        cells = list(first[1])
+        while cells and (cells[-1] is None or cells[-1] == ""):
+            cells.pop()
+        header = header_names(cells)
+        first_row = first_row or first[0] + 1
+    width = len(header)
+    keep = list(range(width))
+    if columns:
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise missing_columns(missing, header, where)
+        keep = [header.index(c) for c in columns]
+    names = [header[i] for i in keep]
+    records: Records = []
+    append = records.append
+    for number, row in numbered:
+        if first_row is not None and number < first_row:
+            continue
+        if last_row is not None and number > last_row:
+            break
+        values = [from_cell(value) for value in row[:width]]
+        if len(values) < width:
+            values.extend([None] * (width - len(values)))
+        if skip_blank_rows and _blank(values):
+            continue
+        record = dict(zip(names, [values[i] for i in keep], strict=True))
+        if row_number_field:
+            record[row_number_field] = number
+        append(record)
+    return records
+
+
+def _put_row(
+    worksheet: Worksheet, row: int, values: Sequence[Any], formulas: bool, first_column: int = 1
+) -> None:
+    for column, value in enumerate(values, start=first_column):
+        cell_value, as_text = to_cell(value, formulas)
+        cell = worksheet.cell(row=row, column=column)
+        cell.value = cell_value
+        if as_text:
+            cell.data_type = "s"
+
+
+def _sheet_header(worksheet: Worksheet, header_row: int) -> list[str]:
+    cells = [cell.value for cell in worksheet[header_row]] if worksheet.max_row >= header_row else []
+    while cells and (cells[-1] is None or cells[-1] == ""):
+        cells.pop()
+    return header_names(cells)
+
+
+def _last_used_row(worksheet: Worksheet, header_row: int) -> int:
+    for number in range(worksheet.max_row, header_row, -1):
+        if any(cell.value not in (None, "") for cell in worksheet[number]):
+            return number
+    return header_row
+
+
+class _SheetTable:
+    """Cells of a loaded worksheet, addressed by row number and 0-based column."""
+
+    def __init__(self, worksheet: Worksheet, header_row: int, formulas: bool) -> None:
+        self.worksheet = worksheet
+        self.header_row = header_row
+        self.formulas = formulas
+
+    def key_values(self, column: int) -> Iterator[tuple[int, Any]]:
+        cells = self.worksheet.iter_rows(min_row=self.header_row + 1, min_col=column + 1, max_col=column + 1)
+        for number, (cell,) in enumerate(cells, start=self.header_row + 1):
+            yield number, from_cell(cell.value)
+
+    def set(self, row: int, column: int, value: Any) -> None:
+        _put_row(self.worksheet, row, [value], self.formulas, first_column=column + 1)
+
+
+class _GridTable:
+    """Fields of a CSV file read whole, addressed like `_SheetTable`."""
+
+    def __init__(self, grid: list[list[str]], header_row: int) -> None:
+        self.grid = grid
+        self.header_row = header_row
+
+    def key_values(self, column: int) -> Iterator[tuple[int, Any]]:
+        for number in range(self.header_row + 1, len(self.grid) + 1):
+            row = self.grid[number - 1]
+            yield number, from_csv(row[column]) if column < len(row) else None
+
+    def set(self, row: int, column: int, value: Any) -> None:
+        line = self.grid[row - 1]
+        if len(line) <= column:
+            line.extend([""] * (column + 1 - len(line)))
+        line[column] = value
