@@ -1,7 +1,7 @@
 """Command line of the mock intranet.
 
-    python -m tests.mock_intranet serve [--port N] [--smtp-port N] [--data DIR] [--json] ...
-    python -m tests.mock_intranet sample-data [--out workflows/data]
+python -m tests.mock_intranet serve [--port N] [--smtp-port N] [--data DIR] [--json] ...
+python -m tests.mock_intranet sample-data [--out workflows/data]
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from .state import DEFAULT_SESSION_TTL_SECONDS
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tests.mock_intranet", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.mock_intranet", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the web app and the mail server until SIGTERM or Ctrl+C")

@@ -96,12 +96,12 @@ def parse_montant(text: str) -> int | None:
 
 
 def format_montant(cents: int) -> str:
-    """"1234.56" from 123456: the exact decimal, as the test API returns it."""
+    """ "1234.56" from 123456: the exact decimal, as the test API returns it."""
     return f"{cents // 100}.{cents % 100:02d}"
 
 
 def format_montant_fr(cents: int) -> str:
-    """"1 234,56 €" from 123456, as the pages show it."""
+    """ "1 234,56 €" from 123456, as the pages show it."""
     euros = f"{cents // 100:,}".replace(",", "\u202f")
     return f"{euros},{cents % 100:02d} €"
 

@@ -95,7 +95,7 @@ class CasePage:
 
 
 def format_case_number(year: int, sequence: int) -> str:
-    """"DOS-2026-000123"."""
+    """ "DOS-2026-000123"."""
     return f"DOS-{year}-{sequence:06d}"
 
 
@@ -276,7 +276,9 @@ class CaseStore:
         with self.database.connect() as connection:
             (total,) = connection.execute("SELECT COUNT(*) FROM dossiers").fetchone()
             by_type = dict(
-                connection.execute("SELECT type_demande, COUNT(*) FROM dossiers GROUP BY type_demande").fetchall()
+                connection.execute(
+                    "SELECT type_demande, COUNT(*) FROM dossiers GROUP BY type_demande"
+                ).fetchall()
             )
             by_priority = dict(
                 connection.execute("SELECT priorite, COUNT(*) FROM dossiers GROUP BY priorite").fetchall()

@@ -81,7 +81,11 @@ class IntranetAgent:
         """Open the "Nouveau dossier" form and submit `values` (by field name), with an optional file."""
         form_page = self.client.get("/dossiers/nouveau")
         form_page.raise_for_status()
-        files = {"piece_jointe": attachment} if attachment else {"piece_jointe": ("", b"", "application/octet-stream")}
+        files = (
+            {"piece_jointe": attachment}
+            if attachment
+            else {"piece_jointe": ("", b"", "application/octet-stream")}
+        )
         response = self.client.post(
             "/dossiers/nouveau",
             data={"csrf_token": csrf_token(form_page.text), **values},

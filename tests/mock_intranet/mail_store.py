@@ -99,7 +99,9 @@ class StoredMail:
             payload = part.get_payload(decode=True)
             found.append(
                 MailAttachment(
-                    part.get_filename(), part.get_content_type(), payload if isinstance(payload, bytes) else b""
+                    part.get_filename(),
+                    part.get_content_type(),
+                    payload if isinstance(payload, bytes) else b"",
                 )
             )
         return found

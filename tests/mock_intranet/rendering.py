@@ -38,7 +38,10 @@ def make_templates() -> Jinja2Templates:
     """The page templates (autoescaped) with the French formatting filters."""
     templates = Jinja2Templates(directory=TEMPLATES_DIR)
     templates.env.filters.update(
-        montant_fr=format_montant_fr, date_fr=_date_fr, date_heure_fr=_date_heure_fr, taille_fichier=_taille_fichier
+        montant_fr=format_montant_fr,
+        date_fr=_date_fr,
+        date_heure_fr=_date_heure_fr,
+        taille_fichier=_taille_fichier,
     )
     return templates
 

@@ -67,7 +67,13 @@ async def login_submit(request: Request) -> Response:
     elif not account.active:
         error = DISABLED_ACCOUNT
     if error is not None or account is None:
-        context = {"expiree": False, "deconnecte": False, "suivant": next_path, "identifiant": username, "erreur": error}
+        context = {
+            "expiree": False,
+            "deconnecte": False,
+            "suivant": next_path,
+            "identifiant": username,
+            "erreur": error,
+        }
         anonymous = session if session.username is None else state.sessions.create(None)
         response = render_page(request, "connexion.html", context, session=anonymous)
         set_session_cookie(response, anonymous)

@@ -59,7 +59,11 @@ async def home(request: Request) -> Response:
     """The agent's dashboard."""
     session = require_agent(request)
     state = intranet_state(request)
-    context = {"rubrique": "accueil", "compteurs": state.cases.counts(), "nombre_courriels": state.mails.count()}
+    context = {
+        "rubrique": "accueil",
+        "compteurs": state.cases.counts(),
+        "nombre_courriels": state.mails.count(),
+    }
     return render_page(request, "accueil.html", context, session=session)
 
 
@@ -93,7 +97,9 @@ async def new_case_submit(request: Request) -> Response:
     state = intranet_state(request)
     async with request.form(max_files=1, max_fields=64) as form:
         verify_csrf(form, session)
-        values = {field.name: form_text(form, field.name) for field in CASE_FIELDS if field.name != "piece_jointe"}
+        values = {
+            field.name: form_text(form, field.name) for field in CASE_FIELDS if field.name != "piece_jointe"
+        }
         case_input, errors = validate_case_form(values, date.today())
         try:
             attachment = await read_upload(form, "piece_jointe", MAX_UPLOAD_BYTES)
@@ -108,7 +114,7 @@ async def new_case_submit(request: Request) -> Response:
 
 
 async def confirmation_page(request: Request) -> Response:
-    """"Dossier enregistré sous le numéro …"."""
+    """ "Dossier enregistré sous le numéro …"."""
     session = require_agent(request)
     case = _case_or_404(intranet_state(request), request.path_params["numero"])
     return render_page(request, "dossier_confirmation.html", {"dossier": case}, session=session)
@@ -183,7 +189,9 @@ async def upload_document(request: Request) -> Response:
     if upload is None:
         return _render_detail(request, session, case, error=NO_FILE_CHOSEN)
     document = _store_document(state, numero, upload, session.username)
-    return RedirectResponse(f"/dossiers/{numero}?{urlencode({'televerse': document.nom_fichier})}", status_code=303)
+    return RedirectResponse(
+        f"/dossiers/{numero}?{urlencode({'televerse': document.nom_fichier})}", status_code=303
+    )
 
 
 async def download_document(request: Request) -> Response:

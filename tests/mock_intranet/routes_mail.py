@@ -25,14 +25,18 @@ async def mailbox(request: Request) -> Response:
     """Received messages, newest first."""
     session = require_agent(request)
     mails = list(reversed(intranet_state(request).mails.all()))
-    return render_page(request, "messagerie.html", {"rubrique": "messagerie", "courriels": mails}, session=session)
+    return render_page(
+        request, "messagerie.html", {"rubrique": "messagerie", "courriels": mails}, session=session
+    )
 
 
 async def mail_detail(request: Request) -> Response:
     """One message: headers, text and attachments."""
     session = require_agent(request)
     mail = _mail_or_404(request)
-    return render_page(request, "courriel.html", {"rubrique": "messagerie", "courriel": mail}, session=session)
+    return render_page(
+        request, "courriel.html", {"rubrique": "messagerie", "courriel": mail}, session=session
+    )
 
 
 async def mail_attachment(request: Request) -> Response:

@@ -141,7 +141,7 @@ class SampleDataFiles:
 
 
 def french_decimal(amount: Decimal) -> str:
-    """"1234,56"."""
+    """ "1234,56"."""
     return f"{amount:.2f}".replace(".", ",")
 
 
@@ -199,7 +199,9 @@ def generate_cases(
     fake.seed_instance(seed)
     rng = random.Random(seed)
     invalid_rows = sorted(rng.sample(range(count), round(count * invalid_ratio)))
-    invalid_kind = {row: INVALID_FIELDS[index % len(INVALID_FIELDS)] for index, row in enumerate(invalid_rows)}
+    invalid_kind = {
+        row: INVALID_FIELDS[index % len(INVALID_FIELDS)] for index, row in enumerate(invalid_rows)
+    }
     cases = []
     for row in range(count):
         prenom, nom = fake.first_name(), fake.last_name()

@@ -73,7 +73,10 @@ class WebServer:
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, name=f"mock-web-{self.port}", daemon=True
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            name=f"mock-web-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -176,7 +179,10 @@ class MockIntranet:
 
     def _new_state(self) -> IntranetState:
         return IntranetState(
-            self.data_dir, session_ttl=self.session_ttl, faults=self.initial_faults, test_token=self.test_token
+            self.data_dir,
+            session_ttl=self.session_ttl,
+            faults=self.initial_faults,
+            test_token=self.test_token,
         )
 
     def start(self) -> MockIntranet:

@@ -31,4 +31,6 @@ def normalize_siret(value: str) -> str:
 def is_valid_siret(value: str) -> bool:
     """True when `value` (spaces ignored) is 14 digits with a valid Luhn checksum."""
     digits = normalize_siret(value)
-    return len(digits) == SIRET_LENGTH and digits.isascii() and digits.isdigit() and luhn_checksum(digits) == 0
+    return (
+        len(digits) == SIRET_LENGTH and digits.isascii() and digits.isdigit() and luhn_checksum(digits) == 0
+    )

@@ -179,7 +179,9 @@ class MailServer:
         self._loop = loop
         try:
             try:
-                server = loop.run_until_complete(loop.create_server(self._make_protocol, sock=listening_socket))
+                server = loop.run_until_complete(
+                    loop.create_server(self._make_protocol, sock=listening_socket)
+                )
             except BaseException as error:
                 self._startup_error = error
                 listening_socket.close()

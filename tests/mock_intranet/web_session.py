@@ -71,7 +71,11 @@ def login_redirect(next_path: str, expired: bool) -> RedirectResponse:
 def verify_csrf(form: FormData, session: WebSession | None) -> None:
     """Raise HTTP 403 unless the form carries the session's CSRF token."""
     submitted = form.get(CSRF_FIELD)
-    if session is None or not isinstance(submitted, str) or not hmac.compare_digest(submitted, session.csrf_token):
+    if (
+        session is None
+        or not isinstance(submitted, str)
+        or not hmac.compare_digest(submitted, session.csrf_token)
+    ):
         raise HTTPException(status_code=403, detail=CSRF_ERROR)
 
 

@@ -103,13 +103,17 @@ class TestSuccessfulSubmission:
 
 
 INVALID_VALUES = [
-    pytest.param("siret", "73282932000075", "Le SIRET est invalide (clé de contrôle incorrecte).", id="siret-luhn"),
+    pytest.param(
+        "siret", "73282932000075", "Le SIRET est invalide (clé de contrôle incorrecte).", id="siret-luhn"
+    ),
     pytest.param("siret", "7328293200007", "Le SIRET doit comporter 14 chiffres.", id="siret-length"),
     pytest.param("siret", "7328293200007A", "Le SIRET doit comporter 14 chiffres.", id="siret-letters"),
     pytest.param("nom", "", "Ce champ est obligatoire.", id="missing-name"),
     pytest.param("ville", "   ", "Ce champ est obligatoire.", id="blank-city"),
     pytest.param("code_postal", "6900", "Le code postal doit comporter 5 chiffres.", id="postal-code-short"),
-    pytest.param("code_postal", "69OO3", "Le code postal doit comporter 5 chiffres.", id="postal-code-letters"),
+    pytest.param(
+        "code_postal", "69OO3", "Le code postal doit comporter 5 chiffres.", id="postal-code-letters"
+    ),
     pytest.param("courriel", "elodie.example.fr", "L'adresse de courriel est invalide.", id="email"),
     pytest.param("montant", "douze", "Le montant doit être un nombre positif", id="amount-text"),
     pytest.param("montant", "-10", "Le montant doit être un nombre positif", id="amount-negative"),
@@ -132,7 +136,12 @@ INVALID_VALUES = [
 class TestValidation:
     @pytest.mark.parametrize(("field", "value", "message"), INVALID_VALUES)
     def test_bad_value_is_refused_with_a_message_next_to_the_field(
-        self, intranet_agent: IntranetAgent, intranet_test_api: httpx.Client, field: str, value: str, message: str
+        self,
+        intranet_agent: IntranetAgent,
+        intranet_test_api: httpx.Client,
+        field: str,
+        value: str,
+        message: str,
     ) -> None:
         submission = intranet_agent.submit_case(VALID_CASE | {field: value})
         assert submission.response.status_code == 200
@@ -163,7 +172,9 @@ class TestValidation:
         assert len(submission.errors) == 11
         assert "11 erreurs à corriger" in submission.response.text
 
-    def test_a_file_sent_in_a_text_field_is_a_form_error_not_a_crash(self, intranet_agent: IntranetAgent) -> None:
+    def test_a_file_sent_in_a_text_field_is_a_form_error_not_a_crash(
+        self, intranet_agent: IntranetAgent
+    ) -> None:
         token = re.search(r'name="csrf_token" value="([^"]+)"', intranet_agent.client.get("/").text)
         assert token
         response = intranet_agent.client.post(

@@ -73,7 +73,9 @@ class TestCsrf:
     def test_login_without_token_is_rejected(self, intranet_url: str) -> None:
         with httpx.Client(base_url=intranet_url) as client:
             client.get("/connexion")
-            response = client.post("/connexion", data={"identifiant": "agent1", "mot_de_passe": "Motdepasse-1!"})
+            response = client.post(
+                "/connexion", data={"identifiant": "agent1", "mot_de_passe": "Motdepasse-1!"}
+            )
         assert response.status_code == 403
         assert "Jeton de sécurité absent ou invalide" in response.text
 
