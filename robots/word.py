@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,7 +81,7 @@ class Word(Robot):
 
         try:
             return docx.Document(str(path))
-        except (PackageNotFoundError, KeyError, ValueError, OSError) as exc:
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise BusinessError(
                 f"{path.name} is not a readable Word document (.docx)",
                 hint="check that the file is a .docx saved by Word or LibreOffice, not renamed from another format",
@@ -110,6 +111,7 @@ class Word(Robot):
         Returns:
             The absolute path of the written document.
         """
+        from docx.opc.exceptions import PackageNotFoundError
         from docxtpl import DocxTemplate
         from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
         from jinja2.sandbox import SandboxedEnvironment
@@ -128,7 +130,7 @@ class Word(Robot):
                 f"template {source.name}: {exc.message}",
                 hint="fix the {{ }} and {% %} tags in Word; a tag must be written on one line, in plain text",
             ) from None
-        except (KeyError, ValueError, OSError) as exc:
+        except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise ConfigurationError(
                 f"template {source.name} is not a readable Word document (.docx)", cause=[str(exc)]
             ) from None
@@ -302,7 +304,6 @@ class Word(Robot):
         if names:
             cells = table.add_row().cells
             for cell, name in zip(cells, names, strict=False):
-                cell.text = ""
                 cell.paragraphs[0].add_run(_cell_text(name)).bold = True
         for row in body:
             cells = table.add_row().cells
