@@ -150,13 +150,25 @@ def read_csv_grid(path: Path, delimiter: str, encoding: str) -> Generator[list[s
             for line, row in enumerate(csv.reader(handle, delimiter=delimiter), start=1):  # noqa: B007
                 yield row
         except UnicodeDecodeError:
-            raise ConfigurationError(
-                f"{path}: after line {line} the text is not valid {encoding}",
-                hint="the file was saved in another encoding (Excel on Windows often uses cp1252): "
-                "add `encoding: cp1252` to the step",
-            ) from None
+            raise _decoding_error(path, encoding) from None
         except csv.Error as exc:
             raise BusinessError(f"{path}: line {line + 1} is not valid CSV: {exc}") from None
+
+
+def _decoding_error(path: Path, encoding: str) -> ConfigurationError:
+    raw = path.read_bytes()
+    try:
+        raw.decode(encoding)
+        where = ""
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        where = f" (line {line}, byte 0x{raw[exc.start]:02X})"
+    suggestion = "cp1252" if "cp1252" not in encoding.lower() else "utf-8-sig"
+    return ConfigurationError(
+        f"{path} is not valid {encoding} text{where}",
+        hint=f"the file was saved in another encoding (Excel on Windows often uses cp1252): "
+        f"add `encoding: {suggestion}` to the step",
+    )
 
 
 def write_csv_grid(path: Path, rows: Iterable[Sequence[str]], delimiter: str, encoding: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -416,14 +416,14 @@ class Excel(Robot):
         if kind == "csv":
             rows = [header, *([to_csv(record.get(c), formulas) for c in header] for record in records)]
             return self._write_grid(rows, target, "write_rows", delimiter, encoding)
-        workbook = self._open_for_writing(source, keep_vba)
-        worksheet = self._sheet_or_new(workbook, sheet, source)
-        if worksheet.max_row > 1 or worksheet.max_column > 1 or worksheet.cell(1, 1).value is not None:
-            worksheet.delete_rows(1, worksheet.max_row)
-        _put_row(worksheet, 1, header, formulas=False)
-        for number, record in enumerate(records, start=2):
-            _put_row(worksheet, number, [record.get(c) for c in header], formulas)
-        return self._save(workbook, target, "write_rows")
+        with self._writable(source, keep_vba) as workbook:
+            worksheet = self._sheet_or_new(workbook, sheet, source)
+            if worksheet.max_row > 1 or worksheet.max_column > 1 or worksheet.cell(1, 1).value is not None:
+                worksheet.delete_rows(1, worksheet.max_row)
+            _put_row(worksheet, 1, header, formulas=False)
+            for number, record in enumerate(records, start=2):
+                _put_row(worksheet, number, [record.get(c) for c in header], formulas)
+            return self._save(workbook, target, "write_rows")
 
     @action(side_effects=True)
     def append_rows(
@@ -474,19 +474,19 @@ class Excel(Robot):
                 grid.pop()
             grid.extend([to_csv(record.get(c), formulas) for c in header] for record in records)
             return self._write_grid(grid, target, "append_rows", delimiter, encoding)
-        workbook = self._open_for_writing(source, keep_vba)
-        worksheet = self._sheet(workbook, sheet, source)
-        header = _sheet_header(worksheet, header_row)
-        new = [f for f in fields if f not in header]
-        for offset, name in enumerate(new, start=len(header) + 1):
-            worksheet.cell(header_row, offset, name)
-        header += new
-        if new:
-            self.context.log(f"excel.append_rows: new columns {', '.join(new)} in {source.name}")
-        row = _last_used_row(worksheet, header_row) + 1
-        for number, record in enumerate(records, start=row):
-            _put_row(worksheet, number, [record.get(c) for c in header], formulas)
-        return self._save(workbook, target, "append_rows")
+        with self._writable(source, keep_vba) as workbook:
+            worksheet = self._sheet(workbook, sheet, source)
+            header = _sheet_header(worksheet, header_row)
+            new = [f for f in fields if f not in header]
+            for offset, name in enumerate(new, start=len(header) + 1):
+                worksheet.cell(header_row, offset, name)
+            header += new
+            if new:
+                self.context.log(f"excel.append_rows: new columns {', '.join(new)} in {source.name}")
+            row = _last_used_row(worksheet, header_row) + 1
+            for number, record in enumerate(records, start=row):
+                _put_row(worksheet, number, [record.get(c) for c in header], formulas)
+            return self._save(workbook, target, "append_rows")
 
     @action(side_effects=True)
     def write_cell(
@@ -531,10 +531,10 @@ class Excel(Robot):
             line.extend([""] * (column - len(line)))
             line[column - 1] = to_csv(value, formulas)
             return self._write_grid(grid, target, "write_cell", delimiter, encoding)
-        workbook = self._open_for_writing(source, keep_vba)
-        worksheet = self._sheet(workbook, sheet, source)
-        _put_row(worksheet, row, [value], formulas, first_column=column)
-        return self._save(workbook, target, "write_cell")
+        with self._writable(source, keep_vba) as workbook:
+            worksheet = self._sheet(workbook, sheet, source)
+            _put_row(worksheet, row, [value], formulas, first_column=column)
+            return self._save(workbook, target, "write_cell")
 
     @action(side_effects=True)
     def update_rows(
@@ -583,56 +583,67 @@ class Excel(Robot):
                     f"excel.update_rows: update {index} has no value for the key {key!r}",
                     hint=f"every update needs its {key!r}; its fields are: {', '.join(map(str, update))}",
                 )
-        table: _SheetTable | _GridTable
-        if kind == "csv":
-            grid = self._csv_grid(source, delimiter, encoding)
-            header = grid[header_row - 1] if len(grid) >= header_row else []
-            table = _GridTable(grid, header_row)
-        else:
-            workbook = self._open_for_writing(source, keep_vba)
-            worksheet = self._sheet(workbook, sheet, source)
-            header = _sheet_header(worksheet, header_row)
-            table = _SheetTable(worksheet, header_row, formulas)
-        where = f"{source.name}" if kind == "csv" else f"{source.name}!{worksheet.title}"
-        key_column = find_column(key, header, where)
-        rows: dict[str, list[int]] = {}
-        for number, value in table.key_values(key_column):
-            text = _key_text(value)
-            if text is not None:
-                rows.setdefault(text, []).append(number)
-        added: list[str] = []
-        updated = 0
-        not_found: list[Any] = []
-        for update in updates:
-            numbers = rows.get(_key_text(update[key]) or "")
-            if not numbers:
-                not_found.append(update[key])
-                continue
-            for field, value in update.items():
-                if field == key:
+        with ExitStack() as stack:
+            table: _SheetTable | _GridTable
+            if kind == "csv":
+                grid = self._csv_grid(source, delimiter, encoding)
+                header = grid[header_row - 1] if len(grid) >= header_row else []
+                table = _GridTable(grid, header_row)
+            else:
+                workbook = stack.enter_context(self._writable(source, keep_vba))
+                worksheet = self._sheet(workbook, sheet, source)
+                header = _sheet_header(worksheet, header_row)
+                table = _SheetTable(worksheet, header_row, formulas)
+            where = f"{source.name}" if kind == "csv" else f"{source.name}!{worksheet.title}"
+            key_column = find_column(key, header, where)
+            rows: dict[str, list[int]] = {}
+            for number, value in table.key_values(key_column):
+                text = _key_text(value)
+                if text is not None:
+                    rows.setdefault(text, []).append(number)
+            added: list[str] = []
+            updated = 0
+            not_found: list[Any] = []
+            for update in updates:
+                numbers = rows.get(_key_text(update[key]) or "")
+                if not numbers:
+                    not_found.append(update[key])
                     continue
-                try:
-                    column = find_column(field, header, where)
-                except BusinessError:
-                    header.append(field)
-                    added.append(field)
-                    column = len(header) - 1
-                    table.set(header_row, column, field)
-                for number in numbers:
-                    table.set(number, column, value if kind != "csv" else to_csv(value, formulas))
-            updated += len(numbers)
-        if not_found:
-            self.context.log(
-                f"excel.update_rows: {len(not_found)} key(s) not found in {where}: "
-                + ", ".join(map(str, not_found[:20]))
-            )
-        if kind == "csv":
-            written = self._write_grid(grid, target, "update_rows", delimiter, encoding)
-        else:
-            written = self._save(workbook, target, "update_rows")
+                for field, value in update.items():
+                    if field == key:
+                        continue
+                    try:
+                        column = find_column(field, header, where)
+                    except BusinessError:
+                        header.append(field)
+                        added.append(field)
+                        column = len(header) - 1
+                        table.set(header_row, column, field)
+                    for number in numbers:
+                        table.set(number, column, value if kind != "csv" else to_csv(value, formulas))
+                updated += len(numbers)
+            if not_found:
+                self.context.log(
+                    f"excel.update_rows: {len(not_found)} key(s) not found in {where}: "
+                    + ", ".join(map(str, not_found[:20]))
+                )
+            if kind == "csv":
+                written = self._write_grid(grid, target, "update_rows", delimiter, encoding)
+            else:
+                written = self._save(workbook, target, "update_rows")
         return {"path": written, "updated": updated, "not_found": not_found, "columns_added": added}
 
     # -- helpers -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _writable(self, source: Path, keep_vba: bool) -> Iterator[Workbook]:
+        """A workbook loaded whole for changes; its copy of the macros is released however the step ends."""
+        workbook = self._open_for_writing(source, keep_vba)
+        try:
+            yield workbook
+        finally:
+            if workbook.vba_archive is not None:
+                workbook.vba_archive.close()
 
     def _open_for_writing(self, source: Path, keep_vba: bool) -> Workbook:
         import openpyxl
