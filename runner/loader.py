@@ -8,7 +8,8 @@ each node's path (a tuple of keys and list indexes) to where it stands in the fi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,15 @@ class SpanIndex:
         return Span(self.file, 1, 1)
 
 
+@dataclass(frozen=True, slots=True)
+class YamlProblem:
+    """A mistake in the YAML that did not stop the loading (the data holds a best guess instead)."""
+
+    span: Span
+    message: str
+    hint: str | None = None
+
+
 @dataclass(slots=True)
 class LoadedDocument:
     """A workflow file's data, its span index and its source text (for rendering excerpts)."""
@@ -66,9 +76,27 @@ class LoadedDocument:
     data: Any
     spans: SpanIndex
     source: str
+    problems: list[YamlProblem] = field(default_factory=list)
 
     def source_lines(self) -> list[str]:
-        return self.source.splitlines()
+        return split_lines(self.source)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text` as the YAML reader counts them: broken at \\n, \\r\\n or a lone \\r only.
+
+    `str.splitlines` also breaks at \\v, \\f, \\x1c… and U+2028, which the YAML reader does not, so the
+    excerpt of a diagnostic would show another line than the one its position names.
+    """
+    lines = _LINE_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    if lines and lines[0].startswith("\ufeff"):
+        lines[0] = lines[0][1:]  # the reader does not count a byte order mark as a column
+    return lines
 
 
 class YamlSyntaxError(Exception):
@@ -89,32 +117,164 @@ def load_workflow_file(path: str | Path) -> LoadedDocument:
 
 def load_workflow_text(text: str, file: str = "<workflow>") -> LoadedDocument:
     """Parse YAML text into plain data with spans. Raises `YamlSyntaxError`."""
-    from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
-    yaml = YAML(typ="rt", pure=True)
-    yaml.allow_duplicate_keys = False
+    yaml = _yaml()
+    lines = split_lines(text)
     try:
         documents = list(yaml.load_all(text))
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        col = mark.column + 1 if mark is not None else 1
-        problem = exc.problem or exc.context or "invalid YAML"
-        hint = _yaml_hint(problem, text, line)
-        raise YamlSyntaxError(Span(file, line, col, col + 1), _tidy_problem(problem), hint) from None
+        raise _explain_marked_error(exc, text, lines, file) from None
+    except ReaderError as exc:
+        raise _explain_reader_error(exc, text, file) from None
     except YAMLError as exc:
         raise YamlSyntaxError(Span(file, 1, 1), f"invalid YAML: {exc}") from None
     except RecursionError:
         raise YamlSyntaxError(Span(file, 1, 1), "the YAML is nested too deeply") from None
     if len(documents) > 1:
         raise YamlSyntaxError(
-            Span(file, 1, 1), "a workflow file holds one YAML document, this one holds several ('---')"
+            _second_document_span(text, file),
+            "a workflow file holds one YAML document, this one holds several ('---')",
         )
     raw = documents[0] if documents else None
     spans = SpanIndex(file)
-    data = _convert(raw, (), spans, seen=set(), budget=[_MAX_NODES])
-    return LoadedDocument(str(file), data, spans, text)
+    problems: list[YamlProblem] = []
+    converter = _Converter(spans, lines, problems)
+    data = converter.convert(raw, (), seen=set())
+    return LoadedDocument(str(file), data, spans, text, problems)
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.composer import Composer, ComposerError
+    from ruamel.yaml.constructor import RoundTripConstructor
+    from ruamel.yaml.events import AliasEvent
+
+    class _Composer(Composer):
+        """Refuses an anchor defined twice (ruamel.yaml would only print a Python warning)."""
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.parser.peek_event()
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None and not isinstance(event, AliasEvent) and anchor in self.anchors:
+                first = self.anchors[anchor].start_mark
+                raise ComposerError(
+                    None,
+                    None,
+                    f"the anchor &{anchor} is defined twice (first at line {first.line + 1})",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+
+    class _Constructor(RoundTripConstructor):
+        """Keeps a date-looking scalar that is no real date (2024-02-30) as text, for the checks to report."""
+
+        def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+            try:
+                return super().construct_yaml_timestamp(node, values)
+            except (ValueError, OverflowError):
+                return str(node.value)
+
+    _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    yaml.Composer = _Composer
+    yaml.Constructor = _Constructor
+    return yaml
+
+
+def _explain_marked_error(exc: Any, text: str, lines: list[str], file: str) -> YamlSyntaxError:
+    problem = (exc.problem or exc.context or "invalid YAML").strip()
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    col = mark.column + 1 if mark is not None else 1
+    quote = _unclosed_quote(exc, text)
+    if quote is not None:
+        quote_line, quote_col, char = quote
+        return YamlSyntaxError(
+            Span(file, quote_line, quote_col, quote_col + 1),
+            "this quote is not closed on its line",
+            f"add the closing {char} at the end of the text",
+        )
+    current = lines[line - 1] if 0 < line <= len(lines) else ""
+    message = _tidy_problem(problem)
+    hint = _yaml_hint(problem, current)
+    if "\t" not in current and re.match(
+        r"expected <block end>, but found '<block (mapping|sequence) start>'", problem
+    ):
+        message = "this line is not indented like the lines around it"
+        hint = "line it up with the keys of the same block, using spaces only"
+    return YamlSyntaxError(Span(file, line, col, col + 1), message, hint)
+
+
+def _unclosed_quote(exc: Any, text: str) -> tuple[int, int, str] | None:
+    """Where a quoted text that runs on past its line starts, when that is what broke the YAML."""
+    context_mark = exc.context_mark
+    if exc.context == "while scanning a quoted scalar" and context_mark is not None:
+        return context_mark.line + 1, context_mark.column + 1, _char_at(text, context_mark.index) or '"'
+    problem_mark = exc.problem_mark
+    if problem_mark is None:
+        return None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.tokens import ScalarToken
+
+    culprit = None
+    try:
+        for token in YAML(typ="rt", pure=True).scan(text):
+            if token.start_mark.line > problem_mark.line:
+                break
+            if (
+                isinstance(token, ScalarToken)
+                and token.style in ("'", '"')
+                and token.start_mark.line < token.end_mark.line == problem_mark.line
+            ):
+                culprit = token
+    except (YAMLError, RecursionError):
+        pass
+    if culprit is None:
+        return None
+    return culprit.start_mark.line + 1, culprit.start_mark.column + 1, str(culprit.style)
+
+
+def _char_at(text: str, index: int) -> str | None:
+    return text[index] if 0 <= index < len(text) and text[index] in "\"'" else None
+
+
+def _explain_reader_error(exc: Any, text: str, file: str) -> YamlSyntaxError:
+    character = exc.character
+    position = exc.position if isinstance(exc.position, int) else 0
+    if isinstance(character, int) and 0 <= position <= len(text):
+        before = text[:position]
+        line = len(_LINE_BREAK.findall(before)) + 1
+        line_start = max(before.rfind("\n"), before.rfind("\r")) + 1
+        col = position - line_start + 1
+        return YamlSyntaxError(
+            Span(file, line, col, col + 1),
+            f"the file contains a control character (U+{character:04X}) that YAML does not allow",
+            "delete it: it often comes from text copied out of Word or a PDF",
+        )
+    return YamlSyntaxError(Span(file, 1, 1), f"invalid YAML: {exc.reason}")
+
+
+def _second_document_span(text: str, file: str) -> Span:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import DocumentStartEvent
+
+    starts = 0
+    try:
+        for event in YAML(typ="rt", pure=True).parse(text):
+            if isinstance(event, DocumentStartEvent):
+                starts += 1
+                if starts == 2:
+                    mark = event.start_mark
+                    return Span(file, mark.line + 1, mark.column + 1, mark.column + 2)
+    except (YAMLError, RecursionError):
+        pass
+    return Span(file, 1, 1)
 
 
 def _tidy_problem(problem: str) -> str:
@@ -124,66 +284,139 @@ def _tidy_problem(problem: str) -> str:
     return problem
 
 
-def _yaml_hint(problem: str, text: str, line: int) -> str | None:
-    lines = text.splitlines()
-    current = lines[line - 1] if 0 < line <= len(lines) else ""
+_QUOTE_THE_COLON = "a value containing ': ' must be quoted, e.g. \"Objet : relance\""
+
+
+def _yaml_hint(problem: str, current: str) -> str | None:
     if "\t" in current or "found character '\\t'" in problem:
         return "YAML indents with spaces, not tabs"
-    if "mapping values are not allowed" in problem:
-        return "a value containing ': ' must be quoted, e.g. \"Objet : relance\""
+    if "mapping values are not allowed" in problem or "but got ':'" in problem:
+        return _QUOTE_THE_COLON
     if "found character '{'" in problem or problem.startswith("found unhashable key"):
-        return 'a value starting with {{ must be quoted, e.g. "{{ ligne.nom }}"'
+        return _QUOTE_THE_TEMPLATE
     if "duplicate key" in problem:
         return "each key may appear once in a mapping; remove or rename one"
+    if "is defined twice" in problem:
+        return "give each anchor its own name"
     return None
 
 
+_QUOTE_THE_TEMPLATE = 'a value starting with {{ must be quoted, e.g. "{{ ligne.nom }}"'
 _MAX_NODES = 200_000
 
 
-def _convert(node: Any, path: Location, spans: SpanIndex, seen: set[int], budget: list[int]) -> Any:
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+class _Converter:
+    """Turns ruamel.yaml's round-trip nodes into plain data, recording every node's span on the way."""
 
-    budget[0] -= 1
-    if budget[0] < 0:
-        # Aliases can expand a small file into billions of nodes ("billion laughs").
-        raise YamlSyntaxError(Span(spans.file, 1, 1), "the YAML expands to too many nodes (aliases?)")
+    def __init__(self, spans: SpanIndex, lines: list[str], problems: list[YamlProblem]) -> None:
+        self.spans = spans
+        self.lines = lines
+        self.problems = problems
+        self.budget = _MAX_NODES
 
-    if isinstance(node, CommentedMap):
-        if id(node) in seen:
-            raise YamlSyntaxError(spans.value(path), "YAML anchors may not refer to themselves")
-        seen = seen | {id(node)}
-        result: dict[Any, Any] = {}
-        for key in node:
-            child = (*path, _plain_key(key))
-            try:
-                key_line, key_col, value_line, value_col = node.lc.data[key]
-            except (KeyError, TypeError, AttributeError):
-                key_line = key_col = value_line = value_col = None
-            if key_line is not None:
-                spans.keys[child] = Span(spans.file, key_line + 1, key_col + 1, key_col + 1 + len(str(key)))
-            if value_line is not None:
-                spans.values[child] = Span(
-                    spans.file, value_line + 1, value_col + 1, value_col + 1 + _width(node[key])
+    def convert(self, node: Any, path: Location, seen: set[int]) -> Any:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+        self.budget -= 1
+        if self.budget < 0:
+            # Aliases can expand a small file into billions of nodes ("billion laughs").
+            raise YamlSyntaxError(
+                Span(self.spans.file, 1, 1), "the YAML expands to too many nodes (aliases?)"
+            )
+
+        if isinstance(node, CommentedMap):
+            template = _unquoted_template(node)
+            if template is not None:
+                self.problems.append(
+                    YamlProblem(
+                        self.spans.value(path),
+                        "YAML reads this unquoted {{ … }} as a mapping, not as a template",
+                        _QUOTE_THE_TEMPLATE,
+                    )
                 )
-            result[_plain_key(key)] = _convert(node[key], child, spans, seen, budget)
-        return result
-    if isinstance(node, CommentedSeq):
-        if id(node) in seen:
-            raise YamlSyntaxError(spans.value(path), "YAML anchors may not refer to themselves")
-        seen = seen | {id(node)}
-        items: list[Any] = []
-        for index, item in enumerate(node):
-            child = (*path, index)
-            try:
-                line, col = node.lc.data[index]
-            except (KeyError, IndexError, TypeError, AttributeError):
-                line = col = None
-            if line is not None:
-                spans.values[child] = Span(spans.file, line + 1, col + 1, col + 1 + _width(item))
-            items.append(_convert(item, child, spans, seen, budget))
-        return items
-    return _plain_scalar(node)
+                return template
+            if id(node) in seen:
+                raise YamlSyntaxError(self.spans.value(path), "YAML anchors may not refer to themselves")
+            seen = seen | {id(node)}
+            result: dict[Any, Any] = {}
+            for key in node:
+                plain_key = _plain_key(key)
+                child = (*path, plain_key)
+                try:
+                    key_line, key_col, value_line, value_col = node.lc.data[key]
+                except (KeyError, TypeError, AttributeError, ValueError):
+                    key_line = key_col = value_line = value_col = None
+                value = node[key]
+                key_span = None
+                if key_line is not None and key_col is not None:
+                    key_span = self.span(key_line, key_col, key)
+                    self.spans.keys[child] = key_span
+                if value is None and key_span is not None and value_line != key_line:
+                    # `key:` with nothing after it: the reader places the null at the next token.
+                    self.spans.values[child] = key_span
+                elif value_line is not None and value_col is not None:
+                    self.spans.values[child] = self.span(value_line, value_col, value)
+                result[plain_key] = self.convert(value, child, seen)
+            return result
+        if isinstance(node, CommentedSeq):
+            if id(node) in seen:
+                raise YamlSyntaxError(self.spans.value(path), "YAML anchors may not refer to themselves")
+            seen = seen | {id(node)}
+            items: list[Any] = []
+            for index, item in enumerate(node):
+                child = (*path, index)
+                try:
+                    line, col = node.lc.data[index]
+                except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+                    line = col = None
+                if line is not None and col is not None:
+                    self.spans.values[child] = self.span(line, col, item)
+                items.append(self.convert(item, child, seen))
+            return items
+        return _plain_scalar(node)
+
+    def span(self, line: int, col: int, value: Any) -> Span:
+        """The span of a node that starts at `line`, `col` (counted from 0), as wide as it is written."""
+        return Span(self.spans.file, line + 1, col + 1, col + 1 + self.width(line, col, value))
+
+    def width(self, line: int, col: int, value: Any) -> int:
+        if isinstance(value, dict | list) or value is None:
+            return 1
+        text = self.lines[line] if 0 <= line < len(self.lines) else ""
+        quote = text[col] if col < len(text) else ""
+        if quote in ("'", '"'):
+            return _quoted_width(text, col, quote)
+        return max(1, len(str(value)))
+
+
+def _quoted_width(text: str, col: int, quote: str) -> int:
+    """The width of a quoted scalar from its opening quote through its closing one (or the end of the line)."""
+    index = col + 1
+    while index < len(text):
+        char = text[index]
+        if quote == '"' and char == "\\":
+            index += 2
+            continue
+        if char == quote:
+            if quote == "'" and text[index + 1 : index + 2] == "'":
+                index += 2  # '' is a quote inside single quotes
+                continue
+            return index - col + 1
+        index += 1
+    return max(1, len(text.rstrip()) - col)
+
+
+def _unquoted_template(node: Any) -> str | None:
+    """`{{ x }}` written without quotes is, to YAML, a mapping holding a mapping: give back the text meant."""
+    if len(node) != 1:
+        return None
+    ((key, value),) = node.items()
+    if value is not None or not isinstance(key, Mapping) or len(key) != 1:
+        return None
+    ((inner, inner_value),) = key.items()
+    if inner_value is not None or isinstance(inner, Mapping | list) or inner is None:
+        return None
+    return "{{ " + str(_plain_scalar(inner)) + " }}"
 
 
 def _plain_key(key: Any) -> Any:
@@ -214,12 +447,6 @@ def _plain_scalar(value: Any) -> Any:
     if isinstance(value, int | float):
         return value
     return str(value)
-
-
-def _width(value: Any) -> int:
-    if isinstance(value, dict | list) or value is None:
-        return 1
-    return max(1, len(str(value)))
 
 
 def walk(data: Any, path: Location = ()) -> Iterator[tuple[Location, Any]]:

@@ -10,9 +10,16 @@ for every problem, each pointing at the YAML node it concerns.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 import re
+import types
+import typing
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -223,6 +230,60 @@ COMMON_KEYS = ("name", "id", "when")
 ACTION_KEYS = ("save", "timeout", "retry", "on_error")
 KIND_KEYS = tuple(STEP_CLASSES)
 WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name != "file")
+NAME_RULE = "use letters, digits and '_' only, not starting with a digit"
+
+# A step keeps its kind when one of its keys is wrong, so that the rest of it (its parameters, its templates,
+# its child steps) is still checked. A required field whose value is wrong or missing holds one of these
+# placeholders, and its name is listed in `ParsedWorkflow.broken` so that the semantic checks skip it.
+_PLACEHOLDERS: dict[str, Any] = {
+    "items": [],
+    "steps": [],
+    "condition": "",
+    "then": [],
+    "body": [],
+    "values": {},
+    "message": "",
+}
+_MAPPING_EXAMPLES = {
+    "retry": "{attempts: 3, delay: 10}",
+    "defaults": "{timeout: 30, retry: {attempts: 3}}",
+    "browser": "{headless: false}",
+    "inputs": "{fichier: {type: file}}",
+    "vars": "{service: Urbanisme}",
+    "collect": "{total: '{{ item.montant }}'}",
+}
+# Words people write for a choice, and the choice they mean (when it is one of the choices).
+_CHOICE_SYNONYMS = {
+    "text": "string",
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "array": "list",
+    "path": "file",
+    "directory": "folder",
+    "dir": "folder",
+    "ignore": "continue",
+    "skip": "continue",
+    "stop": "fail",
+    "abort": "fail",
+    "warn": "warning",
+    "debug": "info",
+}
+
+
+@dataclass
+class ParsedWorkflow:
+    """What the structural parser built: the workflow (or None), its diagnostics, and the fields it could not read.
+
+    `broken` maps a step's path to the names of its fields whose value was wrong (they hold defaults or
+    placeholders); the semantic checks skip those fields rather than report on a value the user did not write.
+    """
+
+    workflow: Workflow | None
+    diagnostics: list[Diagnostic]
+    broken: dict[Location, frozenset[str]] = dataclass_field(default_factory=dict)
 
 
 class _Parser:
@@ -232,6 +293,7 @@ class _Parser:
         self.document = document
         self.spans: SpanIndex = document.spans
         self.diagnostics: list[Diagnostic] = []
+        self.broken: dict[Location, frozenset[str]] = {}
 
     def error(self, path: Location, code: str, message: str, *, at_key: bool = False, **extra: Any) -> None:
         span = self.spans.key(path) if at_key else self.spans.value(path)
@@ -240,41 +302,83 @@ class _Parser:
     def check(self, annotation: Any, value: Any, path: Location, what: str) -> tuple[bool, Any]:
         """Validate one value against a type; report wrong types at the offending node."""
         try:
-            return True, TypeAdapter(annotation).validate_python(value)
+            return True, _adapter(annotation).validate_python(value)
         except ValidationError as exc:
-            for problem in exc.errors():
-                where = (*path, *problem["loc"])
-                self.report_pydantic(problem, where, what)
+            members = _union_members(annotation)
+            if members:
+                self.report_union(members, value, path, what)
+            else:
+                for problem in exc.errors():
+                    self.report_pydantic(problem, path, what)
             return False, None
 
-    def report_pydantic(self, problem: Any, where: Location, what: str) -> None:
+    def report_union(self, members: list[Any], value: Any, path: Location, what: str) -> None:
+        """One error for a value that fits no member of a union, rather than one per member."""
+        kind = _value_kind(value)
+        for member in members:
+            if _type_kind(member) != kind:
+                continue
+            try:
+                _adapter(member).validate_python(value)
+            except ValidationError as exc:
+                for problem in exc.errors():
+                    self.report_pydantic(problem, path, what)
+                return
+        described = " or ".join(dict.fromkeys(_describe_type(member) for member in members))
+        self.error(path, "wrong-type", f"'{what}' should be {described}", found=_show(value))
+
+    def report_pydantic(self, problem: Any, base: Location, what: str) -> None:
+        loc = tuple(problem["loc"])
+        on_key = bool(loc) and loc[-1] == "[key]"
+        if on_key:
+            loc = loc[:-1]
+        where = (*base, *loc)
+        names = [what, *(part for part in loc if isinstance(part, str))]
         kind = problem["type"]
-        if kind == "extra_forbidden":
+        value = problem.get("input")
+        if kind == "extra_forbidden" and loc:
             allowed = self._allowed_keys_for(where[:-1])
             self.error(
                 where,
                 "unknown-key",
-                f"{what} has no key '{where[-1]}'",
+                f"'{'.'.join(names[:-1])}' has no key '{loc[-1]}'",
                 at_key=True,
                 expected=one_of(allowed) if allowed else None,
-                hint=did_you_mean(str(where[-1]), allowed),
+                hint=did_you_mean(str(loc[-1]), allowed),
             )
-        elif kind == "missing":
-            self.error(where[:-1], "missing-key", f"{what} needs the key '{where[-1]}'")
+        elif kind == "missing" and loc:
+            self.error(where[:-1], "missing-key", f"'{'.'.join(names[:-1])}' needs the key '{loc[-1]}'")
+        elif (
+            kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == IDENTIFIER.pattern
+        ):
+            self.error(where, "wrong-type", bad_name_message(value), at_key=on_key, hint=name_hint(value))
         else:
-            inner = [str(part) for part in problem["loc"] if isinstance(part, str)]
-            name = ".".join([what.strip("'"), *inner]) if inner else what.strip("'")
-            hint = None
-            if kind == "literal_error" and isinstance(problem.get("input"), str):
-                choices = re.findall(r"'([^']*)'", str(problem.get("ctx", {}).get("expected", "")))
-                hint = did_you_mean(problem["input"], choices)
+            name = ".".join(names)
+            if kind in ("model_type", "model_attributes_type", "dict_type"):
+                example = _MAPPING_EXAMPLES.get(names[-1])
+                message = f"'{name}' should be a mapping" + (f", e.g. {example}" if example else "")
+            else:
+                message = f"'{name}' {describe_problem(problem['msg'])}"
             self.error(
-                where,
-                "wrong-type",
-                f"'{name}': {problem['msg'][:1].lower()}{problem['msg'][1:]}",
-                found=_show(problem.get("input")),
-                hint=hint,
+                where, "wrong-type", message, found=_show(value), hint=self._wrong_type_hint(problem, where)
             )
+
+    def _wrong_type_hint(self, problem: Any, where: Location) -> str | None:
+        kind = problem["type"]
+        value = problem.get("input")
+        if kind == "literal_error" and isinstance(value, str):
+            choices = re.findall(r"'([^']*)'", str(problem.get("ctx", {}).get("expected", "")))
+            synonym = _CHOICE_SYNONYMS.get(value.strip().lower())
+            if synonym in choices:
+                return f"did you mean '{synonym}'?"
+            return did_you_mean(value, choices)
+        if where == ("secrets",) and isinstance(value, dict):
+            names = ", ".join(str(key) for key in value) or "identifiant"
+            return (
+                f"list only the names, e.g. 'secrets: [{names}]', and store the values with "
+                "'robo secrets set <name>', never in the workflow"
+            )
+        return None
 
     def _allowed_keys_for(self, path: Location) -> list[str]:
         parent = path[-1] if path else None
@@ -291,6 +395,10 @@ class _Parser:
         return list(model.model_fields) if model else []
 
     def workflow(self) -> Workflow | None:
+        for problem in self.document.problems:
+            self.diagnostics.append(
+                Diagnostic(problem.span, "yaml-syntax", problem.message, hint=problem.hint)
+            )
         data = self.document.data
         if data is None:
             self.error(
@@ -316,36 +424,40 @@ class _Parser:
         for key in ("name", "steps"):
             if key not in data:
                 self.error((), "missing-key", f"a workflow needs the key '{key}'", hint=_MISSING_HINTS[key])
-        for key, field in Workflow.model_fields.items():
+        for key in Workflow.model_fields:
             if key in ("steps", "file") or key not in data:
                 continue
-            valid, value = self.check(field.annotation, data[key], (key,), f"'{key}'")
+            annotation = _field_type(Workflow, key)
+            valid, value = self.check(annotation, data[key], (key,), key)
             if valid:
                 fields[key] = value
+            else:
+                salvaged = _salvage(annotation, data[key])
+                if salvaged is not None:  # the entries that were right, so that they are still checked
+                    fields[key] = salvaged
         if "steps" in data:
-            steps = self.steps(data["steps"], ("steps",))
-            if steps is not None:
-                fields["steps"] = steps
-        if "name" not in fields:
-            fields["name"] = "?"
-        # Built from the parts that were valid, so semantic checks can still report on the rest.
+            fields["steps"] = self.steps(data["steps"], ("steps",)) or []
+        fields.setdefault("name", "?")
         fields.setdefault("steps", [])
-        try:
-            return Workflow.model_validate(fields)
-        except ValidationError as exc:  # a rule the per-field checks did not cover
-            for problem in exc.errors():
-                self.report_pydantic(problem, tuple(problem["loc"]), "the workflow")
-            return None
+        # Every field was validated on its own above: build the model from the parts that were right, so that
+        # the semantic checks can still report on the rest.
+        return Workflow.model_construct(**fields)
 
     def steps(self, data: Any, path: Location) -> list[Step] | None:
+        if data is None or data == []:
+            self.error(
+                path,
+                "empty-steps",
+                "this list of steps is empty",
+                at_key=data is None,
+                hint="add at least one step",
+            )
+            return []
         if not isinstance(data, list):
             self.error(
                 path, "wrong-type", "steps must be a list, each step starting with '- '", found=_show(data)
             )
             return None
-        if not data:
-            self.error(path, "empty-steps", "this list of steps is empty", hint="add at least one step")
-            return []
         parsed: list[Step] = []
         for index, item in enumerate(data):
             step = self.step(item, (*path, index))
@@ -390,76 +502,79 @@ class _Parser:
             return self.structured_step(STEP_CLASSES[kind], data, path, span)
         return self.action_step(kind, data, path, span)
 
-    def structured_step(
-        self, cls: type[StepBase], data: dict[Any, Any], path: Location, span: Span
-    ) -> Step | None:
+    def structured_step(self, cls: type[StepBase], data: dict[Any, Any], path: Location, span: Span) -> Step:
         fields: dict[str, Any] = {"span": span, "path": path}
         aliases = {
             (f.alias or name): name for name, f in cls.model_fields.items() if name not in ("span", "path")
         }
-        ok = True
+        broken: set[str] = set()
+        clean = True
+        a_kind = f"{_article(cls.kind)} '{cls.kind}' step"
         for key, value in data.items():
             if key not in aliases:
                 allowed = list(aliases)
                 self.error(
                     (*path, key),
                     "unknown-key",
-                    f"a '{cls.kind}' step has no key '{key}'",
+                    f"{a_kind} has no key '{key}'",
                     at_key=True,
                     expected=one_of(allowed),
                     hint=did_you_mean(str(key), allowed),
                 )
-                ok = False
+                clean = False
                 continue
             name = aliases[key]
-            annotation = cls.model_fields[name].annotation
+            annotation = _field_type(cls, name)
             if _holds_steps(annotation):
                 parsed = self.step_list_or_choice(value, (*path, key), annotation)
-                if parsed is _INVALID:
-                    ok = False
-                else:
-                    fields[name] = parsed
-                continue
-            valid, converted = self.check(annotation, value, (*path, key), f"'{key}'")
-            ok = ok and valid
+                valid = parsed is not _INVALID
+            else:
+                valid, parsed = self.check(annotation, value, (*path, key), key)
             if valid:
-                fields[name] = converted
+                fields[name] = parsed
+            else:
+                broken.add(name)
+                clean = False
         for name, field in cls.model_fields.items():
-            if field.is_required() and name not in fields and name not in ("span", "path"):
-                if ok:  # report a missing key only when the keys given were right
-                    self.error(
-                        (*path, cls.kind),
-                        "missing-key",
-                        f"a '{cls.kind}' step needs the key '{field.alias or name}'",
-                        at_key=True,
-                        hint=_MISSING_HINTS.get(field.alias or name),
-                    )
-                ok = False
-        if not ok:
-            return None
-        return cls.model_validate(fields)  # type: ignore[return-value]
+            if name in ("span", "path") or name in fields or not field.is_required():
+                continue
+            if clean:  # report a missing key only when the keys given were right
+                self.error(
+                    (*path, cls.kind),
+                    "missing-key",
+                    f"{a_kind} needs the key '{field.alias or name}'",
+                    at_key=True,
+                    hint=_MISSING_HINTS.get(field.alias or name),
+                )
+            broken.add(name)
+            fields[name] = copy.copy(_PLACEHOLDERS.get(name))
+        if broken:
+            self.broken[path] = frozenset(broken)
+        return cls.model_construct(**fields)  # type: ignore[return-value]
 
     def step_list_or_choice(self, value: Any, path: Location, annotation: Any) -> Any:
         if isinstance(value, str) and not isinstance(annotation, type):
-            valid, converted = self.check(OnError, value, path, f"'{path[-1]}'")
+            valid, converted = self.check(OnError, value, path, str(path[-1]))
             return converted if valid else _INVALID
         parsed = self.steps(value, path)
         return _INVALID if parsed is None else parsed
 
-    def action_step(self, kind: str, data: dict[Any, Any], path: Location, span: Span) -> Step | None:
+    def action_step(self, kind: str, data: dict[Any, Any], path: Location, span: Span) -> Step:
         robot, _, action_name = kind.partition(".")
         params = data[kind]
-        ok = True
+        broken: set[str] = set()
         if params is None:
             params = {}
         if not isinstance(params, dict):
+            example, hint = _params_example(kind, params)
             self.error(
                 (*path, kind),
                 "wrong-type",
-                f"the parameters of {kind} must be a mapping, e.g. {{label: Nom, value: Dupont}}",
+                f"the parameters of {kind} must be a mapping, e.g. {example}",
                 found=_show(params),
+                hint=hint,
             )
-            ok = False
+            broken.add("params")
             params = {}
         fields: dict[str, Any] = {
             "span": span,
@@ -481,23 +596,20 @@ class _Parser:
                     expected=one_of(allowed),
                     hint=did_you_mean(str(key), allowed),
                 )
-                ok = False
                 continue
-            annotation = ActionStep.model_fields[key].annotation
+            annotation = _field_type(ActionStep, key)
             if key == "on_error":
                 parsed = self.step_list_or_choice(value, (*path, key), annotation)
-                if parsed is _INVALID:
-                    ok = False
-                else:
-                    fields[key] = parsed
-                continue
-            valid, converted = self.check(annotation, value, (*path, key), f"'{key}'")
-            ok = ok and valid
+                valid = parsed is not _INVALID
+            else:
+                valid, parsed = self.check(annotation, value, (*path, key), key)
             if valid:
-                fields[key] = converted
-        if not ok:
-            return None
-        return ActionStep.model_validate(fields)
+                fields[key] = parsed
+            else:
+                broken.add(key)
+        if broken:
+            self.broken[path] = frozenset(broken)
+        return ActionStep.model_construct(**fields)
 
 
 _INVALID = object()
@@ -507,6 +619,195 @@ _MISSING_HINTS = {
     "then": "add 'then:' with the steps to run when the condition is true",
     "steps_for_each": "add 'steps:' with the steps to run for each item",
 }
+
+
+def bad_name_message(value: Any) -> str:
+    return f"'{value}' is not a valid name: {NAME_RULE}"
+
+
+def name_hint(value: Any) -> str | None:
+    """`did you mean 'liste_electorale'?` for `liste-electorale`: the closest valid name."""
+    decomposed = unicodedata.normalize("NFKD", str(value))
+    text = "".join(char for char in decomposed if not unicodedata.combining(char))
+    text = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_")
+    if not text:
+        return None
+    if text[0].isdigit():
+        text = "_" + text
+    return f"did you mean '{text}'?" if text != value and IDENTIFIER.match(text) else None
+
+
+_PYDANTIC_SUBJECT = re.compile(
+    r"^(Input|String|List|Dictionary|Value|Tuple|Set|Decimal|Number|Date|Datetime|Time|Object) should "
+)
+_PYDANTIC_TAIL = re.compile(r", (unable to|invalid|input is|got |expected ).*$", re.DOTALL)
+
+
+def describe_problem(message: str) -> str:
+    """Pydantic's `Input should be a valid integer, unable to parse…` as `should be a valid integer`."""
+    text = _PYDANTIC_TAIL.sub("", message.strip())
+    if text.startswith("Value error, "):
+        text = text[len("Value error, ") :]
+    if _PYDANTIC_SUBJECT.match(text):
+        return "should " + _PYDANTIC_SUBJECT.sub("", text)
+    return "is not valid: " + text[:1].lower() + text[1:]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeio" else "a"
+
+
+_ADAPTERS: dict[int, tuple[Any, TypeAdapter[Any]]] = {}
+_FIELD_TYPES: dict[tuple[type[BaseModel], str], Any] = {}
+
+
+def _adapter(annotation: Any) -> TypeAdapter[Any]:
+    """A cached validator for a type (building one costs far more than using it)."""
+    cached = _ADAPTERS.get(id(annotation))
+    if cached is None or cached[0] is not annotation:
+        cached = (annotation, TypeAdapter(annotation))
+        _ADAPTERS[id(annotation)] = cached
+    return cached[1]
+
+
+def _field_type(owner: type[BaseModel], name: str) -> Any:
+    """A field's type with its constraints: pydantic keeps them apart, in `field.metadata`."""
+    key = (owner, name)
+    if key not in _FIELD_TYPES:
+        field = owner.model_fields[name]
+        annotation = field.annotation
+        if field.metadata:
+            annotation = Annotated.__class_getitem__((annotation, *field.metadata))  # type: ignore[attr-defined]
+        _FIELD_TYPES[key] = annotation
+    return _FIELD_TYPES[key]
+
+
+def _strip_annotated(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _union_members(annotation: Any) -> list[Any]:
+    """The members of a union other than None (an empty list when `annotation` is no union of two or more)."""
+    base = _strip_annotated(annotation)
+    if typing.get_origin(base) not in (Union, types.UnionType):
+        return []
+    members = [arg for arg in typing.get_args(base) if arg is not type(None)]
+    return members if len(members) > 1 else []
+
+
+def _value_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, dt.date):
+        return "date"
+    return "null" if value is None else type(value).__name__
+
+
+def _type_kind(annotation: Any) -> str | None:
+    base = _strip_annotated(annotation)
+    origin = typing.get_origin(base) or base
+    if origin is Literal:
+        values = typing.get_args(base)
+        return _value_kind(values[0]) if values else None
+    if origin is bool:
+        return "boolean"
+    if origin in (int, float):
+        return "number"
+    if origin is str:
+        return "text"
+    if origin in (list, tuple, set, frozenset):
+        return "list"
+    if origin is dict or (isinstance(origin, type) and issubclass(origin, BaseModel)):
+        return "mapping"
+    if origin in (dt.date, dt.datetime):
+        return "date"
+    return None
+
+
+def _describe_type(annotation: Any) -> str:
+    base = _strip_annotated(annotation)
+    if typing.get_origin(base) is Literal:
+        return " or ".join(f"'{value}'" for value in typing.get_args(base))
+    if base is int:
+        return "a whole number"
+    kind = _type_kind(base)
+    return {
+        "boolean": "true or false",
+        "number": "a number",
+        "text": "a text",
+        "list": "a list",
+        "mapping": "a mapping",
+        "date": "a date",
+    }.get(kind or "", str(base))
+
+
+def _salvage(annotation: Any, value: Any) -> Any:
+    """The entries of a mapping or list that are right on their own (None when `value` is neither)."""
+    base = _strip_annotated(annotation)
+    origin = typing.get_origin(base)
+    args = typing.get_args(base)
+    if origin is dict and len(args) == 2 and isinstance(value, dict):
+        keys, values = _adapter(args[0]), _adapter(args[1])
+        kept: dict[Any, Any] = {}
+        for key, item in value.items():
+            try:
+                kept[keys.validate_python(key)] = values.validate_python(item)
+            except ValidationError:
+                continue
+        return kept
+    if origin is list and len(args) == 1 and isinstance(value, list):
+        adapter = _adapter(args[0])
+        items = []
+        for item in value:
+            try:
+                items.append(adapter.validate_python(item))
+            except ValidationError:
+                continue
+        return items
+    return None
+
+
+def _params_example(kind: str, params: Any) -> tuple[str, str | None]:
+    """An example mapping for an action's parameters, from its first required one, and a hint for a lone value."""
+    try:
+        from robots import robot_class
+
+        robot, _, action = kind.partition(".")
+        spec = robot_class(robot).action_specs().get(action)
+    except Exception:  # an unknown robot is reported elsewhere; a broken plugin must not break this message
+        spec = None
+    if spec is None or not spec.parameters:
+        return "{name: value}", None
+    parameters = list(spec.parameters.values())
+    first = next((p for p in parameters if p.required), parameters[0])
+    hint = None
+    if isinstance(params, str | int | float | bool) and not isinstance(params, dict | list):
+        hint = f"did you mean {{{first.name}: {_flow_scalar(params)}}}?"
+    return f"{{{first.name}: …}}", hint
+
+
+def _flow_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if isinstance(value, str) and (
+        not re.fullmatch(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^,\[\]{}]*", text)
+        or ": " in text
+        or " #" in text
+        or text != text.strip()
+    ):
+        return json.dumps(text, ensure_ascii=False)
+    return text
 
 
 def _holds_steps(annotation: Any) -> bool:
@@ -525,8 +826,14 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def parse_workflow(document: LoadedDocument) -> tuple[Workflow | None, list[Diagnostic]]:
+def parse_workflow_details(document: LoadedDocument) -> ParsedWorkflow:
     """Build the typed workflow from a loaded document; every problem becomes a diagnostic."""
     parser = _Parser(document)
     workflow = parser.workflow()
-    return workflow, parser.diagnostics
+    return ParsedWorkflow(workflow, parser.diagnostics, parser.broken)
+
+
+def parse_workflow(document: LoadedDocument) -> tuple[Workflow | None, list[Diagnostic]]:
+    """Build the typed workflow from a loaded document; every problem becomes a diagnostic."""
+    parsed = parse_workflow_details(document)
+    return parsed.workflow, parsed.diagnostics

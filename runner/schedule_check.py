@@ -1,31 +1,59 @@
-"""Static checks of `schedule:` entries (cron syntax, impossible dates, time zones)."""
+"""Static checks of `schedule:` entries (cron syntax, impossible dates, time zones, inputs)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cache
 
+from runner.diagnostics import closest, one_of
 from runner.model import ScheduleEntry
 
-Problem = tuple[str | None, str, str, str | None]
+
+@dataclass(frozen=True, slots=True)
+class ScheduleProblem:
+    """One problem of a schedule entry; `path` leads from the entry to the node it concerns."""
+
+    path: tuple[str, ...]
+    code: str
+    message: str
+    hint: str | None = None
+    expected: str | None = None
+    at_key: bool = False
 
 
-def schedule_problems(entry: ScheduleEntry, input_names: set[str]) -> Iterator[Problem]:
-    """(key, code, message, hint) for every problem of one schedule entry."""
+def schedule_problems(entry: ScheduleEntry, input_names: Sequence[str] | None) -> Iterator[ScheduleProblem]:
+    """Every problem of one schedule entry (`input_names` None: the inputs could not be read, do not check)."""
     triggers = [key for key in ("cron", "every", "at") if getattr(entry, key) is not None]
     if len(triggers) != 1:
         found = ", ".join(triggers) if triggers else "none"
-        yield None, "bad-schedule", f"a schedule needs exactly one of cron, every, at (found: {found})", None
+        yield ScheduleProblem(
+            (), "bad-schedule", f"a schedule needs exactly one of cron, every, at (found: {found})"
+        )
     timezone = _timezone(entry.timezone)
     if timezone is None:
-        yield "timezone", "bad-timezone", f"unknown time zone '{entry.timezone}'", "for example: Europe/Paris"
+        yield ScheduleProblem(
+            ("timezone",),
+            "bad-timezone",
+            f"unknown time zone '{entry.timezone}'",
+            hint=_timezone_hint(entry.timezone),
+        )
     if entry.cron is not None:
         problem = cron_problem(entry.cron, entry.timezone if timezone else "UTC")
         if problem:
-            yield "cron", "bad-cron", problem, "five fields: minute hour day-of-month month day-of-week"
+            yield ScheduleProblem(
+                ("cron",), "bad-cron", problem, hint="five fields: minute hour day-of-month month day-of-week"
+            )
     for name in entry.inputs:
-        if name not in input_names:
-            yield "inputs", "unknown-input", f"the workflow has no input '{name}'", None
+        if input_names is not None and name not in input_names:
+            yield ScheduleProblem(
+                ("inputs", name),
+                "unknown-input",
+                f"the workflow has no input '{name}'",
+                expected=one_of(input_names) if input_names else "none: the workflow declares no inputs",
+                at_key=True,
+            )
 
 
 def cron_problem(expression: str, timezone: str = "Europe/Paris") -> str | None:
@@ -48,5 +76,19 @@ def _timezone(name: str) -> object | None:
 
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
+
+
+def _timezone_hint(name: str) -> str:
+    names = _timezone_names()
+    by_city = [zone for zone in names if zone.rsplit("/", 1)[-1].lower() == name.strip().lower()]
+    match = by_city[:1] or closest(name, names)
+    return f"did you mean '{match[0]}'?" if match else "for example: Europe/Paris"
+
+
+@cache
+def _timezone_names() -> tuple[str, ...]:
+    from zoneinfo import available_timezones
+
+    return tuple(sorted(available_timezones()))

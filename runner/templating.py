@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
@@ -204,23 +205,99 @@ def as_expression_template(expression: str) -> str:
     return stripped if _SINGLE_EXPRESSION.match(stripped) else "{{ " + stripped + " }}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Analysis:
+    """What a static look at one template finds, computed once per distinct text."""
+
+    problem: str | None = None
+    names: frozenset[str] = frozenset()
+    filters: frozenset[str] = frozenset()
+    tests: frozenset[str] = frozenset()
+    getattrs: tuple[
+        tuple[str, str], ...
+    ] = ()  # (root name, attribute) for `root.attribute`, `root['attribute']`
+
+
+class _AnyName(dict[str, Any]):
+    """A filter or test table that knows every name, so that analysis does not stop at an unknown one."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key, _unknown)
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+def _unknown(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+@cache
+def _analysis_environment() -> _Environment:
+    """The same syntax as `environment()`, with every filter and test name known (for static analysis only)."""
+    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters = _AnyName(env.filters)
+    env.tests = _AnyName(env.tests)
+    env.globals.update(environment().globals)
+    return env
+
+
+_SYNTAX_WORDING = (
+    ("unexpected end of template, expected 'end of print statement'.", "the template ends before its }}"),
+    ("expected token 'end of print statement'", "expected the end of the expression"),
+    ("'end of print statement'", "the end of the expression"),
+)
+
+
+def _wording(message: str) -> str:
+    for jinja, ours in _SYNTAX_WORDING:
+        if jinja in message:
+            return message.replace(jinja, ours)
+    return message
+
+
+@lru_cache(maxsize=4096)
+def _analyse(text: str) -> _Analysis:
+    try:
+        ast = _analysis_environment().parse(text)
+    except TemplateSyntaxError as exc:
+        return _Analysis(problem=_wording(exc.message or "invalid template"))
+    except RecursionError:
+        return _Analysis(problem="the expression is nested too deeply")
+    try:
+        undeclared = set(meta.find_undeclared_variables(ast))
+    except RecursionError:
+        return _Analysis(problem="the expression is nested too deeply")
+    except Exception as exc:  # jinja's code generator refusing a template that it could parse
+        return _Analysis(problem=_wording(str(exc)) or "invalid template")
+    getattrs = [
+        (node.node.name, node.attr)
+        for node in ast.find_all(nodes.Getattr)
+        if isinstance(node.node, nodes.Name)
+    ]
+    getattrs.extend(
+        (item.node.name, item.arg.value)
+        for item in ast.find_all(nodes.Getitem)
+        if isinstance(item.node, nodes.Name)
+        and isinstance(item.arg, nodes.Const)
+        and isinstance(item.arg.value, str)
+    )
+    return _Analysis(
+        names=frozenset(undeclared - set(environment().globals) - _names_guarded(ast)),
+        filters=frozenset(node.name for node in ast.find_all(nodes.Filter)),
+        tests=frozenset(node.name for node in ast.find_all(nodes.Test)),
+        getattrs=tuple(getattrs),
+    )
+
+
 def syntax_problem(text: str) -> str | None:
     """A message when `text` is not a valid template, else None."""
-    try:
-        environment().parse(text)
-    except TemplateSyntaxError as exc:
-        return exc.message or "invalid template"
-    return None
+    return _analyse(text).problem
 
 
 def referenced_names(text: str) -> set[str]:
     """Top-level names a template reads that it does not define itself (for static checks)."""
-    try:
-        ast = environment().parse(text)
-    except TemplateSyntaxError:
-        return set()
-    names = set(meta.find_undeclared_variables(ast)) - set(environment().globals)
-    return names - _names_guarded(ast)
+    return set(_analyse(text).names)
 
 
 def _names_guarded(ast: nodes.Template) -> set[str]:
@@ -238,35 +315,22 @@ def _names_guarded(ast: nodes.Template) -> set[str]:
     return guarded
 
 
-def attribute_references(text: str, root: str) -> Iterable[str]:
+def attribute_references(text: str, root: str) -> list[str]:
     """The attributes read directly from `root` (e.g. `inputs.fichier` → `fichier`)."""
-    try:
-        ast = environment().parse(text)
-    except TemplateSyntaxError:
-        return []
-    found = [
-        node.attr
-        for node in ast.find_all(nodes.Getattr)
-        if isinstance(node.node, nodes.Name) and node.node.name == root
-    ]
-    found.extend(
-        item.arg.value
-        for item in ast.find_all(nodes.Getitem)
-        if isinstance(item.node, nodes.Name)
-        and item.node.name == root
-        and isinstance(item.arg, nodes.Const)
-        and isinstance(item.arg.value, str)
-    )
-    return found
+    return [attribute for name, attribute in _analyse(text).getattrs if name == root]
 
 
 def filters_used(text: str) -> set[str]:
-    try:
-        ast = environment().parse(text)
-    except TemplateSyntaxError:
-        return set()
-    return {node.name for node in ast.find_all(nodes.Filter)}
+    return set(_analyse(text).filters)
+
+
+def tests_used(text: str) -> set[str]:
+    return set(_analyse(text).tests)
 
 
 def known_filters() -> set[str]:
     return set(environment().filters)
+
+
+def known_tests() -> set[str]:
+    return set(environment().tests)

@@ -13,8 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from runner.diagnostics import Diagnostic, closest, did_you_mean, one_of
-from runner.loader import LoadedDocument, Location, Span, YamlSyntaxError, load_workflow_file, walk
+from runner.loader import (
+    LoadedDocument,
+    Location,
+    Span,
+    YamlSyntaxError,
+    load_workflow_file,
+    split_lines,
+    walk,
+)
 from runner.model import (
+    IDENTIFIER,
     ActionStep,
     FailStep,
     ForEachStep,
@@ -24,7 +33,8 @@ from runner.model import (
     Step,
     TryStep,
     Workflow,
-    parse_workflow,
+    describe_problem,
+    parse_workflow_details,
 )
 from runner.templating import (
     FILTER_NAMES,
@@ -33,8 +43,10 @@ from runner.templating import (
     filters_used,
     is_template,
     known_filters,
+    known_tests,
     referenced_names,
     syntax_problem,
+    tests_used,
 )
 
 BUILTIN_NAMES = frozenset({"inputs", "vars", "secrets", "env", "run", "now", "today", "loop"})
@@ -60,7 +72,21 @@ class ValidationResult:
 
 
 def validate_file(path: str | Path) -> ValidationResult:
-    """Load and check a workflow file."""
+    """Load and check a workflow file; never raises (a bug of the validator becomes an `internal-error`)."""
+    name = str(path)
+    try:
+        return _validate_file(path)
+    except Exception as exc:  # one file must not stop the others from being checked
+        diagnostic = Diagnostic(
+            Span(name, 1, 1),
+            "internal-error",
+            f"the validator failed on this file ({type(exc).__name__}: {exc})",
+            hint="this is a bug in Rob'O, not in the workflow: please report it with this file",
+        )
+        return ValidationResult(name, None, [diagnostic], None, _read_lines(name))
+
+
+def _validate_file(path: str | Path) -> ValidationResult:
     name = str(path)
     try:
         document = load_workflow_file(path)
@@ -80,14 +106,15 @@ def validate_file(path: str | Path) -> ValidationResult:
 
 
 def validate_document(document: LoadedDocument) -> ValidationResult:
-    workflow, diagnostics = parse_workflow(document)
+    parsed = parse_workflow_details(document)
+    diagnostics = list(parsed.diagnostics)
     structural_errors = bool(diagnostics)
-    if workflow is not None:
-        checker = _SemanticChecker(document, workflow, lenient_names=_names_defined_anywhere(document.data))
+    if parsed.workflow is not None:
+        checker = _SemanticChecker(document, parsed.workflow, parsed.broken)
         checker.run(strict_names=not structural_errors)
         diagnostics.extend(checker.diagnostics)
     diagnostics = _unique_sorted(diagnostics)
-    return ValidationResult(document.path, workflow, diagnostics, document, document.source_lines())
+    return ValidationResult(document.path, parsed.workflow, diagnostics, document, document.source_lines())
 
 
 def _fail(path: str, code: str, message: str, hint: str | None) -> ValidationResult:
@@ -96,7 +123,7 @@ def _fail(path: str, code: str, message: str, hint: str | None) -> ValidationRes
 
 def _read_lines(path: str) -> list[str]:
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+        return split_lines(Path(path).read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return []
 
@@ -122,20 +149,64 @@ def _names_defined_anywhere(data: Any) -> set[str]:
             names.add(value)
         if path[-1] == "set" and isinstance(value, dict):
             names.update(str(key) for key in value)
+        if path == ("vars",) and isinstance(value, dict):
+            names.update(str(key) for key in value)
     return names
 
 
+def _declared(data: Any, section: str) -> list[str] | None:
+    """The names a section (inputs, secrets, vars) declares as written, even when a declaration is wrong.
+
+    None when the section cannot be read at all: then uses of it are not reported, since the mistake is in
+    the declaration and is reported there.
+    """
+    if not isinstance(data, dict) or section not in data:
+        return []
+    raw = data[section]
+    if isinstance(raw, dict):
+        return [str(key) for key in raw]
+    if section == "secrets" and isinstance(raw, list):
+        return [str(item) for item in raw if isinstance(item, str | int)]
+    return None
+
+
+# A name in a scope that stands for "any name": the loop variable of a for_each whose `as` is wrong.
+_ANY_NAME = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class _Definition:
+    """Where a name is defined: saved by a step, set by a `set` step, or the variable of a for_each."""
+
+    how: str  # "saved", "set" or "loop"
+    line: int
+    loop_line: int | None  # the for_each whose steps hold the definition, if any
+
+
 class _SemanticChecker:
-    def __init__(self, document: LoadedDocument, workflow: Workflow, lenient_names: set[str]) -> None:
+    def __init__(
+        self, document: LoadedDocument, workflow: Workflow, broken: dict[Location, frozenset[str]]
+    ) -> None:
         self.document = document
         self.spans = document.spans
         self.workflow = workflow
+        self.broken = broken
         self.diagnostics: list[Diagnostic] = []
-        self.lenient_names = lenient_names
+        self.lenient_names = _names_defined_anywhere(document.data)
         self.strict_names = True
+        self.declared = {
+            "inputs": _declared(document.data, "inputs"),
+            "secrets": _declared(document.data, "secrets"),
+            "vars": _declared(document.data, "vars"),
+        }
+        self.definitions: dict[str, list[_Definition]] = {}
+        self._collect_definitions(workflow.steps, None)
 
     def error(self, span: Span, code: str, message: str, **extra: Any) -> None:
         self.diagnostics.append(Diagnostic(span, code, message, **extra))
+
+    def broken_fields(self, step: Step) -> frozenset[str]:
+        return self.broken.get(step.path, frozenset())
 
     def run(self, strict_names: bool) -> None:
         self.strict_names = strict_names
@@ -147,13 +218,34 @@ class _SemanticChecker:
             self.check_templates(value, ("vars", name), scope - {name})
         self.check_steps(self.workflow.steps, scope)
 
+    def _collect_definitions(self, steps: Sequence[Step], loop_line: int | None) -> None:
+        for step in steps:
+            broken = self.broken_fields(step)
+            if isinstance(step, ActionStep | ForEachStep) and step.save and "save" not in broken:
+                line = self.spans.value((*step.path, "save")).line
+                self.definitions.setdefault(step.save, []).append(_Definition("saved", line, loop_line))
+            if isinstance(step, SetStep):
+                for name in step.values:
+                    line = self.spans.key((*step.path, "set", name)).line
+                    self.definitions.setdefault(name, []).append(_Definition("set", line, loop_line))
+            if isinstance(step, ForEachStep):
+                if "as_" not in broken:
+                    self.definitions.setdefault(step.as_, []).append(
+                        _Definition("loop", step.span.line, loop_line)
+                    )
+                self._collect_definitions(step.setup, loop_line)
+                self._collect_definitions(step.steps, step.span.line)
+            else:
+                for child in step.children():
+                    self._collect_definitions(child, loop_line)
+
     def check_ids(self) -> None:
         first: dict[str, Step] = {}
         for step in self.workflow.walk():
             if step.id is None:
                 continue
             if step.id in first:
-                original = first[step.id].span
+                original = self.spans.value((*first[step.id].path, "id"))
                 self.error(
                     self.spans.value((*step.path, "id")),
                     "duplicate-id",
@@ -177,7 +269,7 @@ class _SemanticChecker:
                 self.error(
                     self.spans.value(("inputs", name, "default")),
                     "wrong-type",
-                    f"the default of input '{name}' is not a {spec.type}",
+                    f"the default of input '{name}' is not {_article(spec.type)} {spec.type}",
                     found=repr(spec.default),
                 )
             if spec.choices is not None and spec.default not in spec.choices:
@@ -193,41 +285,45 @@ class _SemanticChecker:
         from runner.schedule_check import schedule_problems
 
         for index, entry in enumerate(self.workflow.schedule):
-            for key, code, message, hint in schedule_problems(entry, set(self.workflow.inputs)):
-                path: Location = ("schedule", index, key) if key else ("schedule", index)
-                self.error(self.spans.value(path), code, message, hint=hint)
+            for problem in schedule_problems(entry, self.declared["inputs"]):
+                path: Location = ("schedule", index, *problem.path)
+                span = self.spans.key(path) if problem.at_key else self.spans.value(path)
+                self.error(span, problem.code, problem.message, hint=problem.hint, expected=problem.expected)
 
     def check_steps(self, steps: Sequence[Step], scope: set[str]) -> set[str]:
         """Check steps in order; returns the scope after them (names saved or set along the way)."""
         scope = set(scope)
         for step in steps:
+            broken = self.broken_fields(step)
             if step.when is not None:
-                self.check_expression(step.when, (*step.path, "when"), scope)
+                self.check_expression(step.when, (*step.path, "when"), scope, "condition")
             if isinstance(step, ActionStep):
-                self.check_action(step, scope)
+                self.check_action(step, scope, broken)
                 if isinstance(step.on_error, list):
                     self.check_steps(step.on_error, scope | {"error"})
                 if step.save:
                     scope.add(step.save)
             elif isinstance(step, ForEachStep):
-                if isinstance(step.items, str):
-                    self.check_expression(step.items, (*step.path, "for_each"), scope)
-                else:
-                    self.check_templates(step.items, (*step.path, "for_each"), scope)
+                if "items" not in broken:
+                    if isinstance(step.items, str):
+                        self.check_expression(step.items, (*step.path, "for_each"), scope, "expression")
+                    else:
+                        self.check_templates(step.items, (*step.path, "for_each"), scope)
                 if step.setup:
                     scope = scope | self.check_steps(step.setup, scope)
-                inner = scope | {step.as_, "loop"}
+                inner = scope | {"loop", _ANY_NAME if "as_" in broken else step.as_}
                 if step.key is not None:
-                    self.check_expression(step.key, (*step.path, "key"), inner)
+                    self.check_expression(step.key, (*step.path, "key"), inner, "expression")
                 if isinstance(step.parallel, str):
-                    self.check_expression(step.parallel, (*step.path, "parallel"), scope)
+                    self.check_expression(step.parallel, (*step.path, "parallel"), scope, "expression")
                 after_item = self.check_steps(step.steps, inner)
                 if step.collect is not None:
                     self.check_templates(step.collect, (*step.path, "collect"), after_item)
                 if step.save:
                     scope.add(step.save)
             elif isinstance(step, IfStep):
-                self.check_expression(step.condition, (*step.path, "if"), scope)
+                if "condition" not in broken:
+                    self.check_expression(step.condition, (*step.path, "if"), scope, "condition")
                 after_then = self.check_steps(step.then, scope)
                 after_else = self.check_steps(step.else_, scope) if step.else_ else scope
                 scope |= after_then | after_else
@@ -244,7 +340,7 @@ class _SemanticChecker:
                 self.check_templates(step.message, (*step.path, step.kind), scope)
         return scope
 
-    def check_action(self, step: ActionStep, scope: set[str]) -> None:
+    def check_action(self, step: ActionStep, scope: set[str], broken: frozenset[str]) -> None:
         from robots import UnknownRobotError, robot_class, robot_names
 
         qualified = f"{step.robot}.{step.action}"
@@ -277,17 +373,23 @@ class _SemanticChecker:
                 hint=did_you_mean(step.action, specs),
             )
             return
+        if "params" in broken:  # not a mapping: reported, and nothing more can be said of the parameters
+            return
         misspelt: set[str] = set()
         for name, value in step.params.items():
             path = (*params_path, name)
             if name not in spec.parameters:
-                misspelt.update(closest(str(name), spec.parameters))
+                synonym = _PARAMETER_SYNONYMS.get(str(name).lower())
+                near = closest(str(name), spec.parameters)
+                if synonym in spec.parameters:
+                    near = [synonym]
+                misspelt.update(near)
                 self.error(
                     self.spans.key(path),
                     "unknown-parameter",
                     f"{qualified} has no parameter '{name}'",
                     expected=one_of(spec.parameters),
-                    hint=did_you_mean(str(name), spec.parameters),
+                    hint=f"did you mean '{near[0]}'?" if near else None,
                 )
                 continue
             self.check_templates(value, path, scope)
@@ -298,11 +400,11 @@ class _SemanticChecker:
                 self.error(
                     self.spans.value(path),
                     "wrong-type",
-                    f"{qualified}: parameter '{name}' {problem[:1].lower()}{problem[1:]}",
+                    f"{qualified}: parameter '{name}' {describe_problem(problem)}",
                     expected=spec.parameters[name].type_text(),
                     found=repr(value),
                 )
-        given = set(step.params)
+        given = {name for name in step.params if name in spec.parameters}
         missing = [p.name for p in spec.parameters.values() if p.required and p.name not in given]
         for name in missing:
             if name in misspelt:  # already reported as the misspelt parameter, with a hint
@@ -313,42 +415,48 @@ class _SemanticChecker:
                 f"{qualified} needs the parameter '{name}'",
                 expected=f"{name}: {spec.parameters[name].type_text()} — {spec.parameters[name].description}",
             )
-        for problem in spec.group_problems(given & set(spec.parameters)):
+        for problem in _group_problems(spec, given, misspelt):
             self.error(key_span, "parameter-group", problem)
 
-    def check_expression(self, expression: str, path: Location, scope: set[str]) -> None:
-        self.check_template_text(as_expression_template(expression), path, scope)
+    def check_expression(self, expression: str, path: Location, scope: set[str], what: str) -> None:
+        self.check_template_text(
+            as_expression_template(expression), path, scope, what=what, written=expression
+        )
 
     def check_templates(self, value: Any, path: Location, scope: set[str]) -> None:
         for sub_path, item in walk(value, path):
             if is_template(item):
                 self.check_template_text(item, sub_path, scope)
 
-    def check_template_text(self, text: str, path: Location, scope: set[str]) -> None:
+    def check_template_text(
+        self, text: str, path: Location, scope: set[str], what: str = "template", written: str | None = None
+    ) -> None:
         span = self.spans.value(path)
         problem = syntax_problem(text)
         if problem is not None:
-            self.error(span, "template-syntax", f"this template cannot be read: {problem}", found=text)
-            return
-        allowed = scope if self.strict_names else scope | self.lenient_names
-        for name in sorted(referenced_names(text) - allowed):
             self.error(
-                span,
-                "undefined-variable",
-                f"'{name}' is not defined at this point",
-                hint=did_you_mean(name, allowed) or _scope_hint(allowed),
+                span, "template-syntax", f"this {what} cannot be read: {problem}", found=written or text
             )
-        for root, declared, what in (
-            ("inputs", set(self.workflow.inputs), "input"),
-            ("secrets", set(self.workflow.secrets), "secret"),
-            ("vars", set(self.workflow.vars), "variable"),
-        ):
+            return
+        if _ANY_NAME not in scope:
+            allowed = scope if self.strict_names else scope | self.lenient_names
+            for name in sorted(referenced_names(text) - allowed):
+                self.error(
+                    span,
+                    "undefined-variable",
+                    f"'{name}' is not defined at this point",
+                    hint=self.undefined_hint(name, span.line, scope),
+                )
+        for root, what_name in (("inputs", "input"), ("secrets", "secret"), ("vars", "variable")):
+            declared = self.declared[root]
+            if declared is None:
+                continue
             for attribute in attribute_references(text, root):
                 if attribute not in declared:
                     self.error(
                         span,
                         "undefined-variable",
-                        f"the workflow declares no {what} '{attribute}'",
+                        f"the workflow declares no {what_name} '{attribute}'",
                         hint=did_you_mean(attribute, declared) or f"declare it under '{root}:' at the top",
                     )
         for unknown in sorted(filters_used(text) - known_filters()):
@@ -358,10 +466,81 @@ class _SemanticChecker:
                 f"there is no filter '{unknown}'",
                 hint=did_you_mean(unknown, known_filters()) or "Rob'O filters: " + ", ".join(FILTER_NAMES),
             )
+        for unknown in sorted(tests_used(text) - known_tests()):
+            self.error(
+                span,
+                "unknown-test",
+                f"there is no test '{unknown}' (as in 'x is {unknown}')",
+                hint=_TEST_HINTS.get(unknown) or did_you_mean(unknown, known_tests()) or _TEST_EXAMPLES,
+            )
+
+    def undefined_hint(self, name: str, line: int, scope: set[str]) -> str:
+        """Why a name is not defined here, when it is defined elsewhere; else the names that are."""
+        definitions = self.definitions.get(name, [])
+        loops = [d for d in definitions if d.how == "loop"]
+        if loops:
+            return f"'{name}' exists only inside the steps of the for_each at line {loops[0].line}"
+        later = [d for d in definitions if d.line > line]
+        if later:
+            return f"'{name}' is {later[0].how} later, at line {later[0].line}; move this step after that one"
+        inside = [d for d in definitions if d.loop_line is not None]
+        if inside:
+            return (
+                f"'{name}' is {inside[0].how} inside the steps of the for_each at line {inside[0].loop_line}"
+                " and exists only there"
+            )
+        names = {n for n in scope if IDENTIFIER.match(n)}
+        return did_you_mean(name, names) or _scope_hint(names)
+
+
+_PARAMETER_SYNONYMS = {
+    "reverse": "descending",
+    "desc": "descending",
+    "file": "path",
+    "filename": "path",
+    "file_path": "path",
+    "sep": "delimiter",
+    "separator": "delimiter",
+}
+_TEST_HINTS = {
+    "empty": "to test for an empty list, write 'not x' (or 'x | length == 0')",
+    "blank": "to test for an empty text, write 'not x' (or 'x | trim == \"\"')",
+    "null": "write 'x is none'",
+    "nil": "write 'x is none'",
+    "true": "write 'x is true' in lower case, or just 'x'",
+}
+_TEST_EXAMPLES = "tests are written 'x is defined', 'x is none', 'x is number', 'x is string'…"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeio" else "a"
+
+
+def _group_problems(spec: Any, given: set[str], misspelt: set[str]) -> list[str]:
+    """The parameter groups of an action that `given` breaks (a group that a misspelt name would complete is
+    left out: the misspelling is already reported, with its fix)."""
+    problems = []
+    qualified = spec.qualified_name
+    for group in spec.one_of:
+        chosen = [name for name in group if name in given]
+        if not chosen and not misspelt & set(group):
+            problems.append(f"{qualified} needs one of {', '.join(group)}")
+        elif len(chosen) > 1:
+            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
+    for group in getattr(spec, "at_most_one", ()):
+        chosen = [name for name in group if name in given]
+        if len(chosen) > 1:
+            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
+    for group in spec.together:
+        chosen = [name for name in group if name in given]
+        missing = [name for name in group if name not in given]
+        if chosen and missing and not misspelt & set(missing):
+            problems.append(f"{' and '.join(group)} go together: {', '.join(missing)} is missing")
+    return problems
 
 
 def _scope_hint(scope: set[str]) -> str:
-    user = sorted(scope - BUILTIN_NAMES)
+    user = sorted(name for name in scope - BUILTIN_NAMES if IDENTIFIER.match(name))
     base = "inputs, vars, secrets, env, run"
     return f"names defined here: {base}" + (", " + ", ".join(user) if user else "")
 

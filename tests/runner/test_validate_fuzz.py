@@ -17,9 +17,6 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jinja2 import TemplateAssertionError
-from pydantic import ValidationError
-from ruamel.yaml.error import ReusedAnchorWarning
 
 from runner.diagnostics import render_all
 from runner.validate import ValidationResult, validate_file
@@ -39,67 +36,42 @@ class KnownCrash:
 
 
 # Each entry has a strict xfail test below (`TestKnownCrashes`). While it is listed, the random tests accept
-# that crash (and only that one) so that they keep looking for others; delete the entry once it is fixed.
-KNOWN_CRASHES = [
-    KnownCrash(
-        "unknown filter",
-        'steps: [{log: "{{ 1 | nope }}"}]\n',
-        TemplateAssertionError,
-        r"^TemplateAssertionError: No filter named",
-        "templating.referenced_names calls jinja2.meta.find_undeclared_variables, which compiles the template "
-        "and raises TemplateAssertionError on a filter the environment does not know, before the "
-        "unknown-filter check can run (any `| typo` in any template, e.g. `{{ montant | euro }}`)",
+# that crash (and only that one) so that they keep looking for others; once it is fixed, move it to
+# FIXED_CRASHES, where it stays as a regression test.
+KNOWN_CRASHES: list[KnownCrash] = []
+
+
+@dataclass(frozen=True)
+class FixedCrash:
+    """An input that used to crash the validator, and the diagnostic code it must now give instead."""
+
+    name: str
+    text: str
+    code: str
+
+
+FIXED_CRASHES = [
+    # templating.referenced_names compiled the template: TemplateAssertionError on an unknown filter or test
+    FixedCrash("unknown filter", 'steps: [{log: "{{ 1 | nope }}"}]\n', "unknown-filter"),
+    FixedCrash("unknown test", 'steps: [{log: a, when: "dossiers is empty"}]\n', "unknown-test"),
+    # the Annotated constraints of ForEachStep.as_ were lost; the final model_validate raised
+    FixedCrash(
+        "for_each as not a name", "steps: [{for_each: [1], as: a-b, steps: [{log: x}]}]\n", "wrong-type"
     ),
-    KnownCrash(
-        "unknown test",
-        'steps: [{log: a, when: "dossiers is empty"}]\n',
-        TemplateAssertionError,
-        r"^TemplateAssertionError: No test named",
-        "same cause as the unknown filter: an unknown Jinja test (`is empty`, `is nope`) raises from "
-        "referenced_names; there is no diagnostic for unknown tests at all",
-    ),
-    KnownCrash(
-        "for_each as not a name",
-        "steps: [{for_each: [1], as: a-b, steps: [{log: x}]}]\n",
-        ValidationError,
-        r"^ValidationError: \d+ validation errors? for ForEachStep\n",
-        "model._Parser.structured_step checks each key against `cls.model_fields[name].annotation`, which "
-        "pydantic strips of Annotated constraints (the Identifier pattern of ForEachStep.as_ lives in "
-        "field.metadata); the final `cls.model_validate(fields)` then raises outside any try. `parallel: 0` "
-        "crashed the same way until `parallel` became `Annotated[int, ...] | str`",
-    ),
-    KnownCrash(
-        "action parameter named by a number",
-        "steps: [{data.set: {1: x}}]\n",
-        ValidationError,
-        r"^ValidationError: \d+ validation errors? for ActionStep\n",
-        "model._Parser.action_step passes params with non-string keys to ActionStep.model_validate "
-        "(params: dict[str, Any]), which raises outside any try",
-    ),
-    KnownCrash(
+    FixedCrash("parallel zero", "steps: [{for_each: [1], parallel: 0, steps: [{log: x}]}]\n", "wrong-type"),
+    # ActionStep.model_validate raised on a parameter named by a number
+    FixedCrash("action parameter named by a number", "steps: [{data.set: {1: x}}]\n", "unknown-parameter"),
+    # ruamel.yaml's timestamp constructor raised ValueError: the scalar is now kept as text
+    FixedCrash(
         "impossible date",
-        "name: 2024-02-30\n",
-        ValueError,
-        r"^ValueError: (day is out of range for month|month must be in)",
-        "ruamel.yaml's timestamp constructor raises a plain ValueError for a date-looking scalar that is not "
-        "a real date; loader.load_workflow_text catches only YAMLError and RecursionError",
+        "name: a\ninputs: {d: {type: date, default: 2024-02-30}}\nsteps: [{log: x}]\n",
+        "wrong-type",
     ),
-    KnownCrash(
-        "anchor defined twice",
-        "a: &x 1\nb: &x 2\n",
-        ReusedAnchorWarning,
-        r"^ReusedAnchorWarning: ",
-        "ruamel.yaml reports a reused anchor with warnings.warn: `robo validate` prints that raw Python warning "
-        "(with '<unicode string>' positions) on stderr and then says the file is ok, and with warnings as "
-        "errors (pytest's filterwarnings = error) validate_file raises it",
-    ),
-    KnownCrash(
-        "deeply nested expression",
-        'steps: [{log: a, when: "' + "(" * 80 + '"}]\n',
-        RecursionError,
-        r"^RecursionError: maximum recursion depth exceeded",
-        "templating.syntax_problem catches only TemplateSyntaxError; Jinja's recursive-descent parser raises "
-        "RecursionError on about 80 nested parentheses",
+    # ruamel.yaml only printed a ReusedAnchorWarning (an exception under pytest) and said the file was ok
+    FixedCrash("anchor defined twice", "a: &x 1\nb: &x 2\n", "yaml-syntax"),
+    # Jinja's recursive-descent parser raised RecursionError
+    FixedCrash(
+        "deeply nested expression", 'steps: [{log: a, when: "' + "(" * 80 + '"}]\n', "template-syntax"
     ),
 ]
 
@@ -312,20 +284,46 @@ class TestValidatorNeverCrashes:
         _validate_text(workdir, _dump(data, as_json))
 
 
-class TestKnownCrashes:
-    """The smallest inputs found that crash the validator; each test fails until its crash is fixed."""
+class TestCrashesFound:
+    """The smallest inputs found that crashed the validator: a known crash fails (strict xfail) until it is
+    fixed; a fixed one must give its diagnostic, with a position, and no internal error."""
 
     @pytest.mark.parametrize(
-        "crash",
+        ("text", "code"),
         [
-            pytest.param(
-                crash,
-                id=crash.name,
-                marks=pytest.mark.xfail(strict=True, raises=crash.raises, reason=crash.cause),
-            )
-            for crash in KNOWN_CRASHES
+            *(
+                pytest.param(
+                    crash.text,
+                    None,
+                    id=crash.name,
+                    marks=pytest.mark.xfail(strict=True, raises=crash.raises, reason=crash.cause),
+                )
+                for crash in KNOWN_CRASHES
+            ),
+            *(pytest.param(crash.text, crash.code, id=crash.name) for crash in FIXED_CRASHES),
         ],
     )
-    def test_is_reported_as_a_diagnostic(self, workdir: Path, crash: KnownCrash) -> None:
-        result = _validate_text(workdir, crash.text, tolerate_known=False)
+    def test_is_reported_as_a_diagnostic(self, workdir: Path, text: str, code: str | None) -> None:
+        result = _validate_text(workdir, text, tolerate_known=False)
         assert result is not None and result.diagnostics
+        codes = {d.code for d in result.diagnostics}
+        assert "internal-error" not in codes
+        if code is not None:
+            assert code in codes, result.diagnostics
+
+
+class TestOneFileDoesNotStopTheOthers:
+    def test_an_internal_error_is_a_diagnostic_of_that_file(
+        self, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import runner.validate
+
+        def explode(document: object) -> None:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(runner.validate, "parse_workflow_details", explode)
+        path = workdir / "workflow.yaml"
+        path.write_text("name: a\nsteps: [{log: x}]\n", encoding="utf-8")
+        result = validate_file(path)
+        assert [d.code for d in result.diagnostics] == ["internal-error"]
+        assert "RuntimeError: boom" in result.diagnostics[0].message
