@@ -113,9 +113,9 @@ class Transfer:
         self.robot = robot
 
     def destination(
-        self, source: Path, target: Path, on_conflict: OnConflict, reserved: set[Path] | None = None
+        self, source: Path | None, target: Path, on_conflict: OnConflict, reserved: set[Path] | None = None
     ) -> Path | None:
-        """The name `source` will take at `target` under `on_conflict`, or None to skip it.
+        """The name `source` (None for a file still to be written) will take at `target`, or None to skip it.
 
         `reserved` holds names that files of the same batch will take, counted as clashes too.
         """
@@ -124,7 +124,7 @@ class Transfer:
         def taken(candidate: Path) -> bool:
             return candidate.exists() or candidate in reserved
 
-        if not taken(target) or (target.exists() and _same_file(source, target)):
+        if not taken(target) or (source is not None and target.exists() and _same_file(source, target)):
             return target
         if on_conflict == "skip":
             return None

@@ -365,7 +365,7 @@ class Files(Robot):
                     raise ConfigurationError(
                         f"files.zip: {member} is not inside the base folder {root}", hint="change `base`"
                     ) from None
-        final = self._transfer.destination(archive, archive, on_conflict)
+        final = self._transfer.destination(None, archive, on_conflict)
         if final is None:
             return str(archive)
         if final.exists() and on_conflict == "overwrite":
@@ -427,7 +427,7 @@ class Files(Robot):
                     )
                 if member.is_dir():
                     continue
-                final = self._transfer.destination(destination, destination, on_conflict, reserved)
+                final = self._transfer.destination(None, destination, on_conflict, reserved)
                 if final is not None:
                     reserved.add(final)
                     plan.append((member, final))
