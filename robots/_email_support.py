@@ -56,16 +56,26 @@ def split_addresses(value: str | Iterable[str] | None, role: str) -> list[tuple[
     pairs = []
     for text in texts:
         # Outlook users separate addresses with ";": accept it beside RFC 5322's ",".
-        for name, address in getaddresses([str(text).replace(";", ",")]):
+        found = getaddresses([str(text).replace(";", ",")])
+        if ("", "") in found:
+            # Python's parser gives ("", "") for what it cannot read: find which piece it was.
+            for piece in re.split(r"[,;]", str(text)):
+                if piece.strip() and getaddresses([piece]) in ([], [("", "")]):
+                    raise _not_an_address(role, piece)
+        for name, address in found:
             if not name and not address:
-                continue
+                continue  # an empty piece between two separators
             if not _ADDRESS.match(address):
-                raise BusinessError(
-                    f"{role}: {text.strip()!r} is not an email address",
-                    hint='write "nom@domaine.fr" or "Nom Prénom <nom@domaine.fr>"',
-                )
+                raise _not_an_address(role, address if address and " " not in address else str(text))
             pairs.append((name, address))
     return pairs
+
+
+def _not_an_address(role: str, text: str) -> BusinessError:
+    return BusinessError(
+        f"{role}: {text.strip()!r} is not an email address",
+        hint='write "nom@domaine.fr" or "Nom Prénom <nom@domaine.fr>"',
+    )
 
 
 def connection_error(

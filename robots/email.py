@@ -192,6 +192,8 @@ class Email(Robot):
             if security == "ssl"
             else smtplib.SMTP(timeout=timeout)
         )
+        # smtplib records the host (which TLS checks the certificate against) only when given to its constructor.
+        client._host = host  # type: ignore[attr-defined]
         try:
             code, greeting = client.connect(host, port)
             if code != 220:
