@@ -542,8 +542,8 @@ class Files(Robot):
                 overwrite (the file already there goes to the trash).
 
         Returns:
-            One record per file: source, destination (nothing when left or skipped), rule (its name or
-            description; nothing when unmatched) and status (moved, copied, skipped, left, unchanged).
+            One record per file: name, source, destination (nothing when left or skipped), rule (its name
+            or description; nothing when unmatched) and status (moved, copied, skipped, left, unchanged).
         """
         checked = TypeAdapter(list[FilingRule]).validate_python(rules)
         if files is not None:
@@ -623,7 +623,7 @@ class Files(Robot):
             )
         summary: list[Record] = []
         for (source, destination, rule), final in zip(steps, finals, strict=True):
-            entry: Record = {"source": str(source), "destination": None, "rule": rule}
+            entry: Record = {"name": source.name, "source": str(source), "destination": None, "rule": rule}
             if destination is None:
                 entry["status"] = "left"
             elif final is None:
