@@ -8,6 +8,7 @@ go to whatever was subscribed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -300,7 +301,9 @@ class Engine:
         try:
             rendered = render_value(step.params, scope)
             step_timeout = step.timeout or self.workflow.defaults.timeout
-            if step_timeout and "timeout" in spec.parameters and "timeout" not in rendered:
+            own_timeout = spec.parameters.get("timeout")
+            # Only where the action's timeout is a limit left to a default (None): not, e.g., how long to wait for.
+            if step_timeout and own_timeout and own_timeout.default is None and "timeout" not in rendered:
                 rendered["timeout"] = (
                     step_timeout  # the action waits that long itself, and says what it waited for
                 )
@@ -714,9 +717,17 @@ def _error_record(error: RoboError) -> dict[str, Any]:
     }
 
 
+def _compact(value: Any) -> Any:
+    """Parameter groups (e.g. how an element is found) as the few fields the workflow gave."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: v for k, v in dataclasses.asdict(value).items() if v not in (None, False)}
+    return value
+
+
 def _loggable(params: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:
     return {
-        name: ("***" if name in secret_names else summarize(value, 500)) for name, value in params.items()
+        name: ("***" if name in secret_names else summarize(_compact(value), 500))
+        for name, value in params.items()
     }
 
 
