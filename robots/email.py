@@ -13,6 +13,7 @@ not answer is an `ApplicationError` (retried); a refused login, a TLS mismatch o
 
 from __future__ import annotations
 
+import email.policy
 import mimetypes
 import smtplib
 from contextlib import suppress
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 IMAP_PORTS = {"none": 143, "starttls": 143, "ssl": 993}
 _FETCH_CHUNK = 100
+# Headers folded at 78 characters lose the space between two encoded words in CPython's email package
+# ("construire — pièces" arrives as "construire —pièces"); RFC 5322 allows lines of up to 998 characters.
+_POLICY = email.policy.default.clone(max_line_length=998)
 
 
 def _addresses_header(pairs: list[tuple[str, str]]) -> str:
@@ -127,7 +131,7 @@ class Email(Robot):
         sender_address = from_pairs[0][1]
         message_id = make_msgid(domain=sender_address.rpartition("@")[2])
 
-        message = EmailMessage()
+        message = EmailMessage(policy=_POLICY)
         message["From"] = _addresses_header(from_pairs)
         if to_pairs:
             message["To"] = _addresses_header(to_pairs)

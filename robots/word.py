@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.base import Robot, Seconds, action
+from robots.base import Robot, RobotContext, Seconds, action
 from robots.data import atomic_file
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
@@ -59,6 +59,10 @@ class Word(Robot):
     """Create, read and edit Word documents (.docx); convert them to PDF with LibreOffice."""
 
     name = "word"
+
+    def __init__(self, context: RobotContext) -> None:
+        super().__init__(context)
+        self._profile_dir: Path | None = None
 
     def _input_file(self, path: str, role: str = "document") -> Path:
         resolved = self.context.resolve_path(path)
@@ -326,6 +330,19 @@ class Word(Robot):
                 hint=f"did you mean {close[0]!r}?" if close else f"its {kind} styles are: {', '.join(known)}",
             )
 
+    def _profile(self) -> Path:
+        # A LibreOffice profile per robot (so per parallel lane): two conversions at once in the user's profile
+        # would fight over its lock, and a profile made once makes the next conversions several times faster.
+        if self._profile_dir is None:
+            self._profile_dir = Path(tempfile.mkdtemp(prefix="robo-soffice-profile-"))
+        return self._profile_dir
+
+    def close(self) -> None:
+        """Delete the LibreOffice profile made for conversions, if any."""
+        if self._profile_dir is not None:
+            shutil.rmtree(self._profile_dir, ignore_errors=True)
+            self._profile_dir = None
+
     def _soffice(self) -> str:
         settings = self.context.settings.get("word") or {}
         configured = settings.get("soffice") or os.environ.get("ROBO_SOFFICE")
@@ -352,7 +369,7 @@ class Word(Robot):
 
     @action(side_effects=True)
     def to_pdf(self, path: str, output: str | None = None, timeout: Seconds = 120) -> str:
-        """Convert a document to PDF with LibreOffice (run headless, in a throwaway profile).
+        """Convert a document to PDF with LibreOffice (run headless, in a profile of the robot's own).
 
         Args:
             path: The document (.docx, .odt, .doc, .rtf), relative to the workflow's folder unless absolute.
@@ -371,8 +388,6 @@ class Word(Robot):
         target = self.context.resolve_path(output) if output else source.with_suffix(".pdf")
         program = self._soffice()
         with tempfile.TemporaryDirectory(prefix="robo-soffice-") as work:
-            # A profile of its own: two conversions at once would otherwise fight over the user's profile lock.
-            profile = Path(work, "profile").as_uri()
             outdir = Path(work, "out")
             command = [
                 program,
@@ -380,7 +395,7 @@ class Word(Robot):
                 "--norestore",
                 "--nologo",
                 "--nolockcheck",
-                f"-env:UserInstallation={profile}",
+                f"-env:UserInstallation={self._profile().as_uri()}",
                 "--convert-to",
                 "pdf",
                 "--outdir",

@@ -163,6 +163,16 @@ class TestSend:
             letter.read_bytes(),
         ]
 
+    def test_long_accented_subjects_and_names_keep_their_spaces(
+        self, email: Email, smtp_endpoint: SmtpEndpoint
+    ) -> None:
+        subject = "Votre dossier PC-2026-0042 : Permis de construire — pièces complémentaires " * 3
+        to = "Éloïse Lefèvre-Dœuf de la Côte-Saint-André <eloise@example.fr>"
+        email.send(**smtp_params(smtp_endpoint, subject=subject, to=to))
+        (mail,) = smtp_endpoint.store.wait_for(1)
+        assert mail.subject == subject
+        assert mail.header("To") == to
+
     def test_an_html_only_message(self, email: Email, smtp_endpoint: SmtpEndpoint) -> None:
         email.send(**smtp_params(smtp_endpoint, text=None, html="<p>Bonjour</p>"))
         (mail,) = smtp_endpoint.store.wait_for(1)

@@ -390,6 +390,7 @@ class TestToPdf:
         robot = Word(make_context(tmp_path, artifacts, word={"soffice": str(program)}))
         with pytest.raises(ApplicationError, match=r"did not convert lettre\.docx within 0\.5 s"):
             robot.to_pdf("lettre.docx", timeout=0.5)
+        robot.close()
 
     def test_a_conversion_that_produces_nothing_is_an_application_error(
         self, tmp_path: Path, artifacts: list[tuple[Path, str, str]]
@@ -401,6 +402,7 @@ class TestToPdf:
             robot.to_pdf("lettre.docx")
         assert caught.value.cause == ("Error: source file could not be loaded",)
         assert not (tmp_path / "lettre.pdf").exists()
+        robot.close()
 
     @pytest.mark.slow
     @pytest.mark.skipif(
@@ -412,6 +414,9 @@ class TestToPdf:
         template = make_template(tmp_path / "modele.docx")
         letter = word.render_template(str(template), "lettre.docx", VALUES)
         written = word.to_pdf(letter, output="pdf/lettre.pdf")
+        assert word.to_pdf(letter) == str(
+            (tmp_path / "lettre.pdf").resolve()
+        )  # the robot's profile is reused
         assert written == str((tmp_path / "pdf" / "lettre.pdf").resolve())
         assert Path(written).read_bytes().startswith(b"%PDF-")
         text = Pdf(word.context).read_text(written)
