@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ["startup", "validate", "engine", "browser"]
+BENCHMARKS = ["startup", "validate", "engine", "browser", "excel"]
 RESULTS = Path(__file__).parent / "results"
 
 
