@@ -63,6 +63,7 @@ class RetryPolicy(_Model):
 class Defaults(_Model):
     timeout: PositiveSeconds | None = None
     retry: RetryPolicy = RetryPolicy()
+    run_timeout: PositiveSeconds | None = None
 
 
 class ScheduleEntry(_Model):
@@ -116,12 +117,13 @@ class ActionStep(StepBase):
     timeout: PositiveSeconds | None = None
     retry: RetryPolicy | None = None
     on_error: OnError | list[Step] = "fail"
+    recover: list[Step] = Field(default_factory=list)
 
     def default_label(self) -> str:
         return f"{self.robot}.{self.action}"
 
     def children(self) -> list[list[Step]]:
-        return [self.on_error] if isinstance(self.on_error, list) else []
+        return [self.recover, *([self.on_error] if isinstance(self.on_error, list) else [])]
 
 
 class ForEachStep(StepBase):
@@ -136,12 +138,14 @@ class ForEachStep(StepBase):
     save: Identifier | None = None
     on_error: OnError = "continue"
     retry: RetryPolicy | None = None
+    recover: list[Step] = Field(default_factory=list)
+    already_done: list[Step] = Field(default_factory=list)
 
     def default_label(self) -> str:
         return f"for each {self.as_}"
 
     def children(self) -> list[list[Step]]:
-        return [self.setup, self.steps]
+        return [self.setup, self.steps, self.recover, self.already_done]
 
 
 class IfStep(StepBase):
@@ -227,7 +231,7 @@ def walk_steps(steps: Iterable[Step]) -> Iterable[Step]:
 
 
 COMMON_KEYS = ("name", "id", "when")
-ACTION_KEYS = ("save", "timeout", "retry", "on_error")
+ACTION_KEYS = ("save", "timeout", "retry", "on_error", "recover")
 KIND_KEYS = tuple(STEP_CLASSES)
 WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name != "file")
 NAME_RULE = "use letters, digits and '_' only, not starting with a digit"
@@ -598,7 +602,7 @@ class _Parser:
                 )
                 continue
             annotation = _field_type(ActionStep, key)
-            if key == "on_error":
+            if key in ("on_error", "recover"):
                 parsed = self.step_list_or_choice(value, (*path, key), annotation)
                 valid = parsed is not _INVALID
             else:

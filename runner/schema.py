@@ -56,6 +56,7 @@ def workflow_schema() -> dict[str, Any]:
                         "timeout": {"type": "number", "exclusiveMinimum": 0},
                         "retry": {"$ref": "#/$defs/RetryPolicy"},
                         "on_error": on_error,
+                        "recover": steps_ref,
                     },
                     "additionalProperties": False,
                 }
@@ -74,6 +75,8 @@ def workflow_schema() -> dict[str, Any]:
                 },
                 "save": {"type": "string", "description": "Keep the list of item outcomes under this name."},
                 "setup": steps_ref,
+                "recover": steps_ref,
+                "already_done": steps_ref,
                 "steps": steps_ref,
                 "on_error": {"enum": ["fail", "continue"]},
                 "retry": {"$ref": "#/$defs/RetryPolicy"},

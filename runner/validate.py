@@ -301,6 +301,8 @@ class _SemanticChecker:
                 self.check_action(step, scope, broken)
                 if isinstance(step.on_error, list):
                     self.check_steps(step.on_error, scope | {"error"})
+                if step.recover:
+                    self.check_steps(step.recover, scope | {"error"})
                 if step.save:
                     scope.add(step.save)
             elif isinstance(step, ForEachStep):
@@ -309,14 +311,17 @@ class _SemanticChecker:
                         self.check_expression(step.items, (*step.path, "for_each"), scope, "expression")
                     else:
                         self.check_templates(step.items, (*step.path, "for_each"), scope)
-                if step.setup:
-                    scope = scope | self.check_steps(step.setup, scope)
-                inner = scope | {"loop", _ANY_NAME if "as_" in broken else step.as_}
+                lane_scope = self.check_steps(step.setup, scope) if step.setup else scope
+                inner = lane_scope | {"loop", _ANY_NAME if "as_" in broken else step.as_}
                 if step.key is not None:
                     self.check_expression(step.key, (*step.path, "key"), inner, "expression")
                 if isinstance(step.parallel, str):
                     self.check_expression(step.parallel, (*step.path, "parallel"), scope, "expression")
                 after_item = self.check_steps(step.steps, inner)
+                if step.already_done:
+                    self.check_steps(step.already_done, inner)
+                if step.recover:
+                    self.check_steps(step.recover, inner | {"error"})
                 if step.collect is not None:
                     self.check_templates(step.collect, (*step.path, "collect"), after_item)
                 if step.save:
