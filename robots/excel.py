@@ -11,23 +11,31 @@ from __future__ import annotations
 
 import difflib
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
+from robots._excel_rows import (
+    GridTable,
+    SheetTable,
+    blank,
+    key_text,
+    last_used_row,
+    numbered,
+    put_row,
+    rows_to_records,
+    sheet_header,
+)
 from robots._excel_values import (
     check_records,
     find_column,
-    from_cell,
     from_csv,
     header_names,
-    missing_columns,
     read_csv_grid,
     record_columns,
-    to_cell,
     to_csv,
     write_csv_grid,
 )
@@ -61,20 +69,6 @@ def _kind(path: Path) -> Kind:
             hint=hint or "give a .xlsx, .xlsm or .csv file",
         )
     return kind
-
-
-def _key_text(value: Any) -> str | None:
-    """A key as it compares: 42, 42.0, "42" and " 42 " are the same key; None and "" are no key."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
-
-
-def _blank(values: Sequence[Any]) -> bool:
-    return all(value is None or (isinstance(value, str) and not value.strip()) for value in values)
 
 
 @contextmanager
@@ -230,9 +224,9 @@ class Excel(Robot):
             grid = read_csv_grid(source, delimiter, encoding)
             with closing(grid):
                 rows = ([from_csv(text) for text in row] for row in grid)
-                numbered = _numbered(rows, start=1, skip=header_row - 1)
-                return _records(
-                    numbered,
+                rows_numbered = numbered(rows, start=1, skip=header_row - 1)
+                return rows_to_records(
+                    rows_numbered,
                     None,
                     source.name,
                     first_row,
@@ -247,18 +241,18 @@ class Excel(Robot):
                 if table is not None:
                     worksheet, bounds, header, start = self._table(workbook, source, table, sheet)
                     iterator = worksheet.iter_rows(values_only=True, **bounds)
-                    numbered = _numbered(iterator, start=start, skip=0)
+                    rows_numbered = numbered(iterator, start=start, skip=0)
                     where = f"{source.name}, table {table!r}"
                 else:
                     worksheet = self._sheet(workbook, sheet, source)
                     worksheet.reset_dimensions()  # some programs write a wrong size; read what is there
                     iterator = worksheet.iter_rows(min_row=header_row, max_row=last_row, values_only=True)
-                    numbered = _numbered(iterator, start=header_row, skip=0)
+                    rows_numbered = numbered(iterator, start=header_row, skip=0)
                     header = None
                     where = f"{source.name}!{worksheet.title}"
                 with closing(iterator):
-                    return _records(
-                        numbered,
+                    return rows_to_records(
+                        rows_numbered,
                         header,
                         where,
                         first_row,
@@ -420,9 +414,9 @@ class Excel(Robot):
             worksheet = self._sheet_or_new(workbook, sheet, source)
             if worksheet.max_row > 1 or worksheet.max_column > 1 or worksheet.cell(1, 1).value is not None:
                 worksheet.delete_rows(1, worksheet.max_row)
-            _put_row(worksheet, 1, header, formulas=False)
+            put_row(worksheet, 1, header, formulas=False)
             for number, record in enumerate(records, start=2):
-                _put_row(worksheet, number, [record.get(c) for c in header], formulas)
+                put_row(worksheet, number, [record.get(c) for c in header], formulas)
             return self._save(workbook, target, "write_rows")
 
     @action(side_effects=True)
@@ -470,22 +464,22 @@ class Excel(Robot):
             header = grid[header_row - 1]
             new = [f for f in fields if f not in header]
             header.extend(new)
-            while grid and len(grid) > header_row and _blank(grid[-1]):
+            while grid and len(grid) > header_row and blank(grid[-1]):
                 grid.pop()
             grid.extend([to_csv(record.get(c), formulas) for c in header] for record in records)
             return self._write_grid(grid, target, "append_rows", delimiter, encoding)
         with self._writable(source, keep_vba) as workbook:
             worksheet = self._sheet(workbook, sheet, source)
-            header = _sheet_header(worksheet, header_row)
+            header = sheet_header(worksheet, header_row)
             new = [f for f in fields if f not in header]
             for offset, name in enumerate(new, start=len(header) + 1):
                 worksheet.cell(header_row, offset, name)
             header += new
             if new:
                 self.context.log(f"excel.append_rows: new columns {', '.join(new)} in {source.name}")
-            row = _last_used_row(worksheet, header_row) + 1
+            row = last_used_row(worksheet, header_row) + 1
             for number, record in enumerate(records, start=row):
-                _put_row(worksheet, number, [record.get(c) for c in header], formulas)
+                put_row(worksheet, number, [record.get(c) for c in header], formulas)
             return self._save(workbook, target, "append_rows")
 
     @action(side_effects=True)
@@ -533,7 +527,7 @@ class Excel(Robot):
             return self._write_grid(grid, target, "write_cell", delimiter, encoding)
         with self._writable(source, keep_vba) as workbook:
             worksheet = self._sheet(workbook, sheet, source)
-            _put_row(worksheet, row, [value], formulas, first_column=column)
+            put_row(worksheet, row, [value], formulas, first_column=column)
             return self._save(workbook, target, "write_cell")
 
     @action(side_effects=True)
@@ -578,34 +572,34 @@ class Excel(Robot):
         if not source.is_file():
             raise missing_file(source, "spreadsheet")
         for index, update in enumerate(updates, start=1):
-            if _key_text(update.get(key)) is None:
+            if key_text(update.get(key)) is None:
                 raise BusinessError(
                     f"excel.update_rows: update {index} has no value for the key {key!r}",
                     hint=f"every update needs its {key!r}; its fields are: {', '.join(map(str, update))}",
                 )
         with ExitStack() as stack:
-            table: _SheetTable | _GridTable
+            table: SheetTable | GridTable
             if kind == "csv":
                 grid = self._csv_grid(source, delimiter, encoding)
                 header = grid[header_row - 1] if len(grid) >= header_row else []
-                table = _GridTable(grid, header_row)
+                table = GridTable(grid, header_row)
             else:
                 workbook = stack.enter_context(self._writable(source, keep_vba))
                 worksheet = self._sheet(workbook, sheet, source)
-                header = _sheet_header(worksheet, header_row)
-                table = _SheetTable(worksheet, header_row, formulas)
+                header = sheet_header(worksheet, header_row)
+                table = SheetTable(worksheet, header_row, formulas)
             where = f"{source.name}" if kind == "csv" else f"{source.name}!{worksheet.title}"
             key_column = find_column(key, header, where)
             rows: dict[str, list[int]] = {}
             for number, value in table.key_values(key_column):
-                text = _key_text(value)
+                text = key_text(value)
                 if text is not None:
                     rows.setdefault(text, []).append(number)
             added: list[str] = []
             updated = 0
             not_found: list[Any] = []
             for update in updates:
-                numbers = rows.get(_key_text(update[key]) or "")
+                numbers = rows.get(key_text(update[key]) or "")
                 if not numbers:
                     not_found.append(update[key])
                     continue
@@ -669,117 +663,3 @@ class Excel(Robot):
         grid = read_csv_grid(source, delimiter, encoding)
         with closing(grid):
             return list(grid)
-
-
-def _numbered(rows: Iterator[Sequence[Any]], start: int, skip: int) -> Iterator[tuple[int, Sequence[Any]]]:
-    for number, row in enumerate(rows, start=start):
-        if number - start >= skip:
-            yield number, row
-
-
-def _records(
-    numbered: Iterator[tuple[int, Sequence[Any]]],
-    header: list[str] | None,
-    where: str,
-    first_row: int | None,
-    last_row: int | None,
-    skip_blank_rows: bool,
-    columns: list[str] | None,
-    row_number_field: str | None,
-) -> Records:
-    """Records from numbered rows; without a given `header` the first row is the header."""
-    if header is None:
-        first = next(numbered, None)
-        if first is None:
-            return []
-        cells = list(first[1])
-        while cells and (cells[-1] is None or cells[-1] == ""):
-            cells.pop()
-        header = header_names(cells)
-        first_row = first_row or first[0] + 1
-    width = len(header)
-    keep = list(range(width))
-    if columns:
-        missing = [c for c in columns if c not in header]
-        if missing:
-            raise missing_columns(missing, header, where)
-        keep = [header.index(c) for c in columns]
-    names = [header[i] for i in keep]
-    records: Records = []
-    append = records.append
-    for number, row in numbered:
-        if first_row is not None and number < first_row:
-            continue
-        if last_row is not None and number > last_row:
-            break
-        values = [from_cell(value) for value in row[:width]]
-        if len(values) < width:
-            values.extend([None] * (width - len(values)))
-        if skip_blank_rows and _blank(values):
-            continue
-        record = dict(zip(names, [values[i] for i in keep], strict=True))
-        if row_number_field:
-            record[row_number_field] = number
-        append(record)
-    return records
-
-
-def _put_row(
-    worksheet: Worksheet, row: int, values: Sequence[Any], formulas: bool, first_column: int = 1
-) -> None:
-    for column, value in enumerate(values, start=first_column):
-        cell_value, as_text = to_cell(value, formulas)
-        cell = worksheet.cell(row=row, column=column)
-        cell.value = cell_value
-        if as_text:
-            cell.data_type = "s"
-
-
-def _sheet_header(worksheet: Worksheet, header_row: int) -> list[str]:
-    cells = [cell.value for cell in worksheet[header_row]] if worksheet.max_row >= header_row else []
-    while cells and (cells[-1] is None or cells[-1] == ""):
-        cells.pop()
-    return header_names(cells)
-
-
-def _last_used_row(worksheet: Worksheet, header_row: int) -> int:
-    for number in range(worksheet.max_row, header_row, -1):
-        if any(cell.value not in (None, "") for cell in worksheet[number]):
-            return number
-    return header_row
-
-
-class _SheetTable:
-    """Cells of a loaded worksheet, addressed by row number and 0-based column."""
-
-    def __init__(self, worksheet: Worksheet, header_row: int, formulas: bool) -> None:
-        self.worksheet = worksheet
-        self.header_row = header_row
-        self.formulas = formulas
-
-    def key_values(self, column: int) -> Iterator[tuple[int, Any]]:
-        cells = self.worksheet.iter_rows(min_row=self.header_row + 1, min_col=column + 1, max_col=column + 1)
-        for number, (cell,) in enumerate(cells, start=self.header_row + 1):
-            yield number, from_cell(cell.value)
-
-    def set(self, row: int, column: int, value: Any) -> None:
-        _put_row(self.worksheet, row, [value], self.formulas, first_column=column + 1)
-
-
-class _GridTable:
-    """Fields of a CSV file read whole, addressed like `_SheetTable`."""
-
-    def __init__(self, grid: list[list[str]], header_row: int) -> None:
-        self.grid = grid
-        self.header_row = header_row
-
-    def key_values(self, column: int) -> Iterator[tuple[int, Any]]:
-        for number in range(self.header_row + 1, len(self.grid) + 1):
-            row = self.grid[number - 1]
-            yield number, from_csv(row[column]) if column < len(row) else None
-
-    def set(self, row: int, column: int, value: Any) -> None:
-        line = self.grid[row - 1]
-        if len(line) <= column:
-            line.extend([""] * (column + 1 - len(line)))
-        line[column] = value

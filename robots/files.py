@@ -9,7 +9,6 @@ copied, written or deleted is reported to the run's audit log with its sha256.
 
 from __future__ import annotations
 
-import datetime as dt
 import fnmatch
 import os
 import shutil
@@ -17,10 +16,10 @@ import stat
 import time
 import zipfile
 from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import Field, TypeAdapter
 
 from robots._files_io import (
     TRASH_FOLDER,
@@ -32,7 +31,15 @@ from robots._files_io import (
     place,
     temporary_sibling,
 )
-from robots._files_text import comparable, document_text, render_destination
+from robots._files_rules import (
+    FilingRule,
+    extension_of,
+    file_record,
+    is_hidden,
+    rule_matches,
+    unsafe_member,
+)
+from robots._files_text import render_destination
 from robots.base import Robot, Seconds, action
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
@@ -40,80 +47,6 @@ Record = dict[str, Any]
 Days = Annotated[float, Field(ge=0)]
 Size = Annotated[int, Field(ge=0)]
 _PARTIAL_SUFFIXES = (".part", ".crdownload", ".tmp", ".download", ".partial")
-
-
-class FilingRule(BaseModel):
-    """One filing rule: the conditions a file must meet (all of those given), and the folder it goes to.
-
-    Args:
-        to: The destination folder, a template that may use the file's fields, e.g.
-            "classés/{{ file.modified.year }}/factures".
-        pattern: A file-name pattern (or several), e.g. "FAC-*.pdf"; case does not matter.
-        extension: An extension (or several), e.g. pdf.
-        contains: A text (or several) found in the document (.txt, .csv, .md, .pdf, .docx); case, accents
-            and spaces do not matter.
-        name: A label for the rule in the summary.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    to: str
-    pattern: str | list[str] | None = None
-    extension: str | list[str] | None = None
-    contains: str | list[str] | None = None
-    name: str | None = None
-
-    @model_validator(mode="after")
-    def _has_a_condition(self) -> FilingRule:
-        if self.pattern is None and self.extension is None and self.contains is None:
-            raise ValueError("a filing rule needs `pattern`, `extension` or `contains`")
-        return self
-
-    def label(self, index: int) -> str:
-        """How the summary names the rule."""
-        if self.name:
-            return self.name
-        given = {"pattern": self.pattern, "extension": self.extension, "contains": self.contains}
-        return f"rule {index}: " + ", ".join(f"{k} {v}" for k, v in given.items() if v is not None)
-
-
-def _as_list(value: str | list[str] | None) -> list[str]:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
-def _extension(value: str) -> str:
-    return value.strip().lower().lstrip(".")
-
-
-def file_record(path: Path) -> Record:
-    """The fields of a file that `list` returns and that destination templates use."""
-    info = path.stat()
-    return {
-        "path": str(path),
-        "name": path.name,
-        "stem": path.stem,
-        "extension": _extension(path.suffix),
-        "size": info.st_size,
-        "modified": dt.datetime.fromtimestamp(info.st_mtime),
-        "folder": str(path.parent),
-    }
-
-
-def _hidden(path: Path, root: Path) -> bool:
-    parts = path.relative_to(root).parts
-    return any(part.startswith((".", "~$")) for part in parts)
-
-
-def _unsafe_member(name: str) -> str | None:
-    """Why a zip member's name would write outside the target folder (zip-slip), or None when it is safe."""
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return "an absolute path"
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if ".." in parts:
-        return "a '..' that climbs out of the folder"
-    return None
 
 
 class Files(Robot):
@@ -191,13 +124,13 @@ class Files(Robot):
             raise ConfigurationError(
                 f"files.list: bad pattern {pattern!r}: {exc}", hint="give a pattern relative to the folder"
             ) from None
-        wanted = {_extension(e) for e in extensions or []}
+        wanted = {extension_of(e) for e in extensions or []}
         now = time.time()
         records = []
         for path in paths:
-            if not include_hidden and (_hidden(path, root) or TRASH_FOLDER in path.relative_to(root).parts):
+            if not include_hidden and (is_hidden(path, root) or TRASH_FOLDER in path.relative_to(root).parts):
                 continue
-            if wanted and _extension(path.suffix) not in wanted:
+            if wanted and extension_of(path.suffix) not in wanted:
                 continue
             if name and not fnmatch.fnmatch(path.name.casefold(), name.casefold()):
                 continue
@@ -406,7 +339,7 @@ class Files(Robot):
         with bundle:
             members = bundle.infolist()
             for member in members:
-                problem = _unsafe_member(member.filename)
+                problem = unsafe_member(member.filename)
                 if problem is None and stat.S_ISLNK(member.external_attr >> 16):
                     problem = "a symbolic link"
                 if problem is not None:
@@ -558,7 +491,7 @@ class Files(Robot):
                 (
                     (rule, index)
                     for index, rule in enumerate(checked, start=1)
-                    if self._matches(rule, source, texts)
+                    if rule_matches(rule, source, texts)
                 ),
                 None,
             )
@@ -577,23 +510,6 @@ class Files(Robot):
             else:
                 plan.append((source, None, None))
         return self._execute(plan, mode, on_conflict)
-
-    def _matches(self, rule: FilingRule, source: Path, texts: dict[Path, str | None]) -> bool:
-        patterns = _as_list(rule.pattern)
-        if patterns and not any(fnmatch.fnmatch(source.name.casefold(), p.casefold()) for p in patterns):
-            return False
-        extensions = {_extension(e) for e in _as_list(rule.extension)}
-        if extensions and _extension(source.suffix) not in extensions:
-            return False
-        wanted = [comparable(text) for text in _as_list(rule.contains)]
-        if wanted:
-            if source not in texts:
-                text = document_text(source)
-                texts[source] = comparable(text) if text is not None else None
-            content = texts[source]
-            if content is None or not any(text in content for text in wanted):
-                return False
-        return True
 
     def _execute(
         self, plan: Iterable[tuple[Path, Path | None, str | None]], mode: str, on_conflict: OnConflict
