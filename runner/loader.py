@@ -201,12 +201,22 @@ def _explain_marked_error(exc: Any, text: str, lines: list[str], file: str) -> Y
     current = lines[line - 1] if 0 < line <= len(lines) else ""
     message = _tidy_problem(problem)
     hint = _yaml_hint(problem, current)
-    if "\t" not in current and re.match(
-        r"expected <block end>, but found '<block (mapping|sequence) start>'", problem
+    if "\t" not in current and (
+        re.match(r"expected <block end>, but found '<block (mapping|sequence) start>'", problem)
+        or _key_read_as_text(problem, current, col)
     ):
         message = "this line is not indented like the lines around it"
         hint = "line it up with the keys of the same block, using spaces only"
+        col = len(current) - len(current.lstrip(" ")) + 1
     return YamlSyntaxError(Span(file, line, col, col + 1), message, hint)
+
+
+def _key_read_as_text(problem: str, current: str, col: int) -> bool:
+    """`key: value` indented deeper than the key above it continues that key's text, and its ':' is refused."""
+    if "mapping values are not allowed" not in problem:
+        return False
+    match = re.match(r"^( *)(- )?[\w.-]+:( |$)", current)
+    return match is not None and col == match.end(0) - (1 if match.group(3) else 0)
 
 
 def _unclosed_quote(exc: Any, text: str) -> tuple[int, int, str] | None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from runner.loader import Span, YamlSyntaxError, load_workflow_text
+from runner.loader import Span, YamlSyntaxError, load_workflow_text, split_lines
 
 TEXT = """\
 name: Saisie
@@ -74,7 +74,11 @@ class TestSyntaxErrors:
             ("name: a\nsteps:\n\t- log: x\n", 3, 1, "tabs"),
             ("name: a\nsubject: Objet: relance\n", 2, 15, "quoted"),
             ("name: a\nname: b\n", 2, 1, "each key"),
-            ("name: 'a\nsteps: []\n", 3, 1, None),
+            ("name: 'a\nsteps: []\n", 1, 7, "closing '"),
+            ('name: a\nsteps:\n  - log: "a\n  - log: b\n    when: "x"\n', 3, 10, 'closing "'),
+            ("name: a\nsteps:\n  - log: a\n     level: info\n", 4, 6, "line it up"),
+            ("name: a\nsteps: [{data.set: {value: Objet: relance}}]\n", 2, 33, "quoted"),
+            ("name: a\nb: &x 1\nc: &x 2\n", 3, 4, "anchor"),
         ],
     )
     def test_position_and_hint(self, text: str, line: int, col: int, hint: str | None) -> None:
@@ -84,6 +88,45 @@ class TestSyntaxErrors:
         if hint:
             assert hint in (info.value.hint or "")
 
-    def test_several_documents_are_refused(self) -> None:
-        with pytest.raises(YamlSyntaxError, match="one YAML document"):
+    def test_several_documents_are_refused_at_the_second_one(self) -> None:
+        with pytest.raises(YamlSyntaxError, match="one YAML document") as info:
             load_workflow_text("name: a\n---\nname: b\n")
+        assert (info.value.span.line, info.value.span.col) == (2, 1)
+
+    def test_a_control_character_is_named_where_it_stands(self) -> None:
+        with pytest.raises(YamlSyntaxError, match="U\\+000B") as info:
+            load_workflow_text("name: a\nsteps:\n  - log: ab\x0bc\n", "w.yaml")
+        assert (info.value.span.line, info.value.span.col) == (3, 12)
+        assert "delete it" in (info.value.hint or "")
+
+
+class TestForgivenMistakes:
+    """Mistakes that do not stop the loading: the data holds what was meant, and the checks report them."""
+
+    def test_an_impossible_date_stays_text(self) -> None:
+        doc = load_workflow_text("a: 2024-02-30\nb: 2024-02-28\n")
+        assert doc.data == {"a": "2024-02-30", "b": dt.date(2024, 2, 28)}
+
+    def test_an_unquoted_template_is_read_as_the_template_meant(self) -> None:
+        doc = load_workflow_text("steps:\n  - for_each: {{ rows }}\n", "w.yaml")
+        assert doc.data == {"steps": [{"for_each": "{{ rows }}"}]}
+        assert [(p.span.line, p.span.col) for p in doc.problems] == [(2, 15)]
+        assert "unquoted" in doc.problems[0].message
+
+
+class TestWidths:
+    def test_a_quoted_value_spans_its_quotes(self) -> None:
+        doc = load_workflow_text("a: \"x\\\"y\"\nb: 'it''s'\nc: plain\n", "w.yaml")
+        assert doc.spans.value(("a",)) == Span("w.yaml", 1, 4, 10)
+        assert doc.spans.value(("b",)) == Span("w.yaml", 2, 4, 11)
+        assert doc.spans.value(("c",)) == Span("w.yaml", 3, 4, 9)
+
+    def test_a_missing_value_points_at_its_key(self) -> None:
+        doc = load_workflow_text("steps:\nname: a\n", "w.yaml")
+        assert doc.spans.value(("steps",)) == doc.spans.key(("steps",)) == Span("w.yaml", 1, 1, 6)
+
+
+class TestLines:
+    def test_lines_break_where_the_yaml_reader_breaks_them(self) -> None:
+        assert split_lines("a\x0bb\r\nc\u2028d\re\n") == ["a\x0bb", "c\u2028d", "e"]
+        assert split_lines("") == []
