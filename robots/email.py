@@ -159,9 +159,17 @@ class Email(Robot):
         recipients = [address for _, address in (*to_pairs, *cc_pairs, *bcc_pairs)]
         context = self._tls(security, ca_file, verify_tls)
         refused = self._transmit(
-            message, sender_address, recipients, host=host, port=port, security=security, user=user,
-            password=password, context=context, timeout=timeout,
-        )  # fmt: skip
+            message,
+            sender_address,
+            recipients,
+            host=host,
+            port=port,
+            security=security,
+            user=user,
+            password=password,
+            context=context,
+            timeout=timeout,
+        )
         self.context.log(
             f"sent {subject!r} to {len(recipients) - len(refused)} recipient(s) through {host}:{port}, "
             f"Message-ID {message_id}"
@@ -232,6 +240,11 @@ class Email(Robot):
                 cause=[f"{address}: {code} {reply!r}" for address, (code, reply) in exc.recipients.items()],
             ) from None
         except smtplib.SMTPSenderRefused as exc:
+            if exc.smtp_code == 530:
+                raise ConfigurationError(
+                    f"the {where} accepts mail only after a login",
+                    hint="give user and password (and security: starttls or ssl if the server asks for TLS)",
+                ) from None
             raise ConfigurationError(
                 f"the {where} refused the sender {exc.sender}: {exc.smtp_code} {exc.smtp_error!r}",
                 hint="the account may not be allowed to send as this address; check sender and user",
@@ -242,12 +255,19 @@ class Email(Robot):
                 if isinstance(exc.smtp_error, bytes)
                 else exc.smtp_error
             )
-            if 500 <= exc.smtp_code < 600:
+            if isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600:
                 raise BusinessError(
                     f"the {where} refused the message: {exc.smtp_code} {reply}",
                     hint="a message too large, or content the server does not accept",
                 ) from None
-            raise ApplicationError(f"the {where} failed: {exc.smtp_code} {reply}") from None
+            if 500 <= exc.smtp_code < 600:
+                raise ConfigurationError(
+                    f"the {where} refused the exchange: {exc.smtp_code} {reply}",
+                    hint="check host, port, security and the account with the mail administrator",
+                ) from None
+            raise ApplicationError(
+                f"the {where} failed for now: {exc.smtp_code} {reply}", hint="try again later"
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise connection_error(
                 exc, service="SMTP", host=host, port=port, timeout=timeout, security=security

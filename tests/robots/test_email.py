@@ -21,6 +21,8 @@ from robots.base import RobotContext
 from robots.email import Email
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 from tests.mock_intranet.fixtures import SmtpEndpoint
+from tests.mock_intranet.mail_store import MailStore
+from tests.mock_intranet.smtp_server import MailServer
 from tests.robots import imap_server
 from tests.robots.imap_server import ImapAccount
 
@@ -214,6 +216,21 @@ class TestSend:
             email.send(host="127.0.0.1", port=port, sender="a@mairie.test", to="b@mairie.test", subject="x")
         assert str(caught.value) == f"cannot connect to the SMTP server 127.0.0.1:{port}: connection refused"
         assert caught.value.hint is not None and "running" in caught.value.hint
+
+    def test_a_server_that_requires_a_login_says_so(self, email: Email, tmp_path: Path) -> None:
+        store = MailStore(tmp_path / "boite")
+        with MailServer(store, auth_required=True, auth_require_tls=False) as server:
+            with pytest.raises(ConfigurationError, match="accepts mail only after a login") as caught:
+                email.send(
+                    host=server.host,
+                    port=server.port,
+                    security="none",
+                    sender="a@mairie.test",
+                    to="b@x.fr",
+                    subject="x",
+                )
+        assert f"127.0.0.1:{server.port}" in str(caught.value)
+        assert store.count() == 0
 
     def test_ssl_against_a_plain_port_is_a_configuration_error(
         self, email: Email, smtp_endpoint: SmtpEndpoint
