@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -65,9 +66,38 @@ def cron_problem(expression: str, timezone: str = "Europe/Paris") -> str | None:
     try:
         trigger = CronTrigger.from_crontab(expression, timezone=timezone)
     except ValueError as exc:
-        return f"invalid cron expression '{expression}': {exc}"
+        return f"invalid cron expression '{expression}': {_cron_field_problem(fields) or exc}"
     if trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None:
         return f"the cron expression '{expression}' never fires (an impossible date?)"
+    return None
+
+
+_CRON_FIELDS = (
+    ("minute", "minute", "0-59"),
+    ("hour", "hour", "0-23"),
+    ("day", "day of the month", "1-31"),
+    ("month", "month", "1-12"),
+    ("day_of_week", "day of the week", "0-6 or mon-sun"),
+)
+
+
+def _cron_field_problem(fields: list[str]) -> str | None:
+    """Which of the five fields is wrong, and how, in words (APScheduler says 'Error validating expression')."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    for (name, label, allowed), value in zip(_CRON_FIELDS, fields, strict=True):
+        try:
+            CronTrigger(**{name: value})
+        except ValueError as exc:
+            reason = str(exc)
+            if re.search(r"is (higher than the maximum|lower than the minimum) value", reason):
+                return f"the {label} '{value}' is out of range ({allowed})"
+            if reason.startswith("Unrecognized expression"):
+                return f"the {label} '{value}' is not valid; expected {allowed}"
+            reason = re.sub(r"^Error validating expression '[^']*': ", "", reason)
+            return (
+                f"the {label} '{value}' is not valid ({reason[:1].lower()}{reason[1:]}); expected {allowed}"
+            )
     return None
 
 

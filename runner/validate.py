@@ -233,8 +233,8 @@ class _SemanticChecker:
                     self.definitions.setdefault(step.as_, []).append(
                         _Definition("loop", step.span.line, loop_line)
                     )
-                self._collect_definitions(step.setup, loop_line)
-                self._collect_definitions(step.steps, step.span.line)
+                for child in step.children():  # setup, steps, … : what they save stays in the loop
+                    self._collect_definitions(child, step.span.line)
             else:
                 for child in step.children():
                     self._collect_definitions(child, loop_line)
@@ -510,6 +510,7 @@ _PARAMETER_SYNONYMS = {
 _TEST_HINTS = {
     "empty": "to test for an empty list, write 'not x' (or 'x | length == 0')",
     "blank": "to test for an empty text, write 'not x' (or 'x | trim == \"\"')",
+    "vide": "to test for an empty list, write 'not x' (or 'x | length == 0')",
     "null": "write 'x is none'",
     "nil": "write 'x is none'",
     "true": "write 'x is true' in lower case, or just 'x'",

@@ -50,6 +50,7 @@ REQUIRED_CODES = {
     "undefined-variable",
     "template-syntax",
     "unknown-filter",
+    "unknown-test",
     "duplicate-id",
     "bad-cron",
     "bad-schedule",
