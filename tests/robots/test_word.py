@@ -156,6 +156,13 @@ class TestRenderTemplate:
         )
         assert 'Madame, Monsieur Dupont & Fils <SARL> "l\'Atelier",' in word.read_text(written)
 
+    def test_a_value_that_looks_like_a_template_stays_text(self, word: Word, tmp_path: Path) -> None:
+        template = make_template(tmp_path / "modele.docx")
+        written = word.render_template(
+            str(template), "lettre.docx", {**VALUES, "nom": "{{ 7 * 7 }} {% if x %}"}
+        )
+        assert "Madame, Monsieur {{ 7 * 7 }} {% if x %}," in word.read_text(written)
+
     def test_missing_values_are_a_business_error_naming_every_placeholder(
         self, word: Word, tmp_path: Path
     ) -> None:
