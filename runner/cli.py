@@ -101,6 +101,10 @@ def run(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Walk the plan without actions that change anything.")
     ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option("--resume", help="Continue this interrupted or failed run: only what is not done yet."),
+    ] = None,
     logs: LogsOption = Path("logs"),
     store: StoreOption = None,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window.")] = False,
@@ -134,6 +138,7 @@ def run(
         settings={"browser": browser} if browser else {},
         extra_sinks=[ConsoleSink()] if fmt == "text" else [],
         handle_signals=True,
+        resume=resume,
     )
     try:
         outcome = run_workflow(workflow, options)
@@ -347,6 +352,24 @@ def runs_show(
                 row["loop"], str(row["position"] + 1), row["key"], row["status"], row["error"] or ""
             )
         console.print(items_table)
+
+
+@runs_app.command("retry")
+def runs_retry(
+    run_id: Annotated[str, typer.Argument(help="The run whose unfinished and failed items to do again.")],
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+) -> None:
+    """Run again what a run did not finish: its failed items and any interrupted one (done items are kept)."""
+    run_store = _store(logs, store)
+    try:
+        record = run_store.get_run(run_id)
+    finally:
+        run_store.close()
+    if record is None:
+        _err(f"error: no run '{run_id}' in the run store")
+        raise typer.Exit(1)
+    run(Path(record.workflow_file), resume=record.id, logs=logs, store=store)
 
 
 @audit_app.command("verify")

@@ -33,6 +33,7 @@ from runner.events import (
     StepFinished,
     StepStarted,
 )
+from runner.ledger import UNFINISHED, ItemGate
 from runner.loader import Span
 from runner.model import (
     ActionStep,
@@ -116,13 +117,6 @@ class RunCounters:
             "items_skipped": self.items_skipped,
             "retries": self.retries,
         }
-
-
-class ItemGate:
-    """Decides whether a loop item still has to run (the work-item ledger plugs in here)."""
-
-    def should_run(self, loop: str, key: str) -> bool:
-        return True
 
 
 def step_ref(path: Sequence[Any]) -> str:
@@ -331,9 +325,15 @@ class Engine:
             own = params.get("timeout") or timeout
             timeout = max(timeout, float(own)) * 1.5 + WATCHDOG_GRACE
 
+        attempts = [0]
+
         def attempt() -> Any:
             if self.stop_event.is_set():
                 raise RunInterrupted()
+            attempts[0] += 1
+            if attempts[0] > 1 and step.recover:
+                # e.g. log in again when the session expired, before trying the step once more
+                self.execute_steps(step.recover, scope, lane, item)
             return lane.robots.call(step.robot, spec, params, timeout)
 
         try:
@@ -534,7 +534,7 @@ class Engine:
     def _run_item(
         self, step: ForEachStep, value: Any, index: int, total: int, scope: Scope, lane: Lane, loop: str
     ) -> dict[str, Any]:
-        """Run one item; its outcome: key, status, error and the `collect` fields."""
+        """Run one item (unless an earlier attempt of the run did it); its outcome: key, status, error, `collect`."""
         item_scope: Scope = ChainMap(
             {
                 step.as_: value,
@@ -552,32 +552,31 @@ class Engine:
             key = str(self._render(step, as_expression_template(step.key), item_scope, None, "key"))
         else:
             key = item_key_of(value)
-        if not self.item_gate.should_run(loop, key):
+        previous = self.item_gate.previous(loop, key)
+        if previous is not None and previous.status == "done":
             self.counters.add("items_skipped")
-            self.emit(
-                ItemFinished(
-                    run_id=self.run_id,
-                    loop=loop,
-                    key=key,
-                    index=index,
-                    status="skipped",
-                    duration=0.0,
-                    lane=lane.index,
-                )
-            )
-            return self._outcome(step, key, "skipped", None, item_scope)
+            self._item_finished(loop, key, index, "skipped", 0.0, lane, None, previous.outcome)
+            return previous.outcome or self._outcome(step, key, "done", None, item_scope)
         self.emit(ItemStarted(run_id=self.run_id, loop=loop, key=key, index=index, lane=lane.index))
         started = time.perf_counter()
         policy = step.retry or RetryPolicy(attempts=1)
-
         final_scope: list[Scope] = [item_scope]
+        attempts = [0]
+        interrupted = previous is not None and previous.status in UNFINISHED
 
-        def attempt() -> None:
+        def attempt() -> str:
+            attempts[0] += 1
             lane.robots.notify("item_started", key)
             final_scope[0] = ChainMap({}, item_scope)
             try:
+                if attempts[0] > 1 and step.recover:
+                    self.execute_steps(step.recover, final_scope[0], lane, key)
+                if (interrupted or attempts[0] > 1) and self._already_done(step, final_scope[0], lane, key):
+                    lane.robots.notify("item_finished", key, True)
+                    return "already_done"
                 self.execute_steps(step.steps, final_scope[0], lane, key)
                 lane.robots.notify("item_finished", key, True)
+                return "done"
             except StepFailure as failure:
                 lane.robots.notify("item_finished", key, False)
                 if isinstance(failure.error, ApplicationError):
@@ -585,7 +584,7 @@ class Engine:
                 raise
 
         try:
-            call_with_retry(
+            how = call_with_retry(
                 attempt,
                 policy,
                 on_retry=lambda n, delay, error: self._retrying(step, loop, n, policy, delay, error, key),
@@ -595,36 +594,67 @@ class Engine:
             failure = exc.failure if isinstance(exc, _ItemApplicationError) else exc
             status = "failed_business" if isinstance(failure.error, BusinessError) else "failed_application"
             self.counters.add("items_failed")
-            self.emit(
-                ItemFinished(
-                    run_id=self.run_id,
-                    loop=loop,
-                    key=key,
-                    index=index,
-                    status=status,
-                    duration=time.perf_counter() - started,
-                    lane=lane.index,
-                    error=failure.diagnostic().message,
-                )
+            outcome = self._outcome(step, key, status, failure.error.message, final_scope[0])
+            message = failure.diagnostic().message
+            self._item_finished(
+                loop, key, index, status, time.perf_counter() - started, lane, message, outcome
             )
             with self.counters._lock:
                 self.item_failures.append(failure)
             if step.on_error == "fail":
                 raise failure from None
-            return self._outcome(step, key, status, failure.error.message, final_scope[0])
+            return outcome
         self.counters.add("items_done")
+        if how == "already_done":
+            self.emit(
+                LogMessage(
+                    run_id=self.run_id,
+                    level="info",
+                    message=f"item {key} was already done before the interruption: not entered again",
+                    item=key,
+                )
+            )
+        outcome = self._outcome(step, key, "done", None, final_scope[0])
+        self._item_finished(loop, key, index, "done", time.perf_counter() - started, lane, None, outcome)
+        return outcome
+
+    def _already_done(self, step: ForEachStep, scope: Scope, lane: Lane, key: str) -> bool:
+        """Run the loop's `already_done` steps; the last one's result says whether the item needs doing."""
+        if not step.already_done:
+            return False
+        marker = "__already_done__"
+        checks = list(step.already_done)
+        last = checks[-1]
+        if isinstance(last, ActionStep) and not last.save:
+            checks[-1] = last.model_copy(update={"save": marker})
+        self.execute_steps(checks, scope, lane, key)
+        target = checks[-1].save if isinstance(checks[-1], ActionStep) else None
+        return bool(scope.get(target)) if target else False
+
+    def _item_finished(
+        self,
+        loop: str,
+        key: str,
+        index: int,
+        status: str,
+        duration: float,
+        lane: Lane,
+        error: str | None,
+        outcome: dict[str, Any] | None,
+    ) -> None:
         self.emit(
             ItemFinished(
                 run_id=self.run_id,
                 loop=loop,
                 key=key,
                 index=index,
-                status="done",
-                duration=time.perf_counter() - started,
+                status=status,
+                duration=duration,
                 lane=lane.index,
+                error=error,
+                outcome=outcome,
             )
         )
-        return self._outcome(step, key, "done", None, final_scope[0])
 
     def _outcome(
         self, step: ForEachStep, key: str, status: str, error: str | None, scope: Scope

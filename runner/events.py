@@ -95,6 +95,7 @@ class ItemFinished(Event):
     duration: float
     lane: int = 0
     error: str | None = None
+    outcome: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,7 @@ its inputs or its environment: those come back as a `RunOutcome` whose `diagnost
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import secrets as random_tokens
@@ -27,6 +28,7 @@ from runner.engine import Engine, RunInterrupted, StepFailure
 from runner.errors import RoboError, WorkflowError
 from runner.events import ArtifactSaved, Event, EventSink, LogMessage, RunFinished, RunStarted
 from runner.inputs import resolve_inputs
+from runner.ledger import WorkItemLedger
 from runner.loader import Span
 from runner.model import Workflow
 from runner.secrets import Redactor, resolve_secrets
@@ -48,6 +50,7 @@ class RunOptions:
     environ: Mapping[str, str] | None = None
     handle_signals: bool = False
     run_id: str | None = None
+    resume: str | None = None
 
 
 @dataclass
@@ -111,6 +114,8 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
     workflow = validation.workflow
     workflow_dir = Path(path).resolve().parent
     try:
+        if options.resume:
+            options = _resuming(options, validation)
         inputs = resolve_inputs(workflow, options.inputs, Path.cwd(), workflow_dir)
         secret_values = resolve_secrets(
             workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
@@ -118,6 +123,32 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
     except RoboError as exc:
         return RunOutcome("invalid", diagnostics=[_top_diagnostic(validation, "configuration-error", exc)])
     return _execute(validation, workflow, workflow_dir, inputs, secret_values, options)
+
+
+def _resuming(options: RunOptions, validation: ValidationResult) -> RunOptions:
+    """The options of a resumed run: the same id, records and inputs as the run it continues."""
+    from runner.errors import ConfigurationError
+    from runner.ledger import effective_status
+
+    store = RunStore(options.store_url or default_store_url(options.logs_dir))
+    try:
+        record = store.get_run(options.resume or "")
+    finally:
+        store.close()
+    if record is None:
+        raise ConfigurationError(f"there is no run '{options.resume}' to resume", hint="see 'robo runs list'")
+    if Path(record.workflow_file).resolve() != Path(validation.path).resolve():
+        raise ConfigurationError(
+            f"run {record.id} is a run of {record.workflow_file}, not of {validation.path}",
+            hint=f"robo run {record.workflow_file} --resume {record.id}",
+        )
+    status = effective_status(record)
+    if status == "running":
+        raise ConfigurationError(f"run {record.id} is still running (process {record.pid} on {record.host})")
+    if status == "succeeded":
+        raise ConfigurationError(f"run {record.id} already succeeded: there is nothing left to do")
+    inputs = {**record.inputs, **options.inputs}
+    return dataclasses.replace(options, run_id=record.id, inputs=inputs)
 
 
 def _top_diagnostic(validation: ValidationResult, code: str, exc: RoboError) -> Diagnostic:
@@ -202,7 +233,13 @@ def _execute(
         make_context=make_context,
         dry_run=options.dry_run,
         stop_event=stop_event,
+        item_gate=WorkItemLedger(store, run_id) if options.resume else None,
     )
+    time_limit = workflow.defaults.run_timeout
+    timer = threading.Timer(time_limit, stop_event.set) if time_limit else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = []
     status = "succeeded"
@@ -213,6 +250,7 @@ def _execute(
             workflow_file=str(Path(validation.path).resolve()),
             inputs=inputs,
             dry_run=options.dry_run,
+            resumed_from=options.resume,
             pid=os.getpid(),
             host=socket.gethostname(),
         )
@@ -228,6 +266,24 @@ def _execute(
         diagnostics = [failure.diagnostic()]
     except RunInterrupted:
         status = "interrupted"
+        if timer is not None and not timer.is_alive():
+            diagnostics = [
+                Diagnostic(
+                    Span(validation.path, 1, 1),
+                    "run-timeout",
+                    f"the run went past its time limit of {time_limit:g} s and was stopped between two steps",
+                    hint=f"resume it with: robo run {validation.path} --resume {run_id}",
+                )
+            ]
+        else:
+            diagnostics = [
+                Diagnostic(
+                    Span(validation.path, 1, 1),
+                    "interrupted",
+                    "the run was asked to stop and stopped after its current step",
+                    hint=f"resume it with: robo run {validation.path} --resume {run_id}",
+                )
+            ]
     except WorkflowError as exc:
         status = "failed"
         diagnostics = exc.diagnostics
@@ -235,6 +291,8 @@ def _execute(
         status = "failed"
         diagnostics = [_top_diagnostic(validation, f"{exc.kind}-error", exc)]
     finally:
+        if timer is not None:
+            timer.cancel()
         for problem in shared.close():
             dispatch(LogMessage(run_id=run_id, level="warning", message=problem))
         duration = time.perf_counter() - started

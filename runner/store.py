@@ -8,6 +8,7 @@ starts.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -102,6 +103,7 @@ items = Table(
     Column("duration", Float),
     Column("attempts", Integer, default=0),
     Column("error", Text),
+    Column("outcome", JSON),
     UniqueConstraint("run_id", "loop", "key", name="uq_items_run_loop_key"),
     Index("ix_items_run_status", "run_id", "status"),
 )
@@ -139,7 +141,22 @@ def open_engine(url: str) -> Engine:
             cursor.close()
 
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added since a store was created (a store outlives versions of Rob'O)."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                kind = column.type.compile(dialect=engine.dialect)
+                with engine.begin() as connection:
+                    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 @dataclass(frozen=True)
@@ -278,7 +295,9 @@ class RunStore:
 
 
 def _run_record(row: Any) -> RunRecord:
-    return RunRecord(
+    from runner.ledger import effective_status
+
+    record = RunRecord(
         id=row["id"],
         workflow=row["workflow"],
         workflow_file=row["workflow_file"],
@@ -295,6 +314,8 @@ def _run_record(row: Any) -> RunRecord:
         resumed_from=row["resumed_from"],
         last_hash=row["last_hash"],
     )
+    status = effective_status(record)
+    return record if status == record.status else dataclasses.replace(record, status=status)
 
 
 class RunStoreSink:
@@ -337,6 +358,8 @@ class RunStoreSink:
             )
         elif isinstance(event, ItemFinished):
             self.flush()
+            if event.status == "skipped":
+                return  # done by an earlier attempt of the run: its record stays as it was
             self.store.upsert_item(
                 event.run_id,
                 event.loop,
@@ -346,6 +369,7 @@ class RunStoreSink:
                 finished_at=event.at,
                 duration=event.duration,
                 error=event.error,
+                outcome=event.outcome,
             )
         elif isinstance(event, RunFinished):
             self.flush()
