@@ -255,6 +255,7 @@ _MAPPING_EXAMPLES = {
     "inputs": "{fichier: {type: file}}",
     "vars": "{service: Urbanisme}",
     "collect": "{total: '{{ item.montant }}'}",
+    "set": "{objet: Relance}",
 }
 # Words people write for a choice, and the choice they mean (when it is one of the choices).
 _CHOICE_SYNONYMS = {
@@ -269,6 +270,12 @@ _CHOICE_SYNONYMS = {
     "directory": "folder",
     "dir": "folder",
     "ignore": "continue",
+    "ignorer": "continue",
+    "continuer": "continue",
+    "arreter": "fail",
+    "arrêter": "fail",
+    "echouer": "fail",
+    "échouer": "fail",
     "skip": "continue",
     "stop": "fail",
     "abort": "fail",
@@ -328,7 +335,10 @@ class _Parser:
                 for problem in exc.errors():
                     self.report_pydantic(problem, path, what)
                 return
-        described = " or ".join(dict.fromkeys(_describe_type(member) for member in members))
+        descriptions = list(dict.fromkeys(_describe_type(member) for member in members))
+        if "a number" in descriptions and "a whole number" in descriptions:
+            descriptions.remove("a whole number")
+        described = " or ".join(descriptions)
         self.error(path, "wrong-type", f"'{what}' should be {described}", found=_show(value))
 
     def report_pydantic(self, problem: Any, base: Location, what: str) -> None:
@@ -557,9 +567,18 @@ class _Parser:
         return cls.model_construct(**fields)  # type: ignore[return-value]
 
     def step_list_or_choice(self, value: Any, path: Location, annotation: Any) -> Any:
-        if isinstance(value, str) and not isinstance(annotation, type):
+        choice = _union_members(annotation)
+        if choice and isinstance(value, str):
             valid, converted = self.check(OnError, value, path, str(path[-1]))
             return converted if valid else _INVALID
+        if choice and value is not None and not isinstance(value, list):
+            self.error(
+                path,
+                "wrong-type",
+                f"'{path[-1]}' should be 'fail' or 'continue', or a list of steps",
+                found=_show(value),
+            )
+            return _INVALID
         parsed = self.steps(value, path)
         return _INVALID if parsed is None else parsed
 
@@ -629,8 +648,8 @@ def bad_name_message(value: Any) -> str:
     return f"'{value}' is not a valid name: {NAME_RULE}"
 
 
-def name_hint(value: Any) -> str | None:
-    """`did you mean 'liste_electorale'?` for `liste-electorale`: the closest valid name."""
+def valid_name_for(value: Any) -> str | None:
+    """The closest valid name: `liste_electorale` for `liste-electorale`, `annee` for `année`."""
     decomposed = unicodedata.normalize("NFKD", str(value))
     text = "".join(char for char in decomposed if not unicodedata.combining(char))
     text = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_")
@@ -638,7 +657,13 @@ def name_hint(value: Any) -> str | None:
         return None
     if text[0].isdigit():
         text = "_" + text
-    return f"did you mean '{text}'?" if text != value and IDENTIFIER.match(text) else None
+    return text if text != value and IDENTIFIER.match(text) else None
+
+
+def name_hint(value: Any) -> str | None:
+    """`did you mean 'liste_electorale'?` for `liste-electorale`."""
+    suggestion = valid_name_for(value)
+    return f"did you mean '{suggestion}'?" if suggestion else None
 
 
 _PYDANTIC_SUBJECT = re.compile(

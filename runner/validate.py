@@ -35,6 +35,7 @@ from runner.model import (
     Workflow,
     describe_problem,
     parse_workflow_details,
+    valid_name_for,
 )
 from runner.templating import (
     FILTER_NAMES,
@@ -164,10 +165,14 @@ def _declared(data: Any, section: str) -> list[str] | None:
         return []
     raw = data[section]
     if isinstance(raw, dict):
-        return [str(key) for key in raw]
-    if section == "secrets" and isinstance(raw, list):
-        return [str(item) for item in raw if isinstance(item, str | int)]
-    return None
+        written = [str(key) for key in raw]
+    elif section == "secrets" and isinstance(raw, list):
+        written = [str(item) for item in raw if isinstance(item, str | int)]
+    else:
+        return None
+    # A name that is not valid (`jeton-api`) is reported where it is declared, with the valid name to use
+    # instead: uses of either are not reported again.
+    return written + [fixed for name in written if (fixed := valid_name_for(name)) is not None]
 
 
 # A name in a scope that stands for "any name": the loop variable of a for_each whose `as` is wrong.
@@ -462,7 +467,8 @@ class _SemanticChecker:
                         span,
                         "undefined-variable",
                         f"the workflow declares no {what_name} '{attribute}'",
-                        hint=did_you_mean(attribute, declared) or f"declare it under '{root}:' at the top",
+                        hint=did_you_mean(attribute, [n for n in declared if IDENTIFIER.match(n)])
+                        or f"declare it under '{root}:' at the top",
                     )
         for unknown in sorted(filters_used(text) - known_filters()):
             self.error(
