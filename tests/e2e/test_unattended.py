@@ -1,0 +1,156 @@
+"""Unattended runs that lose nothing: killed at random moments, flaky servers, secrets that never leak."""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from runner.store import RunStore
+from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS, Bot
+from tests.mock_intranet.faults import FaultConfig
+from tests.mock_intranet.sample_data import generate_cases, write_xlsx
+
+pytestmark = pytest.mark.slow
+SAISIE = WORKFLOWS / "saisie_dossiers.yaml"
+KILLS = int(os.environ.get("ROBO_CRASH_KILLS", "5"))
+
+
+def robo_process(args: list[str], logs: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "runner.cli", "run", *args, "--logs", str(logs)],
+        cwd=ROOT,
+        env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # so that a kill takes the browser down with it, as a crash of the machine would
+    )
+
+
+def kill_tree(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(bot: Bot, tmp_path: Path) -> None:
+    cases = generate_cases(200, seed=404)
+    source = write_xlsx(cases, tmp_path / "demandes.xlsx")
+    logs = tmp_path / "logs"
+    rng = random.Random(int(os.environ.get("ROBO_CRASH_SEED", "7")))
+    args = [str(SAISIE), "-i", f"fichier={source}", "-i", f"intranet={bot.intranet.url}"]
+    run_id = None
+    kills = 0
+    for _ in range(KILLS):
+        process = robo_process(args + (["--resume", run_id] if run_id else []), logs)
+        time.sleep(rng.uniform(2.0, 8.0))  # a crash at a random moment, not a wait for a condition
+        if process.poll() is not None:
+            break
+        kill_tree(process)
+        kills += 1
+        if run_id is None:
+            store = RunStore(f"sqlite:///{logs / 'robo.db'}")
+            run_id = store.list_runs(limit=1)[0].id
+            assert store.get_run(run_id).status == "crashed"  # type: ignore[union-attr]
+            store.close()
+    assert kills >= min(KILLS, 3)
+    for _ in range(3):  # the last resume goes to the end
+        process = robo_process(args + (["--resume", run_id] if run_id else []), logs)
+        if process.wait(timeout=900) == 0:
+            break
+    assert process.returncode == 0
+    references = [case["reference_externe"] for case in bot.stored()]
+    assert len(references) == 200, f"{len(references)} records after {kills} kills"
+    assert sorted(references) == sorted(case.reference_externe for case in cases)
+    store = RunStore(f"sqlite:///{logs / 'robo.db'}")
+    items = store.run_items(run_id or store.list_runs(limit=1)[0].id)
+    store.close()
+    assert len(items) == 200 and {item["status"] for item in items} == {"done"}
+
+
+def test_a_flaky_server_costs_retries_but_no_record(bot: Bot, tmp_path: Path) -> None:
+    cases = generate_cases(40, invalid_ratio=0.25, seed=77)
+    invalid = {case.reference_externe for case in cases if not case.valid}
+    assert len(invalid) == 10
+    bot.intranet.set_faults(
+        FaultConfig(failure_rate=0.2, failure_point="after", slow_rate=0.2, slow_max_delay=0.4, seed=3)
+    )
+    outcome, recorder = bot.run(SAISIE, fichier=str(write_xlsx(cases, tmp_path / "demandes.xlsx")))
+    assert outcome.status == "completed_with_errors"
+    statuses = {event.key: event.status for event in recorder.of("item_finished")}
+    assert {key for key, status in statuses.items() if status != "done"} == invalid
+    assert {statuses[key] for key in invalid} == {"failed_business"}
+    assert recorder.of("retry_scheduled"), "a 20 % failure rate must have cost retries"
+    assert not [
+        event
+        for event in recorder.of("retry_scheduled")
+        if event.item in invalid and event.step.count(".") == 0
+    ]
+    references = [case["reference_externe"] for case in bot.stored()]
+    assert sorted(references) == sorted({case.reference_externe for case in cases} - invalid)  # each once
+
+
+def test_a_secret_leaks_nowhere_even_when_the_run_fails(bot: Bot, tmp_path: Path) -> None:
+    secret = SECRETS["ROBO_SECRET_MOT_DE_PASSE"]
+    forms = {
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+        base64.b64encode(secret.encode()).decode(),
+    }
+    workflow = tmp_path / "fuite.yaml"
+    workflow.write_text(
+        """
+name: Fuite de secret
+inputs:
+  intranet: {type: string}
+secrets: [identifiant, mot_de_passe]
+steps:
+  - browser.open: {url: "{{ inputs.intranet }}/connexion"}
+  - browser.fill: {label: Identifiant, value: "{{ secrets.identifiant }}"}
+  - browser.fill: {label: Mot de passe, value: "{{ secrets.mot_de_passe }}"}
+  - log: "mot de passe : {{ secrets.mot_de_passe }} / {{ secrets.mot_de_passe | urlencode }}"
+  - http.get: {url: "http://127.0.0.1:9/?jeton={{ secrets.mot_de_passe | urlencode }}", timeout: 2}
+    on_error: continue
+  - browser.click: {text: "Valider {{ secrets.mot_de_passe }}", timeout: 1}
+""",
+        encoding="utf-8",
+    )
+    logs = tmp_path / "logs"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runner.cli",
+            "run",
+            str(workflow),
+            "-i",
+            f"intranet={bot.intranet.url}",
+            "--logs",
+            str(logs),
+        ],
+        cwd=ROOT,
+        env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "jeton=***" in result.stderr and "mot de passe : ***" in result.stderr
+    files = [path for path in logs.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".zip" for path in files) and any(path.suffix == ".png" for path in files)
+    for form in forms:
+        assert form not in result.stdout + result.stderr
+        for path in files:
+            assert form.encode() not in path.read_bytes(), f"{form!r} found in {path.name}"
