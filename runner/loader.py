@@ -208,6 +208,18 @@ def _explain_marked_error(exc: Any, text: str, lines: list[str], file: str) -> Y
         message = "this line is not indented like the lines around it"
         hint = "line it up with the keys of the same block, using spaces only"
         col = len(current) - len(current.lstrip(" ")) + 1
+    elif "but found" in problem:
+        before = current[: col - 1].rstrip()
+        template = re.search(r"(?:^|[:\-\[,]\s)\s*(\{\{)", current[: col - 1])
+        if template is not None:
+            message = "YAML reads this unquoted {{ … }} as a mapping, not as a template"
+            hint = _QUOTE_THE_TEMPLATE
+            col = template.start(1) + 1
+        elif before.endswith(("'", '"')):
+            message = "text follows the closing quote of this value"
+            hint = (
+                'quote the whole value, e.g. "Dossier \\"urgent\\" à traiter" (a " inside "…" is written \\")'
+            )
     return YamlSyntaxError(Span(file, line, col, col + 1), message, hint)
 
 
@@ -421,12 +433,14 @@ def _unquoted_template(node: Any) -> str | None:
     if len(node) != 1:
         return None
     ((key, value),) = node.items()
-    if value is not None or not isinstance(key, Mapping) or len(key) != 1:
+    if value is not None or not isinstance(key, Mapping) or not key:
         return None
-    ((inner, inner_value),) = key.items()
-    if inner_value is not None or isinstance(inner, Mapping | list) or inner is None:
-        return None
-    return "{{ " + str(_plain_scalar(inner)) + " }}"
+    parts = []
+    for inner, inner_value in key.items():  # `{{ f(a, b) }}` gives the keys `f(a` and `b)`
+        if inner_value is not None or isinstance(inner, Mapping | list) or inner is None:
+            return None
+        parts.append(str(_plain_scalar(inner)))
+    return "{{ " + ", ".join(parts) + " }}"
 
 
 def _plain_key(key: Any) -> Any:

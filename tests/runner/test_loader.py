@@ -79,6 +79,8 @@ class TestSyntaxErrors:
             ("name: a\nsteps:\n  - log: a\n     level: info\n", 4, 6, "line it up"),
             ("name: a\nsteps: [{data.set: {value: Objet: relance}}]\n", 2, 33, "quoted"),
             ("name: a\nb: &x 1\nc: &x 2\n", 3, 4, "anchor"),
+            ("name: a\nsteps:\n  - log: {{ a }} et {{ b }}\n", 3, 10, "must be quoted"),
+            ('name: a\nsteps:\n  - log: "a"b\n', 3, 13, "quote the whole value"),
         ],
     )
     def test_position_and_hint(self, text: str, line: int, col: int, hint: str | None) -> None:
@@ -112,6 +114,10 @@ class TestForgivenMistakes:
         assert doc.data == {"steps": [{"for_each": "{{ rows }}"}]}
         assert [(p.span.line, p.span.col) for p in doc.problems] == [(2, 15)]
         assert "unquoted" in doc.problems[0].message
+
+    def test_an_unquoted_call_with_several_arguments_too(self) -> None:
+        doc = load_workflow_text("log: {{ f(a, b) }}\n")
+        assert doc.data == {"log": "{{ f(a, b) }}"}
 
 
 class TestWidths:
