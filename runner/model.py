@@ -386,6 +386,8 @@ class _Parser:
             if synonym in choices:
                 return f"did you mean '{synonym}'?"
             return did_you_mean(value, choices)
+        if where == ("secrets",) and isinstance(value, str):
+            return f"write a list of names, e.g. 'secrets: [{value}]'"
         if where == ("secrets",) and isinstance(value, dict):
             names = ", ".join(str(key) for key in value) or "identifiant"
             return (

@@ -81,7 +81,7 @@ def validate_file(path: str | Path) -> ValidationResult:
         diagnostic = Diagnostic(
             Span(name, 1, 1),
             "internal-error",
-            f"the validator failed on this file ({type(exc).__name__}: {exc})",
+            f"the validator failed on this file ({type(exc).__name__}: {str(exc)[:200]})",
             hint="this is a bug in Rob'O, not in the workflow: please report it with this file",
         )
         return ValidationResult(name, None, [diagnostic], None, _read_lines(name))

@@ -130,6 +130,8 @@ FRAGMENTS = [
     "{% if %}", "{{ loop.index }}", '"', "'", ":", ": ", "{", "}", "[", "]", ",", "&a ", "*a", "<<: *a",
     "!!python/object ", "!tag ", "#", "---", "...", "?", "|", ">", "%YAML 1.2", "0", "-1", "1e9", "null",
     "~", "true", "oui", "0 0 31 2 *", "Europe/Paris", "Paris", "x", "é", "\xa0", "\r\n",
+    "\r", "\x0b", "\u2028", "\ufeff", "\x85", "2024-02-30", "'a''b'", '"a\\"b"', "{{ f(a, b) }}",
+    "x is empty", "((((", "&x 1", "&x 2", "{{ x }} et {{ y }}",
 ]
 yamlish = st.lists(st.sampled_from(FRAGMENTS), max_size=40).map("".join)
 
