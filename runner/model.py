@@ -75,6 +75,20 @@ class ScheduleEntry(_Model):
     jitter: Annotated[float, Field(ge=0)] = 0.0
     enabled: bool = True
     name: str | None = None
+    skip: list[str] = Field(default_factory=list)
+    closed_days_file: str | None = None
+    between: list[str] | None = None
+    working_days_only: bool = False
+    misfire: Literal["run_once_late", "skip"] = "run_once_late"
+    grace: Annotated[float, Field(ge=0)] | None = None
+
+
+class NotifySettings(_Model):
+    email: list[str] = Field(default_factory=list)
+    webhook: str | None = None
+    send_on: list[Literal["failure", "recovery", "success"]] = Field(
+        default_factory=lambda: ["failure", "recovery"]
+    )
 
 
 class BrowserSettings(_Model):
@@ -214,6 +228,7 @@ class Workflow(_Model):
     secrets: list[Identifier] = Field(default_factory=list)
     defaults: Defaults = Defaults()
     schedule: list[ScheduleEntry] = Field(default_factory=list)
+    notify: NotifySettings | None = None
     browser: BrowserSettings = BrowserSettings()
     steps: list[Step]
     file: str = "<workflow>"

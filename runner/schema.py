@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from robots import robot_class, robot_names
-from runner.model import BrowserSettings, Defaults, InputSpec, RetryPolicy, ScheduleEntry
+from runner.model import BrowserSettings, Defaults, InputSpec, NotifySettings, RetryPolicy, ScheduleEntry
 
 _COMMON = {
     "name": {"type": "string", "description": "What the step does, in words a colleague understands."},
@@ -27,7 +27,7 @@ def _definition(model: Any) -> dict[str, Any]:
 def workflow_schema() -> dict[str, Any]:
     """The schema as a JSON-compatible mapping."""
     defs: dict[str, Any] = {}
-    for model in (InputSpec, RetryPolicy, Defaults, ScheduleEntry, BrowserSettings):
+    for model in (InputSpec, RetryPolicy, Defaults, ScheduleEntry, NotifySettings, BrowserSettings):
         schema = _definition(model)
         defs.update(schema.pop("$defs", {}))
         defs[model.__name__] = schema
@@ -105,6 +105,7 @@ def workflow_schema() -> dict[str, Any]:
             "secrets": {"type": "array", "items": {"type": "string"}},
             "defaults": {"$ref": "#/$defs/Defaults"},
             "schedule": {"type": "array", "items": {"$ref": "#/$defs/ScheduleEntry"}},
+            "notify": {"$ref": "#/$defs/NotifySettings"},
             "browser": {"$ref": "#/$defs/BrowserSettings"},
             "steps": steps_ref,
         },
