@@ -86,9 +86,7 @@ class ScheduleEntry(_Model):
 class NotifySettings(_Model):
     email: list[str] = Field(default_factory=list)
     webhook: str | None = None
-    send_on: list[Literal["failure", "recovery", "success"]] = Field(
-        default_factory=lambda: ["failure", "recovery"]
-    )
+    send_on: list[Literal["failure", "recovery", "success"]] = ["failure", "recovery"]
 
 
 class BrowserSettings(_Model):

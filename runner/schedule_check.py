@@ -1,4 +1,4 @@
-"""Static checks of `schedule:` entries (cron syntax, impossible dates, time zones, inputs)."""
+"""Static checks of `schedule:` entries (cron syntax, impossible dates, time zones, inputs, calendars, windows)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from runner.diagnostics import closest, one_of
+from runner.diagnostics import closest, did_you_mean, one_of
 from runner.model import ScheduleEntry
 
 
@@ -16,7 +16,7 @@ from runner.model import ScheduleEntry
 class ScheduleProblem:
     """One problem of a schedule entry; `path` leads from the entry to the node it concerns."""
 
-    path: tuple[str, ...]
+    path: tuple[str | int, ...]
     code: str
     message: str
     hint: str | None = None
@@ -46,6 +46,12 @@ def schedule_problems(entry: ScheduleEntry, input_names: Sequence[str] | None) -
             yield ScheduleProblem(
                 ("cron",), "bad-cron", problem, hint="five fields: minute hour day-of-month month day-of-week"
             )
+    else:
+        problem = None
+    own_problems = list(_calendar_problems(entry))
+    yield from own_problems
+    if len(triggers) == 1 and timezone is not None and problem is None and not own_problems:
+        yield from _never_fires(entry)
     for name in entry.inputs:
         if input_names is not None and name not in input_names:
             yield ScheduleProblem(
@@ -67,9 +73,84 @@ def cron_problem(expression: str, timezone: str = "Europe/Paris") -> str | None:
         trigger = CronTrigger.from_crontab(expression, timezone=timezone)
     except ValueError as exc:
         return f"invalid cron expression '{expression}': {_cron_field_problem(fields) or exc}"
-    if trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None:
+    from runner._schedule_triggers import ScheduleTrigger
+
+    if (
+        trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None
+        and ScheduleTrigger(cron=expression, timezone=timezone).get_next_fire_time(
+            None, dt.datetime.now(dt.UTC)
+        )
+        is None
+    ):
         return f"the cron expression '{expression}' never fires (an impossible date?)"
     return None
+
+
+def _calendar_problems(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
+    """Calendars to skip, the active window, jitter and grace."""
+    from runner._schedule_triggers import CALENDARS, parse_time_of_day
+
+    for index, name in enumerate(entry.skip):
+        if name not in CALENDARS:
+            yield ScheduleProblem(
+                ("skip", index),
+                "unknown-calendar",
+                f"there is no calendar '{name}'",
+                expected=one_of(CALENDARS),
+                hint=did_you_mean(name, CALENDARS),
+            )
+    if entry.between is not None:
+        example = 'e.g. between: ["08:00", "18:00"]'
+        if len(entry.between) != 2:
+            yield ScheduleProblem(
+                ("between",), "bad-window", f"'between' takes two times of day, a start and an end, {example}"
+            )
+        else:
+            times = [parse_time_of_day(text) for text in entry.between]
+            for index, (text, moment) in enumerate(zip(entry.between, times, strict=True)):
+                if moment is None:
+                    yield ScheduleProblem(
+                        ("between", index),
+                        "bad-window",
+                        f"'{text}' is not a time of day written HH:MM (00:00 to 23:59)",
+                        hint=example,
+                    )
+            if times[0] is not None and times[0] == times[1]:
+                yield ScheduleProblem(
+                    ("between",), "bad-window", "the window starts and ends at the same time"
+                )
+    if entry.every is not None and entry.jitter >= entry.every:
+        yield ScheduleProblem(
+            ("jitter",),
+            "bad-schedule",
+            f"the jitter ({entry.jitter:g} s) must be shorter than the interval ({entry.every:g} s)",
+        )
+
+
+def _never_fires(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
+    """A schedule whose every time falls on a skipped day or outside its window."""
+    from runner._schedule_triggers import ScheduleTrigger, parse_time_of_day
+
+    if entry.at is not None or not (entry.skip or entry.between or entry.working_days_only):
+        return
+    window = None
+    if entry.between is not None:
+        start, end = (parse_time_of_day(text) for text in entry.between)
+        window = (start, end) if start is not None and end is not None else None
+    trigger = ScheduleTrigger(
+        timezone=entry.timezone,
+        cron=entry.cron,
+        every=entry.every,
+        skip=entry.skip,
+        between=window,
+        working_days_only=entry.working_days_only,
+    )
+    if trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None:
+        yield ScheduleProblem(
+            (),
+            "bad-schedule",
+            "this schedule never fires: each of its times falls on a skipped day or outside its window",
+        )
 
 
 _CRON_FIELDS = (
