@@ -91,11 +91,14 @@ def test_a_flaky_server_costs_retries_but_no_record(bot: Bot, tmp_path: Path) ->
     assert {key for key, status in statuses.items() if status != "done"} == invalid
     assert {statuses[key] for key in invalid} == {"failed_business"}
     assert recorder.of("retry_scheduled"), "a 20 % failure rate must have cost retries"
-    assert not [
+    refusals = [
         event
-        for event in recorder.of("retry_scheduled")
-        if event.item in invalid and event.step.count(".") == 0
+        for event in recorder.of("step_finished")
+        if event.status == "failed" and (event.error or {}).get("kind") == "business"
     ]
+    # Each refused row was refused once: a business error is never retried.
+    assert sorted(event.item for event in refusals) == sorted(invalid)
+    assert all("Le dossier n'a pas été enregistré" in event.error["message"] for event in refusals)
     references = [case["reference_externe"] for case in bot.stored()]
     assert sorted(references) == sorted({case.reference_externe for case in cases} - invalid)  # each once
 
