@@ -30,6 +30,10 @@ secrets_app = typer.Typer(help="Store secrets in the system keyring.", no_args_i
 app.add_typer(runs_app, name="runs")
 app.add_typer(audit_app, name="audit")
 app.add_typer(secrets_app, name="secrets")
+schedule_app = typer.Typer(
+    help="Run workflows unattended, on the times their 'schedule:' declares.", no_args_is_help=True
+)
+app.add_typer(schedule_app, name="schedule")
 
 LogsOption = Annotated[
     Path, typer.Option("--logs", help="Folder where runs write their records.", envvar="ROBO_LOGS")
@@ -417,6 +421,132 @@ def secrets_set(
         _err(f"error: {exc.message}\n  hint: {exc.hint}")
         raise typer.Exit(1) from None
     _err(f"secret '{name}' stored in the system keyring")
+
+
+WorkflowsArgument = Annotated[
+    Path, typer.Argument(help="The folder of workflow files.", envvar="ROBO_WORKFLOWS", show_envvar=False)
+]
+WorkflowsOption = Annotated[
+    Path, typer.Option("--workflows", help="The folder of workflow files.", envvar="ROBO_WORKFLOWS")
+]
+
+
+@schedule_app.command("serve")
+def schedule_serve(
+    folder: WorkflowsArgument = Path("workflows"),
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+    poll: Annotated[float, typer.Option(help="Seconds between two looks at the folder for changes.")] = 3.0,
+    stop_timeout: Annotated[
+        float, typer.Option("--stop-timeout", help="On SIGTERM, seconds the runs in progress have to finish.")
+    ] = 300.0,
+    term_timeout: Annotated[
+        float, typer.Option("--term-timeout", help="Seconds a run has to stop after SIGTERM, before SIGKILL.")
+    ] = 30.0,
+) -> None:
+    """Start the workflows of a folder on their schedules, until SIGTERM or Ctrl+C (logs on stdout)."""
+    from runner.scheduler import ScheduleService, setup_logging
+    from runner.store import default_store_url
+
+    if not folder.is_dir():
+        _err(f"error: {folder} is not a folder of workflows")
+        raise typer.Exit(2)
+    setup_logging()
+    service = ScheduleService(
+        folder,
+        store_url=store or default_store_url(logs),
+        logs_dir=logs,
+        poll_seconds=poll,
+        stop_timeout=stop_timeout,
+        term_timeout=term_timeout,
+    )
+    raise typer.Exit(service.serve())
+
+
+@schedule_app.command("list")
+def schedule_list(
+    folder: WorkflowsArgument = Path("workflows"),
+    count: Annotated[int, typer.Option(help="How many next fire times to show.")] = 3,
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+    fmt: FormatOption = "text",
+) -> None:
+    """Every schedule: its next fire times (in its time zone), whether it is paused, the last run's status."""
+    from runner._schedule_commands import list_schedules, print_schedules
+    from runner.store import default_store_url
+
+    rows, catalogue = list_schedules(folder, store or default_store_url(logs), count=count)
+    catalogue.close()
+    if fmt == "json":
+        _out(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_schedules(rows, _out)
+        if not rows:
+            _err(f"no schedules in {folder}")
+    _print_diagnostics(catalogue.diagnostics, catalogue.sources, "text")
+    raise typer.Exit(1 if catalogue.diagnostics else 0)
+
+
+@schedule_app.command("status")
+def schedule_status(
+    logs: LogsOption = Path("logs"), store: StoreOption = None, fmt: FormatOption = "text"
+) -> None:
+    """Whether a schedule service is alive (pid, host, last heartbeat, schedules) and what it runs now."""
+    from runner._schedule_commands import print_status, service_status
+    from runner.store import default_store_url
+
+    status = service_status(store or default_store_url(logs))
+    if fmt == "json":
+        _out(json.dumps(status, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_status(status, _out)
+    raise typer.Exit(0 if any(row["alive"] for row in status["services"]) else 1)
+
+
+@schedule_app.command("run-now")
+def schedule_run_now(
+    name: Annotated[str, typer.Argument(help="A schedule (file/name), or a workflow that has one schedule.")],
+    folder: WorkflowsOption = Path("workflows"),
+    direct: Annotated[
+        bool, typer.Option("--direct", help="Run here and wait, even when a service is alive.")
+    ] = False,
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+) -> None:
+    """Start a schedule's run now: through the service when it is alive, else here (waiting for its end)."""
+    from runner._schedule_commands import run_now
+    from runner.store import default_store_url
+
+    url = store or default_store_url(logs)
+    raise typer.Exit(run_now(name, folder, url, logs, _out, _err, direct=direct))
+
+
+@schedule_app.command("pause")
+def schedule_pause(
+    name: Annotated[str, typer.Argument(help="A schedule (file/name), or a workflow: all its schedules.")],
+    folder: WorkflowsOption = Path("workflows"),
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+) -> None:
+    """Stop firing a schedule until it is resumed (kept in the database: the service honours it at once)."""
+    from runner._schedule_commands import set_paused
+    from runner.store import default_store_url
+
+    raise typer.Exit(set_paused(name, folder, store or default_store_url(logs), True, _out, _err))
+
+
+@schedule_app.command("resume")
+def schedule_resume(
+    name: Annotated[str, typer.Argument(help="A schedule (file/name), or a workflow: all its schedules.")],
+    folder: WorkflowsOption = Path("workflows"),
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+) -> None:
+    """Fire a paused schedule again, from its next fire time (missed fires are not caught up)."""
+    from runner._schedule_commands import set_paused
+    from runner.store import default_store_url
+
+    raise typer.Exit(set_paused(name, folder, store or default_store_url(logs), False, _out, _err))
 
 
 def main() -> None:
