@@ -1,0 +1,177 @@
+"""The schedule service's database: one fire is one run, no overlap, pauses, requests, heartbeats."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from runner._schedule_db import ScheduleDatabase, fires
+from runner._schedule_load import load_schedules
+
+T1 = "2026-05-04T05:00:00.000000Z"
+T2 = "2026-05-04T05:15:00.000000Z"
+T3 = "2026-05-04T05:30:00.000000Z"
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'robo.db'}"
+
+
+@pytest.fixture
+def db(url: str) -> ScheduleDatabase:
+    database = ScheduleDatabase(url)
+    yield database
+    database.close()
+
+
+def start(db: ScheduleDatabase, fire_id: int, pid: int | None = None) -> None:
+    db.fire_started(fire_id, run_pid=pid or os.getpid(), started_at=time.time() - 1, output="")
+
+
+class TestOneFireOneRun:
+    def test_the_second_claim_of_a_fire_is_refused(self, url: str) -> None:
+        first, second = ScheduleDatabase(url), ScheduleDatabase(url)
+        assert first.claim_fire("w/1", T1, kind="scheduled", owner="a", ttl=60).outcome == "run"
+        assert second.claim_fire("w/1", T1, kind="scheduled", owner="b", ttl=60).outcome == "taken"
+        first.close()
+        second.close()
+
+    def test_racing_processes_get_one_claim_between_them(self, url: str) -> None:
+        ScheduleDatabase(url).close()  # create the tables before the race
+        outcomes: list[str] = []
+        barrier = threading.Barrier(8)
+
+        def claim(owner: str) -> None:
+            database = ScheduleDatabase(
+                url
+            )  # an engine each: separate connections, as separate processes have
+            barrier.wait()
+            outcomes.append(database.claim_fire("w/1", T1, kind="scheduled", owner=owner, ttl=60).outcome)
+            database.close()
+
+        threads = [threading.Thread(target=claim, args=(f"s{index}",)) for index in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert Counter(outcomes) == {"run": 1, "taken": 7}
+
+    def test_a_missed_fire_is_recorded_once(self, db: ScheduleDatabase) -> None:
+        for owner in ("a", "b"):
+            db.record_fire("w/1", T1, kind="scheduled", owner=owner, status="missed", detail="late")
+        assert [(row["status"], row["owner"]) for row in db.fires("w/1")] == [("missed", "a")]
+
+
+class TestNoOverlap:
+    def test_a_fire_is_refused_while_the_previous_run_lasts(self, db: ScheduleDatabase) -> None:
+        first = db.claim_fire("w/1", T1, kind="scheduled", owner="a", ttl=60)
+        assert first.fire_id is not None
+        start(db, first.fire_id)
+        second = db.claim_fire("w/1", T2, kind="scheduled", owner="b", ttl=60)
+        assert second.outcome == "overlap"
+        assert "is still going" in second.detail
+        assert db.fire(second.fire_id or 0)["status"] == "skipped_overlap"  # type: ignore[index]
+        db.fire_finished(first.fire_id, status="succeeded")
+        assert db.claim_fire("w/1", T3, kind="scheduled", owner="b", ttl=60).outcome == "run"
+
+    def test_other_schedules_are_not_held_up(self, db: ScheduleDatabase) -> None:
+        first = db.claim_fire("w/1", T1, kind="scheduled", owner="a", ttl=60)
+        start(db, first.fire_id or 0)
+        assert db.claim_fire("w/2", T1, kind="scheduled", owner="a", ttl=60).outcome == "run"
+
+    def test_an_earlier_claim_wins_over_a_later_one_not_the_reverse(self, db: ScheduleDatabase) -> None:
+        # Two services lagging differently: the later due time is claimed first, not started yet.
+        later = db.claim_fire("w/1", T2, kind="scheduled", owner="b", ttl=60)
+        assert later.outcome == "run"
+        assert db.claim_fire("w/1", T1, kind="scheduled", owner="a", ttl=60).outcome == "run"
+        assert db.claim_fire("w/1", T3, kind="scheduled", owner="c", ttl=60).outcome == "overlap"
+
+    def test_a_run_left_by_a_dead_service_on_another_host_expires(self, db: ScheduleDatabase) -> None:
+        first = db.claim_fire("w/1", T1, kind="scheduled", owner="a", ttl=60)
+        start(db, first.fire_id or 0)
+        with db.engine.begin() as connection:
+            connection.execute(update(fires).values(host="elsewhere", expires_at=time.time() - 1))
+        assert db.claim_fire("w/1", T2, kind="scheduled", owner="b", ttl=60).outcome == "run"
+
+    def test_an_orphan_run_still_alive_on_this_host_still_counts(self, db: ScheduleDatabase) -> None:
+        first = db.claim_fire("w/1", T1, kind="scheduled", owner="a", ttl=60)
+        start(db, first.fire_id or 0, pid=os.getpid())  # this very process stands for the orphan run
+        with db.engine.begin() as connection:
+            connection.execute(update(fires).values(expires_at=time.time() - 1))
+        assert db.claim_fire("w/1", T2, kind="scheduled", owner="b", ttl=60).outcome == "overlap"
+        assert db.adopt_orphan(first.fire_id or 0, "b", 60)
+        assert not db.adopt_orphan(first.fire_id or 0, "c", 60)  # taken over once
+
+
+class TestPauseAndRequests:
+    def test_a_paused_schedule_does_not_fire_but_runs_when_asked(self, db: ScheduleDatabase) -> None:
+        db.set_paused(["w/1"], True, by="agent")
+        assert db.paused() == {"w/1"}
+        assert db.claim_fire("w/1", T1, kind="scheduled", owner="a", ttl=60).outcome == "paused"
+        assert db.claim_fire("w/1", T2, kind="manual", owner="a", ttl=60, honour_pause=False).outcome == "run"
+        db.set_paused(["w/1"], False, by="agent")
+        assert db.paused() == set()
+
+    def test_each_request_is_taken_by_one_service(self, url: str) -> None:
+        first, second = ScheduleDatabase(url), ScheduleDatabase(url)
+        ids = [first.request_run("w/1", "agent") for _ in range(3)]
+        taken = first.take_requests("a") + second.take_requests("b")
+        assert sorted(row["id"] for row in taken) == ids
+        assert second.take_requests("b") == []
+        first.close()
+        second.close()
+
+    def test_a_request_nobody_took_in_time_is_dropped(self, db: ScheduleDatabase) -> None:
+        db.request_run("w/1", "agent")
+        time.sleep(0.05)
+        assert db.take_requests("a", max_age=0.01) == []
+
+    def test_heartbeat(self, db: ScheduleDatabase) -> None:
+        db.register_service("svc", "/srv/workflows")
+        db.beat("svc", state="running", schedules=12)
+        (row,) = db.services()
+        assert (row["state"], row["schedules"], row["pid"]) == ("running", 12, os.getpid())
+
+
+class TestSchedulesOfAFile:
+    def test_ids_fingerprints_and_closed_days(self, tmp_path: Path) -> None:
+        (tmp_path / "fermetures.txt").write_text("2026-05-04\n", encoding="utf-8")
+        path = tmp_path / "saisie.yaml"
+        path.write_text(
+            "name: Saisie\nschedule:\n"
+            '  - {name: Matin, cron: "0 7 * * mon-fri", closed_days_file: fermetures.txt}\n'
+            "  - {every: 60}\n"
+            "steps: [{log: a}]\n",
+            encoding="utf-8",
+        )
+        loaded = load_schedules(path)
+        assert loaded.ok
+        assert [spec.job_id for spec in loaded.specs] == ["saisie/matin", "saisie/2"]
+        assert loaded.specs[0].trigger.closed_days
+        assert loaded.specs[0].misfire_grace_time is None
+        assert not loaded.changed()
+        (tmp_path / "fermetures.txt").write_text("2026-05-04\n2026-05-05\n", encoding="utf-8")
+        assert loaded.changed()
+        again = load_schedules(path)
+        assert again.specs[0].fingerprint != loaded.specs[0].fingerprint
+        assert again.specs[1].fingerprint == loaded.specs[1].fingerprint
+
+    def test_a_missing_closed_days_file_is_an_error_at_its_place(self, tmp_path: Path) -> None:
+        path = tmp_path / "saisie.yaml"
+        path.write_text(
+            "name: Saisie\nschedule:\n  - every: 60\n    closed_days_file: absent.txt\nsteps: [{log: a}]\n",
+            encoding="utf-8",
+        )
+        loaded = load_schedules(path)
+        assert not loaded.ok
+        assert loaded.specs == []
+        (problem,) = loaded.diagnostics
+        assert (problem.span.line, problem.span.col, problem.code) == (4, 23, "bad-schedule")
+        assert "does not exist" in problem.message
