@@ -48,31 +48,38 @@ steps:
     steps:
       - browser.goto: {url: "{{ inputs.intranet }}/dossiers/nouveau"}
 """
-FIELD_BY_FIELD = HEADER + "".join(
-    f'      - browser.fill: {{label: "{label}", value: "{{{{ d[\'{label}\'] or \'\' }}}}", exact: true}}\n'
-    for label in (
-        "Nom du demandeur",
-        "Prénom",
-        "SIRET",
-        "Adresse",
-        "Code postal",
-        "Ville",
-        "Courriel",
-        "Montant demandé",
-        "Date de la demande",
-        "Référence externe",
-        "Observations",
+FIELD_BY_FIELD = (
+    HEADER
+    + "".join(
+        f"      - browser.fill: {{label: \"{label}\", value: \"{{{{ d['{label}'] or '' }}}}\", exact: true}}\n"
+        for label in (
+            "Nom du demandeur",
+            "Prénom",
+            "SIRET",
+            "Adresse",
+            "Code postal",
+            "Ville",
+            "Courriel",
+            "Montant demandé",
+            "Date de la demande",
+            "Référence externe",
+            "Observations",
+        )
     )
-) + """      - browser.select: {label: Type de demande, option: "{{ d['Type de demande'] }}"}
+    + """      - browser.select: {label: Type de demande, option: "{{ d['Type de demande'] }}"}
       - browser.choose: {option: "{{ d['Priorité'] }}"}
       - browser.check: {label: Pièces justificatives fournies}
         when: d['Pièces justificatives fournies'] == 'Oui'
       - browser.click: {role: "button:Enregistrer"}
       - browser.read_text: {css: "#numero-dossier"}
 """
-WHOLE_FORM = HEADER + """      - browser.fill_form: {fields: "{{ d }}", submit: Enregistrer}
+)
+WHOLE_FORM = (
+    HEADER
+    + """      - browser.fill_form: {fields: "{{ d }}", submit: Enregistrer}
       - browser.read_text: {css: "#numero-dossier"}
 """
+)
 
 
 class TreeMemory:
@@ -141,7 +148,15 @@ def run() -> dict[str, Any]:
         work = Path(folder)
         data = write_csv(generate_cases(RECORDS, seed=11), work / "demandes.csv")
         server = subprocess.Popen(
-            [sys.executable, "-m", "tests.mock_intranet", "serve", "--json", "--data", str(work / "intranet")],
+            [
+                sys.executable,
+                "-m",
+                "tests.mock_intranet",
+                "serve",
+                "--json",
+                "--data",
+                str(work / "intranet"),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -158,7 +173,10 @@ def run() -> dict[str, Any]:
             }
             results: dict[str, Any] = {"records": RECORDS}
             variants: list[tuple[str, list[str]]] = [
-                ("plain_playwright", [sys.executable, str(ROOT / "bench" / "plain_playwright_entry.py"), url, str(data)])
+                (
+                    "plain_playwright",
+                    [sys.executable, str(ROOT / "bench" / "plain_playwright_entry.py"), url, str(data)],
+                )
             ]
             for name, text, lanes, trace in (
                 ("robo_field_by_field", FIELD_BY_FIELD, 1, "off"),

@@ -1,6 +1,6 @@
 """The reference: a hand-written plain Playwright script doing the same clicks as the benchmark workflow.
 
-    python bench/plain_playwright_entry.py URL CSV_FILE
+python bench/plain_playwright_entry.py URL CSV_FILE
 """
 
 from __future__ import annotations
