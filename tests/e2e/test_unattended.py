@@ -157,3 +157,49 @@ steps:
         assert form not in result.stdout + result.stderr
         for path in files:
             assert form.encode() not in path.read_bytes(), f"{form!r} found in {path.name}"
+
+
+def test_sigterm_stops_after_the_current_step_and_the_run_resumes(bot: Bot, tmp_path: Path) -> None:
+    workflow = tmp_path / "longue.yaml"
+    workflow.write_text(
+        """
+name: Longue boucle
+inputs:
+  intranet: {type: string}
+steps:
+  - for_each: "{{ range(40) | list }}"
+    key: item
+    steps:
+      - http.get: {url: "{{ inputs.intranet }}/api/test/health"}
+      - http.get: {url: "{{ inputs.intranet }}/attente?delai=0"}
+""",
+        encoding="utf-8",
+    )
+    logs = tmp_path / "logs"
+    args = [str(workflow), "-i", f"intranet={bot.intranet.url}"]
+    process = robo_process(args, logs)
+    database = logs / "robo.db"
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and done < 5:
+        if database.exists():
+            store = RunStore(f"sqlite:///{database}")
+            runs = store.list_runs(limit=1)
+            done = sum(item["status"] == "done" for item in store.run_items(runs[0].id)) if runs else 0
+            store.close()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 130
+    store = RunStore(f"sqlite:///{database}")
+    [record] = store.list_runs()
+    assert record.status == "interrupted"
+    first_done = sum(item["status"] == "done" for item in store.run_items(record.id))
+    store.close()
+    assert 5 <= first_done < 40
+    resumed = robo_process([*args, "--resume", record.id], logs)
+    assert resumed.wait(timeout=300) == 0
+    store = RunStore(f"sqlite:///{database}")
+    items = store.run_items(record.id)
+    assert store.get_run(record.id).status == "succeeded"  # type: ignore[union-attr]
+    store.close()
+    assert len(items) == 40 and {item["status"] for item in items} == {"done"}
