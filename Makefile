@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install sysdeps lint format test test-fast demo bench clean
+.PHONY: help install sysdeps lint format test test-fast demo bench soak clean
 
 help:
 	@echo "make demo    set up and run the demo workflow against the built-in mock intranet"
 	@echo "make test    set up and run every check and test (lint, types, pytest)"
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
+	@echo "make soak    the crash test with 20 kills instead of 5"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +47,9 @@ demo: sysdeps $(STAMP)
 
 bench: sysdeps $(STAMP)
 	$(BIN)/python -m bench
+
+soak: sysdeps $(STAMP)
+	ROBO_CRASH_KILLS=20 $(BIN)/python -m pytest tests/e2e/test_unattended.py -k killed --timeout=3600 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
