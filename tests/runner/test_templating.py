@@ -8,10 +8,16 @@ import pytest
 
 from runner.templating import (
     TemplateError,
+    attribute_references,
     evaluate_condition,
+    filters_used,
     referenced_names,
     render_string,
     render_value,
+    syntax_problem,
+)
+from runner.templating import (
+    tests_used as jinja_tests_used,
 )
 
 SCOPE = {
@@ -103,3 +109,16 @@ class TestStaticAnalysis:
     def test_referenced_names(self) -> None:
         text = "{{ a.b + c | upper }} {% for i in d %}{{ i }}{% endfor %} {{ e is defined }} {{ f | default(1) }}"
         assert referenced_names(text) == {"a", "c", "d"}
+
+    def test_unknown_filters_and_tests_do_not_stop_the_analysis(self) -> None:
+        text = "{{ montant | euro }} {{ dossiers is empty }} {{ inputs.fichier }} {{ secrets['jeton'] }}"
+        assert syntax_problem(text) is None
+        assert referenced_names(text) == {"montant", "dossiers", "inputs", "secrets"}
+        assert filters_used(text) == {"euro"}
+        assert jinja_tests_used(text) == {"empty"}
+        assert attribute_references(text, "inputs") == ["fichier"]
+        assert attribute_references(text, "secrets") == ["jeton"]
+
+    def test_syntax_problems_are_said_plainly(self) -> None:
+        assert syntax_problem("{{ montant > 23 000 }}") == "expected the end of the expression, got 'integer'"
+        assert syntax_problem("{{ " + "(" * 200 + " }}") is not None
