@@ -123,9 +123,6 @@ class ConsoleSink:
         elif isinstance(event, StepStarted):
             where = f" [dim]{escape(event.item)}[/]" if event.item else ""
             progress.update(self._loops["__step__"], description=f"{escape(event.name)}{where}")
-        elif isinstance(event, StepFinished) and event.status == "failed":
-            message = (event.error or {}).get("message", "")
-            progress.console.print(f"[red]✗ {escape(event.name)}[/]: {escape(str(message))}")
         elif isinstance(event, LoopStarted):
             self._loops[event.loop] = progress.add_task(escape(event.name), total=event.total)
         elif isinstance(event, ItemFinished):
