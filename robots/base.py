@@ -189,7 +189,9 @@ class ActionSpec:
     def convert(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and convert rendered parameters; raises pydantic's `ValidationError`."""
         instance = self.model.model_validate(dict(params))
-        values = {name: getattr(instance, name) for name in self.parameters if name in instance.model_fields_set}
+        values = {
+            name: getattr(instance, name) for name in self.parameters if name in instance.model_fields_set
+        }
         for group in self.flat_groups:
             given = {name: values.pop(name) for name in group.fields if name in values}
             if given or not group.optional:
