@@ -51,6 +51,7 @@ class ScheduleSpec:
             "inputs": self.entry.model_dump(mode="json")["inputs"],
             "timezone": self.entry.timezone,
             "notify": self.notify,
+            "grace": self.misfire_grace_time,
             "fingerprint": self.fingerprint,
         }
 

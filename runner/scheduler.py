@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import signal
 import threading
@@ -70,7 +71,9 @@ class _RunExecutor(BaseExecutor):  # type: ignore[misc]
             fire_job = FireJob.from_kwargs(job.kwargs)
             for due in run_times:
                 late = time.time() - due.timestamp()
-                grace = job.misfire_grace_time
+                grace = job.kwargs.get(
+                    "grace", job.misfire_grace_time
+                )  # APScheduler keeps whole seconds only
                 if grace is not None and late > grace:
                     self.service.launcher.missed(fire_job, due, late, grace)
                     continue
@@ -146,6 +149,7 @@ class ScheduleService:
             self.sync()
             self.scheduler.resume()
             self.db.beat(self.id, state="running", schedules=len(self.specs))
+            log.info("ready: %d schedule(s) from %d file(s)", len(self.specs), len(self.files))
             self.ready.set()
             code = self._loop()
             self._shutdown()
@@ -244,10 +248,13 @@ class ScheduleService:
                     replace_existing=True,
                     coalesce=True,
                     max_instances=1,
-                    misfire_grace_time=spec.misfire_grace_time,
+                    misfire_grace_time=_whole_seconds(spec.misfire_grace_time),
                 )
             except (ConflictingIdError, JobLookupError):
                 continue  # another service changed the same job at the same moment
+            except Exception as exc:  # one schedule that cannot be stored must not stop the others
+                log.error("%s: cannot be scheduled: %s: %s", job_id, type(exc).__name__, exc)
+                continue
             log.info(
                 "%s %s: %s; next %s",
                 "changed" if job else "scheduled",
@@ -354,6 +361,10 @@ def _signals(service: ScheduleService, *, enabled: bool) -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _whole_seconds(grace: float | None) -> int | None:
+    return None if grace is None else max(1, math.ceil(grace))
 
 
 def _next_text(job: Any, timezone: str) -> str:
