@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ["startup", "validate", "engine", "browser", "excel"]
+BENCHMARKS = ["startup", "validate", "engine", "browser", "excel", "scheduler"]
 RESULTS = Path(__file__).parent / "results"
 
 
