@@ -165,6 +165,7 @@ class FireLauncher:
         self.running: dict[int, subprocess.Popen[bytes]] = {}
         self.signalled: set[int] = set()
         self.watched: dict[int, dict[str, Any]] = {}  # orphan runs adopted from a service that died
+        self.closing = threading.Event()  # set when the service stops: a fire claimed now does not start
         self._lock = threading.Lock()
 
     def fire(
@@ -204,6 +205,11 @@ class FireLauncher:
         )
 
     def _run(self, job: FireJob, due: dt.datetime, fire_id: int, kind: str, label: str) -> FireOutcome:
+        if self.closing.is_set():
+            outcome = FireOutcome(fire_id, "interrupted", None, first_error="the service was stopping")
+            self.db.fire_finished(fire_id, status=outcome.status, detail=outcome.first_error)
+            log.warning("%s: not started: the service is stopping", label)
+            return outcome
         folder = self.logs_dir / "schedule"
         folder.mkdir(parents=True, exist_ok=True)
         output, errors = folder / f"fire-{fire_id}.json", folder / f"fire-{fire_id}.log"

@@ -316,6 +316,7 @@ class ScheduleService:
     # stopping
 
     def _shutdown(self) -> None:
+        self.launcher.closing.set()
         self.scheduler.shutdown(wait=False)
         running = len(self.launcher.running)
         log.info("stopping: no new runs; %d run(s) in progress", running)
@@ -404,7 +405,8 @@ def setup_logging(stream: Any = None) -> None:
 
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JournalFormatter())
-    logger = logging.getLogger("robo")
-    logger.handlers[:] = [handler]
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    for name, level in (("robo", logging.INFO), ("apscheduler", logging.ERROR)):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -12,6 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from runner._schedule_db import ScheduleDatabase, fires
+from runner._schedule_launch import FireLauncher
 from runner._schedule_load import load_schedules
 
 T1 = "2026-05-04T05:00:00.000000Z"
@@ -175,3 +179,39 @@ class TestSchedulesOfAFile:
         (problem,) = loaded.diagnostics
         assert (problem.span.line, problem.span.col, problem.code) == (4, 23, "bad-schedule")
         assert "does not exist" in problem.message
+
+
+class TestOrphanRuns:
+    def test_a_run_left_by_a_dead_service_is_taken_over_then_recorded(
+        self, db: ScheduleDatabase, url: str, tmp_path: Path
+    ) -> None:
+        output = tmp_path / "fire-1.json"
+        summary = {
+            "status": "failed",
+            "run_id": "20260504-070000-abcdef",
+            "run_dir": str(tmp_path / "run"),
+            "counts": {"steps": 2},
+            "errors": [{"file": "w.yaml", "line": 3, "col": 5, "message": "boom"}],
+        }
+        # The run outlives its service (kill -9): a process that prints what `robo run --format json` prints.
+        code = "import json, sys, time; time.sleep(0.5); open(sys.argv[1], 'w').write(sys.argv[2])"
+        child = subprocess.Popen([sys.executable, "-c", code, str(output), json.dumps(summary)])
+        claim = db.claim_fire("w/1", T1, kind="scheduled", owner="dead", ttl=60)
+        assert claim.fire_id is not None
+        db.fire_started(claim.fire_id, run_pid=child.pid, started_at=time.time(), output=str(output))
+        with db.engine.begin() as connection:
+            connection.execute(update(fires).values(expires_at=time.time() - 1))
+        launcher = FireLauncher(db, owner="new", logs_dir=tmp_path, store_url=url, environ={})
+        launcher.reap(lambda job_id: None)
+        assert claim.fire_id in launcher.watched
+        assert db.fire(claim.fire_id)["owner"] == "new"  # type: ignore[index]
+        child.wait()
+        launcher.reap(lambda job_id: None)
+        row = db.fire(claim.fire_id)
+        assert row is not None
+        assert (row["status"], row["run_id"], row["detail"]) == (
+            "failed",
+            summary["run_id"],
+            "w.yaml:3:5: boom",
+        )
+        assert launcher.watched == {}
