@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner._parse_text import describe_problem, valid_name_for
 from runner.diagnostics import Diagnostic, closest, did_you_mean, one_of
 from runner.loader import (
     LoadedDocument,
@@ -33,10 +34,8 @@ from runner.model import (
     Step,
     TryStep,
     Workflow,
-    describe_problem,
-    parse_workflow_details,
-    valid_name_for,
 )
+from runner.parser import parse_workflow_details
 from runner.templating import (
     FILTER_NAMES,
     as_expression_template,
