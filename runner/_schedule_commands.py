@@ -175,7 +175,11 @@ def service_status(store_url: str) -> dict[str, Any]:
             )
             services.append({**row, "alive": alive, "beat_age": round(now - row["beat_at"], 1)})
         running = [
-            {**row, "for_seconds": round(now - row["started_at"], 1) if row["started_at"] else None}
+            {
+                **row,
+                "for_seconds": round(now - row["started_at"], 1) if row["started_at"] else None,
+                "stale": row["expires_at"] < now,
+            }
             for row in db.running_fires()
         ]
         return {"services": services, "running": running}
@@ -201,7 +205,10 @@ def print_status(status: dict[str, Any], out: Echo) -> None:
     for fire in status["running"]:
         due = parse_fire_key(fire["fire_time"]).astimezone().isoformat(timespec="seconds")
         lasting = f", for {fire['for_seconds']:.0f} s" if fire["for_seconds"] is not None else ""
-        out(f"running: {fire['job_id']} due {due} (fire #{fire['id']}, run pid {fire['run_pid']}{lasting})")
+        stale = "; its service stopped beating" if fire["stale"] else ""
+        out(
+            f"running: {fire['job_id']} due {due} (fire #{fire['id']}, run pid {fire['run_pid']}{lasting}{stale})"
+        )
 
 
 def set_paused(name: str, folder: Path, store_url: str, paused: bool, out: Echo, err: Echo) -> int:

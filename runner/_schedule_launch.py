@@ -9,8 +9,8 @@ started in the workflow's folder (paths in a schedule's `inputs` are relative to
 defaults), in a session of its own (a Ctrl+C on the service's terminal is the service's to handle), with the run
 store's URL in `ROBO_STORE_URL` rather than on the command line where `ps` would show its password, and with
 `ROBO_SCHEDULE_ID` and `ROBO_SCHEDULED_FOR` (the due time) for the workflow to read as `env.…`. Its JSON summary
-goes to `LOGS/schedule/fire-<id>.json` and its error output to `fire-<id>.log`. While the run lasts, the fire's
-lock is extended; a lock left by a service that died is taken over by a service of the same host, which waits for
+goes to `LOGS/schedule/fire-<id>.json` and its error output to `fire-<id>.log`, both kept unless the run
+succeeded without error output. While the run lasts, the fire's lock is extended; a lock left by a service that died is taken over by a service of the same host, which waits for
 the orphan run to end and records it.
 """
 
@@ -258,6 +258,9 @@ class FireLauncher:
             **{**outcome.__dict__, "started_at": started, "duration": time.time() - started}
         )
         self.finish(job, due, outcome, label)
+        if outcome.status == "succeeded" and not errors.stat().st_size:
+            output.unlink(missing_ok=True)  # the run store and the audit log hold all of it
+            errors.unlink(missing_ok=True)
         return outcome
 
     def _wait(self, process: subprocess.Popen[bytes], fire_id: int) -> int:

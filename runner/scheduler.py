@@ -71,9 +71,8 @@ class _RunExecutor(BaseExecutor):  # type: ignore[misc]
             fire_job = FireJob.from_kwargs(job.kwargs)
             for due in run_times:
                 late = time.time() - due.timestamp()
-                grace = job.kwargs.get(
-                    "grace", job.misfire_grace_time
-                )  # APScheduler keeps whole seconds only
+                # APScheduler keeps whole seconds only: the exact grace travels with the job's arguments.
+                grace = job.kwargs.get("grace", job.misfire_grace_time)
                 if grace is not None and late > grace:
                     self.service.launcher.missed(fire_job, due, late, grace)
                     continue
