@@ -126,7 +126,12 @@ def load_schedules(path: Path) -> LoadedFile:
             closed_path = (path.parent / entry.closed_days_file).resolve()
             closed_files.append(closed_path)
             closed = _closed_days(result, index, closed_path, loaded)
-        loaded.specs.append(_spec(job_id, workflow, path, entry, closed))
+        try:
+            loaded.specs.append(_spec(job_id, workflow, path, entry, closed))
+        except (ValueError, OverflowError) as exc:  # a date out of range, say: the validator let it through
+            loaded.diagnostics.append(
+                Diagnostic(_span(result, ("schedule", index)), "bad-schedule", f"cannot be scheduled: {exc}")
+            )
     loaded.signature = file_signature(path, closed_files)
     if not loaded.ok:
         loaded.specs = []

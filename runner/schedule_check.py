@@ -119,7 +119,14 @@ def _calendar_problems(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
                 yield ScheduleProblem(
                     ("between",), "bad-window", "the window starts and ends at the same time"
                 )
-    if entry.every is not None and entry.jitter >= entry.every:
+    if entry.every is not None and entry.every < 1:
+        yield ScheduleProblem(
+            ("every",),
+            "bad-schedule",
+            f"the interval is in seconds and must be 1 or more, not {entry.every:g}",
+            hint="for example every: 900 for every 15 minutes",
+        )
+    elif entry.every is not None and entry.jitter >= entry.every:
         yield ScheduleProblem(
             ("jitter",),
             "bad-schedule",
@@ -131,7 +138,13 @@ def _never_fires(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
     """A schedule whose every time falls on a skipped day or outside its window."""
     from runner._schedule_triggers import ScheduleTrigger, parse_time_of_day
 
-    if entry.at is not None or not (entry.skip or entry.between or entry.working_days_only):
+    if entry.at is not None:
+        try:
+            ScheduleTrigger(at=entry.at, timezone=entry.timezone)
+        except (ValueError, OverflowError):
+            yield ScheduleProblem(("at",), "bad-schedule", f"the date {entry.at} is out of range")
+        return
+    if not (entry.skip or entry.between or entry.working_days_only):
         return
     window = None
     if entry.between is not None:

@@ -333,3 +333,11 @@ class TestValidation:
                 "outside its window"
             )
         ]
+
+    def test_an_interval_under_a_second_and_a_date_out_of_range(self) -> None:
+        assert problems(
+            "name: x\nschedule:\n  - every: 0.5\n  - at: 0001-01-01 00:00\nsteps: [{log: a}]\n"
+        ) == [
+            "3:12 bad-schedule: the interval is in seconds and must be 1 or more, not 0.5",
+            "4:9 bad-schedule: the date 0001-01-01 00:00:00 is out of range",
+        ]
