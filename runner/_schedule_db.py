@@ -17,9 +17,9 @@ import datetime as dt
 import os
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psutil
 from sqlalchemy import (
@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from runner.store import open_engine
 
+T = TypeVar("T")
 schedule_metadata = MetaData()
 ACTIVE = ("claimed", "running")
 APSCHEDULER_TABLE = "schedule_apscheduler_jobs"
@@ -141,9 +142,17 @@ class ScheduleDatabase:
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
-        self.engine = engine or open_engine(url)
+        self.engine = engine if engine is not None else _created(lambda: open_engine(url))
         self.host = socket.gethostname()
+        _created(self._create_tables)
+
+    def _create_tables(self) -> None:
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
         schedule_metadata.create_all(self.engine)
+        SQLAlchemyJobStore(engine=self.engine, tablename=APSCHEDULER_TABLE).jobs_t.create(
+            self.engine, checkfirst=True
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -408,3 +417,16 @@ def _new_id(result: Any) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def _created(create: Callable[[], T]) -> T:
+    """`create()`, tried again when another process created a table between our check and our CREATE TABLE
+    (two services starting together on a new database)."""
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(4):
+        try:
+            return create()
+        except DBAPIError:
+            time.sleep(0.2 * (attempt + 1))
+    return create()

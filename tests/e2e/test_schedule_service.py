@@ -72,7 +72,7 @@ class Site:
         """`robo schedule …`, in this process (the services are the processes under test)."""
         return CliRunner().invoke(app, ["schedule", *args, "--logs", str(self.logs), "--store", self.url])
 
-    def serve(self, *options: str) -> tuple[subprocess.Popen[bytes], Path]:
+    def serve(self, *options: str, wait: bool = True) -> tuple[subprocess.Popen[bytes], Path]:
         log = self.root / f"service-{len(self.processes) + 1}.log"
         with log.open("wb") as handle:
             process = subprocess.Popen(
@@ -96,9 +96,14 @@ class Site:
                 stderr=subprocess.STDOUT,
             )
         self.processes.append((process, log))
+        if wait:
+            self.wait_ready(process, log)
+        return process, log
+
+    @staticmethod
+    def wait_ready(process: subprocess.Popen[bytes], log: Path) -> None:
         wait_until(lambda: " INFO ready: " in log.read_text() or process.poll() is not None)
         assert process.poll() is None, log.read_text()
-        return process, log
 
     def fires(self) -> list[dict[str, Any]]:
         db = ScheduleDatabase(self.url)
@@ -136,8 +141,9 @@ def due_epoch(row: dict[str, Any]) -> float:
 @pytest.mark.slow
 def test_two_services_on_one_database_start_each_due_run_once(site: Site) -> None:
     site.write("releve", every=2)
-    site.serve()
-    site.serve()
+    started = [site.serve(wait=False), site.serve(wait=False)]  # together, on a database not created yet
+    for process, log in started:
+        site.wait_ready(process, log)
     wait_until(lambda: len(site.outputs()) >= 3, timeout=40)
     site.stop_all()
     outputs = site.outputs()
