@@ -3,7 +3,7 @@
 `run-now` goes through the service when one is alive on the database (it inserts a request that the service
 polls, so the run starts on the service's machine, under its locks, with its environment), and runs the fire in
 the command's own process otherwise, waiting for its end. Either way the fire is claimed like a scheduled one:
-it is refused while a run of the same schedule lasts.
+it is refused while a run of the same workflow lasts.
 """
 
 from __future__ import annotations

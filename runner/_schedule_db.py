@@ -2,8 +2,8 @@
 
 - `schedule_services`: one row per service process, with its heartbeat, so `robo schedule status` can tell
   whether a service is alive.
-- `schedule_jobs`: one row per schedule: paused or not; its row is also locked while a fire of that schedule is
-  claimed, so that claims of one schedule are taken one at a time across processes.
+- `schedule_jobs`: one row per schedule (paused or not), and one per workflow, locked while a fire of one of its
+  schedules is claimed, so that claims for one workflow are taken one at a time across processes.
 - `schedule_fires`: one row per fire of a schedule, unique on (schedule, due time): the lock that makes one fire
   one run, whichever process takes it first. It holds the owner, the heartbeat and expiry, and the run's outcome.
 - `schedule_requests`: `robo schedule run-now` asks a running service through a row it polls.
@@ -104,6 +104,11 @@ requests = Table(
     Column("claimed_at", Float),
     Column("fire_id", Integer),
 )
+
+
+def workflow_key(job_id: str) -> str:
+    """The workflow a schedule belongs to (`saisie/matin` → `saisie`): its runs never overlap."""
+    return job_id.split("/", 1)[0]
 
 
 def fire_key(moment: dt.datetime) -> str:
@@ -221,8 +226,10 @@ class ScheduleDatabase:
         self, job_id: str, fire_time: str, *, kind: str, owner: str, ttl: float, honour_pause: bool = True
     ) -> Claim:
         """Take a fire for `owner`, atomically; refused when another process took it, or a run of the same
-        schedule is still going, or the schedule is paused."""
+        workflow (by any of its schedules) is still going, or the schedule is paused."""
+        workflow = workflow_key(job_id)
         self._ensure_job(job_id)
+        self._ensure_job(workflow)
         now = time.time()
         try:
             with self.engine.begin() as connection:
@@ -243,18 +250,20 @@ class ScheduleDatabase:
                         )
                     )
                 )
-                # On PostgreSQL, the schedule's row serialises claims of one schedule (SQLite ignores FOR UPDATE).
-                state = connection.execute(
-                    select(jobs.c.paused).where(jobs.c.job_id == job_id).with_for_update()
-                ).first()
+                # On PostgreSQL, the workflow's row serialises claims of its schedules (SQLite ignores FOR UPDATE).
+                connection.execute(select(jobs.c.job_id).where(jobs.c.job_id == workflow).with_for_update())
+                state = connection.execute(select(jobs.c.paused).where(jobs.c.job_id == job_id)).first()
                 outcome, detail = "run", ""
                 if honour_pause and state is not None and state.paused:
                     outcome, detail = "paused", "the schedule is paused"
                 else:
-                    busy = self._running_other(connection, job_id, fire_id, fire_time, now)
+                    busy = self._running_other(connection, workflow, fire_id, fire_time, now)
                     if busy is not None:
                         outcome = "overlap"
-                        detail = f"the run of fire #{busy['id']} (due {busy['fire_time']}) is still going"
+                        detail = (
+                            f"the run of {busy['job_id']} due {busy['fire_time']} (fire #{busy['id']}) "
+                            "is still going"
+                        )
                 if outcome != "run":
                     connection.execute(
                         update(fires)
@@ -266,10 +275,14 @@ class ScheduleDatabase:
             return Claim("taken", None, "another service took this fire")
 
     def _running_other(
-        self, connection: Any, job_id: str, fire_id: int, fire_time: str, now: float
+        self, connection: Any, workflow: str, fire_id: int, fire_time: str, now: float
     ) -> dict[str, Any] | None:
         rows = connection.execute(
-            select(fires).where(fires.c.job_id == job_id, fires.c.id != fire_id, fires.c.status.in_(ACTIVE))
+            select(fires).where(
+                fires.c.job_id.startswith(f"{workflow}/", autoescape=True),
+                fires.c.id != fire_id,
+                fires.c.status.in_(ACTIVE),
+            )
         ).mappings()
         for row in rows:
             alive = row["expires_at"] > now or (

@@ -4,7 +4,7 @@ APScheduler 3 does the timing, with its jobs in a persistent SQLAlchemy job stor
 next fire times and missed fires survive a restart. Each fire goes to `_RunExecutor`, which claims it in the
 database and runs it as a separate `robo run` process (see `runner._schedule_launch`): `max_instances=1` per
 schedule in a process, and the database's fire lock across processes, so that two services on one database start
-each due run once, and never a run of a schedule while its previous run lasts.
+each due run once, and never a run of a workflow while another run of it (by any of its schedules) lasts.
 
 Missed fires (the service was stopped, or busy) are coalesced into one, which runs if it is at most `grace`
 seconds late (`misfire: run_once_late`, no limit by default) or is dropped (`misfire: skip`, 5 s of grace).

@@ -85,10 +85,16 @@ class TestNoOverlap:
         db.fire_finished(first.fire_id, status="succeeded")
         assert db.claim_fire("w/1", T3, kind="scheduled", owner="b", ttl=60).outcome == "run"
 
-    def test_other_schedules_are_not_held_up(self, db: ScheduleDatabase) -> None:
-        first = db.claim_fire("w/1", T1, kind="scheduled", owner="a", ttl=60)
+    def test_another_schedule_of_the_workflow_waits_too_another_workflow_does_not(
+        self, db: ScheduleDatabase
+    ) -> None:
+        first = db.claim_fire("w_1/matin", T1, kind="scheduled", owner="a", ttl=60)
         start(db, first.fire_id or 0)
-        assert db.claim_fire("w/2", T1, kind="scheduled", owner="a", ttl=60).outcome == "run"
+        other = db.claim_fire("w_1/soir", T2, kind="scheduled", owner="a", ttl=60)
+        assert other.outcome == "overlap"
+        assert other.detail.startswith("the run of w_1/matin due 2026-05-04T05:00:00.000000Z (fire #")
+        assert db.claim_fire("wx1/matin", T2, kind="scheduled", owner="a", ttl=60).outcome == "run"  # not w_1
+        assert db.claim_fire("w_10/matin", T2, kind="scheduled", owner="a", ttl=60).outcome == "run"
 
     def test_an_earlier_claim_wins_over_a_later_one_not_the_reverse(self, db: ScheduleDatabase) -> None:
         # Two services lagging differently: the later due time is claimed first, not started yet.
