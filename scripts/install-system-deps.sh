@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Rob'O's browser and desktop robots are tested with, only when they are missing:
 # chromium (driven by Playwright through its executable path; Playwright's own browser downloads are not used)
-# xvfb (a virtual screen for desktop automation tests) and dovecot-imapd (the IMAP server the email robot's
-# tests start on 127.0.0.1).
+# xvfb (a virtual screen for desktop automation tests), dovecot-imapd (the IMAP server the email robot's
+# tests start on 127.0.0.1) and libreoffice-writer-nogui (the word robot's to_pdf, tested for real).
 set -euo pipefail
 
 missing=()
@@ -12,6 +12,7 @@ command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v xauth >/dev/null 2>&1 || missing+=(xauth)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
