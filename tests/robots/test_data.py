@@ -17,20 +17,8 @@ from runner.errors import BusinessError, ConfigurationError
 
 
 @pytest.fixture
-def artifacts() -> list[tuple[Path, str, str]]:
-    return []
-
-
-@pytest.fixture
-def data(tmp_path: Path, artifacts: list[tuple[Path, str, str]]) -> Iterator[Data]:
-    context = RobotContext(
-        run_id="t",
-        workflow_name="t",
-        workflow_dir=tmp_path,
-        artifacts_dir=tmp_path / "artifacts",
-        record_artifact=lambda path, kind, description: artifacts.append((path, kind, description)),
-    )
-    robot = Data(context)
+def data(robot_context: RobotContext) -> Iterator[Data]:
+    robot = Data(robot_context)
     yield robot
     robot.close()
 

@@ -31,20 +31,8 @@ imap_account = imap_server.imap_account
 
 
 @pytest.fixture
-def logs() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def email(tmp_path: Path, logs: list[str]) -> Iterator[Email]:
-    context = RobotContext(
-        run_id="t",
-        workflow_name="t",
-        workflow_dir=tmp_path,
-        artifacts_dir=tmp_path / "artifacts",
-        log=logs.append,
-    )
-    robot = Email(context)
+def email(robot_context: RobotContext) -> Iterator[Email]:
+    robot = Email(robot_context)
     yield robot
     robot.close()
 

@@ -25,20 +25,8 @@ VBA_BYTES = b"\xcc\x61" + bytes(range(256)) * 8  # stands for a compiled VBA pro
 
 
 @pytest.fixture
-def logs() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def excel(tmp_path: Path, logs: list[str]) -> Iterator[Excel]:
-    context = RobotContext(
-        run_id="t",
-        workflow_name="t",
-        workflow_dir=tmp_path,
-        artifacts_dir=tmp_path / "artifacts",
-        log=logs.append,
-    )
-    robot = Excel(context)
+def excel(robot_context: RobotContext) -> Iterator[Excel]:
+    robot = Excel(robot_context)
     yield robot
     robot.close()
 

@@ -77,20 +77,8 @@ def names(root: Path) -> list[str]:
 
 
 @pytest.fixture
-def logs() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def files(tmp_path: Path, logs: list[str]) -> Iterator[Files]:
-    context = RobotContext(
-        run_id="t",
-        workflow_name="t",
-        workflow_dir=tmp_path,
-        artifacts_dir=tmp_path / "artifacts",
-        log=logs.append,
-    )
-    robot = Files(context)
+def files(robot_context: RobotContext) -> Iterator[Files]:
+    robot = Files(robot_context)
     yield robot
     robot.close()
 

@@ -109,20 +109,8 @@ def closed_port_url() -> str:
 
 
 @pytest.fixture
-def artifacts() -> list[tuple[Path, str, str]]:
-    return []
-
-
-@pytest.fixture
-def http(tmp_path: Path, artifacts: list[tuple[Path, str, str]]) -> Iterator[Http]:
-    context = RobotContext(
-        run_id="t",
-        workflow_name="t",
-        workflow_dir=tmp_path,
-        artifacts_dir=tmp_path / "artifacts",
-        record_artifact=lambda path, kind, description: artifacts.append((path, kind, description)),
-    )
-    robot = Http(context)
+def http(robot_context: RobotContext) -> Iterator[Http]:
+    robot = Http(robot_context)
     yield robot
     robot.close()
 

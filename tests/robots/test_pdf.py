@@ -99,20 +99,8 @@ def make_pdf(
 
 
 @pytest.fixture
-def artifacts() -> list[tuple[Path, str, str]]:
-    return []
-
-
-@pytest.fixture
-def pdf(tmp_path: Path, artifacts: list[tuple[Path, str, str]]) -> Iterator[Pdf]:
-    context = RobotContext(
-        run_id="t",
-        workflow_name="t",
-        workflow_dir=tmp_path,
-        artifacts_dir=tmp_path / "artifacts",
-        record_artifact=lambda path, kind, description: artifacts.append((path, kind, description)),
-    )
-    robot = Pdf(context)
+def pdf(robot_context: RobotContext) -> Iterator[Pdf]:
+    robot = Pdf(robot_context)
     yield robot
     robot.close()
 

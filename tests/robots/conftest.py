@@ -1,0 +1,36 @@
+"""What robot tests share: a robot context that records what a robot logs and the artifacts it saves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from robots import RobotContext
+
+Artifact = tuple[Path, str, str]
+
+
+@pytest.fixture
+def logs() -> list[str]:
+    """The messages the robot logged (the audit log's `log` events in a run)."""
+    return []
+
+
+@pytest.fixture
+def artifacts() -> list[Artifact]:
+    """The artifacts the robot recorded: (path, kind, description)."""
+    return []
+
+
+@pytest.fixture
+def robot_context(tmp_path: Path, logs: list[str], artifacts: list[Artifact]) -> RobotContext:
+    """A run context rooted in the test's folder, recording logs and artifacts."""
+    return RobotContext(
+        run_id="t",
+        workflow_name="t",
+        workflow_dir=tmp_path,
+        artifacts_dir=tmp_path / "artifacts",
+        log=logs.append,
+        record_artifact=lambda path, kind, description: artifacts.append((path, kind, description)),
+    )
