@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.plain_playwright_entry import TEXT_FIELDS
+
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = int(os.environ.get("ROBO_BENCH_RECORDS", "200"))
 TOKEN_HEADER = {"X-Test-Token": "robo-test-token"}
@@ -52,19 +54,7 @@ FIELD_BY_FIELD = (
     HEADER
     + "".join(
         f"      - browser.fill: {{label: \"{label}\", value: \"{{{{ d['{label}'] or '' }}}}\", exact: true}}\n"
-        for label in (
-            "Nom du demandeur",
-            "Prénom",
-            "SIRET",
-            "Adresse",
-            "Code postal",
-            "Ville",
-            "Courriel",
-            "Montant demandé",
-            "Date de la demande",
-            "Référence externe",
-            "Observations",
-        )
+        for label in TEXT_FIELDS
     )
     + """      - browser.select: {label: Type de demande, option: "{{ d['Type de demande'] }}"}
       - browser.choose: {option: "{{ d['Priorité'] }}"}

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from typer.testing import CliRunner, Result
 from runner._schedule_db import ScheduleDatabase, parse_fire_key
 from runner.cli import app
 from runner.store import RunStore
+from tests.waiting import wait_until
 
 T = TypeVar("T")
 
@@ -36,17 +37,6 @@ steps:
       data: {{due: "{{{{ env.ROBO_SCHEDULED_FOR }}}}", run: "{{{{ run.id }}}}"}}
       path: "{{{{ inputs.out }}}}/{{{{ run.id }}}}.json"
 """
-
-
-def wait_until(condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.1) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 class Site:

@@ -7,7 +7,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ from runner._schedule_db import ScheduleDatabase
 from runner.scheduler import ScheduleService
 from runner.store import RunStore
 from tests.mock_intranet.fixtures import SmtpEndpoint
+from tests.waiting import wait_until
 
 T = TypeVar("T")
 
@@ -49,17 +50,6 @@ steps:
     steps:
       - files.wait_for_file: {{folder: "{{{{ inputs.gate }}}}", pattern: "{pattern}", stable_for: 0.5, timeout: 60}}
 """
-
-
-def wait_until(condition: Callable[[], T], timeout: float = 20.0, interval: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 class Harness:
