@@ -135,14 +135,53 @@ def open_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-    metadata.create_all(engine)
-    _add_missing_columns(engine)
+    _create_schema(engine)
     return engine
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """`journal_mode=WAL`, waiting for a moment when no other process is switching a new store at once.
+
+    SQLite answers "database is locked" at once, without its busy timeout, to a journal mode change that meets
+    another connection doing the same; the switch is made once per database file, so a short wait is enough.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _create_schema(engine: Engine) -> None:
+    """Creates or completes the tables, even when another process (a run, `robo runs`) does it at the same moment.
+
+    The check and the CREATE are separate statements, so two processes opening a new store together can both
+    find a table missing; the loser sees "already exists" and checks again, which then finds everything there.
+    """
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    attempts = 5
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine)
+            _add_missing_columns(engine)
+            return
+        except (OperationalError, ProgrammingError) as error:
+            message = str(error.orig).lower()
+            if attempt == attempts - 1 or not ("already exists" in message or "duplicate column" in message):
+                raise
 
 
 def _add_missing_columns(engine: Engine) -> None:

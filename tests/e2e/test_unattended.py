@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,17 +25,6 @@ SAISIE = WORKFLOWS / "saisie_dossiers.yaml"
 KILLS = int(os.environ.get("ROBO_CRASH_KILLS", "5"))
 
 
-def robo_process(args: list[str], logs: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "runner.cli", "run", *args, "--logs", str(logs)],
-        cwd=ROOT,
-        env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # so that a kill takes the browser down with it, as a crash of the machine would
-    )
-
-
 def kill_tree(process: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
@@ -43,7 +33,34 @@ def kill_tree(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(bot: Bot, tmp_path: Path) -> None:
+RoboProcess = Callable[[list[str], Path], "subprocess.Popen[bytes]"]
+
+
+@pytest.fixture
+def robo_process() -> Iterator[RoboProcess]:
+    """Starts `robo run` in its own process group; whatever a failed test leaves running is killed."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(args: list[str], logs: Path) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "runner.cli", "run", *args, "--logs", str(logs)],
+            cwd=ROOT,
+            env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # so that a kill takes the browser down with it, as a crash of the machine would
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        kill_tree(process)
+
+
+def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
+    bot: Bot, tmp_path: Path, robo_process: RoboProcess
+) -> None:
     cases = generate_cases(200, seed=404)
     source = write_xlsx(cases, tmp_path / "demandes.xlsx")
     logs = tmp_path / "logs"
@@ -159,7 +176,9 @@ steps:
             assert form.encode() not in path.read_bytes(), f"{form!r} found in {path.name}"
 
 
-def test_sigterm_stops_after_the_current_step_and_the_run_resumes(bot: Bot, tmp_path: Path) -> None:
+def test_sigterm_stops_after_the_current_step_and_the_run_resumes(
+    bot: Bot, tmp_path: Path, robo_process: RoboProcess
+) -> None:
     workflow = tmp_path / "longue.yaml"
     workflow.write_text(
         """
