@@ -1,6 +1,7 @@
 """Walks a workflow's steps and emits an event for everything that happens.
 
-Step kinds: action, `for_each` (optionally in parallel lanes), `if`, `try`/`on_error`, `set`, `log`, `fail`.
+Step kinds: action, `for_each` (in `_loops.py`, optionally in parallel lanes), `if`, `try`/`on_error`, `set`, `log`,
+`fail`.
 The engine holds the run context (inputs, vars, secrets, env, run, saved results, loop items) as nested scopes:
 a loop item gets a scope of its own, so what one item saves never leaks into the next. It knows no sink: events
 go to whatever was subscribed.
@@ -9,31 +10,32 @@ go to whatever was subscribed.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import threading
 import time
 from collections import ChainMap
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
 
 from robots import RobotContext, action_spec
-from runner.diagnostics import Diagnostic
-from runner.errors import ApplicationError, BusinessError, RoboError, StepTimeout
-from runner.events import (
-    Event,
-    ItemFinished,
-    ItemStarted,
-    LogMessage,
-    LoopStarted,
-    RetryScheduled,
-    StepFinished,
-    StepStarted,
+from runner._loops import LoopSteps
+from runner._step_parts import (
+    Lane,
+    RunCounters,
+    RunInterrupted,
+    Scope,
+    StepFailure,
+    conversion_failure,
+    error_record,
+    item_key_of,
+    step_ref,
+    summarize,
+    template_failure,
 )
-from runner.ledger import UNFINISHED, ItemGate
+from runner.errors import BusinessError, RoboError
+from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted
+from runner.ledger import ItemGate
 from runner.loader import Span
 from runner.model import (
     ActionStep,
@@ -49,107 +51,13 @@ from runner.model import (
 )
 from runner.retry import call_with_retry
 from runner.robot_pool import RobotPool
-from runner.templating import TemplateError, as_expression_template, evaluate_condition, render_value
+from runner.templating import TemplateError, evaluate_condition, render_value
 
-Scope = MutableMapping[str, Any]
 DEFAULT_STEP_TIMEOUT = 600.0
 WATCHDOG_GRACE = 10.0
 
 
-class RunInterrupted(Exception):
-    """The run was asked to stop (SIGINT/SIGTERM) and stopped between two steps."""
-
-
-class StepFailure(Exception):
-    """A step failed: the error, and which step (name, position, loop item) it came from."""
-
-    def __init__(self, step: Step, error: RoboError, item: str | None = None) -> None:
-        super().__init__(str(error))
-        self.step = step
-        self.error = error
-        self.item = item
-
-    @property
-    def kind(self) -> str:
-        return self.error.kind
-
-    def diagnostic(self) -> Diagnostic:
-        error = self.error
-        code = "step-timeout" if isinstance(error, StepTimeout) else f"{error.kind}-error"
-        where = f" (item {self.item})" if self.item is not None else ""
-        return Diagnostic(
-            self.step.span,
-            code,
-            f"step '{self.step.label}' failed{where}: {error.message}",
-            hint=error.hint,
-            cause=error.cause,
-        )
-
-
-@dataclass
-class Lane:
-    """One line of execution: lane 0 is the run itself; `parallel: N` loops add lanes 1…N."""
-
-    index: int
-    robots: RobotPool
-
-
-@dataclass
-class RunCounters:
-    steps: int = 0
-    steps_failed: int = 0
-    items_done: int = 0
-    items_failed: int = 0
-    items_skipped: int = 0
-    retries: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, name: str, amount: int = 1) -> None:
-        with self._lock:
-            setattr(self, name, getattr(self, name) + amount)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "steps": self.steps,
-            "steps_failed": self.steps_failed,
-            "items_done": self.items_done,
-            "items_failed": self.items_failed,
-            "items_skipped": self.items_skipped,
-            "retries": self.retries,
-        }
-
-
-def step_ref(path: Sequence[Any]) -> str:
-    """`("steps", 2, "steps", 0)` → `steps[2].steps[0]`."""
-    parts: list[str] = []
-    for part in path:
-        if isinstance(part, int):
-            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
-        else:
-            parts.append(str(part))
-    return ".".join(parts)
-
-
-def item_key_of(item: Any) -> str:
-    """A stable key for an item that declares none: a hash of its content."""
-    text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def summarize(value: Any, limit: int = 2000) -> Any:
-    """A bounded copy of a result for the audit log: long lists and texts are cut, with their size kept."""
-    if isinstance(value, list) and len(value) > 5:
-        return {"list_length": len(value), "first": [summarize(v, limit // 5) for v in value[:3]]}
-    if isinstance(value, str) and len(value) > limit:
-        return value[:limit] + f"… ({len(value)} characters)"
-    if isinstance(value, dict):
-        text = json.dumps(value, ensure_ascii=False, default=str)
-        if len(text) > limit:
-            return {"keys": list(value)[:50], "size": len(text)}
-    return value
-
-
-class Engine:
+class Engine(LoopSteps):
     """Executes one workflow once. Create a new engine for each run."""
 
     def __init__(
@@ -226,7 +134,7 @@ class Engine:
             try:
                 go = evaluate_condition(step.when, scope)
             except TemplateError as exc:
-                raise StepFailure(step, _template_failure(exc, "when"), item) from None
+                raise StepFailure(step, template_failure(exc, "when"), item) from None
             if not go:
                 self._finished(step, "skipped", 0.0, item, lane)
                 return
@@ -238,7 +146,7 @@ class Engine:
             try:
                 branch = step.then if evaluate_condition(step.condition, scope) else step.else_
             except TemplateError as exc:
-                raise StepFailure(step, _template_failure(exc, "if"), item) from None
+                raise StepFailure(step, template_failure(exc, "if"), item) from None
             self.execute_steps(branch, scope, lane, item)
         elif isinstance(step, TryStep):
             self.execute_try(step, scope, lane, item)
@@ -272,7 +180,7 @@ class Engine:
         except StepFailure as failure:
             self.counters.add("steps_failed")
             self._finished(
-                step, "failed", time.perf_counter() - started, item, lane, error=_error_record(failure.error)
+                step, "failed", time.perf_counter() - started, item, lane, error=error_record(failure.error)
             )
             raise
         self._finished(step, "succeeded", time.perf_counter() - started, item, lane)
@@ -281,7 +189,7 @@ class Engine:
         try:
             return render_value(value, scope)
         except TemplateError as exc:
-            raise StepFailure(step, _template_failure(exc, where), item) from None
+            raise StepFailure(step, template_failure(exc, where), item) from None
 
     # -- actions -------------------------------------------------------------------------------------------------
 
@@ -304,11 +212,11 @@ class Engine:
             params = spec.convert(rendered)
         except TemplateError as exc:
             self._started(step, ref, {}, item, lane)
-            return self._action_failed(step, _template_failure(exc, "parameters"), scope, lane, item, started)
+            return self._action_failed(step, template_failure(exc, "parameters"), scope, lane, item, started)
         except ValidationError as exc:
             self._started(step, ref, {}, item, lane)
             return self._action_failed(
-                step, _conversion_failure(spec.qualified_name, exc), scope, lane, item, started
+                step, conversion_failure(spec.qualified_name, exc), scope, lane, item, started
             )
         self._started(step, ref, _loggable(params, spec.secret_parameters), item, lane)
         if self.dry_run and spec.side_effects:
@@ -354,7 +262,7 @@ class Engine:
         self, step: ActionStep, error: RoboError, scope: Scope, lane: Lane, item: str | None, started: float
     ) -> None:
         self.counters.add("steps_failed")
-        self._finished(step, "failed", time.perf_counter() - started, item, lane, error=_error_record(error))
+        self._finished(step, "failed", time.perf_counter() - started, item, lane, error=error_record(error))
         if step.on_error == "continue":
             self.emit(
                 LogMessage(
@@ -442,232 +350,6 @@ class Engine:
         )
         self.execute_steps(handler, error_scope, lane, item)
 
-    def execute_loop(self, step: ForEachStep, scope: Scope, lane: Lane, item: str | None) -> None:
-        items = self._render(step, step.items, scope, item, "for_each")
-        if isinstance(items, dict):
-            items = [{"key": k, "value": v} for k, v in items.items()]
-        if not isinstance(items, list | tuple):
-            raise StepFailure(
-                step,
-                BusinessError(
-                    f"for_each needs a list, got {type(items).__name__}",
-                    hint="give a list, or a saved result that is one (e.g. the rows read from a file)",
-                ),
-                item,
-            )
-        loop = step_ref(step.path)
-        total = len(items)
-        lanes = self._lanes_wanted(step, scope, item)
-        self.emit(LoopStarted(run_id=self.run_id, loop=loop, name=step.label, total=total, parallel=lanes))
-        outcomes: list[dict[str, Any] | None] = [None] * total
-        if lanes > 1 and total > 1:
-            self._run_parallel(step, list(items), scope, loop, lanes, outcomes)
-        elif items:
-            lane_scope: Scope = ChainMap({}, scope)
-            self.execute_steps(step.setup, lane_scope, lane, item)
-            for index, value in enumerate(items):
-                if self.stop_event.is_set():
-                    raise RunInterrupted()
-                outcomes[index] = self._run_item(step, value, index, total, lane_scope, lane, loop)
-        if step.save:
-            scope[step.save] = [outcome for outcome in outcomes if outcome is not None]
-
-    def _lanes_wanted(self, step: ForEachStep, scope: Scope, item: str | None) -> int:
-        if isinstance(step.parallel, int):
-            return step.parallel
-        value = self._render(step, as_expression_template(step.parallel), scope, item, "parallel")
-        try:
-            lanes = int(value)
-        except (TypeError, ValueError):
-            raise StepFailure(
-                step, BusinessError(f"parallel must be a whole number, got {value!r}"), item
-            ) from None
-        if not 1 <= lanes <= 32:
-            raise StepFailure(step, BusinessError(f"parallel must be between 1 and 32, got {lanes}"), item)
-        return lanes
-
-    def _run_parallel(
-        self,
-        step: ForEachStep,
-        items: list[Any],
-        scope: Scope,
-        loop: str,
-        lanes: int,
-        outcomes: list[dict[str, Any] | None],
-    ) -> None:
-        lanes_count = min(lanes, len(items))
-        next_index = iter(range(len(items)))
-        take_lock = threading.Lock()
-        fatal: list[BaseException] = []
-
-        def work(lane_number: int) -> None:
-            lane = self._new_lane(lane_number)
-            lane_scope: Scope = ChainMap({}, scope)
-            try:
-                self.execute_steps(step.setup, lane_scope, lane, None)
-                while not fatal and not self.stop_event.is_set():
-                    with take_lock:
-                        index = next(next_index, None)
-                    if index is None:
-                        return
-                    outcomes[index] = self._run_item(
-                        step, items[index], index, len(items), lane_scope, lane, loop
-                    )
-            except BaseException as exc:  # carried to the main thread below
-                fatal.append(exc)
-            finally:
-                lane.robots.close()
-
-        threads = [
-            threading.Thread(target=work, args=(n,), name=f"lane-{n}", daemon=True)
-            for n in range(1, lanes_count + 1)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if fatal:
-            raise fatal[0]
-        if self.stop_event.is_set():
-            raise RunInterrupted()
-
-    def _run_item(
-        self, step: ForEachStep, value: Any, index: int, total: int, scope: Scope, lane: Lane, loop: str
-    ) -> dict[str, Any]:
-        """Run one item (unless an earlier attempt of the run did it); its outcome: key, status, error, `collect`."""
-        item_scope: Scope = ChainMap(
-            {
-                step.as_: value,
-                "loop": {
-                    "index": index,
-                    "number": index + 1,
-                    "total": total,
-                    "first": index == 0,
-                    "last": index == total - 1,
-                },
-            },
-            scope,
-        )
-        if step.key is not None:
-            key = str(self._render(step, as_expression_template(step.key), item_scope, None, "key"))
-        else:
-            key = item_key_of(value)
-        previous = self.item_gate.previous(loop, key)
-        if previous is not None and previous.status == "done":
-            self.counters.add("items_skipped")
-            self._item_finished(loop, key, index, "skipped", 0.0, lane, None, previous.outcome)
-            return previous.outcome or self._outcome(step, key, "done", None, item_scope)
-        self.emit(ItemStarted(run_id=self.run_id, loop=loop, key=key, index=index, lane=lane.index))
-        started = time.perf_counter()
-        policy = step.retry or RetryPolicy(attempts=1)
-        final_scope: list[Scope] = [item_scope]
-        attempts = [0]
-        interrupted = previous is not None and previous.status in UNFINISHED
-
-        def attempt() -> str:
-            attempts[0] += 1
-            lane.robots.notify("item_started", key)
-            final_scope[0] = ChainMap({}, item_scope)
-            try:
-                if attempts[0] > 1 and step.recover:
-                    self.execute_steps(step.recover, final_scope[0], lane, key)
-                if (interrupted or attempts[0] > 1) and self._already_done(step, final_scope[0], lane, key):
-                    lane.robots.notify("item_finished", key, True)
-                    return "already_done"
-                self.execute_steps(step.steps, final_scope[0], lane, key)
-                lane.robots.notify("item_finished", key, True)
-                return "done"
-            except StepFailure as failure:
-                lane.robots.notify("item_finished", key, False)
-                if isinstance(failure.error, ApplicationError):
-                    raise _ItemApplicationError(failure) from None
-                raise
-
-        try:
-            how = call_with_retry(
-                attempt,
-                policy,
-                on_retry=lambda n, delay, error: self._retrying(step, loop, n, policy, delay, error, key),
-                sleep=self._interruptible_sleep,
-            )
-        except (_ItemApplicationError, StepFailure) as exc:
-            failure = exc.failure if isinstance(exc, _ItemApplicationError) else exc
-            status = "failed_business" if isinstance(failure.error, BusinessError) else "failed_application"
-            self.counters.add("items_failed")
-            outcome = self._outcome(step, key, status, failure.error.message, final_scope[0])
-            message = failure.diagnostic().message
-            self._item_finished(
-                loop, key, index, status, time.perf_counter() - started, lane, message, outcome
-            )
-            with self.counters._lock:
-                self.item_failures.append(failure)
-            if step.on_error == "fail":
-                raise failure from None
-            return outcome
-        self.counters.add("items_done")
-        if how == "already_done":
-            self.emit(
-                LogMessage(
-                    run_id=self.run_id,
-                    level="info",
-                    message=f"item {key} was already done before the interruption: not entered again",
-                    item=key,
-                )
-            )
-        outcome = self._outcome(step, key, "done", None, final_scope[0])
-        self._item_finished(loop, key, index, "done", time.perf_counter() - started, lane, None, outcome)
-        return outcome
-
-    def _already_done(self, step: ForEachStep, scope: Scope, lane: Lane, key: str) -> bool:
-        """Run the loop's `already_done` steps; the last one's result says whether the item needs doing."""
-        if not step.already_done:
-            return False
-        marker = "__already_done__"
-        checks = list(step.already_done)
-        last = checks[-1]
-        if isinstance(last, ActionStep) and not last.save:
-            checks[-1] = last.model_copy(update={"save": marker})
-        self.execute_steps(checks, scope, lane, key)
-        target = checks[-1].save if isinstance(checks[-1], ActionStep) else None
-        return bool(scope.get(target)) if target else False
-
-    def _item_finished(
-        self,
-        loop: str,
-        key: str,
-        index: int,
-        status: str,
-        duration: float,
-        lane: Lane,
-        error: str | None,
-        outcome: dict[str, Any] | None,
-    ) -> None:
-        self.emit(
-            ItemFinished(
-                run_id=self.run_id,
-                loop=loop,
-                key=key,
-                index=index,
-                status=status,
-                duration=duration,
-                lane=lane.index,
-                error=error,
-                outcome=outcome,
-            )
-        )
-
-    def _outcome(
-        self, step: ForEachStep, key: str, status: str, error: str | None, scope: Scope
-    ) -> dict[str, Any]:
-        outcome: dict[str, Any] = {}
-        for name, template in (step.collect or {}).items():
-            try:
-                outcome[name] = render_value(template, scope)
-            except TemplateError:
-                outcome[name] = None  # what a failed item did not get to (e.g. its confirmation number)
-        outcome.update(key=key, status=status, error=error)
-        return outcome
-
     # -- events --------------------------------------------------------------------------------------------------
 
     def _started(self, step: Step, ref: str, params: dict[str, Any], item: str | None, lane: Lane) -> None:
@@ -711,40 +393,6 @@ class Engine:
                 error=error,
             )
         )
-
-
-class _ItemApplicationError(ApplicationError):
-    """Carries an item's application failure through the item-level retry."""
-
-    def __init__(self, failure: StepFailure) -> None:
-        super().__init__(failure.error.message)
-        self.failure = failure
-
-
-def _template_failure(exc: TemplateError, where: str) -> BusinessError:
-    return BusinessError(
-        f"{where}: {exc.message}",
-        hint=exc.hint,
-        cause=[f"template {exc.template!r}"],
-    )
-
-
-def _conversion_failure(action: str, exc: ValidationError) -> BusinessError:
-    problems = []
-    for problem in exc.errors():
-        where = ".".join(str(part) for part in problem["loc"])
-        problems.append(f"parameter '{where}': {problem['msg']} (found {problem.get('input')!r})")
-    return BusinessError(f"{action}: " + "; ".join(problems))
-
-
-def _error_record(error: RoboError) -> dict[str, Any]:
-    return {
-        "kind": error.kind,
-        "type": type(error).__name__,
-        "message": error.message,
-        "hint": error.hint,
-        "cause": list(error.cause),
-    }
 
 
 def _compact(value: Any) -> Any:

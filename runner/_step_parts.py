@@ -1,0 +1,139 @@
+"""What the engine's step runners share: the failure of a step, lanes, counters, and how steps are named."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from runner.diagnostics import Diagnostic
+from runner.errors import BusinessError, RoboError, StepTimeout
+from runner.model import Step
+from runner.robot_pool import RobotPool
+from runner.templating import TemplateError
+
+Scope = MutableMapping[str, Any]
+
+
+class RunInterrupted(Exception):
+    """The run was asked to stop (SIGINT/SIGTERM) and stopped between two steps."""
+
+
+class StepFailure(Exception):
+    """A step failed: the error, and which step (name, position, loop item) it came from."""
+
+    def __init__(self, step: Step, error: RoboError, item: str | None = None) -> None:
+        super().__init__(str(error))
+        self.step = step
+        self.error = error
+        self.item = item
+
+    @property
+    def kind(self) -> str:
+        return self.error.kind
+
+    def diagnostic(self) -> Diagnostic:
+        error = self.error
+        code = "step-timeout" if isinstance(error, StepTimeout) else f"{error.kind}-error"
+        where = f" (item {self.item})" if self.item is not None else ""
+        return Diagnostic(
+            self.step.span,
+            code,
+            f"step '{self.step.label}' failed{where}: {error.message}",
+            hint=error.hint,
+            cause=error.cause,
+        )
+
+
+@dataclass
+class Lane:
+    """One line of execution: lane 0 is the run itself; `parallel: N` loops add lanes 1…N."""
+
+    index: int
+    robots: RobotPool
+
+
+@dataclass
+class RunCounters:
+    steps: int = 0
+    steps_failed: int = 0
+    items_done: int = 0
+    items_failed: int = 0
+    items_skipped: int = 0
+    retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "steps": self.steps,
+            "steps_failed": self.steps_failed,
+            "items_done": self.items_done,
+            "items_failed": self.items_failed,
+            "items_skipped": self.items_skipped,
+            "retries": self.retries,
+        }
+
+
+def step_ref(path: Sequence[Any]) -> str:
+    """`("steps", 2, "steps", 0)` → `steps[2].steps[0]`."""
+    parts: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+        else:
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def item_key_of(item: Any) -> str:
+    """A stable key for an item that declares none: a hash of its content."""
+    text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def summarize(value: Any, limit: int = 2000) -> Any:
+    """A bounded copy of a result for the audit log: long lists and texts are cut, with their size kept."""
+    if isinstance(value, list) and len(value) > 5:
+        return {"list_length": len(value), "first": [summarize(v, limit // 5) for v in value[:3]]}
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + f"… ({len(value)} characters)"
+    if isinstance(value, dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        if len(text) > limit:
+            return {"keys": list(value)[:50], "size": len(text)}
+    return value
+
+
+def template_failure(exc: TemplateError, where: str) -> BusinessError:
+    return BusinessError(
+        f"{where}: {exc.message}",
+        hint=exc.hint,
+        cause=[f"template {exc.template!r}"],
+    )
+
+
+def conversion_failure(action: str, exc: ValidationError) -> BusinessError:
+    problems = []
+    for problem in exc.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        problems.append(f"parameter '{where}': {problem['msg']} (found {problem.get('input')!r})")
+    return BusinessError(f"{action}: " + "; ".join(problems))
+
+
+def error_record(error: RoboError) -> dict[str, Any]:
+    return {
+        "kind": error.kind,
+        "type": type(error).__name__,
+        "message": error.message,
+        "hint": error.hint,
+        "cause": list(error.cause),
+    }
