@@ -17,6 +17,8 @@ from typing import Annotated, Any, ClassVar, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
+from runner.durations import Duration
+
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
@@ -30,7 +32,7 @@ class _SecretMarker:
 
 SECRET = _SecretMarker()
 
-Seconds = Annotated[float, Field(gt=0, le=86_400)]
+Seconds = Annotated[Duration, Field(gt=0, le=86_400)]
 """A duration in seconds (a positive number)."""
 
 Secret = Annotated[str, SECRET]
@@ -440,7 +442,7 @@ def describe_type(annotation: Any) -> str:
         if any(isinstance(meta, _SecretMarker) for meta in args[1:]):
             return "secret text"
         if annotation == Seconds:
-            return "seconds"
+            return "seconds or a duration (90s, 15m, 1h30)"
         return base
     if origin is typing.Literal:
         return " | ".join(repr(a) for a in args)

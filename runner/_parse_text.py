@@ -52,6 +52,8 @@ def describe_problem(message: str) -> str:
     text = _PYDANTIC_TAIL.sub("", message.strip())
     if text.startswith("Value error, "):
         text = text[len("Value error, ") :]
+        if text.startswith("should "):
+            return text
     if _PYDANTIC_SUBJECT.match(text):
         return "should " + _PYDANTIC_SUBJECT.sub("", text)
     return "is not valid: " + text[:1].lower() + text[1:]

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from runner._parse_text import describe_problem
 from runner.diagnostics import Diagnostic
 from runner.errors import BusinessError, RoboError, StepTimeout
 from runner.model import Step
@@ -125,7 +126,9 @@ def conversion_failure(action: str, exc: ValidationError) -> BusinessError:
     problems = []
     for problem in exc.errors():
         where = ".".join(str(part) for part in problem["loc"])
-        problems.append(f"parameter '{where}': {problem['msg']} (found {problem.get('input')!r})")
+        problems.append(
+            f"parameter '{where}' {describe_problem(problem['msg'])} (found {problem.get('input')!r})"
+        )
     return BusinessError(f"{action}: " + "; ".join(problems))
 
 

@@ -17,13 +17,14 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runner.durations import Duration
 from runner.loader import Span
 
 InputType = Literal["string", "number", "integer", "boolean", "date", "file", "folder", "list"]
 OnError = Literal["fail", "continue"]
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Identifier = Annotated[str, Field(pattern=IDENTIFIER.pattern)]
-PositiveSeconds = Annotated[float, Field(gt=0, le=7 * 86_400)]
+PositiveSeconds = Annotated[Duration, Field(gt=0, le=7 * 86_400)]
 
 
 class _Model(BaseModel):
@@ -46,10 +47,10 @@ class InputSpec(_Model):
 
 class RetryPolicy(_Model):
     attempts: Annotated[int, Field(ge=1, le=100)] = 1
-    delay: Annotated[float, Field(ge=0, le=3600)] = 1.0
+    delay: Annotated[Duration, Field(ge=0, le=3600)] = 1.0
     backoff: Annotated[float, Field(ge=1, le=10)] = 1.0
-    max_delay: Annotated[float, Field(ge=0, le=86_400)] = 300.0
-    jitter: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    max_delay: Annotated[Duration, Field(ge=0, le=86_400)] = 300.0
+    jitter: Annotated[Duration, Field(ge=0, le=3600)] = 0.0
 
 
 class Defaults(_Model):
@@ -60,11 +61,11 @@ class Defaults(_Model):
 
 class ScheduleEntry(_Model):
     cron: str | None = None
-    every: Annotated[float, Field(gt=0)] | None = None
+    every: Annotated[Duration, Field(gt=0)] | None = None
     at: dt.datetime | None = None
     timezone: str = "Europe/Paris"
     inputs: dict[str, Any] = Field(default_factory=dict)
-    jitter: Annotated[float, Field(ge=0)] = 0.0
+    jitter: Annotated[Duration, Field(ge=0)] = 0.0
     enabled: bool = True
     name: str | None = None
     skip: list[str] = Field(default_factory=list)
@@ -72,7 +73,7 @@ class ScheduleEntry(_Model):
     between: list[str] | None = None
     working_days_only: bool = False
     misfire: Literal["run_once_late", "skip"] = "run_once_late"
-    grace: Annotated[float, Field(ge=0)] | None = None
+    grace: Annotated[Duration, Field(ge=0)] | None = None
 
 
 class NotifySettings(_Model):

@@ -317,6 +317,11 @@ class TestTimeouts:
         assert outcome.diagnostics[0].code == "step-timeout"
         assert "within 0.2 s" in outcome.diagnostics[0].message
 
+    def test_a_timeout_written_as_a_duration(self, run_yaml: WorkflowRunner) -> None:
+        outcome, _ = run_yaml("name: t\nsteps:\n  - probe.sleep: {seconds: 5}\n    timeout: 300ms\n")
+        assert outcome.status == "failed"
+        assert "within 0.3 s" in outcome.diagnostics[0].message
+
     def test_the_robot_is_replaced_after_a_timeout(
         self, run_yaml: WorkflowRunner, probe: type[Probe]
     ) -> None:
