@@ -32,6 +32,11 @@ class BrowserCore(Robot):
         self._frame: Any = None
         self._last_status: int | None = None
         self._actions_since_trace = 0
+        # DOM snapshots make a trace complete but cost about a fifth of the speed of field-by-field entry: by
+        # default they are recorded only once something has failed (a retry, the items after a failure), until
+        # an item succeeds again. `trace: full` records them always.
+        self._snapshots_wanted = self.trace_mode == "full"
+        self._snapshots_on = False
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
@@ -52,6 +57,8 @@ class BrowserCore(Robot):
         self, doing: str, work: Callable[[Any], Awaitable[T]], target: Target | None, seconds: float
     ) -> T:
         page = await self._ensure_page()
+        if self._snapshots_on != self._snapshots_wanted:
+            await self._restart_tracing()
         self._actions_since_trace += 1
         try:
             return await work(self._frame or page)
@@ -78,11 +85,24 @@ class BrowserCore(Robot):
             self._context = await self._host.browser.new_context(**options)
             self._context.set_default_timeout(self.default_timeout * 1000)
             if self.trace_mode != "off":
-                await self._context.tracing.start(snapshots=True, screenshots=False, sources=False)
-                await self._context.tracing.start_chunk()
+                await self._start_tracing()
         self._page = await self._context.new_page()
         self._watch(self._page)
         return self._page
+
+    async def _start_tracing(self) -> None:
+        snapshots = self._snapshots_wanted
+        await self._context.tracing.start(snapshots=snapshots, screenshots=False, sources=False)
+        await self._context.tracing.start_chunk()
+        self._snapshots_on = snapshots
+
+    async def _restart_tracing(self) -> None:
+        """Switch DOM snapshots on or off between two actions (what was recorded since the last chunk is dropped)."""
+        if self._context is None or self.trace_mode == "off":
+            return
+        await self._context.tracing.stop()
+        self._actions_since_trace = 0
+        await self._start_tracing()
 
     def _watch(self, page: Any) -> None:
         def on_response(response: Any) -> None:
@@ -114,6 +134,8 @@ class BrowserCore(Robot):
             except Exception as exc:
                 self.context.log(f"the page's HTML could not be saved: {exc}")
         await self._save_trace(f"lane{self.context.lane}-{label}-failure-trace.zip", f"trace up to '{doing}'")
+        if self.trace_mode != "off":
+            self._snapshots_wanted = True  # what happens next (a retry, a recovery) is recorded in full
 
     async def _save_trace(self, name: str, description: str) -> None:
         if self._context is None or self.trace_mode == "off" or not self._actions_since_trace:
@@ -133,6 +155,7 @@ class BrowserCore(Robot):
             await self._context.tracing.stop_chunk()
             await self._context.tracing.start_chunk()
             self._actions_since_trace = 0
+            self._snapshots_wanted = self.trace_mode == "full"
 
     def item_finished(self, key: str, ok: bool) -> None:
         """Keep the trace of a failed item; forget that of a successful one (it would only cost space)."""

@@ -158,6 +158,7 @@ def run(
                     "status": outcome.status,
                     "run_id": outcome.run_id,
                     "run_dir": str(outcome.run_dir) if outcome.run_dir else None,
+                    "report": str(outcome.report) if outcome.report else None,
                     "counts": outcome.counts,
                     "errors": [d.to_dict() for d in outcome.diagnostics],
                 },
@@ -168,6 +169,8 @@ def run(
     else:
         _print_diagnostics(outcome.diagnostics, outcome.sources, fmt)
         if outcome.run_dir is not None:
+            if outcome.report is not None:
+                _err(f"report: {outcome.report}")
             _err(f"audit log: {outcome.run_dir / 'audit.jsonl'}")
             _err(f"artifacts: {outcome.run_dir / 'artifacts'}")
     raise typer.Exit(outcome.exit_code if outcome.status != "invalid" else 1)
@@ -374,6 +377,34 @@ def runs_retry(
         _err(f"error: no run '{run_id}' in the run store")
         raise typer.Exit(1)
     run(Path(record.workflow_file), resume=record.id, logs=logs, store=store)
+
+
+@runs_app.command("report")
+def runs_report(
+    run_id: Annotated[str, typer.Argument(help="The run's id (or a unique beginning of it).")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Where to write it (default: report.html in the run's folder)."),
+    ] = None,
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+) -> None:
+    """Write the run's HTML report again (it is written at the end of every run): one file, screenshots inside."""
+    from runner.report import write_report
+
+    run_store = _store(logs, store)
+    try:
+        record = run_store.get_run(run_id)
+        if record is None:
+            _err(f"error: no run '{run_id}' in {run_store.url}")
+            raise typer.Exit(1)
+        path = write_report(run_store, record.id, output)
+    except OSError as exc:
+        _err(f"error: the report could not be written: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        run_store.close()
+    _out(str(path))
 
 
 @audit_app.command("verify")

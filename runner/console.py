@@ -45,6 +45,7 @@ class ConsoleSink:
         self, stream: IO[str] | None = None, *, live: bool | None = None, verbose: bool = False
     ) -> None:
         stream = stream or sys.stderr
+        self.stream = stream
         self.live = stream.isatty() if live is None else live
         self.console = Console(file=stream, highlight=False, soft_wrap=True, force_terminal=self.live or None)
         self.verbose = verbose
@@ -63,8 +64,11 @@ class ConsoleSink:
     # -- plain output (not a terminal) ---------------------------------------------------------------------------
 
     def _line(self, text: str) -> None:
+        # Written straight to the stream: rich's rendering costs more than a Playwright fill on a busy machine,
+        # and a plain line needs none of it.
         stamp = dt.datetime.now().strftime("%H:%M:%S")
-        self.console.print(f"{stamp} {text}", markup=False)
+        self.stream.write(f"{stamp} {text}\n")
+        self.stream.flush()
 
     def _handle_plain(self, event: Event) -> None:
         if isinstance(event, RunStarted):

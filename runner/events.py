@@ -23,8 +23,13 @@ class Event:
     at: str = field(default_factory=utc_now)
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"event": self.kind}
-        data.update(dataclasses.asdict(self))
+        # Shallow: the values are plain data already, and a deep copy of every event is a measurable part of
+        # the engine's cost per step.
+        data: dict[str, Any] = {"event": self.kind}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            is_instance = dataclasses.is_dataclass(value) and not isinstance(value, type)
+            data[item.name] = dataclasses.asdict(value) if is_instance else value
         return data
 
 

@@ -88,7 +88,7 @@ class BrowserSettings(_Model):
     slow_mo: Annotated[float, Field(ge=0)] = 0.0
     timeout: PositiveSeconds = 10.0
     viewport: dict[str, int] | None = None
-    trace: Literal["off", "on_failure"] = "on_failure"
+    trace: Literal["off", "on_failure", "full"] = "on_failure"
 
 
 class StepBase(_Model):

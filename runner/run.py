@@ -12,6 +12,7 @@ import os
 import secrets as random_tokens
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +27,7 @@ from runner.audit import AuditLog
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
 from runner.errors import RoboError, WorkflowError
-from runner.events import ArtifactSaved, Event, EventSink, LogMessage, RunFinished, RunStarted
+from runner.events import ArtifactSaved, Event, EventSink, LogMessage, RunFinished, RunStarted, StepStarted
 from runner.inputs import resolve_inputs
 from runner.ledger import WorkItemLedger
 from runner.loader import Span
@@ -62,6 +63,7 @@ class RunOutcome:
     sources: dict[str, list[str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     duration: float = 0.0
+    report: Path | None = None
 
     @property
     def exit_code(self) -> int:
@@ -79,11 +81,14 @@ class _Dispatcher:
         self.sinks = sinks
         self.redactor = redactor
         self._lock = threading.Lock()
+        self.current_step: dict[int, StepStarted] = {}  # per lane: what an artifact saved now belongs to
 
     def __call__(self, event: Event) -> None:
         if self.redactor:
             event = _redacted(event, self.redactor)
         with self._lock:
+            if isinstance(event, StepStarted):
+                self.current_step[event.lane] = event
             for sink in self.sinks:
                 sink.handle(event)
 
@@ -198,6 +203,7 @@ def _execute(
 
     def make_context(lane: int) -> RobotContext:
         def record_artifact(artifact_path: Path, kind: str, description: str) -> None:
+            step = dispatch.current_step.get(lane)
             dispatch(
                 ArtifactSaved(
                     run_id=run_id,
@@ -205,6 +211,8 @@ def _execute(
                     artifact=kind,
                     description=description,
                     sha256=_sha256(artifact_path),
+                    step=step.step if step else None,
+                    item=step.item if step else None,
                 )
             )
 
@@ -307,6 +315,7 @@ def _execute(
             )
         )
         dispatch.close()
+        report = _write_report(store, run_id)
         store.close()
     redacted = [_redact_diagnostic(d, redactor) for d in diagnostics]
     return RunOutcome(
@@ -317,7 +326,19 @@ def _execute(
         {validation.path: validation.source_lines},
         engine.counters.as_dict(),
         duration,
+        report,
     )
+
+
+def _write_report(store: RunStore, run_id: str) -> Path | None:
+    """The run's HTML report; a report that cannot be written is said on stderr and changes nothing else."""
+    from runner.report import write_report
+
+    try:
+        return write_report(store, run_id)
+    except Exception as exc:
+        sys.stderr.write(f"warning: the run's report could not be written: {type(exc).__name__}: {exc}\n")
+        return None
 
 
 def _redact_diagnostic(diagnostic: Diagnostic, redactor: Redactor) -> Diagnostic:

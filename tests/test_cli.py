@@ -162,6 +162,19 @@ class TestRuns:
         verify = robo("audit", "verify", run_id, cwd=project)
         assert verify.returncode == 0 and "intact" in verify.stdout
 
+    def test_every_run_has_a_report_that_can_be_written_again(self, project: Path) -> None:
+        result = robo("run", "releve.yaml", "-i", "fichier=dossiers.csv", cwd=project)
+        [line] = [line for line in result.stderr.splitlines() if line.startswith("report: ")]
+        first = Path(line.removeprefix("report: "))
+        assert first.name == "report.html" and "All 2 items done." in first.read_text(encoding="utf-8")
+        run_id = json.loads(robo("runs", "list", "--format", "json", cwd=project).stdout)[0]["id"]
+        again = robo("runs", "report", run_id, "--output", "copie.html", cwd=project)
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.strip() == "copie.html"
+        assert "Relevé des dossiers" in (project / "copie.html").read_text(encoding="utf-8")
+        unknown = robo("runs", "report", "nope", cwd=project)
+        assert unknown.returncode == 1 and "no run 'nope'" in unknown.stderr
+
     def test_show_an_unknown_run(self, project: Path) -> None:
         result = robo("runs", "show", "nope", cwd=project)
         assert result.returncode == 1

@@ -2,7 +2,7 @@
 
 Starts the mock intranet and its mail server, runs `robo run workflows/saisie_dossiers.yaml` against them (the
 confirmation numbers go into a copy of the spreadsheet among the run's artifacts), says where the run's
-records are, and stops the servers.
+report and records are, and stops the servers.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def main() -> int:
             f"{intranet.url}/api/test/dossiers", headers=intranet.test_headers, timeout=30
         ).json()
         print(f"\nL'intranet fictif a enregistré {stored['counts']['total']} dossiers.", flush=True)
-        print("Revoir l'exécution : .venv/bin/robo runs list   puis   .venv/bin/robo runs show <id>")
+        print("Revoir l'exécution : ouvrir le rapport indiqué plus haut (report: …/report.html),")
+        print("ou bien .venv/bin/robo runs list   puis   .venv/bin/robo runs show <id>")
     return result.returncode
 
 

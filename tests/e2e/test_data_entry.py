@@ -88,6 +88,9 @@ def test_a_renamed_field_is_explained_with_evidence(bot: Bot, tmp_path: Path) ->
     assert any(name.endswith(".png") for name in artifacts)
     assert any(name.endswith("trace.zip") for name in artifacts)
     assert bot.stored() == []
+    report = (outcome.run_dir / "report.html").read_text(encoding="utf-8")
+    assert "did you mean &#39;Nom de famille du demandeur&#39;?" in report
+    assert report.count('src="data:image/png;base64,') >= 1  # the failure's screenshot travels inside
 
 
 def test_an_expired_session_is_recovered_without_losing_a_record(bot: Bot, tmp_path: Path) -> None:

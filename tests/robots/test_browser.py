@@ -187,3 +187,44 @@ class TestPages:
         for path in artifacts.iterdir():
             assert password not in path.read_bytes(), path.name
         assert password not in (outcome.run_dir / "audit.jsonl").read_bytes()
+
+
+def snapshot_counts(run_dir: Path) -> list[int]:
+    """For each failure trace of a run, in the order they were saved: how many DOM snapshots it holds."""
+    traces = sorted((run_dir / "artifacts").glob("*trace*.zip"), key=lambda path: path.stat().st_mtime_ns)
+    counts = []
+    for trace in traces:
+        with zipfile.ZipFile(trace) as archive:
+            events = b"".join(archive.read(name) for name in archive.namelist() if name.endswith(".trace"))
+        assert b'"type":"before"' in events, trace.name  # the actions are recorded in every mode
+        counts.append(events.count(b'"frame-snapshot"'))
+    return counts
+
+
+class TestTraces:
+    FAILING = (
+        HEAD
+        + """
+  - browser.open: {url: "{{ inputs.intranet }}/connexion"}
+  - browser.click: {text: Ce bouton n'existe pas, timeout: 1}
+    retry: {attempts: 2, delay: 0}
+"""
+    )
+
+    def test_by_default_a_retry_is_recorded_with_the_page_snapshots(self, bot: Bot) -> None:
+        outcome, _ = bot.run("name: Trace" + self.FAILING)
+        assert outcome.status == "failed" and outcome.run_dir is not None
+        first, retry = snapshot_counts(outcome.run_dir)
+        assert first == 0  # fast: actions, network and console only
+        assert retry > 0
+
+    def test_full_traces_have_snapshots_from_the_start(self, bot: Bot) -> None:
+        outcome, _ = bot.run("name: Trace\nbrowser: {trace: full}" + self.FAILING)
+        assert outcome.run_dir is not None
+        assert all(count > 0 for count in snapshot_counts(outcome.run_dir))
+
+    def test_no_trace_when_switched_off(self, bot: Bot) -> None:
+        outcome, _ = bot.run("name: Trace\nbrowser: {trace: off}" + self.FAILING)
+        assert outcome.run_dir is not None
+        assert not list((outcome.run_dir / "artifacts").glob("*.zip"))
+        assert list((outcome.run_dir / "artifacts").glob("*.png"))

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from typing import Any, ClassVar
 
 from robots import Robot, RobotContext, Seconds, Secret, action
 from runner.errors import ApplicationError, BusinessError
+
+# A 1×1 PNG, so that reports can be tested with a real image.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 
 class Probe(Robot):
@@ -86,6 +92,19 @@ class Probe(Robot):
         with Probe.lock:
             Probe.calls.append(("refuse", reason))
         raise BusinessError(reason)
+
+    @action
+    def refuse_with_screenshot(self, reason: str, hint: str | None = None) -> None:
+        """Save a small PNG as the screenshot of the failure, then raise a business error.
+
+        Args:
+            reason: The message.
+            hint: What to do about it.
+        """
+        shot = self.context.artifact_path(f"lane{self.context.lane}-refused.png")
+        shot.write_bytes(TINY_PNG)
+        self.context.record_artifact(shot, "screenshot", f"page when '{reason}' was refused")
+        raise BusinessError(reason, hint=hint)
 
     @action
     def crash(self) -> None:

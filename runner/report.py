@@ -1,0 +1,403 @@
+"""One self-contained HTML report per run, built from the run store and the audit log (never from the engine).
+
+`report.html` in the run's folder says, for a service agent who did not watch the run: how it ended, in plain
+words; what needs attention first (each failed item or step with its message, hint, place in the workflow and
+the screenshot taken when it failed); the work items with what each produced; the log messages; the slowest
+steps; the files the run saved; and whether the audit log is intact. It is written at the end of every run (and
+of every resumed session) and again by `robo runs report RUN_ID`; a single file with its screenshots inside, so
+it can be mailed or archived on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.audit import AuditVerdict, verify_audit_log
+from runner.store import RunRecord, RunStore
+
+REPORT_NAME = "report.html"
+MAX_ITEM_ROWS = 5_000
+MAX_DETAILED_FAILURES = 200
+MAX_EMBEDDED_IMAGE = 2 * 2**20
+MAX_EMBEDDED_TOTAL = 12 * 2**20
+MAX_OUTCOME_COLUMNS = 6
+
+STATUS_TEXT = {
+    "succeeded": "Succeeded",
+    "completed_with_errors": "Completed with errors",
+    "failed": "Failed",
+    "interrupted": "Interrupted: can be resumed",
+    "crashed": "Crashed: can be resumed",
+    "running": "Running",
+}
+ITEM_STATUS_TEXT = {
+    "done": "done",
+    "failed_business": "refused (data)",
+    "failed_application": "failed (system)",
+    "in_progress": "interrupted",
+    "pending": "not started",
+}
+
+
+@dataclass
+class Artifact:
+    """A file the run saved: a screenshot, a page's HTML, a trace, a download, an output."""
+
+    kind: str
+    description: str
+    link: str  # relative to the report when the file is in the run's folder
+    name: str
+    size: int | None
+    sha256: str | None
+    step: str | None
+    item: str | None
+    image: str | None = None  # a data: URI when the screenshot is small enough to travel inside the report
+
+
+@dataclass
+class Failure:
+    """Something that needs a person's attention: a failed item, or a step that failed outside any item."""
+
+    title: str
+    kind: str  # business | application | configuration | …
+    message: str
+    hint: str | None = None
+    causes: list[str] = field(default_factory=list)
+    step_name: str | None = None
+    place: str | None = None  # file:line of the step in the workflow
+    at: str | None = None
+    handled: bool = False  # on_error: continue / a try block took care of it
+    artifacts: list[Artifact] = field(default_factory=list)
+
+
+@dataclass
+class StepStats:
+    name: str
+    step: str
+    count: int = 0
+    total: float = 0.0
+    longest: float = 0.0
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
+@dataclass
+class Session:
+    """One process's part of a run: the first run, then each `--resume`."""
+
+    started_at: str
+    finished_at: str | None = None
+    status: str | None = None
+    duration: float | None = None
+    resumed: bool = False
+
+
+@dataclass
+class ReportData:
+    run: RunRecord
+    status_text: str
+    headline: str
+    sessions: list[Session]
+    failures: list[Failure]
+    more_failures: int
+    items: list[dict[str, Any]]
+    item_total: int
+    item_counts: dict[str, int]
+    outcome_columns: list[str]
+    logs: list[dict[str, Any]]
+    slowest: list[StepStats]
+    artifacts: list[Artifact]
+    audit: AuditVerdict | None
+    retries: int
+    generated_at: str
+
+
+def _audit_records(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.is_file():
+        return
+    with path.open("rb") as handle:
+        for raw in handle:
+            try:
+                record = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue  # a line cut by a crash; `verify` reports it
+            if isinstance(record, dict):
+                yield record
+
+
+class _Embedder:
+    """Screenshots as data: URIs, within a budget so that a report stays small enough to mail."""
+
+    def __init__(self) -> None:
+        self.spent = 0
+
+    def __call__(self, path: Path) -> str | None:
+        if path.suffix.lower() not in (".png", ".jpg", ".jpeg") or not path.is_file():
+            return None
+        size = path.stat().st_size
+        if size > MAX_EMBEDDED_IMAGE or self.spent + size > MAX_EMBEDDED_TOTAL:
+            return None
+        self.spent += size
+        kind = "png" if path.suffix.lower() == ".png" else "jpeg"
+        return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def _artifact(record: dict[str, Any], run_dir: Path, embed: _Embedder) -> Artifact:
+    path = Path(str(record.get("path", "")))
+    try:
+        link = path.relative_to(run_dir).as_posix()
+    except ValueError:
+        link = path.as_uri() if path.is_absolute() else str(path)
+    size = path.stat().st_size if path.is_file() else None
+    return Artifact(
+        kind=str(record.get("artifact", "file")),
+        description=str(record.get("description", "")),
+        link=link,
+        name=path.name,
+        size=size,
+        sha256=record.get("sha256"),
+        step=record.get("step"),
+        item=record.get("item"),
+        image=embed(path) if record.get("artifact") == "screenshot" else None,
+    )
+
+
+def _place(started: dict[str, Any] | None) -> str | None:
+    if not started:
+        return None
+    return f"{Path(str(started.get('file', ''))).name}:{started.get('line')}"
+
+
+def _headline(
+    record: RunRecord, item_counts: Counter[str], item_total: int, stopped_by: Failure | None
+) -> str:
+    done = item_counts.get("done", 0)
+    failed = item_counts.get("failed_business", 0) + item_counts.get("failed_application", 0)
+    if record.status == "succeeded":
+        return f"All {item_total} items done." if item_total else "Every step succeeded."
+    if record.status == "completed_with_errors":
+        return f"{done} of {item_total} items done; {failed} need attention (see below)."
+    if record.status in ("interrupted", "crashed"):
+        left = item_total - done - failed
+        return (
+            f"The run stopped before the end ({record.status}): {done} items done, {failed} failed"
+            + (f", {left} left" if left > 0 else "")
+            + f". Resume it with: robo run {record.workflow_file} --resume {record.id}"
+        )
+    if stopped_by is not None:
+        return f"The run stopped at step '{stopped_by.step_name}': {stopped_by.message}"
+    return f"The run failed: {record.error or 'see the log below'}"
+
+
+def gather(store: RunStore, run_id: str) -> ReportData:
+    """Everything the report shows, read from the store and the run's audit log."""
+    record = store.get_run(run_id)
+    if record is None:
+        raise LookupError(f"no run '{run_id}' in {store.url}")
+    run_dir = Path(record.run_dir or ".")
+    embed = _Embedder()
+    item_rows = store.run_items(record.id)
+    final_status = {(row["key"]): row["status"] for row in item_rows}
+
+    sessions: list[Session] = []
+    started_steps: dict[tuple[int, str, str | None], dict[str, Any]] = {}
+    last_failed_step: dict[str | None, tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    handled: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+    artifacts_by_item: defaultdict[str | None, list[Artifact]] = defaultdict(list)
+    artifacts: list[Artifact] = []
+    logs: list[dict[str, Any]] = []
+    stats: dict[str, StepStats] = {}
+    retries = 0
+    retries_by_item: Counter[str] = Counter()
+    for event in _audit_records(run_dir / "audit.jsonl"):
+        kind = event.get("event")
+        if kind == "run_started":
+            sessions.append(Session(started_at=event["at"], resumed=bool(event.get("resumed_from"))))
+        elif kind == "run_finished" and sessions:
+            sessions[-1].finished_at = event["at"]
+            sessions[-1].status = event.get("status")
+            sessions[-1].duration = event.get("duration")
+        elif kind == "step_started":
+            started_steps[(event.get("lane", 0), event["step"], event.get("item"))] = event
+        elif kind == "step_finished":
+            name = str(event.get("name", ""))
+            entry = stats.setdefault(event["step"], StepStats(name=name, step=event["step"]))
+            duration = float(event.get("duration") or 0.0)
+            entry.count += 1
+            entry.total += duration
+            entry.longest = max(entry.longest, duration)
+            if event.get("status") == "failed":
+                started = started_steps.get((event.get("lane", 0), event["step"], event.get("item")))
+                item = event.get("item")
+                if item is None or final_status.get(item, "").startswith("failed"):
+                    last_failed_step[item] = (event, started)
+                if item is None:
+                    handled.append((event, started))
+        elif kind == "retry_scheduled":
+            retries += 1
+            if event.get("item") is not None:
+                retries_by_item[event["item"]] += 1
+        elif kind == "log":
+            logs.append(event)
+        elif kind == "artifact_saved":
+            artifact = _artifact(event, run_dir, embed)
+            artifacts.append(artifact)
+            artifacts_by_item[artifact.item].append(artifact)
+
+    failures: list[Failure] = []
+    for row in item_rows:
+        if not str(row["status"]).startswith("failed"):
+            continue
+        step_event, started = last_failed_step.get(row["key"], ({}, None))
+        error = step_event.get("error") or {}
+        failures.append(
+            Failure(
+                title=f"item {row['key']}",
+                kind=str(
+                    error.get("kind") or ("business" if row["status"] == "failed_business" else "application")
+                ),
+                message=str(error.get("message") or row["error"] or row["status"]),
+                hint=error.get("hint"),
+                causes=list(error.get("cause") or []),
+                step_name=step_event.get("name"),
+                place=_place(started),
+                at=row.get("finished_at"),
+                artifacts=artifacts_by_item.get(row["key"], []),
+            )
+        )
+    stopped_by: Failure | None = None
+    for index, (step_event, started) in enumerate(handled):
+        error = step_event.get("error") or {}
+        stops = record.status == "failed" and index == len(handled) - 1
+        failure = Failure(
+            title=f"step '{step_event.get('name')}'",
+            kind=str(error.get("kind") or "error"),
+            message=str(error.get("message") or ""),
+            hint=error.get("hint"),
+            causes=list(error.get("cause") or []),
+            step_name=step_event.get("name"),
+            place=_place(started),
+            at=step_event.get("at"),
+            handled=not stops,
+            artifacts=[a for a in artifacts_by_item.get(None, []) if a.step == step_event.get("step")],
+        )
+        if stops:
+            stopped_by = failure
+            failures.insert(0, failure)
+        else:
+            failures.append(failure)
+    if record.status == "failed" and stopped_by is None and record.error:
+        stopped_by = Failure(title="the run", kind="error", message=record.error)
+        failures.insert(0, stopped_by)
+
+    item_counts = Counter(str(row["status"]) for row in item_rows)
+    outcome_columns: list[str] = []
+    for row in item_rows:
+        for name in row.get("outcome") or {}:
+            if name not in ("key", "status", "error") and name not in outcome_columns:
+                outcome_columns.append(name)
+    for row in item_rows:
+        row["retries"] = retries_by_item.get(row["key"], 0)
+    shown_items = sorted(
+        item_rows, key=lambda row: (not str(row["status"]).startswith("failed"), row["position"])
+    )
+    return ReportData(
+        run=record,
+        status_text=STATUS_TEXT.get(record.status, record.status),
+        headline=_headline(record, item_counts, len(item_rows), stopped_by),
+        sessions=sessions,
+        failures=failures[:MAX_DETAILED_FAILURES],
+        more_failures=max(0, len(failures) - MAX_DETAILED_FAILURES),
+        items=shown_items[:MAX_ITEM_ROWS],
+        item_total=len(item_rows),
+        item_counts=dict(item_counts),
+        outcome_columns=outcome_columns[:MAX_OUTCOME_COLUMNS],
+        logs=logs[-500:],
+        slowest=sorted(stats.values(), key=lambda s: s.total, reverse=True)[:10],
+        artifacts=artifacts,
+        audit=verify_audit_log(run_dir / "audit.jsonl", record.last_hash)
+        if (run_dir / "audit.jsonl").is_file()
+        else None,
+        retries=retries,
+        generated_at=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    )
+
+
+def render(data: ReportData) -> str:
+    """The report's HTML, from the template beside this module (autoescaped: page texts are data, not markup)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    environment = Environment(
+        loader=PackageLoader("runner", "templates"),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["seconds"] = _seconds
+    environment.filters["size"] = _size
+    environment.filters["local_time"] = _local_time
+    environment.globals["item_status_text"] = ITEM_STATUS_TEXT
+    return environment.get_template("report.html.j2").render(report=data)
+
+
+def write_report(store: RunStore, run_id: str, path: Path | None = None) -> Path:
+    """Write the run's report (atomically: a reader never sees half a file); its path."""
+    data = gather(store, run_id)
+    target = path or Path(data.run.run_dir or ".") / REPORT_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    html = render(data)
+    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(html)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 120:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "missing"
+    if value < 1024:
+        return f"{value} bytes"
+    if value < 1024**2:
+        return f"{value / 1024:.1f} KB"
+    return f"{value / 1024**2:.1f} MB"
+
+
+def _local_time(value: str | None) -> str:
+    if not value:
+        return "–"
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return moment.astimezone().strftime("%d/%m/%Y %H:%M:%S")
+
+
+__all__ = ["REPORT_NAME", "ReportData", "gather", "render", "write_report"]
