@@ -267,6 +267,9 @@ class TestNotifications:
         assert "Status: failed (exit code 1)" in body
         assert f"First error: {path}:6:5: step 'fail' failed: Le fichier des relances est vide" in body
         assert "/logs/relance/" in body and "audit.jsonl" in body
+        [report] = first.attachments
+        assert report.filename == "report.html"
+        assert b"The run stopped at step &#39;fail&#39;: Le fichier des relances est vide" in report.content
         path.write_text(
             failing.replace("  - fail: Le fichier des relances est vide", "  - log: Rien à relancer")
         )
