@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ REPORT_NAME = "report.html"
 MAX_ITEM_ROWS = 5_000
 MAX_DETAILED_FAILURES = 200
 MAX_EMBEDDED_IMAGE = 2 * 2**20
-MAX_EMBEDDED_TOTAL = 12 * 2**20
+MAX_EMBEDDED_TOTAL = 6 * 2**20  # well under what the schedule service attaches to a mail (10 MB)
 MAX_OUTCOME_COLUMNS = 6
 
 STATUS_TEXT = {
@@ -200,97 +200,103 @@ def _headline(
     return f"The run failed: {record.error or 'see the log below'}"
 
 
-def gather(store: RunStore, run_id: str) -> ReportData:
-    """Everything the report shows, read from the store and the run's audit log."""
-    record = store.get_run(run_id)
-    if record is None:
-        raise LookupError(f"no run '{run_id}' in {store.url}")
-    run_dir = Path(record.run_dir or ".")
-    embed = _Embedder()
-    item_rows = store.run_items(record.id)
-    final_status = {(row["key"]): row["status"] for row in item_rows}
+FailedStep = tuple[dict[str, Any], dict[str, Any] | None]  # a failed step's event, and its start (its place)
 
-    sessions: list[Session] = []
+
+@dataclass
+class _AuditFacts:
+    """What the report takes from the audit log, in one pass over it."""
+
+    sessions: list[Session] = field(default_factory=list)
+    item_failures: dict[str, FailedStep] = field(default_factory=dict)  # the last failed step of each item
+    step_failures: list[FailedStep] = field(default_factory=list)  # failed steps outside any item
+    artifacts: list[Artifact] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, StepStats] = field(default_factory=dict)
+    retries: Counter[str | None] = field(default_factory=Counter)  # by item (None: outside any item)
+
+
+def _read_audit(run_dir: Path) -> _AuditFacts:
+    facts = _AuditFacts()
+    embed = _Embedder()
     started_steps: dict[tuple[int, str, str | None], dict[str, Any]] = {}
-    last_failed_step: dict[str | None, tuple[dict[str, Any], dict[str, Any] | None]] = {}
-    handled: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
-    artifacts_by_item: defaultdict[str | None, list[Artifact]] = defaultdict(list)
-    artifacts: list[Artifact] = []
-    logs: list[dict[str, Any]] = []
-    stats: dict[str, StepStats] = {}
-    retries = 0
-    retries_by_item: Counter[str] = Counter()
     for event in _audit_records(run_dir / "audit.jsonl"):
         kind = event.get("event")
         if kind == "run_started":
-            sessions.append(Session(started_at=event["at"], resumed=bool(event.get("resumed_from"))))
-        elif kind == "run_finished" and sessions:
-            sessions[-1].finished_at = event["at"]
-            sessions[-1].status = event.get("status")
-            sessions[-1].duration = event.get("duration")
+            facts.sessions.append(Session(started_at=event["at"], resumed=bool(event.get("resumed_from"))))
+        elif kind == "run_finished" and facts.sessions:
+            session = facts.sessions[-1]
+            session.finished_at, session.status, session.duration = (
+                event["at"],
+                event.get("status"),
+                event.get("duration"),
+            )
         elif kind == "step_started":
             started_steps[(event.get("lane", 0), event["step"], event.get("item"))] = event
         elif kind == "step_finished":
-            name = str(event.get("name", ""))
-            entry = stats.setdefault(event["step"], StepStats(name=name, step=event["step"]))
+            entry = facts.stats.setdefault(
+                event["step"], StepStats(name=str(event.get("name", "")), step=event["step"])
+            )
             duration = float(event.get("duration") or 0.0)
             entry.count += 1
             entry.total += duration
             entry.longest = max(entry.longest, duration)
             if event.get("status") == "failed":
-                started = started_steps.get((event.get("lane", 0), event["step"], event.get("item")))
-                item = event.get("item")
-                if item is None or final_status.get(item, "").startswith("failed"):
-                    last_failed_step[item] = (event, started)
-                if item is None:
-                    handled.append((event, started))
+                failed = (event, started_steps.get((event.get("lane", 0), event["step"], event.get("item"))))
+                if event.get("item") is None:
+                    facts.step_failures.append(failed)
+                else:
+                    facts.item_failures[event["item"]] = failed
         elif kind == "retry_scheduled":
-            retries += 1
-            if event.get("item") is not None:
-                retries_by_item[event["item"]] += 1
+            facts.retries[event.get("item")] += 1
         elif kind == "log":
-            logs.append(event)
+            facts.logs.append(event)
         elif kind == "artifact_saved":
-            artifact = _artifact(event, run_dir, embed)
-            artifacts.append(artifact)
-            artifacts_by_item[artifact.item].append(artifact)
+            facts.artifacts.append(_artifact(event, run_dir, embed))
+    return facts
 
-    failures: list[Failure] = []
-    for row in item_rows:
-        if not str(row["status"]).startswith("failed"):
-            continue
-        step_event, started = last_failed_step.get(row["key"], ({}, None))
-        error = step_event.get("error") or {}
-        failures.append(
-            Failure(
-                title=f"item {row['key']}",
-                kind=str(
-                    error.get("kind") or ("business" if row["status"] == "failed_business" else "application")
-                ),
-                message=str(error.get("message") or row["error"] or row["status"]),
-                hint=error.get("hint"),
-                causes=list(error.get("cause") or []),
-                step_name=step_event.get("name"),
-                place=_place(started),
-                at=row.get("finished_at"),
-                artifacts=artifacts_by_item.get(row["key"], []),
-            )
-        )
+
+def _failure(title: str, failed: FailedStep, **extra: Any) -> Failure:
+    step_event, started = failed
+    error = step_event.get("error") or {}
+    values: dict[str, Any] = {
+        "kind": str(error.get("kind") or "error"),
+        "message": str(error.get("message") or ""),
+        "hint": error.get("hint"),
+        "causes": list(error.get("cause") or []),
+        "step_name": step_event.get("name"),
+        "place": _place(started),
+        "at": step_event.get("at"),
+    }
+    values.update({key: value for key, value in extra.items() if value is not None})
+    return Failure(title=title, **values)
+
+
+def _item_failure(row: dict[str, Any], facts: _AuditFacts) -> Failure:
+    known = row["key"] in facts.item_failures  # else it failed before any step did (e.g. its key)
+    return _failure(
+        f"item {row['key']}",
+        facts.item_failures.get(row["key"], ({}, None)),
+        kind=None if known else row["status"].removeprefix("failed_"),
+        message=None if known else row["error"] or row["status"],
+        at=row.get("finished_at"),
+        artifacts=[a for a in facts.artifacts if a.item == row["key"]],
+    )
+
+
+def _failures(
+    record: RunRecord, item_rows: list[dict[str, Any]], facts: _AuditFacts
+) -> tuple[list[Failure], Failure | None]:
+    """Failed items, then steps that failed outside items; the step that stopped the run (if one did) first."""
+    failures = [_item_failure(row, facts) for row in item_rows if str(row["status"]).startswith("failed")]
     stopped_by: Failure | None = None
-    for index, (step_event, started) in enumerate(handled):
-        error = step_event.get("error") or {}
-        stops = record.status == "failed" and index == len(handled) - 1
-        failure = Failure(
-            title=f"step '{step_event.get('name')}'",
-            kind=str(error.get("kind") or "error"),
-            message=str(error.get("message") or ""),
-            hint=error.get("hint"),
-            causes=list(error.get("cause") or []),
-            step_name=step_event.get("name"),
-            place=_place(started),
-            at=step_event.get("at"),
+    for index, failed in enumerate(facts.step_failures):
+        stops = record.status == "failed" and index == len(facts.step_failures) - 1
+        failure = _failure(
+            f"step '{failed[0].get('name')}'",
+            failed,
             handled=not stops,
-            artifacts=[a for a in artifacts_by_item.get(None, []) if a.step == step_event.get("step")],
+            artifacts=[a for a in facts.artifacts if a.item is None and a.step == failed[0].get("step")],
         )
         if stops:
             stopped_by = failure
@@ -300,36 +306,45 @@ def gather(store: RunStore, run_id: str) -> ReportData:
     if record.status == "failed" and stopped_by is None and record.error:
         stopped_by = Failure(title="the run", kind="error", message=record.error)
         failures.insert(0, stopped_by)
+    return failures, stopped_by
 
+
+def gather(store: RunStore, run_id: str) -> ReportData:
+    """Everything the report shows, read from the store and the run's audit log."""
+    record = store.get_run(run_id)
+    if record is None:
+        raise LookupError(f"no run '{run_id}' in {store.url}")
+    run_dir = Path(record.run_dir or ".")
+    item_rows = store.run_items(record.id)
+    facts = _read_audit(run_dir)
+    failures, stopped_by = _failures(record, item_rows, facts)
     item_counts = Counter(str(row["status"]) for row in item_rows)
     outcome_columns: list[str] = []
     for row in item_rows:
+        row["retries"] = facts.retries.get(row["key"], 0)
         for name in row.get("outcome") or {}:
             if name not in ("key", "status", "error") and name not in outcome_columns:
                 outcome_columns.append(name)
-    for row in item_rows:
-        row["retries"] = retries_by_item.get(row["key"], 0)
-    shown_items = sorted(
+    failed_first = sorted(
         item_rows, key=lambda row: (not str(row["status"]).startswith("failed"), row["position"])
     )
+    audit_log = run_dir / "audit.jsonl"
     return ReportData(
         run=record,
         status_text=STATUS_TEXT.get(record.status, record.status),
         headline=_headline(record, item_counts, len(item_rows), stopped_by),
-        sessions=sessions,
+        sessions=facts.sessions,
         failures=failures[:MAX_DETAILED_FAILURES],
         more_failures=max(0, len(failures) - MAX_DETAILED_FAILURES),
-        items=shown_items[:MAX_ITEM_ROWS],
+        items=failed_first[:MAX_ITEM_ROWS],
         item_total=len(item_rows),
         item_counts=dict(item_counts),
         outcome_columns=outcome_columns[:MAX_OUTCOME_COLUMNS],
-        logs=logs[-500:],
-        slowest=sorted(stats.values(), key=lambda s: s.total, reverse=True)[:10],
-        artifacts=artifacts,
-        audit=verify_audit_log(run_dir / "audit.jsonl", record.last_hash)
-        if (run_dir / "audit.jsonl").is_file()
-        else None,
-        retries=retries,
+        logs=facts.logs[-500:],
+        slowest=sorted(facts.stats.values(), key=lambda s: s.total, reverse=True)[:10],
+        artifacts=facts.artifacts,
+        audit=verify_audit_log(audit_log, record.last_hash) if audit_log.is_file() else None,
+        retries=sum(facts.retries.values()),
         generated_at=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     )
 
