@@ -8,7 +8,9 @@ import pytest
 
 import robots
 from runner.events import Event
+from runner.loader import load_workflow_text
 from runner.run import RunOptions, RunOutcome, run_workflow
+from runner.validate import validate_document
 from tests.runner.probe_robot import Probe
 
 
@@ -55,3 +57,9 @@ class WorkflowRunner:
 @pytest.fixture
 def run_yaml(tmp_path: Path, probe: type[Probe]) -> WorkflowRunner:
     return WorkflowRunner(tmp_path)
+
+
+def problems(text: str) -> list[str]:
+    """The validator's findings on a workflow text, as `line:col code: message`."""
+    result = validate_document(load_workflow_text(text, "w.yaml"))
+    return [f"{d.span.line}:{d.span.col} {d.code}: {d.message}" for d in result.diagnostics]

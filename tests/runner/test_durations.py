@@ -9,9 +9,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from robots import Seconds
 from runner.durations import NOT_A_DURATION, to_seconds
-from runner.loader import load_workflow_text
 from runner.model import ScheduleEntry
-from runner.validate import validate_document
+from tests.runner.conftest import problems
 
 
 class TestToSeconds:
@@ -58,11 +57,6 @@ class TestToSeconds:
 
     def test_a_schedule_every_fifteen_minutes(self) -> None:
         assert ScheduleEntry(every="15m").every == 900  # type: ignore[arg-type]
-
-
-def problems(text: str) -> list[str]:
-    result = validate_document(load_workflow_text(text, "w.yaml"))
-    return [f"{d.span.line}:{d.span.col} {d.code}: {d.message}" for d in result.diagnostics]
 
 
 class TestInWorkflows:

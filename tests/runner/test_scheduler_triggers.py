@@ -14,8 +14,7 @@ from runner._schedule_triggers import (
     holidays_of,
     read_closed_days,
 )
-from runner.loader import load_workflow_text
-from runner.validate import validate_document
+from tests.runner.conftest import problems
 
 PARIS = "Europe/Paris"
 
@@ -276,11 +275,6 @@ class TestJitterDatesAndPersistence:
         copy = pickle.loads(pickle.dumps(trigger))
         assert copy == trigger
         assert copy.fire_times(utc(2026, 5, 1), 10) == trigger.fire_times(utc(2026, 5, 1), 10)
-
-
-def problems(text: str) -> list[str]:
-    result = validate_document(load_workflow_text(text, "w.yaml"))
-    return [f"{d.span.line}:{d.span.col} {d.code}: {d.message}" for d in result.diagnostics]
 
 
 class TestValidation:
