@@ -222,3 +222,6 @@ steps:
     assert store.get_run(record.id).status == "succeeded"  # type: ignore[union-attr]
     store.close()
     assert len(items) == 40 and {item["status"] for item in items} == {"done"}
+    report = (Path(record.run_dir or "") / "report.html").read_text(encoding="utf-8")
+    assert "All 40 items done." in report
+    assert "sessions (resumed)" in report and "interrupted" in report
