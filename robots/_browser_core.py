@@ -92,8 +92,8 @@ class BrowserCore(Robot):
 
     async def _start_tracing(self) -> None:
         snapshots = self._snapshots_wanted
+        # start() opens the first chunk itself; each stop_chunk() below is followed by a start_chunk().
         await self._context.tracing.start(snapshots=snapshots, screenshots=False, sources=False)
-        await self._context.tracing.start_chunk()
         self._snapshots_on = snapshots
 
     async def _restart_tracing(self) -> None:
