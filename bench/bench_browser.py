@@ -188,7 +188,10 @@ def run() -> dict[str, Any]:
             # The variants compared with the plain script run in turns, ROUNDS times, and each keeps its best
             # time: on a busy 2-core machine one run of each can differ by more than what is measured.
             compared = [variant for variant in variants if not variant[0].startswith("robo_fill_form_")]
-            schedule = compared * ROUNDS + [variant for variant in variants if variant not in compared]
+            # Every other round runs them in the reverse order, so that no variant always follows the same one.
+            rounds = [compared if number % 2 == 0 else compared[::-1] for number in range(ROUNDS)]
+            schedule = [variant for one_round in rounds for variant in one_round]
+            schedule += [variant for variant in variants if variant not in compared]
             for name, command in schedule:
                 _reset(url)
                 elapsed, memory, _ = _timed(command, env)
