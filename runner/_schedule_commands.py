@@ -22,6 +22,7 @@ from typing import Any
 from runner._schedule_db import APSCHEDULER_TABLE, ScheduleDatabase, parse_fire_key
 from runner._schedule_launch import EXIT_STATUSES, FireJob, FireLauncher, local_time
 from runner._schedule_load import LoadedFile, load_schedules, workflow_files
+from runner.audit import AUDIT_LOG_NAME
 from runner.diagnostics import Diagnostic, did_you_mean
 from runner.scheduler import setup_logging
 from runner.store import RunStore
@@ -264,7 +265,7 @@ def run_now(
         return 1
     out(f"{job.job_id}: {outcome.status} (run {outcome.run_id or 'none'})")
     if outcome.run_dir:
-        out(f"audit log: {Path(outcome.run_dir) / 'audit.jsonl'}")
+        out(f"audit log: {Path(outcome.run_dir) / AUDIT_LOG_NAME}")
     codes = {status: code for code, status in EXIT_STATUSES.items()}
     return codes.get(outcome.status, 1)
 

@@ -38,6 +38,7 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
+AUDIT_LOG_NAME = "audit.jsonl"  # in the run's folder
 _HASH_SUFFIX = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')
 
 

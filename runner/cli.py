@@ -169,9 +169,11 @@ def run(
     else:
         _print_diagnostics(outcome.diagnostics, outcome.sources, fmt)
         if outcome.run_dir is not None:
+            from runner.audit import AUDIT_LOG_NAME
+
             if outcome.report is not None:
                 _err(f"report: {outcome.report}")
-            _err(f"audit log: {outcome.run_dir / 'audit.jsonl'}")
+            _err(f"audit log: {outcome.run_dir / AUDIT_LOG_NAME}")
             _err(f"artifacts: {outcome.run_dir / 'artifacts'}")
     raise typer.Exit(outcome.exit_code if outcome.status != "invalid" else 1)
 
@@ -414,7 +416,7 @@ def audit_verify(
     store: StoreOption = None,
 ) -> None:
     """Prove that a run's audit log was not changed since it was written."""
-    from runner.audit import verify_audit_log
+    from runner.audit import AUDIT_LOG_NAME, verify_audit_log
 
     path = Path(target)
     expected: str | None = None
@@ -427,7 +429,7 @@ def audit_verify(
         if record is None or not record.run_dir:
             _err(f"error: '{target}' is neither an audit log file nor a known run id")
             raise typer.Exit(2)
-        path = Path(record.run_dir) / "audit.jsonl"
+        path = Path(record.run_dir) / AUDIT_LOG_NAME
         expected = record.last_hash
     if not path.is_file():
         _err(f"error: the audit log {path} is missing")

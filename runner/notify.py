@@ -23,6 +23,9 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+from runner.audit import AUDIT_LOG_NAME
+from runner.report import REPORT_NAME
+
 SUCCESS = frozenset({"succeeded"})
 FAILURE = frozenset({"failed", "completed_with_errors", "invalid", "crashed", "lost"})
 EVENTS = ("failure", "recovery", "success")
@@ -51,11 +54,11 @@ class RunSummary:
 
     @property
     def audit_log(self) -> str | None:
-        return str(Path(self.run_dir) / "audit.jsonl") if self.run_dir else None
+        return str(Path(self.run_dir) / AUDIT_LOG_NAME) if self.run_dir else None
 
     @property
     def report(self) -> Path | None:
-        path = Path(self.run_dir) / "report.html" if self.run_dir else None
+        path = Path(self.run_dir) / REPORT_NAME if self.run_dir else None
         return path if path is not None and path.is_file() else None
 
 

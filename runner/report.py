@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.audit import AuditVerdict, verify_audit_log
+from runner.audit import AUDIT_LOG_NAME, AuditVerdict, verify_audit_log
 from runner.store import RunRecord, RunStore
 
 REPORT_NAME = "report.html"
@@ -220,17 +220,15 @@ def _read_audit(run_dir: Path) -> _AuditFacts:
     facts = _AuditFacts()
     embed = _Embedder()
     started_steps: dict[tuple[int, str, str | None], dict[str, Any]] = {}
-    for event in _audit_records(run_dir / "audit.jsonl"):
+    for event in _audit_records(run_dir / AUDIT_LOG_NAME):
         kind = event.get("event")
         if kind == "run_started":
             facts.sessions.append(Session(started_at=event["at"], resumed=bool(event.get("resumed_from"))))
         elif kind == "run_finished" and facts.sessions:
             session = facts.sessions[-1]
-            session.finished_at, session.status, session.duration = (
-                event["at"],
-                event.get("status"),
-                event.get("duration"),
-            )
+            session.finished_at = event["at"]
+            session.status = event.get("status")
+            session.duration = event.get("duration")
         elif kind == "step_started":
             started_steps[(event.get("lane", 0), event["step"], event.get("item"))] = event
         elif kind == "step_finished":
@@ -328,7 +326,7 @@ def gather(store: RunStore, run_id: str) -> ReportData:
     failed_first = sorted(
         item_rows, key=lambda row: (not str(row["status"]).startswith("failed"), row["position"])
     )
-    audit_log = run_dir / "audit.jsonl"
+    audit_log = run_dir / AUDIT_LOG_NAME
     return ReportData(
         run=record,
         status_text=STATUS_TEXT.get(record.status, record.status),

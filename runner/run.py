@@ -23,7 +23,7 @@ from typing import Any
 
 from robots import RobotContext
 from robots.base import SharedResources
-from runner.audit import AuditLog
+from runner.audit import AUDIT_LOG_NAME, AuditLog
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
 from runner.errors import RoboError, WorkflowError
@@ -174,7 +174,7 @@ def _execute(
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor(secret_values.values())
     store = RunStore(options.store_url or default_store_url(options.logs_dir))
-    audit = AuditLog(run_dir / "audit.jsonl")
+    audit = AuditLog(run_dir / AUDIT_LOG_NAME)
     sinks: list[EventSink] = [
         audit,
         RunStoreSink(store, run_dir, lambda: audit.last_hash),
