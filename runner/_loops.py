@@ -9,6 +9,7 @@ import threading
 import time
 from collections import ChainMap
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runner._step_parts import (
@@ -21,8 +22,18 @@ from runner._step_parts import (
     step_ref,
 )
 from runner.errors import ApplicationError, BusinessError
-from runner.events import Event, ItemFinished, ItemStarted, LogMessage, LoopStarted
-from runner.ledger import UNFINISHED, ItemGate
+from runner.events import Event, ItemEffect, ItemFinished, ItemStarted, LogMessage, LoopStarted
+from runner.ledger import (
+    UNFINISHED,
+    Effect,
+    EffectState,
+    ItemGate,
+    ItemStatus,
+    PreviousItem,
+    to_check_hint,
+    to_check_message,
+    touching,
+)
 from runner.model import ActionStep, ForEachStep, RetryPolicy, Step
 from runner.retry import call_with_retry
 from runner.templating import TemplateError, as_expression_template, render_value
@@ -154,7 +165,11 @@ class LoopSteps:
     def _run_item(
         self, step: ForEachStep, value: Any, index: int, total: int, scope: Scope, lane: Lane, loop: str
     ) -> dict[str, Any]:
-        """Run one item (unless an earlier attempt of the run did it); its outcome: key, status, error, `collect`."""
+        """Run one item (unless an earlier attempt of the run did it); its outcome: key, status, error, `collect`.
+
+        An item that may have been entered (a change it started, in this session or an earlier one) is never
+        done again blindly: its `already_done` steps check it first; without them it is left `to_check`.
+        """
         item_scope: Scope = ChainMap(
             {
                 step.as_: value,
@@ -173,36 +188,57 @@ class LoopSteps:
         else:
             key = item_key_of(value)
         previous = self.item_gate.previous(loop, key)
-        if previous is not None and previous.status == "done":
+        if previous is not None and previous.status == ItemStatus.DONE:
             self.counters.add("items_skipped")
-            self._item_finished(loop, key, index, "skipped", 0.0, lane, None, previous.outcome)
-            return previous.outcome or self._outcome(step, key, "done", None, item_scope)
+            self._item_finished(loop, key, index, ItemStatus.SKIPPED, 0.0, lane, None, previous.outcome)
+            return previous.outcome or self._outcome(step, key, ItemStatus.DONE, None, item_scope)
+        touched_before = previous.touched if previous is not None else []
+        if touched_before and not step.already_done and not self.item_gate.force:
+            return self._left_to_check(step, key, index, lane, loop, item_scope, touched_before[-1], previous)
         self.emit(ItemStarted(run_id=self.run_id, loop=loop, key=key, index=index, lane=lane.index))
+        if touched_before and not step.already_done:
+            self.emit(
+                LogMessage(
+                    run_id=self.run_id,
+                    level="warning",
+                    message=f"item {key} may already be entered ('{touched_before[-1].name}' started a change"
+                    " before): done again, as --force asks",
+                    item=key,
+                )
+            )
         started = time.perf_counter()
         policy = step.retry or RetryPolicy(attempts=1)
         final_scope: list[Scope] = [item_scope]
         attempts = [0]
-        interrupted = previous is not None and previous.status in UNFINISHED
+        check_first = previous is not None and (previous.status in UNFINISHED or bool(touched_before))
+        changes = ItemChanges(loop, key, list(previous.effects) if touched_before and previous else [])
+        blind = not step.already_done  # nothing can tell whether a change this item made went through
 
         def attempt() -> str:
             attempts[0] += 1
             lane.robots.notify("item_started", key)
             final_scope[0] = ChainMap({}, item_scope)
             try:
-                if attempts[0] > 1 and step.recover:
-                    self.execute_steps(step.recover, final_scope[0], lane, key)
-                if (interrupted or attempts[0] > 1) and self._already_done(step, final_scope[0], lane, key):
-                    lane.robots.notify("item_finished", key, True)
-                    return "already_done"
+                changes.recording = False  # recovering and checking restore or read: they enter nothing
+                try:
+                    if attempts[0] > 1 and step.recover:
+                        self.execute_steps(step.recover, final_scope[0], lane, key)
+                    if (check_first or attempts[0] > 1) and self._already_done(step, final_scope[0], lane, key):
+                        lane.robots.notify("item_finished", key, True)
+                        return "already_done"
+                finally:
+                    changes.recording = True
                 self.execute_steps(step.steps, final_scope[0], lane, key)
                 lane.robots.notify("item_finished", key, True)
                 return "done"
             except StepFailure as failure:
                 lane.robots.notify("item_finished", key, False)
-                if isinstance(failure.error, ApplicationError):
+                retry_is_blind = blind and bool(changes.touched())
+                if isinstance(failure.error, ApplicationError) and not retry_is_blind:
                     raise _ItemApplicationError(failure) from None
                 raise
 
+        lane.open_items.append(changes)
         try:
             how = call_with_retry(
                 attempt,
@@ -212,10 +248,17 @@ class LoopSteps:
             )
         except (_ItemApplicationError, StepFailure) as exc:
             failure = exc.failure if isinstance(exc, _ItemApplicationError) else exc
-            status = "failed_business" if isinstance(failure.error, BusinessError) else "failed_application"
-            self.counters.add("items_failed")
-            outcome = self._outcome(step, key, status, failure.error.message, final_scope[0])
+            touched = changes.touched()
             message = failure.diagnostic().message
+            if touched and blind:
+                status = ItemStatus.TO_CHECK
+                message = f"{to_check_message(key, touched[-1])} (it failed then: {message})"
+                self.counters.add("items_to_check")
+            else:
+                failed_business = isinstance(failure.error, BusinessError)
+                status = ItemStatus.FAILED_BUSINESS if failed_business else ItemStatus.FAILED_APPLICATION
+                self.counters.add("items_failed")
+            outcome = self._outcome(step, key, status, failure.error.message, final_scope[0])
             self._item_finished(
                 loop, key, index, status, time.perf_counter() - started, lane, message, outcome
             )
@@ -224,6 +267,8 @@ class LoopSteps:
             if step.on_error == "fail":
                 raise failure from None
             return outcome
+        finally:
+            lane.open_items.remove(changes)
         self.counters.add("items_done")
         if how == "already_done":
             self.emit(
@@ -234,9 +279,69 @@ class LoopSteps:
                     item=key,
                 )
             )
-        outcome = self._outcome(step, key, "done", None, final_scope[0])
-        self._item_finished(loop, key, index, "done", time.perf_counter() - started, lane, None, outcome)
+        outcome = self._outcome(step, key, ItemStatus.DONE, None, final_scope[0])
+        self._item_finished(loop, key, index, ItemStatus.DONE, time.perf_counter() - started, lane, None, outcome)
         return outcome
+
+    def _left_to_check(
+        self,
+        step: ForEachStep,
+        key: str,
+        index: int,
+        lane: Lane,
+        loop: str,
+        scope: Scope,
+        effect: Effect,
+        previous: PreviousItem | None,
+    ) -> dict[str, Any]:
+        """An item an earlier session may have entered, and nothing can check: left for a person to check."""
+        message = to_check_message(key, effect)
+        self.counters.add("items_to_check")
+        outcome = (previous.outcome if previous else None) or self._outcome(
+            step, key, ItemStatus.TO_CHECK, message, scope
+        )
+        self._item_finished(loop, key, index, ItemStatus.TO_CHECK, 0.0, lane, message, outcome)
+        with self.counters._lock:
+            self.item_failures.append(
+                StepFailure(step, BusinessError(message, hint=to_check_hint(self.run_id, key)), key)
+            )
+        return outcome
+
+    # -- changes: the effects of an item's steps, recorded by the ledger -----------------------------------------
+
+    def _change_started(self, step: ActionStep, lane: Lane) -> ItemChange | None:
+        """Before an action that changes the outside world is called inside an item: recorded at once."""
+        owners = [changes for changes in lane.open_items if changes.recording]
+        if not owners or not lane.open_items[-1].recording:
+            return None
+        change = ItemChange(step_ref(step.path), step.label, f"{step.robot}.{step.action}", owners)
+        self._record_change(change, EffectState.STARTED)
+        return change
+
+    def _change_ended(self, change: ItemChange | None, error: BaseException | None) -> None:
+        """The action returned (the change is made) or was refused (nothing changed); otherwise it may be made."""
+        if change is None:
+            return
+        if error is None:
+            self._record_change(change, EffectState.DONE)
+        elif isinstance(error, BusinessError):
+            self._record_change(change, EffectState.REFUSED)
+
+    def _record_change(self, change: ItemChange, state: EffectState) -> None:
+        effect = Effect(change.step, change.name, change.action, state)
+        for changes in change.owners:
+            changes.effects.append(effect)
+            self.emit(
+                ItemEffect(
+                    run_id=self.run_id,
+                    loop=changes.loop,
+                    key=changes.key,
+                    step=effect.step,
+                    name=effect.name,
+                    action=effect.action,
+                    state=effect.state,
+                )
+            )
 
     def _already_done(self, step: ForEachStep, scope: Scope, lane: Lane, key: str) -> bool:
         """Run the loop's `already_done` steps; the last one's result says whether the item needs doing."""
@@ -295,3 +400,26 @@ class _ItemApplicationError(ApplicationError):
     def __init__(self, failure: StepFailure) -> None:
         super().__init__(failure.error.message)
         self.failure = failure
+
+
+@dataclass
+class ItemChanges:
+    """The effects of one item in this session (with those of earlier sessions), while its steps run."""
+
+    loop: str
+    key: str
+    effects: list[Effect] = field(default_factory=list)
+    recording: bool = True  # off while `recover` and `already_done` steps run
+
+    def touched(self) -> list[Effect]:
+        return touching(self.effects)
+
+
+@dataclass
+class ItemChange:
+    """A changing step being run, and the open items (innermost last) it counts for."""
+
+    step: str
+    name: str
+    action: str
+    owners: list[ItemChanges]

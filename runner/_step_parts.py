@@ -57,6 +57,7 @@ class Lane:
 
     index: int
     robots: RobotPool
+    open_items: list[Any] = field(default_factory=list)  # the items it is inside (ItemChanges), innermost last
 
 
 @dataclass
@@ -66,6 +67,7 @@ class RunCounters:
     items_done: int = 0
     items_failed: int = 0
     items_skipped: int = 0
+    items_to_check: int = 0
     retries: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -80,6 +82,7 @@ class RunCounters:
             "items_done": self.items_done,
             "items_failed": self.items_failed,
             "items_skipped": self.items_skipped,
+            "items_to_check": self.items_to_check,
             "retries": self.retries,
         }
 

@@ -244,6 +244,7 @@ class Engine(LoopSteps):
                 self.execute_steps(step.recover, scope, lane, item)
             return lane.robots.call(step.robot, spec, params, timeout)
 
+        change = self._change_started(step, lane) if spec.side_effects else None  # the ledger's, at once
         try:
             result = call_with_retry(
                 attempt,
@@ -252,7 +253,9 @@ class Engine(LoopSteps):
                 sleep=self._interruptible_sleep,
             )
         except RoboError as error:
+            self._change_ended(change, error)
             return self._action_failed(step, error, scope, lane, item, started)
+        self._change_ended(change, None)
         if step.save:
             scope[step.save] = result
         self._finished(step, "succeeded", time.perf_counter() - started, item, lane, result=summarize(result))

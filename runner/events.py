@@ -96,11 +96,36 @@ class ItemFinished(Event):
     loop: str
     key: str
     index: int
-    status: str  # done | failed_business | failed_application | skipped
+    status: str  # an ItemStatus: done | failed_business | failed_application | to_check | skipped
     duration: float
     lane: int = 0
     error: str | None = None
     outcome: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemEffect(Event):
+    """A step of an item that changes the outside world started, or ended (the ledger commits it at once)."""
+
+    kind: ClassVar[str] = "item_effect"
+    loop: str
+    key: str
+    step: str
+    name: str
+    action: str
+    state: str  # an EffectState: started | done | refused
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemMarked(Event):
+    """A person said what became of an item to check: entered (`done`) or to be done again (`redo`)."""
+
+    kind: ClassVar[str] = "item_marked"
+    loop: str
+    key: str
+    mark: str  # done | redo
+    by: str
+    previous_status: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,32 +1,129 @@
 """Work items: what each `for_each` item of a run became, so a resumed run does only what is not done.
 
-Every item has a key (the loop's `key` expression, or a hash of the item) and a status in the run store:
-`in_progress` (committed before its first step), then `done`, `failed_business`, `failed_application` or
-`skipped` (committed before the next item starts). A resumed run asks the ledger about each item: a done item
-is skipped (its saved outcome is reused), an item found in progress — the one a crash interrupted — is first
-checked with the loop's `already_done` steps, so that it is neither lost nor entered twice.
+Every item has a key (the loop's `key` expression, or a hash of the item) and a status in the run store
+(`ItemStatus`): `in_progress` (committed before its first step), then `done`, `failed_business`,
+`failed_application`, `to_check` or `skipped` (committed before the next item starts).
+
+An item also records its effects: each step of it whose action changes the outside world (`side_effects` in the
+action's spec: a submit, a mail sent, a file written) is committed to the store as `started` before the action is
+called, then as `done` (it returned) or `refused` (it said the change was refused, so nothing changed). Those
+commits are not batched: a crash just after a submit still leaves its trace.
+
+The rules a resumed run (`robo run --resume`, `robo runs retry`) follows for each item:
+- done: skipped, its saved outcome reused;
+- touched (a change started or done, whatever the item's failed status): never redone blindly. With the loop's
+  `already_done` steps it is checked first; without them it is `to_check` ("entered? check KEY …"), left as is
+  until a person marks it (`robo runs mark RUN KEY --done|--redo`) or the resume is forced (`--force`);
+- interrupted or failed before any change: done again, after the `already_done` check for one interrupted.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-from runner.store import RunRecord, RunStore
+if TYPE_CHECKING:
+    from runner.store import RunRecord, RunStore
 
-UNFINISHED = frozenset({"in_progress", "failed_application"})
+
+class ItemStatus(StrEnum):
+    """What became of a work item; the one list of item statuses (store, report, console, `robo runs`)."""
+
+    PENDING = "pending"  # marked to be done again by a person (`robo runs mark KEY --redo`)
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    FAILED_BUSINESS = "failed_business"
+    FAILED_APPLICATION = "failed_application"
+    TO_CHECK = "to_check"  # failed after a change: maybe entered, so it is not done again blindly
+    SKIPPED = "skipped"  # done by an earlier session of the run: its record stays as it was
+
+    @property
+    def failed(self) -> bool:
+        return self.value.startswith("failed")
+
+
+UNFINISHED = frozenset({ItemStatus.IN_PROGRESS, ItemStatus.FAILED_APPLICATION})
+
+
+class EffectState(StrEnum):
+    """Where a changing step of an item is: committed before the action is called, and when it returns."""
+
+    STARTED = "started"  # called; until it returns, the change may or may not be made
+    DONE = "done"  # returned: the change is made
+    REFUSED = "refused"  # the action said the change was refused (a business error): nothing changed
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A changing step of an item, as the ledger records it."""
+
+    step: str  # its place in the workflow, e.g. steps[1].steps[3]
+    name: str
+    action: str  # robot.action
+    state: EffectState
+
+    def to_dict(self) -> dict[str, str]:
+        return {"step": self.step, "name": self.name, "action": self.action, "state": str(self.state)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Effect:
+        return cls(
+            step=str(data.get("step", "")),
+            name=str(data.get("name", "")),
+            action=str(data.get("action", "")),
+            state=EffectState(str(data.get("state", EffectState.STARTED))),
+        )
+
+
+def touching(effects: Iterable[Effect]) -> list[Effect]:
+    """The changing steps that may have changed something: the last state of each step, unless refused."""
+    last: dict[str, Effect] = {}
+    for effect in effects:
+        last.pop(effect.step, None)  # keep the order of the latest record of each step
+        last[effect.step] = effect
+    return [effect for effect in last.values() if effect.state is not EffectState.REFUSED]
+
+
+def effects_of(rows: Sequence[Mapping[str, Any]] | None) -> list[Effect]:
+    return [Effect.from_dict(row) for row in rows or ()]
+
+
+def to_check_message(key: str, effect: Effect | None) -> str:
+    """What a person reads about an item that may have been entered before it failed."""
+    what = f"'{effect.name}' ({effect.action})" if effect is not None else "a step that changes things"
+    return (
+        f"entered? check {key} in the intranet (or wherever {what} writes): the item stopped after that step"
+        " had started a change, so it is not done again blindly"
+    )
+
+
+def to_check_hint(run_id: str, key: str) -> str:
+    return (
+        f"check it, then: robo runs mark {run_id} {key} --done (it is entered) or --redo (it is not); "
+        f"or add 'already_done' steps to the loop, to check it automatically"
+    )
 
 
 @dataclass(frozen=True)
 class PreviousItem:
     status: str
     outcome: dict[str, Any] | None
+    effects: tuple[Effect, ...] = ()
+
+    @property
+    def touched(self) -> list[Effect]:
+        """The changes an earlier session of the run started or made for the item."""
+        return touching(self.effects)
 
 
 class ItemGate:
     """What an earlier attempt of the run did with an item; a fresh run knows nothing."""
+
+    force = False  # redo items to check without asking (`--force`)
 
     def previous(self, loop: str, key: str) -> PreviousItem | None:
         return None
@@ -35,9 +132,12 @@ class ItemGate:
 class WorkItemLedger(ItemGate):
     """The items a run recorded so far, read once when the run is resumed."""
 
-    def __init__(self, store: RunStore, run_id: str) -> None:
+    def __init__(self, store: RunStore, run_id: str, *, force: bool = False) -> None:
+        self.force = force
         self._items = {
-            (row["loop"], row["key"]): PreviousItem(row["status"], row.get("outcome"))
+            (row["loop"], row["key"]): PreviousItem(
+                row["status"], row.get("outcome"), tuple(effects_of(row.get("effects")))
+            )
             for row in store.run_items(run_id)
         }
 

@@ -52,6 +52,7 @@ class RunOptions:
     handle_signals: bool = False
     run_id: str | None = None
     resume: str | None = None
+    force: bool = False  # on a resume: do items to check again without asking (they may be entered twice)
 
 
 @dataclass
@@ -241,7 +242,7 @@ def _execute(
         make_context=make_context,
         dry_run=options.dry_run,
         stop_event=stop_event,
-        item_gate=WorkItemLedger(store, run_id) if options.resume else None,
+        item_gate=WorkItemLedger(store, run_id, force=options.force) if options.resume else None,
     )
     time_limit = workflow.defaults.run_timeout
     timer = threading.Timer(time_limit, stop_event.set) if time_limit else None

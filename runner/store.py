@@ -3,7 +3,7 @@
 SQLite (`logs/robo.db`, WAL mode) by default; a PostgreSQL URL works the same for a fleet of bot machines.
 `RunStoreSink` is an event sink that keeps the store up to date during a run: step rows are written in batches
 at item boundaries, so the store costs little per step, while item statuses are committed before the next item
-starts.
+starts, and an item's effects (its steps that change the outside world) each as soon as it starts and ends.
 """
 
 from __future__ import annotations
@@ -43,12 +43,15 @@ from runner.audit import json_default
 from runner.events import (
     ArtifactSaved,
     Event,
+    ItemEffect,
     ItemFinished,
+    ItemMarked,
     ItemStarted,
     RunFinished,
     RunStarted,
     StepFinished,
 )
+from runner.ledger import Effect, EffectState, ItemStatus
 
 metadata = MetaData()
 
@@ -104,6 +107,7 @@ items = Table(
     Column("attempts", Integer, default=0),
     Column("error", Text),
     Column("outcome", JSON),
+    Column("effects", JSON),  # the item's changing steps, in order: see runner.ledger.Effect
     UniqueConstraint("run_id", "loop", "key", name="uq_items_run_loop_key"),
     Index("ix_items_run_status", "run_id", "status"),
 )
@@ -332,6 +336,36 @@ class RunStore:
             else:
                 connection.execute(update(items).where(items.c.id == found.id).values(**values))
 
+    def record_effect(self, run_id: str, loop: str, key: str, effect: Effect) -> None:
+        """Add a changing step's state to the item's effects, committed at once (not with the step batch)."""
+        where = (items.c.run_id == run_id, items.c.loop == loop, items.c.key == key)
+        with self.begin() as connection:
+            found = connection.execute(select(items.c.id, items.c.effects).where(*where)).first()
+            effects = [*(found.effects or []), effect.to_dict()] if found is not None else [effect.to_dict()]
+            if found is None:  # the item's start is always recorded first; kept for a store written by hand
+                connection.execute(
+                    insert(items).values(
+                        run_id=run_id, loop=loop, key=key, position=0, status=ItemStatus.IN_PROGRESS, effects=effects
+                    )
+                )
+            else:
+                connection.execute(update(items).where(items.c.id == found.id).values(effects=effects))
+
+    def mark_item(self, event: ItemMarked) -> None:
+        """A person's verdict on an item to check: `done` (it is entered) or `redo` (do it again, effects cleared)."""
+        where = (items.c.run_id == event.run_id, items.c.loop == event.loop, items.c.key == event.key)
+        with self.begin() as connection:
+            row = connection.execute(select(items.c.id, items.c.outcome).where(*where)).first()
+            if row is None:
+                raise LookupError(f"run {event.run_id} has no item {event.key} in {event.loop}")
+            note = f"marked {event.mark} by {event.by} on {event.at[:19].replace('T', ' ')}"
+            if event.mark == "done":
+                outcome = {**(row.outcome or {}), "status": str(ItemStatus.DONE), "error": None}
+                values: dict[str, Any] = {"status": ItemStatus.DONE, "error": note, "outcome": outcome}
+            else:
+                values = {"status": ItemStatus.PENDING, "error": note, "effects": []}
+            connection.execute(update(items).where(items.c.id == row.id).values(**values))
+
 
 def _run_record(row: Any) -> RunRecord:
     from runner.ledger import effective_status
@@ -392,12 +426,21 @@ class RunStoreSink:
                 event.loop,
                 event.key,
                 position=event.index,
-                status="in_progress",
+                status=ItemStatus.IN_PROGRESS,
                 started_at=event.at,
+            )
+        elif isinstance(event, ItemEffect):
+            # Not batched: what makes a crash just after a submit safe is that this is committed before the
+            # next step starts.
+            self.store.record_effect(
+                event.run_id,
+                event.loop,
+                event.key,
+                Effect(event.step, event.name, event.action, EffectState(event.state)),
             )
         elif isinstance(event, ItemFinished):
             self.flush()
-            if event.status == "skipped":
+            if event.status == ItemStatus.SKIPPED:
                 return  # done by an earlier attempt of the run: its record stays as it was
             self.store.upsert_item(
                 event.run_id,
