@@ -90,7 +90,7 @@ class BrowserPageActions(BrowserCore):
         """
         return self._dialog(True, target, prompt_text, timeout)
 
-    @action(side_effects=True)
+    @action  # cancels: a dialog dismissed confirms nothing
     def dismiss_dialog(self, target: Target | None = None, timeout: Seconds | None = None) -> str | None:
         """Answer Cancel to a confirmation box: the one opened by clicking `target`, or the next one.
 

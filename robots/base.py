@@ -271,7 +271,10 @@ def action(
 
     Args:
         func: The method (when used without parentheses).
-        side_effects: Whether the action changes something outside the run (skipped by `--dry-run`).
+        side_effects: Whether the action may change something outside the run: submit or send something, write,
+            move or delete a file. Skipped by `--dry-run`; inside a work item, the ledger records it before and
+            after the call, and an item that fails after one is not done again blindly. Filling a page is not a
+            change (nothing leaves it); a click or a key press may submit, so it is one.
         one_of: Groups of parameters of which exactly one must be given.
         together: Groups of parameters that must be given all together or not at all.
         at_most_one: Groups of parameters of which at most one may be given.

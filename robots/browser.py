@@ -119,7 +119,7 @@ class Browser(BrowserPageActions):
 
         self._run(f"clicking {target.describe()}", work, target=target, timeout=timeout)
 
-    @action(side_effects=True)
+    @action  # fills the page only: nothing leaves it until a click or a key submits it
     def fill(self, target: Target, value: str | int | float, timeout: Seconds | None = None) -> None:
         """Type a value into a field, replacing what it held.
 
@@ -134,7 +134,7 @@ class Browser(BrowserPageActions):
 
         self._run(f"filling {target.describe()}", work, target=target, timeout=timeout)
 
-    @action(side_effects=True)
+    @action
     def select(self, target: Target, option: str | list[str], timeout: Seconds | None = None) -> list[str]:
         """Choose an option (or several) in a drop-down list, by the option's visible text or its value.
 
@@ -166,7 +166,7 @@ class Browser(BrowserPageActions):
 
         return self._run(f"choosing in {target.describe()}", work, target=target, timeout=timeout)
 
-    @action(side_effects=True)
+    @action
     def check(self, target: Target, timeout: Seconds | None = None) -> None:
         """Tick a checkbox (nothing changes if it is already ticked).
 
@@ -181,7 +181,7 @@ class Browser(BrowserPageActions):
             timeout=timeout,
         )
 
-    @action(side_effects=True)
+    @action
     def uncheck(self, target: Target, timeout: Seconds | None = None) -> None:
         """Untick a checkbox (nothing changes if it is not ticked).
 
@@ -196,7 +196,7 @@ class Browser(BrowserPageActions):
             timeout=timeout,
         )
 
-    @action(side_effects=True)
+    @action
     def choose(self, option: str, group: str | None = None, timeout: Seconds | None = None) -> None:
         """Pick a radio button by its label, e.g. "Urgente", optionally within a group, e.g. "Priorité".
 

@@ -223,7 +223,9 @@ class LoopSteps:
                 try:
                     if attempts[0] > 1 and step.recover:
                         self.execute_steps(step.recover, final_scope[0], lane, key)
-                    if (check_first or attempts[0] > 1) and self._already_done(step, final_scope[0], lane, key):
+                    if (check_first or attempts[0] > 1) and self._already_done(
+                        step, final_scope[0], lane, key
+                    ):
                         lane.robots.notify("item_finished", key, True)
                         return "already_done"
                 finally:
@@ -280,7 +282,9 @@ class LoopSteps:
                 )
             )
         outcome = self._outcome(step, key, ItemStatus.DONE, None, final_scope[0])
-        self._item_finished(loop, key, index, ItemStatus.DONE, time.perf_counter() - started, lane, None, outcome)
+        self._item_finished(
+            loop, key, index, ItemStatus.DONE, time.perf_counter() - started, lane, None, outcome
+        )
         return outcome
 
     def _left_to_check(

@@ -57,7 +57,8 @@ class Lane:
 
     index: int
     robots: RobotPool
-    open_items: list[Any] = field(default_factory=list)  # the items it is inside (ItemChanges), innermost last
+    # The work items it is inside (`ItemChanges`), innermost last: whom a changing step counts for.
+    open_items: list[Any] = field(default_factory=list)
 
 
 @dataclass

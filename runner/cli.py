@@ -47,6 +47,13 @@ StoreOption = Annotated[
     ),
 ]
 FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="With --resume: also do again the items to check (they may have been entered: twice, then).",
+    ),
+]
 
 
 def _out(text: str = "") -> None:
@@ -109,6 +116,7 @@ def run(
         str | None,
         typer.Option("--resume", help="Continue this interrupted or failed run: only what is not done yet."),
     ] = None,
+    force: ForceOption = False,
     logs: LogsOption = Path("logs"),
     store: StoreOption = None,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window.")] = False,
@@ -143,6 +151,7 @@ def run(
         extra_sinks=[ConsoleSink()] if fmt == "text" else [],
         handle_signals=True,
         resume=resume,
+        force=force,
     )
     try:
         outcome = run_workflow(workflow, options)
@@ -175,6 +184,8 @@ def run(
                 _err(f"report: {outcome.report}")
             _err(f"audit log: {outcome.run_dir / AUDIT_LOG_NAME}")
             _err(f"artifacts: {outcome.run_dir / 'artifacts'}")
+        if outcome.run_id is not None and outcome.counts.get("items_to_check"):
+            _print_items_to_check(outcome.run_id, logs, store)
     raise typer.Exit(outcome.exit_code if outcome.status != "invalid" else 1)
 
 
@@ -329,8 +340,16 @@ def runs_show(
         item_rows = run_store.run_items(record.id)
     finally:
         run_store.close()
+    from runner.ledger import ItemStatus
+
+    to_check = [row for row in item_rows if row["status"] == ItemStatus.TO_CHECK]
     if fmt == "json":
-        payload = {"run": record.__dict__, "steps": step_rows, "items": item_rows}
+        payload = {
+            "run": record.__dict__,
+            "steps": step_rows,
+            "items": item_rows,
+            "to_check": [row["key"] for row in to_check],
+        }
         _out(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
         return
     console = Console(width=max(120, Console().width))
@@ -354,22 +373,36 @@ def runs_show(
             row["error"] or "",
         )
     console.print(steps_table)
-    if item_rows:
+    others = [row for row in item_rows if row["status"] != ItemStatus.TO_CHECK]
+    if others:
         items_table = Table("loop", "#", "key", "status", "error", title="work items")
-        for row in item_rows:
+        for row in others:
             items_table.add_row(
                 row["loop"], str(row["position"] + 1), row["key"], row["status"], row["error"] or ""
             )
         console.print(items_table)
+    if to_check:
+        check_table = Table(
+            "loop", "#", "key", "why", title=f"{len(to_check)} items to check (maybe entered: not done again)"
+        )
+        for row in to_check:
+            check_table.add_row(row["loop"], str(row["position"] + 1), row["key"], row["error"] or "")
+        console.print(check_table)
+        console.print(_to_check_advice(record.id), markup=False, highlight=False)
 
 
 @runs_app.command("retry")
 def runs_retry(
     run_id: Annotated[str, typer.Argument(help="The run whose unfinished and failed items to do again.")],
+    force: ForceOption = False,
     logs: LogsOption = Path("logs"),
     store: StoreOption = None,
 ) -> None:
-    """Run again what a run did not finish: its failed items and any interrupted one (done items are kept)."""
+    """Run again what a run did not finish: its failed items and any interrupted one (done items are kept).
+
+    An item that may have been entered before it failed is checked first with the loop's `already_done` steps;
+    without them it stays to check (see `robo runs mark`), unless --force.
+    """
     run_store = _store(logs, store)
     try:
         record = run_store.get_run(run_id)
@@ -378,7 +411,120 @@ def runs_retry(
     if record is None:
         _err(f"error: no run '{run_id}' in the run store")
         raise typer.Exit(1)
-    run(Path(record.workflow_file), resume=record.id, logs=logs, store=store)
+    run(Path(record.workflow_file), resume=record.id, force=force, logs=logs, store=store)
+
+
+@runs_app.command("mark")
+def runs_mark(
+    run_id: Annotated[str, typer.Argument(help="The run's id (or a unique beginning of it).")],
+    key: Annotated[str, typer.Argument(help="The item's key, as `robo runs show` lists it.")],
+    done: Annotated[bool, typer.Option("--done", help="It is entered: do not do it again.")] = False,
+    redo: Annotated[bool, typer.Option("--redo", help="It is not entered: the next retry does it.")] = False,
+    loop: Annotated[
+        str | None, typer.Option("--loop", help="The loop (e.g. steps[1]), when several have this key.")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Who checked (default: the user's login).")] = None,
+    logs: LogsOption = Path("logs"),
+    store: StoreOption = None,
+) -> None:
+    """Say what became of an item to check, after looking for it in the intranet (recorded in the audit log)."""
+    import getpass
+
+    from runner.audit import AUDIT_LOG_NAME, AuditLog
+    from runner.events import ItemMarked
+    from runner.ledger import ItemStatus
+
+    if done == redo:
+        _err("error: say --done (it is entered) or --redo (it is not), one of them")
+        raise typer.Exit(2)
+    run_store = _store(logs, store)
+    try:
+        record = run_store.get_run(run_id)
+        if record is None:
+            _err(f"error: no run '{run_id}' in {run_store.url}")
+            raise typer.Exit(1)
+        if record.status == "running":
+            _err(
+                f"error: run {record.id} is running (process {record.pid} on {record.host}): mark it once it ends"
+            )
+            raise typer.Exit(1)
+        rows = [
+            row
+            for row in run_store.run_items(record.id)
+            if row["key"] == key and (loop is None or row["loop"] == loop)
+        ]
+        if not rows:
+            waiting = [
+                row["key"] for row in run_store.run_items(record.id) if row["status"] == ItemStatus.TO_CHECK
+            ]
+            _err(
+                f"error: run {record.id} has no item '{key}'"
+                + (f" in {loop}" if loop else "")
+                + (f"\n  hint: the items to check are: {', '.join(waiting[:20])}" if waiting else "")
+            )
+            raise typer.Exit(1)
+        if len(rows) > 1:
+            loops = ", ".join(row["loop"] for row in rows)
+            _err(f"error: several loops have an item '{key}' ({loops})\n  hint: say which with --loop")
+            raise typer.Exit(1)
+        row = rows[0]
+        event = ItemMarked(
+            run_id=record.id,
+            loop=row["loop"],
+            key=key,
+            mark="done" if done else "redo",
+            by=by or getpass.getuser(),
+            previous_status=str(row["status"]),
+        )
+        run_store.mark_item(event)
+        if record.run_dir:
+            audit = AuditLog(Path(record.run_dir) / AUDIT_LOG_NAME)
+            try:
+                run_store.set_last_hash(record.id, audit.append(event.to_dict(), durable=True))
+            finally:
+                audit.close()
+        _write_report_again(run_store, record.id)
+    finally:
+        run_store.close()
+    then = "it will not be done again" if done else f"the next 'robo runs retry {record.id}' does it again"
+    _err(f"item {key} of run {record.id} marked {event.mark} (it was {event.previous_status}): {then}")
+
+
+def _to_check_advice(run_id: str) -> str:
+    return (
+        "They may have been entered before they failed. Check each in the intranet, then:\n"
+        f"  robo runs mark {run_id} KEY --done    (it is entered)\n"
+        f"  robo runs mark {run_id} KEY --redo    (it is not: the next retry does it)\n"
+        f"or do them all again, knowing some may then be entered twice: robo runs retry {run_id} --force"
+    )
+
+
+def _print_items_to_check(run_id: str, logs: Path, store: str | None) -> None:
+    """The retry summary's list of items to check, apart from the failed ones."""
+    from runner.ledger import ItemStatus
+
+    run_store = _store(logs, store)
+    try:
+        rows = [row for row in run_store.run_items(run_id) if row["status"] == ItemStatus.TO_CHECK]
+    finally:
+        run_store.close()
+    if not rows:
+        return
+    _err(f"\n{len(rows)} item{'s' if len(rows) != 1 else ''} to check (not done again):")
+    for row in rows[:50]:
+        _err(f"  {row['key']}: {row['error'] or ''}")
+    if len(rows) > 50:
+        _err(f"  … and {len(rows) - 50} more: robo runs show {run_id}")
+    _err(_to_check_advice(run_id))
+
+
+def _write_report_again(run_store: Any, run_id: str) -> None:
+    from runner.report import write_report
+
+    try:
+        write_report(run_store, run_id)
+    except OSError as exc:
+        _err(f"warning: the run's report could not be written again: {exc}")
 
 
 @runs_app.command("report")

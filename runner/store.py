@@ -345,7 +345,12 @@ class RunStore:
             if found is None:  # the item's start is always recorded first; kept for a store written by hand
                 connection.execute(
                     insert(items).values(
-                        run_id=run_id, loop=loop, key=key, position=0, status=ItemStatus.IN_PROGRESS, effects=effects
+                        run_id=run_id,
+                        loop=loop,
+                        key=key,
+                        position=0,
+                        status=ItemStatus.IN_PROGRESS,
+                        effects=effects,
                     )
                 )
             else:
