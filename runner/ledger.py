@@ -47,6 +47,12 @@ class ItemStatus(StrEnum):
 
 
 UNFINISHED = frozenset({ItemStatus.IN_PROGRESS, ItemStatus.FAILED_APPLICATION})
+FAILED = frozenset(status for status in ItemStatus if status.failed)
+
+
+def is_failed(status: str) -> bool:
+    """Whether an item's recorded status is one of the failed ones (any text: stores outlive versions)."""
+    return status in FAILED
 
 
 class EffectState(StrEnum):

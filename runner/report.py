@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.audit import AUDIT_LOG_NAME, AuditVerdict, verify_audit_log
+from runner.ledger import ItemStatus, effects_of, is_failed, to_check_hint, touching
 from runner.store import RunRecord, RunStore
 
 REPORT_NAME = "report.html"
@@ -40,11 +41,12 @@ STATUS_TEXT = {
     "running": "Running",
 }
 ITEM_STATUS_TEXT = {
-    "done": "done",
-    "failed_business": "refused (data)",
-    "failed_application": "failed (system)",
-    "in_progress": "interrupted",
-    "pending": "not started",
+    ItemStatus.DONE: "done",
+    ItemStatus.FAILED_BUSINESS: "refused (data)",
+    ItemStatus.FAILED_APPLICATION: "failed (system)",
+    ItemStatus.TO_CHECK: "to check (maybe entered)",
+    ItemStatus.IN_PROGRESS: "interrupted",
+    ItemStatus.PENDING: "to do again",
 }
 
 
@@ -77,6 +79,8 @@ class Failure:
     at: str | None = None
     handled: bool = False  # on_error: continue / a try block took care of it
     artifacts: list[Artifact] = field(default_factory=list)
+    changed: str | None = None  # the item's step that may have entered it before it failed (a submit, a send)
+    advice: str | None = None  # for an item to check: what to do, with the commands
 
 
 @dataclass
@@ -111,6 +115,7 @@ class ReportData:
     sessions: list[Session]
     failures: list[Failure]
     more_failures: int
+    to_check: list[Failure]  # items that may have been entered before they failed: a person checks them
     items: list[dict[str, Any]]
     item_total: int
     item_counts: dict[str, int]
@@ -182,16 +187,19 @@ def _place(started: dict[str, Any] | None) -> str | None:
 def _headline(
     record: RunRecord, item_counts: Counter[str], item_total: int, stopped_by: Failure | None
 ) -> str:
-    done = item_counts.get("done", 0)
-    failed = item_counts.get("failed_business", 0) + item_counts.get("failed_application", 0)
-    if record.status == "succeeded":
+    done = item_counts.get(ItemStatus.DONE, 0)
+    failed = sum(count for status, count in item_counts.items() if is_failed(status))
+    to_check = item_counts.get(ItemStatus.TO_CHECK, 0)
+    checking = f"; {to_check} to check: they may have been entered (see below)" if to_check else ""
+    if record.status == "succeeded" and not to_check:
         return f"All {item_total} items done." if item_total else "Every step succeeded."
-    if record.status == "completed_with_errors":
-        return f"{done} of {item_total} items done; {failed} need attention (see below)."
+    if record.status in ("succeeded", "completed_with_errors"):
+        return f"{done} of {item_total} items done; {failed} need attention{checking}."
     if record.status in ("interrupted", "crashed"):
-        left = item_total - done - failed
+        left = item_total - done - failed - to_check
         return (
             f"The run stopped before the end ({record.status}): {done} items done, {failed} failed"
+            + (f", {to_check} to check" if to_check else "")
             + (f", {left} left" if left > 0 else "")
             + f". Resume it with: robo run {record.workflow_file} --resume {record.id}"
         )
@@ -272,6 +280,7 @@ def _failure(title: str, failed: FailedStep, **extra: Any) -> Failure:
 
 def _item_failure(row: dict[str, Any], facts: _AuditFacts) -> Failure:
     known = row["key"] in facts.item_failures  # else it failed before any step did (e.g. its key)
+    touched = touching(effects_of(row.get("effects")))
     return _failure(
         f"item {row['key']}",
         facts.item_failures.get(row["key"], ({}, None)),
@@ -279,14 +288,27 @@ def _item_failure(row: dict[str, Any], facts: _AuditFacts) -> Failure:
         message=None if known else row["error"] or row["status"],
         at=row.get("finished_at"),
         artifacts=[a for a in facts.artifacts if a.item == row["key"]],
+        changed=touched[-1].name if touched else None,
     )
+
+
+def _item_to_check(run_id: str, row: dict[str, Any], facts: _AuditFacts) -> Failure:
+    """An item that may have been entered: why (its changing step), what failed then, what to do."""
+    failure = _item_failure(row, facts)
+    failure.title = f"item {row['key']}"
+    if row["key"] in facts.item_failures:
+        failure.causes = [f"then failed: {failure.message}", *failure.causes]
+    failure.message = row["error"] or "it may have been entered before it failed"
+    failure.kind = "to_check"
+    failure.advice = to_check_hint(run_id, row["key"])
+    return failure
 
 
 def _failures(
     record: RunRecord, item_rows: list[dict[str, Any]], facts: _AuditFacts
 ) -> tuple[list[Failure], Failure | None]:
     """Failed items, then steps that failed outside items; the step that stopped the run (if one did) first."""
-    failures = [_item_failure(row, facts) for row in item_rows if str(row["status"]).startswith("failed")]
+    failures = [_item_failure(row, facts) for row in item_rows if is_failed(row["status"])]
     stopped_by: Failure | None = None
     for index, failed in enumerate(facts.step_failures):
         stops = record.status == "failed" and index == len(facts.step_failures) - 1
@@ -316,6 +338,9 @@ def gather(store: RunStore, run_id: str) -> ReportData:
     item_rows = store.run_items(record.id)
     facts = _read_audit(run_dir)
     failures, stopped_by = _failures(record, item_rows, facts)
+    to_check = [
+        _item_to_check(record.id, row, facts) for row in item_rows if row["status"] == ItemStatus.TO_CHECK
+    ]
     item_counts = Counter(str(row["status"]) for row in item_rows)
     outcome_columns: list[str] = []
     for row in item_rows:
@@ -324,7 +349,12 @@ def gather(store: RunStore, run_id: str) -> ReportData:
             if name not in ("key", "status", "error") and name not in outcome_columns:
                 outcome_columns.append(name)
     failed_first = sorted(
-        item_rows, key=lambda row: (not str(row["status"]).startswith("failed"), row["position"])
+        item_rows,
+        key=lambda row: (
+            row["status"] != ItemStatus.TO_CHECK,
+            not is_failed(row["status"]),
+            row["position"],
+        ),
     )
     audit_log = run_dir / AUDIT_LOG_NAME
     return ReportData(
@@ -334,6 +364,7 @@ def gather(store: RunStore, run_id: str) -> ReportData:
         sessions=facts.sessions,
         failures=failures[:MAX_DETAILED_FAILURES],
         more_failures=max(0, len(failures) - MAX_DETAILED_FAILURES),
+        to_check=to_check[:MAX_DETAILED_FAILURES],
         items=failed_first[:MAX_ITEM_ROWS],
         item_total=len(item_rows),
         item_counts=dict(item_counts),
