@@ -66,6 +66,23 @@ class Probe(Robot):
             Probe.calls.append(("write", value))
         return value * count
 
+    @action(side_effects=True)
+    def submit(self, value: str, refused: bool = False, lost: bool = False) -> str:
+        """Send something out: refused (nothing changed) or lost on the way back (it may have gone through).
+
+        Args:
+            value: What to send.
+            refused: Raise a business error: the other side refused it.
+            lost: Raise an application error after sending: whether it went through is not known.
+        """
+        with Probe.lock:
+            Probe.calls.append(("submit", value))
+        if refused:
+            raise BusinessError(f"{value} refused")
+        if lost:
+            raise ApplicationError(f"no answer after sending {value}")
+        return value
+
     @action
     def flaky(self, key: str, failures: int) -> str:
         """Fail with an application error `failures` times for `key`, then succeed.
