@@ -34,6 +34,7 @@ from runner.model import (
     Step,
     TryStep,
     Workflow,
+    walk_steps,
 )
 from runner.parser import parse_workflow_details
 from runner.templating import (
@@ -324,6 +325,8 @@ class _SemanticChecker:
                 after_item = self.check_steps(step.steps, inner)
                 if step.already_done:
                     self.check_steps(step.already_done, inner)
+                else:
+                    self.check_changes_are_checked(step)
                 if step.recover:
                     self.check_steps(step.recover, inner | {"error"})
                 if step.collect is not None:
@@ -426,6 +429,25 @@ class _SemanticChecker:
             )
         for problem in _group_problems(spec, given, misspelt):
             self.error(key_span, "parameter-group", problem)
+
+    def check_changes_are_checked(self, loop: ForEachStep) -> None:
+        """A warning for a loop whose items change things but that cannot tell whether an item is entered."""
+        actions = (step for step in walk_steps(loop.steps) if isinstance(step, ActionStep))
+        change = next((step for step in actions if _changes_things(step)), None)
+        if change is None:
+            return
+        self.diagnostics.append(
+            Diagnostic(
+                loop.span,
+                "no-already-done",
+                f"this for_each has a step that changes things ({change.robot}.{change.action} at line "
+                f"{change.span.line}) and no 'already_done': an item that fails after it is left to check "
+                "by a person, never done again automatically",
+                severity="warning",
+                hint="add 'already_done:' steps that look for the item where it is entered (e.g. a search in "
+                "the intranet), the last one true when it is there; a retry then checks before doing it again",
+            )
+        )
 
     def check_expression(self, expression: str, path: Location, scope: set[str], what: str) -> None:
         self.check_template_text(
@@ -554,6 +576,17 @@ def _scope_hint(scope: set[str]) -> str:
     user = sorted(name for name in scope - BUILTIN_NAMES if IDENTIFIER.match(name))
     base = "inputs, vars, secrets, env, run"
     return f"names defined here: {base}" + (", " + ", ".join(user) if user else "")
+
+
+def _changes_things(step: ActionStep) -> bool:
+    """Whether a step calls an action that changes the outside world (its spec's `side_effects`)."""
+    from robots import action_spec
+
+    try:
+        spec = action_spec(step.robot, step.action)
+    except Exception:  # an unknown or broken robot is reported by check_action
+        return False
+    return spec is not None and spec.side_effects
 
 
 def _contains_template(value: Any) -> bool:

@@ -13,9 +13,11 @@ from runner.audit import AUDIT_LOG_NAME, verify_audit_log
 from runner.cli import app
 from runner.events import Event, StepStarted
 from runner.ledger import Effect, EffectState, ItemStatus, touching
+from runner.loader import load_workflow_text
 from runner.run import RunOptions, RunOutcome, run_workflow
 from runner.store import RunStore
-from tests.runner.conftest import EventRecorder, WorkflowRunner
+from runner.validate import validate_document
+from tests.runner.conftest import EventRecorder, WorkflowRunner, problems
 from tests.runner.probe_robot import Probe
 
 # Item b is sent, then a step after the send fails (as a template typo in a `log` after a submit would).
@@ -300,3 +302,45 @@ class TestMarking:
 def test_the_actions_that_change_the_outside_world(robot: str, changing: set[str]) -> None:
     specs = robots.robot_class(robot).action_specs()
     assert {name for name, spec in specs.items() if spec.side_effects} == changing
+
+
+class TestValidateWarns:
+    def test_a_loop_that_changes_things_without_already_done(self) -> None:
+        text = """name: t
+steps:
+  - for_each: [a]
+    steps:
+      - if: "true"
+        then:
+          - try:
+              - http.post: {url: "https://x.example/api"}
+"""
+        assert problems(text) == [
+            (
+                "3:5 no-already-done: this for_each has a step that changes things (http.post at line 8) and no"
+                " 'already_done': an item that fails after it is left to check by a person, never done again"
+                " automatically"
+            )
+        ]
+        result = validate_document(load_workflow_text(text, "w.yaml"))
+        assert result.ok and [d.severity for d in result.diagnostics] == ["warning"]
+        assert "already_done:" in (result.diagnostics[0].hint or "")
+
+    def test_no_warning_with_already_done_or_without_a_change(self) -> None:
+        checked = "name: t\nsteps:\n  - for_each: [a]\n    steps:\n      - http.post: {url: u}\n"
+        checked += "    already_done:\n      - http.get: {url: u}\n"
+        assert problems(checked) == []
+        reading = (
+            "name: t\nsteps:\n  - for_each: [a]\n    steps:\n      - browser.fill: {label: Nom, value: x}\n"
+        )
+        assert problems(reading) == []
+
+    def test_robo_validate_shows_the_warning_and_succeeds(self, tmp_path: Path) -> None:
+        (tmp_path / "w.yaml").write_text(
+            "name: t\nsteps:\n  - for_each: [a]\n    steps:\n      - files.make_folder: {path: x}\n",
+            encoding="utf-8",
+        )
+        result = CliRunner().invoke(app, ["validate", str(tmp_path / "w.yaml")])
+        assert result.exit_code == 0
+        assert "w.yaml:3:5: warning[no-already-done]" in result.output
+        assert "w.yaml: ok" in result.output
