@@ -343,7 +343,7 @@ class LoopSteps:
                     step=effect.step,
                     name=effect.name,
                     action=effect.action,
-                    state=effect.state,
+                    state=str(effect.state),
                 )
             )
 
@@ -377,7 +377,7 @@ class LoopSteps:
                 loop=loop,
                 key=key,
                 index=index,
-                status=status,
+                status=str(status),
                 duration=duration,
                 lane=lane.index,
                 error=error,
@@ -394,7 +394,7 @@ class LoopSteps:
                 outcome[name] = render_value(template, scope)
             except TemplateError:
                 outcome[name] = None  # what a failed item did not get to (e.g. its confirmation number)
-        outcome.update(key=key, status=status, error=error)
+        outcome.update(key=key, status=str(status), error=error)  # plain data, as events carry
         return outcome
 
 

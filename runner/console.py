@@ -34,6 +34,7 @@ from runner.events import (
     StepFinished,
     StepStarted,
 )
+from runner.ledger import ItemStatus, is_failed
 
 _STATUS_MARK = {"succeeded": "✓", "failed": "✗", "skipped": "–"}
 
@@ -88,7 +89,7 @@ class ConsoleSink:
                 + (f", {event.parallel} lanes" if event.parallel > 1 else "")
             )
         elif isinstance(event, ItemFinished):
-            if event.status != "done":
+            if event.status != ItemStatus.DONE:
                 self._line(
                     f"  item {event.key}: {event.status}" + (f": {event.error}" if event.error else "")
                 )
@@ -133,7 +134,7 @@ class ConsoleSink:
             task = self._loops.get(event.loop)
             if task is not None:
                 progress.advance(task)
-            if event.status.startswith("failed"):
+            if is_failed(event.status) or event.status == ItemStatus.TO_CHECK:
                 progress.console.print(
                     f"[yellow]item {escape(event.key)}[/]: {escape(event.error or event.status)}"
                 )
@@ -171,6 +172,8 @@ def _counts_text(counts: dict[str, int]) -> str:
             parts.append(f"{counts['items_failed']} failed")
         if counts.get("items_skipped"):
             parts.append(f"{counts['items_skipped']} already done")
+    if counts.get("items_to_check"):
+        parts.append(f"{counts['items_to_check']} to check (maybe entered)")
     if counts.get("retries"):
         parts.append(f"{counts['retries']} retries")
     return "(" + ", ".join(parts) + ")"
