@@ -132,6 +132,9 @@ def run(
     from runner.inputs import parse_input_assignments
     from runner.run import RunOptions, run_workflow
 
+    if force and not resume:
+        _err("error: --force goes with --resume RUN_ID: it does again the items to check of that run")
+        raise typer.Exit(2)
     try:
         given = parse_input_assignments(inputs or [])
     except RoboError as exc:

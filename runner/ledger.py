@@ -100,10 +100,13 @@ def effects_of(rows: Sequence[Mapping[str, Any]] | None) -> list[Effect]:
 
 def to_check_message(key: str, effect: Effect | None) -> str:
     """What a person reads about an item that may have been entered before it failed."""
-    what = f"'{effect.name}' ({effect.action})" if effect is not None else "a step that changes things"
+    if effect is None:
+        what = "a step that changes things"
+    else:
+        what = f"'{effect.name}'" + (f" ({effect.action})" if effect.name != effect.action else "")
     return (
-        f"entered? check {key} in the intranet (or wherever {what} writes): the item stopped after that step"
-        " had started a change, so it is not done again blindly"
+        f"entered? check {key} in the intranet: it stopped after {what} had started a change,"
+        " so it is not done again blindly"
     )
 
 

@@ -214,8 +214,18 @@ def test_killed_after_the_submit_the_resumed_run_leaves_the_item_to_check(bot: B
     scene = Scene(bot, tmp_path, checked=False)
     scene.fix_the_typo()
     process = subprocess.Popen(
-        [sys.executable, "-m", "runner.cli", "run", str(scene.workflow), *scene.inputs()]
-        + ["-i", "pause=120000", "--logs", str(scene.logs)],
+        [
+            sys.executable,
+            "-m",
+            "runner.cli",
+            "run",
+            str(scene.workflow),
+            *scene.inputs(),
+            "-i",
+            "pause=120000",
+            "--logs",
+            str(scene.logs),
+        ],
         cwd=ROOT,
         env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
