@@ -159,7 +159,7 @@ class BrowserPageActions(BrowserCore):
 
         self._run("switching frame", work)
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def save_session(self, path: str) -> str:
         """Save the cookies and storage of the session (so a later run need not log in); readable only by you.
 

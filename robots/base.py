@@ -158,6 +158,7 @@ class ActionSpec:
     at_most_one: tuple[tuple[str, ...], ...] = ()
     flat_groups: tuple[FlatGroup, ...] = ()
     robot: str = ""
+    idempotent: bool = False
     _model: type[BaseModel] | None = field(default=None, repr=False)
     _adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
 
@@ -165,6 +166,15 @@ class ActionSpec:
     def qualified_name(self) -> str:
         """`robot.action`, as workflows write it."""
         return f"{self.robot}.{self.name}"
+
+    @property
+    def may_enter_twice(self) -> bool:
+        """Whether calling it again may make a duplicate (a submit, a send, an append, a move).
+
+        Such a call is what the work-item ledger records, so that an item that fails after it is never done
+        again blindly.
+        """
+        return self.side_effects and not self.idempotent
 
     @property
     def model(self) -> type[BaseModel]:
@@ -251,6 +261,7 @@ def action(func: F) -> F: ...
 def action(
     *,
     side_effects: bool = False,
+    idempotent: bool = False,
     one_of: Sequence[Sequence[str]] = (),
     together: Sequence[Sequence[str]] = (),
     at_most_one: Sequence[Sequence[str]] = (),
@@ -262,6 +273,7 @@ def action(
     func: F | None = None,
     *,
     side_effects: bool = False,
+    idempotent: bool = False,
     one_of: Sequence[Sequence[str]] = (),
     together: Sequence[Sequence[str]] = (),
     at_most_one: Sequence[Sequence[str]] = (),
@@ -272,9 +284,12 @@ def action(
     Args:
         func: The method (when used without parentheses).
         side_effects: Whether the action may change something outside the run: submit or send something, write,
-            move or delete a file. Skipped by `--dry-run`; inside a work item, the ledger records it before and
-            after the call, and an item that fails after one is not done again blindly. Filling a page is not a
-            change (nothing leaves it); a click or a key press may submit, so it is one.
+            move or delete a file (skipped by `--dry-run`). Filling a page is not a change (nothing leaves it);
+            a click or a key press may submit, so it is one.
+        idempotent: With `side_effects`: doing it again with the same parameters makes no duplicate, it only
+            writes the same result again (a document rendered to a file, a value set in a cell). Otherwise
+            (a submit, a send, an append, a move) the work-item ledger records the call before and after it,
+            and an item that fails after it is never done again blindly.
         one_of: Groups of parameters of which exactly one must be given.
         together: Groups of parameters that must be given all together or not at all.
         at_most_one: Groups of parameters of which at most one may be given.
@@ -285,6 +300,7 @@ def action(
         method.__robo_action__ = build_action_spec(  # type: ignore[attr-defined]
             method,
             side_effects=side_effects,
+            idempotent=idempotent,
             one_of=tuple(tuple(group) for group in one_of),
             together=tuple(tuple(group) for group in together),
             at_most_one=tuple(tuple(group) for group in at_most_one),
@@ -305,6 +321,7 @@ def build_action_spec(
     together: tuple[tuple[str, ...], ...],
     at_most_one: tuple[tuple[str, ...], ...] = (),
     name: str | None,
+    idempotent: bool = False,
 ) -> ActionSpec:
     """Derive an action's spec from its signature and docstring; raises `TypeError` for a bad declaration."""
     doc = inspect.getdoc(method) or ""
@@ -349,6 +366,7 @@ def build_action_spec(
         returns=returns,
         parameters=parameters,
         side_effects=side_effects,
+        idempotent=side_effects and idempotent,
         one_of=tuple(one_of_groups),
         together=together,
         at_most_one=tuple(at_most_one_groups),

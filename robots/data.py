@@ -383,7 +383,7 @@ class Data(Robot):
         self.context.log(f"read {len(records)} records from {source} (separator {delimiter!r})")
         return records
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def write_csv(
         self,
         records: Records,
@@ -444,7 +444,7 @@ class Data(Robot):
         except json.JSONDecodeError as exc:
             raise BusinessError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def write_json(self, data: Any, path: str, indent: Annotated[int, Field(ge=0, le=8)] = 2) -> str:
         """Write data to a JSON file (UTF-8, dates as ISO text), replacing it only once completely written.
 

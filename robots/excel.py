@@ -371,7 +371,7 @@ class Excel(Robot):
             workbook.active.append(list(columns))
         return self._save(workbook, target, "create_workbook")
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def write_rows(
         self,
         path: str,
@@ -482,7 +482,7 @@ class Excel(Robot):
                 put_row(worksheet, number, [record.get(c) for c in header], formulas)
             return self._save(workbook, target, "append_rows")
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def write_cell(
         self,
         path: str,
@@ -530,7 +530,7 @@ class Excel(Robot):
             put_row(worksheet, row, [value], formulas, first_column=column)
             return self._save(workbook, target, "write_cell")
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def update_rows(
         self,
         path: str,

@@ -203,7 +203,7 @@ class Files(Robot):
         moved = self._transfer.move(path, path.with_name(new_name), on_conflict)
         return str(moved) if moved else None
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def make_folder(self, path: str) -> str:
         """Create a folder and its parents (nothing happens if it exists).
 

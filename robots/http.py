@@ -214,7 +214,7 @@ class Http(Robot):
             )
         return self._call("POST", url, expect_status, timeout, json=body, data=form, headers=headers)
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def download(
         self,
         url: str,

@@ -158,7 +158,7 @@ class Pdf(Robot):
             numbers = [number for first, last in ranges for number in range(first, last + 1)]
         return "\f".join(reader.pages[number - 1].extract_text() for number in numbers)
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def merge(self, paths: list[str], output: str) -> str:
         """Put several PDF files one after the other in a new file.
 
@@ -227,7 +227,7 @@ class Pdf(Robot):
         fields = reader.get_fields() or {}
         return {name: _field_value(field) for name, field in fields.items() if field.get("/FT")}
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def fill_form(self, path: str, values: dict[str, Any], output: str, flatten: bool = False) -> str:
         """Fill the fields of a PDF form (AcroForm) and write the filled copy.
 

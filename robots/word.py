@@ -98,7 +98,7 @@ class Word(Robot):
         self.context.record_artifact(target, "output", f"written by word.{action_name}")
         return str(target.resolve())
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def render_template(self, template: str, output: str, values: dict[str, Any]) -> str:
         """Write one document from a .docx template, filling its placeholders with `values`.
 
@@ -367,7 +367,7 @@ class Word(Robot):
             "or set ROBO_SOFFICE to the soffice program",
         )
 
-    @action(side_effects=True)
+    @action(side_effects=True, idempotent=True)
     def to_pdf(self, path: str, output: str | None = None, timeout: Seconds = 120) -> str:
         """Convert a document to PDF with LibreOffice (run headless, in a profile of the robot's own).
 

@@ -226,6 +226,7 @@ def actions(
                     action_name: {
                         "summary": spec.summary,
                         "side_effects": spec.side_effects,
+                        "idempotent": spec.idempotent,
                         "returns": spec.returns,
                         "parameters": {
                             p.name: {
@@ -247,7 +248,13 @@ def actions(
     for name, entry in reference.items():
         _out(f"{name} — {entry['summary']}")
         for action_name, spec in entry["actions"].items():
-            flag = " (changes things)" if spec.side_effects else ""
+            flag = (
+                " (changes things)"
+                if spec.may_enter_twice
+                else " (writes: safe to repeat)"
+                if spec.side_effects
+                else ""
+            )
             _out(f"\n  {name}.{action_name}{flag}")
             _out(f"      {spec.summary}")
             for param in spec.parameters.values():

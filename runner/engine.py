@@ -244,7 +244,7 @@ class Engine(LoopSteps):
                 self.execute_steps(step.recover, scope, lane, item)
             return lane.robots.call(step.robot, spec, params, timeout)
 
-        change = self._change_started(step, lane) if spec.side_effects else None  # the ledger's, at once
+        change = self._change_started(step, lane) if spec.may_enter_twice else None  # the ledger's
         try:
             result = call_with_retry(
                 attempt,

@@ -579,14 +579,14 @@ def _scope_hint(scope: set[str]) -> str:
 
 
 def _changes_things(step: ActionStep) -> bool:
-    """Whether a step calls an action that changes the outside world (its spec's `side_effects`)."""
+    """Whether a step calls an action that may enter something twice if done again (submit, send, append)."""
     from robots import action_spec
 
     try:
         spec = action_spec(step.robot, step.action)
     except Exception:  # an unknown or broken robot is reported by check_action
         return False
-    return spec is not None and spec.side_effects
+    return spec is not None and spec.may_enter_twice
 
 
 def _contains_template(value: Any) -> bool:

@@ -287,21 +287,29 @@ class TestMarking:
 
 
 @pytest.mark.parametrize(
-    ("robot", "changing"),
+    ("robot", "changing", "repeatable"),
     [
-        ("browser", {"click", "fill_form", "upload", "download", "press", "accept_dialog", "save_session"}),
-        ("email", {"send", "read"}),
-        ("excel", {"create_workbook", "write_rows", "append_rows", "write_cell", "update_rows"}),
-        ("files", {"move", "copy", "rename", "make_folder", "delete", "zip", "unzip", "file_by_rules"}),
-        ("http", {"post", "download"}),
-        ("data", {"write_csv", "write_json"}),
-        ("pdf", {"merge", "split", "fill_form"}),
-        ("word", {"render_template", "replace_text", "append_paragraph", "append_table", "to_pdf"}),
+        (
+            "browser",
+            {"click", "fill_form", "upload", "download", "press", "accept_dialog"},
+            {"save_session"},
+        ),
+        ("email", {"send", "read"}, set()),
+        ("excel", {"create_workbook", "append_rows"}, {"write_rows", "write_cell", "update_rows"}),
+        ("files", {"move", "copy", "rename", "delete", "zip", "unzip", "file_by_rules"}, {"make_folder"}),
+        ("http", {"post"}, {"download"}),
+        ("data", set(), {"write_csv", "write_json"}),
+        ("pdf", {"split"}, {"merge", "fill_form"}),
+        ("word", {"replace_text", "append_paragraph", "append_table"}, {"render_template", "to_pdf"}),
     ],
 )
-def test_the_actions_that_change_the_outside_world(robot: str, changing: set[str]) -> None:
+def test_the_actions_that_change_the_outside_world(
+    robot: str, changing: set[str], repeatable: set[str]
+) -> None:
+    """Filling a page changes nothing; a click may submit; writing the same file again makes no duplicate."""
     specs = robots.robot_class(robot).action_specs()
-    assert {name for name, spec in specs.items() if spec.side_effects} == changing
+    assert {name for name, spec in specs.items() if spec.may_enter_twice} == changing
+    assert {name for name, spec in specs.items() if spec.side_effects and spec.idempotent} == repeatable
 
 
 class TestValidateWarns:
@@ -334,10 +342,14 @@ steps:
             "name: t\nsteps:\n  - for_each: [a]\n    steps:\n      - browser.fill: {label: Nom, value: x}\n"
         )
         assert problems(reading) == []
+        rewriting = (
+            "name: t\nsteps:\n  - for_each: [a]\n    steps:\n      - data.write_json: {data: 1, path: x}\n"
+        )
+        assert problems(rewriting) == []
 
     def test_robo_validate_shows_the_warning_and_succeeds(self, tmp_path: Path) -> None:
         (tmp_path / "w.yaml").write_text(
-            "name: t\nsteps:\n  - for_each: [a]\n    steps:\n      - files.make_folder: {path: x}\n",
+            "name: t\nsteps:\n  - for_each: [a]\n    steps:\n      - files.move: {source: a, target: b}\n",
             encoding="utf-8",
         )
         result = CliRunner().invoke(app, ["validate", str(tmp_path / "w.yaml")])
