@@ -356,3 +356,34 @@ steps:
         assert result.exit_code == 0
         assert "w.yaml:3:5: warning[no-already-done]" in result.output
         assert "w.yaml: ok" in result.output
+
+
+class TestReportAdvice:
+    """The report's advice depends on whether the item may be entered, not only on the kind of error."""
+
+    def report_of(self, outcome: RunOutcome) -> str:
+        assert outcome.report is not None
+        return " ".join(outcome.report.read_text(encoding="utf-8").split())
+
+    def test_refused_before_any_change(self, run_yaml: WorkflowRunner) -> None:
+        outcome, _ = run_yaml(
+            "name: t\nsteps:\n  - for_each: [a]\n    key: item\n    steps:\n"
+            "      - probe.submit: {value: x, refused: true}\n"
+        )
+        report = self.report_of(outcome)
+        assert "The data was refused before anything was entered: correct it" in report
+        assert "may have been entered" not in report
+
+    def test_failed_after_a_change_with_already_done(self, run_yaml: WorkflowRunner) -> None:
+        outcome, _ = run_yaml(FAILS_AFTER_THE_SEND + CHECKED)
+        report = self.report_of(outcome)
+        assert "It may have been entered: it failed after 'probe.submit' had started a change" in report
+        assert "correct it, then run the item again" not in report
+
+    def test_failed_after_a_change_without_already_done(self, run_yaml: WorkflowRunner) -> None:
+        outcome, _ = run_yaml(FAILS_AFTER_THE_SEND)
+        report = self.report_of(outcome)
+        assert "Items to check (1): they may have been entered" in report
+        assert f"robo runs mark {outcome.run_id} b --done" in report
+        assert "1 to check: they may have been entered" in report  # the headline
+        assert "correct it, then run the item again" not in report
