@@ -4,10 +4,11 @@ Every item has a key (the loop's `key` expression, or a hash of the item) and a 
 (`ItemStatus`): `in_progress` (committed before its first step), then `done`, `failed_business`,
 `failed_application`, `to_check` or `skipped` (committed before the next item starts).
 
-An item also records its effects: each step of it whose action changes the outside world (`side_effects` in the
-action's spec: a submit, a mail sent, a file written) is committed to the store as `started` before the action is
-called, then as `done` (it returned) or `refused` (it said the change was refused, so nothing changed). Those
-commits are not batched: a crash just after a submit still leaves its trace.
+An item also records its effects: each step of it whose action changes the outside world in a way that doing it
+again would duplicate (`ActionSpec.may_enter_twice`: a submit, a mail sent, a row appended, a file moved) is
+committed to the store as `started` before the action is called, then as `done` (it returned) or `refused` (it
+said the change was refused, so nothing changed). Those commits are not batched: a crash just after a submit
+still leaves its trace.
 
 The rules a resumed run (`robo run --resume`, `robo runs retry`) follows for each item:
 - done: skipped, its saved outcome reused;
