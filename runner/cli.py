@@ -442,7 +442,7 @@ def runs_mark(
 
     from runner.audit import AUDIT_LOG_NAME, AuditLog
     from runner.events import ItemMarked
-    from runner.ledger import ItemStatus
+    from runner.ledger import ItemMark, ItemStatus
 
     if done == redo:
         _err("error: say --done (it is entered) or --redo (it is not), one of them")
@@ -482,7 +482,7 @@ def runs_mark(
             run_id=record.id,
             loop=row["loop"],
             key=key,
-            mark="done" if done else "redo",
+            mark=str(ItemMark.DONE if done else ItemMark.REDO),
             by=by or getpass.getuser(),
             previous_status=str(row["status"]),
         )

@@ -123,7 +123,7 @@ class ItemMarked(Event):
     kind: ClassVar[str] = "item_marked"
     loop: str
     key: str
-    mark: str  # done | redo
+    mark: str  # an ItemMark: done | redo
     by: str
     previous_status: str
 

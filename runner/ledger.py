@@ -47,6 +47,13 @@ class ItemStatus(StrEnum):
         return self.value.startswith("failed")
 
 
+class ItemMark(StrEnum):
+    """What a person found when checking an item (`robo runs mark RUN KEY --done|--redo`)."""
+
+    DONE = "done"  # it is entered: never done again
+    REDO = "redo"  # it is not: the next retry does it
+
+
 UNFINISHED = frozenset({ItemStatus.IN_PROGRESS, ItemStatus.FAILED_APPLICATION})
 FAILED = frozenset(status for status in ItemStatus if status.failed)
 

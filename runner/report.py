@@ -299,7 +299,7 @@ def _item_to_check(run_id: str, row: dict[str, Any], facts: _AuditFacts) -> Fail
     if row["key"] in facts.item_failures:
         failure.causes = [f"then failed: {failure.message}", *failure.causes]
     failure.message = row["error"] or "it may have been entered before it failed"
-    failure.kind = "to_check"
+    failure.kind = str(ItemStatus.TO_CHECK)
     failure.advice = to_check_hint(run_id, row["key"])
     return failure
 
@@ -392,6 +392,7 @@ def render(data: ReportData) -> str:
     environment.filters["size"] = _size
     environment.filters["local_time"] = _local_time
     environment.globals["item_status_text"] = ITEM_STATUS_TEXT
+    environment.globals["ItemStatus"] = ItemStatus
     return environment.get_template("report.html.j2").render(report=data)
 
 

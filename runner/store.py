@@ -51,7 +51,7 @@ from runner.events import (
     RunStarted,
     StepFinished,
 )
-from runner.ledger import Effect, EffectState, ItemStatus
+from runner.ledger import Effect, EffectState, ItemMark, ItemStatus
 
 metadata = MetaData()
 
@@ -364,7 +364,7 @@ class RunStore:
             if row is None:
                 raise LookupError(f"run {event.run_id} has no item {event.key} in {event.loop}")
             note = f"marked {event.mark} by {event.by} on {event.at[:19].replace('T', ' ')}"
-            if event.mark == "done":
+            if event.mark == ItemMark.DONE:
                 outcome = {**(row.outcome or {}), "status": str(ItemStatus.DONE), "error": None}
                 values: dict[str, Any] = {"status": ItemStatus.DONE, "error": note, "outcome": outcome}
             else:
