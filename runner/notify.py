@@ -166,6 +166,11 @@ def body_text(summary: RunSummary, event: str) -> str:
         lines.append(
             f"Steps: {counts.get('steps', 0)} ({counts.get('steps_failed', 0)} failed); "
             f"items: {counts.get('items_done', 0)} done, {counts.get('items_failed', 0)} failed"
+            + (
+                f", {counts['items_to_check']} to check (maybe entered)"
+                if counts.get("items_to_check")
+                else ""
+            )
         )
     if summary.first_error:
         lines.append(f"First error: {summary.first_error}")

@@ -387,3 +387,15 @@ class TestReportAdvice:
         assert f"robo runs mark {outcome.run_id} b --done" in report
         assert "1 to check: they may have been entered" in report  # the headline
         assert "correct it, then run the item again" not in report
+
+
+def test_a_schedule_notification_counts_the_items_to_check() -> None:
+    from runner.notify import RunSummary, body_text
+
+    run = RunSummary(
+        workflow="Saisie",
+        schedule="saisie/matin",
+        status="completed_with_errors",
+        counts={"steps": 12, "items_done": 2, "items_failed": 0, "items_to_check": 3},
+    )
+    assert "items: 2 done, 0 failed, 3 to check (maybe entered)" in body_text(run, "failure")
