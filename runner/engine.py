@@ -134,7 +134,7 @@ class Engine(LoopSteps):
             try:
                 go = evaluate_condition(step.when, scope)
             except TemplateError as exc:
-                raise StepFailure(step, template_failure(exc, "when"), item) from None
+                raise StepFailure(step, self._template_failure(exc, "when", step), item) from None
             if not go:
                 self._finished(step, "skipped", 0.0, item, lane)
                 return
@@ -146,7 +146,7 @@ class Engine(LoopSteps):
             try:
                 branch = step.then if evaluate_condition(step.condition, scope) else step.else_
             except TemplateError as exc:
-                raise StepFailure(step, template_failure(exc, "if"), item) from None
+                raise StepFailure(step, self._template_failure(exc, "if", step), item) from None
             self.execute_steps(branch, scope, lane, item)
         elif isinstance(step, TryStep):
             self.execute_try(step, scope, lane, item)
@@ -189,7 +189,10 @@ class Engine(LoopSteps):
         try:
             return render_value(value, scope)
         except TemplateError as exc:
-            raise StepFailure(step, template_failure(exc, where), item) from None
+            raise StepFailure(step, self._template_failure(exc, where, step), item) from None
+
+    def _template_failure(self, exc: TemplateError, where: str, step: Step) -> RoboError:
+        return template_failure(exc, where, step, self.workflow.spans)
 
     # -- actions -------------------------------------------------------------------------------------------------
 
@@ -212,7 +215,9 @@ class Engine(LoopSteps):
             params = spec.convert(rendered)
         except TemplateError as exc:
             self._started(step, ref, {}, item, lane)
-            return self._action_failed(step, template_failure(exc, "parameters"), scope, lane, item, started)
+            return self._action_failed(
+                step, self._template_failure(exc, "parameters", step), scope, lane, item, started
+            )
         except ValidationError as exc:
             self._started(step, ref, {}, item, lane)
             return self._action_failed(

@@ -1,8 +1,8 @@
 """Work items: what each `for_each` item of a run became, so a resumed run does only what is not done.
 
 Every item has a key (the loop's `key` expression, or a hash of the item) and a status in the run store:
-`in_progress` (committed before its first step), then `done`, `failed_business`, `failed_application` or
-`skipped` (committed before the next item starts). A resumed run asks the ledger about each item: a done item
+`in_progress` (committed before its first step), then `done`, `failed_business`, `failed_application`,
+`failed_workflow` or `skipped` (committed before the next item starts). A resumed run asks the ledger about each item: a done item
 is skipped (its saved outcome is reused), an item found in progress — the one a crash interrupted — is first
 checked with the loop's `already_done` steps, so that it is neither lost nor entered twice.
 """
@@ -16,7 +16,9 @@ from typing import Any
 
 from runner.store import RunRecord, RunStore
 
-UNFINISHED = frozenset({"in_progress", "failed_application"})
+FAILED_WORKFLOW = "failed_workflow"
+"""An item stopped by a mistake in the workflow (a typo in a template): redone, checked first, on resume."""
+UNFINISHED = frozenset({"in_progress", "failed_application", FAILED_WORKFLOW})
 
 
 @dataclass(frozen=True)
