@@ -470,7 +470,9 @@ def refused_name(exc: BaseException, action: str) -> BusinessError | None:
     Such a name comes from the data (a column, a page's text): trying again would fail the same way, so it is
     the data that is refused, not a system failing.
     """
-    hint = "the name comes from the data: correct it there, or clean it in the workflow (e.g. the slug filter)"
+    hint = (
+        "the name comes from the data: correct it there, or clean it in the workflow (e.g. the slug filter)"
+    )
     if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.EILSEQ):
         name = str(exc.filename or "")
         shown = name if len(name) <= 80 else f"{name[:60]}… ({len(name)} characters)"
