@@ -168,10 +168,13 @@ def conversion_failure(action: str, exc: ValidationError) -> BusinessError:
 
 
 def error_record(error: RoboError) -> dict[str, Any]:
-    return {
+    record: dict[str, Any] = {
         "kind": error.kind,
         "type": type(error).__name__,
         "message": error.message,
         "hint": error.hint,
         "cause": list(error.cause),
     }
+    if isinstance(error, WorkflowBug) and error.span is not None:
+        record["line"] = error.span.line  # more precise than its step's: the template's own line
+    return record

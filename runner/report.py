@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.audit import AUDIT_LOG_NAME, AuditVerdict, verify_audit_log
+from runner.errors import KIND_WORDS
+from runner.ledger import FAILED_WORKFLOW
 from runner.store import RunRecord, RunStore
 
 REPORT_NAME = "report.html"
@@ -43,6 +45,7 @@ ITEM_STATUS_TEXT = {
     "done": "done",
     "failed_business": "refused (data)",
     "failed_application": "failed (system)",
+    FAILED_WORKFLOW: KIND_WORDS["workflow"],
     "in_progress": "interrupted",
     "pending": "not started",
 }
@@ -173,17 +176,22 @@ def _artifact(record: dict[str, Any], run_dir: Path, embed: _Embedder) -> Artifa
     )
 
 
-def _place(started: dict[str, Any] | None) -> str | None:
+def _place(started: dict[str, Any] | None, error: dict[str, Any] | None = None) -> str | None:
     if not started:
         return None
-    return f"{Path(str(started.get('file', ''))).name}:{started.get('line')}"
+    line = (error or {}).get("line") or started.get("line")  # a workflow bug's own line (its template's)
+    return f"{Path(str(started.get('file', ''))).name}:{line}"
 
 
 def _headline(
     record: RunRecord, item_counts: Counter[str], item_total: int, stopped_by: Failure | None
 ) -> str:
     done = item_counts.get("done", 0)
-    failed = item_counts.get("failed_business", 0) + item_counts.get("failed_application", 0)
+    failed = (
+        item_counts.get("failed_business", 0)
+        + item_counts.get("failed_application", 0)
+        + item_counts.get(FAILED_WORKFLOW, 0)
+    )
     if record.status == "succeeded":
         return f"All {item_total} items done." if item_total else "Every step succeeded."
     if record.status == "completed_with_errors":
@@ -263,7 +271,7 @@ def _failure(title: str, failed: FailedStep, **extra: Any) -> Failure:
         "hint": error.get("hint"),
         "causes": list(error.get("cause") or []),
         "step_name": step_event.get("name"),
-        "place": _place(started),
+        "place": _place(started, error),
         "at": step_event.get("at"),
     }
     values.update({key: value for key, value in extra.items() if value is not None})
