@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import ChainMap
-from collections.abc import Iterable, Mapping, Sequence, Sized
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +84,7 @@ class LoopSteps:
                 ),
                 item,
             )
-        if iter(items) is items:  # an iterator can be read only once: the keys are read first
+        if isinstance(items, Iterator):  # read only once: kept, since the keys are read in a first pass
             items = list(items)
         loop = step_ref(step.path)
         lanes = self._lanes_wanted(step, scope, item)
@@ -106,7 +106,7 @@ class LoopSteps:
                 outcomes[index] = self._run_item(
                     step, value, index, total, lane_scope, lane, loop, keys[index]
                 )
-                self._note_item(streak, outcomes[index])
+                self._note_item(step, streak, outcomes[index])
         if step.save:
             scope[step.save] = [outcome for outcome in outcomes if outcome is not None]
 
@@ -135,8 +135,8 @@ class LoopSteps:
                 scope,
             )
             rendered = self._render(step, as_expression_template(step.key), item_scope, item, "key")
-            key = "" if rendered is None else str(rendered).strip()
-            if not key:
+            key = "" if rendered is None else str(rendered)
+            if not key.strip():
                 empty.append(index)
             keys.append(key)
         if empty:
@@ -157,7 +157,7 @@ class LoopSteps:
             raise StepFailure(step, _duplicate_keys(repeated, keyed=step.key is not None), item)
         return keys
 
-    def _note_item(self, streak: _BugStreak, outcome: dict[str, Any] | None) -> None:
+    def _note_item(self, step: ForEachStep, streak: _BugStreak, outcome: dict[str, Any] | None) -> None:
         """Stop the loop when items fail one after the other with the same mistake in the workflow."""
         if outcome is None:
             return
@@ -165,16 +165,15 @@ class LoopSteps:
         if not streak.add(error):
             return
         with self.counters._lock:
-            failure = next(f for f in reversed(self.item_failures) if f.error.message == error)
-        bug = failure.error
+            last = next((f for f in reversed(self.item_failures) if f.error.message == error), None)
+        hint = f"fix the workflow, then resume: robo run {self.workflow.file} --resume {self.run_id}"
+        message = f"the same error on {STOP_AFTER_SAME_BUG} items in a row, the run stops"
+        if last is None:
+            raise StepFailure(step, WorkflowBug(f"{message}: {error}", hint=hint))
+        bug = last.error
+        span = bug.span if isinstance(bug, WorkflowBug) else None
         raise StepFailure(
-            failure.step,
-            WorkflowBug(
-                f"the same error on {STOP_AFTER_SAME_BUG} items in a row, the run stops: {bug.message}",
-                hint=f"fix the workflow, then resume: robo run {self.workflow.file} --resume {self.run_id}",
-                cause=bug.cause,
-                span=bug.span if isinstance(bug, WorkflowBug) else None,
-            ),
+            last.step, WorkflowBug(f"{message}: {bug.message}", hint=hint, cause=bug.cause, span=span)
         )
 
     def _lanes_wanted(self, step: ForEachStep, scope: Scope, item: str | None) -> int:
@@ -226,7 +225,7 @@ class LoopSteps:
                         step, value, index, total, lane_scope, lane, loop, keys[index]
                     )
                     with take_lock:
-                        self._note_item(streak, outcomes[index])
+                        self._note_item(step, streak, outcomes[index])
             except BaseException as exc:  # carried to the main thread below
                 fatal.append(exc)
             finally:
