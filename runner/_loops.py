@@ -9,11 +9,13 @@ empty, or shared by two items, would make a resumed run skip or redo an item, so
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import ChainMap
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from itertools import islice
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from runner._step_parts import (
@@ -30,8 +32,9 @@ from runner.events import Event, ItemFinished, ItemStarted, LogMessage, LoopStar
 from runner.ledger import FAILED_WORKFLOW, UNFINISHED, ItemGate
 from runner.model import ActionStep, ForEachStep, RetryPolicy, Step, Workflow
 from runner.retry import call_with_retry
-from runner.templating import TemplateError, as_expression_template, render_value
+from runner.templating import RECORD_SOURCES, TemplateError, as_expression_template, render_value
 
+_SAVED_NAME = re.compile(r"\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*")
 STOP_AFTER_SAME_BUG = 3
 """Items in a row that fail with the same mistake in the workflow before the run stops (the rest would too)."""
 
@@ -98,7 +101,7 @@ class LoopSteps:
         if lanes > 1 and total > 1:
             self._run_parallel(step, items, keys, scope, loop, lanes, outcomes, streak)
         elif total:
-            lane_scope: Scope = ChainMap({}, scope)
+            lane_scope: Scope = ChainMap(self._items_source(step, scope), scope)
             self.execute_steps(step.setup, lane_scope, lane, item)
             for index, value in enumerate(islice(items, total)):
                 if self.stop_event.is_set():
@@ -115,6 +118,7 @@ class LoopSteps:
     ) -> list[str]:
         """The key of every item, read in one pass that keeps only the keys; checked unique and not empty."""
         total = len(items) if isinstance(items, Sized) else None
+        sources = self._items_source(step, scope) if step.key is not None else {}
         keys: list[str] = []
         empty: list[int] = []
         for index, value in enumerate(items):
@@ -132,6 +136,7 @@ class LoopSteps:
                         "last": None if total is None else index == total - 1,
                     },
                 },
+                sources,
                 scope,
             )
             rendered = self._render(step, as_expression_template(step.key), item_scope, item, "key")
@@ -156,6 +161,27 @@ class LoopSteps:
         if repeated:
             raise StepFailure(step, _duplicate_keys(repeated, keyed=step.key is not None), item)
         return keys
+
+    def _items_source(self, step: ForEachStep, scope: Scope) -> dict[str, Any]:
+        """`{RECORD_SOURCES: {loop variable: file name}}` when the items are what one step read from a file.
+
+        Only for messages ("the columns of dossiers.csv are …"): empty whenever that is not certain.
+        """
+        saved = _SAVED_NAME.fullmatch(step.items) if isinstance(step.items, str) else None
+        if saved is None:
+            return {}
+        readers = [
+            candidate
+            for candidate in self.workflow.walk()
+            if isinstance(candidate, ActionStep) and candidate.save == saved.group(1)
+        ]
+        if len(readers) != 1 or not isinstance(readers[0].params.get("path"), str):
+            return {}
+        try:
+            path = render_value(readers[0].params["path"], scope)
+        except TemplateError:
+            return {}
+        return {RECORD_SOURCES: {step.as_: PurePath(str(path)).name}}
 
     def _note_item(self, step: ForEachStep, streak: _BugStreak, outcome: dict[str, Any] | None) -> None:
         """Stop the loop when items fail one after the other with the same mistake in the workflow."""
@@ -212,7 +238,7 @@ class LoopSteps:
 
         def work(lane_number: int) -> None:
             lane = self._new_lane(lane_number)
-            lane_scope: Scope = ChainMap({}, scope)
+            lane_scope: Scope = ChainMap(self._items_source(step, scope), scope)
             try:
                 self.execute_steps(step.setup, lane_scope, lane, None)
                 while not fatal and not self.stop_event.is_set():

@@ -177,6 +177,8 @@ FILTER_NAMES = ("date_fr", "date_iso", "date", "to_date", "slug", "number_fr", "
 
 
 _MAX_FIELDS_SHOWN = 30
+RECORD_SOURCES = "__record_sources__"
+"""A scope entry {loop variable: file name} for the rows a loop reads from a file, to name it in messages."""
 
 
 def _explain(exc: Exception, template: str, scope: Mapping[str, Any]) -> TemplateError:
@@ -215,8 +217,10 @@ def _missing_field(owner: Any, name: str, template: str, scope: Mapping[str, Any
     message = f"{what} has no field '{name}'"
     if guess:
         message += f": did you mean '{guess}'?"
+    source = (scope.get(RECORD_SOURCES) or {}).get(what)
+    listed = f"the columns of {source}" if source else f"the fields of {what}"
     if fields:
-        message += f"{' ' if guess else ': '}the fields of {what} are {shown}"
+        message += f"{' ' if guess else ': '}{listed} are {shown}"
     else:
         message += f": {what} has no fields at all"
     return TemplateError(

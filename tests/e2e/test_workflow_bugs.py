@@ -60,7 +60,7 @@ def test_a_field_typo_is_a_workflow_error_at_its_line_and_stops_the_run_after_th
     assert f"{workflow}:15:18: error[workflow-error]:" in result.stderr  # the template's own line and column
     assert "the same error on 3 items in a row, the run stops" in result.stderr
     assert (
-        "dossier has no field 'Nom': did you mean 'nom'? the fields of dossier are reference, nom, priorite"
+        "dossier has no field 'Nom': did you mean 'nom'? the columns of dossiers.csv are reference, nom, priorite"
         in result.stderr
     )
     assert "fix the workflow, then resume" in result.stderr
