@@ -134,7 +134,7 @@ class _Environment(ImmutableSandboxedEnvironment):
 class _MissingName(UndefinedError):
     """An undefined name or field, with what it was looked up in (to list what exists instead)."""
 
-    def __init__(self, message: str | None, owner: Any, name: str | None) -> None:
+    def __init__(self, message: str | None, owner: Any, name: Any) -> None:
         super().__init__(message)
         self.owner = owner
         self.name = name
@@ -183,12 +183,18 @@ RECORD_SOURCES = "__record_sources__"
 
 def _explain(exc: Exception, template: str, scope: Mapping[str, Any]) -> TemplateError:
     if isinstance(exc, _MissingName) and exc.owner is not missing and exc.name is not None:
-        return _missing_field(exc.owner, exc.name, template, scope)
+        if isinstance(exc.name, int) and isinstance(exc.owner, list | tuple | str):
+            what = _owner_expression(exc.owner, str(exc.name), template, scope)
+            # a position past the end depends on the data (a value with fewer parts than others)
+            return TemplateError(f"{what} has no item {exc.name} (it has {len(exc.owner)})", template)
+        return _missing_field(exc.owner, str(exc.name), template, scope)
     if isinstance(exc, UndefinedError):
         name = exc.name if isinstance(exc, _MissingName) else None
         if name is None:
             found = re.search(r"'([^']+)' is undefined", str(exc))
-            name = found.group(1) if found else "?"
+            if found is None:
+                return TemplateError(str(exc), template, workflow_bug=True)
+            name = found.group(1)
         known = [key for key in scope if isinstance(key, str) and not key.startswith("_")]
         guess = _closest(name, known)
         return TemplateError(

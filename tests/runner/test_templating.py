@@ -106,6 +106,10 @@ class TestStrictness:
         with pytest.raises(TemplateError) as data:
             render_string("{{ 'hier' | date_fr }}", SCOPE)
         assert not data.value.workflow_bug
+        with pytest.raises(TemplateError) as short:  # a value with fewer parts than the others
+            render_string("{{ parts[2] }}", {"parts": ["a", "b"]})
+        assert short.value.message == "parts has no item 2 (it has 2)"
+        assert not short.value.workflow_bug
 
 
 class TestSandbox:
