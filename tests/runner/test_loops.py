@@ -303,3 +303,29 @@ steps:
         assert recorder.of("retry_scheduled") == []
         [failed] = [e for e in recorder.of("step_finished") if e.status == "failed"]
         assert failed.error["kind"] == "workflow"
+
+    def test_an_item_failed_by_a_workflow_bug_is_checked_with_already_done_on_resume(
+        self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        text = """
+name: t
+steps:
+  - for_each: [{ref: A}, {ref: B}]
+    as: dossier
+    key: dossier.ref
+    steps:
+      - probe.write: {value: "{{ dossier.ref }}"}
+      - log: "{{ dossier.Ref }} saisi"
+    already_done:
+      - probe.echo: {value: true}
+"""
+        first, recorder = run_yaml(text)
+        assert first.status == "completed_with_errors"
+        assert item_statuses(recorder) == {"A": "failed_workflow", "B": "failed_workflow"}
+        assert probe.calls == [("write", "A"), ("write", "B")]
+        probe.calls.clear()
+        workflow = tmp_path / "workflow1.yaml"
+        workflow.write_text(text.replace("dossier.Ref", "dossier.ref"), encoding="utf-8")
+        second, _ = run_file(workflow, resume=first.run_id)
+        assert second.status == "succeeded", second.diagnostics
+        assert probe.calls == [("echo", True), ("echo", True)]  # checked, not entered a second time
