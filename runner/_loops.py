@@ -94,6 +94,8 @@ class LoopSteps:
         # Every key before anything starts (no browser opened by `setup`): a duplicate, empty or
         # unreadable key stops the loop here, not after half of the items were entered.
         keys = self._item_keys(step, items, scope, item)
+        if item is not None:  # a loop inside another loop's item: its records are that item's own
+            keys = [f"{item}/{key}" for key in keys]
         total = len(keys)
         self.emit(LoopStarted(run_id=self.run_id, loop=loop, name=step.label, total=total, parallel=lanes))
         outcomes: list[dict[str, Any] | None] = [None] * total

@@ -329,3 +329,36 @@ steps:
         second, _ = run_file(workflow, resume=first.run_id)
         assert second.status == "succeeded", second.diagnostics
         assert probe.calls == [("echo", True), ("echo", True)]  # checked, not entered a second time
+
+
+class TestNestedLoops:
+    def test_an_inner_loop_keeps_the_items_of_each_outer_item_apart(
+        self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        text = """
+name: t
+inputs:
+  corrige: {type: boolean, default: false}
+steps:
+  - for_each: [X, Y]
+    as: service
+    key: service
+    steps:
+      - for_each: [{ref: D1}]
+        as: dossier
+        key: dossier.ref
+        on_error: fail
+        steps:
+          - fail: refusé
+            when: service == 'X' and not inputs.corrige
+          - probe.write: {value: "{{ service }}-{{ dossier.ref }}"}
+"""
+        first, recorder = run_yaml(text)
+        assert first.status == "completed_with_errors"
+        inner = {e.key: e.status for e in recorder.of("item_finished") if "." in e.loop}
+        assert inner == {"X/D1": "failed_business", "Y/D1": "done"}
+        assert probe.calls == [("write", "Y-D1")]
+        probe.calls.clear()
+        second, _ = run_file(tmp_path / "workflow1.yaml", resume=first.run_id, inputs={"corrige": True})
+        assert second.status == "succeeded", second.diagnostics
+        assert probe.calls == [("write", "X-D1")]  # not taken for Y's D1, which was done
