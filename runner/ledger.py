@@ -2,9 +2,9 @@
 
 Every item has a key (the loop's `key` expression, or a hash of the item) and a status in the run store:
 `in_progress` (committed before its first step), then `done`, `failed_business`, `failed_application`,
-`failed_workflow` or `skipped` (committed before the next item starts). A resumed run asks the ledger about each item: a done item
-is skipped (its saved outcome is reused), an item found in progress — the one a crash interrupted — is first
-checked with the loop's `already_done` steps, so that it is neither lost nor entered twice.
+`failed_workflow` or `skipped` (committed before the next item starts). A resumed run asks the ledger about each
+item: a done item is skipped (its saved outcome is reused), an item found in progress — the one a crash
+interrupted — is first checked with the loop's `already_done` steps, so that it is neither lost nor entered twice.
 """
 
 from __future__ import annotations
