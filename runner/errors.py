@@ -2,7 +2,7 @@
 
 ```
 RoboError                      anything Rob'O raises on purpose; never shown to a user as a traceback
-├── WorkflowError              a workflow definition is wrong, found before the run (diagnostics: span, code, hint)
+├── WorkflowError              a workflow definition is wrong, found by validation (diagnostics: span, code, hint)
 ├── WorkflowBug                a mistake in the workflow found while running (a typo in a template, a sandbox
 │                              refusal, `parallel` out of range, a missing loop key): never retried; after 3
 │                              items in a row fail with the same one, the run stops

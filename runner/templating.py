@@ -154,7 +154,8 @@ class _Undefined(StrictUndefined):
     ) -> None:
         super().__init__(hint, obj, name, exc)
         if exc is UndefinedError:  # not the sandbox's SecurityError, raised as it is
-            self._undefined_exception = functools.partial(_MissingName, owner=obj, name=name)  # type: ignore[assignment]
+            raise_missing = functools.partial(_MissingName, owner=obj, name=name)
+            self._undefined_exception = raise_missing  # type: ignore[assignment]
 
 
 @cache
