@@ -33,7 +33,7 @@ from runner._step_parts import (
     summarize,
     template_failure,
 )
-from runner.errors import BusinessError, RoboError
+from runner.errors import BusinessError, RoboError, WorkflowBug
 from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted
 from runner.ledger import ItemGate
 from runner.loader import Span
@@ -121,7 +121,10 @@ class Engine(LoopSteps):
             try:
                 rendered[name] = render_value(value, scope)
             except TemplateError as exc:
-                raise RoboError(f"vars.{name}: {exc.message}", hint=exc.hint) from None
+                if not exc.workflow_bug:
+                    raise BusinessError(f"vars.{name}: {exc.message}", hint=exc.hint) from None
+                span = self.workflow.spans.value(("vars", name)) if self.workflow.spans else None
+                raise WorkflowBug(f"vars.{name}: {exc.message}", hint=exc.hint, span=span) from None
 
     def execute_steps(self, steps: Sequence[Step], scope: Scope, lane: Lane, item: str | None) -> None:
         for step in steps:

@@ -362,3 +362,16 @@ steps:
         second, _ = run_file(tmp_path / "workflow1.yaml", resume=first.run_id, inputs={"corrige": True})
         assert second.status == "succeeded", second.diagnostics
         assert probe.calls == [("write", "X-D1")]  # not taken for Y's D1, which was done
+
+
+class TestWorkflowBugsOutsideLoops:
+    def test_a_mistake_in_vars_is_a_workflow_error_at_its_line(self, run_yaml: WorkflowRunner) -> None:
+        outcome, _ = run_yaml(
+            'name: t\ninputs:\n  dossier: {type: string, default: abc}\nvars:\n  x: "{{ inputs.dossier.nom }}"\n'
+            'steps:\n  - log: "{{ vars.x }}"\n'
+        )
+        assert outcome.status == "failed"
+        [diagnostic] = outcome.diagnostics
+        assert diagnostic.code == "workflow-error"
+        assert diagnostic.message == "vars.x: inputs.dossier is a text and has no attribute 'nom'"
+        assert (diagnostic.span.line, diagnostic.span.col) == (5, 6)
