@@ -148,18 +148,12 @@ class LoopSteps:
             keys.append(key)
         if empty:
             raise StepFailure(step, _empty_keys(empty), item)
-        positions: dict[str, list[int]] = {}
-        for index, key in enumerate(keys):
-            positions.setdefault(key, []).append(index)
-        repeated = {key: where for key, where in positions.items() if len(where) > 1}
+        repeated = _repeats(keys)
         if repeated and step.key_duplicates == "number":
             for key, where in repeated.items():
                 for occurrence, index in enumerate(where[1:], start=2):
                     keys[index] = f"{key}#{occurrence}"
-            positions = {}
-            for index, key in enumerate(keys):
-                positions.setdefault(key, []).append(index)
-            repeated = {key: where for key, where in positions.items() if len(where) > 1}
+            repeated = _repeats(keys)  # a numbered key may be one that the data already holds
         if repeated:
             raise StepFailure(step, _duplicate_keys(repeated, keyed=step.key is not None), item)
         return keys
@@ -444,6 +438,23 @@ class _BugStreak:
             return False
         self._count += 1
         return self._count >= STOP_AFTER_SAME_BUG
+
+
+def _repeats(keys: Sequence[str]) -> dict[str, list[int]]:
+    """The keys found more than once, with the positions of each (only those are kept: 100 000 keys are many)."""
+    seen: set[str] = set()
+    repeated: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        if key in seen:
+            repeated.setdefault(key, []).append(index)
+        else:
+            seen.add(key)
+    if repeated:
+        for index, key in enumerate(keys):
+            where = repeated.get(key)
+            if where is not None and index < where[0]:
+                where.insert(0, index)  # the first occurrence, found on a second pass
+    return repeated
 
 
 def _positions(indexes: Sequence[int], limit: int = 10) -> str:
