@@ -141,7 +141,11 @@ class LoopSteps:
                 sources,
                 scope,
             )
-            rendered = self._render(step, as_expression_template(step.key), item_scope, item, "key")
+            try:
+                rendered = self._render(step, as_expression_template(step.key), item_scope, item, "key")
+            except StepFailure as failure:
+                failure.error.message += f" (the key of item {index + 1}: nothing was done)"
+                raise
             key = "" if rendered is None else str(rendered)
             if not key.strip():
                 empty.append(index)

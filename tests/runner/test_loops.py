@@ -180,6 +180,7 @@ steps:
         [diagnostic] = outcome.diagnostics
         assert diagnostic.code == "workflow-error"
         assert "dossier has no field 'ref'" in diagnostic.message
+        assert diagnostic.message.endswith("(the key of item 1: nothing was done)")
         assert "the fields of dossier are reference" in diagnostic.message
         assert diagnostic.span.line == 9  # the key's own line
         assert setup_started(recorder) == [] and probe.calls == []
