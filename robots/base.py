@@ -7,6 +7,7 @@ The spec's pydantic model drives static validation, `robo actions`, `robo schema
 
 from __future__ import annotations
 
+import errno
 import inspect
 import re
 import typing
@@ -18,6 +19,7 @@ from typing import Annotated, Any, ClassVar, TypeVar, overload
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from runner.durations import Duration
+from runner.errors import BusinessError
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -481,6 +483,29 @@ def describe_type(annotation: Any) -> str:
     if annotation is Any:
         return "any value"
     return getattr(annotation, "__name__", str(annotation))
+
+
+def refused_name(exc: BaseException, action: str) -> BusinessError | None:
+    """A `BusinessError` when `exc` says a file name cannot exist (too long, a NUL byte), else None.
+
+    Such a name comes from the data (a column, a page's text): trying again would fail the same way, so it is
+    the data that is refused, not a system failing.
+    """
+    hint = (
+        "the name comes from the data: correct it there, or clean it in the workflow (e.g. the slug filter)"
+    )
+    if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.EILSEQ):
+        name = str(exc.filename or "")
+        shown = name if len(name) <= 80 else f"{name[:60]}… ({len(name)} characters)"
+        problem = "too long" if exc.errno == errno.ENAMETOOLONG else "not valid"
+        return BusinessError(f"{action}: the file name is {problem} for the file system: {shown}", hint=hint)
+    if isinstance(exc, ValueError) and "embedded null" in str(exc):
+        return BusinessError(
+            f"{action}: a file name holds a NUL character (\\x00), which no file system accepts", hint=hint
+        )
+    if isinstance(exc, UnicodeEncodeError) and "surrogates not allowed" in str(exc):
+        return BusinessError(f"{action}: a file name holds a character that cannot be written", hint=hint)
+    return None
 
 
 class Robot:

@@ -1,15 +1,22 @@
 """`for_each`: items one after the other or in parallel lanes, each with its key, its retries and its record.
 
 A mixin of `Engine`: the loop needs the engine's step walking, events and counters, and nothing else.
+
+Before the first item (and before `setup` opens a browser), the key of every item is computed: a key that is
+empty, or shared by two items, would make a resumed run skip or redo an item, so the loop does not start
+(unless `key_duplicates: number` makes repeated keys distinct: `D1`, `D1#2`, `D1#3`).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import ChainMap
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from runner._step_parts import (
@@ -21,7 +28,7 @@ from runner._step_parts import (
     item_key_of,
     step_ref,
 )
-from runner.errors import ApplicationError, BusinessError
+from runner.errors import ApplicationError, BusinessError, RoboError, WorkflowBug
 from runner.events import Event, ItemEffect, ItemFinished, ItemStarted, LogMessage, LoopStarted
 from runner.ledger import (
     UNFINISHED,
@@ -34,14 +41,19 @@ from runner.ledger import (
     to_check_message,
     touching,
 )
-from runner.model import ActionStep, ForEachStep, RetryPolicy, Step
+from runner.model import ActionStep, ForEachStep, RetryPolicy, Step, Workflow
 from runner.retry import call_with_retry
-from runner.templating import TemplateError, as_expression_template, render_value
+from runner.templating import RECORD_SOURCES, TemplateError, as_expression_template, render_value
+
+_SAVED_NAME = re.compile(r"\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*")
+STOP_AFTER_SAME_BUG = 3
+"""Items in a row that fail with the same mistake in the workflow before the run stops (the rest would too)."""
 
 
 class LoopSteps:
     """The `for_each` step of the engine."""
 
+    workflow: Workflow
     run_id: str
     counters: RunCounters
     item_gate: ItemGate
@@ -77,7 +89,7 @@ class LoopSteps:
         items = self._render(step, step.items, scope, item, "for_each")
         if isinstance(items, dict):
             items = [{"key": k, "value": v} for k, v in items.items()]
-        if not isinstance(items, list | tuple):
+        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
             raise StepFailure(
                 step,
                 BusinessError(
@@ -86,64 +98,171 @@ class LoopSteps:
                 ),
                 item,
             )
+        if isinstance(items, Iterator):  # read only once: kept, since the keys are read in a first pass
+            items = list(items)
         loop = step_ref(step.path)
-        total = len(items)
         lanes = self._lanes_wanted(step, scope, item)
+        # Every key before anything starts (no browser opened by `setup`): a duplicate, empty or
+        # unreadable key stops the loop here, not after half of the items were entered.
+        keys = self._item_keys(step, items, scope, item)
+        if item is not None:  # a loop inside another loop's item: its records are that item's own
+            keys = [f"{item}/{key}" for key in keys]
+        total = len(keys)
         self.emit(LoopStarted(run_id=self.run_id, loop=loop, name=step.label, total=total, parallel=lanes))
         outcomes: list[dict[str, Any] | None] = [None] * total
+        streak = _BugStreak()
         if lanes > 1 and total > 1:
-            self._run_parallel(step, list(items), scope, loop, lanes, outcomes)
-        elif items:
-            lane_scope: Scope = ChainMap({}, scope)
+            self._run_parallel(step, items, keys, scope, loop, lanes, outcomes, streak)
+        elif total:
+            lane_scope: Scope = ChainMap(self._items_source(step, scope), scope)
             self.execute_steps(step.setup, lane_scope, lane, item)
-            for index, value in enumerate(items):
+            for index, value in enumerate(islice(items, total)):
                 if self.stop_event.is_set():
                     raise RunInterrupted()
-                outcomes[index] = self._run_item(step, value, index, total, lane_scope, lane, loop)
+                outcomes[index] = self._run_item(
+                    step, value, index, total, lane_scope, lane, loop, keys[index]
+                )
+                self._note_item(step, streak, outcomes[index])
         if step.save:
             scope[step.save] = [outcome for outcome in outcomes if outcome is not None]
+
+    def _item_keys(
+        self, step: ForEachStep, items: Iterable[Any], scope: Scope, item: str | None
+    ) -> list[str]:
+        """The key of every item, read in one pass that keeps only the keys; checked unique and not empty."""
+        total = len(items) if isinstance(items, Sized) else None
+        sources = self._items_source(step, scope) if step.key is not None else {}
+        keys: list[str] = []
+        empty: list[int] = []
+        for index, value in enumerate(items):
+            if step.key is None:
+                keys.append(item_key_of(value))
+                continue
+            item_scope: Scope = ChainMap(
+                {
+                    step.as_: value,
+                    "loop": {
+                        "index": index,
+                        "number": index + 1,
+                        "total": total,
+                        "first": index == 0,
+                        "last": None if total is None else index == total - 1,
+                    },
+                },
+                sources,
+                scope,
+            )
+            try:
+                rendered = self._render(step, as_expression_template(step.key), item_scope, item, "key")
+            except StepFailure as failure:
+                failure.error.message += f" (the key of item {index + 1}: nothing was done)"
+                raise
+            key = "" if rendered is None else str(rendered)
+            if not key.strip():
+                empty.append(index)
+            keys.append(key)
+        if empty:
+            raise StepFailure(step, _empty_keys(empty), item)
+        repeated = _repeats(keys)
+        if repeated and step.key_duplicates == "number":
+            for key, where in repeated.items():
+                for occurrence, index in enumerate(where[1:], start=2):
+                    keys[index] = f"{key}#{occurrence}"
+            repeated = _repeats(keys)  # a numbered key may be one that the data already holds
+        if repeated:
+            raise StepFailure(step, _duplicate_keys(repeated, keyed=step.key is not None), item)
+        return keys
+
+    def _items_source(self, step: ForEachStep, scope: Scope) -> dict[str, Any]:
+        """`{RECORD_SOURCES: {loop variable: file name}}` when the items are what one step read from a file.
+
+        Only for messages ("the columns of dossiers.csv are …"): empty whenever that is not certain.
+        """
+        saved = _SAVED_NAME.fullmatch(step.items) if isinstance(step.items, str) else None
+        if saved is None:
+            return {}
+        readers = [
+            candidate
+            for candidate in self.workflow.walk()
+            if isinstance(candidate, ActionStep) and candidate.save == saved.group(1)
+        ]
+        if len(readers) != 1 or not isinstance(readers[0].params.get("path"), str):
+            return {}
+        try:
+            path = render_value(readers[0].params["path"], scope)
+        except TemplateError:
+            return {}
+        return {RECORD_SOURCES: {step.as_: PurePath(str(path)).name}}
+
+    def _note_item(self, step: ForEachStep, streak: _BugStreak, outcome: dict[str, Any] | None) -> None:
+        """Stop the loop when items fail one after the other with the same mistake in the workflow."""
+        if outcome is None:
+            return
+        error = outcome.get("error") if outcome.get("status") == ItemStatus.FAILED_WORKFLOW else None
+        if not streak.add(error):
+            return
+        with self.counters._lock:
+            last = next((f for f in reversed(self.item_failures) if f.error.message == error), None)
+        hint = f"fix the workflow, then resume: robo run {self.workflow.file} --resume {self.run_id}"
+        message = f"the same error on {STOP_AFTER_SAME_BUG} items in a row, the run stops"
+        if last is None:
+            raise StepFailure(step, WorkflowBug(f"{message}: {error}", hint=hint))
+        bug = last.error
+        span = bug.span if isinstance(bug, WorkflowBug) else None
+        raise StepFailure(
+            last.step, WorkflowBug(f"{message}: {bug.message}", hint=hint, cause=bug.cause, span=span)
+        )
 
     def _lanes_wanted(self, step: ForEachStep, scope: Scope, item: str | None) -> int:
         if isinstance(step.parallel, int):
             return step.parallel
         value = self._render(step, as_expression_template(step.parallel), scope, item, "parallel")
+        span = self.workflow.spans.value((*step.path, "parallel")) if self.workflow.spans else None
         try:
             lanes = int(value)
         except (TypeError, ValueError):
             raise StepFailure(
-                step, BusinessError(f"parallel must be a whole number, got {value!r}"), item
+                step, WorkflowBug(f"parallel must be a whole number, got {value!r}", span=span), item
             ) from None
         if not 1 <= lanes <= 32:
-            raise StepFailure(step, BusinessError(f"parallel must be between 1 and 32, got {lanes}"), item)
+            raise StepFailure(
+                step, WorkflowBug(f"parallel must be between 1 and 32, got {lanes}", span=span), item
+            )
         return lanes
 
     def _run_parallel(
         self,
         step: ForEachStep,
-        items: list[Any],
+        items: Iterable[Any],
+        keys: list[str],
         scope: Scope,
         loop: str,
         lanes: int,
         outcomes: list[dict[str, Any] | None],
+        streak: _BugStreak,
     ) -> None:
-        lanes_count = min(lanes, len(items))
-        next_index = iter(range(len(items)))
+        total = len(keys)
+        lanes_count = min(lanes, total)
+        next_item = enumerate(islice(items, total))
         take_lock = threading.Lock()
         fatal: list[BaseException] = []
 
         def work(lane_number: int) -> None:
             lane = self._new_lane(lane_number)
-            lane_scope: Scope = ChainMap({}, scope)
+            lane_scope: Scope = ChainMap(self._items_source(step, scope), scope)
             try:
                 self.execute_steps(step.setup, lane_scope, lane, None)
                 while not fatal and not self.stop_event.is_set():
                     with take_lock:
-                        index = next(next_index, None)
-                    if index is None:
+                        taken = next(next_item, None)
+                    if taken is None:
                         return
+                    index, value = taken
                     outcomes[index] = self._run_item(
-                        step, items[index], index, len(items), lane_scope, lane, loop
+                        step, value, index, total, lane_scope, lane, loop, keys[index]
                     )
+                    with take_lock:
+                        self._note_item(step, streak, outcomes[index])
             except BaseException as exc:  # carried to the main thread below
                 fatal.append(exc)
             finally:
@@ -163,7 +282,15 @@ class LoopSteps:
             raise RunInterrupted()
 
     def _run_item(
-        self, step: ForEachStep, value: Any, index: int, total: int, scope: Scope, lane: Lane, loop: str
+        self,
+        step: ForEachStep,
+        value: Any,
+        index: int,
+        total: int,
+        scope: Scope,
+        lane: Lane,
+        loop: str,
+        key: str,
     ) -> dict[str, Any]:
         """Run one item (unless an earlier attempt of the run did it); its outcome: key, status, error, `collect`.
 
@@ -183,10 +310,6 @@ class LoopSteps:
             },
             scope,
         )
-        if step.key is not None:
-            key = str(self._render(step, as_expression_template(step.key), item_scope, None, "key"))
-        else:
-            key = item_key_of(value)
         previous = self.item_gate.previous(loop, key)
         if previous is not None and previous.status == ItemStatus.DONE:
             self.counters.add("items_skipped")
@@ -257,8 +380,7 @@ class LoopSteps:
                 message = f"{to_check_message(key, touched[-1])} (it failed then: {message})"
                 self.counters.add("items_to_check")
             else:
-                failed_business = isinstance(failure.error, BusinessError)
-                status = ItemStatus.FAILED_BUSINESS if failed_business else ItemStatus.FAILED_APPLICATION
+                status = failed_status(failure.error)
                 self.counters.add("items_failed")
             outcome = self._outcome(step, key, status, failure.error.message, final_scope[0])
             self._item_finished(
@@ -427,3 +549,84 @@ class ItemChange:
     name: str
     action: str
     owners: list[ItemChanges]
+
+
+def failed_status(error: RoboError) -> ItemStatus:
+    """The status of an item that failed with `error`."""
+    if isinstance(error, WorkflowBug):
+        return ItemStatus.FAILED_WORKFLOW
+    return ItemStatus.FAILED_BUSINESS if isinstance(error, BusinessError) else ItemStatus.FAILED_APPLICATION
+
+
+class _BugStreak:
+    """How many items in a row ended with the same mistake in the workflow."""
+
+    def __init__(self) -> None:
+        self._last: str | None = None
+        self._count = 0
+
+    def add(self, error: str | None) -> bool:
+        """Count an item's outcome (`error` is None unless it failed with a workflow bug); True at the limit."""
+        if error is None or error != self._last:
+            self._last, self._count = error, 0
+        if error is None:
+            return False
+        self._count += 1
+        return self._count >= STOP_AFTER_SAME_BUG
+
+
+def _repeats(keys: Sequence[str]) -> dict[str, list[int]]:
+    """The keys found more than once, with the positions of each (only those are kept: 100 000 keys are many)."""
+    seen: set[str] = set()
+    repeated: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        if key in seen:
+            repeated.setdefault(key, []).append(index)
+        else:
+            seen.add(key)
+    if repeated:
+        for index, key in enumerate(keys):
+            where = repeated.get(key)
+            if where is not None and index < where[0]:
+                where.insert(0, index)  # the first occurrence, found on a second pass
+    return repeated
+
+
+def _positions(indexes: Sequence[int], limit: int = 10) -> str:
+    """`items 1, 2 and 5` (counting from 1), cut after `limit`."""
+    numbers = [str(index + 1) for index in indexes[:limit]]
+    more = len(indexes) - limit
+    if more > 0:
+        return f"items {', '.join(numbers)} and {more} more"
+    if len(numbers) == 1:
+        return f"item {numbers[0]}"
+    return f"items {', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+_ITEM_NUMBERS = "items count from 1 in the order they are read (item 1 is the first row of data)"
+
+
+def _empty_keys(indexes: Sequence[int]) -> BusinessError:
+    return BusinessError(
+        f"the loop's key is empty for {_positions(indexes)}: nothing was done",
+        hint="every item needs a key, so that a resumed run knows what it already did: fill in the "
+        f"missing values in the data, or choose another key; {_ITEM_NUMBERS}",
+    )
+
+
+def _duplicate_keys(repeated: Mapping[str, Sequence[int]], *, keyed: bool) -> BusinessError:
+    shown = list(repeated.items())[:5]
+    if keyed:
+        parts = [f"'{key}' is the key of {_positions(where)}" for key, where in shown]
+        what = "the loop's key is not unique"
+        fix = "make each item's key unique (correct the data, or choose a key that is, e.g. two fields)"
+    else:
+        parts = [f"{_positions(where)} are identical" for _, where in shown]
+        what = "the loop has no key and some items are identical"
+        fix = "give the loop a `key` that tells the items apart"
+    more = len(repeated) - len(shown)
+    return BusinessError(
+        f"{what}: {'; '.join(parts)}{f'; and {more} more keys' if more > 0 else ''}: nothing was done",
+        hint=f"{fix}, or add `key_duplicates: number` to the for_each to do each of them under a numbered "
+        f"key (D1, D1#2, D1#3); {_ITEM_NUMBERS}",
+    )

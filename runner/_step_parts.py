@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +13,9 @@ from pydantic import ValidationError
 
 from runner._parse_text import describe_problem
 from runner.diagnostics import Diagnostic
-from runner.errors import BusinessError, RoboError, StepTimeout
-from runner.model import Step
+from runner.errors import BusinessError, RoboError, StepTimeout, WorkflowBug
+from runner.loader import Location, SpanIndex
+from runner.model import ActionStep, ForEachStep, SetStep, Step
 from runner.robot_pool import RobotPool
 from runner.templating import TemplateError
 
@@ -42,8 +43,9 @@ class StepFailure(Exception):
         error = self.error
         code = "step-timeout" if isinstance(error, StepTimeout) else f"{error.kind}-error"
         where = f" (item {self.item})" if self.item is not None else ""
+        span = error.span if isinstance(error, WorkflowBug) and error.span else self.step.span
         return Diagnostic(
-            self.step.span,
+            span,
             code,
             f"step '{self.step.label}' failed{where}: {error.message}",
             hint=error.hint,
@@ -118,12 +120,45 @@ def summarize(value: Any, limit: int = 2000) -> Any:
     return value
 
 
-def template_failure(exc: TemplateError, where: str) -> BusinessError:
-    return BusinessError(
-        f"{where}: {exc.message}",
-        hint=exc.hint,
-        cause=[f"template {exc.template!r}"],
-    )
+def template_failure(
+    exc: TemplateError, where: str, step: Step | None = None, spans: SpanIndex | None = None
+) -> RoboError:
+    """A template that did not render: a `WorkflowBug` at the template's own line, or bad data (business)."""
+    cause = [f"template {exc.template!r}"]
+    if not exc.workflow_bug:
+        return BusinessError(f"{where}: {exc.message}", hint=exc.hint, cause=cause)
+    span = spans.value(template_location(step, where, exc.template)) if step and spans else None
+    return WorkflowBug(f"{where}: {exc.message}", hint=exc.hint, cause=cause, span=span)
+
+
+def template_location(step: Step, where: str, template: str) -> Location:
+    """Where a template that the engine rendered as `where` stands in the workflow file."""
+    head, _, name = where.partition(".")
+    if where == "parameters" and isinstance(step, ActionStep):
+        base: Location = (*step.path, f"{step.robot}.{step.action}")
+        return (*base, *_find(step.params, template))
+    if head == "set" and isinstance(step, SetStep):
+        return (*step.path, "set", name, *_find(step.values.get(name), template))
+    if where == "for_each" and isinstance(step, ForEachStep):
+        return (*step.path, "for_each", *_find(step.items, template))
+    return (*step.path, where)
+
+
+def _find(value: Any, template: str) -> tuple[str | int, ...]:
+    """The path of the string `template` inside nested lists and mappings (empty when it is not there)."""
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return ()
+    for key, item in items:
+        if item == template:
+            return (key,)
+        inner = _find(item, template)
+        if inner:
+            return (key, *inner)
+    return ()
 
 
 def conversion_failure(action: str, exc: ValidationError) -> BusinessError:
@@ -137,10 +172,13 @@ def conversion_failure(action: str, exc: ValidationError) -> BusinessError:
 
 
 def error_record(error: RoboError) -> dict[str, Any]:
-    return {
+    record: dict[str, Any] = {
         "kind": error.kind,
         "type": type(error).__name__,
         "message": error.message,
         "hint": error.hint,
         "cause": list(error.cause),
     }
+    if isinstance(error, WorkflowBug) and error.span is not None:
+        record["line"] = error.span.line  # more precise than its step's: the template's own line
+    return record

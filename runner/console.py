@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from runner.errors import KIND_WORDS
 from runner.events import (
     ArtifactSaved,
     Event,
@@ -91,7 +92,8 @@ class ConsoleSink:
         elif isinstance(event, ItemFinished):
             if event.status != ItemStatus.DONE:
                 self._line(
-                    f"  item {event.key}: {event.status}" + (f": {event.error}" if event.error else "")
+                    f"  item {event.key}: {_status_words(event.status)}"
+                    + (f": {event.error}" if event.error else "")
                 )
         elif isinstance(event, RetryScheduled):
             self._line(
@@ -136,7 +138,8 @@ class ConsoleSink:
                 progress.advance(task)
             if is_failed(event.status) or event.status == ItemStatus.TO_CHECK:
                 progress.console.print(
-                    f"[yellow]item {escape(event.key)}[/]: {escape(event.error or event.status)}"
+                    f"[yellow]item {escape(event.key)}[/] ({_status_words(event.status)}): "
+                    f"{escape(event.error or event.status)}"
                 )
         elif isinstance(event, RetryScheduled):
             progress.console.print(
@@ -162,6 +165,12 @@ class ConsoleSink:
     def close(self) -> None:
         with self._lock:
             self._stop()
+
+
+def _status_words(status: str) -> str:
+    """`failed_workflow` → `failed: a mistake in the workflow`; other statuses as they are."""
+    kind = status.removeprefix("failed_")
+    return f"failed: {KIND_WORDS[kind]}" if kind != status and kind in KIND_WORDS else status
 
 
 def _counts_text(counts: dict[str, int]) -> str:

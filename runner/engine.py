@@ -33,7 +33,7 @@ from runner._step_parts import (
     summarize,
     template_failure,
 )
-from runner.errors import BusinessError, RoboError
+from runner.errors import BusinessError, RoboError, WorkflowBug
 from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted
 from runner.ledger import ItemGate
 from runner.loader import Span
@@ -121,7 +121,10 @@ class Engine(LoopSteps):
             try:
                 rendered[name] = render_value(value, scope)
             except TemplateError as exc:
-                raise RoboError(f"vars.{name}: {exc.message}", hint=exc.hint) from None
+                if not exc.workflow_bug:
+                    raise BusinessError(f"vars.{name}: {exc.message}", hint=exc.hint) from None
+                span = self.workflow.spans.value(("vars", name)) if self.workflow.spans else None
+                raise WorkflowBug(f"vars.{name}: {exc.message}", hint=exc.hint, span=span) from None
 
     def execute_steps(self, steps: Sequence[Step], scope: Scope, lane: Lane, item: str | None) -> None:
         for step in steps:
@@ -134,7 +137,7 @@ class Engine(LoopSteps):
             try:
                 go = evaluate_condition(step.when, scope)
             except TemplateError as exc:
-                raise StepFailure(step, template_failure(exc, "when"), item) from None
+                raise StepFailure(step, self._template_failure(exc, "when", step), item) from None
             if not go:
                 self._finished(step, "skipped", 0.0, item, lane)
                 return
@@ -146,7 +149,7 @@ class Engine(LoopSteps):
             try:
                 branch = step.then if evaluate_condition(step.condition, scope) else step.else_
             except TemplateError as exc:
-                raise StepFailure(step, template_failure(exc, "if"), item) from None
+                raise StepFailure(step, self._template_failure(exc, "if", step), item) from None
             self.execute_steps(branch, scope, lane, item)
         elif isinstance(step, TryStep):
             self.execute_try(step, scope, lane, item)
@@ -189,7 +192,10 @@ class Engine(LoopSteps):
         try:
             return render_value(value, scope)
         except TemplateError as exc:
-            raise StepFailure(step, template_failure(exc, where), item) from None
+            raise StepFailure(step, self._template_failure(exc, where, step), item) from None
+
+    def _template_failure(self, exc: TemplateError, where: str, step: Step) -> RoboError:
+        return template_failure(exc, where, step, self.workflow.spans)
 
     # -- actions -------------------------------------------------------------------------------------------------
 
@@ -212,7 +218,9 @@ class Engine(LoopSteps):
             params = spec.convert(rendered)
         except TemplateError as exc:
             self._started(step, ref, {}, item, lane)
-            return self._action_failed(step, template_failure(exc, "parameters"), scope, lane, item, started)
+            return self._action_failed(
+                step, self._template_failure(exc, "parameters", step), scope, lane, item, started
+            )
         except ValidationError as exc:
             self._started(step, ref, {}, item, lane)
             return self._action_failed(

@@ -2,8 +2,12 @@
 
 ```
 RoboError                      anything Rob'O raises on purpose; never shown to a user as a traceback
-├── WorkflowError              a workflow definition is wrong (carries diagnostics: span, code, hint)
-├── BusinessError              the data was refused (a validation message, a `fail` step): never retried
+├── WorkflowError              a workflow definition is wrong, found by validation (diagnostics: span, code, hint)
+├── WorkflowBug                a mistake in the workflow found while running (a typo in a template, a sandbox
+│                              refusal, `parallel` out of range, a missing loop key): never retried; after 3
+│                              items in a row fail with the same one, the run stops
+├── BusinessError              the data was refused (a validation message, a `fail` step, a file name from the
+│                              data too long or holding a NUL byte): never retried
 ├── ApplicationError           a system misbehaved (timeout, element missing, HTTP 5xx): retried
 │   └── StepTimeout            a step ran past its timeout
 └── ConfigurationError         a browser, display, secret or server is missing: says what to install or set
@@ -17,6 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from runner.diagnostics import Diagnostic
+    from runner.loader import Span
 
 
 class RoboError(Exception):
@@ -48,6 +53,27 @@ class WorkflowError(RoboError):
         self.sources = sources or {}
 
 
+class WorkflowBug(RoboError):
+    """A mistake in the workflow that only running it shows: every item would meet it, so it is never retried.
+
+    Not `WorkflowError`, which gathers what validation finds before anything runs. `span` is the place of the
+    mistake in the workflow file when it is more precise than its step's (the template's own line).
+    """
+
+    kind = "workflow"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        cause: Sequence[str] = (),
+        span: Span | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, cause=cause)
+        self.span = span
+
+
 class BusinessError(RoboError):
     """The data was refused: retrying would give the same answer, so the item is marked failed."""
 
@@ -70,3 +96,12 @@ class ConfigurationError(RoboError):
     """Something the run needs is not set up: the message says what to install or set."""
 
     kind = "configuration"
+
+
+KIND_WORDS = {
+    "workflow": "a mistake in the workflow",
+    "business": "the data was refused",
+    "application": "a system failed",
+    "configuration": "something is not set up",
+}
+"""Each kind of error in plain words, for the console and the report."""

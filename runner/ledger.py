@@ -2,7 +2,7 @@
 
 Every item has a key (the loop's `key` expression, or a hash of the item) and a status in the run store
 (`ItemStatus`): `in_progress` (committed before its first step), then `done`, `failed_business`,
-`failed_application`, `to_check` or `skipped` (committed before the next item starts).
+`failed_application`, `failed_workflow`, `to_check` or `skipped` (committed before the next item starts).
 
 An item also records its effects: each step of it whose action changes the outside world in a way that doing it
 again would duplicate (`ActionSpec.may_enter_twice`: a submit, a mail sent, a row appended, a file moved) is
@@ -39,6 +39,7 @@ class ItemStatus(StrEnum):
     DONE = "done"
     FAILED_BUSINESS = "failed_business"
     FAILED_APPLICATION = "failed_application"
+    FAILED_WORKFLOW = "failed_workflow"  # stopped by a mistake in the workflow (a typo in a template)
     TO_CHECK = "to_check"  # failed after a change: maybe entered, so it is not done again blindly
     SKIPPED = "skipped"  # done by an earlier session of the run: its record stays as it was
 
@@ -54,7 +55,8 @@ class ItemMark(StrEnum):
     REDO = "redo"  # it is not: the next retry does it
 
 
-UNFINISHED = frozenset({ItemStatus.IN_PROGRESS, ItemStatus.FAILED_APPLICATION})
+UNFINISHED = frozenset({ItemStatus.IN_PROGRESS, ItemStatus.FAILED_APPLICATION, ItemStatus.FAILED_WORKFLOW})
+"""Items a resumed run checks with `already_done` before doing them again."""
 FAILED = frozenset(status for status in ItemStatus if status.failed)
 
 

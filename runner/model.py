@@ -18,10 +18,12 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from runner.durations import Duration
-from runner.loader import Span
+from runner.loader import Span, SpanIndex
 
 InputType = Literal["string", "number", "integer", "boolean", "date", "file", "folder", "list"]
 OnError = Literal["fail", "continue"]
+KeyDuplicates = Literal["error", "number"]
+"""What a `for_each` does when two items have the same key: refuse to start, or number the repeats (`D1#2`)."""
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Identifier = Annotated[str, Field(pattern=IDENTIFIER.pattern)]
 PositiveSeconds = Annotated[Duration, Field(gt=0, le=7 * 86_400)]
@@ -136,6 +138,7 @@ class ForEachStep(StepBase):
     items: str | list[Any] = Field(alias="for_each")
     as_: Identifier = Field("item", alias="as")
     key: str | None = None
+    key_duplicates: KeyDuplicates = "error"
     parallel: Annotated[int, Field(ge=1, le=32)] | str = 1
     setup: list[Step] = Field(default_factory=list)
     steps: list[Step]
@@ -223,6 +226,8 @@ class Workflow(_Model):
     browser: BrowserSettings = BrowserSettings()
     steps: list[Step]
     file: str = "<workflow>"
+    spans: SpanIndex | None = Field(default=None, exclude=True, repr=False)
+    """Where each node of the file stands, for run-time errors that point inside a step (a template's line)."""
 
     def walk(self) -> Iterable[Step]:
         """Every step, depth first."""

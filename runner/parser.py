@@ -51,7 +51,7 @@ from runner.model import (
 COMMON_KEYS = ("name", "id", "when")
 ACTION_KEYS = ("save", "timeout", "retry", "on_error", "recover")
 KIND_KEYS = tuple(STEP_CLASSES)
-WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name != "file")
+WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name not in ("file", "spans"))
 
 # A step keeps its kind when one of its keys is wrong, so that the rest of it (its parameters, its templates,
 # its child steps) is still checked. A required field whose value is wrong or missing holds one of these
@@ -243,7 +243,7 @@ class _Parser:
                 (), "wrong-type", "a workflow must be a mapping of keys (name, steps, …)", found=_show(data)
             )
             return None
-        fields: dict[str, Any] = {"file": self.document.path}
+        fields: dict[str, Any] = {"file": self.document.path, "spans": self.spans}
         for key in data:
             if key not in WORKFLOW_KEYS:
                 self.error(
@@ -258,7 +258,7 @@ class _Parser:
             if key not in data:
                 self.error((), "missing-key", f"a workflow needs the key '{key}'", hint=_MISSING_HINTS[key])
         for key in Workflow.model_fields:
-            if key in ("steps", "file") or key not in data:
+            if key in ("steps", "file", "spans") or key not in data:
                 continue
             annotation = _field_type(Workflow, key)
             valid, value = self.check(annotation, data[key], (key,), key)

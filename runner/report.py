@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.audit import AUDIT_LOG_NAME, AuditVerdict, verify_audit_log
+from runner.errors import KIND_WORDS
 from runner.ledger import ItemStatus, effects_of, is_failed, to_check_hint, touching
 from runner.store import RunRecord, RunStore
 
@@ -44,6 +45,7 @@ ITEM_STATUS_TEXT = {
     ItemStatus.DONE: "done",
     ItemStatus.FAILED_BUSINESS: "refused (data)",
     ItemStatus.FAILED_APPLICATION: "failed (system)",
+    ItemStatus.FAILED_WORKFLOW: KIND_WORDS["workflow"],
     ItemStatus.TO_CHECK: "to check (maybe entered)",
     ItemStatus.IN_PROGRESS: "interrupted",
     ItemStatus.PENDING: "to do again",
@@ -178,10 +180,11 @@ def _artifact(record: dict[str, Any], run_dir: Path, embed: _Embedder) -> Artifa
     )
 
 
-def _place(started: dict[str, Any] | None) -> str | None:
+def _place(started: dict[str, Any] | None, error: dict[str, Any] | None = None) -> str | None:
     if not started:
         return None
-    return f"{Path(str(started.get('file', ''))).name}:{started.get('line')}"
+    line = (error or {}).get("line") or started.get("line")  # a workflow bug's own line (its template's)
+    return f"{Path(str(started.get('file', ''))).name}:{line}"
 
 
 def _headline(
@@ -271,7 +274,7 @@ def _failure(title: str, failed: FailedStep, **extra: Any) -> Failure:
         "hint": error.get("hint"),
         "causes": list(error.get("cause") or []),
         "step_name": step_event.get("name"),
-        "place": _place(started),
+        "place": _place(started, error),
         "at": step_event.get("at"),
     }
     values.update({key: value for key, value in extra.items() if value is not None})

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from robots import ActionSpec, Robot, RobotContext, robot_class
+from robots.base import refused_name
 from runner.errors import ApplicationError, RoboError, StepTimeout
 
 
@@ -64,6 +65,9 @@ class RobotPool:
         except RoboError:
             raise
         except Exception as exc:
+            refused = refused_name(exc, spec.qualified_name)
+            if refused is not None:
+                raise refused from exc
             raise ApplicationError(
                 f"{spec.qualified_name} failed unexpectedly: {type(exc).__name__}: {exc}",
                 cause=[f"{type(exc).__module__}.{type(exc).__name__}"],

@@ -158,7 +158,8 @@ def _resuming(options: RunOptions, validation: ValidationResult) -> RunOptions:
 
 
 def _top_diagnostic(validation: ValidationResult, code: str, exc: RoboError) -> Diagnostic:
-    return Diagnostic(Span(validation.path, 1, 1), code, exc.message, hint=exc.hint, cause=exc.cause)
+    span = getattr(exc, "span", None) or Span(validation.path, 1, 1)  # a workflow bug knows its line
+    return Diagnostic(span, code, exc.message, hint=exc.hint, cause=exc.cause)
 
 
 def _execute(

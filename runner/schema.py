@@ -68,6 +68,10 @@ def workflow_schema() -> dict[str, Any]:
             {
                 "as": {"type": "string"},
                 "key": {"type": "string"},
+                "key_duplicates": {
+                    "enum": ["error", "number"],
+                    "description": "Two items with the same key: refuse to start (error), or number them (D1#2).",
+                },
                 "parallel": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 32}, {"type": "string"}]},
                 "collect": {
                     "type": "object",

@@ -8,17 +8,21 @@ text) are inserted as values and never rendered again, so a cell holding `{{ …
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import SecurityError, TemplateRuntimeError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
+
+from runner.diagnostics import closest
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
 _MONTHS_FR = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
@@ -26,13 +30,20 @@ _DAYS_FR = "lundi mardi mercredi jeudi vendredi samedi dimanche".split()
 
 
 class TemplateError(Exception):
-    """A template could not be rendered: bad syntax, an undefined name, or a refused operation."""
+    """A template could not be rendered: bad syntax, an undefined name, or a refused operation.
 
-    def __init__(self, message: str, template: str, hint: str | None = None) -> None:
+    `workflow_bug` tells a mistake of the template itself (an unknown name or field, bad syntax, a sandbox
+    refusal), which every item would meet, from a value of the data that a filter or an operator refused.
+    """
+
+    def __init__(
+        self, message: str, template: str, hint: str | None = None, *, workflow_bug: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.template = template
         self.hint = hint
+        self.workflow_bug = workflow_bug
 
 
 def is_template(value: Any) -> bool:
@@ -120,9 +131,36 @@ class _Environment(ImmutableSandboxedEnvironment):
         return bool(super().is_safe_attribute(obj, attr, value))
 
 
+class _MissingName(UndefinedError):
+    """An undefined name or field, with what it was looked up in (to list what exists instead)."""
+
+    def __init__(self, message: str | None, owner: Any, name: Any) -> None:
+        super().__init__(message)
+        self.owner = owner
+        self.name = name
+
+
+class _Undefined(StrictUndefined):
+    """Strict, and says what the missing name was looked up in."""
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        hint: str | None = None,
+        obj: Any = missing,
+        name: str | None = None,
+        exc: type[TemplateRuntimeError] = UndefinedError,
+    ) -> None:
+        super().__init__(hint, obj, name, exc)
+        if exc is UndefinedError:  # not the sandbox's SecurityError, raised as it is
+            raise_missing = functools.partial(_MissingName, owner=obj, name=name)
+            self._undefined_exception = raise_missing  # type: ignore[assignment]
+
+
 @cache
 def environment() -> _Environment:
-    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = _Environment(undefined=_Undefined, autoescape=False, keep_trailing_newline=True)
     env.filters.update(
         date_fr=date_fr,
         date_iso=date_iso,
@@ -139,22 +177,88 @@ def environment() -> _Environment:
 FILTER_NAMES = ("date_fr", "date_iso", "date", "to_date", "slug", "number_fr", "euros")
 
 
-def _explain(exc: Exception, template: str) -> TemplateError:
+_MAX_FIELDS_SHOWN = 30
+RECORD_SOURCES = "__record_sources__"
+"""A scope entry {loop variable: file name} for the rows a loop reads from a file, to name it in messages."""
+
+
+def _explain(exc: Exception, template: str, scope: Mapping[str, Any]) -> TemplateError:
+    if isinstance(exc, _MissingName) and exc.owner is not missing and exc.name is not None:
+        if isinstance(exc.name, int) and isinstance(exc.owner, list | tuple | str):
+            what = _owner_expression(exc.owner, str(exc.name), template, scope)
+            # a position past the end depends on the data (a value with fewer parts than others)
+            return TemplateError(f"{what} has no item {exc.name} (it has {len(exc.owner)})", template)
+        return _missing_field(exc.owner, str(exc.name), template, scope)
     if isinstance(exc, UndefinedError):
-        name = re.search(r"'([^']+)' is undefined", str(exc))
-        attribute = re.search(r"has no attribute '([^']+)'", str(exc))
-        if attribute:
-            return TemplateError(f"{exc.message}", template)
+        name = exc.name if isinstance(exc, _MissingName) else None
+        if name is None:
+            found = re.search(r"'([^']+)' is undefined", str(exc))
+            if found is None:
+                return TemplateError(str(exc), template, workflow_bug=True)
+            name = found.group(1)
+        known = [key for key in scope if isinstance(key, str) and not key.startswith("_")]
+        guess = _closest(name, known)
         return TemplateError(
-            f"'{name.group(1) if name else '?'}' is not defined here",
+            f"'{name}' is not defined here" + (f": did you mean '{guess}'?" if guess else ""),
             template,
             hint="names available: inputs, vars, secrets, env, run, saved results and the loop variable",
+            workflow_bug=True,
         )
     if isinstance(exc, SecurityError):
-        return TemplateError(f"refused by the sandbox: {exc}", template)
+        return TemplateError(f"refused by the sandbox: {exc}", template, workflow_bug=True)
     if isinstance(exc, TemplateSyntaxError):
-        return TemplateError(f"template syntax error: {exc.message}", template)
+        return TemplateError(f"template syntax error: {exc.message}", template, workflow_bug=True)
     return TemplateError(f"{type(exc).__name__}: {exc}", template)
+
+
+def _missing_field(owner: Any, name: str, template: str, scope: Mapping[str, Any]) -> TemplateError:
+    """`dossier.Nom` when the record has `nom`: the record's real fields, and the closest one."""
+    what = _owner_expression(owner, name, template, scope)
+    if not isinstance(owner, Mapping):
+        return TemplateError(
+            f"{what} is {_kind_of(owner)} and has no attribute '{name}'", template, workflow_bug=True
+        )
+    fields = [str(key) for key in owner]
+    guess = _closest(name, fields)
+    shown = ", ".join(fields[:_MAX_FIELDS_SHOWN]) + (" …" if len(fields) > _MAX_FIELDS_SHOWN else "")
+    message = f"{what} has no field '{name}'"
+    if guess:
+        message += f": did you mean '{guess}'?"
+    source = (scope.get(RECORD_SOURCES) or {}).get(what)
+    listed = f"the columns of {source}" if source else f"the fields of {what}"
+    if fields:
+        message += f"{' ' if guess else ': '}{listed} are {shown}"
+    else:
+        message += f": {what} has no fields at all"
+    return TemplateError(
+        message,
+        template,
+        hint="correct the name in the workflow (names are case-sensitive), then resume the run",
+        workflow_bug=True,
+    )
+
+
+def _owner_expression(owner: Any, name: str, template: str, scope: Mapping[str, Any]) -> str:
+    """How the template names the value a field was looked up in (`dossier`, `dossier.adresse`)."""
+    candidates = [expression for expression, attribute in _analyse(template).lookups if attribute == name]
+    for expression in candidates:
+        if "." not in expression and "[" not in expression and scope.get(expression) is owner:
+            return expression
+    return candidates[0] if candidates else "the value"
+
+
+def _kind_of(value: Any) -> str:
+    kinds = {str: "a text", int: "a number", float: "a number", bool: "true or false", list: "a list"}
+    return kinds.get(type(value), f"a value of type {type(value).__name__}")
+
+
+def _closest(word: str, candidates: Iterable[str]) -> str | None:
+    pool = list(dict.fromkeys(candidates))
+    same_case = [candidate for candidate in pool if candidate.lower() == word.lower()]
+    if same_case:
+        return same_case[0]
+    found = closest(word, pool)
+    return found[0] if found else None
 
 
 @cache
@@ -190,9 +294,9 @@ def render_string(text: str, scope: Mapping[str, Any]) -> Any:
             return result
         return _compile_template(text).render(**scope)
     except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
-        raise _explain(exc, text) from None
+        raise _explain(exc, text, scope) from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
-        raise _explain(exc, text) from None
+        raise _explain(exc, text, scope) from None
 
 
 def evaluate_condition(expression: str, scope: Mapping[str, Any]) -> bool:
@@ -216,6 +320,7 @@ class _Analysis:
     getattrs: tuple[
         tuple[str, str], ...
     ] = ()  # (root name, attribute) for `root.attribute`, `root['attribute']`
+    lookups: tuple[tuple[str, str], ...] = ()  # (`dossier.adresse`, `ville`) for `dossier.adresse.ville`
 
 
 class _AnyName(dict[str, Any]):
@@ -282,12 +387,42 @@ def _analyse(text: str) -> _Analysis:
         and isinstance(item.arg, nodes.Const)
         and isinstance(item.arg.value, str)
     )
+    lookups = []
+    for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        assert isinstance(node, nodes.Getattr | nodes.Getitem)
+        expression, attribute = _expression_text(node.node), _looked_up(node)
+        if expression is not None and attribute is not None:
+            lookups.append((expression, attribute))
     return _Analysis(
         names=frozenset(undeclared - set(environment().globals) - _names_guarded(ast)),
         filters=frozenset(node.name for node in ast.find_all(nodes.Filter)),
         tests=frozenset(node.name for node in ast.find_all(nodes.Test)),
         getattrs=tuple(getattrs),
+        lookups=tuple(lookups),
     )
+
+
+def _looked_up(node: nodes.Getattr | nodes.Getitem) -> str | None:
+    if isinstance(node, nodes.Getattr):
+        return str(node.attr)
+    if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str | int):
+        return str(node.arg.value)
+    return None
+
+
+def _expression_text(node: nodes.Node) -> str | None:
+    """`dossier.adresse` back as text from its syntax tree, for names and plain lookups only."""
+    if isinstance(node, nodes.Name):
+        return str(node.name)
+    if isinstance(node, nodes.Getattr | nodes.Getitem):
+        inner = _expression_text(node.node)
+        attribute = _looked_up(node)
+        if inner is None or attribute is None:
+            return None
+        if isinstance(node, nodes.Getattr):
+            return f"{inner}.{attribute}"
+        return f"{inner}[{node.arg.value!r}]" if isinstance(node.arg, nodes.Const) else None
+    return None
 
 
 def syntax_problem(text: str) -> str | None:

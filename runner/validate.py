@@ -317,9 +317,10 @@ class _SemanticChecker:
                     else:
                         self.check_templates(step.items, (*step.path, "for_each"), scope)
                 lane_scope = self.check_steps(step.setup, scope) if step.setup else scope
-                inner = lane_scope | {"loop", _ANY_NAME if "as_" in broken else step.as_}
+                item_names = {"loop", _ANY_NAME if "as_" in broken else step.as_}
+                inner = lane_scope | item_names
                 if step.key is not None:
-                    self.check_expression(step.key, (*step.path, "key"), inner, "expression")
+                    self.check_loop_key(step, scope | item_names, lane_scope - scope)
                 if isinstance(step.parallel, str):
                     self.check_expression(step.parallel, (*step.path, "parallel"), scope, "expression")
                 after_item = self.check_steps(step.steps, inner)
@@ -505,6 +506,19 @@ class _SemanticChecker:
                 f"there is no test '{unknown}' (as in 'x is {unknown}')",
                 hint=_TEST_HINTS.get(unknown) or did_you_mean(unknown, known_tests()) or _TEST_EXAMPLES,
             )
+
+    def check_loop_key(self, step: ForEachStep, scope: set[str], saved_by_setup: set[str]) -> None:
+        """The key of every item is computed before `setup` runs, so it cannot use what `setup` saves."""
+        from_setup = referenced_names(as_expression_template(step.key or "")) & saved_by_setup
+        for name in sorted(from_setup):
+            self.error(
+                self.spans.value((*step.path, "key")),
+                "undefined-variable",
+                f"'{name}' is not defined yet when the loop's keys are computed",
+                hint="the key of every item is computed before the loop's `setup` runs: build it from the item, "
+                "`loop` and names defined before the loop",
+            )
+        self.check_expression(step.key or "", (*step.path, "key"), scope | from_setup, "expression")
 
     def undefined_hint(self, name: str, line: int, scope: set[str]) -> str:
         """Why a name is not defined here, when it is defined elsewhere; else the names that are."""

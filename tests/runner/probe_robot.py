@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from robots import Robot, RobotContext, Seconds, Secret, action
@@ -16,6 +17,19 @@ TINY_PNG = base64.b64decode(
 )
 
 
+class RereadRows:
+    """Rows read again from the start at each pass, as a streamed spreadsheet is; counts its passes."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+        self.passes = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self.passes += 1
+        for row in self.rows:
+            yield dict(row) if isinstance(row, dict) else row
+
+
 class Probe(Robot):
     """Test robot that records what it is asked to do."""
 
@@ -24,6 +38,7 @@ class Probe(Robot):
     created: ClassVar[int] = 0
     closed: ClassVar[int] = 0
     failures_left: ClassVar[dict[str, int]] = {}
+    streams: ClassVar[list[RereadRows]] = []
     lock = threading.Lock()
 
     def __init__(self, context: RobotContext) -> None:
@@ -37,6 +52,7 @@ class Probe(Robot):
         cls.created = 0
         cls.closed = 0
         cls.failures_left = {}
+        cls.streams = []
 
     def close(self) -> None:
         """Count closings."""
@@ -122,6 +138,17 @@ class Probe(Robot):
         shot.write_bytes(TINY_PNG)
         self.context.record_artifact(shot, "screenshot", f"page when '{reason}' was refused")
         raise BusinessError(reason, hint=hint)
+
+    @action
+    def stream(self, rows: list[Any]) -> RereadRows:
+        """The rows as an object read again at each pass (not a list).
+
+        Args:
+            rows: The rows.
+        """
+        stream = RereadRows(rows)
+        Probe.streams.append(stream)
+        return stream
 
     @action
     def crash(self) -> None:

@@ -77,8 +77,39 @@ class TestStrictness:
             render_string("{{ inconnu }}", SCOPE)
 
     def test_undefined_field(self) -> None:
-        with pytest.raises(TemplateError, match="no attribute 'prenom'"):
+        with pytest.raises(TemplateError) as raised:
             render_string("Bonjour {{ row.prenom }}", SCOPE)
+        assert raised.value.message == (
+            "row has no field 'prenom': did you mean 'nom'? the fields of row are nom, date, montant"
+        )
+        assert raised.value.workflow_bug
+
+    def test_undefined_field_named_by_its_path_and_in_any_operation(self) -> None:
+        scope = {"dossier": {"nom": "Dupont", "adresse": {"ville": "Lyon", "code_postal": "69001"}}}
+        with pytest.raises(TemplateError) as raised:
+            render_string("{{ dossier.adresse.Ville ~ '!' }}", scope)
+        assert raised.value.message == (
+            "dossier.adresse has no field 'Ville': did you mean 'ville'? "
+            "the fields of dossier.adresse are ville, code_postal"
+        )
+        with pytest.raises(TemplateError, match="dossier has no field 'Montant': the fields of dossier are"):
+            render_string("{{ dossier['Montant'] + 1 }}", scope)
+
+    def test_undefined_name_suggests_the_closest(self) -> None:
+        with pytest.raises(TemplateError, match="'rwo' is not defined here: did you mean 'row'"):
+            render_string("{{ rwo.nom }}", SCOPE)
+
+    def test_mistakes_of_the_template_are_told_from_refused_data(self) -> None:
+        with pytest.raises(TemplateError) as sandbox:
+            render_string("{{ row.__class__ }}", SCOPE)
+        assert sandbox.value.workflow_bug
+        with pytest.raises(TemplateError) as data:
+            render_string("{{ 'hier' | date_fr }}", SCOPE)
+        assert not data.value.workflow_bug
+        with pytest.raises(TemplateError) as short:  # a value with fewer parts than the others
+            render_string("{{ parts[2] }}", {"parts": ["a", "b"]})
+        assert short.value.message == "parts has no item 2 (it has 2)"
+        assert not short.value.workflow_bug
 
 
 class TestSandbox:
