@@ -194,7 +194,7 @@ steps:
     as: n
     key: n
     already_done:
-      - files.list: {folder: "{{ inputs.entered }}", pattern: "{{ n }}"}
+      - files.list: {folder: "{{ inputs.entered }}", pattern: "{{ n }}*"}
     steps:
       - http.get: {url: "{{ inputs.desk }}/enter/{{ n }}?delai={{ inputs.delai if n == 1 else 0 }}", timeout: 300}
 """
@@ -205,7 +205,15 @@ class TestTwoInterrupts:
         self, robo: Robo, desk: Desk
     ) -> None:
         write(robo.project, "cinq.yaml", FIVE_ITEMS)
-        args = ["cinq.yaml", "-i", f"desk={desk.url}", "-i", f"entered={desk.markers}", "--logs", str(robo.logs)]
+        args = [
+            "cinq.yaml",
+            "-i",
+            f"desk={desk.url}",
+            "-i",
+            f"entered={desk.markers}",
+            "--logs",
+            str(robo.logs),
+        ]
         process = robo.start("run", *args, "-i", "delai=600")
         wait_until(lambda: desk.entries["1"] == 1, timeout=60)  # item 1's step hangs on the desk
         process.send_signal(signal.SIGINT)
@@ -404,7 +412,9 @@ steps:
   - data.write_csv: {records: [{a: 1}], path: "{{ run.artifacts }}/sortie.csv"}
 """,
         )
-        process = robo.start("run", "sortie.yaml", "--logs", str(robo.logs), shell_prefix=f"umask {umask:03o};")
+        process = robo.start(
+            "run", "sortie.yaml", "--logs", str(robo.logs), shell_prefix=f"umask {umask:03o};"
+        )
         assert process.wait(timeout=120) == 0
         record, _ = robo.only_run()
         run_dir = Path(record.run_dir or "")
