@@ -33,6 +33,7 @@ from runner.events import (
     RetryScheduled,
     RunFinished,
     RunStarted,
+    RunStatus,
     StepFinished,
     StepStarted,
 )
@@ -156,7 +157,7 @@ class ConsoleSink:
         elif isinstance(event, RunFinished):
             progress.update(self._loops["__step__"], description="done", total=1, completed=1)
             self._stop()
-            colour = "green" if event.status == "succeeded" else "red"
+            colour = "green" if event.status == RunStatus.SUCCEEDED else "red"
             self.console.print(
                 f"[{colour}]run {event.status}[/] in {event.duration:.1f} s {_counts_text(event.counts)}"
             )
