@@ -43,7 +43,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def clean_text(text: str) -> str:
     """`text` with each lone surrogate (text no encoding can write, e.g. from a broken JSON escape) as U+FFFD."""
-    if text.isascii():
+    if text.isascii() or _SURROGATE.search(text) is None:
         return text
     return _SURROGATE.sub("\ufffd", text)
 

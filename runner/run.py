@@ -111,11 +111,13 @@ def _recordable(event: Event, redactor: Redactor) -> Event:
     """The event as every sink records it: secrets masked, and text that no file, database or console can take
     (a lone surrogate from broken data) written as U+FFFD, the same in each."""
     changes = {}
-    for item in dataclasses.fields(event):
-        value = getattr(event, item.name)
+    for name in event.__dataclass_fields__:
+        value = getattr(event, name)
+        if value is None or isinstance(value, int | float):
+            continue
         cleaned = clean_data(redactor.data(value) if redactor else value)
         if cleaned is not value and cleaned != value:
-            changes[item.name] = cleaned
+            changes[name] = cleaned
     return dataclasses.replace(event, **changes) if changes else event
 
 
