@@ -19,6 +19,8 @@ from typing import Any
 from robots import ActionSpec, Robot, RobotContext, robot_class
 from runner.errors import ApplicationError, RoboError, StepTimeout
 
+CLOSE_AFTER_CANCEL = 5.0  # seconds each robot has to close once the run was cancelled
+
 
 class StepCancelled(Exception):
     """The run was cancelled while a robot worked: the wait was abandoned, and the robot with it."""
@@ -191,15 +193,14 @@ class RobotPool:
         problems: list[str] = []
         with self._lock:
             slots, self._slots = dict(self._slots), {}
+        if self._cancellation.is_set():  # idle robots still get a moment to close (a browser, a workbook)
+            timeout = min(timeout, CLOSE_AFTER_CANCEL)
         for name, slot in slots.items():
             closing = slot.worker.submit(slot.robot.close)
             try:
-                if not self._cancellation.wait(closing, timeout):
-                    problems.append(f"the {name} robot did not close within {timeout:g} s")
-                else:
-                    closing.result()
-            except StepCancelled:
-                problems.append(f"the {name} robot was abandoned without closing (the run was cancelled)")
+                closing.result(timeout=timeout)
+            except TimeoutError:
+                problems.append(f"the {name} robot did not close within {timeout:g} s")
             except Exception as exc:
                 problems.append(f"closing the {name} robot failed: {exc}")
             finally:
