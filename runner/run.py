@@ -387,7 +387,8 @@ def _crash_diagnostic(
         + (f" during step '{step.name}'" if step else "")
         + f": {type(exc).__name__}"
         + (f": {text[:500]}" if text else ""),
-        hint=f"the item in progress is checked when the run resumes; {resume_hint}",
+        hint=f"{resume_hint} (the item in progress is checked first); if it crashes again at the same place,"
+        " this step or its data provokes the error",
         cause=where,
     )
 
