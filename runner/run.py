@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -270,89 +270,93 @@ def _execute(
     def note(message: str) -> None:
         dispatch(LogMessage(run_id=run_id, level="warning", message=message))
 
-    with _stop_on_signals(stop_event, cancellation, note, enabled=options.handle_signals):
+    dispatch(
+        RunStarted(
+            run_id=run_id,
+            workflow=workflow.name,
+            workflow_file=str(Path(validation.path).resolve()),
+            inputs=inputs,
+            dry_run=options.dry_run,
+            resumed_from=options.resume,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+        )
+    )
+    signals = ExitStack()  # left only once the run's end is recorded: a signal then changes nothing
+    try:
+        signals.enter_context(
+            _stop_on_signals(stop_event, cancellation, note, enabled=options.handle_signals)
+        )
+        engine.run()
+        status = RunStatus.COMPLETED_WITH_ERRORS if engine.item_failures else RunStatus.SUCCEEDED
+        diagnostics = [failure.diagnostic() for failure in engine.item_failures]
+    except StepFailure as failure:
+        status = RunStatus.FAILED
+        diagnostics = [failure.diagnostic()]
+    except (RunInterrupted, StepCancelled, KeyboardInterrupt):
+        status = RunStatus.INTERRUPTED
+        if cancellation.is_set():
+            step = dispatch.current_step.get(0)
+            diagnostics = [
+                Diagnostic(
+                    _step_span(validation, step),
+                    "interrupted",
+                    "the run was stopped at once (a second interrupt)"
+                    + (f" during step '{step.name}'" if step else "")
+                    + ": the item in progress is left unfinished and is checked when the run resumes",
+                    hint=resume_hint,
+                )
+            ]
+        elif timer is not None and not timer.is_alive():
+            diagnostics = [
+                Diagnostic(
+                    Span(validation.path, 1, 1),
+                    "run-timeout",
+                    f"the run went past its time limit of {time_limit:g} s and was stopped between two steps",
+                    hint=resume_hint,
+                )
+            ]
+        else:
+            diagnostics = [
+                Diagnostic(
+                    Span(validation.path, 1, 1),
+                    "interrupted",
+                    "the run was asked to stop and stopped after its current step",
+                    hint=resume_hint,
+                )
+            ]
+    except WorkflowError as exc:
+        status = RunStatus.FAILED
+        diagnostics = exc.diagnostics
+    except RoboError as exc:
+        status = RunStatus.FAILED
+        diagnostics = [_top_diagnostic(validation, f"{exc.kind}-error", exc)]
+    except BaseException as exc:  # MemoryError, RecursionError, a bug: the run crashed, and says so
+        status = RunStatus.CRASHED
+        diagnostics = [_crash_diagnostic(validation, dispatch.current_step.get(0), exc, resume_hint)]
+    finally:
+        if timer is not None:
+            timer.cancel()
         try:
-            dispatch(
-                RunStarted(
-                    run_id=run_id,
-                    workflow=workflow.name,
-                    workflow_file=str(Path(validation.path).resolve()),
-                    inputs=inputs,
-                    dry_run=options.dry_run,
-                    resumed_from=options.resume,
-                    pid=os.getpid(),
-                    host=socket.gethostname(),
-                )
+            for problem in shared.close():
+                dispatch(LogMessage(run_id=run_id, level="warning", message=problem))
+        except Exception as exc:  # closing is best effort; the run's end is recorded whatever happens
+            diagnostics.append(_crash_diagnostic(validation, None, exc, resume_hint))
+        duration = time.perf_counter() - started
+        error_text = "\n".join(redactor.text(d.message) for d in diagnostics[:20]) or None
+        dispatch(
+            RunFinished(
+                run_id=run_id,
+                status=status,
+                duration=round(duration, 3),
+                error=error_text,
+                counts=engine.counters.as_dict(),
             )
-            engine.run()
-            status = RunStatus.COMPLETED_WITH_ERRORS if engine.item_failures else RunStatus.SUCCEEDED
-            diagnostics = [failure.diagnostic() for failure in engine.item_failures]
-        except StepFailure as failure:
-            status = RunStatus.FAILED
-            diagnostics = [failure.diagnostic()]
-        except (RunInterrupted, StepCancelled, KeyboardInterrupt):
-            status = RunStatus.INTERRUPTED
-            if cancellation.is_set():
-                step = dispatch.current_step.get(0)
-                diagnostics = [
-                    Diagnostic(
-                        _step_span(validation, step),
-                        "interrupted",
-                        "the run was stopped at once (a second interrupt)"
-                        + (f" during step '{step.name}'" if step else "")
-                        + ": the item in progress is left unfinished and is checked when the run resumes",
-                        hint=resume_hint,
-                    )
-                ]
-            elif timer is not None and not timer.is_alive():
-                diagnostics = [
-                    Diagnostic(
-                        Span(validation.path, 1, 1),
-                        "run-timeout",
-                        f"the run went past its time limit of {time_limit:g} s and was stopped between two steps",
-                        hint=resume_hint,
-                    )
-                ]
-            else:
-                diagnostics = [
-                    Diagnostic(
-                        Span(validation.path, 1, 1),
-                        "interrupted",
-                        "the run was asked to stop and stopped after its current step",
-                        hint=resume_hint,
-                    )
-                ]
-        except WorkflowError as exc:
-            status = RunStatus.FAILED
-            diagnostics = exc.diagnostics
-        except RoboError as exc:
-            status = RunStatus.FAILED
-            diagnostics = [_top_diagnostic(validation, f"{exc.kind}-error", exc)]
-        except BaseException as exc:  # MemoryError, RecursionError, a bug: the run crashed, and says so
-            status = RunStatus.CRASHED
-            diagnostics = [_crash_diagnostic(validation, dispatch.current_step.get(0), exc, resume_hint)]
-        finally:
-            if timer is not None:
-                timer.cancel()
-            try:
-                for problem in shared.close():
-                    dispatch(LogMessage(run_id=run_id, level="warning", message=problem))
-            except Exception as exc:  # closing is best effort; the run's end is recorded whatever happens
-                diagnostics.append(_crash_diagnostic(validation, None, exc, resume_hint))
-            duration = time.perf_counter() - started
-            error_text = "\n".join(redactor.text(d.message) for d in diagnostics[:20]) or None
-            dispatch(
-                RunFinished(
-                    run_id=run_id,
-                    status=status,
-                    duration=round(duration, 3),
-                    error=error_text,
-                    counts=engine.counters.as_dict(),
-                )
-            )
-            dispatch.close()
-            report = _write_report(store, run_id)
-            store.close()
+        )
+        dispatch.close()
+        report = _write_report(store, run_id)
+        store.close()
+        signals.close()
     redacted = [_redact_diagnostic(d, redactor) for d in diagnostics]
     return RunOutcome(
         status,
