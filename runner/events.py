@@ -120,7 +120,7 @@ class RunStarted(Event):
 @dataclass(frozen=True, kw_only=True)
 class RunFinished(Event):
     kind: ClassVar[str] = "run_finished"
-    status: RunStatus
+    status: str  # a RunStatus value, as plain text (events carry plain data only)
     duration: float
     error: str | None = None
     counts: dict[str, int] = field(default_factory=dict)

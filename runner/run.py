@@ -347,7 +347,7 @@ def _execute(
         dispatch(
             RunFinished(
                 run_id=run_id,
-                status=status,
+                status=status.value,
                 duration=round(duration, 3),
                 error=error_text,
                 counts=engine.counters.as_dict(),
@@ -359,7 +359,7 @@ def _execute(
         signals.close()
     redacted = [_redact_diagnostic(d, redactor) for d in diagnostics]
     return RunOutcome(
-        status,
+        status.value,
         run_id,
         run_dir,
         redacted,
