@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from robots._browser_locators import CANDIDATES_SCRIPT, Target, closest_candidates
+from robots.base import atomic_path
 from runner.errors import ApplicationError, ConfigurationError, RoboError
 
 _NETWORK_ERRORS = {
@@ -85,19 +84,16 @@ async def explain(
 
 def redact_zip(path: Path, redact: Callable[[str], str]) -> None:
     """Remove secret values from a Playwright trace (its text entries), rewriting it atomically."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".zip")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(path) as source, zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as target:
-            for entry in source.infolist():
-                data = source.read(entry)
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError:
-                    target.writestr(entry, data)
-                    continue
-                target.writestr(entry, redact(text).encode("utf-8"))
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    with (
+        atomic_path(path) as temporary,
+        zipfile.ZipFile(path) as source,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for entry in source.infolist():
+            data = source.read(entry)
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                target.writestr(entry, data)
+                continue
+            target.writestr(entry, redact(text).encode("utf-8"))

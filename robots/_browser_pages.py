@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import stat
-import tempfile
 from typing import Any
 
 from robots._browser_core import MARGIN, BrowserCore
 from robots._browser_locators import Target
-from robots.base import Seconds, action
+from robots.base import Seconds, action, atomic_path
 from runner.errors import ApplicationError
 
 
@@ -172,16 +169,8 @@ class BrowserPageActions(BrowserCore):
         destination = self.context.resolve_path(path)
 
         async def work(scope: Any) -> str:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=destination.parent, prefix=".session-")
-            os.close(fd)
-            try:
-                os.chmod(temporary, stat.S_IRUSR | stat.S_IWUSR)
+            with atomic_path(destination, private=True) as temporary:  # cookies: for its owner only
                 await self._context.storage_state(path=temporary)
-                os.replace(temporary, destination)
-            finally:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
             return str(destination)
 
         return self._run("saving the session", work)

@@ -12,13 +12,13 @@ import datetime as dt
 import errno
 import hashlib
 import os
-import secrets
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Literal
 
+from robots.base import temporary_sibling
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 OnConflict = Literal["fail", "skip", "rename", "overwrite"]
@@ -35,35 +35,9 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def temporary_sibling(path: Path) -> Path:
-    """A hidden name beside `path` that nothing uses (the file is not created)."""
-    while True:
-        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        if not candidate.exists():
-            return candidate
-
-
 def _fsync(path: Path) -> None:
     with path.open("rb") as handle:
         os.fsync(handle.fileno())
-
-
-@contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path` to write to; once the block ends without error it replaces `path`.
-
-    On any error the temporary file is removed and `path` is left exactly as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_sibling(path)
-    try:
-        yield temporary
-        _fsync(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
 
 
 def lock_file(path: Path) -> Path | None:

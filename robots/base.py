@@ -11,10 +11,11 @@ import errno
 import inspect
 import re
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, TypeVar, overload
+from typing import IO, Annotated, Any, ClassVar, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
@@ -552,3 +553,56 @@ class Robot:
     def summary(cls) -> str:
         """The first line of the robot's docstring."""
         return (inspect.getdoc(cls) or "").splitlines()[0] if cls.__doc__ else ""
+
+
+# -- files written whole ---------------------------------------------------------------------------------------
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden name beside `path` that nothing uses (the file is not created)."""
+    import secrets
+
+    while True:
+        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        if not candidate.exists():
+            return candidate
+
+
+@contextmanager
+def atomic_path(path: Path, *, private: bool = False) -> Iterator[Path]:
+    """A temporary file beside `path` to write; once the block ends without error, synced, it replaces `path`.
+
+    The file gets the permissions of any file the process creates (0666 less the umask: 0644 under umask 022),
+    so that the accounts meant to read a run's outputs can; `private` keeps it to its owner (0600), e.g. a
+    browser session's cookies. A library that writes the file with other permissions is corrected before the
+    file takes its name. On any error the temporary file is removed and `path` is left exactly as it was.
+    """
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        temporary = temporary_sibling(path)
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        wanted = os.fstat(fd).st_mode & 0o777  # what the umask gave: no need to change the process's umask
+        os.close(fd)
+        yield temporary
+        with temporary.open("rb") as written:
+            if os.fstat(written.fileno()).st_mode & 0o777 != wanted:
+                os.chmod(temporary, wanted)
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
+    """`atomic_path` with the temporary file opened in `mode` (e.g. "w" with an encoding) for writing."""
+    with atomic_path(path) as temporary, temporary.open(mode, **open_args) as handle:
+        yield handle

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from typing import Any, Literal
 
 from robots._browser_core import ErrorWhen
@@ -17,7 +16,7 @@ from robots._browser_failures import page_place
 from robots._browser_forms import FILL_FORM_SCRIPT, form_value
 from robots._browser_locators import Target, closest_candidates
 from robots._browser_pages import BrowserPageActions
-from robots.base import Seconds, action
+from robots.base import Seconds, action, atomic_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 _OPENS_NEW_TAB = (
@@ -348,15 +347,8 @@ class Browser(BrowserPageActions):
                 destination = self.context.resolve_path(to)
                 if to.endswith(("/", os.sep)) or destination.is_dir():
                     destination = destination / name
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=destination.parent, prefix=".download-")
-            os.close(fd)
-            try:
+            with atomic_path(destination) as temporary:
                 await download.save_as(temporary)
-                os.replace(temporary, destination)
-            finally:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
             data = destination.read_bytes()
             self.context.record_artifact(destination, "download", f"downloaded from {self._page.url}")
             return {

@@ -12,19 +12,17 @@ import csv
 import difflib
 import io
 import json
-import os
 import re
-import secrets
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable
+from contextlib import suppress
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
-from robots.base import Robot, action
+from robots.base import Robot, action, atomic_file
 from runner.errors import BusinessError, ConfigurationError
 
 Record = dict[str, Any]
@@ -34,32 +32,6 @@ Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
 _DELIMITERS = (";", ",", "\t", "|")
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 _FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-
-
-@contextmanager
-def atomic_file(path: Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
-    """Open a temporary file beside `path` that replaces it only once fully written and synced to disk.
-
-    If anything fails before the end, the temporary file is removed and `path` is left as it was.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-        try:  # os.open with mode 0o666 lets the umask decide permissions, unlike tempfile's 0o600
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-            break
-        except FileExistsError:
-            continue
-    try:
-        with open(fd, mode, **open_args) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
 
 
 def _missing(value: Any) -> bool:

@@ -39,8 +39,8 @@ from robots._excel_values import (
     to_csv,
     write_csv_grid,
 )
-from robots._files_io import atomic_output, check_not_open, file_digest, missing_file
-from robots.base import Robot, action
+from robots._files_io import check_not_open, file_digest, missing_file
+from robots.base import Robot, action, atomic_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ class Excel(Robot):
         return source, target, target_kind, target_kind == "xlsm"
 
     def _save(self, workbook: Workbook, target: Path, action_name: str) -> str:
-        with atomic_output(target) as temporary, _quiet_openpyxl():
+        with atomic_path(target) as temporary, _quiet_openpyxl():
             workbook.save(temporary)
         return self._written(target, action_name)
 
@@ -173,7 +173,7 @@ class Excel(Robot):
     def _write_grid(
         self, rows: list[list[str]], target: Path, action_name: str, delimiter: str, encoding: str
     ) -> str:
-        with atomic_output(target) as temporary:
+        with atomic_path(target) as temporary:
             write_csv_grid(temporary, rows, delimiter, encoding)
         return self._written(target, action_name)
 

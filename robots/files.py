@@ -25,11 +25,9 @@ from robots._files_io import (
     TRASH_FOLDER,
     OnConflict,
     Transfer,
-    atomic_output,
     file_digest,
     missing_file,
     place,
-    temporary_sibling,
 )
 from robots._files_rules import (
     FilingRule,
@@ -40,7 +38,7 @@ from robots._files_rules import (
     unsafe_member,
 )
 from robots._files_text import render_destination
-from robots.base import Robot, Seconds, action
+from robots.base import Robot, Seconds, action, atomic_path, temporary_sibling
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 Record = dict[str, Any]
@@ -367,7 +365,7 @@ class Files(Robot):
             extracted = []
             for member, final in plan:
                 final.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_output(final) as temporary:
+                with atomic_path(final) as temporary:
                     with bundle.open(member) as data, temporary.open("wb") as out:
                         shutil.copyfileobj(data, out, 1 << 20)
                     if final.exists() and on_conflict != "overwrite":

@@ -13,8 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 
-from robots.base import Robot, RobotContext, Seconds, action
-from robots.data import atomic_file
+from robots.base import Robot, RobotContext, Seconds, action, atomic_file
 from runner.errors import ApplicationError, BusinessError, ConfigurationError, RoboError
 
 if TYPE_CHECKING:

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.base import Robot, action
-from robots.data import atomic_file
+from robots.base import Robot, action, atomic_file
 from runner.errors import BusinessError, ConfigurationError
 
 if TYPE_CHECKING:

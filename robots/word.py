@@ -23,8 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.base import Robot, RobotContext, Seconds, action
-from robots.data import atomic_file
+from robots.base import Robot, RobotContext, Seconds, action, atomic_file
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 if TYPE_CHECKING:

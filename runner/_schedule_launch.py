@@ -32,12 +32,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from runner._schedule_db import Claim, ScheduleDatabase, fire_key, parse_fire_key, pid_alive
+from runner.events import EXIT_CODES
 from runner.notify import FAILURE, SUCCESS, NotifyTargets, RunSummary, notification_event, send_notifications
 
 log = logging.getLogger("robo.schedule")
 LOCK_TTL = 60.0  # seconds a fire's lock lives without being extended
 REFRESH = 10.0  # seconds between two extensions
-EXIT_STATUSES = {0: "succeeded", 1: "failed", 3: "completed_with_errors", 130: "interrupted"}
+EXIT_STATUSES = {code: status.value for status, code in EXIT_CODES.items()}
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,7 @@ def step_ref(path: Sequence[Any]) -> str:
 def item_key_of(item: Any) -> str:
     """A stable key for an item that declares none: a hash of its content."""
     text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # broken text has a key too
 
 
 def summarize(value: Any, limit: int = 2000) -> Any:

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from runner.events import Event, ItemFinished, RunFinished
+from runner.events import Event, ItemFinished, RunFinished, clean_data
 
 GENESIS = "0" * 64
 
@@ -72,14 +72,13 @@ class AuditLog:
 
     def append(self, record: dict[str, Any], *, durable: bool = False) -> str:
         with self._lock:
-            self._seq += 1
-            body = {"seq": self._seq, "prev": self.last_hash, **record}
-            encoded = json.dumps(
-                body, ensure_ascii=False, default=json_default, separators=(",", ":")
-            ).encode()
-            line, self.last_hash = seal(encoded)
+            # Counted only once written: a record that cannot be encoded must not leave a gap in the chain.
+            body = {"seq": self._seq + 1, "prev": self.last_hash, **record}
+            line, digest = seal(_encoded(body))
             self._file.write(line + b"\n")
             self._file.flush()
+            self._seq += 1
+            self.last_hash = digest
             if durable and self._fsync:
                 os.fsync(self._file.fileno())
             return self.last_hash
@@ -91,6 +90,15 @@ class AuditLog:
                 if self._fsync:
                     os.fsync(self._file.fileno())
                 self._file.close()
+
+
+def _encoded(body: dict[str, Any]) -> bytes:
+    """A record's JSON in UTF-8; text that UTF-8 cannot hold (a lone surrogate) is written as U+FFFD."""
+    try:
+        return json.dumps(body, ensure_ascii=False, default=json_default, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        cleaned = clean_data(body)
+        return json.dumps(cleaned, ensure_ascii=False, default=json_default, separators=(",", ":")).encode()
 
 
 def _tail_state(path: Path) -> tuple[int, str]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +16,7 @@ import typer
 
 if TYPE_CHECKING:
     from runner.diagnostics import Diagnostic
+    from runner.run import RunOutcome
 
 app = typer.Typer(
     name="robo",
@@ -161,8 +163,29 @@ def run(
     except Exception as exc:
         if debug:
             raise
-        _err(f"internal error: {type(exc).__name__}: {exc}\n  (run again with --debug for the traceback)")
+        with _output_may_be_closed():
+            _err(f"internal error: {type(exc).__name__}: {exc}\n  (run again with --debug for the traceback)")
         raise typer.Exit(70) from None
+    with _output_may_be_closed():
+        _show_outcome(outcome, fmt, logs, store)
+    raise typer.Exit(outcome.exit_code if outcome.status != "invalid" else 1)
+
+
+@contextmanager
+def _output_may_be_closed() -> Iterator[None]:
+    """What follows a run is said if someone still reads; a closed pipe changes nothing, not even the exit code."""
+    from runner.console import is_closed_output, silence_closed_output
+
+    try:
+        yield
+    except OSError as exc:
+        if not is_closed_output(exc):
+            raise
+        silence_closed_output(sys.stdout)
+        silence_closed_output(sys.stderr)
+
+
+def _show_outcome(outcome: RunOutcome, fmt: str, logs: Path, store: str | None) -> None:
     if fmt == "json":
         _out(
             json.dumps(
@@ -189,7 +212,6 @@ def run(
             _err(f"artifacts: {outcome.run_dir / 'artifacts'}")
         if outcome.run_id is not None and outcome.counts.get("items_to_check"):
             _print_items_to_check(outcome.run_id, logs, store)
-    raise typer.Exit(outcome.exit_code if outcome.status != "invalid" else 1)
 
 
 @app.command()

@@ -1,12 +1,14 @@
 """The console sink: what a person watching a run sees.
 
 On a terminal, a live line with the current step and a progress bar over each `for_each` loop; elsewhere (CI,
-cron, a pipe), one plain line per fact, so logs stay readable.
+cron, a pipe), one plain line per fact, so logs stay readable. The console is only one of a run's sinks: when
+it goes away (a closed terminal, `robo run … | head`), it goes quiet and the run goes on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import threading
 from typing import IO, Any
@@ -32,6 +34,7 @@ from runner.events import (
     RetryScheduled,
     RunFinished,
     RunStarted,
+    RunStatus,
     StepFinished,
     StepStarted,
 )
@@ -55,13 +58,19 @@ class ConsoleSink:
         self._progress: Progress | None = None
         self._loops: dict[str, Any] = {}
         self._current = ""
+        self.closed = False  # the reader went away: nothing more is written
 
     def handle(self, event: Event) -> None:
         with self._lock:
-            if self.live:
-                self._handle_live(event)
-            else:
-                self._handle_plain(event)
+            if self.closed:
+                return
+            try:
+                if self.live:
+                    self._handle_live(event)
+                else:
+                    self._handle_plain(event)
+            except (OSError, ValueError) as exc:  # ValueError: the stream itself was closed
+                self._went_away(exc)
 
     # -- plain output (not a terminal) ---------------------------------------------------------------------------
 
@@ -152,7 +161,7 @@ class ConsoleSink:
         elif isinstance(event, RunFinished):
             progress.update(self._loops["__step__"], description="done", total=1, completed=1)
             self._stop()
-            colour = "green" if event.status == "succeeded" else "red"
+            colour = "green" if event.status == RunStatus.SUCCEEDED else "red"
             self.console.print(
                 f"[{colour}]run {event.status}[/] in {event.duration:.1f} s {_counts_text(event.counts)}"
             )
@@ -164,7 +173,45 @@ class ConsoleSink:
 
     def close(self) -> None:
         with self._lock:
-            self._stop()
+            if self.closed:
+                return
+            try:
+                self._stop()
+            except (OSError, ValueError) as exc:
+                self._went_away(exc)
+
+    def _went_away(self, exc: OSError | ValueError) -> None:
+        if isinstance(exc, OSError) and not is_closed_output(exc):
+            raise exc  # e.g. a full disk under a redirection: not the reader leaving
+        self.closed = True
+        self._progress = None
+        silence_closed_output(self.stream)
+
+
+def is_closed_output(exc: BaseException) -> bool:
+    """Whether writing failed because nobody reads the output any more (a closed pipe or terminal)."""
+    import errno
+
+    return isinstance(exc, ValueError) or (
+        isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.EIO, errno.ECONNRESET, errno.EBADF)
+    )
+
+
+def silence_closed_output(stream: IO[str]) -> None:
+    """Send what is still written to `stream` (and buffered in it) to the null device.
+
+    Without it, the interpreter's last flush of a closed stdout or stderr fails at exit and turns the process's
+    exit code into 120, whatever the run's status was.
+    """
+    try:
+        target = stream.fileno()
+    except (OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, target)
+    finally:
+        os.close(null)
 
 
 def _status_words(status: str) -> str:

@@ -34,7 +34,7 @@ from runner._step_parts import (
     template_failure,
 )
 from runner.errors import BusinessError, RoboError, WorkflowBug
-from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted
+from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted, unencodable_place
 from runner.ledger import ItemGate
 from runner.loader import Span
 from runner.model import (
@@ -50,7 +50,7 @@ from runner.model import (
     Workflow,
 )
 from runner.retry import call_with_retry
-from runner.robot_pool import RobotPool
+from runner.robot_pool import Cancellation, RobotPool
 from runner.templating import TemplateError, evaluate_condition, render_value
 
 DEFAULT_STEP_TIMEOUT = 600.0
@@ -71,6 +71,7 @@ class Engine(LoopSteps):
         dry_run: bool = False,
         item_gate: ItemGate | None = None,
         stop_event: threading.Event | None = None,
+        cancellation: Cancellation | None = None,
     ) -> None:
         self.workflow = workflow
         self.run_id = run_id
@@ -79,6 +80,7 @@ class Engine(LoopSteps):
         self.dry_run = dry_run
         self.item_gate = item_gate or ItemGate()
         self.stop_event = stop_event or threading.Event()
+        self.cancellation = cancellation or Cancellation()  # abandons the steps in progress (a second Ctrl+C)
         self.counters = RunCounters()
         self.item_failures: list[StepFailure] = []
         self.base_scope: dict[str, Any] = dict(scope)
@@ -110,7 +112,9 @@ class Engine(LoopSteps):
         self._emit(event)
 
     def _new_lane(self, index: int) -> Lane:
-        lane = Lane(index, RobotPool(lambda: self._make_context(index), lane=index))
+        lane = Lane(
+            index, RobotPool(lambda: self._make_context(index), lane=index, cancellation=self.cancellation)
+        )
         self._lanes.append(lane)
         return lane
 
@@ -168,6 +172,9 @@ class Engine(LoopSteps):
                     scope[name] = self._render(step, value, scope, item, f"set.{name}")
             elif isinstance(step, LogStep):
                 message = str(self._render(step, step.message, scope, item, "log"))
+                problem = _unencodable("log", {"message": message})
+                if problem is not None:
+                    raise StepFailure(step, problem, item)
                 self.emit(
                     LogMessage(
                         run_id=self.run_id,
@@ -227,6 +234,9 @@ class Engine(LoopSteps):
                 step, conversion_failure(spec.qualified_name, exc), scope, lane, item, started
             )
         self._started(step, ref, _loggable(params, spec.secret_parameters), item, lane)
+        problem = _unencodable(spec.qualified_name, params)
+        if problem is not None:
+            return self._action_failed(step, problem, scope, lane, item, started)
         if self.dry_run and spec.side_effects:
             if step.save:
                 scope[step.save] = None
@@ -411,6 +421,19 @@ def _compact(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: v for k, v in dataclasses.asdict(value).items() if v not in (None, False)}
     return value
+
+
+def _unencodable(what: str, params: Mapping[str, Any]) -> BusinessError | None:
+    """The error for a value holding text that no file, database or screen can take (a lone surrogate)."""
+    for name, value in params.items():
+        place = unencodable_place(value, name)
+        if place is not None:
+            return BusinessError(
+                f"{what}: the text in '{place}' cannot be encoded: it holds a broken character (a lone surrogate,"
+                " such as the JSON escape \\ud800 alone)",
+                hint="correct the data at its source; this item can then be run again",
+            )
+    return None
 
 
 def _loggable(params: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:

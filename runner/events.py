@@ -8,12 +8,84 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
 
 def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+class RunStatus(StrEnum):
+    """What a run is or became. Only a run that went to its end is `succeeded` or `completed_with_errors`."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"  # every step ran; some items failed
+    FAILED = "failed"  # a step outside a loop failed: the run stopped there
+    INTERRUPTED = "interrupted"  # asked to stop (signal, time limit): can be resumed
+    CRASHED = "crashed"  # an unexpected error, or its process died: can be resumed
+
+
+EXIT_CODES: dict[RunStatus, int] = {  # of `robo run`, by the run's final status
+    RunStatus.SUCCEEDED: 0,
+    RunStatus.FAILED: 1,
+    RunStatus.COMPLETED_WITH_ERRORS: 3,
+    RunStatus.CRASHED: 70,
+    RunStatus.INTERRUPTED: 130,
+}
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` with each lone surrogate (text no encoding can write, e.g. from a broken JSON escape) as U+FFFD."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def clean_data(value: Any) -> Any:
+    """`value` with `clean_text` applied to every string in it; the same object when there was nothing to clean."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        cleaned: dict[Any, Any] = {}
+        changed = False
+        for key, item in value.items():
+            new_key, new_item = clean_data(key), clean_data(item)
+            changed = changed or new_key is not key or new_item is not item
+            cleaned[new_key] = new_item
+        return cleaned if changed else value
+    if isinstance(value, list | tuple):
+        items = [clean_data(item) for item in value]
+        changed = any(new is not old for new, old in zip(items, value, strict=True))
+        return (items if isinstance(value, list) else tuple(items)) if changed else value
+    return value
+
+
+def unencodable_place(value: Any, place: str) -> str | None:
+    """Where in `value` (named from `place`, e.g. `data.rows[2].nom`) text holds a lone surrogate, if anywhere."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return place
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = unencodable_place(key, f"{place} (a key)") or unencodable_place(item, f"{place}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = unencodable_place(item, f"{place}[{index}]")
+            if found:
+                return found
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +120,7 @@ class RunStarted(Event):
 @dataclass(frozen=True, kw_only=True)
 class RunFinished(Event):
     kind: ClassVar[str] = "run_finished"
-    status: str  # succeeded | failed | completed_with_errors | interrupted
+    status: str  # a RunStatus value, as plain text (events carry plain data only)
     duration: float
     error: str | None = None
     counts: dict[str, int] = field(default_factory=dict)

@@ -13,14 +13,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from robots.base import atomic_file
 from runner.audit import AUDIT_LOG_NAME, AuditVerdict, verify_audit_log
 from runner.errors import KIND_WORDS
 from runner.ledger import ItemStatus, effects_of, is_failed, to_check_hint, touching
@@ -405,14 +404,8 @@ def write_report(store: RunStore, run_id: str, path: Path | None = None) -> Path
     target = path or Path(data.run.run_dir or ".") / REPORT_NAME
     target.parent.mkdir(parents=True, exist_ok=True)
     html = render(data)
-    handle, temporary = tempfile.mkstemp(prefix=".report-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(html)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_file(target, "w", encoding="utf-8") as stream:
+        stream.write(html)
     return target
 
 

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,17 +27,27 @@ from runner.audit import AUDIT_LOG_NAME, AuditLog
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
 from runner.errors import RoboError, WorkflowError
-from runner.events import ArtifactSaved, Event, EventSink, LogMessage, RunFinished, RunStarted, StepStarted
+from runner.events import (
+    EXIT_CODES,
+    ArtifactSaved,
+    Event,
+    EventSink,
+    LogMessage,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    StepStarted,
+    clean_data,
+)
 from runner.inputs import resolve_inputs
 from runner.ledger import WorkItemLedger
 from runner.loader import Span
 from runner.model import Workflow
+from runner.robot_pool import Cancellation, StepCancelled
 from runner.secrets import Redactor, resolve_secrets
 from runner.store import RunStore, RunStoreSink, default_store_url
 from runner.templating import slug
 from runner.validate import ValidationResult, validate_file
-
-EXIT_CODES = {"succeeded": 0, "failed": 1, "completed_with_errors": 3, "interrupted": 130}
 
 
 @dataclass
@@ -68,7 +78,7 @@ class RunOutcome:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES.get(self.status, 1)
+        return EXIT_CODES[RunStatus(self.status)] if self.status in EXIT_CODES else 1
 
 
 def new_run_id() -> str:
@@ -76,7 +86,8 @@ def new_run_id() -> str:
 
 
 class _Dispatcher:
-    """Redacts every event once, then hands it to each sink in order (audit log first)."""
+    """Makes every event recordable once (secrets masked, broken text readable), then hands it to each sink in
+    order (audit log first)."""
 
     def __init__(self, sinks: list[EventSink], redactor: Redactor) -> None:
         self.sinks = sinks
@@ -85,8 +96,7 @@ class _Dispatcher:
         self.current_step: dict[int, StepStarted] = {}  # per lane: what an artifact saved now belongs to
 
     def __call__(self, event: Event) -> None:
-        if self.redactor:
-            event = _redacted(event, self.redactor)
+        event = _recordable(event, self.redactor)
         with self._lock:
             if isinstance(event, StepStarted):
                 self.current_step[event.lane] = event
@@ -98,15 +108,17 @@ class _Dispatcher:
             sink.close()
 
 
-def _redacted(event: Event, redactor: Redactor) -> Event:
-    import dataclasses
-
+def _recordable(event: Event, redactor: Redactor) -> Event:
+    """The event as every sink records it: secrets masked, and text that no file, database or console can take
+    (a lone surrogate from broken data) written as U+FFFD, the same in each."""
     changes = {}
-    for item in dataclasses.fields(event):
-        value = getattr(event, item.name)
-        cleaned = redactor.data(value)
-        if cleaned != value:
-            changes[item.name] = cleaned
+    for name in event.__dataclass_fields__:
+        value = getattr(event, name)
+        if value is None or isinstance(value, int | float):
+            continue
+        cleaned = clean_data(redactor.data(value) if redactor else value)
+        if cleaned is not value and cleaned != value:
+            changes[name] = cleaned
     return dataclasses.replace(event, **changes) if changes else event
 
 
@@ -235,6 +247,7 @@ def _execute(
         )
 
     stop_event = threading.Event()
+    cancellation = Cancellation()
     engine = Engine(
         workflow,
         run_id=run_id,
@@ -243,6 +256,7 @@ def _execute(
         make_context=make_context,
         dry_run=options.dry_run,
         stop_event=stop_event,
+        cancellation=cancellation,
         item_gate=WorkItemLedger(store, run_id, force=options.force) if options.resume else None,
     )
     time_limit = workflow.defaults.run_timeout
@@ -252,7 +266,12 @@ def _execute(
         timer.start()
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = []
-    status = "succeeded"
+    status = RunStatus.CRASHED  # until the run is known to have ended otherwise: a status is never optimistic
+    resume_hint = f"resume it with: robo run {validation.path} --resume {run_id}"
+
+    def note(message: str) -> None:
+        dispatch(LogMessage(run_id=run_id, level="warning", message=message))
+
     dispatch(
         RunStarted(
             run_id=run_id,
@@ -265,24 +284,38 @@ def _execute(
             host=socket.gethostname(),
         )
     )
+    signals = ExitStack()  # left only once the run's end is recorded: a signal then changes nothing
     try:
-        with _stop_on_signals(stop_event, enabled=options.handle_signals):
-            engine.run()
-        if engine.item_failures:
-            status = "completed_with_errors"
-            diagnostics = [failure.diagnostic() for failure in engine.item_failures]
+        signals.enter_context(
+            _stop_on_signals(stop_event, cancellation, note, enabled=options.handle_signals)
+        )
+        engine.run()
+        status = RunStatus.COMPLETED_WITH_ERRORS if engine.item_failures else RunStatus.SUCCEEDED
+        diagnostics = [failure.diagnostic() for failure in engine.item_failures]
     except StepFailure as failure:
-        status = "failed"
+        status = RunStatus.FAILED
         diagnostics = [failure.diagnostic()]
-    except RunInterrupted:
-        status = "interrupted"
-        if timer is not None and not timer.is_alive():
+    except (RunInterrupted, StepCancelled, KeyboardInterrupt):
+        status = RunStatus.INTERRUPTED
+        if cancellation.is_set():
+            step = dispatch.current_step.get(0)
+            diagnostics = [
+                Diagnostic(
+                    _step_span(validation, step),
+                    "interrupted",
+                    "the run was stopped at once (a second interrupt)"
+                    + (f" during step '{step.name}'" if step else "")
+                    + ": the item in progress is left unfinished and is checked when the run resumes",
+                    hint=resume_hint,
+                )
+            ]
+        elif timer is not None and not timer.is_alive():
             diagnostics = [
                 Diagnostic(
                     Span(validation.path, 1, 1),
                     "run-timeout",
                     f"the run went past its time limit of {time_limit:g} s and was stopped between two steps",
-                    hint=f"resume it with: robo run {validation.path} --resume {run_id}",
+                    hint=resume_hint,
                 )
             ]
         else:
@@ -291,26 +324,32 @@ def _execute(
                     Span(validation.path, 1, 1),
                     "interrupted",
                     "the run was asked to stop and stopped after its current step",
-                    hint=f"resume it with: robo run {validation.path} --resume {run_id}",
+                    hint=resume_hint,
                 )
             ]
     except WorkflowError as exc:
-        status = "failed"
+        status = RunStatus.FAILED
         diagnostics = exc.diagnostics
     except RoboError as exc:
-        status = "failed"
+        status = RunStatus.FAILED
         diagnostics = [_top_diagnostic(validation, f"{exc.kind}-error", exc)]
+    except BaseException as exc:  # MemoryError, RecursionError, a bug: the run crashed, and says so
+        status = RunStatus.CRASHED
+        diagnostics = [_crash_diagnostic(validation, dispatch.current_step.get(0), exc, resume_hint)]
     finally:
         if timer is not None:
             timer.cancel()
-        for problem in shared.close():
-            dispatch(LogMessage(run_id=run_id, level="warning", message=problem))
+        try:
+            for problem in shared.close():
+                dispatch(LogMessage(run_id=run_id, level="warning", message=problem))
+        except Exception as exc:  # closing is best effort; the run's end is recorded whatever happens
+            diagnostics.append(_crash_diagnostic(validation, None, exc, resume_hint))
         duration = time.perf_counter() - started
         error_text = "\n".join(redactor.text(d.message) for d in diagnostics[:20]) or None
         dispatch(
             RunFinished(
                 run_id=run_id,
-                status=status,
+                status=status.value,
                 duration=round(duration, 3),
                 error=error_text,
                 counts=engine.counters.as_dict(),
@@ -319,9 +358,10 @@ def _execute(
         dispatch.close()
         report = _write_report(store, run_id)
         store.close()
+        signals.close()
     redacted = [_redact_diagnostic(d, redactor) for d in diagnostics]
     return RunOutcome(
-        status,
+        status.value,
         run_id,
         run_dir,
         redacted,
@@ -329,6 +369,33 @@ def _execute(
         engine.counters.as_dict(),
         duration,
         report,
+    )
+
+
+def _step_span(validation: ValidationResult, step: StepStarted | None) -> Span:
+    """Where a step is in the workflow file; the file's top when no step was running."""
+    return Span(step.file, step.line, step.col) if step else Span(validation.path, 1, 1)
+
+
+def _crash_diagnostic(
+    validation: ValidationResult, step: StepStarted | None, exc: BaseException, resume_hint: str
+) -> Diagnostic:
+    """An unexpected error as a problem of the run: what, and where in Rob'O's code it came from."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)[-2:]
+    where = tuple(f"raised at {Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
+    text = str(exc)
+    return Diagnostic(
+        _step_span(validation, step),
+        "internal-error",
+        "the run crashed on an unexpected error"
+        + (f" during step '{step.name}'" if step else "")
+        + f": {type(exc).__name__}"
+        + (f": {text[:500]}" if text else ""),
+        hint=f"{resume_hint} (the item in progress is checked first); if it crashes again at the same place,"
+        " this step or its data provokes the error",
+        cause=where,
     )
 
 
@@ -344,15 +411,12 @@ def _write_report(store: RunStore, run_id: str) -> Path | None:
 
 
 def _redact_diagnostic(diagnostic: Diagnostic, redactor: Redactor) -> Diagnostic:
-    import dataclasses
-
-    if not redactor:
-        return diagnostic
+    """A diagnostic as it is shown: secrets masked, broken text (lone surrogates) made printable."""
     return dataclasses.replace(
         diagnostic,
-        message=redactor.text(diagnostic.message),
-        hint=redactor.text(diagnostic.hint) if diagnostic.hint else None,
-        cause=tuple(redactor.text(c) for c in diagnostic.cause),
+        message=clean_data(redactor.text(diagnostic.message)),
+        hint=clean_data(redactor.text(diagnostic.hint)) if diagnostic.hint else None,
+        cause=tuple(clean_data(redactor.text(c)) for c in diagnostic.cause),
     )
 
 
@@ -370,25 +434,80 @@ def _sha256(path: Path) -> str | None:
 
 
 @contextmanager
-def _stop_on_signals(stop_event: threading.Event, *, enabled: bool) -> Iterator[None]:
-    """SIGINT/SIGTERM ask the run to stop after the current step (a second SIGINT stops at once)."""
+def _stop_on_signals(
+    stop_event: threading.Event, cancellation: Cancellation, note: Callable[[str], None], *, enabled: bool
+) -> Iterator[None]:
+    """SIGINT or SIGTERM asks the run to stop after its current step; a second SIGINT cancels that step at once.
+
+    The Python handlers do nothing: the signal's number also goes to a wake-up socket, which a watcher thread
+    reads and acts on. Acting inside a handler would run in the middle of whatever the main thread was doing:
+    an exception raised there unwinds the run from any point, and setting an event there can deadlock with a
+    wait on that event.
+    """
     if not enabled or threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous: dict[signal.Signals, Any] = {}
-
-    def request_stop(signum: int, _frame: Any) -> None:
-        if stop_event.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        stop_event.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous[signum] = signal.signal(signum, request_stop)
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous = {signum: signal.signal(signum, _noted_elsewhere) for signum in (signal.SIGINT, signal.SIGTERM)}
+    watcher = threading.Thread(
+        target=_watch_signals, args=(reader, stop_event, cancellation, note), name="signals", daemon=True
+    )
+    watcher.start()
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        signal.set_wakeup_fd(previous_fd)
+        try:
+            writer.send(b"\0")  # not a signal: the watcher's cue to end
+        except OSError:
+            pass
+        watcher.join(5)
+        reader.close()
+        writer.close()
+
+
+def _noted_elsewhere(_signum: int, _frame: Any) -> None:
+    """The handler of SIGINT and SIGTERM during a run: the wake-up socket carries the signal to the watcher."""
+
+
+def _watch_signals(
+    reader: socket.socket,
+    stop_event: threading.Event,
+    cancellation: Cancellation,
+    note: Callable[[str], None],
+) -> None:
+    received = 0
+    while True:
+        try:
+            data = reader.recv(64)
+        except OSError:
+            return
+        for signum in data:
+            if signum == 0:
+                return
+            received += 1
+            message = None
+            if received == 1:
+                stop_event.set()
+                message = (
+                    f"{signal.Signals(signum).name} received: the run stops after its current step"
+                    " (interrupt again, e.g. Ctrl+C, to stop at once)"
+                )
+            elif signum == signal.SIGINT and not cancellation.is_set():
+                stop_event.set()
+                cancellation.cancel()
+                message = "second interrupt: the current step is abandoned; its item is checked when the run resumes"
+            if message:
+                try:
+                    note(message)
+                except Exception:  # a sink that cannot take the note must not stop the watching
+                    pass
+        if not data:
+            return
 
 
 Callback = Callable[[Event], None]

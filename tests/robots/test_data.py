@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from robots.base import RobotContext
-from robots.data import Data, atomic_file
+from robots.base import RobotContext, atomic_file
+from robots.data import Data
 from runner.errors import BusinessError, ConfigurationError
 
 

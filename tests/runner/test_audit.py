@@ -86,3 +86,19 @@ class TestVerification:
         assert verify_audit_log(path).intact  # without the stored hash a cut log looks complete…
         verdict = verify_audit_log(path, last)  # …with it, it does not
         assert not verdict.intact and "removed at the end" in (verdict.problem or "")
+
+
+class TestUnencodableText:
+    def test_a_lone_surrogate_is_recorded_as_a_replacement_character_and_the_chain_holds(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "audit.jsonl"
+        log = AuditLog(path, fsync=False)
+        log.append({"event": "log", "message": "avant"})
+        log.append({"event": "log", "message": "nom: Bo\ud800b"})
+        log.append({"event": "log", "message": "après"})
+        log.close()
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        assert [r["seq"] for r in records] == [1, 2, 3]
+        assert records[1]["message"] == "nom: Bo\ufffdb"
+        assert verify_audit_log(path, log.last_hash).intact

@@ -1,11 +1,66 @@
-"""The robots of a run: how an error that a robot did not expect is classified."""
+"""The robot pool: each robot in a thread of its own, waits that end on a timeout or a cancel, nothing left behind;
+how an error that a robot did not expect is classified."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
+import pytest
+
+from robots import RobotContext, action_spec
+from runner.errors import StepTimeout
+from runner.robot_pool import Cancellation, RobotPool, StepCancelled
 from tests.runner.conftest import WorkflowRunner
+from tests.runner.probe_robot import Probe
+
+
+def pool(tmp_path: Path, cancellation: Cancellation | None = None) -> RobotPool:
+    def context() -> RobotContext:
+        return RobotContext(
+            run_id="t", workflow_name="t", workflow_dir=tmp_path, artifacts_dir=tmp_path / "a"
+        )
+
+    return RobotPool(context, cancellation=cancellation)
+
+
+class TestCancel:
+    def test_a_cancel_ends_the_wait_for_a_hung_action_at_once_and_abandons_its_robot(
+        self, tmp_path: Path, probe: type[Probe]
+    ) -> None:
+        cancellation = Cancellation()
+        robots = pool(tmp_path, cancellation)
+        spec = action_spec("probe", "sleep")
+        assert spec is not None
+        threading.Timer(0.2, cancellation.cancel).start()  # from another thread, as the signal watcher does
+        started = time.monotonic()
+        with pytest.raises(StepCancelled):
+            robots.call("probe", spec, {"seconds": 600}, timeout=None)
+        assert time.monotonic() - started < 10
+        assert robots.robot("probe") is None  # abandoned: a later step would get a new one
+        assert robots.close() == []
+
+    def test_after_a_cancel_no_new_wait_begins(self, tmp_path: Path, probe: type[Probe]) -> None:
+        cancellation = Cancellation()
+        robots = pool(tmp_path, cancellation)
+        spec = action_spec("probe", "sleep")
+        assert spec is not None
+        cancellation.cancel()
+        with pytest.raises(StepCancelled):
+            robots.call("probe", spec, {"seconds": 600}, timeout=None)
+
+
+class TestAbandonedWork:
+    def test_a_timed_out_action_is_left_to_a_daemon_thread(self, tmp_path: Path, probe: type[Probe]) -> None:
+        robots = pool(tmp_path)
+        spec = action_spec("probe", "sleep")
+        assert spec is not None
+        with pytest.raises(StepTimeout):
+            robots.call("probe", spec, {"seconds": 600}, timeout=0.2)
+        hung = [t for t in threading.enumerate() if t.name.startswith("robot-probe-")]
+        assert hung and all(t.daemon for t in hung)  # cannot keep the process alive at exit
 
 
 class TestUnexpectedErrors:
