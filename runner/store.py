@@ -35,6 +35,7 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -109,6 +110,7 @@ items = Table(
 )
 
 DEFAULT_STORE_NAME = "robo.db"
+_SCHEMA_LOCK_KEY = 0x526F624F  # "RobO": the PostgreSQL advisory lock its creators of the tables take turns on
 
 
 def default_store_url(logs_dir: Path) -> str:
@@ -172,11 +174,20 @@ def _create_schema(engine: Engine) -> None:
     """
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
+    if engine.dialect.name == "postgresql":
+        # DDL is transactional there, but two CREATE TABLE at once collide in the catalogue (a unique violation,
+        # not "already exists"): the creators take turns under a lock held until their transaction ends.
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            metadata.create_all(connection)
+            _add_missing_columns(connection)
+        return
     attempts = 5
     for attempt in range(attempts):
         try:
             metadata.create_all(engine)
-            _add_missing_columns(engine)
+            with engine.begin() as connection:
+                _add_missing_columns(connection)
             return
         except (OperationalError, ProgrammingError) as error:
             message = str(error.orig).lower()
@@ -184,18 +195,17 @@ def _create_schema(engine: Engine) -> None:
                 raise
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def _add_missing_columns(connection: Connection) -> None:
     """Columns added since a store was created (a store outlives versions of Rob'O)."""
-    from sqlalchemy import inspect, text
+    from sqlalchemy import inspect
 
-    inspector = inspect(engine)
+    inspector = inspect(connection)
     for table in metadata.sorted_tables:
         present = {column["name"] for column in inspector.get_columns(table.name)}
         for column in table.columns:
             if column.name not in present:
-                kind = column.type.compile(dialect=engine.dialect)
-                with engine.begin() as connection:
-                    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 @dataclass(frozen=True)

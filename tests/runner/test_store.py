@@ -8,8 +8,8 @@ from runner.events import ItemFinished, ItemStarted, RunFinished, RunStarted, St
 from runner.store import RunStore, RunStoreSink
 
 
-def test_a_run_is_indexed_with_its_steps_and_items(tmp_path: Path) -> None:
-    store = RunStore(f"sqlite:///{tmp_path / 'robo.db'}")
+def test_a_run_is_indexed_with_its_steps_and_items(store_url: str, tmp_path: Path) -> None:
+    store = RunStore(store_url)
     sink = RunStoreSink(store, tmp_path / "run", lambda: "f" * 64)
     sink.handle(RunStarted(run_id="r1", workflow="Saisie", workflow_file="w.yaml", inputs={"n": 1}))
     sink.handle(ItemStarted(run_id="r1", loop="steps[0]", key="A1", index=0))
@@ -38,8 +38,8 @@ def test_a_run_is_indexed_with_its_steps_and_items(tmp_path: Path) -> None:
     store.close()
 
 
-def test_an_item_status_is_committed_before_the_next_item(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'robo.db'}"
+def test_an_item_status_is_committed_before_the_next_item(store_url: str, tmp_path: Path) -> None:
+    url = store_url
     store = RunStore(url)
     sink = RunStoreSink(store, tmp_path)
     sink.handle(RunStarted(run_id="r2", workflow="w", workflow_file="w.yaml", inputs={}))

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from runner.store import RunStore
+from tests.conftest import STORES
+from tests.postgres import PostgresServer
 
 
 def open_together(url: str, openers: int) -> list[BaseException]:
@@ -28,9 +34,19 @@ def open_together(url: str, openers: int) -> list[BaseException]:
     return errors
 
 
-def test_many_openers_of_a_new_store_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
-    for round_number in range(15):
-        url = f"sqlite:///{tmp_path / f'robo-{round_number}.db'}"
+@pytest.fixture(params=STORES)
+def new_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Makes the URL of a store nobody opened yet: a new SQLite file, or a new PostgreSQL database."""
+    names = itertools.count()
+    if request.param == "sqlite":
+        return lambda: f"sqlite:///{tmp_path / f'robo-{next(names)}.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return lambda: server.url(server.create_database())
+
+
+def test_many_openers_of_a_new_store_at_the_same_moment_all_succeed(new_store_url: Callable[[], str]) -> None:
+    for _ in range(10):
+        url = new_store_url()
         assert open_together(url, 6) == []
         store = RunStore(url)
         assert store.list_runs() == []
