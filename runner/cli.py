@@ -259,7 +259,11 @@ def schema(
     if output is None:
         _out(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            _err(f"error: the schema could not be written to {output}: {exc.strerror or exc}")
+            raise typer.Exit(1) from None
         _err(f"schema written to {output}")
 
 
@@ -420,7 +424,9 @@ def audit_verify(
 
     path = Path(target)
     expected: str | None = None
-    if not path.is_file():
+    if path.is_file():
+        expected = _stored_last_hash(path, logs, store)
+    else:
         run_store = _store(logs, store)
         try:
             record = run_store.get_run(target)
@@ -437,6 +443,41 @@ def audit_verify(
     verdict = verify_audit_log(path, expected)
     _out(f"{path}: {verdict}")
     raise typer.Exit(0 if verdict.intact else 1)
+
+
+def _stored_last_hash(path: Path, logs: Path, store: str | None) -> str | None:
+    """The last hash the run store keeps for the run of an audit log named by its path, so that records removed
+    at its end are found too: in `--store`, else the store of the logs folder the log is in, else `--logs`'s."""
+    from runner.audit import unseal
+    from runner.store import DEFAULT_STORE_NAME
+
+    with path.open("rb") as handle:
+        sealed = unseal(handle.readline().rstrip(b"\n"))
+    try:
+        run_id = json.loads(sealed[0]).get("run_id") if sealed else None
+    except (ValueError, AttributeError):
+        run_id = None
+    if not isinstance(run_id, str):
+        return None  # the chain check names the broken first line
+    candidates = [path.resolve().parent.parent.parent, logs]  # logs/<workflow>/<run id>/audit.jsonl
+    folder = next((c for c in candidates if (c / DEFAULT_STORE_NAME).is_file()), None)
+    if store is None and folder is None:
+        _err(
+            f"note: no run store found for run {run_id}: records removed at the log's end cannot be detected"
+        )
+        return None
+    run_store = _store(folder or logs, store)
+    try:
+        record = run_store.get_run(run_id)
+    finally:
+        run_store.close()
+    if record is None or record.id != run_id:
+        _err(
+            f"note: run {run_id} is not in {run_store.url}: records removed at the log's end cannot be detected"
+        )
+        return None
+    last_hash: str | None = record.last_hash
+    return last_hash
 
 
 @secrets_app.command("set")
