@@ -36,13 +36,14 @@ class WorkItemLedger(ItemGate):
     """The items a run recorded so far, read once when the run is resumed."""
 
     def __init__(self, store: RunStore, run_id: str) -> None:
+        self._as_stored = store.as_stored
         self._items = {
             (row["loop"], row["key"]): PreviousItem(row["status"], row.get("outcome"))
             for row in store.run_items(run_id)
         }
 
     def previous(self, loop: str, key: str) -> PreviousItem | None:
-        return self._items.get((loop, key))
+        return self._items.get((self._as_stored(loop), self._as_stored(key)))
 
     def counts(self) -> dict[str, int]:
         totals: dict[str, int] = {}

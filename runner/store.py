@@ -142,8 +142,30 @@ def open_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "before_cursor_execute", retval=True)
+        def _without_nul(
+            _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+        ) -> tuple[str, Any]:
+            return statement, _postgres_text(parameters)
+
     _create_schema(engine)
     return engine
+
+
+NUL_STAND_IN = "\ufffd"  # PostgreSQL's text cannot hold NUL characters: they are stored as U+FFFD there
+
+
+def _postgres_text(value: Any) -> Any:
+    """Statement parameters with every NUL of their texts replaced (JSON values are already escaped)."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_STAND_IN) if "\x00" in value else value
+    if isinstance(value, dict):
+        return {key: _postgres_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_postgres_text(item) for item in value)
+    return value
 
 
 def _switch_to_wal(cursor: Any) -> None:
@@ -236,6 +258,10 @@ class RunStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def as_stored(self, text: str) -> str:
+        """A text as this store gives it back (the key of an item read again, on PostgreSQL)."""
+        return _postgres_text(text) if self.engine.dialect.name == "postgresql" else text
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
