@@ -50,3 +50,10 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'robo.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def store_in_env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`store_url` as `ROBO_STORE_URL`, the store every run of the test (and `default_store_url`) uses."""
+    monkeypatch.setenv("ROBO_STORE_URL", store_url)
+    return store_url

@@ -366,6 +366,8 @@ class TestRunsRetry:
             ("D3", "done"),
         ]
         assert len(json.loads(robo("runs", "list", "--format", "json", *where, cwd=tmp_path).stdout)) == 1
+        report = Path(shown["run"]["run_dir"]) / "report.html"
+        assert "All 3 items done." in report.read_text(encoding="utf-8")
 
     def test_retry_of_an_unknown_run(self, project: Path) -> None:
         result = robo("runs", "retry", "nope", cwd=project)
