@@ -13,7 +13,7 @@ help:
 	@echo "make test    set up and run every check and test (lint, types, pytest)"
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
-	@echo "make soak    the crash test with 20 kills instead of 5"
+	@echo "make soak    the crash test with 20 kills instead of 5, on SQLite and on PostgreSQL"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
