@@ -146,6 +146,9 @@ def run(
     )
     try:
         outcome = run_workflow(workflow, options)
+    except RoboError as exc:  # the run store cannot be opened: nothing could be recorded
+        _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
+        raise typer.Exit(1) from None
     except Exception as exc:
         if debug:
             raise
@@ -268,9 +271,14 @@ def schema(
 
 
 def _store(logs: Path, store: str | None) -> Any:
+    from runner.errors import ConfigurationError
     from runner.store import RunStore, default_store_url
 
-    return RunStore(store or default_store_url(logs))
+    try:
+        return RunStore(store or default_store_url(logs))
+    except ConfigurationError as exc:
+        _err(f"error: {exc.message}\n  hint: {exc.hint}")
+        raise typer.Exit(1) from None
 
 
 @runs_app.command("list")

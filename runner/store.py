@@ -39,8 +39,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from runner.audit import json_default
+from runner.errors import ConfigurationError
 from runner.events import (
     ArtifactSaved,
     Event,
@@ -254,7 +256,10 @@ class RunStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = open_engine(url)
+        try:
+            self.engine = open_engine(url)
+        except (ImportError, ArgumentError, DBAPIError) as exc:
+            raise _unreachable(url, exc) from None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -367,6 +372,29 @@ class RunStore:
                 connection.execute(insert(items).values(run_id=run_id, loop=loop, key=key, **values))
             else:
                 connection.execute(update(items).where(items.c.id == found.id).values(**values))
+
+
+def _unreachable(url: str, exc: Exception) -> ConfigurationError:
+    """Why the store at `url` cannot be opened, its password masked, with what to check."""
+    from sqlalchemy.engine import make_url
+
+    example = "sqlite:///logs/robo.db or postgresql+psycopg://user:password@host/database"
+    if isinstance(exc, ArgumentError):
+        return ConfigurationError(
+            f"cannot open the run store {url}: it is not a SQLAlchemy URL",
+            hint=f"give --store or ROBO_STORE_URL a URL such as {example}",
+        )
+    shown = make_url(url).render_as_string(hide_password=True)
+    if isinstance(exc, ImportError | NoSuchModuleError):
+        return ConfigurationError(
+            f"cannot open the run store {shown}: its database driver is not installed ({exc})",
+            hint="for PostgreSQL: pip install 'robo-rpa[postgres]' and a postgresql+psycopg:// URL",
+        )
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return ConfigurationError(
+        f"cannot open the run store {shown}: {reason}",
+        hint="check that the database server is running and that --store or ROBO_STORE_URL names it",
+    )
 
 
 def _run_record(row: Any) -> RunRecord:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -506,3 +507,40 @@ class TestThirdPartyRobots:
         assert result.returncode == 1
         assert "casse.yaml:3:5" in result.stderr and "casse" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+class TestStoreErrors:
+    def test_a_store_that_cannot_be_reached_is_a_clear_error_without_its_password(
+        self, project: Path
+    ) -> None:
+        with socket.socket() as probe:  # a port nobody listens on
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        url = f"postgresql+psycopg://robo:Tr3sS3cret@127.0.0.1:{port}/robo"
+        for args in (["run", "releve.yaml", "-i", "fichier=dossiers.csv"], ["runs", "list"]):
+            result = robo(*args, "--store", url, cwd=project)
+            assert result.returncode == 1, result.stderr
+            assert (
+                f"error: cannot open the run store postgresql+psycopg://robo:***@127.0.0.1:{port}/robo"
+                in result.stderr
+            )
+            assert "Connection refused" in result.stderr and "hint: " in result.stderr
+            assert "Tr3sS3cret" not in result.stderr and "Traceback" not in result.stderr
+
+    def test_a_store_url_that_is_no_url_or_lacks_its_driver_says_what_to_do(self, project: Path) -> None:
+        nonsense = robo("runs", "list", "--store", "logs/robo.db", cwd=project)
+        assert nonsense.returncode == 1
+        assert "error: cannot open the run store logs/robo.db: it is not a SQLAlchemy URL" in nonsense.stderr
+        assert "sqlite:///logs/robo.db" in nonsense.stderr and "Traceback" not in nonsense.stderr
+        driver = robo(
+            "run",
+            "releve.yaml",
+            "-i",
+            "fichier=dossiers.csv",
+            "--store",
+            "mysql+nodriver://h/db",
+            cwd=project,
+        )
+        assert driver.returncode == 1
+        assert "error: cannot open the run store mysql+nodriver://h/db" in driver.stderr
+        assert "Traceback" not in driver.stderr and "internal error" not in driver.stderr
