@@ -335,7 +335,7 @@ def runs_show(
     try:
         record = run_store.get_run(run_id)
         if record is None:
-            _err(f"error: no run '{run_id}' in {run_store.url}")
+            _err(f"error: no run '{run_id}' in {run_store.shown_url}")
             raise typer.Exit(1)
         step_rows = run_store.run_steps(record.id)
         item_rows = run_store.run_items(record.id)
@@ -410,7 +410,7 @@ def runs_report(
     try:
         record = run_store.get_run(run_id)
         if record is None:
-            _err(f"error: no run '{run_id}' in {run_store.url}")
+            _err(f"error: no run '{run_id}' in {run_store.shown_url}")
             raise typer.Exit(1)
         path = write_report(run_store, record.id, output)
     except OSError as exc:
@@ -481,7 +481,7 @@ def _stored_last_hash(path: Path, logs: Path, store: str | None) -> str | None:
         run_store.close()
     if record is None or record.id != run_id:
         _err(
-            f"note: run {run_id} is not in {run_store.url}: records removed at the log's end cannot be detected"
+            f"note: run {run_id} is not in {run_store.shown_url}: records removed at the log's end cannot be detected"
         )
         return None
     last_hash: str | None = record.last_hash

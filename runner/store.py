@@ -264,6 +264,13 @@ class RunStore:
     def close(self) -> None:
         self.engine.dispose()
 
+    @property
+    def shown_url(self) -> str:
+        """The store's URL as messages show it: its password masked."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
     def as_stored(self, text: str) -> str:
         """A text as this store gives it back (the key of an item read again, on PostgreSQL)."""
         return _postgres_text(text) if self.engine.dialect.name == "postgresql" else text

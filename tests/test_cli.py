@@ -544,3 +544,11 @@ class TestStoreErrors:
         assert driver.returncode == 1
         assert "error: cannot open the run store mysql+nodriver://h/db" in driver.stderr
         assert "Traceback" not in driver.stderr and "internal error" not in driver.stderr
+
+    def test_the_store_password_is_never_shown(self, project: Path, postgres_url: str) -> None:
+        url = postgres_url.replace("://robo@", "://robo:Tr3sS3cret@")  # the test server trusts any password
+        for args in (["runs", "show", "nope"], ["runs", "report", "nope"]):
+            result = robo(*args, "--store", url, cwd=project)
+            assert result.returncode == 1
+            assert "no run 'nope' in postgresql+psycopg://robo:***@" in result.stderr
+            assert "Tr3sS3cret" not in result.stderr
