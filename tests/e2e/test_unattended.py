@@ -24,6 +24,7 @@ from tests.mock_intranet.sample_data import generate_cases, write_xlsx
 pytestmark = pytest.mark.slow
 SAISIE = WORKFLOWS / "saisie_dossiers.yaml"
 KILLS = int(os.environ.get("ROBO_CRASH_KILLS", "5"))
+RECORDS = max(200, 30 * KILLS)  # enough that the run is still going at the last kill (`make soak`: 20 kills)
 
 
 def kill_tree(process: subprocess.Popen[bytes]) -> None:
@@ -62,7 +63,7 @@ def robo_process() -> Iterator[RoboProcess]:
 def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
     bot: Bot, tmp_path: Path, robo_process: RoboProcess, store_url: str
 ) -> None:
-    cases = generate_cases(200, seed=404)
+    cases = generate_cases(RECORDS, seed=404)
     source = write_xlsx(cases, tmp_path / "demandes.xlsx")
     logs = tmp_path / "logs"
     rng = random.Random(int(os.environ.get("ROBO_CRASH_SEED", "7")))
@@ -100,12 +101,12 @@ def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
     lost = len({case.reference_externe for case in cases} - set(references))
     print(f"{store_url.split(':')[0]}: {kills} kills, {duplicates} duplicates, {lost} lost records")
     assert (duplicates, lost) == (0, 0), f"{len(references)} records after {kills} kills"
-    assert len(references) == 200, f"{len(references)} records after {kills} kills"
+    assert len(references) == RECORDS, f"{len(references)} records after {kills} kills"
     assert sorted(references) == sorted(case.reference_externe for case in cases)
     store = RunStore(store_url)
     items = store.run_items(run_id or store.list_runs(limit=1)[0].id)
     store.close()
-    assert len(items) == 200 and {item["status"] for item in items} == {"done"}
+    assert len(items) == RECORDS and {item["status"] for item in items} == {"done"}
 
 
 def test_a_flaky_server_costs_retries_but_no_record(bot: Bot, tmp_path: Path) -> None:
