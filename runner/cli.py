@@ -633,11 +633,16 @@ def schedule_resume(
 
 def main() -> None:
     """Entry point of the `robo` console script."""
+    from runner.errors import RoboError
+
     try:
         app()
     except KeyboardInterrupt:
         _err("interrupted")
         sys.exit(130)
+    except RoboError as exc:  # e.g. a run store that cannot be opened, met by any command
+        _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -125,7 +125,15 @@ def _dumps(value: Any) -> str:
 
 
 def open_engine(url: str) -> Engine:
-    """A SQLAlchemy engine for the store, with SQLite tuned for crash safety and concurrent readers."""
+    """A SQLAlchemy engine for the store, with SQLite tuned for crash safety and concurrent readers; its tables
+    are created or completed. A store that cannot be opened raises `ConfigurationError`."""
+    try:
+        return _open_engine(url)
+    except (ImportError, ArgumentError, DBAPIError) as exc:
+        raise _unreachable(url, exc) from None
+
+
+def _open_engine(url: str) -> Engine:
     is_sqlite = url.startswith("sqlite")
     if is_sqlite and url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -256,10 +264,7 @@ class RunStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        try:
-            self.engine = open_engine(url)
-        except (ImportError, ArgumentError, DBAPIError) as exc:
-            raise _unreachable(url, exc) from None
+        self.engine = open_engine(url)
 
     def close(self) -> None:
         self.engine.dispose()

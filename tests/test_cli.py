@@ -517,7 +517,11 @@ class TestStoreErrors:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         url = f"postgresql+psycopg://robo:Tr3sS3cret@127.0.0.1:{port}/robo"
-        for args in (["run", "releve.yaml", "-i", "fichier=dossiers.csv"], ["runs", "list"]):
+        for args in (
+            ["run", "releve.yaml", "-i", "fichier=dossiers.csv"],
+            ["runs", "list"],
+            ["schedule", "status"],
+        ):
             result = robo(*args, "--store", url, cwd=project)
             assert result.returncode == 1, result.stderr
             assert (
