@@ -59,7 +59,7 @@ runs = Table(
     "runs",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("workflow", String(200), nullable=False, index=True),
+    Column("workflow", Text, nullable=False, index=True),  # a name as long as its author wrote it
     Column("workflow_file", Text, nullable=False),
     Column("status", String(32), nullable=False, index=True),
     Column("started_at", String(40), nullable=False, index=True),

@@ -100,3 +100,13 @@ def test_text_holding_a_nul_character_is_recorded_and_its_item_found_again(
     assert record is not None and record.inputs == {"k": key} and (record.error or "").startswith("refusé")
     assert [row["error"][:6] for row in store.run_steps("r3")] == ["refusé"]
     store.close()
+
+
+def test_a_workflow_of_a_long_name_is_recorded_whole(store_url: str, tmp_path: Path) -> None:
+    name = "Saisie des demandes de subvention des associations sportives " * 5  # 305 characters
+    store = RunStore(store_url)
+    sink = RunStoreSink(store, tmp_path)
+    sink.handle(RunStarted(run_id="r4", workflow=name, workflow_file="w.yaml", inputs={}))
+    sink.handle(RunFinished(run_id="r4", status="succeeded", duration=1.0, counts={}))
+    assert [run.workflow for run in store.list_runs(workflow=name)] == [name]
+    store.close()
