@@ -18,6 +18,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+FOLDER_PREFIX = "robo-pg-"
+OWNER_FILE = "owner.pid"  # the pid of the test session that started the server
 SERVER_USER = "postgres"  # the system account Debian's package creates; only used when the tests run as root
 DATABASE_USER = "robo"
 
@@ -46,11 +48,13 @@ def _free_port() -> int:
 class PostgresServer:
     """One PostgreSQL server in a temporary folder, trusting local connections of the `robo` user."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, folder: Path | None = None) -> None:
         self.bin_dir = bin_dir
-        self.folder = Path(tempfile.mkdtemp(prefix="robo-pg-"))
+        self.folder = folder or Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
+        if folder is None:
+            (self.folder / OWNER_FILE).write_text(str(os.getpid()))
         self.port = 0
         self._names = itertools.count(1)
         self._as_server_user: list[str] = []
@@ -119,6 +123,18 @@ class PostgresServer:
         self._admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def stop_abandoned_servers(bin_dir: Path) -> None:
+    """Servers whose test session died without stopping them (killed pytest): stopped and removed now."""
+    for owner in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*/{OWNER_FILE}"):
+        try:
+            os.kill(int(owner.read_text()), 0)
+            continue  # its session is still going (another pytest on this machine)
+        except ProcessLookupError:
+            PostgresServer(bin_dir, owner.parent).stop()
+        except (OSError, ValueError):
+            continue
+
+
 @contextlib.contextmanager
 def running_server() -> Iterator[PostgresServer | None]:
     """A started server, stopped on leaving; None when PostgreSQL is not installed here."""
@@ -126,6 +142,7 @@ def running_server() -> Iterator[PostgresServer | None]:
     if bin_dir is None:
         yield None
         return
+    stop_abandoned_servers(bin_dir)
     server = PostgresServer(bin_dir)
     try:
         server.start()
