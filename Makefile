@@ -49,7 +49,7 @@ bench: sysdeps $(STAMP)
 	$(BIN)/python -m bench
 
 soak: sysdeps $(STAMP)
-	ROBO_CRASH_KILLS=20 $(BIN)/python -m pytest tests/e2e/test_unattended.py -k killed --timeout=3600 $(PYTEST_ARGS)
+	ROBO_CRASH_KILLS=20 $(BIN)/python -m pytest tests/e2e/test_unattended.py -k killed -s --timeout=3600 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
