@@ -99,7 +99,9 @@ def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
     references = [case["reference_externe"] for case in bot.stored()]
     duplicates = sum(count - 1 for count in Counter(references).values())
     lost = len({case.reference_externe for case in cases} - set(references))
-    print(f"{store_url.split(':')[0].split('+')[0]}: {kills} kills, {duplicates} duplicates, {lost} lost records")
+    print(
+        f"{store_url.split(':')[0].split('+')[0]}: {kills} kills, {duplicates} duplicates, {lost} lost records"
+    )
     assert (duplicates, lost) == (0, 0), f"{len(references)} records after {kills} kills"
     assert len(references) == RECORDS, f"{len(references)} records after {kills} kills"
     assert sorted(references) == sorted(case.reference_externe for case in cases)
