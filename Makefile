@@ -13,7 +13,7 @@ help:
 	@echo "make test    set up and run every check and test (lint, types, pytest)"
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
-	@echo "make soak    the crash test with 20 kills instead of 5"
+	@echo "make soak    the crash test with 20 kills instead of 5, on SQLite and on PostgreSQL"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,7 +49,7 @@ bench: sysdeps $(STAMP)
 	$(BIN)/python -m bench
 
 soak: sysdeps $(STAMP)
-	ROBO_CRASH_KILLS=20 $(BIN)/python -m pytest tests/e2e/test_unattended.py -k killed --timeout=3600 $(PYTEST_ARGS)
+	ROBO_CRASH_KILLS=20 $(BIN)/python -m pytest tests/e2e/test_unattended.py -k killed -s --timeout=3600 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

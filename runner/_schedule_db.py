@@ -288,8 +288,9 @@ class ScheduleDatabase:
             alive = row["expires_at"] > now or (
                 row["host"] == self.host and pid_alive(row["run_pid"], row["started_at"])
             )
-            # A claim of an earlier due time, not yet started, wins over ours; a started run always does.
-            if alive and (row["status"] == "running" or row["fire_time"] < fire_time):
+            # A claim of an earlier due time, not yet started, wins over ours; a started run always does; of two
+            # schedules due at the same time, the claim made first (seen here, as claims take turns) wins.
+            if alive and (row["status"] == "running" or row["fire_time"] <= fire_time):
                 return dict(row)
         return None
 

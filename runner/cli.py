@@ -160,6 +160,9 @@ def run(
     )
     try:
         outcome = run_workflow(workflow, options)
+    except RoboError as exc:  # the run store cannot be opened: nothing could be recorded
+        _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
+        raise typer.Exit(1) from None
     except Exception as exc:
         if debug:
             raise
@@ -302,14 +305,23 @@ def schema(
     if output is None:
         _out(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            _err(f"error: the schema could not be written to {output}: {exc.strerror or exc}")
+            raise typer.Exit(1) from None
         _err(f"schema written to {output}")
 
 
 def _store(logs: Path, store: str | None) -> Any:
+    from runner.errors import ConfigurationError
     from runner.store import RunStore, default_store_url
 
-    return RunStore(store or default_store_url(logs))
+    try:
+        return RunStore(store or default_store_url(logs))
+    except ConfigurationError as exc:
+        _err(f"error: {exc.message}\n  hint: {exc.hint}")
+        raise typer.Exit(1) from None
 
 
 @runs_app.command("list")
@@ -366,7 +378,7 @@ def runs_show(
     try:
         record = run_store.get_run(run_id)
         if record is None:
-            _err(f"error: no run '{run_id}' in {run_store.url}")
+            _err(f"error: no run '{run_id}' in {run_store.shown_url}")
             raise typer.Exit(1)
         step_rows = run_store.run_steps(record.id)
         item_rows = run_store.run_items(record.id)
@@ -576,7 +588,7 @@ def runs_report(
     try:
         record = run_store.get_run(run_id)
         if record is None:
-            _err(f"error: no run '{run_id}' in {run_store.url}")
+            _err(f"error: no run '{run_id}' in {run_store.shown_url}")
             raise typer.Exit(1)
         path = write_report(run_store, record.id, output)
     except OSError as exc:
@@ -598,7 +610,9 @@ def audit_verify(
 
     path = Path(target)
     expected: str | None = None
-    if not path.is_file():
+    if path.is_file():
+        expected = _stored_last_hash(path, logs, store)
+    else:
         run_store = _store(logs, store)
         try:
             record = run_store.get_run(target)
@@ -615,6 +629,41 @@ def audit_verify(
     verdict = verify_audit_log(path, expected)
     _out(f"{path}: {verdict}")
     raise typer.Exit(0 if verdict.intact else 1)
+
+
+def _stored_last_hash(path: Path, logs: Path, store: str | None) -> str | None:
+    """The last hash the run store keeps for the run of an audit log named by its path, so that records removed
+    at its end are found too: in `--store`, else the store of the logs folder the log is in, else `--logs`'s."""
+    from runner.audit import unseal
+    from runner.store import DEFAULT_STORE_NAME
+
+    with path.open("rb") as handle:
+        sealed = unseal(handle.readline().rstrip(b"\n"))
+    try:
+        run_id = json.loads(sealed[0]).get("run_id") if sealed else None
+    except (ValueError, AttributeError):
+        run_id = None
+    if not isinstance(run_id, str):
+        return None  # the chain check names the broken first line
+    candidates = [path.resolve().parent.parent.parent, logs]  # logs/<workflow>/<run id>/audit.jsonl
+    folder = next((c for c in candidates if (c / DEFAULT_STORE_NAME).is_file()), None)
+    if store is None and folder is None:
+        _err(
+            f"note: no run store found for run {run_id}: records removed at the log's end cannot be detected"
+        )
+        return None
+    run_store = _store(folder or logs, store)
+    try:
+        record = run_store.get_run(run_id)
+    finally:
+        run_store.close()
+    if record is None or record.id != run_id:
+        _err(
+            f"note: run {run_id} is not in {run_store.shown_url}: records removed at the log's end cannot be detected"
+        )
+        return None
+    last_hash: str | None = record.last_hash
+    return last_hash
 
 
 @secrets_app.command("set")
@@ -762,11 +811,16 @@ def schedule_resume(
 
 def main() -> None:
     """Entry point of the `robo` console script."""
+    from runner.errors import RoboError
+
     try:
         app()
     except KeyboardInterrupt:
         _err("interrupted")
         sys.exit(130)
+    except RoboError as exc:  # e.g. a run store that cannot be opened, met by any command
+        _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

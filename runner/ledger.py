@@ -153,6 +153,7 @@ class WorkItemLedger(ItemGate):
 
     def __init__(self, store: RunStore, run_id: str, *, force: bool = False) -> None:
         self.force = force
+        self._as_stored = store.as_stored
         self._items = {
             (row["loop"], row["key"]): PreviousItem(
                 row["status"], row.get("outcome"), tuple(effects_of(row.get("effects")))
@@ -161,7 +162,7 @@ class WorkItemLedger(ItemGate):
         }
 
     def previous(self, loop: str, key: str) -> PreviousItem | None:
-        return self._items.get((loop, key))
+        return self._items.get((self._as_stored(loop), self._as_stored(key)))
 
     def counts(self) -> dict[str, int]:
         totals: dict[str, int] = {}

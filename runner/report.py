@@ -335,7 +335,7 @@ def gather(store: RunStore, run_id: str) -> ReportData:
     """Everything the report shows, read from the store and the run's audit log."""
     record = store.get_run(run_id)
     if record is None:
-        raise LookupError(f"no run '{run_id}' in {store.url}")
+        raise LookupError(f"no run '{run_id}' in {store.shown_url}")
     run_dir = Path(record.run_dir or ".")
     item_rows = store.run_items(record.id)
     facts = _read_audit(run_dir)

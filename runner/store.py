@@ -35,11 +35,14 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from runner.audit import json_default
+from runner.errors import ConfigurationError
 from runner.events import (
     ArtifactSaved,
     Event,
@@ -59,7 +62,7 @@ runs = Table(
     "runs",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("workflow", String(200), nullable=False, index=True),
+    Column("workflow", Text, nullable=False, index=True),  # a name as long as its author wrote it
     Column("workflow_file", Text, nullable=False),
     Column("status", String(32), nullable=False, index=True),
     Column("started_at", String(40), nullable=False, index=True),
@@ -113,6 +116,7 @@ items = Table(
 )
 
 DEFAULT_STORE_NAME = "robo.db"
+_SCHEMA_LOCK_KEY = 0x526F624F  # "RobO": the PostgreSQL advisory lock its creators of the tables take turns on
 
 
 def default_store_url(logs_dir: Path) -> str:
@@ -125,7 +129,15 @@ def _dumps(value: Any) -> str:
 
 
 def open_engine(url: str) -> Engine:
-    """A SQLAlchemy engine for the store, with SQLite tuned for crash safety and concurrent readers."""
+    """A SQLAlchemy engine for the store, with SQLite tuned for crash safety and concurrent readers; its tables
+    are created or completed. A store that cannot be opened raises `ConfigurationError`."""
+    try:
+        return _open_engine(url)
+    except (ImportError, ArgumentError, DBAPIError) as exc:
+        raise _unreachable(url, exc) from None
+
+
+def _open_engine(url: str) -> Engine:
     is_sqlite = url.startswith("sqlite")
     if is_sqlite and url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -144,8 +156,30 @@ def open_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "before_cursor_execute", retval=True)
+        def _without_nul(
+            _connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool
+        ) -> tuple[str, Any]:
+            return statement, _postgres_text(parameters)
+
     _create_schema(engine)
     return engine
+
+
+NUL_STAND_IN = "\ufffd"  # PostgreSQL's text cannot hold NUL characters: they are stored as U+FFFD there
+
+
+def _postgres_text(value: Any) -> Any:
+    """Statement parameters with every NUL of their texts replaced (JSON values are already escaped)."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_STAND_IN) if "\x00" in value else value
+    if isinstance(value, dict):
+        return {key: _postgres_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_postgres_text(item) for item in value)
+    return value
 
 
 def _switch_to_wal(cursor: Any) -> None:
@@ -176,11 +210,20 @@ def _create_schema(engine: Engine) -> None:
     """
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
+    if engine.dialect.name == "postgresql":
+        # DDL is transactional there, but two CREATE TABLE at once collide in the catalogue (a unique violation,
+        # not "already exists"): the creators take turns under a lock held until their transaction ends.
+        with engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            metadata.create_all(connection)
+            _add_missing_columns(connection)
+        return
     attempts = 5
     for attempt in range(attempts):
         try:
             metadata.create_all(engine)
-            _add_missing_columns(engine)
+            with engine.begin() as connection:
+                _add_missing_columns(connection)
             return
         except (OperationalError, ProgrammingError) as error:
             message = str(error.orig).lower()
@@ -188,18 +231,17 @@ def _create_schema(engine: Engine) -> None:
                 raise
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def _add_missing_columns(connection: Connection) -> None:
     """Columns added since a store was created (a store outlives versions of Rob'O)."""
-    from sqlalchemy import inspect, text
+    from sqlalchemy import inspect
 
-    inspector = inspect(engine)
+    inspector = inspect(connection)
     for table in metadata.sorted_tables:
         present = {column["name"] for column in inspector.get_columns(table.name)}
         for column in table.columns:
             if column.name not in present:
-                kind = column.type.compile(dialect=engine.dialect)
-                with engine.begin() as connection:
-                    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+                kind = column.type.compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 @dataclass(frozen=True)
@@ -230,6 +272,17 @@ class RunStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def shown_url(self) -> str:
+        """The store's URL as messages show it: its password masked."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def as_stored(self, text: str) -> str:
+        """A text as this store gives it back (the key of an item read again, on PostgreSQL)."""
+        return _postgres_text(text) if self.engine.dialect.name == "postgresql" else text
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -370,6 +423,29 @@ class RunStore:
             else:
                 values = {"status": ItemStatus.PENDING, "error": note, "effects": []}
             connection.execute(update(items).where(items.c.id == row.id).values(**values))
+
+
+def _unreachable(url: str, exc: Exception) -> ConfigurationError:
+    """Why the store at `url` cannot be opened, its password masked, with what to check."""
+    from sqlalchemy.engine import make_url
+
+    example = "sqlite:///logs/robo.db or postgresql+psycopg://user:password@host/database"
+    if isinstance(exc, ArgumentError):
+        return ConfigurationError(
+            f"cannot open the run store {url}: it is not a SQLAlchemy URL",
+            hint=f"give --store or ROBO_STORE_URL a URL such as {example}",
+        )
+    shown = make_url(url).render_as_string(hide_password=True)
+    if isinstance(exc, ImportError | NoSuchModuleError):
+        return ConfigurationError(
+            f"cannot open the run store {shown}: its database driver is not installed ({exc})",
+            hint="for PostgreSQL: pip install 'robo-rpa[postgres]' and a postgresql+psycopg:// URL",
+        )
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return ConfigurationError(
+        f"cannot open the run store {shown}: {reason}",
+        hint="check that the database server is running and that --store or ROBO_STORE_URL names it",
+    )
 
 
 def _run_record(row: Any) -> RunRecord:

@@ -2,7 +2,8 @@
 # Installs the Debian packages Rob'O's browser and desktop robots are tested with, only when they are missing:
 # chromium (driven by Playwright through its executable path; Playwright's own browser downloads are not used)
 # xvfb (a virtual screen for desktop automation tests), dovecot-imapd (the IMAP server the email robot's
-# tests start on 127.0.0.1) and libreoffice-writer-nogui (the word robot's to_pdf, tested for real).
+# tests start on 127.0.0.1), libreoffice-writer-nogui (the word robot's to_pdf, tested for real) and postgresql
+# (the run store's tests start a throwaway server on 127.0.0.1 with its initdb and pg_ctl; no service is enabled).
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,7 @@ command -v xauth >/dev/null 2>&1 || missing+=(xauth)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,5 +1,13 @@
 """Shared pytest fixtures."""
 
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
 from tests.e2e.conftest import bot  # noqa: F401  (a bot that runs workflows against the mock intranet)
 from tests.mock_intranet.fixtures import (  # noqa: F401  (fixtures are found by name)
     intranet_account,
@@ -10,3 +18,42 @@ from tests.mock_intranet.fixtures import (  # noqa: F401  (fixtures are found by
     mock_intranet_server,
     smtp_endpoint,
 )
+from tests.postgres import PostgresServer, running_server
+
+STORES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the whole session (started on first use, stopped at the end)."""
+    with running_server() as server:
+        if server is None:
+            message = "PostgreSQL is not installed here: run 'make sysdeps' (Debian's postgresql)"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The SQLAlchemy URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=STORES)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty run store: a SQLite file, then a PostgreSQL database (the test runs once on each)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'robo.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store_in_env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`store_url` as `ROBO_STORE_URL`, the store every run of the test (and `default_store_url`) uses."""
+    monkeypatch.setenv("ROBO_STORE_URL", store_url)
+    return store_url

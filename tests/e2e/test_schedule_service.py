@@ -129,7 +129,8 @@ def due_epoch(row: dict[str, Any]) -> float:
 
 
 @pytest.mark.slow
-def test_two_services_on_one_database_start_each_due_run_once(site: Site) -> None:
+def test_two_services_on_one_database_start_each_due_run_once(site: Site, store_url: str) -> None:
+    site.url = store_url  # a SQLite file, then a PostgreSQL database
     site.write("releve", every=2)
     started = [site.serve(wait=False), site.serve(wait=False)]  # together, on a database not created yet
     for process, log in started:

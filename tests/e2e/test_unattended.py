@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tests.mock_intranet.sample_data import generate_cases, write_xlsx
 pytestmark = pytest.mark.slow
 SAISIE = WORKFLOWS / "saisie_dossiers.yaml"
 KILLS = int(os.environ.get("ROBO_CRASH_KILLS", "5"))
+RECORDS = max(200, 30 * KILLS)  # enough that the run is still going at the last kill (`make soak`: 20 kills)
 
 
 def kill_tree(process: subprocess.Popen[bytes]) -> None:
@@ -59,13 +61,21 @@ def robo_process() -> Iterator[RoboProcess]:
 
 
 def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
-    bot: Bot, tmp_path: Path, robo_process: RoboProcess
+    bot: Bot, tmp_path: Path, robo_process: RoboProcess, store_url: str
 ) -> None:
-    cases = generate_cases(200, seed=404)
+    cases = generate_cases(RECORDS, seed=404)
     source = write_xlsx(cases, tmp_path / "demandes.xlsx")
     logs = tmp_path / "logs"
     rng = random.Random(int(os.environ.get("ROBO_CRASH_SEED", "7")))
-    args = [str(SAISIE), "-i", f"fichier={source}", "-i", f"intranet={bot.intranet.url}"]
+    args = [
+        str(SAISIE),
+        "-i",
+        f"fichier={source}",
+        "-i",
+        f"intranet={bot.intranet.url}",
+        "--store",
+        store_url,
+    ]
     run_id = None
     kills = 0
     for _ in range(KILLS):
@@ -76,7 +86,7 @@ def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
         kill_tree(process)
         kills += 1
         if run_id is None:
-            store = RunStore(f"sqlite:///{logs / 'robo.db'}")
+            store = RunStore(store_url)
             run_id = store.list_runs(limit=1)[0].id
             assert store.get_run(run_id).status == "crashed"  # type: ignore[union-attr]
             store.close()
@@ -87,12 +97,18 @@ def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
             break
     assert process.returncode == 0
     references = [case["reference_externe"] for case in bot.stored()]
-    assert len(references) == 200, f"{len(references)} records after {kills} kills"
+    duplicates = sum(count - 1 for count in Counter(references).values())
+    lost = len({case.reference_externe for case in cases} - set(references))
+    print(
+        f"{store_url.split(':')[0].split('+')[0]}: {kills} kills, {duplicates} duplicates, {lost} lost records"
+    )
+    assert (duplicates, lost) == (0, 0), f"{len(references)} records after {kills} kills"
+    assert len(references) == RECORDS, f"{len(references)} records after {kills} kills"
     assert sorted(references) == sorted(case.reference_externe for case in cases)
-    store = RunStore(f"sqlite:///{logs / 'robo.db'}")
+    store = RunStore(store_url)
     items = store.run_items(run_id or store.list_runs(limit=1)[0].id)
     store.close()
-    assert len(items) == 200 and {item["status"] for item in items} == {"done"}
+    assert len(items) == RECORDS and {item["status"] for item in items} == {"done"}
 
 
 def test_a_flaky_server_costs_retries_but_no_record(bot: Bot, tmp_path: Path) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from runner.run import RunOptions, run_workflow
-from runner.store import RunStore
+from runner.store import RunStore, default_store_url
 from tests.runner.conftest import EventRecorder, WorkflowRunner
 from tests.runner.probe_robot import Probe
 
@@ -32,6 +34,7 @@ def resume(tmp_path: Path, workflow: Path, run_id: str) -> tuple[str, EventRecor
     return outcome.status, recorder
 
 
+@pytest.mark.usefixtures("store_in_env")  # on SQLite, then on PostgreSQL
 class TestResume:
     def test_only_unfinished_items_run_again_and_outcomes_are_kept(
         self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
@@ -47,7 +50,7 @@ class TestResume:
         assert finished == {"a": "skipped", "b": "skipped", "c": "done", "d": "skipped"}
         # Outcomes of items done by the first attempt are reused, so the saved list is complete.
         assert [e.message for e in recorder.of("log") if e.step] == ["A,B,C,D"]
-        store = RunStore(f"sqlite:///{tmp_path / 'logs' / 'robo.db'}")
+        store = RunStore(default_store_url(tmp_path / "logs"))
         assert {row["key"]: row["status"] for row in store.run_items(first.run_id)} == dict.fromkeys(
             "abcd", "done"
         )
@@ -84,7 +87,7 @@ steps:
         first, _ = run_yaml(text)
         assert first.run_id is not None
         # As a crash would leave it: item a recorded as started, never finished.
-        store = RunStore(f"sqlite:///{tmp_path / 'logs' / 'robo.db'}")
+        store = RunStore(default_store_url(tmp_path / "logs"))
         store.upsert_item(first.run_id, "steps[0]", "a", status="in_progress", position=0)
         store.upsert_item(first.run_id, "steps[0]", "b", status="in_progress", position=1)
         from sqlalchemy import update

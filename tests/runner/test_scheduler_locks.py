@@ -24,8 +24,9 @@ T3 = "2026-05-04T05:30:00.000000Z"
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'robo.db'}"
+def url(store_url: str) -> str:
+    """The store's database: each test runs on SQLite, then on PostgreSQL (where FOR UPDATE locks for real)."""
+    return store_url
 
 
 @pytest.fixture
@@ -39,6 +40,26 @@ def start(db: ScheduleDatabase, fire_id: int, pid: int | None = None) -> None:
     db.fire_started(fire_id, run_pid=pid or os.getpid(), started_at=time.time() - 1, output="")
 
 
+def claim_together(url: str, claimers: list[tuple[str, str]]) -> list[str]:
+    """Claims of the fire due at T1 by (schedule, owner) pairs, from threads released at once; their outcomes."""
+    ScheduleDatabase(url).close()  # create the tables before the race
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(claimers))
+
+    def claim(job_id: str, owner: str) -> None:
+        database = ScheduleDatabase(url)  # an engine each: separate connections, as separate processes have
+        barrier.wait()
+        outcomes.append(database.claim_fire(job_id, T1, kind="scheduled", owner=owner, ttl=60).outcome)
+        database.close()
+
+    threads = [threading.Thread(target=claim, args=claimer) for claimer in claimers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 class TestOneFireOneRun:
     def test_the_second_claim_of_a_fire_is_refused(self, url: str) -> None:
         first, second = ScheduleDatabase(url), ScheduleDatabase(url)
@@ -48,23 +69,7 @@ class TestOneFireOneRun:
         second.close()
 
     def test_racing_processes_get_one_claim_between_them(self, url: str) -> None:
-        ScheduleDatabase(url).close()  # create the tables before the race
-        outcomes: list[str] = []
-        barrier = threading.Barrier(8)
-
-        def claim(owner: str) -> None:
-            database = ScheduleDatabase(
-                url
-            )  # an engine each: separate connections, as separate processes have
-            barrier.wait()
-            outcomes.append(database.claim_fire("w/1", T1, kind="scheduled", owner=owner, ttl=60).outcome)
-            database.close()
-
-        threads = [threading.Thread(target=claim, args=(f"s{index}",)) for index in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        outcomes = claim_together(url, [("w/1", f"s{index}") for index in range(8)])
         assert Counter(outcomes) == {"run": 1, "taken": 7}
 
     def test_a_missed_fire_is_recorded_once(self, db: ScheduleDatabase) -> None:
@@ -74,6 +79,12 @@ class TestOneFireOneRun:
 
 
 class TestNoOverlap:
+    def test_schedules_of_one_workflow_due_at_once_racing_give_one_run(self, url: str) -> None:
+        # Each claimer inserts its own fire row (no unique key collides): only the lock on the workflow's row
+        # (FOR UPDATE on PostgreSQL, the write lock on SQLite) keeps two claimers from missing each other.
+        outcomes = claim_together(url, [(f"w/{index}", f"s{index}") for index in range(8)])
+        assert Counter(outcomes) == {"run": 1, "overlap": 7}
+
     def test_a_fire_is_refused_while_the_previous_run_lasts(self, db: ScheduleDatabase) -> None:
         first = db.claim_fire("w/1", T1, kind="scheduled", owner="a", ttl=60)
         assert first.fire_id is not None
