@@ -12,13 +12,14 @@ import datetime as dt
 import errno
 import hashlib
 import os
-import secrets
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Literal
 
+from robots.base import temporary_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 OnConflict = Literal["fail", "skip", "rename", "overwrite"]
@@ -35,10 +36,10 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def temporary_sibling(path: Path) -> Path:
-    """A hidden name beside `path` that nothing uses (the file is not created)."""
+def temporary_sibling(path: Path, run_id: str | None = None) -> Path:
+    """A hidden name beside `path` that nothing uses, carrying the run's id (the file is not created)."""
     while True:
-        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        candidate = temporary_path(path, run_id)
         if not candidate.exists():
             return candidate
 
@@ -49,13 +50,13 @@ def _fsync(path: Path) -> None:
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
+def atomic_output(path: Path, run_id: str | None = None) -> Iterator[Path]:
     """A temporary path beside `path` to write to; once the block ends without error it replaces `path`.
 
     On any error the temporary file is removed and `path` is left exactly as it was.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_sibling(path)
+    temporary = temporary_sibling(path, run_id)
     try:
         yield temporary
         _fsync(temporary)
@@ -64,6 +65,73 @@ def atomic_output(path: Path) -> Iterator[Path]:
         with suppress(FileNotFoundError):
             temporary.unlink()
         raise
+
+
+WRITE_LOCK_WAIT = 120.0  # seconds a write waits for another run's write of the same file to end
+WRITE_LOCK_SUFFIX = ".robo-lock"
+
+
+@contextmanager
+def one_writer(path: Path, run_id: str | None, robot: str, wait: float = WRITE_LOCK_WAIT) -> Iterator[None]:
+    """Hold `path`'s write lock while the block reads, changes and writes it: runs writing one file take turns.
+
+    The lock is an OS advisory lock (flock) on a hidden `.NAME.robo-lock` file beside `path`, released by the
+    system when its process ends, even killed; the lock file stays (removing it would let two writers in). A run
+    that finds the lock held waits up to `wait` seconds, then fails saying which run writes the file.
+    """
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(f".{path.name}{WRITE_LOCK_SUFFIX}")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        deadline = time.monotonic() + wait
+        while not _try_lock(fd):
+            if time.monotonic() > deadline:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another run"
+                raise ApplicationError(
+                    f"{robot}: {holder} is already writing {path.name}",
+                    hint=f"runs writing one file take turns; it has held {path.name} for more than {wait:g} s",
+                )
+            time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"run {run_id or '?'} (pid {os.getpid()})".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def lock_file(path: Path) -> Path | None:
@@ -108,9 +176,10 @@ def trash_path(path: Path, trash: Path | None = None) -> Path:
 class Transfer:
     """Moves and copies files without ever overwriting one silently; reports each change to `log`."""
 
-    def __init__(self, log: Callable[[str], None], robot: str = "files") -> None:
+    def __init__(self, log: Callable[[str], None], robot: str = "files", run_id: str | None = None) -> None:
         self.log = log
         self.robot = robot
+        self.run_id = run_id
 
     def destination(
         self, source: Path | None, target: Path, on_conflict: OnConflict, reserved: set[Path] | None = None
@@ -211,7 +280,7 @@ class Transfer:
         source.unlink()
 
     def _copy_verified(self, source: Path, target: Path, digest: str) -> None:
-        temporary = temporary_sibling(target)
+        temporary = temporary_sibling(target, self.run_id)
         try:
             shutil.copy2(source, temporary)
             copied = file_digest(temporary)

@@ -61,6 +61,43 @@ class FlatGroup:
     optional: bool
 
 
+TEMPORARY_SUFFIX = ".part"
+
+
+def temporary_path(path: Path, run_id: str | None = None) -> Path:
+    """A hidden name beside `path` for a file being written (not created here): `.NAME.RUN.TOKEN.part`.
+
+    The run's id in the name lets the run remove what a crash left behind when it is resumed or ends, and only
+    its own: another run's write in progress beside it is left alone.
+    """
+    import secrets
+
+    tag = f".{run_id}" if run_id else ""
+    return path.with_name(f".{path.name}{tag}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+
+
+def remove_leftovers(run_id: str, folders: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files of run `run_id` left in these folders or their direct subfolders."""
+    import glob
+
+    if not run_id:
+        return []
+    pattern = f".*.{glob.escape(run_id)}.*{TEMPORARY_SUFFIX}"
+    removed = []
+    for folder in folders:
+        try:
+            candidates = [*folder.glob(pattern), *folder.glob(f"*/{pattern}")]
+        except OSError:
+            continue
+        for candidate in candidates:
+            try:
+                candidate.unlink()
+                removed.append(candidate)
+            except OSError:
+                continue
+    return removed
+
+
 class SharedResources:
     """Things the robots of one run share across parallel lanes (one browser for N lanes), closed at its end."""
 

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, time
@@ -24,7 +23,7 @@ from typing import IO, Annotated, Any
 
 from pydantic import Field
 
-from robots.base import Robot, action
+from robots.base import Robot, action, temporary_path
 from runner.errors import BusinessError, ConfigurationError
 
 Record = dict[str, Any]
@@ -37,14 +36,17 @@ _FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
 
 @contextmanager
-def atomic_file(path: Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
+def atomic_file(
+    path: Path, mode: str = "wb", *, run_id: str | None = None, **open_args: Any
+) -> Iterator[IO[Any]]:
     """Open a temporary file beside `path` that replaces it only once fully written and synced to disk.
 
-    If anything fails before the end, the temporary file is removed and `path` is left as it was.
+    If anything fails before the end, the temporary file is removed and `path` is left as it was. The temporary
+    file's name carries `run_id`, so that a run resumed after a crash removes its own leftovers.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        temporary = temporary_path(path, run_id)
         try:  # os.open with mode 0o666 lets the umask decide permissions, unlike tempfile's 0o600
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
             break
@@ -407,7 +409,7 @@ class Data(Robot):
         target = self.context.resolve_path(path)
         names = columns or list(dict.fromkeys(key for record in records for key in record))
         _check_encoding(encoding)
-        with atomic_file(target, "w", encoding=encoding, newline="") as handle:
+        with atomic_file(target, "w", run_id=self.context.run_id, encoding=encoding, newline="") as handle:
             writer = csv.writer(handle, delimiter=delimiter)
             if names:
                 writer.writerow(names)
@@ -465,6 +467,6 @@ class Data(Robot):
             raise BusinessError(
                 f"data.write_json: {exc}", hint="NaN, infinity and bytes have no JSON form"
             ) from None
-        with atomic_file(target, "w", encoding="utf-8", newline="\n") as handle:
+        with atomic_file(target, "w", run_id=self.context.run_id, encoding="utf-8", newline="\n") as handle:
             handle.write(text + "\n")
         return self._record_output(target, "write_json")

@@ -17,6 +17,7 @@ from typing import Any
 from runner.store import RunRecord, RunStore
 
 UNFINISHED = frozenset({"in_progress", "failed_application"})
+CREATE_TIME_TOLERANCE = 1.0  # seconds: a create time is computed from clock ticks since boot
 
 
 @dataclass(frozen=True)
@@ -51,23 +52,41 @@ class WorkItemLedger(ItemGate):
         return totals
 
 
-def process_alive(pid: int | None, host: str | None) -> bool | None:
-    """Whether a run's process still exists (None when it ran on another machine and cannot be told)."""
+def process_alive(pid: int | None, host: str | None, created: float | None = None) -> bool | None:
+    """Whether a run's process still exists (None when it ran on another machine and cannot be told).
+
+    `created` is the process's create time as it recorded it: a process with the same pid but another create
+    time is not the run's (the pid was given to a new process after the run's died).
+    """
+    import psutil
+
     if not pid:
         return False
     if host and host != socket.gethostname():
         return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return created is None or abs(process.create_time() - created) < CREATE_TIME_TOLERANCE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
+    except psutil.Error:
+        return True  # it exists but belongs to someone else: we cannot look further
+
+
+def process_create_time(pid: int | None = None) -> float | None:
+    """The create time of a process (this one by default), as `process_alive` compares it."""
+    import psutil
+
+    try:
+        return psutil.Process(pid or os.getpid()).create_time()
+    except psutil.Error:
+        return None
 
 
 def effective_status(record: RunRecord) -> str:
-    """A run recorded as running whose process is gone crashed (killed, machine stopped)."""
-    if record.status == "running" and process_alive(record.pid, record.host) is False:
+    """A run recorded as running whose process is gone crashed (killed, machine stopped, pid reused)."""
+    if record.status == "running" and process_alive(record.pid, record.host, record.proc_started) is False:
         return "crashed"
     return record.status

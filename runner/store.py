@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     insert,
     select,
     update,
@@ -71,6 +72,15 @@ runs = Table(
     Column("resumed_from", String(64)),
     Column("dry_run", Integer, default=0),
     Column("last_hash", String(64)),
+    # Who runs the run now: `pid`, `host` and the process's create time (a pid reused by another process is not
+    # the run's). A resume claims the run by bumping `sessions` where it still has the value it read.
+    Column("proc_started", Float),
+    Column("sessions", Integer, default=1),
+    Column("session_started_at", String(40)),
+    Column("prior_duration", Float),  # the seconds of the sessions before this one
+    # The workflow's concurrency slot this run holds while it runs (unique: one run per slot).
+    Column("workflow_lock", Text),
+    Index("uq_runs_workflow_lock", "workflow_lock", unique=True),
 )
 
 steps = Table(
@@ -118,6 +128,11 @@ def default_store_url(logs_dir: Path) -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=json_default)
+
+
+def comparable(value: Any) -> Any:
+    """A value as the store keeps it in a JSON column (dates and paths as text), to compare with a stored one."""
+    return json.loads(_dumps(value))
 
 
 def open_engine(url: str) -> Engine:
@@ -196,6 +211,8 @@ def _add_missing_columns(engine: Engine) -> None:
                 kind = column.type.compile(dialect=engine.dialect)
                 with engine.begin() as connection:
                     connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)
 
 
 @dataclass(frozen=True)
@@ -215,6 +232,44 @@ class RunRecord:
     host: str | None
     resumed_from: str | None
     last_hash: str | None
+    proc_started: float | None = None
+    sessions: int = 1
+    session_started_at: str | None = None
+    prior_duration: float | None = None
+    workflow_lock: str | None = None
+    items: dict[str, int] = dataclasses.field(default_factory=dict)  # the run's work items by status
+
+
+@dataclass(frozen=True)
+class RunClaimant:
+    """A process that wants to run a run: a new one, or a resume of `resuming` (as it was read)."""
+
+    run_id: str
+    workflow: str
+    workflow_file: str
+    inputs: dict[str, Any]
+    pid: int
+    host: str
+    proc_started: float | None
+    slots: tuple[
+        str, ...
+    ] = ()  # the workflow's concurrency slots, one of which it must hold; () for no limit
+    resuming: RunRecord | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class RunClaim:
+    """The outcome of a claim: taken, or refused because `holder` resumes the same run or fills the slots."""
+
+    taken: bool
+    holder: RunRecord | None = None
+    conflict: str = ""  # "run": the run is being resumed by holder; "workflow": holder runs the same workflow
+
+
+class _Refused(Exception):
+    def __init__(self, claim: RunClaim) -> None:
+        self.claim = claim
 
 
 class RunStore:
@@ -232,12 +287,144 @@ class RunStore:
         with self.engine.begin() as connection:
             yield connection
 
+    def claim_run(self, claimant: RunClaimant) -> RunClaim:
+        """Make the run ours in one transaction, or say who holds it (the loser of a race is refused).
+
+        A resume is a conditional update: it bumps `sessions` only where it still has the value read before, so of
+        two processes resuming one run, one wins. A workflow limited to N runs at once has N slots, unique in the
+        table: the run takes a slot that is free or held by a run whose process is gone.
+        """
+        from sqlalchemy.exc import IntegrityError
+
+        for _attempt in range(5):
+            try:
+                with self.begin() as connection:
+                    self._claim(connection, claimant)
+                return RunClaim(True)
+            except _Refused as refused:
+                return refused.claim
+            except IntegrityError:
+                continue  # another process took the slot we chose between our look and our write: look again
+        holder = self._slot_holder(claimant)
+        return RunClaim(False, holder, "workflow")
+
+    def _claim(self, connection: Connection, claimant: RunClaimant) -> None:
+        from runner.ledger import effective_status
+
+        now = utc_iso()
+        process = {
+            "status": "running",
+            "pid": claimant.pid,
+            "host": claimant.host,
+            "proc_started": claimant.proc_started,
+            "session_started_at": now,
+        }
+        previous = claimant.resuming
+        # The first statement writes, so that on SQLite the claim holds the database's write lock from here on.
+        if previous is not None:
+            result = connection.execute(
+                update(runs)
+                .where(runs.c.id == previous.id, func.coalesce(runs.c.sessions, 1) == previous.sessions)
+                .values(
+                    **process,
+                    sessions=previous.sessions + 1,
+                    prior_duration=self._elapsed(connection, previous),
+                    finished_at=None,
+                )
+            )
+            if not result.rowcount:
+                raise _Refused(RunClaim(False, self._record(connection, previous.id), "run"))
+            own_slot = previous.workflow_lock
+        else:
+            connection.execute(
+                insert(runs).values(
+                    id=claimant.run_id,
+                    workflow=claimant.workflow,
+                    workflow_file=claimant.workflow_file,
+                    inputs=claimant.inputs,
+                    started_at=now,
+                    sessions=1,
+                    dry_run=int(claimant.dry_run),
+                    **process,
+                )
+            )
+            own_slot = None
+        if not claimant.slots or own_slot in claimant.slots:
+            return
+        held = {
+            row["workflow_lock"]: _run_record(row)
+            for row in connection.execute(
+                select(runs).where(runs.c.workflow_lock.in_(claimant.slots), runs.c.id != claimant.run_id)
+            ).mappings()
+        }
+        free = [slot for slot in claimant.slots if slot not in held]
+        for slot, holder in held.items():
+            if effective_status(holder) != "running":  # its process is gone: the slot is free again
+                connection.execute(
+                    update(runs)
+                    .where(runs.c.id == holder.id, runs.c.workflow_lock == slot)
+                    .values(workflow_lock=None)
+                )
+                free.append(slot)
+        if not free:
+            raise _Refused(RunClaim(False, next(iter(held.values())), "workflow"))
+        connection.execute(update(runs).where(runs.c.id == claimant.run_id).values(workflow_lock=free[0]))
+
+    def _slot_holder(self, claimant: RunClaimant) -> RunRecord | None:
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(
+                    select(runs).where(runs.c.workflow_lock.in_(claimant.slots), runs.c.id != claimant.run_id)
+                )
+                .mappings()
+                .first()
+            )
+        return _run_record(row) if row else None
+
+    @staticmethod
+    def _record(connection: Connection, run_id: str) -> RunRecord | None:
+        row = connection.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+        return _run_record(row) if row else None
+
+    @staticmethod
+    def _elapsed(connection: Connection, previous: RunRecord) -> float:
+        """The seconds the run has run so far, over all its sessions (a crashed one up to its last trace)."""
+        if previous.finished_at and previous.duration is not None:
+            return previous.duration  # a finished session recorded the total
+        start = previous.session_started_at or previous.started_at
+        last = max(
+            (
+                moment
+                for moment in (
+                    connection.execute(
+                        select(func.max(items.c.finished_at), func.max(items.c.started_at)).where(
+                            items.c.run_id == previous.id
+                        )
+                    ).one()
+                    + connection.execute(
+                        select(func.max(steps.c.finished_at)).where(steps.c.run_id == previous.id)
+                    ).one()
+                )
+                if moment
+            ),
+            default=start,
+        )
+        try:
+            seconds = (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(start)).total_seconds()
+        except (TypeError, ValueError):
+            seconds = 0.0
+        return (previous.prior_duration or 0.0) + max(0.0, seconds)
+
+    def release_run(self, run_id: str) -> None:
+        """Give back a claim whose run could not start (the run is left as it was, without a process)."""
+        with self.begin() as connection:
+            connection.execute(update(runs).where(runs.c.id == run_id).values(workflow_lock=None, pid=None))
+
     def record_run_started(self, event: RunStarted, run_dir: Path) -> None:
         values = {
             "workflow": event.workflow,
             "workflow_file": event.workflow_file,
             "status": "running",
-            "started_at": event.at,
             "finished_at": None,
             "error": None,
             "inputs": event.inputs,
@@ -249,10 +436,14 @@ class RunStore:
         }
         with self.begin() as connection:
             exists = connection.execute(select(runs.c.id).where(runs.c.id == event.run_id)).first()
-            if exists:
+            if exists:  # claimed, or resumed: the run started when its first session did
                 connection.execute(update(runs).where(runs.c.id == event.run_id).values(**values))
             else:
-                connection.execute(insert(runs).values(id=event.run_id, **values))
+                connection.execute(
+                    insert(runs).values(
+                        id=event.run_id, started_at=event.at, session_started_at=event.at, **values
+                    )
+                )
 
     def record_run_finished(self, event: RunFinished, last_hash: str | None) -> None:
         with self.begin() as connection:
@@ -262,10 +453,11 @@ class RunStore:
                 .values(
                     status=event.status,
                     finished_at=event.at,
-                    duration=event.duration,
+                    duration=func.coalesce(runs.c.prior_duration, 0.0) + event.duration,
                     error=event.error,
                     counts=event.counts,
                     last_hash=last_hash,
+                    workflow_lock=None,
                 )
             )
 
@@ -283,7 +475,7 @@ class RunStore:
                     .all()
                 )
                 row = matches[0] if len(matches) == 1 else None
-        return _run_record(row) if row else None
+            return _run_record(row, _item_counts(connection, [row["id"]])) if row else None
 
     def list_runs(
         self,
@@ -292,16 +484,21 @@ class RunStore:
         status: str | None = None,
         since: str | None = None,
         limit: int = 50,
+        workflow_file: str | None = None,
     ) -> list[RunRecord]:
         query = select(runs).order_by(runs.c.started_at.desc()).limit(limit)
         if workflow:
             query = query.where(runs.c.workflow == workflow)
+        if workflow_file:
+            query = query.where(runs.c.workflow_file == workflow_file)
         if status:
             query = query.where(runs.c.status == status)
         if since:
             query = query.where(runs.c.started_at >= since)
         with self.engine.connect() as connection:
-            return [_run_record(row) for row in connection.execute(query).mappings()]
+            rows = list(connection.execute(query).mappings())
+            counts = _item_counts(connection, [row["id"] for row in rows])
+        return [_run_record(row, counts) for row in rows]
 
     def run_steps(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
@@ -333,9 +530,34 @@ class RunStore:
                 connection.execute(update(items).where(items.c.id == found.id).values(**values))
 
 
-def _run_record(row: Any) -> RunRecord:
+def _item_counts(connection: Connection, run_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Each run's work items by status: what the run did over all its sessions."""
+    counts: dict[str, dict[str, int]] = {}
+    for start in range(0, len(run_ids), 500):
+        rows = connection.execute(
+            select(items.c.run_id, items.c.status, func.count())
+            .where(items.c.run_id.in_(run_ids[start : start + 500]))
+            .group_by(items.c.run_id, items.c.status)
+        )
+        for run_id, status, number in rows:
+            counts.setdefault(run_id, {})[status] = number
+    return counts
+
+
+def _whole_run_counts(counts: dict[str, int], by_status: dict[str, int]) -> dict[str, int]:
+    """The last session's counters, with its item counts replaced by the run's own (all sessions together)."""
+    if not by_status:
+        return counts
+    whole = {name: value for name, value in counts.items() if not name.startswith("items_")}
+    whole["items_done"] = by_status.get("done", 0)
+    whole["items_failed"] = sum(number for status, number in by_status.items() if status.startswith("failed"))
+    return whole
+
+
+def _run_record(row: Any, item_counts: dict[str, dict[str, int]] | None = None) -> RunRecord:
     from runner.ledger import effective_status
 
+    by_status = (item_counts or {}).get(row["id"], {})
     record = RunRecord(
         id=row["id"],
         workflow=row["workflow"],
@@ -346,12 +568,18 @@ def _run_record(row: Any) -> RunRecord:
         duration=row["duration"],
         error=row["error"],
         inputs=row["inputs"] or {},
-        counts=row["counts"] or {},
+        counts=_whole_run_counts(row["counts"] or {}, by_status),
         run_dir=row["run_dir"],
         pid=row["pid"],
         host=row["host"],
         resumed_from=row["resumed_from"],
         last_hash=row["last_hash"],
+        proc_started=row["proc_started"],
+        sessions=row["sessions"] or 1,
+        session_started_at=row["session_started_at"],
+        prior_duration=row["prior_duration"],
+        workflow_lock=row["workflow_lock"],
+        items=by_status,
     )
     status = effective_status(record)
     return record if status == record.status else dataclasses.replace(record, status=status)
