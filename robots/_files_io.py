@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -83,7 +84,12 @@ def one_writer(path: Path, run_id: str | None, robot: str, wait: float = WRITE_L
 
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(f".{path.name}{WRITE_LOCK_SUFFIX}")
+    held = _held_locks.__dict__.setdefault("paths", set())
+    if lock_path in held:  # an action that calls another one on the same file already holds it
+        yield
+        return
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    held.add(lock_path)
     try:
         deadline = time.monotonic() + wait
         while not _try_lock(fd):
@@ -102,8 +108,11 @@ def one_writer(path: Path, run_id: str | None, robot: str, wait: float = WRITE_L
             os.ftruncate(fd, 0)
             _unlock(fd)
     finally:
+        held.discard(lock_path)
         os.close(fd)
 
+
+_held_locks = threading.local()  # the write locks this thread holds
 
 if sys.platform == "win32":
     import msvcrt

@@ -392,23 +392,17 @@ class RunStore:
         if previous.finished_at and previous.duration is not None:
             return previous.duration  # a finished session recorded the total
         start = previous.session_started_at or previous.started_at
-        last = max(
-            (
-                moment
-                for moment in (
-                    connection.execute(
-                        select(func.max(items.c.finished_at), func.max(items.c.started_at)).where(
-                            items.c.run_id == previous.id
-                        )
-                    ).one()
-                    + connection.execute(
-                        select(func.max(steps.c.finished_at)).where(steps.c.run_id == previous.id)
-                    ).one()
+        moments = [
+            *connection.execute(
+                select(func.max(items.c.finished_at), func.max(items.c.started_at)).where(
+                    items.c.run_id == previous.id
                 )
-                if moment
-            ),
-            default=start,
-        )
+            ).one(),
+            connection.execute(
+                select(func.max(steps.c.finished_at)).where(steps.c.run_id == previous.id)
+            ).scalar(),
+        ]
+        last = max((moment for moment in moments if moment), default=start)
         try:
             seconds = (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(start)).total_seconds()
         except (TypeError, ValueError):
