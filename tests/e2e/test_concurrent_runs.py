@@ -20,7 +20,8 @@ import pytest
 
 from robots.base import temporary_path
 from runner.store import RunStore
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS, Bot
+from tests.mock_intranet.sample_data import generate_cases, write_xlsx
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -275,3 +276,43 @@ class TestWhatAResumeLeaves:
             check=True,
         ).stdout
         assert f"{ITEMS}/0" in text
+
+
+def test_a_plain_run_after_a_kill_resumes_and_enters_each_record_once(bot: Bot, tmp_path: Path) -> None:
+    cases = generate_cases(30, seed=12)
+    source = write_xlsx(cases, tmp_path / "demandes.xlsx")
+    logs = tmp_path / "logs"
+    args = ["run", str(WORKFLOWS / "saisie_dossiers.yaml"), "-i", f"fichier={source}"]
+    args += ["-i", f"intranet={bot.intranet.url}", "--logs", str(logs)]
+
+    def robo(stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "runner.cli", *args],
+            cwd=ROOT,
+            env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+            start_new_session=True,
+        )
+
+    first = robo(subprocess.DEVNULL)  # nobody reads it: a full pipe would stop the run
+    try:
+        wait_until(lambda: len(bot.stored()) >= 5, timeout=240)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.communicate(timeout=30)
+    store = RunStore(f"sqlite:///{logs / 'robo.db'}")
+    (crashed,) = store.list_runs()
+    store.close()
+    again = robo()
+    try:
+        _, errors = again.communicate(timeout=600)
+    finally:
+        if again.poll() is None:
+            os.killpg(again.pid, signal.SIGKILL)
+            again.wait(timeout=30)
+    assert again.returncode == 0, errors
+    assert f"resuming run {crashed.id}, interrupted at " in errors
+    references = [case["reference_externe"] for case in bot.stored()]
+    assert sorted(references) == sorted(case.reference_externe for case in cases)  # each once
