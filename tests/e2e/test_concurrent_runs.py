@@ -207,15 +207,28 @@ class TestTwoRunsOfOneWorkflow:
         assert second.wait() == 0, second.stderr()
         assert passage.rows() == [str(n) for n in range(ITEMS)] * 2  # one after the other, nothing lost
 
-    def test_runs_allowed_together_take_turns_on_the_workbook(self, passage: Passage) -> None:
-        source = passage.workflow.read_text(encoding="utf-8")
-        passage.workflow.write_text(
-            source.replace("name: Passage", "name: Passage\nconcurrency: unlimited"), encoding="utf-8"
-        )
-        passage.open_gate()
-        runs = [passage.run("--new") for _ in range(3)]
+    def test_runs_of_different_workflows_take_turns_on_one_workbook(self, passage: Passage) -> None:
+        rows = 30
+        runs = []
+        for number in range(3):  # three workflows that add rows to the same file
+            workflow = passage.folder.parent / f"ajout-{number}.yaml"
+            workflow.write_text(
+                f"""
+name: Ajout {number}
+inputs:
+  dossier: {{type: folder}}
+steps:
+  - for_each: "{{{{ range({rows}) | list }}}}"
+    as: n
+    steps:
+      - excel.append_rows: {{path: "{{{{ inputs.dossier }}}}/sortie.csv", records: [{{numero: "{number}-{{{{ n }}}}"}}]}}
+""",
+                encoding="utf-8",
+            )
+            runs.append(passage.robo("run", str(workflow), "-i", f"dossier={passage.folder}"))
         assert [robo.wait() for robo in runs] == [0, 0, 0], [robo.stderr() for robo in runs]
-        assert sorted(passage.rows()) == sorted([str(n) for n in range(ITEMS)] * 3)  # no row lost
+        expected = [f"{number}-{n}" for number in range(3) for n in range(rows)]
+        assert sorted(passage.rows()) == sorted(expected)  # no row lost
 
 
 class TestAPlainRunAfterACrash:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -142,3 +143,31 @@ class TestConcurrencyKey:
         assert problems("name: t\nconcurrency: 0\nsteps:\n  - log: a\n") == [
             "2:14 wrong-type: 'concurrency' should be greater than or equal to 1"
         ]
+
+
+class TestWorkflowSlots:
+    def claimant(self, run_id: str, slots: int, pid: int) -> RunClaimant:
+        return RunClaimant(
+            run_id=run_id,
+            workflow="w",
+            workflow_file="/w.yaml",
+            inputs={},
+            pid=pid,
+            host=socket.gethostname(),
+            proc_started=psutil.Process(pid).create_time(),
+            slots=tuple(f"/w.yaml#{slot}" for slot in range(1, slots + 1)),
+        )
+
+    def test_concurrency_n_lets_n_runs_go_and_refuses_the_next(
+        self, tmp_path: Path, sleeper: subprocess.Popen[bytes]
+    ) -> None:
+        store = store_of(tmp_path)
+        assert store.claim_run(self.claimant("r1", 2, sleeper.pid)).taken
+        assert store.claim_run(self.claimant("r2", 2, sleeper.pid)).taken
+        third = store.claim_run(self.claimant("r3", 2, sleeper.pid))
+        assert not third.taken and third.conflict == "workflow"
+        assert third.holder is not None and third.holder.id in {"r1", "r2"}
+        sleeper.kill()
+        sleeper.wait(timeout=30)
+        assert store.claim_run(self.claimant("r3", 2, os.getpid())).taken  # the holders' process is gone
+        store.close()
