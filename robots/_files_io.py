@@ -73,12 +73,13 @@ WRITE_LOCK_SUFFIX = ".robo-lock"
 
 
 @contextmanager
-def one_writer(path: Path, run_id: str | None, robot: str, wait: float = WRITE_LOCK_WAIT) -> Iterator[None]:
+def one_writer(path: Path, run_id: str | None, robot: str, wait: float | None = None) -> Iterator[None]:
     """Hold `path`'s write lock while the block reads, changes and writes it: runs writing one file take turns.
 
     The lock is an OS advisory lock (flock) on a hidden `.NAME.robo-lock` file beside `path`, released by the
-    system when its process ends, even killed; the lock file stays (removing it would let two writers in). A run
-    that finds the lock held waits up to `wait` seconds, then fails saying which run writes the file.
+    system when its process ends, even killed. The holder removes the lock file when it is done; a waiter that
+    then gets the lock of a removed file tries again with the new one. A run that finds the lock held waits up
+    to `wait` seconds, then fails saying which run writes the file.
     """
     import time
 
@@ -88,28 +89,48 @@ def one_writer(path: Path, run_id: str | None, robot: str, wait: float = WRITE_L
     if lock_path in held:  # an action that calls another one on the same file already holds it
         yield
         return
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    wait = WRITE_LOCK_WAIT if wait is None else wait
+    deadline = time.monotonic() + wait
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        if _try_lock(fd):
+            if _same_file_as(fd, lock_path):
+                break
+            os.close(fd)  # the previous holder removed that file after we opened it: lock the current one
+            continue
+        holder = _holder(fd) or "another run"
+        os.close(fd)
+        if time.monotonic() > deadline:
+            raise ApplicationError(
+                f"{robot}: {holder} is already writing {path.name}",
+                hint=f"runs writing one file take turns; it has held {path.name} for more than {wait:g} s",
+            )
+        time.sleep(0.05)
     held.add(lock_path)
     try:
-        deadline = time.monotonic() + wait
-        while not _try_lock(fd):
-            if time.monotonic() > deadline:
-                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another run"
-                raise ApplicationError(
-                    f"{robot}: {holder} is already writing {path.name}",
-                    hint=f"runs writing one file take turns; it has held {path.name} for more than {wait:g} s",
-                )
-            time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"run {run_id or '?'} (pid {os.getpid()})".encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            _unlock(fd)
+        with suppress(OSError):
+            os.write(fd, f"run {run_id or '?'} (pid {os.getpid()})".encode())
+        yield
     finally:
         held.discard(lock_path)
-        os.close(fd)
+        with suppress(OSError):
+            lock_path.unlink()  # while still locked, so that nobody locks this file after us
+        os.close(fd)  # which releases the lock
+
+
+def _holder(fd: int) -> str:
+    """Who holds a lock file, as its holder wrote it ("run ID (pid N)"), or "" when it cannot be read."""
+    try:
+        return os.read(fd, 200).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _same_file_as(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 _held_locks = threading.local()  # the write locks this thread holds
@@ -125,10 +146,6 @@ if sys.platform == "win32":
         except OSError:
             return False
 
-    def _unlock(fd: int) -> None:
-        os.lseek(fd, 0, os.SEEK_SET)
-        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-
 else:
     import fcntl
 
@@ -138,9 +155,6 @@ else:
             return True
         except BlockingIOError:
             return False
-
-    def _unlock(fd: int) -> None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def lock_file(path: Path) -> Path | None:
