@@ -26,7 +26,7 @@ from robots.base import SharedResources, remove_leftovers
 from runner.audit import AUDIT_LOG_NAME, AuditLog
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
-from runner.errors import RoboError, WorkflowError
+from runner.errors import ConfigurationError, RoboError, WorkflowError
 from runner.events import ArtifactSaved, Event, EventSink, LogMessage, RunFinished, RunStarted, StepStarted
 from runner.inputs import resolve_inputs
 from runner.ledger import WorkItemLedger
@@ -52,9 +52,8 @@ class RunOptions:
     handle_signals: bool = False
     run_id: str | None = None
     resume: str | None = None
-    resume_unfinished: bool = (
-        False  # resume the crashed or interrupted run of this workflow and inputs, if any
-    )
+    # Resume the run of this workflow file and inputs that crashed or was interrupted, if there is one.
+    resume_unfinished: bool = False
     wait: bool = False  # wait for the runs that fill the workflow's concurrency, rather than refuse to start
     say: Callable[[str], None] | None = None  # what a person should know before the run starts
 
@@ -135,7 +134,8 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
                 options, previous = _resuming(
                     store, dataclasses.replace(options, resume=previous.id), validation
                 )
-                _say(options, f"resuming run {previous.id}, {_stopped_when(previous)}")
+                stopped_at = store.last_activity(previous.id)
+                _say(options, f"resuming run {previous.id}, {_stopped_when(previous, stopped_at)}")
         secret_values = resolve_secrets(
             workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
         )
@@ -158,10 +158,8 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
         remove_leftovers(run_id, folders | written.folders)
 
 
-class RunRefused(RoboError):
+class RunRefused(ConfigurationError):
     """The run cannot start now: another process runs it, or fills the workflow's concurrency."""
-
-    kind = "configuration"
 
 
 def _say(options: RunOptions, text: str) -> None:
@@ -173,7 +171,6 @@ def _resuming(
     store: RunStore, options: RunOptions, validation: ValidationResult
 ) -> tuple[RunOptions, RunRecord]:
     """The options of a resumed run (the same id, records and inputs as the run it continues) and its record."""
-    from runner.errors import ConfigurationError
     from runner.ledger import effective_status
 
     record = store.get_run(options.resume or "")
@@ -210,7 +207,8 @@ def _unfinished_run(
     from runner.store import comparable
 
     given = comparable(inputs)
-    for record in store.list_runs(workflow_file=str(Path(validation.path).resolve()), limit=20):
+    workflow_file = str(Path(validation.path).resolve())
+    for record in store.list_runs(workflow_file=workflow_file, dry_run=False, limit=20):
         if comparable(record.inputs) != given:
             continue
         if effective_status(record) in RESUMABLE:
@@ -223,10 +221,9 @@ def _unfinished_run(
 RESUMABLE = frozenset({"crashed", "interrupted"})
 
 
-def _stopped_when(record: RunRecord) -> str:
+def _stopped_when(record: RunRecord, stopped_at: str | None) -> str:
     done = record.items.get("done", 0)
-    moment = record.finished_at or record.session_started_at or record.started_at
-    when = _local_time(moment)
+    when = _local_time(record.finished_at or stopped_at or record.session_started_at or record.started_at)
     if record.status == "interrupted":
         return f"interrupted at {when} ({done} items done)"
     return f"interrupted at {when} by a crash ({done} items done); to start a new run instead, add --new"

@@ -334,7 +334,10 @@ class RunStore:
             )
             if not result.rowcount:
                 raise _Refused(RunClaim(False, self._record(connection, previous.id), "run"))
-            own_slot = previous.workflow_lock
+            # Read again, now that the row is ours: a run started since may have taken a slot it held.
+            own_slot = connection.execute(
+                select(runs.c.workflow_lock).where(runs.c.id == previous.id)
+            ).scalar()
         else:
             connection.execute(
                 insert(runs).values(
@@ -392,27 +395,17 @@ class RunStore:
         if previous.finished_at and previous.duration is not None:
             return previous.duration  # a finished session recorded the total
         start = previous.session_started_at or previous.started_at
-        moments = [
-            *connection.execute(
-                select(func.max(items.c.finished_at), func.max(items.c.started_at)).where(
-                    items.c.run_id == previous.id
-                )
-            ).one(),
-            connection.execute(
-                select(func.max(steps.c.finished_at)).where(steps.c.run_id == previous.id)
-            ).scalar(),
-        ]
-        last = max((moment for moment in moments if moment), default=start)
+        last = _last_activity(connection, previous.id) or start
         try:
             seconds = (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(start)).total_seconds()
         except (TypeError, ValueError):
             seconds = 0.0
         return (previous.prior_duration or 0.0) + max(0.0, seconds)
 
-    def release_run(self, run_id: str) -> None:
-        """Give back a claim whose run could not start (the run is left as it was, without a process)."""
-        with self.begin() as connection:
-            connection.execute(update(runs).where(runs.c.id == run_id).values(workflow_lock=None, pid=None))
+    def last_activity(self, run_id: str) -> str | None:
+        """When the run last recorded something (an item or a step): where a crashed run stopped."""
+        with self.engine.connect() as connection:
+            return _last_activity(connection, run_id)
 
     def record_run_started(self, event: RunStarted, run_dir: Path) -> None:
         values = {
@@ -479,12 +472,15 @@ class RunStore:
         since: str | None = None,
         limit: int = 50,
         workflow_file: str | None = None,
+        dry_run: bool | None = None,
     ) -> list[RunRecord]:
         query = select(runs).order_by(runs.c.started_at.desc()).limit(limit)
         if workflow:
             query = query.where(runs.c.workflow == workflow)
         if workflow_file:
             query = query.where(runs.c.workflow_file == workflow_file)
+        if dry_run is not None:
+            query = query.where(func.coalesce(runs.c.dry_run, 0) == int(dry_run))
         if status:
             query = query.where(runs.c.status == status)
         if since:
@@ -522,6 +518,18 @@ class RunStore:
                 connection.execute(insert(items).values(run_id=run_id, loop=loop, key=key, **values))
             else:
                 connection.execute(update(items).where(items.c.id == found.id).values(**values))
+
+
+def _last_activity(connection: Connection, run_id: str) -> str | None:
+    moments = [
+        *connection.execute(
+            select(func.max(items.c.finished_at), func.max(items.c.started_at)).where(
+                items.c.run_id == run_id
+            )
+        ).one(),
+        connection.execute(select(func.max(steps.c.finished_at)).where(steps.c.run_id == run_id)).scalar(),
+    ]
+    return max((moment for moment in moments if moment), default=None)
 
 
 def _item_counts(connection: Connection, run_ids: list[str]) -> dict[str, dict[str, int]]:

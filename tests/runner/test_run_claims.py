@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -170,4 +171,21 @@ class TestWorkflowSlots:
         sleeper.kill()
         sleeper.wait(timeout=30)
         assert store.claim_run(self.claimant("r3", 2, os.getpid())).taken  # the holders' process is gone
+        store.close()
+
+    def test_a_crashed_run_resumed_after_another_run_took_its_slot_is_refused(
+        self, tmp_path: Path, sleeper: subprocess.Popen[bytes]
+    ) -> None:
+        store = store_of(tmp_path)
+        assert store.claim_run(self.claimant("r1", 1, sleeper.pid)).taken
+        sleeper.kill()
+        sleeper.wait(timeout=30)
+        crashed = store.get_run("r1")
+        assert crashed is not None and crashed.status == "crashed" and crashed.workflow_lock == "/w.yaml#1"
+        assert store.claim_run(self.claimant("r2", 1, os.getpid())).taken  # a new run, started since
+        resume = dataclasses.replace(self.claimant("r1", 1, os.getpid()), resuming=crashed)
+        claim = store.claim_run(resume)
+        assert not claim.taken and claim.conflict == "workflow"
+        assert claim.holder is not None and claim.holder.id == "r2"
+        assert store.get_run("r1").status == "crashed"  # type: ignore[union-attr]  # left as it was
         store.close()
