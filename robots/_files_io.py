@@ -253,6 +253,12 @@ class Transfer:
     def _transfer(
         self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, verb: str = ""
     ) -> Path | None:
+        with one_writer(target, self.run_id, self.robot):  # runs placing files under one name take turns
+            return self._transfer_locked(source, target, on_conflict, keep_source=keep_source, verb=verb)
+
+    def _transfer_locked(
+        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, verb: str
+    ) -> Path | None:
         digest = file_digest(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(100):  # another process may take the name between our check and our link

@@ -12,6 +12,7 @@ import pytest
 from robots.base import RobotContext, remove_leftovers, temporary_path
 from robots.data import atomic_file
 from robots.excel import Excel
+from robots.files import Files
 from runner.errors import ApplicationError
 from tests.waiting import wait_until
 
@@ -75,6 +76,23 @@ class TestWriteLock:
         assert (tmp_path / "dossiers.csv").read_text(encoding="utf-8-sig").split() == ["numero", "1"]
         wait_until(lambda: held.poll() is not None)
         assert sorted(path.name for path in tmp_path.iterdir()) == ["dossiers.csv"]  # no lock file left
+
+    def test_a_file_copied_to_a_name_another_run_writes_waits_for_it(
+        self,
+        robot_context: RobotContext,
+        tmp_path: Path,
+        held: subprocess.Popen[str],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr("robots._files_io.WRITE_LOCK_WAIT", 0.3)
+        (tmp_path / "source.csv").write_text("numero\n1\n", encoding="utf-8")
+        files = Files(robot_context)
+        with pytest.raises(ApplicationError, match=r"is already writing dossiers\.csv"):
+            files.copy("source.csv", "dossiers.csv")
+        assert held.stdin is not None
+        held.stdin.close()
+        assert files.copy("source.csv", "dossiers.csv") == str(tmp_path / "dossiers.csv")
+        files.close()
 
 
 class TestTemporaryFiles:
