@@ -154,8 +154,21 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
     options = dataclasses.replace(options, extra_sinks=[*options.extra_sinks, written])
     try:
         return _execute(validation, workflow, workflow_dir, inputs, secret_values, options)
+    except BaseException:
+        _release(options, run_id)  # so that a process that lives on does not hold the workflow's slot
+        raise
     finally:
         remove_leftovers(run_id, folders | written.folders)
+
+
+def _release(options: RunOptions, run_id: str) -> None:
+    store = RunStore(options.store_url or default_store_url(options.logs_dir))
+    try:
+        store.release_slot(run_id, os.getpid())
+    except Exception as exc:  # the store may be what failed: the slot frees itself when this process ends
+        sys.stderr.write(f"warning: run {run_id} could not give back its place: {exc}\n")
+    finally:
+        store.close()
 
 
 class RunRefused(ConfigurationError):

@@ -407,6 +407,13 @@ class RunStore:
         with self.engine.connect() as connection:
             return _last_activity(connection, run_id)
 
+    def release_slot(self, run_id: str, pid: int) -> None:
+        """Free the workflow slot a run of process `pid` holds (its run ended without recording its end)."""
+        with self.begin() as connection:
+            connection.execute(
+                update(runs).where(runs.c.id == run_id, runs.c.pid == pid).values(workflow_lock=None)
+            )
+
     def record_run_started(self, event: RunStarted, run_dir: Path) -> None:
         values = {
             "workflow": event.workflow,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import socket
@@ -15,6 +16,7 @@ import psutil
 import pytest
 from sqlalchemy import update
 
+from runner.events import Event, StepStarted
 from runner.ledger import effective_status
 from runner.run import RunOptions, run_workflow
 from runner.store import RunClaim, RunClaimant, RunStore, runs
@@ -189,3 +191,26 @@ class TestWorkflowSlots:
         assert claim.holder is not None and claim.holder.id == "r2"
         assert store.get_run("r1").status == "crashed"  # type: ignore[union-attr]  # left as it was
         store.close()
+
+
+class BrokenSink:
+    """A sink that fails at the first step: the run ends by an exception nobody expected."""
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            raise RuntimeError("sink broke")
+
+    def close(self) -> None:
+        pass
+
+
+class TestAProcessThatLivesOn:
+    def test_a_run_ended_by_an_unexpected_exception_gives_its_place_back(self, tmp_path: Path) -> None:
+        workflow = tmp_path / "w.yaml"
+        workflow.write_text("name: w\nsteps:\n  - log: a\n", encoding="utf-8")
+        with contextlib.suppress(RuntimeError):  # raised, or turned into a crashed run: either way it ended
+            run_workflow(
+                workflow, RunOptions(logs_dir=tmp_path / "logs", environ={}, extra_sinks=[BrokenSink()])
+            )
+        again = run_workflow(workflow, RunOptions(logs_dir=tmp_path / "logs", environ={}))
+        assert again.status == "succeeded", again.diagnostics
