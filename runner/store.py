@@ -251,9 +251,8 @@ class RunClaimant:
     pid: int
     host: str
     proc_started: float | None
-    slots: tuple[
-        str, ...
-    ] = ()  # the workflow's concurrency slots, one of which it must hold; () for no limit
+    # The workflow's concurrency slots, one of which the run must hold; () for no limit.
+    slots: tuple[str, ...] = ()
     resuming: RunRecord | None = None
     dry_run: bool = False
 
