@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import socket
 import ssl
 import unicodedata
@@ -18,6 +17,7 @@ from email.utils import getaddresses
 from pathlib import Path
 from typing import Literal
 
+from robots.base import temporary_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError, RoboError
 
 Security = Literal["none", "starttls", "ssl"]
@@ -141,14 +141,14 @@ def _candidates(folder: Path, name: str) -> Iterable[Path]:
         number += 1
 
 
-def save_new_file(folder: Path, name: str, content: bytes) -> Path:
+def save_new_file(folder: Path, name: str, content: bytes, run_id: str | None = None) -> Path:
     """Write `content` under `name` in `folder`, or "name (2).ext" and so on: never replacing a file.
 
     The bytes go to a hidden temporary file first, then get their final name in one step, so a file that has
     its name is always complete.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    temporary = folder / f".{secrets.token_hex(6)}.part"
+    temporary = temporary_path(folder / "attachment", run_id)  # not its name: it may be at the length limit
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with open(fd, "wb") as handle:

@@ -13,8 +13,10 @@ import errno
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
-from contextlib import suppress
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +40,95 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
 def _fsync(path: Path) -> None:
     with path.open("rb") as handle:
         os.fsync(handle.fileno())
+
+
+WRITE_LOCK_WAIT = 120.0  # seconds a write waits for another run's write of the same file to end
+WRITE_LOCK_SUFFIX = ".robo-lock"
+
+
+@contextmanager
+def one_writer(path: Path, run_id: str | None, robot: str, wait: float | None = None) -> Iterator[None]:
+    """Hold `path`'s write lock while the block reads, changes and writes it: runs writing one file take turns.
+
+    The lock is an OS advisory lock (flock) on a hidden `.NAME.robo-lock` file beside `path`, released by the
+    system when its process ends, even killed. The holder removes the lock file when it is done; a waiter that
+    then gets the lock of a removed file tries again with the new one. A run that finds the lock held waits up
+    to `wait` seconds, then fails saying which run writes the file.
+    """
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(f".{path.name}{WRITE_LOCK_SUFFIX}")
+    held = _held_locks.__dict__.setdefault("paths", set())
+    if lock_path in held:  # an action that calls another one on the same file already holds it
+        yield
+        return
+    wait = WRITE_LOCK_WAIT if wait is None else wait
+    deadline = time.monotonic() + wait
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        if _try_lock(fd):
+            if _same_file_as(fd, lock_path):
+                break
+            os.close(fd)  # the previous holder removed that file after we opened it: lock the current one
+            continue
+        holder = _holder(fd) or "another run"
+        os.close(fd)
+        if time.monotonic() > deadline:
+            raise ApplicationError(
+                f"{robot}: {holder} is already writing {path.name}",
+                hint=f"runs writing one file take turns; it has held {path.name} for more than {wait:g} s",
+            )
+        time.sleep(0.05)
+    held.add(lock_path)
+    try:
+        with suppress(OSError):
+            os.write(fd, f"run {run_id or '?'} (pid {os.getpid()})".encode())
+        yield
+    finally:
+        held.discard(lock_path)
+        with suppress(OSError):
+            lock_path.unlink()  # while still locked, so that nobody locks this file after us
+        os.close(fd)  # which releases the lock
+
+
+def _holder(fd: int) -> str:
+    """Who holds a lock file, as its holder wrote it ("run ID (pid N)"), or "" when it cannot be read."""
+    try:
+        return os.read(fd, 200).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _same_file_as(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+_held_locks = threading.local()  # the write locks this thread holds
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
 
 
 def lock_file(path: Path) -> Path | None:
@@ -82,9 +173,10 @@ def trash_path(path: Path, trash: Path | None = None) -> Path:
 class Transfer:
     """Moves and copies files without ever overwriting one silently; reports each change to `log`."""
 
-    def __init__(self, log: Callable[[str], None], robot: str = "files") -> None:
+    def __init__(self, log: Callable[[str], None], robot: str = "files", run_id: str | None = None) -> None:
         self.log = log
         self.robot = robot
+        self.run_id = run_id
 
     def destination(
         self, source: Path | None, target: Path, on_conflict: OnConflict, reserved: set[Path] | None = None
@@ -134,6 +226,12 @@ class Transfer:
 
     def _transfer(
         self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, verb: str = ""
+    ) -> Path | None:
+        with one_writer(target, self.run_id, self.robot):  # runs placing files under one name take turns
+            return self._transfer_locked(source, target, on_conflict, keep_source=keep_source, verb=verb)
+
+    def _transfer_locked(
+        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, verb: str
     ) -> Path | None:
         digest = file_digest(source)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +283,7 @@ class Transfer:
         source.unlink()
 
     def _copy_verified(self, source: Path, target: Path, digest: str) -> None:
-        temporary = temporary_sibling(target)
+        temporary = temporary_sibling(target, self.run_id)
         try:
             shutil.copy2(source, temporary)
             copied = file_digest(temporary)

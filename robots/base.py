@@ -64,6 +64,43 @@ class FlatGroup:
     optional: bool
 
 
+TEMPORARY_SUFFIX = ".part"
+
+
+def temporary_path(path: Path, run_id: str | None = None) -> Path:
+    """A hidden name beside `path` for a file being written (not created here): `.NAME.RUN.TOKEN.part`.
+
+    The run's id in the name lets the run remove what a crash left behind when it is resumed or ends, and only
+    its own: another run's write in progress beside it is left alone.
+    """
+    import secrets
+
+    tag = f".{run_id}" if run_id else ""
+    return path.with_name(f".{path.name}{tag}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+
+
+def remove_leftovers(run_id: str, folders: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files of run `run_id` left in these folders or their direct subfolders."""
+    import glob
+
+    if not run_id:
+        return []
+    pattern = f".*.{glob.escape(run_id)}.*{TEMPORARY_SUFFIX}"
+    removed = []
+    for folder in folders:
+        try:
+            candidates = [*folder.glob(pattern), *folder.glob(f"*/{pattern}")]
+        except OSError:
+            continue
+        for candidate in candidates:
+            try:
+                candidate.unlink()
+                removed.append(candidate)
+            except OSError:
+                continue
+    return removed
+
+
 class SharedResources:
     """Things the robots of one run share across parallel lanes (one browser for N lanes), closed at its end."""
 
@@ -558,30 +595,29 @@ class Robot:
 # -- files written whole ---------------------------------------------------------------------------------------
 
 
-def temporary_sibling(path: Path) -> Path:
-    """A hidden name beside `path` that nothing uses (the file is not created)."""
-    import secrets
-
+def temporary_sibling(path: Path, run_id: str | None = None) -> Path:
+    """A hidden name beside `path` that nothing uses, carrying the run's id (the file is not created)."""
     while True:
-        candidate = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+        candidate = temporary_path(path, run_id)
         if not candidate.exists():
             return candidate
 
 
 @contextmanager
-def atomic_path(path: Path, *, private: bool = False) -> Iterator[Path]:
+def atomic_path(path: Path, *, private: bool = False, run_id: str | None = None) -> Iterator[Path]:
     """A temporary file beside `path` to write; once the block ends without error, synced, it replaces `path`.
 
     The file gets the permissions of any file the process creates (0666 less the umask: 0644 under umask 022),
     so that the accounts meant to read a run's outputs can; `private` keeps it to its owner (0600), e.g. a
     browser session's cookies. A library that writes the file with other permissions is corrected before the
-    file takes its name. On any error the temporary file is removed and `path` is left exactly as it was.
+    file takes its name. On any error the temporary file is removed and `path` is left exactly as it was. The
+    temporary file's name carries `run_id`, so that a run resumed after a crash removes its own leftovers.
     """
     import os
 
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        temporary = temporary_sibling(path)
+        temporary = temporary_sibling(path, run_id)
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
             break
@@ -602,7 +638,9 @@ def atomic_path(path: Path, *, private: bool = False) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_file(path: Path, mode: str = "wb", **open_args: Any) -> Iterator[IO[Any]]:
+def atomic_file(
+    path: Path, mode: str = "wb", *, run_id: str | None = None, **open_args: Any
+) -> Iterator[IO[Any]]:
     """`atomic_path` with the temporary file opened in `mode` (e.g. "w" with an encoding) for writing."""
-    with atomic_path(path) as temporary, temporary.open(mode, **open_args) as handle:
+    with atomic_path(path, run_id=run_id) as temporary, temporary.open(mode, **open_args) as handle:
         yield handle

@@ -379,7 +379,7 @@ class Data(Robot):
         target = self.context.resolve_path(path)
         names = columns or list(dict.fromkeys(key for record in records for key in record))
         _check_encoding(encoding)
-        with atomic_file(target, "w", encoding=encoding, newline="") as handle:
+        with atomic_file(target, "w", run_id=self.context.run_id, encoding=encoding, newline="") as handle:
             writer = csv.writer(handle, delimiter=delimiter)
             if names:
                 writer.writerow(names)
@@ -437,6 +437,6 @@ class Data(Robot):
             raise BusinessError(
                 f"data.write_json: {exc}", hint="NaN, infinity and bytes have no JSON form"
             ) from None
-        with atomic_file(target, "w", encoding="utf-8", newline="\n") as handle:
+        with atomic_file(target, "w", run_id=self.context.run_id, encoding="utf-8", newline="\n") as handle:
             handle.write(text + "\n")
         return self._record_output(target, "write_json")

@@ -469,7 +469,7 @@ class Email(Robot):
             name = safe_filename(attachment.filename, fallback=f"piece-jointe{extension}")
             names.append(name)
             if folder is not None:
-                path = save_new_file(folder, name, attachment.payload)
+                path = save_new_file(folder, name, attachment.payload, self.context.run_id)
                 self.context.record_artifact(path, "download", f"attachment of {message.subject!r}")
                 saved.append(str(path.resolve()))
         received = message.date

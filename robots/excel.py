@@ -10,11 +10,13 @@ workflow can leave its input untouched (the RPA norm) — without `output` the f
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
 from pydantic import Field
 
@@ -39,7 +41,7 @@ from robots._excel_values import (
     to_csv,
     write_csv_grid,
 )
-from robots._files_io import check_not_open, file_digest, missing_file
+from robots._files_io import check_not_open, file_digest, missing_file, one_writer
 from robots.base import Robot, action, atomic_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
@@ -77,6 +79,27 @@ def _quiet_openpyxl() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\..*)?$")
         yield
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def _one_writer_at_a_time(method: Method) -> Method:
+    """Make runs that change one workbook take turns.
+
+    The file written (`output`, else `path`) is locked from the moment the action reads it until it is written,
+    so that no run writes over rows another one just added.
+    """
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def locked(self: Excel, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        target = bound.arguments.get("output") or bound.arguments["path"]
+        with one_writer(self.context.resolve_path(target), self.context.run_id, f"excel.{method.__name__}"):
+            return method(self, *args, **kwargs)
+
+    return cast(Method, locked)
 
 
 class Excel(Robot):
@@ -161,7 +184,7 @@ class Excel(Robot):
         return source, target, target_kind, target_kind == "xlsm"
 
     def _save(self, workbook: Workbook, target: Path, action_name: str) -> str:
-        with atomic_path(target) as temporary, _quiet_openpyxl():
+        with atomic_path(target, run_id=self.context.run_id) as temporary, _quiet_openpyxl():
             workbook.save(temporary)
         return self._written(target, action_name)
 
@@ -173,7 +196,7 @@ class Excel(Robot):
     def _write_grid(
         self, rows: list[list[str]], target: Path, action_name: str, delimiter: str, encoding: str
     ) -> str:
-        with atomic_path(target) as temporary:
+        with atomic_path(target, run_id=self.context.run_id) as temporary:
             write_csv_grid(temporary, rows, delimiter, encoding)
         return self._written(target, action_name)
 
@@ -318,6 +341,7 @@ class Excel(Robot):
     # -- writing -------------------------------------------------------------------------------------
 
     @action(side_effects=True)
+    @_one_writer_at_a_time
     def create_workbook(
         self,
         path: str,
@@ -372,6 +396,7 @@ class Excel(Robot):
         return self._save(workbook, target, "create_workbook")
 
     @action(side_effects=True, idempotent=True)
+    @_one_writer_at_a_time
     def write_rows(
         self,
         path: str,
@@ -420,6 +445,7 @@ class Excel(Robot):
             return self._save(workbook, target, "write_rows")
 
     @action(side_effects=True)
+    @_one_writer_at_a_time
     def append_rows(
         self,
         path: str,
@@ -483,6 +509,7 @@ class Excel(Robot):
             return self._save(workbook, target, "append_rows")
 
     @action(side_effects=True, idempotent=True)
+    @_one_writer_at_a_time
     def write_cell(
         self,
         path: str,
@@ -531,6 +558,7 @@ class Excel(Robot):
             return self._save(workbook, target, "write_cell")
 
     @action(side_effects=True, idempotent=True)
+    @_one_writer_at_a_time
     def update_rows(
         self,
         path: str,

@@ -54,7 +54,7 @@ class Files(Robot):
 
     @property
     def _transfer(self) -> Transfer:
-        return Transfer(self.context.log)
+        return Transfer(self.context.log, run_id=self.context.run_id)
 
     def _source(self, path: str) -> Path:
         resolved = self.context.resolve_path(path)
@@ -302,7 +302,7 @@ class Files(Robot):
         if final.exists() and on_conflict == "overwrite":
             self._transfer.trash(final)
         final.parent.mkdir(parents=True, exist_ok=True)
-        temporary = temporary_sibling(final)
+        temporary = temporary_sibling(final, self.context.run_id)
         try:
             with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle:
                 for path, arcname in entries:
@@ -365,7 +365,7 @@ class Files(Robot):
             extracted = []
             for member, final in plan:
                 final.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_path(final) as temporary:
+                with atomic_path(final, run_id=self.context.run_id) as temporary:
                     with bundle.open(member) as data, temporary.open("wb") as out:
                         shutil.copyfileobj(data, out, 1 << 20)
                     if final.exists() and on_conflict != "overwrite":

@@ -248,7 +248,7 @@ class Http(Robot):
                     if to.endswith(("/", "\\")) or target.is_dir():
                         target = target / _file_name(response)
                 digest, size = hashlib.sha256(), 0
-                with atomic_file(target) as handle:
+                with atomic_file(target, run_id=self.context.run_id) as handle:
                     for chunk in response.iter_bytes():
                         digest.update(chunk)
                         size += len(chunk)

@@ -122,7 +122,7 @@ class Pdf(Robot):
         return source, reader
 
     def _write(self, writer: PdfWriter, target: Path, action_name: str) -> str:
-        with atomic_file(target) as handle:
+        with atomic_file(target, run_id=self.context.run_id) as handle:
             writer.write(handle)
         self.context.record_artifact(target, "output", f"written by pdf.{action_name}")
         return str(target.resolve())

@@ -92,7 +92,7 @@ class Word(Robot):
             ) from None
 
     def _save(self, document: DocxDocument, target: Path, action_name: str) -> str:
-        with atomic_file(target) as handle:
+        with atomic_file(target, run_id=self.context.run_id) as handle:
             document.save(handle)
         self.context.record_artifact(target, "output", f"written by word.{action_name}")
         return str(target.resolve())
@@ -411,7 +411,7 @@ class Word(Robot):
                     "document cannot be converted",
                     cause=details[-5:],
                 )
-            with atomic_file(target) as handle, produced.open("rb") as pdf:
+            with atomic_file(target, run_id=self.context.run_id) as handle, produced.open("rb") as pdf:
                 shutil.copyfileobj(pdf, handle)
         self.context.record_artifact(target, "output", "written by word.to_pdf")
         self.context.log(f"converted {source.name} to {target.name}")

@@ -119,6 +119,20 @@ def run(
         typer.Option("--resume", help="Continue this interrupted or failed run: only what is not done yet."),
     ] = None,
     force: ForceOption = False,
+    new: Annotated[
+        bool,
+        typer.Option(
+            "--new",
+            help="Start a new run even when a run of this workflow with the same inputs crashed or was "
+            "interrupted (by default that run is resumed).",
+        ),
+    ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait", help="When other runs of this workflow fill its 'concurrency', wait for one to end."
+        ),
+    ] = False,
     logs: LogsOption = Path("logs"),
     store: StoreOption = None,
     headed: Annotated[bool, typer.Option("--headed", help="Show the browser window.")] = False,
@@ -157,6 +171,9 @@ def run(
         handle_signals=True,
         resume=resume,
         force=force,
+        resume_unfinished=not new and not resume,
+        wait=wait,
+        say=_err,
     )
     try:
         outcome = run_workflow(workflow, options)
@@ -349,6 +366,7 @@ def runs_list(
     if not records:
         _err("no runs found")
         return
+    # The run as a whole: its duration over all its sessions, its items as the store has them.
     table = Table("run", "workflow", "status", "started", "duration", "items done/failed")
     for record in records:
         counts = record.counts or {}
@@ -400,8 +418,10 @@ def runs_show(
     console.print(
         f"run {record.id} of '{record.workflow}' ({record.workflow_file})", markup=False, highlight=False
     )
+    sessions = f" over {record.sessions} sessions" if record.sessions > 1 else ""
     console.print(
-        f"status: {record.status}; started {record.started_at}; duration {record.duration} s", markup=False
+        f"status: {record.status}; started {record.started_at}; duration {record.duration} s{sessions}",
+        markup=False,
     )
     if record.error:
         console.print(f"error: {record.error}", markup=False)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from runner.events import RunStatus
+
 if TYPE_CHECKING:
     from runner.store import RunRecord, RunStore
 
@@ -127,6 +129,9 @@ def to_check_hint(run_id: str, key: str) -> str:
     )
 
 
+CREATE_TIME_TOLERANCE = 1.0  # seconds: a create time is computed from clock ticks since boot
+
+
 @dataclass(frozen=True)
 class PreviousItem:
     status: str
@@ -171,23 +176,44 @@ class WorkItemLedger(ItemGate):
         return totals
 
 
-def process_alive(pid: int | None, host: str | None) -> bool | None:
-    """Whether a run's process still exists (None when it ran on another machine and cannot be told)."""
+def process_alive(pid: int | None, host: str | None, created: float | None = None) -> bool | None:
+    """Whether a run's process still exists (None when it ran on another machine and cannot be told).
+
+    `created` is the process's create time as it recorded it: a process with the same pid but another create
+    time is not the run's (the pid was given to a new process after the run's died).
+    """
+    import psutil
+
     if not pid:
         return False
     if host and host != socket.gethostname():
         return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return created is None or abs(process.create_time() - created) < CREATE_TIME_TOLERANCE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
-        return True
-    return True
+    except psutil.Error:
+        return True  # it exists but belongs to someone else: we cannot look further
+
+
+def process_create_time(pid: int | None = None) -> float | None:
+    """The create time of a process (this one by default), as `process_alive` compares it."""
+    import psutil
+
+    try:
+        return psutil.Process(pid or os.getpid()).create_time()
+    except psutil.Error:
+        return None
 
 
 def effective_status(record: RunRecord) -> str:
-    """A run recorded as running whose process is gone crashed (killed, machine stopped)."""
-    if record.status == "running" and process_alive(record.pid, record.host) is False:
-        return "crashed"
+    """A run recorded as running whose process is gone crashed (killed, machine stopped, pid reused)."""
+    if (
+        record.status == RunStatus.RUNNING
+        and process_alive(record.pid, record.host, record.proc_started) is False
+    ):
+        return RunStatus.CRASHED
     return record.status

@@ -1,7 +1,7 @@
 """The workflow language as typed models; `runner.parser` builds them from loaded YAML.
 
 A workflow is a mapping with `name`, `steps` and optional `description`, `version`, `inputs`, `vars`,
-`secrets`, `defaults`, `schedule` and `browser`. A step is a mapping whose kind is given by exactly one of its
+`secrets`, `defaults`, `schedule`, `browser` and `concurrency`. A step is a mapping whose kind is given by exactly one of its
 keys: `robot.action`, `for_each`, `if`, `try`, `set`, `log` or `fail`.
 
 These models are the language's single definition: the parser, the validator, the engine and `robo schema`
@@ -27,6 +27,10 @@ KeyDuplicates = Literal["error", "number"]
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Identifier = Annotated[str, Field(pattern=IDENTIFIER.pattern)]
 PositiveSeconds = Annotated[Duration, Field(gt=0, le=7 * 86_400)]
+# How many runs of one workflow may go at once on one run store: 1 by default, so that two runs never write the
+# same files or enter the same records together; a second run is refused at its start (or waits, `--wait`).
+Concurrency = Annotated[int, Field(ge=1, le=1000)] | Literal["unlimited"]
+UNLIMITED = "unlimited"
 
 
 class _Model(BaseModel):
@@ -224,6 +228,7 @@ class Workflow(_Model):
     schedule: list[ScheduleEntry] = Field(default_factory=list)
     notify: NotifySettings | None = None
     browser: BrowserSettings = BrowserSettings()
+    concurrency: Concurrency = 1
     steps: list[Step]
     file: str = "<workflow>"
     spans: SpanIndex | None = Field(default=None, exclude=True, repr=False)

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from robots import RobotContext
-from robots.base import SharedResources
+from robots.base import SharedResources, remove_leftovers
 from runner.audit import AUDIT_LOG_NAME, AuditLog
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
-from runner.errors import RoboError, WorkflowError
+from runner.errors import ConfigurationError, RoboError, WorkflowError
 from runner.events import (
     EXIT_CODES,
     ArtifactSaved,
@@ -45,7 +45,7 @@ from runner.loader import Span
 from runner.model import Workflow
 from runner.robot_pool import Cancellation, StepCancelled
 from runner.secrets import Redactor, resolve_secrets
-from runner.store import RunStore, RunStoreSink, default_store_url
+from runner.store import RunRecord, RunStore, RunStoreSink, default_store_url
 from runner.templating import slug
 from runner.validate import ValidationResult, validate_file
 
@@ -63,6 +63,10 @@ class RunOptions:
     run_id: str | None = None
     resume: str | None = None
     force: bool = False  # on a resume: do items to check again without asking (they may be entered twice)
+    # Resume the run of this workflow file and inputs that crashed or was interrupted, if there is one.
+    resume_unfinished: bool = False
+    wait: bool = False  # wait for the runs that fill the workflow's concurrency, rather than refuse to start
+    say: Callable[[str], None] | None = None  # what a person should know before the run starts
 
 
 @dataclass
@@ -131,28 +135,71 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
         )
     workflow = validation.workflow
     workflow_dir = Path(path).resolve().parent
+    store = RunStore(options.store_url or default_store_url(options.logs_dir))
     try:
+        previous = None
         if options.resume:
-            options = _resuming(options, validation)
+            options, previous = _resuming(store, options, validation)
         inputs = resolve_inputs(workflow, options.inputs, Path.cwd(), workflow_dir)
+        if previous is None and options.resume_unfinished and not options.dry_run:
+            previous = _unfinished_run(store, validation, inputs)
+            if previous is not None:
+                options, previous = _resuming(
+                    store, dataclasses.replace(options, resume=previous.id), validation
+                )
+                stopped_at = store.last_activity(previous.id)
+                _say(options, f"resuming run {previous.id}, {_stopped_when(previous, stopped_at)}")
         secret_values = resolve_secrets(
             workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
         )
+        options = _claim(store, options, validation, workflow, inputs, previous)
+    except RunRefused as exc:
+        return RunOutcome("invalid", diagnostics=[_top_diagnostic(validation, "already-running", exc)])
     except RoboError as exc:
         return RunOutcome("invalid", diagnostics=[_top_diagnostic(validation, "configuration-error", exc)])
-    return _execute(validation, workflow, workflow_dir, inputs, secret_values, options)
-
-
-def _resuming(options: RunOptions, validation: ValidationResult) -> RunOptions:
-    """The options of a resumed run: the same id, records and inputs as the run it continues."""
-    from runner.errors import ConfigurationError
-    from runner.ledger import effective_status
-
-    store = RunStore(options.store_url or default_store_url(options.logs_dir))
-    try:
-        record = store.get_run(options.resume or "")
     finally:
         store.close()
+    run_id = options.run_id or ""
+    folders = _leftover_folders(workflow_dir, inputs, previous)
+    if previous is not None:
+        remove_leftovers(run_id, folders)
+    written = _WrittenFolders()
+    options = dataclasses.replace(options, extra_sinks=[*options.extra_sinks, written])
+    try:
+        return _execute(validation, workflow, workflow_dir, inputs, secret_values, options)
+    except BaseException:
+        _release(options, run_id)  # so that a process that lives on does not hold the workflow's slot
+        raise
+    finally:
+        remove_leftovers(run_id, folders | written.folders)
+
+
+def _release(options: RunOptions, run_id: str) -> None:
+    store = RunStore(options.store_url or default_store_url(options.logs_dir))
+    try:
+        store.release_slot(run_id, os.getpid())
+    except Exception as exc:  # the store may be what failed: the slot frees itself when this process ends
+        sys.stderr.write(f"warning: run {run_id} could not give back its place: {exc}\n")
+    finally:
+        store.close()
+
+
+class RunRefused(ConfigurationError):
+    """The run cannot start now: another process runs it, or fills the workflow's concurrency."""
+
+
+def _say(options: RunOptions, text: str) -> None:
+    if options.say is not None:
+        options.say(text)
+
+
+def _resuming(
+    store: RunStore, options: RunOptions, validation: ValidationResult
+) -> tuple[RunOptions, RunRecord]:
+    """The options of a resumed run (the same id, records and inputs as the run it continues) and its record."""
+    from runner.ledger import effective_status
+
+    record = store.get_run(options.resume or "")
     if record is None:
         raise ConfigurationError(f"there is no run '{options.resume}' to resume", hint="see 'robo runs list'")
     if Path(record.workflow_file).resolve() != Path(validation.path).resolve():
@@ -161,12 +208,156 @@ def _resuming(options: RunOptions, validation: ValidationResult) -> RunOptions:
             hint=f"robo run {record.workflow_file} --resume {record.id}",
         )
     status = effective_status(record)
-    if status == "running":
-        raise ConfigurationError(f"run {record.id} is still running (process {record.pid} on {record.host})")
-    if status == "succeeded":
+    if status == RunStatus.RUNNING:
+        raise RunRefused(_held_message(record, record.id))
+    if status == RunStatus.SUCCEEDED:
         raise ConfigurationError(f"run {record.id} already succeeded: there is nothing left to do")
     inputs = {**record.inputs, **options.inputs}
-    return dataclasses.replace(options, run_id=record.id, inputs=inputs)
+    return dataclasses.replace(options, run_id=record.id, resume=record.id, inputs=inputs), record
+
+
+def _held_message(holder: RunRecord, run_id: str) -> str:
+    where = f"pid {holder.pid} on {holder.host}"
+    if holder.id != run_id:
+        return f"run {holder.id} of this workflow is already going ({where})"
+    if holder.sessions > 1:
+        return f"run {run_id} is being resumed by {where}"
+    return f"run {run_id} is still running ({where})"
+
+
+def _unfinished_run(
+    store: RunStore, validation: ValidationResult, inputs: dict[str, Any]
+) -> RunRecord | None:
+    """The last run of this workflow file with these inputs that stopped before its end (crashed or interrupted)."""
+    from runner.ledger import effective_status
+    from runner.store import comparable
+
+    given = comparable(inputs)
+    workflow_file = str(Path(validation.path).resolve())
+    for record in store.list_runs(workflow_file=workflow_file, dry_run=False, limit=20):
+        if comparable(record.inputs) != given:
+            continue
+        if effective_status(record) in RESUMABLE:
+            return record
+        if effective_status(record) != RunStatus.RUNNING:
+            return None  # a later run of the same inputs went to its end: the older one is not picked up
+    return None
+
+
+RESUMABLE = frozenset({RunStatus.CRASHED, RunStatus.INTERRUPTED})
+
+
+def _stopped_when(record: RunRecord, stopped_at: str | None) -> str:
+    done = record.items.get("done", 0)
+    when = _local_time(record.finished_at or stopped_at or record.session_started_at or record.started_at)
+    if record.status == RunStatus.INTERRUPTED:
+        return f"interrupted at {when} ({done} items done)"
+    return f"interrupted at {when} by a crash ({done} items done); to start a new run instead, add --new"
+
+
+def _local_time(moment: str | None) -> str:
+    try:
+        return dt.datetime.fromisoformat(moment or "").astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return moment or "an unknown time"
+
+
+def _claim(
+    store: RunStore,
+    options: RunOptions,
+    validation: ValidationResult,
+    workflow: Workflow,
+    inputs: dict[str, Any],
+    previous: RunRecord | None,
+) -> RunOptions:
+    """Make the run ours in the store (refused when another process holds it); the options with its id."""
+    from runner.ledger import process_create_time
+    from runner.model import UNLIMITED
+    from runner.store import RunClaimant
+
+    workflow_file = str(Path(validation.path).resolve())
+    limit = 0 if options.dry_run or workflow.concurrency == UNLIMITED else int(workflow.concurrency)
+    claimant = RunClaimant(
+        run_id=previous.id if previous is not None else options.run_id or new_run_id(),
+        workflow=workflow.name,
+        workflow_file=workflow_file,
+        inputs=inputs,
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        proc_started=process_create_time(),
+        slots=tuple(f"{workflow_file}#{slot}" for slot in range(1, limit + 1)),
+        resuming=previous,
+        dry_run=options.dry_run,
+    )
+    waiting_for = None
+    while True:
+        claim = store.claim_run(claimant)
+        if claim.taken:
+            return dataclasses.replace(options, run_id=claimant.run_id)
+        holder = claim.holder
+        message = _held_message(holder, claimant.run_id) if holder else "the run is held by another process"
+        if claim.conflict != "workflow" or not options.wait:
+            hint = (
+                "wait for it to end, or add --wait to start when it has; 'concurrency:' in the workflow "
+                "allows more runs at once"
+                if claim.conflict == "workflow"
+                else "see 'robo runs list'"
+            )
+            raise RunRefused(message, hint=hint)
+        if holder is not None and holder.id != waiting_for:
+            waiting_for = holder.id
+            _say(options, f"waiting: {message}")
+        time.sleep(CLAIM_POLL)
+
+
+CLAIM_POLL = 1.0  # seconds between two tries of a run waiting for its turn
+
+
+class _WrittenFolders:
+    """An event sink noting the folders a run saved files to, where its temporary files may be left."""
+
+    def __init__(self) -> None:
+        self.folders: set[Path] = set()
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, ArtifactSaved):
+            self.folders.add(Path(event.path).parent)
+
+    def close(self) -> None:
+        pass
+
+
+def _leftover_folders(workflow_dir: Path, inputs: Mapping[str, Any], previous: RunRecord | None) -> set[Path]:
+    """Where a run's temporary files may be: beside its workflow, its inputs, and what it wrote before."""
+    folders = {workflow_dir}
+    for value in inputs.values():
+        if isinstance(value, str | Path) and str(value).strip():
+            path = Path(value)
+            if path.is_absolute() and path.is_file():
+                folders.add(path.parent)
+            elif path.is_absolute() and path.is_dir():
+                folders.add(path)
+    if previous is not None and previous.run_dir:
+        folders.update(_saved_folders(Path(previous.run_dir) / AUDIT_LOG_NAME))
+    return folders
+
+
+def _saved_folders(audit_log: Path) -> set[Path]:
+    """The folders of the files an earlier session of the run saved, from its audit log."""
+    import json
+
+    folders: set[Path] = set()
+    try:
+        with audit_log.open(encoding="utf-8") as lines:
+            for line in lines:
+                if '"artifact_saved"' in line:
+                    try:
+                        folders.add(Path(json.loads(line)["path"]).parent)
+                    except (ValueError, KeyError, TypeError):
+                        continue
+    except OSError:
+        pass
+    return folders
 
 
 def _top_diagnostic(validation: ValidationResult, code: str, exc: RoboError) -> Diagnostic:

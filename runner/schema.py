@@ -111,6 +111,7 @@ def workflow_schema() -> dict[str, Any]:
             "schedule": {"type": "array", "items": {"$ref": "#/$defs/ScheduleEntry"}},
             "notify": {"$ref": "#/$defs/NotifySettings"},
             "browser": {"$ref": "#/$defs/BrowserSettings"},
+            "concurrency": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "unlimited"}]},
             "steps": steps_ref,
         },
         "$defs": defs,

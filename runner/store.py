@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     insert,
     select,
     text,
@@ -52,9 +53,10 @@ from runner.events import (
     ItemStarted,
     RunFinished,
     RunStarted,
+    RunStatus,
     StepFinished,
 )
-from runner.ledger import Effect, EffectState, ItemMark, ItemStatus
+from runner.ledger import Effect, EffectState, ItemMark, ItemStatus, is_failed
 
 metadata = MetaData()
 
@@ -77,6 +79,15 @@ runs = Table(
     Column("resumed_from", String(64)),
     Column("dry_run", Integer, default=0),
     Column("last_hash", String(64)),
+    # Who runs the run now: `pid`, `host` and the process's create time (a pid reused by another process is not
+    # the run's). A resume claims the run by bumping `sessions` where it still has the value it read.
+    Column("proc_started", Float),
+    Column("sessions", Integer, default=1),
+    Column("session_started_at", String(40)),
+    Column("prior_duration", Float),  # the seconds of the sessions before this one
+    # The workflow's concurrency slot this run holds while it runs (unique: one run per slot).
+    Column("workflow_lock", Text),
+    Index("uq_runs_workflow_lock", "workflow_lock", unique=True),
 )
 
 steps = Table(
@@ -126,6 +137,11 @@ def default_store_url(logs_dir: Path) -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=json_default)
+
+
+def comparable(value: Any) -> Any:
+    """A value as the store keeps it in a JSON column (dates and paths as text), to compare with a stored one."""
+    return json.loads(_dumps(value))
 
 
 def open_engine(url: str) -> Engine:
@@ -242,6 +258,8 @@ def _add_missing_columns(connection: Connection) -> None:
             if column.name not in present:
                 kind = column.type.compile(dialect=connection.dialect)
                 connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)
 
 
 @dataclass(frozen=True)
@@ -261,6 +279,43 @@ class RunRecord:
     host: str | None
     resumed_from: str | None
     last_hash: str | None
+    proc_started: float | None = None
+    sessions: int = 1
+    session_started_at: str | None = None
+    prior_duration: float | None = None
+    workflow_lock: str | None = None
+    items: dict[str, int] = dataclasses.field(default_factory=dict)  # the run's work items by status
+
+
+@dataclass(frozen=True)
+class RunClaimant:
+    """A process that wants to run a run: a new one, or a resume of `resuming` (as it was read)."""
+
+    run_id: str
+    workflow: str
+    workflow_file: str
+    inputs: dict[str, Any]
+    pid: int
+    host: str
+    proc_started: float | None
+    # The workflow's concurrency slots, one of which the run must hold; () for no limit.
+    slots: tuple[str, ...] = ()
+    resuming: RunRecord | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class RunClaim:
+    """The outcome of a claim: taken, or refused because `holder` resumes the same run or fills the slots."""
+
+    taken: bool
+    holder: RunRecord | None = None
+    conflict: str = ""  # "run": the run is being resumed by holder; "workflow": holder runs the same workflow
+
+
+class _Refused(Exception):
+    def __init__(self, claim: RunClaim) -> None:
+        self.claim = claim
 
 
 class RunStore:
@@ -289,12 +344,138 @@ class RunStore:
         with self.engine.begin() as connection:
             yield connection
 
+    def claim_run(self, claimant: RunClaimant) -> RunClaim:
+        """Make the run ours in one transaction, or say who holds it (the loser of a race is refused).
+
+        A resume is a conditional update: it bumps `sessions` only where it still has the value read before, so of
+        two processes resuming one run, one wins. A workflow limited to N runs at once has N slots, unique in the
+        table: the run takes a slot that is free or held by a run whose process is gone.
+        """
+        from sqlalchemy.exc import IntegrityError
+
+        for _attempt in range(5):
+            try:
+                with self.begin() as connection:
+                    self._claim(connection, claimant)
+                return RunClaim(True)
+            except _Refused as refused:
+                return refused.claim
+            except IntegrityError:
+                continue  # another process took the slot we chose between our look and our write: look again
+        holder = self._slot_holder(claimant)
+        return RunClaim(False, holder, "workflow")
+
+    def _claim(self, connection: Connection, claimant: RunClaimant) -> None:
+        from runner.ledger import effective_status
+
+        now = utc_iso()
+        process = {
+            "status": str(RunStatus.RUNNING),
+            "pid": claimant.pid,
+            "host": claimant.host,
+            "proc_started": claimant.proc_started,
+            "session_started_at": now,
+        }
+        previous = claimant.resuming
+        # The first statement writes, so that on SQLite the claim holds the database's write lock from here on.
+        if previous is not None:
+            result = connection.execute(
+                update(runs)
+                .where(runs.c.id == previous.id, func.coalesce(runs.c.sessions, 1) == previous.sessions)
+                .values(
+                    **process,
+                    sessions=previous.sessions + 1,
+                    prior_duration=self._elapsed(connection, previous),
+                    finished_at=None,
+                )
+            )
+            if not result.rowcount:
+                raise _Refused(RunClaim(False, self._record(connection, previous.id), "run"))
+            # Read again, now that the row is ours: a run started since may have taken a slot it held.
+            own_slot = connection.execute(
+                select(runs.c.workflow_lock).where(runs.c.id == previous.id)
+            ).scalar()
+        else:
+            connection.execute(
+                insert(runs).values(
+                    id=claimant.run_id,
+                    workflow=claimant.workflow,
+                    workflow_file=claimant.workflow_file,
+                    inputs=claimant.inputs,
+                    started_at=now,
+                    sessions=1,
+                    dry_run=int(claimant.dry_run),
+                    **process,
+                )
+            )
+            own_slot = None
+        if not claimant.slots or own_slot in claimant.slots:
+            return
+        held = {
+            row["workflow_lock"]: _run_record(row)
+            for row in connection.execute(
+                select(runs).where(runs.c.workflow_lock.in_(claimant.slots), runs.c.id != claimant.run_id)
+            ).mappings()
+        }
+        free = [slot for slot in claimant.slots if slot not in held]
+        for slot, holder in held.items():
+            if effective_status(holder) != RunStatus.RUNNING:  # its process is gone: the slot is free again
+                connection.execute(
+                    update(runs)
+                    .where(runs.c.id == holder.id, runs.c.workflow_lock == slot)
+                    .values(workflow_lock=None)
+                )
+                free.append(slot)
+        if not free:
+            raise _Refused(RunClaim(False, next(iter(held.values())), "workflow"))
+        connection.execute(update(runs).where(runs.c.id == claimant.run_id).values(workflow_lock=free[0]))
+
+    def _slot_holder(self, claimant: RunClaimant) -> RunRecord | None:
+        with self.engine.connect() as connection:
+            row = (
+                connection.execute(
+                    select(runs).where(runs.c.workflow_lock.in_(claimant.slots), runs.c.id != claimant.run_id)
+                )
+                .mappings()
+                .first()
+            )
+        return _run_record(row) if row else None
+
+    @staticmethod
+    def _record(connection: Connection, run_id: str) -> RunRecord | None:
+        row = connection.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
+        return _run_record(row) if row else None
+
+    @staticmethod
+    def _elapsed(connection: Connection, previous: RunRecord) -> float:
+        """The seconds the run has run so far, over all its sessions (a crashed one up to its last trace)."""
+        if previous.finished_at and previous.duration is not None:
+            return previous.duration  # a finished session recorded the total
+        start = previous.session_started_at or previous.started_at
+        last = _last_activity(connection, previous.id) or start
+        try:
+            seconds = (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(start)).total_seconds()
+        except (TypeError, ValueError):
+            seconds = 0.0
+        return (previous.prior_duration or 0.0) + max(0.0, seconds)
+
+    def last_activity(self, run_id: str) -> str | None:
+        """When the run last recorded something (an item or a step): where a crashed run stopped."""
+        with self.engine.connect() as connection:
+            return _last_activity(connection, run_id)
+
+    def release_slot(self, run_id: str, pid: int) -> None:
+        """Free the workflow slot a run of process `pid` holds (its run ended without recording its end)."""
+        with self.begin() as connection:
+            connection.execute(
+                update(runs).where(runs.c.id == run_id, runs.c.pid == pid).values(workflow_lock=None)
+            )
+
     def record_run_started(self, event: RunStarted, run_dir: Path) -> None:
         values = {
             "workflow": event.workflow,
             "workflow_file": event.workflow_file,
-            "status": "running",
-            "started_at": event.at,
+            "status": str(RunStatus.RUNNING),
             "finished_at": None,
             "error": None,
             "inputs": event.inputs,
@@ -306,10 +487,14 @@ class RunStore:
         }
         with self.begin() as connection:
             exists = connection.execute(select(runs.c.id).where(runs.c.id == event.run_id)).first()
-            if exists:
+            if exists:  # claimed, or resumed: the run started when its first session did
                 connection.execute(update(runs).where(runs.c.id == event.run_id).values(**values))
             else:
-                connection.execute(insert(runs).values(id=event.run_id, **values))
+                connection.execute(
+                    insert(runs).values(
+                        id=event.run_id, started_at=event.at, session_started_at=event.at, **values
+                    )
+                )
 
     def record_run_finished(self, event: RunFinished, last_hash: str | None) -> None:
         with self.begin() as connection:
@@ -319,10 +504,11 @@ class RunStore:
                 .values(
                     status=event.status,
                     finished_at=event.at,
-                    duration=event.duration,
+                    duration=func.coalesce(runs.c.prior_duration, 0.0) + event.duration,
                     error=event.error,
                     counts=event.counts,
                     last_hash=last_hash,
+                    workflow_lock=None,
                 )
             )
 
@@ -340,7 +526,7 @@ class RunStore:
                     .all()
                 )
                 row = matches[0] if len(matches) == 1 else None
-        return _run_record(row) if row else None
+            return _run_record(row, _item_counts(connection, [row["id"]])) if row else None
 
     def list_runs(
         self,
@@ -349,16 +535,24 @@ class RunStore:
         status: str | None = None,
         since: str | None = None,
         limit: int = 50,
+        workflow_file: str | None = None,
+        dry_run: bool | None = None,
     ) -> list[RunRecord]:
         query = select(runs).order_by(runs.c.started_at.desc()).limit(limit)
         if workflow:
             query = query.where(runs.c.workflow == workflow)
+        if workflow_file:
+            query = query.where(runs.c.workflow_file == workflow_file)
+        if dry_run is not None:
+            query = query.where(func.coalesce(runs.c.dry_run, 0) == int(dry_run))
         if status:
             query = query.where(runs.c.status == status)
         if since:
             query = query.where(runs.c.started_at >= since)
         with self.engine.connect() as connection:
-            return [_run_record(row) for row in connection.execute(query).mappings()]
+            rows = list(connection.execute(query).mappings())
+            counts = _item_counts(connection, [row["id"] for row in rows])
+        return [_run_record(row, counts) for row in rows]
 
     def run_steps(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
@@ -448,9 +642,47 @@ def _unreachable(url: str, exc: Exception) -> ConfigurationError:
     )
 
 
-def _run_record(row: Any) -> RunRecord:
+def _last_activity(connection: Connection, run_id: str) -> str | None:
+    moments = [
+        *connection.execute(
+            select(func.max(items.c.finished_at), func.max(items.c.started_at)).where(
+                items.c.run_id == run_id
+            )
+        ).one(),
+        connection.execute(select(func.max(steps.c.finished_at)).where(steps.c.run_id == run_id)).scalar(),
+    ]
+    return max((moment for moment in moments if moment), default=None)
+
+
+def _item_counts(connection: Connection, run_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Each run's work items by status: what the run did over all its sessions."""
+    counts: dict[str, dict[str, int]] = {}
+    for start in range(0, len(run_ids), 500):
+        rows = connection.execute(
+            select(items.c.run_id, items.c.status, func.count())
+            .where(items.c.run_id.in_(run_ids[start : start + 500]))
+            .group_by(items.c.run_id, items.c.status)
+        )
+        for run_id, status, number in rows:
+            counts.setdefault(run_id, {})[status] = number
+    return counts
+
+
+def _whole_run_counts(counts: dict[str, int], by_status: dict[str, int]) -> dict[str, int]:
+    """The last session's counters, with its item counts replaced by the run's own (all sessions together)."""
+    if not by_status:
+        return counts
+    whole = {name: value for name, value in counts.items() if not name.startswith("items_")}
+    whole["items_done"] = by_status.get(ItemStatus.DONE, 0)
+    whole["items_failed"] = sum(number for status, number in by_status.items() if is_failed(status))
+    whole["items_to_check"] = by_status.get(ItemStatus.TO_CHECK, 0)
+    return whole
+
+
+def _run_record(row: Any, item_counts: dict[str, dict[str, int]] | None = None) -> RunRecord:
     from runner.ledger import effective_status
 
+    by_status = (item_counts or {}).get(row["id"], {})
     record = RunRecord(
         id=row["id"],
         workflow=row["workflow"],
@@ -461,12 +693,18 @@ def _run_record(row: Any) -> RunRecord:
         duration=row["duration"],
         error=row["error"],
         inputs=row["inputs"] or {},
-        counts=row["counts"] or {},
+        counts=_whole_run_counts(row["counts"] or {}, by_status),
         run_dir=row["run_dir"],
         pid=row["pid"],
         host=row["host"],
         resumed_from=row["resumed_from"],
         last_hash=row["last_hash"],
+        proc_started=row["proc_started"],
+        sessions=row["sessions"] or 1,
+        session_started_at=row["session_started_at"],
+        prior_duration=row["prior_duration"],
+        workflow_lock=row["workflow_lock"],
+        items=by_status,
     )
     status = effective_status(record)
     return record if status == record.status else dataclasses.replace(record, status=status)
