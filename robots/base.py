@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, TypeVar, overload
@@ -208,27 +208,6 @@ class ActionSpec:
             first = exc.errors()[0]
             return str(first.get("msg", "invalid value"))
         return None
-
-    def group_problems(self, given: Iterable[str]) -> list[str]:
-        """Messages for `one_of` and `together` groups that the given parameter names break."""
-        present = set(given)
-        problems = []
-        for group in self.one_of:
-            chosen = [name for name in group if name in present]
-            if not chosen:
-                problems.append(f"{self.qualified_name} needs one of {', '.join(group)}")
-            elif len(chosen) > 1:
-                problems.append(f"{self.qualified_name} takes only one of {', '.join(chosen)}, not several")
-        for group in self.at_most_one:
-            chosen = [name for name in group if name in present]
-            if len(chosen) > 1:
-                problems.append(f"{self.qualified_name} takes at most one of {', '.join(chosen)}")
-        for group in self.together:
-            chosen = [name for name in group if name in present]
-            if chosen and len(chosen) != len(group):
-                missing = [name for name in group if name not in present]
-                problems.append(f"{' and '.join(group)} go together: {', '.join(missing)} is missing")
-        return problems
 
     @property
     def secret_parameters(self) -> frozenset[str]:
