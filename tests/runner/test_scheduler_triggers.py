@@ -361,6 +361,8 @@ class TestSundayAsSeven:
 
     def test_eight_is_still_out_of_range(self) -> None:
         assert problems('name: x\nschedule:\n  - cron: "0 7 * * 8"\nsteps: [{log: a}]\n') == [
-            "3:11 bad-cron: invalid cron expression '0 7 * * 8': the day of the week '8' is out of range "
-            "(0-7 or mon-sun)"
+            (
+                "3:11 bad-cron: invalid cron expression '0 7 * * 8': the day of the week '8' is out of range "
+                "(0-7 or mon-sun)"
+            )
         ]
