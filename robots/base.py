@@ -452,6 +452,9 @@ class Robot:
     name: ClassVar[str] = ""
     thread_bound: ClassVar[bool] = False
     """True when every call must come from the thread that created the robot (e.g. Playwright's sync API)."""
+    reads_its_own_changes: ClassVar[bool] = False
+    """True when actions read what the robot's changing actions left (a page after a click or a submit): in a
+    dry run, where changes are skipped, its actions that follow a skipped one in the same item are not checked."""
 
     def __init__(self, context: RobotContext) -> None:
         self.context = context

@@ -300,7 +300,7 @@ def runs_list(
         table.add_row(
             record.id,
             record.workflow,
-            record.status,
+            record.status_label,
             record.started_at[:19].replace("T", " "),
             f"{record.duration:.1f} s" if record.duration is not None else "",
             f"{counts.get('items_done', 0)}/{counts.get('items_failed', 0)}",
@@ -338,8 +338,11 @@ def runs_show(
         f"run {record.id} of '{record.workflow}' ({record.workflow_file})", markup=False, highlight=False
     )
     console.print(
-        f"status: {record.status}; started {record.started_at}; duration {record.duration} s", markup=False
+        f"status: {record.status_label}; started {record.started_at}; duration {record.duration} s",
+        markup=False,
     )
+    if record.dry_run:
+        console.print("a dry run: the steps that change something were not called", markup=False)
     if record.error:
         console.print(f"error: {record.error}", markup=False)
     console.print(f"records: {record.run_dir}", markup=False)

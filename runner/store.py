@@ -198,6 +198,9 @@ def _add_missing_columns(engine: Engine) -> None:
                     connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
+DRY_RUN_MARK = "(dry run)"
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: str
@@ -215,6 +218,12 @@ class RunRecord:
     host: str | None
     resumed_from: str | None
     last_hash: str | None
+    dry_run: bool = False
+
+    @property
+    def status_label(self) -> str:
+        """The status as lists show it: a dry run says so, since it changed nothing."""
+        return f"{self.status} {DRY_RUN_MARK}" if self.dry_run else self.status
 
 
 class RunStore:
@@ -352,6 +361,7 @@ def _run_record(row: Any) -> RunRecord:
         host=row["host"],
         resumed_from=row["resumed_from"],
         last_hash=row["last_hash"],
+        dry_run=bool(row["dry_run"]),
     )
     status = effective_status(record)
     return record if status == record.status else dataclasses.replace(record, status=status)
