@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any, Literal
 
+import pytest
+
+from runner.engine import dry_run_placeholder
+from runner.templating import render_value
 from tests.runner.conftest import WorkflowRunner
 from tests.runner.probe_robot import Probe
 
@@ -349,6 +355,43 @@ class TestDryRun:
         assert outcome.status == "succeeded"
         assert probe.calls == [("echo", "lu")]
         assert [e.status for e in recorder.of("step_finished")] == ["succeeded", "skipped"]
+
+    def test_a_skipped_action_saves_a_placeholder_of_its_type(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, recorder = run_yaml(
+            "name: t\nsteps:\n  - probe.write: {value: écrit}\n    save: chemin\n"
+            "  - log: '{{ chemin }} / {{ chemin | length }}'\n",
+            dry_run=True,
+        )
+        assert outcome.status == "succeeded"
+        assert messages(recorder) == ["(dry run) / 9"]
+
+
+class TestDryRunPlaceholders:
+    @pytest.mark.parametrize(
+        ("annotation", "placeholder"),
+        [
+            (list[dict[str, Any]], []),
+            (str, "(dry run)"),
+            (str | None, "(dry run)"),
+            (Path, Path("(dry run)")),
+            (dict[str, Any], {}),
+            (int, 0),
+            (bool, False),
+            (type(None), None),
+            (Literal["a", "b"], "a"),
+        ],
+    )
+    def test_follows_the_return_annotation(self, annotation: Any, placeholder: Any) -> None:
+        assert dry_run_placeholder(annotation) == placeholder
+        assert isinstance(dry_run_placeholder(annotation), type(placeholder))
+
+    def test_a_mapping_placeholder_reads_any_field_as_the_marker(self) -> None:
+        record = dry_run_placeholder(dict[str, Any])
+        assert render_value("{{ copie.updated }} lignes dans {{ copie.path }}", {"copie": record}) == (
+            "(dry run) lignes dans (dry run)"
+        )
 
 
 class TestRobotsLifecycle:
