@@ -17,6 +17,7 @@ from runner._step_parts import (
     RunInterrupted,
     Scope,
     StepFailure,
+    is_streamed,
     item_key_of,
     step_ref,
 )
@@ -66,7 +67,7 @@ class LoopSteps:
         items = self._render(step, step.items, scope, item, "for_each")
         if isinstance(items, dict):
             items = [{"key": k, "value": v} for k, v in items.items()]
-        if not isinstance(items, list | tuple):
+        if not isinstance(items, list | tuple) and not is_streamed(items):
             raise StepFailure(
                 step,
                 BusinessError(

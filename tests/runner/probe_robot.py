@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from robots import Robot, RobotContext, Seconds, Secret, action
@@ -14,6 +15,24 @@ from runner.errors import ApplicationError, BusinessError
 TINY_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
+
+
+class StreamedRows:
+    """A collection read anew at each pass, that counts its passes and the rows it made."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.passes = 0
+        self.made = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[dict[str, int]]:
+        self.passes += 1
+        for n in range(self.count):
+            self.made += 1
+            yield {"n": n}
 
 
 class Probe(Robot):
@@ -135,3 +154,12 @@ class Probe(Robot):
     def thread(self) -> str:
         """The name of the thread the action runs in."""
         return threading.current_thread().name
+
+    @action
+    def rows(self, count: int) -> StreamedRows:
+        """Rows made as they are gone through, like the records `excel.read_rows` streams from a file.
+
+        Args:
+            count: How many rows.
+        """
+        return StreamedRows(count)

@@ -345,6 +345,31 @@ steps:
         assert probe.created == 2
 
 
+class TestStreamedItems:
+    def test_a_loop_goes_through_a_streamed_collection_and_its_record_is_a_summary(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, recorder = run_yaml(
+            "name: t\nsteps:\n  - probe.rows: {count: 40}\n    save: lignes\n"
+            "  - for_each: '{{ lignes }}'\n    as: ligne\n    key: ligne.n\n"
+            "    steps:\n      - probe.echo: {value: '{{ ligne.n }}'}\n"
+        )
+        assert outcome.status == "succeeded"
+        assert [value for name, value in probe.calls if name == "echo"] == list(range(40))
+        first = recorder.of("step_finished")[0]
+        assert first.result == {"list_length": 40, "first": [{"n": 0}, {"n": 1}, {"n": 2}]}
+        [loop] = recorder.of("loop_started")
+        assert loop.total == 40
+
+    def test_the_summary_reads_only_the_first_elements(self) -> None:
+        from runner._step_parts import summarize
+        from tests.runner.probe_robot import StreamedRows
+
+        rows = StreamedRows(100_000)
+        assert summarize(rows) == {"list_length": 100_000, "first": [{"n": 0}, {"n": 1}, {"n": 2}]}
+        assert rows.made == 3
+
+
 class TestDryRun:
     def test_actions_with_side_effects_are_not_called(
         self, run_yaml: WorkflowRunner, probe: type[Probe]
