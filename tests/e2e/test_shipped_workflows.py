@@ -28,8 +28,11 @@ SHIPPED = sorted(WORKFLOWS.glob("*.yaml"))
 # What each shipped workflow needs besides its defaults (the sample data in workflows/data).
 ENVIRONMENT = {**SECRETS, "ROBO_SECRET_SMTP_MOT_DE_PASSE": "pas-utilisé-en-essai"}
 NEEDS_INTRANET = {"saisie_dossiers.yaml"}
-# Well under one wait of the shipped browser workflow (15 s per step, retried): a dry run never waits.
-QUICK = 12.0
+# A step a dry run does not call returns at once; a wait for a page that a skipped submit would have shown
+# takes the step's timeout (15 s in the shipped browser workflow), three times over with its retries.
+AT_ONCE = 1.0
+# The whole run, a browser started on a loaded machine included: well under what such waits add up to.
+WHOLE_RUN = 90.0
 
 
 def robo(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -100,10 +103,11 @@ def test_a_dry_run_goes_to_the_end_quickly_and_changes_nothing(
             changing.append(action)
             assert (event["status"], event["result"]) == ("skipped", "dry run: not called"), event
         assert event["status"] != "failed", event
-        assert event["duration"] < QUICK, f"{action} waited {event['duration']:.1f} s in a dry run"
+        if event["status"] == "skipped":
+            assert event["duration"] < AT_ONCE, f"{action} took {event['duration']:.1f} s, not called"
     assert changing, "each shipped workflow changes something: its dry run must skip it"
     assert not [e for e in events if e["event"] == "retry_scheduled"]
-    assert record.duration is not None and record.duration < 4 * QUICK, f"{elapsed:.1f} s in all"
+    assert record.duration is not None and record.duration < WHOLE_RUN, f"{elapsed:.1f} s in all"
 
     # Nothing changed: the sample data, the run's own folder (only the report and the audit log), the intranet.
     assert _folder_state(WORKFLOWS / "data") == data_before
