@@ -32,6 +32,7 @@ from runner._step_parts import (
     StepFailure,
     conversion_failure,
     error_record,
+    is_streamed,
     item_key_of,
     step_ref,
     summarize,
@@ -210,7 +211,7 @@ class Engine(LoopSteps):
         ref = step_ref(step.path)
         params: dict[str, Any] = {}
         try:
-            rendered = render_value(step.params, scope)
+            rendered = _plain(render_value(step.params, scope))
             step_timeout = step.timeout or self.workflow.defaults.timeout
             own_timeout = spec.parameters.get("timeout")
             # Only where the action's timeout is a limit left to a default (None): not, e.g., how long to wait for.
@@ -467,6 +468,17 @@ def _return_annotation(robot: str, method_name: str) -> Any:
         return typing.get_type_hints(getattr(robot_class(robot), method_name)).get("return")
     except (NameError, TypeError):  # an annotation that cannot be resolved: no placeholder
         return None
+
+
+def _plain(value: Any) -> Any:
+    """Parameters as plain data: streamed records (what a loop goes through without holding) become a list."""
+    if is_streamed(value):
+        return list(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _compact(value: Any) -> Any:

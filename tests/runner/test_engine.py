@@ -361,6 +361,17 @@ class TestStreamedItems:
         [loop] = recorder.of("loop_started")
         assert loop.total == 40
 
+    def test_an_action_is_given_the_records_as_a_list(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, _ = run_yaml(
+            "name: t\nsteps:\n  - probe.rows: {count: 3}\n    save: lignes\n"
+            "  - probe.echo: {value: {toutes: '{{ lignes }}'}}\n"
+        )
+        assert outcome.status == "succeeded"
+        assert probe.calls == [("echo", {"toutes": [{"n": 0}, {"n": 1}, {"n": 2}]})]
+        assert isinstance(probe.calls[0][1]["toutes"], list)
+
     def test_the_summary_reads_only_the_first_elements(self) -> None:
         from runner._step_parts import summarize
         from tests.runner.probe_robot import StreamedRows
