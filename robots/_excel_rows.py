@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from robots._excel_values import from_cell, from_csv, header_names, missing_columns, to_cell
@@ -42,12 +43,15 @@ def rows_to_records(
     skip_blank_rows: bool,
     columns: list[str] | None,
     row_number_field: str | None,
-) -> Records:
-    """Records from numbered rows; without a given `header` the first row is the header."""
+) -> Iterator[dict[str, Any]]:
+    """Records from numbered rows, one at a time; without a given `header` the first row is the header.
+
+    A missing column is reported when the first record is asked for (before any record is given).
+    """
     if header is None:
         first = next(numbered, None)
         if first is None:
-            return []
+            return
         cells = list(first[1])
         while cells and (cells[-1] is None or cells[-1] == ""):
             cells.pop()
@@ -61,8 +65,6 @@ def rows_to_records(
             raise missing_columns(missing, header, where)
         keep = [header.index(c) for c in columns]
     names = [header[i] for i in keep]
-    records: Records = []
-    append = records.append
     for number, row in numbered:
         if first_row is not None and number < first_row:
             continue
@@ -76,8 +78,56 @@ def rows_to_records(
         record = dict(zip(names, [values[i] for i in keep], strict=True))
         if row_number_field:
             record[row_number_field] = number
-        append(record)
-    return records
+        yield record
+
+
+class StreamedRecords:
+    """Records read from a file each time they are gone through, never all held in memory at once.
+
+    What `excel.read_rows` returns: a `for_each` goes through 100 000 rows in the memory of a few. It can be
+    gone through any number of times, each pass reading a private copy of the file taken when the step ran (so
+    every pass sees the same rows, even when the workflow changes the file meanwhile). `len()` is counted once,
+    by a streaming pass; `records[i]` reads up to row i. It compares equal to the list of its records.
+    """
+
+    def __init__(
+        self, read: Callable[[], Generator[dict[str, Any], None, None]], where: str, length: int | None = None
+    ) -> None:
+        self._read = read
+        self.where = where
+        self._length = length
+
+    def __iter__(self) -> Generator[dict[str, Any], None, None]:
+        # a generator of its own, that holds `self` (and so the private copy) while it is read
+        with closing(self._read()) as records:
+            yield from records
+
+    def __len__(self) -> int:
+        if self._length is None:
+            with closing(self._read()) as records:
+                self._length = sum(1 for _ in records)
+        return self._length
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not isinstance(index, int):
+            raise TypeError(f"records are numbered from 0, not by {type(index).__name__}")
+        wanted = index + len(self) if index < 0 else index
+        if wanted >= 0:
+            with closing(self._read()) as records:
+                for position, record in enumerate(records):
+                    if position == wanted:
+                        return record
+        raise IndexError(f"no record {index}: {self.where} has {len(self)}")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StreamedRecords | list | tuple):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<records of {self.where}>"
 
 
 def put_row(

@@ -259,27 +259,6 @@ class ActionSpec:
             return str(first.get("msg", "invalid value"))
         return None
 
-    def group_problems(self, given: Iterable[str]) -> list[str]:
-        """Messages for `one_of` and `together` groups that the given parameter names break."""
-        present = set(given)
-        problems = []
-        for group in self.one_of:
-            chosen = [name for name in group if name in present]
-            if not chosen:
-                problems.append(f"{self.qualified_name} needs one of {', '.join(group)}")
-            elif len(chosen) > 1:
-                problems.append(f"{self.qualified_name} takes only one of {', '.join(chosen)}, not several")
-        for group in self.at_most_one:
-            chosen = [name for name in group if name in present]
-            if len(chosen) > 1:
-                problems.append(f"{self.qualified_name} takes at most one of {', '.join(chosen)}")
-        for group in self.together:
-            chosen = [name for name in group if name in present]
-            if chosen and len(chosen) != len(group):
-                missing = [name for name in group if name not in present]
-                problems.append(f"{' and '.join(group)} go together: {', '.join(missing)} is missing")
-        return problems
-
     @property
     def secret_parameters(self) -> frozenset[str]:
         """Names of the parameters whose values are redacted."""
@@ -557,6 +536,9 @@ class Robot:
     name: ClassVar[str] = ""
     thread_bound: ClassVar[bool] = False
     """True when every call must come from the thread that created the robot (e.g. Playwright's sync API)."""
+    reads_its_own_changes: ClassVar[bool] = False
+    """True when actions read what the robot's changing actions left (a page after a click or a submit): in a
+    dry run, where changes are skipped, its actions that follow a skipped one in the same item are not checked."""
 
     def __init__(self, context: RobotContext) -> None:
         self.context = context

@@ -28,6 +28,7 @@ class Browser(BrowserPageActions):
     """Pilot a web browser (Playwright + Chromium): fill forms, click, read pages and tables, up/download files."""
 
     name = "browser"
+    reads_its_own_changes = True
 
     # -- navigation ----------------------------------------------------------------------------------------------
 

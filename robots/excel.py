@@ -12,8 +12,12 @@ from __future__ import annotations
 import difflib
 import functools
 import inspect
+import itertools
+import shutil
+import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
@@ -23,6 +27,7 @@ from pydantic import Field
 from robots._excel_rows import (
     GridTable,
     SheetTable,
+    StreamedRecords,
     blank,
     key_text,
     last_used_row,
@@ -58,6 +63,21 @@ Kind = Literal["xlsx", "xlsm", "csv"]
 
 _KINDS: dict[str, Kind] = {".xlsx": "xlsx", ".xlsm": "xlsm", ".csv": "csv"}
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BATCH = 500  # rows read at a time while openpyxl's warnings are silenced
+
+
+def _private_copy(source: Path) -> Path:
+    """A copy of `source`, under its own name in a private temporary folder, that nobody else changes."""
+    folder = Path(tempfile.mkdtemp(prefix="robo-rows-"))
+    copy = folder / source.name
+    try:
+        shutil.copyfile(source, copy)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ApplicationError(
+            f"excel: cannot read {source}: {exc.strerror}", hint="check its permissions"
+        ) from None
+    return copy
 
 
 def _kind(path: Path) -> Kind:
@@ -217,7 +237,7 @@ class Excel(Robot):
         row_number_field: str | None = None,
         delimiter: Delimiter = ";",
         encoding: str = "utf-8-sig",
-    ) -> Records:
+    ) -> StreamedRecords:
         """Read a sheet (or a named table) as records keyed by the header row, streaming the file.
 
         Values keep their type: dates are dates (a date and time at midnight is a date), numbers are numbers,
@@ -240,15 +260,48 @@ class Excel(Robot):
             encoding: The CSV file's encoding (utf-8-sig; cp1252 for files saved by Excel on Windows).
 
         Returns:
-            A list of records, one per row, each a mapping of column title to value.
+            A list of records, one per row, each a mapping of column title to value; read from the file as a
+            loop goes through them, so that a sheet of 100 000 rows is never held in memory at once.
         """
         source, kind = self._existing(path)
+
+        def read(file: Path) -> Generator[Record, None, None]:
+            return self._records(
+                file, kind, sheet, table, header_row, first_row, last_row, skip_blank_rows, columns,
+                row_number_field, delimiter, encoding,
+            )  # fmt: skip
+
+        # One streaming pass now checks everything (the file, the sheet or table, the columns) so that a problem
+        # is this step's, and counts the records; each later pass reads a private copy taken at this moment.
+        with closing(read(source)) as records:
+            count = sum(1 for _ in records)
+        copy = _private_copy(source)
+        stream = StreamedRecords(lambda: read(copy), source.name, length=count)
+        weakref.finalize(stream, shutil.rmtree, copy.parent, True)
+        return stream
+
+    def _records(
+        self,
+        source: Path,
+        kind: Kind,
+        sheet: str | None,
+        table: str | None,
+        header_row: int,
+        first_row: int | None,
+        last_row: int | None,
+        skip_blank_rows: bool,
+        columns: list[str] | None,
+        row_number_field: str | None,
+        delimiter: str,
+        encoding: str,
+    ) -> Generator[Record, None, None]:
+        """The records of a file, read as they are asked for (see `read_rows`)."""
         if kind == "csv":
             grid = read_csv_grid(source, delimiter, encoding)
             with closing(grid):
                 rows = ([from_csv(text) for text in row] for row in grid)
                 rows_numbered = numbered(rows, start=1, skip=header_row - 1)
-                return rows_to_records(
+                yield from rows_to_records(
                     rows_numbered,
                     None,
                     source.name,
@@ -258,6 +311,7 @@ class Excel(Robot):
                     columns,
                     row_number_field,
                 )
+            return
         workbook = self._load(source, read_only=True)
         try:
             with _quiet_openpyxl():
@@ -273,17 +327,23 @@ class Excel(Robot):
                     rows_numbered = numbered(iterator, start=header_row, skip=0)
                     header = None
                     where = f"{source.name}!{worksheet.title}"
-                with closing(iterator):
-                    return rows_to_records(
-                        rows_numbered,
-                        header,
-                        where,
-                        first_row,
-                        last_row,
-                        skip_blank_rows,
-                        columns,
-                        row_number_field,
-                    )
+            with closing(iterator):
+                records = rows_to_records(
+                    rows_numbered,
+                    header,
+                    where,
+                    first_row,
+                    last_row,
+                    skip_blank_rows,
+                    columns,
+                    row_number_field,
+                )
+                while True:  # openpyxl's warnings silenced while it reads, not while the records are used
+                    with _quiet_openpyxl():
+                        batch = list(itertools.islice(records, _BATCH))
+                    if not batch:
+                        return
+                    yield from batch
         finally:
             workbook.close()
 

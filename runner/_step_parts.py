@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence, Sized
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,10 +109,30 @@ def item_key_of(item: Any) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # broken text has a key too
 
 
+def is_streamed(value: Any) -> bool:
+    """Whether `value` is a collection read anew at each pass (e.g. the rows `excel.read_rows` streams), that
+    holds no more than a few of its elements at once: it has a length and can be gone through several times."""
+    return (
+        isinstance(value, Sized)
+        and isinstance(value, Iterable)
+        and not isinstance(value, str | bytes | bytearray | list | tuple | Mapping | AbstractSet)
+        and not isinstance(value, Iterator)
+    )
+
+
 def summarize(value: Any, limit: int = 2000) -> Any:
     """A bounded copy of a result for the audit log: long lists and texts are cut, with their size kept."""
     if isinstance(value, list) and len(value) > 5:
         return {"list_length": len(value), "first": [summarize(v, limit // 5) for v in value[:3]]}
+    if is_streamed(value):  # its first elements only: it is never read whole into memory
+        elements = iter(value)
+        try:
+            first = [summarize(v, limit // 5) for v in itertools.islice(elements, 3)]
+        finally:
+            close = getattr(elements, "close", None)  # a generator holding an open file
+            if close is not None:
+                close()
+        return {"list_length": len(value), "first": first}
     if isinstance(value, str) and len(value) > limit:
         return value[:limit] + f"… ({len(value)} characters)"
     if isinstance(value, dict):

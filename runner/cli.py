@@ -373,7 +373,7 @@ def runs_list(
         table.add_row(
             record.id,
             record.workflow,
-            record.status,
+            record.status_label,
             record.started_at[:19].replace("T", " "),
             f"{record.duration:.1f} s" if record.duration is not None else "",
             f"{counts.get('items_done', 0)}/{counts.get('items_failed', 0)}",
@@ -420,9 +420,11 @@ def runs_show(
     )
     sessions = f" over {record.sessions} sessions" if record.sessions > 1 else ""
     console.print(
-        f"status: {record.status}; started {record.started_at}; duration {record.duration} s{sessions}",
+        f"status: {record.status_label}; started {record.started_at}; duration {record.duration} s{sessions}",
         markup=False,
     )
+    if record.dry_run:
+        console.print("a dry run: the steps that change something were not called", markup=False)
     if record.error:
         console.print(f"error: {record.error}", markup=False)
     console.print(f"records: {record.run_dir}", markup=False)

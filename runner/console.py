@@ -92,6 +92,8 @@ class ConsoleSink:
             line = f"{mark} {event.name}{where} ({event.duration:.2f} s)"
             if event.error:
                 line += f": {event.error.get('message')}"
+            elif event.status == "skipped" and isinstance(event.result, str):
+                line += f": {event.result}"  # why, e.g. not called in a dry run
             self._line(line)
         elif isinstance(event, LoopStarted):
             self._line(

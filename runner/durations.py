@@ -54,15 +54,15 @@ def to_seconds(value: Any) -> Any:
     return float(seconds)
 
 
-_SCHEMA = {
+DURATION_SCHEMA = {
     "anyOf": [
         {"type": "number", "description": "seconds"},
         {"type": "string", "description": f"a duration, e.g. {EXAMPLES}"},
     ]
 }
 
-Duration = Annotated[float, BeforeValidator(to_seconds), WithJsonSchema(_SCHEMA)]
+Duration = Annotated[float, BeforeValidator(to_seconds), WithJsonSchema(DURATION_SCHEMA)]
 """Seconds, written as a number or a duration text; bounds go in a `Field` around it."""
 
 
-__all__ = ["NOT_A_DURATION", "Duration", "to_seconds"]
+__all__ = ["DURATION_SCHEMA", "NOT_A_DURATION", "Duration", "to_seconds"]

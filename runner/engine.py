@@ -10,15 +10,19 @@ go to whatever was subscribed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
+import types
+import typing
 from collections import ChainMap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path, PurePath
 from typing import Any
 
 from pydantic import ValidationError
 
-from robots import RobotContext, action_spec
+from robots import ActionSpec, RobotContext, action_spec, robot_class
 from runner._loops import LoopSteps
 from runner._step_parts import (
     Lane,
@@ -28,6 +32,7 @@ from runner._step_parts import (
     StepFailure,
     conversion_failure,
     error_record,
+    is_streamed,
     item_key_of,
     step_ref,
     summarize,
@@ -55,6 +60,10 @@ from runner.templating import TemplateError, evaluate_condition, render_value
 
 DEFAULT_STEP_TIMEOUT = 600.0
 WATCHDOG_GRACE = 10.0
+DRY_RUN_NOT_CALLED = "dry run: not called"
+DRY_RUN_NOT_CHECKED = "not checked in a dry run: it follows a change the dry run did not make"
+DRY_RUN_TEXT = "(dry run)"
+"""What a text result of an action a dry run did not call reads as (e.g. the path of a letter not written)."""
 
 
 class Engine(LoopSteps):
@@ -86,6 +95,7 @@ class Engine(LoopSteps):
         self.base_scope: dict[str, Any] = dict(scope)
         self.base_scope.setdefault("run", {})
         self._lanes: list[Lane] = []
+        self._dry_run_changed: set[tuple[int, str | None, str]] = set()  # (lane, item, robot)
 
     # -- running -------------------------------------------------------------------------------------------------
 
@@ -214,7 +224,7 @@ class Engine(LoopSteps):
         ref = step_ref(step.path)
         params: dict[str, Any] = {}
         try:
-            rendered = render_value(step.params, scope)
+            rendered = _plain(render_value(step.params, scope))
             step_timeout = step.timeout or self.workflow.defaults.timeout
             own_timeout = spec.parameters.get("timeout")
             # Only where the action's timeout is a limit left to a default (None): not, e.g., how long to wait for.
@@ -237,13 +247,13 @@ class Engine(LoopSteps):
         problem = _unencodable(spec.qualified_name, params)
         if problem is not None:
             return self._action_failed(step, problem, scope, lane, item, started)
-        if self.dry_run and spec.side_effects:
-            if step.save:
-                scope[step.save] = None
-            self._finished(
-                step, "skipped", time.perf_counter() - started, item, lane, result="dry run: not called"
-            )
-            return None
+        if self.dry_run:
+            reason = self._dry_run_skip(step, spec, lane, item)
+            if reason is not None:
+                if step.save:
+                    scope[step.save] = dry_run_placeholder(_return_annotation(step.robot, spec.method_name))
+                self._finished(step, "skipped", time.perf_counter() - started, item, lane, result=reason)
+                return None
         policy = step.retry or self.workflow.defaults.retry
         timeout = step.timeout or self.workflow.defaults.timeout or DEFAULT_STEP_TIMEOUT
         if "timeout" in spec.parameters:
@@ -277,6 +287,22 @@ class Engine(LoopSteps):
         if step.save:
             scope[step.save] = result
         self._finished(step, "succeeded", time.perf_counter() - started, item, lane, result=summarize(result))
+        return None
+
+    def _dry_run_skip(self, step: ActionStep, spec: ActionSpec, lane: Lane, item: str | None) -> str | None:
+        """Why a dry run does not call this action (None: it is called).
+
+        A changing action is not called. Nor, within the same item, are the later actions of a robot that reads
+        its own changes (the browser, on a page a skipped click or submit did not change): they could only wait
+        for what will not come, then fail.
+        """
+        follows = (lane.index, item, step.robot)
+        if spec.side_effects:
+            if getattr(robot_class(step.robot), "reads_its_own_changes", False):
+                self._dry_run_changed.add(follows)
+            return DRY_RUN_NOT_CALLED
+        if follows in self._dry_run_changed:
+            return DRY_RUN_NOT_CHECKED
         return None
 
     def _action_failed(
@@ -414,6 +440,66 @@ class Engine(LoopSteps):
                 error=error,
             )
         )
+
+
+class DryRunRecord(dict[str, Any]):
+    """The mapping result of an action a dry run did not call: each of its fields reads as `DRY_RUN_TEXT`."""
+
+    def __missing__(self, key: str) -> str:
+        return DRY_RUN_TEXT
+
+
+def dry_run_placeholder(annotation: Any) -> Any:
+    """A value of the type an action returns, for later steps of a dry run to use in its place.
+
+    A list is empty, a text is `DRY_RUN_TEXT`, a path is `DRY_RUN_TEXT` as a path, a mapping a `DryRunRecord`, a
+    number 0, a truth value false; None when nothing fits.
+    """
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return dry_run_placeholder(args[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = [arg for arg in args if arg is not type(None)]
+        return dry_run_placeholder(kinds[0]) if kinds else None
+    if origin is typing.Literal:
+        return args[0] if args else None
+    if typing.is_typeddict(annotation):
+        return DryRunRecord()
+    kind = origin or annotation
+    if not isinstance(kind, type) or kind is type(None):
+        return None
+    if issubclass(kind, bool):
+        return False
+    if issubclass(kind, str):
+        return DRY_RUN_TEXT
+    if issubclass(kind, PurePath):
+        return Path(DRY_RUN_TEXT)
+    if issubclass(kind, int | float):
+        return kind(0)
+    if issubclass(kind, Mapping):
+        return DryRunRecord()
+    if issubclass(kind, Iterable):
+        return []
+    return None
+
+
+@functools.cache
+def _return_annotation(robot: str, method_name: str) -> Any:
+    try:
+        return typing.get_type_hints(getattr(robot_class(robot), method_name)).get("return")
+    except (NameError, TypeError):  # an annotation that cannot be resolved: no placeholder
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """Parameters as plain data: streamed records (what a loop goes through without holding) become a list."""
+    if is_streamed(value):
+        return list(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _compact(value: Any) -> Any:

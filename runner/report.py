@@ -23,7 +23,7 @@ from robots.base import atomic_file
 from runner.audit import AUDIT_LOG_NAME, AuditVerdict, verify_audit_log
 from runner.errors import KIND_WORDS
 from runner.ledger import ItemStatus, effects_of, is_failed, to_check_hint, touching
-from runner.store import RunRecord, RunStore
+from runner.store import DRY_RUN_MARK, RunRecord, RunStore
 
 REPORT_NAME = "report.html"
 MAX_ITEM_ROWS = 5_000
@@ -31,6 +31,7 @@ MAX_DETAILED_FAILURES = 200
 MAX_EMBEDDED_IMAGE = 2 * 2**20
 MAX_EMBEDDED_TOTAL = 6 * 2**20  # well under what the schedule service attaches to a mail (10 MB)
 MAX_OUTCOME_COLUMNS = 6
+DRY_RUN_HEADLINE = "A dry run: the steps that change something were not called, nothing was entered or sent. "
 
 STATUS_TEXT = {
     "succeeded": "Succeeded",
@@ -361,8 +362,10 @@ def gather(store: RunStore, run_id: str) -> ReportData:
     audit_log = run_dir / AUDIT_LOG_NAME
     return ReportData(
         run=record,
-        status_text=STATUS_TEXT.get(record.status, record.status),
-        headline=_headline(record, item_counts, len(item_rows), stopped_by),
+        status_text=STATUS_TEXT.get(record.status, record.status)
+        + (f" {DRY_RUN_MARK}" if record.dry_run else ""),
+        headline=(DRY_RUN_HEADLINE if record.dry_run else "")
+        + _headline(record, item_counts, len(item_rows), stopped_by),
         sessions=facts.sessions,
         failures=failures[:MAX_DETAILED_FAILURES],
         more_failures=max(0, len(failures) - MAX_DETAILED_FAILURES),

@@ -64,24 +64,17 @@ def schedule_problems(entry: ScheduleEntry, input_names: Sequence[str] | None) -
 
 
 def cron_problem(expression: str, timezone: str = "Europe/Paris") -> str | None:
-    from apscheduler.triggers.cron import CronTrigger
+    """What is wrong with a cron expression, read by the schedule service's own trigger; None when it fires."""
+    from runner._schedule_triggers import ScheduleTrigger
 
     fields = expression.split()
     if len(fields) != 5:
         return f"a cron expression has 5 fields, '{expression}' has {len(fields)}"
     try:
-        trigger = CronTrigger.from_crontab(expression, timezone=timezone)
+        trigger = ScheduleTrigger(cron=expression, timezone=timezone)
     except ValueError as exc:
         return f"invalid cron expression '{expression}': {_cron_field_problem(fields) or exc}"
-    from runner._schedule_triggers import ScheduleTrigger
-
-    if (
-        trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None
-        and ScheduleTrigger(cron=expression, timezone=timezone).get_next_fire_time(
-            None, dt.datetime.now(dt.UTC)
-        )
-        is None
-    ):
+    if trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None:
         return f"the cron expression '{expression}' never fires (an impossible date?)"
     return None
 
@@ -171,7 +164,7 @@ _CRON_FIELDS = (
     ("hour", "hour", "0-23"),
     ("day", "day of the month", "1-31"),
     ("month", "month", "1-12"),
-    ("day_of_week", "day of the week", "0-6 or mon-sun"),
+    ("day_of_week", "day of the week", "0-7 or mon-sun"),
 )
 
 
@@ -179,9 +172,11 @@ def _cron_field_problem(fields: list[str]) -> str | None:
     """Which of the five fields is wrong, and how, in words (APScheduler says 'Error validating expression')."""
     from apscheduler.triggers.cron import CronTrigger
 
+    from runner._schedule_triggers import crontab_day_of_week
+
     for (name, label, allowed), value in zip(_CRON_FIELDS, fields, strict=True):
         try:
-            CronTrigger(**{name: value})
+            CronTrigger(**{name: crontab_day_of_week(value) if name == "day_of_week" else value})
         except ValueError as exc:
             reason = str(exc)
             if re.search(r"is (higher than the maximum|lower than the minimum) value", reason):

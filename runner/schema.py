@@ -9,7 +9,32 @@ from __future__ import annotations
 from typing import Any
 
 from robots import robot_class, robot_names
-from runner.model import BrowserSettings, Defaults, InputSpec, NotifySettings, RetryPolicy, ScheduleEntry
+from runner.durations import DURATION_SCHEMA
+from runner.model import (
+    IDENTIFIER,
+    BrowserSettings,
+    Defaults,
+    InputSpec,
+    NotifySettings,
+    RetryPolicy,
+    ScheduleEntry,
+)
+
+TEMPLATE = {
+    "type": "string",
+    "pattern": r"\{\{|\{%",
+    "description": 'A template, e.g. "{{ row.nom }}", whose value the run gives.',
+}
+"""A value written as a template: it can stand where any type is expected, since only the run knows its value."""
+
+_ANNOTATIONS = ("title", "description", "default", "examples")
+_POSITIVE_DURATION = {
+    "anyOf": [
+        {**branch, "exclusiveMinimum": 0} if branch.get("type") == "number" else branch
+        for branch in DURATION_SCHEMA["anyOf"]
+    ]
+}
+_SAVE = {"type": "string", "pattern": IDENTIFIER.pattern, "description": "Keep the result under this name."}
 
 _COMMON = {
     "name": {"type": "string", "description": "What the step does, in words a colleague understands."},
@@ -41,9 +66,9 @@ def workflow_schema() -> dict[str, Any]:
             continue
         for name, spec in specs.items():
             qualified = f"{robot}.{name}"
-            params = spec.json_schema()
+            params = _parts_templatable(spec.json_schema())
             for key, sub in params.pop("$defs", {}).items():
-                defs.setdefault(key, sub)
+                defs.setdefault(key, _parts_templatable(sub))
             action_steps.append(
                 {
                     "type": "object",
@@ -52,8 +77,8 @@ def workflow_schema() -> dict[str, Any]:
                     "properties": {
                         **_COMMON,
                         qualified: params,
-                        "save": {"type": "string", "description": "Keep the result under this name."},
-                        "timeout": {"type": "number", "exclusiveMinimum": 0},
+                        "save": _SAVE,
+                        "timeout": _POSITIVE_DURATION,
                         "retry": {"$ref": "#/$defs/RetryPolicy"},
                         "on_error": on_error,
                         "recover": steps_ref,
@@ -66,7 +91,7 @@ def workflow_schema() -> dict[str, Any]:
             "for_each",
             {"anyOf": [{"type": "string"}, {"type": "array"}]},
             {
-                "as": {"type": "string"},
+                "as": {"type": "string", "pattern": IDENTIFIER.pattern},
                 "key": {"type": "string"},
                 "key_duplicates": {
                     "enum": ["error", "number"],
@@ -77,7 +102,7 @@ def workflow_schema() -> dict[str, Any]:
                     "type": "object",
                     "description": "Fields kept from each item, in the saved list.",
                 },
-                "save": {"type": "string", "description": "Keep the list of item outcomes under this name."},
+                "save": {**_SAVE, "description": "Keep the list of item outcomes under this name."},
                 "setup": steps_ref,
                 "recover": steps_ref,
                 "already_done": steps_ref,
@@ -116,6 +141,34 @@ def workflow_schema() -> dict[str, Any]:
         },
         "$defs": defs,
     }
+
+
+def _templatable(node: Any) -> Any:
+    """`node`, or a template in its place (the validator checks a templated value only at run time)."""
+    if not isinstance(node, dict):
+        return node
+    node = _parts_templatable(node)
+    annotations = {key: node.pop(key) for key in _ANNOTATIONS if key in node}
+    if node == {"type": "string"} or not node:  # any text, a template included
+        return {**node, **annotations}
+    if set(node) == {"anyOf"}:
+        return {"anyOf": [*node["anyOf"], TEMPLATE], **annotations}
+    return {"anyOf": [node, TEMPLATE], **annotations}
+
+
+def _parts_templatable(node: dict[str, Any]) -> dict[str, Any]:
+    """`node` with a template accepted in place of each of its parts (fields, list items, mapping values)."""
+    node = dict(node)
+    if isinstance(node.get("properties"), dict):
+        node["properties"] = {name: _templatable(sub) for name, sub in node["properties"].items()}
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            node[key] = _templatable(node[key])
+    if isinstance(node.get("prefixItems"), list):
+        node["prefixItems"] = [_templatable(sub) for sub in node["prefixItems"]]
+    if isinstance(node.get("anyOf"), list):
+        node["anyOf"] = [_parts_templatable(sub) if isinstance(sub, dict) else sub for sub in node["anyOf"]]
+    return node
 
 
 def _kind(

@@ -262,6 +262,9 @@ def _add_missing_columns(connection: Connection) -> None:
             index.create(connection, checkfirst=True)
 
 
+DRY_RUN_MARK = "(dry run)"
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: str
@@ -285,6 +288,12 @@ class RunRecord:
     prior_duration: float | None = None
     workflow_lock: str | None = None
     items: dict[str, int] = dataclasses.field(default_factory=dict)  # the run's work items by status
+    dry_run: bool = False
+
+    @property
+    def status_label(self) -> str:
+        """The status as lists show it: a dry run says so, since it changed nothing."""
+        return f"{self.status} {DRY_RUN_MARK}" if self.dry_run else self.status
 
 
 @dataclass(frozen=True)
@@ -705,6 +714,7 @@ def _run_record(row: Any, item_counts: dict[str, dict[str, int]] | None = None) 
         prior_duration=row["prior_duration"],
         workflow_lock=row["workflow_lock"],
         items=by_status,
+        dry_run=bool(row["dry_run"]),
     )
     status = effective_status(record)
     return record if status == record.status else dataclasses.replace(record, status=status)

@@ -194,16 +194,6 @@ class TestReference:
         unknown = robo("actions", "dta", cwd=project)
         assert unknown.returncode == 1 and "did you mean 'data'" in unknown.stderr
 
-    def test_schema(self, project: Path) -> None:
-        result = robo("schema", cwd=project)
-        schema = json.loads(result.stdout)
-        actions = [
-            next(iter(set(s["required"]) - {"steps", "then"})) for s in schema["$defs"]["Step"]["anyOf"]
-        ]
-        assert "data.read_csv" in actions and "for_each" in actions
-        read_csv = next(s for s in schema["$defs"]["Step"]["anyOf"] if s["required"] == ["data.read_csv"])
-        assert "path" in read_csv["properties"]["data.read_csv"]["properties"]
-
     def test_help_starts_without_loading_heavy_modules(self, project: Path) -> None:
         code = (
             "import sys; from runner.cli import app; import robots.data, robots.http; "

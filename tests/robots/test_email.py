@@ -81,9 +81,6 @@ class TestActionSpecs:
             assert spec.secret_parameters == {"password"}
             assert set(spec.json_schema()["properties"]) == set(spec.parameters)
             assert all(param.description for param in spec.parameters.values())
-        assert specs["send"].group_problems(["user"]) == [
-            "user and password go together: password is missing"
-        ]
 
     def test_importing_the_robot_does_not_load_imap_tools(self) -> None:
         code = "import sys, robots.email; assert 'imap_tools' not in sys.modules"

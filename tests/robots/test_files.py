@@ -113,7 +113,6 @@ class TestActionSpecs:
             spec.check_value("rules", [{"to": "x"}]) or ""
         )
         assert spec.check_value("rules", [{"to": "x", "extention": "pdf"}]) is not None
-        assert spec.group_problems(["rules"]) == ["files.file_by_rules needs one of folder, files"]
 
 
 class TestList:

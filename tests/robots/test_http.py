@@ -270,10 +270,6 @@ class TestPost:
         assert result["json"]["content_type"] == "application/x-www-form-urlencoded"
         assert parse_qs(result["json"]["body"]) == {"nom": ["Zoë"], "n": ["2"]}
 
-    def test_body_and_form_together_are_refused_by_validation(self) -> None:
-        assert Http.action_specs()["post"].group_problems(["url", "body", "form"]) != []
-        assert Http.action_specs()["post"].group_problems(["url"]) == []
-
     def test_body_and_form_together_are_refused_before_sending(self, http: Http) -> None:
         with pytest.raises(ConfigurationError, match="not both"):
             http.post("http://127.0.0.1:9/x", body={"a": 1}, form={"a": "1"})

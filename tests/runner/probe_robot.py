@@ -30,6 +30,24 @@ class RereadRows:
             yield dict(row) if isinstance(row, dict) else row
 
 
+class StreamedRows:
+    """A collection read anew at each pass, that counts its passes and the rows it made."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.passes = 0
+        self.made = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[dict[str, int]]:
+        self.passes += 1
+        for n in range(self.count):
+            self.made += 1
+            yield {"n": n}
+
+
 class Probe(Robot):
     """Test robot that records what it is asked to do."""
 
@@ -179,3 +197,12 @@ class Probe(Robot):
     def thread(self) -> str:
         """The name of the thread the action runs in."""
         return threading.current_thread().name
+
+    @action
+    def rows(self, count: int) -> StreamedRows:
+        """Rows made as they are gone through, like the records `excel.read_rows` streams from a file.
+
+        Args:
+            count: How many rows.
+        """
+        return StreamedRows(count)

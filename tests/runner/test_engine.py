@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any, Literal
 
+import pytest
+
+from runner.engine import dry_run_placeholder
+from runner.templating import render_value
 from tests.runner.conftest import WorkflowRunner
 from tests.runner.probe_robot import Probe
 
@@ -339,6 +345,42 @@ steps:
         assert probe.created == 2
 
 
+class TestStreamedItems:
+    def test_a_loop_goes_through_a_streamed_collection_and_its_record_is_a_summary(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, recorder = run_yaml(
+            "name: t\nsteps:\n  - probe.rows: {count: 40}\n    save: lignes\n"
+            "  - for_each: '{{ lignes }}'\n    as: ligne\n    key: ligne.n\n"
+            "    steps:\n      - probe.echo: {value: '{{ ligne.n }}'}\n"
+        )
+        assert outcome.status == "succeeded"
+        assert [value for name, value in probe.calls if name == "echo"] == list(range(40))
+        first = recorder.of("step_finished")[0]
+        assert first.result == {"list_length": 40, "first": [{"n": 0}, {"n": 1}, {"n": 2}]}
+        [loop] = recorder.of("loop_started")
+        assert loop.total == 40
+
+    def test_an_action_is_given_the_records_as_a_list(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, _ = run_yaml(
+            "name: t\nsteps:\n  - probe.rows: {count: 3}\n    save: lignes\n"
+            "  - probe.echo: {value: {toutes: '{{ lignes }}'}}\n"
+        )
+        assert outcome.status == "succeeded"
+        assert probe.calls == [("echo", {"toutes": [{"n": 0}, {"n": 1}, {"n": 2}]})]
+        assert isinstance(probe.calls[0][1]["toutes"], list)
+
+    def test_the_summary_reads_only_the_first_elements(self) -> None:
+        from runner._step_parts import summarize
+        from tests.runner.probe_robot import StreamedRows
+
+        rows = StreamedRows(100_000)
+        assert summarize(rows) == {"list_length": 100_000, "first": [{"n": 0}, {"n": 1}, {"n": 2}]}
+        assert rows.made == 3
+
+
 class TestDryRun:
     def test_actions_with_side_effects_are_not_called(
         self, run_yaml: WorkflowRunner, probe: type[Probe]
@@ -349,6 +391,43 @@ class TestDryRun:
         assert outcome.status == "succeeded"
         assert probe.calls == [("echo", "lu")]
         assert [e.status for e in recorder.of("step_finished")] == ["succeeded", "skipped"]
+
+    def test_a_skipped_action_saves_a_placeholder_of_its_type(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, recorder = run_yaml(
+            "name: t\nsteps:\n  - probe.write: {value: écrit}\n    save: chemin\n"
+            "  - log: '{{ chemin }} / {{ chemin | length }}'\n",
+            dry_run=True,
+        )
+        assert outcome.status == "succeeded"
+        assert messages(recorder) == ["(dry run) / 9"]
+
+
+class TestDryRunPlaceholders:
+    @pytest.mark.parametrize(
+        ("annotation", "placeholder"),
+        [
+            (list[dict[str, Any]], []),
+            (str, "(dry run)"),
+            (str | None, "(dry run)"),
+            (Path, Path("(dry run)")),
+            (dict[str, Any], {}),
+            (int, 0),
+            (bool, False),
+            (type(None), None),
+            (Literal["a", "b"], "a"),
+        ],
+    )
+    def test_follows_the_return_annotation(self, annotation: Any, placeholder: Any) -> None:
+        assert dry_run_placeholder(annotation) == placeholder
+        assert isinstance(dry_run_placeholder(annotation), type(placeholder))
+
+    def test_a_mapping_placeholder_reads_any_field_as_the_marker(self) -> None:
+        record = dry_run_placeholder(dict[str, Any])
+        assert render_value("{{ copie.updated }} lignes dans {{ copie.path }}", {"copie": record}) == (
+            "(dry run) lignes dans (dry run)"
+        )
 
 
 class TestRobotsLifecycle:

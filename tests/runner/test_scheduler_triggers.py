@@ -335,3 +335,34 @@ class TestValidation:
             "3:12 bad-schedule: the interval is in seconds and must be 1 or more, not 0.5",
             "4:9 bad-schedule: the date 0001-01-01 00:00:00 is out of range",
         ]
+
+
+class TestSundayAsSeven:
+    """Crontab's Sunday is 0 or 7 (the README says so): `robo validate` reads a cron with the service's trigger."""
+
+    @pytest.mark.parametrize("cron", ["0 7 * * 7", "0 7 * * 5-7", "0 7 * * 0,7", "0 7 * * fri-sun"])
+    def test_validate_accepts_it(self, cron: str) -> None:
+        assert problems(f'name: x\nschedule:\n  - cron: "{cron}"\nsteps: [{{log: a}}]\n') == []
+
+    def test_seven_fires_on_sundays(self) -> None:
+        # 2026-06-03 is a Wednesday; 7:00 in Paris is 5:00 UTC in summer
+        assert fires(ScheduleTrigger(cron="0 7 * * 7", timezone=PARIS), utc(2026, 6, 3), 2) == [
+            "2026-06-07 07:00:00+0200",
+            "2026-06-14 07:00:00+0200",
+        ]
+
+    def test_five_to_seven_fires_friday_to_sunday(self) -> None:
+        assert fires(ScheduleTrigger(cron="0 7 * * 5-7", timezone=PARIS), utc(2026, 6, 3), 4) == [
+            "2026-06-05 07:00:00+0200",
+            "2026-06-06 07:00:00+0200",
+            "2026-06-07 07:00:00+0200",
+            "2026-06-12 07:00:00+0200",
+        ]
+
+    def test_eight_is_still_out_of_range(self) -> None:
+        assert problems('name: x\nschedule:\n  - cron: "0 7 * * 8"\nsteps: [{log: a}]\n') == [
+            (
+                "3:11 bad-cron: invalid cron expression '0 7 * * 8': the day of the week '8' is out of range "
+                "(0-7 or mon-sun)"
+            )
+        ]

@@ -1,0 +1,129 @@
+"""Every workflow shipped in `workflows/` passes `robo validate` and a real `robo run --dry-run`.
+
+A dry run reads what is there (spreadsheets, folders, pages) and calls no action that changes anything: it must
+go to the end on the sample data, quickly (never waiting for a page that a skipped submit would have shown),
+and leave the intranet, the mail server and the input files as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from robots import action_spec
+from runner.store import RunStore
+from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS
+from tests.mock_intranet.server import MockIntranet
+
+pytestmark = pytest.mark.slow
+SHIPPED = sorted(WORKFLOWS.glob("*.yaml"))
+# What each shipped workflow needs besides its defaults (the sample data in workflows/data).
+ENVIRONMENT = {**SECRETS, "ROBO_SECRET_SMTP_MOT_DE_PASSE": "pas-utilisé-en-essai"}
+NEEDS_INTRANET = {"saisie_dossiers.yaml"}
+# A step a dry run does not call returns at once; a wait for a page that a skipped submit would have shown
+# takes the step's timeout (15 s in the shipped browser workflow), three times over with its retries.
+AT_ONCE = 1.0
+# The whole run, a browser started on a loaded machine included: well under what such waits add up to.
+WHOLE_RUN = 90.0
+
+
+def robo(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runner.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **ENVIRONMENT, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+
+
+def _audit(run_dir: Path) -> list[dict[str, Any]]:
+    lines = (run_dir / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def _folder_state(folder: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_every_shipped_workflow_is_valid() -> None:
+    result = robo("validate", *(str(path) for path in SHIPPED))
+    assert result.returncode == 0, result.stderr
+    assert len(SHIPPED) >= 3
+
+
+@pytest.mark.parametrize("workflow", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_a_dry_run_goes_to_the_end_quickly_and_changes_nothing(
+    workflow: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    logs = tmp_path / "logs"
+    inputs: list[str] = []
+    intranet: MockIntranet | None = None
+    if workflow.name in NEEDS_INTRANET:
+        intranet = request.getfixturevalue("mock_intranet")
+        inputs = ["--input", f"intranet={intranet.url}"]
+    data_before = _folder_state(WORKFLOWS / "data")
+
+    started = time.monotonic()
+    result = robo("run", str(workflow), "--dry-run", "--logs", str(logs), *inputs)
+    elapsed = time.monotonic() - started
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    store = RunStore(f"sqlite:///{logs / 'robo.db'}")
+    try:
+        [record] = store.list_runs()
+    finally:
+        store.close()
+    assert (record.status, record.dry_run) == ("succeeded", True)
+    events = _audit(Path(str(record.run_dir)))
+    started_events = {(e["step"], e["item"]): e for e in events if e["event"] == "step_started"}
+    finished = [e for e in events if e["event"] == "step_finished"]
+    changing = []
+    for event in finished:
+        start = started_events.get((event["step"], event["item"]))
+        if start is None:  # a step whose `when` was false
+            continue
+        action = start["action"]
+        spec = action_spec(*action.split(".", 1)) if "." in action else None
+        if spec is not None and spec.side_effects:
+            changing.append(action)
+            assert (event["status"], event["result"]) == ("skipped", "dry run: not called"), event
+        assert event["status"] != "failed", event
+        if event["status"] == "skipped":
+            assert event["duration"] < AT_ONCE, f"{action} took {event['duration']:.1f} s, not called"
+    assert changing, "each shipped workflow changes something: its dry run must skip it"
+    assert not [e for e in events if e["event"] == "retry_scheduled"]
+    assert record.duration is not None and record.duration < WHOLE_RUN, f"{elapsed:.1f} s in all"
+
+    # Nothing changed: the sample data, the run's own folder (only the report and the audit log), the intranet.
+    assert _folder_state(WORKFLOWS / "data") == data_before
+    artifacts = Path(str(record.run_dir)) / "artifacts"
+    assert not artifacts.exists() or [p for p in artifacts.rglob("*") if p.is_file()] == []
+    if intranet is not None:
+        response = httpx.get(f"{intranet.url}/api/test/dossiers", headers=intranet.test_headers, timeout=10)
+        assert response.json()["counts"]["total"] == 0
+        # what a skipped submit would have shown (the case number) is not waited for
+        not_checked = [e for e in finished if str(e["result"]).startswith("not checked in a dry run")]
+        assert len(not_checked) >= 3
+
+    # A dry run says so wherever the run is shown.
+    listed = robo("runs", "list", "--logs", str(logs))
+    assert "succeeded (dry run)" in " ".join(listed.stdout.split()), listed.stdout
+    shown = robo("runs", "show", record.id, "--logs", str(logs))
+    assert "status: succeeded (dry run)" in shown.stdout
+    report = (Path(str(record.run_dir)) / "report.html").read_text(encoding="utf-8")
+    assert "Succeeded (dry run)" in report and "A dry run: the steps that change something" in report
