@@ -232,7 +232,7 @@ def _unfinished_run(
     from runner.ledger import effective_status
     from runner.store import comparable
 
-    given = comparable(inputs)
+    given = comparable(clean_data(inputs))
     workflow_file = str(Path(validation.path).resolve())
     for record in store.list_runs(workflow_file=workflow_file, dry_run=False, limit=20):
         if comparable(record.inputs) != given:
@@ -281,7 +281,7 @@ def _claim(
         run_id=previous.id if previous is not None else options.run_id or new_run_id(),
         workflow=workflow.name,
         workflow_file=workflow_file,
-        inputs=inputs,
+        inputs=clean_data(inputs),  # as the run's records keep them: text the store cannot encode replaced
         pid=os.getpid(),
         host=socket.gethostname(),
         proc_started=process_create_time(),

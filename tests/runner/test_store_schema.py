@@ -79,25 +79,31 @@ def test_a_store_made_by_an_older_version_gets_the_columns_added_since(store_url
     engine.dispose()
 
     store = RunStore(store_url)
-    present = {
-        table.name: {c["name"] for c in inspect(store.engine).get_columns(table.name)}
-        for table in metadata.sorted_tables
-    }
-    assert present == {table.name: {c.name for c in table.columns} for table in metadata.sorted_tables}
-    old_run = store.get_run("r0")
-    assert old_run is not None and (old_run.inputs, old_run.counts) == ({}, {})
-    sink = RunStoreSink(store, Path("run"), lambda: "f" * 64)
-    sink.handle(RunStarted(run_id="r1", workflow="Saisie", workflow_file="w.yaml", inputs={"n": [1, "é"]}))
-    sink.handle(ItemStarted(run_id="r1", loop="l", key="k", index=0))
-    sink.handle(
-        ItemFinished(run_id="r1", loop="l", key="k", index=0, status="done", duration=0.1, outcome={"a": 1})
-    )
-    sink.handle(RunFinished(run_id="r1", status="succeeded", duration=1.0, counts={"items_done": 1}))
-    record = store.get_run("r1")
-    assert record is not None and (record.inputs, record.counts, record.last_hash) == (
-        {"n": [1, "é"]},
-        {"items_done": 1},
-        "f" * 64,
-    )
-    assert [(i["key"], i["outcome"]) for i in store.run_items("r1")] == [("k", {"a": 1})]
-    store.close()
+    try:
+        present = {
+            table.name: {c["name"] for c in inspect(store.engine).get_columns(table.name)}
+            for table in metadata.sorted_tables
+        }
+        assert present == {table.name: {c.name for c in table.columns} for table in metadata.sorted_tables}
+        old_run = store.get_run("r0")
+        assert old_run is not None and (old_run.inputs, old_run.counts) == ({}, {})
+        sink = RunStoreSink(store, Path("run"), lambda: "f" * 64)
+        sink.handle(
+            RunStarted(run_id="r1", workflow="Saisie", workflow_file="w.yaml", inputs={"n": [1, "é"]})
+        )
+        sink.handle(ItemStarted(run_id="r1", loop="l", key="k", index=0))
+        sink.handle(
+            ItemFinished(
+                run_id="r1", loop="l", key="k", index=0, status="done", duration=0.1, outcome={"a": 1}
+            )
+        )
+        sink.handle(RunFinished(run_id="r1", status="succeeded", duration=1.0, counts={"items_done": 1}))
+        record = store.get_run("r1")
+        assert record is not None and (record.inputs, record.counts, record.last_hash) == (
+            {"n": [1, "é"]},
+            {"items_done": 1, "items_failed": 0, "items_to_check": 0},  # counted from the items
+            "f" * 64,
+        )
+        assert [(i["key"], i["outcome"]) for i in store.run_items("r1")] == [("k", {"a": 1})]
+    finally:
+        store.close()
