@@ -59,6 +59,10 @@ from runner.robot_pool import Cancellation, RobotPool
 from runner.templating import TemplateError, evaluate_condition, render_value
 
 DEFAULT_STEP_TIMEOUT = 600.0
+ONCE = RetryPolicy(attempts=1)
+"""The retries of a step that may enter something twice (a submit, a mail sent) when the step sets none itself: a
+timeout after the server saved it would enter it again, so `defaults.retry` does not apply to it. Its item is
+retried whole instead, after its `already_done` check."""
 WATCHDOG_GRACE = 10.0
 DRY_RUN_NOT_CALLED = "dry run: not called"
 DRY_RUN_NOT_CHECKED = "not checked in a dry run: it follows a change the dry run did not make"
@@ -254,7 +258,7 @@ class Engine(LoopSteps):
                     scope[step.save] = dry_run_placeholder(_return_annotation(step.robot, spec.method_name))
                 self._finished(step, "skipped", time.perf_counter() - started, item, lane, result=reason)
                 return None
-        policy = step.retry or self.workflow.defaults.retry
+        policy = step.retry or (ONCE if spec.may_enter_twice else self.workflow.defaults.retry)
         timeout = step.timeout or self.workflow.defaults.timeout or DEFAULT_STEP_TIMEOUT
         if "timeout" in spec.parameters:
             # The action enforces its own timeout with a precise message; the engine's is only a watchdog.

@@ -177,6 +177,35 @@ steps:
         assert outcome.status == "completed_with_errors"
 
 
+    STEP_DEFAULTS = """
+name: perdu
+defaults:
+  retry: {attempts: 3, delay: 0.01}
+steps:
+  - probe.submit: {value: x, lost: true}
+  - probe.flaky: {key: lu, failures: 1}
+"""
+
+    def test_the_default_retry_does_not_send_again_a_step_that_may_have_gone_through(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, recorder = run_yaml(self.STEP_DEFAULTS)
+        assert sent(probe) == ["x"]
+        assert recorder.of("retry_scheduled") == []
+        assert outcome.status == "failed"
+
+    def test_a_step_that_asks_for_retries_itself_gets_them_and_reading_steps_keep_the_defaults(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        workflow = self.STEP_DEFAULTS.replace(
+            "lost: true}", "lost: true}\n    retry: {attempts: 2, delay: 0.01}\n    on_error: continue"
+        )
+        outcome, recorder = run_yaml(workflow)
+        assert sent(probe) == ["x", "x"]
+        assert [e.step for e in recorder.of("retry_scheduled")] == ["steps[0]", "steps[1]"]
+        assert outcome.status == "succeeded"
+
+
 class _StoreReader:
     """A sink after the run store: what another process reading the store sees when each step starts."""
 
