@@ -138,20 +138,7 @@ class LoopSteps:
             if step.key is None:
                 keys.append(item_key_of(value))
                 continue
-            item_scope: Scope = ChainMap(
-                {
-                    step.as_: value,
-                    "loop": {
-                        "index": index,
-                        "number": index + 1,
-                        "total": total,
-                        "first": index == 0,
-                        "last": None if total is None else index == total - 1,
-                    },
-                },
-                sources,
-                scope,
-            )
+            item_scope: Scope = ChainMap(_item_names(step, value, index, total), sources, scope)
             try:
                 rendered = self._render(step, as_expression_template(step.key), item_scope, item, "key")
             except StepFailure as failure:
@@ -297,19 +284,7 @@ class LoopSteps:
         An item that may have been entered (a change it started, in this session or an earlier one) is never
         done again blindly: its `already_done` steps check it first; without them it is left `to_check`.
         """
-        item_scope: Scope = ChainMap(
-            {
-                step.as_: value,
-                "loop": {
-                    "index": index,
-                    "number": index + 1,
-                    "total": total,
-                    "first": index == 0,
-                    "last": index == total - 1,
-                },
-            },
-            scope,
-        )
+        item_scope: Scope = ChainMap(_item_names(step, value, index, total), scope)
         previous = self.item_gate.previous(loop, key)
         if previous is not None and previous.status == ItemStatus.DONE:
             self.counters.add("items_skipped")
@@ -518,6 +493,20 @@ class LoopSteps:
                 outcome[name] = None  # what a failed item did not get to (e.g. its confirmation number)
         outcome.update(key=key, status=str(status), error=error)  # plain data, as events carry
         return outcome
+
+
+def _item_names(step: ForEachStep, value: Any, index: int, total: int | None) -> dict[str, Any]:
+    """What a loop's item adds to the names its templates see: the item itself, and `loop` (where it stands)."""
+    return {
+        step.as_: value,
+        "loop": {
+            "index": index,
+            "number": index + 1,
+            "total": total,
+            "first": index == 0,
+            "last": None if total is None else index == total - 1,
+        },
+    }
 
 
 class _ItemApplicationError(ApplicationError):

@@ -497,7 +497,7 @@ def runs_mark(
     import getpass
 
     from runner.audit import AUDIT_LOG_NAME, AuditLog
-    from runner.events import ItemMarked
+    from runner.events import ItemMarked, RunStatus
     from runner.ledger import ItemMark, ItemStatus
 
     if done == redo:
@@ -507,9 +507,9 @@ def runs_mark(
     try:
         record = run_store.get_run(run_id)
         if record is None:
-            _err(f"error: no run '{run_id}' in {run_store.url}")
+            _err(f"error: no run '{run_id}' in {run_store.shown_url}")
             raise typer.Exit(1)
-        if record.status == "running":
+        if record.status == RunStatus.RUNNING:
             _err(
                 f"error: run {record.id} is running (process {record.pid} on {record.host}): mark it once it ends"
             )

@@ -176,7 +176,6 @@ steps:
         assert [c for c in probe.calls if c[0] == "echo"] == [("echo", False), ("echo", False)]
         assert outcome.status == "completed_with_errors"
 
-
     STEP_DEFAULTS = """
 name: perdu
 defaults:
