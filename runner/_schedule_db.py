@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import psutil
 from sqlalchemy import (
     Column,
     Engine,
@@ -122,15 +121,9 @@ def parse_fire_key(key: str) -> dt.datetime:
 
 def pid_alive(pid: int | None, started_at: float | None) -> bool:
     """Whether a process of this host still runs (and is the one started then, not a reused pid)."""
-    if not pid:
-        return False
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started_at is None or process.create_time() <= started_at + 2
-    except psutil.Error:
-        return False
+    from runner.ledger import process_alive
+
+    return process_alive(pid, None, started_by=started_at) is True
 
 
 @dataclass(frozen=True)

@@ -176,11 +176,14 @@ class WorkItemLedger(ItemGate):
         return totals
 
 
-def process_alive(pid: int | None, host: str | None, created: float | None = None) -> bool | None:
+def process_alive(
+    pid: int | None, host: str | None, created: float | None = None, *, started_by: float | None = None
+) -> bool | None:
     """Whether a run's process still exists (None when it ran on another machine and cannot be told).
 
     `created` is the process's create time as it recorded it: a process with the same pid but another create
-    time is not the run's (the pid was given to a new process after the run's died).
+    time is not the run's (the pid was given to a new process after the run's died). Where only the moment the
+    process was started is known (`started_by`), a process created after it is not the one.
     """
     import psutil
 
@@ -191,6 +194,8 @@ def process_alive(pid: int | None, host: str | None, created: float | None = Non
     try:
         process = psutil.Process(pid)
         if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if started_by is not None and process.create_time() > started_by + CREATE_TIME_TOLERANCE:
             return False
         return created is None or abs(process.create_time() - created) < CREATE_TIME_TOLERANCE
     except psutil.NoSuchProcess:

@@ -554,14 +554,18 @@ class RunStore:
             query = query.where(runs.c.workflow_file == workflow_file)
         if dry_run is not None:
             query = query.where(func.coalesce(runs.c.dry_run, 0) == int(dry_run))
-        if status:
+        if status in (RunStatus.RUNNING, RunStatus.CRASHED):
+            # a run whose process died is still recorded running: its status is told when it is read
+            query = query.where(runs.c.status.in_([str(status), str(RunStatus.RUNNING)]))
+        elif status:
             query = query.where(runs.c.status == status)
         if since:
             query = query.where(runs.c.started_at >= since)
         with self.engine.connect() as connection:
             rows = list(connection.execute(query).mappings())
             counts = _item_counts(connection, [row["id"] for row in rows])
-        return [_run_record(row, counts) for row in rows]
+        records = [_run_record(row, counts) for row in rows]
+        return [record for record in records if record.status == status] if status else records
 
     def run_steps(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:

@@ -74,6 +74,22 @@ class TestPidReuse:
         assert record is not None and effective_status(record) == "running"
         store.close()
 
+    def test_runs_listed_by_status_are_listed_by_the_status_they_really_have(
+        self, run_yaml: WorkflowRunner, tmp_path: Path, sleeper: subprocess.Popen[bytes]
+    ) -> None:
+        dead, _ = run_yaml(LOOP)
+        alive, _ = run_yaml(LOOP)
+        assert dead.run_id is not None and alive.run_id is not None
+        store = store_of(tmp_path)
+        created = psutil.Process(sleeper.pid).create_time()
+        left_running_by(store, dead.run_id, sleeper.pid, created - 3600)
+        left_running_by(store, alive.run_id, sleeper.pid, created)
+        try:
+            assert [r.id for r in store.list_runs(status="crashed")] == [dead.run_id]
+            assert [r.id for r in store.list_runs(status="running")] == [alive.run_id]
+        finally:
+            store.close()
+
     def test_a_run_whose_pid_was_reused_can_be_resumed(
         self, run_yaml: WorkflowRunner, tmp_path: Path, sleeper: subprocess.Popen[bytes]
     ) -> None:
