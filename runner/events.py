@@ -123,6 +123,7 @@ class RunFinished(Event):
     status: str  # a RunStatus value, as plain text (events carry plain data only)
     duration: float
     error: str | None = None
+    error_kind: str | None = None  # the kind of what stopped the run: workflow, business, application…
     counts: dict[str, int] = field(default_factory=dict)
 
 

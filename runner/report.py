@@ -107,6 +107,7 @@ class Session:
     status: str | None = None
     duration: float | None = None
     resumed: bool = False
+    error_kind: str | None = None  # of the error that stopped it
 
 
 @dataclass
@@ -240,6 +241,7 @@ def _read_audit(run_dir: Path) -> _AuditFacts:
             session.finished_at = event["at"]
             session.status = event.get("status")
             session.duration = event.get("duration")
+            session.error_kind = event.get("error_kind")
         elif kind == "step_started":
             started_steps[(event.get("lane", 0), event["step"], event.get("item"))] = event
         elif kind == "step_finished":
@@ -327,7 +329,8 @@ def _failures(
         else:
             failures.append(failure)
     if record.status == "failed" and stopped_by is None and record.error:
-        stopped_by = Failure(title="the run", kind="error", message=record.error)
+        kind = (facts.sessions[-1].error_kind if facts.sessions else None) or "error"
+        stopped_by = Failure(title="the run", kind=kind, message=record.error)
         failures.insert(0, stopped_by)
     return failures, stopped_by
 

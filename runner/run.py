@@ -476,6 +476,7 @@ def _execute(
         )
     )
     signals = ExitStack()  # left only once the run's end is recorded: a signal then changes nothing
+    stopped_kind: str | None = None  # the kind of the error that stopped the run, if one did
     try:
         signals.enter_context(
             _stop_on_signals(stop_event, cancellation, note, enabled=options.handle_signals)
@@ -486,6 +487,7 @@ def _execute(
     except StepFailure as failure:
         status = RunStatus.FAILED
         diagnostics = [failure.diagnostic()]
+        stopped_kind = failure.error.kind
     except (RunInterrupted, StepCancelled, KeyboardInterrupt):
         status = RunStatus.INTERRUPTED
         if cancellation.is_set():
@@ -543,6 +545,7 @@ def _execute(
                 status=status.value,
                 duration=round(duration, 3),
                 error=error_text,
+                error_kind=stopped_kind,
                 counts=engine.counters.as_dict(),
             )
         )

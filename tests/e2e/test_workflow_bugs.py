@@ -70,4 +70,8 @@ def test_a_field_typo_is_a_workflow_error_at_its_line_and_stops_the_run_after_th
     finished = [(e["key"], e["status"]) for e in events if e["event"] == "item_finished"]
     assert finished == [("D1", "failed_workflow"), ("D2", "failed_workflow"), ("D3", "failed_workflow")]
     assert [e for e in events if e["event"] == "retry_scheduled"] == []
-    assert "a mistake in the workflow" in (audit.parent / "report.html").read_text(encoding="utf-8")
+    report = (audit.parent / "report.html").read_text(encoding="utf-8")
+    assert "a mistake in the workflow" in report
+    # what stopped the run is told as a mistake in the workflow too, not as an error of no kind
+    assert [e["error_kind"] for e in events if e["event"] == "run_finished"] == ["workflow"]
+    assert "Kind: error" not in report
