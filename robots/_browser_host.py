@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as futures
+import os
 import threading
 from collections.abc import Coroutine, Mapping
 from pathlib import Path
@@ -22,13 +23,26 @@ T = TypeVar("T")
 LAUNCH_TIMEOUT = 60.0
 
 
+class _OwnSessionLoop(asyncio.SelectorEventLoop):
+    """An event loop whose child processes (Playwright's driver, and the browser it starts) have their own session.
+
+    A terminal sends Ctrl+C to every process of its foreground group. In robo's group, the browser would die
+    under the step that the first Ctrl+C promises to let finish; outside it, only robo hears the signal and
+    decides. The driver still ends with robo: it stops when its pipe to robo closes.
+    """
+
+    async def subprocess_exec(self, protocol_factory: Any, program: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("start_new_session", True)
+        return await super().subprocess_exec(protocol_factory, program, *args, **kwargs)
+
+
 class BrowserHost:
     """A running browser and the event loop that drives it."""
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = dict(settings)
         self.executable: Path = find_browser(settings)
-        self.loop = asyncio.new_event_loop()
+        self.loop = _OwnSessionLoop() if os.name == "posix" else asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="browser-host", daemon=True)
         self._thread.start()
         self.playwright: Any = None

@@ -245,6 +245,39 @@ class TestTwoInterrupts:
         assert robo.run("audit", "verify", record.id).returncode == 0
 
 
+THREE_PAGES = """
+name: Trois pages
+inputs:
+  desk: {type: string}
+steps:
+  - for_each: [0, 1, 2]
+    as: n
+    key: n
+    setup:
+      - browser.open: {url: "{{ inputs.desk }}/enter/ouverture"}
+    steps:
+      - browser.goto: {url: "{{ inputs.desk }}/enter/{{ n }}?delai={{ 3 if n == 1 else 0 }}", timeout: 60}
+"""
+
+
+class TestCtrlCInATerminal:
+    def test_a_ctrl_c_sent_to_the_whole_process_group_lets_the_browser_finish_the_current_step(
+        self, robo: Robo, desk: Desk
+    ) -> None:
+        # A terminal sends Ctrl+C to every process of its foreground group: the browser must not be among them,
+        # or it dies under the step that the first Ctrl+C promises to let finish.
+        write(robo.project, "pages.yaml", THREE_PAGES)
+        process = robo.start("run", "pages.yaml", "-i", f"desk={desk.url}", "--logs", str(robo.logs))
+        wait_until(lambda: desk.entries["1"] == 1, timeout=120)  # item 1's page takes 3 s to answer
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+
+        record, items = robo.only_run()
+        assert record.status == "interrupted"
+        assert {item["key"]: item["status"] for item in items} == {"0": "done", "1": "done"}
+        assert desk.entries["2"] == 0
+
+
 class TestUnexpectedErrors:
     def test_a_recursion_error_inside_a_step_ends_the_run_crashed(self, robo: Robo) -> None:
         write(
