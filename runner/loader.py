@@ -66,6 +66,7 @@ class YamlProblem:
     span: Span
     message: str
     hint: str | None = None
+    code: str = "yaml-syntax"
 
 
 @dataclass(slots=True)
@@ -120,7 +121,8 @@ def load_workflow_text(text: str, file: str = "<workflow>") -> LoadedDocument:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
-    yaml = _yaml()
+    tags: list[_TagMark] = []
+    yaml = _yaml(tags)
     lines = split_lines(text)
     try:
         documents = list(yaml.load_all(text))
@@ -139,23 +141,69 @@ def load_workflow_text(text: str, file: str = "<workflow>") -> LoadedDocument:
         )
     raw = documents[0] if documents else None
     spans = SpanIndex(file)
-    problems: list[YamlProblem] = []
+    problems = [_tag_problem(tag, lines, file) for tag in tags]
     converter = _Converter(spans, lines, problems)
     data = converter.convert(raw, (), seen=set())
     return LoadedDocument(str(file), data, spans, text, problems)
 
 
-def _yaml() -> Any:
+@dataclass(frozen=True, slots=True)
+class _TagMark:
+    """An explicit tag (`!!set`, `!env`…) on a node, where its node starts (line and column from 0)."""
+
+    tag: str
+    line: int
+    col: int
+
+
+# A tag as written: `!`, `!local`, `!!set`, `!handle!suffix` or `!<verbatim>`.
+_TAG_TEXT = re.compile(r"!(?:<[^>]*>|[^\s,\[\]{}]*)")
+_MAX_TAG_SHOWN = 60
+
+
+def _tag_problem(mark: _TagMark, lines: list[str], file: str) -> YamlProblem:
+    """The error for a tag: at the tag itself (after an anchor `&a` when there is one), naming it as written."""
+    text = lines[mark.line] if 0 <= mark.line < len(lines) else ""
+    found = _TAG_TEXT.search(text, mark.col)
+    if found is not None:
+        col, written = found.start(), found.group(0)
+    else:  # the tag stands on a line of its own before the node: point at the node
+        col, written = mark.col, mark.tag
+    if len(written) > _MAX_TAG_SHOWN:
+        written = written[: _MAX_TAG_SHOWN - 1] + "…"
+    return YamlProblem(
+        Span(file, mark.line + 1, col + 1, col + 1 + max(1, len(written))),
+        f"the YAML tag {written} is not part of the workflow language",
+        "Rob'O workflows use plain YAML: remove the tag",
+        code="yaml-tag",
+    )
+
+
+def _yaml(tags: list[_TagMark] | None = None) -> Any:
     from ruamel.yaml import YAML
     from ruamel.yaml.composer import Composer, ComposerError
     from ruamel.yaml.constructor import RoundTripConstructor
-    from ruamel.yaml.events import AliasEvent
+    from ruamel.yaml.events import AliasEvent, ScalarEvent
 
     class _Composer(Composer):
-        """Refuses an anchor defined twice (ruamel.yaml would only print a Python warning)."""
+        """Refuses an anchor defined twice (ruamel.yaml would only print a Python warning).
+
+        An explicit tag (`!!python/object/apply:…`, `!env`, `!!set`, `!!binary`…) is noted in `tags` and dropped:
+        the node is read as if it had none, so the loaded data stays plain and the rest of the file is checked.
+        """
 
         def compose_node(self, parent: Any, index: Any) -> Any:
             event = self.parser.peek_event()
+            if getattr(event, "ctag", None) is not None:
+                mark = event.start_mark
+                if tags is not None:
+                    tags.append(_TagMark(str(event.tag), mark.line, mark.column))
+                event.ctag = None
+                if isinstance(event, ScalarEvent):
+                    plain = not event.style
+                    event.implicit = (plain, not plain)
+                else:
+                    event.implicit = True
             anchor = getattr(event, "anchor", None)
             if anchor is not None and not isinstance(event, AliasEvent) and anchor in self.anchors:
                 first = self.anchors[anchor].start_mark

@@ -230,7 +230,7 @@ class _Parser:
     def workflow(self) -> Workflow | None:
         for problem in self.document.problems:
             self.diagnostics.append(
-                Diagnostic(problem.span, "yaml-syntax", problem.message, hint=problem.hint)
+                Diagnostic(problem.span, problem.code, problem.message, hint=problem.hint)
             )
         data = self.document.data
         if data is None:

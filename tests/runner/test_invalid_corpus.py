@@ -56,6 +56,7 @@ REQUIRED_CODES = {
     "bad-schedule",
     "bad-timezone",
     "empty-steps",
+    "yaml-tag",
 }
 # Cases run together in one `robo validate` process (their output is known to be right today).
 SUBPROCESS_CASES = ("ambiguous_step", "unknown_parameter", "unknown_step_key_whne")
