@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from runner.durations import Duration
 from runner.loader import Span, SpanIndex
@@ -26,6 +27,27 @@ KeyDuplicates = Literal["error", "number"]
 """What a `for_each` does when two items have the same key: refuse to start, or number the repeats (`D1#2`)."""
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Identifier = Annotated[str, Field(pattern=IDENTIFIER.pattern)]
+RESERVED_NAMES = ("inputs", "vars", "secrets", "env", "run", "now", "today", "loop", "error")
+"""The names a run defines itself in every template's scope (`error` in the steps that handle one): a step
+may not save, set or loop under one of them, which would hide the run's own value (`save: secrets`)."""
+
+
+def _not_reserved(name: str) -> str:
+    if name in RESERVED_NAMES:
+        raise PydanticCustomError(
+            "reserved_name", "'{name}' is a name the run defines itself", {"name": name}
+        )
+    return name
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise PydanticCustomError("blank_text", "should not be empty")
+    return text
+
+
+Name = Annotated[Identifier, AfterValidator(_not_reserved)]
+"""A name a step defines for the steps after it (`save`, `set`, a loop's `as`)."""
 PositiveSeconds = Annotated[Duration, Field(gt=0, le=7 * 86_400)]
 # How many runs of one workflow may go at once on one run store: 1 by default, so that two runs never write the
 # same files or enter the same records together; a second run is refused at its start (or waits, `--wait`).
@@ -124,7 +146,7 @@ class ActionStep(StepBase):
     robot: str
     action: str
     params: dict[str, Any] = Field(default_factory=dict)
-    save: Identifier | None = None
+    save: Name | None = None
     timeout: PositiveSeconds | None = None
     retry: RetryPolicy | None = None
     on_error: OnError | list[Step] = "fail"
@@ -140,14 +162,14 @@ class ActionStep(StepBase):
 class ForEachStep(StepBase):
     kind: ClassVar[str] = "for_each"
     items: str | list[Any] = Field(alias="for_each")
-    as_: Identifier = Field("item", alias="as")
+    as_: Name = Field("item", alias="as")
     key: str | None = None
     key_duplicates: KeyDuplicates = "error"
     parallel: Annotated[int, Field(ge=1, le=32)] | str = 1
     setup: list[Step] = Field(default_factory=list)
     steps: list[Step]
     collect: dict[str, Any] | None = None
-    save: Identifier | None = None
+    save: Name | None = None
     on_error: OnError = "continue"
     retry: RetryPolicy | None = None
     recover: list[Step] = Field(default_factory=list)
@@ -184,7 +206,7 @@ class TryStep(StepBase):
 
 class SetStep(StepBase):
     kind: ClassVar[str] = "set"
-    values: dict[Identifier, Any] = Field(alias="set")
+    values: dict[Name, Any] = Field(alias="set")
 
     def default_label(self) -> str:
         return "set " + ", ".join(self.values)
@@ -218,7 +240,7 @@ for _cls in (ActionStep, ForEachStep, IfStep, TryStep):
 
 
 class Workflow(_Model):
-    name: str
+    name: Annotated[str, AfterValidator(_not_blank)]
     description: str = ""
     version: str | int | float | None = None
     inputs: dict[Identifier, InputSpec] = Field(default_factory=dict)

@@ -35,6 +35,7 @@ from runner.diagnostics import Diagnostic, did_you_mean, one_of
 from runner.loader import LoadedDocument, Location, Span, SpanIndex
 from runner.model import (
     IDENTIFIER,
+    RESERVED_NAMES,
     STEP_CLASSES,
     ActionStep,
     BrowserSettings,
@@ -179,6 +180,21 @@ class _Parser:
             )
         elif kind == "missing" and loc:
             self.error(where[:-1], "missing-key", f"'{'.'.join(names[:-1])}' needs the key '{loc[-1]}'")
+        elif kind == "reserved_name":
+            self.error(
+                where,
+                "reserved-name",
+                f"'{value}' is a name the run defines itself: this would hide it",
+                at_key=on_key,
+                hint=f"choose another name; these are the run's own: {', '.join(RESERVED_NAMES)}",
+            )
+        elif kind == "blank_text":
+            self.error(
+                where,
+                "empty-value",
+                f"'{'.'.join(names)}' is empty",
+                hint="say what this workflow does, e.g. 'name: Relance des factures impayées'",
+            )
         elif (
             kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == IDENTIFIER.pattern
         ):

@@ -25,6 +25,7 @@ from runner.loader import (
 )
 from runner.model import (
     IDENTIFIER,
+    RESERVED_NAMES,
     ActionStep,
     FailStep,
     ForEachStep,
@@ -50,7 +51,7 @@ from runner.templating import (
     tests_used,
 )
 
-BUILTIN_NAMES = frozenset({"inputs", "vars", "secrets", "env", "run", "now", "today", "loop"})
+BUILTIN_NAMES = frozenset(RESERVED_NAMES) - {"error"}  # `error` exists only in the steps that handle one
 
 
 @dataclass

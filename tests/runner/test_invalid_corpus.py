@@ -57,6 +57,8 @@ REQUIRED_CODES = {
     "bad-timezone",
     "empty-steps",
     "yaml-tag",
+    "reserved-name",
+    "empty-value",
 }
 # Cases run together in one `robo validate` process (their output is known to be right today).
 SUBPROCESS_CASES = ("ambiguous_step", "unknown_parameter", "unknown_step_key_whne")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -52,8 +53,53 @@ class TestSafety:
         doc = load_workflow_text(
             f"x: !!python/object/apply:os.system ['touch {marker}']\ny: !!python/name:os.system\n"
         )
-        assert doc.data == {"x": [f"touch {marker}"], "y": ""}
+        assert doc.data == {"x": [f"touch {marker}"], "y": None}
         assert not marker.exists()
+        assert [(p.code, p.span.line, p.span.col) for p in doc.problems] == [
+            ("yaml-tag", 1, 4),
+            ("yaml-tag", 2, 4),
+        ]
+
+
+class TestTags:
+    """An explicit tag is an error at the tag, and its node is read as if it had none (plain data only)."""
+
+    @pytest.mark.parametrize(
+        ("text", "tag", "line", "col", "data"),
+        [
+            ("a: !env HOME\n", "!env", 1, 4, {"a": "HOME"}),
+            ("a: !!set {x: null}\n", "!!set", 1, 4, {"a": {"x": None}}),
+            ("a: !!binary aGVsbG8=\n", "!!binary", 1, 4, {"a": "aGVsbG8="}),
+            ("a: !!timestamp 2024-01-15\n", "!!timestamp", 1, 4, {"a": dt.date(2024, 1, 15)}),
+            ("a: !!int '12'\n", "!!int", 1, 4, {"a": "12"}),
+            ("!!str k: v\n", "!!str", 1, 1, {"k": "v"}),
+            ("a: [1, ! x]\n", "!", 1, 8, {"a": [1, "x"]}),
+            ("a: {b: !local c}\n", "!local", 1, 8, {"a": {"b": "c"}}),
+            ("a: &anchor !env x\nb: *anchor\n", "!env", 1, 12, {"a": "x", "b": "x"}),
+            ("a: !<tag:example.com,2000:x> y\n", "!<tag:example.com,2000:x>", 1, 4, {"a": "y"}),
+            (
+                "a:\n  - !!python/object:os.Thing {b: 1}\n",
+                "!!python/object:os.Thing",
+                2,
+                5,
+                {"a": [{"b": 1}]},
+            ),
+        ],
+    )
+    def test_a_tag_is_reported_where_it_is_written(
+        self, text: str, tag: str, line: int, col: int, data: Any
+    ) -> None:
+        doc = load_workflow_text(text, "w.yaml")
+        assert doc.data == data
+        [problem] = doc.problems
+        assert problem.code == "yaml-tag"
+        assert (problem.span.line, problem.span.col, problem.span.end_col) == (line, col, col + len(tag))
+        assert problem.message == f"the YAML tag {tag} is not part of the workflow language"
+        assert problem.hint == "Rob'O workflows use plain YAML: remove the tag"
+
+    def test_every_tag_of_the_file_is_reported_in_order(self) -> None:
+        doc = load_workflow_text("a: !!str x\nb: [!!str y, !!int 2]\n!!str c: d\n")
+        assert [(p.span.line, p.span.col) for p in doc.problems] == [(1, 4), (2, 5), (2, 14), (3, 1)]
 
     def test_alias_bombs_are_refused(self) -> None:
         lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
