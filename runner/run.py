@@ -46,7 +46,7 @@ from runner.model import Workflow
 from runner.robot_pool import Cancellation, StepCancelled
 from runner.secrets import Redactor, resolve_secrets
 from runner.store import RunRecord, RunStore, RunStoreSink, default_store_url
-from runner.templating import slug
+from runner.templating import folder_slug
 from runner.validate import ValidationResult, validate_file
 
 
@@ -374,7 +374,7 @@ def _execute(
     options: RunOptions,
 ) -> RunOutcome:
     run_id = options.run_id or new_run_id()
-    run_dir = options.logs_dir.resolve() / slug(workflow.name or "workflow") / run_id
+    run_dir = options.logs_dir.resolve() / folder_slug(workflow.name) / run_id
     artifacts_dir = run_dir / "artifacts"
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor(secret_values.values())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -98,6 +99,27 @@ def slug(value: Any, separator: str = "-") -> str:
     decomposed = unicodedata.normalize("NFKD", str(value).translate(ligatures))
     text = "".join(char for char in decomposed if not unicodedata.combining(char))
     return re.sub(r"[^a-z0-9]+", separator, text.lower()).strip(separator)
+
+
+FOLDER_SLUG_MAX_LENGTH = 60
+
+
+def folder_slug(value: Any, fallback: str = "workflow", max_length: int = FOLDER_SLUG_MAX_LENGTH) -> str:
+    """A slug that can name a folder: never empty, with a Latin letter, at most `max_length` characters.
+
+    It holds only `a-z`, `0-9` and `-`, so never a path separator, `.` or `..`. A value whose slug has no Latin
+    letter (`日本語`, `---`, `../..`, `2024`) gives `<fallback>[-<digits>]-<hash>`; a longer one is cut at
+    `max_length` and ends with the hash, so that two long names stay apart. The hash is the first 8 hex digits
+    of the value's SHA-256: the same value always gets the same folder.
+    """
+    text = slug(value)
+    if re.search(r"[a-z]", text) and len(text) <= max_length:
+        return text
+    digest = hashlib.sha256(str(value).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    room = max_length - len(digest) - 1
+    if not re.search(r"[a-z]", text[:room]):
+        text = f"{fallback}-{text}" if text else fallback
+    return f"{text[:room].rstrip('-')}-{digest}"
 
 
 def number_fr(value: Any, decimals: int = 2) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,26 @@ class TestUnexpectedErrors:
         )
         assert resumed.status == "succeeded"
         assert [e.key for e in recorder.of("item_finished") if e.status == "done"] == ["b", "c"]
+
+
+class TestRunFolder:
+    """A run is filed under `logs/<slug of the workflow's name>/<run-id>`, whatever the name."""
+
+    @pytest.mark.parametrize(
+        "name", ["../..", "..", "日本語", "---", "/etc/cron.d", "a/../../b", "Rapport " * 30, "２０２４"]
+    )
+    def test_the_run_folder_is_a_readable_direct_child_of_the_logs_folder(
+        self, tmp_path: Path, name: str
+    ) -> None:
+        workflow = tmp_path / "flow.yaml"
+        workflow.write_text(f"name: {json.dumps(name)}\nsteps:\n  - log: bonjour\n", encoding="utf-8")
+        logs = tmp_path / "logs"
+        outcome = run_workflow(workflow, RunOptions(logs_dir=logs, environ={}))
+        assert outcome.status == "succeeded", outcome.diagnostics
+        assert outcome.run_dir is not None and outcome.run_id is not None
+        assert outcome.run_dir.name == outcome.run_id
+        folder = outcome.run_dir.parent
+        assert folder.parent == logs.resolve()
+        assert 0 < len(folder.name) <= 60
+        assert any("a" <= char <= "z" for char in folder.name)
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["flow.yaml", "logs"]

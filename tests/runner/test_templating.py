@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from runner.templating import (
     TemplateError,
     attribute_references,
     evaluate_condition,
     filters_used,
+    folder_slug,
     referenced_names,
     render_string,
     render_value,
@@ -61,6 +65,9 @@ class TestFilters:
         assert render_string("{{ 'Dossier n°12 : Éric' | slug }}", SCOPE) == "dossier-n-12-eric"
         assert render_string("{{ inputs.service | lower }}", SCOPE) == "rh"
         assert render_string("{{ missing | default('—') }}", SCOPE) == "—"
+
+    def test_slug_of_a_text_with_no_latin_letter_is_empty(self) -> None:
+        assert render_string("{{ '日本語' | slug }}", SCOPE) == ""
 
     def test_today_and_now(self) -> None:
         assert render_string("{{ today() }}", SCOPE) == dt.date.today()
@@ -153,3 +160,39 @@ class TestStaticAnalysis:
     def test_syntax_problems_are_said_plainly(self) -> None:
         assert syntax_problem("{{ montant > 23 000 }}") == "expected the end of the expression, got 'integer'"
         assert syntax_problem("{{ " + "(" * 200 + " }}") is not None
+
+
+class TestFolderSlug:
+    """The slug that names a folder (`logs/<workflow>/<run-id>`): readable, never empty, never a path."""
+
+    def test_a_latin_name_keeps_its_readable_slug(self) -> None:
+        assert folder_slug("Relance des factures impayées") == "relance-des-factures-impayees"
+
+    @pytest.mark.parametrize("name", ["日本語", "---", "../..", "..", ".", "/", "", "Москва", "  "])
+    def test_a_name_with_no_latin_letter_gets_the_fallback_and_a_stable_hash(self, name: str) -> None:
+        result = folder_slug(name)
+        assert result.startswith("workflow-")
+        assert len(result) == len("workflow-") + 8
+        assert folder_slug(name) == result
+
+    def test_digits_are_kept_after_the_fallback(self) -> None:
+        assert folder_slug("２０２４ 日本語").startswith("workflow-2024-")
+
+    def test_names_with_no_latin_letter_stay_apart(self) -> None:
+        assert folder_slug("日本語") != folder_slug("中文")
+
+    def test_a_long_name_is_cut_and_keeps_a_hash_so_that_two_long_names_stay_apart(self) -> None:
+        first = folder_slug("rapport " * 20 + "janvier")
+        second = folder_slug("rapport " * 20 + "fevrier")
+        assert len(first) <= 60 and len(second) <= 60
+        assert first.startswith("rapport-rapport-")
+        assert first != second
+
+    @given(st.text(max_size=300))
+    def test_any_name_gives_a_direct_child_of_the_logs_folder(self, name: str) -> None:
+        result = folder_slug(name)
+        assert 0 < len(result) <= 60
+        assert result.strip("abcdefghijklmnopqrstuvwxyz0123456789-") == ""
+        assert any(char.isalpha() for char in result)
+        logs = Path("/srv/robo/logs")
+        assert (logs / result / "run-id").resolve().parent.parent == logs
