@@ -12,6 +12,7 @@ from robots import robot_class, robot_names
 from runner.durations import DURATION_SCHEMA
 from runner.model import (
     IDENTIFIER,
+    RESERVED_NAMES,
     BrowserSettings,
     Defaults,
     InputSpec,
@@ -34,7 +35,8 @@ _POSITIVE_DURATION = {
         for branch in DURATION_SCHEMA["anyOf"]
     ]
 }
-_SAVE = {"type": "string", "pattern": IDENTIFIER.pattern, "description": "Keep the result under this name."}
+_NAME = {"type": "string", "pattern": IDENTIFIER.pattern, "not": {"enum": list(RESERVED_NAMES)}}
+_SAVE = {**_NAME, "description": "Keep the result under this name."}
 
 _COMMON = {
     "name": {"type": "string", "description": "What the step does, in words a colleague understands."},
@@ -91,7 +93,7 @@ def workflow_schema() -> dict[str, Any]:
             "for_each",
             {"anyOf": [{"type": "string"}, {"type": "array"}]},
             {
-                "as": {"type": "string", "pattern": IDENTIFIER.pattern},
+                "as": _NAME,
                 "key": {"type": "string"},
                 "key_duplicates": {
                     "enum": ["error", "number"],
@@ -114,7 +116,7 @@ def workflow_schema() -> dict[str, Any]:
         ),
         _kind("if", {"type": "string"}, {"then": steps_ref, "else": steps_ref}, required=["then"]),
         _kind("try", steps_ref, {"on_error": on_error}),
-        _kind("set", {"type": "object"}, {}),
+        _kind("set", {"type": "object", "propertyNames": _NAME}, {}),
         _kind("log", {"type": "string"}, {"level": {"enum": ["info", "warning", "error"]}}),
         _kind("fail", {"type": "string"}, {}),
     ]
@@ -126,7 +128,7 @@ def workflow_schema() -> dict[str, Any]:
         "required": ["name", "steps"],
         "additionalProperties": False,
         "properties": {
-            "name": {"type": "string"},
+            "name": {"type": "string", "pattern": r"\S"},
             "description": {"type": "string"},
             "version": {"type": ["string", "number"]},
             "inputs": {"type": "object", "additionalProperties": {"$ref": "#/$defs/InputSpec"}},

@@ -115,6 +115,8 @@ REFUSED_CASES = [
     "timeout_negative",
     "bad_identifier_save",
     "parallel_zero",
+    "reserved_names",
+    "empty_name",
 ]
 
 
