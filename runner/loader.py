@@ -159,20 +159,22 @@ class _TagMark:
 # A tag as written: `!`, `!local`, `!!set`, `!handle!suffix` or `!<verbatim>`.
 _TAG_TEXT = re.compile(r"!(?:<[^>]*>|[^\s,\[\]{}]*)")
 _MAX_TAG_SHOWN = 60
+_TAG_SEARCH_LINES = 3
 
 
 def _tag_problem(mark: _TagMark, lines: list[str], file: str) -> YamlProblem:
     """The error for a tag: at the tag itself (after an anchor `&a` when there is one), naming it as written."""
-    text = lines[mark.line] if 0 <= mark.line < len(lines) else ""
-    found = _TAG_TEXT.search(text, mark.col)
-    if found is not None:
-        col, written = found.start(), found.group(0)
-    else:  # the tag stands on a line of its own before the node: point at the node
-        col, written = mark.col, mark.tag
+    line, col, written = mark.line, mark.col, mark.tag
+    # The node starts at its anchor when it has one; the tag follows it, on the same line or a later one.
+    for index in range(mark.line, min(mark.line + _TAG_SEARCH_LINES, len(lines))):
+        found = _TAG_TEXT.search(lines[index], mark.col if index == mark.line else 0)
+        if found is not None:
+            line, col, written = index, found.start(), found.group(0)
+            break
     if len(written) > _MAX_TAG_SHOWN:
         written = written[: _MAX_TAG_SHOWN - 1] + "…"
     return YamlProblem(
-        Span(file, mark.line + 1, col + 1, col + 1 + max(1, len(written))),
+        Span(file, line + 1, col + 1, col + 1 + max(1, len(written))),
         f"the YAML tag {written} is not part of the workflow language",
         "Rob'O workflows use plain YAML: remove the tag",
         code="yaml-tag",

@@ -76,6 +76,7 @@ class TestTags:
             ("a: [1, ! x]\n", "!", 1, 8, {"a": [1, "x"]}),
             ("a: {b: !local c}\n", "!local", 1, 8, {"a": {"b": "c"}}),
             ("a: &anchor !env x\nb: *anchor\n", "!env", 1, 12, {"a": "x", "b": "x"}),
+            ("a: &anchor\n  !!set {x: null}\n", "!!set", 2, 3, {"a": {"x": None}}),
             ("a: !<tag:example.com,2000:x> y\n", "!<tag:example.com,2000:x>", 1, 4, {"a": "y"}),
             (
                 "a:\n  - !!python/object:os.Thing {b: 1}\n",
