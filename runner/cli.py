@@ -59,11 +59,15 @@ ForceOption = Annotated[
 
 
 def _out(text: str = "") -> None:
-    typer.echo(text)
+    from runner.diagnostics import printable
+
+    typer.echo(printable(text))  # what comes from a run's data may not drive the terminal
 
 
 def _err(text: str) -> None:
-    typer.echo(text, err=True)
+    from runner.diagnostics import printable
+
+    typer.echo(printable(text), err=True)
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic], sources: Mapping[str, Sequence[str]], fmt: str) -> None:
