@@ -78,7 +78,8 @@ def render_text(diagnostic: Diagnostic, source_lines: Sequence[str] | None = Non
         window = _window(len(line_text), span.col - 1)
         if span.line > 1:
             previous = source_lines[span.line - 2]
-            shown = window if window[0] < len(previous) else _window(len(previous), 0)
+            start = window[0] if window[0] < len(previous) else 0
+            shown = (start, start + EXCERPT_WIDTH)
             out.append(f"   {span.line - 1:>{width}} | {_excerpt(previous, shown)}")
         out.append(f"   {span.line:>{width}} | {_excerpt(line_text, window)}")
         # The caret goes under the same characters once cut and escaped.
