@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -45,6 +46,16 @@ def test_a_run_prints_control_sequences_from_data_escaped(tmp_path: Path) -> Non
     assert f"lu : {shown}" in printed  # the log message, escaped: a reader still sees what was there
     assert f"item {shown}" in printed  # the item key
     assert f"refusé : {shown}" in printed  # the error
+
+    (run,) = json.loads(robo("runs", "list", "--format", "json", cwd=tmp_path).stdout)
+    assert run["workflow"] == "Cellules"
+    for command in (["runs", "list"], ["runs", "show", run["id"]]):
+        shown_later = robo(*command, cwd=tmp_path, env={"COLUMNS": "400"})
+        assert shown_later.returncode == 0, shown_later.stderr
+        printed = shown_later.stdout + shown_later.stderr
+        assert CONTROL_BYTES.findall(printed) == []
+        if command[1] == "show":
+            assert "]0;pwned" in printed  # the item key and the error, escaped
 
 
 def test_the_live_display_escapes_names_keys_messages_and_errors() -> None:
