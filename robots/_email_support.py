@@ -60,8 +60,8 @@ def refuse_control_characters(value: str, role: str, *, allow_tab: bool = False)
         shown = repr(value[:_SHOWN_LENGTH]) + ("…" if len(value) > _SHOWN_LENGTH else "")
         raise BusinessError(
             f"{role}: {shown} holds a control character ({found.group()!r} at position {found.start() + 1}), "
-            "which a mail header may not contain",
-            hint="a line break in an address or a subject would add headers or recipients: "
+            "which may not reach a mail header or a mail server's command",
+            hint="a line break in an address or a subject would add headers, recipients or commands: "
             "clean the value in the data (e.g. | replace('\\n', ' ') | trim)",
         )
 

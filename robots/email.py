@@ -351,6 +351,14 @@ class Email(Robot):
         from imap_tools import AND, MailMessageFlags
         from imap_tools.errors import ImapToolsError
 
+        for role, value in (
+            ("folder", folder),
+            ("sender", sender),
+            ("subject", subject),
+            ("move_to", move_to),
+        ):
+            if value:  # sent inside IMAP commands: a line break would add a command
+                refuse_control_characters(value, role)
         port = port or IMAP_PORTS[security]
         where = f"IMAP server {host}:{port}"
         target = self.context.resolve_path(save_attachments_to) if save_attachments_to else None

@@ -513,6 +513,27 @@ class TestRead:
         assert str(caught.value) == f"cannot connect to the IMAP server 127.0.0.1:{port}: connection refused"
 
 
+class TestReadRefusesControlCharacters:
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("subject", 'x"\r\nA0042 DELETE "Archives'),
+            ("sender", "a@x.fr\r\nA0042 LOGOUT"),
+            ("folder", "INBOX\r\nA0042 DELETE INBOX"),
+            ("move_to", "Archives\nA0042 EXPUNGE"),
+        ],
+    )
+    def test_a_line_break_in_a_search_or_folder_is_a_business_error(
+        self, email: Email, imap_account: ImapAccount, field: str, value: str
+    ) -> None:
+        imap_account.create_folder("Archives")
+        imap_account.deliver(incoming("Dossier 42"))
+        with pytest.raises(BusinessError, match=f"^{field}: .* holds a control character"):
+            email.read(**imap_params(imap_account, **{field: value}))
+        assert len(flags(imap_account)) == 1
+        assert len(flags(imap_account, "Archives")) == 0
+
+
 class TestSafeFilename:
     @pytest.mark.parametrize(
         ("name", "expected"),
