@@ -8,7 +8,9 @@ then marks them read or moves them, only once everything was saved.
 TLS certificates are always checked, against the system's authorities or `ca_file`; `verify_tls: false` turns
 the check off for a test server only. Errors name the server (host:port) and what to check: a server that does
 not answer is an `ApplicationError` (retried); a refused login, a TLS mismatch or an unknown folder is a
-`ConfigurationError`; an address that is not one, or a recipient the server refuses, is a `BusinessError`.
+`ConfigurationError`; an address that is not one, or a recipient the server refuses, is a `BusinessError`. So is a
+line break (or another control character) from data in an address, a subject, a search or a folder name: it would
+add a header, a recipient or a server command.
 """
 
 from __future__ import annotations
