@@ -24,6 +24,10 @@ Security = Literal["none", "starttls", "ssl"]
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+# What may not reach a mail header from data: CR and LF would start a new header (a "Bcc:" added by a cell), and
+# Python's email package also breaks lines at the other C0 and C1 controls and at U+2028/U+2029.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHOWN_LENGTH = 80
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 MAX_NAME_LENGTH = 150
 
@@ -48,6 +52,20 @@ def tls_context(ca_file: Path | None, verify: bool) -> ssl.SSLContext:
         ) from exc
 
 
+def refuse_control_characters(value: str, role: str, *, allow_tab: bool = False) -> None:
+    """Raise a `BusinessError` naming `role` when `value` holds a line break or another control character."""
+    for found in _CONTROL.finditer(value):
+        if allow_tab and found.group() == "\t":
+            continue
+        shown = repr(value[:_SHOWN_LENGTH]) + ("…" if len(value) > _SHOWN_LENGTH else "")
+        raise BusinessError(
+            f"{role}: {shown} holds a control character ({found.group()!r} at position {found.start() + 1}), "
+            "which may not reach a mail header or a mail server's command",
+            hint="a line break in an address or a subject would add headers, recipients or commands: "
+            "clean the value in the data (e.g. | replace('\\n', ' ') | trim)",
+        )
+
+
 def split_addresses(value: str | Iterable[str] | None, role: str) -> list[tuple[str, str]]:
     """(display name, address) pairs from "a@x.fr, B <b@y.fr>; c@z.fr" or a list; raises a `BusinessError`."""
     if value is None:
@@ -55,6 +73,7 @@ def split_addresses(value: str | Iterable[str] | None, role: str) -> list[tuple[
     texts = [value] if isinstance(value, str) else list(value)
     pairs = []
     for text in texts:
+        refuse_control_characters(str(text), role)
         # Outlook users separate addresses with ";": accept it beside RFC 5322's ",".
         found = getaddresses([str(text).replace(";", ",")])
         if ("", "") in found:

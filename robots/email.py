@@ -8,7 +8,9 @@ then marks them read or moves them, only once everything was saved.
 TLS certificates are always checked, against the system's authorities or `ca_file`; `verify_tls: false` turns
 the check off for a test server only. Errors name the server (host:port) and what to check: a server that does
 not answer is an `ApplicationError` (retried); a refused login, a TLS mismatch or an unknown folder is a
-`ConfigurationError`; an address that is not one, or a recipient the server refuses, is a `BusinessError`.
+`ConfigurationError`; an address that is not one, or a recipient the server refuses, is a `BusinessError`. So is a
+line break (or another control character) from data in an address, a subject, a search or a folder name: it would
+add a header, a recipient or a server command.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pydantic import Field
 from robots._email_support import (
     Security,
     connection_error,
+    refuse_control_characters,
     safe_filename,
     save_new_file,
     split_addresses,
@@ -125,6 +128,8 @@ class Email(Robot):
         to_pairs = split_addresses(to, "to")
         cc_pairs = split_addresses(cc, "cc")
         bcc_pairs = split_addresses(bcc, "bcc")
+        reply_pairs = split_addresses(reply_to, "reply_to")
+        refuse_control_characters(subject, "subject", allow_tab=True)
         if not (to_pairs or cc_pairs or bcc_pairs):
             raise BusinessError("email.send: there is no recipient", hint="give at least one address in to:")
         files = [self._file(path, "attachment") for path in attachments or []]
@@ -137,8 +142,8 @@ class Email(Robot):
             message["To"] = _addresses_header(to_pairs)
         if cc_pairs:
             message["Cc"] = _addresses_header(cc_pairs)
-        if reply_to:
-            message["Reply-To"] = _addresses_header(split_addresses(reply_to, "reply_to"))
+        if reply_pairs:
+            message["Reply-To"] = _addresses_header(reply_pairs)
         message["Subject"] = subject
         message["Date"] = formatdate(localtime=True)
         message["Message-ID"] = message_id
@@ -153,7 +158,9 @@ class Email(Robot):
             if kind is None or encoding is not None:
                 kind = "application/octet-stream"
             maintype, _, subtype = kind.partition("/")
-            message.add_attachment(file.read_bytes(), maintype=maintype, subtype=subtype, filename=file.name)
+            # The name goes into a header: a file named with a line break would break it.
+            name = safe_filename(file.name)
+            message.add_attachment(file.read_bytes(), maintype=maintype, subtype=subtype, filename=name)
 
         port = port or SMTP_PORTS[security]
         recipients = [address for _, address in (*to_pairs, *cc_pairs, *bcc_pairs)]
@@ -346,6 +353,14 @@ class Email(Robot):
         from imap_tools import AND, MailMessageFlags
         from imap_tools.errors import ImapToolsError
 
+        for role, value in (
+            ("folder", folder),
+            ("sender", sender),
+            ("subject", subject),
+            ("move_to", move_to),
+        ):
+            if value:  # sent inside IMAP commands: a line break would add a command
+                refuse_control_characters(value, role)
         port = port or IMAP_PORTS[security]
         where = f"IMAP server {host}:{port}"
         target = self.context.resolve_path(save_attachments_to) if save_attachments_to else None

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from rich.text import Text
+
     from runner.diagnostics import Diagnostic
     from runner.run import RunOutcome
 
@@ -59,11 +61,24 @@ ForceOption = Annotated[
 
 
 def _out(text: str = "") -> None:
-    typer.echo(text)
+    from runner.diagnostics import printable
+
+    typer.echo(printable(text))  # what comes from a run's data may not drive the terminal
 
 
 def _err(text: str) -> None:
-    typer.echo(text, err=True)
+    from runner.diagnostics import printable
+
+    typer.echo(printable(text), err=True)
+
+
+def _cell(text: object) -> Text:
+    """A value from the run store as a rich table cell or line: plain text (no markup), control characters escaped."""
+    from rich.text import Text
+
+    from runner.diagnostics import printable
+
+    return Text(printable("" if text is None else str(text)))
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic], sources: Mapping[str, Sequence[str]], fmt: str) -> None:
@@ -372,7 +387,7 @@ def runs_list(
         counts = record.counts or {}
         table.add_row(
             record.id,
-            record.workflow,
+            _cell(record.workflow),
             record.status_label,
             record.started_at[:19].replace("T", " "),
             f"{record.duration:.1f} s" if record.duration is not None else "",
@@ -416,7 +431,9 @@ def runs_show(
         return
     console = Console(width=max(120, Console().width))
     console.print(
-        f"run {record.id} of '{record.workflow}' ({record.workflow_file})", markup=False, highlight=False
+        _cell(f"run {record.id} of '{record.workflow}' ({record.workflow_file})"),
+        markup=False,
+        highlight=False,
     )
     sessions = f" over {record.sessions} sessions" if record.sessions > 1 else ""
     console.print(
@@ -426,17 +443,17 @@ def runs_show(
     if record.dry_run:
         console.print("a dry run: the steps that change something were not called", markup=False)
     if record.error:
-        console.print(f"error: {record.error}", markup=False)
-    console.print(f"records: {record.run_dir}", markup=False)
+        console.print(_cell(f"error: {record.error}"), markup=False)
+    console.print(_cell(f"records: {record.run_dir}"), markup=False)
     steps_table = Table("step", "name", "item", "status", "duration", "error", title="steps")
     for row in step_rows[-200:]:
         steps_table.add_row(
             row["step"],
-            row["name"],
-            row["item"] or "",
+            _cell(row["name"]),
+            _cell(row["item"]),
             row["status"],
             f"{row['duration'] or 0:.3f} s",
-            row["error"] or "",
+            _cell(row["error"]),
         )
     console.print(steps_table)
     others = [row for row in item_rows if row["status"] != ItemStatus.TO_CHECK]
@@ -444,7 +461,7 @@ def runs_show(
         items_table = Table("loop", "#", "key", "status", "error", title="work items")
         for row in others:
             items_table.add_row(
-                row["loop"], str(row["position"] + 1), row["key"], row["status"], row["error"] or ""
+                row["loop"], str(row["position"] + 1), _cell(row["key"]), row["status"], _cell(row["error"])
             )
         console.print(items_table)
     if to_check:
@@ -452,7 +469,7 @@ def runs_show(
             "loop", "#", "key", "why", title=f"{len(to_check)} items to check (maybe entered: not done again)"
         )
         for row in to_check:
-            check_table.add_row(row["loop"], str(row["position"] + 1), row["key"], row["error"] or "")
+            check_table.add_row(row["loop"], str(row["position"] + 1), _cell(row["key"]), _cell(row["error"]))
         console.print(check_table)
         console.print(_to_check_advice(record.id), markup=False, highlight=False)
 

@@ -24,6 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from runner.diagnostics import printable
 from runner.errors import KIND_WORDS
 from runner.events import (
     ArtifactSaved,
@@ -78,6 +79,8 @@ class ConsoleSink:
         # Written straight to the stream: rich's rendering costs more than a Playwright fill on a busy machine,
         # and a plain line needs none of it.
         stamp = dt.datetime.now().strftime("%H:%M:%S")
+        # Text from data is shown escaped, and its own lines indented: it can neither move the cursor nor fake a line.
+        text = printable(text).replace("\n", "\n" + " " * (len(stamp) + 1))
         self.stream.write(f"{stamp} {text}\n")
         self.stream.flush()
 
@@ -137,28 +140,28 @@ class ConsoleSink:
     def _handle_live(self, event: Event) -> None:
         progress = self._ensure_progress()
         if isinstance(event, RunStarted):
-            progress.console.print(f"[bold]{escape(event.workflow)}[/] — run {event.run_id}")
+            progress.console.print(f"[bold]{_shown(event.workflow)}[/] — run {event.run_id}")
         elif isinstance(event, StepStarted):
-            where = f" [dim]{escape(event.item)}[/]" if event.item else ""
-            progress.update(self._loops["__step__"], description=f"{escape(event.name)}{where}")
+            where = f" [dim]{_shown(event.item, lines=False)}[/]" if event.item else ""
+            progress.update(self._loops["__step__"], description=f"{_shown(event.name, lines=False)}{where}")
         elif isinstance(event, LoopStarted):
-            self._loops[event.loop] = progress.add_task(escape(event.name), total=event.total)
+            self._loops[event.loop] = progress.add_task(_shown(event.name, lines=False), total=event.total)
         elif isinstance(event, ItemFinished):
             task = self._loops.get(event.loop)
             if task is not None:
                 progress.advance(task)
             if is_failed(event.status) or event.status == ItemStatus.TO_CHECK:
                 progress.console.print(
-                    f"[yellow]item {escape(event.key)}[/] ({_status_words(event.status)}): "
-                    f"{escape(event.error or event.status)}"
+                    f"[yellow]item {_shown(event.key)}[/] ({_status_words(event.status)}): "
+                    f"{_shown(event.error or event.status)}"
                 )
         elif isinstance(event, RetryScheduled):
             progress.console.print(
-                f"[yellow]⟳ {escape(event.name)}[/] attempt {event.attempt}/{event.of}: {escape(event.error)}"
+                f"[yellow]⟳ {_shown(event.name)}[/] attempt {event.attempt}/{event.of}: {_shown(event.error)}"
             )
         elif isinstance(event, LogMessage):
             style = {"warning": "yellow", "error": "red"}.get(event.level, "")
-            text = escape(event.message)
+            text = _shown(event.message)
             progress.console.print(f"[{style}]{text}[/]" if style else text)
         elif isinstance(event, RunFinished):
             progress.update(self._loops["__step__"], description="done", total=1, completed=1)
@@ -214,6 +217,11 @@ def silence_closed_output(stream: IO[str]) -> None:
         os.dup2(null, target)
     finally:
         os.close(null)
+
+
+def _shown(text: str, *, lines: bool = True) -> str:
+    """Text from a run, for rich: control characters escaped (see `printable`), then markup characters."""
+    return escape(printable(text, lines=lines))
 
 
 def _status_words(status: str) -> str:

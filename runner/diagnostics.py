@@ -11,6 +11,28 @@ from runner.loader import Span
 
 Severity = Literal["error", "warning"]
 
+# Characters a terminal acts on instead of showing them: the C0 controls (ESC starts the sequences that erase a
+# line, colour text or set the window title, BEL ends one, CR goes back over a line), DEL, the C1 controls (U+009B
+# is a whole CSI by itself) and the Unicode line separators and bidirectional overrides (which reorder what shows).
+# Each is shown as its escape, e.g. `\x1b[2K`, so a reader still sees that something was there; the forms from
+# U+007F on are valid in JSON too.
+_CONTROLS = (
+    *range(0x00, 0x20),
+    *range(0x7F, 0xA0),
+    0x2028,
+    0x2029,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+)
+_ONE_LINE = {code: f"\\x{code:02x}" if code < 0x20 else f"\\u{code:04x}" for code in _CONTROLS}
+_LINES = {code: shown for code, shown in _ONE_LINE.items() if chr(code) not in "\n\t"}
+EXCERPT_WIDTH = 120  # characters of a source line shown around the caret of an error
+
+
+def printable(text: str, *, lines: bool = True) -> str:
+    """`text` safe to print on a terminal: control characters shown as escapes (newlines and tabs kept if `lines`)."""
+    return text.translate(_LINES if lines else _ONE_LINE)
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
@@ -47,24 +69,46 @@ class Diagnostic:
 def render_text(diagnostic: Diagnostic, source_lines: Sequence[str] | None = None) -> str:
     """The human form: `path:line:col: severity[code]: message`, an excerpt with a caret, then details."""
     span = diagnostic.span
-    out = [f"{span}: {diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"]
+    out = [printable(f"{span}: {diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}")]
     if source_lines and 0 < span.line <= len(source_lines):
         width = len(str(span.line))
-        if span.line > 1:
-            out.append(f"   {span.line - 1:>{width}} | {source_lines[span.line - 2]}")
         line_text = source_lines[span.line - 1]
-        out.append(f"   {span.line:>{width}} | {line_text}")
         end = span.end_col if span.end_col and span.end_col > span.col else span.col + 1
         end = min(end, max(len(line_text) + 1, span.col + 1))
-        out.append(f"   {'':>{width}} | {' ' * (span.col - 1)}{'^' * (end - span.col)}")
+        window = _window(len(line_text), span.col - 1)
+        if span.line > 1:
+            previous = source_lines[span.line - 2]
+            start = window[0] if window[0] < len(previous) else 0
+            shown = (start, start + EXCERPT_WIDTH)
+            out.append(f"   {span.line - 1:>{width}} | {_excerpt(previous, shown)}")
+        out.append(f"   {span.line:>{width}} | {_excerpt(line_text, window)}")
+        # The caret goes under the same characters once cut and escaped.
+        before = len(_excerpt(line_text, (window[0], max(window[0], span.col - 1)), tail=False))
+        under = len(printable(line_text[span.col - 1 : min(end - 1, window[1])], lines=False))
+        out.append(f"   {'':>{width}} | {' ' * before}{'^' * max(1, under)}")
     if diagnostic.expected:
-        out.append(f"  expected: {diagnostic.expected}")
+        out.append(printable(f"  expected: {diagnostic.expected}"))
     if diagnostic.found:
-        out.append(f"  found: {diagnostic.found}")
-    out.extend(f"  caused by: {cause}" for cause in diagnostic.cause)
+        out.append(printable(f"  found: {diagnostic.found}"))
+    out.extend(printable(f"  caused by: {cause}") for cause in diagnostic.cause)
     if diagnostic.hint:
-        out.append(f"  hint: {diagnostic.hint}")
+        out.append(printable(f"  hint: {diagnostic.hint}"))
     return "\n".join(out)
+
+
+def _window(length: int, column: int) -> tuple[int, int]:
+    """The slice of a line of `length` characters shown in an excerpt: at most EXCERPT_WIDTH, around `column`."""
+    if length <= EXCERPT_WIDTH:
+        return 0, length
+    start = max(0, min(column - EXCERPT_WIDTH // 3, length - EXCERPT_WIDTH))
+    return start, start + EXCERPT_WIDTH
+
+
+def _excerpt(line: str, window: tuple[int, int], *, tail: bool = True) -> str:
+    """`line[start:end]` escaped, with "…" where it was cut (the end mark only when `tail`)."""
+    start, end = window
+    shown = ("…" if start > 0 else "") + printable(line[start:end], lines=False)
+    return shown + ("…" if tail and end < len(line) else "")
 
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: Mapping[str, Sequence[str]] | None = None) -> str:

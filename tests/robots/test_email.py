@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from tests.mock_intranet.mail_store import MailStore
 from tests.mock_intranet.smtp_server import MailServer
 from tests.robots import imap_server
 from tests.robots.imap_server import ImapAccount
+from tests.runner.conftest import WorkflowRunner
 
 dovecot = imap_server.dovecot
 imap_account = imap_server.imap_account
@@ -242,6 +244,100 @@ class TestSend:
         assert smtp_endpoint.store.count() == 0
 
 
+INJECTED_BCC = "a@x.fr\r\nBcc: evil@x.fr"
+
+
+class TestHeaderInjection:
+    """Values from data never add a header or a recipient: a control character is a business error."""
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("to", INJECTED_BCC),
+            ("to", ["ok@example.fr", INJECTED_BCC]),
+            ("to", "Nom\nBcc: evil@x.fr <a@x.fr>"),
+            ("cc", "a@x.fr\nevil@x.fr"),
+            ("bcc", "a@x.fr\x00evil@x.fr"),
+            ("reply_to", "a@x.fr\rBcc: evil@x.fr"),
+            ("sender", "Service \x1b[2K <urbanisme@mairie.test>"),
+            ("to", "a@x.fr\u2028Bcc: evil@x.fr"),
+            ("to", "a@x.fr\x85evil@x.fr"),
+        ],
+    )
+    def test_a_control_character_in_an_address_sends_nothing(
+        self, email: Email, smtp_endpoint: SmtpEndpoint, field: str, value: str | list[str]
+    ) -> None:
+        with pytest.raises(BusinessError) as caught:
+            email.send(**smtp_params(smtp_endpoint, **{field: value}))
+        message = str(caught.value)
+        assert message.startswith(f"{field}: ")
+        assert "control character" in message
+        assert "\n" not in message and "\r" not in message and "\x00" not in message  # shown by its repr
+        email.send(**smtp_params(smtp_endpoint))
+        (mail,) = smtp_endpoint.store.wait_for(1)  # only the clean message arrived
+        assert mail.envelope_to == ["eloise.lefevre@example.fr"]
+
+    def test_a_line_break_in_the_subject_is_a_business_error(
+        self, email: Email, smtp_endpoint: SmtpEndpoint
+    ) -> None:
+        with pytest.raises(BusinessError, match=r"^subject: 'Dossier\\r\\nBcc: evil@x\.fr' holds a control"):
+            email.send(**smtp_params(smtp_endpoint, subject="Dossier\r\nBcc: evil@x.fr"))
+        assert smtp_endpoint.store.count() == 0
+
+    def test_a_long_value_is_shown_cut(self, email: Email, smtp_endpoint: SmtpEndpoint) -> None:
+        with pytest.raises(BusinessError) as caught:
+            email.send(**smtp_params(smtp_endpoint, to="a@x.fr\n" + "b" * 100_000))
+        assert len(str(caught.value)) < 300
+        assert "…" in str(caught.value)
+
+    def test_a_tab_in_the_subject_is_kept(self, email: Email, smtp_endpoint: SmtpEndpoint) -> None:
+        email.send(**smtp_params(smtp_endpoint, subject="Dossier\t42"))
+        (mail,) = smtp_endpoint.store.wait_for(1)
+        assert "42" in mail.subject
+
+    def test_an_attachment_named_with_a_line_break_is_sent_under_a_safe_name(
+        self, email: Email, smtp_endpoint: SmtpEndpoint, tmp_path: Path
+    ) -> None:
+        attached = tmp_path / "relevé\r\nBcc: evil@x.fr.pdf"
+        attached.write_bytes(b"%PDF-1.4")
+        email.send(**smtp_params(smtp_endpoint, attachments=[str(attached)]))
+        (mail,) = smtp_endpoint.store.wait_for(1)
+        assert mail.envelope_to == ["eloise.lefevre@example.fr"]
+        assert mail.header("Bcc") == ""
+        ((name, content),) = [(a.filename, a.content) for a in mail.attachments]
+        assert name == "relevé_Bcc_ evil@x.fr.pdf"
+        assert content == b"%PDF-1.4"
+
+    @pytest.mark.parametrize(
+        ("field", "value"), [("to", INJECTED_BCC), ("subject", "Dossier\r\nBcc: evil@x.fr")]
+    )
+    def test_through_the_engine_it_is_not_retried(
+        self, smtp_endpoint: SmtpEndpoint, tmp_path: Path, field: str, value: str
+    ) -> None:
+        (tmp_path / "cells.json").write_text(json.dumps({field: value}), encoding="utf-8")
+        fields = smtp_params(smtp_endpoint)
+        fields[field] = f"{{{{ cells.{field} }}}}"
+        fields["password"] = "{{ secrets.smtp }}"
+        workflow = (
+            "name: injection\n"
+            "secrets: [smtp]\n"
+            "defaults: {retry: {attempts: 3, delay: 0.01}}\n"
+            "steps:\n"
+            "  - data.read_json: {path: cells.json}\n"
+            "    save: cells\n"
+            f"  - email.send: {json.dumps(fields, ensure_ascii=False)}\n"
+        )
+        outcome, recorder = WorkflowRunner(tmp_path)(
+            workflow, environ={"ROBO_SECRET_SMTP": smtp_endpoint.password}
+        )
+        assert outcome.status == "failed"
+        assert recorder.of("retry_scheduled") == []
+        (diagnostic,) = outcome.diagnostics
+        assert diagnostic.code == "business-error"
+        assert diagnostic.message.startswith(f"step 'email.send' failed: {field}: ")
+        assert smtp_endpoint.store.count() == 0
+
+
 def incoming(
     subject: str,
     sender: str = "Centre des impôts <sip@impots.test>",
@@ -415,6 +511,27 @@ class TestRead:
         with pytest.raises(ApplicationError) as caught:
             email.read(host="127.0.0.1", port=port, user="u", password="p")
         assert str(caught.value) == f"cannot connect to the IMAP server 127.0.0.1:{port}: connection refused"
+
+
+class TestReadRefusesControlCharacters:
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("subject", 'x"\r\nA0042 DELETE "Archives'),
+            ("sender", "a@x.fr\r\nA0042 LOGOUT"),
+            ("folder", "INBOX\r\nA0042 DELETE INBOX"),
+            ("move_to", "Archives\nA0042 EXPUNGE"),
+        ],
+    )
+    def test_a_line_break_in_a_search_or_folder_is_a_business_error(
+        self, email: Email, imap_account: ImapAccount, field: str, value: str
+    ) -> None:
+        imap_account.create_folder("Archives")
+        imap_account.deliver(incoming("Dossier 42"))
+        with pytest.raises(BusinessError, match=f"^{field}: .* holds a control character"):
+            email.read(**imap_params(imap_account, **{field: value}))
+        assert len(flags(imap_account)) == 1
+        assert len(flags(imap_account, "Archives")) == 0
 
 
 class TestSafeFilename:
