@@ -65,6 +65,7 @@ class RunOptions:
     force: bool = False  # on a resume: do items to check again without asking (they may be entered twice)
     # Resume the run of this workflow file and inputs that crashed or was interrupted, if there is one.
     resume_unfinished: bool = False
+    run_dir: Path | None = None  # a resumed run's folder, where its earlier sessions wrote
     wait: bool = False  # wait for the runs that fill the workflow's concurrency, rather than refuse to start
     say: Callable[[str], None] | None = None  # what a person should know before the run starts
 
@@ -153,6 +154,8 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
             workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
         )
         options = _claim(store, options, validation, workflow, inputs, previous)
+        if previous is not None and previous.run_dir:
+            options = dataclasses.replace(options, run_dir=Path(previous.run_dir))
     except RunRefused as exc:
         return RunOutcome("invalid", diagnostics=[_top_diagnostic(validation, "already-running", exc)])
     except RoboError as exc:
@@ -374,7 +377,7 @@ def _execute(
     options: RunOptions,
 ) -> RunOutcome:
     run_id = options.run_id or new_run_id()
-    run_dir = options.logs_dir.resolve() / folder_slug(workflow.name) / run_id
+    run_dir = options.run_dir or options.logs_dir.resolve() / folder_slug(workflow.name) / run_id
     artifacts_dir = run_dir / "artifacts"
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor(secret_values.values())

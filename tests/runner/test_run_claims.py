@@ -103,6 +103,26 @@ class TestPidReuse:
         outcome = run_workflow(tmp_path / "workflow1.yaml", options)
         assert outcome.status == "completed_with_errors", outcome.diagnostics  # resumed, b refused again
 
+    def test_a_resumed_run_goes_on_writing_in_its_own_folder(
+        self, run_yaml: WorkflowRunner, tmp_path: Path
+    ) -> None:
+        # e.g. a run started by a version that named run folders otherwise
+        first, _ = run_yaml(LOOP)
+        assert first.run_id is not None and first.run_dir is not None
+        older = tmp_path / "logs" / "ancien-nom" / first.run_id
+        older.parent.mkdir(parents=True)
+        first.run_dir.rename(older)
+        store = store_of(tmp_path)
+        with store.begin() as connection:
+            connection.execute(update(runs).where(runs.c.id == first.run_id).values(run_dir=str(older)))
+        store.close()
+        before = (older / "audit.jsonl").read_text(encoding="utf-8")
+        options = RunOptions(logs_dir=tmp_path / "logs", environ={}, resume=first.run_id)
+        outcome = run_workflow(tmp_path / "workflow1.yaml", options)
+        assert outcome.run_dir == older
+        assert (older / "audit.jsonl").read_text(encoding="utf-8").startswith(before)
+        assert not first.run_dir.exists()
+
     def test_a_run_still_going_is_not_resumed(
         self, run_yaml: WorkflowRunner, tmp_path: Path, sleeper: subprocess.Popen[bytes]
     ) -> None:
