@@ -109,7 +109,7 @@ def load_schedules(path: Path) -> LoadedFile:
     closed_files: list[Path] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(workflow.schedule):
-        job_id = f"{path.stem}/{slug(entry.name) if entry.name else index + 1}"
+        job_id = f"{path.stem}/{(slug(entry.name) if entry.name else None) or index + 1}"  # never empty
         if job_id in seen:
             loaded.diagnostics.append(
                 Diagnostic(

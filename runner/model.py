@@ -125,7 +125,7 @@ class StepBase(_Model):
     kind: ClassVar[str] = ""
     span: Span
     path: tuple[Any, ...]
-    name: str | None = None
+    name: Annotated[str, AfterValidator(_not_blank)] | None = None
     id: Identifier | None = None
     when: str | None = None
 

@@ -193,7 +193,9 @@ class _Parser:
                 where,
                 "empty-value",
                 f"'{'.'.join(names)}' is empty",
-                hint="say what this workflow does, e.g. 'name: Relance des factures impayées'",
+                hint="say what this workflow does, e.g. 'name: Relance des factures impayées'"
+                if where == ("name",)
+                else "say what this step does, e.g. 'name: Saisir le dossier', or leave 'name' out",
             )
         elif (
             kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == IDENTIFIER.pattern

@@ -184,6 +184,16 @@ class TestSchedulesOfAFile:
         assert again.specs[0].fingerprint != loaded.specs[0].fingerprint
         assert again.specs[1].fingerprint == loaded.specs[1].fingerprint
 
+    def test_a_schedule_named_without_latin_letters_gets_its_position_as_id(self, tmp_path: Path) -> None:
+        path = tmp_path / "saisie.yaml"
+        path.write_text(
+            "name: Saisie\nschedule:\n  - {name: 朝, every: 60}\n  - {name: 夜, every: 120}\nsteps: [{log: a}]\n",
+            encoding="utf-8",
+        )
+        loaded = load_schedules(path)
+        assert loaded.ok, [d.message for d in loaded.diagnostics]
+        assert [spec.job_id for spec in loaded.specs] == ["saisie/1", "saisie/2"]
+
     def test_a_missing_closed_days_file_is_an_error_at_its_place(self, tmp_path: Path) -> None:
         path = tmp_path / "saisie.yaml"
         path.write_text(
