@@ -356,6 +356,15 @@ def _store(logs: Path, store: str | None) -> Any:
         raise typer.Exit(1) from None
 
 
+def _run_or_exit(run_store: Any, run_id: str) -> Any:
+    """The run named `run_id` (the whole id or a unique beginning of it); exit 1 saying so when there is none."""
+    record = run_store.get_run(run_id)
+    if record is None:
+        _err(f"error: no run '{run_id}' in {run_store.shown_url}")
+        raise typer.Exit(1)
+    return record
+
+
 @runs_app.command("list")
 def runs_list(
     workflow: Annotated[str | None, typer.Option(help="Only runs of this workflow.")] = None,
@@ -409,10 +418,7 @@ def runs_show(
 
     run_store = _store(logs, store)
     try:
-        record = run_store.get_run(run_id)
-        if record is None:
-            _err(f"error: no run '{run_id}' in {run_store.shown_url}")
-            raise typer.Exit(1)
+        record = _run_or_exit(run_store, run_id)
         step_rows = run_store.run_steps(record.id)
         item_rows = run_store.run_items(record.id)
     finally:
@@ -488,12 +494,9 @@ def runs_retry(
     """
     run_store = _store(logs, store)
     try:
-        record = run_store.get_run(run_id)
+        record = _run_or_exit(run_store, run_id)
     finally:
         run_store.close()
-    if record is None:
-        _err(f"error: no run '{run_id}' in the run store")
-        raise typer.Exit(1)
     run(Path(record.workflow_file), resume=record.id, force=force, logs=logs, store=store)
 
 
@@ -522,10 +525,7 @@ def runs_mark(
         raise typer.Exit(2)
     run_store = _store(logs, store)
     try:
-        record = run_store.get_run(run_id)
-        if record is None:
-            _err(f"error: no run '{run_id}' in {run_store.shown_url}")
-            raise typer.Exit(1)
+        record = _run_or_exit(run_store, run_id)
         if record.status == RunStatus.RUNNING:
             _err(
                 f"error: run {record.id} is running (process {record.pid} on {record.host}): mark it once it ends"
@@ -625,10 +625,7 @@ def runs_report(
 
     run_store = _store(logs, store)
     try:
-        record = run_store.get_run(run_id)
-        if record is None:
-            _err(f"error: no run '{run_id}' in {run_store.shown_url}")
-            raise typer.Exit(1)
+        record = _run_or_exit(run_store, run_id)
         path = write_report(run_store, record.id, output)
     except OSError as exc:
         _err(f"error: the report could not be written: {exc}")
