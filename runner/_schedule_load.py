@@ -85,28 +85,33 @@ def workflow_files(folder: Path) -> list[Path]:
 
 
 def file_signature(path: Path, extra: list[Path] | None = None) -> tuple[Any, ...]:
-    """What changes when a file (or a closed-days file it uses) is edited."""
+    """What changes when a file (or a closed-days file it uses) is edited.
+
+    The content's digest is part of it: an edit within the file system's clock resolution is seen too.
+    Take it *before* reading a file, so that a file still being written when it was read is read again.
+    """
     parts: list[Any] = []
     for item in [path, *(extra or [])]:
         try:
             stat = item.stat()
-            parts.append((str(item), stat.st_mtime_ns, stat.st_size))
+            digest = hashlib.sha256(item.read_bytes()).hexdigest()
+            parts.append((str(item), stat.st_mtime_ns, stat.st_size, digest))
         except OSError:
-            parts.append((str(item), None, None))
+            parts.append((str(item), None, None, None))
     return tuple(parts)
 
 
 def load_schedules(path: Path) -> LoadedFile:
     """Validate a workflow file and build its schedules; every problem becomes a diagnostic."""
+    before = file_signature(path.resolve())  # before reading: a file half written now is read again later
     result = validate_file(path)  # as given, so that messages show the path the user wrote
     path = path.resolve()
-    loaded = LoadedFile(path, file_signature(path), sources={result.path: result.source_lines})
+    loaded = LoadedFile(path, before, sources={result.path: result.source_lines})
     loaded.diagnostics = list(result.errors)
     workflow = result.workflow
     if workflow is None or not result.ok:
         return loaded
     loaded.workflow = workflow.name
-    closed_files: list[Path] = []
     seen: dict[str, int] = {}
     for index, entry in enumerate(workflow.schedule):
         job_id = f"{path.stem}/{(slug(entry.name) if entry.name else None) or index + 1}"  # never empty
@@ -124,7 +129,7 @@ def load_schedules(path: Path) -> LoadedFile:
         closed: frozenset[dt.date] = frozenset()
         if entry.closed_days_file is not None:
             closed_path = (path.parent / entry.closed_days_file).resolve()
-            closed_files.append(closed_path)
+            loaded.signature += file_signature(closed_path)  # before reading it, as above
             closed = _closed_days(result, index, closed_path, loaded)
         try:
             loaded.specs.append(_spec(job_id, workflow, path, entry, closed))
@@ -132,7 +137,6 @@ def load_schedules(path: Path) -> LoadedFile:
             loaded.diagnostics.append(
                 Diagnostic(_span(result, ("schedule", index)), "bad-schedule", f"cannot be scheduled: {exc}")
             )
-    loaded.signature = file_signature(path, closed_files)
     if not loaded.ok:
         loaded.specs = []
     return loaded

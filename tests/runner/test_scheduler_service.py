@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from runner import _schedule_load
 from runner._schedule_commands import run_now
 from runner._schedule_db import ScheduleDatabase
 from runner.scheduler import ScheduleService
@@ -207,6 +208,28 @@ class TestReloading:
         assert service.scheduler.get_jobs() == []
         harness.write("releve.yaml", WRITE.format(every=1, out=out))
         wait_until(lambda: list(out.glob("*.json")))
+
+    def test_a_file_read_while_it_was_being_written_is_read_again(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        out = tmp_path / "out"
+        path = tmp_path / "releve.yaml"
+        path.write_text("")  # an editor or `cp` has created the file and not written it yet
+        real = _schedule_load.validate_file
+
+        def read_then_finish_writing(target: Path) -> Any:
+            result = real(target)
+            path.write_text(WRITE.format(every=1, out=out))  # the writer finishes just after the read
+            return result
+
+        monkeypatch.setattr(_schedule_load, "validate_file", read_then_finish_writing)
+        loaded = _schedule_load.load_schedules(path)
+        assert not loaded.ok  # it was read empty
+        assert loaded.changed()  # ... so the next look at the folder reads it again
+        monkeypatch.setattr(_schedule_load, "validate_file", real)
+        again = _schedule_load.load_schedules(path)
+        assert again.ok and [spec.job_id for spec in again.specs] == ["releve/rapide"]
+        assert not again.changed()
 
 
 class TestStopping:
