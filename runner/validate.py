@@ -205,6 +205,9 @@ class _SemanticChecker:
             "secrets": _declared(document.data, "secrets"),
             "vars": _declared(document.data, "vars"),
         }
+        # Looked up once per reference: sets, so that checking a file stays linear in its size.
+        self.declared_names = {root: frozenset(names or ()) for root, names in self.declared.items()}
+        self.var_names = frozenset(workflow.vars)
         self.definitions: dict[str, list[_Definition]] = {}
         self._collect_definitions(workflow.steps, None)
 
@@ -219,10 +222,19 @@ class _SemanticChecker:
         self.check_ids()
         self.check_inputs()
         self.check_schedule()
-        scope = set(BUILTIN_NAMES) | set(self.workflow.vars)
+        # The variables are known everywhere but in their own value: kept out of the scopes that steps copy
+        # (see `is_known`), so that thousands of them do not make the check quadratic.
+        scope = set(BUILTIN_NAMES)
         for name, value in self.workflow.vars.items():
-            self.check_templates(value, ("vars", name), scope - {name})
+            self.check_templates(value, ("vars", name), scope, hidden=name)
         self.check_steps(self.workflow.steps, scope)
+
+    def is_known(self, name: str, scope: set[str], hidden: str | None) -> bool:
+        """Whether `name` is defined where `scope` holds: a step's name, a variable (but `hidden`), or any name
+        some step defines when structural errors hid steps."""
+        if name in scope or (name in self.var_names and name != hidden):
+            return True
+        return not self.strict_names and name in self.lenient_names
 
     def _collect_definitions(self, steps: Sequence[Step], loop_line: int | None) -> None:
         for step in steps:
@@ -456,13 +468,22 @@ class _SemanticChecker:
             as_expression_template(expression), path, scope, what=what, written=expression
         )
 
-    def check_templates(self, value: Any, path: Location, scope: set[str]) -> None:
+    def check_templates(
+        self, value: Any, path: Location, scope: set[str], *, hidden: str | None = None
+    ) -> None:
         for sub_path, item in walk(value, path):
             if is_template(item):
-                self.check_template_text(item, sub_path, scope)
+                self.check_template_text(item, sub_path, scope, hidden=hidden)
 
     def check_template_text(
-        self, text: str, path: Location, scope: set[str], what: str = "template", written: str | None = None
+        self,
+        text: str,
+        path: Location,
+        scope: set[str],
+        what: str = "template",
+        written: str | None = None,
+        *,
+        hidden: str | None = None,
     ) -> None:
         span = self.spans.value(path)
         problem = syntax_problem(text)
@@ -472,20 +493,21 @@ class _SemanticChecker:
             )
             return
         if _ANY_NAME not in scope:
-            allowed = scope if self.strict_names else scope | self.lenient_names
-            for name in sorted(referenced_names(text) - allowed):
+            for name in sorted(referenced_names(text)):
+                if self.is_known(name, scope, hidden):
+                    continue
                 self.error(
                     span,
                     "undefined-variable",
                     f"'{name}' is not defined at this point",
-                    hint=self.undefined_hint(name, span.line, scope),
+                    hint=self.undefined_hint(name, span.line, scope | (self.var_names - {hidden})),
                 )
         for root, what_name in (("inputs", "input"), ("secrets", "secret"), ("vars", "variable")):
             declared = self.declared[root]
             if declared is None:
                 continue
             for attribute in attribute_references(text, root):
-                if attribute not in declared:
+                if attribute not in self.declared_names[root]:
                     self.error(
                         span,
                         "undefined-variable",
