@@ -8,7 +8,9 @@ each node's path (a tuple of keys and list indexes) to where it stands in the fi
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,9 +112,56 @@ class YamlSyntaxError(Exception):
         self.hint = hint
 
 
+MAX_WORKFLOW_FILE_BYTES = 10 * 1024 * 1024
+"""The largest workflow file read: a bigger one (or /dev/zero named `x.yaml`) is refused before it fills memory."""
+
+
+class NotAWorkflowFile(OSError):
+    """A path that cannot hold a workflow: not a regular file (a FIFO, a device, a socket) or too large."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def read_workflow_text(path: str | Path, errors: str = "strict") -> str:
+    """The text of a workflow file, read only when it is a regular file of at most `MAX_WORKFLOW_FILE_BYTES`.
+
+    Opened without blocking, so that a FIFO named `*.yaml` (which would wait for a writer forever) is refused
+    instead. Raises `NotAWorkflowFile`, another `OSError` or `UnicodeDecodeError`.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
+    with os.fdopen(descriptor, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotAWorkflowFile(
+                f"{path} is not a regular file but {_file_kind(mode)}: it was not read",
+                "a workflow is a plain .yaml file; remove or rename this one",
+            )
+        data = file.read(MAX_WORKFLOW_FILE_BYTES + 1)
+    if len(data) > MAX_WORKFLOW_FILE_BYTES:
+        raise NotAWorkflowFile(
+            f"{path} is larger than {MAX_WORKFLOW_FILE_BYTES // (1024 * 1024)} MB: it was not read",
+            "a workflow file describes steps; put large data in a data file that a step reads",
+        )
+    return data.decode("utf-8", errors)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
 def load_workflow_file(path: str | Path) -> LoadedDocument:
-    """Read and parse a workflow file. Raises `OSError` or `YamlSyntaxError`."""
-    text = Path(path).read_text(encoding="utf-8")
+    """Read and parse a workflow file. Raises `OSError` (`NotAWorkflowFile` among them) or `YamlSyntaxError`."""
+    text = read_workflow_text(path)
     return load_workflow_text(text, str(path))
 
 

@@ -17,9 +17,11 @@ from runner.diagnostics import Diagnostic, closest, did_you_mean, one_of
 from runner.loader import (
     LoadedDocument,
     Location,
+    NotAWorkflowFile,
     Span,
     YamlSyntaxError,
     load_workflow_file,
+    read_workflow_text,
     split_lines,
     walk,
 )
@@ -96,6 +98,8 @@ def _validate_file(path: str | Path) -> ValidationResult:
         return _fail(name, "file-not-found", f"no such file: {name}", "check the path and the file name")
     except IsADirectoryError:
         return _fail(name, "file-not-found", f"{name} is a folder, not a workflow file", None)
+    except NotAWorkflowFile as exc:
+        return _fail(name, "file-not-readable", exc.message, exc.hint)
     except UnicodeDecodeError as exc:
         return _fail(name, "encoding", f"the file is not UTF-8 text ({exc.reason})", "save the file as UTF-8")
     except OSError as exc:
@@ -125,7 +129,7 @@ def _fail(path: str, code: str, message: str, hint: str | None) -> ValidationRes
 
 def _read_lines(path: str) -> list[str]:
     try:
-        return split_lines(Path(path).read_text(encoding="utf-8", errors="replace"))
+        return split_lines(read_workflow_text(path, errors="replace"))
     except OSError:
         return []
 
