@@ -24,7 +24,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from runner.diagnostics import printable
+from runner.diagnostics import printable, shortened
 from runner.errors import KIND_WORDS
 from runner.events import (
     ArtifactSaved,
@@ -80,7 +80,7 @@ class ConsoleSink:
         # and a plain line needs none of it.
         stamp = dt.datetime.now().strftime("%H:%M:%S")
         # Text from data is shown escaped, and its own lines indented: it can neither move the cursor nor fake a line.
-        text = printable(text).replace("\n", "\n" + " " * (len(stamp) + 1))
+        text = printable(shortened(text)).replace("\n", "\n" + " " * (len(stamp) + 1))
         self.stream.write(f"{stamp} {text}\n")
         self.stream.flush()
 
@@ -221,7 +221,7 @@ def silence_closed_output(stream: IO[str]) -> None:
 
 def _shown(text: str, *, lines: bool = True) -> str:
     """Text from a run, for rich: control characters escaped (see `printable`), then markup characters."""
-    return escape(printable(text, lines=lines))
+    return escape(printable(shortened(text), lines=lines))
 
 
 def _status_words(status: str) -> str:

@@ -27,11 +27,32 @@ _CONTROLS = (
 _ONE_LINE = {code: f"\\x{code:02x}" if code < 0x20 else f"\\u{code:04x}" for code in _CONTROLS}
 _LINES = {code: shown for code, shown in _ONE_LINE.items() if chr(code) not in "\n\t"}
 EXCERPT_WIDTH = 120  # characters of a source line shown around the caret of an error
+MESSAGE_WIDTH = 300
+"""Characters of one line of a message (a log, an error) shown in the console; the audit log and report keep all."""
+MESSAGE_LINES = 100
+"""Lines of one message shown in the console."""
 
 
 def printable(text: str, *, lines: bool = True) -> str:
     """`text` safe to print on a terminal: control characters shown as escapes (newlines and tabs kept if `lines`)."""
     return text.translate(_LINES if lines else _ONE_LINE)
+
+
+def shortened(text: str) -> str:
+    """`text` cut for the console: each line to MESSAGE_WIDTH characters, at most MESSAGE_LINES lines, saying
+    how much was left out (a cell of a million characters in a `log` must not flood the terminal)."""
+    if len(text) <= MESSAGE_WIDTH and "\n" not in text:
+        return text
+    lines = text.split("\n")
+    shown = [
+        line
+        if len(line) <= MESSAGE_WIDTH
+        else f"{line[:MESSAGE_WIDTH]}… ({len(line) - MESSAGE_WIDTH:,} more characters)"
+        for line in lines[:MESSAGE_LINES]
+    ]
+    if len(lines) > MESSAGE_LINES:
+        shown.append(f"… ({len(lines) - MESSAGE_LINES:,} more lines)")
+    return "\n".join(shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +90,7 @@ class Diagnostic:
 def render_text(diagnostic: Diagnostic, source_lines: Sequence[str] | None = None) -> str:
     """The human form: `path:line:col: severity[code]: message`, an excerpt with a caret, then details."""
     span = diagnostic.span
-    out = [printable(f"{span}: {diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}")]
+    out = [printable(shortened(f"{span}: {diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"))]
     if source_lines and 0 < span.line <= len(source_lines):
         width = len(str(span.line))
         line_text = source_lines[span.line - 1]
@@ -87,12 +108,12 @@ def render_text(diagnostic: Diagnostic, source_lines: Sequence[str] | None = Non
         under = len(printable(line_text[span.col - 1 : min(end - 1, window[1])], lines=False))
         out.append(f"   {'':>{width}} | {' ' * before}{'^' * max(1, under)}")
     if diagnostic.expected:
-        out.append(printable(f"  expected: {diagnostic.expected}"))
+        out.append(printable(shortened(f"  expected: {diagnostic.expected}")))
     if diagnostic.found:
-        out.append(printable(f"  found: {diagnostic.found}"))
-    out.extend(printable(f"  caused by: {cause}") for cause in diagnostic.cause)
+        out.append(printable(shortened(f"  found: {diagnostic.found}")))
+    out.extend(printable(shortened(f"  caused by: {cause}")) for cause in diagnostic.cause)
     if diagnostic.hint:
-        out.append(printable(f"  hint: {diagnostic.hint}"))
+        out.append(printable(shortened(f"  hint: {diagnostic.hint}")))
     return "\n".join(out)
 
 

@@ -1,0 +1,236 @@
+"""An untrusted workflow file or value cannot exhaust the machine: validating and rendering are bounded.
+
+Each `robo` process runs under a memory limit (a safety net, far above what it should use) and a timeout, and the
+test measures what it really used: a hostile template is validated in at most 1 s of CPU and 200 MB, and a run
+that renders it fails with a clear error naming the step. Some templates are written twice: as in issue #11, and
+at a size that fits under the safety net, so that code which computes them shows how much it spent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import stat
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from runner.diagnostics import MESSAGE_WIDTH
+
+ROOT = Path(__file__).resolve().parents[2]
+SAFETY_MEMORY = 1024 * 1024 * 1024  # bytes of address space a `robo` process may take before it is refused
+SAFETY_TIMEOUT = 60.0  # seconds before a `robo` process is killed: the test has failed by then
+VALIDATION_MEMORY = 200 * 1024 * 1024  # the issue's bound on validating a hostile file
+VALIDATION_CPU_SECONDS = 1.0
+
+HOSTILE = {
+    "repeat-text": "{{ 'ab' * 400000000 }}",
+    "repeat-text-600M": "{{ 'a' * 6 * 10**8 }}",
+    "repeat-text-1G": "{{ 'a' * 10**9 }}",
+    "repeat-list": "{{ [1] * 10**9 }}",
+    "repeat-list-100M": "{{ [1] * 10**8 }}",
+    "format-width": "{{ '%999999999d' | format(1) }}",
+    "format-width-600M": "{{ '%600000000d' | format(1) }}",
+    "percent-width-600M": "{{ '%600000000d' % 1 }}",
+    "str-format-width-600M": "{{ '{:600000000}'.format(1) }}",
+    "center": "{{ 'x' | center(10**9) }}",
+    "center-600M": "{{ 'x' | center(600000000) }}",
+    "range-list": "{{ range(10**9) | list }}",
+    "power": "{{ 10**10**10 }}",
+    "power-of-power": "{{ 10 ** (10 ** 10) }}",
+    "nested-range": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+    "doubling": "{% set ns = namespace(t='ab') %}{% for i in range(40) %}{% set ns.t = ns.t ~ ns.t %}{% endfor %}",
+    "join-range": "{{ range(100000) | join('x' * 10000) }}",
+    "number-digits": "{{ '1e600000000' | number_fr }}",
+}
+# Jinja's ** groups from the left: `10**10**10` is (10**10)**10, a number of 101 digits that a run may write.
+TOO_MUCH = {name: template for name, template in HOSTILE.items() if name != "power"}
+
+
+@dataclass
+class Finished:
+    """A `robo` process that ended: its exit code, what it printed, its peak memory and CPU time."""
+
+    returncode: int
+    output: str
+    peak_memory: int
+    cpu_seconds: float
+    killed: bool
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (SAFETY_MEMORY, SAFETY_MEMORY))
+
+
+def robo_bounded(*args: str, cwd: Path) -> Finished:
+    """`robo ARGS` under the safety limits; what it used is read from the kernel's account of the process."""
+    output = cwd / f".robo-output-{time.monotonic_ns()}.txt"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "runner.cli", *args],
+            cwd=cwd,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "ROBO_STORE_URL": f"sqlite:///{cwd / 'robo.db'}"},
+            preexec_fn=_limit_memory,
+        )
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            process.kill()
+
+        timer = threading.Timer(SAFETY_TIMEOUT, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return Finished(
+        process.returncode,
+        output.read_text(encoding="utf-8", errors="replace"),
+        usage.ru_maxrss * 1024,
+        usage.ru_utime + usage.ru_stime,
+        killed.is_set(),
+    )
+
+
+def hostile_workflow(template: str) -> str:
+    return f"name: Hostile\nsteps:\n  - name: Écrire le message\n    log: {json.dumps(template)}\n"
+
+
+class TestValidation:
+    @pytest.mark.parametrize("name", HOSTILE)
+    def test_a_hostile_template_is_validated_quickly_in_little_memory(self, name: str, tmp_path: Path) -> None:
+        (tmp_path / "hostile.yaml").write_text(hostile_workflow(HOSTILE[name]), encoding="utf-8")
+
+        finished = robo_bounded("validate", "hostile.yaml", cwd=tmp_path)
+
+        assert not finished.killed, f"validation still ran after {SAFETY_TIMEOUT} s"
+        assert "Traceback" not in finished.output and "internal-error" not in finished.output
+        # The template is valid syntax: only running it can tell what it builds (see TestRendering).
+        assert finished.returncode == 0, finished.output
+        assert "hostile.yaml: ok" in finished.output
+        assert finished.peak_memory <= VALIDATION_MEMORY, f"{finished.peak_memory / 2**20:.0f} MB"
+        assert finished.cpu_seconds <= VALIDATION_CPU_SECONDS, f"{finished.cpu_seconds:.2f} s of CPU"
+
+
+    def test_lorem_ipsum_which_writes_any_number_of_paragraphs_is_not_a_name_templates_know(
+        self, tmp_path: Path
+    ) -> None:
+        (tmp_path / "hostile.yaml").write_text(hostile_workflow("{{ lipsum(10**9) }}"), encoding="utf-8")
+
+        finished = robo_bounded("validate", "hostile.yaml", cwd=tmp_path)
+
+        assert "hostile.yaml:4:10: error[undefined-variable]: 'lipsum' is not defined" in finished.output
+        assert finished.peak_memory <= VALIDATION_MEMORY, f"{finished.peak_memory / 2**20:.0f} MB"
+
+
+class TestRendering:
+    @pytest.mark.parametrize("name", TOO_MUCH)
+    def test_a_run_that_renders_a_hostile_template_fails_clearly_and_in_bounds(
+        self, name: str, tmp_path: Path
+    ) -> None:
+        (tmp_path / "hostile.yaml").write_text(hostile_workflow(TOO_MUCH[name]), encoding="utf-8")
+
+        finished = robo_bounded("run", "hostile.yaml", cwd=tmp_path)
+
+        assert not finished.killed, f"the run still rendered after {SAFETY_TIMEOUT} s"
+        assert "Traceback" not in finished.output and "MemoryError" not in finished.output
+        assert finished.returncode == 1, finished.output
+        assert "step 'Écrire le message' failed" in finished.output
+        assert any(
+            words in finished.output
+            for words in ("more than the limit of", "times in one rendering")
+        ), finished.output
+        assert finished.peak_memory <= VALIDATION_MEMORY, f"{finished.peak_memory / 2**20:.0f} MB"
+
+    def test_a_width_from_a_data_cell_fails_only_its_item(self, tmp_path: Path) -> None:
+        (tmp_path / "largeurs.csv").write_text("reference;largeur\nA;5\nB;1000000000\nC;7\n", encoding="utf-8")
+        (tmp_path / "largeurs.yaml").write_text(
+            "name: Largeurs\nsteps:\n  - data.read_csv: {path: largeurs.csv}\n    save: lignes\n"
+            '  - for_each: "{{ lignes }}"\n    as: ligne\n    key: ligne.reference\n    steps:\n'
+            "      - name: Centrer\n        log: \"[{{ 'x' | center(ligne.largeur | int) }}]\"\n",
+            encoding="utf-8",
+        )
+
+        finished = robo_bounded("run", "largeurs.yaml", cwd=tmp_path)
+
+        assert not finished.killed and "Traceback" not in finished.output
+        assert finished.returncode == 3, finished.output  # completed with errors
+        assert "[  x  ]" in finished.output and "[   x   ]" in finished.output  # A and C were done
+        assert "item B: failed: the data was refused: step 'Centrer' failed" in finished.output
+        assert "a text of 1,000,000,000 characters, more than the limit of 10,000,000" in finished.output
+        assert finished.peak_memory <= VALIDATION_MEMORY, f"{finished.peak_memory / 2**20:.0f} MB"
+
+
+class TestFilesThatAreNotWorkflows:
+    def test_a_fifo_named_yaml_in_a_validated_folder_is_reported_not_waited_for(self, tmp_path: Path) -> None:
+        folder = tmp_path / "flux"
+        folder.mkdir()
+        (folder / "bon.yaml").write_text("name: Bon\nsteps:\n  - log: bonjour\n", encoding="utf-8")
+        os.mkfifo(folder / "tube.yaml")
+
+        finished = robo_bounded("validate", "flux", cwd=tmp_path)
+
+        assert not finished.killed, "validate waited for a writer on the FIFO"
+        assert "flux/bon.yaml: ok" in finished.output
+        assert (
+            "flux/tube.yaml:1:1: error[file-not-readable]: flux/tube.yaml is not a regular file but a named pipe"
+            in finished.output
+        )
+        assert finished.returncode == 1
+
+    def test_a_device_linked_as_a_workflow_is_not_read(self, tmp_path: Path) -> None:
+        (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+        assert stat.S_ISCHR(os.stat(tmp_path / "zero.yaml").st_mode)
+
+        finished = robo_bounded("validate", "zero.yaml", cwd=tmp_path)
+
+        assert not finished.killed and "Traceback" not in finished.output
+        assert "zero.yaml is not a regular file but a character device" in finished.output
+        assert finished.peak_memory <= VALIDATION_MEMORY, f"{finished.peak_memory / 2**20:.0f} MB"
+
+    def test_a_workflow_file_larger_than_the_limit_is_not_read(self, tmp_path: Path) -> None:
+        with (tmp_path / "enorme.yaml").open("w", encoding="utf-8") as handle:
+            handle.write("name: Énorme\nsteps:\n  - log: bonjour\n")
+            handle.write(("# " + "x" * 1000 + "\n") * 200_000)  # 200 MB of comments
+
+        finished = robo_bounded("validate", "enorme.yaml", cwd=tmp_path)
+
+        assert not finished.killed and "Traceback" not in finished.output
+        assert "enorme.yaml is larger than 10 MB: it was not read" in finished.output
+        assert finished.returncode == 1
+        assert finished.peak_memory <= VALIDATION_MEMORY, f"{finished.peak_memory / 2**20:.0f} MB"
+
+
+class TestConsoleWidth:
+    def test_a_huge_log_line_and_error_are_cut_in_the_console_and_kept_whole_in_the_audit_log(
+        self, tmp_path: Path
+    ) -> None:
+        (tmp_path / "long.yaml").write_text(
+            "name: Long\nsteps:\n  - log: \"{{ 'L' * 1000000 }}\"\n  - name: Refuser\n"
+            "    fail: \"{{ 'E' * 50000 }}\"\n",
+            encoding="utf-8",
+        )
+
+        finished = robo_bounded("run", "long.yaml", cwd=tmp_path)
+
+        assert finished.returncode == 1, finished.output
+        longest = max(len(line) for line in finished.output.splitlines())
+        assert longest <= MESSAGE_WIDTH + 100, f"a line of {longest} characters was printed"
+        for letter, length in (("L", 1_000_000), ("E", 50_000)):
+            cuts = re.findall(f"({letter}+)… \\(([0-9,]+) more characters\\)", finished.output)
+            assert cuts, f"the {letter} line was not cut"
+            assert all(len(shown) + int(left.replace(",", "")) == length for shown, left in cuts)
+        audit = next(tmp_path.glob("logs/long/*/audit.jsonl")).read_text(encoding="utf-8")
+        assert "L" * 1000000 in audit and "E" * 50000 in audit
