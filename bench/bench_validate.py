@@ -1,10 +1,16 @@
-"""`robo validate` on a 200-step workflow: time, and its ratio to parsing the YAML alone."""
+"""`robo validate` on a 200-step workflow, on 10 000 to 40 000 vars, and on hostile one-line templates.
+
+Reported: the time of a 200-step file and its ratio to parsing the YAML alone; the ratio of validating 40 000
+vars to 10 000 (linear: about 4); the worst CPU time and peak memory allocated by validating each hostile template.
+"""
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -75,4 +81,78 @@ def run() -> dict[str, Any]:
         "validate_s": round(full, 4),
         "validate_over_parse": round(full / parse, 2),
         "target": "well under 1 s",
+        **run_bounds(),
     }
+
+
+# -- Validation stays linear in the file's size, and cheap on hostile templates ---------------------------------
+
+VARS_SIZES = (10_000, 20_000, 40_000)
+HOSTILE = (  # the one-line templates of issue #11 that once cost gigabytes or never ended
+    "{{ 'ab' * 400000000 }}",
+    "{{ '%999999999d' | format(1) }}",
+    "{{ range(10**9) | list }}",
+    "{{ 'x' | center(10**9) }}",
+    "{{ 'a' * 10**9 }}",
+    "{{ [1] * 10**9 }}",
+    "{{ 10 ** (10 ** 10) }}",
+    "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+)
+
+
+def vars_workflow_text(count: int) -> str:
+    """A workflow with `count` variables, every other one a template that reads the one before."""
+    lines = ["name: Beaucoup de variables", "vars:"]
+    for index in range(count):
+        if index % 2:
+            lines.append(f'  v{index}: "valeur {index} {{{{ vars.v{index - 1} }}}}"')
+        else:
+            lines.append(f"  v{index}: {index}")
+    lines += ["steps:", '  - log: "{{ vars.v1 }}"']
+    return "\n".join(lines) + "\n"
+
+
+def _validated_in_process(path: Path) -> float:
+    started = time.perf_counter()
+    result = validate_file(path)
+    elapsed = time.perf_counter() - started
+    assert result.ok, [d.message for d in result.diagnostics[:3]]
+    return elapsed
+
+
+def _validated_hostile(path: Path) -> tuple[float, int]:
+    """CPU seconds and peak memory allocated (bytes, by tracemalloc) of validating PATH in this process."""
+    tracemalloc.start()
+    started = time.process_time()
+    try:
+        validate_file(path)
+        return time.process_time() - started, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def run_bounds() -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        times = {}
+        for count in VARS_SIZES:
+            path = Path(folder) / f"vars{count}.yaml"
+            path.write_text(vars_workflow_text(count), encoding="utf-8")
+            times[count] = _validated_in_process(path)
+            results[f"vars_{count}_s"] = round(times[count], 2)
+        smallest, largest = VARS_SIZES[0], VARS_SIZES[-1]
+        results[f"vars_{largest}_over_{smallest}"] = round(times[largest] / times[smallest], 2)
+        results["vars_target"] = f"about {largest // smallest} (linear)"
+        worst_cpu, worst_memory = 0.0, 0
+        for index, template in enumerate(HOSTILE):
+            path = Path(folder) / f"hostile{index}.yaml"
+            path.write_text(f"name: Hostile\nsteps:\n  - log: {json.dumps(template)}\n", encoding="utf-8")
+            cpu, memory = _validated_hostile(path)
+            worst_cpu, worst_memory = max(worst_cpu, cpu), max(worst_memory, memory)
+        results["hostile_templates"] = len(HOSTILE)
+        results["hostile_worst_cpu_s"] = round(worst_cpu, 2)
+        results["hostile_worst_peak_mb"] = round(worst_memory / 2**20, 1)
+        results["hostile_target"] = (
+            "each at most 1 s and 200 MB (the tests check whole `robo validate` processes)"
+        )
+    return results
