@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import operator
 import re
 import reprlib
 import string
@@ -548,6 +549,68 @@ def _check_binop(operator: str, left: Any, right: Any) -> None:
             _check_count(len(left) + len(right), "a list")
 
 
+_BINARY_OPERATORS: dict[str, Any] = {
+    "*": operator.mul,
+    "**": operator.pow,
+    "%": operator.mod,
+    "+": operator.add,
+    "-": operator.sub,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+}
+
+
+def _constant_limit_problem(ast: nodes.Template) -> str | None:
+    """The first limit that a part of the template made only of constants would break, else None.
+
+    This is how `robo validate` sees `{{ 'ab' * 400000000 }}` without computing it: constants are combined
+    under the same checks as at run time, so nothing larger than the limits is ever built.
+    """
+    for node in ast.find_all((nodes.BinExpr, nodes.Filter, nodes.Call)):
+        try:
+            _bounded_constant(node)
+        except TemplateLimitError as exc:
+            return str(exc)
+        except Exception:  # not a constant, or an error that running it reports with its own message
+            continue
+    return None
+
+
+def _bounded_constant(node: nodes.Node) -> Any:
+    """The value of a constant expression, computed under the template limits; raises otherwise."""
+    if isinstance(node, nodes.BinExpr) and node.operator in _BINARY_OPERATORS:
+        left, right = _bounded_constant(node.left), _bounded_constant(node.right)
+        _check_binop(node.operator, left, right)
+        return _BINARY_OPERATORS[node.operator](left, right)
+    if isinstance(node, nodes.Filter) and node.node is not None and not node.kwargs:
+        value, args = _bounded_constant(node.node), [_bounded_constant(arg) for arg in node.args]
+        _check_filter_arguments(node.name, value, args)
+    elif isinstance(node, nodes.Call) and not node.kwargs:
+        args = [_bounded_constant(arg) for arg in node.args]
+        if isinstance(node.node, nodes.Name) and node.node.name == "range":
+            return _bounded_range(*args)
+        if isinstance(node.node, nodes.Getattr):
+            owner = _bounded_constant(node.node.node)
+            if isinstance(owner, str):
+                _check_str_method(owner, node.node.attr, tuple(args), {})
+    elif isinstance(node, nodes.Const | nodes.List | nodes.Tuple | nodes.Neg | nodes.Pos):
+        return node.as_const()
+    raise nodes.Impossible()
+
+
+def _check_filter_arguments(name: str, value: Any, args: list[Any]) -> None:
+    if name == "format":
+        _check_printf(str(value), tuple(args))
+    elif name in ("center", "indent") and args:
+        _check_width(args[0])
+    elif name in ("batch", "slice") and args:
+        _check_count(args[0], "a batch" if name == "batch" else "a list of slices")
+    elif name == "join":
+        _check_join(args[0] if args else "", value)
+    elif name == "replace" and len(args) >= 2:
+        _check_replace(value, args[0], args[1], args[2] if len(args) > 2 else -1)
+
+
 class _Environment(_BoundedEnvironment):
     """Sandboxed and immutable: templates may read data but not call methods that change it."""
 
@@ -751,6 +814,7 @@ class _Analysis:
         tuple[str, str], ...
     ] = ()  # (root name, attribute) for `root.attribute`, `root['attribute']`
     lookups: tuple[tuple[str, str], ...] = ()  # (`dossier.adresse`, `ville`) for `dossier.adresse.ville`
+    limit: str | None = None  # a limit that a constant part breaks, whatever the data (`'ab' * 400000000`)
 
 
 class _AnyName(dict[str, Any]):
@@ -829,6 +893,7 @@ def _analyse(text: str) -> _Analysis:
         tests=frozenset(node.name for node in ast.find_all(nodes.Test)),
         getattrs=tuple(getattrs),
         lookups=tuple(lookups),
+        limit=_constant_limit_problem(ast),
     )
 
 
@@ -853,6 +918,11 @@ def _expression_text(node: nodes.Node) -> str | None:
             return f"{inner}.{attribute}"
         return f"{inner}[{node.arg.value!r}]" if isinstance(node.arg, nodes.Const) else None
     return None
+
+
+def limit_problem(text: str) -> str | None:
+    """A message when a constant part of `text` would go beyond a limit on what a template builds, else None."""
+    return _analyse(text).limit
 
 
 def syntax_problem(text: str) -> str | None:

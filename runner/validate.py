@@ -48,6 +48,7 @@ from runner.templating import (
     is_template,
     known_filters,
     known_tests,
+    limit_problem,
     referenced_names,
     syntax_problem,
     tests_used,
@@ -496,6 +497,18 @@ class _SemanticChecker:
                 span, "template-syntax", f"this {what} cannot be read: {problem}", found=written or text
             )
             return
+        limit = limit_problem(text)
+        if limit is not None:
+            self.diagnostics.append(
+                Diagnostic(
+                    span,
+                    "template-limit",
+                    f"this {what} will fail when it runs: {limit}",
+                    severity="warning",
+                    found=written or text,
+                    hint="a template builds short texts; to handle large data, use a robot action",
+                )
+            )
         if _ANY_NAME not in scope:
             for name in sorted(referenced_names(text)):
                 if self.is_known(name, scope, hidden):
