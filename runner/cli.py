@@ -76,9 +76,9 @@ def _cell(text: object) -> Text:
     """A value from the run store as a rich table cell or line: plain text (no markup), control characters escaped."""
     from rich.text import Text
 
-    from runner.diagnostics import printable
+    from runner.diagnostics import printable, shortened
 
-    return Text(printable("" if text is None else str(text)))
+    return Text(printable(shortened("" if text is None else str(text))))
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic], sources: Mapping[str, Sequence[str]], fmt: str) -> None:

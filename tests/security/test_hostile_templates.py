@@ -265,3 +265,9 @@ class TestConsoleWidth:
             assert all(len(shown) + int(left.replace(",", "")) == length for shown, left in cuts)
         audit = next(tmp_path.glob("logs/long/*/audit.jsonl")).read_text(encoding="utf-8")
         assert "L" * 1000000 in audit and "E" * 50000 in audit
+
+        (run,) = json.loads(robo_bounded("runs", "list", "--format", "json", cwd=tmp_path).output)
+        shown = robo_bounded("runs", "show", run["id"], cwd=tmp_path)
+        assert shown.returncode == 0, shown.output
+        assert "E" * 50 in shown.output and "more characters" in shown.output
+        assert len(shown.output.splitlines()) < 100, "the error was printed whole, over hundreds of lines"
