@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from runner import template_limits
 from runner.diagnostics import MESSAGE_WIDTH
+from runner.templating import TemplateError, render_string
 
 ROOT = Path(__file__).resolve().parents[2]
 SAFETY_MEMORY = 1024 * 1024 * 1024  # bytes of address space a `robo` process may take before it is refused
@@ -271,3 +273,20 @@ class TestConsoleWidth:
         assert shown.returncode == 0, shown.output
         assert "E" * 50 in shown.output and "more characters" in shown.output
         assert len(shown.output.splitlines()) < 100, "the error was printed whole, over hundreds of lines"
+
+
+class TestRenderingTime:
+    def test_a_rendering_that_runs_too_long_is_stopped_with_a_clear_error(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Under the iteration and size limits, but each iteration sums 100 000 numbers: seconds in all.
+        heavy = "{% for i in range(2000) %}{{ range(100000) | sum }}{% endfor %}"
+        monkeypatch.setattr(template_limits, "MAX_RENDER_SECONDS", 0.3)
+        started = time.monotonic()
+
+        with pytest.raises(
+            TemplateError, match=r"the template was stopped after running for more than 0\.3 s"
+        ):
+            render_string(heavy, {})
+
+        assert time.monotonic() - started < 1.5
