@@ -235,6 +235,7 @@ def _budget(context: Any) -> _RenderBudget:
 # Filters inserted by `BoundedEnvironment._generate` around loops, outputs and `~`: their names cannot be
 # written in a template (a `:` is not part of a filter name), so they never appear in one.
 _LOOP_FILTER, _OUTPUT_FILTER, _CONCAT_FILTER = "robo:loop", "robo:output", "robo:concat"
+INTERNAL_FILTERS = frozenset({_LOOP_FILTER, _OUTPUT_FILTER, _CONCAT_FILTER})
 
 
 @pass_context

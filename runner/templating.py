@@ -25,6 +25,7 @@ from jinja2.utils import missing
 
 from runner.diagnostics import closest
 from runner.template_limits import (
+    INTERNAL_FILTERS,
     LIMIT_HINT,
     MAX_NUMBER_DIGITS,
     BoundedEnvironment,
@@ -509,7 +510,7 @@ def tests_used(text: str) -> set[str]:
 
 
 def known_filters() -> set[str]:
-    return set(environment().filters)
+    return set(environment().filters) - INTERNAL_FILTERS
 
 
 def known_tests() -> set[str]:

@@ -25,6 +25,7 @@ import pytest
 from runner import template_limits
 from runner.diagnostics import MESSAGE_WIDTH
 from runner.templating import TemplateError, render_string
+from runner.validate import validate_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SAFETY_MEMORY = 1024 * 1024 * 1024  # bytes of address space a `robo` process may take before it is refused
@@ -165,6 +166,14 @@ class TestValidation:
 
         assert "hostile.yaml:4:10: error[undefined-variable]: 'lipsum' is not defined" in finished.output
         assert finished.peak_memory <= VALIDATION_MEMORY, f"{finished.peak_memory / 2**20:.0f} MB"
+
+    def test_the_filters_that_count_a_rendering_are_never_offered_to_a_workflow(self, tmp_path: Path) -> None:
+        (tmp_path / "filtre.yaml").write_text(hostile_workflow("{{ [1] | loop }}"), encoding="utf-8")
+
+        result = validate_file(tmp_path / "filtre.yaml")
+
+        (diagnostic,) = result.errors
+        assert diagnostic.code == "unknown-filter" and "robo:" not in str(diagnostic.hint)
 
 
 class TestRendering:
