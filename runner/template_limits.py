@@ -382,7 +382,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         if isinstance(owner, str):
             _check_str_method(owner, getattr(target, "__name__", ""), args, kwargs)
         _budget(__context).tick()
-        result = super().call(__context, __obj, *args, **kwargs)
+        try:
+            result = super().call(__context, __obj, *args, **kwargs)
+        except RecursionError:  # a macro that calls itself without end: stopped where Python stops it
+            raise TemplateLimitError("the template's macros call themselves too deeply") from None
         if isinstance(result, str):
             check_text(result)
         return result
