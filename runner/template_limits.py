@@ -13,16 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import os
 import re
 import string
 import time
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
 from jinja2 import nodes, pass_context
 from jinja2 import sandbox as jinja_sandbox
 from jinja2.exceptions import SecurityError
+from jinja2.filters import make_attrgetter
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
@@ -41,6 +44,12 @@ MAX_RENDER_SECONDS = 10.0
 """How long one rendering may run; checked at every loop iteration, output and guarded operation."""
 MAX_NUMBER_DIGITS = 1_000
 """Digits before or after the decimal mark that `number_fr` and `euros` write."""
+MAX_RENDER_MEMORY = 100 * 1024 * 1024
+"""How much one rendering may grow the process's resident memory: a net under the size limits above, which
+bound each value but not how many a template keeps (`range(100000) | map('center', 10000) | list`)."""
+_MEMORY_CHECK_SECONDS = (
+    0.02  # how often a rendering reads the process's memory (a few microseconds each time)
+)
 
 
 class TemplateLimitError(SecurityError):
@@ -72,11 +81,13 @@ def _text_size(value: Any, limit: int = MAX_TEXT_LENGTH) -> int:
             total += len(item) + 4
         elif isinstance(item, Mapping):
             total += 2 + 4 * len(item)
-            pending.extend(item.keys())
-            pending.extend(item.values())
+            if total <= limit:
+                pending.extend(item.keys())
+                pending.extend(item.values())
         elif isinstance(item, list | tuple | set | frozenset):
             total += 2 + 2 * len(item)
-            pending.extend(item)
+            if total <= limit:
+                pending.extend(item)
         elif isinstance(item, range):
             total += 20
         else:
@@ -174,7 +185,20 @@ def _check_join(separator: Any, items: Any) -> None:
     if isinstance(items, range):
         _check_text_size((len(str(separator)) + 20) * len(items))
     elif isinstance(items, list | tuple):
-        _check_text_size(len(str(separator)) * len(items) + sum(_text_size(item) for item in items))
+        _joinable(items, separator)
+
+
+def _joinable(items: Any, separator: Any) -> list[Any]:
+    """The items of `items` (a list, or a generator such as `map`'s), counted as they come: `separator.join` of
+    them stays under the limit, and no more than the limit is ever kept."""
+    kept: list[Any] = []
+    size, gap = 0, len(str(separator))
+    for item in items:
+        size += _text_size(item) + gap
+        if size > MAX_TEXT_LENGTH:
+            raise too_long("a text", size, MAX_TEXT_LENGTH)
+        kept.append(item)
+    return kept
 
 
 def _bounded_range(*args: Any) -> range:
@@ -191,18 +215,29 @@ def _bounded_range(*args: Any) -> range:
 class _RenderBudget:
     """What one rendering has used so far: its start, its loop iterations and the characters it wrote."""
 
-    __slots__ = ("iterations", "started", "written")
+    __slots__ = ("iterations", "memory", "memory_checked", "started", "written")
 
     def __init__(self) -> None:
-        self.started = time.monotonic()
+        self.started = self.memory_checked = time.monotonic()
+        self.memory: int | None = None  # read once the rendering has run a while: short ones never pay for it
         self.iterations = 0
         self.written = 0
 
     def tick(self) -> None:
-        if time.monotonic() - self.started > MAX_RENDER_SECONDS:
+        now = time.monotonic()
+        if now - self.started > MAX_RENDER_SECONDS:
             raise TemplateLimitError(
                 f"the template was stopped after running for more than {MAX_RENDER_SECONDS:g} s"
             )
+        if now - self.memory_checked > _MEMORY_CHECK_SECONDS:
+            self.memory_checked = now
+            memory = _resident_memory()
+            if self.memory is None:
+                self.memory = memory
+            elif memory - self.memory > MAX_RENDER_MEMORY:
+                raise TemplateLimitError(
+                    f"the template was stopped after using more than {MAX_RENDER_MEMORY // 2**20} MB of memory"
+                )
 
     def iteration(self) -> None:
         self.iterations += 1
@@ -219,17 +254,40 @@ class _RenderBudget:
         self.tick()
 
 
+def _resident_memory() -> int:
+    """The process's resident memory in bytes (Linux), or 0 where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+# The budget of the rendering under way in this thread, for the filters that Jinja calls without the context
+# (through `map`, `select`…).
+_CURRENT_BUDGET: ContextVar[_RenderBudget | None] = ContextVar("robo_render_budget", default=None)
+
+
 class _BudgetedContext(Context):
     """A rendering's context, which carries its budget (every guarded operation receives the context)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.budget = _RenderBudget()
+        _CURRENT_BUDGET.set(self.budget)
 
 
 def _budget(context: Any) -> _RenderBudget:
     budget = getattr(context, "budget", None)
     return budget if isinstance(budget, _RenderBudget) else _RenderBudget()
+
+
+def _tick_current() -> None:
+    budget = _CURRENT_BUDGET.get()
+    if budget is not None:
+        budget.tick()
 
 
 # Filters inserted by `BoundedEnvironment._generate` around loops, outputs and `~`: their names cannot be
@@ -288,17 +346,20 @@ _TEXT_FILTERS = (
 )
 
 
-def _bounded_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
+def _bounded_filters(environment_filters: Mapping[str, Any]) -> dict[str, Any]:
     """Jinja's filters that can build a long text, checked on their arguments before they run."""
+    filters = dict(environment_filters)  # Jinja's own: the bounded ones below call them
 
-    def text_filter(name: str, check: Any = None) -> Any:
+    def text_filter(name: str, check: Any = None, *, text: bool = True) -> Any:
         original = filters[name]
         # a filter marked pass_context/pass_eval_context/pass_environment receives that first, then the value
         skip = 1 if getattr(original, "jinja_pass_arg", None) is not None else 0
 
         @functools.wraps(original)
         def bounded(*args: Any, **kwargs: Any) -> Any:
-            check_text(args[skip])
+            _tick_current()
+            if text:
+                check_text(args[skip])
             if check is not None:
                 check(*args[skip:], **kwargs)
             return original(*args, **kwargs)
@@ -315,8 +376,11 @@ def _bounded_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
         lines = str(value).count("\n") + 1
         _check_text_size(len(str(value)) + lines * (len(width) if isinstance(width, str) else int(width)))
 
-    def join_check(value: Any, d: Any = "", *args: Any, **kwargs: Any) -> None:
-        _check_join(d, value)
+    def join(eval_ctx: Any, value: Any, d: Any = "", attribute: Any = None) -> Any:
+        _tick_current()
+        if attribute is not None:
+            value = map(make_attrgetter(eval_ctx.environment, attribute), value)
+        return filters["join"](eval_ctx, _joinable(value, d), d)
 
     def replace_check(value: Any, old: Any, new: Any, count: Any = None, **kwargs: Any) -> None:
         _check_replace(value, old, new, -1 if count is None else count)
@@ -327,24 +391,22 @@ def _bounded_filters(filters: Mapping[str, Any]) -> dict[str, Any]:
         breaks = len(str(value)) // max(1, int(width)) + 1
         _check_text_size(len(str(value)) + breaks * len(str(kw.get("wrapstring", wrapstring) or "\n")))
 
-    def batch(value: Any, linecount: int, fill_with: Any = None) -> Any:
-        _check_count(linecount, "a batch")
-        return filters["batch"](value, linecount, fill_with)
+    def batch_check(value: Any, linecount: Any = None, *args: Any, **kwargs: Any) -> None:
+        _check_count(kwargs.get("linecount", linecount), "a batch")
 
-    def slice_(value: Any, slices: int, fill_with: Any = None) -> Any:
-        _check_count(slices, "a list of slices")
-        return filters["slice"](value, slices, fill_with)
+    def slice_check(value: Any, slices: Any = None, *args: Any, **kwargs: Any) -> None:
+        _check_count(kwargs.get("slices", slices), "a list of slices")
 
     bounded = {name: text_filter(name) for name in _TEXT_FILTERS if name in filters}
     bounded.update(
         format=text_filter("format", format_check),
         center=text_filter("center", width_check),
         indent=text_filter("indent", indent_check),
-        join=text_filter("join", join_check),
+        join=functools.wraps(filters["join"])(join),
         replace=text_filter("replace", replace_check),
         wordwrap=text_filter("wordwrap", wordwrap_check),
-        batch=batch,
-        slice=slice_,
+        batch=text_filter("batch", batch_check, text=False),
+        slice=text_filter("slice", slice_check, text=False),
     )
     return bounded
 
@@ -380,7 +442,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         target = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps `str.format` in its own function
         owner = getattr(target, "__self__", None)
         if isinstance(owner, str):
-            _check_str_method(owner, getattr(target, "__name__", ""), args, kwargs)
+            name = getattr(target, "__name__", "")
+            if name == "join" and len(args) == 1:
+                args = (_joinable(args[0], owner),)
+            _check_str_method(owner, name, args, kwargs)
         _budget(__context).tick()
         try:
             result = super().call(__context, __obj, *args, **kwargs)
