@@ -8,6 +8,7 @@ each node's path (a tuple of keys and list indexes) to where it stands in the fi
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import os
 import re
 import stat
@@ -134,6 +135,8 @@ def read_workflow_text(path: str | Path, errors: str = "strict") -> str:
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_BINARY", 0))
     with os.fdopen(descriptor, "rb") as file:
         mode = os.fstat(file.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if not stat.S_ISREG(mode):
             raise NotAWorkflowFile(
                 f"{path} is not a regular file but {_file_kind(mode)}: it was not read",
@@ -154,7 +157,6 @@ def _file_kind(mode: int) -> str:
         (stat.S_ISCHR, "a character device"),
         (stat.S_ISBLK, "a block device"),
         (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISDIR, "a folder"),
     )
     return next((name for test, name in kinds if test(mode)), "a special file")
 
