@@ -117,6 +117,9 @@ MAX_WORKFLOW_FILE_BYTES = 10 * 1024 * 1024
 """The largest workflow file read: a bigger one (or /dev/zero named `x.yaml`) is refused before it fills memory."""
 
 
+_READ_CHUNK_BYTES = 256 * 1024
+
+
 class NotAWorkflowFile(OSError):
     """A path that cannot hold a workflow: not a regular file (a FIFO, a device, a socket) or too large."""
 
@@ -142,13 +145,18 @@ def read_workflow_text(path: str | Path, errors: str = "strict") -> str:
                 f"{path} is not a regular file but {_file_kind(mode)}: it was not read",
                 "a workflow is a plain .yaml file; remove or rename this one",
             )
-        data = file.read(MAX_WORKFLOW_FILE_BYTES + 1)
-    if len(data) > MAX_WORKFLOW_FILE_BYTES:
-        raise NotAWorkflowFile(
-            f"{path} is larger than {MAX_WORKFLOW_FILE_BYTES // (1024 * 1024)} MB: it was not read",
-            "a workflow file describes steps; put large data in a data file that a step reads",
-        )
-    return data.decode("utf-8", errors)
+        chunks: list[bytes] = []
+        size = 0
+        # In pieces: `read(limit)` would reserve the whole limit for every file, however small.
+        while chunk := file.read(_READ_CHUNK_BYTES):
+            size += len(chunk)
+            if size > MAX_WORKFLOW_FILE_BYTES:
+                raise NotAWorkflowFile(
+                    f"{path} is larger than {MAX_WORKFLOW_FILE_BYTES // (1024 * 1024)} MB: it was not read",
+                    "a workflow file describes steps; put large data in a data file that a step reads",
+                )
+            chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", errors)
 
 
 def _file_kind(mode: int) -> str:
