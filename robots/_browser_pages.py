@@ -7,7 +7,7 @@ from typing import Any
 
 from robots._browser_core import MARGIN, BrowserCore
 from robots._browser_locators import Target
-from robots.base import Seconds, action, atomic_path
+from robots.base import ConfinedPath, Seconds, action, atomic_path
 from runner.errors import ApplicationError
 
 
@@ -157,7 +157,7 @@ class BrowserPageActions(BrowserCore):
         self._run("switching frame", work)
 
     @action(side_effects=True, idempotent=True)
-    def save_session(self, path: str) -> str:
+    def save_session(self, path: ConfinedPath) -> str:
         """Save the cookies and storage of the session (so a later run need not log in); readable only by you.
 
         Args:

@@ -42,6 +42,74 @@ Secret = Annotated[str, SECRET]
 """A text value that is redacted in every log, report and trace."""
 
 
+class _ConfinedMarker:
+    """Marks a path parameter whose value, when a template builds it from data, must stay in the run's folders."""
+
+    def __repr__(self) -> str:
+        return "Confined"
+
+
+CONFINED = _ConfinedMarker()
+
+ConfinedPath = Annotated[str, CONFINED]
+"""A path the action writes, moves, deletes or sends away (an attachment, an upload).
+
+Written as it is in the workflow, it is the author's and used as written. Built by a template (`{{ row.file }}`),
+it comes from data and must stay inside the folders the run allows (`RobotContext.allowed_roots`): the engine
+refuses it otherwise, as a business error, unless the step says `allow_outside: true`."""
+
+MAX_PATH_BYTES = 4096
+MAX_NAME_BYTES = 255
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def path_outside(value: str, base: Path, roots: Iterable[Path], barred: Iterable[Path] = ()) -> str | None:
+    """Why `value`, a path built from data, may not be used (None: it stays inside one of `roots`).
+
+    A relative path starts from `base`; symbolic links are followed before the check, so a link inside a root
+    that points elsewhere is outside. `barred` are folders inside a root that data may not reach all the same
+    (the run's own folder, which holds its audit log), but for the roots inside them (its artifacts). Nothing is decoded: `%2e%2e%2f` is a name like another.
+    """
+    import os
+
+    if "\x00" in value:
+        return "it holds a NUL character (\\x00)"
+    if _CONTROL.search(value):
+        return "it holds a control character"
+    if len(value.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        return f"it is longer than {MAX_PATH_BYTES} bytes"
+    names = re.split(r"[\\/]", value)
+    if any(len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for name in names):
+        return f"a name in it is longer than {MAX_NAME_BYTES} bytes"
+    if value.startswith("~"):
+        return "it starts with '~' (a home folder)"
+    if _DRIVE.match(value):
+        return "it starts with a drive letter"
+    if "\\" in value and ".." in names:
+        return "it climbs out with '..\\'"
+    path = Path(value)
+    real = Path(os.path.realpath(path if path.is_absolute() else base / path))
+
+    # The innermost folder that holds the path decides: the run's artifacts inside its barred folder are allowed.
+    holders = []
+    for folder, allowed in [*((root, True) for root in roots), *((folder, False) for folder in barred)]:
+        top = Path(os.path.realpath(folder))
+        if real == top or top in real.parents:
+            holders.append((len(top.parts), allowed))
+    if holders and max(holders)[1]:
+        return None
+    if holders:
+        return "it reaches the run's own records"
+    if ".." in path.parts:
+        return "it climbs out with '..'"
+    if path.is_absolute():
+        return "it is an absolute path"
+    if real != Path(os.path.normpath(base / path)):
+        return "a symbolic link in it leads elsewhere"
+    return "it leads elsewhere"
+
+
 class FlatParameters:
     """Parameters that several actions share, declared once: a dataclass whose fields become the action's own.
 
@@ -148,6 +216,24 @@ class RobotContext:
     redact: Callable[[str], str] = lambda text: text
     shared: SharedResources = field(default_factory=SharedResources)
 
+    input_paths: tuple[Path, ...] = ()
+    """The files and folders given as the run's inputs of type `file` or `folder`."""
+
+    @property
+    def allowed_roots(self) -> tuple[Path, ...]:
+        """Where a path built from data may lead.
+
+        The workflow's folder, the run's artifacts, and the files and folders given as inputs (a file: that file only).
+        """
+        return (self.workflow_dir, self.artifacts_dir, *self.input_paths)
+
+    def path_outside(self, value: str) -> str | None:
+        """Why `value`, a path built from data, may not be used (None: it stays in `allowed_roots`).
+
+        The run's own folder (its audit log) is barred even when it lies inside the workflow's folder.
+        """
+        return path_outside(value, self.workflow_dir, self.allowed_roots, barred=(self.artifacts_dir.parent,))
+
     def resolve_path(self, value: str | Path) -> Path:
         """A path from a workflow, relative to the workflow file's folder unless absolute."""
         path = Path(value).expanduser()
@@ -176,6 +262,8 @@ class ParameterSpec:
     description: str
     keyword_only: bool
     secret: bool
+    confined: bool = False
+    """A `ConfinedPath` (or a list of them): kept inside the run's folders when built from data."""
 
     def type_text(self) -> str:
         """The parameter's type in words."""
@@ -258,6 +346,11 @@ class ActionSpec:
             first = exc.errors()[0]
             return str(first.get("msg", "invalid value"))
         return None
+
+    @property
+    def confined_parameters(self) -> frozenset[str]:
+        """Names of the path parameters kept inside the run's folders when built from data."""
+        return frozenset(name for name, p in self.parameters.items() if p.confined)
 
     @property
     def secret_parameters(self) -> frozenset[str]:
@@ -369,6 +462,7 @@ def build_action_spec(
             description=arg_docs.get(param.name, ""),
             keyword_only=param.kind == param.KEYWORD_ONLY,
             secret=_is_secret(annotation),
+            confined=_is_confined(annotation),
         )
     undocumented = [p for p, spec in parameters.items() if p not in arg_docs and not spec.description]
     if undocumented:
@@ -426,6 +520,7 @@ def _expand_flat(
             description=docs[item.name],
             keyword_only=True,
             secret=_is_secret(hints[item.name]),
+            confined=_is_confined(hints[item.name]),
         )
         names.append(item.name)
     return FlatGroup(argument, cls, tuple(names), optional)
@@ -473,6 +568,13 @@ def _is_secret(annotation: Any) -> bool:
     return False
 
 
+def _is_confined(annotation: Any) -> bool:
+    """Whether the annotation is a `ConfinedPath`, alone, in a union or in a list."""
+    if typing.get_origin(annotation) is Annotated:
+        return any(isinstance(meta, _ConfinedMarker) for meta in typing.get_args(annotation)[1:])
+    return any(_is_confined(arg) for arg in typing.get_args(annotation))
+
+
 def describe_type(annotation: Any) -> str:
     """A short, readable name for a parameter's type (for `robo actions` and error messages)."""
     origin = typing.get_origin(annotation)
@@ -481,6 +583,8 @@ def describe_type(annotation: Any) -> str:
         base = describe_type(args[0])
         if any(isinstance(meta, _SecretMarker) for meta in args[1:]):
             return "secret text"
+        if any(isinstance(meta, _ConfinedMarker) for meta in args[1:]):
+            return "path"
         if annotation == Seconds:
             return "seconds or a duration (90s, 15m, 1h30)"
         return base

@@ -16,7 +16,7 @@ from robots._browser_failures import page_place
 from robots._browser_forms import FILL_FORM_SCRIPT, form_value
 from robots._browser_locators import Target, closest_candidates
 from robots._browser_pages import BrowserPageActions
-from robots.base import Seconds, action, atomic_path
+from robots.base import ConfinedPath, Seconds, action, atomic_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 _OPENS_NEW_TAB = (
@@ -292,7 +292,9 @@ class Browser(BrowserPageActions):
         )
 
     @action(side_effects=True)
-    def upload(self, target: Target, files: str | list[str], timeout: Seconds | None = None) -> list[str]:
+    def upload(
+        self, target: Target, files: ConfinedPath | list[ConfinedPath], timeout: Seconds | None = None
+    ) -> list[str]:
         """Put one or more files into a file field.
 
         Args:
@@ -315,7 +317,9 @@ class Browser(BrowserPageActions):
         return self._run(f"uploading into {target.describe()}", work, target=target, timeout=timeout)
 
     @action(side_effects=True)
-    def download(self, target: Target, to: str | None = None, timeout: Seconds = 60) -> dict[str, Any]:
+    def download(
+        self, target: Target, to: ConfinedPath | None = None, timeout: Seconds = 60
+    ) -> dict[str, Any]:
         """Click a link or button that downloads a file, and save the file.
 
         Args:

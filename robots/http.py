@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 
-from robots.base import Robot, RobotContext, Seconds, action, atomic_file
+from robots.base import ConfinedPath, Robot, RobotContext, Seconds, action, atomic_file
 from runner.errors import ApplicationError, BusinessError, ConfigurationError, RoboError
 
 if TYPE_CHECKING:
@@ -217,7 +217,7 @@ class Http(Robot):
     def download(
         self,
         url: str,
-        to: str | None = None,
+        to: ConfinedPath | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: Seconds = 60,

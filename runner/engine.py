@@ -38,6 +38,7 @@ from runner._step_parts import (
     summarize,
     template_failure,
 )
+from runner.diagnostics import printable
 from runner.errors import BusinessError, RoboError, WorkflowBug
 from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted, unencodable_place
 from runner.ledger import ItemGate
@@ -56,7 +57,7 @@ from runner.model import (
 )
 from runner.retry import call_with_retry
 from runner.robot_pool import Cancellation, RobotPool
-from runner.templating import TemplateError, evaluate_condition, render_value
+from runner.templating import TemplateError, evaluate_condition, is_template, render_value
 
 DEFAULT_STEP_TIMEOUT = 600.0
 ONCE = RetryPolicy(attempts=1)
@@ -249,6 +250,8 @@ class Engine(LoopSteps):
             )
         self._started(step, ref, _loggable(params, spec.secret_parameters), item, lane)
         problem = _unencodable(spec.qualified_name, params)
+        if problem is None and not step.allow_outside:
+            problem = self._leads_outside(step, spec, rendered)
         if problem is not None:
             return self._action_failed(step, problem, scope, lane, item, started)
         if self.dry_run:
@@ -291,6 +294,35 @@ class Engine(LoopSteps):
         if step.save:
             scope[step.save] = result
         self._finished(step, "succeeded", time.perf_counter() - started, item, lane, result=summarize(result))
+        return None
+
+    @functools.cached_property
+    def _paths(self) -> RobotContext:
+        """A robot context, for the folders a path built from data may lead to (the same for every lane)."""
+        return self._make_context(0)
+
+    def _leads_outside(
+        self, step: ActionStep, spec: ActionSpec, rendered: Mapping[str, Any]
+    ) -> BusinessError | None:
+        """The error for a path a template built from data that leads outside the run's folders.
+
+        Only the parameters an action declares as `ConfinedPath` (written, moved, deleted or sent away) are
+        checked, and only the values a template built: a path the author wrote in the workflow is used as is.
+        """
+        for name in sorted(spec.confined_parameters):
+            for value in _built_from_data(step.params.get(name), rendered.get(name)):
+                reason = self._paths.path_outside(value)
+                if reason is None:
+                    continue
+                shown = printable(value, lines=False)
+                if len(shown) > 120:
+                    shown = f"{shown[:100]}… ({len(value)} characters)"
+                return BusinessError(
+                    f"step '{step.label}' ({spec.qualified_name}): the path in '{name}' leads outside the folders"
+                    f" this run may use: '{shown}': {reason}",
+                    hint="the path comes from the data: correct it there; a step meant to reach other folders"
+                    " than the workflow's own, the run's artifacts and the input folders says `allow_outside: true`",
+                )
         return None
 
     def _dry_run_skip(self, step: ActionStep, spec: ActionSpec, lane: Lane, item: str | None) -> str | None:
@@ -493,6 +525,17 @@ def _return_annotation(robot: str, method_name: str) -> Any:
         return typing.get_type_hints(getattr(robot_class(robot), method_name)).get("return")
     except (NameError, TypeError):  # an annotation that cannot be resolved: no placeholder
         return None
+
+
+def _built_from_data(raw: Any, rendered: Any) -> list[str]:
+    """The paths of a parameter that a template built: all of them when the value is one template, else the
+    templated entries of a list the workflow wrote."""
+    if is_template(raw):
+        values = rendered if isinstance(rendered, list | tuple) else [rendered]
+        return [str(value) for value in values if value is not None]
+    if isinstance(raw, list) and isinstance(rendered, list):
+        return [str(value) for entry, value in zip(raw, rendered, strict=False) if is_template(entry)]
+    return []
 
 
 def _plain(value: Any) -> Any:

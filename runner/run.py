@@ -408,6 +408,11 @@ def _execute(
         settings["browser"] = {**workflow.browser.model_dump(), **dict(options.settings["browser"])}
 
     shared = SharedResources()
+    input_paths = tuple(
+        Path(inputs[name])
+        for name, spec in workflow.inputs.items()
+        if spec.type in ("file", "folder") and isinstance(inputs.get(name), str) and inputs[name]
+    )
 
     def make_context(lane: int) -> RobotContext:
         def record_artifact(artifact_path: Path, kind: str, description: str) -> None:
@@ -438,6 +443,7 @@ def _execute(
             log=log,
             redact=redactor.text,
             shared=shared,
+            input_paths=input_paths,
         )
 
     stop_event = threading.Event()
