@@ -100,14 +100,14 @@ def path_outside(value: str, base: Path, roots: Iterable[Path], barred: Iterable
     if holders and max(holders)[1]:
         return None
     if holders:
-        return "it reaches the run's own records"
+        return "it reaches the run's own records (its audit log)"
     if ".." in path.parts:
-        return "it climbs out with '..'"
+        return "it climbs out of the allowed folders with '..'"
     if path.is_absolute():
-        return "it is an absolute path"
+        return "it is an absolute path outside the allowed folders"
     if real != Path(os.path.normpath(base / path)):
-        return "a symbolic link in it leads elsewhere"
-    return "it leads elsewhere"
+        return "a symbolic link in it leads outside the allowed folders"
+    return "it leads outside the allowed folders"
 
 
 class FlatParameters:
@@ -583,8 +583,6 @@ def describe_type(annotation: Any) -> str:
         base = describe_type(args[0])
         if any(isinstance(meta, _SecretMarker) for meta in args[1:]):
             return "secret text"
-        if any(isinstance(meta, _ConfinedMarker) for meta in args[1:]):
-            return "path"
         if annotation == Seconds:
             return "seconds or a duration (90s, 15m, 1h30)"
         return base

@@ -318,10 +318,10 @@ class Engine(LoopSteps):
                 if len(shown) > 120:
                     shown = f"{shown[:100]}… ({len(value)} characters)"
                 return BusinessError(
-                    f"step '{step.label}' ({spec.qualified_name}): the path in '{name}' leads outside the folders"
-                    f" this run may use: '{shown}': {reason}",
-                    hint="the path comes from the data: correct it there; a step meant to reach other folders"
-                    " than the workflow's own, the run's artifacts and the input folders says `allow_outside: true`",
+                    f"{spec.qualified_name}: the path in '{name}' is refused, {reason}: '{shown}'",
+                    hint="the path comes from the data: correct it there. Paths built from data stay in the"
+                    " workflow's folder, the run's artifacts and the files and folders given as inputs; a step"
+                    " meant to go elsewhere says `allow_outside: true`",
                 )
         return None
 

@@ -214,6 +214,7 @@ class Project:
     folder: Path  # the workflow's folder
     outside: Path
     home: Path
+    runs: int = 0
 
     @property
     def run_folder(self) -> str:
@@ -241,6 +242,7 @@ class Project:
             smtp: SmtpEndpoint = request.getfixturevalue("smtp_endpoint")
             inputs.update(smtp_host=smtp.host, smtp_port=str(smtp.port))
         recorder = EventRecorder()
+        self.runs += 1
         outcome = run_workflow(
             path,
             RunOptions(
@@ -248,7 +250,7 @@ class Project:
                 logs_dir=self.folder / "logs",
                 environ={},
                 extra_sinks=[recorder],
-                run_id=RUN_ID,
+                run_id=RUN_ID if self.runs == 1 else f"{RUN_ID}-{self.runs}",
             ),
         )
         assert outcome.status != "invalid", outcome.diagnostics
@@ -336,7 +338,9 @@ def test_hostile_paths_from_a_csv_are_refused_and_nothing_outside_changes(
     project.write_values(hostile + harmless)
     before = project.snapshot()
 
-    results = action_results(project.run(case, request))
+    recorder = project.run(case, request)
+    results = action_results(recorder)
+    items = {event.key: event for event in recorder.of("item_finished")}
 
     allowed = {str(project.folder)}  # the workflow's own folder may gain the harmless values' files
     after = project.snapshot()
@@ -351,7 +355,8 @@ def test_hostile_paths_from_a_csv_are_refused_and_nothing_outside_changes(
         assert finished.error["kind"] == "business", (value, finished.error)
         message = finished.error["message"]
         assert printable(value, lines=False)[:60] in message, (value, message)
-        assert case.id.split("-")[0] in message and "'Écrire le fichier'" in message
+        assert message.startswith(case.id.split("-")[0] + ": the path in '"), message
+        assert "step 'Écrire le fichier' failed" in items[str(index)].error
         assert "allow_outside: true" in finished.error["hint"]
     for index, value in enumerate(harmless, start=len(hostile) + 1):
         finished = results[str(index)]
@@ -412,13 +417,15 @@ class TestAllowOutside:
         self, project: Project, request: pytest.FixtureRequest
     ) -> None:
         target = project.outside / "author.csv"
-        case = Case("data.write_csv", f"data.write_csv: {{records: [{{a: 1}}], path: '{target}'}}", "")
-        project.write_values(["ignored"])
+        author = Case("data.write_csv", f"data.write_csv: {{records: [{{a: 1}}], path: '{target}'}}", "")
+        project.write_values([str(target)])
 
-        results = action_results(project.run(case, request))
+        by_author = action_results(project.run(author, request))
+        target.unlink()
+        from_data = action_results(project.run(CASES[5], request))  # data.write_csv, path from the CSV
 
-        assert results["1"].status == "succeeded", results["1"].error
-        assert target.is_file()
+        assert by_author["1"].status == "succeeded", by_author["1"].error
+        assert from_data["1"].status == "failed" and not target.exists()
 
 
 @pytest.mark.parametrize(
