@@ -79,6 +79,10 @@ HOSTILE = [
     "deep/link/{name}",
     "{run}/audit.jsonl",
 ]
+# The machine's own files, for the actions that only read what they are given (the documented service reads
+# its credentials from /etc/robo/robo.env).
+SYSTEM_FILES = ["/etc/robo/robo.env", "/etc/passwd"]
+PASSWD_LINE = Path("/etc/passwd").read_text(encoding="utf-8").splitlines()[0]
 # Look hostile, are not: nothing decodes them, they stay in the workflow's folder.
 HARMLESS = [
     "%2e%2e%2f{name}",
@@ -97,6 +101,7 @@ class Case:
     step: str
     name: str
     reads: bool = False  # the value names a file to read and send or move (the outside secret), not to write
+    only_reads: bool = False  # and leaves it where it is: safe to aim at the machine's own files
     harmless: bool = True  # whether the harmless values can be run for real (the action succeeds on them)
     needs: str = ""  # a fixture
 
@@ -157,6 +162,7 @@ CASES = [
         f'files.copy: {{source: {V}, target: "{{{{ run.artifacts }}}}/copied-{{{{ row.n }}}}.txt"}}',
         "secret.txt",
         reads=True,
+        only_reads=True,
     ),
     Case(
         "files.move-source",
@@ -176,6 +182,7 @@ CASES = [
         f'files.zip: {{sources: {V}, target: "{{{{ run.artifacts }}}}/z-{{{{ row.n }}}}.zip"}}',
         "secret.txt",
         reads=True,
+        only_reads=True,
     ),
     Case(
         "email.send-attachments",
@@ -184,6 +191,7 @@ CASES = [
         f" attachments: [{V}]}}",
         "secret.txt",
         reads=True,
+        only_reads=True,
         needs="smtp_endpoint",
     ),
 ]
@@ -334,6 +342,8 @@ def test_hostile_paths_from_a_csv_are_refused_and_nothing_outside_changes(
     case: Case, project: Project, request: pytest.FixtureRequest
 ) -> None:
     hostile = project.values(HOSTILE, case.name)
+    if case.only_reads:
+        hostile += SYSTEM_FILES
     harmless = project.values(HARMLESS, case.name) if case.harmless and not case.reads else []
     project.write_values(hostile + harmless)
     before = project.snapshot()
@@ -364,6 +374,7 @@ def test_hostile_paths_from_a_csv_are_refused_and_nothing_outside_changes(
     if case.reads:
         # nothing read outside reached the run's folders, or anyone by mail
         assert list(files_holding(project.folder, SECRET_CONTENT)) == []
+        assert list(files_holding(project.folder, PASSWD_LINE)) == []
         if case.needs == "smtp_endpoint":
             smtp: SmtpEndpoint = request.getfixturevalue("smtp_endpoint")
             assert smtp.store.count() == 0
