@@ -156,6 +156,13 @@ CASES = [
         harmless=False,
         needs="intranet_url",
     ),
+    Case(  # refused before it connects: no server is needed (nothing listens on port 9)
+        "email.read-save_attachments_to",
+        "email.read: {host: 127.0.0.1, port: 9, security: none, user: u, password: p, timeout: 2,"
+        f" save_attachments_to: {V}}}",
+        "planted",
+        harmless=False,
+    ),
     # Reading a file outside and moving, copying or sending it on.
     Case(
         "files.copy-source",
