@@ -163,6 +163,11 @@ CASES = [
         "planted",
         harmless=False,
     ),
+    # Refused before the browser starts: no page is needed.
+    Case(
+        "browser.download-to", f"browser.download: {{label: Export, to: {V}}}", "planted.pdf", harmless=False
+    ),
+    Case("browser.save_session", f"browser.save_session: {{path: {V}}}", "planted.json", harmless=False),
     # Reading a file outside and moving, copying or sending it on.
     Case(
         "files.copy-source",
@@ -187,6 +192,13 @@ CASES = [
     Case(
         "files.zip-sources",
         f'files.zip: {{sources: {V}, target: "{{{{ run.artifacts }}}}/z-{{{{ row.n }}}}.zip"}}',
+        "secret.txt",
+        reads=True,
+        only_reads=True,
+    ),
+    Case(
+        "browser.upload-files",
+        f"browser.upload: {{label: Document, files: {V}}}",
         "secret.txt",
         reads=True,
         only_reads=True,
