@@ -110,6 +110,21 @@ def path_outside(value: str, base: Path, roots: Iterable[Path], barred: Iterable
     return "it leads outside the allowed folders"
 
 
+def outside_error(action: str, parameter: str, value: str, reason: str) -> BusinessError:
+    """The business error for a path from data that `path_outside` refused (`reason`)."""
+    from runner.diagnostics import printable
+
+    shown = printable(value, lines=False)
+    if len(shown) > 120:
+        shown = f"{shown[:100]}… ({len(value)} characters)"
+    return BusinessError(
+        f"{action}: the path in '{parameter}' is refused, {reason}: '{shown}'",
+        hint="the path comes from the data: correct it there. Paths built from data stay in the workflow's"
+        " folder, the run's artifacts and the files and folders given as inputs; a step meant to go elsewhere"
+        " says `allow_outside: true`",
+    )
+
+
 class FlatParameters:
     """Parameters that several actions share, declared once: a dataclass whose fields become the action's own.
 
@@ -218,6 +233,9 @@ class RobotContext:
 
     input_paths: tuple[Path, ...] = ()
     """The files and folders given as the run's inputs of type `file` or `folder`."""
+    data_values: frozenset[str] = frozenset()
+    """The texts a template built from data in the parameters of the action being called (none when its step
+    says `allow_outside: true`); see `refuse_outside`."""
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
@@ -233,6 +251,16 @@ class RobotContext:
         The run's own folder (its audit log) is barred even when it lies inside the workflow's folder.
         """
         return path_outside(value, self.workflow_dir, self.allowed_roots, barred=(self.artifacts_dir.parent,))
+
+    def refuse_outside(self, action: str, parameter: str, value: str) -> None:
+        """Refuse a path found inside a structured parameter (a form's file field) that leads out, if data built it.
+
+        The same rule as the engine's for `ConfinedPath` parameters: outside `allowed_roots`, a business error.
+        """
+        if value in self.data_values:
+            reason = self.path_outside(value)
+            if reason is not None:
+                raise outside_error(action, parameter, value, reason)
 
     def resolve_path(self, value: str | Path) -> Path:
         """A path from a workflow, relative to the workflow file's folder unless absolute."""

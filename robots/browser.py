@@ -259,6 +259,7 @@ class Browser(BrowserPageActions):
                     else ("choices: " + ", ".join(choices) if choices else None),
                 )
             for label in outcome["files"]:
+                self.context.refuse_outside("browser.fill_form", f"fields.{label}", str(fields[label]))
                 path = self.context.resolve_path(str(fields[label]))
                 if not path.is_file():
                     raise ConfigurationError(f"the file to upload in '{label}' does not exist: {path}")

@@ -16,13 +16,14 @@ import time
 import types
 import typing
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
 from pydantic import ValidationError
 
 from robots import ActionSpec, RobotContext, action_spec, robot_class
+from robots.base import outside_error
 from runner._loops import LoopSteps
 from runner._step_parts import (
     Lane,
@@ -38,7 +39,6 @@ from runner._step_parts import (
     summarize,
     template_failure,
 )
-from runner.diagnostics import printable
 from runner.errors import BusinessError, RoboError, WorkflowBug
 from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted, unencodable_place
 from runner.ledger import ItemGate
@@ -269,6 +269,10 @@ class Engine(LoopSteps):
             timeout = max(timeout, float(own)) * 1.5 + WATCHDOG_GRACE
 
         attempts = [0]
+        # what a robot checks itself when it finds a path inside a structured parameter (a form's file field)
+        data_values = (
+            frozenset() if step.allow_outside else frozenset(_texts_from_data(step.params, rendered))
+        )
 
         def attempt() -> Any:
             if self.stop_event.is_set():
@@ -277,7 +281,7 @@ class Engine(LoopSteps):
             if attempts[0] > 1 and step.recover:
                 # e.g. log in again when the session expired, before trying the step once more
                 self.execute_steps(step.recover, scope, lane, item)
-            return lane.robots.call(step.robot, spec, params, timeout)
+            return lane.robots.call(step.robot, spec, params, timeout, data_values=data_values)
 
         change = self._change_started(step, lane) if spec.may_enter_twice else None  # the ledger's
         try:
@@ -312,17 +316,8 @@ class Engine(LoopSteps):
         for name in sorted(spec.confined_parameters):
             for value in _built_from_data(step.params.get(name), rendered.get(name)):
                 reason = self._paths.path_outside(value)
-                if reason is None:
-                    continue
-                shown = printable(value, lines=False)
-                if len(shown) > 120:
-                    shown = f"{shown[:100]}… ({len(value)} characters)"
-                return BusinessError(
-                    f"{spec.qualified_name}: the path in '{name}' is refused, {reason}: '{shown}'",
-                    hint="the path comes from the data: correct it there. Paths built from data stay in the"
-                    " workflow's folder, the run's artifacts and the files and folders given as inputs; a step"
-                    " meant to go elsewhere says `allow_outside: true`",
-                )
+                if reason is not None:
+                    return outside_error(spec.qualified_name, name, value, reason)
         return None
 
     def _dry_run_skip(self, step: ActionStep, spec: ActionSpec, lane: Lane, item: str | None) -> str | None:
@@ -536,6 +531,31 @@ def _built_from_data(raw: Any, rendered: Any) -> list[str]:
     if isinstance(raw, list) and isinstance(rendered, list):
         return [str(value) for entry, value in zip(raw, rendered, strict=False) if is_template(entry)]
     return []
+
+
+def _texts_from_data(raw: Any, rendered: Any) -> Iterator[str]:
+    """Every text in the rendered parameters that a template built (walking the workflow's own mappings and lists
+    alongside what they became)."""
+    if is_template(raw):
+        yield from _texts(rendered)
+    elif isinstance(raw, dict) and isinstance(rendered, dict):
+        for key, value in raw.items():
+            if key in rendered:
+                yield from _texts_from_data(value, rendered[key])
+    elif isinstance(raw, list) and isinstance(rendered, list):
+        for entry, value in zip(raw, rendered, strict=False):
+            yield from _texts_from_data(entry, value)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
 
 
 def _plain(value: Any) -> Any:

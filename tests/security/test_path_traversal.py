@@ -31,6 +31,7 @@ from robots.base import RobotContext
 from runner.diagnostics import printable
 from runner.run import RunOptions, run_workflow
 from runner.templating import folder_slug
+from tests.e2e.conftest import Bot
 from tests.mock_intranet.fixtures import SmtpEndpoint
 from tests.runner.conftest import EventRecorder
 
@@ -543,3 +544,56 @@ class TestValidate:
         result = self.robo_validate(tmp_path, text)
         assert result.returncode == 1
         assert "w.yaml:4:20: error[wrong-type]" in result.stderr, result.stderr
+
+
+@pytest.mark.slow
+class TestFormFileFields:
+    """`browser.fill_form` finds its file fields on the page: the robot itself checks a path from data there."""
+
+    def test_a_file_field_filled_from_data_may_not_upload_a_file_outside(
+        self, bot: Bot, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        outside = tmp_path_factory.mktemp("outside")
+        (outside / "secret.txt").write_text(SECRET_CONTENT, encoding="utf-8")
+        (tmp_path / "link").symlink_to(outside, target_is_directory=True)
+        (tmp_path / "piece.txt").write_text("pièce", encoding="utf-8")
+        values = [
+            str(outside / "secret.txt"),
+            f"{os.path.relpath(outside, tmp_path)}/secret.txt",
+            "link/secret.txt",
+        ]
+        rows = [{"n": str(n), "value": value} for n, value in enumerate([*values, "piece.txt"], start=1)]
+        (tmp_path / "values.json").write_text(json.dumps(rows), encoding="utf-8")
+
+        outcome, recorder = bot.run(
+            """\
+name: Pièce jointe venue des données
+inputs:
+  intranet: {type: string}
+secrets: [identifiant, mot_de_passe]
+steps:
+  - browser.open: {url: "{{ inputs.intranet }}/connexion"}
+  - browser.fill: {label: Identifiant, value: "{{ secrets.identifiant }}"}
+  - browser.fill: {label: Mot de passe, value: "{{ secrets.mot_de_passe }}"}
+  - browser.click: {role: "button:Se connecter"}
+  - data.read_json: {path: values.json}
+    save: rows
+  - for_each: "{{ rows }}"
+    as: row
+    key: "{{ row.n }}"
+    steps:
+      - browser.goto: {url: "{{ inputs.intranet }}/dossiers/nouveau"}
+      - name: Écrire le fichier
+        browser.fill_form:
+          fields: {"Nom du demandeur": Dupont, "Pièce jointe": "{{ row.value }}"}
+"""
+        )
+
+        results = action_results(recorder)
+        assert outcome.status != "invalid", outcome.diagnostics
+        for index, value in enumerate(values, start=1):
+            error = results[str(index)].error
+            assert results[str(index)].status == "failed" and error["kind"] == "business", (value, error)
+            assert "browser.fill_form: the path in 'fields.Pièce jointe' is refused" in error["message"]
+            assert value in error["message"]
+        assert results["4"].status == "succeeded", results["4"].error
