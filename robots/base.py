@@ -11,7 +11,7 @@ import errno
 import inspect
 import re
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,7 +233,7 @@ class RobotContext:
 
     input_paths: tuple[Path, ...] = ()
     """The files and folders given as the run's inputs of type `file` or `folder`."""
-    data_values: frozenset[str] = frozenset()
+    data_values: Container[str] = frozenset()
     """The texts a template built from data in the parameters of the action being called (none when its step
     says `allow_outside: true`); see `refuse_outside`."""
 

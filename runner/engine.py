@@ -270,9 +270,7 @@ class Engine(LoopSteps):
 
         attempts = [0]
         # what a robot checks itself when it finds a path inside a structured parameter (a form's file field)
-        data_values = (
-            frozenset() if step.allow_outside else frozenset(_texts_from_data(step.params, rendered))
-        )
+        data_values = frozenset[str]() if step.allow_outside else _TextsFromData(step.params, rendered)
 
         def attempt() -> Any:
             if self.stop_event.is_set():
@@ -531,6 +529,18 @@ def _built_from_data(raw: Any, rendered: Any) -> list[str]:
     if isinstance(raw, list) and isinstance(rendered, list):
         return [str(value) for entry, value in zip(raw, rendered, strict=False) if is_template(entry)]
     return []
+
+
+@dataclasses.dataclass(frozen=True)
+class _TextsFromData:
+    """The texts of an action's parameters that a template built, looked for only when a robot asks (rarely:
+    collecting them for every call would double the memory a step with large records uses)."""
+
+    raw: Any
+    rendered: Any
+
+    def __contains__(self, value: object) -> bool:
+        return any(text == value for text in _texts_from_data(self.raw, self.rendered))
 
 
 def _texts_from_data(raw: Any, rendered: Any) -> Iterator[str]:

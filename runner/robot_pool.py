@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -141,7 +141,7 @@ class RobotPool:
         spec: ActionSpec,
         params: Mapping[str, Any],
         timeout: float | None,
-        data_values: frozenset[str] = frozenset(),
+        data_values: Container[str] = frozenset(),
     ) -> Any:
         """Run one action in its robot's thread; a `StepTimeout` when it takes longer than `timeout` seconds.
 
