@@ -252,12 +252,13 @@ class RobotContext:
         """
         return path_outside(value, self.workflow_dir, self.allowed_roots, barred=(self.artifacts_dir.parent,))
 
-    def refuse_outside(self, action: str, parameter: str, value: str) -> None:
+    def refuse_outside(self, action: str, parameter: str, value: str, built_from: str | None = None) -> None:
         """Refuse a path found inside a structured parameter (a form's file field) that leads out, if data built it.
 
         The same rule as the engine's for `ConfinedPath` parameters: outside `allowed_roots`, a business error.
+        `built_from` is the parameter's text the robot made `value` from (a filing rule's destination template).
         """
-        if value in self.data_values:
+        if (value if built_from is None else built_from) in self.data_values:
             reason = self.path_outside(value)
             if reason is not None:
                 raise outside_error(action, parameter, value, reason)

@@ -504,6 +504,7 @@ class Files(Robot):
             )
             if matched is not None:
                 destination = render_destination(matched[0].to, record)
+                self.context.refuse_outside("files.file_by_rules", "rules.to", destination, matched[0].to)
                 plan.append(
                     (
                         source,
@@ -513,6 +514,7 @@ class Files(Robot):
                 )
             elif default is not None:
                 destination = render_destination(default, record)
+                self.context.refuse_outside("files.file_by_rules", "default", destination, default)
                 plan.append((source, self.context.resolve_path(destination) / source.name, "default"))
             else:
                 plan.append((source, None, None))

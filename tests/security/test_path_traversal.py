@@ -117,6 +117,16 @@ CASES = [
         harmless=False,
     ),
     Case("files.make_folder", f"files.make_folder: {{path: {V}}}", "planted"),
+    Case(
+        "files.file_by_rules-rules.to",
+        f"files.file_by_rules: {{folder: inbox, rules: [{{pattern: '*', to: {V}}}], mode: copy}}",
+        "planted",
+    ),
+    Case(
+        "files.file_by_rules-default",
+        f"files.file_by_rules: {{folder: inbox, rules: [{{pattern: '*.pdf', to: pdf}}], default: {V}, mode: copy}}",
+        "planted",
+    ),
     Case("files.zip-target", f"files.zip: {{sources: data/src.txt, target: {V}}}", "planted.zip"),
     Case("files.unzip-folder", f"files.unzip: {{archive: data/archive.zip, folder: {V}}}", "planted"),
     Case("data.write_csv", f"data.write_csv: {{records: [{{a: 1}}], path: {V}}}", "planted.csv"),
@@ -320,6 +330,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     (folder / "deep" / "link").symlink_to(outside, target_is_directory=True)
     (folder / "sub").mkdir()
     (data / "src.txt").write_text("source", encoding="utf-8")
+    (folder / "inbox").mkdir()
+    (folder / "inbox" / "doc.txt").write_text("to file", encoding="utf-8")
     with zipfile.ZipFile(data / "archive.zip", "w") as bundle:
         bundle.writestr("a.txt", "from the archive")
     workbook = Workbook()
