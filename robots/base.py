@@ -69,7 +69,8 @@ def path_outside(value: str, base: Path, roots: Iterable[Path], barred: Iterable
 
     A relative path starts from `base`; symbolic links are followed before the check, so a link inside a root
     that points elsewhere is outside. `barred` are folders inside a root that data may not reach all the same
-    (the run's own folder, which holds its audit log), but for the roots inside them (its artifacts). Nothing is decoded: `%2e%2e%2f` is a name like another.
+    (where runs keep their records: audit logs, the run store), but for the roots inside them (the run's
+    artifacts). Nothing is decoded: `%2e%2e%2f` is a name like another.
     """
     import os
 
@@ -100,7 +101,7 @@ def path_outside(value: str, base: Path, roots: Iterable[Path], barred: Iterable
     if holders and max(holders)[1]:
         return None
     if holders:
-        return "it reaches the run's own records (its audit log)"
+        return "it reaches the records of the runs (audit logs, run store)"
     if ".." in path.parts:
         return "it climbs out of the allowed folders with '..'"
     if path.is_absolute():
@@ -230,9 +231,10 @@ class RobotContext:
     log: Callable[[str], None] = lambda message: None
     redact: Callable[[str], str] = lambda text: text
     shared: SharedResources = field(default_factory=SharedResources)
-
     input_paths: tuple[Path, ...] = ()
     """The files and folders given as the run's inputs of type `file` or `folder`."""
+    records_dirs: tuple[Path, ...] = ()
+    """Where runs keep their records (the logs folder: audit logs, the SQLite run store), out of data's reach."""
     data_values: Container[str] = frozenset()
     """The texts a template built from data in the parameters of the action being called (none when its step
     says `allow_outside: true`); see `refuse_outside`."""
@@ -248,9 +250,10 @@ class RobotContext:
     def path_outside(self, value: str) -> str | None:
         """Why `value`, a path built from data, may not be used (None: it stays in `allowed_roots`).
 
-        The run's own folder (its audit log) is barred even when it lies inside the workflow's folder.
+        The run's own folder and `records_dirs` are barred even when they lie inside the workflow's folder.
         """
-        return path_outside(value, self.workflow_dir, self.allowed_roots, barred=(self.artifacts_dir.parent,))
+        barred = (*self.records_dirs, self.artifacts_dir.parent)
+        return path_outside(value, self.workflow_dir, self.allowed_roots, barred=barred)
 
     def refuse_outside(self, action: str, parameter: str, value: str, built_from: str | None = None) -> None:
         """Refuse a path found inside a structured parameter (a form's file field) that leads out, if data built it.

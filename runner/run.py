@@ -444,6 +444,7 @@ def _execute(
             redact=redactor.text,
             shared=shared,
             input_paths=input_paths,
+            records_dirs=(options.logs_dir.resolve(), run_dir),
         )
 
     stop_event = threading.Event()

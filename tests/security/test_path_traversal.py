@@ -415,16 +415,26 @@ def test_hostile_paths_from_a_csv_are_refused_and_nothing_outside_changes(
         assert len(written) >= len(harmless)
 
 
-def test_the_runs_own_audit_log_is_out_of_reach_but_its_artifacts_are_not(
+def test_the_runs_records_are_out_of_reach_but_its_artifacts_are_not(
     project: Project, request: pytest.FixtureRequest
 ) -> None:
     case = CASES[5]  # data.write_csv
-    project.write_values([f"{project.run_folder}/audit.jsonl", f"{project.run_folder}/artifacts/ok.csv"])
+    project.write_values(
+        [
+            f"{project.run_folder}/audit.jsonl",
+            "logs/robo.db",
+            f"logs/{folder_slug(WORKFLOW_NAME)}/an-earlier-run/audit.jsonl",
+            f"{project.run_folder}/artifacts/ok.csv",
+        ]
+    )
 
     results = action_results(project.run(case, request))
 
-    assert results["1"].status == "failed" and "own records" in results["1"].error["message"]
-    assert results["2"].status == "succeeded"
+    for key in ("1", "2", "3"):
+        assert results[key].status == "failed", results[key]
+        assert "it reaches the records of the runs" in results[key].error["message"]
+    assert results["4"].status == "succeeded"
+    assert not (project.folder / "logs" / folder_slug(WORKFLOW_NAME) / "an-earlier-run").exists()
     audit = project.folder / project.run_folder / "audit.jsonl"
     records = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
     assert "run_started" in json.dumps(records[0])  # still the run's log, not the CSV written over it
