@@ -210,10 +210,13 @@ def _json_unescaped(text: str) -> str:
 
 
 _DECODINGS: tuple[Callable[[str], str], ...] = (html.unescape, _json_unescaped, urllib.parse.unquote_plus)
-# One escaping, or one inside another (JSON in an HTML attribute, a URL in JSON).
+# One escaping, or one inside another (JSON in an HTML attribute, a URL in JSON, JSON in a JSON string).
 _VIEWS: tuple[tuple[Callable[[str], str], ...], ...] = tuple(
-    (outer, *inner) for outer in _DECODINGS for inner in ((), *((d,) for d in _DECODINGS if d is not outer))
+    (outer, *inner) for outer in _DECODINGS for inner in ((), *((d,) for d in _DECODINGS))
 )
+
+
+_ESCAPE_SIGNS = re.compile(r"[&\\%+]")  # no decoding changes a text without one of these
 
 
 def redact_text(text: str, redact: Callable[[str], str], depth: int = 3) -> str:
@@ -223,7 +226,7 @@ def redact_text(text: str, redact: Callable[[str], str], depth: int = 3) -> str:
     escaping there, never a secret.
     """
     masked = redact(text)
-    if depth <= 0:
+    if depth <= 0 or not _ESCAPE_SIGNS.search(masked):
         return masked
     for decodings in _VIEWS:
         view = masked

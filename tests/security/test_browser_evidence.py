@@ -89,6 +89,7 @@ def secret_forms(value: str) -> dict[str, str]:
         "markupsafe": str(markupsafe.escape(value)),
         "json": json.dumps(value, ensure_ascii=False)[1:-1],
         "json ascii": json.dumps(value)[1:-1],
+        "json in json": json.dumps(json.dumps(value)[1:-1])[1:-1],
         "url": urllib.parse.quote(value, safe=""),
         "url form": urllib.parse.quote_plus(value),
         "url path": urllib.parse.quote(value),
@@ -223,3 +224,50 @@ def test_no_artifact_is_named_after_an_item_key(run: Run) -> None:
         key = f"{SECRET}-{n}"
         slug = re.sub(r"[^\w.\-]+", "_", key).strip("_")
         assert not [name for name in names if key in name or slug in name or "Sp_ci" in name], names
+
+
+class TestTraceRedaction:
+    """A trace's members are rewritten whatever escaping hides the secret in them (no browser needed)."""
+
+    def members(self) -> dict[str, str]:
+        entities = "".join(f"&#{ord(c)};" if c in '&"<>' else c for c in SECRET)
+        return {
+            "trace.trace": "\n".join(
+                [
+                    json.dumps({"type": "before", "method": "fill", "params": {"value": SECRET}}),
+                    json.dumps({"type": "log", "message": f"fill({json.dumps(SECRET)})"}, ensure_ascii=False),
+                    json.dumps({"type": "after", "result": {"value": {"s": SECRET}}}, ensure_ascii=False),
+                ]
+            ),
+            "resources/page.html": (
+                f'<html><body><input value="{entities}"><p title="{html.escape(json.dumps(SECRET))}">x</p>'
+                f'<a href="/q?n={urllib.parse.quote(SECRET, safe="")}&amp;p=2">lien</a>'
+                f"<script>const v = {json.dumps(SECRET)};</script><!-- {html.escape(SECRET)} --></body></html>"
+            ),
+            "resources/body.txt": f"nom={urllib.parse.quote_plus(SECRET)}&x=1",
+            "trace.stacks": '{"files":["a.py"],"stacks":[]}',
+        }
+
+    def test_every_escaped_form_is_masked_and_the_rest_kept(self, tmp_path: Path) -> None:
+        from robots._browser_failures import redact_zip
+        from runner.secrets import Redactor
+
+        trace = tmp_path / "trace.zip"
+        members = self.members()
+        with zipfile.ZipFile(trace, "w") as archive:
+            for name, text in members.items():
+                archive.writestr(name, text)
+        assert leaks(html.unescape(members["resources/page.html"]))  # the secret is there, escaped
+
+        redact_zip(trace, Redactor([SECRET]).text)
+
+        with zipfile.ZipFile(trace) as archive:
+            redacted = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+        assert set(redacted) == set(members)
+        for name, text in redacted.items():
+            assert leaks(text) == [], name
+            assert leaks(html.unescape(text)) == [], name
+        lines = [json.loads(line) for line in redacted["trace.trace"].splitlines()]
+        assert lines[0] == {"type": "before", "method": "fill", "params": {"value": "***"}}
+        assert redacted["trace.stacks"] == members["trace.stacks"]
+        assert "&amp;p=2" in redacted["resources/page.html"] and "lien" in redacted["resources/page.html"]
