@@ -59,6 +59,9 @@ steps:
           - name: Enregistrer
             browser.click: {role: "button:Enregistrer", error_when: {css: ".resume-erreurs"}}
         else:
+          - name: Saisir les observations
+            browser.fill: {label: Observations, value: "{{ secrets.code }}"}
+          - browser.screenshot: {file: "saisie-{{ secrets.code }}.png"}
           - fail: "la demande {{ n }} est refusée"
 """
 # What a page shows of the secret, where: fields whose value holds it, elements whose own text holds it.
@@ -140,8 +143,12 @@ def run(mock_intranet_server: MockIntranet, tmp_path_factory: pytest.TempPathFac
     mock_intranet_server.reset()
 
 
-def reference_places(intranet: MockIntranet) -> dict[str, Any]:
-    """Where the refused form shows the secret, measured in a browser of our own brought to the same page."""
+def reference_places(intranet: MockIntranet, *, refused: bool) -> dict[str, Any]:
+    """Where the form shows a secret, measured in a browser of our own brought to the same page.
+
+    Refused: the name field filled and the form sent back by the server with its value; otherwise the name and
+    observations fields filled, as the robot left them before its `browser.screenshot`.
+    """
     from playwright.sync_api import sync_playwright
 
     account = SECRETS["ROBO_SECRET_IDENTIFIANT"], SECRETS["ROBO_SECRET_MOT_DE_PASSE"]
@@ -156,9 +163,12 @@ def reference_places(intranet: MockIntranet) -> dict[str, Any]:
             page.wait_for_load_state("load")
             page.goto(f"{intranet.url}/dossiers/nouveau")
             page.get_by_label("Nom du demandeur").fill(SECRET)
-            page.get_by_role("button", name="Enregistrer").click()
-            page.wait_for_load_state("load")
-            page.locator(".resume-erreurs").wait_for(state="visible")
+            if refused:
+                page.get_by_role("button", name="Enregistrer").click()
+                page.wait_for_load_state("load")
+                page.locator(".resume-erreurs").wait_for(state="visible")
+            else:
+                page.get_by_label("Observations").fill(SECRET)
             places: dict[str, Any] = page.evaluate(PLACES_SCRIPT, [SECRET, account[0]])
             return places
         finally:
@@ -168,12 +178,25 @@ def reference_places(intranet: MockIntranet) -> dict[str, Any]:
 def test_the_failure_screenshot_masks_the_text_field_holding_the_secret(
     run: Run, mock_intranet_server: MockIntranet
 ) -> None:
+    places = reference_places(mock_intranet_server, refused=True)
+    # The secret in the name field, the account's identifier (a secret too) in the page's header.
+    assert len(places["boxes"]) == 2, places
+    [shot] = run.artifact("failure.png")
+    assert_masked(shot, places)
+
+
+def test_a_screenshot_step_masks_the_text_field_and_text_area_holding_the_secret(
+    run: Run, mock_intranet_server: MockIntranet
+) -> None:
+    places = reference_places(mock_intranet_server, refused=False)
+    assert len(places["boxes"]) == 3, places  # name, observations, the header's identifier
+    [shot] = [p for p in run.artifact(".png") if not p.name.endswith("failure.png")]
+    assert_masked(shot, places)
+
+
+def assert_masked(shot: Path, places: dict[str, Any]) -> None:
     from PIL import Image
 
-    places = reference_places(mock_intranet_server)
-    # The secret in the name field, the account's identifier (a secret too) in the page's header.
-    assert len(places["boxes"]) >= 2, places
-    [shot] = run.artifact("failure.png")
     with Image.open(shot) as opened:
         image = opened.convert("RGB")
     assert image.size == (places["width"], places["height"])
