@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -158,7 +159,8 @@ class BrowserCore(Robot):
         try:
             await self._context.tracing.stop_chunk(path=str(path))
             await self._context.tracing.start_chunk()
-            redact_zip(path, self.context.redact)
+            # Off the browser's loop: a long trace takes seconds to rewrite, and other lanes share that loop.
+            await asyncio.to_thread(redact_zip, path, self.context.redact)
             self._actions_since_trace = 0
             self.context.record_artifact(path, "trace", description)
         except Exception as exc:
