@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
@@ -161,23 +162,25 @@ _UNMARK_SCRIPT = (
 _FIELDS = "input, textarea, select, [contenteditable]"
 
 
-async def secret_masks(page: Any, redact: Callable[[str], str]) -> list[Any]:
+async def secret_masks(page: Any, redact: Callable[[str], str], timeout: float = 5.0) -> list[Any]:
     """Locators of everything on the page that shows a secret, and of every password field, to mask.
 
     A field whose value holds a secret, a list showing one, an element whose own text holds one: each is
     marked with an attribute until `unmark` (call it once the screenshot is taken). A frame that cannot be
-    read has all its fields masked.
+    read (detached, or too busy to answer within `timeout` seconds) has all its fields masked.
     """
     masks: list[Any] = []
     for frame in page.frames:
         masks.append(frame.locator("input[type=password]"))
         try:
-            texts = await frame.evaluate(_SHOWN_TEXTS_SCRIPT)
+            texts = await asyncio.wait_for(frame.evaluate(_SHOWN_TEXTS_SCRIPT), timeout)
+            if not isinstance(texts, list):
+                raise TypeError("the page's texts could not be read")
             hits = [
                 index for index, text in enumerate(texts) if isinstance(text, str) and redact(text) != text
             ]
             if hits:
-                await frame.evaluate(_MARK_SCRIPT, [hits, _MASK_ATTRIBUTE])
+                await asyncio.wait_for(frame.evaluate(_MARK_SCRIPT, [hits, _MASK_ATTRIBUTE]), timeout)
         except Exception:
             masks.append(frame.locator(_FIELDS))
             continue
@@ -186,11 +189,11 @@ async def secret_masks(page: Any, redact: Callable[[str], str]) -> list[Any]:
     return masks
 
 
-async def unmark(page: Any) -> None:
+async def unmark(page: Any, timeout: float = 5.0) -> None:
     """Remove the marks `secret_masks` left on the page."""
     for frame in page.frames:
         try:
-            await frame.evaluate(_UNMARK_SCRIPT, _MASK_ATTRIBUTE)
+            await asyncio.wait_for(frame.evaluate(_UNMARK_SCRIPT, _MASK_ATTRIBUTE), timeout)
         except Exception:
             continue
 
