@@ -19,7 +19,7 @@ from robots._browser_failures import (
 )
 from robots._browser_host import BrowserHost, shared_host
 from robots._browser_locators import TARGET_KINDS, Target
-from robots.base import Robot, RobotContext
+from robots.base import Robot, RobotContext, temporary_sibling
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 T = TypeVar("T")
@@ -156,15 +156,19 @@ class BrowserCore(Robot):
         if self._context is None or self.trace_mode == "off" or not self._actions_since_trace:
             return
         path = self.context.artifact_path(name)
+        # Written under a temporary name first: the trace takes its name only once its secrets are removed.
+        raw = temporary_sibling(path, self.context.run_id)
         try:
-            await self._context.tracing.stop_chunk(path=str(path))
+            await self._context.tracing.stop_chunk(path=str(raw))
             await self._context.tracing.start_chunk()
             # Off the browser's loop: a long trace takes seconds to rewrite, and other lanes share that loop.
-            await asyncio.to_thread(redact_zip, path, self.context.redact)
+            await asyncio.to_thread(redact_zip, raw, self.context.redact, path)
             self._actions_since_trace = 0
             self.context.record_artifact(path, "trace", description)
         except Exception as exc:
             self.context.log(f"the trace could not be saved: {exc}")
+        finally:
+            raw.unlink(missing_ok=True)
 
     async def _discard_trace(self) -> None:
         if self._context is not None and self.trace_mode != "off":

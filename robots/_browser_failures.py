@@ -87,26 +87,26 @@ async def explain(
     return ApplicationError(f"{doing} failed unexpectedly: {type(exc).__name__}: {exc}")
 
 
-def redact_zip(path: Path, redact: Callable[[str], str]) -> None:
-    """Remove secret values from a Playwright trace, rewriting it atomically.
+def redact_zip(path: Path, redact: Callable[[str], str], target: Path | None = None) -> None:
+    """Remove secret values from a Playwright trace, rewriting it (or writing `target`) atomically.
 
     Playwright records every action's parameters (the value a `fill` typed), DOM snapshots and network bodies,
     and offers no way to leave a value out: so every text member is rewritten, its JSON lines parsed and each
     string masked (a JSON-escaped secret is found once unescaped), HTML bodies through `redact_html`.
     """
     with (
-        atomic_path(path) as temporary,
+        atomic_path(target or path) as temporary,
         zipfile.ZipFile(path) as source,
-        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as target,
+        zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as written,
     ):
         for entry in source.infolist():
             data = source.read(entry)
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError:
-                target.writestr(entry, data)
+                written.writestr(entry, data)
                 continue
-            target.writestr(entry, _redact_document(text, redact).encode("utf-8"))
+            written.writestr(entry, _redact_document(text, redact).encode("utf-8"))
 
 
 # -- keeping secrets out of the evidence -------------------------------------------------------------------------
