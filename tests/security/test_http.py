@@ -42,7 +42,11 @@ class HostileHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def echo(self, body: str = "") -> None:
-        seen = {"headers": {k.lower(): v for k, v in self.headers.items()}, "body": body, "method": self.command}
+        seen = {
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body,
+            "method": self.command,
+        }
         self.answer(200, json.dumps(seen).encode(), Content_Type="application/json")
 
     def do_GET(self) -> None:
@@ -262,15 +266,17 @@ class TestBigAnswersAreStreamed:
         assert result["json"] is None
         assert any("saved to" in line and str(saved) in line for line in logs)
 
-    def test_an_answer_up_to_the_limit_stays_in_memory(self, http: Http, start_server: Callable[[], str]) -> None:
+    def test_an_answer_up_to_the_limit_stays_in_memory(
+        self, http: Http, start_server: Callable[[], str]
+    ) -> None:
         result = http.get(f"{start_server()}/echo")
         assert result["file"] is None
         assert result["size"] == len(result["text"].encode()) < BODY_IN_MEMORY_LIMIT
 
 
 HOSTILE_NAMES = {
-    "dot-dot": "attachment; filename=\"../../x\"",
-    "absolute": "attachment; filename=\"/etc/passwd\"",
+    "dot-dot": 'attachment; filename="../../x"',
+    "absolute": 'attachment; filename="/etc/passwd"',
     "encoded-dot-dot": "attachment; filename*=UTF-8''..%2F..%2Fx",
     "backslashes": 'attachment; filename="..\\\\..\\\\x"',
 }
@@ -279,7 +285,7 @@ REFUSED_NAMES = {
     "nul": ("attachment; filename*=UTF-8''x%00.pdf", "control character"),
     "escape-sequence": ("attachment; filename*=UTF-8''%1B%5B2Kpaid.pdf", "control character"),
     "bidi-override": ("attachment; filename*=UTF-8''facture%E2%80%AEfdp.exe", "control character"),
-    "overlong": (f"attachment; filename=\"{'a' * 300}.pdf\"", "too long"),
+    "overlong": (f'attachment; filename="{"a" * 300}.pdf"', "too long"),
     "hidden": ('attachment; filename=".env"', "hidden"),
 }
 
