@@ -258,11 +258,11 @@ class Http(Robot):
 
         The whole exchange, up to the end of the block, must be over within `timeout` seconds.
         """
+        client = self._http()  # created (httpx imported, certificates loaded) before the clock starts
         started = time.monotonic()
         token = _DEADLINE.set(started + timeout)
         try:
             with self._plain_errors(method, url, timeout, started):
-                client = self._http()
                 request = client.build_request(method, url, timeout=timeout, **send)
                 origin = request.url
                 for _ in range(MAX_REDIRECTS + 1):
@@ -330,7 +330,7 @@ class Http(Robot):
     ) -> RoboError:
         status = response.status_code
         start = bytearray()
-        for chunk in response.iter_bytes():  # only the start: a refusal may be as big as any answer
+        for chunk in _chunks(response):  # only the start: a refusal may be as big as any answer
             start += chunk
             if len(start) >= _EXCERPT_BYTES:
                 break
@@ -347,7 +347,7 @@ class Http(Robot):
 
     def _receive(self, response: httpx.Response, what: str) -> tuple[bytes | None, Path | None, int]:
         """The answer's body in memory (None, size) or, when bigger than the limit, saved to a file (path, size)."""
-        chunks = response.iter_bytes()
+        chunks = _chunks(response)
         body = bytearray()
         for chunk in chunks:
             body += chunk
@@ -504,7 +504,7 @@ class Http(Robot):
                 temporary = temporary_sibling(target, self.context.run_id)
                 digest, size = hashlib.sha256(), 0
                 with temporary.open("xb") as handle:
-                    for chunk in response.iter_bytes():
+                    for chunk in _chunks(response):
                         digest.update(chunk)
                         size += len(chunk)
                         handle.write(chunk)
@@ -580,6 +580,21 @@ class Http(Robot):
                 raise self._status_error("GET", url, response, expect_status, retry=True)
         seconds = round(time.monotonic() - started, 3)
         return {"status": response.status_code, "url": str(response.url), "seconds": seconds}
+
+
+def _chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body's pieces, as they come; past the exchange's deadline, a read timeout.
+
+    The connections cut every read at the deadline already; this also holds through a proxy, whose connections
+    httpx opens itself.
+    """
+    import httpx
+
+    for chunk in response.iter_bytes():
+        yield chunk
+        deadline = _DEADLINE.get()
+        if deadline is not None and time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the exchange's deadline has passed", request=response.request)
 
 
 def _decode(body: bytes, response: httpx.Response) -> str:

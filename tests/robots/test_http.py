@@ -71,6 +71,14 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(
                 200, b"x", "text/plain", Content_Disposition='attachment; filename="../../etc/passwd"'
             )
+        elif path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/autre-export":
+            disposition = "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.csv"
+            self.answer(200, b"a;b\n3;4\n", "text/csv", Content_Disposition=disposition)
         elif path == "/slow":
             RELEASE_SLOW.wait(timeout=10)
             self.answer(200, b"late", "text/plain")
@@ -189,6 +197,10 @@ class TestGet:
         result = http.get(f"{server}/redirect")
         assert result["url"] == f"{server}/json"
         assert result["json"]["nom"] == "Élodie"
+
+    def test_a_redirect_loop_is_an_application_error_that_says_so(self, http: Http, server: str) -> None:
+        with pytest.raises(ApplicationError, match=r"GET .*/loop: more than 20 redirects"):
+            http.get(f"{server}/loop")
 
     def test_an_accepted_status_is_returned_not_raised(self, http: Http, server: str) -> None:
         assert http.get(f"{server}/status/404", expect_status=[200, 404])["status"] == 404
@@ -317,6 +329,52 @@ class TestDownload:
     def test_a_server_cannot_choose_the_folder(self, http: Http, server: str, tmp_path: Path) -> None:
         result = http.download(f"{server}/sneaky", to="entrees/")
         assert result["path"] == str((tmp_path / "entrees" / "passwd").resolve())
+
+    def test_a_different_file_at_the_given_path_is_kept_by_default(
+        self, http: Http, server: str, tmp_path: Path, artifacts: list[Any]
+    ) -> None:
+        (tmp_path / "entrees").mkdir()
+        (tmp_path / "entrees" / "export.csv").write_text("mine")
+        with pytest.raises(BusinessError, match=r"export\.csv already exists") as caught:
+            http.download(f"{server}/export", to="entrees/export.csv")
+        assert caught.value.hint is not None and "on_conflict: rename" in caught.value.hint
+        assert [p.name for p in (tmp_path / "entrees").iterdir()] == ["export.csv"]
+        assert (tmp_path / "entrees" / "export.csv").read_text() == "mine"
+        assert artifacts == []
+
+    def test_the_same_file_downloaded_again_changes_nothing(
+        self, http: Http, server: str, tmp_path: Path, logs: list[str]
+    ) -> None:
+        first = http.download(f"{server}/export", to="entrees/")
+        second = http.download(f"{server}/export", to="entrees/")
+        assert first == second
+        assert [p.name for p in (tmp_path / "entrees").iterdir()] == ["résumé.csv"]
+        assert "already there with the same content" in logs[-1]
+
+    def test_on_conflict_rename_keeps_both(self, http: Http, server: str, tmp_path: Path) -> None:
+        http.download(f"{server}/export", to="entrees/")
+        result = http.download(f"{server}/autre-export", to="entrees/", on_conflict="rename")
+        assert result is not None
+        assert Path(result["path"]).name == "résumé (2).csv"
+        assert (tmp_path / "entrees" / "résumé.csv").read_bytes() == b"a;b\n1;2\n"
+        assert Path(result["path"]).read_bytes() == b"a;b\n3;4\n"
+
+    def test_on_conflict_skip_keeps_the_file_there_and_returns_nothing(
+        self, http: Http, server: str, tmp_path: Path
+    ) -> None:
+        http.download(f"{server}/export", to="entrees/")
+        assert http.download(f"{server}/autre-export", to="entrees/", on_conflict="skip") is None
+        assert [p.name for p in (tmp_path / "entrees").iterdir()] == ["résumé.csv"]
+        assert (tmp_path / "entrees" / "résumé.csv").read_bytes() == b"a;b\n1;2\n"
+
+    def test_on_conflict_overwrite_puts_the_old_file_in_the_trash(
+        self, http: Http, server: str, tmp_path: Path
+    ) -> None:
+        http.download(f"{server}/export", to="entrees/")
+        http.download(f"{server}/autre-export", to="entrees/", on_conflict="overwrite")
+        assert (tmp_path / "entrees" / "résumé.csv").read_bytes() == b"a;b\n3;4\n"
+        trashed = list((tmp_path / "entrees" / ".robo-trash").rglob("*.csv"))
+        assert [p.read_bytes() for p in trashed] == [b"a;b\n1;2\n"]
 
     def test_a_failed_download_leaves_no_file_and_records_nothing(
         self, http: Http, server: str, tmp_path: Path, artifacts: list[Any]
