@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -24,6 +27,7 @@ SECRET = 'Sp&ci"al<Q> é\\z+@/!9'
 TOKEN = quote(SECRET, safe="")  # header values are ASCII: the secret as a workflow would encode it
 BIG = 200 * 1024 * 1024
 BLOCK = bytes(range(256)) * 4096  # 1 MiB, repeated to make BIG
+ROOT = Path(__file__).resolve().parents[2]
 TRICKLE_SECONDS = 12  # how long the trickling server takes to send its whole answer
 
 
@@ -265,6 +269,36 @@ class TestBigAnswersAreStreamed:
         assert result["text"] is None
         assert result["json"] is None
         assert any("saved to" in line and str(saved) in line for line in logs)
+
+    def test_a_robo_run_fetching_200_mb_stays_small(
+        self, start_server: Callable[[], str], tmp_path: Path
+    ) -> None:
+        workflow = tmp_path / "gros.yaml"
+        workflow.write_text(
+            "name: Gros\nsteps:\n"
+            f"  - http.get: {{url: '{start_server()}/big', timeout: 60}}\n    save: answer\n"
+            "  - log: 'saved {{ answer.size }} bytes to {{ answer.file }}'\n",
+            encoding="utf-8",
+        )
+        robo = [sys.executable, "-m", "runner.cli", "run", str(workflow), "--logs", str(tmp_path / "logs")]
+        measure = (  # a parent of its own, so that the peak is robo's alone, not any child's of this process
+            "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", measure, *robo],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        peak_mib = int(result.stdout.strip().splitlines()[-1]) / 1024
+        assert peak_mib < 150, f"robo run peaked at {peak_mib:.0f} MiB for a 200 MiB answer"
+        assert f"saved {BIG} bytes to " in result.stdout + result.stderr
+        [saved] = (tmp_path / "logs").rglob("artifacts/http-answer.*")
+        assert saved.stat().st_size == BIG
 
     def test_an_answer_up_to_the_limit_stays_in_memory(
         self, http: Http, start_server: Callable[[], str]
