@@ -45,10 +45,9 @@ _SAFE_ACROSS_ORIGINS = frozenset(
     {"accept", "accept-encoding", "accept-language", "user-agent", "host", "connection"}
 )
 """The only request headers sent on when a redirect leads to another origin: none can carry a credential."""
-_BODY_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding", "content-encoding"})
-_SERVER_NAME_BYTES = (
-    200  # leaves room, under the 255 bytes of a file name, for the temporary name's additions
-)
+_SERVER_NAME_BYTES = 200
+"""The longest file name (UTF-8 bytes) taken from a server: leaves room under the 255 bytes a file name may have
+for what the temporary name beside it adds."""
 _DEADLINE: ContextVar[float | None] = ContextVar("robo_http_deadline", default=None)
 """When (time.monotonic()) the exchange under way must be over: every connect, read and write is cut there."""
 
@@ -87,7 +86,7 @@ def _server_file_name(response: httpx.Response, what: str) -> str:
         problem = f"it is too long ({len(name)} characters; at most {_SERVER_NAME_BYTES} bytes)"
     if problem is None:
         return name
-    shown = ascii(name if len(name) <= 80 else f"{name[:60]}…")
+    shown = repr(name if len(name) <= 80 else f"{name[:60]}…")  # repr escapes control characters
     raise BusinessError(
         f"{what}: the file name the server chose, {shown}, is refused: {problem}",
         hint="save the file under a name you choose: give `to:` a file path, e.g. to: entrees/export.pdf",
@@ -212,7 +211,7 @@ class Http(Robot):
     however slowly the server sends it. Redirects are followed (20 at most); when one leads to another origin
     (scheme, host, port), only harmless headers go on (Accept, Accept-Encoding, Accept-Language, User-Agent):
     credentials (`Authorization`, `Cookie`, `X-Api-Key` or any header the step sets) never reach a server the
-    workflow did not name. An answer bigger than 10 MB is not kept in memory: it is saved to a file in the run's
+    workflow did not name, and data sent with POST is never sent on to it (the step fails instead). An answer bigger than 10 MB is not kept in memory: it is saved to a file in the run's
     artifacts (result `file`); use `http.download` to choose where a file goes.
 
     How a failed call fails the step:
@@ -272,9 +271,15 @@ class Http(Robot):
                     response.close()
                     redirected = response.next_request
                     if not _same_origin(origin, redirected.url):
-                        keep_body = redirected.method == request.method
+                        if redirected.method not in ("GET", "HEAD"):  # a 307 or 308 would send the body on
+                            raise BusinessError(
+                                f"{method} {url}: the server redirects the data sent to another server, "
+                                f"{redirected.url.scheme}://{redirected.url.netloc.decode('ascii')}; "
+                                "it was not sent there",
+                                hint="if that server is to be trusted with the data, call it directly",
+                            )
                         for name in {name.lower() for name in redirected.headers}:
-                            if name not in _SAFE_ACROSS_ORIGINS and not (keep_body and name in _BODY_HEADERS):
+                            if name not in _SAFE_ACROSS_ORIGINS:
                                 del redirected.headers[name]
                     request = redirected
                 else:

@@ -14,7 +14,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -33,6 +33,8 @@ TRICKLE_SECONDS = 12  # how long the trickling server takes to send its whole an
 
 class HostileHandler(BaseHTTPRequestHandler):
     stop: threading.Event
+    origin: str
+    hits: ClassVar[list[tuple[str, str]]] = []  # (origin, path) of every request any server received
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -54,6 +56,7 @@ class HostileHandler(BaseHTTPRequestHandler):
         self.answer(200, json.dumps(seen).encode(), Content_Type="application/json")
 
     def do_GET(self) -> None:
+        HostileHandler.hits.append((self.origin, self.path))  # before answering: the client may go on at once
         path, _, query = self.path.partition("?")
         args = {key: values[0] for key, values in parse_qs(query).items()}
         if path == "/echo":
@@ -92,6 +95,7 @@ class HostileHandler(BaseHTTPRequestHandler):
             self.answer(404, b"no such page")
 
     def do_POST(self) -> None:
+        HostileHandler.hits.append((self.origin, self.path))
         body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
         path, _, query = self.path.partition("?")
         if path == "/redirect":
@@ -110,11 +114,12 @@ def start_server() -> Iterator[Callable[[], str]]:
         stop = threading.Event()
         handler = type("Handler", (HostileHandler,), {"stop": stop})
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        handler.origin = f"http://127.0.0.1:{httpd.server_address[1]}"
         httpd.daemon_threads = True
         thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()
         running.append((httpd, thread, stop))
-        return f"http://127.0.0.1:{httpd.server_address[1]}"
+        return handler.origin
 
     yield start
     for httpd, thread, stop in running:
@@ -196,17 +201,27 @@ class TestCredentialsNeverFollowARedirectToAnotherOrigin:
         assert result["url"] == f"{first}/echo"
         assert TOKEN not in json.dumps(result["json"]["headers"])
 
-    def test_a_post_redirected_with_307_keeps_its_body_but_not_its_credentials(
-        self, http: Http, start_server: Callable[[], str]
+    @pytest.mark.parametrize("status", [307, 308])
+    def test_a_post_redirected_to_another_origin_with_its_body_is_not_sent_there(
+        self, http: Http, start_server: Callable[[], str], status: int
     ) -> None:
         first, other = start_server(), start_server()
         target = quote(f"{other}/echo", safe="")
-        result = http.post(f"{first}/redirect?status=307&to={target}", body={"n": 1}, headers=CREDENTIALS)
-        seen = result["json"]
-        assert seen["method"] == "POST"
-        assert json.loads(seen["body"]) == {"n": 1}
-        assert seen["headers"]["content-type"] == "application/json"
-        assert TOKEN not in json.dumps(seen["headers"])
+        with pytest.raises(
+            BusinessError, match=f"redirects the data sent to another server, {other}"
+        ) as caught:
+            http.post(f"{first}/redirect?status={status}&to={target}", body={"mot_de_passe": SECRET})
+        assert caught.value.hint is not None
+        assert [path for server, path in HostileHandler.hits if server == other] == []
+
+    def test_a_post_redirected_with_307_within_the_origin_keeps_its_body(
+        self, http: Http, start_server: Callable[[], str]
+    ) -> None:
+        first = start_server()
+        result = http.post(f"{first}/redirect?status=307&to=/echo", body={"n": 1}, headers=CREDENTIALS)
+        assert result["json"]["method"] == "POST"
+        assert json.loads(result["json"]["body"]) == {"n": 1}
+        assert result["json"]["headers"]["x-api-key"] == TOKEN
 
     def test_download_sends_no_credential_to_another_origin(
         self, http: Http, start_server: Callable[[], str], tmp_path: Path
