@@ -187,21 +187,16 @@ class _DeadlineBackend:
         self._backend.sleep(seconds)
 
 
-def _transport() -> httpx.HTTPTransport:
-    """The transport httpx uses, on connections that end at the exchange's deadline."""
-    import httpcore
-    import httpx
+def _cut_at_deadline(transport: object) -> None:
+    """Make the connections of one of httpx's transports (direct, or through a proxy) end at the deadline.
 
-    transport = httpx.HTTPTransport()
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=5.0,
-        network_backend=cast("httpcore.NetworkBackend", _DeadlineBackend(httpcore.SyncBackend())),
-    )
-    return transport
+    httpx offers no setting for this: the network backend of the transport's httpcore pool is wrapped. A
+    transport of another kind is left as it is; `_chunks` still checks the deadline between pieces of an answer.
+    """
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if pool is not None and backend is not None and not isinstance(backend, _DeadlineBackend):
+        pool._network_backend = _DeadlineBackend(backend)
 
 
 class Http(Robot):
@@ -244,11 +239,14 @@ class Http(Robot):
         if self._client is None:
             import httpx
 
-            self._client = httpx.Client(
+            client = httpx.Client(
                 follow_redirects=False,  # followed by `_exchange`, which keeps credentials to their origin
                 headers={"User-Agent": "RobO (httpx)"},
-                transport=_transport(),
             )
+            proxies = client._mounts.values()  # the proxies the environment names (HTTP_PROXY, …)
+            for transport in (client._transport, *proxies):
+                _cut_at_deadline(transport)
+            self._client = client
         return self._client
 
     @contextmanager

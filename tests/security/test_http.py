@@ -57,7 +57,8 @@ class HostileHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         HostileHandler.hits.append((self.origin, self.path))  # before answering: the client may go on at once
-        path, _, query = self.path.partition("?")
+        asked = urlsplit(self.path)  # "/path?query", or "http://host/path?query" when asked as a proxy
+        path, query = asked.path, asked.query
         args = {key: values[0] for key, values in parse_qs(query).items()}
         if path == "/echo":
             self.echo()
@@ -248,6 +249,21 @@ class TestTimeoutIsATotalDeadline:
         said = float(message.removeprefix(f"GET {url}: waited ").split(" s", 1)[0])
         assert 1.9 <= said <= waited + 0.1  # the real time waited, not the setting
         assert "timeout: 2 s" in message
+
+    def test_the_deadline_holds_through_a_proxy_from_the_environment(
+        self, http: Http, start_server: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        proxy = start_server()
+        for name in ("http_proxy", "no_proxy", "NO_PROXY", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        started = time.monotonic()
+        with pytest.raises(ApplicationError, match=r"waited \d+\.\d s .*\(timeout: 2 s\)"):
+            http.get("http://intranet.example/trickle-headers", timeout=2)  # reachable only through the proxy
+        assert time.monotonic() - started < 3.5
+        assert [path for server, path in HostileHandler.hits if server == proxy] == [
+            "http://intranet.example/trickle-headers"
+        ]
 
     def test_a_trickling_download_fails_at_the_deadline_and_leaves_no_file(
         self, http: Http, start_server: Callable[[], str], tmp_path: Path
