@@ -282,7 +282,7 @@ class Http(Robot):
                     request = redirected
                 else:
                     raise ApplicationError(
-                        f"{method} {url}: more than {MAX_REDIRECTS} redirects (the last to {request.url})",
+                        f"{method} {url}: more than {MAX_REDIRECTS} redirects, one after the other",
                         hint="the server sends the client round in circles; check the address",
                     )
                 try:
