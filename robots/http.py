@@ -588,8 +588,8 @@ class Http(Robot):
 def _chunks(response: httpx.Response) -> Iterator[bytes]:
     """The body's pieces, as they come; past the exchange's deadline, a read timeout.
 
-    The connections cut every read at the deadline already; this also holds through a proxy, whose connections
-    httpx opens itself.
+    The connections cut every read at the deadline already (`_cut_at_deadline`); this also holds on a transport
+    whose connections could not be wrapped.
     """
     import httpx
 
