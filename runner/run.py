@@ -23,7 +23,7 @@ from typing import Any
 
 from robots import RobotContext
 from robots.base import SharedResources, remove_leftovers
-from runner.audit import AUDIT_LOG_NAME, AuditLog
+from runner.audit import AUDIT_LOG_NAME, AUDIT_SEAL_NAME, AuditLog, AuditState, AuditVerdict, verify_audit_log
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
 from runner.errors import ConfigurationError, RoboError, WorkflowError
@@ -215,8 +215,29 @@ def _resuming(
         raise RunRefused(_held_message(record, record.id))
     if status == RunStatus.SUCCEEDED:
         raise ConfigurationError(f"run {record.id} already succeeded: there is nothing left to do")
+    _check_audit_log(record)
     inputs = {**record.inputs, **options.inputs}
     return dataclasses.replace(options, run_id=record.id, resume=record.id, inputs=inputs), record
+
+
+def _check_audit_log(record: RunRecord) -> None:
+    """A resumed run appends to its audit log: only one that verifies (less what a crash leaves) is taken."""
+    if not record.run_dir:
+        return
+    path = Path(record.run_dir) / AUDIT_LOG_NAME
+    if not path.exists() and not (Path(record.run_dir) / AUDIT_SEAL_NAME).exists() and not record.last_hash:
+        return  # the run stopped before it wrote anything
+    verdict = (
+        verify_audit_log(path, record.last_hash, resuming=True)
+        if path.is_file()
+        else AuditVerdict(AuditState.TAMPERED, 0, problem="the log is missing (deleted)")
+    )
+    if verdict.state not in (AuditState.INTACT, AuditState.UNKEYED):
+        raise ConfigurationError(
+            f"run {record.id} cannot be resumed: its audit log {path} fails verification, and a log that fails"
+            f" is never appended to: {verdict}",
+            hint=f"the log is kept as it is, as evidence (robo audit verify {record.id}); start a new run with --new",
+        )
 
 
 def _held_message(holder: RunRecord, run_id: str) -> str:
