@@ -172,13 +172,21 @@ def record_run_id(line: bytes) -> str | None:
     return run_id if isinstance(run_id, str) else None
 
 
-def _seal_mac(key: AuditKey, seq: int, head: str) -> str:
-    return key.mac(b"robo-audit-seal\0%d\0%s" % (seq, head.encode()))
+def _seal_mac(key: AuditKey, seq: int, head: str, durable: int, durable_head: str) -> str:
+    return key.mac(b"robo-audit-seal\0%d\0%s\0%d\0%s" % (seq, head.encode(), durable, durable_head.encode()))
 
 
-def seal_text(key: AuditKey, seq: int, head: str) -> bytes:
-    """The content of `audit.seal` for a log of `seq` records whose last MAC is `head`."""
-    body = {"seq": seq, "head": head, "key": key.key_id, "mac": _seal_mac(key, seq, head)}
+def seal_text(key: AuditKey, seq: int, head: str, durable: int, durable_head: str) -> bytes:
+    """The content of `audit.seal` for a log of `seq` records whose last MAC is `head`, of which the first
+    `durable` (the last MAC `durable_head`) are known to be on disk (fsynced)."""
+    body = {
+        "seq": seq,
+        "head": head,
+        "durable": durable,
+        "durable_head": durable_head,
+        "key": key.key_id,
+        "mac": _seal_mac(key, seq, head, durable, durable_head),
+    }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -186,8 +194,14 @@ def seal_text(key: AuditKey, seq: int, head: str) -> bytes:
 class _Seal:
     seq: int
     head: str
+    durable: int
+    durable_head: str
     key_id: str
     mac: str
+
+    def signed_by(self, key: AuditKey) -> bool:
+        expected = _seal_mac(key, self.seq, self.head, self.durable, self.durable_head)
+        return self.key_id == key.key_id and hmac.compare_digest(expected, self.mac)
 
 
 def _read_seal(path: Path) -> _Seal | str | None:
@@ -200,10 +214,17 @@ def _read_seal(path: Path) -> _Seal | str | None:
         return f"the seal {path.name} cannot be read: {exc}"
     try:
         data = json.loads(raw)
-        result = _Seal(int(data["seq"]), str(data["head"]), str(data["key"]), str(data["mac"]))
+        result = _Seal(
+            int(data["seq"]),
+            str(data["head"]),
+            int(data["durable"]),
+            str(data["durable_head"]),
+            str(data["key"]),
+            str(data["mac"]),
+        )
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         return f"the seal {path.name} is not a seal (edited or damaged)"
-    if isinstance(data["seq"], bool) or result.seq < 0:
+    if isinstance(data["seq"], bool) or not 0 <= result.durable <= result.seq:
         return f"the seal {path.name} is not a seal (edited or damaged)"
     return result
 
@@ -240,9 +261,23 @@ class AuditLog:
             raise AuditKeyError(f"the audit key {audit_key_path()} could not be created")
         self.key = found
         self.seal_path = path.with_name(AUDIT_SEAL_NAME)
-        self._seq, self.last_hash, self.keyed = _open_state(path, self.key, stored_head)
+        self._seq, self.last_hash, self.keyed, lost = _open_state(path, self.key, stored_head)
         self._file: IO[bytes] = path.open("ab")
+        if fsync:
+            os.fsync(self._file.fileno())  # what is there now is the durable part the next seal names
+        self._durable = (self._seq, self.last_hash)
         self._seal_file: IO[bytes] | None = None
+        if lost is not None:
+            self.append(
+                {
+                    "event": "audit_records_lost",
+                    "first": lost[0],
+                    "last": lost[1],
+                    "reason": "written after the last point the log was known to be on disk, and lost when the"
+                    " machine stopped (a power cut or a system crash)",
+                },
+                durable=True,
+            )
 
     def handle(self, event: Event) -> None:
         self.append(event.to_dict(), durable=isinstance(event, ItemFinished | RunFinished))
@@ -261,17 +296,21 @@ class AuditLog:
             self._file.flush()
             self._seq += 1
             self.last_hash = digest
-            if durable and self._fsync:
-                os.fsync(self._file.fileno())
+            if durable:
+                if self._fsync:
+                    os.fsync(self._file.fileno())
+                self._durable = (self._seq, self.last_hash)
             if self.keyed:
                 self._write_seal(durable)
             return self.last_hash
 
     def _write_seal(self, durable: bool) -> None:
-        # Rewritten in place, one write of a fixed width: cheaper than a new file per record, and whole.
+        # Rewritten in place after every record, one write of a fixed width: cheaper than a new file each time.
+        # After a process crash it names the last record; after a system crash the disk may hold a seal newer
+        # than the log, and the durable point it names tells what may have been lost that way.
         if self._seal_file is None:
             self._seal_file = self.seal_path.open("r+b" if self.seal_path.exists() else "w+b")
-        text = seal_text(self.key, self._seq, self.last_hash).ljust(_SEAL_WIDTH) + b"\n"
+        text = seal_text(self.key, self._seq, self.last_hash, *self._durable).ljust(_SEAL_WIDTH) + b"\n"
         self._seal_file.seek(0)
         self._seal_file.write(text)
         self._seal_file.truncate()
@@ -281,6 +320,12 @@ class AuditLog:
 
     def close(self) -> None:
         with self._lock:
+            if self.keyed and not self._file.closed and self._durable[0] != self._seq:
+                self._file.flush()
+                if self._fsync:
+                    os.fsync(self._file.fileno())
+                self._durable = (self._seq, self.last_hash)
+                self._write_seal(True)
             for handle in (self._file, self._seal_file):
                 if handle is not None and not handle.closed:
                     handle.flush()
@@ -289,7 +334,7 @@ class AuditLog:
                     handle.close()
 
 
-_SEAL_WIDTH = 200
+_SEAL_WIDTH = 320
 
 
 def _encoded(body: dict[str, Any]) -> bytes:
@@ -301,23 +346,25 @@ def _encoded(body: dict[str, Any]) -> bytes:
         return json.dumps(cleaned, ensure_ascii=False, default=json_default, separators=(",", ":")).encode()
 
 
-def _open_state(path: Path, key: AuditKey, stored_head: str | None) -> tuple[int, str, bool]:
-    """The sequence number and MAC to go on from, and whether the log is keyed; the line a crash cut is dropped,
-    a log failing verification refused."""
+def _open_state(
+    path: Path, key: AuditKey, stored_head: str | None
+) -> tuple[int, str, bool, tuple[int, int] | None]:
+    """The sequence number and MAC to go on from, whether the log is keyed, and the records a system crash lost;
+    the line a crash cut is dropped, a log failing verification refused."""
     if not path.exists():
         if _read_seal(path.with_name(AUDIT_SEAL_NAME)) is not None or stored_head is not None:
             raise AuditLogRefused(
                 f"the audit log {path} is missing but its seal or the run store say it was written (deleted)",
                 hint="the run's records are kept as they are, as evidence: start a new run (--new)",
             )
-        return 0, GENESIS, True
+        return 0, GENESIS, True, None
     verdict = verify_audit_log(path, stored_head, key=key, resuming=True)
     if verdict.state not in (AuditState.INTACT, AuditState.UNKEYED):
         raise _refusal(path, verdict)
     if verdict.cut_line_at is not None:
         with path.open("r+b") as handle:
             handle.truncate(verdict.cut_line_at)
-    return verdict.records, verdict.head, verdict.state == AuditState.INTACT
+    return verdict.records, verdict.head, verdict.state == AuditState.INTACT, verdict.lost
 
 
 def _refusal(path: Path, verdict: AuditVerdict) -> AuditLogRefused:
@@ -345,6 +392,7 @@ class AuditVerdict:
     problem: str | None = None
     head: str = GENESIS
     cut_line_at: int | None = None  # resuming: where the log is cut to drop a line a crash left incomplete
+    lost: tuple[int, int] | None = None  # resuming: the records the seal names that a system crash lost
 
     @property
     def intact(self) -> bool:
@@ -430,25 +478,33 @@ def verify_audit_log(
         cut_line_at = len(data) - len(cut)
     if isinstance(found_seal, str):
         return _tampered(count, None, found_seal)
+    lost = None
     if found_seal is None:
         if count:
             return _tampered(count, None, f"the seal {AUDIT_SEAL_NAME} is missing (deleted)")
     else:
-        if (
-            _seal_mac(key, found_seal.seq, found_seal.head) != found_seal.mac
-            or found_seal.key_id != key.key_id
-        ):
+        if not found_seal.signed_by(key):
             return _tampered(
                 count, None, f"the seal {AUDIT_SEAL_NAME} was not written with this key{other_key}"
             )
         if found_seal.seq > count:
-            return _tampered(
-                count,
-                count + 1,
-                f"the log ends at record {count} but its seal covers {found_seal.seq}: records"
-                f" {count + 1} to {found_seal.seq} were removed at the end",
+            on_disk = found_seal.durable <= count and (
+                found_seal.durable == 0 or macs[found_seal.durable - 1] == found_seal.durable_head
             )
-        if found_seal.seq and macs[found_seal.seq - 1] != found_seal.head:
+            if not (resuming and on_disk):
+                return _tampered(
+                    count,
+                    count + 1,
+                    f"the log ends at record {count} but its seal covers {found_seal.seq}: records"
+                    f" {count + 1} to {found_seal.seq} were removed at the end"
+                    + (
+                        f" (or lost in a system crash: only the first {found_seal.durable} were known to be on disk)"
+                        if on_disk
+                        else ""
+                    ),
+                )
+            lost = (count + 1, found_seal.seq)
+        elif found_seal.seq and macs[found_seal.seq - 1] != found_seal.head:
             return _tampered(
                 count, found_seal.seq, "the record differs from the one the seal names (rewritten)"
             )
@@ -465,7 +521,9 @@ def verify_audit_log(
             "the last record the run store names is not in the log: records were removed at the end,"
             " or the log was rewritten",
         )
-    return AuditVerdict(AuditState.INTACT, count, head=previous, cut_line_at=cut_line_at)
+    if count == 0 and not resuming:
+        return _tampered(0, 1, "the log has no records: a run always writes some (emptied)")
+    return AuditVerdict(AuditState.INTACT, count, head=previous, cut_line_at=cut_line_at, lost=lost)
 
 
 def _record_problem(raw: bytes, number: int, previous: str, key: AuditKey, lines: list[bytes]) -> str | None:
@@ -477,8 +535,8 @@ def _record_problem(raw: bytes, number: int, previous: str, key: AuditKey, lines
     body, claimed = sealed
     if not hmac.compare_digest(key.mac(body), claimed):
         return (
-            "the record was not written by this run: it was changed after it was written, or forged without"
-            " the key"
+            "the record was changed after it was written, or forged without the key: it was not written by"
+            " this run"
         )
     try:
         record = json.loads(body)

@@ -27,6 +27,7 @@ from runner.audit import (
 )
 from runner.run import RunOptions, run_workflow
 from runner.store import RunStore, default_store_url
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDS = 24
@@ -93,10 +94,11 @@ def rechain(lines: list[bytes], start: int, how: str) -> tuple[list[bytes], str]
 
 
 def forged_seal(seq: int, head: str) -> bytes:
-    mac = hmac.new(
-        ATTACKER_KEY, b"robo-audit-seal\0%d\0%s" % (seq, head.encode()), hashlib.sha256
-    ).hexdigest()
-    return json.dumps({"seq": seq, "head": head, "key": "0123456789abcdef", "mac": mac}).encode()
+    """A seal in the right form, signed with a key that is not the audit key."""
+    signed = b"robo-audit-seal\0%d\0%s\0%d\0%s" % (seq, head.encode(), seq, head.encode())
+    mac = hmac.new(ATTACKER_KEY, signed, hashlib.sha256).hexdigest()
+    fields = {"seq": seq, "head": head, "durable": seq, "durable_head": head, "key": "0123456789abcdef"}
+    return json.dumps(fields | {"mac": mac}).encode()
 
 
 def edited(line: bytes, rng: random.Random) -> bytes:
@@ -357,5 +359,51 @@ class TestResumeProcesses:
         run_id, _, _ = first_run(tmp_path)
         resumed = robo("run", "repris.yaml", "--resume", run_id, "--logs", "logs", cwd=tmp_path)
         assert "cannot be resumed" not in resumed.stderr, resumed.stderr
+        verified = robo("audit", "verify", run_id, "--logs", "logs", cwd=tmp_path)
+        assert verified.returncode == 0 and "intact: " in verified.stdout, verified.stdout
+
+
+LONG = """\
+name: Audit long
+steps:
+  - for_each: "{{ range(800) | list }}"
+    key: item
+    steps:
+      - log: "dossier {{ item }}"
+"""
+
+
+def killed_while_writing(tmp_path: Path, args: list[str], grow: int) -> tuple[str, bytes]:
+    """Start `robo`, kill it (SIGKILL) once its audit log grew by `grow` bytes; its run id and what it said."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runner.cli", *args],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        [log] = wait_until(lambda: list(tmp_path.glob("logs/*/*/audit.jsonl")), timeout=60)
+        enough = log.stat().st_size + grow
+        wait_until(lambda: log.stat().st_size > enough or process.poll() is not None, timeout=60)
+    finally:
+        process.kill()
+        _, stderr = process.communicate(timeout=30)
+    return log.parent.name, stderr
+
+
+class TestCrashes:
+    def test_a_run_killed_while_writing_is_resumed_and_its_log_stays_intact(self, tmp_path: Path) -> None:
+        """What a kill -9 leaves (a line cut mid-write, records written after the last seal) is no tampering."""
+        (tmp_path / "long.yaml").write_text(LONG, encoding="utf-8")
+        rng = random.Random(5)
+        run_id, stderr = killed_while_writing(tmp_path, ["run", "long.yaml", "--logs", "logs"], 30_000)
+        for _ in range(2):
+            args = ["run", "long.yaml", "--logs", "logs", "--resume", run_id]
+            resumed_id, stderr = killed_while_writing(tmp_path, args, rng.randrange(10_000, 80_000))
+            assert resumed_id == run_id
+            assert b"cannot be resumed" not in stderr, stderr.decode()
+        finished = robo("run", "long.yaml", "--logs", "logs", "--resume", run_id, cwd=tmp_path)
+        assert finished.returncode == 0, finished.stderr
         verified = robo("audit", "verify", run_id, "--logs", "logs", cwd=tmp_path)
         assert verified.returncode == 0 and "intact: " in verified.stdout, verified.stdout
