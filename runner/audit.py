@@ -17,6 +17,7 @@ checked, and reported as "unkeyed (older format)", never as intact.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -82,7 +83,7 @@ class AuditKey:
     secret: bytes
     path: Path
 
-    @property
+    @functools.cached_property
     def key_id(self) -> str:
         return hmac.new(self.secret, b"robo-audit-key-id", hashlib.sha256).hexdigest()[:16]
 
@@ -266,7 +267,7 @@ class AuditLog:
         if fsync:
             os.fsync(self._file.fileno())  # what is there now is the durable part the next seal names
         self._durable = (self._seq, self.last_hash)
-        self._seal_file: IO[bytes] | None = None
+        self._seal_fd: int | None = None
         if lost is not None:
             self.append(
                 {
@@ -301,22 +302,19 @@ class AuditLog:
                     os.fsync(self._file.fileno())
                 self._durable = (self._seq, self.last_hash)
             if self.keyed:
-                self._write_seal(durable)
+                self._write_seal()
             return self.last_hash
 
-    def _write_seal(self, durable: bool) -> None:
+    def _write_seal(self) -> None:
         # Rewritten in place after every record, one write of a fixed width: cheaper than a new file each time.
-        # After a process crash it names the last record; after a system crash the disk may hold a seal newer
-        # than the log, and the durable point it names tells what may have been lost that way.
-        if self._seal_file is None:
-            self._seal_file = self.seal_path.open("r+b" if self.seal_path.exists() else "w+b")
+        # After a process crash it names the last record. It is not fsynced: after a system crash the disk may
+        # hold an older seal (the records after it are signed all the same) or a newer one than the log, whose
+        # durable point, written only once the log was fsynced, tells what may have been lost that way.
         text = seal_text(self.key, self._seq, self.last_hash, *self._durable).ljust(_SEAL_WIDTH) + b"\n"
-        self._seal_file.seek(0)
-        self._seal_file.write(text)
-        self._seal_file.truncate()
-        self._seal_file.flush()
-        if durable and self._fsync:
-            os.fsync(self._seal_file.fileno())
+        if self._seal_fd is None:
+            self._seal_fd = os.open(self.seal_path, os.O_RDWR | os.O_CREAT, 0o666)
+            os.ftruncate(self._seal_fd, len(text))
+        os.pwrite(self._seal_fd, text, 0)
 
     def close(self) -> None:
         with self._lock:
@@ -325,13 +323,17 @@ class AuditLog:
                 if self._fsync:
                     os.fsync(self._file.fileno())
                 self._durable = (self._seq, self.last_hash)
-                self._write_seal(True)
-            for handle in (self._file, self._seal_file):
-                if handle is not None and not handle.closed:
-                    handle.flush()
-                    if self._fsync:
-                        os.fsync(handle.fileno())
-                    handle.close()
+                self._write_seal()
+            if not self._file.closed:
+                self._file.flush()
+                if self._fsync:
+                    os.fsync(self._file.fileno())
+                self._file.close()
+            if self._seal_fd is not None:
+                if self._fsync:
+                    os.fsync(self._seal_fd)
+                os.close(self._seal_fd)
+                self._seal_fd = None
 
 
 _SEAL_WIDTH = 320
