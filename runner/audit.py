@@ -446,7 +446,10 @@ def verify_audit_log(
             )
         return _verify_unkeyed(complete, cut, expected_last_hash, resuming)
     if key is None:
-        key = load_audit_key()
+        try:
+            key = load_audit_key()
+        except AuditKeyError as exc:
+            return AuditVerdict(AuditState.UNCHECKABLE, 0, problem=f"{exc.message} ({exc.hint})")
     if key is None:
         return AuditVerdict(
             AuditState.UNCHECKABLE,

@@ -23,7 +23,15 @@ from typing import Any
 
 from robots import RobotContext
 from robots.base import SharedResources, remove_leftovers
-from runner.audit import AUDIT_LOG_NAME, AUDIT_SEAL_NAME, AuditLog, AuditState, AuditVerdict, verify_audit_log
+from runner.audit import (
+    AUDIT_LOG_NAME,
+    AUDIT_SEAL_NAME,
+    AuditLog,
+    AuditState,
+    AuditVerdict,
+    load_audit_key,
+    verify_audit_log,
+)
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
 from runner.errors import ConfigurationError, RoboError, WorkflowError
@@ -153,6 +161,7 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
         secret_values = resolve_secrets(
             workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
         )
+        load_audit_key(create=True)  # a key that cannot be made or is readable by others stops the run here
         options = _claim(store, options, validation, workflow, inputs, previous)
         if previous is not None and previous.run_dir:
             options = dataclasses.replace(options, run_dir=Path(previous.run_dir))
