@@ -16,6 +16,7 @@ checked, and reported as "unkeyed (older format)", never as intact.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -135,6 +136,11 @@ def _create_key_file(path: Path) -> None:
             os.link(temporary, path)  # fails when another process made the key first: theirs is kept
         except FileExistsError:
             pass
+        except OSError:  # a file system without hard links: create it in place, still never replacing one
+            with contextlib.suppress(FileExistsError):
+                exclusive = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(exclusive, "w", encoding="ascii") as handle:
+                    handle.write(temporary.read_text(encoding="ascii"))
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -314,7 +320,11 @@ class AuditLog:
         if self._seal_fd is None:
             self._seal_fd = os.open(self.seal_path, os.O_RDWR | os.O_CREAT, 0o666)
             os.ftruncate(self._seal_fd, len(text))
-        os.pwrite(self._seal_fd, text, 0)
+        if hasattr(os, "pwrite"):
+            os.pwrite(self._seal_fd, text, 0)
+        else:  # Windows
+            os.lseek(self._seal_fd, 0, os.SEEK_SET)
+            os.write(self._seal_fd, text)
 
     def close(self) -> None:
         with self._lock:

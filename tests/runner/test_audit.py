@@ -153,6 +153,14 @@ class TestKey:
         assert verdict.state == AuditState.UNCHECKABLE and str(audit_key_file) in str(verdict)
         assert not audit_key_file.exists()
 
+    def test_runs_starting_together_agree_on_one_key(self, audit_key_file: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(8) as pool:
+            keys = list(pool.map(lambda _: load_audit_key(create=True), range(16)))
+        assert len({key.secret for key in keys if key is not None}) == 1
+        assert [path.name for path in audit_key_file.parent.iterdir()] == ["audit.key"]
+
     def test_a_key_others_can_read_is_refused(self, tmp_path: Path, audit_key_file: Path) -> None:
         write_log(tmp_path / "audit.jsonl", 1)
         os.chmod(audit_key_file, 0o644)
