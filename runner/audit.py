@@ -57,6 +57,9 @@ AUDIT_LOG_NAME = "audit.jsonl"  # in the run's folder
 AUDIT_SEAL_NAME = "audit.seal"  # beside it: the head of the log, sealed with the key
 AUDIT_KEY_VARIABLE = "ROBO_AUDIT_KEY_FILE"  # where the audit key is, when not in its default place
 _KEY_FILE_NAME = "audit.key"
+RECORDS_LOST_EVENT = (
+    "audit_records_lost"  # written by a resume after a system crash lost the log's last records
+)
 _MAC_SUFFIX = re.compile(rb',"mac":"([0-9a-f]{64})"\}$')
 _HASH_SUFFIX = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')  # the older, unkeyed format
 
@@ -277,7 +280,7 @@ class AuditLog:
         if lost is not None:
             self.append(
                 {
-                    "event": "audit_records_lost",
+                    "event": RECORDS_LOST_EVENT,
                     "first": lost[0],
                     "last": lost[1],
                     "reason": "written after the last point the log was known to be on disk, and lost when the"
@@ -405,6 +408,7 @@ class AuditVerdict:
     head: str = GENESIS
     cut_line_at: int | None = None  # resuming: where the log is cut to drop a line a crash left incomplete
     lost: tuple[int, int] | None = None  # resuming: the records the seal names that a system crash lost
+    notes: tuple[str, ...] = ()  # what an intact log says of itself that a reader must know
 
     @property
     def intact(self) -> bool:
@@ -412,7 +416,8 @@ class AuditVerdict:
 
     def __str__(self) -> str:
         if self.state == AuditState.INTACT:
-            return f"intact: {self.records} records, keyed hash chain unbroken and sealed"
+            notes = "".join(f"; {note}" for note in self.notes)
+            return f"intact: {self.records} records, keyed hash chain unbroken and sealed{notes}"
         if self.state == AuditState.UNKEYED:
             return (
                 f"unkeyed (older format): {self.records} records, hash chain unbroken, but written before audit"
@@ -474,12 +479,15 @@ def verify_audit_log(
     )
     previous = GENESIS
     macs: list[str] = []
+    notes: list[str] = []
     for number, raw in enumerate(complete, start=1):
         problem = _record_problem(raw, number, previous, key, complete)
         if problem is not None:
             return _tampered(number - 1, number, problem + other_key)
         previous = raw[-66:-2].decode()
         macs.append(previous)
+        if f'"event":"{RECORDS_LOST_EVENT}"'.encode() in raw:
+            notes.append(_lost_note(raw, number))
     count = len(macs)
     cut_line_at = None
     if cut:
@@ -538,7 +546,9 @@ def verify_audit_log(
         )
     if count == 0 and not resuming:
         return _tampered(0, 1, "the log has no records: a run always writes some (emptied)")
-    return AuditVerdict(AuditState.INTACT, count, head=previous, cut_line_at=cut_line_at, lost=lost)
+    return AuditVerdict(
+        AuditState.INTACT, count, head=previous, cut_line_at=cut_line_at, lost=lost, notes=tuple(notes)
+    )
 
 
 def _record_problem(raw: bytes, number: int, previous: str, key: AuditKey, lines: list[bytes]) -> str | None:
@@ -571,6 +581,14 @@ def _record_problem(raw: bytes, number: int, previous: str, key: AuditKey, lines
     if record.get("prev") != previous:
         return "the chain breaks here: the record does not follow the one before it (replaced)"
     return None
+
+
+def _lost_note(raw: bytes, number: int) -> str:
+    record = json.loads(raw)
+    return (
+        f"line {number} says records {record.get('first')} to {record.get('last')} of an earlier session were"
+        " lost when the machine stopped (a power cut or a system crash), or cut off before the resume"
+    )
 
 
 def _sequence_numbers(lines: list[bytes]) -> set[int]:

@@ -122,7 +122,8 @@ class TestWriting:
             records[-1]["first"],
             records[-1]["last"],
         ) == (5, 5)
-        assert verify_audit_log(path).intact
+        verdict = verify_audit_log(path)
+        assert verdict.intact and "line 5 says records 5 to 5 of an earlier session were lost" in str(verdict)
 
     def test_records_on_disk_before_a_crash_cannot_be_cut_away(self, tmp_path: Path) -> None:
         path, seal = tmp_path / "audit.jsonl", tmp_path / AUDIT_SEAL_NAME
