@@ -250,8 +250,9 @@ class AuditLog:
     """An event sink that appends each event to `audit.jsonl` and seals its head in `audit.seal`; fsyncs at item
     boundaries and at the end.
 
-    An existing log (a resumed run, a mark) is verified first: only a last line cut by a crash (no end of line)
-    is dropped; any other damage refuses the log (`AuditLogRefused`), which is then left as it is.
+    An existing log (a resumed run, a mark: `continuing`, the log must be there) is verified first: only a last
+    line cut by a crash (no end of line) is dropped; any other damage refuses the log (`AuditLogRefused`), which
+    is then left as it is.
     """
 
     def __init__(
@@ -261,6 +262,7 @@ class AuditLog:
         fsync: bool = True,
         stored_head: str | None = None,
         key: AuditKey | None = None,
+        continuing: bool = False,
     ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -271,7 +273,7 @@ class AuditLog:
             raise AuditKeyError(f"the audit key {audit_key_path()} could not be created")
         self.key = found
         self.seal_path = path.with_name(AUDIT_SEAL_NAME)
-        self._seq, self.last_hash, self.keyed, lost = _open_state(path, self.key, stored_head)
+        self._seq, self.last_hash, self.keyed, lost = _open_state(path, self.key, stored_head, continuing)
         self._file: IO[bytes] = path.open("ab")
         if fsync:
             os.fsync(self._file.fileno())  # what is there now is the durable part the next seal names
@@ -362,14 +364,14 @@ def _encoded(body: dict[str, Any]) -> bytes:
 
 
 def _open_state(
-    path: Path, key: AuditKey, stored_head: str | None
+    path: Path, key: AuditKey, stored_head: str | None, continuing: bool
 ) -> tuple[int, str, bool, tuple[int, int] | None]:
     """The sequence number and MAC to go on from, whether the log is keyed, and the records a system crash lost;
     the line a crash cut is dropped, a log failing verification refused."""
     if not path.exists():
-        if _read_seal(path.with_name(AUDIT_SEAL_NAME)) is not None or stored_head is not None:
+        if continuing or _read_seal(path.with_name(AUDIT_SEAL_NAME)) is not None or stored_head is not None:
             raise AuditLogRefused(
-                f"the audit log {path} is missing but its seal or the run store say it was written (deleted)",
+                f"the audit log {path} is missing, but the run wrote one (deleted)",
                 hint="the run's records are kept as they are, as evidence: start a new run (--new)",
             )
         return 0, GENESIS, True, None
@@ -544,7 +546,7 @@ def verify_audit_log(
             "the last record the run store names is not in the log: records were removed at the end,"
             " or the log was rewritten",
         )
-    if count == 0 and not resuming:
+    if count == 0:  # even resuming: a session always wrote its first record before anything else
         return _tampered(0, 1, "the log has no records: a run always writes some (emptied)")
     return AuditVerdict(
         AuditState.INTACT, count, head=previous, cut_line_at=cut_line_at, lost=lost, notes=tuple(notes)

@@ -555,7 +555,9 @@ def runs_mark(
         audit = None
         if record.run_dir:
             try:  # verified before anything is marked: a log that fails is never appended to
-                audit = AuditLog(Path(record.run_dir) / AUDIT_LOG_NAME, stored_head=record.last_hash)
+                audit = AuditLog(
+                    Path(record.run_dir) / AUDIT_LOG_NAME, stored_head=record.last_hash, continuing=True
+                )
             except ConfigurationError as exc:
                 _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
                 raise typer.Exit(1) from None

@@ -25,7 +25,6 @@ from robots import RobotContext
 from robots.base import SharedResources, remove_leftovers
 from runner.audit import (
     AUDIT_LOG_NAME,
-    AUDIT_SEAL_NAME,
     AuditLog,
     AuditState,
     AuditVerdict,
@@ -234,8 +233,6 @@ def _check_audit_log(record: RunRecord) -> None:
     if not record.run_dir:
         return
     path = Path(record.run_dir) / AUDIT_LOG_NAME
-    if not path.exists() and not (Path(record.run_dir) / AUDIT_SEAL_NAME).exists() and not record.last_hash:
-        return  # the run stopped before it wrote anything
     verdict = (
         verify_audit_log(path, record.last_hash, resuming=True)
         if path.is_file()
@@ -412,7 +409,7 @@ def _execute(
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor(secret_values.values())
     store = RunStore(options.store_url or default_store_url(options.logs_dir))
-    audit = AuditLog(run_dir / AUDIT_LOG_NAME)
+    audit = AuditLog(run_dir / AUDIT_LOG_NAME, continuing=bool(options.resume))
     sinks: list[EventSink] = [
         audit,
         RunStoreSink(store, run_dir, lambda: audit.last_hash),

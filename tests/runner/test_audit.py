@@ -101,6 +101,18 @@ class TestWriting:
         with pytest.raises(AuditLogRefused, match="records 4 to 4 were removed"):
             AuditLog(path)
 
+    def test_an_emptied_or_deleted_log_is_not_begun_again(self, tmp_path: Path) -> None:
+        path = tmp_path / "audit.jsonl"
+        write_log(path, 3)
+        (tmp_path / AUDIT_SEAL_NAME).unlink()
+        path.write_bytes(b"")
+        with pytest.raises(AuditLogRefused, match="the log has no records"):
+            AuditLog(path, continuing=True)
+        path.unlink()
+        with pytest.raises(AuditLogRefused, match="is missing, but the run wrote one"):
+            AuditLog(path, continuing=True)
+        assert not path.exists()
+
     def test_records_a_system_crash_lost_after_the_last_durable_point_are_recorded_as_lost(
         self, tmp_path: Path
     ) -> None:

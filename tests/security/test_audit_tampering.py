@@ -70,11 +70,13 @@ def fields(line: bytes) -> dict[str, object]:
 
 
 def forge(record: dict[str, object], how: str) -> tuple[bytes, str]:
-    """A record's line signed without the audit key: a plain SHA-256, an HMAC under another key, or the older
-    unkeyed format."""
+    """A record's line signed without the audit key: a plain SHA-256, an HMAC under another key or an empty one,
+    or the older unkeyed format."""
     body = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
     if how == "other-key":
         digest = hmac.new(ATTACKER_KEY, body, hashlib.sha256).hexdigest()
+    elif how == "empty-key":
+        digest = hmac.new(b"", body, hashlib.sha256).hexdigest()
     else:
         digest = hashlib.sha256(body).hexdigest()
     name = b"hash" if how == "unkeyed" else b"mac"
@@ -137,7 +139,7 @@ def tamper(original: Evidence, kind: str, rng: random.Random) -> Evidence:
     lines, seal, head = list(original.lines), original.seal, original.head
     n = len(lines)
     index = rng.randrange(n)
-    how = rng.choice(["sha256", "other-key", "unkeyed"])
+    how = rng.choice(["sha256", "other-key", "empty-key", "unkeyed"])
     if kind == "edit":
         lines[index] = edited(lines[index], rng)
     elif kind == "flip-byte":
@@ -189,7 +191,7 @@ def tamper(original: Evidence, kind: str, rng: random.Random) -> Evidence:
             seal = forged_seal(keep, last)
         head = last if rng.random() < 0.5 else None
     elif kind == "rebuild-without-key":
-        how = rng.choice(["sha256", "other-key"])
+        how = rng.choice(["sha256", "other-key", "empty-key"])
         lines, head = rechain([edited(line, rng) if rng.random() < 0.2 else line for line in lines], 0, how)
         seal = rng.choice([forged_seal(len(lines), head), None, seal])
     elif kind == "rebuild-unkeyed":  # passed off as a log of the older format
@@ -271,7 +273,7 @@ class TestRandomTamperings:
             assert_found(before, kind, expected_line, f"trial {trial}, before a resume")
             written = path.read_bytes()
             try:
-                AuditLog(path, fsync=False, stored_head=evidence.head).close()
+                AuditLog(path, fsync=False, stored_head=evidence.head, continuing=True).close()
             except AuditLogRefused as refusal:
                 assert "fails verification" in refusal.message
                 assert path.read_bytes() == written  # kept as evidence, not even the cut line dropped
@@ -286,7 +288,7 @@ class TestRandomTamperings:
         original = make_log(tmp_path)
         verdict = verify_audit_log(tmp_path / AUDIT_LOG_NAME, original.head)
         assert verdict.intact and verdict.records == RECORDS
-        log = AuditLog(tmp_path / AUDIT_LOG_NAME, fsync=False, stored_head=original.head)
+        log = AuditLog(tmp_path / AUDIT_LOG_NAME, fsync=False, stored_head=original.head, continuing=True)
         log.append({"event": "log", "message": "resumed"})
         log.close()
         assert verify_audit_log(tmp_path / AUDIT_LOG_NAME, log.last_hash).records == RECORDS + 1
