@@ -461,7 +461,17 @@ def verify_audit_log(
                 f"the log is in the older, unkeyed format but {AUDIT_SEAL_NAME} says it was keyed: it was"
                 " rebuilt without the key",
             )
-        return _verify_unkeyed(complete, cut, expected_last_hash, resuming)
+        verdict = _verify_unkeyed(complete, cut, expected_last_hash, resuming)
+        begun = _first_time(complete[0])
+        made = _key_made_at(key)
+        if verdict.state == AuditState.UNKEYED and begun is not None and made is not None and begun > made:
+            return _tampered(
+                0,
+                1,
+                f"the log is in the older, unkeyed format but it begins at {begun.isoformat()}, after the audit"
+                f" key was made ({made.isoformat()}): it was rebuilt without the key",
+            )
+        return verdict
     if key is None:
         try:
             key = load_audit_key()
@@ -603,6 +613,24 @@ def _sequence_numbers(lines: list[bytes]) -> set[int]:
         if isinstance(record, dict) and isinstance(record.get("seq"), int):
             numbers.add(record["seq"])
     return numbers
+
+
+def _first_time(line: bytes) -> dt.datetime | None:
+    """When a log's first record says it was written."""
+    try:
+        moment = dt.datetime.fromisoformat(json.loads(line)["at"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _key_made_at(key: AuditKey | None) -> dt.datetime | None:
+    """When the audit key was made (its file is written once and never changed): no unkeyed log begins later."""
+    try:
+        path = key.path if key is not None else audit_key_path()
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except (OSError, ValueError):
+        return None
 
 
 def _verify_unkeyed(

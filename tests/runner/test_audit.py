@@ -298,6 +298,19 @@ class TestVerification:
         path.write_bytes(b"".join(lines[:2] + lines[3:]))
         assert verify_audit_log(path, last).state == AuditState.TAMPERED
 
+    def test_an_unkeyed_log_begun_after_the_key_was_made_is_a_rebuild(self, tmp_path: Path) -> None:
+        path = tmp_path / "audit.jsonl"
+        write_log(path, 2)  # the key exists from now on
+        body = json.dumps(
+            {"seq": 1, "prev": GENESIS, "event": "run_started", "at": "2099-01-01T00:00:00+00:00"}
+        )
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        path.write_text(body[:-1] + f',"hash":"{digest}"}}\n', encoding="utf-8")
+        (tmp_path / AUDIT_SEAL_NAME).unlink()
+        verdict = verify_audit_log(path, digest)
+        assert (verdict.state, verdict.line) == (AuditState.TAMPERED, 1)
+        assert "after the audit key was made" in (verdict.problem or "")
+
 
 class TestUnencodableText:
     def test_a_lone_surrogate_is_recorded_as_a_replacement_character_and_the_chain_holds(

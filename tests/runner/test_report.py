@@ -175,10 +175,12 @@ class TestRegenerating:
         assert not list((tmp_path / "copie").glob(".report-*"))  # written through a temporary file
 
     def test_an_older_unkeyed_audit_log_is_shown_as_such_not_as_intact(
-        self, run_yaml: WorkflowRunner, tmp_path: Path
+        self, run_yaml: WorkflowRunner, tmp_path: Path, audit_key_file: Path
     ) -> None:
         import hashlib
         import json
+        import os
+        import time
 
         outcome, _ = run_yaml(MIXED)
         assert outcome.run_dir is not None and outcome.run_id is not None
@@ -193,6 +195,8 @@ class TestRegenerating:
             lines.append(body[:-1] + b',"hash":"' + previous.encode() + b'"}\n')
         audit.write_bytes(b"".join(lines))
         (outcome.run_dir / "audit.seal").unlink(missing_ok=True)
+        if audit_key_file.exists():  # the key was made after this run, on the upgrade
+            os.utime(audit_key_file, (time.time() + 60, time.time() + 60))
         store = RunStore(default_store_url(tmp_path / "logs"))
         try:
             store.set_last_hash(outcome.run_id, previous)

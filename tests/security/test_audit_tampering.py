@@ -4,6 +4,7 @@ record, and still found after a resume tried to append to the log (it refuses, l
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -46,11 +47,12 @@ class Evidence:
 
 def make_log(folder: Path) -> Evidence:
     log = AuditLog(folder / AUDIT_LOG_NAME, fsync=False)
-    log.append({"event": "run_started", "run_id": "20261130-120000-abcdef", "inputs": {"n": SECRET}})
+    at = dt.datetime.now(dt.UTC).isoformat()
+    log.append(
+        {"event": "run_started", "run_id": "20261130-120000-abcdef", "at": at, "inputs": {"n": SECRET}}
+    )
     for index in range(RECORDS - 1):
-        log.append(
-            {"event": "step_finished", "index": index, "name": f"Étape {index}", "duration": index / 7}
-        )
+        log.append({"event": "step_finished", "at": at, "index": index, "name": f"Étape {index}"})
     log.close()
     return Evidence(
         (folder / AUDIT_LOG_NAME).read_bytes().splitlines(keepends=True),
