@@ -481,7 +481,8 @@ def verify_audit_log(
         return AuditVerdict(
             AuditState.UNCHECKABLE,
             0,
-            problem=f"the audit key {audit_key_path()} is not here, so the log's MACs cannot be checked",
+            problem=f"the audit key {audit_key_path()} is not here, so the log's MACs cannot be checked (set"
+            f" {AUDIT_KEY_VARIABLE} to the key file of the machine that wrote it)",
         )
     other_key = (
         f" (the seal names key {found_seal.key_id}, this machine's key is {key.key_id}: verify it with"
