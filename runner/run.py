@@ -23,7 +23,14 @@ from typing import Any
 
 from robots import RobotContext
 from robots.base import SharedResources, remove_leftovers
-from runner.audit import AUDIT_LOG_NAME, AuditLog
+from runner.audit import (
+    AUDIT_LOG_NAME,
+    AuditLog,
+    AuditState,
+    AuditVerdict,
+    load_audit_key,
+    verify_audit_log,
+)
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
 from runner.errors import ConfigurationError, RoboError, WorkflowError
@@ -153,6 +160,7 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
         secret_values = resolve_secrets(
             workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
         )
+        load_audit_key(create=True)  # a key that cannot be made or is readable by others stops the run here
         options = _claim(store, options, validation, workflow, inputs, previous)
         if previous is not None and previous.run_dir:
             options = dataclasses.replace(options, run_dir=Path(previous.run_dir))
@@ -215,8 +223,27 @@ def _resuming(
         raise RunRefused(_held_message(record, record.id))
     if status == RunStatus.SUCCEEDED:
         raise ConfigurationError(f"run {record.id} already succeeded: there is nothing left to do")
+    _check_audit_log(record)
     inputs = {**record.inputs, **options.inputs}
     return dataclasses.replace(options, run_id=record.id, resume=record.id, inputs=inputs), record
+
+
+def _check_audit_log(record: RunRecord) -> None:
+    """A resumed run appends to its audit log: only one that verifies (less what a crash leaves) is taken."""
+    if not record.run_dir:
+        return
+    path = Path(record.run_dir) / AUDIT_LOG_NAME
+    verdict = (
+        verify_audit_log(path, record.last_hash, resuming=True)
+        if path.is_file()
+        else AuditVerdict(AuditState.TAMPERED, 0, problem="the log is missing (deleted)")
+    )
+    if verdict.state not in (AuditState.INTACT, AuditState.UNKEYED):
+        raise ConfigurationError(
+            f"run {record.id} cannot be resumed: its audit log {path} fails verification, and a log that fails"
+            f" is never appended to: {verdict}",
+            hint=f"the log is kept as it is, as evidence (robo audit verify {record.id}); start a new run with --new",
+        )
 
 
 def _held_message(holder: RunRecord, run_id: str) -> str:
@@ -382,7 +409,7 @@ def _execute(
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     redactor = Redactor(secret_values.values())
     store = RunStore(options.store_url or default_store_url(options.logs_dir))
-    audit = AuditLog(run_dir / AUDIT_LOG_NAME)
+    audit = AuditLog(run_dir / AUDIT_LOG_NAME, continuing=bool(options.resume))
     sinks: list[EventSink] = [
         audit,
         RunStoreSink(store, run_dir, lambda: audit.last_hash),
