@@ -44,9 +44,9 @@ from runner.ledger import WorkItemLedger
 from runner.loader import Span
 from runner.model import Workflow
 from runner.robot_pool import Cancellation, StepCancelled
-from runner.secrets import Redactor, resolve_secrets
+from runner.secrets import Redactor, resolve_secrets, secrets_by_source, template_environment, url_password
 from runner.store import RunRecord, RunStore, RunStoreSink, default_store_url
-from runner.templating import folder_slug
+from runner.templating import SECRET_WATCH, folder_slug
 from runner.validate import ValidationResult, validate_file
 
 
@@ -380,7 +380,13 @@ def _execute(
     run_dir = options.run_dir or options.logs_dir.resolve() / folder_slug(workflow.name) / run_id
     artifacts_dir = run_dir / "artifacts"
     artifacts_dir.mkdir(parents=True, exist_ok=True)
+    environ = dict(os.environ if options.environ is None else options.environ)
     redactor = Redactor(secret_values.values())
+    for value in [
+        *secrets_by_source(environ, [workflow_dir, Path.cwd()]),
+        url_password(options.store_url or "") or "",
+    ]:
+        redactor.add(value)
     store = RunStore(options.store_url or default_store_url(options.logs_dir))
     audit = AuditLog(run_dir / AUDIT_LOG_NAME)
     sinks: list[EventSink] = [
@@ -390,11 +396,11 @@ def _execute(
     ]
     dispatch = _Dispatcher(sinks, redactor)
     started_at = dt.datetime.now().astimezone()
-    environ = dict(os.environ if options.environ is None else options.environ)
     scope: dict[str, Any] = {
+        SECRET_WATCH: redactor,
         "inputs": inputs,
         "secrets": secret_values,
-        "env": environ,
+        "env": template_environment(environ),
         "run": {
             "id": run_id,
             "workflow": workflow.name,

@@ -7,6 +7,7 @@ text) are inserted as values and never rendered again, so a cell holding `{{ …
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import hashlib
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateRuntimeError
@@ -144,6 +145,23 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
+SECRET_WATCH = "__secret_watch__"
+"""A scope entry: what knows the run's secrets (its redactor). A template that reads a secret, or a value that
+holds one, gives a value that is a secret too: it is registered with the watch, which then masks it."""
+
+
+class SecretWatch(Protocol):
+    def holds_secret(self, value: Any) -> bool: ...
+
+    def taint(self, value: Any) -> None: ...
+
+    def data(self, value: Any) -> Any: ...
+
+
+_READS: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("template_reads", default=None)
+"""The values a template being rendered looked up (`a.b`, `a['b']`), to know whether it read a secret."""
+
+
 class _Environment(ImmutableSandboxedEnvironment):
     """Sandboxed and immutable: templates may read data but not call methods that change it."""
 
@@ -151,6 +169,19 @@ class _Environment(ImmutableSandboxedEnvironment):
         if attr.startswith("_"):
             return False
         return bool(super().is_safe_attribute(obj, attr, value))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        return _read(super().getattr(obj, attribute))
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return _read(super().getitem(obj, argument))
+
+
+def _read(value: Any) -> Any:
+    reads = _READS.get()
+    if reads is not None:
+        reads.append(value)
+    return value
 
 
 class _MissingName(UndefinedError):
@@ -307,6 +338,41 @@ def render_value(value: Any, scope: Mapping[str, Any]) -> Any:
 def render_string(text: str, scope: Mapping[str, Any]) -> Any:
     if not is_template(text):
         return text
+    watch: SecretWatch | None = scope.get(SECRET_WATCH)
+    if watch is None:
+        return _render_string(text, scope)
+    reads: list[Any] = []
+    token = _READS.set(reads)
+    try:
+        result = _render_string(text, scope)
+    except TemplateError as exc:
+        if not exc.workflow_bug and _reads_secret(text, scope, reads, watch):
+            # the message may quote what the template computed from the secret (`int('…')`)
+            raise TemplateError(
+                f"{exc.message.split(':', 1)[0]} in an expression that uses a secret (the details are not"
+                " shown: they could reveal it)",
+                exc.template,
+                exc.hint,
+            ) from None
+        raise
+    finally:
+        _READS.reset(token)
+    if _reads_secret(text, scope, reads, watch):
+        watch.taint(result)
+    return result
+
+
+def _reads_secret(text: str, scope: Mapping[str, Any], reads: list[Any], watch: SecretWatch) -> bool:
+    """Whether a template computes from a secret: it names `secrets`, or reads a value that holds a secret."""
+    analysis = _analyse(text)
+    if "secrets" in analysis.all_names:
+        return True
+    if any(watch.holds_secret(value) for value in reads):
+        return True
+    return any(watch.holds_secret(scope.get(name)) for name in analysis.whole_names if name != SECRET_WATCH)
+
+
+def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
     single = _SINGLE_EXPRESSION.match(text)
     try:
         if single:
@@ -343,6 +409,8 @@ class _Analysis:
         tuple[str, str], ...
     ] = ()  # (root name, attribute) for `root.attribute`, `root['attribute']`
     lookups: tuple[tuple[str, str], ...] = ()  # (`dossier.adresse`, `ville`) for `dossier.adresse.ville`
+    all_names: frozenset[str] = frozenset()  # every name read from outside, guarded ones included
+    whole_names: frozenset[str] = frozenset()  # names used as a whole value, not only to look a part up
 
 
 class _AnyName(dict[str, Any]):
@@ -415,7 +483,17 @@ def _analyse(text: str) -> _Analysis:
         expression, attribute = _expression_text(node.node), _looked_up(node)
         if expression is not None and attribute is not None:
             lookups.append((expression, attribute))
+    looked_into = {
+        id(node.node)
+        for node in ast.find_all((nodes.Getattr, nodes.Getitem))
+        if isinstance(node, nodes.Getattr | nodes.Getitem)
+    }
+    whole = {
+        node.name for node in ast.find_all(nodes.Name) if node.ctx == "load" and id(node) not in looked_into
+    }
     return _Analysis(
+        all_names=frozenset(undeclared),
+        whole_names=frozenset(whole & undeclared),
         names=frozenset(undeclared - set(environment().globals) - _names_guarded(ast)),
         filters=frozenset(node.name for node in ast.find_all(nodes.Filter)),
         tests=frozenset(node.name for node in ast.find_all(nodes.Test)),
