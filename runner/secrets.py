@@ -39,6 +39,7 @@ CREDENTIAL_VARIABLES = (
     "ROBO_STORE_URL",  # the run store, whose URL may hold its password
     "ROBO_BROKER_URL",  # the fleet's broker, likewise
     "ROBO_NOTIFY_WEBHOOK",  # a webhook address is its own credential
+    "ROBO_*_KEY",
     "*PASSWORD*",
     "*PASSWD*",
     "*PASSPHRASE*",
