@@ -113,8 +113,8 @@ _URL_KEEPS = (
 def secret_forms(value: str) -> set[str]:
     """`value` as code can show it: case changes, reversed, URL-encoded (Python's, Jinja's and httpx's ways),
     HTML-escaped (Python's and Jinja's), JSON-escaped (with and without `ensure_ascii`, Jinja's `tojson`),
-    as `repr` shows it (of a text and of its bytes), in hex and in base64 (also inside a longer base64 text).
-    Case changes are also matched by the redactor ignoring case."""
+    as `repr` shows it (of a text and of its bytes), in hex and in base64 (also inside a longer base64 text);
+    each form also in upper and lower case."""
     raw = value.encode("utf-8", "surrogatepass")
     json_ascii = json.dumps(value)[1:-1]
     forms = {
@@ -151,12 +151,16 @@ def secret_forms(value: str) -> set[str]:
         base64.urlsafe_b64encode(raw).decode(),
     }
     forms |= {_percent_encoded(value, keep) for keep in _URL_KEEPS}
+    forms |= {form.upper() for form in forms} | {form.lower() for form in forms}  # `%2f`, `\U00E9`
     for shift in (0, 1, 2):  # as it sits inside a longer base64 text (`user:password` of a Basic auth header)
         encoded = base64.b64encode(b"\0" * shift + raw + b"\0\0\0").decode()
         start, stop = (4 if shift else 0), 4 * ((shift + len(raw)) // 3)
         if stop - start >= 4:
             forms.add(encoded[start:stop])
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+_CHECKED_KEPT = 64
 
 
 class Redactor:
@@ -170,6 +174,7 @@ class Redactor:
         self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._stale = False
+        self._checked: dict[int, tuple[Any, int, bool]] = {}  # id → (the value, forms then, secret found)
         for value in values:
             self.add(value)
 
@@ -190,19 +195,39 @@ class Redactor:
                 self.add(text)
 
     def holds_secret(self, value: Any) -> bool:
-        """Whether a secret (in one of its forms) shows anywhere in `value`."""
-        if self._current() is None:
+        """Whether a secret (in one of its forms) shows anywhere in `value`.
+
+        A template may read a large value whole on every item (`{{ demandes | length }}`): the answer for a list
+        or a mapping is kept for as long as no secret is added (templates cannot change values: the sandbox is
+        immutable, and a step that saves a value saves a new one)."""
+        pattern = self._current()
+        if pattern is None:
             return False
-        return any(
-            self._search(leaf if isinstance(leaf, str) else str(leaf)) for leaf in _leaves(value, keys=True)
-        )
+        if not isinstance(value, list | dict):
+            return self._search_in(pattern, value)
+        with self._lock:
+            known = self._checked.get(id(value))
+        if known is not None and known[0] is value and known[1] == len(self._forms):
+            return known[2]
+        found = self._search_in(pattern, value)
+        with self._lock:
+            if len(self._checked) >= _CHECKED_KEPT:
+                self._checked.pop(next(iter(self._checked)))
+            self._checked[id(value)] = (value, len(self._forms), found)
+        return found
+
+    @staticmethod
+    def _search_in(pattern: re.Pattern[str], value: Any) -> bool:
+        texts = [leaf if type(leaf) is str else str(leaf) for leaf in _leaves(value, keys=True)]
+        # one search in one text: much faster than one per leaf
+        return bool(texts) and pattern.search("\0".join(texts)) is not None
 
     def _current(self) -> re.Pattern[str] | None:
         if self._stale:
             with self._lock:
                 if self._stale:
                     ordered = sorted(self._forms, key=len, reverse=True)
-                    self._pattern = re.compile("|".join(re.escape(form) for form in ordered), re.IGNORECASE)
+                    self._pattern = re.compile("|".join(re.escape(form) for form in ordered))
                     self._stale = False
         return self._pattern
 
@@ -244,17 +269,16 @@ def _leaves(value: Any, *, keys: bool = False) -> list[Any]:
     stack = [value]
     while stack:
         current = stack.pop()
-        if isinstance(current, bool) or current is None:
-            continue
-        if isinstance(current, str | int | float):
+        kind = type(current)
+        if kind is str or kind is int or kind is float:  # the common cases first: this runs on every render
             found.append(current)
-        elif isinstance(current, Mapping):
+        elif kind is dict or (kind is not str and isinstance(current, Mapping)):
             stack.extend(current.values())
             if keys:
                 stack.extend(current.keys())
-        elif isinstance(current, list | tuple | set | frozenset):
+        elif kind is list or kind is tuple or isinstance(current, list | tuple | set | frozenset):
             stack.extend(current)
-        else:
+        elif not (current is None or isinstance(current, bool)):
             found.append(current)
     return found
 

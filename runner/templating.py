@@ -171,16 +171,19 @@ class _Environment(ImmutableSandboxedEnvironment):
         return bool(super().is_safe_attribute(obj, attr, value))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        return _read(super().getattr(obj, attribute))
+        value = super().getattr(obj, attribute)
+        return _read(value, obj if callable(value) else None)  # `text.upper()` computes from `text`
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        return _read(super().getitem(obj, argument))
+        return _read(super().getitem(obj, argument), None)
 
 
-def _read(value: Any) -> Any:
+def _read(value: Any, source: Any) -> Any:
     reads = _READS.get()
     if reads is not None:
         reads.append(value)
+        if source is not None:
+            reads.append(source)
     return value
 
 
@@ -483,10 +486,11 @@ def _analyse(text: str) -> _Analysis:
         expression, attribute = _expression_text(node.node), _looked_up(node)
         if expression is not None and attribute is not None:
             lookups.append((expression, attribute))
-    looked_into = {
+    looked_into = {  # a slice (`text[1:]`) is computed from the whole value, not looked up in it
         id(node.node)
         for node in ast.find_all((nodes.Getattr, nodes.Getitem))
-        if isinstance(node, nodes.Getattr | nodes.Getitem)
+        if isinstance(node, nodes.Getattr)
+        or (isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Slice))
     }
     whole = {
         node.name for node in ast.find_all(nodes.Name) if node.ctx == "load" and id(node) not in looked_into

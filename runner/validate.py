@@ -496,7 +496,9 @@ class _SemanticChecker:
                     )
         for name in attribute_references(text, "env"):
             if is_credential_variable(name):
-                secret = name.removeprefix("ROBO_SECRET_").lower() if name.startswith("ROBO_SECRET_") else name
+                secret = (
+                    name.removeprefix("ROBO_SECRET_").lower() if name.startswith("ROBO_SECRET_") else name
+                )
                 self.error(
                     span,
                     "secret-in-env",
