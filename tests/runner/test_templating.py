@@ -246,3 +246,16 @@ class TestSecretTaint:
         assert raised.value.message == (
             "ValueError in an expression that uses a secret (the details are not shown: they could reveal it)"
         )
+
+    def test_in_a_text_each_expression_counts_on_its_own(self) -> None:
+        redactor, scope = self.scope()
+        text = render_string(
+            "longueur {{ secrets.jeton | length }}, {{ secrets.jeton[4:] }} pour {{ row.nom }}", scope
+        )
+        assert redactor.text(text) == f"longueur {len(self.SECRET)}, *** pour Dupont"
+        assert redactor.text("Dupont") == "Dupont"
+
+    def test_a_text_with_statements_counts_as_a_whole(self) -> None:
+        redactor, scope = self.scope()
+        text = render_string("{% set cut = secrets.jeton[1:] %}{{ row.nom }} {{ cut }}", scope)
+        assert redactor.text(text) == "***"
