@@ -124,7 +124,7 @@ class Http(Robot):
         self, method: str, url: str, response: httpx.Response, expect_status: Status, *, retry: bool = False
     ) -> RoboError:
         status = response.status_code
-        excerpt = " ".join(response.text.split())[:200]
+        excerpt = " ".join(self.context.redact(response.text).split())[:200]  # masked before it is cut
         message = f"{method} {url} answered {status} {response.reason_phrase}" + (
             f": {excerpt}" if excerpt else ""
         )

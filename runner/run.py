@@ -537,7 +537,9 @@ def _execute(
         diagnostics = [_top_diagnostic(validation, f"{exc.kind}-error", exc)]
     except BaseException as exc:  # MemoryError, RecursionError, a bug: the run crashed, and says so
         status = RunStatus.CRASHED
-        diagnostics = [_crash_diagnostic(validation, dispatch.current_step.get(0), exc, resume_hint)]
+        diagnostics = [
+            _crash_diagnostic(validation, dispatch.current_step.get(0), exc, resume_hint, redactor.text)
+        ]
     finally:
         if timer is not None:
             timer.cancel()
@@ -545,7 +547,7 @@ def _execute(
             for problem in shared.close():
                 dispatch(LogMessage(run_id=run_id, level="warning", message=problem))
         except Exception as exc:  # closing is best effort; the run's end is recorded whatever happens
-            diagnostics.append(_crash_diagnostic(validation, None, exc, resume_hint))
+            diagnostics.append(_crash_diagnostic(validation, None, exc, resume_hint, redactor.text))
         duration = time.perf_counter() - started
         error_text = "\n".join(redactor.text(d.message) for d in diagnostics[:20]) or None
         dispatch(
@@ -581,14 +583,18 @@ def _step_span(validation: ValidationResult, step: StepStarted | None) -> Span:
 
 
 def _crash_diagnostic(
-    validation: ValidationResult, step: StepStarted | None, exc: BaseException, resume_hint: str
+    validation: ValidationResult,
+    step: StepStarted | None,
+    exc: BaseException,
+    resume_hint: str,
+    redact: Callable[[str], str],
 ) -> Diagnostic:
     """An unexpected error as a problem of the run: what, and where in Rob'O's code it came from."""
     import traceback
 
     frames = traceback.extract_tb(exc.__traceback__)[-2:]
     where = tuple(f"raised at {Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
-    text = str(exc)
+    text = redact(str(exc))  # before it is cut: a cut could keep half a secret
     return Diagnostic(
         _step_span(validation, step),
         "internal-error",

@@ -70,9 +70,10 @@ class EchoPage(BaseHTTPRequestHandler):
     body = ""
 
     def do_GET(self) -> None:
-        answer = json.dumps({"asked": self.path, "shown": self.body}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        refused = self.path.startswith("/refuse")  # a refusal shows the page's body as it is
+        answer = (self.body if refused else json.dumps({"asked": self.path, "shown": self.body})).encode()
+        self.send_response(400 if refused else 200)
+        self.send_header("Content-Type", "text/plain" if refused else "application/json")
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
@@ -193,6 +194,25 @@ steps:
     assert run.returncode == 0, run.output
     assert_no_leak(run, SECRET)
     assert not find_secrets([run.logs, run.store], [SECRET[:8]])
+
+
+def test_an_http_refusal_quoted_in_an_error_never_keeps_part_of_a_secret(
+    tmp_path: Path, echo_server: tuple[str, type[EchoPage]]
+) -> None:
+    url, page = echo_server
+    page.body = "y" * 190 + SECRET + " fin"  # the error quotes 200 characters of the page: a cut in the secret
+    workflow = f"""
+name: refus
+secrets: [jeton]
+steps:
+  - http.get: {{url: "{url}/refuse"}}
+"""
+    run = robo(tmp_path, workflow, {"ROBO_SECRET_JETON": SECRET})
+    assert run.returncode != 0
+    assert "answered 400" in run.output
+    assert_no_leak(run, SECRET)
+    assert not find_secrets([run.logs, run.store], [SECRET[:8]])
+    assert not find_in_text("console", run.output, [SECRET[:8]])
 
 
 ENV_CREDENTIALS = {
