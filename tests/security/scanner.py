@@ -6,6 +6,7 @@ forgets is found: case changes, reversal, URL encodings (Python's and httpx's), 
 
 `find_secrets(paths, secrets)` reads every file under the given paths: text files as UTF-8, SQLite databases as a
 dump of all their tables, zip files member by member (a Playwright trace), and the file names themselves.
+`dump_store(url)` gives the rows of a run store on a server (PostgreSQL), for `find_in_text`.
 """
 
 from __future__ import annotations
@@ -140,6 +141,23 @@ def find_in_text(where: str, text: str, secrets: Iterable[str]) -> list[Finding]
                 excerpt = text[max(0, at - 30) : at + len(form) + 30].replace("\n", "⏎")
                 findings.append(Finding(where, secret, name, excerpt))
     return findings
+
+
+def dump_store(url: str) -> str:
+    """Every row of every table of a run store reached by its SQLAlchemy URL (PostgreSQL or SQLite), as text."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    try:
+        metadata = sqlalchemy.MetaData()
+        metadata.reflect(engine)
+        lines = []
+        with engine.connect() as connection:
+            for table in metadata.sorted_tables:
+                lines.extend(f"{table.name}: {tuple(row)!r}" for row in connection.execute(table.select()))
+        return "\n".join(lines)
+    finally:
+        engine.dispose()
 
 
 def find_secrets(paths: Path | Iterable[Path], secrets: Iterable[str]) -> list[Finding]:

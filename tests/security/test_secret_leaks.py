@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.security.scanner import Finding, find_in_text, find_secrets
+from tests.security.scanner import Finding, dump_store, find_in_text, find_secrets
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = 'Sp&ci"al<Q> é\\z+@/!9'
@@ -45,7 +46,9 @@ def robo(tmp_path: Path, workflow: str, env: dict[str, str], *command: str) -> R
     path.write_text(workflow, encoding="utf-8")
     logs, store = tmp_path / "logs", tmp_path / "robo.db"
     base = {name: value for name, value in os.environ.items() if not name.startswith("ROBO_")}
-    args = list(command) or ["run", str(path), "--logs", str(logs), "--store", f"sqlite:///{store}"]
+    args = list(command) or ["run", str(path), "--logs", str(logs)]
+    if not command and "ROBO_STORE_URL" not in env:
+        args += ["--store", f"sqlite:///{store}"]
     if command:
         args.append(str(path))
     process = subprocess.run(
@@ -200,7 +203,9 @@ def test_an_http_refusal_quoted_in_an_error_never_keeps_part_of_a_secret(
     tmp_path: Path, echo_server: tuple[str, type[EchoPage]]
 ) -> None:
     url, page = echo_server
-    page.body = "y" * 190 + SECRET + " fin"  # the error quotes 200 characters of the page: a cut in the secret
+    page.body = (
+        "y" * 190 + SECRET + " fin"
+    )  # the error quotes 200 characters of the page: a cut in the secret
     workflow = f"""
 name: refus
 secrets: [jeton]
@@ -235,6 +240,26 @@ steps:
     assert run.returncode == 0, run.output
     assert "absent absent" in run.output
     assert_no_leak(run, SECRET, OTHER_SECRET)
+
+
+def test_the_password_of_the_run_store_never_shows(tmp_path: Path, postgres_url: str) -> None:
+    quoted = urllib.parse.quote(SECRET, safe="")
+    store = postgres_url.replace("://robo@", f"://robo:{quoted}@")  # the test server trusts any password
+    assert store != postgres_url
+    workflow = """
+name: magasin
+steps:
+  - log: "{{ env }}"
+  - log: "{{ env.get('ROBO_' ~ 'STORE_URL', 'absent') }}"
+  - log: "{{ run }}"
+"""
+    run = robo(tmp_path, workflow, {"ROBO_STORE_URL": store})
+    assert run.returncode == 0, run.output
+    assert "info: absent" in run.output
+    assert_no_leak(run, SECRET)
+    stored = dump_store(postgres_url)
+    assert "magasin" in stored
+    assert not find_in_text("run store", stored, [SECRET])
 
 
 def test_validate_says_to_declare_a_secret_read_from_env(tmp_path: Path) -> None:
