@@ -161,6 +161,7 @@ def secret_forms(value: str) -> set[str]:
 
 
 _CHECKED_KEPT = 64
+MAX_TAINTED_LENGTH = 4096
 
 
 class Redactor:
@@ -188,11 +189,18 @@ class Redactor:
                 self._stale = True
 
     def taint(self, value: Any) -> None:
-        """Register the texts (and numbers) in `value`, computed from a secret, as secrets themselves."""
+        """Register the texts in `value`, computed from a secret, as secrets themselves.
+
+        Not numbers (the length of a secret is no secret, and masking `128` everywhere would hide data), nor a
+        text that shows a secret as it is (masked there already; the rest is other data), nor a text longer than
+        `MAX_TAINTED_LENGTH` (a whole page read with a secret in it)."""
         for leaf in _leaves(value):
-            text = leaf if isinstance(leaf, str) else str(leaf)
-            if len(text) >= MIN_SECRET_LENGTH and not self._search(text):
-                self.add(text)
+            if (
+                isinstance(leaf, str)
+                and MIN_SECRET_LENGTH <= len(leaf) <= MAX_TAINTED_LENGTH
+                and not self._search(leaf)
+            ):
+                self.add(leaf)
 
     def holds_secret(self, value: Any) -> bool:
         """Whether a secret (in one of its forms) shows anywhere in `value`.

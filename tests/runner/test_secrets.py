@@ -81,8 +81,8 @@ class TestRedactor:
 
     def test_a_value_derived_from_a_secret_is_masked_once_tainted(self) -> None:
         redactor = Redactor([AWKWARD])
-        redactor.taint({"cut": AWKWARD[3:], "number": 4321, "flag": True, "whole": f"Bearer {AWKWARD}"})
-        assert redactor.text(f"{AWKWARD[3:]} 4321 True Bearer x") == "*** *** True Bearer x"
+        redactor.taint({"cut": AWKWARD[3:], "length": 4321, "flag": True, "whole": f"Bearer {AWKWARD}"})
+        assert redactor.text(f"{AWKWARD[3:]} 4321 True Bearer x") == "*** 4321 True Bearer x"
 
     def test_holds_secret_looks_into_data(self) -> None:
         redactor = Redactor([AWKWARD])
