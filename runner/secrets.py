@@ -175,6 +175,7 @@ class Redactor:
         self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._stale = False
+        self._spread = False  # whether a secret was registered as a whole list or mapping of short pieces
         self._checked: dict[int, tuple[Any, int, bool]] = {}  # id → (the value, forms then, secret found)
         for value in values:
             self.add(value)
@@ -194,13 +195,23 @@ class Redactor:
         Not numbers (the length of a secret is no secret, and masking `128` everywhere would hide data), nor a
         text that shows a secret as it is (masked there already; the rest is other data), nor a text longer than
         `MAX_TAINTED_LENGTH` (a whole page read with a secret in it)."""
-        for leaf in _leaves(value):
+        leaves = _leaves(value)
+        for leaf in leaves:
             if (
                 isinstance(leaf, str)
                 and MIN_SECRET_LENGTH <= len(leaf) <= MAX_TAINTED_LENGTH
                 and not self._search(leaf)
             ):
                 self.add(leaf)
+        if isinstance(value, Mapping | list | tuple) and any(
+            isinstance(leaf, str) and len(leaf) < MIN_SECRET_LENGTH for leaf in leaves
+        ):
+            # a secret spread in pieces too short to mask one by one (`secrets.jeton | list`): the whole is masked
+            shown = _shown(value)
+            if not any(self._search(text) for text in shown):
+                for text in shown:
+                    self.add(text)
+                self._spread = True
 
     def holds_secret(self, value: Any) -> bool:
         """Whether a secret (in one of its forms) shows anywhere in `value`.
@@ -246,6 +257,16 @@ class Redactor:
     def __bool__(self) -> bool:
         return bool(self._forms)
 
+    def _spread_in(self, value: Mapping[Any, Any] | list[Any] | tuple[Any, ...]) -> bool:
+        """Whether this list or mapping itself, not one inside it, is a secret spread in short pieces."""
+        if not any(map(self._search, _shown(value))):
+            return False
+        children = value.values() if isinstance(value, Mapping) else value
+        return not any(
+            isinstance(child, Mapping | list | tuple) and any(map(self._search, _shown(child)))
+            for child in children
+        )
+
     def text(self, text: str) -> str:
         pattern = self._current()
         if pattern is None or not text:
@@ -261,6 +282,8 @@ class Redactor:
             return self.text(value)
         if value is None or isinstance(value, bool | int | float):
             return value
+        if isinstance(value, Mapping | list | tuple) and self._spread and self._spread_in(value):
+            return MASK
         if isinstance(value, Mapping):
             return {self.data(k) if isinstance(k, str) else k: self.data(v) for k, v in value.items()}
         if isinstance(value, list | tuple | set | frozenset):
@@ -269,6 +292,17 @@ class Redactor:
         if self._search(shown) or self._search(repr(value)):
             return self.text(shown)
         return value
+
+
+def _shown(value: Any) -> list[str]:
+    """How a list or a mapping is written out: by `str` (a log line), in the audit log's and the store's JSON."""
+    shown = [str(value)]
+    try:
+        shown.append(json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":")))
+        shown.append(json.dumps(value, ensure_ascii=False, default=str))
+    except (TypeError, ValueError):  # keys that JSON cannot take: `str` is what shows
+        pass
+    return [text for text in shown if len(text) <= MAX_TAINTED_LENGTH]
 
 
 def _leaves(value: Any, *, keys: bool = False) -> list[Any]:

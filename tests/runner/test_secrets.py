@@ -144,3 +144,10 @@ class TestSecretsBySource:
             "smtp-pass",
             "st/re",
         ]
+
+    def test_a_secret_spread_in_pieces_too_short_to_mask_is_masked_as_a_whole(self) -> None:
+        redactor = Redactor([AWKWARD])
+        pieces = list(AWKWARD)
+        redactor.taint(pieces)
+        assert redactor.text(f"log {pieces}") == "log ***"
+        assert redactor.data({"value": pieces, "other": ["a", "b"]}) == {"value": "***", "other": ["a", "b"]}

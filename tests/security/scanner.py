@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 import sqlite3
 import urllib.parse
 import zipfile
@@ -125,11 +126,24 @@ def _files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
             yield path, path.parent
 
 
+SPREAD_GAP = 8
+"""A secret spread in pieces (`['S', 'p', …]`, `["S","p",…]`): its characters in order, at most this far apart."""
+
+
+def _spread(secret: str) -> re.Pattern[str]:
+    gap = f".{{0,{SPREAD_GAP}}}?"
+    return re.compile(gap.join(re.escape(char) for char in secret), re.IGNORECASE | re.DOTALL)
+
+
 def find_in_text(where: str, text: str, secrets: Iterable[str]) -> list[Finding]:
-    """Every form of every secret in one text, case-insensitively."""
+    """Every form of every secret in one text, case-insensitively, and every secret spread in short pieces."""
     findings = []
     folded = text.casefold()
     for secret in secrets:
+        spread = _spread(secret).search(text) if len(secret) >= 8 else None
+        if spread is not None and not any(form.casefold() in spread.group().casefold() for form in (secret,)):
+            excerpt = text[max(0, spread.start() - 30) : spread.end() + 30].replace("\n", "⏎")
+            findings.append(Finding(where, secret, "spread", excerpt))
         seen: set[str] = set()
         for name, form in derived_forms(secret).items():
             needle = form.casefold()

@@ -22,6 +22,12 @@ def test_each_form_is_found_in_a_text(form: str) -> None:
     assert find_in_text("text", f"before {shown} after", [SECRET])
 
 
+def test_a_secret_spread_in_pieces_is_found() -> None:
+    assert find_in_text("log", str(list(SECRET)), [SECRET])[0].form == "spread"
+    assert find_in_text("audit", json.dumps(list(SECRET), ensure_ascii=False), [SECRET])[0].form == "spread"
+    assert find_in_text("log", "S p & c i", [SECRET]) == []
+
+
 def test_a_secret_is_found_in_every_kind_of_file_and_in_file_names(tmp_path: Path) -> None:
     (tmp_path / "audit.jsonl").write_text(json.dumps({"message": SECRET}) + "\n", encoding="utf-8")
     (tmp_path / "report.html").write_text(f"<td>{html.escape(SECRET.upper())}</td>", encoding="utf-8")

@@ -119,6 +119,17 @@ TRANSFORMS = [
     "{{ [secrets.jeton, 1] }}",
     "{{ {'cle': [secrets.jeton]} | tojson }}",
     "avant {{ secrets.jeton | upper | reverse }} après",
+    "{{ secrets }}",
+    "{{ secrets | tojson }}",
+    "{{ secrets | dictsort }}",
+    "{{ secrets.jeton | list }}",
+    "{{ secrets.jeton | batch(2) | list }}",
+    "{{ secrets.jeton | map('upper') | join }}",
+    "{{ secrets.jeton | wordwrap(6) }}",
+    "{{ secrets.jeton | center(40) }}",
+    "{{ secrets.jeton | truncate(16) }}",
+    "{{ secrets.jeton.split('l') }}",
+    "{% for c in secrets.jeton %}{{ c }}.{% endfor %}",
 ]
 
 
