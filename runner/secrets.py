@@ -183,7 +183,9 @@ class Redactor:
     def add(self, value: str) -> None:
         if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
             return
-        forms = secret_forms(value)
+        forms = secret_forms(
+            str(value)
+        )  # a plain text: Jinja's `e` gives a Markup, which escapes what it meets
         with self._lock:
             if not forms <= self._forms:
                 self._forms |= forms

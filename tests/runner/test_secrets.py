@@ -151,3 +151,10 @@ class TestSecretsBySource:
         redactor.taint(pieces)
         assert redactor.text(f"log {pieces}") == "log ***"
         assert redactor.data({"value": pieces, "other": ["a", "b"]}) == {"value": "***", "other": ["a", "b"]}
+
+    def test_an_escaped_markup_value_is_registered_as_plain_text(self) -> None:
+        from markupsafe import Markup
+
+        redactor = Redactor()
+        redactor.taint(Markup("a&amp;b"))
+        assert redactor.text("x a&amp;b y a%26amp%3Bb") == "x *** y ***"
