@@ -114,7 +114,7 @@ def secret_forms(value: str) -> set[str]:
     """`value` as code can show it: case changes, reversed, URL-encoded (Python's, Jinja's and httpx's ways),
     HTML-escaped (Python's and Jinja's), JSON-escaped (with and without `ensure_ascii`, Jinja's `tojson`),
     as `repr` shows it (of a text and of its bytes), in hex and in base64 (also inside a longer base64 text);
-    each form also in upper and lower case."""
+    each form but base64 also in upper and lower case."""
     raw = value.encode("utf-8", "surrogatepass")
     json_ascii = json.dumps(value)[1:-1]
     forms = {
@@ -147,11 +147,10 @@ def secret_forms(value: str) -> set[str]:
         ascii(value)[1:-1],
         repr(raw)[2:-1],
         raw.hex(),
-        base64.b64encode(raw).decode(),
-        base64.urlsafe_b64encode(raw).decode(),
     }
     forms |= {_percent_encoded(value, keep) for keep in _URL_KEEPS}
     forms |= {form.upper() for form in forms} | {form.lower() for form in forms}  # `%2f`, `\U00E9`
+    forms |= {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}  # never in another case
     for shift in (0, 1, 2):  # as it sits inside a longer base64 text (`user:password` of a Basic auth header)
         encoded = base64.b64encode(b"\0" * shift + raw + b"\0\0\0").decode()
         start, stop = (4 if shift else 0), 4 * ((shift + len(raw)) // 3)
