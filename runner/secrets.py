@@ -382,17 +382,22 @@ def resolve_secrets(
             + " in the environment, add them to a .env file beside the workflow, or run 'robo secrets set NAME'",
         )
     for name, value in found.items():
-        if len(value) < MIN_SECRET_LENGTH:
-            raise ConfigurationError(
-                f"the secret '{name}' is too short to be masked: a secret needs at least {MIN_SECRET_LENGTH}"
-                " characters",
-                hint="a shorter value would be masked in every word that holds it, so it would not be masked at"
-                " all: use a longer secret (a password or a token)",
-            )
+        check_length(name, value)
     return found
 
 
+def check_length(name: str, value: str) -> None:
+    """Refuse a secret too short to be masked (naming it, never showing its value)."""
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ConfigurationError(
+            f"the secret '{name}' is too short to be masked: a secret needs at least {MIN_SECRET_LENGTH} characters",
+            hint="a shorter value would be masked in every word that holds it, so it would not be masked at"
+            " all: use a longer secret (a password or a token)",
+        )
+
+
 def store_in_keyring(name: str, value: str) -> None:
+    check_length(name, value)
     import keyring
     from keyring.errors import KeyringError
 

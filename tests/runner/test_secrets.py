@@ -13,6 +13,7 @@ from runner.secrets import (
     is_credential_variable,
     resolve_secrets,
     secrets_by_source,
+    store_in_keyring,
     template_environment,
 )
 from tests.security.scanner import derived_forms
@@ -105,6 +106,11 @@ class TestShortSecrets:
             f"the secret 'code' is too short to be masked: a secret needs at least {MIN_SECRET_LENGTH} characters"
         )
         assert "q#" not in str(raised.value.message) + str(raised.value.hint)
+
+    def test_robo_secrets_set_refuses_it_too(self) -> None:
+        with pytest.raises(ConfigurationError) as raised:
+            store_in_keyring("code", "q#")
+        assert raised.value.message.startswith("the secret 'code' is too short to be masked")
 
 
 class TestSecretsBySource:
