@@ -251,7 +251,7 @@ class Engine(LoopSteps):
         for name in spec.secret_parameters:  # a password given to a robot is a secret, wherever it came from
             if watch is not None and name in params:
                 watch.taint(params[name])
-        self._started(step, ref, _loggable(self._masked(params), spec.secret_parameters), item, lane)
+        self._started(step, ref, _loggable(params, spec.secret_parameters, self._mask()), item, lane)
         problem = _unencodable(spec.qualified_name, params)
         if problem is not None:
             return self._action_failed(step, problem, scope, lane, item, started)
@@ -300,7 +300,7 @@ class Engine(LoopSteps):
             time.perf_counter() - started,
             item,
             lane,
-            result=summarize(self._masked(result)),
+            result=summarize(result, mask=self._mask()),
         )
         return None
 
@@ -308,11 +308,10 @@ class Engine(LoopSteps):
         watch: SecretWatch | None = self.base_scope.get(SECRET_WATCH)
         return watch
 
-    def _masked(self, value: Any) -> Any:
-        """`value` with its secrets masked before it is cut or written out for the records (a cut could keep
-        half a secret; a repr, an escaped form of it)."""
+    def _mask(self) -> Callable[[Any], Any] | None:
+        """What masks the secrets of a text before the records cut it (a cut could keep half a secret)."""
         watch = self._secret_watch()
-        return value if watch is None else watch.data(value)
+        return None if watch is None else watch.data
 
     def _dry_run_skip(self, step: ActionStep, spec: ActionSpec, lane: Lane, item: str | None) -> str | None:
         """Why a dry run does not call this action (None: it is called).
@@ -547,9 +546,11 @@ def _unencodable(what: str, params: Mapping[str, Any]) -> BusinessError | None:
     return None
 
 
-def _loggable(params: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:
+def _loggable(
+    params: Mapping[str, Any], secret_names: frozenset[str], mask: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
     return {
-        name: ("***" if name in secret_names else summarize(_compact(value), 500))
+        name: ("***" if name in secret_names else summarize(_compact(value), 500, mask=mask))
         for name, value in params.items()
     }
 
