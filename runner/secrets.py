@@ -94,13 +94,8 @@ def secrets_by_source(environ: Mapping[str, str], search_dirs: Iterable[Path] = 
     return found
 
 
-def _percent_encoded(value: str, keep: str) -> str:
-    """`value` percent-encoded, leaving letters, digits, `-._~` and the characters of `keep` as they are."""
-    return urllib.parse.quote(value, safe=keep)
-
-
 _PRINTABLE_ASCII = "".join(chr(code) for code in range(0x21, 0x7F))
-_URL_KEEPS = (
+_URL_KEEPS = (  # what percent-encoding leaves as it is, besides letters, digits and `-._~`
     "",  # every reserved character encoded (quote(safe=""), Jinja's urlencode of a query)
     "/",  # Python's default, Jinja's `urlencode`
     # what httpx (WHATWG) leaves as it is in a query, a path, and a user's password
@@ -148,7 +143,7 @@ def secret_forms(value: str) -> set[str]:
         repr(raw)[2:-1],
         raw.hex(),
     }
-    forms |= {_percent_encoded(value, keep) for keep in _URL_KEEPS}
+    forms |= {urllib.parse.quote(value, safe=keep) for keep in _URL_KEEPS}
     forms |= {form.upper() for form in forms} | {form.lower() for form in forms}  # `%2f`, `\U00E9`
     forms |= {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}  # never in another case
     for shift in (0, 1, 2):  # as it sits inside a longer base64 text (`user:password` of a Basic auth header)
@@ -180,11 +175,11 @@ class Redactor:
             self.add(value)
 
     def add(self, value: str) -> None:
+        """Register a secret (ignored when shorter than `MIN_SECRET_LENGTH`: a declared one is refused before)."""
         if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
             return
-        forms = secret_forms(
-            str(value)
-        )  # a plain text: Jinja's `e` gives a Markup, which escapes what it meets
+        text = str(value)  # a plain text: Jinja's `e` gives a Markup, whose methods escape what they meet
+        forms = secret_forms(text)
         with self._lock:
             if not forms <= self._forms:
                 self._forms |= forms
@@ -315,7 +310,7 @@ def _leaves(value: Any, *, keys: bool = False) -> list[Any]:
         kind = type(current)
         if kind is str or kind is int or kind is float:  # the common cases first: this runs on every render
             found.append(current)
-        elif kind is dict or (kind is not str and isinstance(current, Mapping)):
+        elif kind is dict or isinstance(current, Mapping):
             stack.extend(current.values())
             if keys:
                 stack.extend(current.keys())
