@@ -153,6 +153,7 @@ steps:
 """
     run = robo(tmp_path, workflow, {"ROBO_SECRET_JETON": SECRET})
     assert run.returncode == 0, run.output
+    assert run.output.count("info:") >= len(TRANSFORMS) and run.output.count("***") >= len(TRANSFORMS)
     assert_no_leak(run, SECRET)
 
 
@@ -189,6 +190,7 @@ steps:
 """
     run = robo(tmp_path, workflow, {"ROBO_SECRET_JETON": SECRET})
     assert run.returncode == 0, run.output
+    assert "127.0.0.1" in run.output and "***" in run.output  # the address was logged, masked
     assert_no_leak(run, SECRET)
 
 
@@ -322,6 +324,7 @@ steps:
     }
     run = robo(tmp_path, workflow, env)
     assert run.returncode == 0, run.output
+    assert run.output.count("***") >= 5  # the page was logged, each secret masked
     assert_no_leak(run, SECRET, OTHER_SECRET, dotenv_secret, password_in_vars, store_password)
 
 
