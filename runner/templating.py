@@ -458,6 +458,7 @@ class _Analysis:
         tuple[str, str], ...
     ] = ()  # (root name, attribute) for `root.attribute`, `root['attribute']`
     lookups: tuple[tuple[str, str], ...] = ()  # (`dossier.adresse`, `ville`) for `dossier.adresse.ville`
+    gets: tuple[tuple[str, str], ...] = ()  # (root name, key) for `root.get('key')`
     all_names: frozenset[str] = frozenset()  # every name read from outside, guarded ones included
     whole_names: frozenset[str] = frozenset()  # names used as a whole value, not only to look a part up
     # for a text of only `{{ … }}` and words: (all names, whole names) of each expression, in order
@@ -528,6 +529,16 @@ def _analyse(text: str) -> _Analysis:
         and isinstance(item.arg, nodes.Const)
         and isinstance(item.arg.value, str)
     )
+    gets = tuple(
+        (call.node.node.name, call.args[0].value)
+        for call in ast.find_all(nodes.Call)
+        if isinstance(call.node, nodes.Getattr)
+        and call.node.attr == "get"
+        and isinstance(call.node.node, nodes.Name)
+        and call.args
+        and isinstance(call.args[0], nodes.Const)
+        and isinstance(call.args[0].value, str)
+    )
     lookups = []
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         assert isinstance(node, nodes.Getattr | nodes.Getitem)
@@ -554,6 +565,7 @@ def _analyse(text: str) -> _Analysis:
         filters=frozenset(node.name for node in ast.find_all(nodes.Filter)),
         tests=frozenset(node.name for node in ast.find_all(nodes.Test)),
         getattrs=tuple(getattrs),
+        gets=gets,
         lookups=tuple(lookups),
     )
 
@@ -626,6 +638,12 @@ def _names_guarded(ast: nodes.Template) -> set[str]:
 def attribute_references(text: str, root: str) -> list[str]:
     """The attributes read directly from `root` (e.g. `inputs.fichier` → `fichier`)."""
     return [attribute for name, attribute in _analyse(text).getattrs if name == root]
+
+
+def keys_read(text: str, root: str) -> list[str]:
+    """The keys read from `root` by name: `env.HOME`, `env['HOME']` and `env.get('HOME')` give `HOME`."""
+    analysis = _analyse(text)
+    return [key for name, key in (*analysis.getattrs, *analysis.gets) if name == root and key != "get"]
 
 
 def filters_used(text: str) -> set[str]:

@@ -45,6 +45,7 @@ from runner.templating import (
     attribute_references,
     filters_used,
     is_template,
+    keys_read,
     known_filters,
     known_tests,
     referenced_names,
@@ -494,7 +495,7 @@ class _SemanticChecker:
                         hint=did_you_mean(attribute, [n for n in declared if IDENTIFIER.match(n)])
                         or f"declare it under '{root}:' at the top",
                     )
-        for name in attribute_references(text, "env"):
+        for name in keys_read(text, "env"):
             if is_credential_variable(name):
                 secret = (
                     name.removeprefix("ROBO_SECRET_").lower() if name.startswith("ROBO_SECRET_") else name

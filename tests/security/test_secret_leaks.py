@@ -243,10 +243,12 @@ ENV_CREDENTIALS = {
 def test_templates_see_no_credential_in_env(tmp_path: Path) -> None:
     workflow = """
 name: environnement
+vars:
+  noms: [ROBO_SMTP_PASSWORD, ROBO_SECRET_AUTRE]  # names from data: validation cannot know them
 steps:
   - log: "{{ env }}"
   - log: "{{ env | tojson }}"
-  - log: "{{ env.get('ROBO_' ~ 'SMTP_PASSWORD', 'absent') }} {{ env.get('ROBO_SECRET_' ~ 'AUTRE', 'absent') }}"
+  - log: "{{ env.get(vars.noms[0], 'absent') }} {{ env.get(vars.noms[1], 'absent') }}"
   - log: "{{ env.items() | list }}"
 """
     run = robo(tmp_path, workflow, ENV_CREDENTIALS)
@@ -261,9 +263,11 @@ def test_the_password_of_the_run_store_never_shows(tmp_path: Path, postgres_url:
     assert store != postgres_url
     workflow = """
 name: magasin
+vars:
+  nom: ROBO_STORE_URL
 steps:
   - log: "{{ env }}"
-  - log: "{{ env.get('ROBO_' ~ 'STORE_URL', 'absent') }}"
+  - log: "{{ env.get(vars.nom, 'absent') }}"
   - log: "{{ run }}"
 """
     run = robo(tmp_path, workflow, {"ROBO_STORE_URL": store})
