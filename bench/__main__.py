@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-BENCHMARKS = ["startup", "validate", "engine", "browser", "excel", "scheduler"]
+BENCHMARKS = ["startup", "validate", "engine", "browser", "excel", "scheduler", "secrets"]
 RESULTS = Path(__file__).parent / "results"
 
 

@@ -337,7 +337,8 @@ class Http(Robot):
             start += chunk
             if len(start) >= _EXCERPT_BYTES:
                 break
-        excerpt = " ".join(_decode(bytes(start[:_EXCERPT_BYTES]), response).split())[:200]
+        text = _decode(bytes(start[:_EXCERPT_BYTES]), response)
+        excerpt = " ".join(self.context.redact(text).split())[:200]  # masked before it is cut
         message = f"{method} {url} answered {status} {response.reason_phrase}" + (
             f": {excerpt}" if excerpt else ""
         )

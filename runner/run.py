@@ -51,9 +51,9 @@ from runner.ledger import WorkItemLedger
 from runner.loader import Span
 from runner.model import Workflow
 from runner.robot_pool import Cancellation, StepCancelled
-from runner.secrets import Redactor, resolve_secrets
+from runner.secrets import Redactor, resolve_secrets, secrets_by_source, template_environment, url_password
 from runner.store import RunRecord, RunStore, RunStoreSink, default_store_url
-from runner.templating import folder_slug
+from runner.templating import SECRET_WATCH, folder_slug
 from runner.validate import ValidationResult, validate_file
 
 
@@ -407,7 +407,13 @@ def _execute(
     run_dir = options.run_dir or options.logs_dir.resolve() / folder_slug(workflow.name) / run_id
     artifacts_dir = run_dir / "artifacts"
     artifacts_dir.mkdir(parents=True, exist_ok=True)
+    environ = dict(os.environ if options.environ is None else options.environ)
     redactor = Redactor(secret_values.values())
+    for value in [
+        *secrets_by_source(environ, [workflow_dir, Path.cwd()]),
+        url_password(options.store_url or "") or "",
+    ]:
+        redactor.add(value)
     store = RunStore(options.store_url or default_store_url(options.logs_dir))
     audit = AuditLog(run_dir / AUDIT_LOG_NAME, continuing=bool(options.resume))
     sinks: list[EventSink] = [
@@ -417,11 +423,11 @@ def _execute(
     ]
     dispatch = _Dispatcher(sinks, redactor)
     started_at = dt.datetime.now().astimezone()
-    environ = dict(os.environ if options.environ is None else options.environ)
     scope: dict[str, Any] = {
+        SECRET_WATCH: redactor,
         "inputs": inputs,
         "secrets": secret_values,
-        "env": environ,
+        "env": template_environment(environ),
         "run": {
             "id": run_id,
             "workflow": workflow.name,
@@ -558,7 +564,9 @@ def _execute(
         diagnostics = [_top_diagnostic(validation, f"{exc.kind}-error", exc)]
     except BaseException as exc:  # MemoryError, RecursionError, a bug: the run crashed, and says so
         status = RunStatus.CRASHED
-        diagnostics = [_crash_diagnostic(validation, dispatch.current_step.get(0), exc, resume_hint)]
+        diagnostics = [
+            _crash_diagnostic(validation, dispatch.current_step.get(0), exc, resume_hint, redactor.text)
+        ]
     finally:
         if timer is not None:
             timer.cancel()
@@ -566,7 +574,7 @@ def _execute(
             for problem in shared.close():
                 dispatch(LogMessage(run_id=run_id, level="warning", message=problem))
         except Exception as exc:  # closing is best effort; the run's end is recorded whatever happens
-            diagnostics.append(_crash_diagnostic(validation, None, exc, resume_hint))
+            diagnostics.append(_crash_diagnostic(validation, None, exc, resume_hint, redactor.text))
         duration = time.perf_counter() - started
         error_text = "\n".join(redactor.text(d.message) for d in diagnostics[:20]) or None
         dispatch(
@@ -602,14 +610,18 @@ def _step_span(validation: ValidationResult, step: StepStarted | None) -> Span:
 
 
 def _crash_diagnostic(
-    validation: ValidationResult, step: StepStarted | None, exc: BaseException, resume_hint: str
+    validation: ValidationResult,
+    step: StepStarted | None,
+    exc: BaseException,
+    resume_hint: str,
+    redact: Callable[[str], str],
 ) -> Diagnostic:
     """An unexpected error as a problem of the run: what, and where in Rob'O's code it came from."""
     import traceback
 
     frames = traceback.extract_tb(exc.__traceback__)[-2:]
     where = tuple(f"raised at {Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
-    text = str(exc)
+    text = redact(str(exc))  # before it is cut: a cut could keep half a secret
     return Diagnostic(
         _step_span(validation, step),
         "internal-error",
