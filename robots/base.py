@@ -272,9 +272,9 @@ class RobotContext:
         return path if path.is_absolute() else (self.workflow_dir / path)
 
     def artifact_path(self, name: str) -> Path:
-        """A fresh path under the run's artifacts folder (created on demand)."""
+        """A fresh path under the run's artifacts folder (created on demand); a secret in `name` is masked."""
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
-        safe = re.sub(r"[^\w.\-]+", "_", name).strip("_") or "artifact"
+        safe = re.sub(r"[^\w.\-]+", "_", self.redact(name)).strip("_") or "artifact"
         candidate = self.artifacts_dir / safe
         stem, suffix, counter = candidate.stem, candidate.suffix, 1
         while candidate.exists():

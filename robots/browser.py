@@ -2,7 +2,8 @@
 
 Elements are named the way a person sees them (a field's label, a button's text, a role), see `Target`. When an
 element is not there, the error names what was looked for, the page, and the closest names the page has; a
-screenshot (password fields masked), the page's HTML and a Playwright trace are saved to the run's artifacts.
+screenshot (password fields and whatever shows a secret masked), the page's HTML and a Playwright trace are saved to
+the run's artifacts.
 """
 
 from __future__ import annotations

@@ -57,7 +57,14 @@ from runner.model import (
 )
 from runner.retry import call_with_retry
 from runner.robot_pool import Cancellation, RobotPool
-from runner.templating import TemplateError, evaluate_condition, is_template, render_value
+from runner.templating import (
+    SECRET_WATCH,
+    SecretWatch,
+    TemplateError,
+    evaluate_condition,
+    is_template,
+    render_value,
+)
 
 DEFAULT_STEP_TIMEOUT = 600.0
 ONCE = RetryPolicy(attempts=1)
@@ -248,7 +255,11 @@ class Engine(LoopSteps):
             return self._action_failed(
                 step, conversion_failure(spec.qualified_name, exc), scope, lane, item, started
             )
-        self._started(step, ref, _loggable(params, spec.secret_parameters), item, lane)
+        watch = self._secret_watch()
+        for name in spec.secret_parameters:  # a password given to a robot is a secret, wherever it came from
+            if watch is not None and name in params:
+                watch.taint(params[name])
+        self._started(step, ref, _loggable(params, spec.secret_parameters, self._mask()), item, lane)
         problem = _unencodable(spec.qualified_name, params)
         if problem is None and not step.allow_outside:
             problem = self._leads_outside(step, spec, rendered)
@@ -295,8 +306,24 @@ class Engine(LoopSteps):
         self._change_ended(change, None)
         if step.save:
             scope[step.save] = result
-        self._finished(step, "succeeded", time.perf_counter() - started, item, lane, result=summarize(result))
+        self._finished(
+            step,
+            "succeeded",
+            time.perf_counter() - started,
+            item,
+            lane,
+            result=summarize(result, mask=self._mask()),
+        )
         return None
+
+    def _secret_watch(self) -> SecretWatch | None:
+        watch: SecretWatch | None = self.base_scope.get(SECRET_WATCH)
+        return watch
+
+    def _mask(self) -> Callable[[Any], Any] | None:
+        """What masks the secrets of a text before the records cut it (a cut could keep half a secret)."""
+        watch = self._secret_watch()
+        return None if watch is None else watch.data
 
     @functools.cached_property
     def _paths(self) -> RobotContext:
@@ -599,9 +626,11 @@ def _unencodable(what: str, params: Mapping[str, Any]) -> BusinessError | None:
     return None
 
 
-def _loggable(params: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:
+def _loggable(
+    params: Mapping[str, Any], secret_names: frozenset[str], mask: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
     return {
-        name: ("***" if name in secret_names else summarize(_compact(value), 500))
+        name: ("***" if name in secret_names else summarize(_compact(value), 500, mask=mask))
         for name, value in params.items()
     }
 
