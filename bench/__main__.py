@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-BENCHMARKS = ["startup", "validate", "engine", "browser", "excel", "scheduler"]
+BENCHMARKS = ["startup", "validate", "engine", "browser", "excel", "scheduler", "secrets"]
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -21,6 +23,10 @@ def main(argv: list[str]) -> int:
         )
         return 2
     RESULTS.mkdir(exist_ok=True)
+    # The runs benchmarked sign their audit logs with a throwaway key, not the machine's.
+    os.environ.setdefault(
+        "ROBO_AUDIT_KEY_FILE", str(Path(tempfile.mkdtemp(prefix="robo-bench-")) / "audit.key")
+    )
     summary = {}
     for name in names:
         module = importlib.import_module(f"bench.bench_{name}")

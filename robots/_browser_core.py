@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
-from robots._browser_failures import explain, page_place, redact_zip
+from robots._browser_failures import (
+    MASK_COLOUR,
+    explain,
+    page_place,
+    redact_html,
+    redact_zip,
+    secret_masks,
+    unmark,
+)
 from robots._browser_host import BrowserHost, shared_host
 from robots._browser_locators import TARGET_KINDS, Target
-from robots.base import Robot, RobotContext
+from robots.base import Robot, RobotContext, temporary_sibling
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 T = TypeVar("T")
@@ -115,21 +124,19 @@ class BrowserCore(Robot):
         return (timeout or self.default_timeout) * 1000
 
     async def _save_evidence(self, doing: str) -> None:
-        """Screenshot (passwords masked), HTML and trace of the page as it was when something failed."""
+        """Screenshot (secrets and passwords masked), HTML and trace of the page as it was when something failed."""
         page = self._page
         label = re.sub(r"\W+", "-", doing.split(" ")[0]).strip("-") or "browser"
         if page is not None and not page.is_closed():
             shot = self.context.artifact_path(f"lane{self.context.lane}-{label}-failure.png")
             try:
-                await page.screenshot(
-                    path=str(shot), full_page=True, mask=[page.locator("input[type=password]")]
-                )
+                await self._screenshot(page, path=str(shot), full_page=True)
                 self.context.record_artifact(shot, "screenshot", f"page when '{doing}' failed")
             except Exception as exc:
                 self.context.log(f"no screenshot could be taken: {exc}")
             html = self.context.artifact_path(f"lane{self.context.lane}-{label}-failure.html")
             try:
-                html.write_text(self.context.redact(await page.content()), encoding="utf-8")
+                html.write_text(redact_html(await page.content(), self.context.redact), encoding="utf-8")
                 self.context.record_artifact(html, "html", f"page HTML when '{doing}' failed")
             except Exception as exc:
                 self.context.log(f"the page's HTML could not be saved: {exc}")
@@ -137,18 +144,31 @@ class BrowserCore(Robot):
         if self.trace_mode != "off":
             self._snapshots_wanted = True  # what happens next (a retry, a recovery) is recorded in full
 
+    async def _screenshot(self, subject: Any, **options: Any) -> None:
+        """A screenshot of the page (or an element) where every field or text showing a secret is masked."""
+        masks = await secret_masks(self._page, self.context.redact)
+        try:
+            await subject.screenshot(mask=masks, mask_color=MASK_COLOUR, **options)
+        finally:
+            await unmark(self._page)
+
     async def _save_trace(self, name: str, description: str) -> None:
         if self._context is None or self.trace_mode == "off" or not self._actions_since_trace:
             return
         path = self.context.artifact_path(name)
+        # Written under a temporary name first: the trace takes its name only once its secrets are removed.
+        raw = temporary_sibling(path, self.context.run_id)
         try:
-            await self._context.tracing.stop_chunk(path=str(path))
+            await self._context.tracing.stop_chunk(path=str(raw))
             await self._context.tracing.start_chunk()
-            redact_zip(path, self.context.redact)
+            # Off the browser's loop: a long trace takes seconds to rewrite, and other lanes share that loop.
+            await asyncio.to_thread(redact_zip, raw, self.context.redact, path)
             self._actions_since_trace = 0
             self.context.record_artifact(path, "trace", description)
         except Exception as exc:
             self.context.log(f"the trace could not be saved: {exc}")
+        finally:
+            raw.unlink(missing_ok=True)
 
     async def _discard_trace(self) -> None:
         if self._context is not None and self.trace_mode != "off":
@@ -164,8 +184,9 @@ class BrowserCore(Robot):
         if ok:
             self._host.call(self._discard_trace(), 30)
         else:
+            # Named without the key, which may be built from a secret: the artifact's event names the item.
             self._host.call(
-                self._save_trace(f"lane{self.context.lane}-item-{key[:40]}-trace.zip", f"item {key}"), 60
+                self._save_trace(f"lane{self.context.lane}-failed-item-trace.zip", f"item {key}"), 60
             )
 
     async def _check_status(self, doing: str) -> None:

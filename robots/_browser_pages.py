@@ -7,7 +7,7 @@ from typing import Any
 
 from robots._browser_core import MARGIN, BrowserCore
 from robots._browser_locators import Target
-from robots.base import Seconds, action, atomic_path
+from robots.base import ConfinedPath, Seconds, action, atomic_path
 from runner.errors import ApplicationError
 
 
@@ -18,7 +18,7 @@ class BrowserPageActions(BrowserCore):
     def screenshot(
         self, file: str | None = None, target: Target | None = None, full_page: bool = True
     ) -> str:
-        """Save a picture of the page (or of one element) to the run's artifacts; password fields are masked.
+        """Save a picture of the page (or of one element) to the run's artifacts; passwords and secrets are masked.
 
         Args:
             file: The picture's file name in the artifacts, e.g. "confirmation.png".
@@ -31,11 +31,10 @@ class BrowserPageActions(BrowserCore):
         path = self.context.artifact_path(file or "screenshot.png")
 
         async def work(scope: Any) -> str:
-            mask = [self._page.locator("input[type=password]")]
             if target is not None:
-                await target.locate(scope).screenshot(path=str(path), mask=mask)
+                await self._screenshot(target.locate(scope), path=str(path))
             else:
-                await self._page.screenshot(path=str(path), full_page=full_page, mask=mask)
+                await self._screenshot(self._page, path=str(path), full_page=full_page)
             self.context.record_artifact(path, "screenshot", f"screenshot of {self._page.url}")
             return str(path)
 
@@ -157,7 +156,7 @@ class BrowserPageActions(BrowserCore):
         self._run("switching frame", work)
 
     @action(side_effects=True, idempotent=True)
-    def save_session(self, path: str) -> str:
+    def save_session(self, path: ConfinedPath) -> str:
         """Save the cookies and storage of the session (so a later run need not log in); readable only by you.
 
         Args:

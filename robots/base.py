@@ -11,7 +11,7 @@ import errno
 import inspect
 import re
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,90 @@ Seconds = Annotated[Duration, Field(gt=0, le=86_400)]
 
 Secret = Annotated[str, SECRET]
 """A text value that is redacted in every log, report and trace."""
+
+
+class _ConfinedMarker:
+    """Marks a path parameter whose value, when a template builds it from data, must stay in the run's folders."""
+
+    def __repr__(self) -> str:
+        return "Confined"
+
+
+CONFINED = _ConfinedMarker()
+
+ConfinedPath = Annotated[str, CONFINED]
+"""A path the action writes, moves, deletes or sends away (an attachment, an upload).
+
+Written as it is in the workflow, it is the author's and used as written. Built by a template (`{{ row.file }}`),
+it comes from data and must stay inside the folders the run allows (`RobotContext.allowed_roots`): the engine
+refuses it otherwise, as a business error, unless the step says `allow_outside: true`."""
+
+MAX_PATH_BYTES = 4096
+MAX_NAME_BYTES = 255
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def path_outside(value: str, base: Path, roots: Iterable[Path], barred: Iterable[Path] = ()) -> str | None:
+    """Why `value`, a path built from data, may not be used (None: it stays inside one of `roots`).
+
+    A relative path starts from `base`; symbolic links are followed before the check, so a link inside a root
+    that points elsewhere is outside. `barred` are folders inside a root that data may not reach all the same
+    (where runs keep their records: audit logs, the run store), but for the roots inside them (the run's
+    artifacts). Nothing is decoded: `%2e%2e%2f` is a name like another.
+    """
+    import os
+
+    if "\x00" in value:
+        return "it holds a NUL character (\\x00)"
+    if _CONTROL.search(value):
+        return "it holds a control character"
+    if len(value.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        return f"it is longer than {MAX_PATH_BYTES} bytes"
+    names = re.split(r"[\\/]", value)
+    if any(len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for name in names):
+        return f"a name in it is longer than {MAX_NAME_BYTES} bytes"
+    if value.startswith("~"):
+        return "it starts with '~' (a home folder)"
+    if _DRIVE.match(value):
+        return "it starts with a drive letter"
+    if "\\" in value and ".." in names:
+        return "it climbs out with '..\\'"
+    path = Path(value)
+    real = Path(os.path.realpath(path if path.is_absolute() else base / path))
+
+    # The innermost folder that holds the path decides: the run's artifacts inside its barred folder are allowed.
+    holders = []
+    for folder, allowed in [*((root, True) for root in roots), *((folder, False) for folder in barred)]:
+        top = Path(os.path.realpath(folder))
+        if real == top or top in real.parents:
+            holders.append((len(top.parts), allowed))
+    if holders and max(holders)[1]:
+        return None
+    if holders:
+        return "it reaches the records of the runs (audit logs, run store)"
+    if ".." in path.parts:
+        return "it climbs out of the allowed folders with '..'"
+    if path.is_absolute():
+        return "it is an absolute path outside the allowed folders"
+    if real != Path(os.path.normpath(base / path)):
+        return "a symbolic link in it leads outside the allowed folders"
+    return "it leads outside the allowed folders"
+
+
+def outside_error(action: str, parameter: str, value: str, reason: str) -> BusinessError:
+    """The business error for a path from data that `path_outside` refused (`reason`)."""
+    from runner.diagnostics import printable
+
+    shown = printable(value, lines=False)
+    if len(shown) > 120:
+        shown = f"{shown[:100]}… ({len(value)} characters)"
+    return BusinessError(
+        f"{action}: the path in '{parameter}' is refused, {reason}: '{shown}'",
+        hint="the path comes from the data: correct it there. Paths built from data stay in the workflow's"
+        " folder, the run's artifacts and the files and folders given as inputs; a step meant to go elsewhere"
+        " says `allow_outside: true`",
+    )
 
 
 class FlatParameters:
@@ -147,6 +231,40 @@ class RobotContext:
     log: Callable[[str], None] = lambda message: None
     redact: Callable[[str], str] = lambda text: text
     shared: SharedResources = field(default_factory=SharedResources)
+    input_paths: tuple[Path, ...] = ()
+    """The files and folders given as the run's inputs of type `file` or `folder`."""
+    records_dirs: tuple[Path, ...] = ()
+    """Where runs keep their records (the logs folder: audit logs, the SQLite run store), out of data's reach."""
+    data_values: Container[str] = frozenset()
+    """The texts a template built from data in the parameters of the action being called (none when its step
+    says `allow_outside: true`); see `refuse_outside`."""
+
+    @property
+    def allowed_roots(self) -> tuple[Path, ...]:
+        """Where a path built from data may lead.
+
+        The workflow's folder, the run's artifacts, and the files and folders given as inputs (a file: that file only).
+        """
+        return (self.workflow_dir, self.artifacts_dir, *self.input_paths)
+
+    def path_outside(self, value: str) -> str | None:
+        """Why `value`, a path built from data, may not be used (None: it stays in `allowed_roots`).
+
+        The run's own folder and `records_dirs` are barred even when they lie inside the workflow's folder.
+        """
+        barred = (*self.records_dirs, self.artifacts_dir.parent)
+        return path_outside(value, self.workflow_dir, self.allowed_roots, barred=barred)
+
+    def refuse_outside(self, action: str, parameter: str, value: str, built_from: str | None = None) -> None:
+        """Refuse a path found inside a structured parameter (a form's file field) that leads out, if data built it.
+
+        The same rule as the engine's for `ConfinedPath` parameters: outside `allowed_roots`, a business error.
+        `built_from` is the parameter's text the robot made `value` from (a filing rule's destination template).
+        """
+        if (value if built_from is None else built_from) in self.data_values:
+            reason = self.path_outside(value)
+            if reason is not None:
+                raise outside_error(action, parameter, value, reason)
 
     def resolve_path(self, value: str | Path) -> Path:
         """A path from a workflow, relative to the workflow file's folder unless absolute."""
@@ -154,9 +272,9 @@ class RobotContext:
         return path if path.is_absolute() else (self.workflow_dir / path)
 
     def artifact_path(self, name: str) -> Path:
-        """A fresh path under the run's artifacts folder (created on demand)."""
+        """A fresh path under the run's artifacts folder (created on demand); a secret in `name` is masked."""
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
-        safe = re.sub(r"[^\w.\-]+", "_", name).strip("_") or "artifact"
+        safe = re.sub(r"[^\w.\-]+", "_", self.redact(name)).strip("_") or "artifact"
         candidate = self.artifacts_dir / safe
         stem, suffix, counter = candidate.stem, candidate.suffix, 1
         while candidate.exists():
@@ -176,6 +294,8 @@ class ParameterSpec:
     description: str
     keyword_only: bool
     secret: bool
+    confined: bool = False
+    """A `ConfinedPath` (or a list of them): kept inside the run's folders when built from data."""
 
     def type_text(self) -> str:
         """The parameter's type in words."""
@@ -258,6 +378,11 @@ class ActionSpec:
             first = exc.errors()[0]
             return str(first.get("msg", "invalid value"))
         return None
+
+    @property
+    def confined_parameters(self) -> frozenset[str]:
+        """Names of the path parameters kept inside the run's folders when built from data."""
+        return frozenset(name for name, p in self.parameters.items() if p.confined)
 
     @property
     def secret_parameters(self) -> frozenset[str]:
@@ -369,6 +494,7 @@ def build_action_spec(
             description=arg_docs.get(param.name, ""),
             keyword_only=param.kind == param.KEYWORD_ONLY,
             secret=_is_secret(annotation),
+            confined=_is_confined(annotation),
         )
     undocumented = [p for p, spec in parameters.items() if p not in arg_docs and not spec.description]
     if undocumented:
@@ -426,6 +552,7 @@ def _expand_flat(
             description=docs[item.name],
             keyword_only=True,
             secret=_is_secret(hints[item.name]),
+            confined=_is_confined(hints[item.name]),
         )
         names.append(item.name)
     return FlatGroup(argument, cls, tuple(names), optional)
@@ -471,6 +598,13 @@ def _is_secret(annotation: Any) -> bool:
     if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         return any(_is_secret(arg) for arg in typing.get_args(annotation))
     return False
+
+
+def _is_confined(annotation: Any) -> bool:
+    """Whether the annotation is a `ConfinedPath`, alone, in a union or in a list."""
+    if typing.get_origin(annotation) is Annotated:
+        return any(isinstance(meta, _ConfinedMarker) for meta in typing.get_args(annotation)[1:])
+    return any(_is_confined(arg) for arg in typing.get_args(annotation))
 
 
 def describe_type(annotation: Any) -> str:

@@ -2,7 +2,8 @@
 
 Elements are named the way a person sees them (a field's label, a button's text, a role), see `Target`. When an
 element is not there, the error names what was looked for, the page, and the closest names the page has; a
-screenshot (password fields masked), the page's HTML and a Playwright trace are saved to the run's artifacts.
+screenshot (password fields and whatever shows a secret masked), the page's HTML and a Playwright trace are saved to
+the run's artifacts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from robots._browser_failures import page_place
 from robots._browser_forms import FILL_FORM_SCRIPT, form_value
 from robots._browser_locators import Target, closest_candidates
 from robots._browser_pages import BrowserPageActions
-from robots.base import Seconds, action, atomic_path
+from robots.base import ConfinedPath, Seconds, action, atomic_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 _OPENS_NEW_TAB = (
@@ -259,6 +260,7 @@ class Browser(BrowserPageActions):
                     else ("choices: " + ", ".join(choices) if choices else None),
                 )
             for label in outcome["files"]:
+                self.context.refuse_outside("browser.fill_form", f"fields.{label}", str(fields[label]))
                 path = self.context.resolve_path(str(fields[label]))
                 if not path.is_file():
                     raise ConfigurationError(f"the file to upload in '{label}' does not exist: {path}")
@@ -292,7 +294,9 @@ class Browser(BrowserPageActions):
         )
 
     @action(side_effects=True)
-    def upload(self, target: Target, files: str | list[str], timeout: Seconds | None = None) -> list[str]:
+    def upload(
+        self, target: Target, files: ConfinedPath | list[ConfinedPath], timeout: Seconds | None = None
+    ) -> list[str]:
         """Put one or more files into a file field.
 
         Args:
@@ -315,7 +319,9 @@ class Browser(BrowserPageActions):
         return self._run(f"uploading into {target.describe()}", work, target=target, timeout=timeout)
 
     @action(side_effects=True)
-    def download(self, target: Target, to: str | None = None, timeout: Seconds = 60) -> dict[str, Any]:
+    def download(
+        self, target: Target, to: ConfinedPath | None = None, timeout: Seconds = 60
+    ) -> dict[str, Any]:
         """Click a link or button that downloads a file, and save the file.
 
         Args:

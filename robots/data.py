@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from robots.base import Robot, action, atomic_file
+from robots.base import ConfinedPath, Robot, action, atomic_file
 from runner.errors import BusinessError, ConfigurationError
 
 Record = dict[str, Any]
@@ -359,7 +359,7 @@ class Data(Robot):
     def write_csv(
         self,
         records: Records,
-        path: str,
+        path: ConfinedPath,
         delimiter: Delimiter = ";",
         encoding: str = "utf-8-sig",
         columns: list[str] | None = None,
@@ -417,7 +417,7 @@ class Data(Robot):
             raise BusinessError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
 
     @action(side_effects=True, idempotent=True)
-    def write_json(self, data: Any, path: str, indent: Annotated[int, Field(ge=0, le=8)] = 2) -> str:
+    def write_json(self, data: Any, path: ConfinedPath, indent: Annotated[int, Field(ge=0, le=8)] = 2) -> str:
         """Write data to a JSON file (UTF-8, dates as ISO text), replacing it only once completely written.
 
         Args:

@@ -36,7 +36,7 @@ from robots._email_support import (
     split_addresses,
     tls_context,
 )
-from robots.base import Robot, Seconds, Secret, action
+from robots.base import ConfinedPath, Robot, Seconds, Secret, action
 from runner.errors import ApplicationError, BusinessError, ConfigurationError, RoboError
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class Email(Robot):
         cc: str | list[str] | None = None,
         bcc: str | list[str] | None = None,
         reply_to: str | None = None,
-        attachments: list[str] | None = None,
+        attachments: list[ConfinedPath] | None = None,
         port: Annotated[int, Field(ge=1, le=65535)] | None = None,
         security: Security = "starttls",
         user: str | None = None,
@@ -310,7 +310,7 @@ class Email(Robot):
         since: date | None = None,
         unseen: bool = False,
         limit: Annotated[int, Field(ge=1)] | None = None,
-        save_attachments_to: str | None = None,
+        save_attachments_to: ConfinedPath | None = None,
         mark_as_read: bool = False,
         move_to: str | None = None,
         port: Annotated[int, Field(ge=1, le=65535)] | None = None,

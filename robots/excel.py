@@ -47,7 +47,7 @@ from robots._excel_values import (
     write_csv_grid,
 )
 from robots._files_io import check_not_open, file_digest, missing_file, one_writer
-from robots.base import Robot, action, atomic_path
+from robots.base import ConfinedPath, Robot, action, atomic_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -404,7 +404,7 @@ class Excel(Robot):
     @_one_writer_at_a_time
     def create_workbook(
         self,
-        path: str,
+        path: ConfinedPath,
         sheets: list[str] | None = None,
         *,
         columns: list[str] | None = None,
@@ -459,11 +459,11 @@ class Excel(Robot):
     @_one_writer_at_a_time
     def write_rows(
         self,
-        path: str,
+        path: ConfinedPath,
         records: Records,
         sheet: str | None = None,
         *,
-        output: str | None = None,
+        output: ConfinedPath | None = None,
         columns: list[str] | None = None,
         formulas: bool = False,
         delimiter: Delimiter = ";",
@@ -508,11 +508,11 @@ class Excel(Robot):
     @_one_writer_at_a_time
     def append_rows(
         self,
-        path: str,
+        path: ConfinedPath,
         records: Records,
         sheet: str | None = None,
         *,
-        output: str | None = None,
+        output: ConfinedPath | None = None,
         header_row: RowNumber = 1,
         formulas: bool = False,
         delimiter: Delimiter = ";",
@@ -572,12 +572,12 @@ class Excel(Robot):
     @_one_writer_at_a_time
     def write_cell(
         self,
-        path: str,
+        path: ConfinedPath,
         cell: CellReference,
         value: Any,
         sheet: str | None = None,
         *,
-        output: str | None = None,
+        output: ConfinedPath | None = None,
         formulas: bool = False,
         delimiter: Delimiter = ";",
         encoding: str = "utf-8-sig",
@@ -621,12 +621,12 @@ class Excel(Robot):
     @_one_writer_at_a_time
     def update_rows(
         self,
-        path: str,
+        path: ConfinedPath,
         key: str,
         updates: Records,
         sheet: str | None = None,
         *,
-        output: str | None = None,
+        output: ConfinedPath | None = None,
         header_row: RowNumber = 1,
         formulas: bool = False,
         delimiter: Delimiter = ";",

@@ -38,7 +38,7 @@ from robots._files_rules import (
     unsafe_member,
 )
 from robots._files_text import render_destination
-from robots.base import Robot, Seconds, action, atomic_path, temporary_sibling
+from robots.base import ConfinedPath, Robot, Seconds, action, atomic_path, temporary_sibling
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 Record = dict[str, Any]
@@ -146,7 +146,9 @@ class Files(Robot):
         return records
 
     @action(side_effects=True)
-    def move(self, source: str, target: str, *, on_conflict: OnConflict = "fail") -> str | None:
+    def move(
+        self, source: ConfinedPath, target: ConfinedPath, *, on_conflict: OnConflict = "fail"
+    ) -> str | None:
         """Move a file to a new path (folders are created); atomic on one disk, checked copy across disks.
 
         Args:
@@ -164,7 +166,9 @@ class Files(Robot):
         return str(moved) if moved else None
 
     @action(side_effects=True)
-    def copy(self, source: str, target: str, *, on_conflict: OnConflict = "fail") -> str | None:
+    def copy(
+        self, source: ConfinedPath, target: ConfinedPath, *, on_conflict: OnConflict = "fail"
+    ) -> str | None:
         """Copy a file to a new path (folders are created); the copy's bytes are checked by sha256.
 
         Args:
@@ -181,7 +185,7 @@ class Files(Robot):
         return str(copied) if copied else None
 
     @action(side_effects=True)
-    def rename(self, source: str, new_name: str, *, on_conflict: OnConflict = "fail") -> str | None:
+    def rename(self, source: ConfinedPath, new_name: str, *, on_conflict: OnConflict = "fail") -> str | None:
         """Give a file a new name in the same folder.
 
         Args:
@@ -202,7 +206,7 @@ class Files(Robot):
         return str(moved) if moved else None
 
     @action(side_effects=True, idempotent=True)
-    def make_folder(self, path: str) -> str:
+    def make_folder(self, path: ConfinedPath) -> str:
         """Create a folder and its parents (nothing happens if it exists).
 
         Args:
@@ -221,7 +225,12 @@ class Files(Robot):
 
     @action(side_effects=True)
     def delete(
-        self, path: str, *, trash: str | None = None, permanent: bool = False, missing_ok: bool = False
+        self,
+        path: ConfinedPath,
+        *,
+        trash: ConfinedPath | None = None,
+        permanent: bool = False,
+        missing_ok: bool = False,
     ) -> str | None:
         """Delete a file by moving it to a trash folder: `.robo-trash/<date>/` beside it, or `trash`.
 
@@ -262,8 +271,8 @@ class Files(Robot):
     @action(side_effects=True, name="zip")
     def zip_files(
         self,
-        sources: list[str] | str,
-        target: str,
+        sources: list[ConfinedPath] | ConfinedPath,
+        target: ConfinedPath,
         *,
         base: str | None = None,
         on_conflict: OnConflict = "fail",
@@ -314,7 +323,7 @@ class Files(Robot):
         return str(final)
 
     @action(side_effects=True)
-    def unzip(self, archive: str, folder: str, *, on_conflict: OnConflict = "fail") -> list[str]:
+    def unzip(self, archive: str, folder: ConfinedPath, *, on_conflict: OnConflict = "fail") -> list[str]:
         """Extract a zip archive into a folder, refusing members that would land outside it (zip-slip).
 
         Args:
@@ -444,12 +453,12 @@ class Files(Robot):
     def file_by_rules(
         self,
         rules: list[FilingRule],
-        folder: str | None = None,
+        folder: ConfinedPath | None = None,
         *,
         files: list[str | dict[str, Any]] | None = None,
         pattern: str = "*",
         recursive: bool = False,
-        default: str | None = None,
+        default: ConfinedPath | None = None,
         mode: Literal["move", "copy"] = "move",
         on_conflict: OnConflict = "fail",
     ) -> list[Record]:
@@ -495,6 +504,7 @@ class Files(Robot):
             )
             if matched is not None:
                 destination = render_destination(matched[0].to, record)
+                self.context.refuse_outside("files.file_by_rules", "rules.to", destination, matched[0].to)
                 plan.append(
                     (
                         source,
@@ -504,6 +514,7 @@ class Files(Robot):
                 )
             elif default is not None:
                 destination = render_destination(default, record)
+                self.context.refuse_outside("files.file_by_rules", "default", destination, default)
                 plan.append((source, self.context.resolve_path(destination) / source.name, "default"))
             else:
                 plan.append((source, None, None))

@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import time
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 
-from robots.base import Robot, RobotContext, Seconds, action, atomic_file
+from robots._files_io import OnConflict, Transfer, file_digest, one_writer, place
+from robots.base import (
+    ConfinedPath,
+    Robot,
+    RobotContext,
+    Seconds,
+    action,
+    atomic_file,
+    refused_name,
+    temporary_sibling,
+)
 from runner.errors import ApplicationError, BusinessError, ConfigurationError, RoboError
 
 if TYPE_CHECKING:
+    import ssl
+
+    import httpcore
     import httpx
 
 StatusCode = Annotated[int, Field(ge=100, le=599)]
@@ -29,6 +46,20 @@ _HINTS = {
 }
 _NAME_NOT_FOUND = ("name or service not known", "nodename nor servname", "name resolution", "getaddrinfo")
 
+BODY_IN_MEMORY_LIMIT = 10 * 1024 * 1024
+"""Bytes of an answer kept in memory: a bigger answer is saved to a file in the run's artifacts instead."""
+MAX_REDIRECTS = 20
+_EXCERPT_BYTES = 64 * 1024  # what is read of a refused answer, to quote its start in the error
+_SAFE_ACROSS_ORIGINS = frozenset(
+    {"accept", "accept-encoding", "accept-language", "user-agent", "host", "connection"}
+)
+"""The only request headers sent on when a redirect leads to another origin: none can carry a credential."""
+_SERVER_NAME_BYTES = 200
+"""The longest file name (UTF-8 bytes) taken from a server: leaves room under the 255 bytes a file name may have
+for what the temporary name beside it adds."""
+_DEADLINE: ContextVar[float | None] = ContextVar("robo_http_deadline", default=None)
+"""When (time.monotonic()) the exchange under way must be over: every connect, read and write is cut there."""
+
 
 def _accepted(status: int, expect_status: Status) -> bool:
     if expect_status is None:
@@ -36,8 +67,13 @@ def _accepted(status: int, expect_status: Status) -> bool:
     return status in ([expect_status] if isinstance(expect_status, int) else expect_status)
 
 
-def _file_name(response: httpx.Response) -> str:
-    """The name the server gives the file (Content-Disposition), else the last part of the URL's path."""
+def _server_file_name(response: httpx.Response, what: str) -> str:
+    """The name the server gives the file (Content-Disposition), else the last part of the URL's path.
+
+    The name is the server's choice, so untrusted: its folders are dropped (the step chooses the folder), and a
+    name that is only dots, hidden, holds control characters (NUL, terminal escapes, bidirectional overrides) or
+    is too long is refused with a `BusinessError`.
+    """
     disposition = response.headers.get("content-disposition", "")
     if match := re.search(r"filename\*\s*=\s*[\w-]+'[^']*'([^;]+)", disposition, re.IGNORECASE):
         name = unquote(match[1].strip())
@@ -45,14 +81,144 @@ def _file_name(response: httpx.Response) -> str:
         name = match[1].strip()
     else:
         name = unquote(urlsplit(str(response.url)).path.rstrip("/").rpartition("/")[2])
-    name = Path(name.replace("\\", "/")).name  # never let a server choose the folder
-    return name if name not in ("", ".", "..") else "download"
+    name = name.replace("\\", "/").rpartition("/")[2].strip()  # never let a server choose the folder
+    if not name:
+        return "download"
+    problem = None
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in name):
+        problem = "it holds control characters"
+    elif not name.strip("."):
+        problem = "it is not a file name"
+    elif name.startswith("."):
+        problem = "it would make a hidden file"
+    elif len(name.encode("utf-8", "replace")) > _SERVER_NAME_BYTES:
+        problem = f"it is too long ({len(name)} characters; at most {_SERVER_NAME_BYTES} bytes)"
+    if problem is None:
+        return name
+    shown = repr(name if len(name) <= 80 else f"{name[:60]}…")  # repr escapes control characters
+    raise BusinessError(
+        f"{what}: the file name the server chose, {shown}, is refused: {problem}",
+        hint="save the file under a name you choose: give `to:` a file path, e.g. to: entrees/export.pdf",
+    )
+
+
+def _same_origin(url: httpx.URL, other: httpx.URL) -> bool:
+    """Whether two addresses share an origin; an upgrade from http to https on the same host counts as one."""
+
+    def port(url: httpx.URL) -> int | None:
+        return url.port or {"http": 80, "https": 443}.get(url.scheme)
+
+    if url.host != other.host:
+        return False
+    if url.scheme == other.scheme:
+        return port(url) == port(other)
+    return (url.scheme, port(url), other.scheme, port(other)) == ("http", 80, "https", 443)
+
+
+def _remaining(timeout: float | None, exception: type[Exception]) -> float | None:
+    """The timeout of one network operation, cut to what is left of the exchange's deadline."""
+    deadline = _DEADLINE.get()
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise exception("the exchange's deadline has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream:
+    """A connection whose every read and write ends at the exchange's deadline (an `httpcore.NetworkStream`).
+
+    httpx's timeouts bound each read; a server sending one byte every second would otherwise never time out.
+    """
+
+    def __init__(self, stream: httpcore.NetworkStream) -> None:
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        import httpcore
+
+        return self._stream.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        import httpcore
+
+        self._stream.write(buffer, _remaining(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        import httpcore
+
+        timeout = _remaining(timeout, httpcore.ConnectTimeout)
+        return cast(
+            "httpcore.NetworkStream",
+            _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout)),
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend:
+    """Opens `_DeadlineStream` connections (an `httpcore.NetworkBackend`)."""
+
+    def __init__(self, backend: httpcore.NetworkBackend) -> None:
+        self._backend = backend
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        import httpcore
+
+        timeout = _remaining(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
+        return cast("httpcore.NetworkStream", _DeadlineStream(stream))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        import httpcore
+
+        timeout = _remaining(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_unix_socket(path, timeout, socket_options)
+        return cast("httpcore.NetworkStream", _DeadlineStream(stream))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _cut_at_deadline(transport: object) -> None:
+    """Make the connections of one of httpx's transports (direct, or through a proxy) end at the deadline.
+
+    httpx offers no setting for this: the network backend of the transport's httpcore pool is wrapped. A
+    transport of another kind is left as it is; `_chunks` still checks the deadline between pieces of an answer.
+    """
+    pool = getattr(transport, "_pool", None)
+    backend = getattr(pool, "_network_backend", None)
+    if pool is not None and backend is not None and not isinstance(backend, _DeadlineBackend):
+        pool._network_backend = _DeadlineBackend(backend)
 
 
 class Http(Robot):
     """Call web services and download files over HTTP (httpx).
 
-    Redirects are followed. How a failed call fails the step:
+    `timeout` is the whole exchange's deadline: connecting, sending, every redirect and the whole answer,
+    however slowly the server sends it. Redirects are followed (20 at most); when one leads to another origin
+    (scheme, host, port), only harmless headers go on (Accept, Accept-Encoding, Accept-Language, User-Agent):
+    credentials (`Authorization`, `Cookie`, `X-Api-Key` or any header the step sets) never reach a server the
+    workflow did not name, and data sent with POST is never sent on to it (the step fails instead). An answer bigger than 10 MB is not kept in memory: it is saved to a file in the run's
+    artifacts (result `file`); use `http.download` to choose where a file goes.
+
+    How a failed call fails the step:
 
     - no answer at all (connection refused, unknown server name, timeout, connection cut): `ApplicationError`,
       retried, since the system misbehaved;
@@ -82,11 +248,61 @@ class Http(Robot):
         if self._client is None:
             import httpx
 
-            self._client = httpx.Client(follow_redirects=True, headers={"User-Agent": "RobO (httpx)"})
+            client = httpx.Client(
+                follow_redirects=False,  # followed by `_exchange`, which keeps credentials to their origin
+                headers={"User-Agent": "RobO (httpx)"},
+            )
+            proxies = client._mounts.values()  # the proxies the environment names (HTTP_PROXY, …)
+            for transport in (client._transport, *proxies):
+                _cut_at_deadline(transport)
+            self._client = client
         return self._client
 
     @contextmanager
-    def _plain_errors(self, method: str, url: str, timeout: float) -> Iterator[None]:
+    def _exchange(self, method: str, url: str, timeout: float, **send: Any) -> Iterator[httpx.Response]:
+        """Send a request, follow its redirects and hand over the final answer, its body not yet read.
+
+        The whole exchange, up to the end of the block, must be over within `timeout` seconds.
+        """
+        client = self._http()  # created (httpx imported, certificates loaded) before the clock starts
+        started = time.monotonic()
+        token = _DEADLINE.set(started + timeout)
+        try:
+            with self._plain_errors(method, url, timeout, started):
+                request = client.build_request(method, url, timeout=timeout, **send)
+                origin = request.url
+                for _ in range(MAX_REDIRECTS + 1):
+                    response = client.send(request, stream=True)
+                    if response.next_request is None:
+                        break
+                    response.close()
+                    redirected = response.next_request
+                    if not _same_origin(origin, redirected.url):
+                        if redirected.method not in ("GET", "HEAD"):  # a 307 or 308 would send the body on
+                            raise BusinessError(
+                                f"{method} {url}: the server redirects the data sent to another server, "
+                                f"{redirected.url.scheme}://{redirected.url.netloc.decode('ascii')}; "
+                                "it was not sent there",
+                                hint="if that server is to be trusted with the data, call it directly",
+                            )
+                        for name in {name.lower() for name in redirected.headers}:
+                            if name not in _SAFE_ACROSS_ORIGINS:
+                                del redirected.headers[name]
+                    request = redirected
+                else:
+                    raise ApplicationError(
+                        f"{method} {url}: more than {MAX_REDIRECTS} redirects, one after the other",
+                        hint="the server sends the client round in circles; check the address",
+                    )
+                try:
+                    yield response
+                finally:
+                    response.close()
+        finally:
+            _DEADLINE.reset(token)
+
+    @contextmanager
+    def _plain_errors(self, method: str, url: str, timeout: float, started: float) -> Iterator[None]:
         """Turn httpx's exceptions into Rob'O errors that say, in plain words, what happened to which URL."""
         import httpx
 
@@ -98,10 +314,11 @@ class Http(Robot):
                 hint="a web address starts with http:// or https://",
             ) from None
         except httpx.TimeoutException as exc:
-            phase = "to connect" if isinstance(exc, httpx.ConnectTimeout) else "for the answer"
+            phase = "to connect" if isinstance(exc, httpx.ConnectTimeout) else "for the whole answer"
+            waited = time.monotonic() - started
             raise ApplicationError(
-                f"{method} {url}: waited {timeout:g} s {phase} in vain",
-                hint="the server is down or overloaded; raise `timeout` if it is normally this slow",
+                f"{method} {url}: waited {waited:.1f} s {phase} in vain (timeout: {timeout:g} s)",
+                hint="the server is down, overloaded or too slow; raise `timeout` if it is normally this slow",
             ) from None
         except httpx.ConnectError as exc:
             text = str(exc).lower()
@@ -124,7 +341,13 @@ class Http(Robot):
         self, method: str, url: str, response: httpx.Response, expect_status: Status, *, retry: bool = False
     ) -> RoboError:
         status = response.status_code
-        excerpt = " ".join(response.text.split())[:200]
+        start = bytearray()
+        for chunk in _chunks(response):  # only the start: a refusal may be as big as any answer
+            start += chunk
+            if len(start) >= _EXCERPT_BYTES:
+                break
+        text = _decode(bytes(start[:_EXCERPT_BYTES]), response)
+        excerpt = " ".join(self.context.redact(text).split())[:200]  # masked before it is cut
         message = f"{method} {url} answered {status} {response.reason_phrase}" + (
             f": {excerpt}" if excerpt else ""
         )
@@ -135,18 +358,45 @@ class Http(Robot):
             return BusinessError(message, hint=f"the step accepts only {' or '.join(map(str, expected))}")
         return BusinessError(message, hint=_HINTS.get(status, "the server refused the request"))
 
+    def _receive(self, response: httpx.Response, what: str) -> tuple[bytes | None, Path | None, int]:
+        """The answer's body in memory (None, size) or, when bigger than the limit, saved to a file (path, size)."""
+        chunks = _chunks(response)
+        body = bytearray()
+        for chunk in chunks:
+            body += chunk
+            if len(body) > BODY_IN_MEMORY_LIMIT:
+                break
+        else:
+            return bytes(body), None, len(body)
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        extension = {"application/json": ".json", "text/csv": ".csv", "text/html": ".html"}.get(content_type)
+        target = self.context.artifact_path(f"http-answer{extension or '.bin'}")
+        size = len(body)
+        with atomic_file(target, run_id=self.context.run_id) as handle:
+            handle.write(body)
+            del body
+            for chunk in chunks:
+                handle.write(chunk)
+                size += len(chunk)
+        self.context.record_artifact(target, "download", what)
+        self.context.log(
+            f"http: the answer of {what} is {size} bytes, more than {BODY_IN_MEMORY_LIMIT} to keep in memory: "
+            f"saved to {target} (result `file`; `text` and `json` are empty)"
+        )
+        return None, target, size
+
     def _call(
         self, method: str, url: str, expect_status: Status, timeout: float, **send: Any
     ) -> dict[str, Any]:
-        with self._plain_errors(method, url, timeout):
-            response = self._http().request(method, url, timeout=timeout, **send)
-        if not _accepted(response.status_code, expect_status):
-            raise self._status_error(method, url, response, expect_status)
+        with self._exchange(method, url, timeout, **send) as response:
+            if not _accepted(response.status_code, expect_status):
+                raise self._status_error(method, url, response, expect_status)
+            body, saved, size = self._receive(response, f"{method} {url}")
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         data = None
-        if response.content and (content_type == "application/json" or content_type.endswith("+json")):
+        if body and (content_type == "application/json" or content_type.endswith("+json")):
             try:
-                data = response.json()
+                data = json.loads(body)
             except ValueError as exc:
                 raise ApplicationError(
                     f"{method} {url}: the answer claims to be JSON but is not ({exc})"
@@ -154,9 +404,11 @@ class Http(Robot):
         return {
             "status": response.status_code,
             "headers": dict(response.headers),
-            "text": response.text,
+            "text": None if body is None else _decode(body, response),
             "json": data,
             "url": str(response.url),
+            "size": size,
+            "file": None if saved is None else str(saved.resolve()),
         }
 
     @action
@@ -173,13 +425,15 @@ class Http(Robot):
         Args:
             url: The address, e.g. https://intranet.example/api/dossiers.
             params: Query parameters added to the address, e.g. {siret: "12345678900011"}.
-            headers: Extra request headers, e.g. {Accept: application/json}.
+            headers: Extra request headers, e.g. {Accept: application/json}; sent to this address's server
+                only, never on to another one it redirects to.
             expect_status: The status (or statuses) that count as success; by default any below 400.
-            timeout: Seconds to wait for the server.
+            timeout: Seconds the whole exchange may take (connecting, redirects and the whole answer).
 
         Returns:
             A mapping with status, headers (lower-case names), text, json (the parsed body when the server
-            sends JSON, else null) and url (after redirects).
+            sends JSON, else null), url (after redirects), size (bytes of the body) and file: null, or the
+            path where an answer bigger than 10 MB was saved instead of being kept in text and json.
         """
         return self._call("GET", url, expect_status, timeout, params=params, headers=headers)
 
@@ -199,13 +453,15 @@ class Http(Robot):
             url: The address, e.g. https://intranet.example/api/dossiers.
             body: Data sent as JSON, e.g. {nom: Dupont, montant: 120}.
             form: Fields sent as an HTML form would send them; not together with `body`.
-            headers: Extra request headers, e.g. {Authorization: "Bearer {{ secrets.jeton }}"}.
+            headers: Extra request headers, e.g. {Authorization: "Bearer {{ secrets.jeton }}"}; sent to this
+                address's server only, never on to another one it redirects to.
             expect_status: The status (or statuses) that count as success; by default any below 400.
-            timeout: Seconds to wait for the server.
+            timeout: Seconds the whole exchange may take (connecting, redirects and the whole answer).
 
         Returns:
             A mapping with status, headers (lower-case names), text, json (the parsed body when the server
-            sends JSON, else null) and url (after redirects).
+            sends JSON, else null), url (after redirects), size (bytes of the body) and file: null, or the
+            path where an answer bigger than 10 MB was saved instead of being kept in text and json.
         """
         if body is not None and form is not None:
             raise ConfigurationError(
@@ -217,50 +473,99 @@ class Http(Robot):
     def download(
         self,
         url: str,
-        to: str | None = None,
+        to: ConfinedPath | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-        timeout: Seconds = 60,
-    ) -> dict[str, Any]:
-        """Download a file; it appears at its place only once complete.
+        timeout: Seconds = 300,
+        *,
+        on_conflict: OnConflict = "fail",
+    ) -> dict[str, Any] | None:
+        """Download a file; it appears at its place only once complete, and replaces none by surprise.
+
+        The server's file name is used only without its folders, and refused when it is hidden, only dots,
+        too long or holds control characters. Downloading again a file already there with the same content
+        changes nothing.
 
         Args:
             url: The file's address.
             to: Where to save it: a file path, or a folder (ending with "/") to keep the server's file name;
                 relative to the workflow's folder. By default, into the run's artifacts.
             params: Query parameters added to the address.
-            headers: Extra request headers.
-            timeout: Seconds to wait for the server between two pieces of the file.
+            headers: Extra request headers; sent to this address's server only, never on to another one it
+                redirects to.
+            timeout: Seconds the whole download may take (connecting, redirects and the whole file).
+            on_conflict: When a different file is already there: fail (default), skip, rename
+                ("name (2).ext") or overwrite (the file already there goes to the trash).
 
         Returns:
-            A mapping with path (absolute), size (bytes), sha256 (hex digest) and content_type.
+            A mapping with path (absolute), size (bytes), sha256 (hex digest) and content_type; nothing when
+            it was skipped.
         """
-        with self._plain_errors("GET", url, timeout):
-            request = self._http().stream("GET", url, params=params, headers=headers, timeout=timeout)
-            with request as response:
+        what = f"GET {url}"
+        temporary: Path | None = None
+        try:
+            with self._exchange("GET", url, timeout, params=params, headers=headers) as response:
                 if not _accepted(response.status_code, None):
-                    response.read()
                     raise self._status_error("GET", url, response, None)
                 if to is None:
-                    target = self.context.artifact_path(_file_name(response))
+                    target = self.context.artifact_path(_server_file_name(response, what))
                 else:
                     target = self.context.resolve_path(to)
                     if to.endswith(("/", "\\")) or target.is_dir():
-                        target = target / _file_name(response)
+                        target = target / _server_file_name(response, what)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                temporary = temporary_sibling(target, self.context.run_id)
                 digest, size = hashlib.sha256(), 0
-                with atomic_file(target, run_id=self.context.run_id) as handle:
-                    for chunk in response.iter_bytes():
+                with temporary.open("xb") as handle:
+                    for chunk in _chunks(response):
                         digest.update(chunk)
                         size += len(chunk)
                         handle.write(chunk)
-        self.context.record_artifact(target, "download", url)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            final = self._place(temporary, target, digest.hexdigest(), on_conflict)
+        except (OSError, ValueError) as exc:
+            refused = refused_name(exc, "http.download")
+            if refused is None:
+                raise
+            raise refused from None
+        finally:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
+        if final is None:
+            return None
+        self.context.record_artifact(final, "download", url)
         content_type = response.headers.get("content-type", "").split(";")[0].strip() or None
         return {
-            "path": str(target.resolve()),
+            "path": str(final.resolve()),
             "size": size,
             "sha256": digest.hexdigest(),
             "content_type": content_type,
         }
+
+    def _place(self, temporary: Path, target: Path, digest: str, on_conflict: OnConflict) -> Path | None:
+        """Give a complete download its name by the files robot's `on_conflict` rules; None when skipped."""
+        transfer = Transfer(self.context.log, robot="http", run_id=self.context.run_id)
+        with one_writer(target, self.context.run_id, "http"):
+            for _ in range(100):  # another process may take the name between our check and our link
+                if target.is_file() and file_digest(target) == digest:
+                    self.context.log(
+                        f"http: {target} is already there with the same content, sha256 {digest}"
+                    )
+                    return target
+                final = transfer.destination(None, target, on_conflict)
+                if final is None:
+                    self.context.log(f"http: skipped the download to {target} (a different file is there)")
+                    return None
+                replaced = transfer.trash(final) if final.exists() else None
+                try:
+                    place(temporary, final)
+                except FileExistsError:
+                    continue
+                note = f" (the previous {final.name} went to {replaced})" if replaced else ""
+                self.context.log(f"http: downloaded {final}, sha256 {digest}{note}")
+                return final
+        raise ApplicationError(f"http: could not find a free name for {target}")
 
     @action
     def ensure_up(self, url: str, expect_status: Status = None, timeout: Seconds = 10) -> dict[str, Any]:
@@ -272,23 +577,46 @@ class Http(Robot):
             url: An address the service answers, e.g. its home or health page.
             expect_status: The status (or statuses) that mean "up"; by default any below 500, since a login
                 page answering 401 is up.
-            timeout: Seconds to wait for the answer.
+            timeout: Seconds to wait for the answer (connecting and redirects included).
 
         Returns:
             A mapping with status, url (after redirects) and seconds (how long the answer took).
         """
         started = time.monotonic()
-        with (
-            self._plain_errors("GET", url, timeout),
-            self._http().stream("GET", url, timeout=timeout) as response,
-        ):
+        with self._exchange("GET", url, timeout) as response:
             up = (
                 response.status_code < 500
                 if expect_status is None
                 else _accepted(response.status_code, expect_status)
             )
             if not up:
-                response.read()
                 raise self._status_error("GET", url, response, expect_status, retry=True)
         seconds = round(time.monotonic() - started, 3)
         return {"status": response.status_code, "url": str(response.url), "seconds": seconds}
+
+
+def _chunks(response: httpx.Response) -> Iterator[bytes]:
+    """The body's pieces, as they come; past the exchange's deadline, a read timeout.
+
+    The connections cut every read at the deadline already (`_cut_at_deadline`); this also holds on a transport
+    whose connections could not be wrapped.
+    """
+    import httpx
+
+    for chunk in response.iter_bytes():
+        yield chunk
+        deadline = _DEADLINE.get()
+        if deadline is not None and time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the exchange's deadline has passed", request=response.request)
+
+
+def _decode(body: bytes, response: httpx.Response) -> str:
+    """A body's text, in the charset the server gives (UTF-8 if none), as httpx decodes `text`."""
+    import codecs
+
+    encoding = response.charset_encoding or "utf-8"
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        encoding = "utf-8"
+    return body.decode(encoding, errors="replace")

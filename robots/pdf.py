@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.base import Robot, action, atomic_file
+from robots.base import ConfinedPath, Robot, action, atomic_file
 from runner.errors import BusinessError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ class Pdf(Robot):
         return "\f".join(reader.pages[number - 1].extract_text() for number in numbers)
 
     @action(side_effects=True, idempotent=True)
-    def merge(self, paths: list[str], output: str) -> str:
+    def merge(self, paths: list[str], output: ConfinedPath) -> str:
         """Put several PDF files one after the other in a new file.
 
         Args:
@@ -182,7 +182,7 @@ class Pdf(Robot):
         return result
 
     @action(side_effects=True)
-    def split(self, path: str, output_dir: str, ranges: list[str] | None = None) -> list[str]:
+    def split(self, path: str, output_dir: ConfinedPath, ranges: list[str] | None = None) -> list[str]:
         """Cut a PDF file into several: one per page, or one per page range.
 
         Each file is named after the source and its pages: `courrier_p2.pdf`, `courrier_p1-3.pdf`.
@@ -227,7 +227,9 @@ class Pdf(Robot):
         return {name: _field_value(field) for name, field in fields.items() if field.get("/FT")}
 
     @action(side_effects=True, idempotent=True)
-    def fill_form(self, path: str, values: dict[str, Any], output: str, flatten: bool = False) -> str:
+    def fill_form(
+        self, path: str, values: dict[str, Any], output: ConfinedPath, flatten: bool = False
+    ) -> str:
         """Fill the fields of a PDF form (AcroForm) and write the filled copy.
 
         Args:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.base import Robot, RobotContext, Seconds, action, atomic_file
+from robots.base import ConfinedPath, Robot, RobotContext, Seconds, action, atomic_file
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class Word(Robot):
         return str(target.resolve())
 
     @action(side_effects=True, idempotent=True)
-    def render_template(self, template: str, output: str, values: dict[str, Any]) -> str:
+    def render_template(self, template: str, output: ConfinedPath, values: dict[str, Any]) -> str:
         """Write one document from a .docx template, filling its placeholders with `values`.
 
         Placeholders are written `{{ nom }}` in the template (`{{ demandeur.nom }}` for a field of a mapping); a
@@ -190,7 +190,11 @@ class Word(Robot):
 
     @action(side_effects=True)
     def replace_text(
-        self, path: str, replacements: dict[str, str], output: str | None = None, required: bool = True
+        self,
+        path: ConfinedPath,
+        replacements: dict[str, str],
+        output: ConfinedPath | None = None,
+        required: bool = True,
     ) -> str:
         """Replace texts in a document (body, tables, headers and footers), keeping their formatting.
 
@@ -234,7 +238,7 @@ class Word(Robot):
 
     @action(side_effects=True)
     def append_paragraph(
-        self, path: str, text: str, style: str | None = None, output: str | None = None
+        self, path: ConfinedPath, text: str, style: str | None = None, output: ConfinedPath | None = None
     ) -> str:
         """Add a paragraph at the end of a document.
 
@@ -257,11 +261,11 @@ class Word(Robot):
     @action(side_effects=True)
     def append_table(
         self,
-        path: str,
+        path: ConfinedPath,
         rows: list[dict[str, Any]] | list[list[Any]],
         columns: list[str] | None = None,
         style: str | None = None,
-        output: str | None = None,
+        output: ConfinedPath | None = None,
     ) -> str:
         """Add a table at the end of a document, with a header row.
 
@@ -367,7 +371,7 @@ class Word(Robot):
         )
 
     @action(side_effects=True, idempotent=True)
-    def to_pdf(self, path: str, output: str | None = None, timeout: Seconds = 120) -> str:
+    def to_pdf(self, path: ConfinedPath, output: ConfinedPath | None = None, timeout: Seconds = 120) -> str:
         """Convert a document to PDF with LibreOffice (run headless, in a profile of the robot's own).
 
         Args:

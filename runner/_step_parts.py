@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Sized
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,21 +120,24 @@ def is_streamed(value: Any) -> bool:
     )
 
 
-def summarize(value: Any, limit: int = 2000) -> Any:
-    """A bounded copy of a result for the audit log: long lists and texts are cut, with their size kept."""
+def summarize(value: Any, limit: int = 2000, *, mask: Callable[[Any], Any] | None = None) -> Any:
+    """A bounded copy of a result for the audit log: long lists and texts are cut, with their size kept.
+
+    `mask` hides the secrets of a text before it is cut: after, half a secret would no longer be recognised."""
     if isinstance(value, list) and len(value) > 5:
-        return {"list_length": len(value), "first": [summarize(v, limit // 5) for v in value[:3]]}
+        return {"list_length": len(value), "first": [summarize(v, limit // 5, mask=mask) for v in value[:3]]}
     if is_streamed(value):  # its first elements only: it is never read whole into memory
         elements = iter(value)
         try:
-            first = [summarize(v, limit // 5) for v in itertools.islice(elements, 3)]
+            first = [summarize(v, limit // 5, mask=mask) for v in itertools.islice(elements, 3)]
         finally:
             close = getattr(elements, "close", None)  # a generator holding an open file
             if close is not None:
                 close()
         return {"list_length": len(value), "first": first}
     if isinstance(value, str) and len(value) > limit:
-        return value[:limit] + f"… ({len(value)} characters)"
+        shown = value if mask is None else mask(value)
+        return shown[:limit] + f"… ({len(value)} characters)" if len(shown) > limit else shown
     if isinstance(value, dict):
         text = json.dumps(value, ensure_ascii=False, default=str)
         if len(text) > limit:

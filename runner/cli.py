@@ -517,6 +517,7 @@ def runs_mark(
     import getpass
 
     from runner.audit import AUDIT_LOG_NAME, AuditLog
+    from runner.errors import ConfigurationError
     from runner.events import ItemMarked, RunStatus
     from runner.ledger import ItemMark, ItemStatus
 
@@ -551,6 +552,15 @@ def runs_mark(
             _err(f"error: several loops have an item '{key}' ({loops})\n  hint: say which with --loop")
             raise typer.Exit(1)
         row = rows[0]
+        audit = None
+        if record.run_dir:
+            try:  # verified before anything is marked: a log that fails is never appended to
+                audit = AuditLog(
+                    Path(record.run_dir) / AUDIT_LOG_NAME, stored_head=record.last_hash, continuing=True
+                )
+            except ConfigurationError as exc:
+                _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
+                raise typer.Exit(1) from None
         event = ItemMarked(
             run_id=record.id,
             loop=row["loop"],
@@ -560,8 +570,7 @@ def runs_mark(
             previous_status=str(row["status"]),
         )
         run_store.mark_item(event)
-        if record.run_dir:
-            audit = AuditLog(Path(record.run_dir) / AUDIT_LOG_NAME)
+        if audit is not None:
             try:
                 run_store.set_last_hash(record.id, audit.append(event.to_dict(), durable=True))
             finally:
@@ -641,8 +650,11 @@ def audit_verify(
     logs: LogsOption = Path("logs"),
     store: StoreOption = None,
 ) -> None:
-    """Prove that a run's audit log was not changed since it was written."""
-    from runner.audit import AUDIT_LOG_NAME, verify_audit_log
+    """Prove that a run's audit log was not changed since it was written (exit 0 only then; 3: older, unkeyed log).
+
+    Every record's MAC is checked with the audit key, and the log's head against its seal (audit.seal beside it)
+    and the run store."""
+    from runner.audit import AUDIT_LOG_NAME, AuditState, verify_audit_log
 
     path = Path(target)
     expected: str | None = None
@@ -664,29 +676,24 @@ def audit_verify(
         raise typer.Exit(1)
     verdict = verify_audit_log(path, expected)
     _out(f"{path}: {verdict}")
-    raise typer.Exit(0 if verdict.intact else 1)
+    codes = {AuditState.INTACT: 0, AuditState.UNKEYED: 3}
+    raise typer.Exit(codes.get(verdict.state, 1))
 
 
 def _stored_last_hash(path: Path, logs: Path, store: str | None) -> str | None:
-    """The last hash the run store keeps for the run of an audit log named by its path, so that records removed
-    at its end are found too: in `--store`, else the store of the logs folder the log is in, else `--logs`'s."""
-    from runner.audit import unseal
+    """The last MAC the run store keeps for the run of an audit log named by its path, a second anchor beside the
+    log's seal: in `--store`, else the store of the logs folder the log is in, else `--logs`'s."""
+    from runner.audit import record_run_id
     from runner.store import DEFAULT_STORE_NAME
 
     with path.open("rb") as handle:
-        sealed = unseal(handle.readline().rstrip(b"\n"))
-    try:
-        run_id = json.loads(sealed[0]).get("run_id") if sealed else None
-    except (ValueError, AttributeError):
-        run_id = None
-    if not isinstance(run_id, str):
+        run_id = record_run_id(handle.readline().rstrip(b"\n"))
+    if run_id is None:
         return None  # the chain check names the broken first line
     candidates = [path.resolve().parent.parent.parent, logs]  # logs/<workflow>/<run id>/audit.jsonl
     folder = next((c for c in candidates if (c / DEFAULT_STORE_NAME).is_file()), None)
     if store is None and folder is None:
-        _err(
-            f"note: no run store found for run {run_id}: records removed at the log's end cannot be detected"
-        )
+        _err(f"note: no run store found for run {run_id}: the log is checked against its seal only")
         return None
     run_store = _store(folder or logs, store)
     try:
@@ -694,9 +701,7 @@ def _stored_last_hash(path: Path, logs: Path, store: str | None) -> str | None:
     finally:
         run_store.close()
     if record is None or record.id != run_id:
-        _err(
-            f"note: run {run_id} is not in {run_store.shown_url}: records removed at the log's end cannot be detected"
-        )
+        _err(f"note: run {run_id} is not in {run_store.shown_url}: the log is checked against its seal only")
         return None
     last_hash: str | None = record.last_hash
     return last_hash

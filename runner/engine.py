@@ -16,13 +16,14 @@ import time
 import types
 import typing
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
 from pydantic import ValidationError
 
 from robots import ActionSpec, RobotContext, action_spec, robot_class
+from robots.base import outside_error
 from runner._loops import LoopSteps
 from runner._step_parts import (
     Lane,
@@ -56,7 +57,14 @@ from runner.model import (
 )
 from runner.retry import call_with_retry
 from runner.robot_pool import Cancellation, RobotPool
-from runner.templating import TemplateError, evaluate_condition, render_value
+from runner.templating import (
+    SECRET_WATCH,
+    SecretWatch,
+    TemplateError,
+    evaluate_condition,
+    is_template,
+    render_value,
+)
 
 DEFAULT_STEP_TIMEOUT = 600.0
 ONCE = RetryPolicy(attempts=1)
@@ -247,8 +255,14 @@ class Engine(LoopSteps):
             return self._action_failed(
                 step, conversion_failure(spec.qualified_name, exc), scope, lane, item, started
             )
-        self._started(step, ref, _loggable(params, spec.secret_parameters), item, lane)
+        watch = self._secret_watch()
+        for name in spec.secret_parameters:  # a password given to a robot is a secret, wherever it came from
+            if watch is not None and name in params:
+                watch.taint(params[name])
+        self._started(step, ref, _loggable(params, spec.secret_parameters, self._mask()), item, lane)
         problem = _unencodable(spec.qualified_name, params)
+        if problem is None and not step.allow_outside:
+            problem = self._leads_outside(step, spec, rendered)
         if problem is not None:
             return self._action_failed(step, problem, scope, lane, item, started)
         if self.dry_run:
@@ -266,6 +280,8 @@ class Engine(LoopSteps):
             timeout = max(timeout, float(own)) * 1.5 + WATCHDOG_GRACE
 
         attempts = [0]
+        # what a robot checks itself when it finds a path inside a structured parameter (a form's file field)
+        data_values = frozenset[str]() if step.allow_outside else _TextsFromData(step.params, rendered)
 
         def attempt() -> Any:
             if self.stop_event.is_set():
@@ -274,7 +290,7 @@ class Engine(LoopSteps):
             if attempts[0] > 1 and step.recover:
                 # e.g. log in again when the session expired, before trying the step once more
                 self.execute_steps(step.recover, scope, lane, item)
-            return lane.robots.call(step.robot, spec, params, timeout)
+            return lane.robots.call(step.robot, spec, params, timeout, data_values=data_values)
 
         change = self._change_started(step, lane) if spec.may_enter_twice else None  # the ledger's
         try:
@@ -290,7 +306,43 @@ class Engine(LoopSteps):
         self._change_ended(change, None)
         if step.save:
             scope[step.save] = result
-        self._finished(step, "succeeded", time.perf_counter() - started, item, lane, result=summarize(result))
+        self._finished(
+            step,
+            "succeeded",
+            time.perf_counter() - started,
+            item,
+            lane,
+            result=summarize(result, mask=self._mask()),
+        )
+        return None
+
+    def _secret_watch(self) -> SecretWatch | None:
+        watch: SecretWatch | None = self.base_scope.get(SECRET_WATCH)
+        return watch
+
+    def _mask(self) -> Callable[[Any], Any] | None:
+        """What masks the secrets of a text before the records cut it (a cut could keep half a secret)."""
+        watch = self._secret_watch()
+        return None if watch is None else watch.data
+
+    @functools.cached_property
+    def _paths(self) -> RobotContext:
+        """A robot context, for the folders a path built from data may lead to (the same for every lane)."""
+        return self._make_context(0)
+
+    def _leads_outside(
+        self, step: ActionStep, spec: ActionSpec, rendered: Mapping[str, Any]
+    ) -> BusinessError | None:
+        """The error for a path a template built from data that leads outside the run's folders.
+
+        Only the parameters an action declares as `ConfinedPath` (written, moved, deleted or sent away) are
+        checked, and only the values a template built: a path the author wrote in the workflow is used as is.
+        """
+        for name in sorted(spec.confined_parameters):
+            for value in _built_from_data(step.params.get(name), rendered.get(name)):
+                reason = self._paths.path_outside(value)
+                if reason is not None:
+                    return outside_error(spec.qualified_name, name, value, reason)
         return None
 
     def _dry_run_skip(self, step: ActionStep, spec: ActionSpec, lane: Lane, item: str | None) -> str | None:
@@ -495,6 +547,54 @@ def _return_annotation(robot: str, method_name: str) -> Any:
         return None
 
 
+def _built_from_data(raw: Any, rendered: Any) -> list[str]:
+    """The paths of a parameter that a template built: all of them when the value is one template, else the
+    templated entries of a list the workflow wrote."""
+    if is_template(raw):
+        values = rendered if isinstance(rendered, list | tuple) else [rendered]
+        return [str(value) for value in values if value is not None]
+    if isinstance(raw, list) and isinstance(rendered, list):
+        return [str(value) for entry, value in zip(raw, rendered, strict=False) if is_template(entry)]
+    return []
+
+
+@dataclasses.dataclass(frozen=True)
+class _TextsFromData:
+    """The texts of an action's parameters that a template built, looked for only when a robot asks (rarely:
+    collecting them for every call would double the memory a step with large records uses)."""
+
+    raw: Any
+    rendered: Any
+
+    def __contains__(self, value: object) -> bool:
+        return any(text == value for text in _texts_from_data(self.raw, self.rendered))
+
+
+def _texts_from_data(raw: Any, rendered: Any) -> Iterator[str]:
+    """Every text in the rendered parameters that a template built (walking the workflow's own mappings and lists
+    alongside what they became)."""
+    if is_template(raw):
+        yield from _texts(rendered)
+    elif isinstance(raw, dict) and isinstance(rendered, dict):
+        for key, value in raw.items():
+            if key in rendered:
+                yield from _texts_from_data(value, rendered[key])
+    elif isinstance(raw, list) and isinstance(rendered, list):
+        for entry, value in zip(raw, rendered, strict=False):
+            yield from _texts_from_data(entry, value)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+
+
 def _plain(value: Any) -> Any:
     """Parameters as plain data: streamed records (what a loop goes through without holding) become a list."""
     if is_streamed(value):
@@ -526,9 +626,11 @@ def _unencodable(what: str, params: Mapping[str, Any]) -> BusinessError | None:
     return None
 
 
-def _loggable(params: Mapping[str, Any], secret_names: frozenset[str]) -> dict[str, Any]:
+def _loggable(
+    params: Mapping[str, Any], secret_names: frozenset[str], mask: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
     return {
-        name: ("***" if name in secret_names else summarize(_compact(value), 500))
+        name: ("***" if name in secret_names else summarize(_compact(value), 500, mask=mask))
         for name, value in params.items()
     }
 

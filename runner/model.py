@@ -151,6 +151,8 @@ class ActionStep(StepBase):
     retry: RetryPolicy | None = None
     on_error: OnError | list[Step] = "fail"
     recover: list[Step] = Field(default_factory=list)
+    allow_outside: bool = False
+    """Let paths built from data lead outside the workflow's folder, the run's artifacts and the input folders."""
 
     def default_label(self) -> str:
         return f"{self.robot}.{self.action}"

@@ -50,7 +50,12 @@ from runner.model import (
 )
 
 COMMON_KEYS = ("name", "id", "when")
-ACTION_KEYS = ("save", "timeout", "retry", "on_error", "recover")
+# An action step's own keys are the fields of its model beyond every step's and what names the action.
+ACTION_KEYS = tuple(
+    name
+    for name in ActionStep.model_fields
+    if name not in StepBase.model_fields and name not in ("robot", "action", "params")
+)
 KIND_KEYS = tuple(STEP_CLASSES)
 WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name not in ("file", "spans"))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -135,9 +135,20 @@ class RobotPool:
                 slot = self._slots[name] = _Slot(robot, worker)
             return slot
 
-    def call(self, robot: str, spec: ActionSpec, params: Mapping[str, Any], timeout: float | None) -> Any:
-        """Run one action in its robot's thread; a `StepTimeout` when it takes longer than `timeout` seconds."""
+    def call(
+        self,
+        robot: str,
+        spec: ActionSpec,
+        params: Mapping[str, Any],
+        timeout: float | None,
+        data_values: Container[str] = frozenset(),
+    ) -> Any:
+        """Run one action in its robot's thread; a `StepTimeout` when it takes longer than `timeout` seconds.
+
+        `data_values` are the texts of `params` a template built from data (see `RobotContext.refuse_outside`).
+        """
         slot = self._slot(robot)
+        slot.robot.context.data_values = data_values
         method = getattr(slot.robot, spec.method_name)
         future = slot.worker.submit(method, **params)
         try:

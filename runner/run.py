@@ -23,7 +23,14 @@ from typing import Any
 
 from robots import RobotContext
 from robots.base import SharedResources, remove_leftovers
-from runner.audit import AUDIT_LOG_NAME, AuditLog
+from runner.audit import (
+    AUDIT_LOG_NAME,
+    AuditLog,
+    AuditState,
+    AuditVerdict,
+    load_audit_key,
+    verify_audit_log,
+)
 from runner.diagnostics import Diagnostic
 from runner.engine import Engine, RunInterrupted, StepFailure
 from runner.errors import ConfigurationError, RoboError, WorkflowError
@@ -44,9 +51,9 @@ from runner.ledger import WorkItemLedger
 from runner.loader import Span
 from runner.model import Workflow
 from runner.robot_pool import Cancellation, StepCancelled
-from runner.secrets import Redactor, resolve_secrets
+from runner.secrets import Redactor, resolve_secrets, secrets_by_source, template_environment, url_password
 from runner.store import RunRecord, RunStore, RunStoreSink, default_store_url
-from runner.templating import folder_slug
+from runner.templating import SECRET_WATCH, folder_slug
 from runner.validate import ValidationResult, validate_file
 
 
@@ -153,6 +160,7 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
         secret_values = resolve_secrets(
             workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
         )
+        load_audit_key(create=True)  # a key that cannot be made or is readable by others stops the run here
         options = _claim(store, options, validation, workflow, inputs, previous)
         if previous is not None and previous.run_dir:
             options = dataclasses.replace(options, run_dir=Path(previous.run_dir))
@@ -215,8 +223,27 @@ def _resuming(
         raise RunRefused(_held_message(record, record.id))
     if status == RunStatus.SUCCEEDED:
         raise ConfigurationError(f"run {record.id} already succeeded: there is nothing left to do")
+    _check_audit_log(record)
     inputs = {**record.inputs, **options.inputs}
     return dataclasses.replace(options, run_id=record.id, resume=record.id, inputs=inputs), record
+
+
+def _check_audit_log(record: RunRecord) -> None:
+    """A resumed run appends to its audit log: only one that verifies (less what a crash leaves) is taken."""
+    if not record.run_dir:
+        return
+    path = Path(record.run_dir) / AUDIT_LOG_NAME
+    verdict = (
+        verify_audit_log(path, record.last_hash, resuming=True)
+        if path.is_file()
+        else AuditVerdict(AuditState.TAMPERED, 0, problem="the log is missing (deleted)")
+    )
+    if verdict.state not in (AuditState.INTACT, AuditState.UNKEYED):
+        raise ConfigurationError(
+            f"run {record.id} cannot be resumed: its audit log {path} fails verification, and a log that fails"
+            f" is never appended to: {verdict}",
+            hint=f"the log is kept as it is, as evidence (robo audit verify {record.id}); start a new run with --new",
+        )
 
 
 def _held_message(holder: RunRecord, run_id: str) -> str:
@@ -380,9 +407,15 @@ def _execute(
     run_dir = options.run_dir or options.logs_dir.resolve() / folder_slug(workflow.name) / run_id
     artifacts_dir = run_dir / "artifacts"
     artifacts_dir.mkdir(parents=True, exist_ok=True)
+    environ = dict(os.environ if options.environ is None else options.environ)
     redactor = Redactor(secret_values.values())
+    for value in [
+        *secrets_by_source(environ, [workflow_dir, Path.cwd()]),
+        url_password(options.store_url or "") or "",
+    ]:
+        redactor.add(value)
     store = RunStore(options.store_url or default_store_url(options.logs_dir))
-    audit = AuditLog(run_dir / AUDIT_LOG_NAME)
+    audit = AuditLog(run_dir / AUDIT_LOG_NAME, continuing=bool(options.resume))
     sinks: list[EventSink] = [
         audit,
         RunStoreSink(store, run_dir, lambda: audit.last_hash),
@@ -390,11 +423,11 @@ def _execute(
     ]
     dispatch = _Dispatcher(sinks, redactor)
     started_at = dt.datetime.now().astimezone()
-    environ = dict(os.environ if options.environ is None else options.environ)
     scope: dict[str, Any] = {
+        SECRET_WATCH: redactor,
         "inputs": inputs,
         "secrets": secret_values,
-        "env": environ,
+        "env": template_environment(environ),
         "run": {
             "id": run_id,
             "workflow": workflow.name,
@@ -408,6 +441,11 @@ def _execute(
         settings["browser"] = {**workflow.browser.model_dump(), **dict(options.settings["browser"])}
 
     shared = SharedResources()
+    input_paths = tuple(
+        Path(inputs[name])
+        for name, spec in workflow.inputs.items()
+        if spec.type in ("file", "folder") and isinstance(inputs.get(name), str) and inputs[name]
+    )
 
     def make_context(lane: int) -> RobotContext:
         def record_artifact(artifact_path: Path, kind: str, description: str) -> None:
@@ -438,6 +476,8 @@ def _execute(
             log=log,
             redact=redactor.text,
             shared=shared,
+            input_paths=input_paths,
+            records_dirs=(options.logs_dir.resolve(), run_dir),
         )
 
     stop_event = threading.Event()
@@ -531,7 +571,9 @@ def _execute(
         diagnostics = [_top_diagnostic(validation, f"{exc.kind}-error", exc)]
     except BaseException as exc:  # MemoryError, RecursionError, a bug: the run crashed, and says so
         status = RunStatus.CRASHED
-        diagnostics = [_crash_diagnostic(validation, dispatch.current_step.get(0), exc, resume_hint)]
+        diagnostics = [
+            _crash_diagnostic(validation, dispatch.current_step.get(0), exc, resume_hint, redactor.text)
+        ]
     finally:
         if timer is not None:
             timer.cancel()
@@ -539,7 +581,7 @@ def _execute(
             for problem in shared.close():
                 dispatch(LogMessage(run_id=run_id, level="warning", message=problem))
         except Exception as exc:  # closing is best effort; the run's end is recorded whatever happens
-            diagnostics.append(_crash_diagnostic(validation, None, exc, resume_hint))
+            diagnostics.append(_crash_diagnostic(validation, None, exc, resume_hint, redactor.text))
         duration = time.perf_counter() - started
         error_text = "\n".join(redactor.text(d.message) for d in diagnostics[:20]) or None
         dispatch(
@@ -575,14 +617,18 @@ def _step_span(validation: ValidationResult, step: StepStarted | None) -> Span:
 
 
 def _crash_diagnostic(
-    validation: ValidationResult, step: StepStarted | None, exc: BaseException, resume_hint: str
+    validation: ValidationResult,
+    step: StepStarted | None,
+    exc: BaseException,
+    resume_hint: str,
+    redact: Callable[[str], str],
 ) -> Diagnostic:
     """An unexpected error as a problem of the run: what, and where in Rob'O's code it came from."""
     import traceback
 
     frames = traceback.extract_tb(exc.__traceback__)[-2:]
     where = tuple(f"raised at {Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
-    text = str(exc)
+    text = redact(str(exc))  # before it is cut: a cut could keep half a secret
     return Diagnostic(
         _step_span(validation, step),
         "internal-error",

@@ -84,6 +84,10 @@ def workflow_schema() -> dict[str, Any]:
                         "retry": {"$ref": "#/$defs/RetryPolicy"},
                         "on_error": on_error,
                         "recover": steps_ref,
+                        "allow_outside": {
+                            "type": "boolean",
+                            "description": "Let paths built from data lead outside the workflow's folders.",
+                        },
                     },
                     "additionalProperties": False,
                 }

@@ -7,6 +7,7 @@ text) are inserted as values and never rendered again, so a cell holding `{{ …
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import hashlib
@@ -17,9 +18,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Protocol
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes, pass_context
 from jinja2.exceptions import SecurityError, TemplateRuntimeError
 from jinja2.utils import missing
 
@@ -159,6 +160,35 @@ def _today() -> dt.date:
     return dt.date.today()
 
 
+SECRET_WATCH = "__secret_watch__"
+"""A scope entry: what knows the run's secrets (its redactor). A template that reads a secret, or a value that
+holds one, gives a value that is a secret too: it is registered with the watch, which then masks it."""
+
+
+class SecretWatch(Protocol):
+    def holds_secret(self, value: Any) -> bool: ...
+
+    def taint(self, value: Any) -> None: ...
+
+    def data(self, value: Any) -> Any: ...
+
+
+_READS: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar("template_reads", default=None)
+"""The values a template being rendered looked up (`a.b`, `a['b']`), to know whether it read a secret."""
+_OUTPUTS: contextvars.ContextVar[list[tuple[Any, int]] | None] = contextvars.ContextVar(
+    "template_outputs", default=None
+)
+"""The value of each `{{ … }}` of a text being rendered, with how many values had been looked up by then."""
+
+
+@pass_context  # never called ahead of time on a constant: every `{{ … }}` is noted, in order
+def _noted_output(context: Any, value: Any) -> Any:
+    outputs, reads = _OUTPUTS.get(), _READS.get()
+    if outputs is not None and reads is not None:
+        outputs.append((value, len(reads)))
+    return value
+
+
 class _Environment(BoundedEnvironment):
     """Sandboxed and immutable: templates may read data but not call methods that change it."""
 
@@ -166,6 +196,22 @@ class _Environment(BoundedEnvironment):
         if attr.startswith("_"):
             return False
         return bool(super().is_safe_attribute(obj, attr, value))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        value = super().getattr(obj, attribute)
+        return _read(value, obj if callable(value) else None)  # `text.upper()` computes from `text`
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return _read(super().getitem(obj, argument), None)
+
+
+def _read(value: Any, source: Any) -> Any:
+    reads = _READS.get()
+    if reads is not None:
+        reads.append(value)
+        if source is not None:
+            reads.append(source)
+    return value
 
 
 class _MissingName(UndefinedError):
@@ -197,7 +243,9 @@ class _Undefined(StrictUndefined):
 
 @cache
 def environment() -> _Environment:
-    env = _Environment(undefined=_Undefined, autoescape=False, keep_trailing_newline=True)
+    env = _Environment(
+        undefined=_Undefined, autoescape=False, keep_trailing_newline=True, finalize=_noted_output
+    )
     env.filters.update(
         date_fr=date_fr,
         date_iso=date_iso,
@@ -324,6 +372,73 @@ def render_value(value: Any, scope: Mapping[str, Any]) -> Any:
 def render_string(text: str, scope: Mapping[str, Any]) -> Any:
     if not is_template(text):
         return text
+    watch: SecretWatch | None = scope.get(SECRET_WATCH)
+    if watch is None:
+        return _render_string(text, scope)
+    reads: list[Any] = []
+    outputs: list[tuple[Any, int]] = []
+    tokens = _READS.set(reads), _OUTPUTS.set(outputs)
+    try:
+        result = _render_string(text, scope)
+    except TemplateError as exc:
+        if not exc.workflow_bug and _reads_secret(
+            _analyse(text).all_names, _analyse(text).whole_names, scope, reads, watch
+        ):
+            # the message may quote what the template computed from the secret (`int('…')`)
+            raise TemplateError(
+                f"{exc.message.split(':', 1)[0]} in an expression that uses a secret (the details are not"
+                " shown: they could reveal it)",
+                exc.template,
+                exc.hint,
+            ) from None
+        raise
+    finally:
+        _READS.reset(tokens[0])
+        _OUTPUTS.reset(tokens[1])
+    _taint_derived(text, scope, reads, outputs, watch, result)
+    return result
+
+
+def _taint_derived(
+    text: str,
+    scope: Mapping[str, Any],
+    reads: list[Any],
+    outputs: list[tuple[Any, int]],
+    watch: SecretWatch,
+    result: Any,
+) -> None:
+    """Register with the watch what a template computed from a secret.
+
+    In a text made only of `{{ … }}` and plain words, each expression counts on its own (`longueur {{
+    secrets.jeton | length }}, {{ row.nom }}` registers only the length); otherwise the whole result counts."""
+    analysis = _analyse(text)
+    if analysis.outputs is not None and len(analysis.outputs) == len(outputs):
+        seen = 0
+        for (value, read_until), (names, whole) in zip(outputs, analysis.outputs, strict=True):
+            if _reads_secret(names, whole, scope, reads[seen:read_until], watch):
+                watch.taint(value)
+            seen = read_until
+        return
+    if _reads_secret(analysis.all_names, analysis.whole_names, scope, reads, watch):
+        watch.taint(result)
+
+
+def _reads_secret(
+    names: frozenset[str],
+    whole: frozenset[str],
+    scope: Mapping[str, Any],
+    reads: list[Any],
+    watch: SecretWatch,
+) -> bool:
+    """Whether an expression computes from a secret: it names `secrets`, or reads a value that holds a secret."""
+    if "secrets" in names:
+        return True
+    if any(watch.holds_secret(value) for value in reads):
+        return True
+    return any(watch.holds_secret(scope.get(name)) for name in whole if name != SECRET_WATCH)
+
+
+def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
     single = _SINGLE_EXPRESSION.match(text)
     try:
         if single:
@@ -361,6 +476,11 @@ class _Analysis:
     ] = ()  # (root name, attribute) for `root.attribute`, `root['attribute']`
     lookups: tuple[tuple[str, str], ...] = ()  # (`dossier.adresse`, `ville`) for `dossier.adresse.ville`
     limit: str | None = None  # a limit that a constant part breaks, whatever the data (`'ab' * 400000000`)
+    gets: tuple[tuple[str, str], ...] = ()  # (root name, key) for `root.get('key')`
+    all_names: frozenset[str] = frozenset()  # every name read from outside, guarded ones included
+    whole_names: frozenset[str] = frozenset()  # names used as a whole value, not only to look a part up
+    # for a text of only `{{ … }}` and words: (all names, whole names) of each expression, in order
+    outputs: tuple[tuple[frozenset[str], frozenset[str]], ...] | None = None
 
 
 class _AnyName(dict[str, Any]):
@@ -427,20 +547,63 @@ def _analyse(text: str) -> _Analysis:
         and isinstance(item.arg, nodes.Const)
         and isinstance(item.arg.value, str)
     )
+    gets = tuple(
+        (call.node.node.name, call.args[0].value)
+        for call in ast.find_all(nodes.Call)
+        if isinstance(call.node, nodes.Getattr)
+        and call.node.attr == "get"
+        and isinstance(call.node.node, nodes.Name)
+        and call.args
+        and isinstance(call.args[0], nodes.Const)
+        and isinstance(call.args[0].value, str)
+    )
     lookups = []
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
         assert isinstance(node, nodes.Getattr | nodes.Getitem)
         expression, attribute = _expression_text(node.node), _looked_up(node)
         if expression is not None and attribute is not None:
             lookups.append((expression, attribute))
+    names_of = functools.partial(_names_read, undeclared=frozenset(undeclared))
+    all_names, whole_names = names_of(ast)
+    outputs = None
+    if all(isinstance(node, nodes.Output) for node in ast.body):
+        expressions = [
+            child
+            for node in ast.body
+            if isinstance(node, nodes.Output)
+            for child in node.nodes
+            if not isinstance(child, nodes.TemplateData)
+        ]
+        outputs = tuple(names_of(expression) for expression in expressions)
     return _Analysis(
+        all_names=all_names,
+        whole_names=whole_names,
+        outputs=outputs,
         names=frozenset(undeclared - set(environment().globals) - _names_guarded(ast)),
         filters=frozenset(node.name for node in ast.find_all(nodes.Filter)),
         tests=frozenset(node.name for node in ast.find_all(nodes.Test)),
         getattrs=tuple(getattrs),
+        gets=gets,
         lookups=tuple(lookups),
         limit=constant_limit_problem(ast),
     )
+
+
+def _names_read(node: nodes.Node, undeclared: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The outside names a part of a template reads, and those of them it uses whole (not only to look a part
+    up in them: a slice `text[1:]` uses the whole text)."""
+    looked_into = {
+        id(found.node)
+        for found in [node, *node.find_all((nodes.Getattr, nodes.Getitem))]
+        if isinstance(found, nodes.Getattr)
+        or (isinstance(found, nodes.Getitem) and not isinstance(found.arg, nodes.Slice))
+    }
+    names = [found for found in node.find_all(nodes.Name) if found.ctx == "load"]
+    if isinstance(node, nodes.Name) and node.ctx == "load":
+        names.append(node)
+    read = frozenset(found.name for found in names) & undeclared
+    whole = frozenset(found.name for found in names if id(found) not in looked_into) & undeclared
+    return read, whole
 
 
 def _looked_up(node: nodes.Getattr | nodes.Getitem) -> str | None:
@@ -499,6 +662,12 @@ def _names_guarded(ast: nodes.Template) -> set[str]:
 def attribute_references(text: str, root: str) -> list[str]:
     """The attributes read directly from `root` (e.g. `inputs.fichier` → `fichier`)."""
     return [attribute for name, attribute in _analyse(text).getattrs if name == root]
+
+
+def keys_read(text: str, root: str) -> list[str]:
+    """The keys read from `root` by name: `env.HOME`, `env['HOME']` and `env.get('HOME')` give `HOME`."""
+    analysis = _analyse(text)
+    return [key for name, key in (*analysis.getattrs, *analysis.gets) if name == root and key != "get"]
 
 
 def filters_used(text: str) -> set[str]:

@@ -40,12 +40,14 @@ from runner.model import (
     walk_steps,
 )
 from runner.parser import parse_workflow_details
+from runner.secrets import is_credential_variable
 from runner.templating import (
     FILTER_NAMES,
     as_expression_template,
     attribute_references,
     filters_used,
     is_template,
+    keys_read,
     known_filters,
     known_tests,
     limit_problem,
@@ -532,6 +534,19 @@ class _SemanticChecker:
                         hint=did_you_mean(attribute, [n for n in declared if IDENTIFIER.match(n)])
                         or f"declare it under '{root}:' at the top",
                     )
+        for name in keys_read(text, "env"):
+            if is_credential_variable(name):
+                secret = (
+                    name.removeprefix("ROBO_SECRET_").lower() if name.startswith("ROBO_SECRET_") else name
+                )
+                self.error(
+                    span,
+                    "secret-in-env",
+                    f"templates cannot read '{name}' from env: Rob'O keeps credentials out of env, so that they"
+                    " are masked wherever they show",
+                    hint=f"declare it under `secrets:` (secrets: [{secret}]) and write "
+                    f"{{{{ secrets.{secret} }}}}",
+                )
         for unknown in sorted(filters_used(text) - known_filters()):
             self.error(
                 span,

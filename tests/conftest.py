@@ -23,6 +23,17 @@ from tests.postgres import PostgresServer, running_server
 STORES = ["sqlite", "postgresql"]
 
 
+@pytest.fixture(autouse=True)
+def audit_key_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test signs audit logs with a key of its own (created at first use), never the user's real one; the
+    `robo` processes a test starts inherit it."""
+    from runner.audit import AUDIT_KEY_VARIABLE
+
+    path = tmp_path_factory.mktemp("audit-key") / "audit.key"
+    monkeypatch.setenv(AUDIT_KEY_VARIABLE, str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL server for the whole session (started on first use, stopped at the end)."""

@@ -413,7 +413,29 @@ class TestAuditVerifyPath:
         elsewhere.mkdir()
         result = robo("audit", "verify", str(audit), cwd=elsewhere)
         assert result.returncode == 1
-        assert "records removed at the end" in result.stdout
+        assert f"tampered: line {len(lines) - 1}: the log ends at record {len(lines) - 2}" in result.stdout
+        assert f"records {len(lines) - 1} to {len(lines)} were removed at the end" in result.stdout
+
+    def test_a_log_away_from_its_store_is_anchored_by_its_seal(self, project: Path, tmp_path: Path) -> None:
+        audit = self.run_once(project)
+        copy = tmp_path / "copie" / "audit.jsonl"
+        copy.parent.mkdir()
+        copy.write_bytes(b"".join(audit.read_bytes().splitlines(keepends=True)[:-1]))
+        (copy.parent / "audit.seal").write_bytes((audit.parent / "audit.seal").read_bytes())
+        result = robo("audit", "verify", str(copy), cwd=copy.parent)
+        assert result.returncode == 1, result.stdout
+        assert "were removed at the end" in result.stdout
+        assert "checked against its seal only" in result.stderr
+
+    def test_a_log_of_the_older_unkeyed_format_is_said_so(self, project: Path, tmp_path: Path) -> None:
+        from tests.runner.test_audit import unkeyed_log
+
+        path = tmp_path / "ancien" / "audit.jsonl"
+        path.parent.mkdir()
+        unkeyed_log(path, 3)
+        result = robo("audit", "verify", str(path), cwd=project)
+        assert result.returncode == 3, result.stderr
+        assert f"{path}: unkeyed (older format): 3 records, hash chain unbroken" in result.stdout
 
     def test_a_path_that_is_no_log_nor_run(self, project: Path) -> None:
         result = robo("audit", "verify", "absent/audit.jsonl", cwd=project)

@@ -71,6 +71,14 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(
                 200, b"x", "text/plain", Content_Disposition='attachment; filename="../../etc/passwd"'
             )
+        elif path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif path == "/autre-export":
+            disposition = "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.csv"
+            self.answer(200, b"a;b\n3;4\n", "text/csv", Content_Disposition=disposition)
         elif path == "/slow":
             RELEASE_SLOW.wait(timeout=10)
             self.answer(200, b"late", "text/plain")
@@ -190,6 +198,10 @@ class TestGet:
         assert result["url"] == f"{server}/json"
         assert result["json"]["nom"] == "Élodie"
 
+    def test_a_redirect_loop_is_an_application_error_that_says_so(self, http: Http, server: str) -> None:
+        with pytest.raises(ApplicationError, match=r"GET .*/loop: more than 20 redirects"):
+            http.get(f"{server}/loop")
+
     def test_an_accepted_status_is_returned_not_raised(self, http: Http, server: str) -> None:
         assert http.get(f"{server}/status/404", expect_status=[200, 404])["status"] == 404
 
@@ -211,7 +223,10 @@ class TestErrors:
         assert caught.value.hint == "is the server running? check the address and port"
 
     def test_a_timeout_is_an_application_error(self, http: Http, server: str) -> None:
-        with pytest.raises(ApplicationError, match=r"GET .*/slow: waited 0\.2 s for the answer in vain"):
+        with pytest.raises(
+            ApplicationError,
+            match=r"GET .*/slow: waited 0\.[2-9] s for the whole answer in vain \(timeout: 0\.2 s\)",
+        ):
             http.get(f"{server}/slow", timeout=0.2)
 
     def test_a_server_error_is_an_application_error_with_the_start_of_the_body(
@@ -315,13 +330,59 @@ class TestDownload:
         result = http.download(f"{server}/sneaky", to="entrees/")
         assert result["path"] == str((tmp_path / "entrees" / "passwd").resolve())
 
+    def test_a_different_file_at_the_given_path_is_kept_by_default(
+        self, http: Http, server: str, tmp_path: Path, artifacts: list[Any]
+    ) -> None:
+        (tmp_path / "entrees").mkdir()
+        (tmp_path / "entrees" / "export.csv").write_text("mine")
+        with pytest.raises(BusinessError, match=r"export\.csv already exists") as caught:
+            http.download(f"{server}/export", to="entrees/export.csv")
+        assert caught.value.hint is not None and "on_conflict: rename" in caught.value.hint
+        assert [p.name for p in (tmp_path / "entrees").iterdir()] == ["export.csv"]
+        assert (tmp_path / "entrees" / "export.csv").read_text() == "mine"
+        assert artifacts == []
+
+    def test_the_same_file_downloaded_again_changes_nothing(
+        self, http: Http, server: str, tmp_path: Path, logs: list[str]
+    ) -> None:
+        first = http.download(f"{server}/export", to="entrees/")
+        second = http.download(f"{server}/export", to="entrees/")
+        assert first == second
+        assert [p.name for p in (tmp_path / "entrees").iterdir()] == ["résumé.csv"]
+        assert "already there with the same content" in logs[-1]
+
+    def test_on_conflict_rename_keeps_both(self, http: Http, server: str, tmp_path: Path) -> None:
+        http.download(f"{server}/export", to="entrees/")
+        result = http.download(f"{server}/autre-export", to="entrees/", on_conflict="rename")
+        assert result is not None
+        assert Path(result["path"]).name == "résumé (2).csv"
+        assert (tmp_path / "entrees" / "résumé.csv").read_bytes() == b"a;b\n1;2\n"
+        assert Path(result["path"]).read_bytes() == b"a;b\n3;4\n"
+
+    def test_on_conflict_skip_keeps_the_file_there_and_returns_nothing(
+        self, http: Http, server: str, tmp_path: Path
+    ) -> None:
+        http.download(f"{server}/export", to="entrees/")
+        assert http.download(f"{server}/autre-export", to="entrees/", on_conflict="skip") is None
+        assert [p.name for p in (tmp_path / "entrees").iterdir()] == ["résumé.csv"]
+        assert (tmp_path / "entrees" / "résumé.csv").read_bytes() == b"a;b\n1;2\n"
+
+    def test_on_conflict_overwrite_puts_the_old_file_in_the_trash(
+        self, http: Http, server: str, tmp_path: Path
+    ) -> None:
+        http.download(f"{server}/export", to="entrees/")
+        http.download(f"{server}/autre-export", to="entrees/", on_conflict="overwrite")
+        assert (tmp_path / "entrees" / "résumé.csv").read_bytes() == b"a;b\n3;4\n"
+        trashed = list((tmp_path / "entrees" / ".robo-trash").rglob("*.csv"))
+        assert [p.read_bytes() for p in trashed] == [b"a;b\n1;2\n"]
+
     def test_a_failed_download_leaves_no_file_and_records_nothing(
         self, http: Http, server: str, tmp_path: Path, artifacts: list[Any]
     ) -> None:
         (tmp_path / "entrees").mkdir()
         with pytest.raises(BusinessError, match="answered 404"):
             http.download(f"{server}/missing.pdf", to="entrees/x.pdf")
-        with pytest.raises(ApplicationError, match=r"waited 0\.2 s"):
+        with pytest.raises(ApplicationError, match=r"waited 0\.[2-9] s .*\(timeout: 0\.2 s\)"):
             http.download(f"{server}/slow", to="entrees/x.pdf", timeout=0.2)
         assert list((tmp_path / "entrees").iterdir()) == []
         assert artifacts == []

@@ -305,6 +305,22 @@ class TestMarking:
         assert sent(probe) == ["b"]
         assert outcome.status == "succeeded"
 
+    def test_a_mark_is_refused_on_a_tampered_audit_log_which_is_left_as_it_is(
+        self, run_yaml: WorkflowRunner, tmp_path: Path
+    ) -> None:
+        first, _ = run_yaml(FAILS_AFTER_THE_SEND, inputs={"failing": ["a", "b"]})
+        assert first.run_id and first.run_dir
+        log = first.run_dir / AUDIT_LOG_NAME
+        lines = log.read_bytes().splitlines(keepends=True)
+        log.write_bytes(b"".join(lines[:2] + lines[3:]))
+        before = log.read_bytes()
+        result = self.mark(tmp_path, first.run_id, "a", "--done")
+        assert result.exit_code == 1
+        assert "fails verification, so nothing more is written to it" in result.output
+        assert "line 3: record 4 is here in place of record 3" in result.output
+        assert log.read_bytes() == before
+        assert items_of(tmp_path, first.run_id)["a"]["status"] == ItemStatus.TO_CHECK
+
     def test_a_key_that_is_not_there_is_a_clear_error(self, run_yaml: WorkflowRunner, tmp_path: Path) -> None:
         first, _ = run_yaml(FAILS_AFTER_THE_SEND)
         assert first.run_id

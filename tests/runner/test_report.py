@@ -174,6 +174,40 @@ class TestRegenerating:
         assert "The audit log was changed after it was written: line 4" in text_of(checker)
         assert not list((tmp_path / "copie").glob(".report-*"))  # written through a temporary file
 
+    def test_an_older_unkeyed_audit_log_is_shown_as_such_not_as_intact(
+        self, run_yaml: WorkflowRunner, tmp_path: Path, audit_key_file: Path
+    ) -> None:
+        import hashlib
+        import json
+        import os
+        import time
+
+        outcome, _ = run_yaml(MIXED)
+        assert outcome.run_dir is not None and outcome.run_id is not None
+        audit = outcome.run_dir / "audit.jsonl"
+        previous, lines = "0" * 64, []
+        for line in audit.read_bytes().splitlines():  # written again as Rob'O wrote logs before the key
+            record = json.loads(line)
+            record.pop("mac", None)
+            record["prev"] = previous
+            body = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+            previous = hashlib.sha256(body).hexdigest()
+            lines.append(body[:-1] + b',"hash":"' + previous.encode() + b'"}\n')
+        audit.write_bytes(b"".join(lines))
+        (outcome.run_dir / "audit.seal").unlink(missing_ok=True)
+        if audit_key_file.exists():  # the key was made after this run, on the upgrade
+            os.utime(audit_key_file, (time.time() + 60, time.time() + 60))
+        store = RunStore(default_store_url(tmp_path / "logs"))
+        try:
+            store.set_last_hash(outcome.run_id, previous)
+            written = write_report(store, outcome.run_id, tmp_path / "copie" / "rapport.html")
+        finally:
+            store.close()
+        checker = TagChecker()
+        checker.feed(written.read_text(encoding="utf-8"))
+        assert "Audit log unkeyed (older format)" in text_of(checker)
+        assert "Audit log intact" not in text_of(checker)
+
     def test_an_unknown_run_is_a_lookup_error(self, tmp_path: Path) -> None:
         store = RunStore(default_store_url(tmp_path / "logs"))
         try:

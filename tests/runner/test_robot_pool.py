@@ -97,6 +97,10 @@ steps:
             "C": "failed_business",
         }
         assert recorder.of("retry_scheduled") == []
-        assert "files.copy: a file name holds a NUL character" in (finished["B"].error or "")
-        assert "files.copy: the file name is too long for the file system" in (finished["C"].error or "")
+        assert "files.copy: the path in 'target' is refused, it holds a NUL character" in (
+            finished["B"].error or ""
+        )
+        assert "files.copy: the path in 'target' is refused, a name in it is longer than 255 bytes" in (
+            finished["C"].error or ""
+        )
         assert sorted(p.name for p in (tmp_path / "sortie").iterdir()) == ["Dupont.txt"]

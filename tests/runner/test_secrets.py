@@ -7,7 +7,18 @@ from pathlib import Path
 import pytest
 
 from runner.errors import ConfigurationError
-from runner.secrets import Redactor, resolve_secrets
+from runner.secrets import (
+    MIN_SECRET_LENGTH,
+    Redactor,
+    is_credential_variable,
+    resolve_secrets,
+    secrets_by_source,
+    store_in_keyring,
+    template_environment,
+)
+from tests.security.scanner import derived_forms
+
+AWKWARD = 'Sp&ci"al<Q> é\\z+@/!9'
 
 
 class TestSources:
@@ -46,3 +57,110 @@ class TestRedactor:
             "x *** / *** / *** / ***"
         )
         assert redactor.data({"k": ["p@ss wörd", 3], "p@ss wörd": None}) == {"k": ["***", 3], "***": None}
+
+    @pytest.mark.parametrize("secret", [AWKWARD, "p@ss wörd", "Straße'\\x", "a/b?c#d=e&f", "ÉTÉ-2026"])
+    def test_every_form_the_scanner_derives_is_masked(self, secret: str) -> None:
+        redactor = Redactor([secret])
+        missed = {
+            name: form
+            for name, form in derived_forms(secret).items()
+            if redactor.text(f"<{form}>") != "<***>"
+        }
+        assert missed == {}
+
+    def test_data_is_masked_before_it_is_written_out_whatever_holds_it(self) -> None:
+        class Holder:
+            def __repr__(self) -> str:
+                return f"Holder({AWKWARD!r})"
+
+        redactor = Redactor([AWKWARD])
+        masked = redactor.data(
+            {"set": {AWKWARD}, "tuple": (AWKWARD, 1), "bytes": AWKWARD.encode(), "obj": Holder()}
+        )
+        assert masked == {"set": ["***"], "tuple": ["***", 1], "bytes": "b'***'", "obj": "Holder('***')"}
+        assert redactor.data({"path": Path("/tmp/x"), "flag": True}) == {"path": Path("/tmp/x"), "flag": True}
+
+    def test_a_value_derived_from_a_secret_is_masked_once_tainted(self) -> None:
+        redactor = Redactor([AWKWARD])
+        redactor.taint({"cut": AWKWARD[3:], "length": 4321, "flag": True, "whole": f"Bearer {AWKWARD}"})
+        assert redactor.text(f"{AWKWARD[3:]} 4321 True Bearer x") == "*** 4321 True Bearer x"
+
+    def test_holds_secret_looks_into_data(self) -> None:
+        redactor = Redactor([AWKWARD])
+        assert redactor.holds_secret({"a": [1, {"b": AWKWARD.upper()}]})
+        assert redactor.holds_secret({AWKWARD: 1})
+        assert not redactor.holds_secret({"a": [1, "nothing"]})
+        assert not Redactor().holds_secret(AWKWARD)
+
+
+class TestShortSecrets:
+    def test_a_secret_too_short_to_be_masked_is_refused_naming_it_not_its_value(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigurationError) as raised:
+            resolve_secrets(
+                ["long", "code"],
+                search_dirs=[tmp_path],
+                environ={"long": "assez long", "code": "q#"},
+                use_keyring=False,
+            )
+        assert raised.value.message == (
+            f"the secret 'code' is too short to be masked: a secret needs at least {MIN_SECRET_LENGTH} characters"
+        )
+        assert "q#" not in str(raised.value.message) + str(raised.value.hint)
+
+    def test_robo_secrets_set_refuses_it_too(self) -> None:
+        with pytest.raises(ConfigurationError) as raised:
+            store_in_keyring("code", "q#")
+        assert raised.value.message.startswith("the secret 'code' is too short to be masked")
+
+
+class TestSecretsBySource:
+    def test_templates_env_holds_no_credential(self) -> None:
+        environ = {
+            "HOME": "/home/robo",
+            "ROBO_SCHEDULED_FOR": "2026-11-30T08:00:00+01:00",
+            "ROBO_SECRET_JETON": "x1",
+            "ROBO_SMTP_PASSWORD": "x2",
+            "ROBO_SMTP_HOST": "smtp.mairie.example",
+            "ROBO_STORE_URL": "sqlite:///robo.db",
+            "ROBO_NOTIFY_WEBHOOK": "https://hooks.example/T0/B0/x3",
+            "GITHUB_TOKEN": "x4",
+            "db_password": "x5",
+            "HTTPS_PROXY": "http://robo:x6@proxy.mairie.example:3128",
+            "NO_PROXY": "http://proxy.mairie.example",
+        }
+        assert template_environment(environ) == {
+            "HOME": "/home/robo",
+            "ROBO_SCHEDULED_FOR": "2026-11-30T08:00:00+01:00",
+            "NO_PROXY": "http://proxy.mairie.example",
+        }
+        assert is_credential_variable("ROBO_SECRET_X") and not is_credential_variable("ROBO_LOGS")
+
+    def test_values_secret_by_source_are_found_declared_or_not(self, tmp_path: Path) -> None:
+        (tmp_path / ".env").write_text("ROBO_SECRET_DOTENV=from-dotenv\nAUTRE=plain\n", encoding="utf-8")
+        environ = {
+            "ROBO_SECRET_JETON": "from-env",
+            "ROBO_SMTP_PASSWORD": "smtp-pass",
+            "ROBO_SMTP_USER": "robo",
+            "ROBO_STORE_URL": "postgresql://robo:st%2Fre@db.example/robo",
+            "TOKENIZERS_PARALLELISM": "false",  # a credential-like name outside Rob'O's: not masked everywhere
+        }
+        assert sorted(secrets_by_source(environ, [tmp_path])) == [
+            "from-dotenv",
+            "from-env",
+            "smtp-pass",
+            "st/re",
+        ]
+
+    def test_a_secret_spread_in_pieces_too_short_to_mask_is_masked_as_a_whole(self) -> None:
+        redactor = Redactor([AWKWARD])
+        pieces = list(AWKWARD)
+        redactor.taint(pieces)
+        assert redactor.text(f"log {pieces}") == "log ***"
+        assert redactor.data({"value": pieces, "other": ["a", "b"]}) == {"value": "***", "other": ["a", "b"]}
+
+    def test_an_escaped_markup_value_is_registered_as_plain_text(self) -> None:
+        from markupsafe import Markup
+
+        redactor = Redactor()
+        redactor.taint(Markup("a&amp;b"))
+        assert redactor.text("x a&amp;b y a%26amp%3Bb") == "x *** y ***"

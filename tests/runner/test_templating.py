@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from runner.secrets import Redactor
 from runner.templating import (
+    SECRET_WATCH,
     TemplateError,
     attribute_references,
     evaluate_condition,
@@ -196,3 +198,64 @@ class TestFolderSlug:
         assert any(char.isalpha() for char in result)
         logs = Path("/srv/robo/logs")
         assert (logs / result / "run-id").resolve().parent.parent == logs
+
+
+class TestSecretTaint:
+    """A value a template computes from a secret is a secret: it is registered with the run's redactor."""
+
+    SECRET = 'Sp&ci"al<Q> é\\z+@/!9'
+
+    def scope(self) -> tuple[Redactor, dict[str, object]]:
+        redactor = Redactor([self.SECRET])
+        return redactor, {
+            SECRET_WATCH: redactor,
+            "secrets": {"jeton": self.SECRET},
+            "row": {"nom": "Dupont", "ville": "Lyon"},
+            "vars": {"base": "https://intranet.example", "cle": self.SECRET},
+        }
+
+    def test_what_a_template_computes_from_a_secret_is_masked(self) -> None:
+        redactor, scope = self.scope()
+        for template in (
+            "{{ secrets.jeton[2:] }}",
+            "{{ secrets.jeton | replace('&', '+') }}",
+            "{{ secrets.jeton | list | join('.') }}",
+            "{{ vars.cle[::2] }}",
+            "{% for k, v in secrets.items() %}{{ v[1:-1] }}{% endfor %}",
+        ):
+            derived = render_string(template, scope)
+            assert derived != self.SECRET and redactor.text(f"<{derived}>") == "<***>", template
+
+    def test_a_value_computed_from_a_derived_value_is_masked_in_turn(self) -> None:
+        redactor, scope = self.scope()
+        scope["derive"] = render_string("{{ secrets.jeton[1:] }}", scope)
+        again = render_string("{{ derive[1:] }}", scope)
+        assert redactor.text(again) == "***"
+
+    def test_values_not_computed_from_a_secret_stay_readable(self) -> None:
+        redactor, scope = self.scope()
+        assert render_string("{{ row.nom }} {{ vars.base }}/{{ row.ville }}", scope) == (
+            "Dupont https://intranet.example/Lyon"
+        )
+        assert redactor.text("Dupont https://intranet.example/Lyon") == "Dupont https://intranet.example/Lyon"
+
+    def test_an_error_on_a_secret_does_not_quote_it(self) -> None:
+        _, scope = self.scope()
+        with pytest.raises(TemplateError) as raised:
+            render_string("{{ secrets.jeton[3:] | to_date }}", scope)
+        assert raised.value.message == (
+            "ValueError in an expression that uses a secret (the details are not shown: they could reveal it)"
+        )
+
+    def test_in_a_text_each_expression_counts_on_its_own(self) -> None:
+        redactor, scope = self.scope()
+        text = render_string(
+            "longueur {{ secrets.jeton | length }}, {{ secrets.jeton[4:] }} pour {{ row.nom }}", scope
+        )
+        assert redactor.text(text) == f"longueur {len(self.SECRET)}, *** pour Dupont"
+        assert redactor.text("Dupont") == "Dupont"
+
+    def test_a_text_with_statements_counts_as_a_whole(self) -> None:
+        redactor, scope = self.scope()
+        text = render_string("{% set cut = secrets.jeton[1:] %}{{ row.nom }} {{ cut }}", scope)
+        assert redactor.text(text) == "***"
