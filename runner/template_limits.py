@@ -247,6 +247,12 @@ class _RenderBudget:
             )
         self.tick()
 
+    def written_literally(self, size: int) -> None:
+        """The template's own text written by a loop's body, once per iteration."""
+        self.written += size
+        if self.written > MAX_TEXT_LENGTH:
+            raise too_long("a text", self.written, MAX_TEXT_LENGTH)
+
     def write(self, value: Any) -> None:
         self.written += _text_size(value)
         if self.written > MAX_TEXT_LENGTH:
@@ -297,10 +303,11 @@ INTERNAL_FILTERS = frozenset({_LOOP_FILTER, _OUTPUT_FILTER, _CONCAT_FILTER})
 
 
 @pass_context
-def _counted_loop(context: Any, iterable: Any) -> Iterator[Any]:
+def _counted_loop(context: Any, iterable: Any, literal: int = 0) -> Iterator[Any]:
     budget = _budget(context)
     for item in iterable:
         budget.iteration()
+        budget.written_literally(literal)
         yield item
 
 
@@ -322,12 +329,18 @@ class _BudgetTransformer(NodeTransformer):
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
-        node.iter = _wrapped(node.iter, _LOOP_FILTER)  # type: ignore[arg-type]
+        # The body's own text is counted per iteration here: its outputs stay constants, which Jinja writes
+        # as they are (and which `finalize`, so the secrets' taint, never sees).
+        literal = sum(len(data.data) for child in node.body for data in child.find_all(nodes.TemplateData))
+        node.iter = _wrapped(node.iter, _LOOP_FILTER, nodes.Const(literal))  # type: ignore[arg-type]
         return node
 
     def visit_Output(self, node: nodes.Output) -> nodes.Node:
         self.generic_visit(node)
-        node.nodes = [_wrapped(child, _OUTPUT_FILTER) for child in node.nodes]
+        node.nodes = [
+            child if isinstance(child, nodes.TemplateData) else _wrapped(child, _OUTPUT_FILTER)
+            for child in node.nodes
+        ]
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
@@ -335,8 +348,8 @@ class _BudgetTransformer(NodeTransformer):
         return _wrapped(nodes.Tuple(node.nodes, "load", lineno=node.lineno), _CONCAT_FILTER)
 
 
-def _wrapped(node: nodes.Expr, name: str) -> nodes.Filter:
-    return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
+def _wrapped(node: nodes.Expr, name: str, *args: nodes.Expr) -> nodes.Filter:
+    return nodes.Filter(node, name, list(args), [], None, None, lineno=node.lineno)
 
 
 # Jinja's filters that turn their value into a text: the value's size is checked first.
