@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from robots._browser_failures import (
+    _NETWORK_ERRORS,
     MASK_COLOUR,
     explain,
     page_place,
@@ -17,10 +18,18 @@ from robots._browser_failures import (
     secret_masks,
     unmark,
 )
+from robots._browser_forms import (
+    BLOCKED_FORM_SCRIPT,
+    EMPTY_PAGE_SCRIPT,
+    LOGIN_HINT,
+    NET_ERROR_SCRIPT,
+    PAGE_ANSWER_SCRIPT,
+    WATCH_INVALID_SCRIPT,
+)
 from robots._browser_host import BrowserHost, shared_host
 from robots._browser_locators import TARGET_KINDS, Target
 from robots.base import Robot, RobotContext, temporary_sibling
-from runner.errors import ApplicationError, BusinessError, ConfigurationError
+from runner.errors import AccessRefused, ApplicationError, BusinessError, ConfigurationError
 
 T = TypeVar("T")
 ErrorWhen = str | dict[str, str] | None
@@ -195,11 +204,33 @@ class BrowserCore(Robot):
             place = await page_place(self._page)
             raise ApplicationError(f"the server answered with an error {status} to {doing}, on {place}")
 
+    async def _check_loaded(self, page: Any, doing: str) -> None:
+        """A page that did not load (the browser's own error page, an empty answer) is a system failure.
+
+        It is never a refusal of the data: the server may have saved the data before it failed, so the step is
+        an application error and the ledger treats the item as possibly done.
+        """
+        address = str(page.url)
+        if address.startswith("chrome-error://"):
+            code = await page.evaluate(NET_ERROR_SCRIPT)
+            words = _NETWORK_ERRORS.get(str(code).removeprefix("net::"), "") if code else ""
+            raise ApplicationError(
+                f"the page did not load after {doing}: {words or code or 'the browser shows its error page'}",
+                hint="the server may have stopped while answering: the data may or may not have been saved",
+            )
+        if address.startswith(("http:", "https:")) and await page.evaluate(EMPTY_PAGE_SCRIPT):
+            raise ApplicationError(
+                f"the server answered {doing} with an empty page ({address})",
+                hint="the server may have failed while answering: the data may or may not have been saved",
+            )
+
     async def _after_submit(
         self, page: Any, doing: str, error_when: ErrorWhen, timeout: float | None
     ) -> None:
         await page.wait_for_load_state("load", timeout=self._ms(timeout))
         await self._check_status(doing)
+        await self._check_loaded(page, doing)
+        await self._check_browser_validation(page, doing)
         if error_when is None:
             return
         marker = _error_target(error_when)
@@ -209,7 +240,29 @@ class BrowserCore(Robot):
         texts = [t.strip() for t in await matches.all_inner_texts() if t.strip()]
         place = await page_place(page)
         details = "; ".join(dict.fromkeys(texts[:8])) or marker.value
-        raise BusinessError(f"the page refused the data: {details}", cause=[f"after {doing}, on {place}"])
+        answer = await (self._frame.locator(":root") if self._frame else page).evaluate(PAGE_ANSWER_SCRIPT)
+        named = [f"{label} : {message}" if label else message for label, message in answer["fields"]]
+        cause = [f"the page says: {details}"] if named else []
+        if named:
+            details = "; ".join(dict.fromkeys(named))
+        cause.append(f"after {doing}, on {place}")
+        if answer["password"]:
+            raise AccessRefused(f"the login was refused: {details}", cause=cause, hint=LOGIN_HINT)
+        raise BusinessError(f"the page refused the data: {details}", cause=cause)
+
+    async def _watch_refusal(self, scope: Any) -> None:
+        """Before a click or a key that may submit a form: note the fields the browser will refuse to send."""
+        await (scope.locator(":root") if self._frame else scope).evaluate(WATCH_INVALID_SCRIPT)
+
+    async def _check_browser_validation(self, page: Any, doing: str) -> None:
+        """A form the browser itself would not send (a required field empty, a value too long) is refused data."""
+        blocked = await (self._frame.locator(":root") if self._frame else page).evaluate(BLOCKED_FORM_SCRIPT)
+        if blocked:
+            named = "; ".join(f"{label} : {message}" if label else message for label, message in blocked)
+            place = await page_place(page)
+            raise BusinessError(
+                f"the browser refused to send the form: {named}", cause=[f"after {doing}, on {place}"]
+            )
 
     def _resolve_url(self, url: str) -> str:
         if self._page is not None and not re.match(r"^[a-z][a-z0-9+.-]*:", url):
