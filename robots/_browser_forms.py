@@ -147,7 +147,10 @@ _ANSWER_HELPERS = r"""
           row = parent;
         }
         own = [...row.querySelectorAll(ERRORS)].filter(visible);
-        for (const side of [row.previousElementSibling, row.nextElementSibling]) {
+        // A list between two rows belongs to the row after it (Django's as_p writes it before the field).
+        const after = row.nextElementSibling;
+        const nextRow = after && after.nextElementSibling;
+        for (const side of [row.previousElementSibling, nextRow && fieldsOf(nextRow).length ? null : after]) {
           if (side && side.matches(ERRORS) && visible(side) && !fieldsOf(side).length) own.push(side);
         }
       }
@@ -158,7 +161,9 @@ _ANSWER_HELPERS = r"""
   };
   const ownedByField = (el) => {
     if (el.id && document.querySelector(`[aria-describedby~="${CSS.escape(el.id)}"]`)) return true;
-    const around = el.parentElement ? fieldsOf(el.parentElement) : [];
+    const parent = el.parentElement;
+    if (!parent || ['BODY', 'MAIN', 'FORM', 'HTML'].includes(parent.tagName)) return false;
+    const around = fieldsOf(parent);
     return around.length > 0 && new Set(around.map((f) => f.name || f.id)).size === 1;
   };
   const banners = () => {

@@ -632,7 +632,7 @@ class Browser(BrowserPageActions):
 
         Args:
             pattern: A regular expression searched in the address, with named groups, e.g.
-                "/dossier/(?P<id>\\d+)/change/": each group becomes a field of the result.
+                "/dossier/(?P<id>\d+)/change/": each group becomes a field of the result.
 
         Returns:
             url, scheme, host, port, path, query (a mapping of the query's parameters), fragment, and the
