@@ -131,6 +131,8 @@ class ServedIntranet:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=30)
+        if self.process is not None and self.process.stdout is not None:
+            self.process.stdout.close()
 
     def stored(self) -> Counter[str]:
         response = httpx.get(f"{self.url}/api/test/dossiers", headers=self.headers, timeout=10)
@@ -151,25 +153,28 @@ def test_a_server_killed_during_a_submit_leaves_the_item_to_check_and_a_retry_en
     logs = tmp_path / "logs"
     intranet = ServedIntranet(tmp_path / "intranet")
     intranet.start()
+    output = tmp_path / "run.err"
+    run: subprocess.Popen[bytes] | None = None
     try:
         intranet.faults(hang_after_submit=True)
-        run = subprocess.Popen(
-            [sys.executable, "-m", "runner.cli", "run", str(workflow), "-i", f"fichier={source}"]
-            + ["-i", f"intranet={intranet.url}", "--logs", str(logs)],
-            cwd=ROOT,
-            env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with output.open("wb") as err:
+            run = subprocess.Popen(
+                [sys.executable, "-m", "runner.cli", "run", str(workflow), "-i", f"fichier={source}"]
+                + ["-i", f"intranet={intranet.url}", "--logs", str(logs)],
+                cwd=ROOT,
+                env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+            )
         wait_until(lambda: intranet.stored(), timeout=120, interval=0.1)  # the first request is saved
         intranet.kill()  # while the browser waits for the answer to its submit
-        _, stderr = run.communicate(timeout=300)
+        run.wait(timeout=300)
+        stderr = output.read_text(encoding="utf-8")
         assert run.returncode == 3, stderr
         run_id, first = statuses(logs)
         assert first[references[0]] == ItemStatus.TO_CHECK
         assert "the page did not load after submitting the form with 'Enregistrer'" in stderr
-        assert "refused" not in stderr
+        assert "the data was refused" not in stderr and "refused the data" not in stderr
 
         intranet.start()  # the same data, the same port, no fault
         retry = robo("runs", "retry", run_id, logs=logs)
@@ -183,6 +188,9 @@ def test_a_server_killed_during_a_submit_leaves_the_item_to_check_and_a_retry_en
         assert f"entered? check {references[0]}" in retry.stderr
     finally:
         intranet.kill()
+        if run is not None and run.poll() is None:
+            run.kill()
+            run.wait(timeout=30)
 
 
 def test_a_wrong_password_is_tried_once_and_stops_the_run(bot: Bot, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EXEMPT_PATH_PREFIXES = ("/api/test/", "/static/")
+NEW_CASE = "/dossiers/nouveau"
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,8 @@ class FaultConfig:
         slow_max_delay: Longest delay in seconds; a delayed request waits a uniform random time up to it.
         changed_layout: Rename field labels, e.g. "Nom du demandeur" becomes "Nom de famille du demandeur".
         maintenance_seconds: Answer every request with HTTP 503 for this many seconds from now.
-        hang_after_submit: Process every form sent (POST), then never answer it: as a server that dies while
-            answering, once the test kills its process (`serve`), the browser gets no answer at all.
+        hang_after_submit: Save every new case sent, then never answer: as a server that dies while answering,
+            once the test kills its process (`serve`), the browser gets no answer at all.
         seed: Seed of the random draws, for reproducible tests; None draws from the system.
     """
 
@@ -166,7 +167,7 @@ class FaultInjectionMiddleware:
         delay = self.injector.draw_delay()
         if delay:
             await asyncio.sleep(delay)
-        if self.injector.config.hang_after_submit and scope["method"] == "POST":
+        if self.injector.config.hang_after_submit and scope["method"] == "POST" and scope["path"] == NEW_CASE:
             await self.app(scope, receive, _discard)
             await asyncio.Event().wait()  # until the process is killed
         if not self.injector.draw_failure():
