@@ -265,11 +265,11 @@ class BrowserCore(Robot):
         answer = await _settled_evaluate(
             self._frame.locator(":root") if self._frame else page, PAGE_ANSWER_SCRIPT
         )
+        # The page's message first, then each field's own message that it does not already say.
+        said = " ".join(details.split())
         named = [f"{label} : {message}" if label else message for label, message in answer["fields"]]
-        cause = [f"the page says: {details}"] if named else []
-        if named:
-            details = "; ".join(dict.fromkeys(named))
-        cause.append(f"after {doing}, on {place}")
+        details = "; ".join([details, *(n for n in dict.fromkeys(named) if " ".join(n.split()) not in said)])
+        cause = [f"after {doing}, on {place}"]
         if answer["password"]:
             raise AccessRefused(f"the login was refused: {details}", cause=cause, hint=LOGIN_HINT)
         raise BusinessError(f"the page refused the data: {details}", cause=cause)

@@ -114,8 +114,8 @@ class ServedIntranet:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.mock_intranet", "serve", "--json", "--data", str(self.data)]
-            + ["--port", str(self.port)],
+            [sys.executable, "-m", "tests.mock_intranet", "serve", "--json"]  # noqa: RUF005
+            + ["--data", str(self.data), "--port", str(self.port)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -139,7 +139,9 @@ class ServedIntranet:
         return Counter(case["reference_externe"] for case in response.json()["dossiers"])
 
     def faults(self, **faults: Any) -> None:
-        httpx.put(f"{self.url}/api/test/faults", json=faults, headers=self.headers, timeout=10).raise_for_status()
+        httpx.put(
+            f"{self.url}/api/test/faults", json=faults, headers=self.headers, timeout=10
+        ).raise_for_status()
 
 
 def test_a_server_killed_during_a_submit_leaves_the_item_to_check_and_a_retry_enters_none_twice(
@@ -159,7 +161,7 @@ def test_a_server_killed_during_a_submit_leaves_the_item_to_check_and_a_retry_en
         intranet.faults(hang_after_submit=True)
         with output.open("wb") as err:
             run = subprocess.Popen(
-                [sys.executable, "-m", "runner.cli", "run", str(workflow), "-i", f"fichier={source}"]
+                [sys.executable, "-m", "runner.cli", "run", str(workflow), "-i", f"fichier={source}"]  # noqa: RUF005
                 + ["-i", f"intranet={intranet.url}", "--logs", str(logs)],
                 cwd=ROOT,
                 env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
@@ -228,8 +230,9 @@ def test_a_refusal_names_the_fields_and_a_saved_record_is_read_back_without_css(
     )
     assert result.returncode == 3, result.stderr
     assert (
-        "the page refused the data: Nom du demandeur : 200 caractères au maximum.;"
-        " Observations : 2000 caractères au maximum." in result.stderr
+        "the page refused the data: Le dossier n'a pas été enregistré : 2 erreurs à corriger.;"
+        " Nom du demandeur : 200 caractères au maximum.; Observations : 2000 caractères au maximum."
+        in result.stderr
     )
     [stored] = bot.stored()
     numero = stored["numero"]
