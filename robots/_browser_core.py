@@ -248,7 +248,14 @@ class BrowserCore(Robot):
         self, page: Any, doing: str, error_when: ErrorWhen, timeout: float | None
     ) -> None:
         if self._navigation is not None:  # a page load started: wait for its answer (or its failure) first
-            await _failure_of(self._navigation)
+            seconds = timeout or self.default_timeout
+            try:
+                await asyncio.wait_for(_failure_of(self._navigation), seconds)
+            except TimeoutError:
+                raise ApplicationError(
+                    f"no answer to {doing} within {seconds:g} s",
+                    hint="the server may be slow or stopped: the data may or may not have been saved",
+                ) from None
         await page.wait_for_load_state("load", timeout=self._ms(timeout))
         await self._check_status(doing)
         await self._check_loaded(page, doing)

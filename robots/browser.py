@@ -12,7 +12,9 @@ import asyncio
 import hashlib
 import os
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator
 
 from robots._browser_core import ErrorWhen
 from robots._browser_failures import page_place
@@ -21,6 +23,18 @@ from robots._browser_locators import Target, closest_candidates
 from robots._browser_pages import BrowserPageActions
 from robots.base import Seconds, action, atomic_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError
+
+
+def _regular_expression(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return pattern
+
+
+UrlPattern = Annotated[str, AfterValidator(_regular_expression)]
+# A regular expression searched in an address; its named groups are the values read.
 
 _OPENS_NEW_TAB = (
     "(e) => { const owner = e.closest('a[href], form'); return !!owner && owner.target === '_blank'; }"
@@ -627,7 +641,7 @@ class Browser(BrowserPageActions):
         return self._run("reading the page's message", work, timeout=timeout)
 
     @action
-    def read_url(self, pattern: str | None = None) -> dict[str, Any]:
+    def read_url(self, pattern: UrlPattern | None = None) -> dict[str, Any]:
         r"""Read the current address and its parts; with a pattern, take values out of it (e.g. a new record's id).
 
         Args:
@@ -638,7 +652,7 @@ class Browser(BrowserPageActions):
             url, scheme, host, port, path, query (a mapping of the query's parameters), fragment, and the
             pattern's named groups (a business error when the pattern is given and not found).
         """
-        compiled = _compiled(pattern)
+        compiled = re.compile(pattern) if pattern is not None else None
 
         async def work(scope: Any) -> dict[str, Any]:
             from urllib.parse import parse_qsl, urlsplit
@@ -718,15 +732,6 @@ class Browser(BrowserPageActions):
             )
 
         return self._run(f"reading the row '{contains}'", work, target=table, timeout=timeout)
-
-
-def _compiled(pattern: str | None) -> re.Pattern[str] | None:
-    if pattern is None:
-        return None
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ConfigurationError(f"the pattern {pattern} is not a valid regular expression: {exc}") from None
 
 
 __all__ = ["Browser", "Target"]
