@@ -272,9 +272,14 @@ class BrowserCore(Robot):
         answer = await _settled_evaluate(
             self._frame.locator(":root") if self._frame else page, PAGE_ANSWER_SCRIPT
         )
-        # The page's message first, then each field's own message that it does not already say.
-        said = " ".join(details.split())
+        # The page's message first, then each field's own message that it does not already say. When the marker
+        # found only the fields' messages, the page's message is its banner.
         named = [f"{label} : {message}" if label else message for label, message in answer["fields"]]
+        own = {" ".join(message.split()) for _, message in answer["fields"]}
+        if texts and all(" ".join(text.split()) in own for text in texts):
+            banners = [m["text"] for m in answer["messages"] if m["kind"] in ("error", "warning")]
+            details = "; ".join(dict.fromkeys(banners)) or "the fields' messages say"
+        said = " ".join(details.split())
         details = "; ".join([details, *(n for n in dict.fromkeys(named) if " ".join(n.split()) not in said)])
         cause = [f"after {doing}, on {place}"]
         if answer["password"]:

@@ -229,6 +229,19 @@ class TestRefusalsNameTheField:
         assert message.startswith("the page refused the data: Corrigez les erreurs ci-dessous.; ")
         assert not isinstance(info.value, AccessRefused)
 
+    def test_a_marker_on_the_fields_messages_gives_the_banner_then_each_field_once(
+        self, browser: Browser, site: Intranet
+    ) -> None:
+        site.submit = "refuse"
+        browser.open(url=f"{site.url}/formulaire")
+        with pytest.raises(BusinessError) as info:
+            browser.fill_form(fields=FIELDS, submit="Enregistrer", error_when={"css": ".errorlist"})
+        assert info.value.message == (
+            f"the page refused the data: Corrigez les erreurs ci-dessous.; Nom du demandeur : {TOO_LONG}; "
+            f"Ville : {REQUIRED}; Courriel : Saisissez une adresse électronique valide.; "
+            "SIRET : Le SIRET doit comporter 14 chiffres."
+        )
+
     def test_a_form_the_browser_will_not_send_is_refused_with_the_browsers_message(
         self, browser: Browser, site: Intranet
     ) -> None:
