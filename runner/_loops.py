@@ -234,11 +234,22 @@ class LoopSteps:
         take_lock = threading.Lock()
         fatal: list[BaseException] = []
 
+        first_setup = (
+            threading.Event()
+        )  # the other lanes log in once the first one did: a refusal stops them all
+
         def work(lane_number: int) -> None:
             lane = self._new_lane(lane_number)
             lane_scope: Scope = ChainMap(self._items_source(step, scope), scope)
             try:
-                self.execute_steps(step.setup, lane_scope, lane, None)
+                if lane_number > 1:
+                    first_setup.wait()
+                    if fatal:
+                        return
+                try:
+                    self.execute_steps(step.setup, lane_scope, lane, None)
+                finally:
+                    first_setup.set()
                 while not fatal and not self.stop_event.is_set():
                     with take_lock:
                         taken = next(next_item, None)

@@ -151,6 +151,8 @@ class Probe(Robot):
         Args:
             reason: The message.
         """
+        with Probe.lock:
+            Probe.calls.append(("refuse_login", reason))
         raise AccessRefused(f"the login was refused: {reason}")
 
     @action

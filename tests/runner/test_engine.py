@@ -137,7 +137,6 @@ class TestLoops:
 name: t
 steps:
   - for_each: [a, b, c]
-    key: item
     as: lettre
     key: lettre
     steps:
@@ -613,3 +612,23 @@ steps:
         )
         assert outcome.status == "failed"
         assert [(e.key, e.status) for e in recorder.of("item_finished")] == [("a", "failed_business")]
+
+    def test_a_login_refused_in_the_setup_of_parallel_lanes_is_tried_once(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, recorder = run_yaml(
+            """
+name: t
+steps:
+  - for_each: [a, b, c, d]
+    key: item
+    parallel: 3
+    setup:
+      - probe.refuse_login: {reason: Identifiant ou mot de passe incorrect}
+    steps:
+      - probe.echo: {value: "{{ item }}"}
+"""
+        )
+        assert outcome.status == "failed"
+        assert [name for name, _ in probe.calls] == ["refuse_login"]
+        assert not recorder.of("item_finished")
