@@ -187,7 +187,14 @@ PAGE_ANSWER_SCRIPT = (
     "() => {"
     + _ANSWER_HELPERS
     + r"""
-  const password = [...document.querySelectorAll('input[type=password]')].some(visible);
+  // A login form: one password field and at most two others to type in (a user name, a code). A form that
+  // creates an account or changes a password has two or three password fields: its refusal is plain data.
+  const typed = (root) => fieldsOf(root).filter((f) => visible(f) && !['checkbox', 'radio', 'file'].includes(f.type));
+  const password = [...document.querySelectorAll('form, body')].some((root) => {
+    const fields = typed(root);
+    const secret = fields.filter((f) => f.type === 'password');
+    return secret.length === 1 && fields.length <= 3 && (root.tagName === 'FORM' || !document.querySelector('form'));
+  });
   return {fields: fieldErrors(), messages: banners(), password};
 }"""
 )

@@ -234,9 +234,8 @@ class LoopSteps:
         take_lock = threading.Lock()
         fatal: list[BaseException] = []
 
-        first_setup = (
-            threading.Event()
-        )  # the other lanes log in once the first one did: a refusal stops them all
+        # The other lanes run their setup (their login) once the first lane's succeeded: a refusal is met once.
+        first_setup = threading.Event()
 
         def work(lane_number: int) -> None:
             lane = self._new_lane(lane_number)

@@ -83,7 +83,7 @@ class BusinessError(RoboError):
 
 
 class AccessRefused(BusinessError):
-    """A login was refused (wrong password, locked account): never retried, and the run stops at once."""
+    """A login was refused (wrong password, locked account), or a `recover` step was: the run stops at once."""
 
     kind = "business"
 

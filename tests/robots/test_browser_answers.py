@@ -69,6 +69,12 @@ LOGIN_PAGE = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><titl
 <label for="p">Mot de passe :</label><input id="p" name="p" type="password">
 <input type="submit" value="Connexion"></form></body></html>"""
 
+NEW_ACCOUNT_PAGE = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Ajouter utilisateur</title></head>
+<body>{note}<form method="post" action="/utilisateur"><label for="u">Nom d’utilisateur :</label><input id="u" name="u">
+<label for="p1">Mot de passe :</label><input id="p1" name="p1" type="password">
+<label for="p2">Confirmation du mot de passe :</label><input id="p2" name="p2" type="password">
+<input type="submit" value="Enregistrer"></form></body></html>"""
+
 BROWSER_CHECKED_PAGE = """<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Demande</title></head>
 <body><form method="post" action="/enregistrer"><label for="cp">Code postal :</label>
 <input id="cp" name="cp" required pattern="[0-9]{5}"><button>Envoyer</button></form></body></html>"""
@@ -108,6 +114,7 @@ class Intranet:
                     "/dossier/123/change/": SAVED_PAGE,
                     "/resultats": RESULTS_PAGE,
                     "/connexion": LOGIN_PAGE.format(note=""),
+                    "/utilisateur": NEW_ACCOUNT_PAGE.format(note=""),
                     "/demande": BROWSER_CHECKED_PAGE,
                     "/vide": "",
                 }
@@ -122,6 +129,9 @@ class Intranet:
                         '<p class="errornote">Saisissez un nom d’utilisateur et un mot de passe valides.</p>'
                     )
                     self.answer(LOGIN_PAGE.format(note=note))
+                elif self.path == "/utilisateur":
+                    note = '<p class="errornote">Les deux mots de passe ne correspondent pas.</p>'
+                    self.answer(NEW_ACCOUNT_PAGE.format(note=note))
                 elif site.submit == "die":  # saved, then the server dies before answering
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -260,6 +270,22 @@ class TestRefusalsNameTheField:
                 error_when={"css": ".errornote"},
             )
         assert "the run stops" in (info.value.hint or "")
+
+    def test_a_refused_new_account_with_two_password_fields_is_plain_refused_data(
+        self, browser: Browser, site: Intranet
+    ) -> None:
+        browser.open(url=f"{site.url}/utilisateur")
+        with pytest.raises(BusinessError, match="the page refused the data: Les deux mots") as info:
+            browser.fill_form(
+                fields={
+                    "Nom d’utilisateur :": "agent",
+                    "Mot de passe :": "a",
+                    "Confirmation du mot de passe :": "b",
+                },
+                submit="Enregistrer",
+                error_when={"css": ".errornote"},
+            )
+        assert not isinstance(info.value, AccessRefused)
 
 
 class TestReadingTheAnswer:
