@@ -105,7 +105,8 @@ async def absent_target(page: Any, target: Target, waited: float) -> WorkflowBug
     close = await what_the_page_has(page, target)
     return WorkflowBug(
         f"{target.describe()} is not on {where}" + (f": {close}" if close else ""),
-        hint="the page had finished loading: write the name as the page shows it (see the screenshot in the "
+        hint=(f"{close}; " if close else "")
+        + "the page had finished loading: write the name as the page shows it (see the screenshot in the "
         "artifacts); quotes, spaces, case, a trailing ':' and a '*' do not matter",
         cause=[f"on {page.url}, after waiting {waited:.1f} s"],
     )

@@ -297,8 +297,8 @@ class Browser(BrowserPageActions):
             title = await self._page.title()
             raise WorkflowBug(
                 f"no field labelled {names} on the page '{title}': {hint}",
-                hint="write the labels as the page shows them; quotes, spaces, case, a trailing ':' and a '*' "
-                "do not matter",
+                hint=f"{hint}; write the labels as the page shows them (quotes, spaces, case, a trailing ':' and "
+                "a '*' do not matter)",
                 cause=[f"on {self._page.url}"],
             )
         raise ApplicationError(f"no field labelled {names} on {place}", hint=hint)
