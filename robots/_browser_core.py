@@ -21,7 +21,7 @@ from robots._browser_failures import (
     what_the_page_has,
 )
 from robots._browser_host import BrowserHost, shared_host
-from robots._browser_locators import TARGET_KINDS, Match, Target
+from robots._browser_locators import NAMED_KINDS, TARGET_KINDS, Match, Target
 from robots.base import Robot, RobotContext, temporary_sibling
 from runner.errors import ApplicationError, BusinessError, ConfigurationError, RoboError
 
@@ -94,6 +94,8 @@ class BrowserCore(Robot):
         XPath…) are left to Playwright, as written.
         """
         if target.named is None:
+            if target.kind in NAMED_KINDS and target.kind != "role":  # written by a template, from the data
+                raise BusinessError(f"{target.describe()}: the {target.kind} to look for is empty")
             return target.locate(scope)
 
         async def look() -> tuple[Any, list[Match]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -94,6 +94,25 @@ class Target(FlatParameters):
     exact: bool = False
 
     choose_one: ClassVar[tuple[str, ...]] = TARGET_KINDS
+
+    @classmethod
+    def problems(cls, given: Mapping[str, Any], optional: bool) -> list[tuple[str, str]]:
+        """An empty locator, or `within`, `nth`, `exact` or `name` without anything to look for."""
+        found = []
+        for kind in TARGET_KINDS:
+            value = given.get(kind)
+            if isinstance(value, str) and not (normalise(value) if kind in NAMED_KINDS else value.strip()):
+                found.append((kind, f"'{kind}' is empty: it must say what to look for"))
+        kinds = ", ".join(TARGET_KINDS)
+        if optional and not any(kind in given for kind in TARGET_KINDS):
+            found.extend(
+                (modifier, f"'{modifier}' says how to look, not what for: add one of {kinds}")
+                for modifier in ("within", "nth", "exact", "name")
+                if modifier in given
+            )
+        if "name" in given and "role" not in given and any(kind in given for kind in TARGET_KINDS):
+            found.append(("name", "'name' is the accessible name that goes with 'role'"))
+        return found
 
     @property
     def kind(self) -> str:

@@ -23,7 +23,8 @@ class TestFormPage:
             if field.name == "priorite":
                 assert "<legend>Priorité" in page
                 continue
-            if field.name in COLON_LABELS:  # a framework's " :" after the required marker; "Ville" with a no-break space
+            # A framework's " :" after the required marker ("Ville" with a no-break space before the colon).
+            if field.name in COLON_LABELS:
                 colon = "&nbsp;:" if field.name == "ville" else " :"
                 marker = '<span class="obligatoire" aria-hidden="true">*</span>'
                 assert f'<label for="{field.name}">{field.label}{marker}{colon}</label>' in page, field.name
@@ -36,10 +37,12 @@ class TestFormPage:
         assert 'type="file" id="piece_jointe"' in page
         assert '<textarea id="observations"' in page
         assert ">Enregistrer</button>" in page
-        for option in ("Subvention", "Aide à l’emploi", "Formation", "Autre"):  # the page's apostrophe is curly
+        # The page's apostrophes are curly; the values sent are as typed.
+        for option in ("Subvention", "Aide à l’emploi", "Formation", "Autre"):
             assert f">{option}</option>" in page
-        assert '<option value="Aide à l&#39;emploi">' in page  # the value sent is as typed
-        assert 'class="aide-laterale"' in page and "cliquez sur Enregistrer" in page  # the button's text, again
+        assert '<option value="Aide à l&#39;emploi">' in page
+        # An aside repeats the button's text.
+        assert 'class="aide-laterale"' in page and "cliquez sur Enregistrer" in page
 
 
 class TestSuccessfulSubmission:
