@@ -16,7 +16,7 @@ from typing import Any, Literal
 from robots._browser_core import ErrorWhen
 from robots._browser_failures import page_place
 from robots._browser_forms import FILL_FORM_SCRIPT, form_value
-from robots._browser_locators import Target, closest_candidates, tolerant_pattern
+from robots._browser_locators import Target, closest_candidates, normalise, tolerant_pattern
 from robots._browser_pages import BrowserPageActions
 from robots.base import Seconds, action, atomic_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError, WorkflowBug
@@ -153,6 +153,15 @@ class Browser(BrowserPageActions):
         async def work(scope: Any) -> list[str]:
             locator = await self._find(target, scope, timeout)
             wanted = option if isinstance(option, list) else [option]
+            shown = await locator.locator("option").evaluate_all(
+                "(os) => os.map((o) => [o.textContent, o.value])"
+            )
+            by_text = {normalise(str(text)).casefold(): str(value) for text, value in shown}
+            chosen = [by_text.get(normalise(w).casefold()) for w in wanted]
+            if shown and all(
+                value is not None for value in chosen
+            ):  # as a person reads them (see `normalise`)
+                return list(await locator.select_option(value=chosen, timeout=self._ms(timeout)))
             try:
                 return list(await locator.select_option(label=wanted, timeout=self._ms(timeout)))
             except Exception:
