@@ -130,7 +130,8 @@ def test_a_label_typo_fails_in_seconds_shown_live_and_stops_the_run_after_three_
     workflow.write_text(TYPO, encoding="utf-8")
     started = time.monotonic()
     command = [sys.executable, "-m", "runner.cli", "run", str(workflow), "-i", f"intranet={bot.intranet.url}"]
-    process = subprocess.Popen(
+    lines: list[tuple[float, str]] = []
+    with subprocess.Popen(
         [*command, "--logs", str(tmp_path / "logs")],
         cwd=ROOT,
         env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
@@ -138,17 +139,15 @@ def test_a_label_typo_fails_in_seconds_shown_live_and_stops_the_run_after_three_
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
-    )
-    lines: list[tuple[float, str]] = []
-    try:
-        assert process.stdout is not None
-        # Read as the run prints it, each line with the moment it came.
-        lines.extend((time.monotonic() - started, line.rstrip("\n")) for line in process.stdout)
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+    ) as process:
+        try:
+            assert process.stdout is not None
+            # Read as the run prints it, each line with the moment it came.
+            lines.extend((time.monotonic() - started, line.rstrip("\n")) for line in process.stdout)
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
     output = "\n".join(text for _, text in lines)
     assert process.returncode != 0, output
     failed = [(at, text) for at, text in lines if text.split(" ", 1)[-1].startswith("  item ")]
