@@ -11,15 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from robots._browser_locators import NORMALISE_JS
-
-FILL_FORM_SCRIPT = (
-    r"""
+FILL_FORM_SCRIPT = r"""
 (fields) => {
-  const normalise = """
-    + NORMALISE_JS
-    + r""";
-  const clean = (t) => normalise(t).toLowerCase();
+  const clean = (t) => (t || '').replace(/\s+/g, ' ').replace(/\s*\*\s*$/, '').trim().toLowerCase();
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const fire = (el) => {
     el.dispatchEvent(new Event('focus', {bubbles: false}));
@@ -89,7 +83,6 @@ FILL_FORM_SCRIPT = (
   return result;
 }
 """
-)
 
 
 def form_value(value: Any) -> Any:
