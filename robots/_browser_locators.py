@@ -77,7 +77,8 @@ class Target(FlatParameters):
         xpath: An XPath expression, as a very last resort.
         nth: Which match to take when several elements match (0 for the first, -1 for the last).
         within: A CSS selector of a container to search in, e.g. "form.formulaire-dossier".
-        exact: Match the label, text or name exactly (case and whole string) instead of as a part.
+        exact: Match the label, text or name exactly (case and whole string) instead of as a part; quotes,
+            spaces, a trailing ":" and a "*" never matter.
     """
 
     label: str | None = None
@@ -185,7 +186,7 @@ class Target(FlatParameters):
         if self.within:
             scope = scope.locator(self.within).first
         kind, value = self.kind, self.value
-        if kind in NAMED_KINDS and normalise(value):
+        if kind in ("label", "text", "placeholder") and normalise(value):
             value = tolerant_pattern(value, self.exact)  # type: ignore[assignment]
         if kind == "label":
             locator = scope.get_by_label(value)
