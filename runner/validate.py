@@ -438,7 +438,7 @@ class _SemanticChecker:
                 empty = (
                     name in group.cls.choose_one and name in written and not _contains_template(written[name])
                 )
-                code = "empty-locator" if empty else "parameter-group"
+                code = "empty-value" if empty else "parameter-group"
                 span = self.spans.value(path) if empty else self.spans.key(path)
                 self.error(span, code, f"{qualified}: {problem}")
 
