@@ -8,17 +8,33 @@ the run's artifacts.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator
 
 from robots._browser_core import ErrorWhen
 from robots._browser_failures import page_place
 from robots._browser_forms import FILL_FORM_SCRIPT, form_value
-from robots._browser_locators import Target, closest_candidates
+from robots._browser_locators import Target, closest_candidates, normalise, tolerant_pattern
 from robots._browser_pages import BrowserPageActions
 from robots.base import ConfinedPath, Seconds, action, atomic_path
-from runner.errors import ApplicationError, BusinessError, ConfigurationError
+from runner.errors import ApplicationError, BusinessError, ConfigurationError, WorkflowBug
+
+
+def _regular_expression(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return pattern
+
+
+UrlPattern = Annotated[str, AfterValidator(_regular_expression)]
+# A regular expression searched in an address; its named groups are the values read.
 
 _OPENS_NEW_TAB = (
     "(e) => { const owner = e.closest('a[href], form'); return !!owner && owner.target === '_blank'; }"
@@ -65,6 +81,7 @@ class Browser(BrowserPageActions):
         )
         self._last_status = response.status if response is not None else None
         await self._check_status(f"opening {url}")
+        await self._check_loaded(self._page, f"opening {url}")
         return response
 
     @action
@@ -107,7 +124,7 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> None:
-            element = target.locate(scope)
+            element = await self._find(target, scope, timeout)
             opens_tab = await element.evaluate(_OPENS_NEW_TAB, timeout=self._ms(timeout))
             if opens_tab:
                 # The new tab exists once the step ends, so that switch_tab finds it.
@@ -115,6 +132,7 @@ class Browser(BrowserPageActions):
                     await element.click(timeout=self._ms(timeout))
                 await (await info.value).wait_for_load_state("load", timeout=self._ms(timeout))
                 return
+            await self._watch_refusal(scope)
             await element.click(timeout=self._ms(timeout))
             await self._after_submit(self._page, f"clicking {target.describe()}", error_when, timeout)
 
@@ -131,7 +149,8 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> None:
-            await target.locate(scope).fill(str(form_value(value)), timeout=self._ms(timeout))
+            field = await self._find(target, scope, timeout)
+            await field.fill(str(form_value(value)), timeout=self._ms(timeout))
 
         self._run(f"filling {target.describe()}", work, target=target, timeout=timeout)
 
@@ -149,8 +168,17 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> list[str]:
-            locator = target.locate(scope)
+            locator = await self._find(target, scope, timeout)
             wanted = option if isinstance(option, list) else [option]
+            shown = await locator.locator("option").evaluate_all(
+                "(os) => os.map((o) => [o.textContent, o.value])"
+            )
+            by_text = {normalise(str(text)).casefold(): str(value) for text, value in shown}
+            chosen = [by_text.get(normalise(w).casefold()) for w in wanted]
+            if shown and all(
+                value is not None for value in chosen
+            ):  # as a person reads them (see `normalise`)
+                return list(await locator.select_option(value=chosen, timeout=self._ms(timeout)))
             try:
                 return list(await locator.select_option(label=wanted, timeout=self._ms(timeout)))
             except Exception:
@@ -175,12 +203,11 @@ class Browser(BrowserPageActions):
             target: The checkbox, usually by its label.
             timeout: Seconds to wait for it.
         """
-        self._run(
-            f"ticking {target.describe()}",
-            lambda scope: target.locate(scope).check(timeout=self._ms(timeout)),
-            target=target,
-            timeout=timeout,
-        )
+
+        async def work(scope: Any) -> None:
+            await (await self._find(target, scope, timeout)).check(timeout=self._ms(timeout))
+
+        self._run(f"ticking {target.describe()}", work, target=target, timeout=timeout)
 
     @action
     def uncheck(self, target: Target, timeout: Seconds | None = None) -> None:
@@ -190,12 +217,11 @@ class Browser(BrowserPageActions):
             target: The checkbox, usually by its label.
             timeout: Seconds to wait for it.
         """
-        self._run(
-            f"unticking {target.describe()}",
-            lambda scope: target.locate(scope).uncheck(timeout=self._ms(timeout)),
-            target=target,
-            timeout=timeout,
-        )
+
+        async def work(scope: Any) -> None:
+            await (await self._find(target, scope, timeout)).uncheck(timeout=self._ms(timeout))
+
+        self._run(f"unticking {target.describe()}", work, target=target, timeout=timeout)
 
     @action
     def choose(self, option: str, group: str | None = None, timeout: Seconds | None = None) -> None:
@@ -209,8 +235,8 @@ class Browser(BrowserPageActions):
         target = Target(label=option, exact=True)
 
         async def work(scope: Any) -> None:
-            place = scope.get_by_role("group", name=group) if group else scope
-            await target.locate(place).check(timeout=self._ms(timeout))
+            place = scope.get_by_role("group", name=tolerant_pattern(group, False)) if group else scope
+            await (await self._find(target, place, timeout)).check(timeout=self._ms(timeout))
 
         self._run(f"choosing '{option}'", work, target=target, timeout=timeout)
 
@@ -242,14 +268,17 @@ class Browser(BrowserPageActions):
         anchor = Target(label=first) if first else None
 
         async def work(scope: Any) -> dict[str, Any]:
-            if anchor is not None:
-                await anchor.locate(scope).wait_for(state="visible", timeout=self._ms(timeout))
             items = [[label, form_value(value)] for label, value in fields.items()]
-            outcome = await (scope.locator(":root") if self._frame else scope).evaluate(
-                FILL_FORM_SCRIPT, items
-            )
+
+            async def fill() -> dict[str, Any]:
+                # Filling again what a first pass filled changes nothing: the same values are set.
+                return dict(
+                    await (scope.locator(":root") if self._frame else scope).evaluate(FILL_FORM_SCRIPT, items)
+                )
+
+            outcome, settled, _ = await self._look(timeout, fill, lambda seen: not seen["missing"])
             if outcome["missing"]:
-                await self._report_missing_labels(scope, outcome["missing"])
+                await self._report_missing_labels(scope, outcome["missing"], settled)
             if outcome["problems"]:
                 name, problem, choices = outcome["problems"][0]
                 close = closest_candidates(str(fields[name]), choices) if choices else []
@@ -264,12 +293,15 @@ class Browser(BrowserPageActions):
                 path = self.context.resolve_path(str(fields[label]))
                 if not path.is_file():
                     raise ConfigurationError(f"the file to upload in '{label}' does not exist: {path}")
-                await scope.get_by_label(label, exact=True).first.set_input_files(
-                    str(path), timeout=self._ms(timeout)
+                await (
+                    Target(label=label, exact=True)
+                    .locate(scope)
+                    .set_input_files(str(path), timeout=self._ms(timeout))
                 )
             if submit:
                 button = Target(role="button", name=submit)
-                await button.locate(scope).click(timeout=self._ms(timeout))
+                await self._watch_refusal(scope)
+                await (await self._find(button, scope, timeout)).click(timeout=self._ms(timeout))
                 await self._after_submit(
                     self._page, f"submitting the form with '{submit}'", error_when, timeout
                 )
@@ -277,7 +309,7 @@ class Browser(BrowserPageActions):
 
         return self._run("filling the form", work, target=anchor, timeout=timeout)
 
-    async def _report_missing_labels(self, scope: Any, missing: list[str]) -> None:
+    async def _report_missing_labels(self, scope: Any, missing: list[str], settled: bool) -> None:
         from robots._browser_locators import CANDIDATES_SCRIPT
 
         candidates = [str(c) for c in await self._page.evaluate(CANDIDATES_SCRIPT, "label")]
@@ -288,10 +320,16 @@ class Browser(BrowserPageActions):
                 hints.append(f"'{label}': did you mean '{close[0]}'?")
         place = await page_place(self._page)
         names = ", ".join(f"'{m}'" for m in missing)
-        raise ApplicationError(
-            f"no field labelled {names} on {place}",
-            hint="; ".join(hints) or "the form's labels are: " + ", ".join(f"'{c}'" for c in candidates[:15]),
-        )
+        hint = "; ".join(hints) or "the form's labels are: " + ", ".join(f"'{c}'" for c in candidates[:15])
+        if settled:  # the page had finished loading: every item would meet it (see ABSENT_AFTER)
+            title = await self._page.title()
+            raise WorkflowBug(
+                f"no field labelled {names} on the page '{title}': {hint}",
+                hint=f"{hint}; write the labels as the page shows them (quotes, spaces, case, a trailing ':' and "
+                "a '*' do not matter)",
+                cause=[f"on {self._page.url}"],
+            )
+        raise ApplicationError(f"no field labelled {names} on {place}", hint=hint)
 
     @action(side_effects=True)
     def upload(
@@ -313,7 +351,8 @@ class Browser(BrowserPageActions):
                 raise ConfigurationError(f"the file to upload does not exist: {path}")
 
         async def work(scope: Any) -> list[str]:
-            await target.locate(scope).set_input_files([str(p) for p in paths], timeout=self._ms(timeout))
+            field = await self._find(target, scope, timeout)
+            await field.set_input_files([str(p) for p in paths], timeout=self._ms(timeout))
             return [str(p) for p in paths]
 
         return self._run(f"uploading into {target.describe()}", work, target=target, timeout=timeout)
@@ -336,7 +375,7 @@ class Browser(BrowserPageActions):
         async def work(scope: Any) -> dict[str, Any]:
             from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-            element = target.locate(scope)
+            element = await self._find(target, scope, timeout)
             await element.wait_for(state="visible", timeout=self._ms(timeout))
             try:
                 async with self._page.expect_download(timeout=self._ms(timeout)) as info:
@@ -385,10 +424,11 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> None:
+            await self._watch_refusal(scope)
             if target is None:
                 await self._page.keyboard.press(key)
             else:
-                await target.locate(scope).press(key, timeout=self._ms(timeout))
+                await (await self._find(target, scope, timeout)).press(key, timeout=self._ms(timeout))
             if key.lower().endswith("enter") or error_when is not None:
                 await self._after_submit(self._page, f"pressing {key}", error_when, timeout)
 
@@ -402,12 +442,11 @@ class Browser(BrowserPageActions):
             target: The element.
             timeout: Seconds to wait for it.
         """
-        self._run(
-            f"hovering {target.describe()}",
-            lambda scope: target.locate(scope).hover(timeout=self._ms(timeout)),
-            target=target,
-            timeout=timeout,
-        )
+
+        async def work(scope: Any) -> None:
+            await (await self._find(target, scope, timeout)).hover(timeout=self._ms(timeout))
+
+        self._run(f"hovering {target.describe()}", work, target=target, timeout=timeout)
 
     # -- waiting and reading -------------------------------------------------------------------------------------
 
@@ -460,7 +499,8 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> str:
-            return str(await target.locate(scope).inner_text(timeout=self._ms(timeout))).strip()
+            element = await self._find(target, scope, timeout)
+            return str(await element.inner_text(timeout=self._ms(timeout))).strip()
 
         return self._run(f"reading {target.describe()}", work, target=target, timeout=timeout)
 
@@ -477,7 +517,9 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> str:
-            return str(await target.locate(scope).input_value(timeout=self._ms(timeout)))
+            return str(
+                await (await self._find(target, scope, timeout)).input_value(timeout=self._ms(timeout))
+            )
 
         return self._run(f"reading {target.describe()}", work, target=target, timeout=timeout)
 
@@ -495,7 +537,8 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> str | None:
-            value = await target.locate(scope).get_attribute(attribute, timeout=self._ms(timeout))
+            element = await self._find(target, scope, timeout)
+            value = await element.get_attribute(attribute, timeout=self._ms(timeout))
             return None if value is None else str(value)
 
         return self._run(f"reading {attribute} of {target.describe()}", work, target=target, timeout=timeout)
@@ -527,7 +570,7 @@ class Browser(BrowserPageActions):
             records: list[dict[str, Any]] = []
             seen: set[str] = set()
             for _ in range(max_pages):
-                locator = table.locate(scope)
+                locator = await self._find(table, scope, timeout)
                 await locator.wait_for(state="visible", timeout=self._ms(timeout))
                 page_rows = await locator.evaluate(READ_TABLE_SCRIPT)
                 records.extend(page_rows)
@@ -560,6 +603,15 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> bool:
+            if target.named is not None:
+                clock = asyncio.get_running_loop().time
+                deadline = clock() + timeout
+                while True:
+                    if any(m.visible for m in target.choose((await target.matches(scope))[1])):
+                        return True
+                    if clock() >= deadline:
+                        return False
+                    await asyncio.sleep(0.1)
             locator = target.locate(scope)
             if timeout:
                 try:
@@ -584,7 +636,7 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> None:
-            place = target.locate(scope) if target is not None else scope
+            place = await self._find(target, scope, timeout) if target is not None else scope
             try:
                 await place.get_by_text(expected).first.wait_for(state="visible", timeout=self._ms(timeout))
             except Exception:
@@ -592,6 +644,131 @@ class Browser(BrowserPageActions):
                 raise BusinessError(f"the text '{expected}' is not shown on {where}") from None
 
         self._run(f"checking the text '{expected}'", work, target=target, timeout=timeout)
+
+    # -- what the application answered ---------------------------------------------------------------------------
+
+    @action
+    def read_message(self, timeout: Seconds | None = None) -> dict[str, Any]:
+        """Read the message the application shows after an action, without any CSS selector.
+
+        The banners (role status or alert, the usual message lists) and the error messages next to fields.
+
+        Args:
+            timeout: Seconds to wait for the page to finish loading.
+
+        Returns:
+            text (every banner's text, joined), kind (success, error, warning or info; null when no banner),
+            messages (each banner as {text, kind}) and fields (each field's error as {field, message}).
+        """
+
+        async def work(scope: Any) -> dict[str, Any]:
+            from robots._browser_forms import MESSAGE_SCRIPT
+
+            await self._page.wait_for_load_state("load", timeout=self._ms(timeout))
+            found = await (scope.locator(":root") if self._frame else scope).evaluate(MESSAGE_SCRIPT)
+            messages = [{"text": m["text"], "kind": m["kind"]} for m in found["messages"]]
+            fields = [{"field": label, "message": message} for label, message in found["fields"]]
+            kinds = {m["kind"] for m in messages}
+            kind = next((k for k in ("error", "warning", "success", "info") if k in kinds), None)
+            if kind is None and fields:
+                kind = "error"
+            text = " ".join(dict.fromkeys(m["text"] for m in messages))
+            return {"text": text, "kind": kind, "messages": messages, "fields": fields}
+
+        return self._run("reading the page's message", work, timeout=timeout)
+
+    @action
+    def read_url(self, pattern: UrlPattern | None = None) -> dict[str, Any]:
+        r"""Read the current address and its parts; with a pattern, take values out of it (e.g. a new record's id).
+
+        Args:
+            pattern: A regular expression searched in the address, with named groups, e.g.
+                "/dossier/(?P<id>\d+)/change/": each group becomes a field of the result.
+
+        Returns:
+            url, scheme, host, port, path, query (a mapping of the query's parameters), fragment, and the
+            pattern's named groups (a business error when the pattern is given and not found).
+        """
+        compiled = re.compile(pattern) if pattern is not None else None
+
+        async def work(scope: Any) -> dict[str, Any]:
+            from urllib.parse import parse_qsl, urlsplit
+
+            address = str(self._page.url)
+            parts = urlsplit(address)
+            result: dict[str, Any] = {
+                "url": address,
+                "scheme": parts.scheme,
+                "host": parts.hostname,
+                "port": parts.port,
+                "path": parts.path,
+                "query": dict(parse_qsl(parts.query, keep_blank_values=True)),
+                "fragment": parts.fragment,
+            }
+            if compiled is not None:
+                found = compiled.search(address)
+                if found is None:
+                    raise BusinessError(
+                        f"the address {address} does not match the pattern {pattern}",
+                        hint="is this the page the previous step should have led to? check the screenshot",
+                    )
+                result.update(found.groupdict())
+            return result
+
+        return self._run("reading the address", work)
+
+    @action
+    def read_row(
+        self,
+        contains: str,
+        table: Target | None = None,
+        column: str | None = None,
+        timeout: Seconds | None = None,
+    ) -> dict[str, Any]:
+        """Read one row of a result table: the row with a cell whose text is `contains`, keyed by the header.
+
+        Args:
+            contains: The text of one of the row's cells, e.g. the record's reference "REF-2024-0042".
+            table: The table (the first table holding such a row when not given).
+            column: Look for the text in this column only (by its header), e.g. "Référence".
+            timeout: Seconds to wait for the row to appear.
+
+        Returns:
+            The row as a mapping header → cell text (empty cells null); a business error when no row has it.
+        """
+        where = table or Target(css="table")
+
+        async def work(scope: Any) -> dict[str, Any]:
+            from robots._browser_tables import READ_TABLE_SCRIPT
+
+            wanted = " ".join(contains.split()).casefold()
+            deadline = asyncio.get_running_loop().time() + (timeout or self.default_timeout)
+            headers: list[str] = []
+            while True:
+                tables = where.locate_all(scope) if table is None else where.locate(scope)
+                for index in range(await tables.count()):
+                    rows = await tables.nth(index).evaluate(READ_TABLE_SCRIPT)
+                    for row in rows:
+                        headers = headers or list(row)
+                        cells = [row.get(column)] if column is not None else list(row.values())
+                        if any(cell is not None and cell.casefold() == wanted for cell in cells):
+                            return dict(row)
+                if asyncio.get_running_loop().time() >= deadline:
+                    break
+                await asyncio.sleep(0.2)  # a result list may still be filling in
+            place = await page_place(self._page)
+            known = f"; its columns are {', '.join(headers)}" if headers else ""
+            raise BusinessError(
+                f"no row of {where.describe()} has a cell '{contains}' on {place}",
+                hint=(
+                    "look in another column, or check the search"
+                    if column is None
+                    else f"the text was looked for in the column '{column}'"
+                )
+                + known,
+            )
+
+        return self._run(f"reading the row '{contains}'", work, target=table, timeout=timeout)
 
 
 __all__ = ["Browser", "Target"]

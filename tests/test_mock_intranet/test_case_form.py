@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.mock_intranet import CASE_FIELDS
-from tests.mock_intranet.case_form import parse_date, parse_montant, validate_case_form
+from tests.mock_intranet.case_form import COLON_LABELS, parse_date, parse_montant, validate_case_form
 from tests.mock_intranet.http_agent import IntranetAgent
 from tests.mock_intranet.siret import is_valid_siret, luhn_check_digit
 
@@ -23,7 +23,13 @@ class TestFormPage:
             if field.name == "priorite":
                 assert "<legend>Priorité" in page
                 continue
-            assert f'<label for="{field.name}">{field.label}</label>' in page, field.name
+            # A framework's " :" after the required marker ("Ville" with a no-break space before the colon).
+            if field.name in COLON_LABELS:
+                colon = "&nbsp;:" if field.name == "ville" else " :"
+                marker = '<span class="obligatoire" aria-hidden="true">*</span>'
+                assert f'<label for="{field.name}">{field.label}{marker}{colon}</label>' in page, field.name
+            else:
+                assert f'<label for="{field.name}">{field.label}</label>' in page, field.name
             assert f'id="{field.name}" name="{field.name}"' in page, field.name
         assert '<label for="priorite-normale">Normale</label>' in page
         assert '<label for="priorite-urgente">Urgente</label>' in page
@@ -31,8 +37,12 @@ class TestFormPage:
         assert 'type="file" id="piece_jointe"' in page
         assert '<textarea id="observations"' in page
         assert ">Enregistrer</button>" in page
-        for option in ("Subvention", "Aide à l&#39;emploi", "Formation", "Autre"):
+        # The page's apostrophes are curly; the values sent are as typed.
+        for option in ("Subvention", "Aide à l’emploi", "Formation", "Autre"):
             assert f">{option}</option>" in page
+        assert '<option value="Aide à l&#39;emploi">' in page
+        # An aside repeats the button's text.
+        assert 'class="aide-laterale"' in page and "cliquez sur Enregistrer" in page
 
 
 class TestSuccessfulSubmission:
@@ -221,3 +231,17 @@ class TestRules:
         case, errors = validate_case_form(VALID_CASE, date.today())
         assert errors == {}
         assert case is not None and case.montant_centimes == 1250050
+
+
+class TestFrameworkLikeErrorList:
+    def test_the_observations_error_is_a_list_before_its_row_tied_by_its_place_only(
+        self, intranet_agent: IntranetAgent
+    ) -> None:
+        submission = intranet_agent.submit_case(VALID_CASE | {"observations": "x" * 2001})
+        page = submission.response.text
+        assert submission.numero is None
+        before_row = re.search(r'<ul class="errorlist"><li>([^<]+)</li></ul>\s*<div class="champ[^"]*">\s*'
+                               r'<label for="observations">', page)  # fmt: skip
+        assert before_row is not None and before_row.group(1) == "2000 caractères au maximum."
+        assert 'aria-describedby="erreur-observations"' not in page
+        assert 'role="alert" id="resume-erreurs"' in page
