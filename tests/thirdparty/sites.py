@@ -95,14 +95,15 @@ class Site:
             "ROBO_TP_PASSWORD": PASSWORD,
             "PYTHONPATH": str(ROOT),
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", self.face.module, str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=(self.data / "server.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with (self.data / "server.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.face.module, str(self.port)],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         wait_until(self._answers, timeout=60, interval=0.1)
 
     def _answers(self) -> bool:
