@@ -26,7 +26,15 @@ from tests.thirdparty.sites import FACES, PASSWORD, USERNAME, Face, Site
 
 pytestmark = pytest.mark.slow
 
-COLUMNS = ["Référence externe", "Demandeur", "Nom d'usage", "Service", "Urgent", "Date de dépôt", "Commentaire"]
+COLUMNS = [
+    "Référence externe",
+    "Demandeur",
+    "Nom d'usage",
+    "Service",
+    "Urgent",
+    "Date de dépôt",
+    "Commentaire",
+]
 NAMES = ["Élodie Bénard", "François Lœb", "Zoé Nguyễn", "Anaïs Çelik", "Jérôme Dupré", "Gaëlle Ménard"]
 USAGE = ["D'Artagnan", "L’Hôpital", "", "Müller-Noël", "Ô'Brien", ""]
 SERVICES = ["État civil", "Urbanisme", "Action sociale"]
@@ -83,12 +91,15 @@ def write_rows(records: list[dict[str, Any]], path: Path) -> Path:
 
 def workflow(face: Face, *, steps: str | None = None, checked: bool = True) -> str:
     """A data-entry workflow as a user writes it from what the site's pages show."""
-    entry = steps or f"""      - browser.goto: {{url: "{{{{ inputs.site }}}}{face.add_path}"}}
+    entry = (
+        steps
+        or f"""      - browser.goto: {{url: "{{{{ inputs.site }}}}{face.add_path}"}}
       - browser.fill_form:
           fields: "{{{{ demande }}}}"
           submit: {face.save_button}
           error_when: {{css: "{face.refused_css}"}}
 """
+    )
     text = f"""
 name: Saisie des dossiers ({face.framework}, {face.lang})
 inputs:
@@ -277,8 +288,7 @@ def test_a_label_typo_fails_in_seconds_with_a_live_did_you_mean_and_stops_after_
 
     def read() -> None:
         assert process.stdout is not None
-        for line in process.stdout:
-            seen.append((time.monotonic() - started, line))
+        seen.extend((time.monotonic() - started, line) for line in process.stdout)
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()

@@ -132,7 +132,7 @@ class Site:
         with sqlite3.connect(self.data / "site.sqlite3") as connection:
             connection.row_factory = sqlite3.Row
             rows = connection.execute(
-                f"SELECT * FROM {self.face.table} WHERE reference LIKE ? ORDER BY id",  # noqa: S608
+                f"SELECT * FROM {self.face.table} WHERE reference LIKE ? ORDER BY id",
                 (reference_prefix + "%",),
             ).fetchall()
         return [dict(row) for row in rows]

@@ -2,12 +2,12 @@
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Flask, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, expose
-from flask_admin.theme import Bootstrap4Theme
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.theme import Bootstrap4Theme
 from flask_babel import Babel
 from flask_sqlalchemy import SQLAlchemy
 from wtforms import Form, PasswordField, StringField
@@ -66,7 +66,7 @@ class Home(AdminIndexView):
 
 
 class DossierView(ModelView):
-    column_labels = {
+    column_labels: ClassVar = {
         "reference": "Référence externe",
         "demandeur": "Demandeur",
         "nom_usage": "Nom d’usage",
@@ -75,8 +75,8 @@ class DossierView(ModelView):
         "date_depot": "Date de dépôt",
         "commentaire": "Commentaire",
     }
-    form_choices = {"service": SERVICES}
-    column_searchable_list = ["reference"]
+    form_choices: ClassVar = {"service": SERVICES}
+    column_searchable_list: ClassVar = ["reference"]
 
     def is_accessible(self) -> bool:
         return logged_in()

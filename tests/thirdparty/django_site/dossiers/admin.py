@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib import admin
 
 from .models import Dossier
@@ -5,5 +7,5 @@ from .models import Dossier
 
 @admin.register(Dossier)
 class DossierAdmin(admin.ModelAdmin):
-    list_display = ["reference", "demandeur", "service", "urgent", "date_depot"]
-    search_fields = ["reference"]
+    list_display: ClassVar = ["reference", "demandeur", "service", "urgent", "date_depot"]
+    search_fields: ClassVar = ["reference"]
