@@ -5,8 +5,8 @@ import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.thirdparty.django_site.settings")
 
-import django  # noqa: E402  (after the settings module is named)
-from django.core.management import call_command  # noqa: E402
+import django
+from django.core.management import call_command
 
 django.setup()
 
