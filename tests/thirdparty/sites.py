@@ -59,12 +59,12 @@ FACES = {
     ("flask", "fr"): Face(
         "flask", "fr", "tests.thirdparty.flask_site", "dossier", "/admin/login/",
         "/admin/dossier/new/", "/admin/dossier/?search=", "Nom d'utilisateur", "Mot de passe",
-        "Enregistrer", "Enregistrer", ".invalid-feedback, .alert-danger", "Enregistrer",
+        "Enregistrer", "Enregistrer", ".invalid-feedback, .alert-danger", "Dossier",
     ),
     ("flask", "en"): Face(
         "flask", "en", "tests.thirdparty.flask_site", "dossier", "/admin/login/",
         "/admin/dossier/new/", "/admin/dossier/?search=", "Username", "Password",
-        "Save", "Save", ".invalid-feedback, .alert-danger", "Save",
+        "Save", "Save", ".invalid-feedback, .alert-danger", "Dossier",
     ),
 }  # fmt: skip
 
