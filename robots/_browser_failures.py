@@ -13,9 +13,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from robots._browser_locators import CANDIDATES_SCRIPT, Target, closest_candidates
+from robots._browser_locators import CANDIDATES_SCRIPT, Match, Target, closest_candidates
 from robots.base import atomic_path
-from runner.errors import ApplicationError, ConfigurationError, RoboError
+from runner.errors import ApplicationError, ConfigurationError, RoboError, WorkflowBug
 
 _NETWORK_ERRORS = {
     "ERR_CONNECTION_REFUSED": "the connection was refused",
@@ -48,19 +48,9 @@ async def explain(
         return exc
     if isinstance(exc, PlaywrightTimeoutError) and target is not None and page is not None:
         place = await page_place(page)
-        hint = None
-        try:
-            candidates = await page.evaluate(CANDIDATES_SCRIPT, target.kind)
-        except Exception:
-            candidates = []
-        close = closest_candidates(target.value, [str(c) for c in candidates])
-        if close:
-            hint = "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-        elif candidates and target.kind in ("label", "placeholder", "title", "test_id"):
-            hint = "the page has: " + ", ".join(f"'{c}'" for c in candidates[:12])
         return ApplicationError(
             f"{target.describe()} was not found on {place} within {timeout:g} s",
-            hint=hint
+            hint=await what_the_page_has(page, target)
             or "the page may have changed, or not finished loading: check the screenshot in the artifacts",
         )
     if isinstance(exc, PlaywrightTimeoutError):
@@ -85,6 +75,52 @@ async def explain(
         first = message.splitlines()[0] if message else type(exc).__name__
         return ApplicationError(f"{doing} failed: {first}")
     return ApplicationError(f"{doing} failed unexpectedly: {type(exc).__name__}: {exc}")
+
+
+async def what_the_page_has(page: Any, target: Target) -> str | None:
+    """A "did you mean" naming the closest names the page has, or those names, for a target it does not show."""
+    try:
+        candidates = [str(c) for c in await page.evaluate(CANDIDATES_SCRIPT, target.kind)]
+    except Exception:
+        candidates = []
+    close = closest_candidates(target.named or target.value, candidates)
+    if close:
+        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    if candidates and target.kind in ("label", "placeholder", "title", "test_id"):
+        return "the page has: " + ", ".join(f"'{c}'" for c in candidates[:12])
+    return None
+
+
+async def absent_target(page: Any, target: Target, waited: float) -> WorkflowBug:
+    """A target missing from a page that has finished loading: the workflow names something the page lacks.
+
+    The message is the same on every item (the page's title, not its address), so that the engine stops the run
+    after a few items in a row, and carries the "did you mean" shown live.
+    """
+    try:
+        title = await page.title()
+    except Exception:
+        title = ""
+    where = f"the page '{title}'" if title else "the page"
+    close = await what_the_page_has(page, target)
+    return WorkflowBug(
+        f"{target.describe()} is not on {where}" + (f": {close}" if close else ""),
+        hint=(f"{close}; " if close else "")
+        + "the page had finished loading: write the name as the page shows it (see the screenshot in the "
+        "artifacts); quotes, spaces, case, a trailing ':' and a '*' do not matter",
+        cause=[f"on {page.url}, after waiting {waited:.1f} s"],
+    )
+
+
+def ambiguous_target(target: Target, matches: list[Match], title: str) -> WorkflowBug:
+    """Several elements match a target equally well: clicking or filling the first one would be a guess."""
+    where = f"the page '{title}'" if title else "the page"
+    listed = ", ".join(m.describe() for m in matches[:6]) + (", …" if len(matches) > 6 else "")
+    return WorkflowBug(
+        f"{target.describe()} matches {len(matches)} elements equally well on {where}: {listed}",
+        hint="add exact: true (the whole name), within: a CSS selector of the container to look in, "
+        "or nth: 0 for the first of them (-1 for the last)",
+    )
 
 
 def redact_zip(path: Path, redact: Callable[[str], str], target: Path | None = None) -> None:

@@ -11,9 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-FILL_FORM_SCRIPT = r"""
+from robots._browser_locators import NORMALISE_JS
+
+FILL_FORM_SCRIPT = (
+    r"""
 (fields) => {
-  const clean = (t) => (t || '').replace(/\s+/g, ' ').replace(/\s*\*\s*$/, '').trim().toLowerCase();
+  const normalise = """
+    + NORMALISE_JS
+    + r""";
+  const clean = (t) => normalise(t).toLowerCase();
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const fire = (el) => {
     el.dispatchEvent(new Event('focus', {bubbles: false}));
@@ -83,6 +89,7 @@ FILL_FORM_SCRIPT = r"""
   return result;
 }
 """
+)
 
 
 def form_value(value: Any) -> Any:

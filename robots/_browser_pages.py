@@ -32,7 +32,7 @@ class BrowserPageActions(BrowserCore):
 
         async def work(scope: Any) -> str:
             if target is not None:
-                await self._screenshot(target.locate(scope), path=str(path))
+                await self._screenshot(await self._find(target, scope, None), path=str(path))
             else:
                 await self._screenshot(self._page, path=str(path), full_page=full_page)
             self.context.record_artifact(path, "screenshot", f"screenshot of {self._page.url}")
@@ -62,7 +62,7 @@ class BrowserPageActions(BrowserCore):
             self._page.once("dialog", answer)
             if target is None:
                 return None
-            await target.locate(scope).click(timeout=self._ms(timeout))
+            await (await self._find(target, scope, timeout)).click(timeout=self._ms(timeout))
             message = await asyncio.wait_for(seen, timeout=(timeout or self.default_timeout))
             await self._page.wait_for_load_state("load", timeout=self._ms(timeout))
             return message

@@ -53,6 +53,15 @@ class FlatParameters:
 
     choose_one: ClassVar[tuple[str, ...]] = ()
 
+    @classmethod
+    def problems(cls, given: Mapping[str, Any], optional: bool) -> list[tuple[str, str]]:
+        """What is wrong with these written fields beyond their types: (field, message) pairs, for validation.
+
+        `given` holds the fields a step writes (a template as its text); `optional` is whether the action may
+        go without the argument.
+        """
+        return []
+
 
 @dataclass(frozen=True)
 class FlatGroup:

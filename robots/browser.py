@@ -8,6 +8,7 @@ the run's artifacts.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from typing import Any, Literal
@@ -15,10 +16,10 @@ from typing import Any, Literal
 from robots._browser_core import ErrorWhen
 from robots._browser_failures import page_place
 from robots._browser_forms import FILL_FORM_SCRIPT, form_value
-from robots._browser_locators import Target, closest_candidates
+from robots._browser_locators import Target, closest_candidates, normalise, tolerant_pattern
 from robots._browser_pages import BrowserPageActions
 from robots.base import Seconds, action, atomic_path
-from runner.errors import ApplicationError, BusinessError, ConfigurationError
+from runner.errors import ApplicationError, BusinessError, ConfigurationError, WorkflowBug
 
 _OPENS_NEW_TAB = (
     "(e) => { const owner = e.closest('a[href], form'); return !!owner && owner.target === '_blank'; }"
@@ -107,7 +108,7 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> None:
-            element = target.locate(scope)
+            element = await self._find(target, scope, timeout)
             opens_tab = await element.evaluate(_OPENS_NEW_TAB, timeout=self._ms(timeout))
             if opens_tab:
                 # The new tab exists once the step ends, so that switch_tab finds it.
@@ -131,7 +132,8 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> None:
-            await target.locate(scope).fill(str(form_value(value)), timeout=self._ms(timeout))
+            field = await self._find(target, scope, timeout)
+            await field.fill(str(form_value(value)), timeout=self._ms(timeout))
 
         self._run(f"filling {target.describe()}", work, target=target, timeout=timeout)
 
@@ -149,8 +151,17 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> list[str]:
-            locator = target.locate(scope)
+            locator = await self._find(target, scope, timeout)
             wanted = option if isinstance(option, list) else [option]
+            shown = await locator.locator("option").evaluate_all(
+                "(os) => os.map((o) => [o.textContent, o.value])"
+            )
+            by_text = {normalise(str(text)).casefold(): str(value) for text, value in shown}
+            chosen = [by_text.get(normalise(w).casefold()) for w in wanted]
+            if shown and all(
+                value is not None for value in chosen
+            ):  # as a person reads them (see `normalise`)
+                return list(await locator.select_option(value=chosen, timeout=self._ms(timeout)))
             try:
                 return list(await locator.select_option(label=wanted, timeout=self._ms(timeout)))
             except Exception:
@@ -175,12 +186,11 @@ class Browser(BrowserPageActions):
             target: The checkbox, usually by its label.
             timeout: Seconds to wait for it.
         """
-        self._run(
-            f"ticking {target.describe()}",
-            lambda scope: target.locate(scope).check(timeout=self._ms(timeout)),
-            target=target,
-            timeout=timeout,
-        )
+
+        async def work(scope: Any) -> None:
+            await (await self._find(target, scope, timeout)).check(timeout=self._ms(timeout))
+
+        self._run(f"ticking {target.describe()}", work, target=target, timeout=timeout)
 
     @action
     def uncheck(self, target: Target, timeout: Seconds | None = None) -> None:
@@ -190,12 +200,11 @@ class Browser(BrowserPageActions):
             target: The checkbox, usually by its label.
             timeout: Seconds to wait for it.
         """
-        self._run(
-            f"unticking {target.describe()}",
-            lambda scope: target.locate(scope).uncheck(timeout=self._ms(timeout)),
-            target=target,
-            timeout=timeout,
-        )
+
+        async def work(scope: Any) -> None:
+            await (await self._find(target, scope, timeout)).uncheck(timeout=self._ms(timeout))
+
+        self._run(f"unticking {target.describe()}", work, target=target, timeout=timeout)
 
     @action
     def choose(self, option: str, group: str | None = None, timeout: Seconds | None = None) -> None:
@@ -209,8 +218,8 @@ class Browser(BrowserPageActions):
         target = Target(label=option, exact=True)
 
         async def work(scope: Any) -> None:
-            place = scope.get_by_role("group", name=group) if group else scope
-            await target.locate(place).check(timeout=self._ms(timeout))
+            place = scope.get_by_role("group", name=tolerant_pattern(group, False)) if group else scope
+            await (await self._find(target, place, timeout)).check(timeout=self._ms(timeout))
 
         self._run(f"choosing '{option}'", work, target=target, timeout=timeout)
 
@@ -242,14 +251,17 @@ class Browser(BrowserPageActions):
         anchor = Target(label=first) if first else None
 
         async def work(scope: Any) -> dict[str, Any]:
-            if anchor is not None:
-                await anchor.locate(scope).wait_for(state="visible", timeout=self._ms(timeout))
             items = [[label, form_value(value)] for label, value in fields.items()]
-            outcome = await (scope.locator(":root") if self._frame else scope).evaluate(
-                FILL_FORM_SCRIPT, items
-            )
+
+            async def fill() -> dict[str, Any]:
+                # Filling again what a first pass filled changes nothing: the same values are set.
+                return dict(
+                    await (scope.locator(":root") if self._frame else scope).evaluate(FILL_FORM_SCRIPT, items)
+                )
+
+            outcome, settled, _ = await self._look(timeout, fill, lambda seen: not seen["missing"])
             if outcome["missing"]:
-                await self._report_missing_labels(scope, outcome["missing"])
+                await self._report_missing_labels(scope, outcome["missing"], settled)
             if outcome["problems"]:
                 name, problem, choices = outcome["problems"][0]
                 close = closest_candidates(str(fields[name]), choices) if choices else []
@@ -263,12 +275,14 @@ class Browser(BrowserPageActions):
                 path = self.context.resolve_path(str(fields[label]))
                 if not path.is_file():
                     raise ConfigurationError(f"the file to upload in '{label}' does not exist: {path}")
-                await scope.get_by_label(label, exact=True).first.set_input_files(
-                    str(path), timeout=self._ms(timeout)
+                await (
+                    Target(label=label, exact=True)
+                    .locate(scope)
+                    .set_input_files(str(path), timeout=self._ms(timeout))
                 )
             if submit:
                 button = Target(role="button", name=submit)
-                await button.locate(scope).click(timeout=self._ms(timeout))
+                await (await self._find(button, scope, timeout)).click(timeout=self._ms(timeout))
                 await self._after_submit(
                     self._page, f"submitting the form with '{submit}'", error_when, timeout
                 )
@@ -276,7 +290,7 @@ class Browser(BrowserPageActions):
 
         return self._run("filling the form", work, target=anchor, timeout=timeout)
 
-    async def _report_missing_labels(self, scope: Any, missing: list[str]) -> None:
+    async def _report_missing_labels(self, scope: Any, missing: list[str], settled: bool) -> None:
         from robots._browser_locators import CANDIDATES_SCRIPT
 
         candidates = [str(c) for c in await self._page.evaluate(CANDIDATES_SCRIPT, "label")]
@@ -287,10 +301,16 @@ class Browser(BrowserPageActions):
                 hints.append(f"'{label}': did you mean '{close[0]}'?")
         place = await page_place(self._page)
         names = ", ".join(f"'{m}'" for m in missing)
-        raise ApplicationError(
-            f"no field labelled {names} on {place}",
-            hint="; ".join(hints) or "the form's labels are: " + ", ".join(f"'{c}'" for c in candidates[:15]),
-        )
+        hint = "; ".join(hints) or "the form's labels are: " + ", ".join(f"'{c}'" for c in candidates[:15])
+        if settled:  # the page had finished loading: every item would meet it (see ABSENT_AFTER)
+            title = await self._page.title()
+            raise WorkflowBug(
+                f"no field labelled {names} on the page '{title}': {hint}",
+                hint=f"{hint}; write the labels as the page shows them (quotes, spaces, case, a trailing ':' and "
+                "a '*' do not matter)",
+                cause=[f"on {self._page.url}"],
+            )
+        raise ApplicationError(f"no field labelled {names} on {place}", hint=hint)
 
     @action(side_effects=True)
     def upload(self, target: Target, files: str | list[str], timeout: Seconds | None = None) -> list[str]:
@@ -310,7 +330,8 @@ class Browser(BrowserPageActions):
                 raise ConfigurationError(f"the file to upload does not exist: {path}")
 
         async def work(scope: Any) -> list[str]:
-            await target.locate(scope).set_input_files([str(p) for p in paths], timeout=self._ms(timeout))
+            field = await self._find(target, scope, timeout)
+            await field.set_input_files([str(p) for p in paths], timeout=self._ms(timeout))
             return [str(p) for p in paths]
 
         return self._run(f"uploading into {target.describe()}", work, target=target, timeout=timeout)
@@ -331,7 +352,7 @@ class Browser(BrowserPageActions):
         async def work(scope: Any) -> dict[str, Any]:
             from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-            element = target.locate(scope)
+            element = await self._find(target, scope, timeout)
             await element.wait_for(state="visible", timeout=self._ms(timeout))
             try:
                 async with self._page.expect_download(timeout=self._ms(timeout)) as info:
@@ -383,7 +404,7 @@ class Browser(BrowserPageActions):
             if target is None:
                 await self._page.keyboard.press(key)
             else:
-                await target.locate(scope).press(key, timeout=self._ms(timeout))
+                await (await self._find(target, scope, timeout)).press(key, timeout=self._ms(timeout))
             if key.lower().endswith("enter") or error_when is not None:
                 await self._after_submit(self._page, f"pressing {key}", error_when, timeout)
 
@@ -397,12 +418,11 @@ class Browser(BrowserPageActions):
             target: The element.
             timeout: Seconds to wait for it.
         """
-        self._run(
-            f"hovering {target.describe()}",
-            lambda scope: target.locate(scope).hover(timeout=self._ms(timeout)),
-            target=target,
-            timeout=timeout,
-        )
+
+        async def work(scope: Any) -> None:
+            await (await self._find(target, scope, timeout)).hover(timeout=self._ms(timeout))
+
+        self._run(f"hovering {target.describe()}", work, target=target, timeout=timeout)
 
     # -- waiting and reading -------------------------------------------------------------------------------------
 
@@ -455,7 +475,8 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> str:
-            return str(await target.locate(scope).inner_text(timeout=self._ms(timeout))).strip()
+            element = await self._find(target, scope, timeout)
+            return str(await element.inner_text(timeout=self._ms(timeout))).strip()
 
         return self._run(f"reading {target.describe()}", work, target=target, timeout=timeout)
 
@@ -472,7 +493,9 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> str:
-            return str(await target.locate(scope).input_value(timeout=self._ms(timeout)))
+            return str(
+                await (await self._find(target, scope, timeout)).input_value(timeout=self._ms(timeout))
+            )
 
         return self._run(f"reading {target.describe()}", work, target=target, timeout=timeout)
 
@@ -490,7 +513,8 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> str | None:
-            value = await target.locate(scope).get_attribute(attribute, timeout=self._ms(timeout))
+            element = await self._find(target, scope, timeout)
+            value = await element.get_attribute(attribute, timeout=self._ms(timeout))
             return None if value is None else str(value)
 
         return self._run(f"reading {attribute} of {target.describe()}", work, target=target, timeout=timeout)
@@ -522,7 +546,7 @@ class Browser(BrowserPageActions):
             records: list[dict[str, Any]] = []
             seen: set[str] = set()
             for _ in range(max_pages):
-                locator = table.locate(scope)
+                locator = await self._find(table, scope, timeout)
                 await locator.wait_for(state="visible", timeout=self._ms(timeout))
                 page_rows = await locator.evaluate(READ_TABLE_SCRIPT)
                 records.extend(page_rows)
@@ -555,6 +579,15 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> bool:
+            if target.named is not None:
+                clock = asyncio.get_running_loop().time
+                deadline = clock() + timeout
+                while True:
+                    if any(m.visible for m in target.choose((await target.matches(scope))[1])):
+                        return True
+                    if clock() >= deadline:
+                        return False
+                    await asyncio.sleep(0.1)
             locator = target.locate(scope)
             if timeout:
                 try:
@@ -579,7 +612,7 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> None:
-            place = target.locate(scope) if target is not None else scope
+            place = await self._find(target, scope, timeout) if target is not None else scope
             try:
                 await place.get_by_text(expected).first.wait_for(state="visible", timeout=self._ms(timeout))
             except Exception:

@@ -433,6 +433,16 @@ class _SemanticChecker:
             )
         for problem in _group_problems(spec, given, misspelt):
             self.error(key_span, "parameter-group", problem)
+        for group in spec.flat_groups:
+            written = {name: step.params[name] for name in group.fields if name in step.params}
+            for name, problem in group.cls.problems(written, group.optional):
+                path = (*params_path, name)
+                empty = (
+                    name in group.cls.choose_one and name in written and not _contains_template(written[name])
+                )
+                code = "empty-value" if empty else "parameter-group"
+                span = self.spans.value(path) if empty else self.spans.key(path)
+                self.error(span, code, f"{qualified}: {problem}")
 
     def check_changes_are_checked(self, loop: ForEachStep) -> None:
         """A warning for a loop whose items change things but that cannot tell whether an item is entered."""

@@ -44,6 +44,16 @@ CASE_FIELDS: tuple[FormField, ...] = (
     FormField("piece_jointe", "Pièce jointe", False),
 )
 
+# Traps of real pages for a bot that compares names as typed (see the README's "Traps"): these labels end with a
+# colon, as a framework writes them, the required-field marker inside; option texts show typographic apostrophes.
+COLON_LABELS: frozenset[str] = frozenset({"adresse", "code_postal", "ville"})
+
+
+def typographic(text: str) -> str:
+    """A text as a French page prints it: apostrophes curly (a form's value stays as typed)."""
+    return text.replace("'", "\u2019")
+
+
 # The "changed layout" fault renames these labels, as an application upgrade would.
 CHANGED_LAYOUT_LABELS: dict[str, str] = {"nom": "Nom de famille du demandeur"}
 

@@ -11,7 +11,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .case_form import CASE_FIELDS, PRIORITES, TYPES_DEMANDE, field_labels, validate_case_form
+from .case_form import (
+    CASE_FIELDS,
+    COLON_LABELS,
+    PRIORITES,
+    TYPES_DEMANDE,
+    field_labels,
+    typographic,
+    validate_case_form,
+)
 from .case_store import CaseRecord, DocumentRecord
 from .form_values import FileTooLarge, UploadedFile, form_text, read_upload
 from .rendering import render_page
@@ -74,6 +82,8 @@ def _render_form(
         "rubrique": "nouveau",
         "libelles": _labels(request),
         "obligatoires": {field.name for field in CASE_FIELDS if field.required},
+        "libelles_deux_points": COLON_LABELS,
+        "typographique": typographic,
         "valeurs": values,
         "erreurs": errors,
         "types_demande": TYPES_DEMANDE,

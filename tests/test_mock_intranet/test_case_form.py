@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.mock_intranet import CASE_FIELDS
-from tests.mock_intranet.case_form import parse_date, parse_montant, validate_case_form
+from tests.mock_intranet.case_form import COLON_LABELS, parse_date, parse_montant, validate_case_form
 from tests.mock_intranet.http_agent import IntranetAgent
 from tests.mock_intranet.siret import is_valid_siret, luhn_check_digit
 
@@ -23,7 +23,13 @@ class TestFormPage:
             if field.name == "priorite":
                 assert "<legend>Priorité" in page
                 continue
-            assert f'<label for="{field.name}">{field.label}</label>' in page, field.name
+            # A framework's " :" after the required marker ("Ville" with a no-break space before the colon).
+            if field.name in COLON_LABELS:
+                colon = "&nbsp;:" if field.name == "ville" else " :"
+                marker = '<span class="obligatoire" aria-hidden="true">*</span>'
+                assert f'<label for="{field.name}">{field.label}{marker}{colon}</label>' in page, field.name
+            else:
+                assert f'<label for="{field.name}">{field.label}</label>' in page, field.name
             assert f'id="{field.name}" name="{field.name}"' in page, field.name
         assert '<label for="priorite-normale">Normale</label>' in page
         assert '<label for="priorite-urgente">Urgente</label>' in page
@@ -31,8 +37,12 @@ class TestFormPage:
         assert 'type="file" id="piece_jointe"' in page
         assert '<textarea id="observations"' in page
         assert ">Enregistrer</button>" in page
-        for option in ("Subvention", "Aide à l&#39;emploi", "Formation", "Autre"):
+        # The page's apostrophes are curly; the values sent are as typed.
+        for option in ("Subvention", "Aide à l’emploi", "Formation", "Autre"):
             assert f">{option}</option>" in page
+        assert '<option value="Aide à l&#39;emploi">' in page
+        # An aside repeats the button's text.
+        assert 'class="aide-laterale"' in page and "cliquez sur Enregistrer" in page
 
 
 class TestSuccessfulSubmission:

@@ -14,7 +14,7 @@ class TestLoginPage:
     def test_shows_labelled_fields_and_button(self, intranet_url: str) -> None:
         page = httpx.get(f"{intranet_url}/connexion")
         assert page.status_code == 200
-        assert '<label for="identifiant">Identifiant</label>' in page.text
+        assert '<label for="identifiant">Identifiant (nom d’utilisateur)</label>' in page.text
         assert '<label for="mot_de_passe">Mot de passe</label>' in page.text
         assert ">Se connecter</button>" in page.text
         assert csrf_token(page.text)

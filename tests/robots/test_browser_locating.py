@@ -1,0 +1,195 @@
+"""How the browser robot finds what a workflow names: as a person reads the page, the element a person would use.
+
+Small pages written to the test's folder and opened by their file address; the robot is used directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from robots import RobotContext
+from robots._browser_core import ABSENT_AFTER
+from robots._browser_locators import Target, closest_candidates, normalise
+from robots.browser import Browser
+from runner.errors import ApplicationError, WorkflowBug
+
+pytestmark = pytest.mark.slow
+
+# The page's own names, as real pages write them: curly apostrophes, a framework's " :", a no-break space before
+# the colon, the required-field marker inside the label.
+FORM = """<title>Saisie</title>
+<form>
+  <label for="u">Nom d’utilisateur&nbsp;:</label><input id="u">
+  <label for="n">Nom du demandeur <span class="obligatoire">*</span></label><input id="n">
+  <label for="v">Ville :</label><input id="v">
+  <input id="o" placeholder="Numéro d’ordre">
+  <input type="checkbox" id="c"><label for="c">J’accepte les conditions :</label>
+  <label for="t">Type d’aide</label>
+  <select id="t"><option value="">—</option><option value="3">Aide à l’emploi</option><option value="4">Autre</option></select>
+  <button type="button" onclick="document.title = 'envoyé'">Valider l’envoi</button>
+</form>"""
+
+
+def page(tmp_path: Path, name: str, html: str) -> str:
+    path = tmp_path / name
+    path.write_text('<!doctype html><meta charset="utf-8">' + html, encoding="utf-8")
+    return path.as_uri()
+
+
+@pytest.fixture
+def browser(robot_context: RobotContext) -> Iterator[Browser]:
+    robot = Browser(robot_context)
+    try:
+        yield robot
+    finally:
+        robot.close()
+        robot_context.shared.close()
+
+
+def title(browser: Browser) -> str:
+    return str(browser.open()["title"])
+
+
+class TestNamesAsPeopleSeeThem:
+    def test_one_normalisation_for_quotes_spaces_colons_required_markers(self) -> None:
+        assert normalise("Nom d\u2019utilisateur\u00a0: *") == "Nom d'utilisateur"
+        assert normalise("  \u00abRéf.\u00bb  externe\u202f:") == '"Réf." externe'
+        assert normalise("Ville :") == normalise("Ville") == "Ville"
+        assert closest_candidates("nom d'utilisateurr", ["Nom d\u2019utilisateur :", "Ville :"]) == [
+            "Nom d\u2019utilisateur :"
+        ]
+
+    def test_fill_and_read_find_fields_typed_with_straight_quotes_and_no_colon(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "form.html", FORM))
+        browser.fill(Target(label="Nom d'utilisateur"), "agent1", timeout=2)
+        browser.fill(Target(label="nom du demandeur :"), "Dupont", timeout=2)
+        browser.fill(Target(label="Ville"), "Lyon", timeout=2)
+        browser.fill(Target(placeholder="numéro d'ordre"), "12", timeout=2)
+        assert browser.read_value(Target(css="#u")) == "agent1"
+        assert browser.read_value(Target(label="Nom d’utilisateur :", exact=True)) == "agent1"
+        assert browser.read_value(Target(label="Nom du demandeur")) == "Dupont"
+        assert browser.read_value(Target(css="#v")) == "Lyon"
+        assert browser.read_value(Target(css="#o")) == "12"
+
+    def test_check_select_click_read_and_exists_compare_the_same_way(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "form.html", FORM))
+        browser.check(Target(label="J'accepte les conditions"), timeout=2)
+        assert browser.select(Target(label="type d'aide :"), "Aide à l'emploi", timeout=2) == ["3"]
+        assert browser.exists(Target(text="Valider l'envoi"))
+        assert browser.read_text(Target(role="button:valider l'envoi"), timeout=2) == "Valider l’envoi"
+        browser.click(Target(role="button", name="Valider l'envoi"), timeout=2)
+        assert title(browser) == "envoyé"
+        assert browser.read_attribute(Target(css="#c"), "id") == "c"
+        assert browser._run("", lambda scope: scope.locator("#c").is_checked()) is True
+
+    def test_fill_form_keys_need_neither_the_colon_nor_the_curly_apostrophe(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "form.html", FORM))
+        browser.fill_form(
+            {"Nom d'utilisateur": "agent1", "Ville": "Lyon", "Type d'aide": "Aide à l'emploi"}, timeout=2
+        )
+        assert browser.read_value(Target(css="#u")) == "agent1"
+        assert browser.read_value(Target(css="#v")) == "Lyon"
+        assert browser.read_value(Target(css="#t")) == "3"
+
+    def test_the_same_case_wins_when_only_the_case_differs(self, browser: Browser, tmp_path: Path) -> None:
+        html = """<title>Casse</title>
+<button type="button" onclick="document.title = 'majuscules'">ENVOYER</button>
+<button type="button" onclick="document.title = 'envoyé'">Envoyer</button>"""
+        browser.open(url=page(tmp_path, "casse.html", html))
+        browser.click(Target(text="Envoyer"), timeout=2)
+        assert title(browser) == "envoyé"
+
+
+class TestClickingWhatAPersonWould:
+    def test_the_button_wins_over_a_sidebar_that_repeats_its_text(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Dossiers</title>
+<aside class="raccourcis"><p>Raccourcis : Ajouter dossier, Rechercher</p></aside>
+<main><button type="button" onclick="document.title = 'ajouté'">Ajouter dossier</button></main>"""
+        browser.open(url=page(tmp_path, "barre.html", html))
+        browser.click(Target(text="Ajouter dossier"), timeout=2)
+        assert title(browser) == "ajouté"
+
+    def test_a_link_wins_over_plain_text_with_the_same_words(self, browser: Browser, tmp_path: Path) -> None:
+        html = """<title>Accueil</title>
+<h2>Nouveau dossier</h2>
+<p><a href="#" onclick="document.title = 'lien'; return false">Nouveau dossier</a></p>"""
+        browser.open(url=page(tmp_path, "lien.html", html))
+        browser.click(Target(text="Nouveau dossier"), timeout=2)
+        assert title(browser) == "lien"
+
+    def test_equally_good_candidates_are_an_error_that_lists_them(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Pièces</title>
+<div id="premier"><button type="button" id="a" onclick="document.title = 'a'">Supprimer</button></div>
+<div id="second"><button type="button" id="b" onclick="document.title = 'b'">Supprimer</button></div>"""
+        browser.open(url=page(tmp_path, "deux.html", html))
+        with pytest.raises(WorkflowBug) as caught:
+            browser.click(Target(text="Supprimer"), timeout=2)
+        assert caught.value.message == (
+            "the element with the text 'Supprimer' matches 2 elements equally well on the page 'Pièces': "
+            "<button#a> 'Supprimer', <button#b> 'Supprimer'"
+        )
+        assert "exact" in (caught.value.hint or "") and "within" in (caught.value.hint or "")
+        assert "nth" in (caught.value.hint or "")
+        assert title(browser) == "Pièces"  # nothing was clicked
+        browser.click(Target(text="Supprimer", nth=1), timeout=2)
+        assert title(browser) == "b"
+        browser.click(Target(text="Supprimer", within="#premier"), timeout=2)
+        assert title(browser) == "a"
+
+
+class TestAbsentNames:
+    def test_a_label_missing_from_a_loaded_page_is_a_workflow_error_in_seconds(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "form.html", FORM))
+        started = time.monotonic()
+        with pytest.raises(WorkflowBug) as caught:
+            browser.fill(Target(label="Nom du demandeurr"), "Dupont", timeout=20)
+        assert time.monotonic() - started < ABSENT_AFTER + 3
+        assert caught.value.message.startswith(
+            "the field labelled 'Nom du demandeurr' is not on the page 'Saisie': did you mean 'Nom du demandeur'"
+        )
+
+    def test_fill_form_with_a_missing_label_is_a_workflow_error_in_seconds(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "form.html", FORM))
+        started = time.monotonic()
+        with pytest.raises(WorkflowBug) as caught:
+            browser.fill_form({"Ville": "Lyon", "Nom du demandeurr": "Dupont"}, timeout=20)
+        assert time.monotonic() - started < ABSENT_AFTER + 3
+        assert "'Nom du demandeurr': did you mean 'Nom du demandeur'?" in caught.value.message
+
+    def test_a_page_still_busy_is_waited_for_until_the_step_s_timeout(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = f"""<title>Attente</title><div id="zone" aria-busy="true">Chargement…</div>
+<script>setTimeout(() => {{
+  document.getElementById('zone').innerHTML = '<label for=r>Référence :</label><input id=r>';
+  document.getElementById('zone').removeAttribute('aria-busy');
+}}, {int((ABSENT_AFTER + 1.5) * 1000)});</script>"""
+        browser.open(url=page(tmp_path, "attente.html", html))
+        browser.fill(Target(label="Référence"), "R-1", timeout=15)
+        assert browser.read_value(Target(css="#r")) == "R-1"
+
+    def test_a_page_still_busy_at_the_timeout_is_a_failure_worth_retrying(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = '<title>Attente</title><div aria-busy="true">Chargement…</div>'
+        browser.open(url=page(tmp_path, "occupee.html", html))
+        with pytest.raises(ApplicationError, match="was not found on the page 'Attente'"):
+            browser.fill(Target(label="Référence"), "R-1", timeout=1)
