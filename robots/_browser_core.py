@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from robots._browser_failures import (
+    _NETWORK_ERRORS,
     MASK_COLOUR,
     absent_target,
     ambiguous_target,
@@ -20,10 +21,18 @@ from robots._browser_failures import (
     unmark,
     what_the_page_has,
 )
+from robots._browser_forms import (
+    BLOCKED_FORM_SCRIPT,
+    EMPTY_PAGE_SCRIPT,
+    LOGIN_HINT,
+    NET_ERROR_SCRIPT,
+    PAGE_ANSWER_SCRIPT,
+    WATCH_INVALID_SCRIPT,
+)
 from robots._browser_host import BrowserHost, shared_host
 from robots._browser_locators import NAMED_KINDS, TARGET_KINDS, Match, Target
 from robots.base import Robot, RobotContext, temporary_sibling
-from runner.errors import ApplicationError, BusinessError, ConfigurationError, RoboError
+from runner.errors import AccessRefused, ApplicationError, BusinessError, ConfigurationError, RoboError
 
 T = TypeVar("T")
 ErrorWhen = str | dict[str, str] | None
@@ -50,6 +59,7 @@ class BrowserCore(Robot):
         self._page: Any = None
         self._frame: Any = None
         self._last_status: int | None = None
+        self._navigation: Any = None  # the last page load started (a Playwright request), see _after_submit
         self._actions_since_trace = 0
         # DOM snapshots make a trace complete but cost about a fifth of the speed of field-by-field entry: by
         # default they are recorded only once something has failed (a retry, the items after a failure), until
@@ -196,6 +206,16 @@ class BrowserCore(Robot):
                 self._last_status = response.status
 
         page.on("response", on_response)
+        self._watch_navigation(page)
+
+    def _watch_navigation(self, page: Any) -> None:
+        """Keep the last page load the page started, so that a submit can wait for how it ended."""
+
+        def on_request(request: Any) -> None:
+            if request.is_navigation_request() and request.frame == page.main_frame:
+                self._navigation = request
+
+        page.on("request", on_request)
 
     def _ms(self, timeout: float | None) -> float:
         return (timeout or self.default_timeout) * 1000
@@ -272,11 +292,51 @@ class BrowserCore(Robot):
             place = await page_place(self._page)
             raise ApplicationError(f"the server answered with an error {status} to {doing}, on {place}")
 
+    async def _check_loaded(self, page: Any, doing: str) -> None:
+        """A page that did not load (the browser's own error page, an empty answer) is a system failure.
+
+        It is never a refusal of the data: the server may have saved the data before it failed, so the step is
+        an application error and the ledger treats the item as possibly done.
+        """
+        request, self._navigation = self._navigation, None
+        failure = await _failure_of(request) if request is not None else None
+        if failure:
+            code = failure.removeprefix("net::")
+            words = _NETWORK_ERRORS.get(code, "")
+            raise ApplicationError(
+                f"the page did not load after {doing}: {words + ' (' + code + ')' if words else code}",
+                hint="the server may have stopped while answering: the data may or may not have been saved",
+            )
+        address = str(page.url)
+        if address.startswith("chrome-error://"):
+            code = await _settled_evaluate(page, NET_ERROR_SCRIPT)
+            words = _NETWORK_ERRORS.get(str(code).removeprefix("net::"), "") if code else ""
+            raise ApplicationError(
+                f"the page did not load after {doing}: {words or code or 'the browser shows its error page'}",
+                hint="the server may have stopped while answering: the data may or may not have been saved",
+            )
+        if address.startswith(("http:", "https:")) and await _settled_evaluate(page, EMPTY_PAGE_SCRIPT):
+            raise ApplicationError(
+                f"the server answered {doing} with an empty page ({address})",
+                hint="the server may have failed while answering: the data may or may not have been saved",
+            )
+
     async def _after_submit(
         self, page: Any, doing: str, error_when: ErrorWhen, timeout: float | None
     ) -> None:
+        if self._navigation is not None:  # a page load started: wait for its answer (or its failure) first
+            seconds = timeout or self.default_timeout
+            try:
+                await asyncio.wait_for(_failure_of(self._navigation), seconds)
+            except TimeoutError:
+                raise ApplicationError(
+                    f"no answer to {doing} within {seconds:g} s",
+                    hint="the server may be slow or stopped: the data may or may not have been saved",
+                ) from None
         await page.wait_for_load_state("load", timeout=self._ms(timeout))
         await self._check_status(doing)
+        await self._check_loaded(page, doing)
+        await self._check_browser_validation(page, doing)
         if error_when is None:
             return
         marker = _error_target(error_when)
@@ -286,7 +346,39 @@ class BrowserCore(Robot):
         texts = [t.strip() for t in await matches.all_inner_texts() if t.strip()]
         place = await page_place(page)
         details = "; ".join(dict.fromkeys(texts[:8])) or marker.value
-        raise BusinessError(f"the page refused the data: {details}", cause=[f"after {doing}, on {place}"])
+        answer = await _settled_evaluate(
+            self._frame.locator(":root") if self._frame else page, PAGE_ANSWER_SCRIPT
+        )
+        # The page's message first, then each field's own message that it does not already say. When the marker
+        # found only the fields' messages, the page's message is its banner.
+        named = [f"{label} : {message}" if label else message for label, message in answer["fields"]]
+        own = {" ".join(message.split()) for _, message in answer["fields"]}
+        if texts and all(" ".join(text.split()) in own for text in texts):
+            banners = [m["text"] for m in answer["messages"] if m["kind"] in ("error", "warning")]
+            details = "; ".join(dict.fromkeys(banners)) or "the fields' messages say"
+        said = " ".join(details.split())
+        details = "; ".join([details, *(n for n in dict.fromkeys(named) if " ".join(n.split()) not in said)])
+        cause = [f"after {doing}, on {place}"]
+        if answer["password"]:
+            raise AccessRefused(f"the login was refused: {details}", cause=cause, hint=LOGIN_HINT)
+        raise BusinessError(f"the page refused the data: {details}", cause=cause)
+
+    async def _watch_refusal(self, scope: Any) -> None:
+        """Before a click or a key that may submit a form: note the fields the browser will refuse to send."""
+        self._navigation = None
+        await (scope.locator(":root") if self._frame else scope).evaluate(WATCH_INVALID_SCRIPT)
+
+    async def _check_browser_validation(self, page: Any, doing: str) -> None:
+        """A form the browser itself would not send (a required field empty, a value too long) is refused data."""
+        blocked = await _settled_evaluate(
+            self._frame.locator(":root") if self._frame else page, BLOCKED_FORM_SCRIPT
+        )
+        if blocked:
+            named = "; ".join(f"{label} : {message}" if label else message for label, message in blocked)
+            place = await page_place(page)
+            raise BusinessError(
+                f"the browser refused to send the form: {named}", cause=[f"after {doing}, on {place}"]
+            )
 
     def _resolve_url(self, url: str) -> str:
         if self._page is not None and not re.match(r"^[a-z][a-z0-9+.-]*:", url):
@@ -317,3 +409,27 @@ def _error_target(error_when: str | dict[str, str]) -> Target:
             f"error_when has no key {', '.join(unknown)}", hint="use one of " + ", ".join(TARGET_KINDS)
         )
     return Target(**error_when)  # type: ignore[arg-type]
+
+
+async def _failure_of(request: Any) -> str | None:
+    """How a page load ended: None when it was answered, else the browser's net::ERR_ code."""
+    await request.response()  # waits until the answer came, or the load failed
+    failure = request.failure
+    if not failure or "ERR_ABORTED" in failure:  # aborted: another load (or a download) took its place
+        return None
+    return str(failure)
+
+
+async def _settled_evaluate(scope: Any, script: str) -> Any:
+    """Evaluate a script in the page, again once it has loaded when a navigation replaced the document."""
+    from playwright.async_api import Error as PlaywrightError
+
+    for _ in range(3):
+        try:
+            return await scope.evaluate(script)
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+            page = getattr(scope, "page", scope)
+            await page.wait_for_load_state("load")
+    return await scope.evaluate(script)

@@ -11,7 +11,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator
 
 from robots._browser_core import ErrorWhen
 from robots._browser_failures import page_place
@@ -20,6 +23,18 @@ from robots._browser_locators import Target, closest_candidates, normalise, tole
 from robots._browser_pages import BrowserPageActions
 from robots.base import Seconds, action, atomic_path
 from runner.errors import ApplicationError, BusinessError, ConfigurationError, WorkflowBug
+
+
+def _regular_expression(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return pattern
+
+
+UrlPattern = Annotated[str, AfterValidator(_regular_expression)]
+# A regular expression searched in an address; its named groups are the values read.
 
 _OPENS_NEW_TAB = (
     "(e) => { const owner = e.closest('a[href], form'); return !!owner && owner.target === '_blank'; }"
@@ -66,6 +81,7 @@ class Browser(BrowserPageActions):
         )
         self._last_status = response.status if response is not None else None
         await self._check_status(f"opening {url}")
+        await self._check_loaded(self._page, f"opening {url}")
         return response
 
     @action
@@ -116,6 +132,7 @@ class Browser(BrowserPageActions):
                     await element.click(timeout=self._ms(timeout))
                 await (await info.value).wait_for_load_state("load", timeout=self._ms(timeout))
                 return
+            await self._watch_refusal(scope)
             await element.click(timeout=self._ms(timeout))
             await self._after_submit(self._page, f"clicking {target.describe()}", error_when, timeout)
 
@@ -282,6 +299,7 @@ class Browser(BrowserPageActions):
                 )
             if submit:
                 button = Target(role="button", name=submit)
+                await self._watch_refusal(scope)
                 await (await self._find(button, scope, timeout)).click(timeout=self._ms(timeout))
                 await self._after_submit(
                     self._page, f"submitting the form with '{submit}'", error_when, timeout
@@ -401,6 +419,7 @@ class Browser(BrowserPageActions):
         """
 
         async def work(scope: Any) -> None:
+            await self._watch_refusal(scope)
             if target is None:
                 await self._page.keyboard.press(key)
             else:
@@ -620,6 +639,131 @@ class Browser(BrowserPageActions):
                 raise BusinessError(f"the text '{expected}' is not shown on {where}") from None
 
         self._run(f"checking the text '{expected}'", work, target=target, timeout=timeout)
+
+    # -- what the application answered ---------------------------------------------------------------------------
+
+    @action
+    def read_message(self, timeout: Seconds | None = None) -> dict[str, Any]:
+        """Read the message the application shows after an action, without any CSS selector.
+
+        The banners (role status or alert, the usual message lists) and the error messages next to fields.
+
+        Args:
+            timeout: Seconds to wait for the page to finish loading.
+
+        Returns:
+            text (every banner's text, joined), kind (success, error, warning or info; null when no banner),
+            messages (each banner as {text, kind}) and fields (each field's error as {field, message}).
+        """
+
+        async def work(scope: Any) -> dict[str, Any]:
+            from robots._browser_forms import MESSAGE_SCRIPT
+
+            await self._page.wait_for_load_state("load", timeout=self._ms(timeout))
+            found = await (scope.locator(":root") if self._frame else scope).evaluate(MESSAGE_SCRIPT)
+            messages = [{"text": m["text"], "kind": m["kind"]} for m in found["messages"]]
+            fields = [{"field": label, "message": message} for label, message in found["fields"]]
+            kinds = {m["kind"] for m in messages}
+            kind = next((k for k in ("error", "warning", "success", "info") if k in kinds), None)
+            if kind is None and fields:
+                kind = "error"
+            text = " ".join(dict.fromkeys(m["text"] for m in messages))
+            return {"text": text, "kind": kind, "messages": messages, "fields": fields}
+
+        return self._run("reading the page's message", work, timeout=timeout)
+
+    @action
+    def read_url(self, pattern: UrlPattern | None = None) -> dict[str, Any]:
+        r"""Read the current address and its parts; with a pattern, take values out of it (e.g. a new record's id).
+
+        Args:
+            pattern: A regular expression searched in the address, with named groups, e.g.
+                "/dossier/(?P<id>\d+)/change/": each group becomes a field of the result.
+
+        Returns:
+            url, scheme, host, port, path, query (a mapping of the query's parameters), fragment, and the
+            pattern's named groups (a business error when the pattern is given and not found).
+        """
+        compiled = re.compile(pattern) if pattern is not None else None
+
+        async def work(scope: Any) -> dict[str, Any]:
+            from urllib.parse import parse_qsl, urlsplit
+
+            address = str(self._page.url)
+            parts = urlsplit(address)
+            result: dict[str, Any] = {
+                "url": address,
+                "scheme": parts.scheme,
+                "host": parts.hostname,
+                "port": parts.port,
+                "path": parts.path,
+                "query": dict(parse_qsl(parts.query, keep_blank_values=True)),
+                "fragment": parts.fragment,
+            }
+            if compiled is not None:
+                found = compiled.search(address)
+                if found is None:
+                    raise BusinessError(
+                        f"the address {address} does not match the pattern {pattern}",
+                        hint="is this the page the previous step should have led to? check the screenshot",
+                    )
+                result.update(found.groupdict())
+            return result
+
+        return self._run("reading the address", work)
+
+    @action
+    def read_row(
+        self,
+        contains: str,
+        table: Target | None = None,
+        column: str | None = None,
+        timeout: Seconds | None = None,
+    ) -> dict[str, Any]:
+        """Read one row of a result table: the row with a cell whose text is `contains`, keyed by the header.
+
+        Args:
+            contains: The text of one of the row's cells, e.g. the record's reference "REF-2024-0042".
+            table: The table (the first table holding such a row when not given).
+            column: Look for the text in this column only (by its header), e.g. "Référence".
+            timeout: Seconds to wait for the row to appear.
+
+        Returns:
+            The row as a mapping header → cell text (empty cells null); a business error when no row has it.
+        """
+        where = table or Target(css="table")
+
+        async def work(scope: Any) -> dict[str, Any]:
+            from robots._browser_tables import READ_TABLE_SCRIPT
+
+            wanted = " ".join(contains.split()).casefold()
+            deadline = asyncio.get_running_loop().time() + (timeout or self.default_timeout)
+            headers: list[str] = []
+            while True:
+                tables = where.locate_all(scope) if table is None else where.locate(scope)
+                for index in range(await tables.count()):
+                    rows = await tables.nth(index).evaluate(READ_TABLE_SCRIPT)
+                    for row in rows:
+                        headers = headers or list(row)
+                        cells = [row.get(column)] if column is not None else list(row.values())
+                        if any(cell is not None and cell.casefold() == wanted for cell in cells):
+                            return dict(row)
+                if asyncio.get_running_loop().time() >= deadline:
+                    break
+                await asyncio.sleep(0.2)  # a result list may still be filling in
+            place = await page_place(self._page)
+            known = f"; its columns are {', '.join(headers)}" if headers else ""
+            raise BusinessError(
+                f"no row of {where.describe()} has a cell '{contains}' on {place}",
+                hint=(
+                    "look in another column, or check the search"
+                    if column is None
+                    else f"the text was looked for in the column '{column}'"
+                )
+                + known,
+            )
+
+        return self._run(f"reading the row '{contains}'", work, target=table, timeout=timeout)
 
 
 __all__ = ["Browser", "Target"]

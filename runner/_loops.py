@@ -28,7 +28,7 @@ from runner._step_parts import (
     item_key_of,
     step_ref,
 )
-from runner.errors import ApplicationError, BusinessError, RoboError, WorkflowBug
+from runner.errors import AccessRefused, ApplicationError, BusinessError, RoboError, WorkflowBug
 from runner.events import Event, ItemEffect, ItemFinished, ItemStarted, LogMessage, LoopStarted
 from runner.ledger import (
     UNFINISHED,
@@ -234,11 +234,21 @@ class LoopSteps:
         take_lock = threading.Lock()
         fatal: list[BaseException] = []
 
+        # The other lanes run their setup (their login) once the first lane's succeeded: a refusal is met once.
+        first_setup = threading.Event()
+
         def work(lane_number: int) -> None:
             lane = self._new_lane(lane_number)
             lane_scope: Scope = ChainMap(self._items_source(step, scope), scope)
             try:
-                self.execute_steps(step.setup, lane_scope, lane, None)
+                if lane_number > 1:
+                    first_setup.wait()
+                    if fatal:
+                        return
+                try:
+                    self.execute_steps(step.setup, lane_scope, lane, None)
+                finally:
+                    first_setup.set()
                 while not fatal and not self.stop_event.is_set():
                     with take_lock:
                         taken = next(next_item, None)
@@ -320,7 +330,7 @@ class LoopSteps:
                 changes.recording = False  # recovering and checking restore or read: they enter nothing
                 try:
                     if attempts[0] > 1 and step.recover:
-                        self.execute_steps(step.recover, final_scope[0], lane, key)
+                        self._recover(step.recover, final_scope[0], lane, key)
                     if (check_first or attempts[0] > 1) and self._already_done(
                         step, final_scope[0], lane, key
                     ):
@@ -363,8 +373,8 @@ class LoopSteps:
             )
             with self.counters._lock:
                 self.item_failures.append(failure)
-            if step.on_error == "fail":
-                raise failure from None
+            if step.on_error == "fail" or isinstance(failure.error, AccessRefused):
+                raise failure from None  # a refused login would be refused for every item: the run stops
             return outcome
         finally:
             lane.open_items.remove(changes)
@@ -383,6 +393,21 @@ class LoopSteps:
             loop, key, index, ItemStatus.DONE, time.perf_counter() - started, lane, None, outcome
         )
         return outcome
+
+    def _recover(self, steps: Sequence[Step], scope: Scope, lane: Lane, key: str | None) -> None:
+        """Run `recover` steps; a refusal there (a login refused) would meet every item: it stops the run."""
+        try:
+            self.execute_steps(steps, scope, lane, key)
+        except StepFailure as failure:
+            error = failure.error
+            if isinstance(error, BusinessError) and not isinstance(error, AccessRefused):
+                refused = AccessRefused(
+                    f"recovering was refused, the run stops: {error.message}",
+                    hint=error.hint or "recover steps prepare every item: fix what they need, then resume",
+                    cause=error.cause,
+                )
+                raise StepFailure(failure.step, refused, failure.item) from None
+            raise
 
     def _left_to_check(
         self,

@@ -277,7 +277,7 @@ class Engine(LoopSteps):
             attempts[0] += 1
             if attempts[0] > 1 and step.recover:
                 # e.g. log in again when the session expired, before trying the step once more
-                self.execute_steps(step.recover, scope, lane, item)
+                self._recover(step.recover, scope, lane, item)
             return lane.robots.call(step.robot, spec, params, timeout)
 
         change = self._change_started(step, lane) if spec.may_enter_twice else None  # the ledger's

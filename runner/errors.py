@@ -8,6 +8,8 @@ RoboError                      anything Rob'O raises on purpose; never shown to 
 │                              items in a row fail with the same one, the run stops
 ├── BusinessError              the data was refused (a validation message, a `fail` step, a file name from the
 │                              data too long or holding a NUL byte): never retried
+│   └── AccessRefused          a login or an account was refused (wrong password, account locked): the run stops
+│                              at once, since every item would meet it and each attempt may lock the account
 ├── ApplicationError           a system misbehaved (timeout, element missing, HTTP 5xx): retried
 │   └── StepTimeout            a step ran past its timeout
 └── ConfigurationError         a browser, display, secret or server is missing: says what to install or set
@@ -76,6 +78,12 @@ class WorkflowBug(RoboError):
 
 class BusinessError(RoboError):
     """The data was refused: retrying would give the same answer, so the item is marked failed."""
+
+    kind = "business"
+
+
+class AccessRefused(BusinessError):
+    """A login was refused (wrong password, locked account), or a `recover` step was: the run stops at once."""
 
     kind = "business"
 

@@ -236,7 +236,9 @@ def test_a_value_too_long_is_refused_with_the_field_named(site: Site, tmp_path: 
 
 def test_an_ambiguous_text_click_is_an_error_that_lists_the_candidates(site: Site, tmp_path: Path) -> None:
     if site.face.framework == "flask":
-        pytest.skip("Flask-Admin's add page repeats no text in equally good places (its two 'Dossier' differ)")
+        pytest.skip(
+            "Flask-Admin's add page repeats no text in equally good places (its two 'Dossier' differ)"
+        )
     steps = f"""      - browser.goto: {{url: "{{{{ inputs.site }}}}{site.face.add_path}"}}
       - browser.click: {{text: {site.face.add_text}}}
 """

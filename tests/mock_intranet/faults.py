@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EXEMPT_PATH_PREFIXES = ("/api/test/", "/static/")
+NEW_CASE = "/dossiers/nouveau"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class FaultConfig:
         slow_max_delay: Longest delay in seconds; a delayed request waits a uniform random time up to it.
         changed_layout: Rename field labels, e.g. "Nom du demandeur" becomes "Nom de famille du demandeur".
         maintenance_seconds: Answer every request with HTTP 503 for this many seconds from now.
+        hang_after_submit: Save every new case sent, then never answer: as a server that dies while answering,
+            once the test kills its process (`serve`), the browser gets no answer at all.
         seed: Seed of the random draws, for reproducible tests; None draws from the system.
     """
 
@@ -42,6 +45,7 @@ class FaultConfig:
     slow_max_delay: float = 0.0
     changed_layout: bool = False
     maintenance_seconds: float = 0.0
+    hang_after_submit: bool = False
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -57,6 +61,8 @@ class FaultConfig:
             raise ValueError(f"failure_point must be 'before' or 'after', not {self.failure_point!r}")
         if not isinstance(self.changed_layout, bool):
             raise ValueError(f"changed_layout must be true or false, not {self.changed_layout!r}")
+        if not isinstance(self.hang_after_submit, bool):
+            raise ValueError(f"hang_after_submit must be true or false, not {self.hang_after_submit!r}")
         if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)):
             raise ValueError(f"seed must be an integer or null, not {self.seed!r}")
 
@@ -161,6 +167,9 @@ class FaultInjectionMiddleware:
         delay = self.injector.draw_delay()
         if delay:
             await asyncio.sleep(delay)
+        if self.injector.config.hang_after_submit and scope["method"] == "POST" and scope["path"] == NEW_CASE:
+            await self.app(scope, receive, _discard)
+            await asyncio.Event().wait()  # until the process is killed
         if not self.injector.draw_failure():
             await self.app(scope, receive, send)
             return

@@ -67,6 +67,7 @@ async def login_submit(request: Request) -> Response:
     elif not account.active:
         error = DISABLED_ACCOUNT
     if error is not None or account is None:
+        state.refused_logins += 1
         context = {
             "expiree": False,
             "deconnecte": False,

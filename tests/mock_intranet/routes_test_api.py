@@ -7,6 +7,7 @@ GET  /api/test/mails               received messages (add ?contenu=1 for attachm
 POST /api/test/reset               forget cases, documents, sessions and mail; restore initial faults and settings
 GET  /api/test/faults              the faults in force (+ maintenance_remaining)
 PUT  /api/test/faults              replace them (a FaultConfig as JSON; omitted keys take their defaults)
+GET  /api/test/logins              {"refused": how many logins were refused since the start or the reset}
 GET  /api/test/settings            {"session_ttl": seconds}
 PUT  /api/test/settings            change session_ttl (applies at once to existing sessions)
 POST /api/test/sessions/expire     make every agent's session expired now
@@ -108,6 +109,12 @@ async def put_faults(request: Request) -> Response:
     return JSONResponse(state.faults.status())
 
 
+async def get_logins(request: Request) -> Response:
+    """How many logins were refused (wrong password, disabled account)."""
+    _require_token(request)
+    return JSONResponse({"refused": intranet_state(request).refused_logins})
+
+
 async def get_settings(request: Request) -> Response:
     """Run-time settings."""
     _require_token(request)
@@ -156,6 +163,7 @@ routes = [
     Route("/api/test/reset", reset, methods=["POST"]),
     Route("/api/test/faults", get_faults, methods=["GET"]),
     Route("/api/test/faults", put_faults, methods=["PUT"]),
+    Route("/api/test/logins", get_logins, methods=["GET"]),
     Route("/api/test/settings", get_settings, methods=["GET"]),
     Route("/api/test/settings", put_settings, methods=["PUT"]),
     Route("/api/test/sessions/expire", expire_sessions, methods=["POST"]),

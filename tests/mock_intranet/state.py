@@ -47,6 +47,7 @@ class IntranetState:
         self.test_token = test_token
         self.clock = clock
         self._initial_session_ttl = session_ttl
+        self.refused_logins = 0  # wrong password or disabled account, since the start (a real one locks it)
         self._initial_faults = faults or FaultConfig()
 
     def reset(self) -> None:
@@ -57,3 +58,4 @@ class IntranetState:
         self.mails.clear()
         self.faults.configure(self._initial_faults)
         self.session_ttl = self._initial_session_ttl
+        self.refused_logins = 0

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from robots import Robot, RobotContext, Seconds, Secret, action
-from runner.errors import ApplicationError, BusinessError
+from runner.errors import AccessRefused, ApplicationError, BusinessError
 
 # A 1×1 PNG, so that reports can be tested with a real image.
 TINY_PNG = base64.b64decode(
@@ -143,6 +143,17 @@ class Probe(Robot):
         with Probe.lock:
             Probe.calls.append(("refuse", reason))
         raise BusinessError(reason)
+
+    @action
+    def refuse_login(self, reason: str) -> None:
+        """Raise the error of a refused login.
+
+        Args:
+            reason: The message.
+        """
+        with Probe.lock:
+            Probe.calls.append(("refuse_login", reason))
+        raise AccessRefused(f"the login was refused: {reason}")
 
     @action
     def refuse_with_screenshot(self, reason: str, hint: str | None = None) -> None:

@@ -574,3 +574,61 @@ steps:
         )
         assert outcome.status == "succeeded"
         assert probe.calls == [("write", "s"), ("echo", "x"), ("echo", "x")]
+
+
+class TestRefusedPreparation:
+    def test_a_refused_recovery_stops_the_run_instead_of_failing_every_item(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, recorder = run_yaml(
+            """
+name: t
+steps:
+  - for_each: [a, b, c]
+    key: item
+    retry: {attempts: 2, delay: 0.01}
+    recover:
+      - probe.refuse: {reason: mot de passe refusé}
+    steps:
+      - probe.flaky: {key: "{{ item }}", failures: 1}
+"""
+        )
+        assert outcome.status == "failed"
+        assert [e.key for e in recorder.of("item_finished")] == ["a"]
+        assert [key for name, key in probe.calls if name == "refuse"] == ["mot de passe refusé"]
+        [diagnostic] = outcome.diagnostics
+        assert "recovering was refused, the run stops: mot de passe refusé" in diagnostic.message
+
+    def test_a_refused_login_in_an_item_stops_the_run(self, run_yaml: WorkflowRunner) -> None:
+        outcome, recorder = run_yaml(
+            """
+name: t
+steps:
+  - for_each: [a, b, c]
+    key: item
+    steps:
+      - probe.refuse_login: {reason: Identifiant ou mot de passe incorrect}
+"""
+        )
+        assert outcome.status == "failed"
+        assert [(e.key, e.status) for e in recorder.of("item_finished")] == [("a", "failed_business")]
+
+    def test_a_login_refused_in_the_setup_of_parallel_lanes_is_tried_once(
+        self, run_yaml: WorkflowRunner, probe: type[Probe]
+    ) -> None:
+        outcome, recorder = run_yaml(
+            """
+name: t
+steps:
+  - for_each: [a, b, c, d]
+    key: item
+    parallel: 3
+    setup:
+      - probe.refuse_login: {reason: Identifiant ou mot de passe incorrect}
+    steps:
+      - probe.echo: {value: "{{ item }}"}
+"""
+        )
+        assert outcome.status == "failed"
+        assert [name for name, _ in probe.calls] == ["refuse_login"]
+        assert not recorder.of("item_finished")

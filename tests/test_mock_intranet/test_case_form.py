@@ -231,3 +231,17 @@ class TestRules:
         case, errors = validate_case_form(VALID_CASE, date.today())
         assert errors == {}
         assert case is not None and case.montant_centimes == 1250050
+
+
+class TestFrameworkLikeErrorList:
+    def test_the_observations_error_is_a_list_before_its_row_tied_by_its_place_only(
+        self, intranet_agent: IntranetAgent
+    ) -> None:
+        submission = intranet_agent.submit_case(VALID_CASE | {"observations": "x" * 2001})
+        page = submission.response.text
+        assert submission.numero is None
+        before_row = re.search(r'<ul class="errorlist"><li>([^<]+)</li></ul>\s*<div class="champ[^"]*">\s*'
+                               r'<label for="observations">', page)  # fmt: skip
+        assert before_row is not None and before_row.group(1) == "2000 caractères au maximum."
+        assert 'aria-describedby="erreur-observations"' not in page
+        assert 'role="alert" id="resume-erreurs"' in page

@@ -140,3 +140,18 @@ class TestSessionExpiry:
         assert response.status_code == 303
         assert response.headers["location"] == "/connexion?suivant=%2Fdossiers%2Fnouveau&expiree=1"
         assert intranet_test_api.get("/api/test/dossiers").json()["counts"]["total"] == 0
+
+
+class TestRefusedLoginsAreCounted:
+    def test_each_refused_login_is_counted_and_a_reset_forgets_them(
+        self, mock_intranet: MockIntranet
+    ) -> None:
+        headers = mock_intranet.test_headers
+        with IntranetAgent(mock_intranet.url) as agent:
+            agent.login("agent1", "mauvais")
+            agent.login("agent.inactif", "Motdepasse-0!")
+            agent.login("agent1", "Motdepasse-1!")
+        count = httpx.get(f"{mock_intranet.url}/api/test/logins", headers=headers).json()
+        assert count == {"refused": 2}
+        httpx.post(f"{mock_intranet.url}/api/test/reset", headers=headers).raise_for_status()
+        assert httpx.get(f"{mock_intranet.url}/api/test/logins", headers=headers).json() == {"refused": 0}
