@@ -126,7 +126,7 @@ steps:
     if checked:
         text += f"""    already_done:
       - browser.goto: {{url: "{{{{ inputs.site }}}}{face.list_path}{{{{ demande['Référence externe'] | urlencode }}}}"}}
-      - browser.exists: {{text: "{{{{ demande['Référence externe'] }}}}", within: table, exact: true}}
+      - browser.exists: {{text: "{{{{ demande['Référence externe'] }}}}", exact: true}}
 """
     return text
 
