@@ -183,8 +183,8 @@ class Target(FlatParameters):
 
     def locate_all(self, scope: Any) -> Any:
         """A Playwright locator for every element this target matches, within a page, frame or frame locator."""
-        if self.within:
-            scope = scope.locator(self.within).first
+        if self.within:  # every container that matches: a page may have several (Django's sidebar is a table)
+            scope = scope.locator(self.within)
         kind, value = self.kind, self.value
         if kind in ("label", "text", "placeholder") and normalise(value):
             value = tolerant_pattern(value, self.exact)  # type: ignore[assignment]
