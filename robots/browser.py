@@ -306,7 +306,9 @@ class Browser(BrowserPageActions):
                     await element.click(timeout=self._ms(timeout))
                 except Exception as exc:  # the button's failure, not the first field's (the step's target)
                     doing = f"clicking {button.describe()}"
-                    raise await explain(exc, self._page, button, doing, timeout or self.default_timeout) from None
+                    raise await explain(
+                        exc, self._page, button, doing, timeout or self.default_timeout
+                    ) from None
                 await self._after_submit(
                     self._page, f"submitting the form with '{submit}'", error_when, timeout
                 )

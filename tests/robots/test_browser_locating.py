@@ -230,7 +230,9 @@ class TestPagesOfOtherFrameworks:
     def test_a_submit_that_stays_covered_names_the_button_and_what_covers_it(
         self, browser: Browser, tmp_path: Path
     ) -> None:
-        html = POPUP_FORM.replace("<script>", '<div id="voile" style="position:fixed; inset:0"></div><script>')
+        html = POPUP_FORM.replace(
+            "<script>", '<div id="voile" style="position:fixed; inset:0"></div><script>'
+        )
         browser.open(url=page(tmp_path, "voile.html", html))
         with pytest.raises(ApplicationError) as caught:
             browser.fill_form({"Référence": "R-1"}, submit="Enregistrer", timeout=2)
