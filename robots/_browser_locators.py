@@ -76,7 +76,7 @@ class Target(FlatParameters):
         css: A CSS selector, as a last resort, e.g. "#numero-dossier".
         xpath: An XPath expression, as a very last resort.
         nth: Which match to take when several elements match (0 for the first, -1 for the last).
-        within: A CSS selector of a container to search in, e.g. "form.formulaire-dossier".
+        within: A CSS selector of the container to search in, e.g. "form.formulaire-dossier" (all that match).
         exact: Match the label, text or name exactly (case and whole string) instead of as a part; quotes,
             spaces, a trailing ":" and a "*" never matter.
     """
