@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-BENCHMARKS = ["startup", "validate", "engine", "browser", "excel", "scheduler", "secrets"]
+BENCHMARKS = ["startup", "validate", "engine", "browser", "thirdparty", "excel", "scheduler", "secrets"]
 RESULTS = Path(__file__).parent / "results"
 
 

@@ -46,6 +46,14 @@ async def explain(
 
     if isinstance(exc, RoboError):
         return exc
+    covering = _covering(str(exc)) if isinstance(exc, PlaywrightTimeoutError) else None
+    if covering and target is not None and page is not None:
+        return ApplicationError(
+            f"{target.describe()} could not be clicked on {await page_place(page)} within {timeout:g} s: "
+            f"{covering} covered it",
+            hint="a popup, menu or overlay the page opened is in front of it: close it first (e.g. click "
+            "elsewhere or press Escape), or wait for it to go",
+        )
     if isinstance(exc, PlaywrightTimeoutError) and target is not None and page is not None:
         place = await page_place(page)
         return ApplicationError(
@@ -75,6 +83,15 @@ async def explain(
         first = message.splitlines()[0] if message else type(exc).__name__
         return ApplicationError(f"{doing} failed: {first}")
     return ApplicationError(f"{doing} failed unexpectedly: {type(exc).__name__}: {exc}")
+
+
+def _covering(message: str) -> str | None:
+    """The element Playwright's call log says was in front of the one to click (the last one it tried), if any."""
+    found = re.findall(r"^\s*-?\s*(.+?) intercepts pointer events", message, re.MULTILINE)
+    if not found:
+        return None
+    element = str(found[-1]).strip()
+    return element if len(element) <= 160 else element[:157] + "..."
 
 
 async def what_the_page_has(page: Any, target: Target) -> str | None:

@@ -86,6 +86,10 @@ FILL_FORM_SCRIPT = (
       result.filled++;
     }
   }
+  // A field's focus may have opened a popup (a date picker) that now covers the form's button: close it as a
+  // person does, by pressing the mouse elsewhere on the page and leaving the field.
+  if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
+  for (const type of ['mousedown', 'mouseup']) document.body.dispatchEvent(new MouseEvent(type, {bubbles: true}));
   return result;
 }
 """

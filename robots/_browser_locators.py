@@ -76,7 +76,7 @@ class Target(FlatParameters):
         css: A CSS selector, as a last resort, e.g. "#numero-dossier".
         xpath: An XPath expression, as a very last resort.
         nth: Which match to take when several elements match (0 for the first, -1 for the last).
-        within: A CSS selector of a container to search in, e.g. "form.formulaire-dossier".
+        within: A CSS selector of the container to search in, e.g. "form.formulaire-dossier" (all that match).
         exact: Match the label, text or name exactly (case and whole string) instead of as a part; quotes,
             spaces, a trailing ":" and a "*" never matter.
     """
@@ -183,8 +183,8 @@ class Target(FlatParameters):
 
     def locate_all(self, scope: Any) -> Any:
         """A Playwright locator for every element this target matches, within a page, frame or frame locator."""
-        if self.within:
-            scope = scope.locator(self.within).first
+        if self.within:  # every container that matches: a page may have several (Django's sidebar is a table)
+            scope = scope.locator(self.within)
         kind, value = self.kind, self.value
         if kind in ("label", "text", "placeholder") and normalise(value):
             value = tolerant_pattern(value, self.exact)  # type: ignore[assignment]

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator
 
 from robots._browser_core import ErrorWhen
-from robots._browser_failures import page_place
+from robots._browser_failures import explain, page_place
 from robots._browser_forms import FILL_FORM_SCRIPT, form_value
 from robots._browser_locators import Target, closest_candidates, normalise, tolerant_pattern
 from robots._browser_pages import BrowserPageActions
@@ -301,7 +301,14 @@ class Browser(BrowserPageActions):
             if submit:
                 button = Target(role="button", name=submit)
                 await self._watch_refusal(scope)
-                await (await self._find(button, scope, timeout)).click(timeout=self._ms(timeout))
+                element = await self._find(button, scope, timeout)
+                try:
+                    await element.click(timeout=self._ms(timeout))
+                except Exception as exc:  # the button's failure, not the first field's (the step's target)
+                    doing = f"clicking {button.describe()}"
+                    raise await explain(
+                        exc, self._page, button, doing, timeout or self.default_timeout
+                    ) from None
                 await self._after_submit(
                     self._page, f"submitting the form with '{submit}'", error_when, timeout
                 )

@@ -193,3 +193,55 @@ class TestAbsentNames:
         browser.open(url=page(tmp_path, "occupee.html", html))
         with pytest.raises(ApplicationError, match="was not found on the page 'Attente'"):
             browser.fill(Target(label="Référence"), "R-1", timeout=1)
+
+
+# A date field whose focus opens a picker over the form's button, closed only by a mouse press elsewhere on the
+# page (as jQuery's date-range picker in Flask-Admin does); the title tells the button was clicked.
+POPUP_FORM = """<title>Dossier</title>
+<form onsubmit="event.preventDefault(); document.title = 'enregistré ' + document.getElementById('d').value">
+  <label for="r">Référence :</label><input id="r">
+  <label for="d">Date :</label><input id="d">
+  <button id="save" style="display:block; margin-top:4px">Enregistrer</button>
+</form>
+<div id="picker" style="display:none; position:absolute; left:0; top:0; width:100%; height:400px;
+  background:#eee">calendrier</div>
+<script>
+  const picker = document.getElementById('picker');
+  document.getElementById('d').addEventListener('focus', () => { picker.style.display = 'block'; });
+  document.addEventListener('mousedown', (e) => { if (!picker.contains(e.target)) picker.style.display = 'none'; });
+</script>"""
+
+# Two tables, as Django's admin has (its sidebar is a table): the text is only in the second one.
+TWO_TABLES = """<title>Liste</title>
+<table id="sidebar"><tr><td><a href="#">Ajouter dossier</a></td></tr></table>
+<table id="result_list"><tr><td>R-0042</td><td>Dupont</td></tr></table>"""
+
+
+class TestPagesOfOtherFrameworks:
+    def test_fill_form_closes_a_popup_its_fields_opened_before_submitting(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "popup.html", POPUP_FORM))
+        started = time.monotonic()
+        browser.fill_form({"Référence": "R-1", "Date": "2024-05-01"}, submit="Enregistrer", timeout=5)
+        assert time.monotonic() - started < 4
+        assert title(browser) == "enregistré 2024-05-01"
+
+    def test_a_submit_that_stays_covered_names_the_button_and_what_covers_it(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = POPUP_FORM.replace(
+            "<script>", '<div id="voile" style="position:fixed; inset:0"></div><script>'
+        )
+        browser.open(url=page(tmp_path, "voile.html", html))
+        with pytest.raises(ApplicationError) as caught:
+            browser.fill_form({"Référence": "R-1"}, submit="Enregistrer", timeout=2)
+        message = caught.value.message
+        assert "Enregistrer" in message and "Référence" not in message
+        assert 'id="voile"' in message
+
+    def test_within_looks_in_every_matching_container(self, browser: Browser, tmp_path: Path) -> None:
+        browser.open(url=page(tmp_path, "tables.html", TWO_TABLES))
+        assert browser.exists(Target(text="R-0042", within="table"))
+        assert browser.read_text(Target(text="Dupont", within="table"), timeout=2) == "Dupont"
+        assert not browser.exists(Target(text="R-0043", within="table"))
