@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from robots import RobotContext
+from robots.browser import Browser
 
 Artifact = tuple[Path, str, str]
 
@@ -34,3 +36,14 @@ def robot_context(tmp_path: Path, logs: list[str], artifacts: list[Artifact]) ->
         log=logs.append,
         record_artifact=lambda path, kind, description: artifacts.append((path, kind, description)),
     )
+
+
+@pytest.fixture
+def browser(robot_context: RobotContext) -> Iterator[Browser]:
+    """A browser robot on that context, closed with the browser it shares."""
+    robot = Browser(robot_context)
+    try:
+        yield robot
+    finally:
+        robot.close()
+        robot_context.shared.close()

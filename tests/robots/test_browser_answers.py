@@ -16,7 +16,6 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from robots import RobotContext
 from robots.browser import Browser, Target
 from runner.errors import AccessRefused, ApplicationError, BusinessError
 
@@ -176,16 +175,6 @@ class Intranet:
 def site() -> Iterator[Intranet]:
     with Intranet() as intranet:
         yield intranet
-
-
-@pytest.fixture
-def browser(robot_context: RobotContext) -> Iterator[Browser]:
-    robot = Browser(robot_context)
-    try:
-        yield robot
-    finally:
-        robot.close()
-        robot_context.shared.close()
 
 
 FIELDS = {"Nom du demandeur :": "Dupont-Durand-Lefebvre", "Ville :": "Lyon", "Courriel *": "x@y.fr"}

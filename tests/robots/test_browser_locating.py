@@ -6,12 +6,10 @@ Small pages written to the test's folder and opened by their file address; the r
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from robots import RobotContext
 from robots._browser_core import ABSENT_AFTER
 from robots._browser_locators import Target, closest_candidates, normalise
 from robots.browser import Browser
@@ -38,16 +36,6 @@ def page(tmp_path: Path, name: str, html: str) -> str:
     path = tmp_path / name
     path.write_text('<!doctype html><meta charset="utf-8">' + html, encoding="utf-8")
     return path.as_uri()
-
-
-@pytest.fixture
-def browser(robot_context: RobotContext) -> Iterator[Browser]:
-    robot = Browser(robot_context)
-    try:
-        yield robot
-    finally:
-        robot.close()
-        robot_context.shared.close()
 
 
 def title(browser: Browser) -> str:
