@@ -28,7 +28,7 @@ CHILD = r"""
 import json, resource, sys
 from pathlib import Path
 import openpyxl
-from robots.base import RobotContext
+from robots.kit.actions import RobotContext
 from robots.excel import Excel
 
 mode, path = sys.argv[1], Path(sys.argv[2])
@@ -98,8 +98,8 @@ def child(mode: str, path: Path) -> dict[str, Any]:
 def run() -> dict[str, Any]:
     import openpyxl
 
-    from robots.base import RobotContext
     from robots.excel import Excel
+    from robots.kit import RobotContext
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "demandes.xlsx"

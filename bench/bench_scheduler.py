@@ -14,8 +14,8 @@ from typing import Any
 
 import psutil
 
-from runner._schedule_db import ScheduleDatabase, parse_fire_key
-from runner.store import RunStore
+from runner.record import RunStore
+from runner.schedule import ScheduleDatabase, parse_fire_key
 
 SCHEDULES = 100
 FIRES = 30

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runner.engine import Redactor
 from runner.run import RunOptions, run_workflow
-from runner.secrets import Redactor
 
 ITEMS = 500
 SECRET = 'Sp&ci"al<Q> é\\z+@/!9'

@@ -14,8 +14,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from runner.loader import load_workflow_file
-from runner.validate import validate_file
+from runner.language import load_workflow_file, validate_file
 
 STEPS = 200
 

@@ -11,7 +11,7 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from robots._browser_launch import LAUNCH_ARGS, find_browser
+from robots.browser import LAUNCH_ARGS, find_browser
 
 TEXT_FIELDS = (
     "Nom du demandeur",

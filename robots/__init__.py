@@ -11,7 +11,7 @@ import importlib
 from functools import cache
 from importlib import metadata
 
-from robots.base import SECRET, ActionSpec, ParameterSpec, Robot, RobotContext, Seconds, Secret, action
+from robots.kit import SECRET, ActionSpec, ParameterSpec, Robot, RobotContext, Seconds, Secret, action
 
 __all__ = [
     "SECRET",

@@ -22,8 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from robots.base import ConfinedPath, Robot, action, atomic_file
-from runner.errors import BusinessError, ConfigurationError
+from robots.kit import BusinessError, ConfigurationError, ConfinedPath, Robot, action, atomic_file
 
 Record = dict[str, Any]
 Records = list[dict[str, Any]]

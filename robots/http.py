@@ -17,18 +17,25 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 
-from robots._files_io import OnConflict, Transfer, file_digest, one_writer, place
-from robots.base import (
+from robots.kit import (
+    ApplicationError,
+    BusinessError,
+    ConfigurationError,
     ConfinedPath,
+    OnConflict,
+    RoboError,
     Robot,
     RobotContext,
     Seconds,
+    Transfer,
     action,
     atomic_file,
+    file_digest,
+    one_writer,
+    place,
     refused_name,
     temporary_sibling,
 )
-from runner.errors import ApplicationError, BusinessError, ConfigurationError, RoboError
 
 if TYPE_CHECKING:
     import ssl

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.base import ConfinedPath, Robot, action, atomic_file
-from runner.errors import BusinessError, ConfigurationError
+from robots.kit import BusinessError, ConfigurationError, ConfinedPath, Robot, action, atomic_file
 
 if TYPE_CHECKING:
     from pypdf import PdfReader, PdfWriter

@@ -17,7 +17,7 @@ import typer
 if TYPE_CHECKING:
     from rich.text import Text
 
-    from runner.diagnostics import Diagnostic
+    from runner.language import Diagnostic
     from runner.run import RunOutcome
 
 app = typer.Typer(
@@ -61,13 +61,13 @@ ForceOption = Annotated[
 
 
 def _out(text: str = "") -> None:
-    from runner.diagnostics import printable
+    from robots.kit import printable
 
     typer.echo(printable(text))  # what comes from a run's data may not drive the terminal
 
 
 def _err(text: str) -> None:
-    from runner.diagnostics import printable
+    from robots.kit import printable
 
     typer.echo(printable(text), err=True)
 
@@ -76,13 +76,13 @@ def _cell(text: object) -> Text:
     """A value from the run store as a rich table cell or line: plain text (no markup), control characters escaped."""
     from rich.text import Text
 
-    from runner.diagnostics import printable, shortened
+    from robots.kit import printable, shortened
 
     return Text(printable(shortened("" if text is None else str(text))))
 
 
 def _print_diagnostics(diagnostics: list[Diagnostic], sources: Mapping[str, Sequence[str]], fmt: str) -> None:
-    from runner.diagnostics import render_all
+    from runner.language import render_all
 
     if fmt == "json":
         _out(json.dumps([d.to_dict() for d in diagnostics], ensure_ascii=False, indent=2))
@@ -96,7 +96,7 @@ def validate(
     fmt: FormatOption = "text",
 ) -> None:
     """Check workflows without running them; every error with its file:line:col."""
-    from runner.validate import validate_file
+    from runner.language import validate_file
 
     files: list[Path] = []
     for path in paths:
@@ -158,9 +158,9 @@ def run(
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
 ) -> None:
     """Run a workflow."""
-    from runner.console import ConsoleSink
-    from runner.errors import RoboError
-    from runner.inputs import parse_input_assignments
+    from robots.kit import RoboError
+    from runner.engine import parse_input_assignments
+    from runner.record import ConsoleSink
     from runner.run import RunOptions, run_workflow
 
     if force and not resume:
@@ -209,7 +209,7 @@ def run(
 @contextmanager
 def _output_may_be_closed() -> Iterator[None]:
     """What follows a run is said if someone still reads; a closed pipe changes nothing, not even the exit code."""
-    from runner.console import is_closed_output, silence_closed_output
+    from runner.record import is_closed_output, silence_closed_output
 
     try:
         yield
@@ -239,7 +239,7 @@ def _show_outcome(outcome: RunOutcome, fmt: str, logs: Path, store: str | None) 
     else:
         _print_diagnostics(outcome.diagnostics, outcome.sources, fmt)
         if outcome.run_dir is not None:
-            from runner.audit import AUDIT_LOG_NAME
+            from runner.record import AUDIT_LOG_NAME
 
             if outcome.report is not None:
                 _err(f"report: {outcome.report}")
@@ -256,7 +256,7 @@ def actions(
 ) -> None:
     """The reference of every action: parameters, types, defaults and what they do."""
     from robots import UnknownRobotError, robot_class, robot_names
-    from runner.diagnostics import did_you_mean
+    from runner.language import did_you_mean
 
     names = robot_names()
     if robot is not None and robot not in names:
@@ -331,7 +331,7 @@ def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
 ) -> None:
     """Export the JSON Schema of the workflow language (for editor completion)."""
-    from runner.schema import workflow_schema
+    from runner.language import workflow_schema
 
     text = json.dumps(workflow_schema(), ensure_ascii=False, indent=2, default=str)
     if output is None:
@@ -346,8 +346,8 @@ def schema(
 
 
 def _store(logs: Path, store: str | None) -> Any:
-    from runner.errors import ConfigurationError
-    from runner.store import RunStore, default_store_url
+    from robots.kit import ConfigurationError
+    from runner.record import RunStore, default_store_url
 
     try:
         return RunStore(store or default_store_url(logs))
@@ -423,7 +423,7 @@ def runs_show(
         item_rows = run_store.run_items(record.id)
     finally:
         run_store.close()
-    from runner.ledger import ItemStatus
+    from runner.events import ItemStatus
 
     to_check = [row for row in item_rows if row["status"] == ItemStatus.TO_CHECK]
     if fmt == "json":
@@ -516,10 +516,9 @@ def runs_mark(
     """Say what became of an item to check, after looking for it in the intranet (recorded in the audit log)."""
     import getpass
 
-    from runner.audit import AUDIT_LOG_NAME, AuditLog
-    from runner.errors import ConfigurationError
-    from runner.events import ItemMarked, RunStatus
-    from runner.ledger import ItemMark, ItemStatus
+    from robots.kit import ConfigurationError
+    from runner.events import ItemMark, ItemMarked, ItemStatus, RunStatus
+    from runner.record import AUDIT_LOG_NAME, AuditLog
 
     if done == redo:
         _err("error: say --done (it is entered) or --redo (it is not), one of them")
@@ -593,7 +592,7 @@ def _to_check_advice(run_id: str) -> str:
 
 def _print_items_to_check(run_id: str, logs: Path, store: str | None) -> None:
     """The retry summary's list of items to check, apart from the failed ones."""
-    from runner.ledger import ItemStatus
+    from runner.events import ItemStatus
 
     run_store = _store(logs, store)
     try:
@@ -611,7 +610,7 @@ def _print_items_to_check(run_id: str, logs: Path, store: str | None) -> None:
 
 
 def _write_report_again(run_store: Any, run_id: str) -> None:
-    from runner.report import write_report
+    from runner.review import write_report
 
     try:
         write_report(run_store, run_id)
@@ -630,7 +629,7 @@ def runs_report(
     store: StoreOption = None,
 ) -> None:
     """Write the run's HTML report again (it is written at the end of every run): one file, screenshots inside."""
-    from runner.report import write_report
+    from runner.review import write_report
 
     run_store = _store(logs, store)
     try:
@@ -654,7 +653,7 @@ def audit_verify(
 
     Every record's MAC is checked with the audit key, and the log's head against its seal (audit.seal beside it)
     and the run store."""
-    from runner.audit import AUDIT_LOG_NAME, AuditState, verify_audit_log
+    from runner.record import AUDIT_LOG_NAME, AuditState, verify_audit_log
 
     path = Path(target)
     expected: str | None = None
@@ -683,8 +682,7 @@ def audit_verify(
 def _stored_last_hash(path: Path, logs: Path, store: str | None) -> str | None:
     """The last MAC the run store keeps for the run of an audit log named by its path, a second anchor beside the
     log's seal: in `--store`, else the store of the logs folder the log is in, else `--logs`'s."""
-    from runner.audit import record_run_id
-    from runner.store import DEFAULT_STORE_NAME
+    from runner.record import DEFAULT_STORE_NAME, record_run_id
 
     with path.open("rb") as handle:
         run_id = record_run_id(handle.readline().rstrip(b"\n"))
@@ -712,8 +710,8 @@ def secrets_set(
     name: Annotated[str, typer.Argument(help="The secret's name, as the workflow lists it.")],
 ) -> None:
     """Store a secret in the system keyring (asks for the value without echoing it)."""
-    from runner.errors import ConfigurationError
-    from runner.secrets import store_in_keyring
+    from robots.kit import ConfigurationError
+    from runner.engine import store_in_keyring
 
     value = typer.prompt(f"value of {name}", hide_input=True, confirmation_prompt=True)
     try:
@@ -746,8 +744,8 @@ def schedule_serve(
     ] = 30.0,
 ) -> None:
     """Start the workflows of a folder on their schedules, until SIGTERM or Ctrl+C (logs on stdout)."""
-    from runner.scheduler import ScheduleService, setup_logging
-    from runner.store import default_store_url
+    from runner.record import default_store_url
+    from runner.schedule import ScheduleService, setup_logging
 
     if not folder.is_dir():
         _err(f"error: {folder} is not a folder of workflows")
@@ -773,8 +771,8 @@ def schedule_list(
     fmt: FormatOption = "text",
 ) -> None:
     """Every schedule: its next fire times (in its time zone), whether it is paused, the last run's status."""
-    from runner._schedule_commands import list_schedules, print_schedules
-    from runner.store import default_store_url
+    from runner.record import default_store_url
+    from runner.schedule import list_schedules, print_schedules
 
     rows, catalogue = list_schedules(folder, store or default_store_url(logs), count=count)
     catalogue.close()
@@ -793,8 +791,8 @@ def schedule_status(
     logs: LogsOption = Path("logs"), store: StoreOption = None, fmt: FormatOption = "text"
 ) -> None:
     """Whether a schedule service is alive (pid, host, last heartbeat, schedules) and what it runs now."""
-    from runner._schedule_commands import print_status, service_status
-    from runner.store import default_store_url
+    from runner.record import default_store_url
+    from runner.schedule import print_status, service_status
 
     status = service_status(store or default_store_url(logs))
     if fmt == "json":
@@ -815,8 +813,8 @@ def schedule_run_now(
     store: StoreOption = None,
 ) -> None:
     """Start a schedule's run now: through the service when it is alive, else here (waiting for its end)."""
-    from runner._schedule_commands import run_now
-    from runner.store import default_store_url
+    from runner.record import default_store_url
+    from runner.schedule import run_now
 
     url = store or default_store_url(logs)
     raise typer.Exit(run_now(name, folder, url, logs, _out, _err, direct=direct))
@@ -830,8 +828,8 @@ def schedule_pause(
     store: StoreOption = None,
 ) -> None:
     """Stop firing a schedule until it is resumed (kept in the database: the service honours it at once)."""
-    from runner._schedule_commands import set_paused
-    from runner.store import default_store_url
+    from runner.record import default_store_url
+    from runner.schedule import set_paused
 
     raise typer.Exit(set_paused(name, folder, store or default_store_url(logs), True, _out, _err))
 
@@ -844,15 +842,15 @@ def schedule_resume(
     store: StoreOption = None,
 ) -> None:
     """Fire a paused schedule again, from its next fire time (missed fires are not caught up)."""
-    from runner._schedule_commands import set_paused
-    from runner.store import default_store_url
+    from runner.record import default_store_url
+    from runner.schedule import set_paused
 
     raise typer.Exit(set_paused(name, folder, store or default_store_url(logs), False, _out, _err))
 
 
 def main() -> None:
     """Entry point of the `robo` console script."""
-    from runner.errors import RoboError
+    from robots.kit import RoboError
 
     try:
         app()

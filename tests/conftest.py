@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import robots
 from tests.e2e.conftest import bot  # noqa: F401  (a bot that runs workflows against the mock intranet)
 from tests.mock_intranet.fixtures import (  # noqa: F401  (fixtures are found by name)
     intranet_account,
@@ -19,6 +20,8 @@ from tests.mock_intranet.fixtures import (  # noqa: F401  (fixtures are found by
     smtp_endpoint,
 )
 from tests.postgres import PostgresServer, running_server
+from tests.probe_robot import Probe
+from tests.running import WorkflowRunner
 
 STORES = ["sqlite", "postgresql"]
 
@@ -27,7 +30,7 @@ STORES = ["sqlite", "postgresql"]
 def audit_key_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test signs audit logs with a key of its own (created at first use), never the user's real one; the
     `robo` processes a test starts inherit it."""
-    from runner.audit import AUDIT_KEY_VARIABLE
+    from runner.record import AUDIT_KEY_VARIABLE
 
     path = tmp_path_factory.mktemp("audit-key") / "audit.key"
     monkeypatch.setenv(AUDIT_KEY_VARIABLE, str(path))
@@ -68,3 +71,18 @@ def store_in_env(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """`store_url` as `ROBO_STORE_URL`, the store every run of the test (and `default_store_url`) uses."""
     monkeypatch.setenv("ROBO_STORE_URL", store_url)
     return store_url
+
+
+@pytest.fixture
+def probe() -> Iterator[type[Probe]]:
+    robots.BUILTIN_ROBOTS["probe"] = "tests.probe_robot:Probe"
+    robots.robot_class.cache_clear()
+    Probe.reset()
+    yield Probe
+    del robots.BUILTIN_ROBOTS["probe"]
+    robots.robot_class.cache_clear()
+
+
+@pytest.fixture
+def run_yaml(tmp_path: Path, probe: type[Probe]) -> WorkflowRunner:
+    return WorkflowRunner(tmp_path)

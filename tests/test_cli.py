@@ -428,7 +428,7 @@ class TestAuditVerifyPath:
         assert "checked against its seal only" in result.stderr
 
     def test_a_log_of_the_older_unkeyed_format_is_said_so(self, project: Path, tmp_path: Path) -> None:
-        from tests.runner.test_audit import unkeyed_log
+        from tests.record.test_audit import unkeyed_log
 
         path = tmp_path / "ancien" / "audit.jsonl"
         path.parent.mkdir()

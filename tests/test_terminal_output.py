@@ -7,10 +7,10 @@ import json
 import re
 from pathlib import Path
 
-from runner.console import ConsoleSink
-from runner.diagnostics import EXCERPT_WIDTH, Diagnostic, printable, render_text
+from robots.kit import Span, printable
 from runner.events import ItemFinished, LogMessage, RetryScheduled, StepStarted
-from runner.loader import Span
+from runner.language import EXCERPT_WIDTH, Diagnostic, render_text
+from runner.record import ConsoleSink
 from tests.test_cli import robo
 
 # Erases the line, prints a fake green success, sets the window title; then a C1 CSI and a carriage return.

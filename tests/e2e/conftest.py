@@ -11,7 +11,7 @@ import pytest
 from runner.run import RunOptions, RunOutcome, run_workflow
 from tests.mock_intranet.accounts import DEFAULT_ACCOUNT
 from tests.mock_intranet.server import MockIntranet
-from tests.runner.conftest import EventRecorder
+from tests.running import EventRecorder
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / "workflows"

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from runner.ledger import ItemStatus
-from runner.store import RunStore
+from runner.events import ItemStatus
+from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, Bot
 from tests.mock_intranet.accounts import TEST_TOKEN_HEADER
 from tests.mock_intranet.sample_data import generate_cases, write_xlsx

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from robots.base import RobotContext
 from robots.excel import Excel
+from robots.kit import RobotContext
 from runner.run import RunOptions, run_workflow
 
 ROOT = Path(__file__).resolve().parents[2]

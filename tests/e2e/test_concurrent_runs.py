@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from robots.base import temporary_path
-from runner.store import RunStore
+from robots.kit import temporary_path
+from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS, Bot
 from tests.mock_intranet.sample_data import generate_cases, write_xlsx
 from tests.waiting import wait_until

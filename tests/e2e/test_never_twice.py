@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.ledger import ItemStatus
-from runner.store import RunStore
+from runner.events import ItemStatus
+from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, Bot
 from tests.mock_intranet.sample_data import SampleCase, generate_cases, write_xlsx
 from tests.waiting import wait_until

@@ -13,8 +13,8 @@ import docx
 import openpyxl
 import pytest
 
+from runner.language.templating import date_fr
 from runner.run import RunOptions, RunOutcome, run_workflow
-from runner.templating import date_fr
 from tests.mock_intranet.fixtures import SmtpEndpoint
 from tests.mock_intranet.mail_store import StoredMail
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from runner.store import RunRecord, RunStore
+from runner.record import RunRecord, RunStore
 from tests.e2e.conftest import ROOT
 from tests.waiting import wait_until
 

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 import pytest
 from typer.testing import CliRunner, Result
 
-from runner._schedule_db import ScheduleDatabase, parse_fire_key
 from runner.cli import app
-from runner.store import RunStore
+from runner.record import RunStore
+from runner.schedule import ScheduleDatabase, parse_fire_key
 from tests.waiting import wait_until
 
 T = TypeVar("T")

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from robots import action_spec
-from runner.store import RunStore
+from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS
 from tests.mock_intranet.server import MockIntranet
 

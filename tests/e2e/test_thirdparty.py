@@ -20,8 +20,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from runner.ledger import ItemStatus
-from runner.store import RunStore
+from runner.events import ItemStatus
+from runner.record import RunStore
 from tests.e2e.conftest import ROOT
 from tests.thirdparty.sites import FACES, PASSWORD, USERNAME, Face, Site
 

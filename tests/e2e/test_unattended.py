@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.store import RunStore
+from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS, Bot
 from tests.mock_intranet.faults import FaultConfig
 from tests.mock_intranet.sample_data import generate_cases, write_xlsx

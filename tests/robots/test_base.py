@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from robots._browser_failures import redact_zip
-from robots.base import atomic_file, atomic_path
+from robots.browser import redact_zip
+from robots.kit import atomic_file, atomic_path
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from robots._browser_launch import find_browser
-from runner.errors import ConfigurationError
+from robots.browser import find_browser
+from robots.kit import ConfigurationError
 from tests.e2e.conftest import Bot
 
 LOGIN = """
@@ -48,7 +48,7 @@ class TestFindingABrowser:
     def test_no_browser_at_all_is_a_clear_error(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
-        import robots._browser_launch as launch
+        import robots.browser.launch as launch
 
         monkeypatch.setenv("PATH", str(tmp_path))
         monkeypatch.setattr(launch, "WELL_KNOWN_PATHS", ())

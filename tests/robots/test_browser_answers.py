@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from robots.browser import Browser, Target
-from runner.errors import AccessRefused, ApplicationError, BusinessError
+from robots.kit import AccessRefused, ApplicationError, BusinessError
 
 pytestmark = pytest.mark.slow
 

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from robots._browser_core import ABSENT_AFTER
-from robots._browser_locators import Target, closest_candidates, normalise
-from robots.browser import Browser
-from runner.errors import ApplicationError, WorkflowBug
+from robots.browser import ABSENT_AFTER, Browser, Target, closest_candidates, normalise
+from robots.kit import ApplicationError, WorkflowBug
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from robots.base import RobotContext, atomic_file
 from robots.data import Data
-from runner.errors import BusinessError, ConfigurationError
+from robots.kit import BusinessError, ConfigurationError, RobotContext, atomic_file
 
 
 @pytest.fixture

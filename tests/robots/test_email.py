@@ -17,16 +17,14 @@ from typing import Any
 import docx
 import pytest
 
-from robots._email_support import safe_filename
-from robots.base import RobotContext
-from robots.email import Email
-from runner.errors import ApplicationError, BusinessError, ConfigurationError
+from robots.email import Email, safe_filename
+from robots.kit import ApplicationError, BusinessError, ConfigurationError, RobotContext
 from tests.mock_intranet.fixtures import SmtpEndpoint
 from tests.mock_intranet.mail_store import MailStore
 from tests.mock_intranet.smtp_server import MailServer
 from tests.robots import imap_server
 from tests.robots.imap_server import ImapAccount
-from tests.runner.conftest import WorkflowRunner
+from tests.running import WorkflowRunner
 
 dovecot = imap_server.dovecot
 imap_account = imap_server.imap_account

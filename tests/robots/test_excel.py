@@ -17,9 +17,8 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.table import Table
 
-from robots.base import RobotContext
 from robots.excel import Excel
-from runner.errors import ApplicationError, BusinessError, ConfigurationError
+from robots.kit import ApplicationError, BusinessError, ConfigurationError, RobotContext
 
 ROOT = Path(__file__).resolve().parents[2]
 VBA_BYTES = b"\xcc\x61" + bytes(range(256)) * 8  # stands for a compiled VBA project: opaque bytes to keep

@@ -9,18 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from robots.base import RobotContext, remove_leftovers, temporary_path
 from robots.data import atomic_file
 from robots.excel import Excel
 from robots.files import Files
-from runner.errors import ApplicationError
+from robots.kit import ApplicationError, RobotContext, remove_leftovers, temporary_path
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys
 from pathlib import Path
-from robots._files_io import one_writer
+from robots.kit.files import one_writer
 
 with one_writer(Path(sys.argv[1]), "20260701-100000-abcdef", "excel.append_rows"):
     print("held", flush=True)
@@ -59,7 +58,7 @@ class TestWriteLock:
     def test_a_write_while_another_run_writes_the_file_fails_saying_which_run(
         self, excel: Excel, tmp_path: Path, held: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("robots._files_io.WRITE_LOCK_WAIT", 0.3)
+        monkeypatch.setattr("robots.kit.files.WRITE_LOCK_WAIT", 0.3)
         with pytest.raises(ApplicationError) as error:
             excel.append_rows("dossiers.csv", [{"numero": "1"}])
         assert error.value.message == (
@@ -84,7 +83,7 @@ class TestWriteLock:
         held: subprocess.Popen[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        monkeypatch.setattr("robots._files_io.WRITE_LOCK_WAIT", 0.3)
+        monkeypatch.setattr("robots.kit.files.WRITE_LOCK_WAIT", 0.3)
         (tmp_path / "source.csv").write_text("numero\n1\n", encoding="utf-8")
         files = Files(robot_context)
         with pytest.raises(ApplicationError, match=r"is already writing dossiers\.csv"):

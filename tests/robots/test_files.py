@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 
-from robots.base import RobotContext
 from robots.files import Files
-from runner.errors import ApplicationError, BusinessError, ConfigurationError
+from robots.kit import ApplicationError, BusinessError, ConfigurationError, RobotContext
 
 
 def pdf_with_text(*lines: str) -> bytes:

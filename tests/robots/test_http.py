@@ -16,9 +16,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from robots.base import RobotContext
 from robots.http import Http
-from runner.errors import ApplicationError, BusinessError, ConfigurationError
+from robots.kit import ApplicationError, BusinessError, ConfigurationError, RobotContext
 
 PAYLOAD = bytes(range(256)) * 1200 + b"fin"
 RELEASE_SLOW = threading.Event()

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from robots.base import RobotContext
+from robots.kit import BusinessError, ConfigurationError, RobotContext
 from robots.pdf import Pdf
-from runner.errors import BusinessError, ConfigurationError
 
 
 def _pdf_string(text: str) -> bytes:

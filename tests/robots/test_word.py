@@ -13,9 +13,8 @@ import docx
 import pytest
 from docx.document import Document
 
-from robots.base import RobotContext
+from robots.kit import ApplicationError, BusinessError, ConfigurationError, RobotContext
 from robots.word import LIBREOFFICE_PACKAGE, Word
-from runner.errors import ApplicationError, BusinessError, ConfigurationError
 
 
 @pytest.fixture

@@ -17,17 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from runner.audit import (
+from runner.record import (
     AUDIT_LOG_NAME,
     AUDIT_SEAL_NAME,
     AuditLog,
     AuditLogRefused,
     AuditState,
     AuditVerdict,
+    RunStore,
+    default_store_url,
     verify_audit_log,
 )
 from runner.run import RunOptions, run_workflow
-from runner.store import RunStore, default_store_url
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

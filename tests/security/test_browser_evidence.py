@@ -25,7 +25,7 @@ from typing import Any
 import markupsafe
 import pytest
 
-from robots._browser_launch import LAUNCH_ARGS, find_browser
+from robots.browser import LAUNCH_ARGS, find_browser
 from tests.e2e.conftest import ROOT, SECRETS
 from tests.mock_intranet.server import MockIntranet
 
@@ -272,8 +272,8 @@ class TestTraceRedaction:
         }
 
     def test_every_escaped_form_is_masked_and_the_rest_kept(self, tmp_path: Path) -> None:
-        from robots._browser_failures import redact_zip
-        from runner.secrets import Redactor
+        from robots.browser import redact_zip
+        from runner.engine import Redactor
 
         trace = tmp_path / "trace.zip"
         members = self.members()

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from runner import template_limits
-from runner.diagnostics import MESSAGE_WIDTH
-from runner.templating import TemplateError, render_string
-from runner.validate import validate_file
+from robots.kit import MESSAGE_WIDTH
+from runner.language import validate_file
+from runner.language.templating import TemplateError, render_string
+from runner.language.templating import limits as template_limits
 
 ROOT = Path(__file__).resolve().parents[2]
 SAFETY_MEMORY = 1024 * 1024 * 1024  # bytes of address space a `robo` process may take before it is refused

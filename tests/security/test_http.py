@@ -19,9 +19,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from robots.base import RobotContext
 from robots.http import BODY_IN_MEMORY_LIMIT, Http
-from runner.errors import ApplicationError, BusinessError
+from robots.kit import ApplicationError, BusinessError, RobotContext
 
 SECRET = 'Sp&ci"al<Q> é\\z+@/!9'
 TOKEN = quote(SECRET, safe="")  # header values are ASCII: the secret as a workflow would encode it

@@ -27,13 +27,12 @@ from openpyxl import Workbook
 from pypdf import PdfWriter
 
 from robots import robot_class, robot_names
-from robots.base import RobotContext
-from runner.diagnostics import printable
+from robots.kit import RobotContext, printable
+from runner.language.templating import folder_slug
 from runner.run import RunOptions, run_workflow
-from runner.templating import folder_slug
 from tests.e2e.conftest import Bot
 from tests.mock_intranet.fixtures import SmtpEndpoint
-from tests.runner.conftest import EventRecorder
+from tests.running import EventRecorder
 
 SECRET_CONTENT = "TOP-SECRET robo.env: ROBO_SMTP_PASSWORD=hunter2"
 WORKFLOW_NAME = "Chemins venus des données"

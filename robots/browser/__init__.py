@@ -1,0 +1,18 @@
+"""The browser robot: web pages driven through Playwright and Debian's Chromium."""
+
+from robots.browser.browser import Browser
+from robots.browser.failures import redact_zip
+from robots.browser.launch import LAUNCH_ARGS, find_browser
+from robots.browser.locators import Target, closest_candidates, normalise
+from robots.browser.session import ABSENT_AFTER
+
+__all__ = [
+    "ABSENT_AFTER",
+    "LAUNCH_ARGS",
+    "Browser",
+    "Target",
+    "closest_candidates",
+    "find_browser",
+    "normalise",
+    "redact_zip",
+]

@@ -1,0 +1,72 @@
+"""Finding a Chromium or Chrome on this machine, and the launch flags for servers without a desktop."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from robots.kit import ConfigurationError
+
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+WELL_KNOWN_PATHS = (
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+    "/opt/google/chrome/chrome",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    "/Applications/Chromium.app/Contents/MacOS/Chromium",
+)
+# Chromium on a server: no sandbox (root in containers), no GPU, and none of the background traffic that a
+# closed network refuses and that costs time at every start.
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+)
+INSTALL_HINT = (
+    "install Chromium (Debian/Ubuntu: 'apt-get install chromium'; Fedora: 'dnf install chromium'), "
+    "or Google Chrome, or set ROBO_BROWSER (or the workflow's 'browser: {executable: …}') to the browser's path"
+)
+
+
+def _playwright_browser() -> Path | None:
+    """A Chromium that Playwright itself installed (`playwright install chromium`), if any."""
+    root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache" / "ms-playwright"))
+    if not root.is_dir():
+        return None
+    for candidate in sorted(root.glob("chromium-*/chrome-linux*/chrome"), reverse=True):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def find_browser(settings: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The browser to launch: configured path, then ROBO_BROWSER, the system's, then Playwright's own."""
+    environ = os.environ if environ is None else environ
+    configured = (settings or {}).get("executable") or environ.get("ROBO_BROWSER")
+    if configured:
+        path = Path(configured).expanduser()
+        resolved = path if path.is_file() else shutil.which(str(configured))
+        if resolved is None or not os.access(resolved, os.X_OK):
+            raise ConfigurationError(
+                f"the browser '{configured}' was not found or cannot be run", hint=INSTALL_HINT
+            )
+        return Path(resolved)
+    for name in SYSTEM_BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    for candidate in WELL_KNOWN_PATHS:
+        if os.access(candidate, os.X_OK):
+            return Path(candidate)
+    own = _playwright_browser()
+    if own is not None:
+        return own
+    raise ConfigurationError("no Chromium or Chrome browser was found on this machine", hint=INSTALL_HINT)

@@ -1,0 +1,443 @@
+"""The browser robot's plumbing: its browser context, running work on the shared browser, failures and traces."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urljoin
+
+from robots.browser.failures import (
+    _NETWORK_ERRORS,
+    MASK_COLOUR,
+    absent_target,
+    ambiguous_target,
+    explain,
+    page_place,
+    redact_html,
+    redact_zip,
+    secret_masks,
+    unmark,
+    what_the_page_has,
+)
+from robots.browser.forms import (
+    BLOCKED_FORM_SCRIPT,
+    EMPTY_PAGE_SCRIPT,
+    LOGIN_HINT,
+    NET_ERROR_SCRIPT,
+    PAGE_ANSWER_SCRIPT,
+    WATCH_INVALID_SCRIPT,
+)
+from robots.browser.host import BrowserHost, shared_host
+from robots.browser.locators import NAMED_KINDS, TARGET_KINDS, Match, Target
+from robots.kit import (
+    AccessRefused,
+    ApplicationError,
+    BusinessError,
+    ConfigurationError,
+    RoboError,
+    Robot,
+    RobotContext,
+    temporary_sibling,
+)
+
+T = TypeVar("T")
+ErrorWhen = str | dict[str, str] | None
+MARGIN = 5.0  # seconds the robot waits for the browser beyond an action's own timeout
+ABSENT_AFTER = 3.0
+"""Seconds a label, text or role name is looked for on a page that has finished loading before the workflow is
+said to name something the page lacks (a workflow error, not retried), rather than the whole step's timeout."""
+_SETTLED_SCRIPT = (
+    "() => document.readyState === 'complete' && !document.querySelector('[aria-busy=true]')"
+    " && !location.href.startsWith('chrome-error:')"
+)
+
+
+class BrowserCore(Robot):
+    """What every browser action relies on; the actions themselves are in `robots.browser`."""
+
+    def __init__(self, context: RobotContext) -> None:
+        super().__init__(context)
+        self.settings: dict[str, Any] = dict(context.settings.get("browser", {}))
+        self.default_timeout = float(self.settings.get("timeout") or 10.0)
+        self.trace_mode: str = str(self.settings.get("trace", "on_failure"))
+        self._host: BrowserHost | None = None
+        self._context: Any = None
+        self._page: Any = None
+        self._frame: Any = None
+        self._last_status: int | None = None
+        self._navigation: Any = None  # the last page load started (a Playwright request), see _after_submit
+        self._actions_since_trace = 0
+        # DOM snapshots make a trace complete but cost about a fifth of the speed of field-by-field entry: by
+        # default they are recorded only once something has failed (a retry, the items after a failure), until
+        # an item succeeds again. `trace: full` records them always.
+        self._snapshots_wanted = self.trace_mode == "full"
+        self._snapshots_on = False
+
+    # -- plumbing ------------------------------------------------------------------------------------------------
+
+    def _run(
+        self,
+        doing: str,
+        work: Callable[[Any], Awaitable[T]],
+        *,
+        target: Target | None = None,
+        timeout: float | None = None,
+    ) -> T:
+        """Run `work(scope)` on the browser's loop; turn any failure into a clear error, with evidence saved."""
+        seconds = timeout or self.default_timeout
+        host = self._ensure_host()
+        return host.call(self._guarded(doing, work, target, seconds), seconds + MARGIN + 30)
+
+    async def _guarded(
+        self, doing: str, work: Callable[[Any], Awaitable[T]], target: Target | None, seconds: float
+    ) -> T:
+        page = await self._ensure_page()
+        if self._snapshots_on != self._snapshots_wanted:
+            await self._restart_tracing()
+        self._actions_since_trace += 1
+        try:
+            return await work(self._frame or page)
+        except Exception as exc:
+            error = await explain(exc, self._page, target, doing, seconds)
+            await self._save_evidence(doing)
+            raise error from None
+
+    async def _find(self, target: Target, scope: Any, timeout: float | None) -> Any:
+        """The locator of the one element `target` means (see `Target.choose`), once the page shows it.
+
+        A name (label, text, role name, placeholder) still missing `ABSENT_AFTER` seconds after the page has
+        finished loading is a workflow error; several equally good matches are one too. Other targets (CSS,
+        XPath…) are left to Playwright, as written.
+        """
+        if target.named is None:
+            if target.kind in NAMED_KINDS and target.kind != "role":  # written by a template, from the data
+                raise BusinessError(f"{target.describe()}: the {target.kind} to look for is empty")
+            return target.locate(scope)
+
+        async def look() -> tuple[Any, list[Match]]:
+            locator, matches = await target.matches(scope)
+            chosen = target.choose(matches)
+            if len(chosen) > 1 and chosen[0].visible:
+                title = await self._page.title() if self._page is not None else ""
+                raise ambiguous_target(target, chosen, title)
+            return locator, chosen
+
+        (locator, chosen), found, waited = await self._look(
+            timeout, look, lambda seen: bool(seen[1]) and seen[1][0].visible
+        )
+        if chosen:  # found, or only hidden: then Playwright waits for it to show, within the step's timeout
+            return locator.nth(chosen[0].index)
+        raise await self._absent(target, found, waited)
+
+    async def _look(
+        self,
+        timeout: float | None,
+        look: Callable[[], Awaitable[T]],
+        found: Callable[[T], bool],
+    ) -> tuple[T, bool, float]:
+        """Call `look` until what it sees is `found`, or the page finished loading `ABSENT_AFTER` s ago, or time is up.
+
+        Returns what it saw last, whether the page had finished loading, and the seconds waited.
+        """
+        clock = asyncio.get_running_loop().time
+        started = clock()
+        deadline = started + (timeout or self.default_timeout)
+        settled_at: float | None = None
+        pause = 0.05
+        while True:
+            seen = await look()
+            now = clock()
+            if found(seen) or now >= deadline:
+                return seen, False, now - started
+            if await (self._frame or self._page).locator(":root").evaluate(_SETTLED_SCRIPT):
+                settled_at = settled_at or now
+                if now - settled_at >= ABSENT_AFTER:
+                    return seen, True, now - started
+            else:
+                settled_at = None
+            await asyncio.sleep(min(pause, max(deadline - now, 0.01)))
+            pause = min(pause * 2, 0.25)
+
+    async def _absent(self, target: Target, settled: bool, waited: float) -> RoboError:
+        """A workflow error for a name missing from a loaded page; else a failure of the page, worth retrying."""
+        if settled:
+            return await absent_target(self._page, target, waited)
+        place = await page_place(self._page)
+        return ApplicationError(
+            f"{target.describe()} was not found on {place} within {waited:.0f} s",
+            hint=await what_the_page_has(self._page, target)
+            or "the page did not finish loading: check the screenshot in the artifacts",
+        )
+
+    def _ensure_host(self) -> BrowserHost:
+        if self._host is None:
+            self._host = shared_host(self.context.shared, self.settings)
+        return self._host
+
+    async def _ensure_page(self, storage_state: str | None = None) -> Any:
+        if self._page is not None and not self._page.is_closed():
+            return self._page
+        if self._context is None:
+            assert self._host is not None
+            options: dict[str, Any] = {"accept_downloads": True, "locale": "fr-FR"}
+            if self.settings.get("viewport"):
+                options["viewport"] = self.settings["viewport"]
+            if storage_state:
+                options["storage_state"] = storage_state
+            self._context = await self._host.browser.new_context(**options)
+            self._context.set_default_timeout(self.default_timeout * 1000)
+            if self.trace_mode != "off":
+                await self._start_tracing()
+        self._page = await self._context.new_page()
+        self._watch(self._page)
+        return self._page
+
+    async def _start_tracing(self) -> None:
+        snapshots = self._snapshots_wanted
+        # start() opens the first chunk itself; each stop_chunk() below is followed by a start_chunk().
+        await self._context.tracing.start(snapshots=snapshots, screenshots=False, sources=False)
+        self._snapshots_on = snapshots
+
+    async def _restart_tracing(self) -> None:
+        """Switch DOM snapshots on or off between two actions (what was recorded since the last chunk is dropped)."""
+        if self._context is None or self.trace_mode == "off":
+            return
+        await self._context.tracing.stop()
+        self._actions_since_trace = 0
+        await self._start_tracing()
+
+    def _watch(self, page: Any) -> None:
+        def on_response(response: Any) -> None:
+            if response.request.is_navigation_request() and response.frame == page.main_frame:
+                self._last_status = response.status
+
+        page.on("response", on_response)
+        self._watch_navigation(page)
+
+    def _watch_navigation(self, page: Any) -> None:
+        """Keep the last page load the page started, so that a submit can wait for how it ended."""
+
+        def on_request(request: Any) -> None:
+            if request.is_navigation_request() and request.frame == page.main_frame:
+                self._navigation = request
+
+        page.on("request", on_request)
+
+    def _ms(self, timeout: float | None) -> float:
+        return (timeout or self.default_timeout) * 1000
+
+    async def _save_evidence(self, doing: str) -> None:
+        """Screenshot (secrets and passwords masked), HTML and trace of the page as it was when something failed."""
+        page = self._page
+        label = re.sub(r"\W+", "-", doing.split(" ")[0]).strip("-") or "browser"
+        if page is not None and not page.is_closed():
+            shot = self.context.artifact_path(f"lane{self.context.lane}-{label}-failure.png")
+            try:
+                await self._screenshot(page, path=str(shot), full_page=True)
+                self.context.record_artifact(shot, "screenshot", f"page when '{doing}' failed")
+            except Exception as exc:
+                self.context.log(f"no screenshot could be taken: {exc}")
+            html = self.context.artifact_path(f"lane{self.context.lane}-{label}-failure.html")
+            try:
+                html.write_text(redact_html(await page.content(), self.context.redact), encoding="utf-8")
+                self.context.record_artifact(html, "html", f"page HTML when '{doing}' failed")
+            except Exception as exc:
+                self.context.log(f"the page's HTML could not be saved: {exc}")
+        await self._save_trace(f"lane{self.context.lane}-{label}-failure-trace.zip", f"trace up to '{doing}'")
+        if self.trace_mode != "off":
+            self._snapshots_wanted = True  # what happens next (a retry, a recovery) is recorded in full
+
+    async def _screenshot(self, subject: Any, **options: Any) -> None:
+        """A screenshot of the page (or an element) where every field or text showing a secret is masked."""
+        masks = await secret_masks(self._page, self.context.redact)
+        try:
+            await subject.screenshot(mask=masks, mask_color=MASK_COLOUR, **options)
+        finally:
+            await unmark(self._page)
+
+    async def _save_trace(self, name: str, description: str) -> None:
+        if self._context is None or self.trace_mode == "off" or not self._actions_since_trace:
+            return
+        path = self.context.artifact_path(name)
+        # Written under a temporary name first: the trace takes its name only once its secrets are removed.
+        raw = temporary_sibling(path, self.context.run_id)
+        try:
+            await self._context.tracing.stop_chunk(path=str(raw))
+            await self._context.tracing.start_chunk()
+            # Off the browser's loop: a long trace takes seconds to rewrite, and other lanes share that loop.
+            await asyncio.to_thread(redact_zip, raw, self.context.redact, path)
+            self._actions_since_trace = 0
+            self.context.record_artifact(path, "trace", description)
+        except Exception as exc:
+            self.context.log(f"the trace could not be saved: {exc}")
+        finally:
+            raw.unlink(missing_ok=True)
+
+    async def _discard_trace(self) -> None:
+        if self._context is not None and self.trace_mode != "off":
+            await self._context.tracing.stop_chunk()
+            await self._context.tracing.start_chunk()
+            self._actions_since_trace = 0
+            self._snapshots_wanted = self.trace_mode == "full"
+
+    def item_finished(self, key: str, ok: bool) -> None:
+        """Keep the trace of a failed item; forget that of a successful one (it would only cost space)."""
+        if self._host is None or self._context is None:
+            return
+        if ok:
+            self._host.call(self._discard_trace(), 30)
+        else:
+            # Named without the key, which may be built from a secret: the artifact's event names the item.
+            self._host.call(
+                self._save_trace(f"lane{self.context.lane}-failed-item-trace.zip", f"item {key}"), 60
+            )
+
+    async def _check_status(self, doing: str) -> None:
+        status, self._last_status = self._last_status, None
+        if status is not None and status >= 500:
+            place = await page_place(self._page)
+            raise ApplicationError(f"the server answered with an error {status} to {doing}, on {place}")
+
+    async def _check_loaded(self, page: Any, doing: str) -> None:
+        """A page that did not load (the browser's own error page, an empty answer) is a system failure.
+
+        It is never a refusal of the data: the server may have saved the data before it failed, so the step is
+        an application error and the ledger treats the item as possibly done.
+        """
+        request, self._navigation = self._navigation, None
+        failure = await _failure_of(request) if request is not None else None
+        if failure:
+            code = failure.removeprefix("net::")
+            words = _NETWORK_ERRORS.get(code, "")
+            raise ApplicationError(
+                f"the page did not load after {doing}: {words + ' (' + code + ')' if words else code}",
+                hint="the server may have stopped while answering: the data may or may not have been saved",
+            )
+        address = str(page.url)
+        if address.startswith("chrome-error://"):
+            code = await _settled_evaluate(page, NET_ERROR_SCRIPT)
+            words = _NETWORK_ERRORS.get(str(code).removeprefix("net::"), "") if code else ""
+            raise ApplicationError(
+                f"the page did not load after {doing}: {words or code or 'the browser shows its error page'}",
+                hint="the server may have stopped while answering: the data may or may not have been saved",
+            )
+        if address.startswith(("http:", "https:")) and await _settled_evaluate(page, EMPTY_PAGE_SCRIPT):
+            raise ApplicationError(
+                f"the server answered {doing} with an empty page ({address})",
+                hint="the server may have failed while answering: the data may or may not have been saved",
+            )
+
+    async def _after_submit(
+        self, page: Any, doing: str, error_when: ErrorWhen, timeout: float | None
+    ) -> None:
+        if self._navigation is not None:  # a page load started: wait for its answer (or its failure) first
+            seconds = timeout or self.default_timeout
+            try:
+                await asyncio.wait_for(_failure_of(self._navigation), seconds)
+            except TimeoutError:
+                raise ApplicationError(
+                    f"no answer to {doing} within {seconds:g} s",
+                    hint="the server may be slow or stopped: the data may or may not have been saved",
+                ) from None
+        await page.wait_for_load_state("load", timeout=self._ms(timeout))
+        await self._check_status(doing)
+        await self._check_loaded(page, doing)
+        await self._check_browser_validation(page, doing)
+        if error_when is None:
+            return
+        marker = _error_target(error_when)
+        matches = marker.locate_all(self._frame or page)
+        if await matches.count() == 0 or not await matches.first.is_visible():
+            return
+        texts = [t.strip() for t in await matches.all_inner_texts() if t.strip()]
+        place = await page_place(page)
+        details = "; ".join(dict.fromkeys(texts[:8])) or marker.value
+        answer = await _settled_evaluate(
+            self._frame.locator(":root") if self._frame else page, PAGE_ANSWER_SCRIPT
+        )
+        # The page's message first, then each field's own message that it does not already say. When the marker
+        # found only the fields' messages, the page's message is its banner.
+        named = [f"{label} : {message}" if label else message for label, message in answer["fields"]]
+        own = {" ".join(message.split()) for _, message in answer["fields"]}
+        if texts and all(" ".join(text.split()) in own for text in texts):
+            banners = [m["text"] for m in answer["messages"] if m["kind"] in ("error", "warning")]
+            details = "; ".join(dict.fromkeys(banners)) or "the fields' messages say"
+        said = " ".join(details.split())
+        details = "; ".join([details, *(n for n in dict.fromkeys(named) if " ".join(n.split()) not in said)])
+        cause = [f"after {doing}, on {place}"]
+        if answer["password"]:
+            raise AccessRefused(f"the login was refused: {details}", cause=cause, hint=LOGIN_HINT)
+        raise BusinessError(f"the page refused the data: {details}", cause=cause)
+
+    async def _watch_refusal(self, scope: Any) -> None:
+        """Before a click or a key that may submit a form: note the fields the browser will refuse to send."""
+        self._navigation = None
+        await (scope.locator(":root") if self._frame else scope).evaluate(WATCH_INVALID_SCRIPT)
+
+    async def _check_browser_validation(self, page: Any, doing: str) -> None:
+        """A form the browser itself would not send (a required field empty, a value too long) is refused data."""
+        blocked = await _settled_evaluate(
+            self._frame.locator(":root") if self._frame else page, BLOCKED_FORM_SCRIPT
+        )
+        if blocked:
+            named = "; ".join(f"{label} : {message}" if label else message for label, message in blocked)
+            place = await page_place(page)
+            raise BusinessError(
+                f"the browser refused to send the form: {named}", cause=[f"after {doing}, on {place}"]
+            )
+
+    def _resolve_url(self, url: str) -> str:
+        if self._page is not None and not re.match(r"^[a-z][a-z0-9+.-]*:", url):
+            return urljoin(str(self._page.url), url)
+        return url
+
+    def close(self) -> None:
+        """Close the context; the browser itself is closed with the run."""
+        if self._host is None or self._context is None:
+            return
+        context, self._context, self._page, self._frame = self._context, None, None, None
+
+        async def shut() -> None:
+            await context.close()
+
+        try:
+            self._host.call(shut(), 30)
+        except Exception as exc:
+            self.context.log(f"the browser context did not close cleanly: {exc}")
+
+
+def _error_target(error_when: str | dict[str, str]) -> Target:
+    if isinstance(error_when, str):
+        return Target(text=error_when)
+    unknown = [key for key in error_when if key not in (*TARGET_KINDS, "within", "exact", "name")]
+    if unknown:
+        raise ConfigurationError(
+            f"error_when has no key {', '.join(unknown)}", hint="use one of " + ", ".join(TARGET_KINDS)
+        )
+    return Target(**error_when)  # type: ignore[arg-type]
+
+
+async def _failure_of(request: Any) -> str | None:
+    """How a page load ended: None when it was answered, else the browser's net::ERR_ code."""
+    await request.response()  # waits until the answer came, or the load failed
+    failure = request.failure
+    if not failure or "ERR_ABORTED" in failure:  # aborted: another load (or a download) took its place
+        return None
+    return str(failure)
+
+
+async def _settled_evaluate(scope: Any, script: str) -> Any:
+    """Evaluate a script in the page, again once it has loaded when a navigation replaced the document."""
+    from playwright.async_api import Error as PlaywrightError
+
+    for _ in range(3):
+        try:
+            return await scope.evaluate(script)
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+            page = getattr(scope, "page", scope)
+            await page.wait_for_load_state("load")
+    return await scope.evaluate(script)

@@ -1,0 +1,9 @@
+"""The email robot: send through SMTP, read through IMAP."""
+
+from robots.email.email import Email
+from robots.email.support import safe_filename
+
+__all__ = [
+    "Email",
+    "safe_filename",
+]

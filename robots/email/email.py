@@ -1,0 +1,512 @@
+"""The `email` robot: send mail over SMTP, read a mailbox over IMAP and file what arrives.
+
+`send` takes bodies that the workflow has already rendered (`text: "{{ … }}"`), attaches files, and returns the
+message's Message-ID, which is also logged so a sent mail can be traced. `read` finds messages by sender,
+subject, date or unread state, saves their attachments into a folder (never replacing a file: "facture (2).pdf"),
+then marks them read or moves them, only once everything was saved.
+
+TLS certificates are always checked, against the system's authorities or `ca_file`; `verify_tls: false` turns
+the check off for a test server only. Errors name the server (host:port) and what to check: a server that does
+not answer is an `ApplicationError` (retried); a refused login, a TLS mismatch or an unknown folder is a
+`ConfigurationError`; an address that is not one, or a recipient the server refuses, is a `BusinessError`. So is a
+line break (or another control character) from data in an address, a subject, a search or a folder name: it would
+add a header, a recipient or a server command.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import mimetypes
+import smtplib
+from contextlib import suppress
+from datetime import date
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field
+
+from robots.email.support import (
+    Security,
+    connection_error,
+    refuse_control_characters,
+    safe_filename,
+    save_new_file,
+    split_addresses,
+    tls_context,
+)
+from robots.kit import (
+    ApplicationError,
+    BusinessError,
+    ConfigurationError,
+    ConfinedPath,
+    RoboError,
+    Robot,
+    Seconds,
+    Secret,
+    action,
+)
+
+if TYPE_CHECKING:
+    from imap_tools import BaseMailBox, MailMessage
+
+SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
+IMAP_PORTS = {"none": 143, "starttls": 143, "ssl": 993}
+_FETCH_CHUNK = 100
+# Headers folded at 78 characters lose the space between two encoded words in CPython's email package
+# ("construire — pièces" arrives as "construire —pièces"); RFC 5322 allows lines of up to 998 characters.
+_POLICY = email.policy.default.clone(max_line_length=998)
+
+
+def _addresses_header(pairs: list[tuple[str, str]]) -> str:
+    return ", ".join(formataddr(pair) for pair in pairs)
+
+
+class Email(Robot):
+    """Send mail over SMTP and read a mailbox over IMAP (attachments saved to files)."""
+
+    name = "email"
+
+    def _file(self, path: str, what: str) -> Path:
+        resolved = self.context.resolve_path(path)
+        if not resolved.is_file():
+            raise ConfigurationError(
+                f"{what} not found: {resolved}",
+                hint="check the path; a relative path starts from the workflow's folder",
+            )
+        return resolved
+
+    def _tls(self, security: Security, ca_file: str | None, verify_tls: bool) -> Any:
+        if security == "none":
+            return None
+        if not verify_tls:
+            self.context.log("warning: the mail server's TLS certificate is not checked (verify_tls: false)")
+        return tls_context(self.context.resolve_path(ca_file) if ca_file else None, verify_tls)
+
+    @action(side_effects=True, together=[("user", "password")])
+    def send(
+        self,
+        host: str,
+        sender: str,
+        to: str | list[str],
+        subject: str,
+        text: str | None = None,
+        html: str | None = None,
+        *,
+        cc: str | list[str] | None = None,
+        bcc: str | list[str] | None = None,
+        reply_to: str | None = None,
+        attachments: list[ConfinedPath] | None = None,
+        port: Annotated[int, Field(ge=1, le=65535)] | None = None,
+        security: Security = "starttls",
+        user: str | None = None,
+        password: Secret | None = None,
+        ca_file: str | None = None,
+        verify_tls: bool = True,
+        timeout: Seconds = 30,
+    ) -> str:
+        """Send an email over SMTP, with a plain text body, an HTML body or both, and attached files.
+
+        Args:
+            host: The SMTP server, e.g. "smtp.mairie.fr".
+            sender: The From address, e.g. "Service urbanisme <urbanisme@mairie.fr>".
+            to: The recipients: one address, several separated by commas, or a list.
+            subject: The subject line.
+            text: The plain text body (already rendered by the workflow).
+            html: The HTML body; mail readers show it instead of `text` when they can.
+            cc: Recipients in copy (one address, several separated by commas, or a list).
+            bcc: Hidden recipients: they receive the mail but appear in no header.
+            reply_to: The address replies go to, when it is not the sender.
+            attachments: Files to attach, each relative to the workflow's folder unless absolute.
+            port: The server's port; by default 587 for starttls, 465 for ssl, 25 for none.
+            security: How the connection is protected: "starttls" (plain, then TLS), "ssl" (TLS from the
+                start) or "none" (a server on the local network only).
+            user: The account to log in with; no login when absent.
+            password: The account's password (a secret).
+            ca_file: A PEM file of the certificate (or authority) to trust, for a server with its own certificate.
+            verify_tls: Check the server's certificate; turn off only for a test server.
+            timeout: Seconds to wait for the server at each exchange.
+
+        Returns:
+            The Message-ID of the sent message, e.g. "<173...@mairie.fr>".
+        """
+        from_pairs = split_addresses(sender, "sender")
+        if len(from_pairs) != 1:
+            raise BusinessError(f"sender: give one address, not {len(from_pairs)}")
+        to_pairs = split_addresses(to, "to")
+        cc_pairs = split_addresses(cc, "cc")
+        bcc_pairs = split_addresses(bcc, "bcc")
+        reply_pairs = split_addresses(reply_to, "reply_to")
+        refuse_control_characters(subject, "subject", allow_tab=True)
+        if not (to_pairs or cc_pairs or bcc_pairs):
+            raise BusinessError("email.send: there is no recipient", hint="give at least one address in to:")
+        files = [self._file(path, "attachment") for path in attachments or []]
+        sender_address = from_pairs[0][1]
+        message_id = make_msgid(domain=sender_address.rpartition("@")[2])
+
+        message = EmailMessage(policy=_POLICY)
+        message["From"] = _addresses_header(from_pairs)
+        if to_pairs:
+            message["To"] = _addresses_header(to_pairs)
+        if cc_pairs:
+            message["Cc"] = _addresses_header(cc_pairs)
+        if reply_pairs:
+            message["Reply-To"] = _addresses_header(reply_pairs)
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=True)
+        message["Message-ID"] = message_id
+        if html is not None and text is None:
+            message.set_content(html, subtype="html")
+        else:
+            message.set_content(text or "")
+            if html is not None:
+                message.add_alternative(html, subtype="html")
+        for file in files:
+            kind, encoding = mimetypes.guess_type(file.name)
+            if kind is None or encoding is not None:
+                kind = "application/octet-stream"
+            maintype, _, subtype = kind.partition("/")
+            # The name goes into a header: a file named with a line break would break it.
+            name = safe_filename(file.name)
+            message.add_attachment(file.read_bytes(), maintype=maintype, subtype=subtype, filename=name)
+
+        port = port or SMTP_PORTS[security]
+        recipients = [address for _, address in (*to_pairs, *cc_pairs, *bcc_pairs)]
+        context = self._tls(security, ca_file, verify_tls)
+        refused = self._transmit(
+            message,
+            sender_address,
+            recipients,
+            host=host,
+            port=port,
+            security=security,
+            user=user,
+            password=password,
+            context=context,
+            timeout=timeout,
+        )
+        self.context.log(
+            f"sent {subject!r} to {len(recipients) - len(refused)} recipient(s) through {host}:{port}, "
+            f"Message-ID {message_id}"
+        )
+        if refused:
+            raise BusinessError(
+                f"the mail server refused {', '.join(refused)}; message {message_id} went to the other recipients",
+                hint="check these addresses",
+                cause=[f"{address}: {code} {reply!r}" for address, (code, reply) in refused.items()],
+            )
+        return message_id
+
+    def _transmit(
+        self,
+        message: EmailMessage,
+        sender: str,
+        recipients: list[str],
+        *,
+        host: str,
+        port: int,
+        security: Security,
+        user: str | None,
+        password: str | None,
+        context: Any,
+        timeout: float,
+    ) -> dict[str, tuple[int, bytes]]:
+        where = f"SMTP server {host}:{port}"
+        # Built unconnected, then connected in the try: smtplib's constructor leaks its socket when the
+        # greeting fails.
+        client = (
+            smtplib.SMTP_SSL(context=context, timeout=timeout)
+            if security == "ssl"
+            else smtplib.SMTP(timeout=timeout)
+        )
+        # smtplib records the host (which TLS checks the certificate against) only when given to its constructor.
+        client._host = host  # type: ignore[attr-defined]
+        try:
+            code, greeting = client.connect(host, port)
+            if code != 220:
+                raise ApplicationError(
+                    f"the {where} refused the connection: {code} {greeting.decode(errors='replace')}",
+                    hint="the server may be overloaded or in maintenance; try again later",
+                )
+            if security == "starttls":
+                try:
+                    client.starttls(context=context)
+                except smtplib.SMTPNotSupportedError:
+                    raise ConfigurationError(
+                        f"the {where} does not offer STARTTLS",
+                        hint="use security: ssl (usually port 465), or none on a local network",
+                    ) from None
+            if user is not None:
+                self._login(client, user, password or "", where, security)
+            refused: dict[str, tuple[int, bytes]] = client.send_message(
+                message, from_addr=sender, to_addrs=recipients
+            )
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                pass  # the message was accepted; a lost goodbye changes nothing
+            return refused
+        except RoboError:
+            raise
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise BusinessError(
+                f"the {where} refused every recipient: {', '.join(exc.recipients)}",
+                hint="check the addresses",
+                cause=[f"{address}: {code} {reply!r}" for address, (code, reply) in exc.recipients.items()],
+            ) from None
+        except smtplib.SMTPSenderRefused as exc:
+            if exc.smtp_code == 530:
+                raise ConfigurationError(
+                    f"the {where} accepts mail only after a login",
+                    hint="give user and password (and security: starttls or ssl if the server asks for TLS)",
+                ) from None
+            raise ConfigurationError(
+                f"the {where} refused the sender {exc.sender}: {exc.smtp_code} {exc.smtp_error!r}",
+                hint="the account may not be allowed to send as this address; check sender and user",
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            reply = (
+                exc.smtp_error.decode(errors="replace")
+                if isinstance(exc.smtp_error, bytes)
+                else exc.smtp_error
+            )
+            if isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600:
+                raise BusinessError(
+                    f"the {where} refused the message: {exc.smtp_code} {reply}",
+                    hint="a message too large, or content the server does not accept",
+                ) from None
+            if 500 <= exc.smtp_code < 600:
+                raise ConfigurationError(
+                    f"the {where} refused the exchange: {exc.smtp_code} {reply}",
+                    hint="check host, port, security and the account with the mail administrator",
+                ) from None
+            raise ApplicationError(
+                f"the {where} failed for now: {exc.smtp_code} {reply}", hint="try again later"
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise connection_error(
+                exc, service="SMTP", host=host, port=port, timeout=timeout, security=security
+            ) from None
+        finally:
+            client.close()
+
+    @staticmethod
+    def _login(client: smtplib.SMTP, user: str, password: str, where: str, security: Security) -> None:
+        try:
+            client.login(user, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ConfigurationError(
+                f"the {where} refused the login of {user!r} ({exc.smtp_code})",
+                hint="check the user name and the password secret",
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise ConfigurationError(
+                f"the {where} offers no login on this connection (security: {security})",
+                hint="most servers only accept a login over TLS: use security: starttls or ssl",
+            ) from None
+
+    @action(side_effects=True)
+    def read(
+        self,
+        host: str,
+        user: str,
+        password: Secret,
+        folder: str = "INBOX",
+        *,
+        sender: str | None = None,
+        subject: str | None = None,
+        since: date | None = None,
+        unseen: bool = False,
+        limit: Annotated[int, Field(ge=1)] | None = None,
+        save_attachments_to: ConfinedPath | None = None,
+        mark_as_read: bool = False,
+        move_to: str | None = None,
+        port: Annotated[int, Field(ge=1, le=65535)] | None = None,
+        security: Security = "ssl",
+        ca_file: str | None = None,
+        verify_tls: bool = True,
+        timeout: Seconds = 30,
+    ) -> list[dict[str, Any]]:
+        """Read the messages of a mailbox folder over IMAP, save their attachments, then mark or move them.
+
+        Messages are marked read or moved only once all their attachments are saved, so a run that stops
+        half-way leaves them to be read again.
+
+        Args:
+            host: The IMAP server, e.g. "imap.mairie.fr".
+            user: The mailbox account.
+            password: The account's password (a secret).
+            folder: The folder to read, e.g. "INBOX" or "INBOX/Factures".
+            sender: Only messages from this address (or a part of it, e.g. "@impots.gouv.fr").
+            subject: Only messages whose subject contains this text.
+            since: Only messages received on or after this date.
+            unseen: Only messages not yet read.
+            limit: At most this many messages (the oldest first).
+            save_attachments_to: A folder to save the attachments into; a file of the same name is kept and
+                the new one is named "name (2).ext".
+            mark_as_read: Mark the messages read once handled.
+            move_to: A folder to move the messages into once handled, e.g. "Traités" (it must exist).
+            port: The server's port; by default 993 for ssl, 143 otherwise.
+            security: How the connection is protected: "ssl" (TLS from the start), "starttls" or "none".
+            ca_file: A PEM file of the certificate (or authority) to trust, for a server with its own certificate.
+            verify_tls: Check the server's certificate; turn off only for a test server.
+            timeout: Seconds to wait for the server at each exchange.
+
+        Returns:
+            One record per message, oldest first: uid, message_id, from, to, cc, subject, date (ISO 8601),
+            text, html, attachments (the saved files' paths) and attachment_names.
+        """
+        import imaplib
+
+        from imap_tools import AND, MailMessageFlags
+        from imap_tools.errors import ImapToolsError
+
+        for role, value in (
+            ("folder", folder),
+            ("sender", sender),
+            ("subject", subject),
+            ("move_to", move_to),
+        ):
+            if value:  # sent inside IMAP commands: a line break would add a command
+                refuse_control_characters(value, role)
+        port = port or IMAP_PORTS[security]
+        where = f"IMAP server {host}:{port}"
+        target = self.context.resolve_path(save_attachments_to) if save_attachments_to else None
+        criteria: dict[str, Any] = {}
+        if sender:
+            criteria["from_"] = sender
+        if subject:
+            criteria["subject"] = subject
+        if since:
+            criteria["date_gte"] = since
+        if unseen:
+            criteria["seen"] = False
+        query = AND(**criteria) if criteria else "ALL"
+        charset = "US-ASCII" if str(query).isascii() else "UTF-8"
+        mailbox = self._open_mailbox(host, port, security, self._tls(security, ca_file, verify_tls), timeout)
+        try:
+            self._log_in(mailbox, user, password, folder, where)
+            if move_to and not mailbox.folder.exists(move_to):
+                names = [info.name for info in mailbox.folder.list()]
+                raise ConfigurationError(
+                    f"the mailbox {user} on the {where} has no folder {move_to!r}",
+                    hint=f"create it first; its folders are: {', '.join(sorted(names))}",
+                )
+            messages = list(mailbox.fetch(query, charset, limit=limit, mark_seen=False, bulk=_FETCH_CHUNK))
+            records = [self._record(message, target) for message in messages]
+            uids = [message.uid for message in messages if message.uid]
+            if mark_as_read and uids:
+                mailbox.flag(uids, MailMessageFlags.SEEN, True)
+            if move_to and uids:
+                mailbox.move(uids, move_to)
+        except RoboError:
+            raise
+        except ImapToolsError as exc:
+            raise ApplicationError(f"the {where} refused a command: {exc}") from None
+        except (imaplib.IMAP4.error, OSError) as exc:
+            raise connection_error(
+                exc, service="IMAP", host=host, port=port, timeout=timeout, security=security
+            ) from None
+        finally:
+            self._close(mailbox)
+        self.context.log(
+            f"read {len(records)} message(s) from {folder} on {host}:{port}"
+            + (f", moved to {move_to}" if move_to and records else "")
+        )
+        return records
+
+    def _open_mailbox(
+        self, host: str, port: int, security: Security, context: Any, timeout: float
+    ) -> BaseMailBox:
+        import imaplib
+
+        from imap_tools import BaseMailBox
+
+        class _ConnectedMailBox(BaseMailBox):
+            """imap-tools on an imaplib client this robot connected (and closes on failure)."""
+
+            def __init__(self, client: imaplib.IMAP4) -> None:
+                self._connected = client
+                super().__init__()
+
+            def _get_mailbox_client(self) -> imaplib.IMAP4:
+                return self._connected
+
+        client: imaplib.IMAP4 | None = None
+        try:
+            if security == "ssl":
+                client = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=timeout)
+            else:
+                client = imaplib.IMAP4(host, port, timeout=timeout)
+            if security == "starttls":
+                client.starttls(context)
+            return _ConnectedMailBox(client)
+        except (imaplib.IMAP4.error, OSError) as exc:
+            if client is not None:
+                client.shutdown()
+            if isinstance(exc, imaplib.IMAP4.error) and "STARTTLS" in str(exc):
+                raise ConfigurationError(
+                    f"the IMAP server {host}:{port} does not offer STARTTLS: {exc}",
+                    hint="use security: ssl (usually port 993), or none on a local network",
+                ) from None
+            raise connection_error(
+                exc, service="IMAP", host=host, port=port, timeout=timeout, security=security
+            ) from None
+
+    @staticmethod
+    def _log_in(mailbox: BaseMailBox, user: str, password: str, folder: str, where: str) -> None:
+        from imap_tools.errors import MailboxFolderSelectError, MailboxLoginError
+
+        try:
+            if (user + password).isascii():
+                mailbox.login(user, password, initial_folder=None)
+            else:
+                mailbox.login_utf8(user, password, initial_folder=None)
+        except MailboxLoginError:
+            raise ConfigurationError(
+                f"the {where} refused the login of {user!r}",
+                hint="check the user name and the password secret",
+            ) from None
+        try:
+            mailbox.folder.set(folder)
+        except MailboxFolderSelectError:
+            names = [info.name for info in mailbox.folder.list()]
+            raise ConfigurationError(
+                f"the mailbox {user} on the {where} has no folder {folder!r}",
+                hint=f"its folders are: {', '.join(sorted(names))}",
+            ) from None
+
+    @staticmethod
+    def _close(mailbox: BaseMailBox) -> None:
+        try:
+            mailbox.logout()  # closes the socket too
+        except Exception:  # the work is done or already failed: just close the socket
+            with suppress(OSError):
+                mailbox.client.shutdown()
+
+    def _record(self, message: MailMessage, folder: Path | None) -> dict[str, Any]:
+        names = []
+        saved = []
+        for attachment in message.attachments:
+            extension = mimetypes.guess_extension(attachment.content_type or "") or ""
+            name = safe_filename(attachment.filename, fallback=f"piece-jointe{extension}")
+            names.append(name)
+            if folder is not None:
+                path = save_new_file(folder, name, attachment.payload, self.context.run_id)
+                self.context.record_artifact(path, "download", f"attachment of {message.subject!r}")
+                saved.append(str(path.resolve()))
+        received = message.date
+        return {
+            "uid": message.uid,
+            "message_id": (message.headers.get("message-id") or ("",))[0].strip(),  # type: ignore[no-untyped-call]
+            "from": message.from_,
+            "to": list(message.to),
+            "cc": list(message.cc),
+            "subject": message.subject,
+            "date": "" if received.year == 1900 else received.isoformat(),
+            "text": message.text,
+            "html": message.html,
+            "attachments": saved,
+            "attachment_names": names,
+        }

@@ -1,0 +1,190 @@
+"""What the email robot's SMTP and IMAP sides share.
+
+TLS contexts, addresses, errors that say what to check, and saving received attachments without overwriting
+anything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import ssl
+import unicodedata
+from collections.abc import Iterable
+from contextlib import suppress
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Literal
+
+from robots.kit import ApplicationError, BusinessError, ConfigurationError, RoboError, temporary_path
+
+Security = Literal["none", "starttls", "ssl"]
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+# What may not reach a mail header from data: CR and LF would start a new header (a "Bcc:" added by a cell), and
+# Python's email package also breaks lines at the other C0 and C1 controls and at U+2028/U+2029.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHOWN_LENGTH = 80
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
+MAX_NAME_LENGTH = 150
+
+
+def tls_context(ca_file: Path | None, verify: bool) -> ssl.SSLContext:
+    """A client TLS context: the system's authorities (or `ca_file`'s), host names checked unless `verify` is off."""
+    if not verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if ca_file is not None and not ca_file.is_file():
+        raise ConfigurationError(
+            f"certificate file not found: {ca_file}",
+            hint="ca_file is the PEM file of the server's certificate or of the authority that signed it",
+        )
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{ca_file} is not a PEM certificate file", hint="ca_file must hold certificates in PEM format"
+        ) from exc
+
+
+def refuse_control_characters(value: str, role: str, *, allow_tab: bool = False) -> None:
+    """Raise a `BusinessError` naming `role` when `value` holds a line break or another control character."""
+    for found in _CONTROL.finditer(value):
+        if allow_tab and found.group() == "\t":
+            continue
+        shown = repr(value[:_SHOWN_LENGTH]) + ("…" if len(value) > _SHOWN_LENGTH else "")
+        raise BusinessError(
+            f"{role}: {shown} holds a control character ({found.group()!r} at position {found.start() + 1}), "
+            "which may not reach a mail header or a mail server's command",
+            hint="a line break in an address or a subject would add headers, recipients or commands: "
+            "clean the value in the data (e.g. | replace('\\n', ' ') | trim)",
+        )
+
+
+def split_addresses(value: str | Iterable[str] | None, role: str) -> list[tuple[str, str]]:
+    """(display name, address) pairs from "a@x.fr, B <b@y.fr>; c@z.fr" or a list; raises a `BusinessError`."""
+    if value is None:
+        return []
+    texts = [value] if isinstance(value, str) else list(value)
+    pairs = []
+    for text in texts:
+        refuse_control_characters(str(text), role)
+        # Outlook users separate addresses with ";": accept it beside RFC 5322's ",".
+        found = getaddresses([str(text).replace(";", ",")])
+        if ("", "") in found:
+            # Python's parser gives ("", "") for what it cannot read: find which piece it was.
+            for piece in re.split(r"[,;]", str(text)):
+                if piece.strip() and getaddresses([piece]) in ([], [("", "")]):
+                    raise _not_an_address(role, piece)
+        for name, address in found:
+            if not name and not address:
+                continue  # an empty piece between two separators
+            if not _ADDRESS.match(address):
+                raise _not_an_address(role, address if address and " " not in address else str(text))
+            pairs.append((name, address))
+    return pairs
+
+
+def _not_an_address(role: str, text: str) -> BusinessError:
+    return BusinessError(
+        f"{role}: {text.strip()!r} is not an email address",
+        hint='write "nom@domaine.fr" or "Nom Prénom <nom@domaine.fr>"',
+    )
+
+
+def connection_error(
+    exc: BaseException, *, service: str, host: str, port: int, timeout: float, security: Security
+) -> RoboError:
+    """The error to raise when connecting to a mail server failed: it names the server and what to check."""
+    where = f"{service} server {host}:{port}"
+    ports = (
+        "465 for ssl, 587 for starttls, 25 for none" if service == "SMTP" else "993 for ssl, 143 otherwise"
+    )
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return ConfigurationError(
+            f"the certificate of the {where} is not trusted: {exc.verify_message}",
+            hint="give the server's certificate (or its authority's) as ca_file",
+        )
+    if isinstance(exc, ssl.SSLError):
+        return ConfigurationError(
+            f"TLS failed with the {where} (security: {security}): {exc.reason or exc}",
+            hint=f"check that security matches the port ({ports})",
+        )
+    if isinstance(exc, socket.gaierror):
+        return ConfigurationError(f"unknown {service} server host {host!r}", hint="check the host name")
+    if isinstance(exc, ConnectionRefusedError):
+        return ApplicationError(
+            f"cannot connect to the {where}: connection refused",
+            hint=f"check that the server is running and that host and port are right ({ports})",
+        )
+    if isinstance(exc, TimeoutError):
+        return ApplicationError(
+            f"the {where} did not answer within {timeout:g} s",
+            hint="check the host and port, and that no firewall blocks the connection",
+        )
+    return ApplicationError(
+        f"the connection to the {where} failed: {exc}",
+        hint=f"check the host, the port and security ({ports}); try again later",
+    )
+
+
+def safe_filename(name: str | None, fallback: str = "piece-jointe") -> str:
+    """A file name that is safe on Linux and Windows: no folders, no reserved characters, not too long."""
+    text = unicodedata.normalize("NFC", name or "")
+    text = re.split(r"[/\\]", text)[-1]
+    text = _UNSAFE.sub("_", text).strip().strip(".").strip()
+    if not text:
+        text = fallback
+    if _RESERVED.match(text):
+        text = f"_{text}"
+    if len(text) > MAX_NAME_LENGTH:
+        stem, dot, suffix = text.rpartition(".")
+        suffix = suffix[:20] if dot and stem else ""
+        text = text[: MAX_NAME_LENGTH - len(suffix) - 1].rstrip() + (f".{suffix}" if suffix else "")
+    return text
+
+
+def _candidates(folder: Path, name: str) -> Iterable[Path]:
+    yield folder / name
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        stem, suffix = name, ""
+    number = 2
+    while True:
+        yield folder / (f"{stem} ({number}).{suffix}" if suffix else f"{stem} ({number})")
+        number += 1
+
+
+def save_new_file(folder: Path, name: str, content: bytes, run_id: str | None = None) -> Path:
+    """Write `content` under `name` in `folder`, or "name (2).ext" and so on: never replacing a file.
+
+    The bytes go to a hidden temporary file first, then get their final name in one step, so a file that has
+    its name is always complete.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_path(folder / "attachment", run_id)  # not its name: it may be at the length limit
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with open(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        for candidate in _candidates(folder, name):
+            try:
+                os.link(temporary, candidate)  # fails when the name is taken, unlike a rename
+                return candidate
+            except FileExistsError:
+                continue
+            except OSError:  # a file system without hard links
+                if candidate.exists():
+                    continue
+                os.replace(temporary, candidate)
+                return candidate
+        raise AssertionError("unreachable")  # pragma: no cover
+    finally:
+        with suppress(FileNotFoundError):
+            temporary.unlink()

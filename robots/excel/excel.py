@@ -1,0 +1,763 @@
+"""The `excel` robot: read and write spreadsheets (.xlsx, .xlsm, .csv) as records, never corrupting a file.
+
+Reading streams the sheet (openpyxl's read-only mode), so a 100 000-row sheet is never loaded whole, and returns
+typed values: dates as dates, numbers as numbers, empty cells as None. Writing goes to a temporary file beside
+the destination, which replaces it only once complete; the writing actions take an optional `output` so that a
+workflow can leave its input untouched (the RPA norm) — without `output` the file itself is changed. Macros of an
+.xlsm are kept. Text that starts with "=" is written as text, not run as a formula, unless `formulas: true`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+import itertools
+import shutil
+import tempfile
+import warnings
+import weakref
+from collections.abc import Callable, Generator, Iterator
+from contextlib import ExitStack, closing, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
+
+from pydantic import Field
+
+from robots.excel.rows import (
+    GridTable,
+    SheetTable,
+    StreamedRecords,
+    blank,
+    key_text,
+    last_used_row,
+    numbered,
+    put_row,
+    rows_to_records,
+    sheet_header,
+)
+from robots.excel.values import (
+    check_records,
+    find_column,
+    from_csv,
+    header_names,
+    read_csv_grid,
+    record_columns,
+    to_csv,
+    write_csv_grid,
+)
+from robots.kit import (
+    ApplicationError,
+    BusinessError,
+    ConfigurationError,
+    ConfinedPath,
+    Robot,
+    action,
+    atomic_path,
+    check_not_open,
+    file_digest,
+    missing_file,
+    one_writer,
+)
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+    from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
+
+Record = dict[str, Any]
+Records = list[dict[str, Any]]
+RowNumber = Annotated[int, Field(ge=1)]
+CellReference = Annotated[str, Field(pattern=r"^\$?[A-Za-z]{1,3}\$?[1-9][0-9]{0,6}$")]
+Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
+Kind = Literal["xlsx", "xlsm", "csv"]
+
+_KINDS: dict[str, Kind] = {".xlsx": "xlsx", ".xlsm": "xlsm", ".csv": "csv"}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BATCH = 500  # rows read at a time while openpyxl's warnings are silenced
+
+
+def _private_copy(source: Path) -> Path:
+    """A copy of `source`, under its own name in a private temporary folder, that nobody else changes."""
+    folder = Path(tempfile.mkdtemp(prefix="robo-rows-"))
+    copy = folder / source.name
+    try:
+        shutil.copyfile(source, copy)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ApplicationError(
+            f"excel: cannot read {source}: {exc.strerror}", hint="check its permissions"
+        ) from None
+    return copy
+
+
+def _kind(path: Path) -> Kind:
+    kind = _KINDS.get(path.suffix.lower())
+    if kind is None:
+        hint = (
+            "save it as .xlsx from Excel or LibreOffice" if path.suffix.lower() in (".xls", ".ods") else None
+        )
+        raise ConfigurationError(
+            f"excel: {path.name} is not a spreadsheet this robot reads (.xlsx, .xlsm or .csv)",
+            hint=hint or "give a .xlsx, .xlsm or .csv file",
+        )
+    return kind
+
+
+@contextmanager
+def _quiet_openpyxl() -> Iterator[None]:
+    """Silence the warnings openpyxl gives about parts it does not understand (extensions, odd styles)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\..*)?$")
+        yield
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def _one_writer_at_a_time(method: Method) -> Method:
+    """Make runs that change one workbook take turns.
+
+    The file written (`output`, else `path`) is locked from the moment the action reads it until it is written,
+    so that no run writes over rows another one just added.
+    """
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def locked(self: Excel, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        target = bound.arguments.get("output") or bound.arguments["path"]
+        with one_writer(self.context.resolve_path(target), self.context.run_id, f"excel.{method.__name__}"):
+            return method(self, *args, **kwargs)
+
+    return cast(Method, locked)
+
+
+class Excel(Robot):
+    """Read and write spreadsheets (.xlsx, .xlsm and .csv) as records; writes are atomic and keep macros."""
+
+    name = "excel"
+
+    # -- opening -------------------------------------------------------------------------------------
+
+    def _existing(self, path: str) -> tuple[Path, Kind]:
+        resolved = self.context.resolve_path(path)
+        kind = _kind(resolved)
+        if not resolved.is_file():
+            raise missing_file(resolved, "spreadsheet")
+        return resolved, kind
+
+    def _load(self, path: Path, *, read_only: bool, keep_vba: bool = False) -> Workbook:
+        """Open a workbook, turning every way a file can be unreadable into an error with a hint."""
+        import openpyxl
+
+        try:
+            with path.open("rb") as handle:
+                magic = handle.read(8)
+        except OSError as exc:
+            raise ApplicationError(
+                f"excel: cannot read {path}: {exc.strerror}", hint="check its permissions"
+            ) from None
+        if magic == _OLE_MAGIC:
+            raise ConfigurationError(
+                f"excel: {path.name} is an old .xls workbook or a password-protected one, not a .xlsx file",
+                hint="open it in Excel or LibreOffice and save it as .xlsx (without a password)",
+            )
+        try:
+            with _quiet_openpyxl():
+                return openpyxl.load_workbook(
+                    path, read_only=read_only, data_only=read_only, keep_vba=keep_vba, keep_links=False
+                )
+        except PermissionError as exc:
+            raise ApplicationError(
+                f"excel: cannot open {path}: {exc.strerror}",
+                hint="another program may hold the file; close it and try again",
+            ) from None
+        except Exception as exc:
+            raise BusinessError(
+                f"excel: {path.name} is not a valid Excel workbook (the file is damaged or not a .xlsx)",
+                hint="open it in Excel to repair it, or check that it was fully downloaded; "
+                f"a CSV or an old .xls renamed {path.suffix} is not a workbook",
+                cause=[f"{path}: {type(exc).__name__}: {exc}"],
+            ) from None
+
+    def _sheet(self, workbook: Workbook, sheet: str | None, path: Path) -> Worksheet:
+        if sheet is None:
+            return workbook.active or workbook.worksheets[0]
+        if sheet in workbook.sheetnames:
+            return workbook[sheet]
+        folded = {name.strip().casefold(): name for name in workbook.sheetnames}
+        if sheet.strip().casefold() in folded:
+            return workbook[folded[sheet.strip().casefold()]]
+        close = difflib.get_close_matches(sheet, workbook.sheetnames, n=1)
+        raise ConfigurationError(
+            f"excel: {path.name} has no sheet {sheet!r}; its sheets are: "
+            + ", ".join(repr(name) for name in workbook.sheetnames),
+            hint=f"did you mean {close[0]!r}?" if close else "leave `sheet` out to use the first sheet",
+        )
+
+    def _targets(self, path: str, output: str | None, action_name: str) -> tuple[Path, Path, Kind, bool]:
+        """The file to read, the file to write, their kind, and whether to keep macros."""
+        source = self.context.resolve_path(path)
+        target = self.context.resolve_path(output) if output else source
+        kind, target_kind = _kind(source), _kind(target)
+        if (kind == "csv") != (target_kind == "csv") or (kind == "xlsx" and target_kind == "xlsm"):
+            raise ConfigurationError(
+                f"excel.{action_name}: cannot write a {kind} file as {target.name}",
+                hint=f"give an `output` ending in .{kind}"
+                + (" (.xlsm keeps the macros)" if kind == "xlsm" else ""),
+            )
+        if output and not source.is_file():
+            raise missing_file(source, "spreadsheet")
+        check_not_open(target)
+        if target != source:
+            check_not_open(source)
+        return source, target, target_kind, target_kind == "xlsm"
+
+    def _save(self, workbook: Workbook, target: Path, action_name: str) -> str:
+        with atomic_path(target, run_id=self.context.run_id) as temporary, _quiet_openpyxl():
+            workbook.save(temporary)
+        return self._written(target, action_name)
+
+    def _written(self, target: Path, action_name: str) -> str:
+        self.context.log(f"excel.{action_name}: wrote {target}, sha256 {file_digest(target)}")
+        self.context.record_artifact(target, "output", f"written by excel.{action_name}")
+        return str(target.resolve())
+
+    def _write_grid(
+        self, rows: list[list[str]], target: Path, action_name: str, delimiter: str, encoding: str
+    ) -> str:
+        with atomic_path(target, run_id=self.context.run_id) as temporary:
+            write_csv_grid(temporary, rows, delimiter, encoding)
+        return self._written(target, action_name)
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    @action
+    def read_rows(
+        self,
+        path: str,
+        sheet: str | None = None,
+        *,
+        table: str | None = None,
+        header_row: RowNumber = 1,
+        first_row: RowNumber | None = None,
+        last_row: RowNumber | None = None,
+        skip_blank_rows: bool = True,
+        columns: list[str] | None = None,
+        row_number_field: str | None = None,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> StreamedRecords:
+        """Read a sheet (or a named table) as records keyed by the header row, streaming the file.
+
+        Values keep their type: dates are dates (a date and time at midnight is a date), numbers are numbers,
+        empty cells are None. Formulas give the value Excel last computed. A CSV file is read as text, with
+        ISO dates (2026-07-23) and plain numbers (12, 3,5 or 3.5; not 0612…, not more than 9 digits, so postcodes
+        and SIRET stay text) converted.
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file, relative to the workflow's folder unless absolute.
+            sheet: The sheet's name; the first (active) sheet when left out.
+            table: The name of a table (Insert › Table in Excel) to read instead of a whole sheet; its own
+                header gives the field names and `header_row` is not used.
+            header_row: The row that holds the column titles (1 = the first row).
+            first_row: The first row to read, as numbered in Excel (default: the row after the header).
+            last_row: The last row to read, as numbered in Excel (default: the end of the sheet).
+            skip_blank_rows: Leave out rows whose cells are all empty.
+            columns: Keep only these columns, in this order.
+            row_number_field: Add each record's row number (as numbered in Excel) under this field name.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding (utf-8-sig; cp1252 for files saved by Excel on Windows).
+
+        Returns:
+            A list of records, one per row, each a mapping of column title to value; read from the file as a
+            loop goes through them, so that a sheet of 100 000 rows is never held in memory at once.
+        """
+        source, kind = self._existing(path)
+
+        def read(file: Path) -> Generator[Record, None, None]:
+            return self._records(
+                file, kind, sheet, table, header_row, first_row, last_row, skip_blank_rows, columns,
+                row_number_field, delimiter, encoding,
+            )  # fmt: skip
+
+        # One streaming pass now checks everything (the file, the sheet or table, the columns) so that a problem
+        # is this step's, and counts the records; each later pass reads a private copy taken at this moment.
+        with closing(read(source)) as records:
+            count = sum(1 for _ in records)
+        copy = _private_copy(source)
+        stream = StreamedRecords(lambda: read(copy), source.name, length=count)
+        weakref.finalize(stream, shutil.rmtree, copy.parent, True)
+        return stream
+
+    def _records(
+        self,
+        source: Path,
+        kind: Kind,
+        sheet: str | None,
+        table: str | None,
+        header_row: int,
+        first_row: int | None,
+        last_row: int | None,
+        skip_blank_rows: bool,
+        columns: list[str] | None,
+        row_number_field: str | None,
+        delimiter: str,
+        encoding: str,
+    ) -> Generator[Record, None, None]:
+        """The records of a file, read as they are asked for (see `read_rows`)."""
+        if kind == "csv":
+            grid = read_csv_grid(source, delimiter, encoding)
+            with closing(grid):
+                rows = ([from_csv(text) for text in row] for row in grid)
+                rows_numbered = numbered(rows, start=1, skip=header_row - 1)
+                yield from rows_to_records(
+                    rows_numbered,
+                    None,
+                    source.name,
+                    first_row,
+                    last_row,
+                    skip_blank_rows,
+                    columns,
+                    row_number_field,
+                )
+            return
+        workbook = self._load(source, read_only=True)
+        try:
+            with _quiet_openpyxl():
+                if table is not None:
+                    worksheet, bounds, header, start = self._table(workbook, source, table, sheet)
+                    iterator = worksheet.iter_rows(values_only=True, **bounds)
+                    rows_numbered = numbered(iterator, start=start, skip=0)
+                    where = f"{source.name}, table {table!r}"
+                else:
+                    worksheet = self._sheet(workbook, sheet, source)
+                    worksheet.reset_dimensions()  # some programs write a wrong size; read what is there
+                    iterator = worksheet.iter_rows(min_row=header_row, max_row=last_row, values_only=True)
+                    rows_numbered = numbered(iterator, start=header_row, skip=0)
+                    header = None
+                    where = f"{source.name}!{worksheet.title}"
+            with closing(iterator):
+                records = rows_to_records(
+                    rows_numbered,
+                    header,
+                    where,
+                    first_row,
+                    last_row,
+                    skip_blank_rows,
+                    columns,
+                    row_number_field,
+                )
+                while True:  # openpyxl's warnings silenced while it reads, not while the records are used
+                    with _quiet_openpyxl():
+                        batch = list(itertools.islice(records, _BATCH))
+                    if not batch:
+                        return
+                    yield from batch
+        finally:
+            workbook.close()
+
+    def _table(
+        self, workbook: Workbook, source: Path, table: str, sheet: str | None
+    ) -> tuple[Worksheet, dict[str, int], list[str], int]:
+        from robots.excel.tables import workbook_tables
+
+        with _quiet_openpyxl():
+            tables = workbook_tables(source)
+        info = tables.get(table) or next(
+            (t for k, t in tables.items() if k.casefold() == table.casefold()), None
+        )
+        if info is None:
+            close = difflib.get_close_matches(table, list(tables), n=1)
+            listed = ", ".join(repr(name) for name in sorted(tables)) or "none"
+            raise ConfigurationError(
+                f"excel: {source.name} has no table {table!r}; its tables are: {listed}",
+                hint=f"did you mean {close[0]!r}?" if close else "give `sheet` to read a whole sheet instead",
+            )
+        if sheet is not None and sheet != info.sheet:
+            raise ConfigurationError(
+                f"excel: table {info.name!r} is on sheet {info.sheet!r}, not {sheet!r}",
+                hint="leave `sheet` out when you give `table`",
+            )
+        start = info.min_row + info.header_rows
+        bounds = {
+            "min_row": start,
+            "max_row": info.max_row - info.totals_rows,
+            "min_col": info.min_col,
+            "max_col": info.max_col,
+        }
+        header = header_names(list(info.columns))
+        return workbook[info.sheet], bounds, header, start
+
+    @action
+    def list_sheets(self, path: str) -> list[str]:
+        """List the sheets of a workbook, in their order (a CSV file has one, named after the file).
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file.
+
+        Returns:
+            The sheet names.
+        """
+        source, kind = self._existing(path)
+        if kind == "csv":
+            return [source.stem]
+        workbook = self._load(source, read_only=True)
+        try:
+            return list(workbook.sheetnames)
+        finally:
+            workbook.close()
+
+    # -- writing -------------------------------------------------------------------------------------
+
+    @action(side_effects=True)
+    @_one_writer_at_a_time
+    def create_workbook(
+        self,
+        path: ConfinedPath,
+        sheets: list[str] | None = None,
+        *,
+        columns: list[str] | None = None,
+        overwrite: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> str:
+        """Create a new, empty workbook (or CSV file), optionally with column titles on its first sheet.
+
+        Args:
+            path: The file to create (.xlsx, .xlsm or .csv); its folder is created if needed.
+            sheets: The sheet names (default: one sheet named "Feuil1").
+            columns: Column titles to write on the first row of the first sheet.
+            overwrite: Replace the file if it exists; otherwise an existing file is an error.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            The path of the new file.
+        """
+        import openpyxl
+
+        target = self.context.resolve_path(path)
+        kind = _kind(target)
+        if target.exists() and not overwrite:
+            raise BusinessError(
+                f"excel.create_workbook: {target} already exists",
+                hint="add `overwrite: true` to replace it, or write to it with excel.write_rows",
+            )
+        check_not_open(target)
+        if kind == "csv":
+            return self._write_grid([list(columns or [])], target, "create_workbook", delimiter, encoding)
+        if kind == "xlsm":
+            raise ConfigurationError(
+                "excel.create_workbook: a new workbook has no macros to keep",
+                hint="create a .xlsx, or copy an existing .xlsm with files.copy",
+            )
+        names = sheets or ["Feuil1"]
+        if len(set(names)) != len(names):
+            raise ConfigurationError(
+                "excel.create_workbook: the sheet names repeat", hint="give distinct names"
+            )
+        workbook = openpyxl.Workbook()
+        workbook.active.title = names[0]
+        for name in names[1:]:
+            workbook.create_sheet(name)
+        if columns:
+            workbook.active.append(list(columns))
+        return self._save(workbook, target, "create_workbook")
+
+    @action(side_effects=True, idempotent=True)
+    @_one_writer_at_a_time
+    def write_rows(
+        self,
+        path: ConfinedPath,
+        records: Records,
+        sheet: str | None = None,
+        *,
+        output: ConfinedPath | None = None,
+        columns: list[str] | None = None,
+        formulas: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> str:
+        """Replace a sheet's content with records: a header row from their keys, then one row per record.
+
+        Without `output` the file itself is changed (it is created if it does not exist); with `output` the
+        result is written there and `path` is left as it was. Other sheets are kept, and so are macros.
+        Dates are written as Excel dates and numbers as numbers.
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file to write (or to start from, when `output` is given).
+            records: The records to write, e.g. the result of excel.read_rows or data.select.
+            sheet: The sheet to replace or create (default: the first sheet).
+            output: Write the result to this file instead of changing `path`.
+            columns: The columns to write, in order (default: every key of the records, in order of appearance).
+            formulas: Write text that starts with "=" as a formula; by default it is written as plain text,
+                so values taken from data never run as formulas.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            The path of the file written.
+        """
+        check_records(records, "excel.write_rows")
+        source, target, kind, keep_vba = self._targets(path, output, "write_rows")
+        header = record_columns(records, columns)
+        if kind == "csv":
+            rows = [header, *([to_csv(record.get(c), formulas) for c in header] for record in records)]
+            return self._write_grid(rows, target, "write_rows", delimiter, encoding)
+        with self._writable(source, keep_vba) as workbook:
+            worksheet = self._sheet_or_new(workbook, sheet, source)
+            if worksheet.max_row > 1 or worksheet.max_column > 1 or worksheet.cell(1, 1).value is not None:
+                worksheet.delete_rows(1, worksheet.max_row)
+            put_row(worksheet, 1, header, formulas=False)
+            for number, record in enumerate(records, start=2):
+                put_row(worksheet, number, [record.get(c) for c in header], formulas)
+            return self._save(workbook, target, "write_rows")
+
+    @action(side_effects=True)
+    @_one_writer_at_a_time
+    def append_rows(
+        self,
+        path: ConfinedPath,
+        records: Records,
+        sheet: str | None = None,
+        *,
+        output: ConfinedPath | None = None,
+        header_row: RowNumber = 1,
+        formulas: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> str:
+        """Add records after the last row of a sheet, each value under the column of the same title.
+
+        A field the sheet has no column for gets a new column at the end; an empty sheet (or a new file)
+        gets a header row first. Without `output` the file itself is changed (created if it does not exist).
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file.
+            records: The records to add.
+            sheet: The sheet (default: the first sheet); it must exist unless the file is new.
+            output: Write the result to this file instead of changing `path`.
+            header_row: The row that holds the column titles.
+            formulas: Write text that starts with "=" as a formula instead of plain text.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            The path of the file written.
+        """
+        check_records(records, "excel.append_rows")
+        source, target, kind, keep_vba = self._targets(path, output, "append_rows")
+        if not source.is_file():
+            return self.write_rows(
+                path, records, sheet, formulas=formulas, delimiter=delimiter, encoding=encoding
+            )
+        fields = record_columns(records)
+        if kind == "csv":
+            grid = self._csv_grid(source, delimiter, encoding)
+            while len(grid) < header_row:
+                grid.append([])
+            header = grid[header_row - 1]
+            new = [f for f in fields if f not in header]
+            header.extend(new)
+            while grid and len(grid) > header_row and blank(grid[-1]):
+                grid.pop()
+            grid.extend([to_csv(record.get(c), formulas) for c in header] for record in records)
+            return self._write_grid(grid, target, "append_rows", delimiter, encoding)
+        with self._writable(source, keep_vba) as workbook:
+            worksheet = self._sheet(workbook, sheet, source)
+            header = sheet_header(worksheet, header_row)
+            new = [f for f in fields if f not in header]
+            for offset, name in enumerate(new, start=len(header) + 1):
+                worksheet.cell(header_row, offset, name)
+            header += new
+            if new:
+                self.context.log(f"excel.append_rows: new columns {', '.join(new)} in {source.name}")
+            row = last_used_row(worksheet, header_row) + 1
+            for number, record in enumerate(records, start=row):
+                put_row(worksheet, number, [record.get(c) for c in header], formulas)
+            return self._save(workbook, target, "append_rows")
+
+    @action(side_effects=True, idempotent=True)
+    @_one_writer_at_a_time
+    def write_cell(
+        self,
+        path: ConfinedPath,
+        cell: CellReference,
+        value: Any,
+        sheet: str | None = None,
+        *,
+        output: ConfinedPath | None = None,
+        formulas: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> str:
+        """Write one value into one cell, e.g. `cell: B12`. Without `output` the file itself is changed.
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file (it must exist).
+            cell: The cell's reference, column letters then row number (B12).
+            value: The value: text, number, date, true/false, or nothing to empty the cell.
+            sheet: The sheet (default: the first sheet).
+            output: Write the result to this file instead of changing `path`.
+            formulas: Write text that starts with "=" as a formula instead of plain text.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            The path of the file written.
+        """
+        from openpyxl.utils.cell import column_index_from_string, coordinate_from_string  # type: ignore[import-untyped]
+
+        source, target, kind, keep_vba = self._targets(path, output, "write_cell")
+        if not source.is_file():
+            raise missing_file(source, "spreadsheet")
+        letters, row = coordinate_from_string(cell.replace("$", "").upper())
+        column = column_index_from_string(letters)
+        if kind == "csv":
+            grid = self._csv_grid(source, delimiter, encoding)
+            while len(grid) < row:
+                grid.append([])
+            line = grid[row - 1]
+            line.extend([""] * (column - len(line)))
+            line[column - 1] = to_csv(value, formulas)
+            return self._write_grid(grid, target, "write_cell", delimiter, encoding)
+        with self._writable(source, keep_vba) as workbook:
+            worksheet = self._sheet(workbook, sheet, source)
+            put_row(worksheet, row, [value], formulas, first_column=column)
+            return self._save(workbook, target, "write_cell")
+
+    @action(side_effects=True, idempotent=True)
+    @_one_writer_at_a_time
+    def update_rows(
+        self,
+        path: ConfinedPath,
+        key: str,
+        updates: Records,
+        sheet: str | None = None,
+        *,
+        output: ConfinedPath | None = None,
+        header_row: RowNumber = 1,
+        formulas: bool = False,
+        delimiter: Delimiter = ";",
+        encoding: str = "utf-8-sig",
+    ) -> dict[str, Any]:
+        """Write values back into the rows they came from, found by a key column (a status, a file number).
+
+        Each update is a record holding the key and the values to write, e.g.
+        `{reference: D1, statut: Saisi, numero: DOS-0042}`: the row whose `reference` is D1 gets "Saisi" under
+        `statut` and DOS-0042 under `numero`. Keys are compared as text (42 and "42" match). A column that does
+        not exist yet is added at the end of the header. Every row with the key is updated. Without `output`
+        the file itself is changed.
+
+        Args:
+            path: The .xlsx, .xlsm or .csv file (it must exist).
+            key: The title of the column that identifies a row, e.g. "Référence externe".
+            updates: The records to write back, each with the key field, e.g. the saved results of a for_each.
+            sheet: The sheet (default: the first sheet).
+            output: Write the result to this file instead of changing `path`.
+            header_row: The row that holds the column titles.
+            formulas: Write text that starts with "=" as a formula instead of plain text.
+            delimiter: The CSV field separator.
+            encoding: The CSV file's encoding.
+
+        Returns:
+            A summary: `path` written, `updated` (rows changed), `not_found` (keys no row has),
+            `columns_added`.
+        """
+        check_records(updates, "excel.update_rows")
+        source, target, kind, keep_vba = self._targets(path, output, "update_rows")
+        if not source.is_file():
+            raise missing_file(source, "spreadsheet")
+        for index, update in enumerate(updates, start=1):
+            if key_text(update.get(key)) is None:
+                raise BusinessError(
+                    f"excel.update_rows: update {index} has no value for the key {key!r}",
+                    hint=f"every update needs its {key!r}; its fields are: {', '.join(map(str, update))}",
+                )
+        with ExitStack() as stack:
+            table: SheetTable | GridTable
+            if kind == "csv":
+                grid = self._csv_grid(source, delimiter, encoding)
+                header = grid[header_row - 1] if len(grid) >= header_row else []
+                table = GridTable(grid, header_row)
+            else:
+                workbook = stack.enter_context(self._writable(source, keep_vba))
+                worksheet = self._sheet(workbook, sheet, source)
+                header = sheet_header(worksheet, header_row)
+                table = SheetTable(worksheet, header_row, formulas)
+            where = f"{source.name}" if kind == "csv" else f"{source.name}!{worksheet.title}"
+            key_column = find_column(key, header, where)
+            rows: dict[str, list[int]] = {}
+            for number, value in table.key_values(key_column):
+                text = key_text(value)
+                if text is not None:
+                    rows.setdefault(text, []).append(number)
+            added: list[str] = []
+            updated = 0
+            not_found: list[Any] = []
+            for update in updates:
+                numbers = rows.get(key_text(update[key]) or "")
+                if not numbers:
+                    not_found.append(update[key])
+                    continue
+                for field, value in update.items():
+                    if field == key:
+                        continue
+                    try:
+                        column = find_column(field, header, where)
+                    except BusinessError:
+                        header.append(field)
+                        added.append(field)
+                        column = len(header) - 1
+                        table.set(header_row, column, field)
+                    for number in numbers:
+                        table.set(number, column, value if kind != "csv" else to_csv(value, formulas))
+                updated += len(numbers)
+            if not_found:
+                self.context.log(
+                    f"excel.update_rows: {len(not_found)} key(s) not found in {where}: "
+                    + ", ".join(map(str, not_found[:20]))
+                )
+            if kind == "csv":
+                written = self._write_grid(grid, target, "update_rows", delimiter, encoding)
+            else:
+                written = self._save(workbook, target, "update_rows")
+        return {"path": written, "updated": updated, "not_found": not_found, "columns_added": added}
+
+    # -- helpers -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _writable(self, source: Path, keep_vba: bool) -> Iterator[Workbook]:
+        """A workbook loaded whole for changes; its copy of the macros is released however the step ends."""
+        workbook = self._open_for_writing(source, keep_vba)
+        try:
+            yield workbook
+        finally:
+            if workbook.vba_archive is not None:
+                workbook.vba_archive.close()
+
+    def _open_for_writing(self, source: Path, keep_vba: bool) -> Workbook:
+        import openpyxl
+
+        if not source.is_file():
+            workbook = openpyxl.Workbook()
+            workbook.active.title = "Feuil1"
+            return workbook
+        workbook = self._load(source, read_only=False, keep_vba=keep_vba)
+        if source.suffix.lower() == ".xlsm" and not keep_vba:
+            self.context.log(f"excel: the macros of {source.name} are not copied to a .xlsx output")
+        return workbook
+
+    def _sheet_or_new(self, workbook: Workbook, sheet: str | None, source: Path) -> Worksheet:
+        if sheet is None or sheet in workbook.sheetnames:
+            return self._sheet(workbook, sheet, source)
+        if not source.is_file() and workbook.active.title == "Feuil1" and len(workbook.sheetnames) == 1:
+            workbook.active.title = sheet
+            return workbook.active
+        return workbook.create_sheet(sheet)
+
+    def _csv_grid(self, source: Path, delimiter: str, encoding: str) -> list[list[str]]:
+        grid = read_csv_grid(source, delimiter, encoding)
+        with closing(grid):
+            return list(grid)

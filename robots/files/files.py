@@ -1,0 +1,568 @@
+"""The `files` robot: list, file, move, copy, delete, zip and wait for documents, never losing one.
+
+Nothing is overwritten silently: when a destination name is taken, `on_conflict` decides (`fail`, the default,
+`skip`, `rename` to "name (2).ext", or `overwrite`, which first moves the file already there to the trash).
+Moves are atomic on one filesystem; across filesystems a file is copied, its sha256 checked, and only then is the
+source removed. Deleting moves to a `.robo-trash/<date>/` folder unless `permanent: true`. Every file moved,
+copied, written or deleted is reported to the run's audit log with its sha256.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import stat
+import time
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from robots.files.rules import FilingRule, extension_of, file_record, is_hidden, rule_matches, unsafe_member
+from robots.files.text import render_destination
+from robots.kit import (
+    TRASH_FOLDER,
+    ApplicationError,
+    BusinessError,
+    ConfigurationError,
+    ConfinedPath,
+    OnConflict,
+    Robot,
+    Seconds,
+    Transfer,
+    action,
+    atomic_path,
+    file_digest,
+    missing_file,
+    place,
+    temporary_sibling,
+)
+
+Record = dict[str, Any]
+Days = Annotated[float, Field(ge=0)]
+Size = Annotated[int, Field(ge=0)]
+_PARTIAL_SUFFIXES = (".part", ".crdownload", ".tmp", ".download", ".partial")
+
+
+class Files(Robot):
+    """Work with files and folders: list, file by rules, move, copy, delete to a trash, zip, wait for one."""
+
+    name = "files"
+
+    @property
+    def _transfer(self) -> Transfer:
+        return Transfer(self.context.log, run_id=self.context.run_id)
+
+    def _source(self, path: str) -> Path:
+        resolved = self.context.resolve_path(path)
+        if not resolved.is_file():
+            raise missing_file(resolved)
+        return resolved
+
+    def _folder(self, path: str) -> Path:
+        resolved = self.context.resolve_path(path)
+        if not resolved.is_dir():
+            raise ConfigurationError(
+                f"folder not found: {resolved}",
+                hint="check the path; a relative path starts from the workflow's folder"
+                + (" (this is a file)" if resolved.is_file() else ""),
+            )
+        return resolved
+
+    def _target(self, source: Path, target: str) -> Path:
+        resolved = self.context.resolve_path(target)
+        if target.endswith(("/", "\\")) or resolved.is_dir():
+            return resolved / source.name
+        return resolved
+
+    @action(name="list")
+    def list_files(
+        self,
+        folder: str = ".",
+        pattern: str = "*",
+        *,
+        recursive: bool = False,
+        extensions: list[str] | None = None,
+        name: str | None = None,
+        min_size: Size | None = None,
+        max_size: Size | None = None,
+        older_than: Days | None = None,
+        newer_than: Days | None = None,
+        include_hidden: bool = False,
+    ) -> list[Record]:
+        """List the files of a folder that match a pattern and filters, sorted by path.
+
+        Hidden files (their name starts with "." or "~$", such as Office lock files) and the trash folder are
+        left out unless `include_hidden`.
+
+        Args:
+            folder: The folder to look in, relative to the workflow's folder unless absolute.
+            pattern: A glob pattern relative to the folder, e.g. "*.pdf" or "2026/**/*.docx".
+            recursive: Look in sub-folders too.
+            extensions: Keep only these extensions, e.g. [pdf, docx] (case and dot do not matter).
+            name: Keep only names matching this pattern, e.g. "FAC-*" (case does not matter).
+            min_size: Keep only files of at least this many bytes.
+            max_size: Keep only files of at most this many bytes.
+            older_than: Keep only files last modified more than this many days ago.
+            newer_than: Keep only files last modified less than this many days ago.
+            include_hidden: Include hidden files and folders.
+
+        Returns:
+            One record per file: path, name, stem, extension (lower case, no dot), size (bytes),
+            modified (date and time), folder.
+        """
+        root = self._folder(folder)
+        try:
+            found = root.rglob(pattern) if recursive else root.glob(pattern)
+            paths = sorted(p for p in found if p.is_file())
+        except (NotImplementedError, ValueError) as exc:
+            raise ConfigurationError(
+                f"files.list: bad pattern {pattern!r}: {exc}", hint="give a pattern relative to the folder"
+            ) from None
+        wanted = {extension_of(e) for e in extensions or []}
+        now = time.time()
+        records = []
+        for path in paths:
+            if not include_hidden and (is_hidden(path, root) or TRASH_FOLDER in path.relative_to(root).parts):
+                continue
+            if wanted and extension_of(path.suffix) not in wanted:
+                continue
+            if name and not fnmatch.fnmatch(path.name.casefold(), name.casefold()):
+                continue
+            record = file_record(path)
+            age_days = (now - record["modified"].timestamp()) / 86_400
+            if (min_size is not None and record["size"] < min_size) or (
+                max_size is not None and record["size"] > max_size
+            ):
+                continue
+            if (older_than is not None and age_days <= older_than) or (
+                newer_than is not None and age_days >= newer_than
+            ):
+                continue
+            records.append(record)
+        return records
+
+    @action(side_effects=True)
+    def move(
+        self, source: ConfinedPath, target: ConfinedPath, *, on_conflict: OnConflict = "fail"
+    ) -> str | None:
+        """Move a file to a new path (folders are created); atomic on one disk, checked copy across disks.
+
+        Args:
+            source: The file to move.
+            target: Its new path, e.g. "classés/{{ year }}/{{ reference }}-{{ file.name }}"; a target that is
+                an existing folder or ends with "/" keeps the file's name.
+            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext") or overwrite
+                (the file already there goes to the trash).
+
+        Returns:
+            The file's new path, or nothing when it was skipped.
+        """
+        path = self._source(source)
+        moved = self._transfer.move(path, self._target(path, target), on_conflict)
+        return str(moved) if moved else None
+
+    @action(side_effects=True)
+    def copy(
+        self, source: ConfinedPath, target: ConfinedPath, *, on_conflict: OnConflict = "fail"
+    ) -> str | None:
+        """Copy a file to a new path (folders are created); the copy's bytes are checked by sha256.
+
+        Args:
+            source: The file to copy.
+            target: The copy's path; a target that is an existing folder or ends with "/" keeps the name.
+            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext") or overwrite
+                (the file already there goes to the trash).
+
+        Returns:
+            The copy's path, or nothing when it was skipped.
+        """
+        path = self._source(source)
+        copied = self._transfer.copy(path, self._target(path, target), on_conflict)
+        return str(copied) if copied else None
+
+    @action(side_effects=True)
+    def rename(self, source: ConfinedPath, new_name: str, *, on_conflict: OnConflict = "fail") -> str | None:
+        """Give a file a new name in the same folder.
+
+        Args:
+            source: The file to rename.
+            new_name: Its new name, e.g. "{{ reference }}.pdf" (no folder: use files.move to change folder).
+            on_conflict: When the name is taken: fail (default), skip, rename ("name (2).ext") or overwrite.
+
+        Returns:
+            The file's new path, or nothing when it was skipped.
+        """
+        path = self._source(source)
+        if not new_name.strip() or "/" in new_name or "\\" in new_name or new_name in (".", ".."):
+            raise BusinessError(
+                f"files.rename: {new_name!r} is not a file name",
+                hint="give a name without folder; use files.move to move a file to another folder",
+            )
+        moved = self._transfer.move(path, path.with_name(new_name), on_conflict)
+        return str(moved) if moved else None
+
+    @action(side_effects=True, idempotent=True)
+    def make_folder(self, path: ConfinedPath) -> str:
+        """Create a folder and its parents (nothing happens if it exists).
+
+        Args:
+            path: The folder to create.
+
+        Returns:
+            The folder's path.
+        """
+        folder = self.context.resolve_path(path)
+        if folder.is_file():
+            raise BusinessError(f"files.make_folder: {folder} is a file", hint="choose another name")
+        if not folder.is_dir():
+            folder.mkdir(parents=True, exist_ok=True)
+            self.context.log(f"files: created folder {folder}")
+        return str(folder)
+
+    @action(side_effects=True)
+    def delete(
+        self,
+        path: ConfinedPath,
+        *,
+        trash: ConfinedPath | None = None,
+        permanent: bool = False,
+        missing_ok: bool = False,
+    ) -> str | None:
+        """Delete a file by moving it to a trash folder: `.robo-trash/<date>/` beside it, or `trash`.
+
+        Args:
+            path: The file to delete.
+            trash: The trash folder to use instead of `.robo-trash` beside the file.
+            permanent: Really delete the file instead of moving it to the trash.
+            missing_ok: Do nothing when the file does not exist, instead of failing.
+
+        Returns:
+            Where the file now is in the trash, or nothing when it was deleted permanently or was missing.
+        """
+        resolved = self.context.resolve_path(path)
+        if not resolved.exists() and missing_ok:
+            return None
+        source = self._source(path)
+        if permanent:
+            digest = file_digest(source)
+            source.unlink()
+            self.context.log(f"files: deleted {source} permanently, sha256 {digest}")
+            return None
+        trash_folder = self.context.resolve_path(trash) if trash else None
+        return str(self._transfer.trash(source, trash_folder))
+
+    @action
+    def checksum(self, path: str, algorithm: Literal["sha256", "sha512", "sha1", "md5"] = "sha256") -> str:
+        """Compute a file's checksum, to prove a document was not changed.
+
+        Args:
+            path: The file.
+            algorithm: The hash function.
+
+        Returns:
+            The checksum in hexadecimal.
+        """
+        return file_digest(self._source(path), algorithm)
+
+    @action(side_effects=True, name="zip")
+    def zip_files(
+        self,
+        sources: list[ConfinedPath] | ConfinedPath,
+        target: ConfinedPath,
+        *,
+        base: str | None = None,
+        on_conflict: OnConflict = "fail",
+    ) -> str:
+        """Put files and folders into a new zip archive (written whole before it takes its name).
+
+        Args:
+            sources: The files and folders to put in the archive (a folder with all it contains).
+            target: The archive to create, e.g. "envoi.zip".
+            base: Names inside the archive are relative to this folder (default: each source's own folder).
+            on_conflict: When the archive exists: fail (default), skip, rename or overwrite.
+
+        Returns:
+            The archive's path (the existing one when skipped).
+        """
+        items = [sources] if isinstance(sources, str) else sources
+        archive = self.context.resolve_path(target)
+        base_dir = self.context.resolve_path(base) if base else None
+        entries: list[tuple[Path, str]] = []
+        for item in items:
+            path = self.context.resolve_path(item)
+            if not path.exists():
+                raise missing_file(path, "file or folder")
+            root = base_dir or path.parent
+            members = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+            for member in members:
+                try:
+                    entries.append((member, member.relative_to(root).as_posix()))
+                except ValueError:
+                    raise ConfigurationError(
+                        f"files.zip: {member} is not inside the base folder {root}", hint="change `base`"
+                    ) from None
+        final = self._transfer.destination(None, archive, on_conflict)
+        if final is None:
+            return str(archive)
+        if final.exists() and on_conflict == "overwrite":
+            self._transfer.trash(final)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temporary = temporary_sibling(final, self.context.run_id)
+        try:
+            with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle:
+                for path, arcname in entries:
+                    bundle.write(path, arcname)
+            place(temporary, final)
+        finally:
+            temporary.unlink(missing_ok=True)
+        self.context.log(f"files: wrote {final} ({len(entries)} files), sha256 {file_digest(final)}")
+        return str(final)
+
+    @action(side_effects=True)
+    def unzip(self, archive: str, folder: ConfinedPath, *, on_conflict: OnConflict = "fail") -> list[str]:
+        """Extract a zip archive into a folder, refusing members that would land outside it (zip-slip).
+
+        Args:
+            archive: The zip file.
+            folder: The folder to extract into (created if needed).
+            on_conflict: When an extracted file's name is taken: fail (default), skip, rename or overwrite.
+
+        Returns:
+            The paths of the files extracted.
+        """
+        source = self._source(archive)
+        target = self.context.resolve_path(folder)
+        try:
+            bundle = zipfile.ZipFile(source)
+        except zipfile.BadZipFile:
+            raise BusinessError(
+                f"files.unzip: {source.name} is not a zip archive (or it is damaged)",
+                hint="check that the file was fully downloaded",
+            ) from None
+        with bundle:
+            members = bundle.infolist()
+            for member in members:
+                problem = unsafe_member(member.filename)
+                if problem is None and stat.S_ISLNK(member.external_attr >> 16):
+                    problem = "a symbolic link"
+                if problem is not None:
+                    raise BusinessError(
+                        f"files.unzip: {source.name} is refused: member {member.filename!r} is {problem}",
+                        hint="the archive tries to write outside the folder (zip-slip); nothing was extracted",
+                    )
+            target.mkdir(parents=True, exist_ok=True)
+            root = target.resolve()
+            plan: list[tuple[zipfile.ZipInfo, Path]] = []
+            reserved: set[Path] = set()
+            for member in members:
+                destination = (root / member.filename.replace("\\", "/")).resolve()
+                if root not in destination.parents and destination != root:
+                    raise BusinessError(
+                        f"files.unzip: {source.name} is refused: {member.filename!r} lands outside {root}",
+                        hint="nothing was extracted",
+                    )
+                if member.is_dir():
+                    continue
+                final = self._transfer.destination(None, destination, on_conflict, reserved)
+                if final is not None:
+                    reserved.add(final)
+                    plan.append((member, final))
+            extracted = []
+            for member, final in plan:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(final, run_id=self.context.run_id) as temporary:
+                    with bundle.open(member) as data, temporary.open("wb") as out:
+                        shutil.copyfileobj(data, out, 1 << 20)
+                    if final.exists() and on_conflict != "overwrite":
+                        raise ApplicationError(f"files.unzip: {final} appeared while extracting")
+                    if final.exists():
+                        self._transfer.trash(final)
+                self.context.log(f"files: extracted {final} from {source}, sha256 {file_digest(final)}")
+                extracted.append(str(final))
+        return extracted
+
+    @action
+    def wait_for_file(
+        self,
+        folder: str,
+        pattern: str = "*",
+        *,
+        timeout: Seconds = 60,
+        stable_for: Annotated[float, Field(ge=0, le=600)] = 1.0,
+        interval: Annotated[float, Field(gt=0, le=60)] = 0.2,
+        new_only: bool = False,
+    ) -> str:
+        """Wait until a file matching a pattern is in a folder and its size has stopped changing.
+
+        Partial downloads (.part, .crdownload, .tmp) and hidden files are ignored. The folder is looked at
+        every `interval` seconds until `timeout`.
+
+        Args:
+            folder: The folder to watch.
+            pattern: A file-name pattern, e.g. "export-*.csv".
+            timeout: Seconds to wait before failing (an application error, worth retrying).
+            stable_for: Seconds the file's size and date must stay the same (it is still being written before).
+            interval: Seconds between two looks at the folder.
+            new_only: Ignore the files already there when the step starts.
+
+        Returns:
+            The path of the file.
+        """
+        root = self._folder(folder)
+        deadline = time.monotonic() + timeout
+        before = set(self._candidates(root, pattern)) if new_only else set()
+        seen: dict[Path, tuple[tuple[int, int], float]] = {}
+        while True:
+            now = time.monotonic()
+            for path in self._candidates(root, pattern):
+                if path in before:
+                    continue
+                try:
+                    info = path.stat()
+                except FileNotFoundError:
+                    continue
+                signature = (info.st_size, info.st_mtime_ns)
+                previous = seen.get(path)
+                if previous is None or previous[0] != signature:
+                    seen[path] = (signature, now)
+                if now - seen[path][1] >= stable_for:
+                    self.context.log(f"files: {path} arrived, sha256 {file_digest(path)}")
+                    return str(path)
+            if now >= deadline:
+                raise ApplicationError(
+                    f"files.wait_for_file: no file {pattern!r} arrived in {root} within {timeout:g} s",
+                    hint="the file may come later (raise `timeout`), or under another name (check `pattern`)",
+                )
+            time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
+
+    @staticmethod
+    def _candidates(root: Path, pattern: str) -> list[Path]:
+        return sorted(
+            path
+            for path in root.glob(pattern)
+            if path.is_file()
+            and not path.name.startswith((".", "~$"))
+            and not path.name.lower().endswith(_PARTIAL_SUFFIXES)
+        )
+
+    @action(side_effects=True, one_of=[("folder", "files")])
+    def file_by_rules(
+        self,
+        rules: list[FilingRule],
+        folder: ConfinedPath | None = None,
+        *,
+        files: list[str | dict[str, Any]] | None = None,
+        pattern: str = "*",
+        recursive: bool = False,
+        default: ConfinedPath | None = None,
+        mode: Literal["move", "copy"] = "move",
+        on_conflict: OnConflict = "fail",
+    ) -> list[Record]:
+        """File documents into folders by ordered rules: the first rule a file meets decides where it goes.
+
+        A rule's `to` is a template rendered for each file with `file` (path, name, stem, extension, size,
+        modified, folder), `today` and `now`, e.g. "classés/{{ file.modified.year }}/{{ file.extension }}".
+        In a workflow, wrap it in `{% raw %}…{% endraw %}` so that the runner leaves it for the robot. With
+        `on_conflict: fail` every destination is checked first and nothing is moved if one is taken.
+
+        Args:
+            rules: The rules, in order; each has `to` and one or more of `pattern`, `extension`, `contains`
+                (all given must match), and optionally a `name` shown in the summary.
+            folder: The folder whose files to file (one of `folder` or `files`).
+            files: The files to file: paths, or the records of files.list.
+            pattern: With `folder`, the files to take, e.g. "*.pdf".
+            recursive: With `folder`, take files in sub-folders too.
+            default: The destination folder (template) of files no rule matches; they stay put without it.
+            mode: Move the files (default) or copy them, leaving the originals in place.
+            on_conflict: When a destination name is taken: fail (default), skip, rename ("name (2).ext") or
+                overwrite (the file already there goes to the trash).
+
+        Returns:
+            One record per file: name, source, destination (nothing when left or skipped), rule (its name
+            or description; nothing when unmatched) and status (moved, copied, skipped, left, unchanged).
+        """
+        checked = TypeAdapter(list[FilingRule]).validate_python(rules)
+        if files is not None:
+            sources = [self._source(str(f["path"]) if isinstance(f, dict) else f) for f in files]
+        else:
+            sources = [Path(r["path"]) for r in self.list_files(folder or ".", pattern, recursive=recursive)]
+        plan: list[tuple[Path, Path | None, str | None]] = []
+        texts: dict[Path, str | None] = {}
+        for source in sources:
+            record = file_record(source)
+            matched = next(
+                (
+                    (rule, index)
+                    for index, rule in enumerate(checked, start=1)
+                    if rule_matches(rule, source, texts)
+                ),
+                None,
+            )
+            if matched is not None:
+                destination = render_destination(matched[0].to, record)
+                self.context.refuse_outside("files.file_by_rules", "rules.to", destination, matched[0].to)
+                plan.append(
+                    (
+                        source,
+                        self.context.resolve_path(destination) / source.name,
+                        matched[0].label(matched[1]),
+                    )
+                )
+            elif default is not None:
+                destination = render_destination(default, record)
+                self.context.refuse_outside("files.file_by_rules", "default", destination, default)
+                plan.append((source, self.context.resolve_path(destination) / source.name, "default"))
+            else:
+                plan.append((source, None, None))
+        return self._execute(plan, mode, on_conflict)
+
+    def _execute(
+        self, plan: Iterable[tuple[Path, Path | None, str | None]], mode: str, on_conflict: OnConflict
+    ) -> list[Record]:
+        steps = list(plan)
+        reserved: set[Path] = set()
+        finals: list[Path | None] = []
+        clashes: list[str] = []
+        for source, destination, _ in steps:
+            if destination is None:
+                finals.append(None)
+                continue
+            try:
+                final = self._transfer.destination(source, destination, on_conflict, reserved)
+            except BusinessError:
+                clashes.append(str(destination))
+                final = destination
+            if final is not None:
+                reserved.add(final)
+            finals.append(final)
+        if clashes:
+            raise BusinessError(
+                f"files.file_by_rules: {len(clashes)} destination(s) already taken, nothing was filed: "
+                + ", ".join(clashes[:5])
+                + (" …" if len(clashes) > 5 else ""),
+                hint="choose `on_conflict: rename` (keeps both, 'name (2).ext'), `skip` or `overwrite`",
+            )
+        summary: list[Record] = []
+        for (source, destination, rule), final in zip(steps, finals, strict=True):
+            entry: Record = {"name": source.name, "source": str(source), "destination": None, "rule": rule}
+            if destination is None:
+                entry["status"] = "left"
+            elif final is None:
+                entry["status"] = "skipped"
+            elif final.exists() and os.path.samefile(source, final):
+                entry.update(destination=str(final), status="unchanged")
+            else:
+                transfer = self._transfer.copy if mode == "copy" else self._transfer.move
+                done = transfer(source, final, on_conflict)
+                entry.update(
+                    destination=str(done) if done else None,
+                    status=("copied" if mode == "copy" else "moved") if done else "skipped",
+                )
+            summary.append(entry)
+        moved = sum(1 for entry in summary if entry["status"] in ("moved", "copied"))
+        self.context.log(f"files.file_by_rules: {moved} of {len(summary)} files {mode}d")
+        return summary

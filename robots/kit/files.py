@@ -1,0 +1,422 @@
+"""Safe file operations shared by the `files` and `excel` robots.
+
+Nothing here overwrites a file by accident: a new file is written beside its destination under a hidden
+temporary name and then given its final name in one step (`os.replace` when replacing is wanted, `os.link`
+otherwise, which fails if the name is taken). Moves stay atomic on one filesystem; across filesystems a file is
+copied, its sha256 checked, and only then is the source removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import hashlib
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from robots.kit.errors import ApplicationError, BusinessError, ConfigurationError
+
+OnConflict = Literal["fail", "skip", "rename", "overwrite"]
+TRASH_FOLDER = ".robo-trash"
+_BLOCK = 1 << 20
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes, read in blocks."""
+    digest = hashlib.new(algorithm)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+WRITE_LOCK_WAIT = 120.0  # seconds a write waits for another run's write of the same file to end
+WRITE_LOCK_SUFFIX = ".robo-lock"
+
+
+@contextmanager
+def one_writer(path: Path, run_id: str | None, robot: str, wait: float | None = None) -> Iterator[None]:
+    """Hold `path`'s write lock while the block reads, changes and writes it: runs writing one file take turns.
+
+    The lock is an OS advisory lock (flock) on a hidden `.NAME.robo-lock` file beside `path`, released by the
+    system when its process ends, even killed. The holder removes the lock file when it is done; a waiter that
+    then gets the lock of a removed file tries again with the new one. A run that finds the lock held waits up
+    to `wait` seconds, then fails saying which run writes the file.
+    """
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(f".{path.name}{WRITE_LOCK_SUFFIX}")
+    held = _held_locks.__dict__.setdefault("paths", set())
+    if lock_path in held:  # an action that calls another one on the same file already holds it
+        yield
+        return
+    wait = WRITE_LOCK_WAIT if wait is None else wait
+    deadline = time.monotonic() + wait
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        if _try_lock(fd):
+            if _same_file_as(fd, lock_path):
+                break
+            os.close(fd)  # the previous holder removed that file after we opened it: lock the current one
+            continue
+        holder = _holder(fd) or "another run"
+        os.close(fd)
+        if time.monotonic() > deadline:
+            raise ApplicationError(
+                f"{robot}: {holder} is already writing {path.name}",
+                hint=f"runs writing one file take turns; it has held {path.name} for more than {wait:g} s",
+            )
+        time.sleep(0.05)
+    held.add(lock_path)
+    try:
+        with suppress(OSError):
+            os.write(fd, f"run {run_id or '?'} (pid {os.getpid()})".encode())
+        yield
+    finally:
+        held.discard(lock_path)
+        with suppress(OSError):
+            lock_path.unlink()  # while still locked, so that nobody locks this file after us
+        os.close(fd)  # which releases the lock
+
+
+def _holder(fd: int) -> str:
+    """Who holds a lock file, as its holder wrote it ("run ID (pid N)"), or "" when it cannot be read."""
+    try:
+        return os.read(fd, 200).decode("utf-8", "replace").strip()
+    except OSError:
+        return ""
+
+
+def _same_file_as(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+_held_locks = threading.local()  # the write locks this thread holds
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+
+else:
+    import fcntl
+
+    def _try_lock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+
+def lock_file(path: Path) -> Path | None:
+    """The owner file that Excel, Word or LibreOffice keeps beside a document they have open, if any."""
+    names = [f"~${path.name}", f"~${path.name[2:]}", f".~lock.{path.name}#"]
+    for name in dict.fromkeys(names):
+        candidate = path.with_name(name)
+        if len(name) > 2 and candidate.is_file():
+            return candidate
+    return None
+
+
+def check_not_open(path: Path) -> None:
+    """Raise an `ApplicationError` (worth retrying) when another program has `path` open for editing."""
+    owner = lock_file(path)
+    if owner is not None:
+        raise ApplicationError(
+            f"{path.name} is open in another program (lock file {owner.name} beside it): {path}",
+            hint="close the file in Excel or LibreOffice, then run again; if nobody has it open, "
+            f"delete the leftover lock file {owner}",
+        )
+
+
+def numbered_name(target: Path, taken: Callable[[Path], bool]) -> Path:
+    """`name (2).ext`, `name (3).ext`, … : the first name beside `target` that is not taken."""
+    counter = 2
+    while True:
+        candidate = target.with_name(f"{target.stem} ({counter}){target.suffix}")
+        if not taken(candidate):
+            return candidate
+        counter += 1
+
+
+def trash_path(path: Path, trash: Path | None = None) -> Path:
+    """Where `path` goes when it is deleted: `<trash or its folder/.robo-trash>/<today>/<name>`, numbered."""
+    folder = (trash or path.parent / TRASH_FOLDER) / dt.date.today().isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    return numbered_name(target, Path.exists) if target.exists() else target
+
+
+class Transfer:
+    """Moves and copies files without ever overwriting one silently; reports each change to `log`."""
+
+    def __init__(self, log: Callable[[str], None], robot: str = "files", run_id: str | None = None) -> None:
+        self.log = log
+        self.robot = robot
+        self.run_id = run_id
+
+    def destination(
+        self, source: Path | None, target: Path, on_conflict: OnConflict, reserved: set[Path] | None = None
+    ) -> Path | None:
+        """The name `source` (None for a file still to be written) will take at `target`, or None to skip it.
+
+        `reserved` holds names that files of the same batch will take, counted as clashes too.
+        """
+        reserved = reserved or set()
+
+        def taken(candidate: Path) -> bool:
+            return candidate.exists() or candidate in reserved
+
+        if not taken(target) or (source is not None and target.exists() and _same_file(source, target)):
+            return target
+        if on_conflict == "skip":
+            return None
+        if on_conflict == "rename":
+            return numbered_name(target, taken)
+        if on_conflict == "overwrite":
+            if target.is_dir():
+                raise BusinessError(
+                    f"{self.robot}: cannot overwrite {target}: it is a folder",
+                    hint="choose another destination",
+                )
+            return target
+        raise BusinessError(
+            f"{self.robot}: {target} already exists",
+            hint="nothing was changed; choose what to do with `on_conflict: rename` (keeps both, "
+            "'name (2).ext'), `skip` or `overwrite` (the file already there goes to the trash)",
+        )
+
+    def move(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
+        """Move a file; returns its new path, or None when it was skipped (`on_conflict: skip`)."""
+        return self._transfer(source, target, on_conflict, keep_source=False)
+
+    def copy(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
+        """Copy a file (bytes checked by sha256); returns the copy's path, or None when skipped."""
+        return self._transfer(source, target, on_conflict, keep_source=True)
+
+    def trash(self, path: Path, trash: Path | None = None) -> Path:
+        """Move a file to the trash folder; returns where it is now."""
+        target = trash_path(path, trash)
+        moved = self._transfer(path, target, "rename", keep_source=False, verb="deleted (to the trash)")
+        assert moved is not None
+        return moved
+
+    def _transfer(
+        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, verb: str = ""
+    ) -> Path | None:
+        with one_writer(target, self.run_id, self.robot):  # runs placing files under one name take turns
+            return self._transfer_locked(source, target, on_conflict, keep_source=keep_source, verb=verb)
+
+    def _transfer_locked(
+        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, verb: str
+    ) -> Path | None:
+        digest = file_digest(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):  # another process may take the name between our check and our link
+            final = self.destination(source, target, on_conflict)
+            if final is None:
+                self.log(f"{self.robot}: skipped {source} ({final or target} exists), sha256 {digest}")
+                return None
+            if final.exists() and _same_file(source, final):
+                return final
+            replaced = None
+            if final.exists():  # on_conflict: overwrite, never silently: the old file goes to the trash
+                replaced = self.trash(final)
+            try:
+                if keep_source:
+                    self._copy_verified(source, final, digest)
+                else:
+                    self._move_no_clobber(source, final, digest)
+            except FileExistsError:
+                if on_conflict == "overwrite" or replaced is not None:
+                    raise
+                continue
+            action = verb or ("copied" if keep_source else "moved")
+            note = f" (the previous {final.name} went to {replaced})" if replaced else ""
+            self.log(f"{self.robot}: {action} {source} → {final}, sha256 {digest}{note}")
+            return final
+        raise ApplicationError(f"{self.robot}: could not find a free name for {target}")
+
+    def _move_no_clobber(self, source: Path, target: Path, digest: str) -> None:
+        try:
+            os.link(source, target)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EXDEV:
+                self._copy_verified(source, target, digest)
+                source.unlink()
+                return
+            if target.exists():  # a filesystem without hard links: check, then rename
+                raise FileExistsError(str(target)) from None
+            try:
+                os.rename(source, target)
+            except OSError as again:
+                if again.errno != errno.EXDEV:
+                    raise
+                self._copy_verified(source, target, digest)
+                source.unlink()
+            return
+        source.unlink()
+
+    def _copy_verified(self, source: Path, target: Path, digest: str) -> None:
+        temporary = temporary_sibling(target, self.run_id)
+        try:
+            shutil.copy2(source, temporary)
+            copied = file_digest(temporary)
+            if copied != digest:
+                raise ApplicationError(
+                    f"{self.robot}: the copy of {source} differs from the original (sha256 {copied} ≠ {digest})",
+                    hint="the disk or network share may be failing; the original was left in place",
+                )
+            _fsync(temporary)
+            place(temporary, target)
+        finally:
+            with suppress(FileNotFoundError):
+                temporary.unlink()
+
+
+def place(temporary: Path, target: Path) -> None:
+    """Give a finished temporary file its final name, failing with `FileExistsError` if the name is taken."""
+    try:
+        os.link(temporary, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        if target.exists():
+            raise FileExistsError(str(target)) from None
+        os.rename(temporary, target)
+        return
+    temporary.unlink()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def missing_file(path: Path, what: str = "file") -> ConfigurationError:
+    """The error for a file a step needs and that is not there."""
+    hint = "check the path; a relative path starts from the workflow's folder"
+    if path.is_dir():
+        hint = "this is a folder, not a file"
+    elif path.parent.is_dir():
+        siblings = sorted(p.name for p in path.parent.iterdir() if p.suffix.lower() == path.suffix.lower())
+        import difflib
+
+        close = difflib.get_close_matches(path.name, siblings, n=1)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+    return ConfigurationError(f"{what} not found: {path}", hint=hint)
+
+
+TEMPORARY_SUFFIX = ".part"
+
+
+def temporary_path(path: Path, run_id: str | None = None) -> Path:
+    """A hidden name beside `path` for a file being written (not created here): `.NAME.RUN.TOKEN.part`.
+
+    The run's id in the name lets the run remove what a crash left behind when it is resumed or ends, and only
+    its own: another run's write in progress beside it is left alone.
+    """
+    import secrets
+
+    tag = f".{run_id}" if run_id else ""
+    return path.with_name(f".{path.name}{tag}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+
+
+def remove_leftovers(run_id: str, folders: Iterable[Path]) -> list[Path]:
+    """Remove the temporary files of run `run_id` left in these folders or their direct subfolders."""
+    import glob
+
+    if not run_id:
+        return []
+    pattern = f".*.{glob.escape(run_id)}.*{TEMPORARY_SUFFIX}"
+    removed = []
+    for folder in folders:
+        try:
+            candidates = [*folder.glob(pattern), *folder.glob(f"*/{pattern}")]
+        except OSError:
+            continue
+        for candidate in candidates:
+            try:
+                candidate.unlink()
+                removed.append(candidate)
+            except OSError:
+                continue
+    return removed
+
+
+def temporary_sibling(path: Path, run_id: str | None = None) -> Path:
+    """A hidden name beside `path` that nothing uses, carrying the run's id (the file is not created)."""
+    while True:
+        candidate = temporary_path(path, run_id)
+        if not candidate.exists():
+            return candidate
+
+
+@contextmanager
+def atomic_path(path: Path, *, private: bool = False, run_id: str | None = None) -> Iterator[Path]:
+    """A temporary file beside `path` to write; once the block ends without error, synced, it replaces `path`.
+
+    The file gets the permissions of any file the process creates (0666 less the umask: 0644 under umask 022),
+    so that the accounts meant to read a run's outputs can; `private` keeps it to its owner (0600), e.g. a
+    browser session's cookies. A library that writes the file with other permissions is corrected before the
+    file takes its name. On any error the temporary file is removed and `path` is left exactly as it was. The
+    temporary file's name carries `run_id`, so that a run resumed after a crash removes its own leftovers.
+    """
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        temporary = temporary_sibling(path, run_id)
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        wanted = os.fstat(fd).st_mode & 0o777  # what the umask gave: no need to change the process's umask
+        os.close(fd)
+        yield temporary
+        with temporary.open("rb") as written:
+            if os.fstat(written.fileno()).st_mode & 0o777 != wanted:
+                os.chmod(temporary, wanted)
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_file(
+    path: Path, mode: str = "wb", *, run_id: str | None = None, **open_args: Any
+) -> Iterator[IO[Any]]:
+    """`atomic_path` with the temporary file opened in `mode` (e.g. "w" with an encoding) for writing."""
+    with atomic_path(path, run_id=run_id) as temporary, temporary.open(mode, **open_args) as handle:
+        yield handle

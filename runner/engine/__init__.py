@@ -1,0 +1,34 @@
+"""The engine: runs a workflow's steps over its work items, with retries, lanes, robots, inputs and secrets."""
+
+from runner.engine.engine import Engine, dry_run_placeholder
+from runner.engine.inputs import parse_input_assignments, resolve_inputs
+from runner.engine.items import PreviousItem, WorkItemLedger
+from runner.engine.robot_pool import Cancellation, RobotPool, StepCancelled
+from runner.engine.secrets import (
+    MIN_SECRET_LENGTH,
+    Redactor,
+    resolve_secrets,
+    secrets_by_source,
+    store_in_keyring,
+)
+from runner.engine.state import RunInterrupted, StepFailure, summarize
+
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "Cancellation",
+    "Engine",
+    "PreviousItem",
+    "Redactor",
+    "RobotPool",
+    "RunInterrupted",
+    "StepCancelled",
+    "StepFailure",
+    "WorkItemLedger",
+    "dry_run_placeholder",
+    "parse_input_assignments",
+    "resolve_inputs",
+    "resolve_secrets",
+    "secrets_by_source",
+    "store_in_keyring",
+    "summarize",
+]

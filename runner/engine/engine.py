@@ -1,0 +1,636 @@
+"""Walks a workflow's steps and emits an event for everything that happens.
+
+Step kinds: action, `for_each` (in `_loops.py`, optionally in parallel lanes), `if`, `try`/`on_error`, `set`, `log`,
+`fail`.
+The engine holds the run context (inputs, vars, secrets, env, run, saved results, loop items) as nested scopes:
+a loop item gets a scope of its own, so what one item saves never leaks into the next. It knows no sink: events
+go to whatever was subscribed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import threading
+import time
+import types
+import typing
+from collections import ChainMap
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path, PurePath
+from typing import Any
+
+from pydantic import ValidationError
+
+from robots import ActionSpec, RobotContext, action_spec, robot_class
+from robots.kit import BusinessError, RoboError, Span, WorkflowBug, outside_error
+from runner.engine.items import ItemGate
+from runner.engine.loops import LoopSteps
+from runner.engine.retry import call_with_retry
+from runner.engine.robot_pool import Cancellation, RobotPool
+from runner.engine.state import (
+    Lane,
+    RunCounters,
+    RunInterrupted,
+    Scope,
+    StepFailure,
+    conversion_failure,
+    error_record,
+    is_streamed,
+    item_key_of,
+    step_ref,
+    summarize,
+    template_failure,
+)
+from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted, unencodable_place
+from runner.language import (
+    ActionStep,
+    FailStep,
+    ForEachStep,
+    IfStep,
+    LogStep,
+    RetryPolicy,
+    SetStep,
+    Step,
+    TryStep,
+    Workflow,
+)
+from runner.language.templating import (
+    SECRET_WATCH,
+    SecretWatch,
+    TemplateError,
+    evaluate_condition,
+    is_template,
+    render_value,
+)
+
+DEFAULT_STEP_TIMEOUT = 600.0
+ONCE = RetryPolicy(attempts=1)
+"""The retries of a step that may enter something twice (a submit, a mail sent) when the step sets none itself: a
+timeout after the server saved it would enter it again, so `defaults.retry` does not apply to it. Its item is
+retried whole instead, after its `already_done` check."""
+WATCHDOG_GRACE = 10.0
+DRY_RUN_NOT_CALLED = "dry run: not called"
+DRY_RUN_NOT_CHECKED = "not checked in a dry run: it follows a change the dry run did not make"
+DRY_RUN_TEXT = "(dry run)"
+"""What a text result of an action a dry run did not call reads as (e.g. the path of a letter not written)."""
+
+
+class Engine(LoopSteps):
+    """Executes one workflow once. Create a new engine for each run."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        *,
+        run_id: str,
+        scope: Mapping[str, Any],
+        emit: Callable[[Event], None],
+        make_context: Callable[[int], RobotContext],
+        dry_run: bool = False,
+        item_gate: ItemGate | None = None,
+        stop_event: threading.Event | None = None,
+        cancellation: Cancellation | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.run_id = run_id
+        self._emit = emit
+        self._make_context = make_context
+        self.dry_run = dry_run
+        self.item_gate = item_gate or ItemGate()
+        self.stop_event = stop_event or threading.Event()
+        self.cancellation = cancellation or Cancellation()  # abandons the steps in progress (a second Ctrl+C)
+        self.counters = RunCounters()
+        self.item_failures: list[StepFailure] = []
+        self.base_scope: dict[str, Any] = dict(scope)
+        self.base_scope.setdefault("run", {})
+        self._lanes: list[Lane] = []
+        self._dry_run_changed: set[tuple[int, str | None, str]] = set()  # (lane, item, robot)
+
+    # -- running -------------------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run every step; raises `StepFailure` for the step that stopped the run, `RunInterrupted` on a stop."""
+        lane = self._new_lane(0)
+        scope: Scope = ChainMap({}, self.base_scope)
+        try:
+            self._render_vars(scope)
+            self.execute_steps(self.workflow.steps, scope, lane, item=None)
+        finally:
+            self.close()
+
+    def close(self) -> list[str]:
+        problems: list[str] = []
+        for lane in self._lanes:
+            problems.extend(lane.robots.close())
+        self._lanes.clear()
+        for problem in problems:
+            self.emit(LogMessage(run_id=self.run_id, level="warning", message=problem))
+        return problems
+
+    def emit(self, event: Event) -> None:
+        self._emit(event)
+
+    def _new_lane(self, index: int) -> Lane:
+        lane = Lane(
+            index, RobotPool(lambda: self._make_context(index), lane=index, cancellation=self.cancellation)
+        )
+        self._lanes.append(lane)
+        return lane
+
+    def _render_vars(self, scope: Scope) -> None:
+        rendered: dict[str, Any] = {}
+        scope["vars"] = rendered
+        for name, value in self.workflow.vars.items():
+            try:
+                rendered[name] = render_value(value, scope)
+            except TemplateError as exc:
+                if not exc.workflow_bug:
+                    raise BusinessError(f"vars.{name}: {exc.message}", hint=exc.hint) from None
+                span = self.workflow.spans.value(("vars", name)) if self.workflow.spans else None
+                raise WorkflowBug(f"vars.{name}: {exc.message}", hint=exc.hint, span=span) from None
+
+    def execute_steps(self, steps: Sequence[Step], scope: Scope, lane: Lane, item: str | None) -> None:
+        for step in steps:
+            if self.stop_event.is_set():
+                raise RunInterrupted()
+            self.execute_step(step, scope, lane, item)
+
+    def execute_step(self, step: Step, scope: Scope, lane: Lane, item: str | None) -> None:
+        if step.when is not None:
+            try:
+                go = evaluate_condition(step.when, scope)
+            except TemplateError as exc:
+                raise StepFailure(step, self._template_failure(exc, "when", step), item) from None
+            if not go:
+                self._finished(step, "skipped", 0.0, item, lane)
+                return
+        if isinstance(step, ActionStep):
+            self.execute_action(step, scope, lane, item)
+        elif isinstance(step, ForEachStep):
+            self.execute_loop(step, scope, lane, item)
+        elif isinstance(step, IfStep):
+            try:
+                branch = step.then if evaluate_condition(step.condition, scope) else step.else_
+            except TemplateError as exc:
+                raise StepFailure(step, self._template_failure(exc, "if", step), item) from None
+            self.execute_steps(branch, scope, lane, item)
+        elif isinstance(step, TryStep):
+            self.execute_try(step, scope, lane, item)
+        else:
+            self.execute_simple(step, scope, lane, item)
+
+    def execute_simple(
+        self, step: SetStep | LogStep | FailStep, scope: Scope, lane: Lane, item: str | None
+    ) -> None:
+        """`set`, `log` and `fail`: steps of their own in the records, like actions."""
+        started = time.perf_counter()
+        self._started(step, step_ref(step.path), {}, item, lane)
+        try:
+            if isinstance(step, SetStep):
+                for name, value in step.values.items():
+                    scope[name] = self._render(step, value, scope, item, f"set.{name}")
+            elif isinstance(step, LogStep):
+                message = str(self._render(step, step.message, scope, item, "log"))
+                problem = _unencodable("log", {"message": message})
+                if problem is not None:
+                    raise StepFailure(step, problem, item)
+                self.emit(
+                    LogMessage(
+                        run_id=self.run_id,
+                        level=step.level,
+                        message=message,
+                        step=step_ref(step.path),
+                        item=item,
+                    )
+                )
+            else:
+                message = str(self._render(step, step.message, scope, item, "fail"))
+                raise StepFailure(step, BusinessError(message), item)
+        except StepFailure as failure:
+            self.counters.add("steps_failed")
+            self._finished(
+                step, "failed", time.perf_counter() - started, item, lane, error=error_record(failure.error)
+            )
+            raise
+        self._finished(step, "succeeded", time.perf_counter() - started, item, lane)
+
+    def _render(self, step: Step, value: Any, scope: Scope, item: str | None, where: str) -> Any:
+        try:
+            return render_value(value, scope)
+        except TemplateError as exc:
+            raise StepFailure(step, self._template_failure(exc, where, step), item) from None
+
+    def _template_failure(self, exc: TemplateError, where: str, step: Step) -> RoboError:
+        return template_failure(exc, where, step, self.workflow.spans)
+
+    # -- actions -------------------------------------------------------------------------------------------------
+
+    def execute_action(self, step: ActionStep, scope: Scope, lane: Lane, item: str | None) -> None:
+        spec = action_spec(step.robot, step.action)
+        if spec is None:  # validation prevents this; kept for workflows run without validation
+            raise StepFailure(step, RoboError(f"unknown action {step.robot}.{step.action}"), item)
+        started = time.perf_counter()
+        ref = step_ref(step.path)
+        params: dict[str, Any] = {}
+        try:
+            rendered = _plain(render_value(step.params, scope))
+            step_timeout = step.timeout or self.workflow.defaults.timeout
+            own_timeout = spec.parameters.get("timeout")
+            # Only where the action's timeout is a limit left to a default (None): not, e.g., how long to wait for.
+            if step_timeout and own_timeout and own_timeout.default is None and "timeout" not in rendered:
+                rendered["timeout"] = (
+                    step_timeout  # the action waits that long itself, and says what it waited for
+                )
+            params = spec.convert(rendered)
+        except TemplateError as exc:
+            self._started(step, ref, {}, item, lane)
+            return self._action_failed(
+                step, self._template_failure(exc, "parameters", step), scope, lane, item, started
+            )
+        except ValidationError as exc:
+            self._started(step, ref, {}, item, lane)
+            return self._action_failed(
+                step, conversion_failure(spec.qualified_name, exc), scope, lane, item, started
+            )
+        watch = self._secret_watch()
+        for name in spec.secret_parameters:  # a password given to a robot is a secret, wherever it came from
+            if watch is not None and name in params:
+                watch.taint(params[name])
+        self._started(step, ref, _loggable(params, spec.secret_parameters, self._mask()), item, lane)
+        problem = _unencodable(spec.qualified_name, params)
+        if problem is None and not step.allow_outside:
+            problem = self._leads_outside(step, spec, rendered)
+        if problem is not None:
+            return self._action_failed(step, problem, scope, lane, item, started)
+        if self.dry_run:
+            reason = self._dry_run_skip(step, spec, lane, item)
+            if reason is not None:
+                if step.save:
+                    scope[step.save] = dry_run_placeholder(_return_annotation(step.robot, spec.method_name))
+                self._finished(step, "skipped", time.perf_counter() - started, item, lane, result=reason)
+                return None
+        policy = step.retry or (ONCE if spec.may_enter_twice else self.workflow.defaults.retry)
+        timeout = step.timeout or self.workflow.defaults.timeout or DEFAULT_STEP_TIMEOUT
+        if "timeout" in spec.parameters:
+            # The action enforces its own timeout with a precise message; the engine's is only a watchdog.
+            own = params.get("timeout") or timeout
+            timeout = max(timeout, float(own)) * 1.5 + WATCHDOG_GRACE
+
+        attempts = [0]
+        # what a robot checks itself when it finds a path inside a structured parameter (a form's file field)
+        data_values = frozenset[str]() if step.allow_outside else _TextsFromData(step.params, rendered)
+
+        def attempt() -> Any:
+            if self.stop_event.is_set():
+                raise RunInterrupted()
+            attempts[0] += 1
+            if attempts[0] > 1 and step.recover:
+                # e.g. log in again when the session expired, before trying the step once more
+                self._recover(step.recover, scope, lane, item)
+            return lane.robots.call(step.robot, spec, params, timeout, data_values=data_values)
+
+        change = self._change_started(step, lane) if spec.may_enter_twice else None  # the ledger's
+        try:
+            result = call_with_retry(
+                attempt,
+                policy,
+                on_retry=lambda n, delay, error: self._retrying(step, ref, n, policy, delay, error, item),
+                sleep=self._interruptible_sleep,
+            )
+        except RoboError as error:
+            self._change_ended(change, error)
+            return self._action_failed(step, error, scope, lane, item, started)
+        self._change_ended(change, None)
+        if step.save:
+            scope[step.save] = result
+        self._finished(
+            step,
+            "succeeded",
+            time.perf_counter() - started,
+            item,
+            lane,
+            result=summarize(result, mask=self._mask()),
+        )
+        return None
+
+    def _secret_watch(self) -> SecretWatch | None:
+        watch: SecretWatch | None = self.base_scope.get(SECRET_WATCH)
+        return watch
+
+    def _mask(self) -> Callable[[Any], Any] | None:
+        """What masks the secrets of a text before the records cut it (a cut could keep half a secret)."""
+        watch = self._secret_watch()
+        return None if watch is None else watch.data
+
+    @functools.cached_property
+    def _paths(self) -> RobotContext:
+        """A robot context, for the folders a path built from data may lead to (the same for every lane)."""
+        return self._make_context(0)
+
+    def _leads_outside(
+        self, step: ActionStep, spec: ActionSpec, rendered: Mapping[str, Any]
+    ) -> BusinessError | None:
+        """The error for a path a template built from data that leads outside the run's folders.
+
+        Only the parameters an action declares as `ConfinedPath` (written, moved, deleted or sent away) are
+        checked, and only the values a template built: a path the author wrote in the workflow is used as is.
+        """
+        for name in sorted(spec.confined_parameters):
+            for value in _built_from_data(step.params.get(name), rendered.get(name)):
+                reason = self._paths.path_outside(value)
+                if reason is not None:
+                    return outside_error(spec.qualified_name, name, value, reason)
+        return None
+
+    def _dry_run_skip(self, step: ActionStep, spec: ActionSpec, lane: Lane, item: str | None) -> str | None:
+        """Why a dry run does not call this action (None: it is called).
+
+        A changing action is not called. Nor, within the same item, are the later actions of a robot that reads
+        its own changes (the browser, on a page a skipped click or submit did not change): they could only wait
+        for what will not come, then fail.
+        """
+        follows = (lane.index, item, step.robot)
+        if spec.side_effects:
+            if getattr(robot_class(step.robot), "reads_its_own_changes", False):
+                self._dry_run_changed.add(follows)
+            return DRY_RUN_NOT_CALLED
+        if follows in self._dry_run_changed:
+            return DRY_RUN_NOT_CHECKED
+        return None
+
+    def _action_failed(
+        self, step: ActionStep, error: RoboError, scope: Scope, lane: Lane, item: str | None, started: float
+    ) -> None:
+        self.counters.add("steps_failed")
+        self._finished(step, "failed", time.perf_counter() - started, item, lane, error=error_record(error))
+        if step.on_error == "continue":
+            self.emit(
+                LogMessage(
+                    run_id=self.run_id,
+                    level="warning",
+                    message=f"step '{step.label}' failed, continuing (on_error: continue): {error.message}",
+                    step=step_ref(step.path),
+                    item=item,
+                )
+            )
+            return
+        if isinstance(step.on_error, list):
+            self._handle_error(step, step.on_error, StepFailure(step, error, item), scope, lane, item)
+            return
+        raise StepFailure(step, error, item)
+
+    def _retrying(
+        self,
+        step: Step,
+        ref: str,
+        attempt: int,
+        policy: RetryPolicy,
+        delay: float,
+        error: BaseException,
+        item: str | None,
+    ) -> None:
+        self.counters.add("retries")
+        self.emit(
+            RetryScheduled(
+                run_id=self.run_id,
+                step=ref,
+                name=step.label,
+                attempt=attempt,
+                of=policy.attempts,
+                delay=round(delay, 3),
+                error=str(error),
+                item=item,
+            )
+        )
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        if self.stop_event.wait(seconds):
+            raise RunInterrupted()
+
+    # -- structure -----------------------------------------------------------------------------------------------
+
+    def execute_try(self, step: TryStep, scope: Scope, lane: Lane, item: str | None) -> None:
+        try:
+            self.execute_steps(step.body, scope, lane, item)
+        except StepFailure as failure:
+            if step.on_error == "fail":
+                raise
+            if step.on_error == "continue":
+                self.emit(
+                    LogMessage(
+                        run_id=self.run_id,
+                        level="warning",
+                        message=f"'{failure.step.label}' failed, continuing after the try block: {failure.error.message}",
+                        step=step_ref(step.path),
+                        item=item,
+                    )
+                )
+                return
+            self._handle_error(step, step.on_error, failure, scope, lane, item)
+
+    def _handle_error(
+        self,
+        step: Step,
+        handler: list[Step],
+        failure: StepFailure,
+        scope: Scope,
+        lane: Lane,
+        item: str | None,
+    ) -> None:
+        error_scope: Scope = ChainMap(
+            {
+                "error": {
+                    "message": failure.error.message,
+                    "kind": failure.error.kind,
+                    "step": failure.step.label,
+                    "line": failure.step.span.line,
+                }
+            },
+            scope,
+        )
+        self.execute_steps(handler, error_scope, lane, item)
+
+    # -- events --------------------------------------------------------------------------------------------------
+
+    def _started(self, step: Step, ref: str, params: dict[str, Any], item: str | None, lane: Lane) -> None:
+        self.counters.add("steps")
+        span: Span = step.span
+        self.emit(
+            StepStarted(
+                run_id=self.run_id,
+                step=ref,
+                name=step.label,
+                action=f"{step.robot}.{step.action}" if isinstance(step, ActionStep) else step.kind,
+                file=span.file,
+                line=span.line,
+                col=span.col,
+                item=item,
+                lane=lane.index,
+                params=params,
+            )
+        )
+
+    def _finished(
+        self,
+        step: Step,
+        status: str,
+        duration: float,
+        item: str | None,
+        lane: Lane,
+        result: Any = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        self.emit(
+            StepFinished(
+                run_id=self.run_id,
+                step=step_ref(step.path),
+                name=step.label,
+                status=status,
+                duration=round(duration, 6),
+                item=item,
+                lane=lane.index,
+                result=result,
+                error=error,
+            )
+        )
+
+
+class DryRunRecord(dict[str, Any]):
+    """The mapping result of an action a dry run did not call: each of its fields reads as `DRY_RUN_TEXT`."""
+
+    def __missing__(self, key: str) -> str:
+        return DRY_RUN_TEXT
+
+
+def dry_run_placeholder(annotation: Any) -> Any:
+    """A value of the type an action returns, for later steps of a dry run to use in its place.
+
+    A list is empty, a text is `DRY_RUN_TEXT`, a path is `DRY_RUN_TEXT` as a path, a mapping a `DryRunRecord`, a
+    number 0, a truth value false; None when nothing fits.
+    """
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return dry_run_placeholder(args[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = [arg for arg in args if arg is not type(None)]
+        return dry_run_placeholder(kinds[0]) if kinds else None
+    if origin is typing.Literal:
+        return args[0] if args else None
+    if typing.is_typeddict(annotation):
+        return DryRunRecord()
+    kind = origin or annotation
+    if not isinstance(kind, type) or kind is type(None):
+        return None
+    if issubclass(kind, bool):
+        return False
+    if issubclass(kind, str):
+        return DRY_RUN_TEXT
+    if issubclass(kind, PurePath):
+        return Path(DRY_RUN_TEXT)
+    if issubclass(kind, int | float):
+        return kind(0)
+    if issubclass(kind, Mapping):
+        return DryRunRecord()
+    if issubclass(kind, Iterable):
+        return []
+    return None
+
+
+@functools.cache
+def _return_annotation(robot: str, method_name: str) -> Any:
+    try:
+        return typing.get_type_hints(getattr(robot_class(robot), method_name)).get("return")
+    except (NameError, TypeError):  # an annotation that cannot be resolved: no placeholder
+        return None
+
+
+def _built_from_data(raw: Any, rendered: Any) -> list[str]:
+    """The paths of a parameter that a template built: all of them when the value is one template, else the
+    templated entries of a list the workflow wrote."""
+    if is_template(raw):
+        values = rendered if isinstance(rendered, list | tuple) else [rendered]
+        return [str(value) for value in values if value is not None]
+    if isinstance(raw, list) and isinstance(rendered, list):
+        return [str(value) for entry, value in zip(raw, rendered, strict=False) if is_template(entry)]
+    return []
+
+
+@dataclasses.dataclass(frozen=True)
+class _TextsFromData:
+    """The texts of an action's parameters that a template built, looked for only when a robot asks (rarely:
+    collecting them for every call would double the memory a step with large records uses)."""
+
+    raw: Any
+    rendered: Any
+
+    def __contains__(self, value: object) -> bool:
+        return any(text == value for text in _texts_from_data(self.raw, self.rendered))
+
+
+def _texts_from_data(raw: Any, rendered: Any) -> Iterator[str]:
+    """Every text in the rendered parameters that a template built (walking the workflow's own mappings and lists
+    alongside what they became)."""
+    if is_template(raw):
+        yield from _texts(rendered)
+    elif isinstance(raw, dict) and isinstance(rendered, dict):
+        for key, value in raw.items():
+            if key in rendered:
+                yield from _texts_from_data(value, rendered[key])
+    elif isinstance(raw, list) and isinstance(rendered, list):
+        for entry, value in zip(raw, rendered, strict=False):
+            yield from _texts_from_data(entry, value)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+
+
+def _plain(value: Any) -> Any:
+    """Parameters as plain data: streamed records (what a loop goes through without holding) become a list."""
+    if is_streamed(value):
+        return list(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _compact(value: Any) -> Any:
+    """Parameter groups (e.g. how an element is found) as the few fields the workflow gave."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: v for k, v in dataclasses.asdict(value).items() if v not in (None, False)}
+    return value
+
+
+def _unencodable(what: str, params: Mapping[str, Any]) -> BusinessError | None:
+    """The error for a value holding text that no file, database or screen can take (a lone surrogate)."""
+    for name, value in params.items():
+        place = unencodable_place(value, name)
+        if place is not None:
+            return BusinessError(
+                f"{what}: the text in '{place}' cannot be encoded: it holds a broken character (a lone surrogate,"
+                " such as the JSON escape \\ud800 alone)",
+                hint="correct the data at its source; this item can then be run again",
+            )
+    return None
+
+
+def _loggable(
+    params: Mapping[str, Any], secret_names: frozenset[str], mask: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    return {
+        name: ("***" if name in secret_names else summarize(_compact(value), 500, mask=mask))
+        for name, value in params.items()
+    }
+
+
+__all__ = ["Engine", "ItemGate", "RunInterrupted", "StepFailure", "item_key_of", "step_ref"]

@@ -1,0 +1,215 @@
+"""What the engine's step runners share: the failure of a step, lanes, counters, and how steps are named."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Sized
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from robots.kit import BusinessError, RoboError, StepTimeout, WorkflowBug
+from runner.engine.robot_pool import RobotPool
+from runner.language import (
+    ActionStep,
+    Diagnostic,
+    ForEachStep,
+    Location,
+    SetStep,
+    SpanIndex,
+    Step,
+    describe_problem,
+)
+from runner.language.templating import TemplateError
+
+Scope = MutableMapping[str, Any]
+
+
+class RunInterrupted(Exception):
+    """The run was asked to stop (SIGINT/SIGTERM) and stopped between two steps."""
+
+
+class StepFailure(Exception):
+    """A step failed: the error, and which step (name, position, loop item) it came from."""
+
+    def __init__(self, step: Step, error: RoboError, item: str | None = None) -> None:
+        super().__init__(str(error))
+        self.step = step
+        self.error = error
+        self.item = item
+
+    @property
+    def kind(self) -> str:
+        return self.error.kind
+
+    def diagnostic(self) -> Diagnostic:
+        error = self.error
+        code = "step-timeout" if isinstance(error, StepTimeout) else f"{error.kind}-error"
+        where = f" (item {self.item})" if self.item is not None else ""
+        span = error.span if isinstance(error, WorkflowBug) and error.span else self.step.span
+        return Diagnostic(
+            span,
+            code,
+            f"step '{self.step.label}' failed{where}: {error.message}",
+            hint=error.hint,
+            cause=error.cause,
+        )
+
+
+@dataclass
+class Lane:
+    """One line of execution: lane 0 is the run itself; `parallel: N` loops add lanes 1…N."""
+
+    index: int
+    robots: RobotPool
+    # The work items it is inside (`ItemChanges`), innermost last: whom a changing step counts for.
+    open_items: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class RunCounters:
+    steps: int = 0
+    steps_failed: int = 0
+    items_done: int = 0
+    items_failed: int = 0
+    items_skipped: int = 0
+    items_to_check: int = 0
+    retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "steps": self.steps,
+            "steps_failed": self.steps_failed,
+            "items_done": self.items_done,
+            "items_failed": self.items_failed,
+            "items_skipped": self.items_skipped,
+            "items_to_check": self.items_to_check,
+            "retries": self.retries,
+        }
+
+
+def step_ref(path: Sequence[Any]) -> str:
+    """`("steps", 2, "steps", 0)` → `steps[2].steps[0]`."""
+    parts: list[str] = []
+    for part in path:
+        if isinstance(part, int):
+            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
+        else:
+            parts.append(str(part))
+    return ".".join(parts)
+
+
+def item_key_of(item: Any) -> str:
+    """A stable key for an item that declares none: a hash of its content."""
+    text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # broken text has a key too
+
+
+def is_streamed(value: Any) -> bool:
+    """Whether `value` is a collection read anew at each pass (e.g. the rows `excel.read_rows` streams), that
+    holds no more than a few of its elements at once: it has a length and can be gone through several times."""
+    return (
+        isinstance(value, Sized)
+        and isinstance(value, Iterable)
+        and not isinstance(value, str | bytes | bytearray | list | tuple | Mapping | AbstractSet)
+        and not isinstance(value, Iterator)
+    )
+
+
+def summarize(value: Any, limit: int = 2000, *, mask: Callable[[Any], Any] | None = None) -> Any:
+    """A bounded copy of a result for the audit log: long lists and texts are cut, with their size kept.
+
+    `mask` hides the secrets of a text before it is cut: after, half a secret would no longer be recognised."""
+    if isinstance(value, list) and len(value) > 5:
+        return {"list_length": len(value), "first": [summarize(v, limit // 5, mask=mask) for v in value[:3]]}
+    if is_streamed(value):  # its first elements only: it is never read whole into memory
+        elements = iter(value)
+        try:
+            first = [summarize(v, limit // 5, mask=mask) for v in itertools.islice(elements, 3)]
+        finally:
+            close = getattr(elements, "close", None)  # a generator holding an open file
+            if close is not None:
+                close()
+        return {"list_length": len(value), "first": first}
+    if isinstance(value, str) and len(value) > limit:
+        shown = value if mask is None else mask(value)
+        return shown[:limit] + f"… ({len(value)} characters)" if len(shown) > limit else shown
+    if isinstance(value, dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        if len(text) > limit:
+            return {"keys": list(value)[:50], "size": len(text)}
+    return value
+
+
+def template_failure(
+    exc: TemplateError, where: str, step: Step | None = None, spans: SpanIndex | None = None
+) -> RoboError:
+    """A template that did not render: a `WorkflowBug` at the template's own line, or bad data (business)."""
+    cause = [f"template {exc.template!r}"]
+    if not exc.workflow_bug:
+        return BusinessError(f"{where}: {exc.message}", hint=exc.hint, cause=cause)
+    span = spans.value(template_location(step, where, exc.template)) if step and spans else None
+    return WorkflowBug(f"{where}: {exc.message}", hint=exc.hint, cause=cause, span=span)
+
+
+def template_location(step: Step, where: str, template: str) -> Location:
+    """Where a template that the engine rendered as `where` stands in the workflow file."""
+    head, _, name = where.partition(".")
+    if where == "parameters" and isinstance(step, ActionStep):
+        base: Location = (*step.path, f"{step.robot}.{step.action}")
+        return (*base, *_find(step.params, template))
+    if head == "set" and isinstance(step, SetStep):
+        return (*step.path, "set", name, *_find(step.values.get(name), template))
+    if where == "for_each" and isinstance(step, ForEachStep):
+        return (*step.path, "for_each", *_find(step.items, template))
+    return (*step.path, where)
+
+
+def _find(value: Any, template: str) -> tuple[str | int, ...]:
+    """The path of the string `template` inside nested lists and mappings (empty when it is not there)."""
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return ()
+    for key, item in items:
+        if item == template:
+            return (key,)
+        inner = _find(item, template)
+        if inner:
+            return (key, *inner)
+    return ()
+
+
+def conversion_failure(action: str, exc: ValidationError) -> BusinessError:
+    problems = []
+    for problem in exc.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        problems.append(
+            f"parameter '{where}' {describe_problem(problem['msg'])} (found {problem.get('input')!r})"
+        )
+    return BusinessError(f"{action}: " + "; ".join(problems))
+
+
+def error_record(error: RoboError) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "kind": error.kind,
+        "type": type(error).__name__,
+        "message": error.message,
+        "hint": error.hint,
+        "cause": list(error.cause),
+    }
+    if isinstance(error, WorkflowBug) and error.span is not None:
+        record["line"] = error.span.line  # more precise than its step's: the template's own line
+    return record

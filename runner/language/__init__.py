@@ -1,0 +1,97 @@
+"""The workflow language: loading a file with the place of every node, the models, parsing, validation, templating, durations and diagnostics."""
+
+from runner.language.diagnostics import (
+    EXCERPT_WIDTH,
+    Diagnostic,
+    WorkflowError,
+    closest,
+    did_you_mean,
+    render_all,
+    render_text,
+)
+from runner.language.environment import (
+    CREDENTIAL_VARIABLES,
+    is_credential_variable,
+    matches_any,
+    template_environment,
+    url_password,
+)
+from runner.language.loader import (
+    Location,
+    SpanIndex,
+    YamlSyntaxError,
+    load_workflow_file,
+    load_workflow_text,
+    split_lines,
+)
+from runner.language.model import (
+    INPUT_PYTHON_TYPES,
+    UNLIMITED,
+    ActionStep,
+    FailStep,
+    ForEachStep,
+    IfStep,
+    InputSpec,
+    LogStep,
+    RetryPolicy,
+    ScheduleEntry,
+    SetStep,
+    Step,
+    TryStep,
+    Workflow,
+)
+from runner.language.schema import workflow_schema
+from runner.language.triggers import (
+    ScheduleTrigger,
+    crontab_day_of_week,
+    holidays_of,
+    parse_time_of_day,
+    read_closed_days,
+)
+from runner.language.validate import ValidationResult, validate_document, validate_file
+from runner.language.wording import describe_problem
+
+__all__ = [
+    "CREDENTIAL_VARIABLES",
+    "EXCERPT_WIDTH",
+    "INPUT_PYTHON_TYPES",
+    "UNLIMITED",
+    "ActionStep",
+    "Diagnostic",
+    "FailStep",
+    "ForEachStep",
+    "IfStep",
+    "InputSpec",
+    "Location",
+    "LogStep",
+    "RetryPolicy",
+    "ScheduleEntry",
+    "ScheduleTrigger",
+    "SetStep",
+    "SpanIndex",
+    "Step",
+    "TryStep",
+    "ValidationResult",
+    "Workflow",
+    "WorkflowError",
+    "YamlSyntaxError",
+    "closest",
+    "crontab_day_of_week",
+    "describe_problem",
+    "did_you_mean",
+    "holidays_of",
+    "is_credential_variable",
+    "load_workflow_file",
+    "load_workflow_text",
+    "matches_any",
+    "parse_time_of_day",
+    "read_closed_days",
+    "render_all",
+    "render_text",
+    "split_lines",
+    "template_environment",
+    "url_password",
+    "validate_document",
+    "validate_file",
+    "workflow_schema",
+]

@@ -1,0 +1,500 @@
+"""The parser of the workflow language: loaded YAML in, typed models and diagnostics out.
+
+`parse_workflow` never raises for bad input: it returns the model it could build (or None) and a diagnostic
+for every problem, each pointing at the YAML node it concerns. A step with a wrong key is kept with the
+fields that were right, so the validator can still check the rest of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from robots.kit import Span
+from runner.language.diagnostics import Diagnostic, did_you_mean, one_of
+from runner.language.loader import LoadedDocument, Location, SpanIndex
+from runner.language.model import (
+    IDENTIFIER,
+    RESERVED_NAMES,
+    STEP_CLASSES,
+    ActionStep,
+    BrowserSettings,
+    Defaults,
+    InputSpec,
+    OnError,
+    RetryPolicy,
+    ScheduleEntry,
+    Step,
+    StepBase,
+    Workflow,
+)
+from runner.language.wording import (
+    _adapter,
+    _article,
+    _describe_type,
+    _field_type,
+    _holds_steps,
+    _params_example,
+    _salvage,
+    _show,
+    _type_kind,
+    _union_members,
+    _value_kind,
+    bad_name_message,
+    describe_problem,
+    name_hint,
+)
+
+COMMON_KEYS = ("name", "id", "when")
+# An action step's own keys are the fields of its model beyond every step's and what names the action.
+ACTION_KEYS = tuple(
+    name
+    for name in ActionStep.model_fields
+    if name not in StepBase.model_fields and name not in ("robot", "action", "params")
+)
+KIND_KEYS = tuple(STEP_CLASSES)
+WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name not in ("file", "spans"))
+
+# A step keeps its kind when one of its keys is wrong, so that the rest of it (its parameters, its templates,
+# its child steps) is still checked. A required field whose value is wrong or missing holds one of these
+# placeholders, and its name is listed in `ParsedWorkflow.broken` so that the semantic checks skip it.
+_PLACEHOLDERS: dict[str, Any] = {
+    "items": [],
+    "steps": [],
+    "condition": "",
+    "then": [],
+    "body": [],
+    "values": {},
+    "message": "",
+}
+_MAPPING_EXAMPLES = {
+    "retry": "{attempts: 3, delay: 10}",
+    "defaults": "{timeout: 30, retry: {attempts: 3}}",
+    "browser": "{headless: false}",
+    "inputs": "{fichier: {type: file}}",
+    "vars": "{service: Urbanisme}",
+    "collect": "{total: '{{ item.montant }}'}",
+    "set": "{objet: Relance}",
+}
+# Words people write for a choice, and the choice they mean (when it is one of the choices).
+_CHOICE_SYNONYMS = {
+    "text": "string",
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "array": "list",
+    "path": "file",
+    "directory": "folder",
+    "dir": "folder",
+    "ignore": "continue",
+    "ignorer": "continue",
+    "continuer": "continue",
+    "arreter": "fail",
+    "arrêter": "fail",
+    "echouer": "fail",
+    "échouer": "fail",
+    "skip": "continue",
+    "stop": "fail",
+    "abort": "fail",
+    "warn": "warning",
+    "debug": "info",
+}
+
+
+@dataclass
+class ParsedWorkflow:
+    """What the structural parser built: the workflow (or None), its diagnostics, and the fields it could not read.
+
+    `broken` maps a step's path to the names of its fields whose value was wrong (they hold defaults or
+    placeholders); the semantic checks skip those fields rather than report on a value the user did not write.
+    """
+
+    workflow: Workflow | None
+    diagnostics: list[Diagnostic]
+    broken: dict[Location, frozenset[str]] = dataclass_field(default_factory=dict)
+
+
+class _Parser:
+    """Builds models from loaded data, collecting a diagnostic per problem instead of raising."""
+
+    def __init__(self, document: LoadedDocument) -> None:
+        self.document = document
+        self.spans: SpanIndex = document.spans
+        self.diagnostics: list[Diagnostic] = []
+        self.broken: dict[Location, frozenset[str]] = {}
+
+    def error(self, path: Location, code: str, message: str, *, at_key: bool = False, **extra: Any) -> None:
+        span = self.spans.key(path) if at_key else self.spans.value(path)
+        self.diagnostics.append(Diagnostic(span, code, message, **extra))
+
+    def check(self, annotation: Any, value: Any, path: Location, what: str) -> tuple[bool, Any]:
+        """Validate one value against a type; report wrong types at the offending node."""
+        try:
+            return True, _adapter(annotation).validate_python(value)
+        except ValidationError as exc:
+            members = _union_members(annotation)
+            if members:
+                self.report_union(members, value, path, what)
+            else:
+                for problem in exc.errors():
+                    self.report_pydantic(problem, path, what)
+            return False, None
+
+    def report_union(self, members: list[Any], value: Any, path: Location, what: str) -> None:
+        """One error for a value that fits no member of a union, rather than one per member."""
+        kind = _value_kind(value)
+        for member in members:
+            if _type_kind(member) != kind:
+                continue
+            try:
+                _adapter(member).validate_python(value)
+            except ValidationError as exc:
+                for problem in exc.errors():
+                    self.report_pydantic(problem, path, what)
+                return
+        descriptions = list(dict.fromkeys(_describe_type(member) for member in members))
+        if "a number" in descriptions and "a whole number" in descriptions:
+            descriptions.remove("a whole number")
+        described = " or ".join(descriptions)
+        self.error(path, "wrong-type", f"'{what}' should be {described}", found=_show(value))
+
+    def report_pydantic(self, problem: Any, base: Location, what: str) -> None:
+        loc = tuple(problem["loc"])
+        on_key = bool(loc) and loc[-1] == "[key]"
+        if on_key:
+            loc = loc[:-1]
+        where = (*base, *loc)
+        names = [what, *(part for part in loc if isinstance(part, str))]
+        kind = problem["type"]
+        value = problem.get("input")
+        if kind == "extra_forbidden" and loc:
+            allowed = self._allowed_keys_for(where[:-1])
+            self.error(
+                where,
+                "unknown-key",
+                f"'{'.'.join(names[:-1])}' has no key '{loc[-1]}'",
+                at_key=True,
+                expected=one_of(allowed) if allowed else None,
+                hint=did_you_mean(str(loc[-1]), allowed),
+            )
+        elif kind == "missing" and loc:
+            self.error(where[:-1], "missing-key", f"'{'.'.join(names[:-1])}' needs the key '{loc[-1]}'")
+        elif kind == "reserved_name":
+            self.error(
+                where,
+                "reserved-name",
+                f"'{value}' is a name the run defines itself: this would hide it",
+                at_key=on_key,
+                hint=f"choose another name; these are the run's own: {', '.join(RESERVED_NAMES)}",
+            )
+        elif kind == "blank_text":
+            self.error(
+                where,
+                "empty-value",
+                f"'{'.'.join(names)}' is empty",
+                hint="say what this workflow does, e.g. 'name: Relance des factures impayées'"
+                if where == ("name",)
+                else "say what this step does, e.g. 'name: Saisir le dossier', or leave 'name' out",
+            )
+        elif (
+            kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == IDENTIFIER.pattern
+        ):
+            self.error(where, "wrong-type", bad_name_message(value), at_key=on_key, hint=name_hint(value))
+        else:
+            name = ".".join(names)
+            if kind in ("model_type", "model_attributes_type", "dict_type"):
+                example = _MAPPING_EXAMPLES.get(names[-1])
+                message = f"'{name}' should be a mapping" + (f", e.g. {example}" if example else "")
+            else:
+                message = f"'{name}' {describe_problem(problem['msg'])}"
+            self.error(
+                where, "wrong-type", message, found=_show(value), hint=self._wrong_type_hint(problem, where)
+            )
+
+    def _wrong_type_hint(self, problem: Any, where: Location) -> str | None:
+        kind = problem["type"]
+        value = problem.get("input")
+        if kind == "literal_error" and isinstance(value, str):
+            choices = re.findall(r"'([^']*)'", str(problem.get("ctx", {}).get("expected", "")))
+            synonym = _CHOICE_SYNONYMS.get(value.strip().lower())
+            if synonym in choices:
+                return f"did you mean '{synonym}'?"
+            return did_you_mean(value, choices)
+        if where == ("secrets",) and isinstance(value, str):
+            return f"write a list of names, e.g. 'secrets: [{value}]'"
+        if where == ("secrets",) and isinstance(value, dict):
+            names = ", ".join(str(key) for key in value) or "identifiant"
+            return (
+                f"list only the names, e.g. 'secrets: [{names}]', and store the values with "
+                "'robo secrets set <name>', never in the workflow"
+            )
+        return None
+
+    def _allowed_keys_for(self, path: Location) -> list[str]:
+        parent = path[-1] if path else None
+        models: dict[Any, type[BaseModel]] = {
+            "defaults": Defaults,
+            "retry": RetryPolicy,
+            "browser": BrowserSettings,
+        }
+        if len(path) >= 2 and path[-2] == "inputs":
+            return list(InputSpec.model_fields)
+        if len(path) >= 2 and path[-2] == "schedule":
+            return list(ScheduleEntry.model_fields)
+        model = models.get(parent)
+        return list(model.model_fields) if model else []
+
+    def workflow(self) -> Workflow | None:
+        for problem in self.document.problems:
+            self.diagnostics.append(
+                Diagnostic(problem.span, problem.code, problem.message, hint=problem.hint)
+            )
+        data = self.document.data
+        if data is None:
+            self.error(
+                (), "empty-workflow", "the file is empty", hint="a workflow needs at least 'name' and 'steps'"
+            )
+            return None
+        if not isinstance(data, dict):
+            self.error(
+                (), "wrong-type", "a workflow must be a mapping of keys (name, steps, …)", found=_show(data)
+            )
+            return None
+        fields: dict[str, Any] = {"file": self.document.path, "spans": self.spans}
+        for key in data:
+            if key not in WORKFLOW_KEYS:
+                self.error(
+                    (key,),
+                    "unknown-key",
+                    f"a workflow has no key '{key}'",
+                    at_key=True,
+                    expected=one_of(WORKFLOW_KEYS),
+                    hint=did_you_mean(str(key), WORKFLOW_KEYS),
+                )
+        for key in ("name", "steps"):
+            if key not in data:
+                self.error((), "missing-key", f"a workflow needs the key '{key}'", hint=_MISSING_HINTS[key])
+        for key in Workflow.model_fields:
+            if key in ("steps", "file", "spans") or key not in data:
+                continue
+            annotation = _field_type(Workflow, key)
+            valid, value = self.check(annotation, data[key], (key,), key)
+            if valid:
+                fields[key] = value
+            else:
+                salvaged = _salvage(annotation, data[key])
+                if salvaged is not None:  # the entries that were right, so that they are still checked
+                    fields[key] = salvaged
+        if "steps" in data:
+            fields["steps"] = self.steps(data["steps"], ("steps",)) or []
+        fields.setdefault("name", "?")
+        fields.setdefault("steps", [])
+        # Every field was validated on its own above: build the model from the parts that were right, so that
+        # the semantic checks can still report on the rest.
+        return Workflow.model_construct(**fields)
+
+    def steps(self, data: Any, path: Location) -> list[Step] | None:
+        if data is None or data == []:
+            self.error(
+                path,
+                "empty-steps",
+                "this list of steps is empty",
+                at_key=data is None,
+                hint="add at least one step",
+            )
+            return []
+        if not isinstance(data, list):
+            self.error(
+                path, "wrong-type", "steps must be a list, each step starting with '- '", found=_show(data)
+            )
+            return None
+        parsed: list[Step] = []
+        for index, item in enumerate(data):
+            step = self.step(item, (*path, index))
+            if step is not None:
+                parsed.append(step)
+        return parsed
+
+    def step(self, data: Any, path: Location) -> Step | None:
+        if not isinstance(data, dict):
+            self.error(
+                path,
+                "wrong-type",
+                "a step must be a mapping, e.g. '- log: Bonjour'",
+                found=_show(data),
+            )
+            return None
+        kinds = [key for key in data if key in STEP_CLASSES or (isinstance(key, str) and "." in key)]
+        if not kinds:
+            unknown = [k for k in data if k not in COMMON_KEYS + ACTION_KEYS]
+            guess = did_you_mean(str(unknown[0]), KIND_KEYS) if unknown else None
+            self.error(
+                (*path, next(iter(data))) if data else path,
+                "missing-action",
+                "this step does nothing: it needs an action (robot.action) or one of " + ", ".join(KIND_KEYS),
+                found="keys " + ", ".join(str(k) for k in data) if data else "an empty mapping",
+                hint=guess or "for example: '- log: Bonjour' or '- data.set: {value: 1}'",
+                at_key=bool(data),
+            )
+            return None
+        if len(kinds) > 1:
+            self.error(
+                (*path, kinds[1]),
+                "ambiguous-step",
+                f"a step does one thing, this one has both '{kinds[0]}' and '{kinds[1]}'",
+                at_key=True,
+                hint="split it into two steps, each starting with '- '",
+            )
+            return None
+        kind = kinds[0]
+        span = self.spans.key((*path, kind))
+        if kind in STEP_CLASSES:
+            return self.structured_step(STEP_CLASSES[kind], data, path, span)
+        return self.action_step(kind, data, path, span)
+
+    def structured_step(self, cls: type[StepBase], data: dict[Any, Any], path: Location, span: Span) -> Step:
+        fields: dict[str, Any] = {"span": span, "path": path}
+        aliases = {
+            (f.alias or name): name for name, f in cls.model_fields.items() if name not in ("span", "path")
+        }
+        broken: set[str] = set()
+        clean = True
+        a_kind = f"{_article(cls.kind)} '{cls.kind}' step"
+        for key, value in data.items():
+            if key not in aliases:
+                allowed = list(aliases)
+                self.error(
+                    (*path, key),
+                    "unknown-key",
+                    f"{a_kind} has no key '{key}'",
+                    at_key=True,
+                    expected=one_of(allowed),
+                    hint=did_you_mean(str(key), allowed),
+                )
+                clean = False
+                continue
+            name = aliases[key]
+            annotation = _field_type(cls, name)
+            if _holds_steps(annotation):
+                parsed = self.step_list_or_choice(value, (*path, key), annotation)
+                valid = parsed is not _INVALID
+            else:
+                valid, parsed = self.check(annotation, value, (*path, key), key)
+            if valid:
+                fields[name] = parsed
+            else:
+                broken.add(name)
+                clean = False
+        for name, field in cls.model_fields.items():
+            if name in ("span", "path") or name in fields or not field.is_required():
+                continue
+            if clean:  # report a missing key only when the keys given were right
+                self.error(
+                    (*path, cls.kind),
+                    "missing-key",
+                    f"{a_kind} needs the key '{field.alias or name}'",
+                    at_key=True,
+                    hint=_MISSING_HINTS.get(field.alias or name),
+                )
+            broken.add(name)
+            fields[name] = copy.copy(_PLACEHOLDERS.get(name))
+        if broken:
+            self.broken[path] = frozenset(broken)
+        return cls.model_construct(**fields)  # type: ignore[return-value]
+
+    def step_list_or_choice(self, value: Any, path: Location, annotation: Any) -> Any:
+        choice = _union_members(annotation)
+        if choice and isinstance(value, str):
+            valid, converted = self.check(OnError, value, path, str(path[-1]))
+            return converted if valid else _INVALID
+        if choice and value is not None and not isinstance(value, list):
+            self.error(
+                path,
+                "wrong-type",
+                f"'{path[-1]}' should be 'fail' or 'continue', or a list of steps",
+                found=_show(value),
+            )
+            return _INVALID
+        parsed = self.steps(value, path)
+        return _INVALID if parsed is None else parsed
+
+    def action_step(self, kind: str, data: dict[Any, Any], path: Location, span: Span) -> Step:
+        robot, _, action_name = kind.partition(".")
+        params = data[kind]
+        broken: set[str] = set()
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            example, hint = _params_example(kind, params)
+            self.error(
+                (*path, kind),
+                "wrong-type",
+                f"the parameters of {kind} must be a mapping, e.g. {example}",
+                found=_show(params),
+                hint=hint,
+            )
+            broken.add("params")
+            params = {}
+        fields: dict[str, Any] = {
+            "span": span,
+            "path": path,
+            "robot": robot,
+            "action": action_name,
+            "params": params,
+        }
+        allowed = [*COMMON_KEYS, *ACTION_KEYS]
+        for key, value in data.items():
+            if key == kind:
+                continue
+            if key not in allowed:
+                self.error(
+                    (*path, key),
+                    "unknown-key",
+                    f"an action step has no key '{key}'",
+                    at_key=True,
+                    expected=one_of(allowed),
+                    hint=did_you_mean(str(key), allowed),
+                )
+                continue
+            annotation = _field_type(ActionStep, key)
+            if key in ("on_error", "recover"):
+                parsed = self.step_list_or_choice(value, (*path, key), annotation)
+                valid = parsed is not _INVALID
+            else:
+                valid, parsed = self.check(annotation, value, (*path, key), key)
+            if valid:
+                fields[key] = parsed
+            else:
+                broken.add(key)
+        if broken:
+            self.broken[path] = frozenset(broken)
+        return ActionStep.model_construct(**fields)
+
+
+_INVALID = object()
+_MISSING_HINTS = {
+    "name": "add a line 'name: <what this workflow does>' at the top",
+    "steps": "add 'steps:' followed by a list of steps, each starting with '- '",
+    "then": "add 'then:' with the steps to run when the condition is true",
+    "steps_for_each": "add 'steps:' with the steps to run for each item",
+}
+
+
+def parse_workflow_details(document: LoadedDocument) -> ParsedWorkflow:
+    """Build the typed workflow from a loaded document; every problem becomes a diagnostic."""
+    parser = _Parser(document)
+    workflow = parser.workflow()
+    return ParsedWorkflow(workflow, parser.diagnostics, parser.broken)
+
+
+def parse_workflow(document: LoadedDocument) -> tuple[Workflow | None, list[Diagnostic]]:
+    """Build the typed workflow from a loaded document; every problem becomes a diagnostic."""
+    parsed = parse_workflow_details(document)
+    return parsed.workflow, parsed.diagnostics

@@ -1,0 +1,681 @@
+"""Static checks of a workflow: a list of diagnostics, never an exception for bad input.
+
+Checks, in one pass over the file so every error is reported at once: YAML syntax, the structure of the
+language (`runner.language.model`), actions and their parameters (from each action's spec), template syntax, filters and
+references to names that cannot be defined at that point, duplicate step ids, schedules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from robots.kit import Span
+from runner.language.diagnostics import Diagnostic, closest, did_you_mean, one_of
+from runner.language.environment import is_credential_variable
+from runner.language.loader import (
+    LoadedDocument,
+    Location,
+    NotAWorkflowFile,
+    YamlSyntaxError,
+    load_workflow_file,
+    read_workflow_text,
+    split_lines,
+    walk,
+)
+from runner.language.model import (
+    IDENTIFIER,
+    RESERVED_NAMES,
+    ActionStep,
+    FailStep,
+    ForEachStep,
+    IfStep,
+    LogStep,
+    SetStep,
+    Step,
+    TryStep,
+    Workflow,
+    walk_steps,
+)
+from runner.language.parser import parse_workflow_details
+from runner.language.templating import (
+    FILTER_NAMES,
+    as_expression_template,
+    attribute_references,
+    filters_used,
+    is_template,
+    keys_read,
+    known_filters,
+    known_tests,
+    limit_problem,
+    referenced_names,
+    syntax_problem,
+    tests_used,
+)
+from runner.language.wording import describe_problem, valid_name_for
+
+BUILTIN_NAMES = frozenset(RESERVED_NAMES) - {"error"}  # `error` exists only in the steps that handle one
+
+
+@dataclass
+class ValidationResult:
+    """The outcome of validating one file: the model (when it could be built) and every diagnostic."""
+
+    path: str
+    workflow: Workflow | None
+    diagnostics: list[Diagnostic]
+    document: LoadedDocument | None = None
+    source_lines: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+def validate_file(path: str | Path) -> ValidationResult:
+    """Load and check a workflow file; never raises (a bug of the validator becomes an `internal-error`)."""
+    name = str(path)
+    try:
+        return _validate_file(path)
+    except Exception as exc:  # one file must not stop the others from being checked
+        diagnostic = Diagnostic(
+            Span(name, 1, 1),
+            "internal-error",
+            f"the validator failed on this file ({type(exc).__name__}: {str(exc)[:200]})",
+            hint="this is a bug in Rob'O, not in the workflow: please report it with this file",
+        )
+        return ValidationResult(name, None, [diagnostic], None, _read_lines(name))
+
+
+def _validate_file(path: str | Path) -> ValidationResult:
+    name = str(path)
+    try:
+        document = load_workflow_file(path)
+    except FileNotFoundError:
+        return _fail(name, "file-not-found", f"no such file: {name}", "check the path and the file name")
+    except IsADirectoryError:
+        return _fail(name, "file-not-found", f"{name} is a folder, not a workflow file", None)
+    except NotAWorkflowFile as exc:
+        return _fail(name, "file-not-readable", exc.message, exc.hint)
+    except UnicodeDecodeError as exc:
+        return _fail(name, "encoding", f"the file is not UTF-8 text ({exc.reason})", "save the file as UTF-8")
+    except OSError as exc:
+        return _fail(name, "file-not-readable", f"cannot read {name}: {exc.strerror}", None)
+    except YamlSyntaxError as exc:
+        lines = _read_lines(name)
+        diagnostic = Diagnostic(exc.span, "yaml-syntax", exc.message, hint=exc.hint)
+        return ValidationResult(name, None, [diagnostic], None, lines)
+    return validate_document(document)
+
+
+def validate_document(document: LoadedDocument) -> ValidationResult:
+    parsed = parse_workflow_details(document)
+    diagnostics = list(parsed.diagnostics)
+    structural_errors = bool(diagnostics)
+    if parsed.workflow is not None:
+        checker = _SemanticChecker(document, parsed.workflow, parsed.broken)
+        checker.run(strict_names=not structural_errors)
+        diagnostics.extend(checker.diagnostics)
+    diagnostics = _unique_sorted(diagnostics)
+    return ValidationResult(document.path, parsed.workflow, diagnostics, document, document.source_lines())
+
+
+def _fail(path: str, code: str, message: str, hint: str | None) -> ValidationResult:
+    return ValidationResult(path, None, [Diagnostic(Span(path, 1, 1), code, message, hint=hint)])
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return split_lines(read_workflow_text(path, errors="replace"))
+    except OSError:
+        return []
+
+
+def _unique_sorted(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple[Any, ...]] = set()
+    unique = []
+    for diagnostic in sorted(diagnostics, key=Diagnostic.sort_key):
+        key = (diagnostic.span, diagnostic.code, diagnostic.message)
+        if key not in seen:
+            seen.add(key)
+            unique.append(diagnostic)
+    return unique
+
+
+def _names_defined_anywhere(data: Any) -> set[str]:
+    """Names that some step of the raw data defines (used when structural errors hid steps)."""
+    names: set[str] = set()
+    for path, value in walk(data):
+        if not path:
+            continue
+        if path[-1] in ("save", "as") and isinstance(value, str):
+            names.add(value)
+        if path[-1] == "set" and isinstance(value, dict):
+            names.update(str(key) for key in value)
+        if path == ("vars",) and isinstance(value, dict):
+            names.update(str(key) for key in value)
+    return names
+
+
+def _declared(data: Any, section: str) -> list[str] | None:
+    """The names a section (inputs, secrets, vars) declares as written, even when a declaration is wrong.
+
+    None when the section cannot be read at all: then uses of it are not reported, since the mistake is in
+    the declaration and is reported there.
+    """
+    if not isinstance(data, dict) or section not in data:
+        return []
+    raw = data[section]
+    if isinstance(raw, dict):
+        written = [str(key) for key in raw]
+    elif section == "secrets" and isinstance(raw, list):
+        written = [str(item) for item in raw if isinstance(item, str | int)]
+    else:
+        return None
+    # A name that is not valid (`jeton-api`) is reported where it is declared, with the valid name to use
+    # instead: uses of either are not reported again.
+    return written + [fixed for name in written if (fixed := valid_name_for(name)) is not None]
+
+
+# A name in a scope that stands for "any name": the loop variable of a for_each whose `as` is wrong.
+_ANY_NAME = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class _Definition:
+    """Where a name is defined: saved by a step, set by a `set` step, or the variable of a for_each."""
+
+    how: str  # "saved", "set" or "loop"
+    line: int
+    loop_line: int | None  # the for_each whose steps hold the definition, if any
+
+
+class _SemanticChecker:
+    def __init__(
+        self, document: LoadedDocument, workflow: Workflow, broken: dict[Location, frozenset[str]]
+    ) -> None:
+        self.document = document
+        self.spans = document.spans
+        self.workflow = workflow
+        self.broken = broken
+        self.diagnostics: list[Diagnostic] = []
+        self.lenient_names = _names_defined_anywhere(document.data)
+        self.strict_names = True
+        self.declared = {
+            "inputs": _declared(document.data, "inputs"),
+            "secrets": _declared(document.data, "secrets"),
+            "vars": _declared(document.data, "vars"),
+        }
+        # Looked up once per reference: sets, so that checking a file stays linear in its size.
+        self.declared_names = {root: frozenset(names or ()) for root, names in self.declared.items()}
+        self.var_names = frozenset(workflow.vars)
+        self.definitions: dict[str, list[_Definition]] = {}
+        self._collect_definitions(workflow.steps, None)
+
+    def error(self, span: Span, code: str, message: str, **extra: Any) -> None:
+        self.diagnostics.append(Diagnostic(span, code, message, **extra))
+
+    def broken_fields(self, step: Step) -> frozenset[str]:
+        return self.broken.get(step.path, frozenset())
+
+    def run(self, strict_names: bool) -> None:
+        self.strict_names = strict_names
+        self.check_ids()
+        self.check_inputs()
+        self.check_schedule()
+        # The variables are known everywhere but in their own value: kept out of the scopes that steps copy
+        # (see `is_known`), so that thousands of them do not make the check quadratic.
+        scope = set(BUILTIN_NAMES)
+        for name, value in self.workflow.vars.items():
+            self.check_templates(value, ("vars", name), scope, hidden=name)
+        self.check_steps(self.workflow.steps, scope)
+
+    def is_known(self, name: str, scope: set[str], hidden: str | None) -> bool:
+        """Whether `name` is defined where `scope` holds: a step's name, a variable (but `hidden`), or any name
+        some step defines when structural errors hid steps."""
+        if name in scope or (name in self.var_names and name != hidden):
+            return True
+        return not self.strict_names and name in self.lenient_names
+
+    def _collect_definitions(self, steps: Sequence[Step], loop_line: int | None) -> None:
+        for step in steps:
+            broken = self.broken_fields(step)
+            if isinstance(step, ActionStep | ForEachStep) and step.save and "save" not in broken:
+                line = self.spans.value((*step.path, "save")).line
+                self.definitions.setdefault(step.save, []).append(_Definition("saved", line, loop_line))
+            if isinstance(step, SetStep):
+                for name in step.values:
+                    line = self.spans.key((*step.path, "set", name)).line
+                    self.definitions.setdefault(name, []).append(_Definition("set", line, loop_line))
+            if isinstance(step, ForEachStep):
+                if "as_" not in broken:
+                    self.definitions.setdefault(step.as_, []).append(
+                        _Definition("loop", step.span.line, loop_line)
+                    )
+                for child in step.children():  # setup, steps, … : what they save stays in the loop
+                    self._collect_definitions(child, step.span.line)
+            else:
+                for child in step.children():
+                    self._collect_definitions(child, loop_line)
+
+    def check_ids(self) -> None:
+        first: dict[str, Step] = {}
+        for step in self.workflow.walk():
+            if step.id is None:
+                continue
+            if step.id in first:
+                original = self.spans.value((*first[step.id].path, "id"))
+                self.error(
+                    self.spans.value((*step.path, "id")),
+                    "duplicate-id",
+                    f"the step id '{step.id}' is already used at line {original.line}",
+                    hint="step ids must be unique within a workflow",
+                )
+            else:
+                first[step.id] = step
+
+    def check_inputs(self) -> None:
+        from pydantic import TypeAdapter, ValidationError
+
+        from runner.language.model import INPUT_PYTHON_TYPES
+
+        for name, spec in self.workflow.inputs.items():
+            if spec.default is None:
+                continue
+            try:
+                TypeAdapter(INPUT_PYTHON_TYPES[spec.type]).validate_python(spec.default)
+            except ValidationError:
+                self.error(
+                    self.spans.value(("inputs", name, "default")),
+                    "wrong-type",
+                    f"the default of input '{name}' is not {_article(spec.type)} {spec.type}",
+                    found=repr(spec.default),
+                )
+            if spec.choices is not None and spec.default not in spec.choices:
+                self.error(
+                    self.spans.value(("inputs", name, "default")),
+                    "wrong-type",
+                    f"the default of input '{name}' is not one of its choices",
+                    expected=one_of(str(c) for c in spec.choices),
+                    found=repr(spec.default),
+                )
+
+    def check_schedule(self) -> None:
+        from runner.language.schedules import schedule_problems
+
+        for index, entry in enumerate(self.workflow.schedule):
+            for problem in schedule_problems(entry, self.declared["inputs"]):
+                path: Location = ("schedule", index, *problem.path)
+                span = self.spans.key(path) if problem.at_key else self.spans.value(path)
+                self.error(span, problem.code, problem.message, hint=problem.hint, expected=problem.expected)
+
+    def check_steps(self, steps: Sequence[Step], scope: set[str]) -> set[str]:
+        """Check steps in order; returns the scope after them (names saved or set along the way)."""
+        scope = set(scope)
+        for step in steps:
+            broken = self.broken_fields(step)
+            if step.when is not None:
+                self.check_expression(step.when, (*step.path, "when"), scope, "condition")
+            if isinstance(step, ActionStep):
+                self.check_action(step, scope, broken)
+                if isinstance(step.on_error, list):
+                    self.check_steps(step.on_error, scope | {"error"})
+                if step.recover:
+                    self.check_steps(step.recover, scope | {"error"})
+                if step.save:
+                    scope.add(step.save)
+            elif isinstance(step, ForEachStep):
+                if "items" not in broken:
+                    if isinstance(step.items, str):
+                        self.check_expression(step.items, (*step.path, "for_each"), scope, "expression")
+                    else:
+                        self.check_templates(step.items, (*step.path, "for_each"), scope)
+                lane_scope = self.check_steps(step.setup, scope) if step.setup else scope
+                item_names = {"loop", _ANY_NAME if "as_" in broken else step.as_}
+                inner = lane_scope | item_names
+                if step.key is not None:
+                    self.check_loop_key(step, scope | item_names, lane_scope - scope)
+                if isinstance(step.parallel, str):
+                    self.check_expression(step.parallel, (*step.path, "parallel"), scope, "expression")
+                after_item = self.check_steps(step.steps, inner)
+                if step.already_done:
+                    self.check_steps(step.already_done, inner)
+                else:
+                    self.check_changes_are_checked(step)
+                if step.recover:
+                    self.check_steps(step.recover, inner | {"error"})
+                if step.collect is not None:
+                    self.check_templates(step.collect, (*step.path, "collect"), after_item)
+                if step.save:
+                    scope.add(step.save)
+            elif isinstance(step, IfStep):
+                if "condition" not in broken:
+                    self.check_expression(step.condition, (*step.path, "if"), scope, "condition")
+                after_then = self.check_steps(step.then, scope)
+                after_else = self.check_steps(step.else_, scope) if step.else_ else scope
+                scope |= after_then | after_else
+            elif isinstance(step, TryStep):
+                after = self.check_steps(step.body, scope)
+                if isinstance(step.on_error, list):
+                    self.check_steps(step.on_error, scope | {"error"})
+                scope |= after
+            elif isinstance(step, SetStep):
+                for name, value in step.values.items():
+                    self.check_templates(value, (*step.path, "set", name), scope)
+                scope |= set(step.values)
+            elif isinstance(step, LogStep | FailStep):
+                self.check_templates(step.message, (*step.path, step.kind), scope)
+        return scope
+
+    def check_action(self, step: ActionStep, scope: set[str], broken: frozenset[str]) -> None:
+        from robots import UnknownRobotError, robot_class, robot_names
+
+        qualified = f"{step.robot}.{step.action}"
+        key_span = step.span
+        params_path = (*step.path, qualified)
+        try:
+            cls = robot_class(step.robot)
+        except UnknownRobotError:
+            names = robot_names()
+            candidates = [f"{r}.{a}" for r in names for a in _safe_actions(r)]
+            self.error(
+                Span(key_span.file, key_span.line, key_span.col, key_span.col + len(step.robot)),
+                "unknown-action",
+                f"there is no robot '{step.robot}'",
+                expected=one_of(names),
+                hint=did_you_mean(qualified, candidates) or did_you_mean(step.robot, names),
+            )
+            return
+        except ImportError as exc:
+            self.error(key_span, "robot-unavailable", f"the robot '{step.robot}' cannot be loaded: {exc}")
+            return
+        specs = cls.action_specs()
+        spec = specs.get(step.action)
+        if spec is None:
+            self.error(
+                Span(key_span.file, key_span.line, key_span.col, key_span.col + len(qualified)),
+                "unknown-action",
+                f"the {step.robot} robot has no action '{step.action}'",
+                expected=one_of(specs),
+                hint=did_you_mean(step.action, specs),
+            )
+            return
+        if "params" in broken:  # not a mapping: reported, and nothing more can be said of the parameters
+            return
+        misspelt: set[str] = set()
+        for name, value in step.params.items():
+            path = (*params_path, name)
+            if name not in spec.parameters:
+                synonym = _PARAMETER_SYNONYMS.get(str(name).lower())
+                near = closest(str(name), spec.parameters)
+                if synonym in spec.parameters:
+                    near = [synonym]
+                misspelt.update(near)
+                self.error(
+                    self.spans.key(path),
+                    "unknown-parameter",
+                    f"{qualified} has no parameter '{name}'",
+                    expected=one_of(spec.parameters),
+                    hint=f"did you mean '{near[0]}'?" if near else None,
+                )
+                continue
+            self.check_templates(value, path, scope)
+            if _contains_template(value):
+                continue
+            problem = spec.check_value(name, value)
+            if problem is not None:
+                self.error(
+                    self.spans.value(path),
+                    "wrong-type",
+                    f"{qualified}: parameter '{name}' {describe_problem(problem)}",
+                    expected=spec.parameters[name].type_text(),
+                    found=repr(value),
+                )
+        given = {name for name in step.params if name in spec.parameters}
+        missing = [p.name for p in spec.parameters.values() if p.required and p.name not in given]
+        for name in missing:
+            if name in misspelt:  # already reported as the misspelt parameter, with a hint
+                continue
+            self.error(
+                key_span,
+                "missing-parameter",
+                f"{qualified} needs the parameter '{name}'",
+                expected=f"{name}: {spec.parameters[name].type_text()} — {spec.parameters[name].description}",
+            )
+        for problem in _group_problems(spec, given, misspelt):
+            self.error(key_span, "parameter-group", problem)
+        for group in spec.flat_groups:
+            written = {name: step.params[name] for name in group.fields if name in step.params}
+            for name, problem in group.cls.problems(written, group.optional):
+                path = (*params_path, name)
+                empty = (
+                    name in group.cls.choose_one and name in written and not _contains_template(written[name])
+                )
+                code = "empty-value" if empty else "parameter-group"
+                span = self.spans.value(path) if empty else self.spans.key(path)
+                self.error(span, code, f"{qualified}: {problem}")
+
+    def check_changes_are_checked(self, loop: ForEachStep) -> None:
+        """A warning for a loop whose items change things but that cannot tell whether an item is entered."""
+        actions = (step for step in walk_steps(loop.steps) if isinstance(step, ActionStep))
+        change = next((step for step in actions if _changes_things(step)), None)
+        if change is None:
+            return
+        self.diagnostics.append(
+            Diagnostic(
+                loop.span,
+                "no-already-done",
+                f"this for_each has a step that changes things ({change.robot}.{change.action} at line "
+                f"{change.span.line}) and no 'already_done': an item that fails after it is left to check "
+                "by a person, never done again automatically",
+                severity="warning",
+                hint="add 'already_done:' steps that look for the item where it is entered (e.g. a search in "
+                "the intranet), the last one true when it is there; a retry then checks before doing it again",
+            )
+        )
+
+    def check_expression(self, expression: str, path: Location, scope: set[str], what: str) -> None:
+        self.check_template_text(
+            as_expression_template(expression), path, scope, what=what, written=expression
+        )
+
+    def check_templates(
+        self, value: Any, path: Location, scope: set[str], *, hidden: str | None = None
+    ) -> None:
+        for sub_path, item in walk(value, path):
+            if is_template(item):
+                self.check_template_text(item, sub_path, scope, hidden=hidden)
+
+    def check_template_text(
+        self,
+        text: str,
+        path: Location,
+        scope: set[str],
+        what: str = "template",
+        written: str | None = None,
+        *,
+        hidden: str | None = None,
+    ) -> None:
+        span = self.spans.value(path)
+        problem = syntax_problem(text)
+        if problem is not None:
+            self.error(
+                span, "template-syntax", f"this {what} cannot be read: {problem}", found=written or text
+            )
+            return
+        limit = limit_problem(text)
+        if limit is not None:
+            self.diagnostics.append(
+                Diagnostic(
+                    span,
+                    "template-limit",
+                    f"this {what} will fail when it runs: {limit}",
+                    severity="warning",
+                    found=written or text,
+                    hint="a template builds short texts; to handle large data, use a robot action",
+                )
+            )
+        if _ANY_NAME not in scope:
+            for name in sorted(referenced_names(text)):
+                if self.is_known(name, scope, hidden):
+                    continue
+                self.error(
+                    span,
+                    "undefined-variable",
+                    f"'{name}' is not defined at this point",
+                    hint=self.undefined_hint(name, span.line, scope | (self.var_names - {hidden})),
+                )
+        for root, what_name in (("inputs", "input"), ("secrets", "secret"), ("vars", "variable")):
+            declared = self.declared[root]
+            if declared is None:
+                continue
+            for attribute in attribute_references(text, root):
+                if attribute not in self.declared_names[root]:
+                    self.error(
+                        span,
+                        "undefined-variable",
+                        f"the workflow declares no {what_name} '{attribute}'",
+                        hint=did_you_mean(attribute, [n for n in declared if IDENTIFIER.match(n)])
+                        or f"declare it under '{root}:' at the top",
+                    )
+        for name in keys_read(text, "env"):
+            if is_credential_variable(name):
+                secret = (
+                    name.removeprefix("ROBO_SECRET_").lower() if name.startswith("ROBO_SECRET_") else name
+                )
+                self.error(
+                    span,
+                    "secret-in-env",
+                    f"templates cannot read '{name}' from env: Rob'O keeps credentials out of env, so that they"
+                    " are masked wherever they show",
+                    hint=f"declare it under `secrets:` (secrets: [{secret}]) and write "
+                    f"{{{{ secrets.{secret} }}}}",
+                )
+        for unknown in sorted(filters_used(text) - known_filters()):
+            self.error(
+                span,
+                "unknown-filter",
+                f"there is no filter '{unknown}'",
+                hint=did_you_mean(unknown, known_filters()) or "Rob'O filters: " + ", ".join(FILTER_NAMES),
+            )
+        for unknown in sorted(tests_used(text) - known_tests()):
+            self.error(
+                span,
+                "unknown-test",
+                f"there is no test '{unknown}' (as in 'x is {unknown}')",
+                hint=_TEST_HINTS.get(unknown) or did_you_mean(unknown, known_tests()) or _TEST_EXAMPLES,
+            )
+
+    def check_loop_key(self, step: ForEachStep, scope: set[str], saved_by_setup: set[str]) -> None:
+        """The key of every item is computed before `setup` runs, so it cannot use what `setup` saves."""
+        from_setup = referenced_names(as_expression_template(step.key or "")) & saved_by_setup
+        for name in sorted(from_setup):
+            self.error(
+                self.spans.value((*step.path, "key")),
+                "undefined-variable",
+                f"'{name}' is not defined yet when the loop's keys are computed",
+                hint="the key of every item is computed before the loop's `setup` runs: build it from the item, "
+                "`loop` and names defined before the loop",
+            )
+        self.check_expression(step.key or "", (*step.path, "key"), scope | from_setup, "expression")
+
+    def undefined_hint(self, name: str, line: int, scope: set[str]) -> str:
+        """Why a name is not defined here, when it is defined elsewhere; else the names that are."""
+        definitions = self.definitions.get(name, [])
+        loops = [d for d in definitions if d.how == "loop"]
+        if loops:
+            return f"'{name}' exists only inside the steps of the for_each at line {loops[0].line}"
+        later = [d for d in definitions if d.line > line]
+        if later:
+            return f"'{name}' is {later[0].how} later, at line {later[0].line}; move this step after that one"
+        inside = [d for d in definitions if d.loop_line is not None]
+        if inside:
+            return (
+                f"'{name}' is {inside[0].how} inside the steps of the for_each at line {inside[0].loop_line}"
+                " and exists only there"
+            )
+        names = {n for n in scope if IDENTIFIER.match(n)}
+        return did_you_mean(name, names) or _scope_hint(names)
+
+
+_PARAMETER_SYNONYMS = {
+    "reverse": "descending",
+    "desc": "descending",
+    "file": "path",
+    "filename": "path",
+    "file_path": "path",
+    "sep": "delimiter",
+    "separator": "delimiter",
+}
+_TEST_HINTS = {
+    "empty": "to test for an empty list, write 'not x' (or 'x | length == 0')",
+    "blank": "to test for an empty text, write 'not x' (or 'x | trim == \"\"')",
+    "vide": "to test for an empty list, write 'not x' (or 'x | length == 0')",
+    "null": "write 'x is none'",
+    "nil": "write 'x is none'",
+    "true": "write 'x is true' in lower case, or just 'x'",
+}
+_TEST_EXAMPLES = "tests are written 'x is defined', 'x is none', 'x is number', 'x is string'…"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeio" else "a"
+
+
+def _group_problems(spec: Any, given: set[str], misspelt: set[str]) -> list[str]:
+    """The parameter groups of an action that `given` breaks (a group that a misspelt name would complete is
+    left out: the misspelling is already reported, with its fix)."""
+    problems = []
+    qualified = spec.qualified_name
+    for group in spec.one_of:
+        chosen = [name for name in group if name in given]
+        if not chosen and not misspelt & set(group):
+            problems.append(f"{qualified} needs one of {', '.join(group)}")
+        elif len(chosen) > 1:
+            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
+    for group in getattr(spec, "at_most_one", ()):
+        chosen = [name for name in group if name in given]
+        if len(chosen) > 1:
+            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
+    for group in spec.together:
+        chosen = [name for name in group if name in given]
+        missing = [name for name in group if name not in given]
+        if chosen and missing and not misspelt & set(missing):
+            problems.append(f"{' and '.join(group)} go together: {', '.join(missing)} is missing")
+    return problems
+
+
+def _scope_hint(scope: set[str]) -> str:
+    user = sorted(name for name in scope - BUILTIN_NAMES if IDENTIFIER.match(name))
+    base = "inputs, vars, secrets, env, run"
+    return f"names defined here: {base}" + (", " + ", ".join(user) if user else "")
+
+
+def _changes_things(step: ActionStep) -> bool:
+    """Whether a step calls an action that may enter something twice if done again (submit, send, append)."""
+    from robots import action_spec
+
+    try:
+        spec = action_spec(step.robot, step.action)
+    except Exception:  # an unknown or broken robot is reported by check_action
+        return False
+    return spec is not None and spec.may_enter_twice
+
+
+def _contains_template(value: Any) -> bool:
+    return any(is_template(item) for _, item in walk(value))
+
+
+def _safe_actions(robot: str) -> list[str]:
+    from robots import robot_class
+
+    try:
+        return list(robot_class(robot).action_specs())
+    except Exception:  # a broken plugin must not break the hint
+        return []

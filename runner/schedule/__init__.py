@@ -1,0 +1,46 @@
+"""The schedule service: workflows of a folder fired on their schedules, runs launched and locked, notifications, its commands."""
+
+from runner.schedule.commands import (
+    Catalogue,
+    list_schedules,
+    print_schedules,
+    print_status,
+    run_now,
+    service_status,
+    set_paused,
+)
+from runner.schedule.database import ScheduleDatabase, fires, parse_fire_key
+from runner.schedule.jobs import load_schedules
+from runner.schedule.launch import FireLauncher
+from runner.schedule.notify import (
+    NotifyTargets,
+    RunSummary,
+    SmtpSettings,
+    body_text,
+    notification_event,
+    send_notifications,
+)
+from runner.schedule.service import ScheduleService, setup_logging
+
+__all__ = [
+    "Catalogue",
+    "FireLauncher",
+    "NotifyTargets",
+    "RunSummary",
+    "ScheduleDatabase",
+    "ScheduleService",
+    "SmtpSettings",
+    "body_text",
+    "fires",
+    "list_schedules",
+    "load_schedules",
+    "notification_event",
+    "parse_fire_key",
+    "print_schedules",
+    "print_status",
+    "run_now",
+    "send_notifications",
+    "service_status",
+    "set_paused",
+    "setup_logging",
+]

@@ -1,0 +1,313 @@
+"""What `robo schedule list | status | pause | resume | run-now` do; `runner/cli.py` only parses their options.
+
+`run-now` goes through the service when one is alive on the database (it inserts a request that the service
+polls, so the run starts on the service's machine, under its locks, with its environment), and runs the fire in
+the command's own process otherwise, waiting for its end. Either way the fire is claimed like a scheduled one:
+it is refused while a run of the same workflow lasts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runner.language import Diagnostic, did_you_mean
+from runner.language.templating import slug
+from runner.record import AUDIT_LOG_NAME, RunStore
+from runner.schedule.database import APSCHEDULER_TABLE, ScheduleDatabase, parse_fire_key
+from runner.schedule.jobs import LoadedFile, load_schedules, workflow_files
+from runner.schedule.launch import EXIT_STATUSES, FireJob, FireLauncher, local_time
+from runner.schedule.service import setup_logging
+
+Echo = Callable[[str], None]
+ALIVE_BEATS = 3
+BEAT_SECONDS = 5.0
+
+
+@dataclass
+class Catalogue:
+    """The schedules of a folder, the database they run against, and the files that could not be read."""
+
+    files: list[LoadedFile]
+    db: ScheduleDatabase
+    store: RunStore
+
+    @classmethod
+    def open(cls, folder: Path, store_url: str) -> Catalogue:
+        store = RunStore(store_url)
+        return cls(
+            [load_schedules(path) for path in workflow_files(folder)],
+            ScheduleDatabase(store_url, store.engine),
+            store,
+        )
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for loaded in self.files for d in loaded.diagnostics]
+
+    @property
+    def sources(self) -> dict[str, list[str]]:
+        return {name: lines for loaded in self.files for name, lines in loaded.sources.items()}
+
+    def jobs(self) -> dict[str, FireJob]:
+        """Every schedule known: those of valid files, then those the job store keeps (of files now invalid)."""
+        known = {job_id: FireJob.from_kwargs(kwargs) for job_id, kwargs in self._stored_jobs().items()}
+        for loaded in self.files:
+            for spec in loaded.specs:
+                known[spec.job_id] = FireJob.from_kwargs(spec.job_kwargs)
+        return known
+
+    def _stored_jobs(self) -> dict[str, dict[str, Any]]:
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from sqlalchemy import inspect
+
+        if not inspect(self.db.engine).has_table(APSCHEDULER_TABLE):
+            return {}
+        try:
+            jobs = SQLAlchemyJobStore(engine=self.db.engine, tablename=APSCHEDULER_TABLE).get_all_jobs()
+        except Exception:  # a job stored by another version of Rob'O: the files still tell the schedules
+            return {}
+        return {job.id: dict(job.kwargs) for job in jobs}
+
+    def resolve(self, name: str) -> list[str]:
+        """The schedule ids a name means: an id (`saisie/matin`), a file name (`saisie`) or a workflow's name."""
+        jobs = self.jobs()
+        if name in jobs:
+            return [name]
+        wanted = slug(name)
+        return sorted(
+            job_id
+            for job_id, job in jobs.items()
+            if job_id.split("/", 1)[0] == name
+            or slug(job.workflow) == wanted
+            or slug(job_id.split("/", 1)[0]) == wanted
+        )
+
+
+def _unknown(catalogue: Catalogue, name: str, err: Echo) -> int:
+    ids = sorted(catalogue.jobs())
+    hint = did_you_mean(name, ids + sorted({job_id.split("/", 1)[0] for job_id in ids}))
+    err(
+        f"error: no schedule '{name}' (schedules: {', '.join(ids) or 'none'})"
+        + (f"\n  hint: {hint}" if hint else "")
+    )
+    return 1
+
+
+def list_schedules(
+    folder: Path, store_url: str, *, count: int = 3, now: dt.datetime | None = None
+) -> tuple[list[dict[str, Any]], Catalogue]:
+    """Every schedule with its next fire times (in its zone), pause state and the workflow's last run."""
+    now = now or dt.datetime.now(dt.UTC)
+    catalogue = Catalogue.open(folder, store_url)
+    paused = catalogue.db.paused()
+    rows = []
+    for loaded in catalogue.files:
+        for spec in loaded.specs:
+            timezone = spec.entry.timezone
+            upcoming = spec.trigger.fire_times(now, count) if spec.entry.enabled else []
+            last = catalogue.store.list_runs(workflow=spec.workflow, limit=1)
+            rows.append(
+                {
+                    "id": spec.job_id,
+                    "workflow": spec.workflow,
+                    "file": spec.workflow_file,
+                    "when": str(spec.trigger),
+                    "timezone": timezone,
+                    "enabled": spec.entry.enabled,
+                    "paused": spec.job_id in paused,
+                    "misfire": spec.entry.misfire,
+                    "next": [moment.astimezone(spec.trigger.zone).isoformat() for moment in upcoming],
+                    "next_text": [_weekday_time(moment, timezone) for moment in upcoming],
+                    "last_run": (
+                        {"id": last[0].id, "status": last[0].status, "started_at": last[0].started_at}
+                        if last
+                        else None
+                    ),
+                }
+            )
+    return rows, catalogue
+
+
+def print_schedules(rows: list[dict[str, Any]], out: Echo) -> None:
+    for row in rows:
+        state = " (disabled)" if not row["enabled"] else " (paused)" if row["paused"] else ""
+        out(f"{row['id']}{state} — {row['workflow']}")
+        out(f"  when: {row['when']}")
+        out("  next: " + (", ".join(row["next_text"]) or "none"))
+        last = row["last_run"]
+        if last:
+            out(
+                f"  last run: {last['status']}, started {last['started_at'][:19].replace('T', ' ')} ({last['id']})"
+            )
+        else:
+            out("  last run: none")
+
+
+def _weekday_time(moment: dt.datetime, timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    local = moment.astimezone(ZoneInfo(timezone))
+    return local.strftime("%a %Y-%m-%d %H:%M" + (":%S" if local.second else "") + " %Z")
+
+
+def service_status(store_url: str) -> dict[str, Any]:
+    """The services that used this database (alive or not) and the runs in progress."""
+    db = ScheduleDatabase(store_url)
+    try:
+        now = time.time()
+        services = []
+        for row in db.services(limit=10):
+            alive = (
+                row["state"] in ("starting", "running", "stopping")
+                and now - row["beat_at"] < ALIVE_BEATS * BEAT_SECONDS
+            )
+            services.append({**row, "alive": alive, "beat_age": round(now - row["beat_at"], 1)})
+        running = [
+            {
+                **row,
+                "for_seconds": round(now - row["started_at"], 1) if row["started_at"] else None,
+                "stale": row["expires_at"] < now,
+            }
+            for row in db.running_fires()
+        ]
+        return {"services": services, "running": running}
+    finally:
+        db.close()
+
+
+def print_status(status: dict[str, Any], out: Echo) -> None:
+    if not status["services"]:
+        out("no schedule service has used this database")
+    for row in status["services"][:5]:
+        started = dt.datetime.fromtimestamp(row["started_at"]).astimezone().isoformat(timespec="seconds")
+        where = f"host {row['host']}, pid {row['pid']}"
+        if row["alive"]:
+            out(
+                f"service {row['id']}: {row['state']} ({where}), last beat {row['beat_age']:.0f} s ago, "
+                f"{row['schedules']} schedule(s) loaded from {row['workflows_dir']}, since {started}"
+            )
+        else:
+            how = "stopped" if row["state"] == "stopped" else "not beating (killed or crashed?)"
+            last = dt.datetime.fromtimestamp(row["beat_at"]).astimezone().isoformat(timespec="seconds")
+            out(f"service {row['id']}: {how} ({where}), last beat {last}")
+    for fire in status["running"]:
+        due = parse_fire_key(fire["fire_time"]).astimezone().isoformat(timespec="seconds")
+        lasting = f", for {fire['for_seconds']:.0f} s" if fire["for_seconds"] is not None else ""
+        stale = "; its service stopped beating" if fire["stale"] else ""
+        out(
+            f"running: {fire['job_id']} due {due} (fire #{fire['id']}, run pid {fire['run_pid']}{lasting}{stale})"
+        )
+
+
+def set_paused(name: str, folder: Path, store_url: str, paused: bool, out: Echo, err: Echo) -> int:
+    catalogue = Catalogue.open(folder, store_url)
+    try:
+        ids = catalogue.resolve(name)
+        if not ids:
+            return _unknown(catalogue, name, err)
+        catalogue.db.set_paused(ids, paused, by=_who())
+    finally:
+        catalogue.close()
+    for job_id in ids:
+        out(f"{job_id}: {'paused' if paused else 'resumed'}")
+    return 0
+
+
+def run_now(
+    name: str,
+    folder: Path,
+    store_url: str,
+    logs_dir: Path,
+    out: Echo,
+    err: Echo,
+    *,
+    direct: bool = False,
+    wait: float = 20.0,
+) -> int:
+    """Start a schedule's run now: through the service when one is alive, else in this process."""
+    catalogue = Catalogue.open(folder, store_url)
+    try:
+        ids = catalogue.resolve(name)
+        if len(ids) != 1:
+            if not ids:
+                return _unknown(catalogue, name, err)
+            err(f"error: '{name}' has {len(ids)} schedules, name one of them: {', '.join(ids)}")
+            return 1
+        job = catalogue.jobs()[ids[0]]
+        alive = [
+            row
+            for row in service_status(store_url)["services"]
+            if row["alive"] and row["state"] != "stopping"
+        ]
+        if alive and not direct:
+            return _ask_service(catalogue.db, job, alive[0], out, err, wait)
+        launcher = FireLauncher(
+            catalogue.db, owner=f"cli-{uuid.uuid4().hex[:8]}", logs_dir=logs_dir, store_url=store_url
+        )
+        setup_logging(sys.stderr)
+        outcome = launcher.fire(job, dt.datetime.now(dt.UTC), kind="manual")
+    finally:
+        catalogue.close()
+    if outcome is None:
+        return 1
+    out(f"{job.job_id}: {outcome.status} (run {outcome.run_id or 'none'})")
+    if outcome.run_dir:
+        out(f"audit log: {Path(outcome.run_dir) / AUDIT_LOG_NAME}")
+    codes = {status: code for code, status in EXIT_STATUSES.items()}
+    return codes.get(outcome.status, 1)
+
+
+def _ask_service(
+    db: ScheduleDatabase, job: FireJob, service: dict[str, Any], out: Echo, err: Echo, wait: float
+) -> int:
+    request_id = db.request_run(job.job_id, _who())
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        request = db.request(request_id)
+        if request and request["fire_id"] is not None:  # 0: the service answered without running it
+            fire = db.fire(request["fire_id"]) if request["fire_id"] else None
+            if fire is None:
+                err(f"error: the service did not run {job.job_id}")
+                return 1
+            if fire["status"].startswith("skipped"):
+                err(f"{job.job_id}: refused: {fire['detail']}")
+                return 1
+            out(
+                f"{job.job_id}: started by service {request['claimed_by']} on {service['host']} (fire #{fire['id']})"
+            )
+            out(f"follow it with: robo schedule status, then robo runs list --workflow '{job.workflow}'")
+            return 0
+        time.sleep(0.2)
+    err(f"error: the service did not take the request within {wait:g} s (request #{request_id} stays queued)")
+    return 1
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "?"
+    return f"{user}@{socket.gethostname()}"
+
+
+__all__ = [
+    "list_schedules",
+    "local_time",
+    "print_schedules",
+    "print_status",
+    "run_now",
+    "service_status",
+    "set_paused",
+]

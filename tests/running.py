@@ -1,0 +1,46 @@
+"""What tests of workflows share: a recorder of events, a runner of workflow texts, the validator's findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from runner.events import Event
+from runner.language import load_workflow_text, validate_document
+from runner.run import RunOptions, RunOutcome, run_workflow
+
+
+class EventRecorder:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def handle(self, event: Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass
+
+    def of(self, kind: str) -> list[Any]:
+        return [e for e in self.events if e.kind == kind]
+
+
+class WorkflowRunner:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.count = 0
+
+    def __call__(self, text: str, **options: Any) -> tuple[RunOutcome, EventRecorder]:
+        self.count += 1
+        path = self.tmp_path / f"workflow{self.count}.yaml"
+        path.write_text(text, encoding="utf-8")
+        recorder = EventRecorder()
+        options.setdefault("logs_dir", self.tmp_path / "logs")
+        options.setdefault("environ", {})
+        outcome = run_workflow(path, RunOptions(extra_sinks=[recorder], **options))
+        return outcome, recorder
+
+
+def problems(text: str) -> list[str]:
+    """The validator's findings on a workflow text, as `line:col code: message`."""
+    result = validate_document(load_workflow_text(text, "w.yaml"))
+    return [f"{d.span.line}:{d.span.col} {d.code}: {d.message}" for d in result.diagnostics]
