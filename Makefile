@@ -5,12 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+COVERAGE_JSON := coverage.json
 
 .PHONY: help install sysdeps lint format test test-fast demo bench soak clean
 
 help:
 	@echo "make demo    set up and run the demo workflow against the built-in mock intranet"
-	@echo "make test    set up and run every check and test (lint, types, pytest)"
+	@echo "make test    set up and run every check and test (lint, types, pytest), then print branch coverage"
 	@echo "make lint    ruff and mypy"
 	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
 	@echo "make soak    the crash test with 20 kills instead of 5, on SQLite and on PostgreSQL"
@@ -36,8 +37,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Branch coverage of runner/ and robots/ (the `robo` processes the tests start included: pyproject's
+# [tool.coverage.run]), printed per module by pytest-cov, then per package.
 test: sysdeps $(STAMP) lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=json:$(COVERAGE_JSON) $(PYTEST_ARGS)
+	$(BIN)/python scripts/coverage_summary.py $(COVERAGE_JSON)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
@@ -52,4 +56,4 @@ soak: sysdeps $(STAMP)
 	ROBO_CRASH_KILLS=20 $(BIN)/python -m pytest tests/e2e/test_unattended.py -k killed -s --timeout=3600 $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage .coverage.* $(COVERAGE_JSON)
