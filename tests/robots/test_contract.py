@@ -59,19 +59,22 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
 
 
-@cache
+@cache  # a failed command too is run only once
+def _robo(*args: str) -> subprocess.CompletedProcess[str]:
+    return _run("-m", "runner.cli", *args)
+
+
 def _listed_actions(robot: str) -> dict[str, Any]:
     """What `robo actions <robot> --format json` says of the robot's actions (one process per robot)."""
-    result = _run("-m", "runner.cli", "actions", robot, "--format", "json")
+    result = _robo("actions", robot, "--format", "json")
     assert result.returncode == 0, result.stderr
     listed: dict[str, Any] = json.loads(result.stdout)[robot]["actions"]
     return listed
 
 
-@cache
 def _schema_steps() -> dict[str, dict[str, Any]]:
     """The action steps of `robo schema` by qualified name (one process for all)."""
-    result = _run("-m", "runner.cli", "schema")
+    result = _robo("schema")
     assert result.returncode == 0, result.stderr
     schema = json.loads(result.stdout)
     steps: dict[str, dict[str, Any]] = {}
@@ -118,10 +121,12 @@ class TestEveryAction:
         assert spec.summary, "no summary line"
         described = [param.arg_name for param in documented.params]
         assert len(described) == len(set(described)), f"a parameter is described twice: {described}"
-        assert set(described) == set(list(inspect.signature(method).parameters)[1:])
+        taken = list(inspect.signature(method).parameters)[1:]
+        assert set(described) == set(taken), f"Args: describes {sorted(described)}; it takes {sorted(taken)}"
         assert all(param.description for param in documented.params)
         for group in spec.flat_groups:  # parameters shared by several actions: described in their class
-            assert {param.arg_name for param in _documented(group.cls).params} == set(group.fields)
+            fields = sorted(param.arg_name for param in _documented(group.cls).params)
+            assert fields == sorted(group.fields), f"{group.cls.__name__}'s Args: describes {fields}"
         assert all(param.description for param in spec.parameters.values())
 
     def test_it_says_what_it_returns_when_and_only_when_it_returns_a_value(
@@ -130,7 +135,10 @@ class TestEveryAction:
         spec = _spec(robot, action)
         returned = typing.get_type_hints(getattr(robot_class(robot), spec.method_name)).get("return")
         assert returned is not None, "no return annotation"
-        assert bool(spec.returns) == (returned is not type(None))
+        gives_a_value = returned is not type(None)
+        assert bool(spec.returns) == gives_a_value, (
+            "a Returns: section without a value to return" if spec.returns else "no Returns: section"
+        )
 
     def test_its_parameters_schema_is_a_valid_json_schema(self, robot: str, action: str | None) -> None:
         spec = _spec(robot, action)
