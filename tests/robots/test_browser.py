@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -58,13 +56,7 @@ class TestFindingABrowser:
         assert "ROBO_BROWSER" in (info.value.hint or "")
 
 
-def test_importing_the_robot_loads_no_playwright() -> None:
-    code = "import sys, robots.browser; robots.browser.Browser.action_specs(); print('playwright' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
-
-
-def test_every_action_is_documented_and_exports_a_schema() -> None:
+def test_declares_every_action() -> None:
     from robots.browser import Browser
 
     specs = Browser.action_specs()
@@ -75,10 +67,6 @@ def test_every_action_is_documented_and_exports_a_schema() -> None:
         "save_session", "load_session", "close",
     }  # fmt: skip
     assert expected <= set(specs)
-    for spec in specs.values():
-        assert spec.summary
-        assert all(p.description for p in spec.parameters.values())
-        spec.json_schema()
     assert ("label", "text", "role", "placeholder", "title", "test_id", "css", "xpath") in specs[
         "fill"
     ].one_of

@@ -308,9 +308,7 @@ class TestReadingTheAnswer:
         assert message["text"] == "Corrigez les erreurs ci-dessous."
         assert {"field": "Nom du demandeur", "message": TOO_LONG} in message["fields"]
 
-    def test_the_reading_actions_are_declared_and_documented(self) -> None:
+    def test_the_reading_actions_are_declared_without_side_effects(self) -> None:
         specs = Browser.action_specs()
         for name in ("read_message", "read_url", "read_row"):
             assert not specs[name].side_effects
-            assert specs[name].summary
-            assert all(p.description for p in specs[name].parameters.values())
