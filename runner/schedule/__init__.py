@@ -21,14 +21,17 @@ from runner.schedule.notify import (
     send_notifications,
 )
 from runner.schedule.service import ScheduleService, setup_logging
+from runner.schedule.settings import FireStatus, ServiceState
 
 __all__ = [
     "Catalogue",
     "FireLauncher",
+    "FireStatus",
     "NotifyTargets",
     "RunSummary",
     "ScheduleDatabase",
     "ScheduleService",
+    "ServiceState",
     "SmtpSettings",
     "body_text",
     "fires",

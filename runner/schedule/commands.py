@@ -26,10 +26,9 @@ from runner.schedule.database import APSCHEDULER_TABLE, ScheduleDatabase, parse_
 from runner.schedule.jobs import LoadedFile, load_schedules, workflow_files
 from runner.schedule.launch import EXIT_STATUSES, FireJob, FireLauncher, local_time
 from runner.schedule.service import setup_logging
+from runner.schedule.settings import ALIVE_BEATS, BEAT_SECONDS, LIVE_STATES, FireStatus
 
 Echo = Callable[[str], None]
-ALIVE_BEATS = 3
-BEAT_SECONDS = 5.0
 
 
 @dataclass
@@ -169,10 +168,7 @@ def service_status(store_url: str) -> dict[str, Any]:
         now = time.time()
         services = []
         for row in db.services(limit=10):
-            alive = (
-                row["state"] in ("starting", "running", "stopping")
-                and now - row["beat_at"] < ALIVE_BEATS * BEAT_SECONDS
-            )
+            alive = row["state"] in LIVE_STATES and now - row["beat_at"] < ALIVE_BEATS * BEAT_SECONDS
             services.append({**row, "alive": alive, "beat_age": round(now - row["beat_at"], 1)})
         running = [
             {
@@ -281,7 +277,7 @@ def _ask_service(
             if fire is None:
                 err(f"error: the service did not run {job.job_id}")
                 return 1
-            if fire["status"].startswith("skipped"):
+            if fire["status"] in (FireStatus.SKIPPED_OVERLAP, FireStatus.SKIPPED_PAUSED):
                 err(f"{job.job_id}: refused: {fire['detail']}")
                 return 1
             out(

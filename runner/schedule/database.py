@@ -41,10 +41,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from runner.record import open_engine
+from runner.schedule.settings import ACTIVE, FireStatus, ServiceState
 
 T = TypeVar("T")
 schedule_metadata = MetaData()
-ACTIVE = ("claimed", "running")
 APSCHEDULER_TABLE = "schedule_apscheduler_jobs"
 
 services = Table(
@@ -170,7 +170,7 @@ class ScheduleDatabase:
                     pid=os.getpid(),
                     started_at=now,
                     beat_at=now,
-                    state="starting",
+                    state=ServiceState.STARTING,
                     schedules=0,
                     workflows_dir=workflows_dir,
                 )
@@ -242,7 +242,7 @@ class ScheduleDatabase:
                             pid=os.getpid(),
                             claimed_at=now,
                             expires_at=now + ttl,
-                            status="claimed",
+                            status=FireStatus.CLAIMED,
                         )
                     )
                 )
@@ -264,7 +264,7 @@ class ScheduleDatabase:
                     connection.execute(
                         update(fires)
                         .where(fires.c.id == fire_id)
-                        .values(status=f"skipped_{outcome}", finished_at=now, detail=detail)
+                        .values(status=FireStatus(f"skipped_{outcome}"), finished_at=now, detail=detail)
                     )
                 return Claim(outcome, fire_id, detail)
         except IntegrityError:
@@ -286,7 +286,7 @@ class ScheduleDatabase:
             )
             # A claim of an earlier due time, not yet started, wins over ours; a started run always does; of two
             # schedules due at the same time, the claim made first (seen here, as claims take turns) wins.
-            if alive and (row["status"] == "running" or row["fire_time"] <= fire_time):
+            if alive and (row["status"] == FireStatus.RUNNING or row["fire_time"] <= fire_time):
                 return dict(row)
         return None
 
@@ -320,7 +320,7 @@ class ScheduleDatabase:
             connection.execute(
                 update(fires)
                 .where(fires.c.id == fire_id)
-                .values(status="running", run_pid=run_pid, started_at=started_at, output=output)
+                .values(status=FireStatus.RUNNING, run_pid=run_pid, started_at=started_at, output=output)
             )
 
     def extend_fire(self, fire_id: int, ttl: float) -> None:

@@ -25,8 +25,7 @@ from runner.language import (
     validate_file,
 )
 from runner.language.templating import slug
-
-SKIP_GRACE = 5.0  # seconds late a `misfire: skip` fire may still start, unless `grace` says otherwise
+from runner.schedule.settings import SKIP_GRACE
 
 
 @dataclass(frozen=True)

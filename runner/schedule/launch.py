@@ -31,20 +31,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from runner.events import EXIT_CODES
+from runner.events import EXIT_CODES, RunStatus
 from runner.schedule.database import Claim, ScheduleDatabase, fire_key, parse_fire_key, pid_alive
 from runner.schedule.notify import (
-    FAILURE,
-    SUCCESS,
     NotifyTargets,
     RunSummary,
     notification_event,
     send_notifications,
 )
+from runner.schedule.settings import FAILURE, LOCK_TTL, REFRESH, SUCCESS, FireStatus
 
 log = logging.getLogger("robo.schedule")
-LOCK_TTL = 60.0  # seconds a fire's lock lives without being extended
-REFRESH = 10.0  # seconds between two extensions
 EXIT_STATUSES = {code: status.value for status, code in EXIT_CODES.items()}
 
 
@@ -133,12 +130,13 @@ def read_outcome(
             dict(data.get("counts") or {}),
             first_error,
         )
+    status: str
     if returncode is None:
-        status = "lost"
+        status = FireStatus.LOST
     elif returncode in EXIT_STATUSES:
         status = EXIT_STATUSES[returncode]
     else:
-        status = "interrupted" if signalled else "crashed"
+        status = RunStatus.INTERRUPTED if signalled else RunStatus.CRASHED
     return FireOutcome(fire_id, status, returncode, first_error=_last_line(errors))
 
 
@@ -209,12 +207,19 @@ class FireLauncher:
         detail = f"missed by {late:.1f} s (more than the {grace:g} s of grace)"
         log.warning("%s: not run: %s", label, detail)
         self.db.record_fire(
-            job.job_id, fire_key(due), kind="scheduled", owner=self.owner, status="missed", detail=detail
+            job.job_id,
+            fire_key(due),
+            kind="scheduled",
+            owner=self.owner,
+            status=FireStatus.MISSED,
+            detail=detail,
         )
 
     def _run(self, job: FireJob, due: dt.datetime, fire_id: int, kind: str, label: str) -> FireOutcome:
         if self.closing.is_set():
-            outcome = FireOutcome(fire_id, "interrupted", None, first_error="the service was stopping")
+            outcome = FireOutcome(
+                fire_id, RunStatus.INTERRUPTED, None, first_error="the service was stopping"
+            )
             self.db.fire_finished(fire_id, status=outcome.status, detail=outcome.first_error)
             log.warning("%s: not started: the service is stopping", label)
             return outcome
@@ -239,7 +244,9 @@ class FireLauncher:
                     start_new_session=True,
                 )
         except OSError as exc:
-            outcome = FireOutcome(fire_id, "crashed", None, first_error=f"the run could not start: {exc}")
+            outcome = FireOutcome(
+                fire_id, RunStatus.CRASHED, None, first_error=f"the run could not start: {exc}"
+            )
             self.db.fire_finished(fire_id, status=outcome.status, detail=outcome.first_error)
             log.error("%s: %s", label, outcome.first_error)
             self.notify(job, due, outcome)
@@ -266,7 +273,7 @@ class FireLauncher:
             **{**outcome.__dict__, "started_at": started, "duration": time.time() - started}
         )
         self.finish(job, due, outcome, label)
-        if outcome.status == "succeeded" and not errors.stat().st_size:
+        if outcome.status == RunStatus.SUCCEEDED and not errors.stat().st_size:
             output.unlink(missing_ok=True)  # the run store and the audit log hold all of it
             errors.unlink(missing_ok=True)
         return outcome

@@ -25,9 +25,8 @@ from typing import Any
 
 from runner.record import AUDIT_LOG_NAME
 from runner.review import REPORT_NAME
+from runner.schedule.settings import FAILURE, SUCCESS
 
-SUCCESS = frozenset({"succeeded"})
-FAILURE = frozenset({"failed", "completed_with_errors", "invalid", "crashed", "lost"})
 EVENTS = ("failure", "recovery", "success")
 _REPORT_LIMIT = 10 * 1024 * 1024
 _TRUE = {"1", "true", "yes", "oui", "on"}

@@ -40,10 +40,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from runner.schedule.database import APSCHEDULER_TABLE, Claim, ScheduleDatabase, fire_key
 from runner.schedule.jobs import LoadedFile, ScheduleSpec, load_schedules, one_line, workflow_files
 from runner.schedule.launch import FireJob, FireLauncher, local_time
+from runner.schedule.settings import BEAT_SECONDS, FireStatus, ServiceState
 
 log = logging.getLogger("robo.schedule")
 JOB_FUNCTION = "runner.schedule.service:scheduled_run"
-ALIVE_AFTER = 3  # a service is alive when it beat within this many beat intervals
 
 
 def scheduled_run(**kwargs: Any) -> None:
@@ -93,7 +93,7 @@ class ScheduleService:
         store_url: str,
         logs_dir: Path,
         poll_seconds: float = 3.0,
-        beat_seconds: float = 5.0,
+        beat_seconds: float = BEAT_SECONDS,
         stop_timeout: float = 300.0,
         term_timeout: float = 30.0,
         environ: dict[str, str] | None = None,
@@ -147,7 +147,7 @@ class ScheduleService:
             self.scheduler.start(paused=True)
             self.sync()
             self.scheduler.resume()
-            self.db.beat(self.id, state="running", schedules=len(self.specs))
+            self.db.beat(self.id, state=ServiceState.RUNNING, schedules=len(self.specs))
             log.info("ready: %d schedule(s) from %d file(s)", len(self.specs), len(self.files))
             self.ready.set()
             code = self._loop()
@@ -165,7 +165,7 @@ class ScheduleService:
                     self.launcher.reap(self._find_job)
                 if now >= next_beat:
                     next_beat = now + self.beat_seconds
-                    self.db.beat(self.id, state="running", schedules=len(self.specs))
+                    self.db.beat(self.id, state=ServiceState.RUNNING, schedules=len(self.specs))
                 self._take_requests()
             except Exception as exc:  # a database that is away for a moment: try again on the next round
                 log.error("service round failed: %s: %s", type(exc).__name__, exc)
@@ -308,7 +308,7 @@ class ScheduleService:
                 fire_key(due),
                 kind="scheduled",
                 owner=self.id,
-                status="skipped_overlap",
+                status=FireStatus.SKIPPED_OVERLAP,
                 detail=detail,
             )
 
@@ -319,13 +319,13 @@ class ScheduleService:
         self.scheduler.shutdown(wait=False)
         running = len(self.launcher.running)
         log.info("stopping: no new runs; %d run(s) in progress", running)
-        self.db.beat(self.id, state="stopping")
+        self.db.beat(self.id, state=ServiceState.STOPPING)
         deadline = time.monotonic() + self.stop_timeout
         next_beat = time.monotonic() + self.beat_seconds
         while self.launcher.running and time.monotonic() < deadline and not self._stop_now.is_set():
             if time.monotonic() >= next_beat:
                 next_beat = time.monotonic() + self.beat_seconds
-                self.db.beat(self.id, state="stopping")
+                self.db.beat(self.id, state=ServiceState.STOPPING)
             time.sleep(0.1)
         if self.launcher.running:
             count = self.launcher.signal_all(signal.SIGTERM)
@@ -338,7 +338,7 @@ class ScheduleService:
             log.error("sent SIGKILL to %d run(s) that did not stop", count)
         for thread in self._executor.threads:
             thread.join(timeout=30)
-        self.db.beat(self.id, state="stopped")
+        self.db.beat(self.id, state=ServiceState.STOPPED)
         log.info("service %s stopped", self.id)
         self.db.close()
 

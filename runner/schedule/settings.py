@@ -1,0 +1,53 @@
+"""The schedule service's states and timings, declared once for the service, its database and its commands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from runner.events import RunStatus
+
+
+class ServiceState(StrEnum):
+    """What a schedule service process says of itself in its heartbeat."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"  # waiting for its runs to end their step
+    STOPPED = "stopped"
+
+
+LIVE_STATES = frozenset({ServiceState.STARTING, ServiceState.RUNNING, ServiceState.STOPPING})
+
+
+class FireStatus(StrEnum):
+    """What became of one fire of a schedule, besides the status of the run it started (a `RunStatus`)."""
+
+    CLAIMED = "claimed"  # a service took it; its run is starting
+    RUNNING = "running"  # its run is going
+    MISSED = "missed"  # it fell due while no service was there, past its grace
+    SKIPPED_OVERLAP = "skipped_overlap"  # the previous run of the same workflow was still going
+    SKIPPED_PAUSED = "skipped_paused"  # the schedule is paused
+    LOST = "lost"  # its run ended without saying how (killed with the machine)
+    INVALID = "invalid"  # the workflow was refused by validation: no run started
+
+
+ACTIVE = (FireStatus.CLAIMED, FireStatus.RUNNING)
+"""A fire in one of these states holds its lock: another fire of the same workflow waits or is skipped."""
+
+SUCCESS = frozenset({RunStatus.SUCCEEDED})
+FAILURE = frozenset(
+    {
+        RunStatus.FAILED,
+        RunStatus.COMPLETED_WITH_ERRORS,
+        RunStatus.CRASHED,
+        FireStatus.INVALID,
+        FireStatus.LOST,
+    }
+)
+"""The outcomes a notification calls a success or a failure (an interrupted run is neither: it is resumed)."""
+
+BEAT_SECONDS = 5.0  # a service writes its heartbeat this often
+ALIVE_BEATS = 3  # a service is alive when it beat within this many beat intervals
+LOCK_TTL = 60.0  # seconds a fire's lock lives without being extended
+REFRESH = 10.0  # seconds between two extensions of a running fire's lock
+SKIP_GRACE = 5.0  # seconds late a `misfire: skip` fire may still start, unless `grace` says otherwise
