@@ -137,8 +137,8 @@ def send_notifications(
                 send_email(smtp, build_email(summary, event, smtp.sender, targets.emails))
                 lines.append(f"email sent to {', '.join(targets.emails)}")
         except (RoboError, OSError, ValueError) as exc:
-            # The sender's errors say which server and what happened; the name is the one of what went wrong
-            # underneath (ConnectionRefusedError, SMTPAuthenticationError…), as in the log lines before them.
+            # The shared sender's errors name the server and what happened; the line still starts with the
+            # name of what failed underneath (ConnectionRefusedError, SMTPAuthenticationError…), as it always did.
             what = type(exc.__cause__ or exc).__name__
             lines.append(f"email to {', '.join(targets.emails)} failed: {what}: {exc}")
     for url in targets.webhooks:
