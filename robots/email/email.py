@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import email.policy
 import mimetypes
-import smtplib
 from contextlib import suppress
 from datetime import date
 from email.message import EmailMessage
@@ -28,15 +27,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from robots.email.support import (
-    Security,
-    connection_error,
     refuse_control_characters,
     safe_filename,
     save_new_file,
     split_addresses,
-    tls_context,
 )
 from robots.kit import (
+    SMTP_PORTS,
     ApplicationError,
     BusinessError,
     ConfigurationError,
@@ -45,13 +42,17 @@ from robots.kit import (
     Robot,
     Seconds,
     Secret,
+    Security,
+    SmtpServer,
     action,
+    connection_error,
+    send_message,
+    tls_context,
 )
 
 if TYPE_CHECKING:
     from imap_tools import BaseMailBox, MailMessage
 
-SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 IMAP_PORTS = {"none": 143, "starttls": 143, "ssl": 993}
 _FETCH_CHUNK = 100
 # Headers folded at 78 characters lose the space between two encoded words in CPython's email package
@@ -173,19 +174,16 @@ class Email(Robot):
 
         port = port or SMTP_PORTS[security]
         recipients = [address for _, address in (*to_pairs, *cc_pairs, *bcc_pairs)]
-        context = self._tls(security, ca_file, verify_tls)
-        refused = self._transmit(
-            message,
-            sender_address,
-            recipients,
-            host=host,
-            port=port,
-            security=security,
+        server = SmtpServer(
+            host,
+            port,
+            security,
             user=user,
             password=password,
-            context=context,
+            tls=self._tls(security, ca_file, verify_tls),
             timeout=timeout,
         )
+        refused = send_message(server, message, sender=sender_address, recipients=recipients)
         self.context.log(
             f"sent {subject!r} to {len(recipients) - len(refused)} recipient(s) through {host}:{port}, "
             f"Message-ID {message_id}"
@@ -197,114 +195,6 @@ class Email(Robot):
                 cause=[f"{address}: {code} {reply!r}" for address, (code, reply) in refused.items()],
             )
         return message_id
-
-    def _transmit(
-        self,
-        message: EmailMessage,
-        sender: str,
-        recipients: list[str],
-        *,
-        host: str,
-        port: int,
-        security: Security,
-        user: str | None,
-        password: str | None,
-        context: Any,
-        timeout: float,
-    ) -> dict[str, tuple[int, bytes]]:
-        where = f"SMTP server {host}:{port}"
-        # Built unconnected, then connected in the try: smtplib's constructor leaks its socket when the
-        # greeting fails.
-        client = (
-            smtplib.SMTP_SSL(context=context, timeout=timeout)
-            if security == "ssl"
-            else smtplib.SMTP(timeout=timeout)
-        )
-        # smtplib records the host (which TLS checks the certificate against) only when given to its constructor.
-        client._host = host  # type: ignore[attr-defined]
-        try:
-            code, greeting = client.connect(host, port)
-            if code != 220:
-                raise ApplicationError(
-                    f"the {where} refused the connection: {code} {greeting.decode(errors='replace')}",
-                    hint="the server may be overloaded or in maintenance; try again later",
-                )
-            if security == "starttls":
-                try:
-                    client.starttls(context=context)
-                except smtplib.SMTPNotSupportedError:
-                    raise ConfigurationError(
-                        f"the {where} does not offer STARTTLS",
-                        hint="use security: ssl (usually port 465), or none on a local network",
-                    ) from None
-            if user is not None:
-                self._login(client, user, password or "", where, security)
-            refused: dict[str, tuple[int, bytes]] = client.send_message(
-                message, from_addr=sender, to_addrs=recipients
-            )
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                pass  # the message was accepted; a lost goodbye changes nothing
-            return refused
-        except RoboError:
-            raise
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise BusinessError(
-                f"the {where} refused every recipient: {', '.join(exc.recipients)}",
-                hint="check the addresses",
-                cause=[f"{address}: {code} {reply!r}" for address, (code, reply) in exc.recipients.items()],
-            ) from None
-        except smtplib.SMTPSenderRefused as exc:
-            if exc.smtp_code == 530:
-                raise ConfigurationError(
-                    f"the {where} accepts mail only after a login",
-                    hint="give user and password (and security: starttls or ssl if the server asks for TLS)",
-                ) from None
-            raise ConfigurationError(
-                f"the {where} refused the sender {exc.sender}: {exc.smtp_code} {exc.smtp_error!r}",
-                hint="the account may not be allowed to send as this address; check sender and user",
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            reply = (
-                exc.smtp_error.decode(errors="replace")
-                if isinstance(exc.smtp_error, bytes)
-                else exc.smtp_error
-            )
-            if isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600:
-                raise BusinessError(
-                    f"the {where} refused the message: {exc.smtp_code} {reply}",
-                    hint="a message too large, or content the server does not accept",
-                ) from None
-            if 500 <= exc.smtp_code < 600:
-                raise ConfigurationError(
-                    f"the {where} refused the exchange: {exc.smtp_code} {reply}",
-                    hint="check host, port, security and the account with the mail administrator",
-                ) from None
-            raise ApplicationError(
-                f"the {where} failed for now: {exc.smtp_code} {reply}", hint="try again later"
-            ) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            raise connection_error(
-                exc, service="SMTP", host=host, port=port, timeout=timeout, security=security
-            ) from None
-        finally:
-            client.close()
-
-    @staticmethod
-    def _login(client: smtplib.SMTP, user: str, password: str, where: str, security: Security) -> None:
-        try:
-            client.login(user, password)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise ConfigurationError(
-                f"the {where} refused the login of {user!r} ({exc.smtp_code})",
-                hint="check the user name and the password secret",
-            ) from None
-        except smtplib.SMTPNotSupportedError:
-            raise ConfigurationError(
-                f"the {where} offers no login on this connection (security: {security})",
-                hint="most servers only accept a login over TLS: use security: starttls or ssl",
-            ) from None
 
     @action(side_effects=True)
     def read(

@@ -1,25 +1,20 @@
 """What the email robot's SMTP and IMAP sides share.
 
-TLS contexts, addresses, errors that say what to check, and saving received attachments without overwriting
-anything.
+Addresses and header values checked, and saving received attachments without overwriting anything (TLS contexts
+and the errors naming a mail server are the robot kit's, `robots.kit.mail`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import socket
-import ssl
 import unicodedata
 from collections.abc import Iterable
 from contextlib import suppress
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Literal
 
-from robots.kit import ApplicationError, BusinessError, ConfigurationError, RoboError, temporary_path
-
-Security = Literal["none", "starttls", "ssl"]
+from robots.kit import BusinessError, temporary_path
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
@@ -29,26 +24,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SHOWN_LENGTH = 80
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 MAX_NAME_LENGTH = 150
-
-
-def tls_context(ca_file: Path | None, verify: bool) -> ssl.SSLContext:
-    """A client TLS context: the system's authorities (or `ca_file`'s), host names checked unless `verify` is off."""
-    if not verify:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    if ca_file is not None and not ca_file.is_file():
-        raise ConfigurationError(
-            f"certificate file not found: {ca_file}",
-            hint="ca_file is the PEM file of the server's certificate or of the authority that signed it",
-        )
-    try:
-        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-    except (ssl.SSLError, ValueError) as exc:
-        raise ConfigurationError(
-            f"{ca_file} is not a PEM certificate file", hint="ca_file must hold certificates in PEM format"
-        ) from exc
 
 
 def refuse_control_characters(value: str, role: str, *, allow_tab: bool = False) -> None:
@@ -93,42 +68,6 @@ def _not_an_address(role: str, text: str) -> BusinessError:
     return BusinessError(
         f"{role}: {text.strip()!r} is not an email address",
         hint='write "nom@domaine.fr" or "Nom Prénom <nom@domaine.fr>"',
-    )
-
-
-def connection_error(
-    exc: BaseException, *, service: str, host: str, port: int, timeout: float, security: Security
-) -> RoboError:
-    """The error to raise when connecting to a mail server failed: it names the server and what to check."""
-    where = f"{service} server {host}:{port}"
-    ports = (
-        "465 for ssl, 587 for starttls, 25 for none" if service == "SMTP" else "993 for ssl, 143 otherwise"
-    )
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return ConfigurationError(
-            f"the certificate of the {where} is not trusted: {exc.verify_message}",
-            hint="give the server's certificate (or its authority's) as ca_file",
-        )
-    if isinstance(exc, ssl.SSLError):
-        return ConfigurationError(
-            f"TLS failed with the {where} (security: {security}): {exc.reason or exc}",
-            hint=f"check that security matches the port ({ports})",
-        )
-    if isinstance(exc, socket.gaierror):
-        return ConfigurationError(f"unknown {service} server host {host!r}", hint="check the host name")
-    if isinstance(exc, ConnectionRefusedError):
-        return ApplicationError(
-            f"cannot connect to the {where}: connection refused",
-            hint=f"check that the server is running and that host and port are right ({ports})",
-        )
-    if isinstance(exc, TimeoutError):
-        return ApplicationError(
-            f"the {where} did not answer within {timeout:g} s",
-            hint="check the host and port, and that no firewall blocks the connection",
-        )
-    return ApplicationError(
-        f"the connection to the {where} failed: {exc}",
-        hint=f"check the host, the port and security ({ports}); try again later",
     )
 
 

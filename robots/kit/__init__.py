@@ -38,6 +38,7 @@ from robots.kit.files import (
     temporary_path,
     temporary_sibling,
 )
+from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from robots.kit.paths import outside_error, path_outside, refused_name
 from robots.kit.robot import Robot, RobotContext, SharedResources
 from robots.kit.text import MESSAGE_LINES, MESSAGE_WIDTH, printable, shortened
@@ -49,6 +50,7 @@ __all__ = [
     "MESSAGE_WIDTH",
     "NOT_A_DURATION",
     "SECRET",
+    "SMTP_PORTS",
     "TEMPORARY_SUFFIX",
     "TRASH_FOLDER",
     "AccessRefused",
@@ -66,7 +68,9 @@ __all__ = [
     "RobotContext",
     "Seconds",
     "Secret",
+    "Security",
     "SharedResources",
+    "SmtpServer",
     "Span",
     "StepTimeout",
     "Transfer",
@@ -75,6 +79,7 @@ __all__ = [
     "atomic_file",
     "atomic_path",
     "check_not_open",
+    "connection_error",
     "file_digest",
     "missing_file",
     "one_writer",
@@ -84,8 +89,10 @@ __all__ = [
     "printable",
     "refused_name",
     "remove_leftovers",
+    "send_message",
     "shortened",
     "temporary_path",
     "temporary_sibling",
+    "tls_context",
     "to_seconds",
 ]

@@ -13,9 +13,7 @@ A notification that cannot be sent is reported back to the caller, which logs it
 from __future__ import annotations
 
 import email.policy
-import smtplib
 import socket
-import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
@@ -23,6 +21,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+from robots.kit import RoboError, Security, SmtpServer, send_message, tls_context
 from runner.record import AUDIT_LOG_NAME
 from runner.review import REPORT_NAME
 from runner.schedule.settings import FAILURE, SUCCESS
@@ -135,8 +134,11 @@ def send_notifications(
             else:
                 send_email(smtp, build_email(summary, event, smtp.sender, targets.emails))
                 lines.append(f"email sent to {', '.join(targets.emails)}")
-        except (OSError, smtplib.SMTPException, ValueError) as exc:
-            lines.append(f"email to {', '.join(targets.emails)} failed: {type(exc).__name__}: {exc}")
+        except (RoboError, OSError, ValueError) as exc:
+            # The shared sender's errors name the server and what happened; the line still starts with the
+            # name of what failed underneath (ConnectionRefusedError, SMTPAuthenticationError…), as it always did.
+            what = type(exc.__cause__ or exc).__name__
+            lines.append(f"email to {', '.join(targets.emails)} failed: {what}: {exc}")
     for url in targets.webhooks:
         try:
             post_webhook(url, webhook_payload(summary, event))
@@ -196,18 +198,18 @@ def build_email(summary: RunSummary, event: str, sender: str, to: Sequence[str])
 
 
 def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
-    context = ssl.create_default_context(cafile=settings.ca_file)
-    client: smtplib.SMTP
-    if settings.port == 465:
-        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
-    else:
-        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-    with client:
-        if settings.port != 465 and settings.starttls:
-            client.starttls(context=context)
-        if settings.user:
-            client.login(settings.user, settings.password or "")
-        client.send_message(message)
+    """Send through the robots' SMTP sender: port 465 is TLS from the start, others STARTTLS unless turned off."""
+    security: Security = "ssl" if settings.port == 465 else "starttls" if settings.starttls else "none"
+    server = SmtpServer(
+        settings.host,
+        settings.port,
+        security,
+        user=settings.user,
+        password=settings.password,
+        tls=tls_context(Path(settings.ca_file) if settings.ca_file else None, verify=True),
+        timeout=settings.timeout,
+    )
+    send_message(server, message)
 
 
 def webhook_payload(summary: RunSummary, event: str) -> dict[str, Any]:

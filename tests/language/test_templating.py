@@ -61,6 +61,54 @@ class TestFilters:
         assert render_string("{{ row.montant | number_fr }}", SCOPE) == "1\u202f234,50"
         assert render_string("{{ row.montant | euros }}", SCOPE) == "1\u202f234,50\u00a0€"
 
+    @pytest.mark.parametrize(
+        ("day", "style", "expected"),
+        [
+            ("2026-11-23", "long", "23 novembre 2026"),
+            ("2026-02-01", "long", "1er février 2026"),
+            ("2026-08-01", "full", "samedi 1er août 2026"),
+            ("2026-12-31", "full", "jeudi 31 décembre 2026"),
+            ("2026-11-01", "short", "01/11/2026"),
+            ("2026-03-05", "short", "05/03/2026"),
+            ("2026-11-01", "other", "1er novembre 2026"),
+        ],
+    )
+    def test_french_date_styles(self, day: str, style: str, expected: str) -> None:
+        assert render_string(f"{{{{ '{day}' | date_fr('{style}') }}}}", SCOPE) == expected
+
+    @pytest.mark.parametrize(
+        ("template", "expected"),
+        [
+            ("{{ -1234567.891 | number_fr }}", "-1\u202f234\u202f567,89"),
+            ("{{ '2,675' | number_fr }}", "2,68"),
+            ("{{ '0.125' | number_fr }}", "0,12"),
+            ("{{ ' 1 234,5 ' | euros(0) }}", "1\u202f234\u00a0€"),
+            ("{{ 7 | euros(3) }}", "7,000\u00a0€"),
+            ("{{ 'nan' | number_fr }}", "NaN"),
+            ("{{ '-inf' | euros }}", "-Infinity\u00a0€"),
+            # Past the 28 digits of Python's default decimal context
+            (
+                "{{ '123456789012345678901234567890.125' | number_fr }}",
+                "123\u202f456\u202f789\u202f012\u202f345\u202f678\u202f901\u202f234\u202f567\u202f890,12",
+            ),
+        ],
+    )
+    def test_french_numbers(self, template: str, expected: str) -> None:
+        assert render_string(template, SCOPE) == expected
+
+    @pytest.mark.parametrize(
+        ("template", "message"),
+        [
+            ("{{ 'douze' | number_fr }}", "ValueError: not a number: 'douze'"),
+            ("{{ 12 | euros(-1) }}", "ValueError: invalid format string"),
+            ("{{ 12 | number_fr(1.5) }}", "ValueError: invalid format string"),
+        ],
+    )
+    def test_a_bad_number_or_decimals_is_a_template_error(self, template: str, message: str) -> None:
+        with pytest.raises(TemplateError) as caught:
+            render_string(template, SCOPE)
+        assert caught.value.message == message
+
     def test_slug_upper_lower_default(self) -> None:
         assert render_string("{{ 'Dossier n°12 : Éric' | slug }}", SCOPE) == "dossier-n-12-eric"
         assert render_string("{{ inputs.service | lower }}", SCOPE) == "rh"

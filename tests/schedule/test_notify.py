@@ -109,6 +109,19 @@ class TestEmail:
         (line,) = send_notifications(summary(tmp_path), "failure", targets, environ)
         assert line.startswith("email to a@x.fr failed: ConnectionRefusedError")
 
+    def test_a_refused_login_is_reported_with_the_server_it_came_from(
+        self, tmp_path: Path, smtp_endpoint: SmtpEndpoint
+    ) -> None:
+        targets = NotifyTargets(("a@x.fr",), (), frozenset({"failure"}))
+        environ = {**smtp_environ(smtp_endpoint), "ROBO_SMTP_PASSWORD": "mauvais"}
+        (line,) = send_notifications(summary(tmp_path), "failure", targets, environ)
+        assert line == (
+            "email to a@x.fr failed: SMTPAuthenticationError: the SMTP server "
+            f"{smtp_endpoint.host}:{smtp_endpoint.port} refused the login of {smtp_endpoint.username!r} (535)"
+        )
+        assert "mauvais" not in line
+        assert smtp_endpoint.store.count() == 0
+
     def test_without_smtp_settings_the_log_says_what_is_missing(self, tmp_path: Path) -> None:
         targets = NotifyTargets(("a@x.fr",), (), frozenset({"failure"}))
         assert send_notifications(summary(tmp_path), "failure", targets, {}) == [

@@ -16,7 +16,7 @@ import reprlib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from functools import cache, lru_cache
 from typing import Any, Protocol
 
@@ -37,8 +37,9 @@ from runner.language.templating.limits import (
 )
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
-_MONTHS_FR = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
-_DAYS_FR = "lundi mardi mercredi jeudi vendredi samedi dimanche".split()
+_LOCALE = "fr_FR"
+# Explicit CLDR patterns rather than the locale's "short"/"long"/"full" names, which a CLDR release may change.
+_DATE_PATTERNS = {"short": "dd/MM/y", "long": "d MMMM y", "full": "EEEE d MMMM y"}
 
 
 class TemplateError(Exception):
@@ -83,11 +84,14 @@ def _to_date(value: Any) -> dt.date:
 
 def date_fr(value: Any, style: str = "long") -> str:
     """`23 novembre 2026` (long), `lundi 23 novembre 2026` (full) or `23/11/2026` (short)."""
+    from babel.dates import format_date
+
     day = _to_date(value)
-    if style == "short":
-        return day.strftime("%d/%m/%Y")
-    text = f"{'1er' if day.day == 1 else day.day} {_MONTHS_FR[day.month - 1]} {day.year}"
-    return f"{_DAYS_FR[day.weekday()]} {text}" if style == "full" else text
+    pattern = _DATE_PATTERNS["short" if style == "short" else "full" if style == "full" else "long"]
+    if day.day == 1:
+        # French writes the first of the month as an ordinal ("1er novembre"); CLDR's `d` gives "1".
+        pattern = pattern.replace("d MMMM", "'1er' MMMM")
+    return format_date(day, pattern, locale=_LOCALE)
 
 
 def date_iso(value: Any) -> str:
@@ -134,8 +138,10 @@ def folder_slug(value: Any, fallback: str = "workflow", max_length: int = FOLDER
     return f"{text[:room].rstrip('-')}-{digest}"
 
 
-def number_fr(value: Any, decimals: int = 2) -> str:
-    """`1234.5` → `1 234,50` (French grouping with a narrow no-break space, comma decimal mark)."""
+def _french_number(value: Any, decimals: int, *, in_euros: bool = False) -> str:
+    """`value` read as a number (a French "1 234,5" too) and written by Babel with `decimals` decimals."""
+    from babel.numbers import format_currency, format_decimal
+
     check_text(value)
     try:
         number = Decimal(str(value).replace(",", ".").replace("\u202f", "").replace(" ", ""))
@@ -144,12 +150,29 @@ def number_fr(value: Any, decimals: int = 2) -> str:
     digits = max(number.adjusted() if number.is_finite() else 0, decimals)
     if digits > MAX_NUMBER_DIGITS:
         raise too_long("a number", digits, MAX_NUMBER_DIGITS, "digits")
-    text = f"{number:,.{decimals}f}"
-    return text.replace(",", "\u202f").replace(".", ",")
+    if type(decimals) is not int or decimals < 0:
+        # The message Python's format() gave when these filters used it, kept for the same error.
+        raise ValueError("invalid format string")
+    if not number.is_finite():
+        # Babel would write "NaN,00" and "∞": these stay "NaN" and "Infinity", as format() wrote them.
+        return f"{number}\u00a0€" if in_euros else str(number)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    # Babel rounds in the current decimal context, whose 28 digits would refuse a longer number; half-even, as
+    # format() did. fr_FR's group separator in CLDR is the narrow no-break space (U+202F) this filter always used.
+    with localcontext(prec=2 * MAX_NUMBER_DIGITS + 2, rounding=ROUND_HALF_EVEN):
+        if in_euros:
+            return format_currency(number, "EUR", f"{pattern}\u00a0¤", locale=_LOCALE, currency_digits=False)
+        return format_decimal(number, pattern, locale=_LOCALE)
+
+
+def number_fr(value: Any, decimals: int = 2) -> str:
+    """`1234.5` → `1 234,50` (French grouping with a narrow no-break space, comma decimal mark)."""
+    return _french_number(value, decimals)
 
 
 def euros(value: Any, decimals: int = 2) -> str:
-    return f"{number_fr(value, decimals)}\u00a0€"
+    """`1234.5` → `1 234,50 €` (a no-break space before the sign)."""
+    return _french_number(value, decimals, in_euros=True)
 
 
 def _now() -> dt.datetime:
