@@ -322,55 +322,7 @@ class _SemanticChecker:
             broken = self.broken_fields(step)
             if step.when is not None:
                 self.check_expression(step.when, (*step.path, "when"), scope, "condition")
-            if isinstance(step, ActionStep):
-                self.check_action(step, scope, broken)
-                if isinstance(step.on_error, list):
-                    self.check_steps(step.on_error, scope | {"error"})
-                if step.recover:
-                    self.check_steps(step.recover, scope | {"error"})
-                if step.save:
-                    scope.add(step.save)
-            elif isinstance(step, ForEachStep):
-                if "items" not in broken:
-                    if isinstance(step.items, str):
-                        self.check_expression(step.items, (*step.path, "for_each"), scope, "expression")
-                    else:
-                        self.check_templates(step.items, (*step.path, "for_each"), scope)
-                lane_scope = self.check_steps(step.setup, scope) if step.setup else scope
-                item_names = {"loop", _ANY_NAME if "as_" in broken else step.as_}
-                inner = lane_scope | item_names
-                if step.key is not None:
-                    self.check_loop_key(step, scope | item_names, lane_scope - scope)
-                if isinstance(step.parallel, str):
-                    self.check_expression(step.parallel, (*step.path, "parallel"), scope, "expression")
-                after_item = self.check_steps(step.steps, inner)
-                if step.already_done:
-                    self.check_steps(step.already_done, inner)
-                else:
-                    self.check_changes_are_checked(step)
-                if step.recover:
-                    self.check_steps(step.recover, inner | {"error"})
-                if step.collect is not None:
-                    self.check_templates(step.collect, (*step.path, "collect"), after_item)
-                if step.save:
-                    scope.add(step.save)
-            elif isinstance(step, IfStep):
-                if "condition" not in broken:
-                    self.check_expression(step.condition, (*step.path, "if"), scope, "condition")
-                after_then = self.check_steps(step.then, scope)
-                after_else = self.check_steps(step.else_, scope) if step.else_ else scope
-                scope |= after_then | after_else
-            elif isinstance(step, TryStep):
-                after = self.check_steps(step.body, scope)
-                if isinstance(step.on_error, list):
-                    self.check_steps(step.on_error, scope | {"error"})
-                scope |= after
-            elif isinstance(step, SetStep):
-                for name, value in step.values.items():
-                    self.check_templates(value, (*step.path, "set", name), scope)
-                scope |= set(step.values)
-            elif isinstance(step, LogStep | FailStep):
-                self.check_templates(step.message, (*step.path, step.kind), scope)
+            scope = step.check(self, scope, broken)
         return scope
 
     def check_action(self, step: ActionStep, scope: set[str], broken: frozenset[str]) -> None:
