@@ -118,7 +118,7 @@ class ScheduleEntry(LanguageModel):
 class NotifySettings(LanguageModel):
     email: list[str] = Field(default_factory=list)
     webhook: str | None = None
-    send_on: list[Literal["failure", "recovery", "success"]] = ["failure", "recovery"]
+    send_on: list[Literal["failure", "recovery", "success"]] = Field(default=["failure", "recovery"])
 
 
 class BrowserSettings(LanguageModel):

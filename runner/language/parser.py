@@ -22,20 +22,20 @@ from runner.language.model import BrowserSettings, Defaults, InputSpec, Schedule
 from runner.language.steps import COMMON_KEYS, PLACE_FIELDS, STEP_KINDS, ActionStep, Step, StepBase
 from runner.language.values import IDENTIFIER, RESERVED_NAMES, OnError, RetryPolicy
 from runner.language.wording import (
-    type_adapter,
     article,
+    bad_name_message,
+    describe_problem,
     describe_type,
     field_type,
     holds_steps,
+    name_hint,
     params_example,
     salvage,
     show,
+    type_adapter,
     type_kind,
     union_members,
     value_kind,
-    bad_name_message,
-    describe_problem,
-    name_hint,
 )
 
 # An action step's own keys are the fields of its model beyond every step's and what names the action.

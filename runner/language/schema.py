@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from robots import robot_class, robot_names
-from robots.kit import DURATION_SCHEMA
 from runner.language.model import BrowserSettings, Defaults, InputSpec, NotifySettings, ScheduleEntry
 from runner.language.steps import STEP_KINDS, ActionStep, step_schema
 from runner.language.values import RetryPolicy
@@ -108,4 +107,3 @@ def _parts_templatable(node: dict[str, Any]) -> dict[str, Any]:
     if isinstance(node.get("anyOf"), list):
         node["anyOf"] = [_parts_templatable(sub) if isinstance(sub, dict) else sub for sub in node["anyOf"]]
     return node
-

@@ -29,13 +29,9 @@ from runner.language.model import (
     IDENTIFIER,
     RESERVED_NAMES,
     ActionStep,
-    FailStep,
     ForEachStep,
-    IfStep,
-    LogStep,
     SetStep,
     Step,
-    TryStep,
     Workflow,
     walk_steps,
 )

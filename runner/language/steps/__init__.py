@@ -32,8 +32,9 @@ STEP_KINDS: dict[str, type[StepBase]] = {
 }
 """The kinds named by a key of their own (`for_each:`…), by that key; an action step is named by `robot.action`."""
 
-for _cls in (ActionStep, *STEP_KINDS.values()):
-    _cls.model_rebuild(_types_namespace={"Step": Step})
+_ALL_KINDS: tuple[type[StepBase], ...] = (ActionStep, *STEP_KINDS.values())
+for _kind in _ALL_KINDS:
+    _kind.model_rebuild(_types_namespace={"Step": Step})
 
 
 def walk_steps(steps: Iterable[Step]) -> Iterable[Step]:

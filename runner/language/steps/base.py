@@ -65,7 +65,12 @@ class StepRunner(Protocol):
     def execute_try(self, step: TryStep, scope: Scope, lane: Any, item: str | None) -> None: ...
 
     def execute_simple(
-        self, step: SetStep | LogStep | FailStep, scope: Scope, lane: Any, item: str | None, body: Callable[[], None]
+        self,
+        step: SetStep | LogStep | FailStep,
+        scope: Scope,
+        lane: Any,
+        item: str | None,
+        body: Callable[[], None],
     ) -> None: ...
 
     def run_set(self, step: SetStep, scope: Scope, item: str | None) -> None: ...

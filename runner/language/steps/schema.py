@@ -24,7 +24,7 @@ def step_schema(
 ) -> dict[str, Any]:
     """The schema of one step of kind `cls`; `head` is the key naming it and that key's schema (by default the
     kind's own key and first field: `log` and its message)."""
-    own = [name for name in cls.own_fields()]
+    own = cls.own_fields()
     naming = getattr(cls, "NAMING_FIELDS", ())
     if head is None:
         first = own[0]
