@@ -19,7 +19,6 @@ from runner.language.environment import (
 from runner.language.loader import (
     Location,
     SpanIndex,
-    YamlSyntaxError,
     load_workflow_file,
     load_workflow_text,
     split_lines,
@@ -50,6 +49,7 @@ from runner.language.triggers import (
 )
 from runner.language.validate import ValidationResult, validate_document, validate_file
 from runner.language.wording import describe_problem
+from runner.language.yaml_errors import YamlSyntaxError
 
 __all__ = [
     "CREDENTIAL_VARIABLES",

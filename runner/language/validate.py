@@ -19,7 +19,6 @@ from runner.language.loader import (
     LoadedDocument,
     Location,
     NotAWorkflowFile,
-    YamlSyntaxError,
     load_workflow_file,
     read_workflow_text,
     split_lines,
@@ -51,6 +50,7 @@ from runner.language.templating import (
     tests_used,
 )
 from runner.language.wording import describe_problem, valid_name_for
+from runner.language.yaml_errors import YamlSyntaxError
 
 BUILTIN_NAMES = frozenset(RESERVED_NAMES) - {"error"}  # `error` exists only in the steps that handle one
 
