@@ -26,15 +26,15 @@ from runner.language.loader import (
 )
 from runner.language.model import (
     IDENTIFIER,
-    RESERVED_NAMES,
     ActionStep,
     ForEachStep,
-    SetStep,
     Step,
     Workflow,
     walk_steps,
 )
+from runner.language.names import BUILTIN_NAMES, Definitions, declared, names_defined_anywhere
 from runner.language.parser import parse_workflow_details
+from runner.language.steps import ANY_NAME
 from runner.language.templating import (
     FILTER_NAMES,
     as_expression_template,
@@ -49,10 +49,8 @@ from runner.language.templating import (
     syntax_problem,
     tests_used,
 )
-from runner.language.wording import describe_problem, valid_name_for
+from runner.language.wording import article, describe_problem
 from runner.language.yaml_errors import YamlSyntaxError
-
-BUILTIN_NAMES = frozenset(RESERVED_NAMES) - {"error"}  # `error` exists only in the steps that handle one
 
 
 @dataclass
@@ -144,54 +142,6 @@ def _unique_sorted(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return unique
 
 
-def _names_defined_anywhere(data: Any) -> set[str]:
-    """Names that some step of the raw data defines (used when structural errors hid steps)."""
-    names: set[str] = set()
-    for path, value in walk(data):
-        if not path:
-            continue
-        if path[-1] in ("save", "as") and isinstance(value, str):
-            names.add(value)
-        if path[-1] == "set" and isinstance(value, dict):
-            names.update(str(key) for key in value)
-        if path == ("vars",) and isinstance(value, dict):
-            names.update(str(key) for key in value)
-    return names
-
-
-def _declared(data: Any, section: str) -> list[str] | None:
-    """The names a section (inputs, secrets, vars) declares as written, even when a declaration is wrong.
-
-    None when the section cannot be read at all: then uses of it are not reported, since the mistake is in
-    the declaration and is reported there.
-    """
-    if not isinstance(data, dict) or section not in data:
-        return []
-    raw = data[section]
-    if isinstance(raw, dict):
-        written = [str(key) for key in raw]
-    elif section == "secrets" and isinstance(raw, list):
-        written = [str(item) for item in raw if isinstance(item, str | int)]
-    else:
-        return None
-    # A name that is not valid (`jeton-api`) is reported where it is declared, with the valid name to use
-    # instead: uses of either are not reported again.
-    return written + [fixed for name in written if (fixed := valid_name_for(name)) is not None]
-
-
-# A name in a scope that stands for "any name": the loop variable of a for_each whose `as` is wrong.
-_ANY_NAME = "*"
-
-
-@dataclass(frozen=True, slots=True)
-class _Definition:
-    """Where a name is defined: saved by a step, set by a `set` step, or the variable of a for_each."""
-
-    how: str  # "saved", "set" or "loop"
-    line: int
-    loop_line: int | None  # the for_each whose steps hold the definition, if any
-
-
 class _SemanticChecker:
     def __init__(
         self, document: LoadedDocument, workflow: Workflow, broken: dict[Location, frozenset[str]]
@@ -201,18 +151,17 @@ class _SemanticChecker:
         self.workflow = workflow
         self.broken = broken
         self.diagnostics: list[Diagnostic] = []
-        self.lenient_names = _names_defined_anywhere(document.data)
+        self.lenient_names = names_defined_anywhere(document.data)
         self.strict_names = True
         self.declared = {
-            "inputs": _declared(document.data, "inputs"),
-            "secrets": _declared(document.data, "secrets"),
-            "vars": _declared(document.data, "vars"),
+            "inputs": declared(document.data, "inputs"),
+            "secrets": declared(document.data, "secrets"),
+            "vars": declared(document.data, "vars"),
         }
         # Looked up once per reference: sets, so that checking a file stays linear in its size.
         self.declared_names = {root: frozenset(names or ()) for root, names in self.declared.items()}
         self.var_names = frozenset(workflow.vars)
-        self.definitions: dict[str, list[_Definition]] = {}
-        self._collect_definitions(workflow.steps, None)
+        self.definitions = Definitions(workflow.steps, self.spans, broken)
 
     def error(self, span: Span, code: str, message: str, **extra: Any) -> None:
         self.diagnostics.append(Diagnostic(span, code, message, **extra))
@@ -238,27 +187,6 @@ class _SemanticChecker:
         if name in scope or (name in self.var_names and name != hidden):
             return True
         return not self.strict_names and name in self.lenient_names
-
-    def _collect_definitions(self, steps: Sequence[Step], loop_line: int | None) -> None:
-        for step in steps:
-            broken = self.broken_fields(step)
-            if isinstance(step, ActionStep | ForEachStep) and step.save and "save" not in broken:
-                line = self.spans.value((*step.path, "save")).line
-                self.definitions.setdefault(step.save, []).append(_Definition("saved", line, loop_line))
-            if isinstance(step, SetStep):
-                for name in step.values:
-                    line = self.spans.key((*step.path, "set", name)).line
-                    self.definitions.setdefault(name, []).append(_Definition("set", line, loop_line))
-            if isinstance(step, ForEachStep):
-                if "as_" not in broken:
-                    self.definitions.setdefault(step.as_, []).append(
-                        _Definition("loop", step.span.line, loop_line)
-                    )
-                for child in step.children():  # setup, steps, … : what they save stays in the loop
-                    self._collect_definitions(child, step.span.line)
-            else:
-                for child in step.children():
-                    self._collect_definitions(child, loop_line)
 
     def check_ids(self) -> None:
         first: dict[str, Step] = {}
@@ -290,7 +218,7 @@ class _SemanticChecker:
                 self.error(
                     self.spans.value(("inputs", name, "default")),
                     "wrong-type",
-                    f"the default of input '{name}' is not {_article(spec.type)} {spec.type}",
+                    f"the default of input '{name}' is not {article(spec.type)} {spec.type}",
                     found=repr(spec.default),
                 )
             if spec.choices is not None and spec.default not in spec.choices:
@@ -469,7 +397,7 @@ class _SemanticChecker:
                     hint="a template builds short texts; to handle large data, use a robot action",
                 )
             )
-        if _ANY_NAME not in scope:
+        if ANY_NAME not in scope:
             for name in sorted(referenced_names(text)):
                 if self.is_known(name, scope, hidden):
                     continue
@@ -477,7 +405,9 @@ class _SemanticChecker:
                     span,
                     "undefined-variable",
                     f"'{name}' is not defined at this point",
-                    hint=self.undefined_hint(name, span.line, scope | (self.var_names - {hidden})),
+                    hint=self.definitions.undefined_hint(
+                        name, span.line, scope | (self.var_names - {hidden})
+                    ),
                 )
         for root, what_name in (("inputs", "input"), ("secrets", "secret"), ("vars", "variable")):
             declared = self.declared[root]
@@ -533,24 +463,6 @@ class _SemanticChecker:
             )
         self.check_expression(step.key or "", (*step.path, "key"), scope | from_setup, "expression")
 
-    def undefined_hint(self, name: str, line: int, scope: set[str]) -> str:
-        """Why a name is not defined here, when it is defined elsewhere; else the names that are."""
-        definitions = self.definitions.get(name, [])
-        loops = [d for d in definitions if d.how == "loop"]
-        if loops:
-            return f"'{name}' exists only inside the steps of the for_each at line {loops[0].line}"
-        later = [d for d in definitions if d.line > line]
-        if later:
-            return f"'{name}' is {later[0].how} later, at line {later[0].line}; move this step after that one"
-        inside = [d for d in definitions if d.loop_line is not None]
-        if inside:
-            return (
-                f"'{name}' is {inside[0].how} inside the steps of the for_each at line {inside[0].loop_line}"
-                " and exists only there"
-            )
-        names = {n for n in scope if IDENTIFIER.match(n)}
-        return did_you_mean(name, names) or _scope_hint(names)
-
 
 _PARAMETER_SYNONYMS = {
     "reverse": "descending",
@@ -570,10 +482,6 @@ _TEST_HINTS = {
     "true": "write 'x is true' in lower case, or just 'x'",
 }
 _TEST_EXAMPLES = "tests are written 'x is defined', 'x is none', 'x is number', 'x is string'…"
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeio" else "a"
 
 
 def _group_problems(spec: Any, given: set[str], misspelt: set[str]) -> list[str]:
@@ -597,12 +505,6 @@ def _group_problems(spec: Any, given: set[str], misspelt: set[str]) -> list[str]
         if chosen and missing and not misspelt & set(missing):
             problems.append(f"{' and '.join(group)} go together: {', '.join(missing)} is missing")
     return problems
-
-
-def _scope_hint(scope: set[str]) -> str:
-    user = sorted(name for name in scope - BUILTIN_NAMES if IDENTIFIER.match(name))
-    base = "inputs, vars, secrets, env, run"
-    return f"names defined here: {base}" + (", " + ", ".join(user) if user else "")
 
 
 def _changes_things(step: ActionStep) -> bool:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import Field
 
 from runner.language.loader import Location
-from runner.language.steps.base import Scope, StepBase, StepChecker, StepRunner, find_template
+from runner.language.steps.base import DefinedName, Scope, StepBase, StepChecker, StepRunner, find_template
 from runner.language.values import Name, OnError, PositiveSeconds, RetryPolicy
 
 if TYPE_CHECKING:
@@ -45,6 +45,11 @@ class ActionStep(StepBase):
 
     def children(self) -> list[list[Step]]:
         return [self.recover, *([self.on_error] if isinstance(self.on_error, list) else [])]
+
+    def names_defined(self, broken: frozenset[str]) -> list[DefinedName]:
+        if not self.save or "save" in broken:
+            return []
+        return [DefinedName(self.save, "saved", (*self.path, "save"))]
 
     def check(self, checker: StepChecker, scope: set[str], broken: frozenset[str]) -> set[str]:
         checker.check_action(self, scope, broken)

@@ -10,6 +10,7 @@ them structurally.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
 
 from pydantic import AfterValidator, Field
@@ -33,6 +34,16 @@ ANY_NAME = "*"
 """A name in a validator's scope that stands for "any name": the loop variable of a for_each whose `as` is wrong."""
 
 Scope = MutableMapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DefinedName:
+    """A name a step defines for the steps after it: `how` ("saved", "set" or "loop") and where it is written."""
+
+    name: str
+    how: str
+    where: Location
+    at_key: bool = False
 
 
 class StepChecker(Protocol):
@@ -121,6 +132,13 @@ class StepBase(LanguageModel):
     def own_fields(cls) -> list[str]:
         """The fields of this kind beyond every step's, in the order they are declared."""
         return [name for name in cls.model_fields if name not in StepBase.model_fields]
+
+    keeps_names_inside: ClassVar[bool] = False
+    """Whether what its child steps define exists only inside it (a for_each's items), not after it."""
+
+    def names_defined(self, broken: frozenset[str]) -> list[DefinedName]:
+        """The names this step defines for the steps after it (or for its own steps), leaving out broken fields."""
+        return []
 
     def check(self, checker: StepChecker, scope: set[str], broken: frozenset[str]) -> set[str]:
         """Check this step (its `when` is checked already); returns the scope for the steps after it."""

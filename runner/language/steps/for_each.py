@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 from pydantic import Field
 
 from runner.language.loader import Location
-from runner.language.steps.base import ANY_NAME, Scope, StepBase, StepChecker, StepRunner, find_template
+from runner.language.steps.base import (
+    ANY_NAME,
+    DefinedName,
+    Scope,
+    StepBase,
+    StepChecker,
+    StepRunner,
+    find_template,
+)
 from runner.language.values import KeyDuplicates, Name, OnError, RetryPolicy
 
 if TYPE_CHECKING:
@@ -46,6 +54,16 @@ class ForEachStep(StepBase):
 
     def children(self) -> list[list[Step]]:
         return [self.setup, self.steps, self.recover, self.already_done]
+
+    keeps_names_inside: ClassVar[bool] = True
+
+    def names_defined(self, broken: frozenset[str]) -> list[DefinedName]:
+        names = []
+        if self.save and "save" not in broken:
+            names.append(DefinedName(self.save, "saved", (*self.path, "save")))
+        if "as_" not in broken:
+            names.append(DefinedName(self.as_, "loop", (*self.path, self.kind), at_key=True))
+        return names
 
     def check(self, checker: StepChecker, scope: set[str], broken: frozenset[str]) -> set[str]:
         if "items" not in broken:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from runner.language.loader import Location
-from runner.language.steps.base import Scope, StepBase, StepChecker, StepRunner, find_template
+from runner.language.steps.base import DefinedName, Scope, StepBase, StepChecker, StepRunner, find_template
 from runner.language.values import Name
 
 
@@ -21,6 +21,9 @@ class SetStep(StepBase):
 
     def default_label(self) -> str:
         return "set " + ", ".join(self.values)
+
+    def names_defined(self, broken: frozenset[str]) -> list[DefinedName]:
+        return [DefinedName(name, "set", (*self.path, "set", name), at_key=True) for name in self.values]
 
     def check(self, checker: StepChecker, scope: set[str], broken: frozenset[str]) -> set[str]:
         for name, value in self.values.items():
