@@ -1,4 +1,5 @@
-"""The workflow language: loading a file with the place of every node, the models, parsing, validation, templating, durations and diagnostics."""
+"""The workflow language: loading a file with the place of every node, the models and step kinds, parsing,
+validation, templating, durations and diagnostics."""
 
 from runner.language.diagnostics import (
     EXCERPT_WIDTH,
@@ -40,6 +41,7 @@ from runner.language.model import (
     Workflow,
 )
 from runner.language.schema import workflow_schema
+from runner.language.steps import STEP_KINDS, StepBase, StepChecker, StepRunner
 from runner.language.triggers import (
     ScheduleTrigger,
     crontab_day_of_week,
@@ -55,6 +57,7 @@ __all__ = [
     "CREDENTIAL_VARIABLES",
     "EXCERPT_WIDTH",
     "INPUT_PYTHON_TYPES",
+    "STEP_KINDS",
     "UNLIMITED",
     "ActionStep",
     "Diagnostic",
@@ -70,6 +73,9 @@ __all__ = [
     "SetStep",
     "SpanIndex",
     "Step",
+    "StepBase",
+    "StepChecker",
+    "StepRunner",
     "TryStep",
     "ValidationResult",
     "Workflow",
