@@ -19,7 +19,15 @@ from robots.kit import Span
 from runner.language.diagnostics import Diagnostic, did_you_mean, one_of
 from runner.language.loader import LoadedDocument, Location, SpanIndex
 from runner.language.model import BrowserSettings, Defaults, InputSpec, ScheduleEntry, Workflow
-from runner.language.steps import COMMON_KEYS, PLACE_FIELDS, STEP_KINDS, ActionStep, Step, StepBase
+from runner.language.steps import (
+    COMMON_KEYS,
+    PLACE_FIELDS,
+    STEP_KINDS,
+    ActionStep,
+    Step,
+    StepBase,
+    holds_steps,
+)
 from runner.language.values import IDENTIFIER, RESERVED_NAMES, OnError, RetryPolicy
 from runner.language.wording import (
     article,
@@ -27,7 +35,6 @@ from runner.language.wording import (
     describe_problem,
     describe_type,
     field_type,
-    holds_steps,
     name_hint,
     params_example,
     salvage,
@@ -436,7 +443,7 @@ class _Parser:
                 )
                 continue
             annotation = field_type(ActionStep, key)
-            if key in ("on_error", "recover"):
+            if holds_steps(annotation):
                 parsed = self.step_list_or_choice(value, (*path, key), annotation)
                 valid = parsed is not _INVALID
             else:

@@ -214,11 +214,6 @@ def _flow_scalar(value: Any) -> str:
     return text
 
 
-def holds_steps(annotation: Any) -> bool:
-    text = str(annotation)
-    return "Step" in text and "list" in text
-
-
 def show(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"

@@ -21,6 +21,7 @@ from runner.language.steps.base import (
     StepBase,
     StepChecker,
     StepRunner,
+    holds_steps,
 )
 from runner.language.steps.branching import IfStep, TryStep
 from runner.language.steps.for_each import ForEachStep
@@ -64,6 +65,7 @@ __all__ = [
     "StepChecker",
     "StepRunner",
     "TryStep",
+    "holds_steps",
     "step_schema",
     "walk_steps",
 ]

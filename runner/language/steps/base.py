@@ -9,9 +9,11 @@ them structurally.
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, Union
 
 from pydantic import AfterValidator, Field
 
@@ -151,6 +153,23 @@ class StepBase(LanguageModel):
     def template_location(self, where: str, template: str) -> Location:
         """Where a template that the engine rendered as `where` stands in the workflow file."""
         return (*self.path, where)
+
+
+def is_step(annotation: Any) -> bool:
+    """Whether `annotation` is a step kind or a union of step kinds (`Step`)."""
+    members = typing.get_args(annotation) or (annotation,)
+    return all(isinstance(member, type) and issubclass(member, StepBase) for member in members)
+
+
+def holds_steps(annotation: Any) -> bool:
+    """Whether a field of this type may hold a list of steps (`steps`, `then`, an action's `on_error`…)."""
+    while typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    members = typing.get_args(annotation) if typing.get_origin(annotation) in (Union, types.UnionType) else ()
+    return any(
+        typing.get_origin(member) is list and is_step(typing.get_args(member)[0])
+        for member in (members or (annotation,))
+    )
 
 
 def find_template(value: Any, template: str) -> tuple[str | int, ...]:

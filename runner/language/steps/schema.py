@@ -15,7 +15,7 @@ import annotated_types
 from pydantic import AfterValidator, BaseModel, WithJsonSchema
 from pydantic.fields import FieldInfo
 
-from runner.language.steps.base import COMMON_KEYS, PLACE_FIELDS, StepBase
+from runner.language.steps.base import COMMON_KEYS, PLACE_FIELDS, StepBase, is_step
 from runner.language.values import RESERVED_NAMES, not_reserved
 
 
@@ -69,7 +69,7 @@ def _schema(annotation: Any, metadata: list[Any], steps_ref: dict[str, Any]) -> 
     if explicit is not None and explicit.json_schema is not None:  # a duration: its lower bound, if above 0
         return _with_lower_bound(dict(explicit.json_schema), constraints)
     if origin is list:
-        if _holds_steps(args[0]):
+        if is_step(args[0]):
             return steps_ref
         return {"type": "array"}
     if origin is dict:
@@ -118,8 +118,3 @@ def _with_lower_bound(schema: dict[str, Any], constraints: dict[str, Any]) -> di
             for branch in schema["anyOf"]
         ]
     }
-
-
-def _holds_steps(annotation: Any) -> bool:
-    members = typing.get_args(annotation) or (annotation,)
-    return all(isinstance(member, type) and issubclass(member, StepBase) for member in members)
