@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from robots.kit import Span
-from runner.language.diagnostics import Diagnostic, closest, did_you_mean, one_of
+from runner.language.actions import changes_things, check_action_step
+from runner.language.diagnostics import Diagnostic, did_you_mean, one_of
 from runner.language.environment import is_credential_variable
 from runner.language.loader import (
     LoadedDocument,
@@ -49,7 +50,7 @@ from runner.language.templating import (
     syntax_problem,
     tests_used,
 )
-from runner.language.wording import article, describe_problem
+from runner.language.wording import article
 from runner.language.yaml_errors import YamlSyntaxError
 
 
@@ -250,97 +251,14 @@ class _SemanticChecker:
         return scope
 
     def check_action(self, step: ActionStep, scope: set[str], broken: frozenset[str]) -> None:
-        from robots import UnknownRobotError, robot_class, robot_names
-
-        qualified = f"{step.robot}.{step.action}"
-        key_span = step.span
-        params_path = (*step.path, qualified)
-        try:
-            cls = robot_class(step.robot)
-        except UnknownRobotError:
-            names = robot_names()
-            candidates = [f"{r}.{a}" for r in names for a in _safe_actions(r)]
-            self.error(
-                Span(key_span.file, key_span.line, key_span.col, key_span.col + len(step.robot)),
-                "unknown-action",
-                f"there is no robot '{step.robot}'",
-                expected=one_of(names),
-                hint=did_you_mean(qualified, candidates) or did_you_mean(step.robot, names),
-            )
-            return
-        except ImportError as exc:
-            self.error(key_span, "robot-unavailable", f"the robot '{step.robot}' cannot be loaded: {exc}")
-            return
-        specs = cls.action_specs()
-        spec = specs.get(step.action)
-        if spec is None:
-            self.error(
-                Span(key_span.file, key_span.line, key_span.col, key_span.col + len(qualified)),
-                "unknown-action",
-                f"the {step.robot} robot has no action '{step.action}'",
-                expected=one_of(specs),
-                hint=did_you_mean(step.action, specs),
-            )
-            return
-        if "params" in broken:  # not a mapping: reported, and nothing more can be said of the parameters
-            return
-        misspelt: set[str] = set()
-        for name, value in step.params.items():
-            path = (*params_path, name)
-            if name not in spec.parameters:
-                synonym = _PARAMETER_SYNONYMS.get(str(name).lower())
-                near = closest(str(name), spec.parameters)
-                if synonym in spec.parameters:
-                    near = [synonym]
-                misspelt.update(near)
-                self.error(
-                    self.spans.key(path),
-                    "unknown-parameter",
-                    f"{qualified} has no parameter '{name}'",
-                    expected=one_of(spec.parameters),
-                    hint=f"did you mean '{near[0]}'?" if near else None,
-                )
-                continue
-            self.check_templates(value, path, scope)
-            if _contains_template(value):
-                continue
-            problem = spec.check_value(name, value)
-            if problem is not None:
-                self.error(
-                    self.spans.value(path),
-                    "wrong-type",
-                    f"{qualified}: parameter '{name}' {describe_problem(problem)}",
-                    expected=spec.parameters[name].type_text(),
-                    found=repr(value),
-                )
-        given = {name for name in step.params if name in spec.parameters}
-        missing = [p.name for p in spec.parameters.values() if p.required and p.name not in given]
-        for name in missing:
-            if name in misspelt:  # already reported as the misspelt parameter, with a hint
-                continue
-            self.error(
-                key_span,
-                "missing-parameter",
-                f"{qualified} needs the parameter '{name}'",
-                expected=f"{name}: {spec.parameters[name].type_text()} — {spec.parameters[name].description}",
-            )
-        for problem in _group_problems(spec, given, misspelt):
-            self.error(key_span, "parameter-group", problem)
-        for group in spec.flat_groups:
-            written = {name: step.params[name] for name in group.fields if name in step.params}
-            for name, problem in group.cls.problems(written, group.optional):
-                path = (*params_path, name)
-                empty = (
-                    name in group.cls.choose_one and name in written and not _contains_template(written[name])
-                )
-                code = "empty-value" if empty else "parameter-group"
-                span = self.spans.value(path) if empty else self.spans.key(path)
-                self.error(span, code, f"{qualified}: {problem}")
+        check_action_step(
+            step, broken, self.spans, self.error, lambda value, path: self.check_templates(value, path, scope)
+        )
 
     def check_changes_are_checked(self, loop: ForEachStep) -> None:
         """A warning for a loop whose items change things but that cannot tell whether an item is entered."""
         actions = (step for step in walk_steps(loop.steps) if isinstance(step, ActionStep))
-        change = next((step for step in actions if _changes_things(step)), None)
+        change = next((step for step in actions if changes_things(step)), None)
         if change is None:
             return
         self.diagnostics.append(
@@ -464,15 +382,6 @@ class _SemanticChecker:
         self.check_expression(step.key or "", (*step.path, "key"), scope | from_setup, "expression")
 
 
-_PARAMETER_SYNONYMS = {
-    "reverse": "descending",
-    "desc": "descending",
-    "file": "path",
-    "filename": "path",
-    "file_path": "path",
-    "sep": "delimiter",
-    "separator": "delimiter",
-}
 _TEST_HINTS = {
     "empty": "to test for an empty list, write 'not x' (or 'x | length == 0')",
     "blank": "to test for an empty text, write 'not x' (or 'x | trim == \"\"')",
@@ -482,50 +391,3 @@ _TEST_HINTS = {
     "true": "write 'x is true' in lower case, or just 'x'",
 }
 _TEST_EXAMPLES = "tests are written 'x is defined', 'x is none', 'x is number', 'x is string'…"
-
-
-def _group_problems(spec: Any, given: set[str], misspelt: set[str]) -> list[str]:
-    """The parameter groups of an action that `given` breaks (a group that a misspelt name would complete is
-    left out: the misspelling is already reported, with its fix)."""
-    problems = []
-    qualified = spec.qualified_name
-    for group in spec.one_of:
-        chosen = [name for name in group if name in given]
-        if not chosen and not misspelt & set(group):
-            problems.append(f"{qualified} needs one of {', '.join(group)}")
-        elif len(chosen) > 1:
-            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
-    for group in getattr(spec, "at_most_one", ()):
-        chosen = [name for name in group if name in given]
-        if len(chosen) > 1:
-            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
-    for group in spec.together:
-        chosen = [name for name in group if name in given]
-        missing = [name for name in group if name not in given]
-        if chosen and missing and not misspelt & set(missing):
-            problems.append(f"{' and '.join(group)} go together: {', '.join(missing)} is missing")
-    return problems
-
-
-def _changes_things(step: ActionStep) -> bool:
-    """Whether a step calls an action that may enter something twice if done again (submit, send, append)."""
-    from robots import action_spec
-
-    try:
-        spec = action_spec(step.robot, step.action)
-    except Exception:  # an unknown or broken robot is reported by check_action
-        return False
-    return spec is not None and spec.may_enter_twice
-
-
-def _contains_template(value: Any) -> bool:
-    return any(is_template(item) for _, item in walk(value))
-
-
-def _safe_actions(robot: str) -> list[str]:
-    from robots import robot_class
-
-    try:
-        return list(robot_class(robot).action_specs())
-    except Exception:  # a broken plugin must not break the hint
-        return []
