@@ -24,24 +24,22 @@ from runner.language.loader import (
     load_workflow_text,
     split_lines,
 )
-from runner.language.model import (
-    INPUT_PYTHON_TYPES,
-    UNLIMITED,
+from runner.language.model import INPUT_PYTHON_TYPES, UNLIMITED, InputSpec, ScheduleEntry, Workflow
+from runner.language.schema import workflow_schema
+from runner.language.steps import (
+    STEP_KINDS,
     ActionStep,
     FailStep,
     ForEachStep,
     IfStep,
-    InputSpec,
     LogStep,
-    RetryPolicy,
-    ScheduleEntry,
     SetStep,
     Step,
+    StepBase,
+    StepChecker,
+    StepRunner,
     TryStep,
-    Workflow,
 )
-from runner.language.schema import workflow_schema
-from runner.language.steps import STEP_KINDS, StepBase, StepChecker, StepRunner
 from runner.language.triggers import (
     ScheduleTrigger,
     crontab_day_of_week,
@@ -50,6 +48,7 @@ from runner.language.triggers import (
     read_closed_days,
 )
 from runner.language.validate import ValidationResult, validate_document, validate_file
+from runner.language.values import RetryPolicy
 from runner.language.wording import describe_problem
 from runner.language.yaml_errors import YamlSyntaxError
 

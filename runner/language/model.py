@@ -4,9 +4,9 @@ A workflow is a mapping with `name`, `steps` and optional `description`, `versio
 `secrets`, `defaults`, `schedule`, `browser` and `concurrency`. A step is a mapping whose kind is given by exactly one of its
 keys: `robot.action`, `for_each`, `if`, `try`, `set`, `log` or `fail`.
 
-The step kinds are declared in `runner.language.steps`, one class each. These models are the language's
-single definition: the parser, the validator, the engine and `robo schema`
-all read them.
+The step kinds are declared in `runner.language.steps`, one class each, and the values both are made of in
+`runner.language.values`. These models are the language's single definition: the parser, the validator, the
+engine and `robo schema` all read them.
 """
 
 from __future__ import annotations
@@ -19,59 +19,8 @@ from pydantic import AfterValidator, Field
 
 from robots.kit import Duration
 from runner.language.loader import SpanIndex
-from runner.language.steps import (
-    STEP_KINDS,
-    ActionStep,
-    FailStep,
-    ForEachStep,
-    IfStep,
-    LogStep,
-    SetStep,
-    Step,
-    StepBase,
-    TryStep,
-    walk_steps,
-)
-from runner.language.values import (
-    IDENTIFIER,
-    RESERVED_NAMES,
-    Identifier,
-    KeyDuplicates,
-    LanguageModel,
-    Name,
-    OnError,
-    PositiveSeconds,
-    RetryPolicy,
-    not_blank,
-)
-
-__all__ = [
-    "IDENTIFIER",
-    "INPUT_PYTHON_TYPES",
-    "RESERVED_NAMES",
-    "STEP_KINDS",
-    "UNLIMITED",
-    "ActionStep",
-    "BrowserSettings",
-    "Defaults",
-    "FailStep",
-    "ForEachStep",
-    "IfStep",
-    "InputSpec",
-    "KeyDuplicates",
-    "LogStep",
-    "Name",
-    "NotifySettings",
-    "OnError",
-    "RetryPolicy",
-    "ScheduleEntry",
-    "SetStep",
-    "Step",
-    "StepBase",
-    "TryStep",
-    "Workflow",
-    "walk_steps",
-]
+from runner.language.steps import Step, walk_steps
+from runner.language.values import Identifier, LanguageModel, PositiveSeconds, RetryPolicy, not_blank
 
 InputType = Literal["string", "number", "integer", "boolean", "date", "file", "folder", "list"]
 # How many runs of one workflow may go at once on one run store: 1 by default, so that two runs never write the

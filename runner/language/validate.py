@@ -25,17 +25,10 @@ from runner.language.loader import (
     split_lines,
     walk,
 )
-from runner.language.model import (
-    IDENTIFIER,
-    ActionStep,
-    ForEachStep,
-    Step,
-    Workflow,
-    walk_steps,
-)
+from runner.language.model import Workflow
 from runner.language.names import BUILTIN_NAMES, Definitions, declared, names_defined_anywhere
 from runner.language.parser import parse_workflow_details
-from runner.language.steps import ANY_NAME
+from runner.language.steps import ANY_NAME, ActionStep, ForEachStep, Step, walk_steps
 from runner.language.templating import (
     FILTER_NAMES,
     as_expression_template,
@@ -50,6 +43,7 @@ from runner.language.templating import (
     syntax_problem,
     tests_used,
 )
+from runner.language.values import IDENTIFIER
 from runner.language.wording import article
 from runner.language.yaml_errors import YamlSyntaxError
 
