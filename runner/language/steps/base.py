@@ -36,6 +36,7 @@ ANY_NAME = "*"
 """A name in a validator's scope that stands for "any name": the loop variable of a for_each whose `as` is wrong."""
 
 Scope = MutableMapping[str, Any]
+"""What a step's templates see: the run's names (`inputs`, `vars`…) and those the steps before it defined."""
 
 
 @dataclass(frozen=True, slots=True)
