@@ -46,7 +46,6 @@ from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepS
 from runner.language import (
     ActionStep,
     FailStep,
-    ForEachStep,
     IfStep,
     LogStep,
     RetryPolicy,
@@ -165,48 +164,28 @@ class Engine(LoopSteps):
             if not go:
                 self._finished(step, "skipped", 0.0, item, lane)
                 return
-        if isinstance(step, ActionStep):
-            self.execute_action(step, scope, lane, item)
-        elif isinstance(step, ForEachStep):
-            self.execute_loop(step, scope, lane, item)
-        elif isinstance(step, IfStep):
-            try:
-                branch = step.then if evaluate_condition(step.condition, scope) else step.else_
-            except TemplateError as exc:
-                raise StepFailure(step, self._template_failure(exc, "if", step), item) from None
-            self.execute_steps(branch, scope, lane, item)
-        elif isinstance(step, TryStep):
-            self.execute_try(step, scope, lane, item)
-        else:
-            self.execute_simple(step, scope, lane, item)
+        step.run(self, scope, lane, item)
+
+    def execute_if(self, step: IfStep, scope: Scope, lane: Lane, item: str | None) -> None:
+        try:
+            branch = step.then if evaluate_condition(step.condition, scope) else step.else_
+        except TemplateError as exc:
+            raise StepFailure(step, self._template_failure(exc, "if", step), item) from None
+        self.execute_steps(branch, scope, lane, item)
 
     def execute_simple(
-        self, step: SetStep | LogStep | FailStep, scope: Scope, lane: Lane, item: str | None
+        self,
+        step: SetStep | LogStep | FailStep,
+        scope: Scope,
+        lane: Lane,
+        item: str | None,
+        body: Callable[[], None],
     ) -> None:
-        """`set`, `log` and `fail`: steps of their own in the records, like actions."""
+        """`set`, `log` and `fail`: steps of their own in the records, like actions; `body` does the step's work."""
         started = time.perf_counter()
         self._started(step, step_ref(step.path), {}, item, lane)
         try:
-            if isinstance(step, SetStep):
-                for name, value in step.values.items():
-                    scope[name] = self._render(step, value, scope, item, f"set.{name}")
-            elif isinstance(step, LogStep):
-                message = str(self._render(step, step.message, scope, item, "log"))
-                problem = _unencodable("log", {"message": message})
-                if problem is not None:
-                    raise StepFailure(step, problem, item)
-                self.emit(
-                    LogMessage(
-                        run_id=self.run_id,
-                        level=step.level,
-                        message=message,
-                        step=step_ref(step.path),
-                        item=item,
-                    )
-                )
-            else:
-                message = str(self._render(step, step.message, scope, item, "fail"))
-                raise StepFailure(step, BusinessError(message), item)
+            body()
         except StepFailure as failure:
             self.counters.add("steps_failed")
             self._finished(
@@ -214,6 +193,25 @@ class Engine(LoopSteps):
             )
             raise
         self._finished(step, "succeeded", time.perf_counter() - started, item, lane)
+
+    def run_set(self, step: SetStep, scope: Scope, item: str | None) -> None:
+        for name, value in step.values.items():
+            scope[name] = self._render(step, value, scope, item, f"set.{name}")
+
+    def run_log(self, step: LogStep, scope: Scope, item: str | None) -> None:
+        message = str(self._render(step, step.message, scope, item, "log"))
+        problem = _unencodable("log", {"message": message})
+        if problem is not None:
+            raise StepFailure(step, problem, item)
+        self.emit(
+            LogMessage(
+                run_id=self.run_id, level=step.level, message=message, step=step_ref(step.path), item=item
+            )
+        )
+
+    def run_fail(self, step: FailStep, scope: Scope, item: str | None) -> None:
+        message = str(self._render(step, step.message, scope, item, "fail"))
+        raise StepFailure(step, BusinessError(message), item)
 
     def _render(self, step: Step, value: Any, scope: Scope, item: str | None, where: str) -> Any:
         try:

@@ -16,11 +16,7 @@ from pydantic import ValidationError
 from robots.kit import BusinessError, RoboError, StepTimeout, WorkflowBug
 from runner.engine.robot_pool import RobotPool
 from runner.language import (
-    ActionStep,
     Diagnostic,
-    ForEachStep,
-    Location,
-    SetStep,
     SpanIndex,
     Step,
     describe_problem,
@@ -158,38 +154,8 @@ def template_failure(
     cause = [f"template {exc.template!r}"]
     if not exc.workflow_bug:
         return BusinessError(f"{where}: {exc.message}", hint=exc.hint, cause=cause)
-    span = spans.value(template_location(step, where, exc.template)) if step and spans else None
+    span = spans.value(step.template_location(where, exc.template)) if step and spans else None
     return WorkflowBug(f"{where}: {exc.message}", hint=exc.hint, cause=cause, span=span)
-
-
-def template_location(step: Step, where: str, template: str) -> Location:
-    """Where a template that the engine rendered as `where` stands in the workflow file."""
-    head, _, name = where.partition(".")
-    if where == "parameters" and isinstance(step, ActionStep):
-        base: Location = (*step.path, f"{step.robot}.{step.action}")
-        return (*base, *_find(step.params, template))
-    if head == "set" and isinstance(step, SetStep):
-        return (*step.path, "set", name, *_find(step.values.get(name), template))
-    if where == "for_each" and isinstance(step, ForEachStep):
-        return (*step.path, "for_each", *_find(step.items, template))
-    return (*step.path, where)
-
-
-def _find(value: Any, template: str) -> tuple[str | int, ...]:
-    """The path of the string `template` inside nested lists and mappings (empty when it is not there)."""
-    if isinstance(value, dict):
-        items: Iterable[tuple[Any, Any]] = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return ()
-    for key, item in items:
-        if item == template:
-            return (key,)
-        inner = _find(item, template)
-        if inner:
-            return (key, *inner)
-    return ()
 
 
 def conversion_failure(action: str, exc: ValidationError) -> BusinessError:

@@ -1,4 +1,5 @@
-"""The workflow language: loading a file with the place of every node, the models, parsing, validation, templating, durations and diagnostics."""
+"""The workflow language: loading a file with the place of every node, the models and step kinds, parsing,
+validation, templating, durations and diagnostics."""
 
 from runner.language.diagnostics import (
     EXCERPT_WIDTH,
@@ -19,28 +20,27 @@ from runner.language.environment import (
 from runner.language.loader import (
     Location,
     SpanIndex,
-    YamlSyntaxError,
     load_workflow_file,
     load_workflow_text,
     split_lines,
 )
-from runner.language.model import (
-    INPUT_PYTHON_TYPES,
-    UNLIMITED,
+from runner.language.model import INPUT_PYTHON_TYPES, UNLIMITED, InputSpec, ScheduleEntry, Workflow
+from runner.language.schema import workflow_schema
+from runner.language.steps import (
+    STEP_KINDS,
     ActionStep,
     FailStep,
     ForEachStep,
     IfStep,
-    InputSpec,
     LogStep,
-    RetryPolicy,
-    ScheduleEntry,
+    Scope,
     SetStep,
     Step,
+    StepBase,
+    StepChecker,
+    StepRunner,
     TryStep,
-    Workflow,
 )
-from runner.language.schema import workflow_schema
 from runner.language.triggers import (
     ScheduleTrigger,
     crontab_day_of_week,
@@ -49,12 +49,15 @@ from runner.language.triggers import (
     read_closed_days,
 )
 from runner.language.validate import ValidationResult, validate_document, validate_file
+from runner.language.values import RetryPolicy
 from runner.language.wording import describe_problem
+from runner.language.yaml_errors import YamlSyntaxError
 
 __all__ = [
     "CREDENTIAL_VARIABLES",
     "EXCERPT_WIDTH",
     "INPUT_PYTHON_TYPES",
+    "STEP_KINDS",
     "UNLIMITED",
     "ActionStep",
     "Diagnostic",
@@ -67,9 +70,13 @@ __all__ = [
     "RetryPolicy",
     "ScheduleEntry",
     "ScheduleTrigger",
+    "Scope",
     "SetStep",
     "SpanIndex",
     "Step",
+    "StepBase",
+    "StepChecker",
+    "StepRunner",
     "TryStep",
     "ValidationResult",
     "Workflow",

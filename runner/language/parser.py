@@ -18,60 +18,38 @@ from pydantic import BaseModel, ValidationError
 from robots.kit import Span
 from runner.language.diagnostics import Diagnostic, did_you_mean, one_of
 from runner.language.loader import LoadedDocument, Location, SpanIndex
-from runner.language.model import (
-    IDENTIFIER,
-    RESERVED_NAMES,
-    STEP_CLASSES,
+from runner.language.model import BrowserSettings, Defaults, InputSpec, ScheduleEntry, Workflow
+from runner.language.steps import (
+    COMMON_KEYS,
+    PLACE_FIELDS,
+    STEP_KINDS,
     ActionStep,
-    BrowserSettings,
-    Defaults,
-    InputSpec,
-    OnError,
-    RetryPolicy,
-    ScheduleEntry,
     Step,
     StepBase,
-    Workflow,
+    holds_steps,
 )
+from runner.language.values import IDENTIFIER, RESERVED_NAMES, OnError, RetryPolicy
 from runner.language.wording import (
-    _adapter,
-    _article,
-    _describe_type,
-    _field_type,
-    _holds_steps,
-    _params_example,
-    _salvage,
-    _show,
-    _type_kind,
-    _union_members,
-    _value_kind,
+    article,
     bad_name_message,
     describe_problem,
+    describe_type,
+    field_type,
     name_hint,
+    params_example,
+    salvage,
+    show,
+    type_adapter,
+    type_kind,
+    union_members,
+    value_kind,
 )
 
-COMMON_KEYS = ("name", "id", "when")
 # An action step's own keys are the fields of its model beyond every step's and what names the action.
-ACTION_KEYS = tuple(
-    name
-    for name in ActionStep.model_fields
-    if name not in StepBase.model_fields and name not in ("robot", "action", "params")
-)
-KIND_KEYS = tuple(STEP_CLASSES)
+ACTION_KEYS = tuple(ActionStep.option_keys())
+KIND_KEYS = tuple(STEP_KINDS)
 WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name not in ("file", "spans"))
 
-# A step keeps its kind when one of its keys is wrong, so that the rest of it (its parameters, its templates,
-# its child steps) is still checked. A required field whose value is wrong or missing holds one of these
-# placeholders, and its name is listed in `ParsedWorkflow.broken` so that the semantic checks skip it.
-_PLACEHOLDERS: dict[str, Any] = {
-    "items": [],
-    "steps": [],
-    "condition": "",
-    "then": [],
-    "body": [],
-    "values": {},
-    "message": "",
-}
 _MAPPING_EXAMPLES = {
     "retry": "{attempts: 3, delay: 10}",
     "defaults": "{timeout: 30, retry: {attempts: 3}}",
@@ -79,7 +57,6 @@ _MAPPING_EXAMPLES = {
     "inputs": "{fichier: {type: file}}",
     "vars": "{service: Urbanisme}",
     "collect": "{total: '{{ item.montant }}'}",
-    "set": "{objet: Relance}",
 }
 # Words people write for a choice, and the choice they mean (when it is one of the choices).
 _CHOICE_SYNONYMS = {
@@ -137,9 +114,9 @@ class _Parser:
     def check(self, annotation: Any, value: Any, path: Location, what: str) -> tuple[bool, Any]:
         """Validate one value against a type; report wrong types at the offending node."""
         try:
-            return True, _adapter(annotation).validate_python(value)
+            return True, type_adapter(annotation).validate_python(value)
         except ValidationError as exc:
-            members = _union_members(annotation)
+            members = union_members(annotation)
             if members:
                 self.report_union(members, value, path, what)
             else:
@@ -149,21 +126,21 @@ class _Parser:
 
     def report_union(self, members: list[Any], value: Any, path: Location, what: str) -> None:
         """One error for a value that fits no member of a union, rather than one per member."""
-        kind = _value_kind(value)
+        kind = value_kind(value)
         for member in members:
-            if _type_kind(member) != kind:
+            if type_kind(member) != kind:
                 continue
             try:
-                _adapter(member).validate_python(value)
+                type_adapter(member).validate_python(value)
             except ValidationError as exc:
                 for problem in exc.errors():
                     self.report_pydantic(problem, path, what)
                 return
-        descriptions = list(dict.fromkeys(_describe_type(member) for member in members))
+        descriptions = list(dict.fromkeys(describe_type(member) for member in members))
         if "a number" in descriptions and "a whole number" in descriptions:
             descriptions.remove("a whole number")
         described = " or ".join(descriptions)
-        self.error(path, "wrong-type", f"'{what}' should be {described}", found=_show(value))
+        self.error(path, "wrong-type", f"'{what}' should be {described}", found=show(value))
 
     def report_pydantic(self, problem: Any, base: Location, what: str) -> None:
         loc = tuple(problem["loc"])
@@ -210,12 +187,12 @@ class _Parser:
         else:
             name = ".".join(names)
             if kind in ("model_type", "model_attributes_type", "dict_type"):
-                example = _MAPPING_EXAMPLES.get(names[-1])
+                example = _MAPPING_EXAMPLES.get(names[-1]) or _kind_value_example(names[-1])
                 message = f"'{name}' should be a mapping" + (f", e.g. {example}" if example else "")
             else:
                 message = f"'{name}' {describe_problem(problem['msg'])}"
             self.error(
-                where, "wrong-type", message, found=_show(value), hint=self._wrong_type_hint(problem, where)
+                where, "wrong-type", message, found=show(value), hint=self._wrong_type_hint(problem, where)
             )
 
     def _wrong_type_hint(self, problem: Any, where: Location) -> str | None:
@@ -264,7 +241,7 @@ class _Parser:
             return None
         if not isinstance(data, dict):
             self.error(
-                (), "wrong-type", "a workflow must be a mapping of keys (name, steps, …)", found=_show(data)
+                (), "wrong-type", "a workflow must be a mapping of keys (name, steps, …)", found=show(data)
             )
             return None
         fields: dict[str, Any] = {"file": self.document.path, "spans": self.spans}
@@ -284,12 +261,12 @@ class _Parser:
         for key in Workflow.model_fields:
             if key in ("steps", "file", "spans") or key not in data:
                 continue
-            annotation = _field_type(Workflow, key)
+            annotation = field_type(Workflow, key)
             valid, value = self.check(annotation, data[key], (key,), key)
             if valid:
                 fields[key] = value
             else:
-                salvaged = _salvage(annotation, data[key])
+                salvaged = salvage(annotation, data[key])
                 if salvaged is not None:  # the entries that were right, so that they are still checked
                     fields[key] = salvaged
         if "steps" in data:
@@ -312,7 +289,7 @@ class _Parser:
             return []
         if not isinstance(data, list):
             self.error(
-                path, "wrong-type", "steps must be a list, each step starting with '- '", found=_show(data)
+                path, "wrong-type", "steps must be a list, each step starting with '- '", found=show(data)
             )
             return None
         parsed: list[Step] = []
@@ -328,10 +305,10 @@ class _Parser:
                 path,
                 "wrong-type",
                 "a step must be a mapping, e.g. '- log: Bonjour'",
-                found=_show(data),
+                found=show(data),
             )
             return None
-        kinds = [key for key in data if key in STEP_CLASSES or (isinstance(key, str) and "." in key)]
+        kinds = [key for key in data if key in STEP_KINDS or (isinstance(key, str) and "." in key)]
         if not kinds:
             unknown = [k for k in data if k not in COMMON_KEYS + ACTION_KEYS]
             guess = did_you_mean(str(unknown[0]), KIND_KEYS) if unknown else None
@@ -355,18 +332,20 @@ class _Parser:
             return None
         kind = kinds[0]
         span = self.spans.key((*path, kind))
-        if kind in STEP_CLASSES:
-            return self.structured_step(STEP_CLASSES[kind], data, path, span)
+        if kind in STEP_KINDS:
+            return self.structured_step(STEP_KINDS[kind], data, path, span)
         return self.action_step(kind, data, path, span)
 
     def structured_step(self, cls: type[StepBase], data: dict[Any, Any], path: Location, span: Span) -> Step:
+        """A step of a kind named by a key of its own; a required field that is wrong or missing holds the kind's
+        placeholder and is listed in `broken`, so that the rest of the step is still checked."""
         fields: dict[str, Any] = {"span": span, "path": path}
         aliases = {
-            (f.alias or name): name for name, f in cls.model_fields.items() if name not in ("span", "path")
+            (f.alias or name): name for name, f in cls.model_fields.items() if name not in PLACE_FIELDS
         }
         broken: set[str] = set()
         clean = True
-        a_kind = f"{_article(cls.kind)} '{cls.kind}' step"
+        a_kind = f"{article(cls.kind)} '{cls.kind}' step"
         for key, value in data.items():
             if key not in aliases:
                 allowed = list(aliases)
@@ -381,8 +360,8 @@ class _Parser:
                 clean = False
                 continue
             name = aliases[key]
-            annotation = _field_type(cls, name)
-            if _holds_steps(annotation):
+            annotation = field_type(cls, name)
+            if holds_steps(annotation):
                 parsed = self.step_list_or_choice(value, (*path, key), annotation)
                 valid = parsed is not _INVALID
             else:
@@ -393,7 +372,7 @@ class _Parser:
                 broken.add(name)
                 clean = False
         for name, field in cls.model_fields.items():
-            if name in ("span", "path") or name in fields or not field.is_required():
+            if name in PLACE_FIELDS or name in fields or not field.is_required():
                 continue
             if clean:  # report a missing key only when the keys given were right
                 self.error(
@@ -401,16 +380,16 @@ class _Parser:
                     "missing-key",
                     f"{a_kind} needs the key '{field.alias or name}'",
                     at_key=True,
-                    hint=_MISSING_HINTS.get(field.alias or name),
+                    hint=cls.missing_hints.get(field.alias or name),
                 )
             broken.add(name)
-            fields[name] = copy.copy(_PLACEHOLDERS.get(name))
+            fields[name] = copy.copy(cls.placeholders.get(name))
         if broken:
             self.broken[path] = frozenset(broken)
         return cls.model_construct(**fields)  # type: ignore[return-value]
 
     def step_list_or_choice(self, value: Any, path: Location, annotation: Any) -> Any:
-        choice = _union_members(annotation)
+        choice = union_members(annotation)
         if choice and isinstance(value, str):
             valid, converted = self.check(OnError, value, path, str(path[-1]))
             return converted if valid else _INVALID
@@ -419,7 +398,7 @@ class _Parser:
                 path,
                 "wrong-type",
                 f"'{path[-1]}' should be 'fail' or 'continue', or a list of steps",
-                found=_show(value),
+                found=show(value),
             )
             return _INVALID
         parsed = self.steps(value, path)
@@ -432,12 +411,12 @@ class _Parser:
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            example, hint = _params_example(kind, params)
+            example, hint = params_example(kind, params)
             self.error(
                 (*path, kind),
                 "wrong-type",
                 f"the parameters of {kind} must be a mapping, e.g. {example}",
-                found=_show(params),
+                found=show(params),
                 hint=hint,
             )
             broken.add("params")
@@ -463,8 +442,8 @@ class _Parser:
                     hint=did_you_mean(str(key), allowed),
                 )
                 continue
-            annotation = _field_type(ActionStep, key)
-            if key in ("on_error", "recover"):
+            annotation = field_type(ActionStep, key)
+            if holds_steps(annotation):
                 parsed = self.step_list_or_choice(value, (*path, key), annotation)
                 valid = parsed is not _INVALID
             else:
@@ -482,9 +461,13 @@ _INVALID = object()
 _MISSING_HINTS = {
     "name": "add a line 'name: <what this workflow does>' at the top",
     "steps": "add 'steps:' followed by a list of steps, each starting with '- '",
-    "then": "add 'then:' with the steps to run when the condition is true",
-    "steps_for_each": "add 'steps:' with the steps to run for each item",
 }
+
+
+def _kind_value_example(key: Any) -> str | None:
+    """The value of a kind's example when `key` names a kind: `{objet: Relance}` for `set`."""
+    kind = STEP_KINDS.get(key) if isinstance(key, str) else None
+    return kind.example.partition(": ")[2] if kind is not None else None
 
 
 def parse_workflow_details(document: LoadedDocument) -> ParsedWorkflow:

@@ -9,17 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from robots import robot_class, robot_names
-from robots.kit import DURATION_SCHEMA
-from runner.language.model import (
-    IDENTIFIER,
-    RESERVED_NAMES,
-    BrowserSettings,
-    Defaults,
-    InputSpec,
-    NotifySettings,
-    RetryPolicy,
-    ScheduleEntry,
-)
+from runner.language.model import BrowserSettings, Defaults, InputSpec, NotifySettings, ScheduleEntry
+from runner.language.steps import STEP_KINDS, ActionStep, step_schema
+from runner.language.values import RetryPolicy
 
 TEMPLATE = {
     "type": "string",
@@ -29,20 +21,6 @@ TEMPLATE = {
 """A value written as a template: it can stand where any type is expected, since only the run knows its value."""
 
 _ANNOTATIONS = ("title", "description", "default", "examples")
-_POSITIVE_DURATION = {
-    "anyOf": [
-        {**branch, "exclusiveMinimum": 0} if branch.get("type") == "number" else branch
-        for branch in DURATION_SCHEMA["anyOf"]
-    ]
-}
-_NAME = {"type": "string", "pattern": IDENTIFIER.pattern, "not": {"enum": list(RESERVED_NAMES)}}
-_SAVE = {**_NAME, "description": "Keep the result under this name."}
-
-_COMMON = {
-    "name": {"type": "string", "description": "What the step does, in words a colleague understands."},
-    "id": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$", "description": "A unique identifier."},
-    "when": {"type": "string", "description": "Run the step only when this expression is true."},
-}
 
 
 def _definition(model: Any) -> dict[str, Any]:
@@ -59,7 +37,6 @@ def workflow_schema() -> dict[str, Any]:
         defs.update(schema.pop("$defs", {}))
         defs[model.__name__] = schema
     steps_ref = {"type": "array", "items": {"$ref": "#/$defs/Step"}, "minItems": 1}
-    on_error = {"anyOf": [{"enum": ["fail", "continue"]}, steps_ref]}
     action_steps = []
     for robot in robot_names():
         try:
@@ -75,55 +52,10 @@ def workflow_schema() -> dict[str, Any]:
                 {
                     "type": "object",
                     "description": spec.summary,
-                    "required": [qualified],
-                    "properties": {
-                        **_COMMON,
-                        qualified: params,
-                        "save": _SAVE,
-                        "timeout": _POSITIVE_DURATION,
-                        "retry": {"$ref": "#/$defs/RetryPolicy"},
-                        "on_error": on_error,
-                        "recover": steps_ref,
-                        "allow_outside": {
-                            "type": "boolean",
-                            "description": "Let paths built from data lead outside the workflow's folders.",
-                        },
-                    },
-                    "additionalProperties": False,
+                    **step_schema(ActionStep, steps_ref, head=(qualified, params)),
                 }
             )
-    structured = [
-        _kind(
-            "for_each",
-            {"anyOf": [{"type": "string"}, {"type": "array"}]},
-            {
-                "as": _NAME,
-                "key": {"type": "string"},
-                "key_duplicates": {
-                    "enum": ["error", "number"],
-                    "description": "Two items with the same key: refuse to start (error), or number them (D1#2).",
-                },
-                "parallel": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 32}, {"type": "string"}]},
-                "collect": {
-                    "type": "object",
-                    "description": "Fields kept from each item, in the saved list.",
-                },
-                "save": {**_SAVE, "description": "Keep the list of item outcomes under this name."},
-                "setup": steps_ref,
-                "recover": steps_ref,
-                "already_done": steps_ref,
-                "steps": steps_ref,
-                "on_error": {"enum": ["fail", "continue"]},
-                "retry": {"$ref": "#/$defs/RetryPolicy"},
-            },
-            required=["steps"],
-        ),
-        _kind("if", {"type": "string"}, {"then": steps_ref, "else": steps_ref}, required=["then"]),
-        _kind("try", steps_ref, {"on_error": on_error}),
-        _kind("set", {"type": "object", "propertyNames": _NAME}, {}),
-        _kind("log", {"type": "string"}, {"level": {"enum": ["info", "warning", "error"]}}),
-        _kind("fail", {"type": "string"}, {}),
-    ]
+    structured = [step_schema(kind, steps_ref) for kind in STEP_KINDS.values()]
     defs["Step"] = {"anyOf": action_steps + structured}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -175,14 +107,3 @@ def _parts_templatable(node: dict[str, Any]) -> dict[str, Any]:
     if isinstance(node.get("anyOf"), list):
         node["anyOf"] = [_parts_templatable(sub) if isinstance(sub, dict) else sub for sub in node["anyOf"]]
     return node
-
-
-def _kind(
-    key: str, value: dict[str, Any], extra: dict[str, Any], required: list[str] | None = None
-) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": [key, *(required or [])],
-        "properties": {**_COMMON, key: value, **extra},
-        "additionalProperties": False,
-    }

@@ -13,33 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from robots.kit import Span
-from runner.language.diagnostics import Diagnostic, closest, did_you_mean, one_of
+from runner.language.actions import changes_things, check_action_step
+from runner.language.diagnostics import Diagnostic, did_you_mean, one_of
 from runner.language.environment import is_credential_variable
 from runner.language.loader import (
     LoadedDocument,
     Location,
     NotAWorkflowFile,
-    YamlSyntaxError,
     load_workflow_file,
     read_workflow_text,
     split_lines,
     walk,
 )
-from runner.language.model import (
-    IDENTIFIER,
-    RESERVED_NAMES,
-    ActionStep,
-    FailStep,
-    ForEachStep,
-    IfStep,
-    LogStep,
-    SetStep,
-    Step,
-    TryStep,
-    Workflow,
-    walk_steps,
-)
+from runner.language.model import Workflow
+from runner.language.names import BUILTIN_NAMES, Definitions, declared, names_defined_anywhere
 from runner.language.parser import parse_workflow_details
+from runner.language.steps import ANY_NAME, ActionStep, ForEachStep, Step, walk_steps
 from runner.language.templating import (
     FILTER_NAMES,
     as_expression_template,
@@ -54,9 +43,9 @@ from runner.language.templating import (
     syntax_problem,
     tests_used,
 )
-from runner.language.wording import describe_problem, valid_name_for
-
-BUILTIN_NAMES = frozenset(RESERVED_NAMES) - {"error"}  # `error` exists only in the steps that handle one
+from runner.language.values import IDENTIFIER
+from runner.language.wording import article
+from runner.language.yaml_errors import YamlSyntaxError
 
 
 @dataclass
@@ -148,54 +137,6 @@ def _unique_sorted(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return unique
 
 
-def _names_defined_anywhere(data: Any) -> set[str]:
-    """Names that some step of the raw data defines (used when structural errors hid steps)."""
-    names: set[str] = set()
-    for path, value in walk(data):
-        if not path:
-            continue
-        if path[-1] in ("save", "as") and isinstance(value, str):
-            names.add(value)
-        if path[-1] == "set" and isinstance(value, dict):
-            names.update(str(key) for key in value)
-        if path == ("vars",) and isinstance(value, dict):
-            names.update(str(key) for key in value)
-    return names
-
-
-def _declared(data: Any, section: str) -> list[str] | None:
-    """The names a section (inputs, secrets, vars) declares as written, even when a declaration is wrong.
-
-    None when the section cannot be read at all: then uses of it are not reported, since the mistake is in
-    the declaration and is reported there.
-    """
-    if not isinstance(data, dict) or section not in data:
-        return []
-    raw = data[section]
-    if isinstance(raw, dict):
-        written = [str(key) for key in raw]
-    elif section == "secrets" and isinstance(raw, list):
-        written = [str(item) for item in raw if isinstance(item, str | int)]
-    else:
-        return None
-    # A name that is not valid (`jeton-api`) is reported where it is declared, with the valid name to use
-    # instead: uses of either are not reported again.
-    return written + [fixed for name in written if (fixed := valid_name_for(name)) is not None]
-
-
-# A name in a scope that stands for "any name": the loop variable of a for_each whose `as` is wrong.
-_ANY_NAME = "*"
-
-
-@dataclass(frozen=True, slots=True)
-class _Definition:
-    """Where a name is defined: saved by a step, set by a `set` step, or the variable of a for_each."""
-
-    how: str  # "saved", "set" or "loop"
-    line: int
-    loop_line: int | None  # the for_each whose steps hold the definition, if any
-
-
 class _SemanticChecker:
     def __init__(
         self, document: LoadedDocument, workflow: Workflow, broken: dict[Location, frozenset[str]]
@@ -205,18 +146,17 @@ class _SemanticChecker:
         self.workflow = workflow
         self.broken = broken
         self.diagnostics: list[Diagnostic] = []
-        self.lenient_names = _names_defined_anywhere(document.data)
+        self.lenient_names = names_defined_anywhere(document.data)
         self.strict_names = True
         self.declared = {
-            "inputs": _declared(document.data, "inputs"),
-            "secrets": _declared(document.data, "secrets"),
-            "vars": _declared(document.data, "vars"),
+            "inputs": declared(document.data, "inputs"),
+            "secrets": declared(document.data, "secrets"),
+            "vars": declared(document.data, "vars"),
         }
         # Looked up once per reference: sets, so that checking a file stays linear in its size.
         self.declared_names = {root: frozenset(names or ()) for root, names in self.declared.items()}
         self.var_names = frozenset(workflow.vars)
-        self.definitions: dict[str, list[_Definition]] = {}
-        self._collect_definitions(workflow.steps, None)
+        self.definitions = Definitions(workflow.steps, self.spans, broken)
 
     def error(self, span: Span, code: str, message: str, **extra: Any) -> None:
         self.diagnostics.append(Diagnostic(span, code, message, **extra))
@@ -242,27 +182,6 @@ class _SemanticChecker:
         if name in scope or (name in self.var_names and name != hidden):
             return True
         return not self.strict_names and name in self.lenient_names
-
-    def _collect_definitions(self, steps: Sequence[Step], loop_line: int | None) -> None:
-        for step in steps:
-            broken = self.broken_fields(step)
-            if isinstance(step, ActionStep | ForEachStep) and step.save and "save" not in broken:
-                line = self.spans.value((*step.path, "save")).line
-                self.definitions.setdefault(step.save, []).append(_Definition("saved", line, loop_line))
-            if isinstance(step, SetStep):
-                for name in step.values:
-                    line = self.spans.key((*step.path, "set", name)).line
-                    self.definitions.setdefault(name, []).append(_Definition("set", line, loop_line))
-            if isinstance(step, ForEachStep):
-                if "as_" not in broken:
-                    self.definitions.setdefault(step.as_, []).append(
-                        _Definition("loop", step.span.line, loop_line)
-                    )
-                for child in step.children():  # setup, steps, … : what they save stays in the loop
-                    self._collect_definitions(child, step.span.line)
-            else:
-                for child in step.children():
-                    self._collect_definitions(child, loop_line)
 
     def check_ids(self) -> None:
         first: dict[str, Step] = {}
@@ -294,7 +213,7 @@ class _SemanticChecker:
                 self.error(
                     self.spans.value(("inputs", name, "default")),
                     "wrong-type",
-                    f"the default of input '{name}' is not {_article(spec.type)} {spec.type}",
+                    f"the default of input '{name}' is not {article(spec.type)} {spec.type}",
                     found=repr(spec.default),
                 )
             if spec.choices is not None and spec.default not in spec.choices:
@@ -322,149 +241,18 @@ class _SemanticChecker:
             broken = self.broken_fields(step)
             if step.when is not None:
                 self.check_expression(step.when, (*step.path, "when"), scope, "condition")
-            if isinstance(step, ActionStep):
-                self.check_action(step, scope, broken)
-                if isinstance(step.on_error, list):
-                    self.check_steps(step.on_error, scope | {"error"})
-                if step.recover:
-                    self.check_steps(step.recover, scope | {"error"})
-                if step.save:
-                    scope.add(step.save)
-            elif isinstance(step, ForEachStep):
-                if "items" not in broken:
-                    if isinstance(step.items, str):
-                        self.check_expression(step.items, (*step.path, "for_each"), scope, "expression")
-                    else:
-                        self.check_templates(step.items, (*step.path, "for_each"), scope)
-                lane_scope = self.check_steps(step.setup, scope) if step.setup else scope
-                item_names = {"loop", _ANY_NAME if "as_" in broken else step.as_}
-                inner = lane_scope | item_names
-                if step.key is not None:
-                    self.check_loop_key(step, scope | item_names, lane_scope - scope)
-                if isinstance(step.parallel, str):
-                    self.check_expression(step.parallel, (*step.path, "parallel"), scope, "expression")
-                after_item = self.check_steps(step.steps, inner)
-                if step.already_done:
-                    self.check_steps(step.already_done, inner)
-                else:
-                    self.check_changes_are_checked(step)
-                if step.recover:
-                    self.check_steps(step.recover, inner | {"error"})
-                if step.collect is not None:
-                    self.check_templates(step.collect, (*step.path, "collect"), after_item)
-                if step.save:
-                    scope.add(step.save)
-            elif isinstance(step, IfStep):
-                if "condition" not in broken:
-                    self.check_expression(step.condition, (*step.path, "if"), scope, "condition")
-                after_then = self.check_steps(step.then, scope)
-                after_else = self.check_steps(step.else_, scope) if step.else_ else scope
-                scope |= after_then | after_else
-            elif isinstance(step, TryStep):
-                after = self.check_steps(step.body, scope)
-                if isinstance(step.on_error, list):
-                    self.check_steps(step.on_error, scope | {"error"})
-                scope |= after
-            elif isinstance(step, SetStep):
-                for name, value in step.values.items():
-                    self.check_templates(value, (*step.path, "set", name), scope)
-                scope |= set(step.values)
-            elif isinstance(step, LogStep | FailStep):
-                self.check_templates(step.message, (*step.path, step.kind), scope)
+            scope = step.check(self, scope, broken)
         return scope
 
     def check_action(self, step: ActionStep, scope: set[str], broken: frozenset[str]) -> None:
-        from robots import UnknownRobotError, robot_class, robot_names
-
-        qualified = f"{step.robot}.{step.action}"
-        key_span = step.span
-        params_path = (*step.path, qualified)
-        try:
-            cls = robot_class(step.robot)
-        except UnknownRobotError:
-            names = robot_names()
-            candidates = [f"{r}.{a}" for r in names for a in _safe_actions(r)]
-            self.error(
-                Span(key_span.file, key_span.line, key_span.col, key_span.col + len(step.robot)),
-                "unknown-action",
-                f"there is no robot '{step.robot}'",
-                expected=one_of(names),
-                hint=did_you_mean(qualified, candidates) or did_you_mean(step.robot, names),
-            )
-            return
-        except ImportError as exc:
-            self.error(key_span, "robot-unavailable", f"the robot '{step.robot}' cannot be loaded: {exc}")
-            return
-        specs = cls.action_specs()
-        spec = specs.get(step.action)
-        if spec is None:
-            self.error(
-                Span(key_span.file, key_span.line, key_span.col, key_span.col + len(qualified)),
-                "unknown-action",
-                f"the {step.robot} robot has no action '{step.action}'",
-                expected=one_of(specs),
-                hint=did_you_mean(step.action, specs),
-            )
-            return
-        if "params" in broken:  # not a mapping: reported, and nothing more can be said of the parameters
-            return
-        misspelt: set[str] = set()
-        for name, value in step.params.items():
-            path = (*params_path, name)
-            if name not in spec.parameters:
-                synonym = _PARAMETER_SYNONYMS.get(str(name).lower())
-                near = closest(str(name), spec.parameters)
-                if synonym in spec.parameters:
-                    near = [synonym]
-                misspelt.update(near)
-                self.error(
-                    self.spans.key(path),
-                    "unknown-parameter",
-                    f"{qualified} has no parameter '{name}'",
-                    expected=one_of(spec.parameters),
-                    hint=f"did you mean '{near[0]}'?" if near else None,
-                )
-                continue
-            self.check_templates(value, path, scope)
-            if _contains_template(value):
-                continue
-            problem = spec.check_value(name, value)
-            if problem is not None:
-                self.error(
-                    self.spans.value(path),
-                    "wrong-type",
-                    f"{qualified}: parameter '{name}' {describe_problem(problem)}",
-                    expected=spec.parameters[name].type_text(),
-                    found=repr(value),
-                )
-        given = {name for name in step.params if name in spec.parameters}
-        missing = [p.name for p in spec.parameters.values() if p.required and p.name not in given]
-        for name in missing:
-            if name in misspelt:  # already reported as the misspelt parameter, with a hint
-                continue
-            self.error(
-                key_span,
-                "missing-parameter",
-                f"{qualified} needs the parameter '{name}'",
-                expected=f"{name}: {spec.parameters[name].type_text()} — {spec.parameters[name].description}",
-            )
-        for problem in _group_problems(spec, given, misspelt):
-            self.error(key_span, "parameter-group", problem)
-        for group in spec.flat_groups:
-            written = {name: step.params[name] for name in group.fields if name in step.params}
-            for name, problem in group.cls.problems(written, group.optional):
-                path = (*params_path, name)
-                empty = (
-                    name in group.cls.choose_one and name in written and not _contains_template(written[name])
-                )
-                code = "empty-value" if empty else "parameter-group"
-                span = self.spans.value(path) if empty else self.spans.key(path)
-                self.error(span, code, f"{qualified}: {problem}")
+        check_action_step(
+            step, broken, self.spans, self.error, lambda value, path: self.check_templates(value, path, scope)
+        )
 
     def check_changes_are_checked(self, loop: ForEachStep) -> None:
         """A warning for a loop whose items change things but that cannot tell whether an item is entered."""
         actions = (step for step in walk_steps(loop.steps) if isinstance(step, ActionStep))
-        change = next((step for step in actions if _changes_things(step)), None)
+        change = next((step for step in actions if changes_things(step)), None)
         if change is None:
             return
         self.diagnostics.append(
@@ -521,7 +309,7 @@ class _SemanticChecker:
                     hint="a template builds short texts; to handle large data, use a robot action",
                 )
             )
-        if _ANY_NAME not in scope:
+        if ANY_NAME not in scope:
             for name in sorted(referenced_names(text)):
                 if self.is_known(name, scope, hidden):
                     continue
@@ -529,7 +317,9 @@ class _SemanticChecker:
                     span,
                     "undefined-variable",
                     f"'{name}' is not defined at this point",
-                    hint=self.undefined_hint(name, span.line, scope | (self.var_names - {hidden})),
+                    hint=self.definitions.undefined_hint(
+                        name, span.line, scope | (self.var_names - {hidden})
+                    ),
                 )
         for root, what_name in (("inputs", "input"), ("secrets", "secret"), ("vars", "variable")):
             declared = self.declared[root]
@@ -585,34 +375,7 @@ class _SemanticChecker:
             )
         self.check_expression(step.key or "", (*step.path, "key"), scope | from_setup, "expression")
 
-    def undefined_hint(self, name: str, line: int, scope: set[str]) -> str:
-        """Why a name is not defined here, when it is defined elsewhere; else the names that are."""
-        definitions = self.definitions.get(name, [])
-        loops = [d for d in definitions if d.how == "loop"]
-        if loops:
-            return f"'{name}' exists only inside the steps of the for_each at line {loops[0].line}"
-        later = [d for d in definitions if d.line > line]
-        if later:
-            return f"'{name}' is {later[0].how} later, at line {later[0].line}; move this step after that one"
-        inside = [d for d in definitions if d.loop_line is not None]
-        if inside:
-            return (
-                f"'{name}' is {inside[0].how} inside the steps of the for_each at line {inside[0].loop_line}"
-                " and exists only there"
-            )
-        names = {n for n in scope if IDENTIFIER.match(n)}
-        return did_you_mean(name, names) or _scope_hint(names)
 
-
-_PARAMETER_SYNONYMS = {
-    "reverse": "descending",
-    "desc": "descending",
-    "file": "path",
-    "filename": "path",
-    "file_path": "path",
-    "sep": "delimiter",
-    "separator": "delimiter",
-}
 _TEST_HINTS = {
     "empty": "to test for an empty list, write 'not x' (or 'x | length == 0')",
     "blank": "to test for an empty text, write 'not x' (or 'x | trim == \"\"')",
@@ -622,60 +385,3 @@ _TEST_HINTS = {
     "true": "write 'x is true' in lower case, or just 'x'",
 }
 _TEST_EXAMPLES = "tests are written 'x is defined', 'x is none', 'x is number', 'x is string'…"
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeio" else "a"
-
-
-def _group_problems(spec: Any, given: set[str], misspelt: set[str]) -> list[str]:
-    """The parameter groups of an action that `given` breaks (a group that a misspelt name would complete is
-    left out: the misspelling is already reported, with its fix)."""
-    problems = []
-    qualified = spec.qualified_name
-    for group in spec.one_of:
-        chosen = [name for name in group if name in given]
-        if not chosen and not misspelt & set(group):
-            problems.append(f"{qualified} needs one of {', '.join(group)}")
-        elif len(chosen) > 1:
-            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
-    for group in getattr(spec, "at_most_one", ()):
-        chosen = [name for name in group if name in given]
-        if len(chosen) > 1:
-            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
-    for group in spec.together:
-        chosen = [name for name in group if name in given]
-        missing = [name for name in group if name not in given]
-        if chosen and missing and not misspelt & set(missing):
-            problems.append(f"{' and '.join(group)} go together: {', '.join(missing)} is missing")
-    return problems
-
-
-def _scope_hint(scope: set[str]) -> str:
-    user = sorted(name for name in scope - BUILTIN_NAMES if IDENTIFIER.match(name))
-    base = "inputs, vars, secrets, env, run"
-    return f"names defined here: {base}" + (", " + ", ".join(user) if user else "")
-
-
-def _changes_things(step: ActionStep) -> bool:
-    """Whether a step calls an action that may enter something twice if done again (submit, send, append)."""
-    from robots import action_spec
-
-    try:
-        spec = action_spec(step.robot, step.action)
-    except Exception:  # an unknown or broken robot is reported by check_action
-        return False
-    return spec is not None and spec.may_enter_twice
-
-
-def _contains_template(value: Any) -> bool:
-    return any(is_template(item) for _, item in walk(value))
-
-
-def _safe_actions(robot: str) -> list[str]:
-    from robots import robot_class
-
-    try:
-        return list(robot_class(robot).action_specs())
-    except Exception:  # a broken plugin must not break the hint
-        return []

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from runner.language.model import IDENTIFIER
+from runner.language.values import IDENTIFIER
 
 NAME_RULE = "use letters, digits and '_' only, not starting with a digit"
 
@@ -57,7 +57,7 @@ def describe_problem(message: str) -> str:
     return "is not valid: " + text[:1].lower() + text[1:]
 
 
-def _article(word: str) -> str:
+def article(word: str) -> str:
     return "an" if word[:1].lower() in "aeio" else "a"
 
 
@@ -65,7 +65,7 @@ _ADAPTERS: dict[int, tuple[Any, TypeAdapter[Any]]] = {}
 _FIELD_TYPES: dict[tuple[type[BaseModel], str], Any] = {}
 
 
-def _adapter(annotation: Any) -> TypeAdapter[Any]:
+def type_adapter(annotation: Any) -> TypeAdapter[Any]:
     """A cached validator for a type (building one costs far more than using it)."""
     cached = _ADAPTERS.get(id(annotation))
     if cached is None or cached[0] is not annotation:
@@ -74,7 +74,7 @@ def _adapter(annotation: Any) -> TypeAdapter[Any]:
     return cached[1]
 
 
-def _field_type(owner: type[BaseModel], name: str) -> Any:
+def field_type(owner: type[BaseModel], name: str) -> Any:
     """A field's type with its constraints: pydantic keeps them apart, in `field.metadata`."""
     key = (owner, name)
     if key not in _FIELD_TYPES:
@@ -92,7 +92,7 @@ def _strip_annotated(annotation: Any) -> Any:
     return annotation
 
 
-def _union_members(annotation: Any) -> list[Any]:
+def union_members(annotation: Any) -> list[Any]:
     """The members of a union other than None (an empty list when `annotation` is no union of two or more)."""
     base = _strip_annotated(annotation)
     if typing.get_origin(base) not in (Union, types.UnionType):
@@ -101,7 +101,7 @@ def _union_members(annotation: Any) -> list[Any]:
     return members if len(members) > 1 else []
 
 
-def _value_kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int | float):
@@ -117,12 +117,12 @@ def _value_kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _type_kind(annotation: Any) -> str | None:
+def type_kind(annotation: Any) -> str | None:
     base = _strip_annotated(annotation)
     origin = typing.get_origin(base) or base
     if origin is Literal:
         values = typing.get_args(base)
-        return _value_kind(values[0]) if values else None
+        return value_kind(values[0]) if values else None
     if origin is bool:
         return "boolean"
     if origin in (int, float):
@@ -138,13 +138,13 @@ def _type_kind(annotation: Any) -> str | None:
     return None
 
 
-def _describe_type(annotation: Any) -> str:
+def describe_type(annotation: Any) -> str:
     base = _strip_annotated(annotation)
     if typing.get_origin(base) is Literal:
         return " or ".join(f"'{value}'" for value in typing.get_args(base))
     if base is int:
         return "a whole number"
-    kind = _type_kind(base)
+    kind = type_kind(base)
     return {
         "boolean": "true or false",
         "number": "a number",
@@ -155,13 +155,13 @@ def _describe_type(annotation: Any) -> str:
     }.get(kind or "", str(base))
 
 
-def _salvage(annotation: Any, value: Any) -> Any:
+def salvage(annotation: Any, value: Any) -> Any:
     """The entries of a mapping or list that are right on their own (None when `value` is neither)."""
     base = _strip_annotated(annotation)
     origin = typing.get_origin(base)
     args = typing.get_args(base)
     if origin is dict and len(args) == 2 and isinstance(value, dict):
-        keys, values = _adapter(args[0]), _adapter(args[1])
+        keys, values = type_adapter(args[0]), type_adapter(args[1])
         kept: dict[Any, Any] = {}
         for key, item in value.items():
             try:
@@ -170,7 +170,7 @@ def _salvage(annotation: Any, value: Any) -> Any:
                 continue
         return kept
     if origin is list and len(args) == 1 and isinstance(value, list):
-        adapter = _adapter(args[0])
+        adapter = type_adapter(args[0])
         items = []
         for item in value:
             try:
@@ -181,7 +181,7 @@ def _salvage(annotation: Any, value: Any) -> Any:
     return None
 
 
-def _params_example(kind: str, params: Any) -> tuple[str, str | None]:
+def params_example(kind: str, params: Any) -> tuple[str, str | None]:
     """An example mapping for an action's parameters, from its first required one, and a hint for a lone value."""
     try:
         from robots import robot_class
@@ -214,12 +214,7 @@ def _flow_scalar(value: Any) -> str:
     return text
 
 
-def _holds_steps(annotation: Any) -> bool:
-    text = str(annotation)
-    return "Step" in text and "list" in text
-
-
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):

@@ -1,0 +1,209 @@
+"""What went wrong in a workflow's YAML, said where it happened and in a reader's words.
+
+ruamel.yaml's errors (`MarkedYAMLError`, `ReaderError`) and the tags it reads are turned into a
+`YamlSyntaxError` (the file cannot be read) or a `YamlProblem` (it was read, with a best guess in place of the
+mistake), each at the line and column of the mistake, with a hint that says how to write it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from robots.kit import Span
+
+
+@dataclass(frozen=True, slots=True)
+class YamlProblem:
+    """A mistake in the YAML that did not stop the loading (the data holds a best guess instead)."""
+
+    span: Span
+    message: str
+    hint: str | None = None
+    code: str = "yaml-syntax"
+
+
+class YamlSyntaxError(Exception):
+    """The file is not valid YAML; carries the span of the problem."""
+
+    def __init__(self, span: Span, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.span = span
+        self.message = message
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class TagMark:
+    """An explicit tag (`!!set`, `!env`…) on a node, where its node starts (line and column from 0)."""
+
+    tag: str
+    line: int
+    col: int
+
+
+# A tag as written: `!`, `!local`, `!!set`, `!handle!suffix` or `!<verbatim>`.
+_TAG_TEXT = re.compile(r"!(?:<[^>]*>|[^\s,\[\]{}]*)")
+_MAX_TAG_SHOWN = 60
+_TAG_SEARCH_LINES = 3
+
+
+def tag_problem(mark: TagMark, lines: list[str], file: str) -> YamlProblem:
+    """The error for a tag: at the tag itself (after an anchor `&a` when there is one), naming it as written."""
+    line, col, written = mark.line, mark.col, mark.tag
+    # The node starts at its anchor when it has one; the tag follows it, on the same line or a later one.
+    for index in range(mark.line, min(mark.line + _TAG_SEARCH_LINES, len(lines))):
+        found = _TAG_TEXT.search(lines[index], mark.col if index == mark.line else 0)
+        if found is not None:
+            line, col, written = index, found.start(), found.group(0)
+            break
+    if len(written) > _MAX_TAG_SHOWN:
+        written = written[: _MAX_TAG_SHOWN - 1] + "…"
+    return YamlProblem(
+        Span(file, line + 1, col + 1, col + 1 + max(1, len(written))),
+        f"the YAML tag {written} is not part of the workflow language",
+        "Rob'O workflows use plain YAML: remove the tag",
+        code="yaml-tag",
+    )
+
+
+QUOTE_THE_TEMPLATE = 'a value starting with {{ must be quoted, e.g. "{{ ligne.nom }}"'
+
+
+def explain_marked_error(exc: Any, text: str, lines: list[str], file: str) -> YamlSyntaxError:
+    problem = (exc.problem or exc.context or "invalid YAML").strip()
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    col = mark.column + 1 if mark is not None else 1
+    quote = _unclosed_quote(exc, text)
+    if quote is not None:
+        quote_line, quote_col, char = quote
+        return YamlSyntaxError(
+            Span(file, quote_line, quote_col, quote_col + 1),
+            "this quote is not closed on its line",
+            f"add the closing {char} at the end of the text",
+        )
+    current = lines[line - 1] if 0 < line <= len(lines) else ""
+    message = _tidy_problem(problem)
+    hint = _yaml_hint(problem, current)
+    if "\t" not in current and (
+        re.match(r"expected <block end>, but found '<block (mapping|sequence) start>'", problem)
+        or _key_read_as_text(problem, current, col)
+    ):
+        message = "this line is not indented like the lines around it"
+        hint = "line it up with the keys of the same block, using spaces only"
+        col = len(current) - len(current.lstrip(" ")) + 1
+    elif "but found" in problem:
+        before = current[: col - 1].rstrip()
+        template = re.search(r"(?:^|[:\-\[,]\s)\s*(\{\{)", current[: col - 1])
+        if template is not None:
+            message = "YAML reads this unquoted {{ … }} as a mapping, not as a template"
+            hint = QUOTE_THE_TEMPLATE
+            col = template.start(1) + 1
+        elif before.endswith(("'", '"')):
+            message = "text follows the closing quote of this value"
+            hint = (
+                'quote the whole value, e.g. "Dossier \\"urgent\\" à traiter" (a " inside "…" is written \\")'
+            )
+    return YamlSyntaxError(Span(file, line, col, col + 1), message, hint)
+
+
+def _key_read_as_text(problem: str, current: str, col: int) -> bool:
+    """`key: value` indented deeper than the key above it continues that key's text, and its ':' is refused."""
+    if "mapping values are not allowed" not in problem:
+        return False
+    match = re.match(r"^( *)(- )?[\w.-]+:( |$)", current)
+    return match is not None and col == match.end(0) - (1 if match.group(3) else 0)
+
+
+def _unclosed_quote(exc: Any, text: str) -> tuple[int, int, str] | None:
+    """Where a quoted text that runs on past its line starts, when that is what broke the YAML."""
+    context_mark = exc.context_mark
+    if exc.context == "while scanning a quoted scalar" and context_mark is not None:
+        return context_mark.line + 1, context_mark.column + 1, _char_at(text, context_mark.index) or '"'
+    problem_mark = exc.problem_mark
+    if problem_mark is None:
+        return None
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.tokens import ScalarToken
+
+    culprit = None
+    try:
+        for token in YAML(typ="rt", pure=True).scan(text):
+            if token.start_mark.line > problem_mark.line:
+                break
+            if (
+                isinstance(token, ScalarToken)
+                and token.style in ("'", '"')
+                and token.start_mark.line < token.end_mark.line == problem_mark.line
+            ):
+                culprit = token
+    except (YAMLError, RecursionError):
+        pass
+    if culprit is None:
+        return None
+    return culprit.start_mark.line + 1, culprit.start_mark.column + 1, str(culprit.style)
+
+
+def _char_at(text: str, index: int) -> str | None:
+    return text[index] if 0 <= index < len(text) and text[index] in "\"'" else None
+
+
+def explain_reader_error(exc: Any, text: str, file: str) -> YamlSyntaxError:
+    character = exc.character
+    position = exc.position if isinstance(exc.position, int) else 0
+    if isinstance(character, int) and 0 <= position <= len(text):
+        before = text[:position]
+        line = before.count("\n") + before.count("\r") - before.count("\r\n") + 1  # as `split_lines` counts
+        line_start = max(before.rfind("\n"), before.rfind("\r")) + 1
+        col = position - line_start + 1
+        return YamlSyntaxError(
+            Span(file, line, col, col + 1),
+            f"the file contains a control character (U+{character:04X}) that YAML does not allow",
+            "delete it: it often comes from text copied out of Word or a PDF",
+        )
+    return YamlSyntaxError(Span(file, 1, 1), f"invalid YAML: {exc.reason}")
+
+
+def second_document_span(text: str, file: str) -> Span:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import DocumentStartEvent
+
+    starts = 0
+    try:
+        for event in YAML(typ="rt", pure=True).parse(text):
+            if isinstance(event, DocumentStartEvent):
+                starts += 1
+                if starts == 2:
+                    mark = event.start_mark
+                    return Span(file, mark.line + 1, mark.column + 1, mark.column + 2)
+    except (YAMLError, RecursionError):
+        pass
+    return Span(file, 1, 1)
+
+
+def _tidy_problem(problem: str) -> str:
+    problem = problem.strip()
+    if "found duplicate key" in problem:
+        return problem.split(" with value")[0].replace("found duplicate key", "duplicate key")
+    return problem
+
+
+_QUOTE_THE_COLON = "a value containing ': ' must be quoted, e.g. \"Objet : relance\""
+
+
+def _yaml_hint(problem: str, current: str) -> str | None:
+    if "\t" in current or "found character '\\t'" in problem:
+        return "YAML indents with spaces, not tabs"
+    if "mapping values are not allowed" in problem or "but got ':'" in problem:
+        return _QUOTE_THE_COLON
+    if "found character '{'" in problem or problem.startswith("found unhashable key"):
+        return QUOTE_THE_TEMPLATE
+    if "duplicate key" in problem:
+        return "each key may appear once in a mapping; remove or rename one"
+    if "is defined twice" in problem:
+        return "give each anchor its own name"
+    return None
