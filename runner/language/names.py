@@ -12,8 +12,7 @@ from typing import Any
 
 from runner.language.diagnostics import did_you_mean
 from runner.language.loader import Location, SpanIndex, walk
-from runner.language.steps import STEP_KINDS, ActionStep, Step, StepBase
-from runner.language.steps.schema import field_schema
+from runner.language.steps import STEP_KINDS, ActionStep, Step, StepBase, field_schema
 from runner.language.values import IDENTIFIER, RESERVED_NAMES
 from runner.language.wording import valid_name_for
 

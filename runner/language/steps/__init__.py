@@ -25,7 +25,7 @@ from runner.language.steps.base import (
 )
 from runner.language.steps.branching import IfStep, TryStep
 from runner.language.steps.for_each import ForEachStep
-from runner.language.steps.schema import step_schema
+from runner.language.steps.schema import field_schema, step_schema
 from runner.language.steps.simple import FailStep, LogStep, SetStep
 
 Step = Union[ActionStep, ForEachStep, IfStep, TryStep, SetStep, LogStep, FailStep]  # noqa: UP007
@@ -65,6 +65,7 @@ __all__ = [
     "StepChecker",
     "StepRunner",
     "TryStep",
+    "field_schema",
     "holds_steps",
     "step_schema",
     "walk_steps",
