@@ -219,7 +219,11 @@ def _yaml(tags: list[TagMark] | None = None) -> Any:
             return super().compose_node(parent, index)
 
     class _Constructor(RoundTripConstructor):
-        """Keeps a date-looking scalar that is no real date (2024-02-30) as text, for the checks to report."""
+        """Keeps a scalar that looks like a date or a number but is none (2024-02-30, `._`) as text.
+
+        ruamel.yaml picks a scalar's type by its look, then fails converting some that only look the part; the
+        text is kept for the checks to report where it is used.
+        """
 
         def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
             try:
@@ -227,7 +231,14 @@ def _yaml(tags: list[TagMark] | None = None) -> Any:
             except (ValueError, OverflowError):
                 return str(node.value)
 
+        def construct_yaml_float(self, node: Any) -> Any:
+            try:
+                return super().construct_yaml_float(node)
+            except (ValueError, OverflowError):
+                return str(node.value)
+
     _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+    _Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor.construct_yaml_float)
 
     yaml = YAML(typ="rt", pure=True)
     yaml.allow_duplicate_keys = False

@@ -157,6 +157,11 @@ class TestForgivenMistakes:
         doc = load_workflow_text("a: 2024-02-30\nb: 2024-02-28\n")
         assert doc.data == {"a": "2024-02-30", "b": dt.date(2024, 2, 28)}
 
+    def test_a_number_lookalike_that_is_no_number_stays_text(self) -> None:
+        # ruamel.yaml takes `._` for a float by its look, then fails converting it (found by the fuzz test)
+        doc = load_workflow_text("a: ._\nb: [._, 1.5]\n")
+        assert doc.data == {"a": "._", "b": ["._", 1.5]}
+
     def test_an_unquoted_template_is_read_as_the_template_meant(self) -> None:
         doc = load_workflow_text("steps:\n  - for_each: {{ rows }}\n", "w.yaml")
         assert doc.data == {"steps": [{"for_each": "{{ rows }}"}]}
