@@ -40,6 +40,8 @@ from runner.events import (
     ArtifactSaved,
     Event,
     EventSink,
+    ExitCode,
+    ItemStatus,
     LogMessage,
     RunFinished,
     RunStarted,
@@ -67,8 +69,10 @@ from runner.record import (
     RunStoreSink,
     default_store_url,
     load_audit_key,
+    release_slot,
     verify_audit_log,
 )
+from runner.review import effective_status, process_create_time, still_running
 
 
 @dataclass
@@ -91,9 +95,14 @@ class RunOptions:
     say: Callable[[str], None] | None = None  # what a person should know before the run starts
 
 
+NOT_STARTED = (
+    "invalid"  # the outcome's status when the run could not start (nothing is recorded): not a RunStatus
+)
+
+
 @dataclass
 class RunOutcome:
-    status: str
+    status: str  # a RunStatus, or NOT_STARTED
     run_id: str | None = None
     run_dir: Path | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -104,7 +113,7 @@ class RunOutcome:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[RunStatus(self.status)] if self.status in EXIT_CODES else 1
+        return EXIT_CODES[RunStatus(self.status)] if self.status in EXIT_CODES else ExitCode.ERROR
 
 
 def new_run_id() -> str:
@@ -153,7 +162,7 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
     validation = validate_file(path)
     if not validation.ok or validation.workflow is None:
         return RunOutcome(
-            "invalid", diagnostics=validation.errors, sources={validation.path: validation.source_lines}
+            NOT_STARTED, diagnostics=validation.errors, sources={validation.path: validation.source_lines}
         )
     workflow = validation.workflow
     workflow_dir = Path(path).resolve().parent
@@ -179,9 +188,9 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
         if previous is not None and previous.run_dir:
             options = dataclasses.replace(options, run_dir=Path(previous.run_dir))
     except RunRefused as exc:
-        return RunOutcome("invalid", diagnostics=[_top_diagnostic(validation, "already-running", exc)])
+        return RunOutcome(NOT_STARTED, diagnostics=[_top_diagnostic(validation, "already-running", exc)])
     except RoboError as exc:
-        return RunOutcome("invalid", diagnostics=[_top_diagnostic(validation, "configuration-error", exc)])
+        return RunOutcome(NOT_STARTED, diagnostics=[_top_diagnostic(validation, "configuration-error", exc)])
     finally:
         store.close()
     run_id = options.run_id or ""
@@ -202,7 +211,7 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
 def _release(options: RunOptions, run_id: str) -> None:
     store = RunStore(options.store_url or default_store_url(options.logs_dir))
     try:
-        store.release_slot(run_id, os.getpid())
+        release_slot(store, run_id, os.getpid())
     except Exception as exc:  # the store may be what failed: the slot frees itself when this process ends
         sys.stderr.write(f"warning: run {run_id} could not give back its place: {exc}\n")
     finally:
@@ -222,8 +231,6 @@ def _resuming(
     store: RunStore, options: RunOptions, validation: ValidationResult
 ) -> tuple[RunOptions, RunRecord]:
     """The options of a resumed run (the same id, records and inputs as the run it continues) and its record."""
-    from runner.record import effective_status
-
     record = store.get_run(options.resume or "")
     if record is None:
         raise ConfigurationError(f"there is no run '{options.resume}' to resume", hint="see 'robo runs list'")
@@ -273,7 +280,7 @@ def _unfinished_run(
     store: RunStore, validation: ValidationResult, inputs: dict[str, Any]
 ) -> RunRecord | None:
     """The last run of this workflow file with these inputs that stopped before its end (crashed or interrupted)."""
-    from runner.record import comparable, effective_status
+    from runner.record import comparable
 
     given = comparable(clean_data(inputs))
     workflow_file = str(Path(validation.path).resolve())
@@ -291,7 +298,7 @@ RESUMABLE = frozenset({RunStatus.CRASHED, RunStatus.INTERRUPTED})
 
 
 def _stopped_when(record: RunRecord, stopped_at: str | None) -> str:
-    done = record.items.get("done", 0)
+    done = record.items.get(ItemStatus.DONE, 0)
     when = _local_time(record.finished_at or stopped_at or record.session_started_at or record.started_at)
     if record.status == RunStatus.INTERRUPTED:
         return f"interrupted at {when} ({done} items done)"
@@ -315,7 +322,7 @@ def _claim(
 ) -> RunOptions:
     """Make the run ours in the store (refused when another process holds it); the options with its id."""
     from runner.language import UNLIMITED
-    from runner.record import RunClaimant, process_create_time
+    from runner.record import RunClaimant, claim_run
 
     workflow_file = str(Path(validation.path).resolve())
     limit = 0 if options.dry_run or workflow.concurrency == UNLIMITED else int(workflow.concurrency)
@@ -333,7 +340,7 @@ def _claim(
     )
     waiting_for = None
     while True:
-        claim = store.claim_run(claimant)
+        claim = claim_run(store, claimant, still_running)
         if claim.taken:
             return dataclasses.replace(options, run_id=claimant.run_id)
         holder = claim.holder
