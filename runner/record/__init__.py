@@ -1,20 +1,16 @@
 """What stays of a run: the run store (and who claims a run in it), the audit log, the console."""
 
-from runner.record.audit import (
+from runner.record.audit import AUDIT_LOG_NAME, AuditLog, AuditLogRefused
+from runner.record.audit_keys import (
     AUDIT_KEY_VARIABLE,
-    AUDIT_LOG_NAME,
     AUDIT_SEAL_NAME,
     GENESIS,
     AuditKeyError,
-    AuditLog,
-    AuditLogRefused,
-    AuditState,
-    AuditVerdict,
     audit_key_path,
     load_audit_key,
     record_run_id,
-    verify_audit_log,
 )
+from runner.record.audit_verify import AuditState, AuditVerdict, verify_audit_log
 from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
 from runner.record.console import ConsoleSink, is_closed_output, silence_closed_output
 from runner.record.store import (
