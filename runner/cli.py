@@ -247,75 +247,10 @@ def actions(
     fmt: FormatOption = "text",
 ) -> None:
     """The reference of every action: parameters, types, defaults and what they do."""
-    from robots import UnknownRobotError, robot_class, robot_names
-    from runner.language import did_you_mean
+    from runner.language import print_actions
 
-    names = robot_names()
-    if robot is not None and robot not in names:
-        hint = did_you_mean(robot, names)
-        _err(
-            f"error: there is no robot '{robot}' (robots: {', '.join(names)})"
-            + (f"\n  hint: {hint}" if hint else "")
-        )
+    if not print_actions(robot, _out, _err, fmt=fmt):
         raise typer.Exit(ExitCode.ERROR)
-    selected = [robot] if robot else names
-    reference: dict[str, Any] = {}
-    for name in selected:
-        try:
-            cls = robot_class(name)
-        except (UnknownRobotError, ImportError) as exc:
-            _err(f"warning: robot '{name}' cannot be loaded: {exc}")
-            continue
-        reference[name] = {"summary": cls.summary(), "actions": cls.action_specs()}
-    if fmt == "json":
-        payload = {
-            name: {
-                "summary": entry["summary"],
-                "actions": {
-                    action_name: {
-                        "summary": spec.summary,
-                        "side_effects": spec.side_effects,
-                        "idempotent": spec.idempotent,
-                        "returns": spec.returns,
-                        "parameters": {
-                            p.name: {
-                                "type": p.type_text(),
-                                "required": p.required,
-                                "default": None if p.required else p.default,
-                                "description": p.description,
-                            }
-                            for p in spec.parameters.values()
-                        },
-                    }
-                    for action_name, spec in entry["actions"].items()
-                },
-            }
-            for name, entry in reference.items()
-        }
-        _out(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
-        return
-    for name, entry in reference.items():
-        _out(f"{name} — {entry['summary']}")
-        for action_name, spec in entry["actions"].items():
-            flag = (
-                " (changes things)"
-                if spec.may_enter_twice
-                else " (writes: safe to repeat)"
-                if spec.side_effects
-                else ""
-            )
-            _out(f"\n  {name}.{action_name}{flag}")
-            _out(f"      {spec.summary}")
-            for param in spec.parameters.values():
-                default = "required" if param.required else f"default {param.default!r}"
-                _out(f"      {param.name}: {param.type_text()}, {default}")
-                if param.description:
-                    _out(f"          {param.description}")
-            for group in spec.one_of:
-                _out(f"      give exactly one of: {', '.join(group)}")
-            if spec.returns:
-                _out(f"      returns: {spec.returns}")
-        _out()
 
 
 @app.command()
@@ -636,10 +571,10 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         _err("interrupted")
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except RoboError as exc:  # e.g. a run store that cannot be opened, met by any command
         _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
-        sys.exit(1)
+        sys.exit(ExitCode.ERROR)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from runner.language.model import (
     TryStep,
     Workflow,
 )
+from runner.language.reference import print_actions
 from runner.language.schema import workflow_schema
 from runner.language.triggers import (
     ScheduleTrigger,
@@ -85,6 +86,7 @@ __all__ = [
     "load_workflow_text",
     "matches_any",
     "parse_time_of_day",
+    "print_actions",
     "read_closed_days",
     "render_all",
     "render_text",
