@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-if TYPE_CHECKING:
-    from rich.text import Text
+from runner.events import ExitCode
 
+if TYPE_CHECKING:
     from runner.language import Diagnostic
+    from runner.record import RunStore
     from runner.run import RunOutcome
 
 app = typer.Typer(
@@ -72,15 +73,6 @@ def _err(text: str) -> None:
     typer.echo(printable(text), err=True)
 
 
-def _cell(text: object) -> Text:
-    """A value from the run store as a rich table cell or line: plain text (no markup), control characters escaped."""
-    from rich.text import Text
-
-    from robots.kit import printable, shortened
-
-    return Text(printable(shortened("" if text is None else str(text))))
-
-
 def _print_diagnostics(diagnostics: list[Diagnostic], sources: Mapping[str, Sequence[str]], fmt: str) -> None:
     from runner.language import render_all
 
@@ -116,7 +108,7 @@ def validate(
     if fmt == "text" and failed:
         count = sum(1 for d in all_diagnostics if d.severity == "error")
         _err(f"\n{count} error{'s' if count != 1 else ''} in {failed} file{'s' if failed != 1 else ''}")
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(ExitCode.ERROR if failed else ExitCode.OK)
 
 
 @app.command()
@@ -165,12 +157,12 @@ def run(
 
     if force and not resume:
         _err("error: --force goes with --resume RUN_ID: it does again the items to check of that run")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     try:
         given = parse_input_assignments(inputs or [])
     except RoboError as exc:
         _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USAGE) from None
     browser: dict[str, Any] = {}
     if headed:
         browser["headless"] = False
@@ -194,16 +186,16 @@ def run(
         outcome = run_workflow(workflow, options)
     except RoboError as exc:  # the run store cannot be opened: nothing could be recorded
         _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.ERROR) from None
     except Exception as exc:
         if debug:
             raise
         with _output_may_be_closed():
             _err(f"internal error: {type(exc).__name__}: {exc}\n  (run again with --debug for the traceback)")
-        raise typer.Exit(70) from None
+        raise typer.Exit(ExitCode.SOFTWARE) from None
     with _output_may_be_closed():
         _show_outcome(outcome, fmt, logs, store)
-    raise typer.Exit(outcome.exit_code if outcome.status != "invalid" else 1)
+    raise typer.Exit(outcome.exit_code)
 
 
 @contextmanager
@@ -255,75 +247,10 @@ def actions(
     fmt: FormatOption = "text",
 ) -> None:
     """The reference of every action: parameters, types, defaults and what they do."""
-    from robots import UnknownRobotError, robot_class, robot_names
-    from runner.language import did_you_mean
+    from runner.language import print_actions
 
-    names = robot_names()
-    if robot is not None and robot not in names:
-        hint = did_you_mean(robot, names)
-        _err(
-            f"error: there is no robot '{robot}' (robots: {', '.join(names)})"
-            + (f"\n  hint: {hint}" if hint else "")
-        )
-        raise typer.Exit(1)
-    selected = [robot] if robot else names
-    reference: dict[str, Any] = {}
-    for name in selected:
-        try:
-            cls = robot_class(name)
-        except (UnknownRobotError, ImportError) as exc:
-            _err(f"warning: robot '{name}' cannot be loaded: {exc}")
-            continue
-        reference[name] = {"summary": cls.summary(), "actions": cls.action_specs()}
-    if fmt == "json":
-        payload = {
-            name: {
-                "summary": entry["summary"],
-                "actions": {
-                    action_name: {
-                        "summary": spec.summary,
-                        "side_effects": spec.side_effects,
-                        "idempotent": spec.idempotent,
-                        "returns": spec.returns,
-                        "parameters": {
-                            p.name: {
-                                "type": p.type_text(),
-                                "required": p.required,
-                                "default": None if p.required else p.default,
-                                "description": p.description,
-                            }
-                            for p in spec.parameters.values()
-                        },
-                    }
-                    for action_name, spec in entry["actions"].items()
-                },
-            }
-            for name, entry in reference.items()
-        }
-        _out(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
-        return
-    for name, entry in reference.items():
-        _out(f"{name} — {entry['summary']}")
-        for action_name, spec in entry["actions"].items():
-            flag = (
-                " (changes things)"
-                if spec.may_enter_twice
-                else " (writes: safe to repeat)"
-                if spec.side_effects
-                else ""
-            )
-            _out(f"\n  {name}.{action_name}{flag}")
-            _out(f"      {spec.summary}")
-            for param in spec.parameters.values():
-                default = "required" if param.required else f"default {param.default!r}"
-                _out(f"      {param.name}: {param.type_text()}, {default}")
-                if param.description:
-                    _out(f"          {param.description}")
-            for group in spec.one_of:
-                _out(f"      give exactly one of: {', '.join(group)}")
-            if spec.returns:
-                _out(f"      returns: {spec.returns}")
-        _out()
+    if not print_actions(robot, _out, _err, fmt=fmt):
+        raise typer.Exit(ExitCode.ERROR)
 
 
 @app.command()
@@ -341,28 +268,17 @@ def schema(
             output.write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
             _err(f"error: the schema could not be written to {output}: {exc.strerror or exc}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(ExitCode.ERROR) from None
         _err(f"schema written to {output}")
 
 
-def _store(logs: Path, store: str | None) -> Any:
-    from robots.kit import ConfigurationError
-    from runner.record import RunStore, default_store_url
+def _store(logs: Path, store: str | None) -> RunStore:
+    from runner.review import open_store
 
-    try:
-        return RunStore(store or default_store_url(logs))
-    except ConfigurationError as exc:
-        _err(f"error: {exc.message}\n  hint: {exc.hint}")
-        raise typer.Exit(1) from None
-
-
-def _run_or_exit(run_store: Any, run_id: str) -> Any:
-    """The run named `run_id` (the whole id or a unique beginning of it); exit 1 saying so when there is none."""
-    record = run_store.get_run(run_id)
-    if record is None:
-        _err(f"error: no run '{run_id}' in {run_store.shown_url}")
-        raise typer.Exit(1)
-    return record
+    run_store = open_store(logs, store, _err)
+    if run_store is None:
+        raise typer.Exit(ExitCode.ERROR)
+    return run_store
 
 
 @runs_app.command("list")
@@ -376,33 +292,13 @@ def runs_list(
     fmt: FormatOption = "text",
 ) -> None:
     """List runs, newest first."""
-    from rich.console import Console
-    from rich.table import Table
+    from runner.review import print_runs
 
     run_store = _store(logs, store)
     try:
-        records = run_store.list_runs(workflow=workflow, status=status, since=since, limit=limit)
+        print_runs(run_store, _out, _err, workflow=workflow, status=status, since=since, limit=limit, fmt=fmt)
     finally:
         run_store.close()
-    if fmt == "json":
-        _out(json.dumps([record.__dict__ for record in records], ensure_ascii=False, indent=2, default=str))
-        return
-    if not records:
-        _err("no runs found")
-        return
-    # The run as a whole: its duration over all its sessions, its items as the store has them.
-    table = Table("run", "workflow", "status", "started", "duration", "items done/failed")
-    for record in records:
-        counts = record.counts or {}
-        table.add_row(
-            record.id,
-            _cell(record.workflow),
-            record.status_label,
-            record.started_at[:19].replace("T", " "),
-            f"{record.duration:.1f} s" if record.duration is not None else "",
-            f"{counts.get('items_done', 0)}/{counts.get('items_failed', 0)}",
-        )
-    Console(width=max(120, Console().width)).print(table)
 
 
 @runs_app.command("show")
@@ -413,71 +309,15 @@ def runs_show(
     fmt: FormatOption = "text",
 ) -> None:
     """Show one run: its status, steps and work items."""
-    from rich.console import Console
-    from rich.table import Table
+    from runner.review import print_run
 
     run_store = _store(logs, store)
     try:
-        record = _run_or_exit(run_store, run_id)
-        step_rows = run_store.run_steps(record.id)
-        item_rows = run_store.run_items(record.id)
+        code = print_run(run_store, run_id, _out, _err, fmt=fmt)
     finally:
         run_store.close()
-    from runner.events import ItemStatus
-
-    to_check = [row for row in item_rows if row["status"] == ItemStatus.TO_CHECK]
-    if fmt == "json":
-        payload = {
-            "run": record.__dict__,
-            "steps": step_rows,
-            "items": item_rows,
-            "to_check": [row["key"] for row in to_check],
-        }
-        _out(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
-        return
-    console = Console(width=max(120, Console().width))
-    console.print(
-        _cell(f"run {record.id} of '{record.workflow}' ({record.workflow_file})"),
-        markup=False,
-        highlight=False,
-    )
-    sessions = f" over {record.sessions} sessions" if record.sessions > 1 else ""
-    console.print(
-        f"status: {record.status_label}; started {record.started_at}; duration {record.duration} s{sessions}",
-        markup=False,
-    )
-    if record.dry_run:
-        console.print("a dry run: the steps that change something were not called", markup=False)
-    if record.error:
-        console.print(_cell(f"error: {record.error}"), markup=False)
-    console.print(_cell(f"records: {record.run_dir}"), markup=False)
-    steps_table = Table("step", "name", "item", "status", "duration", "error", title="steps")
-    for row in step_rows[-200:]:
-        steps_table.add_row(
-            row["step"],
-            _cell(row["name"]),
-            _cell(row["item"]),
-            row["status"],
-            f"{row['duration'] or 0:.3f} s",
-            _cell(row["error"]),
-        )
-    console.print(steps_table)
-    others = [row for row in item_rows if row["status"] != ItemStatus.TO_CHECK]
-    if others:
-        items_table = Table("loop", "#", "key", "status", "error", title="work items")
-        for row in others:
-            items_table.add_row(
-                row["loop"], str(row["position"] + 1), _cell(row["key"]), row["status"], _cell(row["error"])
-            )
-        console.print(items_table)
-    if to_check:
-        check_table = Table(
-            "loop", "#", "key", "why", title=f"{len(to_check)} items to check (maybe entered: not done again)"
-        )
-        for row in to_check:
-            check_table.add_row(row["loop"], str(row["position"] + 1), _cell(row["key"]), _cell(row["error"]))
-        console.print(check_table)
-        console.print(_to_check_advice(record.id), markup=False, highlight=False)
+    if code:
+        raise typer.Exit(code)
 
 
 @runs_app.command("retry")
@@ -492,11 +332,15 @@ def runs_retry(
     An item that may have been entered before it failed is checked first with the loop's `already_done` steps;
     without them it stays to check (see `robo runs mark`), unless --force.
     """
+    from runner.review import find_run
+
     run_store = _store(logs, store)
     try:
-        record = _run_or_exit(run_store, run_id)
+        record = find_run(run_store, run_id, _err)
     finally:
         run_store.close()
+    if record is None:
+        raise typer.Exit(ExitCode.ERROR)
     run(Path(record.workflow_file), resume=record.id, force=force, logs=logs, store=store)
 
 
@@ -514,108 +358,29 @@ def runs_mark(
     store: StoreOption = None,
 ) -> None:
     """Say what became of an item to check, after looking for it in the intranet (recorded in the audit log)."""
-    import getpass
-
-    from robots.kit import ConfigurationError
-    from runner.events import ItemMark, ItemMarked, ItemStatus, RunStatus
-    from runner.record import AUDIT_LOG_NAME, AuditLog
+    from runner.review import mark_item
 
     if done == redo:
         _err("error: say --done (it is entered) or --redo (it is not), one of them")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     run_store = _store(logs, store)
     try:
-        record = _run_or_exit(run_store, run_id)
-        if record.status == RunStatus.RUNNING:
-            _err(
-                f"error: run {record.id} is running (process {record.pid} on {record.host}): mark it once it ends"
-            )
-            raise typer.Exit(1)
-        rows = [
-            row
-            for row in run_store.run_items(record.id)
-            if row["key"] == key and (loop is None or row["loop"] == loop)
-        ]
-        if not rows:
-            waiting = [
-                row["key"] for row in run_store.run_items(record.id) if row["status"] == ItemStatus.TO_CHECK
-            ]
-            _err(
-                f"error: run {record.id} has no item '{key}'"
-                + (f" in {loop}" if loop else "")
-                + (f"\n  hint: the items to check are: {', '.join(waiting[:20])}" if waiting else "")
-            )
-            raise typer.Exit(1)
-        if len(rows) > 1:
-            loops = ", ".join(row["loop"] for row in rows)
-            _err(f"error: several loops have an item '{key}' ({loops})\n  hint: say which with --loop")
-            raise typer.Exit(1)
-        row = rows[0]
-        audit = None
-        if record.run_dir:
-            try:  # verified before anything is marked: a log that fails is never appended to
-                audit = AuditLog(
-                    Path(record.run_dir) / AUDIT_LOG_NAME, stored_head=record.last_hash, continuing=True
-                )
-            except ConfigurationError as exc:
-                _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
-                raise typer.Exit(1) from None
-        event = ItemMarked(
-            run_id=record.id,
-            loop=row["loop"],
-            key=key,
-            mark=str(ItemMark.DONE if done else ItemMark.REDO),
-            by=by or getpass.getuser(),
-            previous_status=str(row["status"]),
-        )
-        run_store.mark_item(event)
-        if audit is not None:
-            try:
-                run_store.set_last_hash(record.id, audit.append(event.to_dict(), durable=True))
-            finally:
-                audit.close()
-        _write_report_again(run_store, record.id)
+        code = mark_item(run_store, run_id, key, _err, done=done, loop=loop, by=by)
     finally:
         run_store.close()
-    then = "it will not be done again" if done else f"the next 'robo runs retry {record.id}' does it again"
-    _err(f"item {key} of run {record.id} marked {event.mark} (it was {event.previous_status}): {then}")
-
-
-def _to_check_advice(run_id: str) -> str:
-    return (
-        "They may have been entered before they failed. Check each in the intranet, then:\n"
-        f"  robo runs mark {run_id} KEY --done    (it is entered)\n"
-        f"  robo runs mark {run_id} KEY --redo    (it is not: the next retry does it)\n"
-        f"or do them all again, knowing some may then be entered twice: robo runs retry {run_id} --force"
-    )
+    if code:
+        raise typer.Exit(code)
 
 
 def _print_items_to_check(run_id: str, logs: Path, store: str | None) -> None:
     """The retry summary's list of items to check, apart from the failed ones."""
-    from runner.events import ItemStatus
+    from runner.review import print_items_to_check
 
     run_store = _store(logs, store)
     try:
-        rows = [row for row in run_store.run_items(run_id) if row["status"] == ItemStatus.TO_CHECK]
+        print_items_to_check(run_store, run_id, _err)
     finally:
         run_store.close()
-    if not rows:
-        return
-    _err(f"\n{len(rows)} item{'s' if len(rows) != 1 else ''} to check (not done again):")
-    for row in rows[:50]:
-        _err(f"  {row['key']}: {row['error'] or ''}")
-    if len(rows) > 50:
-        _err(f"  … and {len(rows) - 50} more: robo runs show {run_id}")
-    _err(_to_check_advice(run_id))
-
-
-def _write_report_again(run_store: Any, run_id: str) -> None:
-    from runner.review import write_report
-
-    try:
-        write_report(run_store, run_id)
-    except OSError as exc:
-        _err(f"warning: the run's report could not be written again: {exc}")
 
 
 @runs_app.command("report")
@@ -629,18 +394,15 @@ def runs_report(
     store: StoreOption = None,
 ) -> None:
     """Write the run's HTML report again (it is written at the end of every run): one file, screenshots inside."""
-    from runner.review import write_report
+    from runner.review import rewrite_report
 
     run_store = _store(logs, store)
     try:
-        record = _run_or_exit(run_store, run_id)
-        path = write_report(run_store, record.id, output)
-    except OSError as exc:
-        _err(f"error: the report could not be written: {exc}")
-        raise typer.Exit(1) from None
+        code = rewrite_report(run_store, run_id, output, _out, _err)
     finally:
         run_store.close()
-    _out(str(path))
+    if code:
+        raise typer.Exit(code)
 
 
 @audit_app.command("verify")
@@ -653,56 +415,9 @@ def audit_verify(
 
     Every record's MAC is checked with the audit key, and the log's head against its seal (audit.seal beside it)
     and the run store."""
-    from runner.record import AUDIT_LOG_NAME, AuditState, verify_audit_log
+    from runner.review import verify_audit
 
-    path = Path(target)
-    expected: str | None = None
-    if path.is_file():
-        expected = _stored_last_hash(path, logs, store)
-    else:
-        run_store = _store(logs, store)
-        try:
-            record = run_store.get_run(target)
-        finally:
-            run_store.close()
-        if record is None or not record.run_dir:
-            _err(f"error: '{target}' is neither an audit log file nor a known run id")
-            raise typer.Exit(2)
-        path = Path(record.run_dir) / AUDIT_LOG_NAME
-        expected = record.last_hash
-    if not path.is_file():
-        _err(f"error: the audit log {path} is missing")
-        raise typer.Exit(1)
-    verdict = verify_audit_log(path, expected)
-    _out(f"{path}: {verdict}")
-    codes = {AuditState.INTACT: 0, AuditState.UNKEYED: 3}
-    raise typer.Exit(codes.get(verdict.state, 1))
-
-
-def _stored_last_hash(path: Path, logs: Path, store: str | None) -> str | None:
-    """The last MAC the run store keeps for the run of an audit log named by its path, a second anchor beside the
-    log's seal: in `--store`, else the store of the logs folder the log is in, else `--logs`'s."""
-    from runner.record import DEFAULT_STORE_NAME, record_run_id
-
-    with path.open("rb") as handle:
-        run_id = record_run_id(handle.readline().rstrip(b"\n"))
-    if run_id is None:
-        return None  # the chain check names the broken first line
-    candidates = [path.resolve().parent.parent.parent, logs]  # logs/<workflow>/<run id>/audit.jsonl
-    folder = next((c for c in candidates if (c / DEFAULT_STORE_NAME).is_file()), None)
-    if store is None and folder is None:
-        _err(f"note: no run store found for run {run_id}: the log is checked against its seal only")
-        return None
-    run_store = _store(folder or logs, store)
-    try:
-        record = run_store.get_run(run_id)
-    finally:
-        run_store.close()
-    if record is None or record.id != run_id:
-        _err(f"note: run {run_id} is not in {run_store.shown_url}: the log is checked against its seal only")
-        return None
-    last_hash: str | None = record.last_hash
-    return last_hash
+    raise typer.Exit(verify_audit(target, logs, store, _out, _err))
 
 
 @secrets_app.command("set")
@@ -718,7 +433,7 @@ def secrets_set(
         store_in_keyring(name, value)
     except ConfigurationError as exc:
         _err(f"error: {exc.message}\n  hint: {exc.hint}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.ERROR) from None
     _err(f"secret '{name}' stored in the system keyring")
 
 
@@ -749,7 +464,7 @@ def schedule_serve(
 
     if not folder.is_dir():
         _err(f"error: {folder} is not a folder of workflows")
-        raise typer.Exit(2)
+        raise typer.Exit(ExitCode.USAGE)
     setup_logging()
     service = ScheduleService(
         folder,
@@ -783,7 +498,7 @@ def schedule_list(
         if not rows:
             _err(f"no schedules in {folder}")
     _print_diagnostics(catalogue.diagnostics, catalogue.sources, "text")
-    raise typer.Exit(1 if catalogue.diagnostics else 0)
+    raise typer.Exit(ExitCode.ERROR if catalogue.diagnostics else ExitCode.OK)
 
 
 @schedule_app.command("status")
@@ -799,7 +514,7 @@ def schedule_status(
         _out(json.dumps(status, ensure_ascii=False, indent=2, default=str))
     else:
         print_status(status, _out)
-    raise typer.Exit(0 if any(row["alive"] for row in status["services"]) else 1)
+    raise typer.Exit(ExitCode.OK if any(row["alive"] for row in status["services"]) else ExitCode.ERROR)
 
 
 @schedule_app.command("run-now")
@@ -856,10 +571,10 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         _err("interrupted")
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except RoboError as exc:  # e.g. a run store that cannot be opened, met by any command
         _err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
-        sys.exit(1)
+        sys.exit(ExitCode.ERROR)
 
 
 if __name__ == "__main__":

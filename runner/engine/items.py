@@ -21,12 +21,21 @@ The rules a resumed run (`robo run --resume`, `robo runs retry`) follows for eac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from runner.events import Effect, effects_of, touching
 
-if TYPE_CHECKING:
-    from runner.record import RunStore
+
+class StoredItems(Protocol):
+    """What the ledger reads of a run store (`runner.record.RunStore`), so the engine does not depend on it."""
+
+    def run_items(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's item rows: `loop`, `key`, `status`, `outcome`, `effects`."""
+        ...
+
+    def as_stored(self, text: str) -> str:
+        """A text as the store gives it back (to find an item by its loop and key)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ class ItemGate:
 class WorkItemLedger(ItemGate):
     """The items a run recorded so far, read once when the run is resumed."""
 
-    def __init__(self, store: RunStore, run_id: str, *, force: bool = False) -> None:
+    def __init__(self, store: StoredItems, run_id: str, *, force: bool = False) -> None:
         self.force = force
         self._as_stored = store.as_stored
         self._items = {

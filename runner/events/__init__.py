@@ -19,7 +19,17 @@ from runner.events.events import (
     clean_data,
     unencodable_place,
 )
-from runner.events.statuses import EXIT_CODES, FAILED, UNFINISHED, ItemMark, ItemStatus, RunStatus, is_failed
+from runner.events.statuses import (
+    EXIT_CODES,
+    FAILED,
+    UNFINISHED,
+    ExitCode,
+    ItemMark,
+    ItemStatus,
+    RunStatus,
+    StepStatus,
+    is_failed,
+)
 
 __all__ = [
     "EXIT_CODES",
@@ -30,6 +40,7 @@ __all__ = [
     "EffectState",
     "Event",
     "EventSink",
+    "ExitCode",
     "ItemEffect",
     "ItemFinished",
     "ItemMark",
@@ -44,6 +55,7 @@ __all__ = [
     "RunStatus",
     "StepFinished",
     "StepStarted",
+    "StepStatus",
     "clean_data",
     "effects_of",
     "is_failed",

@@ -125,7 +125,7 @@ class StepFinished(Event):
     kind: ClassVar[str] = "step_finished"
     step: str
     name: str
-    status: str  # succeeded | failed | skipped
+    status: str  # a StepStatus value: succeeded | failed | skipped
     duration: float
     item: str | None = None
     lane: int = 0

@@ -1,8 +1,8 @@
-"""The statuses of a run and of its items, and the exit code of each run status."""
+"""The statuses of a run and of its items, and the exit codes of `robo` (of each run status, and the others)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class RunStatus(StrEnum):
@@ -16,12 +16,33 @@ class RunStatus(StrEnum):
     CRASHED = "crashed"  # an unexpected error, or its process died: can be resumed
 
 
+class StepStatus(StrEnum):
+    """How a step ended (`StepFinished.status`)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # its `when:` was false, or a dry run did not call it
+
+
+class ExitCode(IntEnum):
+    """How a `robo` command ends, for scripts and the schedule service: the one list of exit codes."""
+
+    OK = 0
+    ERROR = 1  # not done: a run failed, a workflow is invalid, no such run, a log fails verification
+    USAGE = 2  # the command line is wrong: options that do not go together, an input that is not name=value
+    PARTLY = (
+        3  # a run completed with errors; `robo audit verify`: an older log that cannot be proved (no key)
+    )
+    SOFTWARE = 70  # an error of Rob'O itself (sysexits' EX_SOFTWARE): the run crashed
+    INTERRUPTED = 130  # stopped by a signal (128 + SIGINT)
+
+
 EXIT_CODES: dict[RunStatus, int] = {  # of `robo run`, by the run's final status
-    RunStatus.SUCCEEDED: 0,
-    RunStatus.FAILED: 1,
-    RunStatus.COMPLETED_WITH_ERRORS: 3,
-    RunStatus.CRASHED: 70,
-    RunStatus.INTERRUPTED: 130,
+    RunStatus.SUCCEEDED: ExitCode.OK,
+    RunStatus.FAILED: ExitCode.ERROR,
+    RunStatus.COMPLETED_WITH_ERRORS: ExitCode.PARTLY,
+    RunStatus.CRASHED: ExitCode.SOFTWARE,
+    RunStatus.INTERRUPTED: ExitCode.INTERRUPTED,
 }
 
 

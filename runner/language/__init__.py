@@ -25,6 +25,7 @@ from runner.language.loader import (
     split_lines,
 )
 from runner.language.model import INPUT_PYTHON_TYPES, UNLIMITED, InputSpec, ScheduleEntry, Workflow
+from runner.language.reference import print_actions
 from runner.language.schema import workflow_schema
 from runner.language.steps import (
     STEP_KINDS,
@@ -92,6 +93,7 @@ __all__ = [
     "load_workflow_text",
     "matches_any",
     "parse_time_of_day",
+    "print_actions",
     "read_closed_days",
     "render_all",
     "render_text",

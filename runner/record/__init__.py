@@ -1,30 +1,23 @@
-"""What stays of a run: the run store, the audit log, the console, and whether a running run is alive."""
+"""What stays of a run: the run store (and who claims a run in it), the audit log, the console."""
 
-from runner.record.audit import (
+from runner.record.audit import AUDIT_LOG_NAME, AuditLog, AuditLogRefused
+from runner.record.audit_keys import (
     AUDIT_KEY_VARIABLE,
-    AUDIT_LOG_NAME,
     AUDIT_SEAL_NAME,
     GENESIS,
     AuditKeyError,
-    AuditLog,
-    AuditLogRefused,
-    AuditState,
-    AuditVerdict,
     audit_key_path,
     load_audit_key,
     record_run_id,
-    verify_audit_log,
 )
+from runner.record.audit_verify import AuditState, AuditVerdict, verify_audit_log
+from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
 from runner.record.console import ConsoleSink, is_closed_output, silence_closed_output
-from runner.record.liveness import effective_status, process_alive, process_create_time
 from runner.record.store import (
     DEFAULT_STORE_NAME,
     DRY_RUN_MARK,
-    RunClaim,
-    RunClaimant,
     RunRecord,
     RunStore,
-    RunStoreSink,
     comparable,
     default_store_url,
     items,
@@ -32,6 +25,7 @@ from runner.record.store import (
     open_engine,
     runs,
 )
+from runner.record.store_sink import RunStoreSink
 
 __all__ = [
     "AUDIT_KEY_VARIABLE",
@@ -52,17 +46,16 @@ __all__ = [
     "RunStore",
     "RunStoreSink",
     "audit_key_path",
+    "claim_run",
     "comparable",
     "default_store_url",
-    "effective_status",
     "is_closed_output",
     "items",
     "load_audit_key",
     "metadata",
     "open_engine",
-    "process_alive",
-    "process_create_time",
     "record_run_id",
+    "release_slot",
     "runs",
     "silence_closed_output",
     "verify_audit_log",

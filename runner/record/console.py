@@ -38,10 +38,11 @@ from runner.events import (
     RunStatus,
     StepFinished,
     StepStarted,
+    StepStatus,
     is_failed,
 )
 
-_STATUS_MARK = {"succeeded": "✓", "failed": "✗", "skipped": "–"}
+_STATUS_MARK: dict[str, str] = {StepStatus.SUCCEEDED: "✓", StepStatus.FAILED: "✗", StepStatus.SKIPPED: "–"}
 
 
 class ConsoleSink:
@@ -95,7 +96,7 @@ class ConsoleSink:
             line = f"{mark} {event.name}{where} ({event.duration:.2f} s)"
             if event.error:
                 line += f": {event.error.get('message')}"
-            elif event.status == "skipped" and isinstance(event.result, str):
+            elif event.status == StepStatus.SKIPPED and isinstance(event.result, str):
                 line += f": {event.result}"  # why, e.g. not called in a dry run
             self._line(line)
         elif isinstance(event, LoopStarted):

@@ -1,9 +1,9 @@
 """The run store: every run, its steps and its work items, in a database reached through a SQLAlchemy URL.
 
 SQLite (`logs/robo.db`, WAL mode) by default; a PostgreSQL URL works the same for a fleet of bot machines.
-`RunStoreSink` is an event sink that keeps the store up to date during a run: step rows are written in batches
-at item boundaries, so the store costs little per step, while item statuses are committed before the next item
-starts, and an item's effects (its steps that change the outside world) each as soon as it starts and ends.
+The store gives back what it stores: a run recorded `running` whose process died is still `running` here (the
+layers that report a status ask `runner.review.liveness`). Who runs a run is claimed in `claims.py`; the sink
+that writes a run's events here is `store_sink.py`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,20 +43,13 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from robots.kit import ConfigurationError
 from runner.events import (
-    ArtifactSaved,
     Effect,
-    EffectState,
-    Event,
-    ItemEffect,
-    ItemFinished,
     ItemMark,
     ItemMarked,
-    ItemStarted,
     ItemStatus,
     RunFinished,
     RunStarted,
     RunStatus,
-    StepFinished,
     is_failed,
 )
 from runner.record.audit import json_default
@@ -300,37 +292,6 @@ class RunRecord:
         return f"{self.status} {DRY_RUN_MARK}" if self.dry_run else self.status
 
 
-@dataclass(frozen=True)
-class RunClaimant:
-    """A process that wants to run a run: a new one, or a resume of `resuming` (as it was read)."""
-
-    run_id: str
-    workflow: str
-    workflow_file: str
-    inputs: dict[str, Any]
-    pid: int
-    host: str
-    proc_started: float | None
-    # The workflow's concurrency slots, one of which the run must hold; () for no limit.
-    slots: tuple[str, ...] = ()
-    resuming: RunRecord | None = None
-    dry_run: bool = False
-
-
-@dataclass(frozen=True)
-class RunClaim:
-    """The outcome of a claim: taken, or refused because `holder` resumes the same run or fills the slots."""
-
-    taken: bool
-    holder: RunRecord | None = None
-    conflict: str = ""  # "run": the run is being resumed by holder; "workflow": holder runs the same workflow
-
-
-class _Refused(Exception):
-    def __init__(self, claim: RunClaim) -> None:
-        self.claim = claim
-
-
 class RunStore:
     """Reads and writes runs, steps and items."""
 
@@ -357,132 +318,10 @@ class RunStore:
         with self.engine.begin() as connection:
             yield connection
 
-    def claim_run(self, claimant: RunClaimant) -> RunClaim:
-        """Make the run ours in one transaction, or say who holds it (the loser of a race is refused).
-
-        A resume is a conditional update: it bumps `sessions` only where it still has the value read before, so of
-        two processes resuming one run, one wins. A workflow limited to N runs at once has N slots, unique in the
-        table: the run takes a slot that is free or held by a run whose process is gone.
-        """
-        from sqlalchemy.exc import IntegrityError
-
-        for _attempt in range(5):
-            try:
-                with self.begin() as connection:
-                    self._claim(connection, claimant)
-                return RunClaim(True)
-            except _Refused as refused:
-                return refused.claim
-            except IntegrityError:
-                continue  # another process took the slot we chose between our look and our write: look again
-        holder = self._slot_holder(claimant)
-        return RunClaim(False, holder, "workflow")
-
-    def _claim(self, connection: Connection, claimant: RunClaimant) -> None:
-        from runner.record.liveness import effective_status
-
-        now = utc_iso()
-        process = {
-            "status": str(RunStatus.RUNNING),
-            "pid": claimant.pid,
-            "host": claimant.host,
-            "proc_started": claimant.proc_started,
-            "session_started_at": now,
-        }
-        previous = claimant.resuming
-        # The first statement writes, so that on SQLite the claim holds the database's write lock from here on.
-        if previous is not None:
-            result = connection.execute(
-                update(runs)
-                .where(runs.c.id == previous.id, func.coalesce(runs.c.sessions, 1) == previous.sessions)
-                .values(
-                    **process,
-                    sessions=previous.sessions + 1,
-                    prior_duration=self._elapsed(connection, previous),
-                    finished_at=None,
-                )
-            )
-            if not result.rowcount:
-                raise _Refused(RunClaim(False, self._record(connection, previous.id), "run"))
-            # Read again, now that the row is ours: a run started since may have taken a slot it held.
-            own_slot = connection.execute(
-                select(runs.c.workflow_lock).where(runs.c.id == previous.id)
-            ).scalar()
-        else:
-            connection.execute(
-                insert(runs).values(
-                    id=claimant.run_id,
-                    workflow=claimant.workflow,
-                    workflow_file=claimant.workflow_file,
-                    inputs=claimant.inputs,
-                    started_at=now,
-                    sessions=1,
-                    dry_run=int(claimant.dry_run),
-                    **process,
-                )
-            )
-            own_slot = None
-        if not claimant.slots or own_slot in claimant.slots:
-            return
-        held = {
-            row["workflow_lock"]: _run_record(row)
-            for row in connection.execute(
-                select(runs).where(runs.c.workflow_lock.in_(claimant.slots), runs.c.id != claimant.run_id)
-            ).mappings()
-        }
-        free = [slot for slot in claimant.slots if slot not in held]
-        for slot, holder in held.items():
-            if effective_status(holder) != RunStatus.RUNNING:  # its process is gone: the slot is free again
-                connection.execute(
-                    update(runs)
-                    .where(runs.c.id == holder.id, runs.c.workflow_lock == slot)
-                    .values(workflow_lock=None)
-                )
-                free.append(slot)
-        if not free:
-            raise _Refused(RunClaim(False, next(iter(held.values())), "workflow"))
-        connection.execute(update(runs).where(runs.c.id == claimant.run_id).values(workflow_lock=free[0]))
-
-    def _slot_holder(self, claimant: RunClaimant) -> RunRecord | None:
-        with self.engine.connect() as connection:
-            row = (
-                connection.execute(
-                    select(runs).where(runs.c.workflow_lock.in_(claimant.slots), runs.c.id != claimant.run_id)
-                )
-                .mappings()
-                .first()
-            )
-        return _run_record(row) if row else None
-
-    @staticmethod
-    def _record(connection: Connection, run_id: str) -> RunRecord | None:
-        row = connection.execute(select(runs).where(runs.c.id == run_id)).mappings().first()
-        return _run_record(row) if row else None
-
-    @staticmethod
-    def _elapsed(connection: Connection, previous: RunRecord) -> float:
-        """The seconds the run has run so far, over all its sessions (a crashed one up to its last trace)."""
-        if previous.finished_at and previous.duration is not None:
-            return previous.duration  # a finished session recorded the total
-        start = previous.session_started_at or previous.started_at
-        last = _last_activity(connection, previous.id) or start
-        try:
-            seconds = (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(start)).total_seconds()
-        except (TypeError, ValueError):
-            seconds = 0.0
-        return (previous.prior_duration or 0.0) + max(0.0, seconds)
-
     def last_activity(self, run_id: str) -> str | None:
         """When the run last recorded something (an item or a step): where a crashed run stopped."""
         with self.engine.connect() as connection:
             return _last_activity(connection, run_id)
-
-    def release_slot(self, run_id: str, pid: int) -> None:
-        """Free the workflow slot a run of process `pid` holds (its run ended without recording its end)."""
-        with self.begin() as connection:
-            connection.execute(
-                update(runs).where(runs.c.id == run_id, runs.c.pid == pid).values(workflow_lock=None)
-            )
 
     def record_run_started(self, event: RunStarted, run_dir: Path) -> None:
         values = {
@@ -545,7 +384,7 @@ class RunStore:
         self,
         *,
         workflow: str | None = None,
-        status: str | None = None,
+        statuses: Collection[str] = (),
         since: str | None = None,
         limit: int = 50,
         workflow_file: str | None = None,
@@ -558,18 +397,14 @@ class RunStore:
             query = query.where(runs.c.workflow_file == workflow_file)
         if dry_run is not None:
             query = query.where(func.coalesce(runs.c.dry_run, 0) == int(dry_run))
-        if status in (RunStatus.RUNNING, RunStatus.CRASHED):
-            # a run whose process died is still recorded running: its status is told when it is read
-            query = query.where(runs.c.status.in_([str(status), str(RunStatus.RUNNING)]))
-        elif status:
-            query = query.where(runs.c.status == status)
+        if statuses:
+            query = query.where(runs.c.status.in_([str(status) for status in statuses]))
         if since:
             query = query.where(runs.c.started_at >= since)
         with self.engine.connect() as connection:
             rows = list(connection.execute(query).mappings())
             counts = _item_counts(connection, [row["id"] for row in rows])
-        records = [_run_record(row, counts) for row in rows]
-        return [record for record in records if record.status == status] if status else records
+        return [_run_record(row, counts) for row in rows]
 
     def run_steps(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as connection:
@@ -697,10 +532,8 @@ def _whole_run_counts(counts: dict[str, int], by_status: dict[str, int]) -> dict
 
 
 def _run_record(row: Any, item_counts: dict[str, dict[str, int]] | None = None) -> RunRecord:
-    from runner.record.liveness import effective_status
-
     by_status = (item_counts or {}).get(row["id"], {})
-    record = RunRecord(
+    return RunRecord(
         id=row["id"],
         workflow=row["workflow"],
         workflow_file=row["workflow_file"],
@@ -724,86 +557,6 @@ def _run_record(row: Any, item_counts: dict[str, dict[str, int]] | None = None) 
         items=by_status,
         dry_run=bool(row["dry_run"]),
     )
-    status = effective_status(record)
-    return record if status == record.status else dataclasses.replace(record, status=status)
-
-
-class RunStoreSink:
-    """Keeps the run store in step with a run's events; step rows are batched up to item boundaries."""
-
-    def __init__(self, store: RunStore, run_dir: Path, last_hash: Any = None) -> None:
-        self.store = store
-        self.run_dir = run_dir
-        self._pending_steps: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._last_hash = last_hash  # a callable giving the audit log's current last hash
-
-    def handle(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self.store.record_run_started(event, self.run_dir)
-        elif isinstance(event, StepFinished):
-            with self._lock:
-                self._pending_steps.append(
-                    {
-                        "run_id": event.run_id,
-                        "step": event.step,
-                        "name": event.name,
-                        "item": event.item,
-                        "lane": event.lane,
-                        "status": event.status,
-                        "finished_at": event.at,
-                        "duration": event.duration,
-                        "error": (event.error or {}).get("message"),
-                    }
-                )
-        elif isinstance(event, ItemStarted):
-            self.flush()
-            self.store.upsert_item(
-                event.run_id,
-                event.loop,
-                event.key,
-                position=event.index,
-                status=ItemStatus.IN_PROGRESS,
-                started_at=event.at,
-            )
-        elif isinstance(event, ItemEffect):
-            # Not batched: what makes a crash just after a submit safe is that this is committed before the
-            # next step starts.
-            self.store.record_effect(
-                event.run_id,
-                event.loop,
-                event.key,
-                Effect(event.step, event.name, event.action, EffectState(event.state)),
-            )
-        elif isinstance(event, ItemFinished):
-            self.flush()
-            if event.status == ItemStatus.SKIPPED:
-                return  # done by an earlier attempt of the run: its record stays as it was
-            self.store.upsert_item(
-                event.run_id,
-                event.loop,
-                event.key,
-                position=event.index,
-                status=event.status,
-                finished_at=event.at,
-                duration=event.duration,
-                error=event.error,
-                outcome=event.outcome,
-            )
-        elif isinstance(event, RunFinished):
-            self.flush()
-            last = self._last_hash() if callable(self._last_hash) else None
-            self.store.record_run_finished(event, last)
-        elif isinstance(event, ArtifactSaved):
-            pass
-
-    def flush(self) -> None:
-        with self._lock:
-            pending, self._pending_steps = self._pending_steps, []
-        self.store.write_steps(pending)
-
-    def close(self) -> None:
-        self.flush()
 
 
 def utc_iso(moment: dt.datetime | None = None) -> str:

@@ -1,8 +1,41 @@
-"""What an agent reviews after a run: the HTML report."""
+"""What a person reviews of runs: the HTML report, `robo runs` and `robo audit verify`, and each run's status as
+reported (a run the store has as running whose process is gone crashed)."""
 
+from runner.review.liveness import (
+    effective_status,
+    process_alive,
+    process_create_time,
+    reported,
+    reported_runs,
+    still_running,
+)
 from runner.review.report import REPORT_NAME, write_report
+from runner.review.runs import (
+    find_run,
+    mark_item,
+    open_store,
+    print_items_to_check,
+    print_run,
+    print_runs,
+    rewrite_report,
+    verify_audit,
+)
 
 __all__ = [
     "REPORT_NAME",
+    "effective_status",
+    "find_run",
+    "mark_item",
+    "open_store",
+    "print_items_to_check",
+    "print_run",
+    "print_runs",
+    "process_alive",
+    "process_create_time",
+    "reported",
+    "reported_runs",
+    "rewrite_report",
+    "still_running",
+    "verify_audit",
     "write_report",
 ]

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from robots.kit import KIND_WORDS, atomic_file
-from runner.events import ItemStatus, effects_of, is_failed, to_check_hint, touching
+from runner.events import ItemStatus, RunStatus, StepStatus, effects_of, is_failed, to_check_hint, touching
 from runner.record import AUDIT_LOG_NAME, DRY_RUN_MARK, AuditVerdict, RunRecord, RunStore, verify_audit_log
+from runner.review.liveness import reported
 
 REPORT_NAME = "report.html"
 MAX_ITEM_ROWS = 5_000
@@ -31,13 +32,13 @@ MAX_EMBEDDED_TOTAL = 6 * 2**20  # well under what the schedule service attaches 
 MAX_OUTCOME_COLUMNS = 6
 DRY_RUN_HEADLINE = "A dry run: the steps that change something were not called, nothing was entered or sent. "
 
-STATUS_TEXT = {
-    "succeeded": "Succeeded",
-    "completed_with_errors": "Completed with errors",
-    "failed": "Failed",
-    "interrupted": "Interrupted: can be resumed",
-    "crashed": "Crashed: can be resumed",
-    "running": "Running",
+STATUS_TEXT: dict[str, str] = {
+    RunStatus.SUCCEEDED: "Succeeded",
+    RunStatus.COMPLETED_WITH_ERRORS: "Completed with errors",
+    RunStatus.FAILED: "Failed",
+    RunStatus.INTERRUPTED: "Interrupted: can be resumed",
+    RunStatus.CRASHED: "Crashed: can be resumed",
+    RunStatus.RUNNING: "Running",
 }
 ITEM_STATUS_TEXT = {
     ItemStatus.DONE: "done",
@@ -193,11 +194,11 @@ def _headline(
     failed = sum(count for status, count in item_counts.items() if is_failed(status))
     to_check = item_counts.get(ItemStatus.TO_CHECK, 0)
     checking = f"; {to_check} to check: they may have been entered (see below)" if to_check else ""
-    if record.status == "succeeded" and not to_check:
+    if record.status == RunStatus.SUCCEEDED and not to_check:
         return f"All {item_total} items done." if item_total else "Every step succeeded."
-    if record.status in ("succeeded", "completed_with_errors"):
+    if record.status in (RunStatus.SUCCEEDED, RunStatus.COMPLETED_WITH_ERRORS):
         return f"{done} of {item_total} items done; {failed} need attention{checking}."
-    if record.status in ("interrupted", "crashed"):
+    if record.status in (RunStatus.INTERRUPTED, RunStatus.CRASHED):
         left = item_total - done - failed - to_check
         return (
             f"The run stopped before the end ({record.status}): {done} items done, {failed} failed"
@@ -250,7 +251,7 @@ def _read_audit(run_dir: Path) -> _AuditFacts:
             entry.count += 1
             entry.total += duration
             entry.longest = max(entry.longest, duration)
-            if event.get("status") == "failed":
+            if event.get("status") == StepStatus.FAILED:
                 failed = (event, started_steps.get((event.get("lane", 0), event["step"], event.get("item"))))
                 if event.get("item") is None:
                     facts.step_failures.append(failed)
@@ -314,7 +315,7 @@ def _failures(
     failures = [_item_failure(row, facts) for row in item_rows if is_failed(row["status"])]
     stopped_by: Failure | None = None
     for index, failed in enumerate(facts.step_failures):
-        stops = record.status == "failed" and index == len(facts.step_failures) - 1
+        stops = record.status == RunStatus.FAILED and index == len(facts.step_failures) - 1
         failure = _failure(
             f"step '{failed[0].get('name')}'",
             failed,
@@ -326,7 +327,7 @@ def _failures(
             failures.insert(0, failure)
         else:
             failures.append(failure)
-    if record.status == "failed" and stopped_by is None and record.error:
+    if record.status == RunStatus.FAILED and stopped_by is None and record.error:
         kind = (facts.sessions[-1].error_kind if facts.sessions else None) or "error"
         stopped_by = Failure(title="the run", kind=kind, message=record.error)
         failures.insert(0, stopped_by)
@@ -336,6 +337,8 @@ def _failures(
 def gather(store: RunStore, run_id: str) -> ReportData:
     """Everything the report shows, read from the store and the run's audit log."""
     record = store.get_run(run_id)
+    if record is not None:
+        record = reported(record)
     if record is None:
         raise LookupError(f"no run '{run_id}' in {store.shown_url}")
     run_dir = Path(record.run_dir or ".")

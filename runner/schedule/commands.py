@@ -22,6 +22,7 @@ from typing import Any
 from runner.language import Diagnostic, did_you_mean
 from runner.language.templating import slug
 from runner.record import AUDIT_LOG_NAME, RunStore
+from runner.review import reported_runs
 from runner.schedule.database import APSCHEDULER_TABLE, ScheduleDatabase, parse_fire_key
 from runner.schedule.jobs import LoadedFile, load_schedules, workflow_files
 from runner.schedule.launch import EXIT_STATUSES, FireJob, FireLauncher, local_time
@@ -116,7 +117,7 @@ def list_schedules(
         for spec in loaded.specs:
             timezone = spec.entry.timezone
             upcoming = spec.trigger.fire_times(now, count) if spec.entry.enabled else []
-            last = catalogue.store.list_runs(workflow=spec.workflow, limit=1)
+            last = reported_runs(catalogue.store, workflow=spec.workflow, limit=1)
             rows.append(
                 {
                     "id": spec.job_id,

@@ -123,7 +123,7 @@ def parse_fire_key(key: str) -> dt.datetime:
 
 def pid_alive(pid: int | None, started_at: float | None) -> bool:
     """Whether a process of this host still runs (and is the one started then, not a reused pid)."""
-    from runner.record import process_alive
+    from runner.review import process_alive
 
     return process_alive(pid, None, started_by=started_at) is True
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from runner.engine import PreviousItem, WorkItemLedger
 from runner.events import ItemFinished, ItemStarted, RunFinished, RunStarted, StepFinished
 from runner.record import RunStore, RunStoreSink
+from runner.review import reported, reported_runs
 
 
 def test_a_run_is_indexed_with_its_steps_and_items(store_url: str, tmp_path: Path) -> None:
@@ -34,7 +35,7 @@ def test_a_run_is_indexed_with_its_steps_and_items(store_url: str, tmp_path: Pat
     assert [s["name"] for s in store.run_steps("r1")] == ["Saisir"]
     assert [(i["key"], i["status"]) for i in store.run_items("r1")] == [("A1", "done")]
     assert store.get_run("r") is not None  # a unique prefix is enough
-    assert [r.id for r in store.list_runs(workflow="Saisie", status="succeeded")] == ["r1"]
+    assert [r.id for r in store.list_runs(workflow="Saisie", statuses=["succeeded"])] == ["r1"]
     assert store.list_runs(workflow="Autre") == []
     store.close()
 
@@ -110,3 +111,22 @@ def test_a_workflow_of_a_long_name_is_recorded_whole(store_url: str, tmp_path: P
     sink.handle(RunFinished(run_id="r4", status="succeeded", duration=1.0, counts={}))
     assert [run.workflow for run in store.list_runs(workflow=name)] == [name]
     store.close()
+
+
+def test_the_store_gives_back_the_status_it_stores_and_the_reports_tell_a_dead_run_crashed(
+    store_url: str, tmp_path: Path
+) -> None:
+    store = RunStore(store_url)
+    sink = RunStoreSink(store, tmp_path)
+    # pid 0: no process runs it, as after a kill -9 whose run never recorded its end
+    sink.handle(RunStarted(run_id="r1", workflow="Saisie", workflow_file="w.yaml", inputs={}, pid=0))
+    sink.close()
+    try:
+        record = store.get_run("r1")
+        assert record is not None and record.status == "running"  # the store does not probe processes
+        assert [r.status for r in store.list_runs()] == ["running"]
+        assert reported(record).status == "crashed"
+        assert [r.id for r in reported_runs(store, status="crashed")] == ["r1"]
+        assert reported_runs(store, status="running") == []
+    finally:
+        store.close()

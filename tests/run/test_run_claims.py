@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import update
 
 from runner.events import Event, StepStarted
-from runner.record import RunClaim, RunClaimant, RunStore, effective_status, runs
+from runner.record import RunClaim, RunClaimant, RunStore, claim_run, runs
+from runner.review import effective_status, reported_runs, still_running
 from runner.run import RunOptions, run_workflow
 from tests.running import WorkflowRunner, problems
 
@@ -84,8 +85,8 @@ class TestPidReuse:
         left_running_by(store, dead.run_id, sleeper.pid, created - 3600)
         left_running_by(store, alive.run_id, sleeper.pid, created)
         try:
-            assert [r.id for r in store.list_runs(status="crashed")] == [dead.run_id]
-            assert [r.id for r in store.list_runs(status="running")] == [alive.run_id]
+            assert [r.id for r in reported_runs(store, status="crashed")] == [dead.run_id]
+            assert [r.id for r in reported_runs(store, status="running")] == [alive.run_id]
         finally:
             store.close()
 
@@ -161,7 +162,7 @@ class TestClaims:
                 resuming=record,
             )
             start.wait()
-            claims.append(store.claim_run(claimant))
+            claims.append(claim_run(store, claimant, still_running))
 
         threads = [threading.Thread(target=resume, args=(store, 1)) for store in stores]
         for thread in threads:
@@ -200,31 +201,39 @@ class TestWorkflowSlots:
         self, tmp_path: Path, sleeper: subprocess.Popen[bytes]
     ) -> None:
         store = store_of(tmp_path)
-        assert store.claim_run(self.claimant("r1", 2, sleeper.pid)).taken
-        assert store.claim_run(self.claimant("r2", 2, sleeper.pid)).taken
-        third = store.claim_run(self.claimant("r3", 2, sleeper.pid))
+        assert claim_run(store, self.claimant("r1", 2, sleeper.pid), still_running).taken
+        assert claim_run(store, self.claimant("r2", 2, sleeper.pid), still_running).taken
+        third = claim_run(store, self.claimant("r3", 2, sleeper.pid), still_running)
         assert not third.taken and third.conflict == "workflow"
         assert third.holder is not None and third.holder.id in {"r1", "r2"}
         sleeper.kill()
         sleeper.wait(timeout=30)
-        assert store.claim_run(self.claimant("r3", 2, os.getpid())).taken  # the holders' process is gone
+        assert claim_run(
+            store, self.claimant("r3", 2, os.getpid()), still_running
+        ).taken  # the holders' process is gone
         store.close()
 
     def test_a_crashed_run_resumed_after_another_run_took_its_slot_is_refused(
         self, tmp_path: Path, sleeper: subprocess.Popen[bytes]
     ) -> None:
         store = store_of(tmp_path)
-        assert store.claim_run(self.claimant("r1", 1, sleeper.pid)).taken
+        assert claim_run(store, self.claimant("r1", 1, sleeper.pid), still_running).taken
         sleeper.kill()
         sleeper.wait(timeout=30)
         crashed = store.get_run("r1")
-        assert crashed is not None and crashed.status == "crashed" and crashed.workflow_lock == "/w.yaml#1"
-        assert store.claim_run(self.claimant("r2", 1, os.getpid())).taken  # a new run, started since
+        assert (
+            crashed is not None
+            and effective_status(crashed) == "crashed"
+            and crashed.workflow_lock == "/w.yaml#1"
+        )
+        assert claim_run(
+            store, self.claimant("r2", 1, os.getpid()), still_running
+        ).taken  # a new run, started since
         resume = dataclasses.replace(self.claimant("r1", 1, os.getpid()), resuming=crashed)
-        claim = store.claim_run(resume)
+        claim = claim_run(store, resume, still_running)
         assert not claim.taken and claim.conflict == "workflow"
         assert claim.holder is not None and claim.holder.id == "r2"
-        assert store.get_run("r1").status == "crashed"  # type: ignore[union-attr]  # left as it was
+        assert effective_status(store.get_run("r1")) == "crashed"  # type: ignore[arg-type]  # left as it was
         store.close()
 
 

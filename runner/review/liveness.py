@@ -1,7 +1,12 @@
-"""Whether the process that wrote a run is still alive: a run marked running by a dead process is shown as interrupted."""
+"""Whether the process that runs a run is still alive: a run the store has as running whose process is gone crashed.
+
+The run store gives back what it stores; the layers that report a run's status (`robo runs`, the report, a run
+looking for an unfinished one to resume or for a free slot) ask here what the status really is.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from typing import TYPE_CHECKING
@@ -9,7 +14,7 @@ from typing import TYPE_CHECKING
 from runner.events import RunStatus
 
 if TYPE_CHECKING:
-    from runner.record.store import RunRecord
+    from runner.record import RunRecord, RunStore
 
 
 CREATE_TIME_TOLERANCE = 1.0  # seconds: a create time is computed from clock ticks since boot
@@ -61,3 +66,33 @@ def effective_status(record: RunRecord) -> str:
     ):
         return RunStatus.CRASHED
     return record.status
+
+
+def still_running(record: RunRecord) -> bool:
+    """Whether a run holds its place: recorded running by a process that is still alive (or cannot be told)."""
+    return effective_status(record) == RunStatus.RUNNING
+
+
+def reported(record: RunRecord) -> RunRecord:
+    """The run as it is reported: its status the effective one."""
+    status = effective_status(record)
+    return record if status == record.status else dataclasses.replace(record, status=status)
+
+
+def reported_runs(
+    store: RunStore,
+    *,
+    workflow: str | None = None,
+    status: str | None = None,
+    since: str | None = None,
+    limit: int = 50,
+) -> list[RunRecord]:
+    """The runs `robo runs list` shows, newest first, `status` being the one reported (a dead `running` is `crashed`)."""
+    stored: tuple[str, ...] = (status,) if status else ()
+    if status in (RunStatus.RUNNING, RunStatus.CRASHED):
+        stored = (str(status), str(RunStatus.RUNNING))  # a run whose process died is still stored running
+    records = [
+        reported(record)
+        for record in store.list_runs(workflow=workflow, statuses=stored, since=since, limit=limit)
+    ]
+    return [record for record in records if record.status == status] if status else records
