@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from robots.data import atomic_file
+from robots.kit import atomic_file
 from robots.excel import Excel
 from robots.files import Files
 from robots.kit import ApplicationError, RobotContext, remove_leftovers, temporary_path
