@@ -455,7 +455,9 @@ class TestRobotsLifecycle:
 
 
 class TestDataIsNotTemplate:
-    def test_a_value_holding_braces_is_not_rendered_again(self, run_yaml: WorkflowRunner, tmp_path: Path) -> None:
+    def test_a_value_holding_braces_is_not_rendered_again(
+        self, run_yaml: WorkflowRunner, tmp_path: Path
+    ) -> None:
         data = tmp_path / "rows.csv"
         data.write_text("nom;note\n{{ 7 * 7 }};{{ secrets }}\n", encoding="utf-8")
         outcome, recorder = run_yaml(
