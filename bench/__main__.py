@@ -30,6 +30,7 @@ def main(argv: list[str]) -> int:
     summary = {}
     for name in names:
         module = importlib.import_module(f"bench.bench_{name}")
+        assert module.__doc__ is not None
         print(f"\n== {name}: {module.__doc__.strip().splitlines()[0]}")
         started = time.perf_counter()
         result = module.run()

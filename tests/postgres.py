@@ -111,7 +111,7 @@ class PostgresServer:
         with psycopg.connect(
             host="127.0.0.1", port=self.port, user=DATABASE_USER, dbname="postgres", autocommit=True
         ) as connection:
-            connection.execute(statement)  # type: ignore[arg-type]
+            connection.execute(statement)
 
     def create_database(self) -> str:
         """A new empty database (a copy of template1); its name."""

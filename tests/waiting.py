@@ -9,7 +9,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.05) -> T:
+def wait_until(condition: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.05) -> T:
     """The first truthy value `condition()` returns; `TimeoutError` after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

@@ -61,8 +61,8 @@ from robots.kit import (
 )
 
 if TYPE_CHECKING:
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 Record = dict[str, Any]
 Records = list[dict[str, Any]]
@@ -607,7 +607,7 @@ class Excel(Robot):
         Returns:
             The path of the file written.
         """
-        from openpyxl.utils.cell import column_index_from_string, coordinate_from_string  # type: ignore[import-untyped]
+        from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
         source, target, kind, keep_vba = self._targets(path, output, "write_cell")
         if not source.is_file():

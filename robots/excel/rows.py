@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from robots.excel.values import from_cell, from_csv, header_names, missing_columns, to_cell
 
 if TYPE_CHECKING:
-    from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
+    from openpyxl.worksheet.worksheet import Worksheet
 
 Records = list[dict[str, Any]]
 

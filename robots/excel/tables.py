@@ -28,14 +28,14 @@ class TableInfo:
 
 def workbook_tables(path: Path) -> dict[str, TableInfo]:
     """Every named table of a workbook, by name."""
-    from openpyxl.packaging.manifest import Manifest  # type: ignore[import-untyped]
-    from openpyxl.packaging.relationship import get_dependents, get_rels_path  # type: ignore[import-untyped]
-    from openpyxl.reader.excel import _find_workbook_part  # type: ignore[import-untyped]
-    from openpyxl.reader.workbook import WorkbookParser  # type: ignore[import-untyped]
-    from openpyxl.utils.cell import range_boundaries  # type: ignore[import-untyped]
-    from openpyxl.worksheet.table import Table  # type: ignore[import-untyped]
-    from openpyxl.xml.constants import ARC_CONTENT_TYPES  # type: ignore[import-untyped]
-    from openpyxl.xml.functions import fromstring  # type: ignore[import-untyped]
+    from openpyxl.packaging.manifest import Manifest
+    from openpyxl.packaging.relationship import get_dependents, get_rels_path
+    from openpyxl.reader.excel import _find_workbook_part
+    from openpyxl.reader.workbook import WorkbookParser
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet.table import Table
+    from openpyxl.xml.constants import ARC_CONTENT_TYPES
+    from openpyxl.xml.functions import fromstring
 
     tables: dict[str, TableInfo] = {}
     with zipfile.ZipFile(path) as archive:

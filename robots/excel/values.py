@@ -56,7 +56,7 @@ def from_csv(text: str) -> Any:
 
 def header_names(cells: Sequence[Any]) -> list[str]:
     """Column names from a header row: text as written, unnamed columns by letter, repeats numbered."""
-    from openpyxl.utils.cell import get_column_letter  # type: ignore[import-untyped]
+    from openpyxl.utils.cell import get_column_letter
 
     names: list[str] = []
     for index, cell in enumerate(cells, start=1):

@@ -7,6 +7,7 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ def spreadsheet(tmp_path: Path, cases: list[SampleCase]) -> Path:
     return write_xlsx(cases, tmp_path / "demandes.xlsx")
 
 
-def same_case(stored: dict, case: SampleCase) -> bool:
+def same_case(stored: dict[str, Any], case: SampleCase) -> bool:
     expected = case.form_values()
     for field in ("nom", "prenom", "siret", "adresse", "code_postal", "ville", "courriel", "type_demande",
                   "priorite", "date_demande", "reference_externe", "observations"):  # fmt: skip

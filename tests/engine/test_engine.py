@@ -11,10 +11,10 @@ import pytest
 from runner.engine import dry_run_placeholder
 from runner.language.templating import render_value
 from tests.probe_robot import Probe
-from tests.running import WorkflowRunner
+from tests.running import EventRecorder, WorkflowRunner
 
 
-def messages(recorder) -> list[str]:
+def messages(recorder: EventRecorder) -> list[str]:
     return [e.message for e in recorder.of("log") if e.level == "info" and e.step is not None]
 
 
@@ -455,7 +455,9 @@ class TestRobotsLifecycle:
 
 
 class TestDataIsNotTemplate:
-    def test_a_value_holding_braces_is_not_rendered_again(self, run_yaml: WorkflowRunner, tmp_path) -> None:
+    def test_a_value_holding_braces_is_not_rendered_again(
+        self, run_yaml: WorkflowRunner, tmp_path: Path
+    ) -> None:
         data = tmp_path / "rows.csv"
         data.write_text("nom;note\n{{ 7 * 7 }};{{ secrets }}\n", encoding="utf-8")
         outcome, recorder = run_yaml(
@@ -475,7 +477,7 @@ steps:
 
 
 class TestSecrets:
-    def test_secret_values_never_reach_the_records(self, run_yaml: WorkflowRunner, tmp_path) -> None:
+    def test_secret_values_never_reach_the_records(self, run_yaml: WorkflowRunner, tmp_path: Path) -> None:
         secret = "S3cr3t-Valeur!"
         outcome, _ = run_yaml(
             """

@@ -32,7 +32,7 @@ steps:
       - fail: typo after the send
         when: item in inputs.failing
 """
-FIXED = {"failing": []}
+FIXED: dict[str, Any] = {"failing": []}
 
 CHECKED = """
     already_done:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,7 +50,7 @@ class TestSpans:
 
 
 class TestSafety:
-    def test_python_tags_build_no_objects(self, tmp_path) -> None:
+    def test_python_tags_build_no_objects(self, tmp_path: Path) -> None:
         marker = tmp_path / "hacked"
         doc = load_workflow_text(
             f"x: !!python/object/apply:os.system ['touch {marker}']\ny: !!python/name:os.system\n"

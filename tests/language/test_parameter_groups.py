@@ -15,7 +15,7 @@ from tests.running import problems
 
 
 def _grouped_actions() -> list[ActionSpec]:
-    specs = []
+    specs: list[ActionSpec] = []
     for robot in robot_names():
         try:
             actions = robot_class(robot).action_specs()

@@ -14,8 +14,8 @@ from tests.running import problems
 PARIS = "Europe/Paris"
 
 
-def utc(*parts: int) -> dt.datetime:
-    return dt.datetime(*parts, tzinfo=dt.UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
 
 
 def fires(trigger: ScheduleTrigger, now: dt.datetime, count: int) -> list[str]:

@@ -277,12 +277,13 @@ def write_csv(cases: Iterable[SampleCase], path: Path) -> Path:
 def write_letter_template(path: Path) -> Path:
     """An acknowledgement letter (.docx) with docxtpl placeholders such as {{ nom }} and {{ numero_dossier }}."""
     from docx import Document
+    from docx.enum.text import WD_PARAGRAPH_ALIGNMENT
     from docx.shared import Pt
 
     document = Document()
     style = document.styles["Normal"]
-    style.font.name = "Arial"  # type: ignore[attr-defined]
-    style.font.size = Pt(11)  # type: ignore[attr-defined]
+    style.font.name = "Arial"
+    style.font.size = Pt(11)
 
     def paragraph(text: str, bold: bool = False, align_right: bool = False) -> None:
         # One run per paragraph: docxtpl only sees a placeholder that Word has not split across runs.
@@ -290,7 +291,7 @@ def write_letter_template(path: Path) -> Path:
         run = added.add_run(text)
         run.bold = bold
         if align_right:
-            added.alignment = 2
+            added.alignment = WD_PARAGRAPH_ALIGNMENT.RIGHT
 
     paragraph("Direction des aides aux entreprises", bold=True)
     paragraph("Service instructeur — Portail des agents")

@@ -82,7 +82,7 @@ class ImapAccount:
             found = []
             for uid in data[0].split():
                 status, parts = client.uid("FETCH", uid, "(FLAGS BODY.PEEK[])")
-                header, raw = parts[0]  # type: ignore[misc]
+                header, raw = parts[0]
                 found.append((header, raw))
             return found
         finally:

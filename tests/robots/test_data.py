@@ -26,7 +26,7 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.iterdir() if path.name.startswith("."))
 
 
-AGENTS = [
+AGENTS: list[dict[str, Any]] = [
     {"nom": "Dupont", "service": "RH", "âge": "42", "email": "a@x.fr"},
     {"nom": "Lefèvre", "service": "DSI", "âge": "9", "email": None},
     {"nom": "Martin", "service": "RH", "âge": "130", "email": "  "},
@@ -84,6 +84,7 @@ class TestMerge:
 
     def test_join_keys_compare_as_text(self, data: Data) -> None:
         merged = data.merge([{"id": "42 "}], [{"id": 42, "x": "found"}], on="id")
+        assert isinstance(merged, list)
         assert merged[0]["x"] == "found"
 
     def test_the_inputs_are_not_changed(self, data: Data) -> None:
@@ -154,7 +155,11 @@ class TestSort:
         assert [r["d"] for r in data.sort(records, by="d")] == ["15/06/2024", "31/12/2024", "02/01/2025"]
 
     def test_date_objects_and_datetimes_sort_together(self, data: Data) -> None:
-        records = [{"d": datetime(2024, 5, 1, 12)}, {"d": date(2024, 5, 1)}, {"d": date(2023, 1, 1)}]
+        records: list[dict[str, Any]] = [
+            {"d": datetime(2024, 5, 1, 12)},
+            {"d": date(2024, 5, 1)},
+            {"d": date(2023, 1, 1)},
+        ]
         assert [r["d"] for r in data.sort(records, by="d")] == [
             date(2023, 1, 1),
             date(2024, 5, 1),
@@ -171,7 +176,7 @@ class TestSort:
 
     @pytest.mark.parametrize("descending", [False, True])
     def test_missing_values_come_last_in_both_directions(self, data: Data, descending: bool) -> None:
-        records = [{"n": None}, {"n": 2}, {}, {"n": 1}, {"n": ""}]
+        records: list[dict[str, Any]] = [{"n": None}, {"n": 2}, {}, {"n": 1}, {"n": ""}]
         ordered = [r.get("n") for r in data.sort(records, by="n", descending=descending)]
         assert ordered == ([2, 1] if descending else [1, 2]) + [None, None, ""]
 
@@ -213,7 +218,7 @@ class TestSelect:
 
 class TestReadCsv:
     def test_a_round_trip_keeps_accented_text_and_semicolons(self, data: Data, tmp_path: Path) -> None:
-        records = [
+        records: list[dict[str, Any]] = [
             {"nom": "Élodie Lefèvre", "adresse": "3 rue de l'Église; bât. B", "note": "ça va, merci"},
             {"nom": "Zoë", "adresse": None, "note": 'dit "oui"'},
         ]

@@ -172,7 +172,16 @@ class TestReadRows:
         ]
 
     def test_header_row_first_and_last_rows_and_blank_rows(self, excel: Excel, tmp_path: Path) -> None:
-        rows = [["Rapport mensuel"], [], ["n", "nom"], [1, "a"], [None, None], [2, "b"], [3, "c"], [4, "d"]]
+        rows: list[list[Any]] = [
+            ["Rapport mensuel"],
+            [],
+            ["n", "nom"],
+            [1, "a"],
+            [None, None],
+            [2, "b"],
+            [3, "c"],
+            [4, "d"],
+        ]
         make_workbook(tmp_path / "a.xlsx", rows)
         assert [r["n"] for r in excel.read_rows("a.xlsx", header_row=3)] == [1, 2, 3, 4]
         assert len(excel.read_rows("a.xlsx", header_row=3, skip_blank_rows=False)) == 5

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from robots.data import atomic_file
 from robots.excel import Excel
 from robots.files import Files
-from robots.kit import ApplicationError, RobotContext, remove_leftovers, temporary_path
+from robots.kit import ApplicationError, RobotContext, atomic_file, remove_leftovers, temporary_path
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

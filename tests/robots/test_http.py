@@ -301,6 +301,7 @@ class TestDownload:
     ) -> None:
         first = http.download(f"{server}/export")
         second = http.download(f"{server}/export")
+        assert first is not None and second is not None
         assert Path(first["path"]).name == "résumé.csv"
         assert Path(second["path"]).name == "résumé-2.csv"
 
@@ -308,16 +309,19 @@ class TestDownload:
         self, http: Http, server: str, tmp_path: Path
     ) -> None:
         result = http.download(f"{server}/export", to="entrees/export.csv")
+        assert result is not None
         assert result["path"] == str((tmp_path / "entrees" / "export.csv").resolve())
         assert (tmp_path / "entrees" / "export.csv").read_text(encoding="utf-8") == "a;b\n1;2\n"
         assert [p.name for p in (tmp_path / "entrees").iterdir()] == ["export.csv"]
 
     def test_a_folder_keeps_the_servers_file_name(self, http: Http, server: str, tmp_path: Path) -> None:
         result = http.download(f"{server}/export", to="entrees/")
+        assert result is not None
         assert result["path"] == str((tmp_path / "entrees" / "résumé.csv").resolve())
 
     def test_a_server_cannot_choose_the_folder(self, http: Http, server: str, tmp_path: Path) -> None:
         result = http.download(f"{server}/sneaky", to="entrees/")
+        assert result is not None
         assert result["path"] == str((tmp_path / "entrees" / "passwd").resolve())
 
     def test_a_different_file_at_the_given_path_is_kept_by_default(

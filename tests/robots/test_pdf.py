@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject
 
 from robots.kit import BusinessError, ConfigurationError, RobotContext
 from robots.pdf import Pdf
@@ -224,9 +225,9 @@ class TestForms:
         written = pdf.fill_form("formulaire.pdf", {"nom": "Éloïse Lefèvre", "urgent": True}, "rempli.pdf")
         assert pdf.read_form_fields(written) == {"nom": "Éloïse Lefèvre", "commune": "Lyon", "urgent": True}
         assert formulaire.read_bytes() == before
-        widget = next(
-            a.get_object() for a in PdfReader(written).pages[0]["/Annots"] if a.get_object()["/T"] == "urgent"
-        )
+        annotations = PdfReader(written).pages[0]["/Annots"]
+        assert isinstance(annotations, ArrayObject)
+        widget = next(a.get_object() for a in annotations if a.get_object()["/T"] == "urgent")
         assert widget["/AS"] == "/Oui"  # the check box shows its own "on" appearance
 
     def test_unticks_a_check_box(self, pdf: Pdf, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def url(store_url: str) -> str:
 
 
 @pytest.fixture
-def db(url: str) -> ScheduleDatabase:
+def db(url: str) -> Iterator[ScheduleDatabase]:
     database = ScheduleDatabase(url)
     yield database
     database.close()

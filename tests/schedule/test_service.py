@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from runner.language import validate_file
 from runner.record import RunStore
 from runner.schedule import ScheduleDatabase, ScheduleService, run_now
 from runner.schedule import jobs as _schedule_load
@@ -213,7 +214,7 @@ class TestReloading:
         out = tmp_path / "out"
         path = tmp_path / "releve.yaml"
         path.write_text("")  # an editor or `cp` has created the file and not written it yet
-        real = _schedule_load.validate_file
+        real = validate_file
 
         def read_then_finish_writing(target: Path) -> Any:
             result = real(target)

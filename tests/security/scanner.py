@@ -165,7 +165,7 @@ def dump_store(url: str) -> str:
     try:
         metadata = sqlalchemy.MetaData()
         metadata.reflect(engine)
-        lines = []
+        lines: list[str] = []
         with engine.connect() as connection:
             for table in metadata.sorted_tables:
                 lines.extend(f"{table.name}: {tuple(row)!r}" for row in connection.execute(table.select()))

@@ -169,8 +169,8 @@ def tamper(original: Evidence, kind: str, rng: random.Random) -> Evidence:
         lines, head = rechain(lines, index, how)
     elif kind == "append-forged":
         record = {"seq": n + 1, "prev": json.loads(lines[-1])["mac"], "event": "item_marked", "by": "mallory"}
-        line, mac = forge(record, how)
-        lines.append(line)
+        appended, mac = forge(record, how)
+        lines.append(appended)
         choice = rng.choice(["seal-kept", "seal-forged", "seal-edited", "seal-deleted"])
         if choice == "seal-forged":
             seal = forged_seal(n + 1, mac)

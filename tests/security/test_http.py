@@ -14,7 +14,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -112,7 +112,7 @@ def start_server() -> Iterator[Callable[[], str]]:
 
     def start() -> str:
         stop = threading.Event()
-        handler = type("Handler", (HostileHandler,), {"stop": stop})
+        handler = cast("type[HostileHandler]", type("Handler", (HostileHandler,), {"stop": stop}))
         httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         handler.origin = f"http://127.0.0.1:{httpd.server_address[1]}"
         httpd.daemon_threads = True
@@ -229,6 +229,7 @@ class TestCredentialsNeverFollowARedirectToAnotherOrigin:
         first, other = start_server(), start_server()
         target = quote(f"{other}/echo", safe="")
         result = http.download(f"{first}/redirect?to={target}", to="seen.json", headers=CREDENTIALS)
+        assert result is not None
         assert TOKEN not in Path(result["path"]).read_text(encoding="utf-8")
 
 

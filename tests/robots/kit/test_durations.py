@@ -56,7 +56,7 @@ class TestToSeconds:
             adapter.validate_python("-5m")
 
     def test_a_schedule_every_fifteen_minutes(self) -> None:
-        assert ScheduleEntry(every="15m").every == 900  # type: ignore[arg-type]
+        assert ScheduleEntry(every="15m").every == 900
 
 
 class TestInWorkflows:

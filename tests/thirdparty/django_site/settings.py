@@ -3,6 +3,10 @@
 import os
 from pathlib import Path
 
+import django_stubs_ext
+
+django_stubs_ext.monkeypatch()  # ModelAdmin[Dossier] and the like, as django-stubs types them, work at run time
+
 DATA = Path(os.environ.get("ROBO_TP_DATA", "."))
 SECRET_KEY = "robo-test-only-not-a-secret"
 DEBUG = True  # runserver serves the admin's static files only in debug mode

@@ -20,7 +20,7 @@ USERNAME = "agent"
 db = SQLAlchemy()
 
 
-class Dossier(db.Model):  # type: ignore[name-defined,misc]
+class Dossier(db.Model):  # type: ignore[name-defined]  # flask_sqlalchemy's db.Model is built at run time
     id = db.Column(db.Integer, primary_key=True)
     reference = db.Column(db.String(40), nullable=False)
     demandeur = db.Column(db.String(14), nullable=False)
