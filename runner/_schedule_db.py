@@ -17,9 +17,9 @@ import datetime as dt
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -38,9 +38,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from runner.record.races import retry_on_race
+from runner.record.upgrade import Migrations, upgrade_to_head
 from runner.store import open_engine
 
-T = TypeVar("T")
 schedule_metadata = MetaData()
 ACTIVE = ("claimed", "running")
 APSCHEDULER_TABLE = "schedule_apscheduler_jobs"
@@ -104,6 +105,8 @@ requests = Table(
     Column("fire_id", Integer),
 )
 
+MIGRATIONS = Migrations("runner.schedule.migrations", "alembic_version_schedule", schedule_metadata)
+
 
 def workflow_key(job_id: str) -> str:
     """The workflow a schedule belongs to (`saisie/matin` → `saisie`): its runs never overlap."""
@@ -140,14 +143,15 @@ class ScheduleDatabase:
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
-        self.engine = engine if engine is not None else _created(lambda: open_engine(url))
+        self.engine = engine if engine is not None else open_engine(url)
         self.host = socket.gethostname()
-        _created(self._create_tables)
+        upgrade_to_head(self.engine, MIGRATIONS)
+        retry_on_race(self._create_apscheduler_table)
 
-    def _create_tables(self) -> None:
+    def _create_apscheduler_table(self) -> None:
+        """APScheduler's own job table, as APScheduler makes it (its migrations are not ours)."""
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-        schedule_metadata.create_all(self.engine)
         SQLAlchemyJobStore(engine=self.engine, tablename=APSCHEDULER_TABLE).jobs_t.create(
             self.engine, checkfirst=True
         )
@@ -424,16 +428,3 @@ def _new_id(result: Any) -> int:
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
-
-
-def _created(create: Callable[[], T]) -> T:
-    """`create()`, tried again when another process created a table between our check and our CREATE TABLE
-    (two services starting together on a new database)."""
-    from sqlalchemy.exc import DBAPIError
-
-    for attempt in range(4):
-        try:
-            return create()
-        except DBAPIError:
-            time.sleep(0.2 * (attempt + 1))
-    return create()

@@ -1,0 +1,1 @@
+"""The record of runs: the run store, its migrations and the retry of the races of processes sharing it."""

@@ -1,0 +1,1 @@
+"""The schedule service: its database's migrations."""
