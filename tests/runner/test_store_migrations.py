@@ -1,0 +1,208 @@
+"""The run store's and the schedule service's tables are Alembic's: `upgrade head` makes what the code uses, and a
+database made before Alembic is taken over with its rows."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from runner._schedule_db import MIGRATIONS as SCHEDULE_MIGRATIONS
+from runner._schedule_db import ScheduleDatabase
+from runner.events import ItemFinished, ItemStarted, RunFinished, RunStarted
+from runner.record.races import is_race, retry_on_race
+from runner.record.upgrade import Migrations
+from runner.store import MIGRATIONS as STORE_MIGRATIONS
+from runner.store import RunStore, RunStoreSink
+
+DATA = Path(__file__).parent / "data"
+BOTH = [STORE_MIGRATIONS, SCHEDULE_MIGRATIONS]
+
+
+def make_store_before_alembic(url: str) -> None:
+    """A database as Rob'O made it before Alembic: its DDL and rows, dumped from that code (see the script's head)."""
+    engine = create_engine(url)
+    script = (DATA / f"store_before_alembic.{engine.dialect.name}.sql").read_text(encoding="utf-8")
+    lines = [line for line in script.splitlines() if not line.startswith("--")]
+    with engine.begin() as connection:
+        for statement in "\n".join(lines).split(";\n"):
+            if statement.strip():
+                connection.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def differences(url: str, migrations: Migrations) -> list[object]:
+    """What Alembic finds different between the database's tables of these migrations and the code's."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"include_name": migrations.owns})
+            return list(compare_metadata(context, migrations.metadata))
+    finally:
+        engine.dispose()
+
+
+def versions(url: str) -> list[str | None]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [migrations.current(connection) for migrations in BOTH]
+    finally:
+        engine.dispose()
+
+
+def open_both(url: str) -> None:
+    ScheduleDatabase(url).close()  # opens the run store's engine first: both upgrades
+
+
+@pytest.mark.parametrize("made", ["new", "before alembic"])
+def test_upgrade_head_gives_the_tables_the_code_uses(store_url: str, made: str) -> None:
+    if made == "before alembic":
+        make_store_before_alembic(store_url)
+    open_both(store_url)
+    assert versions(store_url) == [migrations.head() for migrations in BOTH] == ["0001", "0001"]
+    assert differences(store_url, STORE_MIGRATIONS) == []
+    assert differences(store_url, SCHEDULE_MIGRATIONS) == []
+
+
+def test_the_comparison_sees_a_table_the_migrations_lack(store_url: str) -> None:
+    open_both(store_url)
+    engine = create_engine(store_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP INDEX ix_steps_run")
+    engine.dispose()
+    assert [difference[0] for difference in differences(store_url, STORE_MIGRATIONS)] == [  # type: ignore[index]
+        "add_index"
+    ]
+
+
+def test_a_store_made_before_alembic_keeps_its_rows_and_records_new_runs(store_url: str) -> None:
+    make_store_before_alembic(store_url)
+    store = RunStore(store_url)
+    try:
+        old = store.get_run("r-old")
+        assert old is not None
+        assert (old.workflow, old.status, old.started_at, old.inputs, old.last_hash, old.items) == (
+            "Saisie",
+            "succeeded",
+            "2026-11-02T08:00:00.000+00:00",
+            {"n": [1, "é"]},
+            "a" * 64,
+            {"done": 1},
+        )
+        assert [(s["step"], s["item"], s["finished_at"]) for s in store.run_steps("r-old")] == [
+            ("s1", "A-1", "2026-11-02T08:00:02.000+00:00")
+        ]
+        assert [(i["key"], i["status"], i["outcome"]) for i in store.run_items("r-old")] == [
+            ("A-1", "done", {"ok": True})
+        ]
+
+        sink = RunStoreSink(store, Path("run"), lambda: "f" * 64)
+        sink.handle(RunStarted(run_id="r-new", workflow="Saisie", workflow_file="w.yaml", inputs={}))
+        sink.handle(ItemStarted(run_id="r-new", loop="rows", key="A-1", index=0))
+        sink.handle(
+            ItemFinished(run_id="r-new", loop="rows", key="A-1", index=0, status="done", duration=0.1)
+        )
+        sink.handle(RunFinished(run_id="r-new", status="succeeded", duration=1.0, counts={"items_done": 1}))
+        assert [run.id for run in store.list_runs(workflow="Saisie")] == ["r-new", "r-old"]
+        assert [i["status"] for i in store.run_items("r-new")] == ["done"]
+    finally:
+        store.close()
+
+    schedules = ScheduleDatabase(store_url)
+    try:
+        assert schedules.paused() == {"saisie/soir"}
+        assert [(f["job_id"], f["status"], f["run_id"]) for f in schedules.fires()] == [
+            ("saisie/matin", "succeeded", "r-old")
+        ]
+        claim = schedules.claim_fire(
+            "saisie/matin", "2026-11-03T07:00:00.000000Z", kind="cron", owner="svc-2", ttl=60
+        )
+        assert claim.outcome == "run" and claim.fire_id == 2
+    finally:
+        schedules.close()
+    assert versions(store_url) == ["0001", "0001"]
+
+
+def test_many_openers_of_a_new_schedule_database_at_the_same_moment_all_succeed(store_url: str) -> None:
+    start = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def open_together() -> None:
+        start.wait()
+        try:
+            open_both(store_url)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_together) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert versions(store_url) == ["0001", "0001"]
+
+
+def locked_database(tmp_path: Path) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    """Two connections to one SQLite file, the first holding its write lock, the second not waiting for it."""
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder, sqlite3.connect(path, timeout=0, isolation_level=None)
+
+
+def test_the_races_retried_are_a_locked_database_and_a_table_that_already_exists(tmp_path: Path) -> None:
+    holder, waiter = locked_database(tmp_path)
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        waiter.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    holder.execute("COMMIT")
+    engine = create_engine(f"sqlite:///{tmp_path / 'locked.db'}")
+    with pytest.raises(OperationalError) as exists, engine.connect() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    with pytest.raises(OperationalError) as missing, engine.connect() as connection:
+        connection.exec_driver_sql("SELECT * FROM nowhere")
+    with pytest.raises(IntegrityError) as duplicate, engine.begin() as connection:
+        connection.exec_driver_sql("INSERT INTO t VALUES (1), (1)")
+    engine.dispose()
+
+    assert is_race(locked.value) and is_race(exists.value)
+    assert not is_race(missing.value) and not is_race(duplicate.value)
+    assert not is_race(ValueError("database is locked"))
+
+
+def test_a_lost_race_is_tried_again_and_any_other_error_is_raised_at_once(tmp_path: Path) -> None:
+    holder, waiter = locked_database(tmp_path)
+    attempts: list[int] = []
+
+    def begin() -> str:
+        attempts.append(len(attempts) + 1)
+        if len(attempts) == 3:
+            holder.execute("COMMIT")  # the other process is done
+        waiter.execute("BEGIN IMMEDIATE")
+        return "ours"
+
+    assert retry_on_race(begin) == "ours"
+    assert attempts == [1, 2, 3]
+
+    def missing_table() -> None:
+        attempts.append(0)
+        waiter.execute("SELECT * FROM nowhere")
+
+    attempts.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        retry_on_race(missing_table)
+    assert attempts == [0]
+
+
+def test_a_race_lost_for_longer_than_the_patience_is_raised(tmp_path: Path) -> None:
+    _holder, waiter = locked_database(tmp_path)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        retry_on_race(lambda: waiter.execute("BEGIN IMMEDIATE"), patience=0.2)
