@@ -33,13 +33,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from runner.record.races import retry_on_race
-from runner.record.upgrade import Migrations, upgrade_to_head
+from runner.record.upgrade import Migrations, taking_turns, upgrade_to_head
 from runner.store import open_engine
 
 schedule_metadata = MetaData()
@@ -152,9 +153,11 @@ class ScheduleDatabase:
         """APScheduler's own job table, as APScheduler makes it (its migrations are not ours)."""
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-        SQLAlchemyJobStore(engine=self.engine, tablename=APSCHEDULER_TABLE).jobs_t.create(
-            self.engine, checkfirst=True
-        )
+        if inspect(self.engine).has_table(APSCHEDULER_TABLE):
+            return
+        table = SQLAlchemyJobStore(engine=self.engine, tablename=APSCHEDULER_TABLE).jobs_t
+        with taking_turns(self.engine) as connection:
+            table.create(connection, checkfirst=True)
 
     def close(self) -> None:
         self.engine.dispose()

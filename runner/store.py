@@ -57,6 +57,7 @@ from runner.events import (
 )
 from runner.ledger import Effect, EffectState, ItemMark, ItemStatus, is_failed
 from runner.record.races import retry_on_race
+from runner.record.timestamps import UtcTimestamp
 from runner.record.upgrade import Migrations, upgrade_to_head
 
 metadata = MetaData()
@@ -68,8 +69,8 @@ runs = Table(
     Column("workflow", Text, nullable=False, index=True),  # a name as long as its author wrote it
     Column("workflow_file", Text, nullable=False),
     Column("status", String(32), nullable=False, index=True),
-    Column("started_at", String(40), nullable=False, index=True),
-    Column("finished_at", String(40)),
+    Column("started_at", UtcTimestamp, nullable=False, index=True),
+    Column("finished_at", UtcTimestamp),
     Column("duration", Float),
     Column("error", Text),
     Column("inputs", JSON),
@@ -84,7 +85,7 @@ runs = Table(
     # the run's). A resume claims the run by bumping `sessions` where it still has the value it read.
     Column("proc_started", Float),
     Column("sessions", Integer, default=1),
-    Column("session_started_at", String(40)),
+    Column("session_started_at", UtcTimestamp),
     Column("prior_duration", Float),  # the seconds of the sessions before this one
     # The workflow's concurrency slot this run holds while it runs (unique: one run per slot).
     Column("workflow_lock", Text),
@@ -101,7 +102,7 @@ steps = Table(
     Column("item", Text),
     Column("lane", Integer, default=0),
     Column("status", String(32), nullable=False),
-    Column("finished_at", String(40)),
+    Column("finished_at", UtcTimestamp),
     Column("duration", Float),
     Column("error", Text),
     Index("ix_steps_run", "run_id"),
@@ -116,10 +117,9 @@ items = Table(
     Column("key", Text, nullable=False),
     Column("position", Integer, nullable=False),
     Column("status", String(32), nullable=False),
-    Column("started_at", String(40)),
-    Column("finished_at", String(40)),
+    Column("started_at", UtcTimestamp),
+    Column("finished_at", UtcTimestamp),
     Column("duration", Float),
-    Column("attempts", Integer, default=0),
     Column("error", Text),
     Column("outcome", JSON),
     Column("effects", JSON),  # the item's changing steps, in order: see runner.ledger.Effect
@@ -533,9 +533,7 @@ class RunStore:
     def upsert_item(self, run_id: str, loop: str, key: str, **values: Any) -> None:
         with self.begin() as connection:
             found = connection.execute(
-                select(items.c.id, items.c.attempts).where(
-                    items.c.run_id == run_id, items.c.loop == loop, items.c.key == key
-                )
+                select(items.c.id).where(items.c.run_id == run_id, items.c.loop == loop, items.c.key == key)
             ).first()
             if found is None:
                 connection.execute(insert(items).values(run_id=run_id, loop=loop, key=key, **values))

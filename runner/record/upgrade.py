@@ -13,7 +13,8 @@ takes no lock at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -105,9 +106,16 @@ def upgrade_to_head(engine: Engine, migrations: Migrations) -> None:
 
 
 def _upgrade(engine: Engine, migrations: Migrations) -> None:
+    with taking_turns(engine) as connection:
+        command.upgrade(migrations.config(connection), "head")
+
+
+@contextmanager
+def taking_turns(engine: Engine) -> Iterator[Connection]:
+    """A transaction that the processes changing the database's tables take one at a time (see the module)."""
     with engine.begin() as connection:
         _take_turn.get(engine.dialect.name, _no_turn)(connection)
-        command.upgrade(migrations.config(connection), "head")
+        yield connection
 
 
 def _postgres_turn(connection: Connection) -> None:

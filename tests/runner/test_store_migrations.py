@@ -66,7 +66,7 @@ def test_upgrade_head_gives_the_tables_the_code_uses(store_url: str, made: str) 
     if made == "before alembic":
         make_store_before_alembic(store_url)
     open_both(store_url)
-    assert versions(store_url) == [migrations.head() for migrations in BOTH] == ["0001", "0001"]
+    assert versions(store_url) == [migrations.head() for migrations in BOTH] == ["0002", "0001"]
     assert differences(store_url, STORE_MIGRATIONS) == []
     assert differences(store_url, SCHEDULE_MIGRATIONS) == []
 
@@ -127,7 +127,7 @@ def test_a_store_made_before_alembic_keeps_its_rows_and_records_new_runs(store_u
         assert claim.outcome == "run" and claim.fire_id == 2
     finally:
         schedules.close()
-    assert versions(store_url) == ["0001", "0001"]
+    assert versions(store_url) == ["0002", "0001"]
 
 
 def test_many_openers_of_a_new_schedule_database_at_the_same_moment_all_succeed(store_url: str) -> None:
@@ -147,7 +147,7 @@ def test_many_openers_of_a_new_schedule_database_at_the_same_moment_all_succeed(
     for thread in threads:
         thread.join()
     assert errors == []
-    assert versions(store_url) == ["0001", "0001"]
+    assert versions(store_url) == ["0002", "0001"]
 
 
 def locked_database(tmp_path: Path) -> tuple[sqlite3.Connection, sqlite3.Connection]:
@@ -206,3 +206,24 @@ def test_a_race_lost_for_longer_than_the_patience_is_raised(tmp_path: Path) -> N
     _holder, waiter = locked_database(tmp_path)
     with pytest.raises(sqlite3.OperationalError, match="database is locked"):
         retry_on_race(lambda: waiter.execute("BEGIN IMMEDIATE"), patience=0.2)
+
+
+def test_moments_are_compared_as_moments_and_read_in_utc(store_url: str) -> None:
+    store = RunStore(store_url)
+    try:
+        for run_id, at in [
+            ("r-paris", "2026-11-02T09:30:00.000+02:00"),
+            ("r-utc", "2026-11-02T08:00:00.000+00:00"),
+        ]:
+            store.record_run_started(
+                RunStarted(run_id=run_id, workflow="Saisie", workflow_file="w.yaml", inputs={}, at=at),
+                Path("r"),
+            )
+        runs = store.list_runs()
+        assert [(run.id, run.started_at) for run in runs] == [
+            ("r-utc", "2026-11-02T08:00:00.000+00:00"),
+            ("r-paris", "2026-11-02T07:30:00.000+00:00"),
+        ]
+        assert [run.id for run in store.list_runs(since="2026-11-02T07:45:00+00:00")] == ["r-utc"]
+    finally:
+        store.close()
