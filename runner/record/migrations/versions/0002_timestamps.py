@@ -59,7 +59,7 @@ def _upgrade_sqlite() -> None:
         for column in columns:
             moment = SQLITE_MOMENT.format(column=column)
             op.execute(f"UPDATE {table} SET {column} = coalesce({moment}, {column})")
-        declared = [Column(column, DateTime(timezone=True), nullable=n) for column, n in columns.items()]
+        declared = tuple(Column(column, DateTime(timezone=True), nullable=n) for column, n in columns.items())
         with op.batch_alter_table(table, recreate="always", reflect_args=declared) as batch:
             if table == "items":
                 batch.drop_column("attempts")
