@@ -4,12 +4,15 @@ database made before Alembic is taken over with its rows."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -20,8 +23,10 @@ from runner.record.races import is_race, retry_on_race
 from runner.record.upgrade import Migrations
 from runner.store import MIGRATIONS as STORE_MIGRATIONS
 from runner.store import RunStore, RunStoreSink
+from tests.waiting import wait_until
 
 DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parents[2]
 BOTH = [STORE_MIGRATIONS, SCHEDULE_MIGRATIONS]
 
 
@@ -66,7 +71,7 @@ def test_upgrade_head_gives_the_tables_the_code_uses(store_url: str, made: str) 
     if made == "before alembic":
         make_store_before_alembic(store_url)
     open_both(store_url)
-    assert versions(store_url) == [migrations.head() for migrations in BOTH] == ["0002", "0001"]
+    assert versions(store_url) == [migrations.newest() for migrations in BOTH] == ["0002", "0001"]
     assert differences(store_url, STORE_MIGRATIONS) == []
     assert differences(store_url, SCHEDULE_MIGRATIONS) == []
 
@@ -158,6 +163,20 @@ def locked_database(tmp_path: Path) -> tuple[sqlite3.Connection, sqlite3.Connect
     return holder, sqlite3.connect(path, timeout=0, isolation_level=None)
 
 
+@pytest.mark.parametrize("migrations", BOTH, ids=["store", "schedule"])
+def test_the_migrations_are_numbered_in_one_line(migrations: Migrations) -> None:
+    script = ScriptDirectory.from_config(migrations.config())
+    folder = Path(script.versions)
+    numbered = sorted(path.name for path in folder.glob("*.py") if path.name != "__init__.py")
+    revisions = {Path(revision.path).name: revision for revision in script.walk_revisions()}
+    assert sorted(revisions) == numbered
+    for number, name in enumerate(numbered, start=1):
+        revision = revisions[name]
+        assert revision.revision == name[:4] == f"{number:04d}"
+        assert revision.down_revision == (f"{number - 1:04d}" if number > 1 else None)
+    assert script.get_current_head() == migrations.newest()
+
+
 def test_the_races_retried_are_a_locked_database_and_a_table_that_already_exists(tmp_path: Path) -> None:
     holder, waiter = locked_database(tmp_path)
     with pytest.raises(sqlite3.OperationalError) as locked:
@@ -227,3 +246,40 @@ def test_moments_are_compared_as_moments_and_read_in_utc(store_url: str) -> None
         assert [run.id for run in store.list_runs(since="2026-11-02T07:45:00+00:00")] == ["r-utc"]
     finally:
         store.close()
+
+
+OPENER = """
+import sys, time
+from pathlib import Path
+from runner._schedule_db import ScheduleDatabase
+ready, gate, url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+ready.touch()
+while not gate.exists():
+    time.sleep(0.005)
+ScheduleDatabase(url).close()
+"""
+
+
+def test_processes_opening_a_new_database_at_the_same_moment_all_succeed(
+    store_url: str, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    ready = [tmp_path / f"ready-{number}" for number in range(4)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, str(path), str(gate), store_url],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for path in ready
+    ]
+    try:
+        wait_until(lambda: all(path.exists() for path in ready))
+        gate.touch()
+        outcomes = [(process.wait(timeout=120), process.communicate()[1]) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+    assert outcomes == [(0, "")] * 4
+    assert versions(store_url) == ["0002", "0001"]
