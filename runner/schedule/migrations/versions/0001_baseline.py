@@ -5,6 +5,9 @@ A new database gets the four tables; one made before Alembic (no version table y
 APScheduler's own job table is APScheduler's: it is not a migration's. The tables are a frozen copy of
 `runner._schedule_db`'s as they were then: later changes belong to later migrations.
 
+Unlike the run store's, these times need no migration to timezone-aware timestamps: they are seconds since the
+epoch (floats, free of any time zone), except a fire's due time, which is the text key of its lock (UTC).
+
 Revision ID: 0001
 Revises:
 Create Date: 2026-11-30
