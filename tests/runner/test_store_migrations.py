@@ -10,17 +10,18 @@ import threading
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from runner._schedule_db import MIGRATIONS as SCHEDULE_MIGRATIONS
 from runner._schedule_db import ScheduleDatabase
 from runner.events import ItemFinished, ItemStarted, RunFinished, RunStarted
 from runner.record.races import is_race, retry_on_race
-from runner.record.upgrade import Migrations
+from runner.record.upgrade import Migrations, taking_turns
 from runner.store import MIGRATIONS as STORE_MIGRATIONS
 from runner.store import RunStore, RunStoreSink
 from tests.waiting import wait_until
@@ -283,3 +284,29 @@ def test_processes_opening_a_new_database_at_the_same_moment_all_succeed(
             process.kill()
     assert outcomes == [(0, "")] * 3
     assert versions(store_url) == ["0002", "0001"]
+
+
+def test_the_store_goes_back_to_the_baseline_and_up_again_with_its_moments(store_url: str) -> None:
+    make_store_before_alembic(store_url)
+    RunStore(store_url).close()
+    engine = create_engine(store_url)
+    try:
+        with taking_turns(engine) as connection:
+            command.downgrade(STORE_MIGRATIONS.config(connection), "0001")
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT started_at FROM runs").scalar() == (
+                "2026-11-02T08:00:00.000+00:00"
+            )
+            assert "attempts" in {column["name"] for column in inspect(connection).get_columns("items")}
+    finally:
+        engine.dispose()
+    store = RunStore(store_url)
+    try:
+        old = store.get_run("r-old")
+        assert old is not None and (old.started_at, old.finished_at) == (
+            "2026-11-02T08:00:00.000+00:00",
+            "2026-11-02T08:00:03.500+00:00",
+        )
+    finally:
+        store.close()
+    assert differences(store_url, STORE_MIGRATIONS) == []
