@@ -13,6 +13,7 @@ from runner.record.audit_keys import (
 from runner.record.audit_verify import AuditState, AuditVerdict, verify_audit_log
 from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
 from runner.record.console import ConsoleSink, is_closed_output, silence_closed_output
+from runner.record.races import is_race, retry_on_race
 from runner.record.store import (
     DEFAULT_STORE_NAME,
     DRY_RUN_MARK,
@@ -26,6 +27,7 @@ from runner.record.store import (
     runs,
 )
 from runner.record.store_sink import RunStoreSink
+from runner.record.upgrade import Migrations, taking_turns, upgrade_to_head
 
 __all__ = [
     "AUDIT_KEY_VARIABLE",
@@ -40,6 +42,7 @@ __all__ = [
     "AuditState",
     "AuditVerdict",
     "ConsoleSink",
+    "Migrations",
     "RunClaim",
     "RunClaimant",
     "RunRecord",
@@ -50,13 +53,17 @@ __all__ = [
     "comparable",
     "default_store_url",
     "is_closed_output",
+    "is_race",
     "items",
     "load_audit_key",
     "metadata",
     "open_engine",
     "record_run_id",
     "release_slot",
+    "retry_on_race",
     "runs",
     "silence_closed_output",
+    "taking_turns",
+    "upgrade_to_head",
     "verify_audit_log",
 ]

@@ -35,7 +35,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -53,6 +52,9 @@ from runner.events import (
     is_failed,
 )
 from runner.record.audit import json_default
+from runner.record.races import retry_on_race
+from runner.record.timestamps import UtcTimestamp
+from runner.record.upgrade import Migrations, upgrade_to_head
 
 metadata = MetaData()
 
@@ -63,8 +65,8 @@ runs = Table(
     Column("workflow", Text, nullable=False, index=True),  # a name as long as its author wrote it
     Column("workflow_file", Text, nullable=False),
     Column("status", String(32), nullable=False, index=True),
-    Column("started_at", String(40), nullable=False, index=True),
-    Column("finished_at", String(40)),
+    Column("started_at", UtcTimestamp, nullable=False, index=True),
+    Column("finished_at", UtcTimestamp),
     Column("duration", Float),
     Column("error", Text),
     Column("inputs", JSON),
@@ -79,7 +81,7 @@ runs = Table(
     # the run's). A resume claims the run by bumping `sessions` where it still has the value it read.
     Column("proc_started", Float),
     Column("sessions", Integer, default=1),
-    Column("session_started_at", String(40)),
+    Column("session_started_at", UtcTimestamp),
     Column("prior_duration", Float),  # the seconds of the sessions before this one
     # The workflow's concurrency slot this run holds while it runs (unique: one run per slot).
     Column("workflow_lock", Text),
@@ -96,7 +98,7 @@ steps = Table(
     Column("item", Text),
     Column("lane", Integer, default=0),
     Column("status", String(32), nullable=False),
-    Column("finished_at", String(40)),
+    Column("finished_at", UtcTimestamp),
     Column("duration", Float),
     Column("error", Text),
     Index("ix_steps_run", "run_id"),
@@ -111,10 +113,9 @@ items = Table(
     Column("key", Text, nullable=False),
     Column("position", Integer, nullable=False),
     Column("status", String(32), nullable=False),
-    Column("started_at", String(40)),
-    Column("finished_at", String(40)),
+    Column("started_at", UtcTimestamp),
+    Column("finished_at", UtcTimestamp),
     Column("duration", Float),
-    Column("attempts", Integer, default=0),
     Column("error", Text),
     Column("outcome", JSON),
     Column("effects", JSON),  # the item's changing steps, in order: see runner.engine.items.Effect
@@ -122,8 +123,8 @@ items = Table(
     Index("ix_items_run_status", "run_id", "status"),
 )
 
+MIGRATIONS = Migrations("runner.record.migrations", "alembic_version_store", metadata)
 DEFAULT_STORE_NAME = "robo.db"
-_SCHEMA_LOCK_KEY = 0x526F624F  # "RobO": the PostgreSQL advisory lock its creators of the tables take turns on
 
 
 def default_store_url(logs_dir: Path) -> str:
@@ -142,7 +143,7 @@ def comparable(value: Any) -> Any:
 
 def open_engine(url: str) -> Engine:
     """A SQLAlchemy engine for the store, with SQLite tuned for crash safety and concurrent readers; its tables
-    are created or completed. A store that cannot be opened raises `ConfigurationError`."""
+    are created or upgraded (`MIGRATIONS`). A store that cannot be opened raises `ConfigurationError`."""
     try:
         return _open_engine(url)
     except (ImportError, ArgumentError, DBAPIError) as exc:
@@ -176,7 +177,7 @@ def _open_engine(url: str) -> Engine:
         ) -> tuple[str, Any]:
             return statement, _postgres_text(parameters)
 
-    _create_schema(engine)
+    upgrade_to_head(engine, MIGRATIONS)
     return engine
 
 
@@ -200,62 +201,7 @@ def _switch_to_wal(cursor: Any) -> None:
     SQLite answers "database is locked" at once, without its busy timeout, to a journal mode change that meets
     another connection doing the same; the switch is made once per database file, so a short wait is enough.
     """
-    import sqlite3
-    import time
-
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
-
-
-def _create_schema(engine: Engine) -> None:
-    """Creates or completes the tables, even when another process (a run, `robo runs`) does it at the same moment.
-
-    The check and the CREATE are separate statements, so two processes opening a new store together can both
-    find a table missing; the loser sees "already exists" and checks again, which then finds everything there.
-    """
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    if engine.dialect.name == "postgresql":
-        # DDL is transactional there, but two CREATE TABLE at once collide in the catalogue (a unique violation,
-        # not "already exists"): the creators take turns under a lock held until their transaction ends.
-        with engine.begin() as connection:
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-            metadata.create_all(connection)
-            _add_missing_columns(connection)
-        return
-    attempts = 5
-    for attempt in range(attempts):
-        try:
-            metadata.create_all(engine)
-            with engine.begin() as connection:
-                _add_missing_columns(connection)
-            return
-        except (OperationalError, ProgrammingError) as error:
-            message = str(error.orig).lower()
-            if attempt == attempts - 1 or not ("already exists" in message or "duplicate column" in message):
-                raise
-
-
-def _add_missing_columns(connection: Connection) -> None:
-    """Columns added since a store was created (a store outlives versions of Rob'O)."""
-    from sqlalchemy import inspect
-
-    inspector = inspect(connection)
-    for table in metadata.sorted_tables:
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in present:
-                kind = column.type.compile(dialect=connection.dialect)
-                connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
-        for index in table.indexes:
-            index.create(connection, checkfirst=True)
+    retry_on_race(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
 
 
 DRY_RUN_MARK = "(dry run)"
@@ -426,9 +372,7 @@ class RunStore:
     def upsert_item(self, run_id: str, loop: str, key: str, **values: Any) -> None:
         with self.begin() as connection:
             found = connection.execute(
-                select(items.c.id, items.c.attempts).where(
-                    items.c.run_id == run_id, items.c.loop == loop, items.c.key == key
-                )
+                select(items.c.id).where(items.c.run_id == run_id, items.c.loop == loop, items.c.key == key)
             ).first()
             if found is None:
                 connection.execute(insert(items).values(run_id=run_id, loop=loop, key=key, **values))

@@ -19,9 +19,9 @@ import os
 import pickle
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -35,15 +35,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-from runner.record import open_engine
+from runner.record import Migrations, open_engine, retry_on_race, taking_turns, upgrade_to_head
 from runner.schedule.settings import ACTIVE, FireStatus, ServiceState
 
-T = TypeVar("T")
 schedule_metadata = MetaData()
 APSCHEDULER_TABLE = "schedule_apscheduler_jobs"
 
@@ -106,6 +106,8 @@ requests = Table(
     Column("fire_id", Integer),
 )
 
+MIGRATIONS = Migrations("runner.schedule.migrations", "alembic_version_schedule", schedule_metadata)
+
 
 def workflow_key(job_id: str) -> str:
     """The workflow a schedule belongs to (`saisie/matin` → `saisie`): its runs never overlap."""
@@ -142,18 +144,21 @@ class ScheduleDatabase:
 
     def __init__(self, url: str, engine: Engine | None = None) -> None:
         self.url = url
-        self.engine = engine if engine is not None else _created(lambda: open_engine(url))
+        self.engine = engine if engine is not None else open_engine(url)
         self.host = socket.gethostname()
-        _created(self._create_tables)
+        upgrade_to_head(self.engine, MIGRATIONS)
+        retry_on_race(self._create_apscheduler_table)
         upgrade_job_paths(self.engine)
 
-    def _create_tables(self) -> None:
+    def _create_apscheduler_table(self) -> None:
+        """APScheduler's own job table, as APScheduler makes it (its migrations are not ours)."""
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
-        schedule_metadata.create_all(self.engine)
-        SQLAlchemyJobStore(engine=self.engine, tablename=APSCHEDULER_TABLE).jobs_t.create(
-            self.engine, checkfirst=True
-        )
+        if inspect(self.engine).has_table(APSCHEDULER_TABLE):
+            return
+        table = SQLAlchemyJobStore(engine=self.engine, tablename=APSCHEDULER_TABLE).jobs_t
+        with taking_turns(self.engine) as connection:
+            table.create(connection, checkfirst=True)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -429,22 +434,9 @@ def _new_id(result: Any) -> int:
     return int(key[0])
 
 
-def _created(create: Callable[[], T]) -> T:
-    """`create()`, tried again when another process created a table between our check and our CREATE TABLE
-    (two services starting together on a new database)."""
-    from sqlalchemy.exc import DBAPIError
-
-    for attempt in range(4):
-        try:
-            return create()
-        except DBAPIError:
-            time.sleep(0.2 * (attempt + 1))
-    return create()
-
-
 MOVED_MODULES = {
-    "runner.scheduler": "runner.schedule.service",
-    "runner._schedule_triggers": "runner.language.triggers",
+    "runner.schedule.service": "runner.schedule.service",
+    "runner.language.triggers": "runner.language.triggers",
 }
 """Where modules that APScheduler pickled by name before the reshape of 2026-11 now live."""
 
