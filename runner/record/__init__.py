@@ -27,7 +27,13 @@ from runner.record.store import (
     runs,
 )
 from runner.record.store_sink import RunStoreSink
-from runner.record.upgrade import Migrations, taking_turns, upgrade_to_head
+from runner.record.upgrade import (
+    Migrations,
+    create_or_complete,
+    run_migrations,
+    taking_turns,
+    upgrade_to_head,
+)
 
 __all__ = [
     "AUDIT_KEY_VARIABLE",
@@ -51,6 +57,7 @@ __all__ = [
     "audit_key_path",
     "claim_run",
     "comparable",
+    "create_or_complete",
     "default_store_url",
     "is_closed_output",
     "is_race",
@@ -61,6 +68,7 @@ __all__ = [
     "record_run_id",
     "release_slot",
     "retry_on_race",
+    "run_migrations",
     "runs",
     "silence_closed_output",
     "taking_turns",

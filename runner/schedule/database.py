@@ -435,8 +435,8 @@ def _new_id(result: Any) -> int:
 
 
 MOVED_MODULES = {
-    "runner.schedule.service": "runner.schedule.service",
-    "runner.language.triggers": "runner.language.triggers",
+    "runner.scheduler": "runner.schedule.service",
+    "runner._schedule_triggers": "runner.language.triggers",
 }
 """Where modules that APScheduler pickled by name before the reshape of 2026-11 now live."""
 

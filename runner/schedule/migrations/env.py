@@ -1,5 +1,5 @@
 """Alembic's environment, run by `runner.record.upgrade.upgrade_to_head` on the connection it opened."""
 
-from runner.record.upgrade import run_migrations
+from runner.record import run_migrations
 
 run_migrations()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
-from runner.record.upgrade import create_or_complete
+from runner.record import create_or_complete
 
 revision = "0001"
 down_revision = None
