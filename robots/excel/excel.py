@@ -41,10 +41,8 @@ from robots.excel.values import (
     find_column,
     from_csv,
     header_names,
-    read_csv_grid,
     record_columns,
     to_csv,
-    write_csv_grid,
 )
 from robots.kit import (
     ApplicationError,
@@ -58,6 +56,8 @@ from robots.kit import (
     file_digest,
     missing_file,
     one_writer,
+    read_csv_grid,
+    write_csv_grid,
 )
 
 if TYPE_CHECKING:
