@@ -140,11 +140,8 @@ class Excel(Robot):
     # -- opening -------------------------------------------------------------------------------------
 
     def _existing(self, path: str) -> tuple[Path, Kind]:
-        resolved = self.context.resolve_path(path)
-        kind = _kind(resolved)
-        if not resolved.is_file():
-            raise missing_file(resolved, "spreadsheet")
-        return resolved, kind
+        kind = _kind(self.context.resolve_path(path))
+        return self.context.input_file(path, "spreadsheet"), kind
 
     def _load(self, path: Path, *, read_only: bool, keep_vba: bool = False) -> Workbook:
         """Open a workbook, turning every way a file can be unreadable into an error with a hint."""

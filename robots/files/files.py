@@ -56,12 +56,6 @@ class Files(Robot):
     def _transfer(self) -> Transfer:
         return Transfer(self.context.log, run_id=self.context.run_id)
 
-    def _source(self, path: str) -> Path:
-        resolved = self.context.resolve_path(path)
-        if not resolved.is_file():
-            raise missing_file(resolved)
-        return resolved
-
     def _folder(self, path: str) -> Path:
         resolved = self.context.resolve_path(path)
         if not resolved.is_dir():
@@ -161,7 +155,7 @@ class Files(Robot):
         Returns:
             The file's new path, or nothing when it was skipped.
         """
-        path = self._source(source)
+        path = self.context.input_file(source)
         moved = self._transfer.move(path, self._target(path, target), on_conflict)
         return str(moved) if moved else None
 
@@ -180,7 +174,7 @@ class Files(Robot):
         Returns:
             The copy's path, or nothing when it was skipped.
         """
-        path = self._source(source)
+        path = self.context.input_file(source)
         copied = self._transfer.copy(path, self._target(path, target), on_conflict)
         return str(copied) if copied else None
 
@@ -196,7 +190,7 @@ class Files(Robot):
         Returns:
             The file's new path, or nothing when it was skipped.
         """
-        path = self._source(source)
+        path = self.context.input_file(source)
         if not new_name.strip() or "/" in new_name or "\\" in new_name or new_name in (".", ".."):
             raise BusinessError(
                 f"files.rename: {new_name!r} is not a file name",
@@ -246,7 +240,7 @@ class Files(Robot):
         resolved = self.context.resolve_path(path)
         if not resolved.exists() and missing_ok:
             return None
-        source = self._source(path)
+        source = self.context.input_file(path)
         if permanent:
             digest = file_digest(source)
             source.unlink()
@@ -266,7 +260,7 @@ class Files(Robot):
         Returns:
             The checksum in hexadecimal.
         """
-        return file_digest(self._source(path), algorithm)
+        return file_digest(self.context.input_file(path), algorithm)
 
     @action(side_effects=True, name="zip")
     def zip_files(
@@ -334,7 +328,7 @@ class Files(Robot):
         Returns:
             The paths of the files extracted.
         """
-        source = self._source(archive)
+        source = self.context.input_file(archive)
         target = self.context.resolve_path(folder)
         try:
             bundle = zipfile.ZipFile(source)
@@ -487,7 +481,7 @@ class Files(Robot):
         """
         checked = TypeAdapter(list[FilingRule]).validate_python(rules)
         if files is not None:
-            sources = [self._source(str(f["path"]) if isinstance(f, dict) else f) for f in files]
+            sources = [self.context.input_file(str(f["path"]) if isinstance(f, dict) else f) for f in files]
         else:
             sources = [Path(r["path"]) for r in self.list_files(folder or ".", pattern, recursive=recursive)]
         plan: list[tuple[Path, Path | None, str | None]] = []
