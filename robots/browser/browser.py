@@ -25,7 +25,6 @@ from robots.browser.session import ErrorWhen
 from robots.kit import (
     ApplicationError,
     BusinessError,
-    ConfigurationError,
     ConfinedPath,
     Seconds,
     WorkflowBug,
@@ -287,9 +286,7 @@ class Browser(ReadingActions, PageActions):
                 )
             for label in outcome["files"]:
                 self.context.refuse_outside("browser.fill_form", f"fields.{label}", str(fields[label]))
-                path = self.context.resolve_path(str(fields[label]))
-                if not path.is_file():
-                    raise ConfigurationError(f"the file to upload in '{label}' does not exist: {path}")
+                path = self.context.input_file(str(fields[label]), f"the file to upload in '{label}'")
                 await (
                     Target(label=label, exact=True)
                     .locate(scope)
@@ -349,10 +346,10 @@ class Browser(ReadingActions, PageActions):
         Returns:
             The absolute paths uploaded.
         """
-        paths = [self.context.resolve_path(f) for f in ([files] if isinstance(files, str) else files)]
-        for path in paths:
-            if not path.is_file():
-                raise ConfigurationError(f"the file to upload does not exist: {path}")
+        paths = [
+            self.context.input_file(f, "the file to upload")
+            for f in ([files] if isinstance(files, str) else files)
+        ]
 
         async def work(scope: Any) -> list[str]:
             field = await self._find(target, scope, timeout)
