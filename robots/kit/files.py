@@ -1,4 +1,4 @@
-"""Safe file operations shared by the `files` and `excel` robots.
+"""Safe file operations the robots share: atomic writes, moves and copies, locks, digests, missing input files.
 
 Nothing here overwrites a file by accident: a new file is written beside its destination under a hidden
 temporary name and then given its final name in one step (`os.replace` when replacing is wanted, `os.link`
