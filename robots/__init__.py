@@ -1,4 +1,4 @@
-"""Rob'O's robots: one module per robot, imported on first use.
+"""Rob'O's robots: one module or package per robot, imported on first use.
 
 Built-in robots are listed by name below; third parties add theirs through the `robo.robots` entry point
 group (`name = "package.module:RobotClass"`). Importing a robot module is cheap: heavy libraries (Playwright,

@@ -7,7 +7,6 @@ fit what a step asks of them (an unknown field, mixed types to sort, duplicate j
 
 from __future__ import annotations
 
-import codecs
 import csv
 import difflib
 import io
@@ -22,13 +21,22 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from robots.kit import BusinessError, ConfigurationError, ConfinedPath, Robot, action, atomic_file
+from robots.kit import (
+    BusinessError,
+    ConfigurationError,
+    ConfinedPath,
+    Robot,
+    action,
+    atomic_file,
+    check_encoding,
+    decoded_text,
+    detect_delimiter,
+)
 
 Record = dict[str, Any]
 Records = list[dict[str, Any]]
 Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
 
-_DELIMITERS = (";", ",", "\t", "|")
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 _FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 
@@ -37,16 +45,6 @@ def _missing(value: Any) -> bool:
     if isinstance(value, str):
         return not value.strip()
     return value is None or (isinstance(value, list | dict) and not value)
-
-
-def _check_encoding(encoding: str) -> None:
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise ConfigurationError(
-            f"unknown encoding {encoding!r}",
-            hint="use utf-8-sig, or cp1252 for files saved by Excel on Windows",
-        ) from None
 
 
 def _as_text(value: Any) -> str | None:
@@ -142,30 +140,6 @@ class Data(Robot):
     """Work with records: lists of mappings, CSV and JSON files."""
 
     name = "data"
-
-    def _input_file(self, path: str) -> Path:
-        resolved = self.context.resolve_path(path)
-        if not resolved.is_file():
-            raise ConfigurationError(
-                f"input file not found: {resolved}",
-                hint="check the path; a relative path starts from the workflow's folder"
-                + (" (this is a folder)" if resolved.is_dir() else ""),
-            )
-        return resolved
-
-    def _read_text(self, path: Path, encoding: str) -> str:
-        _check_encoding(encoding)
-        raw = path.read_bytes()
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            line = raw[: exc.start].count(b"\n") + 1
-            suggestion = "encoding: cp1252" if "cp1252" not in encoding.lower() else "encoding: utf-8-sig"
-            raise ConfigurationError(
-                f"{path}: line {line} is not valid {encoding} text (byte 0x{raw[exc.start]:02X})",
-                hint=f"the file was saved in another encoding (Excel often uses Windows-1252): "
-                f"add `{suggestion}` to the step",
-            ) from None
 
     def _record_output(self, path: Path, action_name: str) -> str:
         self.context.record_artifact(path, "output", f"written by data.{action_name}")
@@ -322,14 +296,10 @@ class Data(Robot):
         Returns:
             A list of records, one per line after the header.
         """
-        source = self._input_file(path)
-        text = self._read_text(source, encoding)
-        header_line = text.split("\n", 1)[0]
+        source = self.context.input_file(path, "input file")
+        text = decoded_text(source, encoding)
         if delimiter is None:
-            unquoted = re.sub(r'"[^"]*"', "", header_line)
-            delimiter = (
-                max(_DELIMITERS, key=unquoted.count) if any(d in unquoted for d in _DELIMITERS) else ","
-            )
+            delimiter = detect_delimiter(text.split("\n", 1)[0])
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         try:
             header = next(reader, [])
@@ -377,7 +347,7 @@ class Data(Robot):
         """
         target = self.context.resolve_path(path)
         names = columns or list(dict.fromkeys(key for record in records for key in record))
-        _check_encoding(encoding)
+        check_encoding(encoding)
         with atomic_file(target, "w", run_id=self.context.run_id, encoding=encoding, newline="") as handle:
             writer = csv.writer(handle, delimiter=delimiter)
             if names:
@@ -409,9 +379,9 @@ class Data(Robot):
         Returns:
             The data the file holds: a mapping, a list, text, a number, true/false or null.
         """
-        source = self._input_file(path)
+        source = self.context.input_file(path, "input file")
         try:
-            return json.loads(self._read_text(source, "utf-8-sig"))
+            return json.loads(decoded_text(source, "utf-8-sig"))
         except json.JSONDecodeError as exc:
             raise BusinessError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
 

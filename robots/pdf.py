@@ -87,21 +87,11 @@ class Pdf(Robot):
 
     name = "pdf"
 
-    def _input_file(self, path: str) -> Path:
-        resolved = self.context.resolve_path(path)
-        if not resolved.is_file():
-            raise ConfigurationError(
-                f"PDF file not found: {resolved}",
-                hint="check the path; a relative path starts from the workflow's folder"
-                + (" (this is a folder)" if resolved.is_dir() else ""),
-            )
-        return resolved
-
     def _read(self, path: str) -> tuple[Path, PdfReader]:
         from pypdf import PdfReader
         from pypdf.errors import FileNotDecryptedError, PdfReadError
 
-        source = self._input_file(path)
+        source = self.context.input_file(path, "PDF file")
         try:
             reader = PdfReader(source)
             if reader.is_encrypted and not reader.decrypt(""):

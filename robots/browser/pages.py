@@ -10,7 +10,7 @@ from robots.browser.session import MARGIN, BrowserCore
 from robots.kit import ApplicationError, ConfinedPath, Seconds, action, atomic_path
 
 
-class BrowserPageActions(BrowserCore):
+class PageActions(BrowserCore):
     """Screenshots, dialogs, tabs, frames and sessions (mixed into the browser robot)."""
 
     @action

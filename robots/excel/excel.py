@@ -5,22 +5,19 @@ typed values: dates as dates, numbers as numbers, empty cells as None. Writing g
 the destination, which replaces it only once complete; the writing actions take an optional `output` so that a
 workflow can leave its input untouched (the RPA norm) — without `output` the file itself is changed. Macros of an
 .xlsm are kept. Text that starts with "=" is written as text, not run as a formula, unless `formulas: true`.
+
+The robot's actions are here; opening, reading and saving its files (kinds, locks, atomic saves) is
+`workbooks.py`, cell and CSV values `values.py`, rows as records `rows.py`.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
-import inspect
-import itertools
 import shutil
-import tempfile
-import warnings
 import weakref
-from collections.abc import Callable, Generator, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from collections.abc import Generator
+from contextlib import ExitStack, closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -31,204 +28,36 @@ from robots.excel.rows import (
     blank,
     key_text,
     last_used_row,
-    numbered,
     put_row,
-    rows_to_records,
     sheet_header,
 )
 from robots.excel.values import (
     check_records,
     find_column,
-    from_csv,
-    header_names,
-    read_csv_grid,
     record_columns,
     to_csv,
-    write_csv_grid,
 )
+from robots.excel.workbooks import WorkbookFiles, kind_of, one_writer_at_a_time, private_copy
 from robots.kit import (
-    ApplicationError,
     BusinessError,
     ConfigurationError,
     ConfinedPath,
-    Robot,
     action,
-    atomic_path,
     check_not_open,
-    file_digest,
     missing_file,
-    one_writer,
 )
-
-if TYPE_CHECKING:
-    from openpyxl import Workbook
-    from openpyxl.worksheet.worksheet import Worksheet
 
 Record = dict[str, Any]
 Records = list[dict[str, Any]]
 RowNumber = Annotated[int, Field(ge=1)]
 CellReference = Annotated[str, Field(pattern=r"^\$?[A-Za-z]{1,3}\$?[1-9][0-9]{0,6}$")]
 Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
-Kind = Literal["xlsx", "xlsm", "csv"]
-
-_KINDS: dict[str, Kind] = {".xlsx": "xlsx", ".xlsm": "xlsm", ".csv": "csv"}
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_BATCH = 500  # rows read at a time while openpyxl's warnings are silenced
 
 
-def _private_copy(source: Path) -> Path:
-    """A copy of `source`, under its own name in a private temporary folder, that nobody else changes."""
-    folder = Path(tempfile.mkdtemp(prefix="robo-rows-"))
-    copy = folder / source.name
-    try:
-        shutil.copyfile(source, copy)
-    except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise ApplicationError(
-            f"excel: cannot read {source}: {exc.strerror}", hint="check its permissions"
-        ) from None
-    return copy
-
-
-def _kind(path: Path) -> Kind:
-    kind = _KINDS.get(path.suffix.lower())
-    if kind is None:
-        hint = (
-            "save it as .xlsx from Excel or LibreOffice" if path.suffix.lower() in (".xls", ".ods") else None
-        )
-        raise ConfigurationError(
-            f"excel: {path.name} is not a spreadsheet this robot reads (.xlsx, .xlsm or .csv)",
-            hint=hint or "give a .xlsx, .xlsm or .csv file",
-        )
-    return kind
-
-
-@contextmanager
-def _quiet_openpyxl() -> Iterator[None]:
-    """Silence the warnings openpyxl gives about parts it does not understand (extensions, odd styles)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\..*)?$")
-        yield
-
-
-Method = TypeVar("Method", bound=Callable[..., Any])
-
-
-def _one_writer_at_a_time(method: Method) -> Method:
-    """Make runs that change one workbook take turns.
-
-    The file written (`output`, else `path`) is locked from the moment the action reads it until it is written,
-    so that no run writes over rows another one just added.
-    """
-    signature = inspect.signature(method)
-
-    @functools.wraps(method)
-    def locked(self: Excel, *args: Any, **kwargs: Any) -> Any:
-        bound = signature.bind(self, *args, **kwargs)
-        target = bound.arguments.get("output") or bound.arguments["path"]
-        with one_writer(self.context.resolve_path(target), self.context.run_id, f"excel.{method.__name__}"):
-            return method(self, *args, **kwargs)
-
-    return cast(Method, locked)
-
-
-class Excel(Robot):
+class Excel(WorkbookFiles):
     """Read and write spreadsheets (.xlsx, .xlsm and .csv) as records; writes are atomic and keep macros."""
 
     name = "excel"
-
-    # -- opening -------------------------------------------------------------------------------------
-
-    def _existing(self, path: str) -> tuple[Path, Kind]:
-        resolved = self.context.resolve_path(path)
-        kind = _kind(resolved)
-        if not resolved.is_file():
-            raise missing_file(resolved, "spreadsheet")
-        return resolved, kind
-
-    def _load(self, path: Path, *, read_only: bool, keep_vba: bool = False) -> Workbook:
-        """Open a workbook, turning every way a file can be unreadable into an error with a hint."""
-        import openpyxl
-
-        try:
-            with path.open("rb") as handle:
-                magic = handle.read(8)
-        except OSError as exc:
-            raise ApplicationError(
-                f"excel: cannot read {path}: {exc.strerror}", hint="check its permissions"
-            ) from None
-        if magic == _OLE_MAGIC:
-            raise ConfigurationError(
-                f"excel: {path.name} is an old .xls workbook or a password-protected one, not a .xlsx file",
-                hint="open it in Excel or LibreOffice and save it as .xlsx (without a password)",
-            )
-        try:
-            with _quiet_openpyxl():
-                return openpyxl.load_workbook(
-                    path, read_only=read_only, data_only=read_only, keep_vba=keep_vba, keep_links=False
-                )
-        except PermissionError as exc:
-            raise ApplicationError(
-                f"excel: cannot open {path}: {exc.strerror}",
-                hint="another program may hold the file; close it and try again",
-            ) from None
-        except Exception as exc:
-            raise BusinessError(
-                f"excel: {path.name} is not a valid Excel workbook (the file is damaged or not a .xlsx)",
-                hint="open it in Excel to repair it, or check that it was fully downloaded; "
-                f"a CSV or an old .xls renamed {path.suffix} is not a workbook",
-                cause=[f"{path}: {type(exc).__name__}: {exc}"],
-            ) from None
-
-    def _sheet(self, workbook: Workbook, sheet: str | None, path: Path) -> Worksheet:
-        if sheet is None:
-            return workbook.active or workbook.worksheets[0]
-        if sheet in workbook.sheetnames:
-            return workbook[sheet]
-        folded = {name.strip().casefold(): name for name in workbook.sheetnames}
-        if sheet.strip().casefold() in folded:
-            return workbook[folded[sheet.strip().casefold()]]
-        close = difflib.get_close_matches(sheet, workbook.sheetnames, n=1)
-        raise ConfigurationError(
-            f"excel: {path.name} has no sheet {sheet!r}; its sheets are: "
-            + ", ".join(repr(name) for name in workbook.sheetnames),
-            hint=f"did you mean {close[0]!r}?" if close else "leave `sheet` out to use the first sheet",
-        )
-
-    def _targets(self, path: str, output: str | None, action_name: str) -> tuple[Path, Path, Kind, bool]:
-        """The file to read, the file to write, their kind, and whether to keep macros."""
-        source = self.context.resolve_path(path)
-        target = self.context.resolve_path(output) if output else source
-        kind, target_kind = _kind(source), _kind(target)
-        if (kind == "csv") != (target_kind == "csv") or (kind == "xlsx" and target_kind == "xlsm"):
-            raise ConfigurationError(
-                f"excel.{action_name}: cannot write a {kind} file as {target.name}",
-                hint=f"give an `output` ending in .{kind}"
-                + (" (.xlsm keeps the macros)" if kind == "xlsm" else ""),
-            )
-        if output and not source.is_file():
-            raise missing_file(source, "spreadsheet")
-        check_not_open(target)
-        if target != source:
-            check_not_open(source)
-        return source, target, target_kind, target_kind == "xlsm"
-
-    def _save(self, workbook: Workbook, target: Path, action_name: str) -> str:
-        with atomic_path(target, run_id=self.context.run_id) as temporary, _quiet_openpyxl():
-            workbook.save(temporary)
-        return self._written(target, action_name)
-
-    def _written(self, target: Path, action_name: str) -> str:
-        self.context.log(f"excel.{action_name}: wrote {target}, sha256 {file_digest(target)}")
-        self.context.record_artifact(target, "output", f"written by excel.{action_name}")
-        return str(target.resolve())
-
-    def _write_grid(
-        self, rows: list[list[str]], target: Path, action_name: str, delimiter: str, encoding: str
-    ) -> str:
-        with atomic_path(target, run_id=self.context.run_id) as temporary:
-            write_csv_grid(temporary, rows, delimiter, encoding)
-        return self._written(target, action_name)
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -285,109 +114,10 @@ class Excel(Robot):
         # is this step's, and counts the records; each later pass reads a private copy taken at this moment.
         with closing(read(source)) as records:
             count = sum(1 for _ in records)
-        copy = _private_copy(source)
+        copy = private_copy(source)
         stream = StreamedRecords(lambda: read(copy), source.name, length=count)
         weakref.finalize(stream, shutil.rmtree, copy.parent, True)
         return stream
-
-    def _records(
-        self,
-        source: Path,
-        kind: Kind,
-        sheet: str | None,
-        table: str | None,
-        header_row: int,
-        first_row: int | None,
-        last_row: int | None,
-        skip_blank_rows: bool,
-        columns: list[str] | None,
-        row_number_field: str | None,
-        delimiter: str,
-        encoding: str,
-    ) -> Generator[Record, None, None]:
-        """The records of a file, read as they are asked for (see `read_rows`)."""
-        if kind == "csv":
-            grid = read_csv_grid(source, delimiter, encoding)
-            with closing(grid):
-                rows = ([from_csv(text) for text in row] for row in grid)
-                rows_numbered = numbered(rows, start=1, skip=header_row - 1)
-                yield from rows_to_records(
-                    rows_numbered,
-                    None,
-                    source.name,
-                    first_row,
-                    last_row,
-                    skip_blank_rows,
-                    columns,
-                    row_number_field,
-                )
-            return
-        workbook = self._load(source, read_only=True)
-        try:
-            with _quiet_openpyxl():
-                if table is not None:
-                    worksheet, bounds, header, start = self._table(workbook, source, table, sheet)
-                    iterator = worksheet.iter_rows(values_only=True, **bounds)
-                    rows_numbered = numbered(iterator, start=start, skip=0)
-                    where = f"{source.name}, table {table!r}"
-                else:
-                    worksheet = self._sheet(workbook, sheet, source)
-                    worksheet.reset_dimensions()  # some programs write a wrong size; read what is there
-                    iterator = worksheet.iter_rows(min_row=header_row, max_row=last_row, values_only=True)
-                    rows_numbered = numbered(iterator, start=header_row, skip=0)
-                    header = None
-                    where = f"{source.name}!{worksheet.title}"
-            with closing(iterator):
-                records = rows_to_records(
-                    rows_numbered,
-                    header,
-                    where,
-                    first_row,
-                    last_row,
-                    skip_blank_rows,
-                    columns,
-                    row_number_field,
-                )
-                while True:  # openpyxl's warnings silenced while it reads, not while the records are used
-                    with _quiet_openpyxl():
-                        batch = list(itertools.islice(records, _BATCH))
-                    if not batch:
-                        return
-                    yield from batch
-        finally:
-            workbook.close()
-
-    def _table(
-        self, workbook: Workbook, source: Path, table: str, sheet: str | None
-    ) -> tuple[Worksheet, dict[str, int], list[str], int]:
-        from robots.excel.tables import workbook_tables
-
-        with _quiet_openpyxl():
-            tables = workbook_tables(source)
-        info = tables.get(table) or next(
-            (t for k, t in tables.items() if k.casefold() == table.casefold()), None
-        )
-        if info is None:
-            close = difflib.get_close_matches(table, list(tables), n=1)
-            listed = ", ".join(repr(name) for name in sorted(tables)) or "none"
-            raise ConfigurationError(
-                f"excel: {source.name} has no table {table!r}; its tables are: {listed}",
-                hint=f"did you mean {close[0]!r}?" if close else "give `sheet` to read a whole sheet instead",
-            )
-        if sheet is not None and sheet != info.sheet:
-            raise ConfigurationError(
-                f"excel: table {info.name!r} is on sheet {info.sheet!r}, not {sheet!r}",
-                hint="leave `sheet` out when you give `table`",
-            )
-        start = info.min_row + info.header_rows
-        bounds = {
-            "min_row": start,
-            "max_row": info.max_row - info.totals_rows,
-            "min_col": info.min_col,
-            "max_col": info.max_col,
-        }
-        header = header_names(list(info.columns))
-        return workbook[info.sheet], bounds, header, start
 
     @action
     def list_sheets(self, path: str) -> list[str]:
@@ -411,7 +141,7 @@ class Excel(Robot):
     # -- writing -------------------------------------------------------------------------------------
 
     @action(side_effects=True)
-    @_one_writer_at_a_time
+    @one_writer_at_a_time
     def create_workbook(
         self,
         path: ConfinedPath,
@@ -438,7 +168,7 @@ class Excel(Robot):
         import openpyxl
 
         target = self.context.resolve_path(path)
-        kind = _kind(target)
+        kind = kind_of(target)
         if target.exists() and not overwrite:
             raise BusinessError(
                 f"excel.create_workbook: {target} already exists",
@@ -466,7 +196,7 @@ class Excel(Robot):
         return self._save(workbook, target, "create_workbook")
 
     @action(side_effects=True, idempotent=True)
-    @_one_writer_at_a_time
+    @one_writer_at_a_time
     def write_rows(
         self,
         path: ConfinedPath,
@@ -515,7 +245,7 @@ class Excel(Robot):
             return self._save(workbook, target, "write_rows")
 
     @action(side_effects=True)
-    @_one_writer_at_a_time
+    @one_writer_at_a_time
     def append_rows(
         self,
         path: ConfinedPath,
@@ -579,7 +309,7 @@ class Excel(Robot):
             return self._save(workbook, target, "append_rows")
 
     @action(side_effects=True, idempotent=True)
-    @_one_writer_at_a_time
+    @one_writer_at_a_time
     def write_cell(
         self,
         path: ConfinedPath,
@@ -628,7 +358,7 @@ class Excel(Robot):
             return self._save(workbook, target, "write_cell")
 
     @action(side_effects=True, idempotent=True)
-    @_one_writer_at_a_time
+    @one_writer_at_a_time
     def update_rows(
         self,
         path: ConfinedPath,
@@ -726,38 +456,3 @@ class Excel(Robot):
         return {"path": written, "updated": updated, "not_found": not_found, "columns_added": added}
 
     # -- helpers -------------------------------------------------------------------------------------
-
-    @contextmanager
-    def _writable(self, source: Path, keep_vba: bool) -> Iterator[Workbook]:
-        """A workbook loaded whole for changes; its copy of the macros is released however the step ends."""
-        workbook = self._open_for_writing(source, keep_vba)
-        try:
-            yield workbook
-        finally:
-            if workbook.vba_archive is not None:
-                workbook.vba_archive.close()
-
-    def _open_for_writing(self, source: Path, keep_vba: bool) -> Workbook:
-        import openpyxl
-
-        if not source.is_file():
-            workbook = openpyxl.Workbook()
-            workbook.active.title = "Feuil1"
-            return workbook
-        workbook = self._load(source, read_only=False, keep_vba=keep_vba)
-        if source.suffix.lower() == ".xlsm" and not keep_vba:
-            self.context.log(f"excel: the macros of {source.name} are not copied to a .xlsx output")
-        return workbook
-
-    def _sheet_or_new(self, workbook: Workbook, sheet: str | None, source: Path) -> Worksheet:
-        if sheet is None or sheet in workbook.sheetnames:
-            return self._sheet(workbook, sheet, source)
-        if not source.is_file() and workbook.active.title == "Feuil1" and len(workbook.sheetnames) == 1:
-            workbook.active.title = sheet
-            return workbook.active
-        return workbook.create_sheet(sheet)
-
-    def _csv_grid(self, source: Path, delimiter: str, encoding: str) -> list[list[str]]:
-        grid = read_csv_grid(source, delimiter, encoding)
-        with closing(grid):
-            return list(grid)

@@ -1,18 +1,16 @@
-"""Values between spreadsheet cells and records: typing on read, safe cells on write, and CSV files."""
+"""Values between spreadsheet cells (or CSV fields) and records: typing on read, safe cells on write."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import difflib
 import json
 import re
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from robots.kit import BusinessError, ConfigurationError
+from robots.kit import BusinessError
 
 Record = dict[str, Any]
 
@@ -126,57 +124,6 @@ def to_csv(value: Any, formulas: bool) -> str:
     if not formulas and text.startswith(_CSV_FORMULA_START) and not _CSV_NUMBER.fullmatch(text):
         return "'" + text
     return text
-
-
-def check_encoding(encoding: str) -> None:
-    """A `ConfigurationError` for an encoding Python does not know."""
-    import codecs
-
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise ConfigurationError(
-            f"unknown encoding {encoding!r}",
-            hint="use utf-8-sig, or cp1252 for files saved by Excel on Windows",
-        ) from None
-
-
-def read_csv_grid(path: Path, delimiter: str, encoding: str) -> Generator[list[str], None, None]:
-    """The rows of a CSV file as lists of text, read lazily; bad encodings are reported with a hint."""
-    check_encoding(encoding)
-    with path.open(encoding=encoding, newline="") as handle:
-        line = 0
-        try:
-            for line, row in enumerate(csv.reader(handle, delimiter=delimiter), start=1):  # noqa: B007
-                yield row
-        except UnicodeDecodeError:
-            raise _decoding_error(path, encoding) from None
-        except csv.Error as exc:
-            raise BusinessError(f"{path}: line {line + 1} is not valid CSV: {exc}") from None
-
-
-def _decoding_error(path: Path, encoding: str) -> ConfigurationError:
-    raw = path.read_bytes()
-    try:
-        raw.decode(encoding)
-        where = ""
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        where = f" (line {line}, byte 0x{raw[exc.start]:02X})"
-    suggestion = "cp1252" if "cp1252" not in encoding.lower() else "utf-8-sig"
-    return ConfigurationError(
-        f"{path} is not valid {encoding} text{where}",
-        hint=f"the file was saved in another encoding (Excel on Windows often uses cp1252): "
-        f"add `encoding: {suggestion}` to the step",
-    )
-
-
-def write_csv_grid(path: Path, rows: Iterable[Sequence[str]], delimiter: str, encoding: str) -> None:
-    """Write rows of text to a CSV file (the caller makes the write atomic)."""
-    check_encoding(encoding)
-    with path.open("w", encoding=encoding, newline="") as handle:
-        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\r\n")
-        writer.writerows(rows)
 
 
 def record_columns(records: Sequence[Record], columns: Sequence[str] | None = None) -> list[str]:

@@ -5,23 +5,24 @@ Nothing is overwritten silently: when a destination name is taken, `on_conflict`
 Moves are atomic on one filesystem; across filesystems a file is copied, its sha256 checked, and only then is the
 source removed. Deleting moves to a `.robo-trash/<date>/` folder unless `permanent: true`. Every file moved,
 copied, written or deleted is reported to the run's audit log with its sha256.
+
+The robot class and its actions are here, except zip archives (`archives.py`); filing rules are `rules.py`,
+reading a document's text and rendering a destination `text.py`.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import shutil
-import stat
 import time
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
-from robots.files.rules import FilingRule, extension_of, file_record, is_hidden, rule_matches, unsafe_member
+from robots.files.archives import ArchiveActions
+from robots.files.rules import FilingRule, extension_of, file_record, is_hidden, rule_matches
 from robots.files.text import render_destination
 from robots.kit import (
     TRASH_FOLDER,
@@ -30,15 +31,10 @@ from robots.kit import (
     ConfigurationError,
     ConfinedPath,
     OnConflict,
-    Robot,
     Seconds,
     Transfer,
     action,
-    atomic_path,
     file_digest,
-    missing_file,
-    place,
-    temporary_sibling,
 )
 
 Record = dict[str, Any]
@@ -47,7 +43,7 @@ Size = Annotated[int, Field(ge=0)]
 _PARTIAL_SUFFIXES = (".part", ".crdownload", ".tmp", ".download", ".partial")
 
 
-class Files(Robot):
+class Files(ArchiveActions):
     """Work with files and folders: list, file by rules, move, copy, delete to a trash, zip, wait for one."""
 
     name = "files"
@@ -55,12 +51,6 @@ class Files(Robot):
     @property
     def _transfer(self) -> Transfer:
         return Transfer(self.context.log, run_id=self.context.run_id)
-
-    def _source(self, path: str) -> Path:
-        resolved = self.context.resolve_path(path)
-        if not resolved.is_file():
-            raise missing_file(resolved)
-        return resolved
 
     def _folder(self, path: str) -> Path:
         resolved = self.context.resolve_path(path)
@@ -161,7 +151,7 @@ class Files(Robot):
         Returns:
             The file's new path, or nothing when it was skipped.
         """
-        path = self._source(source)
+        path = self.context.input_file(source)
         moved = self._transfer.move(path, self._target(path, target), on_conflict)
         return str(moved) if moved else None
 
@@ -180,7 +170,7 @@ class Files(Robot):
         Returns:
             The copy's path, or nothing when it was skipped.
         """
-        path = self._source(source)
+        path = self.context.input_file(source)
         copied = self._transfer.copy(path, self._target(path, target), on_conflict)
         return str(copied) if copied else None
 
@@ -196,7 +186,7 @@ class Files(Robot):
         Returns:
             The file's new path, or nothing when it was skipped.
         """
-        path = self._source(source)
+        path = self.context.input_file(source)
         if not new_name.strip() or "/" in new_name or "\\" in new_name or new_name in (".", ".."):
             raise BusinessError(
                 f"files.rename: {new_name!r} is not a file name",
@@ -246,7 +236,7 @@ class Files(Robot):
         resolved = self.context.resolve_path(path)
         if not resolved.exists() and missing_ok:
             return None
-        source = self._source(path)
+        source = self.context.input_file(path)
         if permanent:
             digest = file_digest(source)
             source.unlink()
@@ -266,124 +256,7 @@ class Files(Robot):
         Returns:
             The checksum in hexadecimal.
         """
-        return file_digest(self._source(path), algorithm)
-
-    @action(side_effects=True, name="zip")
-    def zip_files(
-        self,
-        sources: list[ConfinedPath] | ConfinedPath,
-        target: ConfinedPath,
-        *,
-        base: str | None = None,
-        on_conflict: OnConflict = "fail",
-    ) -> str:
-        """Put files and folders into a new zip archive (written whole before it takes its name).
-
-        Args:
-            sources: The files and folders to put in the archive (a folder with all it contains).
-            target: The archive to create, e.g. "envoi.zip".
-            base: Names inside the archive are relative to this folder (default: each source's own folder).
-            on_conflict: When the archive exists: fail (default), skip, rename or overwrite.
-
-        Returns:
-            The archive's path (the existing one when skipped).
-        """
-        items = [sources] if isinstance(sources, str) else sources
-        archive = self.context.resolve_path(target)
-        base_dir = self.context.resolve_path(base) if base else None
-        entries: list[tuple[Path, str]] = []
-        for item in items:
-            path = self.context.resolve_path(item)
-            if not path.exists():
-                raise missing_file(path, "file or folder")
-            root = base_dir or path.parent
-            members = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-            for member in members:
-                try:
-                    entries.append((member, member.relative_to(root).as_posix()))
-                except ValueError:
-                    raise ConfigurationError(
-                        f"files.zip: {member} is not inside the base folder {root}", hint="change `base`"
-                    ) from None
-        final = self._transfer.destination(None, archive, on_conflict)
-        if final is None:
-            return str(archive)
-        if final.exists() and on_conflict == "overwrite":
-            self._transfer.trash(final)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        temporary = temporary_sibling(final, self.context.run_id)
-        try:
-            with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle:
-                for path, arcname in entries:
-                    bundle.write(path, arcname)
-            place(temporary, final)
-        finally:
-            temporary.unlink(missing_ok=True)
-        self.context.log(f"files: wrote {final} ({len(entries)} files), sha256 {file_digest(final)}")
-        return str(final)
-
-    @action(side_effects=True)
-    def unzip(self, archive: str, folder: ConfinedPath, *, on_conflict: OnConflict = "fail") -> list[str]:
-        """Extract a zip archive into a folder, refusing members that would land outside it (zip-slip).
-
-        Args:
-            archive: The zip file.
-            folder: The folder to extract into (created if needed).
-            on_conflict: When an extracted file's name is taken: fail (default), skip, rename or overwrite.
-
-        Returns:
-            The paths of the files extracted.
-        """
-        source = self._source(archive)
-        target = self.context.resolve_path(folder)
-        try:
-            bundle = zipfile.ZipFile(source)
-        except zipfile.BadZipFile:
-            raise BusinessError(
-                f"files.unzip: {source.name} is not a zip archive (or it is damaged)",
-                hint="check that the file was fully downloaded",
-            ) from None
-        with bundle:
-            members = bundle.infolist()
-            for member in members:
-                problem = unsafe_member(member.filename)
-                if problem is None and stat.S_ISLNK(member.external_attr >> 16):
-                    problem = "a symbolic link"
-                if problem is not None:
-                    raise BusinessError(
-                        f"files.unzip: {source.name} is refused: member {member.filename!r} is {problem}",
-                        hint="the archive tries to write outside the folder (zip-slip); nothing was extracted",
-                    )
-            target.mkdir(parents=True, exist_ok=True)
-            root = target.resolve()
-            plan: list[tuple[zipfile.ZipInfo, Path]] = []
-            reserved: set[Path] = set()
-            for member in members:
-                destination = (root / member.filename.replace("\\", "/")).resolve()
-                if root not in destination.parents and destination != root:
-                    raise BusinessError(
-                        f"files.unzip: {source.name} is refused: {member.filename!r} lands outside {root}",
-                        hint="nothing was extracted",
-                    )
-                if member.is_dir():
-                    continue
-                final = self._transfer.destination(None, destination, on_conflict, reserved)
-                if final is not None:
-                    reserved.add(final)
-                    plan.append((member, final))
-            extracted = []
-            for member, final in plan:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                with atomic_path(final, run_id=self.context.run_id) as temporary:
-                    with bundle.open(member) as data, temporary.open("wb") as out:
-                        shutil.copyfileobj(data, out, 1 << 20)
-                    if final.exists() and on_conflict != "overwrite":
-                        raise ApplicationError(f"files.unzip: {final} appeared while extracting")
-                    if final.exists():
-                        self._transfer.trash(final)
-                self.context.log(f"files: extracted {final} from {source}, sha256 {file_digest(final)}")
-                extracted.append(str(final))
-        return extracted
+        return file_digest(self.context.input_file(path), algorithm)
 
     @action
     def wait_for_file(
@@ -487,7 +360,7 @@ class Files(Robot):
         """
         checked = TypeAdapter(list[FilingRule]).validate_python(rules)
         if files is not None:
-            sources = [self._source(str(f["path"]) if isinstance(f, dict) else f) for f in files]
+            sources = [self.context.input_file(str(f["path"]) if isinstance(f, dict) else f) for f in files]
         else:
             sources = [Path(r["path"]) for r in self.list_files(folder or ".", pattern, recursive=recursive)]
         plan: list[tuple[Path, Path | None, str | None]] = []

@@ -1,10 +1,10 @@
-"""Filing rules and file records for the `files` robot, and the zip-slip check of archive member names."""
+"""Filing rules and file records for the `files` robot."""
 
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -79,16 +79,6 @@ def is_hidden(path: Path, root: Path) -> bool:
     """Whether a file or one of its folders under `root` is hidden (a dot name or an Office lock file `~$`)."""
     parts = path.relative_to(root).parts
     return any(part.startswith((".", "~$")) for part in parts)
-
-
-def unsafe_member(name: str) -> str | None:
-    """Why a zip member's name would write outside the target folder (zip-slip), or None when it is safe."""
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return "an absolute path"
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if ".." in parts:
-        return "a '..' that climbs out of the folder"
-    return None
 
 
 def rule_matches(rule: FilingRule, source: Path, texts: dict[Path, str | None]) -> bool:

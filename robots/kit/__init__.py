@@ -1,4 +1,4 @@
-"""The robot kit: everything a robot may use (its base class, actions, context, errors, durations, safe files and paths). Robots import only this, never the runner."""
+"""The robot kit: everything a robot may use (its base class, actions, context, errors, durations, safe files and paths, CSV files). Robots import only this, never the runner."""
 
 from robots.kit.actions import (
     SECRET,
@@ -9,6 +9,15 @@ from robots.kit.actions import (
     Seconds,
     Secret,
     action,
+)
+from robots.kit.csv_files import (
+    DELIMITERS,
+    check_encoding,
+    decoded_text,
+    detect_delimiter,
+    read_csv_grid,
+    undecodable,
+    write_csv_grid,
 )
 from robots.kit.durations import DURATION_SCHEMA, NOT_A_DURATION, Duration, to_seconds
 from robots.kit.errors import (
@@ -44,6 +53,7 @@ from robots.kit.robot import Robot, RobotContext, SharedResources
 from robots.kit.text import MESSAGE_LINES, MESSAGE_WIDTH, printable, shortened
 
 __all__ = [
+    "DELIMITERS",
     "DURATION_SCHEMA",
     "KIND_WORDS",
     "MESSAGE_LINES",
@@ -78,8 +88,11 @@ __all__ = [
     "action",
     "atomic_file",
     "atomic_path",
+    "check_encoding",
     "check_not_open",
     "connection_error",
+    "decoded_text",
+    "detect_delimiter",
     "file_digest",
     "missing_file",
     "one_writer",
@@ -87,6 +100,7 @@ __all__ = [
     "path_outside",
     "place",
     "printable",
+    "read_csv_grid",
     "refused_name",
     "remove_leftovers",
     "send_message",
@@ -95,4 +109,6 @@ __all__ = [
     "temporary_sibling",
     "tls_context",
     "to_seconds",
+    "undecodable",
+    "write_csv_grid",
 ]

@@ -1,4 +1,4 @@
-"""Safe file operations shared by the `files` and `excel` robots.
+"""Safe file operations the robots share: atomic writes, moves and copies, locks, digests, missing input files.
 
 Nothing here overwrites a file by accident: a new file is written beside its destination under a hidden
 temporary name and then given its final name in one step (`os.replace` when replacing is wanted, `os.link`
@@ -24,16 +24,12 @@ from robots.kit.errors import ApplicationError, BusinessError, ConfigurationErro
 
 OnConflict = Literal["fail", "skip", "rename", "overwrite"]
 TRASH_FOLDER = ".robo-trash"
-_BLOCK = 1 << 20
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    """The hex digest of a file's bytes, read in blocks."""
-    digest = hashlib.new(algorithm)
+    """The hex digest of a file's bytes (`hashlib.file_digest`, which reads them in blocks)."""
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, algorithm).hexdigest()
 
 
 def _fsync(path: Path) -> None:

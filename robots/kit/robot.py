@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from robots.kit.actions import ActionSpec, T
+from robots.kit.files import missing_file
 from robots.kit.paths import outside_error, path_outside
 
 
@@ -98,6 +99,17 @@ class RobotContext:
         """A path from a workflow, relative to the workflow file's folder unless absolute."""
         path = Path(value).expanduser()
         return path if path.is_absolute() else (self.workflow_dir / path)
+
+    def input_file(self, value: str | Path, what: str = "file") -> Path:
+        """The file a step reads, resolved like `resolve_path`; a `ConfigurationError` when it is not there.
+
+        The error says "`what` not found: PATH"; its hint tells a folder from a file, or names the closest file
+        beside it ("did you mean …?").
+        """
+        path = self.resolve_path(value)
+        if not path.is_file():
+            raise missing_file(path, what)
+        return path
 
     def artifact_path(self, name: str) -> Path:
         """A fresh path under the run's artifacts folder (created on demand); a secret in `name` is masked."""

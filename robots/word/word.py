@@ -73,13 +73,7 @@ class Word(Robot):
         self._profile_dir: Path | None = None
 
     def _input_file(self, path: str, role: str = "document") -> Path:
-        resolved = self.context.resolve_path(path)
-        if not resolved.is_file():
-            raise ConfigurationError(
-                f"{role} not found: {resolved}",
-                hint="check the path; a relative path starts from the workflow's folder"
-                + (" (this is a folder)" if resolved.is_dir() else ""),
-            )
+        resolved = self.context.input_file(path, role)
         if resolved.suffix.lower() == ".doc":
             raise ConfigurationError(
                 f"{resolved.name} is in the old Word format (.doc)",
@@ -391,12 +385,7 @@ class Word(Robot):
         Returns:
             The absolute path of the PDF.
         """
-        source = self.context.resolve_path(path)
-        if not source.is_file():
-            raise ConfigurationError(
-                f"document not found: {source}",
-                hint="check the path; a relative path starts from the workflow's folder",
-            )
+        source = self.context.input_file(path, "document")
         target = self.context.resolve_path(output) if output else source.with_suffix(".pdf")
         program = self._soffice()
         with tempfile.TemporaryDirectory(prefix="robo-soffice-") as work:

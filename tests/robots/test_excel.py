@@ -327,7 +327,7 @@ class TestRoundTrip:
         (tmp_path / "a.csv").write_bytes("nom,ville\nLefèvre,Orléans\n".encode("cp1252"))
         with pytest.raises(ConfigurationError) as caught:
             excel.read_rows("a.csv", delimiter=",")
-        assert caught.value.message.endswith("a.csv is not valid utf-8-sig text (line 2, byte 0xE8)")
+        assert caught.value.message.endswith("a.csv: line 2 is not valid utf-8-sig text (byte 0xE8)")
         assert "encoding: cp1252" in (caught.value.hint or "")
         assert excel.read_rows("a.csv", delimiter=",", encoding="cp1252") == [
             {"nom": "Lefèvre", "ville": "Orléans"}

@@ -8,15 +8,15 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 
+from robots.http.deadline import body_chunks, cut_at_deadline, deadline_at
 from robots.kit import (
     ApplicationError,
     BusinessError,
@@ -38,9 +38,6 @@ from robots.kit import (
 )
 
 if TYPE_CHECKING:
-    import ssl
-
-    import httpcore
     import httpx
 
 StatusCode = Annotated[int, Field(ge=100, le=599)]
@@ -64,8 +61,6 @@ _SAFE_ACROSS_ORIGINS = frozenset(
 _SERVER_NAME_BYTES = 200
 """The longest file name (UTF-8 bytes) taken from a server: leaves room under the 255 bytes a file name may have
 for what the temporary name beside it adds."""
-_DEADLINE: ContextVar[float | None] = ContextVar("robo_http_deadline", default=None)
-"""When (time.monotonic()) the exchange under way must be over: every connect, read and write is cut there."""
 
 
 def _accepted(status: int, expect_status: Status) -> bool:
@@ -122,99 +117,6 @@ def _same_origin(url: httpx.URL, other: httpx.URL) -> bool:
     return (url.scheme, port(url), other.scheme, port(other)) == ("http", 80, "https", 443)
 
 
-def _remaining(timeout: float | None, exception: type[Exception]) -> float | None:
-    """The timeout of one network operation, cut to what is left of the exchange's deadline."""
-    deadline = _DEADLINE.get()
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise exception("the exchange's deadline has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream:
-    """A connection whose every read and write ends at the exchange's deadline (an `httpcore.NetworkStream`).
-
-    httpx's timeouts bound each read; a server sending one byte every second would otherwise never time out.
-    """
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        import httpcore
-
-        return self._stream.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        import httpcore
-
-        self._stream.write(buffer, _remaining(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        import httpcore
-
-        timeout = _remaining(timeout, httpcore.ConnectTimeout)
-        return cast(
-            "httpcore.NetworkStream",
-            _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout)),
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend:
-    """Opens `_DeadlineStream` connections (an `httpcore.NetworkBackend`)."""
-
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        import httpcore
-
-        timeout = _remaining(timeout, httpcore.ConnectTimeout)
-        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        return cast("httpcore.NetworkStream", _DeadlineStream(stream))
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        import httpcore
-
-        timeout = _remaining(timeout, httpcore.ConnectTimeout)
-        stream = self._backend.connect_unix_socket(path, timeout, socket_options)
-        return cast("httpcore.NetworkStream", _DeadlineStream(stream))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-def _cut_at_deadline(transport: object) -> None:
-    """Make the connections of one of httpx's transports (direct, or through a proxy) end at the deadline.
-
-    httpx offers no setting for this: the network backend of the transport's httpcore pool is wrapped. A
-    transport of another kind is left as it is; `_chunks` still checks the deadline between pieces of an answer.
-    """
-    pool = getattr(transport, "_pool", None)
-    backend = getattr(pool, "_network_backend", None)
-    if pool is not None and backend is not None and not isinstance(backend, _DeadlineBackend):
-        pool._network_backend = _DeadlineBackend(backend)
-
-
 class Http(Robot):
     """Call web services and download files over HTTP (httpx).
 
@@ -261,7 +163,7 @@ class Http(Robot):
             )
             proxies = client._mounts.values()  # the proxies the environment names (HTTP_PROXY, …)
             for transport in (client._transport, *proxies):
-                _cut_at_deadline(transport)
+                cut_at_deadline(transport)
             self._client = client
         return self._client
 
@@ -273,8 +175,7 @@ class Http(Robot):
         """
         client = self._http()  # created (httpx imported, certificates loaded) before the clock starts
         started = time.monotonic()
-        token = _DEADLINE.set(started + timeout)
-        try:
+        with deadline_at(started + timeout):
             with self._plain_errors(method, url, timeout, started):
                 request = client.build_request(method, url, timeout=timeout, **send)
                 origin = request.url
@@ -305,8 +206,6 @@ class Http(Robot):
                     yield response
                 finally:
                     response.close()
-        finally:
-            _DEADLINE.reset(token)
 
     @contextmanager
     def _plain_errors(self, method: str, url: str, timeout: float, started: float) -> Iterator[None]:
@@ -349,7 +248,7 @@ class Http(Robot):
     ) -> RoboError:
         status = response.status_code
         start = bytearray()
-        for chunk in _chunks(response):  # only the start: a refusal may be as big as any answer
+        for chunk in body_chunks(response):  # only the start: a refusal may be as big as any answer
             start += chunk
             if len(start) >= _EXCERPT_BYTES:
                 break
@@ -367,7 +266,7 @@ class Http(Robot):
 
     def _receive(self, response: httpx.Response, what: str) -> tuple[bytes | None, Path | None, int]:
         """The answer's body in memory (None, size) or, when bigger than the limit, saved to a file (path, size)."""
-        chunks = _chunks(response)
+        chunks = body_chunks(response)
         body = bytearray()
         for chunk in chunks:
             body += chunk
@@ -524,7 +423,7 @@ class Http(Robot):
                 temporary = temporary_sibling(target, self.context.run_id)
                 digest, size = hashlib.sha256(), 0
                 with temporary.open("xb") as handle:
-                    for chunk in _chunks(response):
+                    for chunk in body_chunks(response):
                         digest.update(chunk)
                         size += len(chunk)
                         handle.write(chunk)
@@ -600,21 +499,6 @@ class Http(Robot):
                 raise self._status_error("GET", url, response, expect_status, retry=True)
         seconds = round(time.monotonic() - started, 3)
         return {"status": response.status_code, "url": str(response.url), "seconds": seconds}
-
-
-def _chunks(response: httpx.Response) -> Iterator[bytes]:
-    """The body's pieces, as they come; past the exchange's deadline, a read timeout.
-
-    The connections cut every read at the deadline already (`_cut_at_deadline`); this also holds on a transport
-    whose connections could not be wrapped.
-    """
-    import httpx
-
-    for chunk in response.iter_bytes():
-        yield chunk
-        deadline = _DEADLINE.get()
-        if deadline is not None and time.monotonic() > deadline:
-            raise httpx.ReadTimeout("the exchange's deadline has passed", request=response.request)
 
 
 def _decode(body: bytes, response: httpx.Response) -> str:

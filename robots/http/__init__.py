@@ -1,0 +1,9 @@
+"""The http robot: web services and downloads through httpx, each exchange within one deadline."""
+
+from robots.http.http import BODY_IN_MEMORY_LIMIT, MAX_REDIRECTS, Http
+
+__all__ = [
+    "BODY_IN_MEMORY_LIMIT",
+    "MAX_REDIRECTS",
+    "Http",
+]
