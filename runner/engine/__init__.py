@@ -1,6 +1,7 @@
 """The engine: runs a workflow's steps over its work items, with retries, lanes, robots, inputs and secrets."""
 
-from runner.engine.engine import Engine, dry_run_placeholder
+from runner.engine.dry_run import dry_run_placeholder
+from runner.engine.engine import Engine
 from runner.engine.inputs import parse_input_assignments, resolve_inputs
 from runner.engine.items import PreviousItem, WorkItemLedger
 from runner.engine.robot_pool import Cancellation, RobotPool, StepCancelled

@@ -25,7 +25,7 @@ from runner.language import (
     Step,
     describe_problem,
 )
-from runner.language.templating import TemplateError
+from runner.language.templating import TemplateError, render_value
 
 Scope = MutableMapping[str, Any]
 
@@ -213,3 +213,13 @@ def error_record(error: RoboError) -> dict[str, Any]:
     if isinstance(error, WorkflowBug) and error.span is not None:
         record["line"] = error.span.line  # more precise than its step's: the template's own line
     return record
+
+
+def render_in_step(
+    step: Step, value: Any, scope: Scope, item: str | None, where: str, spans: SpanIndex | None
+) -> Any:
+    """`value` rendered for `step` (as its `where`); a template that does not render fails the step."""
+    try:
+        return render_value(value, scope)
+    except TemplateError as exc:
+        raise StepFailure(step, template_failure(exc, where, step, spans), item) from None
