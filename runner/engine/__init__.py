@@ -13,9 +13,19 @@ from runner.engine.secrets import (
     store_in_keyring,
 )
 from runner.engine.state import RunInterrupted, StepFailure, summarize
+from runner.engine.timeouts import (
+    WATCHDOG_FACTOR,
+    WATCHDOG_GRACE,
+    WATCHDOG_WITHOUT_TIMEOUT,
+    give_action_timeout,
+    watchdog_limit,
+)
 
 __all__ = [
     "MIN_SECRET_LENGTH",
+    "WATCHDOG_FACTOR",
+    "WATCHDOG_GRACE",
+    "WATCHDOG_WITHOUT_TIMEOUT",
     "Cancellation",
     "Engine",
     "PreviousItem",
@@ -26,10 +36,12 @@ __all__ = [
     "StepFailure",
     "WorkItemLedger",
     "dry_run_placeholder",
+    "give_action_timeout",
     "parse_input_assignments",
     "resolve_inputs",
     "resolve_secrets",
     "secrets_by_source",
     "store_in_keyring",
     "summarize",
+    "watchdog_limit",
 ]

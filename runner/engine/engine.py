@@ -9,7 +9,6 @@ go to whatever was subscribed.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import threading
 import time
@@ -19,8 +18,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from robots import ActionSpec, RobotContext, action_spec
-from robots.kit import AccessRefused, BusinessError, RoboError, Span, WorkflowBug, outside_error
+from robots import RobotContext, action_spec
+from robots.kit import AccessRefused, BusinessError, RoboError, Span, WorkflowBug
 from runner.engine.dry_run import DryRunSkips, dry_run_result
 from runner.engine.item_changes import ChangeRecorder
 from runner.engine.items import ItemGate
@@ -36,12 +35,13 @@ from runner.engine.state import (
     conversion_failure,
     error_record,
     is_streamed,
+    loggable_params,
     render_in_step,
     step_ref,
     summarize,
     template_failure,
 )
-from runner.engine.texts import TextsFromData, built_from_data
+from runner.engine.texts import TextsFromData, leads_outside
 from runner.engine.timeouts import give_action_timeout, watchdog_limit
 from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted, unencodable_place
 from runner.language import (
@@ -247,10 +247,10 @@ class Engine:
         for name in spec.secret_parameters:  # a password given to a robot is a secret, wherever it came from
             if watch is not None and name in params:
                 watch.taint(params[name])
-        self._started(step, ref, _loggable(params, spec.secret_parameters, self._mask()), item, lane)
+        self._started(step, ref, loggable_params(params, spec.secret_parameters, self._mask()), item, lane)
         problem = _unencodable(spec.qualified_name, params)
         if problem is None and not step.allow_outside:
-            problem = self._leads_outside(step, spec, rendered)
+            problem = leads_outside(step, spec, rendered, self._paths)
         if problem is not None:
             return self._action_failed(step, problem, scope, lane, item, started)
         if self.dry_run:
@@ -308,21 +308,6 @@ class Engine:
     def _paths(self) -> RobotContext:
         """A robot context, for the folders a path built from data may lead to (the same for every lane)."""
         return self._make_context(0)
-
-    def _leads_outside(
-        self, step: ActionStep, spec: ActionSpec, rendered: Mapping[str, Any]
-    ) -> BusinessError | None:
-        """The error for a path a template built from data that leads outside the run's folders.
-
-        Only the parameters an action declares as `ConfinedPath` (written, moved, deleted or sent away) are
-        checked, and only the values a template built: a path the author wrote in the workflow is used as is.
-        """
-        for name in sorted(spec.confined_parameters):
-            for value in built_from_data(step.params.get(name), rendered.get(name)):
-                reason = self._paths.path_outside(value)
-                if reason is not None:
-                    return outside_error(spec.qualified_name, name, value, reason)
-        return None
 
     def _action_failed(
         self, step: ActionStep, error: RoboError, scope: Scope, lane: Lane, item: str | None, started: float
@@ -501,13 +486,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _compact(value: Any) -> Any:
-    """Parameter groups (e.g. how an element is found) as the few fields the workflow gave."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: v for k, v in dataclasses.asdict(value).items() if v not in (None, False)}
-    return value
-
-
 def _unencodable(what: str, params: Mapping[str, Any]) -> BusinessError | None:
     """The error for a value holding text that no file, database or screen can take (a lone surrogate)."""
     for name, value in params.items():
@@ -519,15 +497,6 @@ def _unencodable(what: str, params: Mapping[str, Any]) -> BusinessError | None:
                 hint="correct the data at its source; this item can then be run again",
             )
     return None
-
-
-def _loggable(
-    params: Mapping[str, Any], secret_names: frozenset[str], mask: Callable[[Any], Any] | None = None
-) -> dict[str, Any]:
-    return {
-        name: ("***" if name in secret_names else summarize(_compact(value), 500, mask=mask))
-        for name, value in params.items()
-    }
 
 
 __all__ = ["Engine"]

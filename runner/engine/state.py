@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -148,6 +149,23 @@ def summarize(value: Any, limit: int = 2000, *, mask: Callable[[Any], Any] | Non
         text = json.dumps(value, ensure_ascii=False, default=str)
         if len(text) > limit:
             return {"keys": list(value)[:50], "size": len(text)}
+    return value
+
+
+def loggable_params(
+    params: Mapping[str, Any], secret_names: frozenset[str], mask: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    """An action's parameters as its records show them: secrets hidden, long values cut."""
+    return {
+        name: ("***" if name in secret_names else summarize(_compact(value), 500, mask=mask))
+        for name, value in params.items()
+    }
+
+
+def _compact(value: Any) -> Any:
+    """Parameter groups (e.g. how an element is found) as the few fields the workflow gave."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: v for k, v in dataclasses.asdict(value).items() if v not in (None, False)}
     return value
 
 

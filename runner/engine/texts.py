@@ -1,15 +1,35 @@
-"""The texts of an action's parameters that a template built from data (a path made from a row, not written)."""
+"""What of an action's parameters a template built from data: the paths kept inside the run's folders, the texts
+a robot asks about."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from robots import ActionSpec, RobotContext
+from robots.kit import BusinessError, outside_error
+from runner.language import ActionStep
 from runner.language.templating import is_template
 
 
-def built_from_data(raw: Any, rendered: Any) -> list[str]:
+def leads_outside(
+    step: ActionStep, spec: ActionSpec, rendered: Mapping[str, Any], paths: RobotContext
+) -> BusinessError | None:
+    """The error for a path a template built from data that leads outside the run's folders (`paths`).
+
+    Only the parameters an action declares as `ConfinedPath` (written, moved, deleted or sent away) are
+    checked, and only the values a template built: a path the author wrote in the workflow is used as is.
+    """
+    for name in sorted(spec.confined_parameters):
+        for value in _built_from_data(step.params.get(name), rendered.get(name)):
+            reason = paths.path_outside(value)
+            if reason is not None:
+                return outside_error(spec.qualified_name, name, value, reason)
+    return None
+
+
+def _built_from_data(raw: Any, rendered: Any) -> list[str]:
     """The paths of a parameter that a template built: all of them when the value is one template, else the
     templated entries of a list the workflow wrote."""
     if is_template(raw):
