@@ -6,12 +6,14 @@ start (unless `key_duplicates: number` makes repeated keys distinct: `D1`, `D1#2
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import ChainMap
 from collections.abc import Iterable, Mapping, Sequence, Sized
 from typing import Any
 
 from robots.kit import BusinessError
-from runner.engine.state import Scope, StepFailure, item_key_of, render_in_step
+from runner.engine.state import Scope, StepFailure, render_in_step
 from runner.language import ForEachStep, SpanIndex
 from runner.language.templating import as_expression_template
 
@@ -57,6 +59,12 @@ def item_keys(
     if repeated:
         raise StepFailure(step, _duplicate_keys(repeated, keyed=step.key is not None), item)
     return keys
+
+
+def item_key_of(item: Any) -> str:
+    """A stable key for an item that declares none: a hash of its content."""
+    text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # broken text has a key too
 
 
 def item_names(step: ForEachStep, value: Any, index: int, total: int | None) -> dict[str, Any]:

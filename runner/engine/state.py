@@ -1,9 +1,9 @@
-"""What the engine's step runners share: the failure of a step, lanes, counters, and how steps are named."""
+"""A run's moving parts, shared by the engine's step runners: scopes, lanes, counters, step failures; how a step
+is named, its templates rendered and its parameters and results recorded."""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import json
 import threading
@@ -108,12 +108,6 @@ def step_ref(path: Sequence[Any]) -> str:
         else:
             parts.append(str(part))
     return ".".join(parts)
-
-
-def item_key_of(item: Any) -> str:
-    """A stable key for an item that declares none: a hash of its content."""
-    text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # broken text has a key too
 
 
 def is_streamed(value: Any) -> bool:
