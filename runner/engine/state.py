@@ -1,5 +1,7 @@
-"""A run's moving parts, shared by the engine's step runners: scopes, lanes, counters, step failures; how a step
-is named, its templates rendered and its parameters and results recorded."""
+"""A run's moving parts, shared by the engine's step runners: scopes, lanes, counters, step failures.
+
+Also how a step is named, its templates rendered, and its parameters and results recorded.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""What of an action's parameters a template built from data: the paths kept inside the run's folders, the texts
-a robot asks about."""
+"""What of an action's parameters a template built from data (a path or a text made from a row, not written).
+
+`leads_outside` keeps such paths inside the run's folders; `TextsFromData` answers a robot that asks about a text.
+"""
 
 from __future__ import annotations
 
