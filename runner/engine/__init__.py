@@ -1,6 +1,7 @@
 """The engine: runs a workflow's steps over its work items, with retries, lanes, robots, inputs and secrets."""
 
-from runner.engine.engine import Engine, dry_run_placeholder
+from runner.engine.dry_run import dry_run_placeholder
+from runner.engine.engine import Engine
 from runner.engine.inputs import parse_input_assignments, resolve_inputs
 from runner.engine.items import PreviousItem, WorkItemLedger
 from runner.engine.robot_pool import Cancellation, RobotPool, StepCancelled
@@ -12,9 +13,19 @@ from runner.engine.secrets import (
     store_in_keyring,
 )
 from runner.engine.state import RunInterrupted, StepFailure, summarize
+from runner.engine.timeouts import (
+    WATCHDOG_FACTOR,
+    WATCHDOG_GRACE,
+    WATCHDOG_WITHOUT_TIMEOUT,
+    give_action_timeout,
+    watchdog_limit,
+)
 
 __all__ = [
     "MIN_SECRET_LENGTH",
+    "WATCHDOG_FACTOR",
+    "WATCHDOG_GRACE",
+    "WATCHDOG_WITHOUT_TIMEOUT",
     "Cancellation",
     "Engine",
     "PreviousItem",
@@ -25,10 +36,12 @@ __all__ = [
     "StepFailure",
     "WorkItemLedger",
     "dry_run_placeholder",
+    "give_action_timeout",
     "parse_input_assignments",
     "resolve_inputs",
     "resolve_secrets",
     "secrets_by_source",
     "store_in_keyring",
     "summarize",
+    "watchdog_limit",
 ]

@@ -1,7 +1,7 @@
 """Walks a workflow's steps and emits an event for everything that happens.
 
-Step kinds: action, `for_each` (in `_loops.py`, optionally in parallel lanes), `if`, `try`/`on_error`, `set`, `log`,
-`fail`.
+Step kinds: action, `for_each` (run by the `LoopRunner` of `loops.py`, optionally in parallel lanes), `if`,
+`try`/`on_error`, `set`, `log`, `fail`.
 The engine holds the run context (inputs, vars, secrets, env, run, saved results, loop items) as nested scopes:
 a loop item gets a scope of its own, so what one item saves never leaks into the next. It knows no sink: events
 go to whatever was subscribed.
@@ -9,46 +9,48 @@ go to whatever was subscribed.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import threading
 import time
-import types
-import typing
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path, PurePath
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from robots import ActionSpec, RobotContext, action_spec, robot_class
-from robots.kit import BusinessError, RoboError, Span, WorkflowBug, outside_error
+from robots import RobotContext, action_spec
+from robots.kit import AccessRefused, BusinessError, RoboError, Span, WorkflowBug
+from runner.engine.dry_run import DryRunSkips, dry_run_result
+from runner.engine.item_changes import ChangeRecorder
 from runner.engine.items import ItemGate
-from runner.engine.loops import LoopSteps
+from runner.engine.loops import LoopRunner
 from runner.engine.retry import call_with_retry
 from runner.engine.robot_pool import Cancellation, RobotPool
 from runner.engine.state import (
     Lane,
     RunCounters,
     RunInterrupted,
-    Scope,
     StepFailure,
     conversion_failure,
     error_record,
     is_streamed,
-    item_key_of,
+    loggable_params,
+    render_in_step,
     step_ref,
     summarize,
     template_failure,
 )
+from runner.engine.texts import TextsFromData, leads_outside
+from runner.engine.timeouts import give_action_timeout, watchdog_limit
 from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted, unencodable_place
 from runner.language import (
     ActionStep,
     FailStep,
+    ForEachStep,
     IfStep,
     LogStep,
     RetryPolicy,
+    Scope,
     SetStep,
     Step,
     TryStep,
@@ -59,23 +61,17 @@ from runner.language.templating import (
     SecretWatch,
     TemplateError,
     evaluate_condition,
-    is_template,
     render_value,
 )
 
-DEFAULT_STEP_TIMEOUT = 600.0
+T = TypeVar("T")
 ONCE = RetryPolicy(attempts=1)
 """The retries of a step that may enter something twice (a submit, a mail sent) when the step sets none itself: a
 timeout after the server saved it would enter it again, so `defaults.retry` does not apply to it. Its item is
 retried whole instead, after its `already_done` check."""
-WATCHDOG_GRACE = 10.0
-DRY_RUN_NOT_CALLED = "dry run: not called"
-DRY_RUN_NOT_CHECKED = "not checked in a dry run: it follows a change the dry run did not make"
-DRY_RUN_TEXT = "(dry run)"
-"""What a text result of an action a dry run did not call reads as (e.g. the path of a letter not written)."""
 
 
-class Engine(LoopSteps):
+class Engine:
     """Executes one workflow once. Create a new engine for each run."""
 
     def __init__(
@@ -104,13 +100,15 @@ class Engine(LoopSteps):
         self.base_scope: dict[str, Any] = dict(scope)
         self.base_scope.setdefault("run", {})
         self._lanes: list[Lane] = []
-        self._dry_run_changed: set[tuple[int, str | None, str]] = set()  # (lane, item, robot)
+        self._dry_run_skips = DryRunSkips()
+        self._changes = ChangeRecorder(run_id, self.emit)
+        self._loops = LoopRunner(self)
 
     # -- running -------------------------------------------------------------------------------------------------
 
     def run(self) -> None:
         """Run every step; raises `StepFailure` for the step that stopped the run, `RunInterrupted` on a stop."""
-        lane = self._new_lane(0)
+        lane = self.new_lane(0)
         scope: Scope = ChainMap({}, self.base_scope)
         try:
             self._render_vars(scope)
@@ -130,7 +128,8 @@ class Engine(LoopSteps):
     def emit(self, event: Event) -> None:
         self._emit(event)
 
-    def _new_lane(self, index: int) -> Lane:
+    def new_lane(self, index: int) -> Lane:
+        """A lane of its own, with its robots: lane 0 for the run, one per lane of a parallel loop."""
         lane = Lane(
             index, RobotPool(lambda: self._make_context(index), lane=index, cancellation=self.cancellation)
         )
@@ -214,10 +213,7 @@ class Engine(LoopSteps):
         raise StepFailure(step, BusinessError(message), item)
 
     def _render(self, step: Step, value: Any, scope: Scope, item: str | None, where: str) -> Any:
-        try:
-            return render_value(value, scope)
-        except TemplateError as exc:
-            raise StepFailure(step, self._template_failure(exc, where, step), item) from None
+        return render_in_step(step, value, scope, item, where, self.workflow.spans)
 
     def _template_failure(self, exc: TemplateError, where: str, step: Step) -> RoboError:
         return template_failure(exc, where, step, self.workflow.spans)
@@ -231,15 +227,10 @@ class Engine(LoopSteps):
         started = time.perf_counter()
         ref = step_ref(step.path)
         params: dict[str, Any] = {}
+        step_timeout = step.timeout or self.workflow.defaults.timeout
         try:
             rendered = _plain(render_value(step.params, scope))
-            step_timeout = step.timeout or self.workflow.defaults.timeout
-            own_timeout = spec.parameters.get("timeout")
-            # Only where the action's timeout is a limit left to a default (None): not, e.g., how long to wait for.
-            if step_timeout and own_timeout and own_timeout.default is None and "timeout" not in rendered:
-                rendered["timeout"] = (
-                    step_timeout  # the action waits that long itself, and says what it waited for
-                )
+            give_action_timeout(spec, rendered, step_timeout)
             params = spec.convert(rendered)
         except TemplateError as exc:
             self._started(step, ref, {}, item, lane)
@@ -255,29 +246,25 @@ class Engine(LoopSteps):
         for name in spec.secret_parameters:  # a password given to a robot is a secret, wherever it came from
             if watch is not None and name in params:
                 watch.taint(params[name])
-        self._started(step, ref, _loggable(params, spec.secret_parameters, self._mask()), item, lane)
+        self._started(step, ref, loggable_params(params, spec.secret_parameters, self._mask()), item, lane)
         problem = _unencodable(spec.qualified_name, params)
         if problem is None and not step.allow_outside:
-            problem = self._leads_outside(step, spec, rendered)
+            problem = leads_outside(step, spec, rendered, self._paths)
         if problem is not None:
             return self._action_failed(step, problem, scope, lane, item, started)
         if self.dry_run:
-            reason = self._dry_run_skip(step, spec, lane, item)
+            reason = self._dry_run_skips.reason(step, spec, lane.index, item)
             if reason is not None:
                 if step.save:
-                    scope[step.save] = dry_run_placeholder(_return_annotation(step.robot, spec.method_name))
+                    scope[step.save] = dry_run_result(step, spec)
                 self._finished(step, "skipped", time.perf_counter() - started, item, lane, result=reason)
                 return None
         policy = step.retry or (ONCE if spec.may_enter_twice else self.workflow.defaults.retry)
-        timeout = step.timeout or self.workflow.defaults.timeout or DEFAULT_STEP_TIMEOUT
-        if "timeout" in spec.parameters:
-            # The action enforces its own timeout with a precise message; the engine's is only a watchdog.
-            own = params.get("timeout") or timeout
-            timeout = max(timeout, float(own)) * 1.5 + WATCHDOG_GRACE
+        watchdog = watchdog_limit(spec, params, step_timeout)
 
         attempts = [0]
         # what a robot checks itself when it finds a path inside a structured parameter (a form's file field)
-        data_values = frozenset[str]() if step.allow_outside else _TextsFromData(step.params, rendered)
+        data_values = frozenset[str]() if step.allow_outside else TextsFromData(step.params, rendered)
 
         def attempt() -> Any:
             if self.stop_event.is_set():
@@ -285,21 +272,16 @@ class Engine(LoopSteps):
             attempts[0] += 1
             if attempts[0] > 1 and step.recover:
                 # e.g. log in again when the session expired, before trying the step once more
-                self._recover(step.recover, scope, lane, item)
-            return lane.robots.call(step.robot, spec, params, timeout, data_values=data_values)
+                self.recover(step.recover, scope, lane, item)
+            return lane.robots.call(step.robot, spec, params, watchdog, data_values=data_values)
 
-        change = self._change_started(step, lane) if spec.may_enter_twice else None  # the ledger's
+        change = self._changes.started(step, lane) if spec.may_enter_twice else None  # the ledger's
         try:
-            result = call_with_retry(
-                attempt,
-                policy,
-                on_retry=lambda n, delay, error: self._retrying(step, ref, n, policy, delay, error, item),
-                sleep=self._interruptible_sleep,
-            )
+            result = self.retried(attempt, policy, step, ref, item)
         except RoboError as error:
-            self._change_ended(change, error)
+            self._changes.ended(change, error)
             return self._action_failed(step, error, scope, lane, item, started)
-        self._change_ended(change, None)
+        self._changes.ended(change, None)
         if step.save:
             scope[step.save] = result
         self._finished(
@@ -326,37 +308,6 @@ class Engine(LoopSteps):
         """A robot context, for the folders a path built from data may lead to (the same for every lane)."""
         return self._make_context(0)
 
-    def _leads_outside(
-        self, step: ActionStep, spec: ActionSpec, rendered: Mapping[str, Any]
-    ) -> BusinessError | None:
-        """The error for a path a template built from data that leads outside the run's folders.
-
-        Only the parameters an action declares as `ConfinedPath` (written, moved, deleted or sent away) are
-        checked, and only the values a template built: a path the author wrote in the workflow is used as is.
-        """
-        for name in sorted(spec.confined_parameters):
-            for value in _built_from_data(step.params.get(name), rendered.get(name)):
-                reason = self._paths.path_outside(value)
-                if reason is not None:
-                    return outside_error(spec.qualified_name, name, value, reason)
-        return None
-
-    def _dry_run_skip(self, step: ActionStep, spec: ActionSpec, lane: Lane, item: str | None) -> str | None:
-        """Why a dry run does not call this action (None: it is called).
-
-        A changing action is not called. Nor, within the same item, are the later actions of a robot that reads
-        its own changes (the browser, on a page a skipped click or submit did not change): they could only wait
-        for what will not come, then fail.
-        """
-        follows = (lane.index, item, step.robot)
-        if spec.side_effects:
-            if getattr(robot_class(step.robot), "reads_its_own_changes", False):
-                self._dry_run_changed.add(follows)
-            return DRY_RUN_NOT_CALLED
-        if follows in self._dry_run_changed:
-            return DRY_RUN_NOT_CHECKED
-        return None
-
     def _action_failed(
         self, step: ActionStep, error: RoboError, scope: Scope, lane: Lane, item: str | None, started: float
     ) -> None:
@@ -377,6 +328,32 @@ class Engine(LoopSteps):
             self._handle_error(step, step.on_error, StepFailure(step, error, item), scope, lane, item)
             return
         raise StepFailure(step, error, item)
+
+    def retried(
+        self, attempt: Callable[[], T], policy: RetryPolicy, step: Step, ref: str, item: str | None
+    ) -> T:
+        """`attempt()`, retried per `policy` with a `RetryScheduled` event before each retry; a stop ends the wait."""
+        return call_with_retry(
+            attempt,
+            policy,
+            on_retry=lambda n, delay, error: self._retrying(step, ref, n, policy, delay, error, item),
+            sleep=self._interruptible_sleep,
+        )
+
+    def recover(self, steps: Sequence[Step], scope: Scope, lane: Lane, item: str | None) -> None:
+        """Run `recover` steps; a refusal there (a login refused) would meet every item: it stops the run."""
+        try:
+            self.execute_steps(steps, scope, lane, item)
+        except StepFailure as failure:
+            error = failure.error
+            if isinstance(error, BusinessError) and not isinstance(error, AccessRefused):
+                refused = AccessRefused(
+                    f"recovering was refused, the run stops: {error.message}",
+                    hint=error.hint or "recover steps prepare every item: fix what they need, then resume",
+                    cause=error.cause,
+                )
+                raise StepFailure(failure.step, refused, failure.item) from None
+            raise
 
     def _retrying(
         self,
@@ -407,6 +384,9 @@ class Engine(LoopSteps):
             raise RunInterrupted()
 
     # -- structure -----------------------------------------------------------------------------------------------
+
+    def execute_loop(self, step: ForEachStep, scope: Scope, lane: Lane, item: str | None) -> None:
+        self._loops.run(step, scope, lane, item)
 
     def execute_try(self, step: TryStep, scope: Scope, lane: Lane, item: str | None) -> None:
         try:
@@ -494,103 +474,6 @@ class Engine(LoopSteps):
         )
 
 
-class DryRunRecord(dict[str, Any]):
-    """The mapping result of an action a dry run did not call: each of its fields reads as `DRY_RUN_TEXT`."""
-
-    def __missing__(self, key: str) -> str:
-        return DRY_RUN_TEXT
-
-
-def dry_run_placeholder(annotation: Any) -> Any:
-    """A value of the type an action returns, for later steps of a dry run to use in its place.
-
-    A list is empty, a text is `DRY_RUN_TEXT`, a path is `DRY_RUN_TEXT` as a path, a mapping a `DryRunRecord`, a
-    number 0, a truth value false; None when nothing fits.
-    """
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is typing.Annotated:
-        return dry_run_placeholder(args[0])
-    if origin in (typing.Union, types.UnionType):
-        kinds = [arg for arg in args if arg is not type(None)]
-        return dry_run_placeholder(kinds[0]) if kinds else None
-    if origin is typing.Literal:
-        return args[0] if args else None
-    if typing.is_typeddict(annotation):
-        return DryRunRecord()
-    kind = origin or annotation
-    if not isinstance(kind, type) or kind is type(None):
-        return None
-    if issubclass(kind, bool):
-        return False
-    if issubclass(kind, str):
-        return DRY_RUN_TEXT
-    if issubclass(kind, PurePath):
-        return Path(DRY_RUN_TEXT)
-    if issubclass(kind, int | float):
-        return kind(0)
-    if issubclass(kind, Mapping):
-        return DryRunRecord()
-    if issubclass(kind, Iterable):
-        return []
-    return None
-
-
-@functools.cache
-def _return_annotation(robot: str, method_name: str) -> Any:
-    try:
-        return typing.get_type_hints(getattr(robot_class(robot), method_name)).get("return")
-    except (NameError, TypeError):  # an annotation that cannot be resolved: no placeholder
-        return None
-
-
-def _built_from_data(raw: Any, rendered: Any) -> list[str]:
-    """The paths of a parameter that a template built: all of them when the value is one template, else the
-    templated entries of a list the workflow wrote."""
-    if is_template(raw):
-        values = rendered if isinstance(rendered, list | tuple) else [rendered]
-        return [str(value) for value in values if value is not None]
-    if isinstance(raw, list) and isinstance(rendered, list):
-        return [str(value) for entry, value in zip(raw, rendered, strict=False) if is_template(entry)]
-    return []
-
-
-@dataclasses.dataclass(frozen=True)
-class _TextsFromData:
-    """The texts of an action's parameters that a template built, looked for only when a robot asks (rarely:
-    collecting them for every call would double the memory a step with large records uses)."""
-
-    raw: Any
-    rendered: Any
-
-    def __contains__(self, value: object) -> bool:
-        return any(text == value for text in _texts_from_data(self.raw, self.rendered))
-
-
-def _texts_from_data(raw: Any, rendered: Any) -> Iterator[str]:
-    """Every text in the rendered parameters that a template built (walking the workflow's own mappings and lists
-    alongside what they became)."""
-    if is_template(raw):
-        yield from _texts(rendered)
-    elif isinstance(raw, dict) and isinstance(rendered, dict):
-        for key, value in raw.items():
-            if key in rendered:
-                yield from _texts_from_data(value, rendered[key])
-    elif isinstance(raw, list) and isinstance(rendered, list):
-        for entry, value in zip(raw, rendered, strict=False):
-            yield from _texts_from_data(entry, value)
-
-
-def _texts(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _texts(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _texts(item)
-
-
 def _plain(value: Any) -> Any:
     """Parameters as plain data: streamed records (what a loop goes through without holding) become a list."""
     if is_streamed(value):
@@ -599,13 +482,6 @@ def _plain(value: Any) -> Any:
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_plain(item) for item in value]
-    return value
-
-
-def _compact(value: Any) -> Any:
-    """Parameter groups (e.g. how an element is found) as the few fields the workflow gave."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: v for k, v in dataclasses.asdict(value).items() if v not in (None, False)}
     return value
 
 
@@ -622,13 +498,4 @@ def _unencodable(what: str, params: Mapping[str, Any]) -> BusinessError | None:
     return None
 
 
-def _loggable(
-    params: Mapping[str, Any], secret_names: frozenset[str], mask: Callable[[Any], Any] | None = None
-) -> dict[str, Any]:
-    return {
-        name: ("***" if name in secret_names else summarize(_compact(value), 500, mask=mask))
-        for name, value in params.items()
-    }
-
-
-__all__ = ["Engine", "ItemGate", "RunInterrupted", "StepFailure", "item_key_of", "step_ref"]
+__all__ = ["Engine"]

@@ -1,10 +1,7 @@
 """`for_each`: items one after the other or in parallel lanes, each with its key, its retries and its record.
 
-A mixin of `Engine`: the loop needs the engine's step walking, events and counters, and nothing else.
-
-Before the first item (and before `setup` opens a browser), the key of every item is computed: a key that is
-empty, or shared by two items, would make a resumed run skip or redo an item, so the loop does not start
-(unless `key_duplicates: number` makes repeated keys distinct: `D1`, `D1#2`, `D1#3`).
+The engine holds a `LoopRunner` and hands it its loops; the runner asks the engine (its `LoopHost`) to run the
+steps of each item. The keys of the items are checked before the first one starts (`item_keys.py`).
 """
 
 from __future__ import annotations
@@ -13,22 +10,27 @@ import re
 import threading
 import time
 from collections import ChainMap
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 from robots.kit import AccessRefused, ApplicationError, BusinessError, RoboError, WorkflowBug
+from runner.engine.item_changes import ItemChanges
+from runner.engine.item_keys import item_keys, item_names
 from runner.engine.items import ItemGate, PreviousItem
-from runner.engine.retry import call_with_retry
-from runner.engine.state import Lane, RunCounters, RunInterrupted, Scope, StepFailure, item_key_of, step_ref
+from runner.engine.state import (
+    Lane,
+    RunCounters,
+    RunInterrupted,
+    StepFailure,
+    render_in_step,
+    step_ref,
+)
 from runner.events import (
     UNFINISHED,
     Effect,
-    EffectState,
     Event,
-    ItemEffect,
     ItemFinished,
     ItemStarted,
     ItemStatus,
@@ -36,18 +38,18 @@ from runner.events import (
     LoopStarted,
     to_check_hint,
     to_check_message,
-    touching,
 )
-from runner.language import ActionStep, ForEachStep, RetryPolicy, Step, Workflow
+from runner.language import ActionStep, ForEachStep, RetryPolicy, Scope, Step, Workflow
 from runner.language.templating import RECORD_SOURCES, TemplateError, as_expression_template, render_value
 
+T = TypeVar("T")
 _SAVED_NAME = re.compile(r"\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*")
 STOP_AFTER_SAME_BUG = 3
 """Items in a row that fail with the same mistake in the workflow before the run stops (the rest would too)."""
 
 
-class LoopSteps:
-    """The `for_each` step of the engine."""
+class LoopHost(Protocol):
+    """What the loop runner needs from the engine that holds it: the run's facts, and running steps in a lane."""
 
     workflow: Workflow
     run_id: str
@@ -56,32 +58,27 @@ class LoopSteps:
     stop_event: threading.Event
     item_failures: list[StepFailure]
 
-    if TYPE_CHECKING:  # provided by Engine
+    def emit(self, event: Event) -> None: ...
 
-        def emit(self, event: Event) -> None: ...
+    def execute_steps(self, steps: Sequence[Step], scope: Scope, lane: Lane, item: str | None) -> None: ...
 
-        def execute_steps(
-            self, steps: Sequence[Step], scope: Scope, lane: Lane, item: str | None
-        ) -> None: ...
+    def new_lane(self, index: int) -> Lane: ...
 
-        def _new_lane(self, index: int) -> Lane: ...
+    def recover(self, steps: Sequence[Step], scope: Scope, lane: Lane, item: str | None) -> None: ...
 
-        def _render(self, step: Step, value: Any, scope: Scope, item: str | None, where: str) -> Any: ...
+    def retried(
+        self, attempt: Callable[[], T], policy: RetryPolicy, step: Step, ref: str, item: str | None
+    ) -> T: ...
 
-        def _retrying(
-            self,
-            step: Step,
-            ref: str,
-            attempt: int,
-            policy: RetryPolicy,
-            delay: float,
-            error: BaseException,
-            item: str | None,
-        ) -> None: ...
 
-        def _interruptible_sleep(self, seconds: float) -> None: ...
+class LoopRunner:
+    """Runs the `for_each` steps of the engine that holds it."""
 
-    def execute_loop(self, step: ForEachStep, scope: Scope, lane: Lane, item: str | None) -> None:
+    def __init__(self, host: LoopHost) -> None:
+        self._host = host
+
+    def run(self, step: ForEachStep, scope: Scope, lane: Lane, item: str | None) -> None:
+        """Run a loop: every item's key first, then its items one after the other or in parallel lanes."""
         items = self._render(step, step.items, scope, item, "for_each")
         if isinstance(items, dict):
             items = [{"key": k, "value": v} for k, v in items.items()]
@@ -100,20 +97,23 @@ class LoopSteps:
         lanes = self._lanes_wanted(step, scope, item)
         # Every key before anything starts (no browser opened by `setup`): a duplicate, empty or
         # unreadable key stops the loop here, not after half of the items were entered.
-        keys = self._item_keys(step, items, scope, item)
+        sources = self._items_source(step, scope) if step.key is not None else {}
+        keys = item_keys(step, items, scope, item, sources=sources, spans=self._host.workflow.spans)
         if item is not None:  # a loop inside another loop's item: its records are that item's own
             keys = [f"{item}/{key}" for key in keys]
         total = len(keys)
-        self.emit(LoopStarted(run_id=self.run_id, loop=loop, name=step.label, total=total, parallel=lanes))
+        self._host.emit(
+            LoopStarted(run_id=self._host.run_id, loop=loop, name=step.label, total=total, parallel=lanes)
+        )
         outcomes: list[dict[str, Any] | None] = [None] * total
         streak = _BugStreak()
         if lanes > 1 and total > 1:
             self._run_parallel(step, items, keys, scope, loop, lanes, outcomes, streak)
         elif total:
             lane_scope: Scope = ChainMap(self._items_source(step, scope), scope)
-            self.execute_steps(step.setup, lane_scope, lane, item)
+            self._host.execute_steps(step.setup, lane_scope, lane, item)
             for index, value in enumerate(islice(items, total)):
-                if self.stop_event.is_set():
+                if self._host.stop_event.is_set():
                     raise RunInterrupted()
                 outcomes[index] = self._run_item(
                     step, value, index, total, lane_scope, lane, loop, keys[index]
@@ -122,39 +122,8 @@ class LoopSteps:
         if step.save:
             scope[step.save] = [outcome for outcome in outcomes if outcome is not None]
 
-    def _item_keys(
-        self, step: ForEachStep, items: Iterable[Any], scope: Scope, item: str | None
-    ) -> list[str]:
-        """The key of every item, read in one pass that keeps only the keys; checked unique and not empty."""
-        total = len(items) if isinstance(items, Sized) else None
-        sources = self._items_source(step, scope) if step.key is not None else {}
-        keys: list[str] = []
-        empty: list[int] = []
-        for index, value in enumerate(items):
-            if step.key is None:
-                keys.append(item_key_of(value))
-                continue
-            item_scope: Scope = ChainMap(_item_names(step, value, index, total), sources, scope)
-            try:
-                rendered = self._render(step, as_expression_template(step.key), item_scope, item, "key")
-            except StepFailure as failure:
-                failure.error.message += f" (the key of item {index + 1}: nothing was done)"
-                raise
-            key = "" if rendered is None else str(rendered)
-            if not key.strip():
-                empty.append(index)
-            keys.append(key)
-        if empty:
-            raise StepFailure(step, _empty_keys(empty), item)
-        repeated = _repeats(keys)
-        if repeated and step.key_duplicates == "number":
-            for key, where in repeated.items():
-                for occurrence, index in enumerate(where[1:], start=2):
-                    keys[index] = f"{key}#{occurrence}"
-            repeated = _repeats(keys)  # a numbered key may be one that the data already holds
-        if repeated:
-            raise StepFailure(step, _duplicate_keys(repeated, keyed=step.key is not None), item)
-        return keys
+    def _render(self, step: Step, value: Any, scope: Scope, item: str | None, where: str) -> Any:
+        return render_in_step(step, value, scope, item, where, self._host.workflow.spans)
 
     def _items_source(self, step: ForEachStep, scope: Scope) -> dict[str, Any]:
         """`{RECORD_SOURCES: {loop variable: file name}}` when the items are what one step read from a file.
@@ -166,7 +135,7 @@ class LoopSteps:
             return {}
         readers = [
             candidate
-            for candidate in self.workflow.walk()
+            for candidate in self._host.workflow.walk()
             if isinstance(candidate, ActionStep) and candidate.save == saved.group(1)
         ]
         if len(readers) != 1 or not isinstance(readers[0].params.get("path"), str):
@@ -184,9 +153,11 @@ class LoopSteps:
         error = outcome.get("error") if outcome.get("status") == ItemStatus.FAILED_WORKFLOW else None
         if not streak.add(error):
             return
-        with self.counters._lock:
-            last = next((f for f in reversed(self.item_failures) if f.error.message == error), None)
-        hint = f"fix the workflow, then resume: robo run {self.workflow.file} --resume {self.run_id}"
+        with self._host.counters._lock:
+            last = next((f for f in reversed(self._host.item_failures) if f.error.message == error), None)
+        hint = (
+            f"fix the workflow, then resume: robo run {self._host.workflow.file} --resume {self._host.run_id}"
+        )
         message = f"the same error on {STOP_AFTER_SAME_BUG} items in a row, the run stops"
         if last is None:
             raise StepFailure(step, WorkflowBug(f"{message}: {error}", hint=hint))
@@ -200,7 +171,9 @@ class LoopSteps:
         if isinstance(step.parallel, int):
             return step.parallel
         value = self._render(step, as_expression_template(step.parallel), scope, item, "parallel")
-        span = self.workflow.spans.value((*step.path, "parallel")) if self.workflow.spans else None
+        span = (
+            self._host.workflow.spans.value((*step.path, "parallel")) if self._host.workflow.spans else None
+        )
         try:
             lanes = int(value)
         except (TypeError, ValueError):
@@ -234,7 +207,7 @@ class LoopSteps:
         first_setup = threading.Event()
 
         def work(lane_number: int) -> None:
-            lane = self._new_lane(lane_number)
+            lane = self._host.new_lane(lane_number)
             lane_scope: Scope = ChainMap(self._items_source(step, scope), scope)
             try:
                 if lane_number > 1:
@@ -242,10 +215,10 @@ class LoopSteps:
                     if fatal:
                         return
                 try:
-                    self.execute_steps(step.setup, lane_scope, lane, None)
+                    self._host.execute_steps(step.setup, lane_scope, lane, None)
                 finally:
                     first_setup.set()
-                while not fatal and not self.stop_event.is_set():
+                while not fatal and not self._host.stop_event.is_set():
                     with take_lock:
                         taken = next(next_item, None)
                     if taken is None:
@@ -271,7 +244,7 @@ class LoopSteps:
             thread.join()
         if fatal:
             raise fatal[0]
-        if self.stop_event.is_set():
+        if self._host.stop_event.is_set():
             raise RunInterrupted()
 
     def _run_item(
@@ -290,20 +263,22 @@ class LoopSteps:
         An item that may have been entered (a change it started, in this session or an earlier one) is never
         done again blindly: its `already_done` steps check it first; without them it is left `to_check`.
         """
-        item_scope: Scope = ChainMap(_item_names(step, value, index, total), scope)
-        previous = self.item_gate.previous(loop, key)
+        item_scope: Scope = ChainMap(item_names(step, value, index, total), scope)
+        previous = self._host.item_gate.previous(loop, key)
         if previous is not None and previous.status == ItemStatus.DONE:
-            self.counters.add("items_skipped")
+            self._host.counters.add("items_skipped")
             self._item_finished(loop, key, index, ItemStatus.SKIPPED, 0.0, lane, None, previous.outcome)
             return previous.outcome or self._outcome(step, key, ItemStatus.DONE, None, item_scope)
         touched_before = previous.touched if previous is not None else []
-        if touched_before and not step.already_done and not self.item_gate.force:
+        if touched_before and not step.already_done and not self._host.item_gate.force:
             return self._left_to_check(step, key, index, lane, loop, item_scope, touched_before[-1], previous)
-        self.emit(ItemStarted(run_id=self.run_id, loop=loop, key=key, index=index, lane=lane.index))
+        self._host.emit(
+            ItemStarted(run_id=self._host.run_id, loop=loop, key=key, index=index, lane=lane.index)
+        )
         if touched_before and not step.already_done:
-            self.emit(
+            self._host.emit(
                 LogMessage(
-                    run_id=self.run_id,
+                    run_id=self._host.run_id,
                     level="warning",
                     message=f"item {key} may already be entered ('{touched_before[-1].name}' started a change"
                     " before): done again, as --force asks",
@@ -326,7 +301,7 @@ class LoopSteps:
                 changes.recording = False  # recovering and checking restore or read: they enter nothing
                 try:
                     if attempts[0] > 1 and step.recover:
-                        self._recover(step.recover, final_scope[0], lane, key)
+                        self._host.recover(step.recover, final_scope[0], lane, key)
                     if (check_first or attempts[0] > 1) and self._already_done(
                         step, final_scope[0], lane, key
                     ):
@@ -334,7 +309,7 @@ class LoopSteps:
                         return "already_done"
                 finally:
                     changes.recording = True
-                self.execute_steps(step.steps, final_scope[0], lane, key)
+                self._host.execute_steps(step.steps, final_scope[0], lane, key)
                 lane.robots.notify("item_finished", key, True)
                 return "done"
             except StepFailure as failure:
@@ -346,12 +321,7 @@ class LoopSteps:
 
         lane.open_items.append(changes)
         try:
-            how = call_with_retry(
-                attempt,
-                policy,
-                on_retry=lambda n, delay, error: self._retrying(step, loop, n, policy, delay, error, key),
-                sleep=self._interruptible_sleep,
-            )
+            how = self._host.retried(attempt, policy, step, loop, key)
         except (_ItemApplicationError, StepFailure) as exc:
             failure = exc.failure if isinstance(exc, _ItemApplicationError) else exc
             touched = changes.touched()
@@ -359,26 +329,26 @@ class LoopSteps:
             if touched and blind:
                 status = ItemStatus.TO_CHECK
                 message = f"{to_check_message(key, touched[-1])} (it failed then: {message})"
-                self.counters.add("items_to_check")
+                self._host.counters.add("items_to_check")
             else:
                 status = failed_status(failure.error)
-                self.counters.add("items_failed")
+                self._host.counters.add("items_failed")
             outcome = self._outcome(step, key, status, failure.error.message, final_scope[0])
             self._item_finished(
                 loop, key, index, status, time.perf_counter() - started, lane, message, outcome
             )
-            with self.counters._lock:
-                self.item_failures.append(failure)
+            with self._host.counters._lock:
+                self._host.item_failures.append(failure)
             if step.on_error == "fail" or isinstance(failure.error, AccessRefused):
                 raise failure from None  # a refused login would be refused for every item: the run stops
             return outcome
         finally:
             lane.open_items.remove(changes)
-        self.counters.add("items_done")
+        self._host.counters.add("items_done")
         if how == "already_done":
-            self.emit(
+            self._host.emit(
                 LogMessage(
-                    run_id=self.run_id,
+                    run_id=self._host.run_id,
                     level="info",
                     message=f"item {key} was already done before the interruption: not entered again",
                     item=key,
@@ -389,21 +359,6 @@ class LoopSteps:
             loop, key, index, ItemStatus.DONE, time.perf_counter() - started, lane, None, outcome
         )
         return outcome
-
-    def _recover(self, steps: Sequence[Step], scope: Scope, lane: Lane, key: str | None) -> None:
-        """Run `recover` steps; a refusal there (a login refused) would meet every item: it stops the run."""
-        try:
-            self.execute_steps(steps, scope, lane, key)
-        except StepFailure as failure:
-            error = failure.error
-            if isinstance(error, BusinessError) and not isinstance(error, AccessRefused):
-                refused = AccessRefused(
-                    f"recovering was refused, the run stops: {error.message}",
-                    hint=error.hint or "recover steps prepare every item: fix what they need, then resume",
-                    cause=error.cause,
-                )
-                raise StepFailure(failure.step, refused, failure.item) from None
-            raise
 
     def _left_to_check(
         self,
@@ -418,52 +373,16 @@ class LoopSteps:
     ) -> dict[str, Any]:
         """An item an earlier session may have entered, and nothing can check: left for a person to check."""
         message = to_check_message(key, effect)
-        self.counters.add("items_to_check")
+        self._host.counters.add("items_to_check")
         outcome = (previous.outcome if previous else None) or self._outcome(
             step, key, ItemStatus.TO_CHECK, message, scope
         )
         self._item_finished(loop, key, index, ItemStatus.TO_CHECK, 0.0, lane, message, outcome)
-        with self.counters._lock:
-            self.item_failures.append(
-                StepFailure(step, BusinessError(message, hint=to_check_hint(self.run_id, key)), key)
+        with self._host.counters._lock:
+            self._host.item_failures.append(
+                StepFailure(step, BusinessError(message, hint=to_check_hint(self._host.run_id, key)), key)
             )
         return outcome
-
-    # -- changes: the effects of an item's steps, recorded by the ledger -----------------------------------------
-
-    def _change_started(self, step: ActionStep, lane: Lane) -> ItemChange | None:
-        """Before an action that changes the outside world is called inside an item: recorded at once."""
-        owners = [changes for changes in lane.open_items if changes.recording]
-        if not owners or not lane.open_items[-1].recording:
-            return None
-        change = ItemChange(step_ref(step.path), step.label, f"{step.robot}.{step.action}", owners)
-        self._record_change(change, EffectState.STARTED)
-        return change
-
-    def _change_ended(self, change: ItemChange | None, error: BaseException | None) -> None:
-        """The action returned (the change is made) or was refused (nothing changed); otherwise it may be made."""
-        if change is None:
-            return
-        if error is None:
-            self._record_change(change, EffectState.DONE)
-        elif isinstance(error, BusinessError):
-            self._record_change(change, EffectState.REFUSED)
-
-    def _record_change(self, change: ItemChange, state: EffectState) -> None:
-        effect = Effect(change.step, change.name, change.action, state)
-        for changes in change.owners:
-            changes.effects.append(effect)
-            self.emit(
-                ItemEffect(
-                    run_id=self.run_id,
-                    loop=changes.loop,
-                    key=changes.key,
-                    step=effect.step,
-                    name=effect.name,
-                    action=effect.action,
-                    state=str(effect.state),
-                )
-            )
 
     def _already_done(self, step: ForEachStep, scope: Scope, lane: Lane, key: str) -> bool:
         """Run the loop's `already_done` steps; the last one's result says whether the item needs doing."""
@@ -474,7 +393,7 @@ class LoopSteps:
         last = checks[-1]
         if isinstance(last, ActionStep) and not last.save:
             checks[-1] = last.model_copy(update={"save": marker})
-        self.execute_steps(checks, scope, lane, key)
+        self._host.execute_steps(checks, scope, lane, key)
         target = checks[-1].save if isinstance(checks[-1], ActionStep) else None
         return bool(scope.get(target)) if target else False
 
@@ -489,9 +408,9 @@ class LoopSteps:
         error: str | None,
         outcome: dict[str, Any] | None,
     ) -> None:
-        self.emit(
+        self._host.emit(
             ItemFinished(
-                run_id=self.run_id,
+                run_id=self._host.run_id,
                 loop=loop,
                 key=key,
                 index=index,
@@ -516,49 +435,12 @@ class LoopSteps:
         return outcome
 
 
-def _item_names(step: ForEachStep, value: Any, index: int, total: int | None) -> dict[str, Any]:
-    """What a loop's item adds to the names its templates see: the item itself, and `loop` (where it stands)."""
-    return {
-        step.as_: value,
-        "loop": {
-            "index": index,
-            "number": index + 1,
-            "total": total,
-            "first": index == 0,
-            "last": None if total is None else index == total - 1,
-        },
-    }
-
-
 class _ItemApplicationError(ApplicationError):
     """Carries an item's application failure through the item-level retry."""
 
     def __init__(self, failure: StepFailure) -> None:
         super().__init__(failure.error.message)
         self.failure = failure
-
-
-@dataclass
-class ItemChanges:
-    """The effects of one item in this session (with those of earlier sessions), while its steps run."""
-
-    loop: str
-    key: str
-    effects: list[Effect] = field(default_factory=list)
-    recording: bool = True  # off while `recover` and `already_done` steps run
-
-    def touched(self) -> list[Effect]:
-        return touching(self.effects)
-
-
-@dataclass
-class ItemChange:
-    """A changing step being run, and the open items (innermost last) it counts for."""
-
-    step: str
-    name: str
-    action: str
-    owners: list[ItemChanges]
 
 
 def failed_status(error: RoboError) -> ItemStatus:
@@ -583,60 +465,3 @@ class _BugStreak:
             return False
         self._count += 1
         return self._count >= STOP_AFTER_SAME_BUG
-
-
-def _repeats(keys: Sequence[str]) -> dict[str, list[int]]:
-    """The keys found more than once, with the positions of each (only those are kept: 100 000 keys are many)."""
-    seen: set[str] = set()
-    repeated: dict[str, list[int]] = {}
-    for index, key in enumerate(keys):
-        if key in seen:
-            repeated.setdefault(key, []).append(index)
-        else:
-            seen.add(key)
-    if repeated:
-        for index, key in enumerate(keys):
-            where = repeated.get(key)
-            if where is not None and index < where[0]:
-                where.insert(0, index)  # the first occurrence, found on a second pass
-    return repeated
-
-
-def _positions(indexes: Sequence[int], limit: int = 10) -> str:
-    """`items 1, 2 and 5` (counting from 1), cut after `limit`."""
-    numbers = [str(index + 1) for index in indexes[:limit]]
-    more = len(indexes) - limit
-    if more > 0:
-        return f"items {', '.join(numbers)} and {more} more"
-    if len(numbers) == 1:
-        return f"item {numbers[0]}"
-    return f"items {', '.join(numbers[:-1])} and {numbers[-1]}"
-
-
-_ITEM_NUMBERS = "items count from 1 in the order they are read (item 1 is the first row of data)"
-
-
-def _empty_keys(indexes: Sequence[int]) -> BusinessError:
-    return BusinessError(
-        f"the loop's key is empty for {_positions(indexes)}: nothing was done",
-        hint="every item needs a key, so that a resumed run knows what it already did: fill in the "
-        f"missing values in the data, or choose another key; {_ITEM_NUMBERS}",
-    )
-
-
-def _duplicate_keys(repeated: Mapping[str, Sequence[int]], *, keyed: bool) -> BusinessError:
-    shown = list(repeated.items())[:5]
-    if keyed:
-        parts = [f"'{key}' is the key of {_positions(where)}" for key, where in shown]
-        what = "the loop's key is not unique"
-        fix = "make each item's key unique (correct the data, or choose a key that is, e.g. two fields)"
-    else:
-        parts = [f"{_positions(where)} are identical" for _, where in shown]
-        what = "the loop has no key and some items are identical"
-        fix = "give the loop a `key` that tells the items apart"
-    more = len(repeated) - len(shown)
-    return BusinessError(
-        f"{what}: {'; '.join(parts)}{f'; and {more} more keys' if more > 0 else ''}: nothing was done",
-        hint=f"{fix}, or add `key_duplicates: number` to the for_each to do each of them under a numbered "
-        f"key (D1, D1#2, D1#3); {_ITEM_NUMBERS}",
-    )

@@ -1,7 +1,7 @@
 """The robots of one run or one parallel lane: created on first use, each in a thread of its own, closed at the end.
 
-Every robot runs its actions in its own worker thread. That gives each step a real timeout (the engine stops
-waiting, records an application error, and the robot is replaced), lets a run be cancelled in the middle of a
+Every robot runs its actions in its own worker thread. That gives the engine a real watchdog (`timeouts.py`: it
+stops waiting, records an application error, and the robot is replaced), lets a run be cancelled in the middle of a
 step (the second Ctrl+C: the wait ends at once and the robot is abandoned), and keeps robots whose library is
 bound to one thread (Playwright's sync API) on that thread for their whole life. Worker threads are daemon
 threads: a step abandoned after a timeout or a cancel cannot keep the process alive once the run has ended.
@@ -143,6 +143,9 @@ class RobotPool:
         data_values: Container[str] = frozenset(),
     ) -> Any:
         """Run one action in its robot's thread; a `StepTimeout` when it takes longer than `timeout` seconds.
+
+        `timeout` is the engine's watchdog (`timeouts.watchdog_limit`), not the action's own timeout: an action
+        that takes one stops itself first, with a message saying what it waited for.
 
         `data_values` are the texts of `params` a template built from data (see `RobotContext.refuse_outside`).
         """

@@ -1,12 +1,15 @@
-"""What the engine's step runners share: the failure of a step, lanes, counters, and how steps are named."""
+"""A run's moving parts, shared by the engine's step runners: scopes, lanes, counters, step failures.
+
+Also how a step is named, its templates rendered, and its parameters and results recorded.
+"""
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import itertools
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,13 +20,12 @@ from robots.kit import BusinessError, RoboError, StepTimeout, WorkflowBug
 from runner.engine.robot_pool import RobotPool
 from runner.language import (
     Diagnostic,
+    Scope,
     SpanIndex,
     Step,
     describe_problem,
 )
-from runner.language.templating import TemplateError
-
-Scope = MutableMapping[str, Any]
+from runner.language.templating import TemplateError, render_value
 
 
 class RunInterrupted(Exception):
@@ -105,12 +107,6 @@ def step_ref(path: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
-def item_key_of(item: Any) -> str:
-    """A stable key for an item that declares none: a hash of its content."""
-    text = json.dumps(item, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # broken text has a key too
-
-
 def is_streamed(value: Any) -> bool:
     """Whether `value` is a collection read anew at each pass (e.g. the rows `excel.read_rows` streams), that
     holds no more than a few of its elements at once: it has a length and can be gone through several times."""
@@ -147,6 +143,23 @@ def summarize(value: Any, limit: int = 2000, *, mask: Callable[[Any], Any] | Non
     return value
 
 
+def loggable_params(
+    params: Mapping[str, Any], secret_names: frozenset[str], mask: Callable[[Any], Any] | None = None
+) -> dict[str, Any]:
+    """An action's parameters as its records show them: secrets hidden, long values cut."""
+    return {
+        name: ("***" if name in secret_names else summarize(_compact(value), 500, mask=mask))
+        for name, value in params.items()
+    }
+
+
+def _compact(value: Any) -> Any:
+    """Parameter groups (e.g. how an element is found) as the few fields the workflow gave."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: v for k, v in dataclasses.asdict(value).items() if v not in (None, False)}
+    return value
+
+
 def template_failure(
     exc: TemplateError, where: str, step: Step | None = None, spans: SpanIndex | None = None
 ) -> RoboError:
@@ -179,3 +192,13 @@ def error_record(error: RoboError) -> dict[str, Any]:
     if isinstance(error, WorkflowBug) and error.span is not None:
         record["line"] = error.span.line  # more precise than its step's: the template's own line
     return record
+
+
+def render_in_step(
+    step: Step, value: Any, scope: Scope, item: str | None, where: str, spans: SpanIndex | None
+) -> Any:
+    """`value` rendered for `step` (as its `where`); a template that does not render fails the step."""
+    try:
+        return render_value(value, scope)
+    except TemplateError as exc:
+        raise StepFailure(step, template_failure(exc, where, step, spans), item) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +13,7 @@ from runner.engine import dry_run_placeholder
 from runner.language.templating import render_value
 from tests.probe_robot import Probe
 from tests.running import EventRecorder, WorkflowRunner
+from tests.waiting import wait_until
 
 
 def messages(recorder: EventRecorder) -> list[str]:
@@ -317,14 +319,20 @@ steps:
 
 
 class TestTimeouts:
+    @pytest.fixture(autouse=True)
+    def abandoned_robots_closed(self, probe: type[Probe]) -> Iterator[None]:
+        """A robot abandoned in the middle of its sleep closes when the sleep ends: not in a later test's counts."""
+        yield
+        wait_until(lambda: probe.closed == probe.created)
+
     def test_a_step_past_its_timeout_fails_as_a_timeout(self, run_yaml: WorkflowRunner) -> None:
-        outcome, _ = run_yaml("name: t\nsteps:\n  - probe.sleep: {seconds: 5}\n    timeout: 0.2\n")
+        outcome, _ = run_yaml("name: t\nsteps:\n  - probe.sleep: {seconds: 1.5}\n    timeout: 0.2\n")
         assert outcome.status == "failed"
         assert outcome.diagnostics[0].code == "step-timeout"
         assert "within 0.2 s" in outcome.diagnostics[0].message
 
     def test_a_timeout_written_as_a_duration(self, run_yaml: WorkflowRunner) -> None:
-        outcome, _ = run_yaml("name: t\nsteps:\n  - probe.sleep: {seconds: 5}\n    timeout: 300ms\n")
+        outcome, _ = run_yaml("name: t\nsteps:\n  - probe.sleep: {seconds: 1.5}\n    timeout: 300ms\n")
         assert outcome.status == "failed"
         assert "within 0.3 s" in outcome.diagnostics[0].message
 
