@@ -28,7 +28,7 @@ CHILD = r"""
 import json, resource, sys
 from pathlib import Path
 import openpyxl
-from robots.kit.actions import RobotContext
+from robots.kit import RobotContext
 from robots.excel import Excel
 
 mode, path = sys.argv[1], Path(sys.argv[2])

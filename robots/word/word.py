@@ -177,18 +177,18 @@ class Word(Robot):
         """
         from docx.table import Table
 
-        from robots.word import text as _word_text
+        from robots.word import text as word_text
 
         document = self._open(self._input_file(path))
         lines: list[str] = []
         if headers:
-            for root in _word_text.story_roots(document)[1:]:
-                lines.extend(_word_text.paragraph_texts(root))
+            for root in word_text.story_roots(document)[1:]:
+                lines.extend(word_text.paragraph_texts(root))
         for block in document.iter_inner_content():
             if isinstance(block, Table):
                 lines.extend("\t".join(cell.text for cell in row.cells) for row in block.rows)
             else:
-                lines.append(_word_text.paragraph_text(block._p))
+                lines.append(word_text.paragraph_text(block._p))
         return "\n".join(lines)
 
     @action(side_effects=True)
@@ -214,17 +214,17 @@ class Word(Robot):
         Returns:
             The absolute path of the written document.
         """
-        from robots.word import text as _word_text
+        from robots.word import text as word_text
 
         source = self._input_file(path)
         document = self._open(source)
         counts = dict.fromkeys(replacements, 0)
-        roots = _word_text.story_roots(document)
+        roots = word_text.story_roots(document)
         for old, new in replacements.items():
             if not old:
                 raise BusinessError("word.replace_text: cannot replace an empty text")
             for root in roots:
-                counts[old] += _word_text.replace_text(root, old, str(new))
+                counts[old] += word_text.replace_text(root, old, str(new))
         absent = [old for old, count in counts.items() if count == 0]
         if absent and required:
             raise BusinessError(

@@ -118,7 +118,7 @@ items = Table(
     Column("duration", Float),
     Column("error", Text),
     Column("outcome", JSON),
-    Column("effects", JSON),  # the item's changing steps, in order: see runner.engine.items.Effect
+    Column("effects", JSON),  # the item's changing steps, in order: see runner.events.Effect
     UniqueConstraint("run_id", "loop", "key", name="uq_items_run_loop_key"),
     Index("ix_items_run_status", "run_id", "status"),
 )

@@ -283,7 +283,7 @@ class TestUnexpectedErrors:
         self, robo: Robo
     ) -> None:
         # Once a crash (RecursionError escaping into the run, exit 70: the crash path itself is covered in
-        # tests/runner/test_run.py); the template limits now stop the rendering where Python would.
+        # tests/run/test_run.py); the template limits now stop the rendering where Python would.
         write(
             robo.project,
             "recursion.yaml",

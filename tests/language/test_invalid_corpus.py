@@ -12,8 +12,8 @@ case fails until the validator is fixed.
 Regenerate golden files from the current output (then review every change with `git diff tests/invalid`,
 since this also overwrites the corrected expectations of cases that still fail):
 
-    UPDATE_GOLDEN=1 .venv/bin/pytest tests/runner/test_invalid_corpus.py              # every case
-    UPDATE_GOLDEN=unknown_filter,duplicate_id .venv/bin/pytest tests/runner/test_invalid_corpus.py
+    UPDATE_GOLDEN=1 .venv/bin/pytest tests/language/test_invalid_corpus.py              # every case
+    UPDATE_GOLDEN=unknown_filter,duplicate_id .venv/bin/pytest tests/language/test_invalid_corpus.py
 
 A case whose validation crashes is never written.
 """

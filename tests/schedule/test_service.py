@@ -15,8 +15,7 @@ import pytest
 
 from runner.language import validate_file
 from runner.record import RunStore
-from runner.schedule import ScheduleDatabase, ScheduleService, run_now
-from runner.schedule import jobs as _schedule_load
+from runner.schedule import ScheduleDatabase, ScheduleService, jobs, run_now
 from tests.mock_intranet.fixtures import SmtpEndpoint
 from tests.waiting import wait_until
 
@@ -221,12 +220,12 @@ class TestReloading:
             path.write_text(WRITE.format(every=1, out=out))  # the writer finishes just after the read
             return result
 
-        monkeypatch.setattr(_schedule_load, "validate_file", read_then_finish_writing)
-        loaded = _schedule_load.load_schedules(path)
+        monkeypatch.setattr(jobs, "validate_file", read_then_finish_writing)
+        loaded = jobs.load_schedules(path)
         assert not loaded.ok  # it was read empty
         assert loaded.changed()  # ... so the next look at the folder reads it again
-        monkeypatch.setattr(_schedule_load, "validate_file", real)
-        again = _schedule_load.load_schedules(path)
+        monkeypatch.setattr(jobs, "validate_file", real)
+        again = jobs.load_schedules(path)
         assert again.ok and [spec.job_id for spec in again.specs] == ["releve/rapide"]
         assert not again.changed()
 

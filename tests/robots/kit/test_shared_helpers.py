@@ -18,7 +18,7 @@ from robots.kit import ConfigurationError, detect_delimiter
 from robots.pdf import Pdf
 from robots.word import Word
 
-ROBOTS = Path(__file__).resolve().parents[2] / "robots"
+ROBOTS = Path(__file__).resolve().parents[3] / "robots"
 
 # (robot, the file that is there, a call naming it with a typo, what the error calls it)
 MISSPELLED: list[tuple[type[Any], str, Callable[[Any], object], str]] = [

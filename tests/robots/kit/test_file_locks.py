@@ -14,7 +14,7 @@ from robots.files import Files
 from robots.kit import ApplicationError, RobotContext, atomic_file, remove_leftovers, temporary_path
 from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HOLDER = """
 import sys
 from pathlib import Path
