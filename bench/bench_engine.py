@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from robots import RobotContext
 from robots.data import Data
+from robots.kit import RobotContext
 from runner.run import RunOptions, run_workflow
 
 ITEMS = 500

@@ -11,16 +11,9 @@ import importlib
 from functools import cache
 from importlib import metadata
 
-from robots.kit import SECRET, ActionSpec, ParameterSpec, Robot, RobotContext, Seconds, Secret, action
+from robots.kit import ActionSpec, Robot
 
 __all__ = [
-    "SECRET",
-    "ActionSpec",
-    "ParameterSpec",
-    "Robot",
-    "RobotContext",
-    "Seconds",
-    "Secret",
     "UnknownRobotError",
     "action",
     "action_spec",

@@ -8,8 +8,16 @@ import time
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from robots import Robot, RobotContext, Seconds, Secret, action
-from robots.kit import AccessRefused, ApplicationError, BusinessError
+from robots.kit import (
+    AccessRefused,
+    ApplicationError,
+    BusinessError,
+    Robot,
+    RobotContext,
+    Seconds,
+    Secret,
+    action,
+)
 
 # A 1×1 PNG, so that reports can be tested with a real image.
 TINY_PNG = base64.b64decode(

@@ -446,7 +446,7 @@ class TestAuditVerifyPath:
 THIRD_PARTY_ROBOT = '''\
 """A robot of another distribution: stamps texts."""
 
-from robots import Robot, action
+from robots.kit import Robot, action
 
 
 class Tampon(Robot):

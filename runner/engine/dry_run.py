@@ -9,7 +9,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
-from robots import ActionSpec, robot_class
+from robots import robot_class
+from robots.kit import ActionSpec
 from runner.language import ActionStep
 
 DRY_RUN_NOT_CALLED = "dry run: not called"

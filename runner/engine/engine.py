@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from robots import RobotContext, action_spec
-from robots.kit import AccessRefused, BusinessError, RoboError, Span, WorkflowBug
+from robots import action_spec
+from robots.kit import AccessRefused, BusinessError, RoboError, RobotContext, Span, WorkflowBug
 from runner.engine.dry_run import DryRunSkips, dry_run_result
 from runner.engine.item_changes import ChangeRecorder
 from runner.engine.items import ItemGate

@@ -16,8 +16,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from robots import ActionSpec, Robot, RobotContext, robot_class
-from robots.kit import ApplicationError, RoboError, StepTimeout, refused_name
+from robots import robot_class
+from robots.kit import ActionSpec, ApplicationError, RoboError, Robot, RobotContext, StepTimeout, refused_name
 
 CLOSE_AFTER_CANCEL = 5.0  # seconds each robot has to close once the run was cancelled
 

@@ -9,8 +9,7 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from robots import ActionSpec, RobotContext
-from robots.kit import BusinessError, outside_error
+from robots.kit import ActionSpec, BusinessError, RobotContext, outside_error
 from runner.language import ActionStep
 from runner.language.templating import is_template
 

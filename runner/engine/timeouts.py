@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from robots import ActionSpec
+from robots.kit import ActionSpec
 
 WATCHDOG_WITHOUT_TIMEOUT = 600.0
 """Seconds the watchdog waits for an action that takes no timeout, when neither its step nor `defaults` sets one."""

@@ -20,8 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from robots import RobotContext
-from robots.kit import RoboError, SharedResources, Span, remove_leftovers
+from robots.kit import RoboError, RobotContext, SharedResources, Span, remove_leftovers
 from runner.engine import (
     Cancellation,
     Engine,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from robots import RobotContext, action_spec
-from robots.kit import StepTimeout
+from robots import action_spec
+from robots.kit import RobotContext, StepTimeout
 from runner.engine import Cancellation, RobotPool, StepCancelled
 from tests.probe_robot import Probe
 from tests.running import WorkflowRunner

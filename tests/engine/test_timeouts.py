@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from robots import ActionSpec, action_spec
+from robots import action_spec
+from robots.kit import ActionSpec
 from runner.engine import (
     WATCHDOG_FACTOR,
     WATCHDOG_GRACE,

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from robots import ActionSpec, robot_class, robot_names
+from robots import robot_class, robot_names
+from robots.kit import ActionSpec
 from tests.running import problems
 
 

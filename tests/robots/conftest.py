@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from robots import RobotContext
 from robots.browser import Browser
+from robots.kit import RobotContext
 
 Artifact = tuple[Path, str, str]
 

@@ -23,7 +23,8 @@ import docstring_parser
 import jsonschema
 import pytest
 
-from robots import ActionSpec, Robot, robot_class, robot_names
+from robots import robot_class, robot_names
+from robots.kit import ActionSpec, Robot
 
 ROOT = Path(__file__).resolve().parents[2]
 

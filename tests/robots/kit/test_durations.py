@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from robots import Seconds
-from robots.kit import NOT_A_DURATION, to_seconds
+from robots.kit import NOT_A_DURATION, Seconds, to_seconds
 from runner.language import ScheduleEntry
 from tests.running import problems
 

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from robots import RobotContext
 from robots.data import Data
 from robots.excel import Excel
 from robots.files import Files
-from robots.kit import ConfigurationError, detect_delimiter
+from robots.kit import ConfigurationError, RobotContext, detect_delimiter
 from robots.pdf import Pdf
 from robots.word import Word
 
