@@ -27,7 +27,7 @@ from runner.schedule.database import APSCHEDULER_TABLE, ScheduleDatabase, parse_
 from runner.schedule.jobs import LoadedFile, load_schedules, workflow_files
 from runner.schedule.launch import EXIT_STATUSES, FireJob, FireLauncher, local_time
 from runner.schedule.service import setup_logging
-from runner.schedule.settings import ALIVE_BEATS, BEAT_SECONDS, LIVE_STATES, FireStatus
+from runner.schedule.settings import ALIVE_BEATS, BEAT_SECONDS, LIVE_STATES, RUN_NOW_WAIT, FireStatus
 
 Echo = Callable[[str], None]
 
@@ -231,7 +231,7 @@ def run_now(
     err: Echo,
     *,
     direct: bool = False,
-    wait: float = 20.0,
+    wait: float = RUN_NOW_WAIT,
 ) -> int:
     """Start a schedule's run now: through the service when one is alive, else in this process."""
     catalogue = Catalogue.open(folder, store_url)

@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from runner.record import Migrations, open_engine, retry_on_race, taking_turns, upgrade_to_head
-from runner.schedule.settings import ACTIVE, FireStatus, ServiceState
+from runner.schedule.settings import ACTIVE, REQUEST_MAX_AGE, FireStatus, ServiceState
 
 schedule_metadata = MetaData()
 APSCHEDULER_TABLE = "schedule_apscheduler_jobs"
@@ -390,7 +390,7 @@ class ScheduleDatabase:
                 )
             )
 
-    def take_requests(self, owner: str, max_age: float = 120.0) -> list[dict[str, Any]]:
+    def take_requests(self, owner: str, max_age: float = REQUEST_MAX_AGE) -> list[dict[str, Any]]:
         """Requests nobody took yet, now ours (a conditional update, so each is taken once).
 
         A request older than `max_age` seconds is dropped rather than run: nobody was there to take it in time.

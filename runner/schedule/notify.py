@@ -24,7 +24,7 @@ from typing import Any
 from robots.kit import RoboError, Security, SmtpServer, send_message, tls_context
 from runner.record import AUDIT_LOG_NAME
 from runner.review import REPORT_NAME
-from runner.schedule.settings import FAILURE, SUCCESS
+from runner.schedule.settings import FAILURE, SMTP_TIMEOUT, SUCCESS, WEBHOOK_TIMEOUT
 
 EVENTS = ("failure", "recovery", "success")
 _REPORT_LIMIT = 10 * 1024 * 1024
@@ -94,7 +94,7 @@ class SmtpSettings:
     starttls: bool
     sender: str
     ca_file: str | None = None
-    timeout: float = 30.0
+    timeout: float = SMTP_TIMEOUT
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> SmtpSettings | None:
@@ -225,7 +225,7 @@ def webhook_payload(summary: RunSummary, event: str) -> dict[str, Any]:
     }
 
 
-def post_webhook(url: str, payload: Mapping[str, Any], timeout: float = 10.0) -> None:
+def post_webhook(url: str, payload: Mapping[str, Any], timeout: float = WEBHOOK_TIMEOUT) -> None:
     import httpx
 
     response = httpx.post(url, json=dict(payload), timeout=timeout)

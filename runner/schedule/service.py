@@ -40,7 +40,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from runner.schedule.database import APSCHEDULER_TABLE, Claim, ScheduleDatabase, fire_key
 from runner.schedule.jobs import LoadedFile, ScheduleSpec, load_schedules, one_line, workflow_files
 from runner.schedule.launch import FireJob, FireLauncher, local_time
-from runner.schedule.settings import BEAT_SECONDS, FireStatus, ServiceState
+from runner.schedule.settings import (
+    BEAT_SECONDS,
+    POLL_SECONDS,
+    STOP_TIMEOUT,
+    TERM_TIMEOUT,
+    FireStatus,
+    ServiceState,
+)
 
 log = logging.getLogger("robo.schedule")
 JOB_FUNCTION = "runner.schedule.service:scheduled_run"
@@ -92,10 +99,10 @@ class ScheduleService:
         *,
         store_url: str,
         logs_dir: Path,
-        poll_seconds: float = 3.0,
+        poll_seconds: float = POLL_SECONDS,
         beat_seconds: float = BEAT_SECONDS,
-        stop_timeout: float = 300.0,
-        term_timeout: float = 30.0,
+        stop_timeout: float = STOP_TIMEOUT,
+        term_timeout: float = TERM_TIMEOUT,
         environ: dict[str, str] | None = None,
     ) -> None:
         self.folder = folder
