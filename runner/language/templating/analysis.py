@@ -14,7 +14,7 @@ from runner.language.templating.limits import BoundedEnvironment, constant_limit
 
 
 @dataclass(frozen=True, slots=True)
-class _Analysis:
+class Analysis:
     """What a static look at one template finds, computed once per distinct text."""
 
     problem: str | None = None
@@ -72,19 +72,20 @@ def _wording(message: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _analyse(text: str) -> _Analysis:
+def analyse(text: str) -> Analysis:
+    """The static analysis of `text`, cached: a syntax error or a too deep nesting is its `problem`."""
     try:
         ast = _analysis_environment().parse(text)
     except TemplateSyntaxError as exc:
-        return _Analysis(problem=_wording(exc.message or "invalid template"))
+        return Analysis(problem=_wording(exc.message or "invalid template"))
     except RecursionError:
-        return _Analysis(problem="the expression is nested too deeply")
+        return Analysis(problem="the expression is nested too deeply")
     try:
         undeclared = set(meta.find_undeclared_variables(ast))
     except RecursionError:
-        return _Analysis(problem="the expression is nested too deeply")
+        return Analysis(problem="the expression is nested too deeply")
     except Exception as exc:  # jinja's code generator refusing a template that it could parse
-        return _Analysis(problem=_wording(str(exc)) or "invalid template")
+        return Analysis(problem=_wording(str(exc)) or "invalid template")
     getattrs = [
         (node.node.name, node.attr)
         for node in ast.find_all(nodes.Getattr)
@@ -125,7 +126,7 @@ def _analyse(text: str) -> _Analysis:
             if not isinstance(child, nodes.TemplateData)
         ]
         outputs = tuple(names_of(expression) for expression in expressions)
-    return _Analysis(
+    return Analysis(
         all_names=all_names,
         whole_names=whole_names,
         outputs=outputs,
@@ -181,17 +182,17 @@ def _expression_text(node: nodes.Node) -> str | None:
 
 def limit_problem(text: str) -> str | None:
     """A message when a constant part of `text` would go beyond a limit on what a template builds, else None."""
-    return _analyse(text).limit
+    return analyse(text).limit
 
 
 def syntax_problem(text: str) -> str | None:
     """A message when `text` is not a valid template, else None."""
-    return _analyse(text).problem
+    return analyse(text).problem
 
 
 def referenced_names(text: str) -> set[str]:
     """Top-level names a template reads that it does not define itself (for static checks)."""
-    return set(_analyse(text).names)
+    return set(analyse(text).names)
 
 
 def _names_guarded(ast: nodes.Template) -> set[str]:
@@ -211,18 +212,18 @@ def _names_guarded(ast: nodes.Template) -> set[str]:
 
 def attribute_references(text: str, root: str) -> list[str]:
     """The attributes read directly from `root` (e.g. `inputs.fichier` → `fichier`)."""
-    return [attribute for name, attribute in _analyse(text).getattrs if name == root]
+    return [attribute for name, attribute in analyse(text).getattrs if name == root]
 
 
 def keys_read(text: str, root: str) -> list[str]:
     """The keys read from `root` by name: `env.HOME`, `env['HOME']` and `env.get('HOME')` give `HOME`."""
-    analysis = _analyse(text)
+    analysis = analyse(text)
     return [key for name, key in (*analysis.getattrs, *analysis.gets) if name == root and key != "get"]
 
 
 def filters_used(text: str) -> set[str]:
-    return set(_analyse(text).filters)
+    return set(analyse(text).filters)
 
 
 def tests_used(text: str) -> set[str]:
-    return set(_analyse(text).tests)
+    return set(analyse(text).tests)

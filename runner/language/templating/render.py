@@ -19,7 +19,7 @@ from jinja2.exceptions import SecurityError, TemplateRuntimeError
 from jinja2.utils import missing
 
 from runner.language.diagnostics import closest
-from runner.language.templating.analysis import _analyse
+from runner.language.templating.analysis import analyse
 from runner.language.templating.filters import FILTERS, GLOBALS
 from runner.language.templating.limits import (
     INTERNAL_FILTERS,
@@ -208,7 +208,7 @@ def _missing_field(owner: Any, name: str, template: str, scope: Mapping[str, Any
 
 def _owner_expression(owner: Any, name: str, template: str, scope: Mapping[str, Any]) -> str:
     """How the template names the value a field was looked up in (`dossier`, `dossier.adresse`)."""
-    candidates = [expression for expression, attribute in _analyse(template).lookups if attribute == name]
+    candidates = [expression for expression, attribute in analyse(template).lookups if attribute == name]
     for expression in candidates:
         if "." not in expression and "[" not in expression and scope.get(expression) is owner:
             return expression
@@ -263,7 +263,7 @@ def render_string(text: str, scope: Mapping[str, Any]) -> Any:
         result = _render_string(text, scope)
     except TemplateError as exc:
         if not exc.workflow_bug and _reads_secret(
-            _analyse(text).all_names, _analyse(text).whole_names, scope, reads, watch
+            analyse(text).all_names, analyse(text).whole_names, scope, reads, watch
         ):
             # the message may quote what the template computed from the secret (`int('…')`)
             raise TemplateError(
@@ -292,7 +292,7 @@ def _taint_derived(
 
     In a text made only of `{{ … }}` and plain words, each expression counts on its own (`longueur {{
     secrets.jeton | length }}, {{ row.nom }}` registers only the length); otherwise the whole result counts."""
-    analysis = _analyse(text)
+    analysis = analyse(text)
     if analysis.outputs is not None and len(analysis.outputs) == len(outputs):
         seen = 0
         for (value, read_until), (names, whole) in zip(outputs, analysis.outputs, strict=True):
