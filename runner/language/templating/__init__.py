@@ -1,28 +1,27 @@
 """Templates in a workflow: rendering in a bounded sandbox, French filters, and what a template reads."""
 
+from runner.language.templating.analysis import (
+    attribute_references,
+    filters_used,
+    keys_read,
+    limit_problem,
+    referenced_names,
+    syntax_problem,
+    tests_used,
+)
+from runner.language.templating.filters import FILTER_NAMES, date_fr, folder_slug, slug
 from runner.language.templating.render import (
-    FILTER_NAMES,
     RECORD_SOURCES,
     SECRET_WATCH,
     SecretWatch,
     TemplateError,
     as_expression_template,
-    attribute_references,
-    date_fr,
     evaluate_condition,
-    filters_used,
-    folder_slug,
     is_template,
-    keys_read,
     known_filters,
     known_tests,
-    limit_problem,
-    referenced_names,
     render_string,
     render_value,
-    slug,
-    syntax_problem,
-    tests_used,
 )
 
 __all__ = [
