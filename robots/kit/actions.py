@@ -362,38 +362,17 @@ def _expand_flat(
     return FlatGroup(argument, cls, tuple(names), optional)
 
 
-_SECTION = re.compile(r"^(Args|Arguments|Returns|Raises|Yields|Example|Examples|Note|Notes):\s*$")
-_ARG_LINE = re.compile(r"^(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
-
-
 def parse_docstring(doc: str) -> tuple[str, str, dict[str, str], str]:
-    """Split a Google-style docstring into summary, description, per-argument text and returns text."""
-    lines = doc.splitlines()
-    summary = lines[0].strip() if lines else ""
-    description: list[str] = []
-    args: dict[str, str] = {}
-    returns: list[str] = []
-    section = "description"
-    current: str | None = None
-    for raw in lines[1:]:
-        heading = _SECTION.match(raw.strip()) if not raw.startswith(" ") else None
-        if heading:
-            section = heading.group(1)
-            current = None
-            continue
-        text = raw.strip()
-        if section == "description":
-            description.append(raw)
-        elif section in ("Args", "Arguments"):
-            match = _ARG_LINE.match(text)
-            if match and raw.startswith("    ") and not raw.startswith("        "):
-                current = match.group(1)
-                args[current] = match.group(2)
-            elif current and text:
-                args[current] = f"{args[current]} {text}".strip()
-        elif section == "Returns" and text:
-            returns.append(text)
-    return summary, "\n".join(description).strip(), args, " ".join(returns)
+    """Split a Google-style docstring into summary, description, per-argument text and returns text.
+
+    Read by docstring_parser; the texts of an argument and of the returns are joined into one line each.
+    """
+    from docstring_parser import DocstringStyle, parse
+
+    parsed = parse(doc, style=DocstringStyle.GOOGLE)
+    args = {param.arg_name: " ".join((param.description or "").split()) for param in parsed.params}
+    returns = " ".join((parsed.returns.description or "").split()) if parsed.returns else ""
+    return parsed.short_description or "", parsed.long_description or "", args, returns
 
 
 def _is_secret(annotation: Any) -> bool:
