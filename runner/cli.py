@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,9 +15,7 @@ import typer
 from runner.events import ExitCode
 
 if TYPE_CHECKING:
-    from runner.language import Diagnostic
     from runner.record import RunStore
-    from runner.run import RunOutcome
 
 app = typer.Typer(
     name="robo",
@@ -73,41 +69,15 @@ def _err(text: str) -> None:
     typer.echo(printable(text), err=True)
 
 
-def _print_diagnostics(diagnostics: list[Diagnostic], sources: Mapping[str, Sequence[str]], fmt: str) -> None:
-    from runner.language import render_all
-
-    if fmt == "json":
-        _out(json.dumps([d.to_dict() for d in diagnostics], ensure_ascii=False, indent=2))
-    elif diagnostics:
-        _err(render_all(diagnostics, sources))
-
-
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Workflow files (or folders of them) to check.")],
     fmt: FormatOption = "text",
 ) -> None:
     """Check workflows without running them; every error with its file:line:col."""
-    from runner.language import validate_file
+    from runner.language import print_validation
 
-    files: list[Path] = []
-    for path in paths:
-        files.extend(sorted(path.glob("*.y*ml")) if path.is_dir() else [path])
-    all_diagnostics = []
-    sources: dict[str, list[str]] = {}
-    failed = 0
-    for file in files:
-        result = validate_file(file)
-        sources[result.path] = result.source_lines
-        all_diagnostics.extend(result.diagnostics)
-        if not result.ok:
-            failed += 1
-        elif fmt == "text":
-            _err(f"{file}: ok")
-    _print_diagnostics(all_diagnostics, sources, fmt)
-    if fmt == "text" and failed:
-        count = sum(1 for d in all_diagnostics if d.severity == "error")
-        _err(f"\n{count} error{'s' if count != 1 else ''} in {failed} file{'s' if failed != 1 else ''}")
+    failed = print_validation(paths, fmt, _out, _err)
     raise typer.Exit(ExitCode.ERROR if failed else ExitCode.OK)
 
 
@@ -152,8 +122,8 @@ def run(
     """Run a workflow."""
     from robots.kit import RoboError
     from runner.engine import parse_input_assignments
-    from runner.record import ConsoleSink
-    from runner.run import RunOptions, run_workflow
+    from runner.record import ConsoleSink, output_may_be_closed
+    from runner.run import RunOptions, print_outcome, run_workflow
 
     if force and not resume:
         _err("error: --force goes with --resume RUN_ID: it does again the items to check of that run")
@@ -190,55 +160,14 @@ def run(
     except Exception as exc:
         if debug:
             raise
-        with _output_may_be_closed():
+        with output_may_be_closed():
             _err(f"internal error: {type(exc).__name__}: {exc}\n  (run again with --debug for the traceback)")
         raise typer.Exit(ExitCode.SOFTWARE) from None
-    with _output_may_be_closed():
-        _show_outcome(outcome, fmt, logs, store)
-    raise typer.Exit(outcome.exit_code)
-
-
-@contextmanager
-def _output_may_be_closed() -> Iterator[None]:
-    """What follows a run is said if someone still reads; a closed pipe changes nothing, not even the exit code."""
-    from runner.record import is_closed_output, silence_closed_output
-
-    try:
-        yield
-    except OSError as exc:
-        if not is_closed_output(exc):
-            raise
-        silence_closed_output(sys.stdout)
-        silence_closed_output(sys.stderr)
-
-
-def _show_outcome(outcome: RunOutcome, fmt: str, logs: Path, store: str | None) -> None:
-    if fmt == "json":
-        _out(
-            json.dumps(
-                {
-                    "status": outcome.status,
-                    "run_id": outcome.run_id,
-                    "run_dir": str(outcome.run_dir) if outcome.run_dir else None,
-                    "report": str(outcome.report) if outcome.report else None,
-                    "counts": outcome.counts,
-                    "errors": [d.to_dict() for d in outcome.diagnostics],
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-    else:
-        _print_diagnostics(outcome.diagnostics, outcome.sources, fmt)
-        if outcome.run_dir is not None:
-            from runner.record import AUDIT_LOG_NAME
-
-            if outcome.report is not None:
-                _err(f"report: {outcome.report}")
-            _err(f"audit log: {outcome.run_dir / AUDIT_LOG_NAME}")
-            _err(f"artifacts: {outcome.run_dir / 'artifacts'}")
-        if outcome.run_id is not None and outcome.counts.get("items_to_check"):
+    with output_may_be_closed():
+        print_outcome(outcome, fmt, _out, _err)
+        if fmt != "json" and outcome.run_id is not None and outcome.counts.get("items_to_check"):
             _print_items_to_check(outcome.run_id, logs, store)
+    raise typer.Exit(outcome.exit_code)
 
 
 @app.command()
@@ -294,11 +223,8 @@ def runs_list(
     """List runs, newest first."""
     from runner.review import print_runs
 
-    run_store = _store(logs, store)
-    try:
+    with _store(logs, store) as run_store:
         print_runs(run_store, _out, _err, workflow=workflow, status=status, since=since, limit=limit, fmt=fmt)
-    finally:
-        run_store.close()
 
 
 @runs_app.command("show")
@@ -311,11 +237,8 @@ def runs_show(
     """Show one run: its status, steps and work items."""
     from runner.review import print_run
 
-    run_store = _store(logs, store)
-    try:
+    with _store(logs, store) as run_store:
         code = print_run(run_store, run_id, _out, _err, fmt=fmt)
-    finally:
-        run_store.close()
     if code:
         raise typer.Exit(code)
 
@@ -334,11 +257,8 @@ def runs_retry(
     """
     from runner.review import find_run
 
-    run_store = _store(logs, store)
-    try:
+    with _store(logs, store) as run_store:
         record = find_run(run_store, run_id, _err)
-    finally:
-        run_store.close()
     if record is None:
         raise typer.Exit(ExitCode.ERROR)
     run(Path(record.workflow_file), resume=record.id, force=force, logs=logs, store=store)
@@ -363,11 +283,8 @@ def runs_mark(
     if done == redo:
         _err("error: say --done (it is entered) or --redo (it is not), one of them")
         raise typer.Exit(ExitCode.USAGE)
-    run_store = _store(logs, store)
-    try:
+    with _store(logs, store) as run_store:
         code = mark_item(run_store, run_id, key, _err, done=done, loop=loop, by=by)
-    finally:
-        run_store.close()
     if code:
         raise typer.Exit(code)
 
@@ -376,11 +293,8 @@ def _print_items_to_check(run_id: str, logs: Path, store: str | None) -> None:
     """The retry summary's list of items to check, apart from the failed ones."""
     from runner.review import print_items_to_check
 
-    run_store = _store(logs, store)
-    try:
+    with _store(logs, store) as run_store:
         print_items_to_check(run_store, run_id, _err)
-    finally:
-        run_store.close()
 
 
 @runs_app.command("report")
@@ -396,11 +310,8 @@ def runs_report(
     """Write the run's HTML report again (it is written at the end of every run): one file, screenshots inside."""
     from runner.review import rewrite_report
 
-    run_store = _store(logs, store)
-    try:
+    with _store(logs, store) as run_store:
         code = rewrite_report(run_store, run_id, output, _out, _err)
-    finally:
-        run_store.close()
     if code:
         raise typer.Exit(code)
 
@@ -486,6 +397,7 @@ def schedule_list(
     fmt: FormatOption = "text",
 ) -> None:
     """Every schedule: its next fire times (in its time zone), whether it is paused, the last run's status."""
+    from runner.language import print_diagnostics
     from runner.record import default_store_url
     from runner.schedule import list_schedules, print_schedules
 
@@ -497,7 +409,7 @@ def schedule_list(
         print_schedules(rows, _out)
         if not rows:
             _err(f"no schedules in {folder}")
-    _print_diagnostics(catalogue.diagnostics, catalogue.sources, "text")
+    print_diagnostics(catalogue.diagnostics, catalogue.sources, "text", _out, _err)
     raise typer.Exit(ExitCode.ERROR if catalogue.diagnostics else ExitCode.OK)
 
 

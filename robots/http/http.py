@@ -8,15 +8,15 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 
-from robots.http.deadline import body_chunks, cut_at_deadline, deadline_at
+from robots.http.deadline import body_chunks
+from robots.http.exchange import exchange, new_client
 from robots.kit import (
     ApplicationError,
     BusinessError,
@@ -48,16 +48,10 @@ _HINTS = {
     403: "the account has no right to do this",
     404: "check the address: the server knows nothing there",
 }
-_NAME_NOT_FOUND = ("name or service not known", "nodename nor servname", "name resolution", "getaddrinfo")
 
 BODY_IN_MEMORY_LIMIT = 10 * 1024 * 1024
 """Bytes of an answer kept in memory: a bigger answer is saved to a file in the run's artifacts instead."""
-MAX_REDIRECTS = 20
 _EXCERPT_BYTES = 64 * 1024  # what is read of a refused answer, to quote its start in the error
-_SAFE_ACROSS_ORIGINS = frozenset(
-    {"accept", "accept-encoding", "accept-language", "user-agent", "host", "connection"}
-)
-"""The only request headers sent on when a redirect leads to another origin: none can carry a credential."""
 _SERVER_NAME_BYTES = 200
 """The longest file name (UTF-8 bytes) taken from a server: leaves room under the 255 bytes a file name may have
 for what the temporary name beside it adds."""
@@ -104,19 +98,6 @@ def _server_file_name(response: httpx.Response, what: str) -> str:
     )
 
 
-def _same_origin(url: httpx.URL, other: httpx.URL) -> bool:
-    """Whether two addresses share an origin; an upgrade from http to https on the same host counts as one."""
-
-    def port(url: httpx.URL) -> int | None:
-        return url.port or {"http": 80, "https": 443}.get(url.scheme)
-
-    if url.host != other.host:
-        return False
-    if url.scheme == other.scheme:
-        return port(url) == port(other)
-    return (url.scheme, port(url), other.scheme, port(other)) == ("http", 80, "https", 443)
-
-
 class Http(Robot):
     """Call web services and download files over HTTP (httpx).
 
@@ -155,93 +136,15 @@ class Http(Robot):
 
     def _http(self) -> httpx.Client:
         if self._client is None:
-            import httpx
-
-            client = httpx.Client(
-                follow_redirects=False,  # followed by `_exchange`, which keeps credentials to their origin
-                headers={"User-Agent": "RobO (httpx)"},
-            )
-            proxies = client._mounts.values()  # the proxies the environment names (HTTP_PROXY, …)
-            for transport in (client._transport, *proxies):
-                cut_at_deadline(transport)
-            self._client = client
+            self._client = new_client()
         return self._client
 
-    @contextmanager
-    def _exchange(self, method: str, url: str, timeout: float, **send: Any) -> Iterator[httpx.Response]:
-        """Send a request, follow its redirects and hand over the final answer, its body not yet read.
-
-        The whole exchange, up to the end of the block, must be over within `timeout` seconds.
-        """
+    def _exchange(
+        self, method: str, url: str, timeout: float, **send: Any
+    ) -> AbstractContextManager[httpx.Response]:
+        """Send a request with the robot's client, within `timeout` seconds: see `robots.http.exchange`."""
         client = self._http()  # created (httpx imported, certificates loaded) before the clock starts
-        started = time.monotonic()
-        with deadline_at(started + timeout):
-            with self._plain_errors(method, url, timeout, started):
-                request = client.build_request(method, url, timeout=timeout, **send)
-                origin = request.url
-                for _ in range(MAX_REDIRECTS + 1):
-                    response = client.send(request, stream=True)
-                    if response.next_request is None:
-                        break
-                    response.close()
-                    redirected = response.next_request
-                    if not _same_origin(origin, redirected.url):
-                        if redirected.method not in ("GET", "HEAD"):  # a 307 or 308 would send the body on
-                            raise BusinessError(
-                                f"{method} {url}: the server redirects the data sent to another server, "
-                                f"{redirected.url.scheme}://{redirected.url.netloc.decode('ascii')}; "
-                                "it was not sent there",
-                                hint="if that server is to be trusted with the data, call it directly",
-                            )
-                        for name in {name.lower() for name in redirected.headers}:
-                            if name not in _SAFE_ACROSS_ORIGINS:
-                                del redirected.headers[name]
-                    request = redirected
-                else:
-                    raise ApplicationError(
-                        f"{method} {url}: more than {MAX_REDIRECTS} redirects, one after the other",
-                        hint="the server sends the client round in circles; check the address",
-                    )
-                try:
-                    yield response
-                finally:
-                    response.close()
-
-    @contextmanager
-    def _plain_errors(self, method: str, url: str, timeout: float, started: float) -> Iterator[None]:
-        """Turn httpx's exceptions into Rob'O errors that say, in plain words, what happened to which URL."""
-        import httpx
-
-        try:
-            yield
-        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            raise ConfigurationError(
-                f"{method} {url}: not a web address that can be called ({exc})",
-                hint="a web address starts with http:// or https://",
-            ) from None
-        except httpx.TimeoutException as exc:
-            phase = "to connect" if isinstance(exc, httpx.ConnectTimeout) else "for the whole answer"
-            waited = time.monotonic() - started
-            raise ApplicationError(
-                f"{method} {url}: waited {waited:.1f} s {phase} in vain (timeout: {timeout:g} s)",
-                hint="the server is down, overloaded or too slow; raise `timeout` if it is normally this slow",
-            ) from None
-        except httpx.ConnectError as exc:
-            text = str(exc).lower()
-            if "refused" in text:
-                what = "the connection was refused"
-            elif any(marker in text for marker in _NAME_NOT_FOUND):
-                what = f"the server name {urlsplit(url).hostname!r} could not be found"
-            else:
-                what = f"could not connect ({exc})"
-            raise ApplicationError(
-                f"{method} {url}: {what}", hint="is the server running? check the address and port"
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ApplicationError(
-                f"{method} {url}: the exchange failed ({type(exc).__name__}: {exc})",
-                hint="the connection was cut or the server answered something unreadable",
-            ) from None
+        return exchange(client, method, url, timeout, **send)
 
     def _status_error(
         self, method: str, url: str, response: httpx.Response, expect_status: Status, *, retry: bool = False

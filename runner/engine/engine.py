@@ -24,7 +24,8 @@ from runner.engine.dry_run import DryRunSkips, dry_run_result
 from runner.engine.item_changes import ChangeRecorder
 from runner.engine.items import ItemGate
 from runner.engine.loops import LoopRunner
-from runner.engine.retry import call_with_retry
+from runner.engine.parameters import as_plain_data, unencodable_failure
+from runner.engine.retry import call_with_retry, step_policy
 from runner.engine.robot_pool import Cancellation, RobotPool
 from runner.engine.state import (
     Lane,
@@ -33,7 +34,6 @@ from runner.engine.state import (
     StepFailure,
     conversion_failure,
     error_record,
-    is_streamed,
     loggable_params,
     render_in_step,
     step_ref,
@@ -42,7 +42,7 @@ from runner.engine.state import (
 )
 from runner.engine.texts import TextsFromData, leads_outside
 from runner.engine.timeouts import give_action_timeout, watchdog_limit
-from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted, unencodable_place
+from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted
 from runner.language import (
     ActionStep,
     FailStep,
@@ -65,10 +65,6 @@ from runner.language.templating import (
 )
 
 T = TypeVar("T")
-ONCE = RetryPolicy(attempts=1)
-"""The retries of a step that may enter something twice (a submit, a mail sent) when the step sets none itself: a
-timeout after the server saved it would enter it again, so `defaults.retry` does not apply to it. Its item is
-retried whole instead, after its `already_done` check."""
 
 
 class Engine:
@@ -199,7 +195,7 @@ class Engine:
 
     def run_log(self, step: LogStep, scope: Scope, item: str | None) -> None:
         message = str(self._render(step, step.message, scope, item, "log"))
-        problem = _unencodable("log", {"message": message})
+        problem = unencodable_failure("log", {"message": message})
         if problem is not None:
             raise StepFailure(step, problem, item)
         self.emit(
@@ -229,7 +225,7 @@ class Engine:
         params: dict[str, Any] = {}
         step_timeout = step.timeout or self.workflow.defaults.timeout
         try:
-            rendered = _plain(render_value(step.params, scope))
+            rendered = as_plain_data(render_value(step.params, scope))
             give_action_timeout(spec, rendered, step_timeout)
             params = spec.convert(rendered)
         except TemplateError as exc:
@@ -247,7 +243,7 @@ class Engine:
             if watch is not None and name in params:
                 watch.taint(params[name])
         self._started(step, ref, loggable_params(params, spec.secret_parameters, self._mask()), item, lane)
-        problem = _unencodable(spec.qualified_name, params)
+        problem = unencodable_failure(spec.qualified_name, params)
         if problem is None and not step.allow_outside:
             problem = leads_outside(step, spec, rendered, self._paths)
         if problem is not None:
@@ -259,7 +255,7 @@ class Engine:
                     scope[step.save] = dry_run_result(step, spec)
                 self._finished(step, "skipped", time.perf_counter() - started, item, lane, result=reason)
                 return None
-        policy = step.retry or (ONCE if spec.may_enter_twice else self.workflow.defaults.retry)
+        policy = step_policy(step.retry, spec.may_enter_twice, self.workflow.defaults.retry)
         watchdog = watchdog_limit(spec, params, step_timeout)
 
         attempts = [0]
@@ -472,30 +468,6 @@ class Engine:
                 error=error,
             )
         )
-
-
-def _plain(value: Any) -> Any:
-    """Parameters as plain data: streamed records (what a loop goes through without holding) become a list."""
-    if is_streamed(value):
-        return list(value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _unencodable(what: str, params: Mapping[str, Any]) -> BusinessError | None:
-    """The error for a value holding text that no file, database or screen can take (a lone surrogate)."""
-    for name, value in params.items():
-        place = unencodable_place(value, name)
-        if place is not None:
-            return BusinessError(
-                f"{what}: the text in '{place}' cannot be encoded: it holds a broken character (a lone surrogate,"
-                " such as the JSON escape \\ud800 alone)",
-                hint="correct the data at its source; this item can then be run again",
-            )
-    return None
 
 
 __all__ = ["Engine"]

@@ -19,7 +19,16 @@ from runner.language import RetryPolicy
 
 T = TypeVar("T")
 
-NO_RETRY = RetryPolicy(attempts=1)
+ONCE = RetryPolicy(attempts=1)
+"""The retries of a step that may enter something twice (a submit, a mail sent) when the step sets none itself: a
+timeout after the server saved it would enter it again, so `defaults.retry` does not apply to it. Its item is
+retried whole instead, after its `already_done` check."""
+
+
+def step_policy(own: RetryPolicy | None, may_enter_twice: bool, default: RetryPolicy) -> RetryPolicy:
+    """The retries of an action step: its own `retry`, else `ONCE` for an action that may enter something twice,
+    else the workflow's `defaults.retry`."""
+    return own or (ONCE if may_enter_twice else default)
 
 
 def delay_before(policy: RetryPolicy, attempt: int, rng: random.Random | None = None) -> float:

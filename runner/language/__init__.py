@@ -7,6 +7,7 @@ from runner.language.diagnostics import (
     WorkflowError,
     closest,
     did_you_mean,
+    print_diagnostics,
     render_all,
     render_text,
 )
@@ -49,7 +50,7 @@ from runner.language.triggers import (
     parse_time_of_day,
     read_closed_days,
 )
-from runner.language.validate import ValidationResult, validate_document, validate_file
+from runner.language.validate import ValidationResult, print_validation, validate_document, validate_file
 from runner.language.values import RetryPolicy
 from runner.language.wording import describe_problem
 from runner.language.yaml_errors import YamlSyntaxError
@@ -94,6 +95,8 @@ __all__ = [
     "matches_any",
     "parse_time_of_day",
     "print_actions",
+    "print_diagnostics",
+    "print_validation",
     "read_closed_days",
     "render_all",
     "render_text",

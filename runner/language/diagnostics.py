@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -134,3 +135,17 @@ class WorkflowError(RoboError):
         super().__init__(f"the workflow has {count} error{'s' if count != 1 else ''}")
         self.diagnostics = list(diagnostics)
         self.sources = sources or {}
+
+
+def print_diagnostics(
+    diagnostics: Sequence[Diagnostic],
+    sources: Mapping[str, Sequence[str]],
+    fmt: str,
+    out: Callable[[str], None],
+    err: Callable[[str], None],
+) -> None:
+    """Diagnostics as a command shows them: a JSON list on `out`, or rendered with their source lines on `err`."""
+    if fmt == "json":
+        out(json.dumps([d.to_dict() for d in diagnostics], ensure_ascii=False, indent=2))
+    elif diagnostics:
+        err(render_all(diagnostics, sources))

@@ -7,14 +7,14 @@ references to names that cannot be defined at that point, duplicate step ids, sc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from robots.kit import Span
 from runner.language.actions import changes_things, check_action_step
-from runner.language.diagnostics import Diagnostic, did_you_mean, one_of
+from runner.language.diagnostics import Diagnostic, did_you_mean, one_of, print_diagnostics
 from runner.language.environment import is_credential_variable
 from runner.language.loader import (
     LoadedDocument,
@@ -80,6 +80,33 @@ def validate_file(path: str | Path) -> ValidationResult:
             hint="this is a bug in Rob'O, not in the workflow: please report it with this file",
         )
         return ValidationResult(name, None, [diagnostic], None, _read_lines(name))
+
+
+def print_validation(
+    paths: Iterable[Path], fmt: str, out: Callable[[str], None], err: Callable[[str], None]
+) -> int:
+    """Check workflow files (a folder: its *.yml and *.yaml files) and say what is wrong, as `robo validate`
+    does: each valid file on `err`, then the diagnostics and a count (text), or the diagnostics only (json).
+    Returns how many files are not valid."""
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.y*ml")) if path.is_dir() else [path])
+    all_diagnostics = []
+    sources: dict[str, list[str]] = {}
+    failed = 0
+    for file in files:
+        result = validate_file(file)
+        sources[result.path] = result.source_lines
+        all_diagnostics.extend(result.diagnostics)
+        if not result.ok:
+            failed += 1
+        elif fmt == "text":
+            err(f"{file}: ok")
+    print_diagnostics(all_diagnostics, sources, fmt, out, err)
+    if fmt == "text" and failed:
+        count = sum(1 for d in all_diagnostics if d.severity == "error")
+        err(f"\n{count} error{'s' if count != 1 else ''} in {failed} file{'s' if failed != 1 else ''}")
+    return failed
 
 
 def _validate_file(path: str | Path) -> ValidationResult:

@@ -12,13 +12,11 @@ from runner.record.audit_keys import (
 )
 from runner.record.audit_verify import AuditState, AuditVerdict, verify_audit_log
 from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
-from runner.record.console import ConsoleSink, is_closed_output, silence_closed_output
+from runner.record.console import ConsoleSink, is_closed_output, output_may_be_closed, silence_closed_output
 from runner.record.races import is_race, retry_on_race
-from runner.record.store import (
+from runner.record.store import DRY_RUN_MARK, RunRecord, RunStore
+from runner.record.store_database import (
     DEFAULT_STORE_NAME,
-    DRY_RUN_MARK,
-    RunRecord,
-    RunStore,
     comparable,
     default_store_url,
     items,
@@ -65,6 +63,7 @@ __all__ = [
     "load_audit_key",
     "metadata",
     "open_engine",
+    "output_may_be_closed",
     "record_run_id",
     "release_slot",
     "retry_on_race",

@@ -16,7 +16,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from runner.events import RunStatus
-from runner.record.store import RunRecord, RunStore, _last_activity, _run_record, runs, utc_iso
+from runner.record.store import RunRecord, RunStore, _last_activity, _run_record, utc_iso
+from runner.record.store_database import runs
 
 
 @dataclass(frozen=True)

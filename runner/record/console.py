@@ -11,6 +11,8 @@ import datetime as dt
 import os
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 from rich.console import Console
@@ -192,6 +194,18 @@ class ConsoleSink:
         self.closed = True
         self._progress = None
         silence_closed_output(self.stream)
+
+
+@contextmanager
+def output_may_be_closed() -> Iterator[None]:
+    """What follows a run is said if someone still reads; a closed pipe changes nothing, not even the exit code."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_closed_output(exc):
+            raise
+        silence_closed_output(sys.stdout)
+        silence_closed_output(sys.stderr)
 
 
 def is_closed_output(exc: BaseException) -> bool:

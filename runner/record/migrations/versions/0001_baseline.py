@@ -2,7 +2,7 @@
 
 A new database gets the three tables; a database made before Alembic (no version table yet) keeps its tables and
 rows, and gets the columns and indexes its version of Rob'O did not have yet. The tables are a frozen copy of
-`runner.record.store`'s as they were then: later changes belong to later migrations.
+`runner.record.store_database`'s as they were then: later changes belong to later migrations.
 
 Revision ID: 0001
 Revises:

@@ -1,0 +1,39 @@
+"""What a command says when a run ends: its outcome as JSON, or its problems and where its records are."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from runner.language import print_diagnostics
+from runner.record import AUDIT_LOG_NAME
+from runner.run.options import RunOutcome
+
+
+def print_outcome(
+    outcome: RunOutcome, fmt: str, out: Callable[[str], None], err: Callable[[str], None]
+) -> None:
+    """The outcome as a JSON document on `out` (`fmt` json), else its diagnostics and the paths of its report,
+    audit log and artifacts on `err`."""
+    if fmt == "json":
+        out(
+            json.dumps(
+                {
+                    "status": outcome.status,
+                    "run_id": outcome.run_id,
+                    "run_dir": str(outcome.run_dir) if outcome.run_dir else None,
+                    "report": str(outcome.report) if outcome.report else None,
+                    "counts": outcome.counts,
+                    "errors": [d.to_dict() for d in outcome.diagnostics],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    print_diagnostics(outcome.diagnostics, outcome.sources, fmt, out, err)
+    if outcome.run_dir is not None:
+        if outcome.report is not None:
+            err(f"report: {outcome.report}")
+        err(f"audit log: {outcome.run_dir / AUDIT_LOG_NAME}")
+        err(f"artifacts: {outcome.run_dir / 'artifacts'}")
