@@ -69,15 +69,6 @@ class Email(Robot):
 
     name = "email"
 
-    def _file(self, path: str, what: str) -> Path:
-        resolved = self.context.resolve_path(path)
-        if not resolved.is_file():
-            raise ConfigurationError(
-                f"{what} not found: {resolved}",
-                hint="check the path; a relative path starts from the workflow's folder",
-            )
-        return resolved
-
     def _tls(self, security: Security, ca_file: str | None, verify_tls: bool) -> Any:
         if security == "none":
             return None
@@ -142,7 +133,7 @@ class Email(Robot):
         refuse_control_characters(subject, "subject", allow_tab=True)
         if not (to_pairs or cc_pairs or bcc_pairs):
             raise BusinessError("email.send: there is no recipient", hint="give at least one address in to:")
-        files = [self._file(path, "attachment") for path in attachments or []]
+        files = [self.context.input_file(path, "attachment") for path in attachments or []]
         sender_address = from_pairs[0][1]
         message_id = make_msgid(domain=sender_address.rpartition("@")[2])
 

@@ -14,7 +14,7 @@ from contextlib import suppress
 from email.utils import getaddresses
 from pathlib import Path
 
-from robots.kit import BusinessError, temporary_path
+from robots.kit import BusinessError, numbered_name, place, temporary_path
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
@@ -87,17 +87,6 @@ def safe_filename(name: str | None, fallback: str = "piece-jointe") -> str:
     return text
 
 
-def _candidates(folder: Path, name: str) -> Iterable[Path]:
-    yield folder / name
-    stem, dot, suffix = name.rpartition(".")
-    if not dot or not stem:
-        stem, suffix = name, ""
-    number = 2
-    while True:
-        yield folder / (f"{stem} ({number}).{suffix}" if suffix else f"{stem} ({number})")
-        number += 1
-
-
 def save_new_file(folder: Path, name: str, content: bytes, run_id: str | None = None) -> Path:
     """Write `content` under `name` in `folder`, or "name (2).ext" and so on: never replacing a file.
 
@@ -112,18 +101,13 @@ def save_new_file(folder: Path, name: str, content: bytes, run_id: str | None = 
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        for candidate in _candidates(folder, name):
+        target = folder / name
+        while True:
             try:
-                os.link(temporary, candidate)  # fails when the name is taken, unlike a rename
-                return candidate
+                place(temporary, target)  # fails when the name is taken, unlike a rename
+                return target
             except FileExistsError:
-                continue
-            except OSError:  # a file system without hard links
-                if candidate.exists():
-                    continue
-                os.replace(temporary, candidate)
-                return candidate
-        raise AssertionError("unreachable")  # pragma: no cover
+                target = numbered_name(folder / name, Path.exists)
     finally:
         with suppress(FileNotFoundError):
             temporary.unlink()
