@@ -386,7 +386,7 @@ class _Parser:
             fields[name] = copy.copy(cls.placeholders.get(name))
         if broken:
             self.broken[path] = frozenset(broken)
-        return cls.model_construct(**fields)  # type: ignore[return-value]
+        return cls.model_construct(**fields)
 
     def step_list_or_choice(self, value: Any, path: Location, annotation: Any) -> Any:
         choice = union_members(annotation)
