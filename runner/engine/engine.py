@@ -178,12 +178,12 @@ class Engine:
         if problem is not None:
             raise StepFailure(step, problem, item)
 
-    def log(self, step: Step, level: str, message: str, item: str | None) -> None:
+    def report(self, step: Step, level: str, message: str, item: str | None) -> None:
         self.emit(
             LogMessage(run_id=self.run_id, level=level, message=message, step=step_ref(step.path), item=item)
         )
 
-    def fail(self, step: Step, message: str, item: str | None) -> NoReturn:
+    def raise_business_error(self, step: Step, message: str, item: str | None) -> NoReturn:
         raise StepFailure(step, BusinessError(message), item)
 
     @contextlib.contextmanager

@@ -93,11 +93,11 @@ class StepRunner(Protocol):
         """Fail the step when one of `values` holds text no file, database or screen can take."""
         ...
 
-    def log(self, step: StepBase, level: str, message: str, item: str | None) -> None:
+    def report(self, step: StepBase, level: str, message: str, item: str | None) -> None:
         """A message of the step to the console, the audit log and the report."""
         ...
 
-    def fail(self, step: StepBase, message: str, item: str | None) -> NoReturn:
+    def raise_business_error(self, step: StepBase, message: str, item: str | None) -> NoReturn:
         """Stop the step (the item, in a loop) with a business error."""
         ...
 

@@ -67,7 +67,7 @@ class TryStep(StepBase):
             if self.on_error == "fail":
                 return False
             if self.on_error == "continue":
-                runner.log(
+                runner.report(
                     self,
                     "warning",
                     f"'{failure.step.label}' failed, continuing after the try block: {failure.error.message}",

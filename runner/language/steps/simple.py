@@ -62,7 +62,7 @@ class LogStep(StepBase):
         with runner.recorded(self, lane, item):
             message = str(runner.render(self, self.message, scope, item, "log"))
             runner.check_encodable(self, "log", {"message": message}, item)
-            runner.log(self, self.level, message, item)
+            runner.report(self, self.level, message, item)
 
 
 class FailStep(StepBase):
@@ -79,4 +79,6 @@ class FailStep(StepBase):
 
     def run(self, runner: StepRunner, scope: Scope, lane: Any, item: str | None) -> None:
         with runner.recorded(self, lane, item):
-            runner.fail(self, str(runner.render(self, self.message, scope, item, "fail")), item)
+            runner.raise_business_error(
+                self, str(runner.render(self, self.message, scope, item, "fail")), item
+            )
