@@ -1,7 +1,8 @@
 """Walks a workflow's steps and emits an event for everything that happens.
 
-Step kinds: action, `for_each` (run by the `LoopRunner` of `loops.py`, optionally in parallel lanes), `if`,
-`try`/`on_error`, `set`, `log`, `fail`.
+Each step kind runs itself (its class's `run`) through what the engine offers every kind (`StepRunner`: render,
+condition, report, record, run steps, handle a failure); the engine's own are the action step and `for_each`
+(run by the `LoopRunner` of `loops.py`, optionally in parallel lanes).
 The engine holds the run context (inputs, vars, secrets, env, run, saved results, loop items) as nested scopes:
 a loop item gets a scope of its own, so what one item saves never leaks into the next. It knows no sink: events
 go to whatever was subscribed.
