@@ -154,11 +154,7 @@ class Engine:
 
     def execute_step(self, step: Step, scope: Scope, lane: Lane, item: str | None) -> None:
         if step.when is not None:
-            try:
-                go = evaluate_condition(step.when, scope)
-            except TemplateError as exc:
-                raise StepFailure(step, self._template_failure(exc, "when", step), item) from None
-            if not go:
+            if not self.condition(step, step.when, scope, item, "when"):
                 self._finished(step, StepStatus.SKIPPED, 0.0, item, lane)
                 return
         step.run(self, scope, lane, item)
