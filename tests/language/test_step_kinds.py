@@ -13,11 +13,12 @@ import sys
 import typing
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from runner.engine import Engine
-from runner.language import load_workflow_text, validate_document
+from runner.language import load_workflow_text, register_step_kind, validate_document
 from runner.language import workflow_schema as _workflow_schema
 from runner.language.parser import ACTION_KEYS
 from runner.language.steps import COMMON_KEYS, STEP_KINDS, ActionStep, Step, StepBase, StepRunner
@@ -217,6 +218,15 @@ class TestANewKindIsOneModule:
             ("steps[1]", "failed"),
         ]
         assert outcome.status == "failed"
+
+    @pytest.mark.parametrize("key", ["log", "crm.note", ""])
+    def test_a_key_taken_or_not_a_kind_key_is_refused(self, key: str) -> None:
+        class Again(StepBase):
+            kind: ClassVar[str] = key
+
+        with pytest.raises(ValueError, match="a step kind needs a key of its own"):
+            register_step_kind(Again)
+        assert STEP_KINDS["log"] is not Again
 
     def test_it_is_gone_once_unregistered(self) -> None:
         assert "note" not in STEP_KINDS  # the fixture's registration does not leak into the other tests
