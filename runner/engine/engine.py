@@ -1,7 +1,8 @@
 """Walks a workflow's steps and emits an event for everything that happens.
 
-Step kinds: action, `for_each` (run by the `LoopRunner` of `loops.py`, optionally in parallel lanes), `if`,
-`try`/`on_error`, `set`, `log`, `fail`.
+Each step kind runs itself (its class's `run`) through what the engine offers every kind (`StepRunner`: render,
+condition, report, record, run steps, handle a failure); the engine's own are the action step and `for_each`
+(run by the `LoopRunner` of `loops.py`, optionally in parallel lanes).
 The engine holds the run context (inputs, vars, secrets, env, run, saved results, loop items) as nested scopes:
 a loop item gets a scope of its own, so what one item saves never leaks into the next. It knows no sink: events
 go to whatever was subscribed.
@@ -9,12 +10,13 @@ go to whatever was subscribed.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
 from collections import ChainMap
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
@@ -42,20 +44,15 @@ from runner.engine.state import (
 )
 from runner.engine.texts import TextsFromData, leads_outside
 from runner.engine.timeouts import give_action_timeout, watchdog_limit
-from runner.events import Event, LogMessage, RetryScheduled, StepFinished, StepStarted
-from runner.language import (
-    ActionStep,
-    FailStep,
-    ForEachStep,
-    IfStep,
-    LogStep,
-    RetryPolicy,
-    Scope,
-    SetStep,
-    Step,
-    TryStep,
-    Workflow,
+from runner.events import (
+    Event,
+    LogMessage,
+    RetryScheduled,
+    StepFinished,
+    StepStarted,
+    StepStatus,
 )
+from runner.language import ActionStep, FailedStep, ForEachStep, RetryPolicy, Scope, Step, Workflow
 from runner.language.templating import (
     SECRET_WATCH,
     SecretWatch,
@@ -152,61 +149,68 @@ class Engine:
 
     def execute_step(self, step: Step, scope: Scope, lane: Lane, item: str | None) -> None:
         if step.when is not None:
-            try:
-                go = evaluate_condition(step.when, scope)
-            except TemplateError as exc:
-                raise StepFailure(step, self._template_failure(exc, "when", step), item) from None
-            if not go:
-                self._finished(step, "skipped", 0.0, item, lane)
+            if not self.condition(step, step.when, scope, item, "when"):
+                self._finished(step, StepStatus.SKIPPED, 0.0, item, lane)
                 return
         step.run(self, scope, lane, item)
 
-    def execute_if(self, step: IfStep, scope: Scope, lane: Lane, item: str | None) -> None:
-        try:
-            branch = step.then if evaluate_condition(step.condition, scope) else step.else_
-        except TemplateError as exc:
-            raise StepFailure(step, self._template_failure(exc, "if", step), item) from None
-        self.execute_steps(branch, scope, lane, item)
+    # -- what every step kind's `run` uses (`StepRunner`) ---------------------------------------------------------
 
-    def execute_simple(
-        self,
-        step: SetStep | LogStep | FailStep,
-        scope: Scope,
-        lane: Lane,
-        item: str | None,
-        body: Callable[[], None],
-    ) -> None:
-        """`set`, `log` and `fail`: steps of their own in the records, like actions; `body` does the step's work."""
+    def render(self, step: Step, value: Any, scope: Scope, item: str | None, where: str) -> Any:
+        return self._render(step, value, scope, item, where)
+
+    def condition(self, step: Step, expression: str, scope: Scope, item: str | None, where: str) -> bool:
+        try:
+            return evaluate_condition(expression, scope)
+        except TemplateError as exc:
+            raise StepFailure(step, self._template_failure(exc, where, step), item) from None
+
+    def check_encodable(self, step: Step, what: str, values: Mapping[str, Any], item: str | None) -> None:
+        problem = unencodable_failure(what, values)
+        if problem is not None:
+            raise StepFailure(step, problem, item)
+
+    def report(self, step: Step, level: str, message: str, item: str | None) -> None:
+        self.emit(
+            LogMessage(run_id=self.run_id, level=level, message=message, step=step_ref(step.path), item=item)
+        )
+
+    def raise_business_error(self, step: Step, message: str, item: str | None) -> NoReturn:
+        raise StepFailure(step, BusinessError(message), item)
+
+    @contextlib.contextmanager
+    def recorded(self, step: Step, lane: Lane, item: str | None) -> Iterator[None]:
+        """A step without a robot (`set`, `log`…) in the records like an action: started, then finished."""
         started = time.perf_counter()
         self._started(step, step_ref(step.path), {}, item, lane)
         try:
-            body()
+            yield
         except StepFailure as failure:
             self.counters.add("steps_failed")
             self._finished(
-                step, "failed", time.perf_counter() - started, item, lane, error=error_record(failure.error)
+                step,
+                StepStatus.FAILED,
+                time.perf_counter() - started,
+                item,
+                lane,
+                error=error_record(failure.error),
             )
             raise
-        self._finished(step, "succeeded", time.perf_counter() - started, item, lane)
+        self._finished(step, StepStatus.SUCCEEDED, time.perf_counter() - started, item, lane)
 
-    def run_set(self, step: SetStep, scope: Scope, item: str | None) -> None:
-        for name, value in step.values.items():
-            scope[name] = self._render(step, value, scope, item, f"set.{name}")
-
-    def run_log(self, step: LogStep, scope: Scope, item: str | None) -> None:
-        message = str(self._render(step, step.message, scope, item, "log"))
-        problem = unencodable_failure("log", {"message": message})
-        if problem is not None:
-            raise StepFailure(step, problem, item)
-        self.emit(
-            LogMessage(
-                run_id=self.run_id, level=step.level, message=message, step=step_ref(step.path), item=item
-            )
-        )
-
-    def run_fail(self, step: FailStep, scope: Scope, item: str | None) -> None:
-        message = str(self._render(step, step.message, scope, item, "fail"))
-        raise StepFailure(step, BusinessError(message), item)
+    def execute_steps_handling(
+        self,
+        steps: Sequence[Step],
+        scope: Scope,
+        lane: Lane,
+        item: str | None,
+        handled: Callable[[FailedStep], bool],
+    ) -> None:
+        try:
+            self.execute_steps(steps, scope, lane, item)
+        except StepFailure as failure:
+            if not handled(failure):
+                raise
 
     def _render(self, step: Step, value: Any, scope: Scope, item: str | None, where: str) -> Any:
         return render_in_step(step, value, scope, item, where, self.workflow.spans)
@@ -253,7 +257,9 @@ class Engine:
             if reason is not None:
                 if step.save:
                     scope[step.save] = dry_run_result(step, spec)
-                self._finished(step, "skipped", time.perf_counter() - started, item, lane, result=reason)
+                self._finished(
+                    step, StepStatus.SKIPPED, time.perf_counter() - started, item, lane, result=reason
+                )
                 return None
         policy = step_policy(step.retry, spec.may_enter_twice, self.workflow.defaults.retry)
         watchdog = watchdog_limit(spec, params, step_timeout)
@@ -282,7 +288,7 @@ class Engine:
             scope[step.save] = result
         self._finished(
             step,
-            "succeeded",
+            StepStatus.SUCCEEDED,
             time.perf_counter() - started,
             item,
             lane,
@@ -308,7 +314,9 @@ class Engine:
         self, step: ActionStep, error: RoboError, scope: Scope, lane: Lane, item: str | None, started: float
     ) -> None:
         self.counters.add("steps_failed")
-        self._finished(step, "failed", time.perf_counter() - started, item, lane, error=error_record(error))
+        self._finished(
+            step, StepStatus.FAILED, time.perf_counter() - started, item, lane, error=error_record(error)
+        )
         if step.on_error == "continue":
             self.emit(
                 LogMessage(
@@ -321,7 +329,7 @@ class Engine:
             )
             return
         if isinstance(step.on_error, list):
-            self._handle_error(step, step.on_error, StepFailure(step, error, item), scope, lane, item)
+            self.handle_error(step, step.on_error, StepFailure(step, error, item), scope, lane, item)
             return
         raise StepFailure(step, error, item)
 
@@ -384,30 +392,11 @@ class Engine:
     def execute_loop(self, step: ForEachStep, scope: Scope, lane: Lane, item: str | None) -> None:
         self._loops.run(step, scope, lane, item)
 
-    def execute_try(self, step: TryStep, scope: Scope, lane: Lane, item: str | None) -> None:
-        try:
-            self.execute_steps(step.body, scope, lane, item)
-        except StepFailure as failure:
-            if step.on_error == "fail":
-                raise
-            if step.on_error == "continue":
-                self.emit(
-                    LogMessage(
-                        run_id=self.run_id,
-                        level="warning",
-                        message=f"'{failure.step.label}' failed, continuing after the try block: {failure.error.message}",
-                        step=step_ref(step.path),
-                        item=item,
-                    )
-                )
-                return
-            self._handle_error(step, step.on_error, failure, scope, lane, item)
-
-    def _handle_error(
+    def handle_error(
         self,
         step: Step,
         handler: list[Step],
-        failure: StepFailure,
+        failure: FailedStep,
         scope: Scope,
         lane: Lane,
         item: str | None,
@@ -448,7 +437,7 @@ class Engine:
     def _finished(
         self,
         step: Step,
-        status: str,
+        status: StepStatus,
         duration: float,
         item: str | None,
         lane: Lane,

@@ -293,7 +293,8 @@ class LoopRunner:
         changes = ItemChanges(loop, key, list(previous.effects) if touched_before and previous else [])
         blind = not step.already_done  # nothing can tell whether a change this item made went through
 
-        def attempt() -> str:
+        def attempt() -> bool:
+            """Do the item; whether it was found done already (by its `already_done` steps) instead."""
             attempts[0] += 1
             lane.robots.notify("item_started", key)
             final_scope[0] = ChainMap({}, item_scope)
@@ -306,12 +307,12 @@ class LoopRunner:
                         step, final_scope[0], lane, key
                     ):
                         lane.robots.notify("item_finished", key, True)
-                        return "already_done"
+                        return True
                 finally:
                     changes.recording = True
                 self._host.execute_steps(step.steps, final_scope[0], lane, key)
                 lane.robots.notify("item_finished", key, True)
-                return "done"
+                return False
             except StepFailure as failure:
                 lane.robots.notify("item_finished", key, False)
                 retry_is_blind = blind and bool(changes.touched())
@@ -321,7 +322,7 @@ class LoopRunner:
 
         lane.open_items.append(changes)
         try:
-            how = self._host.retried(attempt, policy, step, loop, key)
+            done_before = self._host.retried(attempt, policy, step, loop, key)
         except (_ItemApplicationError, StepFailure) as exc:
             failure = exc.failure if isinstance(exc, _ItemApplicationError) else exc
             touched = changes.touched()
@@ -345,7 +346,7 @@ class LoopRunner:
         finally:
             lane.open_items.remove(changes)
         self._host.counters.add("items_done")
-        if how == "already_done":
+        if done_before:
             self._host.emit(
                 LogMessage(
                     run_id=self._host.run_id,

@@ -6,6 +6,7 @@ from a step (`save`, `set`, a for_each's `as`: each step kind says which, `StepB
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,11 +20,15 @@ from runner.language.wording import valid_name_for
 BUILTIN_NAMES = frozenset(RESERVED_NAMES) - {"error"}  # `error` exists only in the steps that handle one
 
 
-def _naming_keys() -> tuple[frozenset[str], frozenset[str]]:
+def naming_keys() -> tuple[frozenset[str], frozenset[str]]:
     """The keys of a step whose value is a name (`save`, `as`), and those whose mapping keys are names (`set`)."""
+    return _naming_keys((ActionStep, *STEP_KINDS.values()))
+
+
+@functools.cache
+def _naming_keys(kinds: tuple[type[StepBase], ...]) -> tuple[frozenset[str], frozenset[str]]:
     name_keys: set[str] = set()
     mapping_keys: set[str] = set()
-    kinds: tuple[type[StepBase], ...] = (ActionStep, *STEP_KINDS.values())
     for kind in kinds:
         for name in kind.own_fields():
             field = kind.model_fields[name]
@@ -35,18 +40,16 @@ def _naming_keys() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(name_keys), frozenset(mapping_keys)
 
 
-NAME_KEYS, NAMES_MAPPING_KEYS = _naming_keys()
-
-
 def names_defined_anywhere(data: Any) -> set[str]:
     """Names that some step of the raw data defines (used when structural errors hid steps)."""
     names: set[str] = set()
+    name_keys, mapping_keys = naming_keys()
     for path, value in walk(data):
         if not path:
             continue
-        if path[-1] in NAME_KEYS and isinstance(value, str):
+        if path[-1] in name_keys and isinstance(value, str):
             names.add(value)
-        if path[-1] in NAMES_MAPPING_KEYS and isinstance(value, dict):
+        if path[-1] in mapping_keys and isinstance(value, dict):
             names.update(str(key) for key in value)
         if path == ("vars",) and isinstance(value, dict):
             names.update(str(key) for key in value)

@@ -47,7 +47,6 @@ from runner.language.wording import (
 
 # An action step's own keys are the fields of its model beyond every step's and what names the action.
 ACTION_KEYS = tuple(ActionStep.option_keys())
-KIND_KEYS = tuple(STEP_KINDS)
 WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name not in ("file", "spans"))
 
 _MAPPING_EXAMPLES = {
@@ -311,11 +310,12 @@ class _Parser:
         kinds = [key for key in data if key in STEP_KINDS or (isinstance(key, str) and "." in key)]
         if not kinds:
             unknown = [k for k in data if k not in COMMON_KEYS + ACTION_KEYS]
-            guess = did_you_mean(str(unknown[0]), KIND_KEYS) if unknown else None
+            guess = did_you_mean(str(unknown[0]), list(STEP_KINDS)) if unknown else None
             self.error(
                 (*path, next(iter(data))) if data else path,
                 "missing-action",
-                "this step does nothing: it needs an action (robot.action) or one of " + ", ".join(KIND_KEYS),
+                "this step does nothing: it needs an action (robot.action) or one of "
+                + ", ".join(STEP_KINDS),
                 found="keys " + ", ".join(str(k) for k in data) if data else "an empty mapping",
                 hint=guess or "for example: '- log: Bonjour' or '- data.set: {value: 1}'",
                 at_key=bool(data),
@@ -386,7 +386,7 @@ class _Parser:
             fields[name] = copy.copy(cls.placeholders.get(name))
         if broken:
             self.broken[path] = frozenset(broken)
-        return cls.model_construct(**fields)  # type: ignore[return-value]
+        return cls.model_construct(**fields)
 
     def step_list_or_choice(self, value: Any, path: Location, annotation: Any) -> Any:
         choice = union_members(annotation)

@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NoReturn, Protocol, Union
 
 from pydantic import AfterValidator, Field
 
-from robots.kit import Span
+from robots.kit import RoboError, Span
 from runner.language.loader import Location
 from runner.language.values import Identifier, LanguageModel, not_blank
 
 if TYPE_CHECKING:
     from runner.language.steps import Step
     from runner.language.steps.action import ActionStep
-    from runner.language.steps.branching import IfStep, TryStep
     from runner.language.steps.for_each import ForEachStep
-    from runner.language.steps.simple import FailStep, LogStep, SetStep
 
 PLACE_FIELDS = ("span", "path")
 """The fields the parser fills from where a step stands, never written in the file."""
@@ -67,31 +66,75 @@ class StepChecker(Protocol):
     def check_changes_are_checked(self, loop: ForEachStep) -> None: ...
 
 
+class FailedStep(Protocol):
+    """A step that failed, as the steps handling its failure see it (the engine's `StepFailure`)."""
+
+    @property
+    def step(self) -> StepBase: ...
+
+    @property
+    def error(self) -> RoboError: ...
+
+
 class StepRunner(Protocol):
-    """What the engine offers a step kind's `run` (`lane` is the engine's own: the language does not look in it)."""
+    """What the engine offers a step kind's `run`: the same for every kind (`lane` is the engine's own: the
+    language does not look in it). A template or a condition that does not render, a text that cannot be
+    encoded and `fail` stop the step with the run's failure, which the engine records and handles."""
+
+    def render(self, step: StepBase, value: Any, scope: Scope, item: str | None, where: str) -> Any:
+        """`value` with its templates rendered in `scope`; `where` names it in the messages (`set.objet`)."""
+        ...
+
+    def condition(self, step: StepBase, expression: str, scope: Scope, item: str | None, where: str) -> bool:
+        """Whether `expression` holds in `scope`."""
+        ...
+
+    def check_encodable(self, step: StepBase, what: str, values: Mapping[str, Any], item: str | None) -> None:
+        """Fail the step when one of `values` holds text no file, database or screen can take."""
+        ...
+
+    def report(self, step: StepBase, level: str, message: str, item: str | None) -> None:
+        """A message of the step to the console, the audit log and the report."""
+        ...
+
+    def raise_business_error(self, step: StepBase, message: str, item: str | None) -> NoReturn:
+        """Stop the step (the item, in a loop) with a business error."""
+        ...
+
+    def recorded(self, step: StepBase, lane: Any, item: str | None) -> AbstractContextManager[None]:
+        """The step's start and end in the records, with its status (failed when a failure leaves the block)."""
+        ...
+
+    def execute_steps(self, steps: Sequence[Step], scope: Scope, lane: Any, item: str | None) -> None:
+        """Run steps one after the other in `scope`."""
+        ...
+
+    def execute_steps_handling(
+        self,
+        steps: Sequence[Step],
+        scope: Scope,
+        lane: Any,
+        item: str | None,
+        handled: Callable[[FailedStep], bool],
+    ) -> None:
+        """Run steps; when one fails, `handled(failure)` says whether the failure stops there (else it goes on)."""
+        ...
+
+    def handle_error(
+        self,
+        step: StepBase,
+        handler: list[Step],
+        failure: FailedStep,
+        scope: Scope,
+        lane: Any,
+        item: str | None,
+    ) -> None:
+        """Run the steps that handle a failure (`on_error:`), with `error` in their scope."""
+        ...
 
     def execute_action(self, step: ActionStep, scope: Scope, lane: Any, item: str | None) -> None: ...
 
     def execute_loop(self, step: ForEachStep, scope: Scope, lane: Any, item: str | None) -> None: ...
-
-    def execute_if(self, step: IfStep, scope: Scope, lane: Any, item: str | None) -> None: ...
-
-    def execute_try(self, step: TryStep, scope: Scope, lane: Any, item: str | None) -> None: ...
-
-    def execute_simple(
-        self,
-        step: SetStep | LogStep | FailStep,
-        scope: Scope,
-        lane: Any,
-        item: str | None,
-        body: Callable[[], None],
-    ) -> None: ...
-
-    def run_set(self, step: SetStep, scope: Scope, item: str | None) -> None: ...
-
-    def run_log(self, step: LogStep, scope: Scope, item: str | None) -> None: ...
-
-    def run_fail(self, step: FailStep, scope: Scope, item: str | None) -> None: ...
 
 
 class StepBase(LanguageModel):

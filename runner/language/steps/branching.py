@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
-from runner.language.steps.base import Scope, StepBase, StepChecker, StepRunner
+from runner.language.steps.base import FailedStep, Scope, StepBase, StepChecker, StepRunner
 from runner.language.values import OnError
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ class IfStep(StepBase):
         return scope | after_then | after_else
 
     def run(self, runner: StepRunner, scope: Scope, lane: Any, item: str | None) -> None:
-        runner.execute_if(self, scope, lane, item)
+        branch = self.then if runner.condition(self, self.condition, scope, item, "if") else self.else_
+        runner.execute_steps(branch, scope, lane, item)
 
 
 class TryStep(StepBase):
@@ -62,4 +63,18 @@ class TryStep(StepBase):
         return scope | after
 
     def run(self, runner: StepRunner, scope: Scope, lane: Any, item: str | None) -> None:
-        runner.execute_try(self, scope, lane, item)
+        def handled(failure: FailedStep) -> bool:
+            if self.on_error == "fail":
+                return False
+            if self.on_error == "continue":
+                runner.report(
+                    self,
+                    "warning",
+                    f"'{failure.step.label}' failed, continuing after the try block: {failure.error.message}",
+                    item,
+                )
+            else:
+                runner.handle_error(self, self.on_error, failure, scope, lane, item)
+            return True
+
+        runner.execute_steps_handling(self.body, scope, lane, item, handled)

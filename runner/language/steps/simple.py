@@ -31,7 +31,9 @@ class SetStep(StepBase):
         return scope | set(self.values)
 
     def run(self, runner: StepRunner, scope: Scope, lane: Any, item: str | None) -> None:
-        runner.execute_simple(self, scope, lane, item, lambda: runner.run_set(self, scope, item))
+        with runner.recorded(self, lane, item):
+            for name, value in self.values.items():
+                scope[name] = runner.render(self, value, scope, item, f"set.{name}")
 
     def template_location(self, where: str, template: str) -> Location:
         head, _, name = where.partition(".")
@@ -57,7 +59,10 @@ class LogStep(StepBase):
         return scope
 
     def run(self, runner: StepRunner, scope: Scope, lane: Any, item: str | None) -> None:
-        runner.execute_simple(self, scope, lane, item, lambda: runner.run_log(self, scope, item))
+        with runner.recorded(self, lane, item):
+            message = str(runner.render(self, self.message, scope, item, "log"))
+            runner.check_encodable(self, "log", {"message": message}, item)
+            runner.report(self, self.level, message, item)
 
 
 class FailStep(StepBase):
@@ -73,4 +78,7 @@ class FailStep(StepBase):
         return scope
 
     def run(self, runner: StepRunner, scope: Scope, lane: Any, item: str | None) -> None:
-        runner.execute_simple(self, scope, lane, item, lambda: runner.run_fail(self, scope, item))
+        with runner.recorded(self, lane, item):
+            runner.raise_business_error(
+                self, str(runner.render(self, self.message, scope, item, "fail")), item
+            )
