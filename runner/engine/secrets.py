@@ -320,7 +320,8 @@ def resolve_secrets(
     found: dict[str, str] = {}
     missing: list[str] = []
     for name in wanted:
-        value = environ.get(f"ROBO_SECRET_{name.upper()}") or environ.get(name) or dotenv.get(name)
+        variable = f"ROBO_SECRET_{name.upper()}"  # the name the hint gives, in the environment or a .env file
+        value = environ.get(variable) or environ.get(name) or dotenv.get(variable) or dotenv.get(name)
         if value is None and use_keyring:
             value = _from_keyring(name)
         if value is None:

@@ -31,6 +31,17 @@ class TestSources:
         )
         assert found == {"a": "robo-variable", "b": "plain-b", "c": "beside", "d": "current # not a comment"}
 
+    def test_a_dotenv_line_written_as_the_hint_says_is_read(self, tmp_path: Path) -> None:
+        # the "missing secrets" hint names ROBO_SECRET_<NAME> and a .env file: that line must then work
+        (tmp_path / ".env").write_text(
+            "ROBO_SECRET_IDENTIFIANT=agent1\nmot_de_passe=court\nROBO_SECRET_MOT_DE_PASSE=long\n",
+            encoding="utf-8",
+        )
+        found = resolve_secrets(
+            ["identifiant", "mot_de_passe"], search_dirs=[tmp_path], environ={}, use_keyring=False
+        )
+        assert found == {"identifiant": "agent1", "mot_de_passe": "long"}
+
     def test_every_missing_secret_is_named_with_where_to_put_it(self, tmp_path: Path) -> None:
         with pytest.raises(ConfigurationError) as raised:
             resolve_secrets(
