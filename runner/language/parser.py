@@ -110,6 +110,13 @@ class _Parser:
         span = self.spans.key(path) if at_key else self.spans.value(path)
         self.diagnostics.append(Diagnostic(span, code, message, **extra))
 
+    def field_value(self, annotation: Any, value: Any, path: Location, key: str) -> tuple[bool, Any]:
+        """A step field's value checked against its type: a list of steps is parsed step by step."""
+        if holds_steps(annotation):
+            parsed = self.step_list_or_choice(value, path, annotation)
+            return parsed is not _INVALID, parsed
+        return self.check(annotation, value, path, key)
+
     def check(self, annotation: Any, value: Any, path: Location, what: str) -> tuple[bool, Any]:
         """Validate one value against a type; report wrong types at the offending node."""
         try:
@@ -360,12 +367,7 @@ class _Parser:
                 clean = False
                 continue
             name = aliases[key]
-            annotation = field_type(cls, name)
-            if holds_steps(annotation):
-                parsed = self.step_list_or_choice(value, (*path, key), annotation)
-                valid = parsed is not _INVALID
-            else:
-                valid, parsed = self.check(annotation, value, (*path, key), key)
+            valid, parsed = self.field_value(field_type(cls, name), value, (*path, key), key)
             if valid:
                 fields[name] = parsed
             else:
@@ -442,12 +444,7 @@ class _Parser:
                     hint=did_you_mean(str(key), allowed),
                 )
                 continue
-            annotation = field_type(ActionStep, key)
-            if holds_steps(annotation):
-                parsed = self.step_list_or_choice(value, (*path, key), annotation)
-                valid = parsed is not _INVALID
-            else:
-                valid, parsed = self.check(annotation, value, (*path, key), key)
+            valid, parsed = self.field_value(field_type(ActionStep, key), value, (*path, key), key)
             if valid:
                 fields[key] = parsed
             else:
