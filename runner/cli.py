@@ -36,6 +36,26 @@ schedule_app = typer.Typer(
 )
 app.add_typer(schedule_app, name="schedule")
 
+
+@app.callback()
+def _options(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            help="Language of the messages: fr or en (default: ROBO_LANG, then the locale, then English).",
+        ),
+    ] = None,
+) -> None:
+    """Rob'O: robotic process automation with workflows written in YAML."""
+    from robots.kit import set_language
+
+    try:
+        set_language(lang)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+
+
 LogsOption = Annotated[
     Path, typer.Option("--logs", help="Folder where runs write their records.", envvar="ROBO_LOGS")
 ]
