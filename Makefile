@@ -41,7 +41,7 @@ format: $(STAMP)
 # Branch coverage of runner/ and robots/ (the `robo` processes the tests start included: pyproject's
 # [tool.coverage.run]), printed per module by pytest-cov, then per package.
 # The gettext catalogs (robots/kit/locale/): messages marked with _(), ngettext(), N_() extracted to robo.pot,
-# each language's .po updated (new messages untranslated, removed ones dropped: tests/test_translations.py fails
+# each language's .po updated (no dates: merges stay quiet; new messages untranslated, removed ones dropped: tests/test_translations.py fails
 # until every French msgstr is written), then compiled to .mo (build outputs, also made by `pip install`).
 LOCALE := robots/kit/locale
 messages: $(STAMP)
@@ -55,6 +55,7 @@ messages: $(STAMP)
 			$(BIN)/pybabel --quiet init -D robo -i $(LOCALE)/robo.pot -d $(LOCALE) -l $$lang --no-wrap; \
 		fi; \
 	done
+	sed -i '/^"POT-Creation-Date: /d; /^"PO-Revision-Date: /d' $(LOCALE)/robo.pot $(LOCALE)/*/LC_MESSAGES/robo.po
 	$(BIN)/pybabel compile -D robo -d $(LOCALE) --statistics
 
 test: sysdeps $(STAMP) lint
