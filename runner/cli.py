@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from robots.kit import printable, set_language
 from runner.events import ExitCode
 
 if TYPE_CHECKING:
@@ -37,25 +38,6 @@ schedule_app = typer.Typer(
 app.add_typer(schedule_app, name="schedule")
 
 
-@app.callback()
-def _options(
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            "--lang",
-            help="Language of the messages: fr or en (default: ROBO_LANG, then the locale, then English).",
-        ),
-    ] = None,
-) -> None:
-    """Rob'O: robotic process automation with workflows written in YAML."""
-    from robots.kit import set_language
-
-    try:
-        set_language(lang)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--lang") from None
-
-
 LogsOption = Annotated[
     Path, typer.Option("--logs", help="Folder where runs write their records.", envvar="ROBO_LOGS")
 ]
@@ -68,6 +50,7 @@ StoreOption = Annotated[
     ),
 ]
 FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
+LangOption = Annotated[str | None, typer.Option(help="Messages: fr or en (default: ROBO_LANG, the locale).")]
 ForceOption = Annotated[
     bool,
     typer.Option(
@@ -77,15 +60,16 @@ ForceOption = Annotated[
 ]
 
 
-def _out(text: str = "") -> None:
-    from robots.kit import printable
+@app.callback()
+def _language(lang: LangOption = None) -> None:
+    set_language(lang)  # refused (exit 1, with a hint) when Rob'O does not speak it
 
+
+def _out(text: str = "") -> None:
     typer.echo(printable(text))  # what comes from a run's data may not drive the terminal
 
 
 def _err(text: str) -> None:
-    from robots.kit import printable
-
     typer.echo(printable(text), err=True)
 
 

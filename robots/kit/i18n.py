@@ -18,6 +18,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from robots.kit.errors import ConfigurationError
+
 DOMAIN = "robo"
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("en", "fr")
@@ -44,12 +46,15 @@ def language_from(environ: Mapping[str, str]) -> str:
 def set_language(language: str | None = None) -> str:
     """Choose the language of this process (`None`: from the environment); returns it.
 
-    Raises ValueError for a language Rob'O does not speak.
+    Raises ConfigurationError for a language Rob'O does not speak.
     """
     global _translations, _language
     chosen = language_from(os.environ) if language is None else language.strip().lower()
-    if chosen not in LANGUAGES:
-        raise ValueError(f"unknown language {language!r}: one of {', '.join(LANGUAGES)}")
+    if chosen not in LANGUAGES:  # said in the language already in use (the environment's)
+        raise ConfigurationError(
+            _("Rob'O does not speak the language '{language}'").format(language=language),
+            hint=_("choose one of: {languages}").format(languages=", ".join(LANGUAGES)),
+        )
     _translations = _load(chosen)
     _language = chosen
     return chosen
