@@ -12,6 +12,7 @@ import re
 import string
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from robots.kit import LANGUAGES, language_from
+from robots.kit import LANGUAGES, _, i18n, language_from, ngettext, set_language
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "robots" / "kit" / "locale"
@@ -118,6 +119,36 @@ def test_a_translation_keeps_the_placeholders_of_its_message() -> None:
 )
 def test_the_language_comes_from_robo_lang_then_the_locale(environ: dict[str, str], language: str) -> None:
     assert language_from(environ) == language
+
+
+@pytest.fixture
+def french() -> Iterator[None]:
+    """This process in French for one test, in English again after it (the suite's language)."""
+    set_language("fr")
+    yield
+    set_language("en")
+
+
+def test_french_plurals_follow_the_french_rule(french: None) -> None:
+    assert [ngettext("{n} error", "{n} errors", n).format(n=n) for n in (0, 1, 2, 1_000_000)] == [
+        "0 erreur",
+        "1 erreur",
+        "2 erreurs",
+        "1000000 d'erreurs",
+    ]
+
+
+def test_without_compiled_catalogs_the_po_files_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, french: None
+) -> None:
+    # A checkout whose .mo files were never built (or are older than an edited .po) still speaks French.
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "robo.po").write_bytes((LOCALE / "fr" / "LC_MESSAGES" / "robo.po").read_bytes())
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    set_language("fr")
+    assert not (folder / "robo.mo").exists()
+    assert _("the file is empty") == "le fichier est vide"
 
 
 def robo(*args: str, cwd: Path, **environ: str) -> subprocess.CompletedProcess[str]:
