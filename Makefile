@@ -17,7 +17,7 @@ help:
 	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
 	@echo "make soak    the crash test with 20 kills instead of 5, on SQLite and on PostgreSQL"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
