@@ -18,8 +18,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from robots.kit.errors import ConfigurationError
-
 DOMAIN = "robo"
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = ("en", "fr")
@@ -51,6 +49,8 @@ def set_language(language: str | None = None) -> str:
     global _translations, _language
     chosen = language_from(os.environ) if language is None else language.strip().lower()
     if chosen not in LANGUAGES:  # said in the language already in use (the environment's)
+        from robots.kit.errors import ConfigurationError  # here: the errors module marks its words with N_
+
         raise ConfigurationError(
             _("Rob'O does not speak the language '{language}'").format(language=language),
             hint=_("choose one of: {languages}").format(languages=", ".join(LANGUAGES)),

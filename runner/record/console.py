@@ -109,10 +109,14 @@ class ConsoleSink:
             )
         elif isinstance(event, ItemFinished):
             if event.status != ItemStatus.DONE:
-                self._line(
-                    f"  item {event.key}: {_status_words(event.status)}"
-                    + (f": {event.error}" if event.error else "")
-                )
+                status = _status_words(event.status)
+                if event.error:
+                    line = _("item {key}: {status}: {error}").format(
+                        key=event.key, status=status, error=event.error
+                    )
+                else:
+                    line = _("item {key}: {status}").format(key=event.key, status=status)
+                self._line("  " + line)
         elif isinstance(event, RetryScheduled):
             self._line(
                 f"⟳ {event.name}: attempt {event.attempt}/{event.of} failed ({event.error}); retry in {event.delay:g} s"
@@ -241,7 +245,9 @@ def _shown(text: str, *, lines: bool = True) -> str:
 def _status_words(status: str) -> str:
     """`failed_workflow` → `failed: a mistake in the workflow`; other statuses as they are."""
     kind = status.removeprefix("failed_")
-    return f"failed: {KIND_WORDS[kind]}" if kind != status and kind in KIND_WORDS else status
+    if kind != status and kind in KIND_WORDS:
+        return _("failed: {reason}").format(reason=_(KIND_WORDS[kind]))
+    return status
 
 
 def _summary(event: RunFinished) -> str:
