@@ -7,16 +7,17 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 COVERAGE_JSON := coverage.json
 
-.PHONY: help install sysdeps lint format test test-fast demo bench soak clean
+.PHONY: help install sysdeps lint format messages test test-fast demo bench soak clean
 
 help:
 	@echo "make demo    set up and run the demo workflow against the built-in mock intranet"
 	@echo "make test    set up and run every check and test (lint, types, pytest), then print branch coverage"
 	@echo "make lint    ruff and mypy"
+	@echo "make messages  extract the messages to translate (Babel) and update the fr and en catalogs"
 	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
 	@echo "make soak    the crash test with 20 kills instead of 5, on SQLite and on PostgreSQL"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -39,6 +40,24 @@ format: $(STAMP)
 
 # Branch coverage of runner/ and robots/ (the `robo` processes the tests start included: pyproject's
 # [tool.coverage.run]), printed per module by pytest-cov, then per package.
+# The gettext catalogs (robots/kit/locale/): messages marked with _(), ngettext(), N_() extracted to robo.pot,
+# each language's .po updated (no dates: merges stay quiet; new messages untranslated, removed ones dropped: tests/test_translations.py fails
+# until every French msgstr is written), then compiled to .mo (build outputs, also made by `pip install`).
+LOCALE := robots/kit/locale
+messages: $(STAMP)
+	$(BIN)/pybabel --quiet extract -F babel.cfg --add-location=file --sort-by-file --no-wrap \
+		--project="Rob'O" --copyright-holder="Rob'O" -o $(LOCALE)/robo.pot .
+	for lang in fr en; do \
+		if [ -f $(LOCALE)/$$lang/LC_MESSAGES/robo.po ]; then \
+			$(BIN)/pybabel --quiet update -D robo -i $(LOCALE)/robo.pot -d $(LOCALE) -l $$lang \
+				--no-fuzzy-matching --ignore-obsolete --no-wrap; \
+		else \
+			$(BIN)/pybabel --quiet init -D robo -i $(LOCALE)/robo.pot -d $(LOCALE) -l $$lang --no-wrap; \
+		fi; \
+	done
+	sed -i '/^"POT-Creation-Date: /d; /^"PO-Revision-Date: /d' $(LOCALE)/robo.pot $(LOCALE)/*/LC_MESSAGES/robo.po
+	$(BIN)/pybabel compile -D robo -d $(LOCALE) --statistics
+
 test: sysdeps $(STAMP) lint
 	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=json:$(COVERAGE_JSON) $(PYTEST_ARGS)
 	$(BIN)/python scripts/coverage_summary.py $(COVERAGE_JSON)

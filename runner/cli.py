@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from robots.kit import printable, set_language
 from runner.events import ExitCode
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ schedule_app = typer.Typer(
 )
 app.add_typer(schedule_app, name="schedule")
 
+
 LogsOption = Annotated[
     Path, typer.Option("--logs", help="Folder where runs write their records.", envvar="ROBO_LOGS")
 ]
@@ -48,6 +50,7 @@ StoreOption = Annotated[
     ),
 ]
 FormatOption = Annotated[str, typer.Option("--format", help="text or json.")]
+LangOption = Annotated[str | None, typer.Option(help="Messages: fr or en (default: ROBO_LANG, the locale).")]
 ForceOption = Annotated[
     bool,
     typer.Option(
@@ -57,15 +60,16 @@ ForceOption = Annotated[
 ]
 
 
-def _out(text: str = "") -> None:
-    from robots.kit import printable
+@app.callback()
+def _language(lang: LangOption = None) -> None:
+    set_language(lang)  # refused (exit 1, with a hint) when Rob'O does not speak it
 
+
+def _out(text: str = "") -> None:
     typer.echo(printable(text))  # what comes from a run's data may not drive the terminal
 
 
 def _err(text: str) -> None:
-    from robots.kit import printable
-
     typer.echo(printable(text), err=True)
 
 

@@ -25,6 +25,10 @@ from tests.running import WorkflowRunner
 
 STORES = ["sqlite", "postgresql"]
 
+# The tests assert English texts whatever the machine's locale (a developer's LANG=fr_FR.UTF-8 included), in this
+# process and in the `robo` processes they start; tests/test_translations.py sets the language it checks.
+os.environ["ROBO_LANG"] = "en"
+
 
 @pytest.fixture(autouse=True)
 def audit_key_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

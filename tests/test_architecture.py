@@ -165,7 +165,8 @@ def imports_of(tree: Tree) -> Iterator[Import]:
 
 
 def _is_private(part: str) -> bool:
-    return part.startswith("_") and part != "__init__"
+    # `_` alone is gettext's translation function (robots.kit exports it): public by convention
+    return part.startswith("_") and part not in ("__init__", "_")
 
 
 def _inside(module: str, package: str) -> bool:

@@ -48,6 +48,7 @@ from robots.kit.files import (
     temporary_path,
     temporary_sibling,
 )
+from robots.kit.i18n import LANGUAGES, N_, _, current_language, language_from, ngettext, set_language
 from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from robots.kit.paths import outside_error, path_outside, refused_name
 from robots.kit.robot import Robot, RobotContext, SharedResources
@@ -57,9 +58,11 @@ __all__ = [
     "DELIMITERS",
     "DURATION_SCHEMA",
     "KIND_WORDS",
+    "LANGUAGES",
     "MESSAGE_LINES",
     "MESSAGE_WIDTH",
     "NOT_A_DURATION",
+    "N_",
     "SECRET",
     "SMTP_PORTS",
     "TEMPORARY_SUFFIX",
@@ -86,16 +89,20 @@ __all__ = [
     "StepTimeout",
     "Transfer",
     "WorkflowBug",
+    "_",
     "action",
     "atomic_file",
     "atomic_path",
     "check_encoding",
     "check_not_open",
     "connection_error",
+    "current_language",
     "decoded_text",
     "detect_delimiter",
     "file_digest",
+    "language_from",
     "missing_file",
+    "ngettext",
     "numbered_name",
     "one_writer",
     "outside_error",
@@ -106,6 +113,7 @@ __all__ = [
     "refused_name",
     "remove_leftovers",
     "send_message",
+    "set_language",
     "shortened",
     "temporary_path",
     "temporary_sibling",

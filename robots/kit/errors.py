@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from robots.kit.i18n import N_
+
 
 class RoboError(Exception):
     """Base of every error Rob'O raises on purpose."""
@@ -90,12 +92,12 @@ class ConfigurationError(RoboError):
 
 
 KIND_WORDS = {
-    "workflow": "a mistake in the workflow",
-    "business": "the data was refused",
-    "application": "a system failed",
-    "configuration": "something is not set up",
+    "workflow": N_("a mistake in the workflow"),
+    "business": N_("the data was refused"),
+    "application": N_("a system failed"),
+    "configuration": N_("something is not set up"),
 }
-"""Each kind of error in plain words, for the console and the report."""
+"""Each kind of error in plain words, for the console and the report (translated where shown, with `_()`)."""
 
 
 @dataclass(frozen=True, slots=True)

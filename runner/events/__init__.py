@@ -29,6 +29,7 @@ from runner.events.statuses import (
     RunStatus,
     StepStatus,
     is_failed,
+    run_status_text,
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "clean_data",
     "effects_of",
     "is_failed",
+    "run_status_text",
     "to_check_hint",
     "to_check_message",
     "touching",

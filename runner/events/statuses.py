@@ -16,6 +16,22 @@ class RunStatus(StrEnum):
     CRASHED = "crashed"  # an unexpected error, or its process died: can be resumed
 
 
+def run_status_text(status: str) -> str:
+    """A run's status as a person reads it, in their language: `completed_with_errors` → "completed with errors"
+    (« terminé avec des erreurs »). The stored value stays the enum's; an unknown text is shown as it is."""
+    from robots.kit import _  # here, not at the top: `robo --help` imports this module and no robot
+
+    words: dict[str, str] = {
+        RunStatus.RUNNING: _("running"),
+        RunStatus.SUCCEEDED: _("succeeded"),
+        RunStatus.COMPLETED_WITH_ERRORS: _("completed with errors"),
+        RunStatus.FAILED: _("failed"),
+        RunStatus.INTERRUPTED: _("interrupted"),
+        RunStatus.CRASHED: _("crashed"),
+    }
+    return words.get(status, status)
+
+
 class StepStatus(StrEnum):
     """How a step ended (`StepFinished.status`)."""
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from robots.kit import RoboError, Span, printable, shortened
+from robots.kit import RoboError, Span, _, printable, shortened
 
 Severity = Literal["error", "warning"]
 
@@ -68,12 +68,16 @@ def render_text(diagnostic: Diagnostic, source_lines: Sequence[str] | None = Non
         under = len(printable(line_text[span.col - 1 : min(end - 1, window[1])], lines=False))
         out.append(f"   {'':>{width}} | {' ' * before}{'^' * max(1, under)}")
     if diagnostic.expected:
-        out.append(printable(shortened(f"  expected: {diagnostic.expected}")))
+        out.append(
+            printable(shortened("  " + _("expected: {expected}").format(expected=diagnostic.expected)))
+        )
     if diagnostic.found:
         out.append(printable(shortened(f"  found: {diagnostic.found}")))
-    out.extend(printable(shortened(f"  caused by: {cause}")) for cause in diagnostic.cause)
+    out.extend(
+        printable(shortened("  " + _("caused by: {cause}").format(cause=cause))) for cause in diagnostic.cause
+    )
     if diagnostic.hint:
-        out.append(printable(shortened(f"  hint: {diagnostic.hint}")))
+        out.append(printable(shortened("  " + _("hint: {hint}").format(hint=diagnostic.hint))))
     return "\n".join(out)
 
 

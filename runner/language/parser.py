@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from robots.kit import Span
+from robots.kit import Span, _
 from runner.language.diagnostics import Diagnostic, did_you_mean, one_of
 from runner.language.loader import LoadedDocument, Location, SpanIndex
 from runner.language.model import BrowserSettings, Defaults, InputSpec, ScheduleEntry, Workflow
@@ -242,7 +242,10 @@ class _Parser:
         data = self.document.data
         if data is None:
             self.error(
-                (), "empty-workflow", "the file is empty", hint="a workflow needs at least 'name' and 'steps'"
+                (),
+                "empty-workflow",
+                _("the file is empty"),
+                hint=_("a workflow needs at least 'name' and 'steps'"),
             )
             return None
         if not isinstance(data, dict):
@@ -407,7 +410,7 @@ class _Parser:
         return _INVALID if parsed is None else parsed
 
     def action_step(self, kind: str, data: dict[Any, Any], path: Location, span: Span) -> Step:
-        robot, _, action_name = kind.partition(".")
+        robot, _dot, action_name = kind.partition(".")
         params = data[kind]
         broken: set[str] = set()
         if params is None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robots.kit import Span
+from robots.kit import Span, _, ngettext
 from runner.language.actions import changes_things, check_action_step
 from runner.language.diagnostics import Diagnostic, did_you_mean, one_of, print_diagnostics
 from runner.language.environment import is_credential_variable
@@ -105,7 +105,9 @@ def print_validation(
     print_diagnostics(all_diagnostics, sources, fmt, out, err)
     if fmt == "text" and failed:
         count = sum(1 for d in all_diagnostics if d.severity == "error")
-        err(f"\n{count} error{'s' if count != 1 else ''} in {failed} file{'s' if failed != 1 else ''}")
+        errors = ngettext("{n} error", "{n} errors", count).format(n=count)
+        files_text = ngettext("{n} file", "{n} files", failed).format(n=failed)
+        err("\n" + _("{errors} in {files}").format(errors=errors, files=files_text))
     return failed
 
 

@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from robots.kit import KIND_WORDS, printable, shortened
+from robots.kit import KIND_WORDS, _, ngettext, printable, shortened
 from runner.events import (
     ArtifactSaved,
     Event,
@@ -42,6 +42,7 @@ from runner.events import (
     StepStarted,
     StepStatus,
     is_failed,
+    run_status_text,
 )
 
 _STATUS_MARK: dict[str, str] = {StepStatus.SUCCEEDED: "✓", StepStatus.FAILED: "✗", StepStatus.SKIPPED: "–"}
@@ -108,10 +109,14 @@ class ConsoleSink:
             )
         elif isinstance(event, ItemFinished):
             if event.status != ItemStatus.DONE:
-                self._line(
-                    f"  item {event.key}: {_status_words(event.status)}"
-                    + (f": {event.error}" if event.error else "")
-                )
+                status = _status_words(event.status)
+                if event.error:
+                    line = _("item {key}: {status}: {error}").format(
+                        key=event.key, status=status, error=event.error
+                    )
+                else:
+                    line = _("item {key}: {status}").format(key=event.key, status=status)
+                self._line("  " + line)
         elif isinstance(event, RetryScheduled):
             self._line(
                 f"⟳ {event.name}: attempt {event.attempt}/{event.of} failed ({event.error}); retry in {event.delay:g} s"
@@ -121,7 +126,7 @@ class ConsoleSink:
         elif isinstance(event, ArtifactSaved):
             self._line(f"saved {event.artifact}: {event.path}")
         elif isinstance(event, RunFinished):
-            self._line(f"run {event.status} in {event.duration:.1f} s {_counts_text(event.counts)}")
+            self._line(_summary(event))
 
     # -- live output (a terminal) --------------------------------------------------------------------------------
 
@@ -170,9 +175,7 @@ class ConsoleSink:
             progress.update(self._loops["__step__"], description="done", total=1, completed=1)
             self._stop()
             colour = "green" if event.status == RunStatus.SUCCEEDED else "red"
-            self.console.print(
-                f"[{colour}]run {event.status}[/] in {event.duration:.1f} s {_counts_text(event.counts)}"
-            )
+            self.console.print(f"[{colour}]{escape(_summary(event))}[/]")
 
     def _stop(self) -> None:
         if self._progress is not None:
@@ -242,19 +245,38 @@ def _shown(text: str, *, lines: bool = True) -> str:
 def _status_words(status: str) -> str:
     """`failed_workflow` → `failed: a mistake in the workflow`; other statuses as they are."""
     kind = status.removeprefix("failed_")
-    return f"failed: {KIND_WORDS[kind]}" if kind != status and kind in KIND_WORDS else status
+    if kind != status and kind in KIND_WORDS:
+        return _("failed: {reason}").format(reason=_(KIND_WORDS[kind]))
+    return status
+
+
+def _summary(event: RunFinished) -> str:
+    """The run's last line: "run completed with errors in 2.0 s (3 steps, 2 items done, 1 failed)"."""
+    return _("run {status} in {seconds} s {counts}").format(
+        status=run_status_text(event.status),
+        seconds=f"{event.duration:.1f}",
+        counts=_counts_text(event.counts),
+    )
 
 
 def _counts_text(counts: dict[str, int]) -> str:
-    parts = [f"{counts.get('steps', 0)} steps"]
-    if counts.get("items_done") or counts.get("items_failed") or counts.get("items_skipped"):
-        parts.append(f"{counts.get('items_done', 0)} items done")
-        if counts.get("items_failed"):
-            parts.append(f"{counts['items_failed']} failed")
-        if counts.get("items_skipped"):
-            parts.append(f"{counts['items_skipped']} already done")
-    if counts.get("items_to_check"):
-        parts.append(f"{counts['items_to_check']} to check (maybe entered)")
-    if counts.get("retries"):
-        parts.append(f"{counts['retries']} retries")
+    steps, done, failed, skipped, to_check, retries = (
+        counts.get(key, 0)
+        for key in ("steps", "items_done", "items_failed", "items_skipped", "items_to_check", "retries")
+    )
+    parts = [ngettext("{n} step", "{n} steps", steps).format(n=steps)]
+    if done or failed or skipped:
+        parts.append(ngettext("{n} item done", "{n} items done", done).format(n=done))
+        if failed:
+            parts.append(ngettext("{n} failed", "{n} failed", failed).format(n=failed))
+        if skipped:
+            parts.append(ngettext("{n} already done", "{n} already done", skipped).format(n=skipped))
+    if to_check:
+        parts.append(
+            ngettext("{n} to check (maybe entered)", "{n} to check (maybe entered)", to_check).format(
+                n=to_check
+            )
+        )
+    if retries:
+        parts.append(ngettext("{n} retry", "{n} retries", retries).format(n=retries))
     return "(" + ", ".join(parts) + ")"

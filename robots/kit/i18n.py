@@ -1,0 +1,110 @@
+"""The language people read: gettext catalogs of the domain `robo`, French or English.
+
+The language is chosen once per process: `--lang` (through `set_language`), else `ROBO_LANG=fr|en`, else the
+locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, in gettext's order), else English. Messages are marked with `_()` (or
+`ngettext()` when a number decides the form, `N_()` for a text kept in a constant and translated where it is
+shown); `make messages` extracts them with Babel into `robots/kit/locale/robo.pot` and updates each language's
+`.po`. The `.mo` files are build outputs, compiled by `setup.py`'s build hook (`pip install`, `make install`);
+when one is missing or older than its `.po` (a checkout edited by hand), the `.po` is read with Babel instead.
+
+Codes (`error[unknown-parameter]`), statuses as stored, and the workflow language itself are never translated.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+DOMAIN = "robo"
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("en", "fr")
+"""The languages Rob'O speaks; the first is the one used when nothing says otherwise."""
+LANGUAGE_VARIABLE = "ROBO_LANG"
+
+_translations: gettext.NullTranslations | None = None
+_language: str | None = None
+
+
+def language_from(environ: Mapping[str, str]) -> str:
+    """The language the environment asks for: `ROBO_LANG`, else the first locale variable set; English otherwise."""
+    chosen = environ.get(LANGUAGE_VARIABLE, "").strip().lower()
+    if chosen in LANGUAGES:
+        return chosen
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(variable, "")
+        if value:  # the first one set decides, as in gettext: LC_ALL=C wins over LANG=fr_FR
+            code = value.split(".")[0].split("@")[0].split("_")[0].lower()
+            return code if code in LANGUAGES else LANGUAGES[0]
+    return LANGUAGES[0]
+
+
+def set_language(language: str | None = None) -> str:
+    """Choose the language of this process (`None`: from the environment); returns it.
+
+    Raises ConfigurationError for a language Rob'O does not speak.
+    """
+    global _translations, _language
+    chosen = language_from(os.environ) if language is None else language.strip().lower()
+    if chosen not in LANGUAGES:  # said in the language already in use (the environment's)
+        from robots.kit.errors import ConfigurationError  # here: the errors module marks its words with N_
+
+        raise ConfigurationError(
+            _("Rob'O does not speak the language '{language}'").format(language=language),
+            hint=_("choose one of: {languages}").format(languages=", ".join(LANGUAGES)),
+        )
+    _translations = _load(chosen)
+    _language = chosen
+    return chosen
+
+
+def current_language() -> str:
+    """The language messages are shown in (chosen from the environment on first use)."""
+    return _language or set_language()
+
+
+def _active() -> gettext.NullTranslations:
+    if _translations is None:
+        set_language()
+    assert _translations is not None
+    return _translations
+
+
+def _(message: str) -> str:
+    """`message` in the language of the process."""
+    return _active().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message for the number `n`, by the plural rule of the language ("1 dossier", "2 dossiers")."""
+    return _active().ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for extraction without translating it: it is translated with `_()` where it is shown."""
+    return message
+
+
+def _load(language: str) -> gettext.NullTranslations:
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    compiled, source = folder / f"{DOMAIN}.mo", folder / f"{DOMAIN}.po"
+    if compiled.is_file() and (not source.is_file() or compiled.stat().st_mtime >= source.stat().st_mtime):
+        with compiled.open("rb") as file:
+            return gettext.GNUTranslations(file)
+    if source.is_file():
+        return gettext.GNUTranslations(io.BytesIO(compile_catalog(source)))
+    return gettext.NullTranslations()
+
+
+def compile_catalog(source: Path) -> bytes:
+    """The `.mo` bytes of a `.po` catalog (Babel); fuzzy entries are left out, as `msgfmt` does."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with source.open("rb") as file:
+        catalog = read_po(file)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    return compiled.getvalue()
