@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from robots.kit import RoboError
 from runner.language import validate_file
 
 ROOT = Path(__file__).resolve().parents[1]
+WORD_PAGE = ROOT / "docs" / "fr" / "word.md"
 SOURCES = [ROOT / "runner", ROOT / "robots"]
 TROUBLESHOOTING = {"fr": ROOT / "docs" / "fr" / "depannage.md", "en": ROOT / "docs" / "troubleshooting.md"}
 FRENCH_DOCS = sorted((ROOT / "docs" / "fr").glob("*.md"))
@@ -28,6 +31,7 @@ PROBLEM_CALL = re.compile(r"diagnostic|error|warning|fail|problem", re.IGNORECAS
 # A workflow block of the docs: a fenced ```yaml block whose first line is this comment.
 WORKFLOW_MARK = "# workflow"
 YAML_BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL)
+ANY_BLOCK = re.compile(r"^```[a-z]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def _called_name(call: ast.Call) -> str:
@@ -105,9 +109,14 @@ def workflow_blocks() -> Iterator[tuple[str, str]]:
 class TestErrorCodes:
     def test_the_source_is_read(self) -> None:
         # the collector finds codes of the validator, of the runner and the kinds of run-time errors
-        assert {"unknown-parameter", "bad-cron", "internal-error", "business-error", "step-timeout", "interrupted"} <= (
-            emitted_codes()
-        )
+        assert {
+            "unknown-parameter",
+            "bad-cron",
+            "internal-error",
+            "business-error",
+            "step-timeout",
+            "interrupted",
+        } <= (emitted_codes())
 
     @pytest.mark.parametrize("language", sorted(TROUBLESHOOTING))
     def test_every_code_has_an_entry(self, language: str) -> None:
@@ -117,7 +126,9 @@ class TestErrorCodes:
     @pytest.mark.parametrize("language", sorted(TROUBLESHOOTING))
     def test_no_entry_for_a_code_that_does_not_exist(self, language: str) -> None:
         stale = documented_codes(TROUBLESHOOTING[language]) - emitted_codes()
-        assert not stale, f"{TROUBLESHOOTING[language].name} documents unknown codes: {', '.join(sorted(stale))}"
+        assert not stale, (
+            f"{TROUBLESHOOTING[language].name} documents unknown codes: {', '.join(sorted(stale))}"
+        )
 
     def test_the_golden_corpus_codes_are_collected(self) -> None:
         corpus = set()
@@ -128,14 +139,84 @@ class TestErrorCodes:
 
 class TestWorkflowBlocks:
     def test_the_french_docs_hold_workflows(self) -> None:
-        assert len(list(workflow_blocks())) >= 3
+        assert len(list(workflow_blocks())) >= 2
 
     @pytest.mark.parametrize(("where", "text"), list(workflow_blocks()))
     def test_each_workflow_block_validates(self, where: str, text: str, tmp_path: Path) -> None:
-        (tmp_path / "donnees").mkdir()
-        (tmp_path / "donnees" / "demandes.xlsx").write_bytes(b"")
         path = tmp_path / "robot.yaml"
         path.write_text(text, encoding="utf-8")
         result = validate_file(path)
         problems = [f"{d.span}: {d.severity}[{d.code}]: {d.message}" for d in result.diagnostics]
         assert not [p for p in problems if "error[" in p], f"{where}:\n" + "\n".join(problems)
+
+
+def _the_word_template(path: Path) -> None:
+    """The template word.md describes, made with python-docx as an author makes it in Word."""
+    from docx import Document
+
+    document = Document()
+    document.add_paragraph("{{ civilite }} {{ nom }}")
+    document.add_paragraph("Votre demande n° {{ reference }}, déposée le {{ date_depot }}, est enregistrée.")
+    document.add_paragraph("{%p if relance %}")
+    document.add_paragraph("Ceci est une relance : notre premier courrier est resté sans réponse.")
+    document.add_paragraph("{%p endif %}")
+    table = document.add_table(rows=4, cols=2)
+    for row, cells in zip(
+        table.rows,
+        [
+            ("N°", "Pièce à fournir"),
+            ("{%tr for piece in pieces %}", ""),
+            ("{{ loop.index }}", "{{ piece }}"),
+            ("{%tr endfor %}", ""),
+        ],
+        strict=True,
+    ):
+        for cell, text in zip(row.cells, cells, strict=True):
+            cell.text = text
+    document.save(str(path))
+
+
+def _document_text(path: Path) -> str:
+    from docx import Document
+
+    document = Document(str(path))
+    lines = [p.text for p in document.paragraphs]
+    lines += ["\t".join(cell.text for cell in row.cells) for table in document.tables for row in table.rows]
+    return "\n".join(lines)
+
+
+def _page_block(page: Path, starting: str) -> str:
+    for block in ANY_BLOCK.findall(page.read_text(encoding="utf-8")):
+        if block.startswith(starting):
+            return str(block)
+    raise AssertionError(f"{page.name} has no block starting with {starting!r}")
+
+
+class TestWordExample:
+    """The example of docs/fr/word.md, run by the word robot on the template the page describes."""
+
+    @pytest.mark.parametrize("relance", [True, False])
+    def test_the_page_shows_what_the_robot_writes(self, relance: bool, tmp_path: Path) -> None:
+        _the_word_template(tmp_path / "modele_accuse.docx")
+        (tmp_path / "accuse.yaml").write_text(_page_block(WORD_PAGE, WORKFLOW_MARK), encoding="utf-8")
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "runner.cli",
+                "run",
+                "accuse.yaml",
+                "--input",
+                f"relance={str(relance).lower()}",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        [written] = tmp_path.glob("logs/*/*/artifacts/accuse_REF-2026-0042.docx")
+        shown = _page_block(WORD_PAGE, "Madame").strip().splitlines()
+        expected = [line for line in shown if relance or "relance" not in line]
+        assert _document_text(written).splitlines() == expected
