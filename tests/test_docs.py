@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from robots.kit import RoboError
-from runner.language import validate_file
+from runner.language import STEP_KINDS, validate_file
 
 ROOT = Path(__file__).resolve().parents[1]
 WORD_PAGE = ROOT / "docs" / "fr" / "word.md"
+REFERENCE = {"fr": ROOT / "docs" / "fr" / "reference.md", "en": ROOT / "docs" / "workflow-language.md"}
 SOURCES = [ROOT / "runner", ROOT / "robots"]
 TROUBLESHOOTING = {"fr": ROOT / "docs" / "fr" / "depannage.md", "en": ROOT / "docs" / "troubleshooting.md"}
 FRENCH_DOCS = sorted((ROOT / "docs" / "fr").glob("*.md"))
@@ -137,9 +138,52 @@ class TestErrorCodes:
         assert corpus <= emitted_codes()
 
 
+def _outline(page: Path) -> list[str]:
+    """The shape of a page: its headings' levels and its code blocks, in order."""
+    shape: list[str] = []
+    inside = False
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith("```"):
+            if not inside:
+                shape.append("code")
+            inside = not inside
+        elif not inside and (heading := re.match(r"(#{2,4}) ", line)):
+            shape.append(heading.group(1))
+    return shape
+
+
+class TestFrenchReference:
+    """docs/fr/reference.md translates docs/workflow-language.md: same sections, same examples, every kind."""
+
+    def test_it_has_the_sections_and_examples_of_the_english_one(self) -> None:
+        assert _outline(REFERENCE["fr"]) == _outline(REFERENCE["en"])
+
+    def test_its_examples_are_the_english_ones(self) -> None:
+        def keys(page: Path) -> list[list[str]]:
+            blocks = ANY_BLOCK.findall(page.read_text(encoding="utf-8"))
+            return [re.findall(r"^[ -]*([a-z_.]+):", block, re.M) for block in blocks]
+
+        assert keys(REFERENCE["fr"]) == keys(REFERENCE["en"])
+
+    @pytest.mark.parametrize("kind", sorted(STEP_KINDS))
+    def test_every_step_kind_has_its_section(self, kind: str) -> None:
+        assert re.search(rf"^###.*`{re.escape(kind)}`", REFERENCE["fr"].read_text(encoding="utf-8"), re.M)
+
+
 class TestWorkflowBlocks:
     def test_the_french_docs_hold_workflows(self) -> None:
         assert len(list(workflow_blocks())) >= 2
+
+    def test_the_tutorial_schedule_validates_in_its_workflow(self, tmp_path: Path) -> None:
+        tutorial = ROOT / "docs" / "fr" / "premier-robot.md"
+        workflow = _page_block(tutorial, WORKFLOW_MARK)
+        schedule = _page_block(tutorial, "schedule:")
+        assert "\nsecrets:" in workflow
+        path = tmp_path / "saisie.yaml"
+        path.write_text(re.sub(r"^(secrets:.*\n)", rf"\1{schedule}", workflow, flags=re.M), encoding="utf-8")
+        result = validate_file(path)
+        assert result.workflow is not None and result.workflow.schedule, "the schedule was not read"
+        assert not result.diagnostics, [f"{d.code}: {d.message}" for d in result.diagnostics]
 
     @pytest.mark.parametrize(("where", "text"), list(workflow_blocks()))
     def test_each_workflow_block_validates(self, where: str, text: str, tmp_path: Path) -> None:
