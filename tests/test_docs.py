@@ -236,6 +236,26 @@ def _page_block(page: Path, starting: str) -> str:
     raise AssertionError(f"{page.name} has no block starting with {starting!r}")
 
 
+class TestWordSyntaxInActions:
+    def test_robo_actions_word_shows_the_template_syntax(self) -> None:
+        listed = subprocess.run(
+            [sys.executable, "-m", "runner.cli", "actions", "word"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+        for tag in (
+            "{{ nom }}",
+            "{%tr for ligne in lignes %}",
+            "{%tr endfor %}",
+            "{%p if montant %}",
+            "{%p endif %}",
+        ):
+            assert tag in listed
+
+
 class TestWordExample:
     """The example of docs/fr/word.md, run by the word robot on the template the page describes."""
 
