@@ -38,6 +38,7 @@ def print_actions(
                 "actions": {
                     action_name: {
                         "summary": spec.summary,
+                        "description": spec.description,
                         "side_effects": spec.side_effects,
                         "idempotent": spec.idempotent,
                         "returns": spec.returns,
@@ -70,6 +71,8 @@ def print_actions(
             )
             out(f"\n  {name}.{action_name}{flag}")
             out(f"      {spec.summary}")
+            for line in spec.description.splitlines():  # e.g. the Word template syntax
+                out(f"      {line}".rstrip())
             for param in spec.parameters.values():
                 default = "required" if param.required else f"default {param.default!r}"
                 out(f"      {param.name}: {param.type_text()}, {default}")
