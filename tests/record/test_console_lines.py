@@ -129,3 +129,22 @@ def test_a_failed_item_says_why_on_its_line() -> None:
         .rstrip()
         .endswith("[1/2] REF-9 ✗ failed: the data was refused: dossier inconnu (1.2 s)")
     )
+
+
+def test_on_a_terminal_the_bar_shows_done_total_failures_and_a_labelled_time_left() -> None:
+    stream = io.StringIO()
+    console = ConsoleSink(stream, live=True)
+    console.handle(LoopStarted(run_id="r", loop="steps[1]", name="Saisie", total=4))
+    for index, status in enumerate([ItemStatus.DONE, ItemStatus.FAILED_APPLICATION]):
+        console.handle(ItemStarted(run_id="r", loop="steps[1]", key=f"REF-{index}", index=index))
+        console.handle(
+            ItemFinished(run_id="r", loop="steps[1]", key=f"REF-{index}", index=index, status=status, duration=1.0)
+        )
+    console.handle(RunFinished(run_id="r", status=RunStatus.COMPLETED_WITH_ERRORS, duration=2.0))
+    console.close()
+
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stream.getvalue())
+    [bar] = [line for line in shown.splitlines() if "Saisie" in line][-1:]
+    assert re.search(r"Saisie .*2/4 +1 failed +time left", bar), bar
+    assert "REF-1 ✗ failed: " in shown  # a failure is said above the bar, as it happens
+    assert "REF-0" not in shown  # a done item moves the bar, it prints no line
