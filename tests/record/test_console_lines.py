@@ -138,7 +138,9 @@ def test_on_a_terminal_the_bar_shows_done_total_failures_and_a_labelled_time_lef
     for index, status in enumerate([ItemStatus.DONE, ItemStatus.FAILED_APPLICATION]):
         console.handle(ItemStarted(run_id="r", loop="steps[1]", key=f"REF-{index}", index=index))
         console.handle(
-            ItemFinished(run_id="r", loop="steps[1]", key=f"REF-{index}", index=index, status=status, duration=1.0)
+            ItemFinished(
+                run_id="r", loop="steps[1]", key=f"REF-{index}", index=index, status=status, duration=1.0
+            )
         )
     console.handle(RunFinished(run_id="r", status=RunStatus.COMPLETED_WITH_ERRORS, duration=2.0))
     console.close()
