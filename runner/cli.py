@@ -122,6 +122,9 @@ def run(
     ] = 0.0,
     fmt: FormatOption = "text",
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show a line for each step, not only for each item.")
+    ] = False,
 ) -> None:
     """Run a workflow."""
     from robots.kit import RoboError
@@ -148,7 +151,7 @@ def run(
         logs_dir=logs,
         store_url=store,
         settings={"browser": browser} if browser else {},
-        extra_sinks=[ConsoleSink()] if fmt == "text" else [],
+        extra_sinks=[ConsoleSink(verbose=verbose)] if fmt == "text" else [],
         handle_signals=True,
         resume=resume,
         force=force,

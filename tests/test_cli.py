@@ -163,7 +163,8 @@ class TestRuns:
         shown = robo("runs", "show", run_id, cwd=project)
         assert shown.returncode == 0
         assert "Lire les dossiers" in shown.stdout and "D3" in shown.stdout
-        assert robo("runs", "list", "--status", "failed", cwd=project).stderr.strip() == "no runs found"
+        none = robo("runs", "list", "--status", "failed", cwd=project).stderr.splitlines()
+        assert none == [f"runs recorded in sqlite:///{project / 'logs' / 'robo.db'}", "no runs found"]
         verify = robo("audit", "verify", run_id, cwd=project)
         assert verify.returncode == 0 and "intact" in verify.stdout
 
@@ -180,10 +181,11 @@ class TestRuns:
         unknown = robo("runs", "report", "nope", cwd=project)
         assert unknown.returncode == 1 and "no run 'nope'" in unknown.stderr
 
-    def test_show_an_unknown_run(self, project: Path) -> None:
+    def test_show_a_run_where_none_was_recorded(self, project: Path) -> None:
         result = robo("runs", "show", "nope", cwd=project)
         assert result.returncode == 1
-        assert "no run 'nope'" in result.stderr
+        assert "no run was recorded in logs: it has no run store (robo.db)" in result.stderr
+        assert not (project / "logs").exists()  # reading makes no store
 
 
 class TestReference:
@@ -361,6 +363,7 @@ class TestRunsRetry:
         assert "All 3 items done." in report.read_text(encoding="utf-8")
 
     def test_retry_of_an_unknown_run(self, project: Path) -> None:
+        robo("run", "releve.yaml", "-i", "fichier=dossiers.csv", cwd=project)
         result = robo("runs", "retry", "nope", cwd=project)
         assert result.returncode == 1
         assert "no run 'nope'" in result.stderr and "Traceback" not in result.stderr

@@ -223,7 +223,7 @@ class TestRun:
             result.stderr,
             re.MULTILINE,
         ), result.stderr
-        assert "  dossier D2 : en échec : les données ont été refusées : " in result.stderr
+        assert "] D2 ✗ en échec : les données ont été refusées : " in result.stderr
         [run] = json.loads(robo("runs", "list", "--format", "json", *logs, cwd=tmp_path).stdout)
         assert run["status"] == "completed_with_errors"
 
@@ -235,4 +235,4 @@ class TestRun:
             result.stderr,
             re.MULTILINE,
         ), result.stderr
-        assert "  item D2: failed: the data was refused: " in result.stderr
+        assert "] D2 ✗ failed: the data was refused: " in result.stderr

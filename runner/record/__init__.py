@@ -12,7 +12,8 @@ from runner.record.audit_keys import (
 )
 from runner.record.audit_verify import AuditState, AuditVerdict, verify_audit_log
 from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
-from runner.record.console import ConsoleSink, is_closed_output, output_may_be_closed, silence_closed_output
+from runner.record.closed_output import is_closed_output, output_may_be_closed, silence_closed_output
+from runner.record.console import ConsoleSink
 from runner.record.races import is_race, retry_on_race
 from runner.record.store import DRY_RUN_MARK, RunRecord, RunStore
 from runner.record.store_database import (

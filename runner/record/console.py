@@ -8,11 +8,12 @@ it goes away (a closed terminal, `robo run … | head`), it goes quiet and the r
 from __future__ import annotations
 
 import datetime as dt
-import os
+import re
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
@@ -31,6 +32,7 @@ from runner.events import (
     ArtifactSaved,
     Event,
     ItemFinished,
+    ItemStarted,
     ItemStatus,
     LogMessage,
     LoopStarted,
@@ -44,25 +46,65 @@ from runner.events import (
     is_failed,
     run_status_text,
 )
+from runner.record.closed_output import is_closed_output, silence_closed_output
 
 _STATUS_MARK: dict[str, str] = {StepStatus.SUCCEEDED: "✓", StepStatus.FAILED: "✗", StepStatus.SKIPPED: "–"}
+_ITEM_MARK: dict[str, str] = {ItemStatus.DONE: "✓", ItemStatus.TO_CHECK: "⚠", ItemStatus.SKIPPED: "–"}
+HEARTBEAT_SECONDS = 30.0  # without a terminal, how long a long item may run before a summary line says so
+
+
+@dataclass
+class _Loop:
+    """What the console knows of a `for_each` loop while it runs."""
+
+    name: str
+    total: int
+    finished: int = 0
+    failed: int = 0
+    spent: float = 0.0  # seconds of the items finished, for the time left
+
+
+@dataclass
+class _Running:
+    """An item started and not finished yet."""
+
+    loop: str
+    key: str
+    since: float = field(default_factory=time.monotonic)
 
 
 class ConsoleSink:
-    """Shows a run's progress; `live=None` picks the live display only when the output is a terminal."""
+    """Shows a run's progress; `live=None` picks the live display only when the output is a terminal.
+
+    Without a terminal, one line per item and a summary line every `heartbeat` seconds while an item runs long;
+    each step's line only when `verbose`.
+    """
 
     def __init__(
-        self, stream: IO[str] | None = None, *, live: bool | None = None, verbose: bool = False
+        self,
+        stream: IO[str] | None = None,
+        *,
+        live: bool | None = None,
+        verbose: bool = False,
+        heartbeat: float = HEARTBEAT_SECONDS,
     ) -> None:
         stream = stream or sys.stderr
         self.stream = stream
         self.live = stream.isatty() if live is None else live
         self.console = Console(file=stream, highlight=False, soft_wrap=True, force_terminal=self.live or None)
         self.verbose = verbose
+        self.heartbeat = heartbeat
         self._lock = threading.Lock()
         self._progress: Progress | None = None
-        self._loops: dict[str, Any] = {}
-        self._current = ""
+        self._loops: dict[str, _Loop] = {}
+        self._tasks: dict[str, Any] = {}
+        self._running: dict[tuple[str, str], _Running] = {}
+        self._last_line = time.monotonic()
+        self._folders = [
+            Path.cwd()
+        ]  # where paths are shown from: the workflow's folder once known, then here
+        self._stopping = threading.Event()
+        self._ticker: threading.Thread | None = None
         self.closed = False  # the reader went away: nothing more is written
 
     def handle(self, event: Event) -> None:
@@ -70,12 +112,33 @@ class ConsoleSink:
             if self.closed:
                 return
             try:
+                self._follow(event)
                 if self.live:
                     self._handle_live(event)
                 else:
                     self._handle_plain(event)
             except (OSError, ValueError) as exc:  # ValueError: the stream itself was closed
                 self._went_away(exc)
+
+    def _follow(self, event: Event) -> None:
+        """Keep the loops' counts and the running items, which both displays read."""
+        if isinstance(event, RunStarted) and event.workflow_file:
+            self._folders.insert(0, Path(event.workflow_file).parent)
+        elif isinstance(event, LoopStarted):
+            self._loops[event.loop] = _Loop(event.name, event.total)
+        elif isinstance(event, ItemStarted):
+            self._running[(event.loop, event.key)] = _Running(event.loop, event.key)
+            if not self.live and self._ticker is None and self.heartbeat > 0:
+                self._ticker = threading.Thread(target=self._tick, name="console-heartbeat", daemon=True)
+                self._ticker.start()
+        elif isinstance(event, ItemFinished):
+            self._running.pop((event.loop, event.key), None)
+            loop = self._loops.get(event.loop)
+            if loop is not None:
+                loop.finished += 1
+                loop.spent += event.duration
+                if is_failed(event.status):
+                    loop.failed += 1
 
     # -- plain output (not a terminal) ---------------------------------------------------------------------------
 
@@ -87,46 +150,117 @@ class ConsoleSink:
         text = printable(shortened(text)).replace("\n", "\n" + " " * (len(stamp) + 1))
         self.stream.write(f"{stamp} {text}\n")
         self.stream.flush()
+        self._last_line = time.monotonic()
 
     def _handle_plain(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self._line(
-                f"run {event.run_id} of '{event.workflow}' started{' (dry run)' if event.dry_run else ''}"
-            )
-        elif isinstance(event, StepFinished):
-            where = f" [{event.item}]" if event.item else ""
-            mark = _STATUS_MARK.get(event.status, event.status)
-            line = f"{mark} {event.name}{where} ({event.duration:.2f} s)"
-            if event.error:
-                line += f": {event.error.get('message')}"
-            elif event.status == StepStatus.SKIPPED and isinstance(event.result, str):
-                line += f": {event.result}"  # why, e.g. not called in a dry run
-            self._line(line)
-        elif isinstance(event, LoopStarted):
-            self._line(
-                f"↻ {event.name}: {event.total} items"
-                + (f", {event.parallel} lanes" if event.parallel > 1 else "")
-            )
-        elif isinstance(event, ItemFinished):
-            if event.status != ItemStatus.DONE:
-                status = _status_words(event.status)
-                if event.error:
-                    line = _("item {key}: {status}: {error}").format(
-                        key=event.key, status=status, error=event.error
+            if event.dry_run:
+                self._line(
+                    _("run {run_id} of '{workflow}' started (dry run)").format(
+                        run_id=event.run_id, workflow=event.workflow
                     )
-                else:
-                    line = _("item {key}: {status}").format(key=event.key, status=status)
-                self._line("  " + line)
+                )
+            else:
+                self._line(
+                    _("run {run_id} of '{workflow}' started").format(
+                        run_id=event.run_id, workflow=event.workflow
+                    )
+                )
+        elif isinstance(event, StepFinished):
+            # An item's failure is told by its item line; a step failing outside any item stops the run: told.
+            if self.verbose or (event.status == StepStatus.FAILED and not event.item):
+                self._line(_step_line(event))
+        elif isinstance(event, LoopStarted):
+            self._line(_loop_line(event))
+        elif isinstance(event, ItemFinished):
+            self._line(self._item_line(event))
         elif isinstance(event, RetryScheduled):
             self._line(
-                f"⟳ {event.name}: attempt {event.attempt}/{event.of} failed ({event.error}); retry in {event.delay:g} s"
+                _("⟳ {step}: attempt {attempt}/{of} failed ({error}); retry in {delay}").format(
+                    step=event.name,
+                    attempt=event.attempt,
+                    of=event.of,
+                    error=event.error,
+                    delay=_seconds(event.delay),
+                )
             )
         elif isinstance(event, LogMessage):
-            self._line(f"{event.level}: {event.message}")
+            self._line(f"{event.level}: {self._for_people(event.message)}")
         elif isinstance(event, ArtifactSaved):
-            self._line(f"saved {event.artifact}: {event.path}")
+            if self.verbose:  # the report lists them; a path is no news to someone watching
+                self._line(
+                    _("saved {artifact}: {file}").format(artifact=event.artifact, file=Path(event.path).name)
+                )
         elif isinstance(event, RunFinished):
-            self._line(_summary(event))
+            self._stop_ticker()
+            self._line(_run_line(event))
+
+    def _item_line(self, event: ItemFinished) -> str:
+        """`[7/20] REF-2026-0007 ✓ DOS-2026-000042 (0.5 s)`: where the loop is, the item, what it gave."""
+        loop = self._loops.get(event.loop)
+        position = (
+            _("[{done}/{total}]").format(done=loop.finished, total=loop.total)
+            if loop is not None and loop.total > 0
+            else _("[{done}]").format(done=event.index + 1)
+        )
+        mark = _ITEM_MARK.get(event.status, "✗")
+        duration = _seconds(event.duration)
+        if is_failed(event.status) or event.status == ItemStatus.TO_CHECK:
+            return _("{position} {key} {mark} {status}: {error} ({duration})").format(
+                position=position,
+                key=event.key,
+                mark=mark,
+                status=_status_words(event.status),
+                error=event.error or "",
+                duration=duration,
+            )
+        if event.status == ItemStatus.SKIPPED:
+            return _("{position} {key} {mark} already done").format(
+                position=position, key=event.key, mark=mark
+            )
+        gave = _gave(event.outcome)
+        if gave:
+            return _("{position} {key} {mark} {outcome} ({duration})").format(
+                position=position, key=event.key, mark=mark, outcome=gave, duration=duration
+            )
+        return _("{position} {key} {mark} ({duration})").format(
+            position=position, key=event.key, mark=mark, duration=duration
+        )
+
+    def _tick(self) -> None:
+        """Every `heartbeat` seconds with nothing said while an item runs, a line that says where the run is."""
+        while not self._stopping.wait(self.heartbeat / 4):
+            with self._lock:
+                if self.closed:
+                    return
+                now = time.monotonic()
+                if not self._running or now - self._last_line < self.heartbeat:
+                    continue
+                try:
+                    self._line(self._summary_line(now))
+                except (OSError, ValueError) as exc:
+                    self._went_away(exc)
+                    return
+
+    def _summary_line(self, now: float) -> str:
+        oldest = min(self._running.values(), key=lambda running: running.since)
+        loop = self._loops.get(oldest.loop)
+        if loop is None or loop.total <= 0:
+            return _("… {key} running for {elapsed}").format(
+                key=oldest.key, elapsed=_seconds(now - oldest.since)
+            )
+        left = _time_left(loop)
+        return _("… {key} running for {elapsed}; {done}/{total} done, {failed}, time left {left}").format(
+            key=oldest.key,
+            elapsed=_seconds(now - oldest.since),
+            done=loop.finished,
+            total=loop.total,
+            failed=ngettext("{count} failed", "{count} failed", loop.failed).format(count=loop.failed),
+            left=left,
+        )
+
+    def _stop_ticker(self) -> None:
+        self._stopping.set()
 
     # -- live output (a terminal) --------------------------------------------------------------------------------
 
@@ -137,45 +271,59 @@ class ConsoleSink:
                 TextColumn("{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]}", style="red"),
+                TextColumn("{task.fields[left]}"),
                 TimeRemainingColumn(),
                 console=self.console,
                 transient=False,
             )
             self._progress.start()
-            self._loops["__step__"] = self._progress.add_task("", total=None)
+            self._tasks["__step__"] = self._progress.add_task("", total=None, failed="", left="")
         return self._progress
 
     def _handle_live(self, event: Event) -> None:
         progress = self._ensure_progress()
         if isinstance(event, RunStarted):
-            progress.console.print(f"[bold]{_shown(event.workflow)}[/] — run {event.run_id}")
+            progress.console.print(
+                _("[bold]{workflow}[/] — run {run_id}").format(
+                    workflow=_shown(event.workflow), run_id=event.run_id
+                )
+            )
         elif isinstance(event, StepStarted):
             where = f" [dim]{_shown(event.item, lines=False)}[/]" if event.item else ""
-            progress.update(self._loops["__step__"], description=f"{_shown(event.name, lines=False)}{where}")
+            progress.update(self._tasks["__step__"], description=f"{_shown(event.name, lines=False)}{where}")
+        elif isinstance(event, StepFinished):
+            if self.verbose:
+                progress.console.print(_shown(_step_line(event)))
         elif isinstance(event, LoopStarted):
-            self._loops[event.loop] = progress.add_task(_shown(event.name, lines=False), total=event.total)
+            self._tasks[event.loop] = progress.add_task(
+                _shown(event.name, lines=False), total=event.total, failed="", left=_("time left")
+            )
         elif isinstance(event, ItemFinished):
-            task = self._loops.get(event.loop)
-            if task is not None:
-                progress.advance(task)
+            task = self._tasks.get(event.loop)
+            loop = self._loops.get(event.loop)
+            if task is not None and loop is not None:
+                failed = ngettext("{count} failed", "{count} failed", loop.failed).format(count=loop.failed)
+                progress.update(task, advance=1, failed=failed if loop.failed else "")
             if is_failed(event.status) or event.status == ItemStatus.TO_CHECK:
-                progress.console.print(
-                    f"[yellow]item {_shown(event.key)}[/] ({_status_words(event.status)}): "
-                    f"{_shown(event.error or event.status)}"
-                )
+                progress.console.print(f"[yellow]{_shown(self._item_line(event))}[/]")
+            elif self.verbose:
+                progress.console.print(_shown(self._item_line(event)))
         elif isinstance(event, RetryScheduled):
             progress.console.print(
-                f"[yellow]⟳ {_shown(event.name)}[/] attempt {event.attempt}/{event.of}: {_shown(event.error)}"
+                _("[yellow]⟳ {step}[/] attempt {attempt}/{of}: {error}").format(
+                    step=_shown(event.name), attempt=event.attempt, of=event.of, error=_shown(event.error)
+                )
             )
         elif isinstance(event, LogMessage):
             style = {"warning": "yellow", "error": "red"}.get(event.level, "")
-            text = _shown(event.message)
+            text = _shown(self._for_people(event.message))
             progress.console.print(f"[{style}]{text}[/]" if style else text)
         elif isinstance(event, RunFinished):
-            progress.update(self._loops["__step__"], description="done", total=1, completed=1)
+            progress.update(self._tasks["__step__"], description=_("done"), total=1, completed=1)
             self._stop()
             colour = "green" if event.status == RunStatus.SUCCEEDED else "red"
-            self.console.print(f"[{colour}]{escape(_summary(event))}[/]")
+            self.console.print(f"[{colour}]{escape(_run_line(event))}[/]")
 
     def _stop(self) -> None:
         if self._progress is not None:
@@ -184,6 +332,7 @@ class ConsoleSink:
 
     def close(self) -> None:
         with self._lock:
+            self._stop_ticker()
             if self.closed:
                 return
             try:
@@ -198,48 +347,90 @@ class ConsoleSink:
         self._progress = None
         silence_closed_output(self.stream)
 
+    def _for_people(self, message: str) -> str:
+        """A robot's message without what only the audit log needs: no digest, no absolute path.
 
-@contextmanager
-def output_may_be_closed() -> Iterator[None]:
-    """What follows a run is said if someone still reads; a closed pipe changes nothing, not even the exit code."""
-    try:
-        yield
-    except OSError as exc:
-        if not is_closed_output(exc):
-            raise
-        silence_closed_output(sys.stdout)
-        silence_closed_output(sys.stderr)
+        The audit log keeps the message whole; a person watching reads a path from the workflow's folder.
+        """
+        message = _DIGEST.sub("", message)
+        return _ABSOLUTE_PATH.sub(lambda match: self._shown_path(match[0]), message)
 
-
-def is_closed_output(exc: BaseException) -> bool:
-    """Whether writing failed because nobody reads the output any more (a closed pipe or terminal)."""
-    import errno
-
-    return isinstance(exc, ValueError) or (
-        isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.EIO, errno.ECONNRESET, errno.EBADF)
-    )
+    def _shown_path(self, text: str) -> str:
+        path = Path(text)
+        for folder in self._folders:
+            if path.is_relative_to(folder) and path != folder:
+                return str(path.relative_to(folder))
+        return f"…/{path.name}" if path.name else text
 
 
-def silence_closed_output(stream: IO[str]) -> None:
-    """Send what is still written to `stream` (and buffered in it) to the null device.
-
-    Without it, the interpreter's last flush of a closed stdout or stderr fails at exit and turns the process's
-    exit code into 120, whatever the run's status was.
-    """
-    try:
-        target = stream.fileno()
-    except (OSError, ValueError):
-        return
-    null = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(null, target)
-    finally:
-        os.close(null)
+_DIGEST = re.compile(r",? sha256 [0-9a-f]{64}")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])/[^\s,;()'\"]+")
 
 
 def _shown(text: str, *, lines: bool = True) -> str:
     """Text from a run, for rich: control characters escaped (see `printable`), then markup characters."""
     return escape(printable(shortened(text), lines=lines))
+
+
+def _step_line(event: StepFinished) -> str:
+    mark = _STATUS_MARK.get(event.status, event.status)
+    where = f" [{event.item}]" if event.item else ""
+    line = f"{mark} {event.name}{where} ({_seconds(event.duration)})"
+    if event.error:
+        return f"{line}: {event.error.get('message')}"
+    if event.status == StepStatus.SKIPPED and isinstance(event.result, str):
+        return f"{line}: {event.result}"  # why, e.g. not called in a dry run
+    return line
+
+
+def _loop_line(event: LoopStarted) -> str:
+    if event.parallel > 1:
+        return ngettext(
+            "↻ {loop}: {total} item, {lanes} lanes", "↻ {loop}: {total} items, {lanes} lanes", event.total
+        ).format(loop=event.name, total=event.total, lanes=event.parallel)
+    return ngettext("↻ {loop}: {total} item", "↻ {loop}: {total} items", event.total).format(
+        loop=event.name, total=event.total
+    )
+
+
+def _run_line(event: RunFinished) -> str:
+    """The run's last line: "run completed with errors in 2.0 s (3 steps, 2 items done, 1 failed)"."""
+    return _("run {status} in {duration} {counts}").format(
+        status=run_status_text(event.status),
+        duration=_seconds(event.duration),
+        counts=_counts_text(event.counts),
+    )
+
+
+def _gave(outcome: dict[str, Any] | None) -> str:
+    """What an item gave, from its loop's `collect` (e.g. the number of the record it made)."""
+    if not outcome:
+        return ""
+    shown = [
+        str(value)
+        for name, value in outcome.items()
+        if name not in ("key", "status", "error") and value not in (None, "")
+    ]
+    return " ".join(shown)
+
+
+def _seconds(seconds: float) -> str:
+    """A duration as a person reads it: `0.5 s`, `12 s`, `3 min 05 s`, `2 h 10 min`."""
+    if seconds < 10:
+        return _("{seconds:.1f} s").format(seconds=seconds)
+    whole = round(seconds)
+    if whole < 60:
+        return _("{seconds} s").format(seconds=whole)
+    if whole < 3600:
+        return _("{minutes} min {seconds:02d} s").format(minutes=whole // 60, seconds=whole % 60)
+    return _("{hours} h {minutes:02d} min").format(hours=whole // 3600, minutes=whole % 3600 // 60)
+
+
+def _time_left(loop: _Loop) -> str:
+    """The loop's time left, from the mean duration of its finished items; unknown before the first one."""
+    if loop.finished == 0:
+        return _("unknown")
+    return _seconds(loop.spent / loop.finished * max(loop.total - loop.finished, 0))
 
 
 def _status_words(status: str) -> str:
@@ -248,15 +439,6 @@ def _status_words(status: str) -> str:
     if kind != status and kind in KIND_WORDS:
         return _("failed: {reason}").format(reason=_(KIND_WORDS[kind]))
     return status
-
-
-def _summary(event: RunFinished) -> str:
-    """The run's last line: "run completed with errors in 2.0 s (3 steps, 2 items done, 1 failed)"."""
-    return _("run {status} in {seconds} s {counts}").format(
-        status=run_status_text(event.status),
-        seconds=f"{event.duration:.1f}",
-        counts=_counts_text(event.counts),
-    )
 
 
 def _counts_text(counts: dict[str, int]) -> str:

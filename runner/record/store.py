@@ -160,6 +160,12 @@ class RunStore:
                 row = matches[0] if len(matches) == 1 else None
             return _run_record(row, _item_counts(connection, [row["id"]])) if row else None
 
+    def run_ids_starting_with(self, beginning: str, *, limit: int) -> list[str]:
+        """The ids of at most `limit` runs whose id begins with `beginning`, in order."""
+        with self.engine.connect() as connection:
+            query = select(runs.c.id).where(runs.c.id.like(f"{beginning}%")).order_by(runs.c.id).limit(limit)
+            return [row[0] for row in connection.execute(query)]
+
     def list_runs(
         self,
         *,

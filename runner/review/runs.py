@@ -34,19 +34,52 @@ Say = Callable[[str], None]
 
 
 def open_store(logs: Path, url: str | None, err: Say) -> RunStore | None:
-    """The run store of `--store`, else of the logs folder; None, said on `err`, when it cannot be opened."""
+    """The run store of `--store`, else of the logs folder; None, said on `err`, when it cannot be opened.
+
+    A store is read here, never made: a logs folder without one is said, and no empty `logs/` is left behind.
+    """
+    url = url or default_store_url(logs)
+    if _missing(url):
+        err(
+            f"error: no run was recorded in {logs}: it has no run store ({DEFAULT_STORE_NAME})\n"
+            "  hint: name the folder where the runs were recorded with --logs, or their store with --store"
+        )
+        return None
     try:
-        return RunStore(url or default_store_url(logs))
+        return RunStore(url)
     except ConfigurationError as exc:
         err(f"error: {exc.message}\n  hint: {exc.hint}")
         return None
 
 
+def _missing(url: str) -> bool:
+    """Whether `url` is a SQLite file that is not there (opening it would make it)."""
+    return url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file()
+
+
+LAST_RUN = "last"  # the run id that names the newest run of the store
+
+
 def find_run(store: RunStore, run_id: str, err: Say) -> RunRecord | None:
-    """The run named `run_id` (the whole id or a unique beginning of it), as reported; None, said, when there is none."""
+    """The run named `run_id` (the whole id, a unique beginning of it, or `last`), as reported; None, said, when
+    there is none or the beginning names several runs."""
+    if run_id == LAST_RUN:
+        newest = store.list_runs(limit=1)
+        if not newest:
+            err(f"error: no run in {store.shown_url}")
+            return None
+        return reported(newest[0])
     record = store.get_run(run_id)
     if record is None:
-        err(f"error: no run '{run_id}' in {store.shown_url}")
+        several = store.run_ids_starting_with(run_id, limit=6)
+        if len(several) > 1:
+            err(
+                f"error: '{run_id}' begins the ids of several runs: {', '.join(several[:5])}"
+                + (", …" if len(several) > 5 else "")
+                + "\n  hint: give more of the run's id"
+            )
+        else:
+            err(f"error: no run '{run_id}' in {store.shown_url}")
         return None
     return reported(record)
 
@@ -82,11 +115,16 @@ def print_runs(
     if fmt == "json":
         out(json.dumps([record.__dict__ for record in records], ensure_ascii=False, indent=2, default=str))
         return
+    err(f"runs recorded in {store.shown_url}")
     if not records:
         err("no runs found")
         return
-    # The run as a whole: its duration over all its sessions, its items as the store has them.
-    table = Table("run", "workflow", "status", "started", "duration", "items done/failed")
+    # The run as a whole: its duration over all its sessions, its items as the store has them. An id is never cut:
+    # it is what the other commands are given.
+    table = Table()
+    table.add_column("run", no_wrap=True, min_width=max(len(record.id) for record in records))
+    for heading in ("workflow", "status", "started", "duration", "items done/failed"):
+        table.add_column(heading)
     for record in records:
         counts = record.counts or {}
         table.add_row(
@@ -275,13 +313,15 @@ def verify_audit(target: str, logs: Path, url: str | None, out: Say, err: Say) -
         except _StoreUnavailable:
             return ExitCode.ERROR
     else:
-        store = open_store(logs, url, err)
-        if store is None:
-            return ExitCode.ERROR
-        try:
-            record = store.get_run(target)
-        finally:
-            store.close()
+        record = None
+        if not _missing(url or default_store_url(logs)):
+            store = open_store(logs, url, err)
+            if store is None:
+                return ExitCode.ERROR
+            try:
+                record = store.get_run(target)
+            finally:
+                store.close()
         if record is None or not record.run_dir:
             err(f"error: '{target}' is neither an audit log file nor a known run id")
             return ExitCode.USAGE

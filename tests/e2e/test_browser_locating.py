@@ -151,8 +151,10 @@ def test_a_label_typo_fails_in_seconds_shown_live_and_stops_the_run_after_three_
                 process.kill()
     output = "\n".join(text for _, text in lines)
     assert process.returncode != 0, output
-    failed = [(at, text) for at, text in lines if text.split(" ", 1)[-1].startswith("  item ")]
-    assert [text.split("item ", 1)[1].split(":", 1)[0] for _, text in failed] == ["1", "2", "3"], output
+    failed = [
+        (at, text) for at, text in lines if " ✗ failed: " in text
+    ]  # an item's line: [1/3] key ✗ failed: …
+    assert [text.split("] ", 1)[1].split(" ✗", 1)[0] for _, text in failed] == ["1", "2", "3"], output
     for _, text in failed:
         assert "the field labelled 'Nom du demandeurr' is not on the page" in text, text
         assert "did you mean 'Nom du demandeur'" in text, text  # live, with the item's line

@@ -64,7 +64,7 @@ def test_a_field_typo_is_a_workflow_error_at_its_line_and_stops_the_run_after_th
         in result.stderr
     )
     assert "fix the workflow, then resume" in result.stderr
-    assert "item D1: failed: a mistake in the workflow: step 'Noter le nom' failed" in result.stderr
+    assert "] D1 ✗ failed: a mistake in the workflow: step 'Noter le nom' failed" in result.stderr
     [audit] = logs.rglob("audit.jsonl")
     events = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
     finished = [(e["key"], e["status"]) for e in events if e["event"] == "item_finished"]

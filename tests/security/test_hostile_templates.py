@@ -231,7 +231,7 @@ class TestRendering:
         assert not finished.killed and "Traceback" not in finished.output
         assert finished.returncode == 3, finished.output  # completed with errors
         assert "[  x  ]" in finished.output and "[   x   ]" in finished.output  # A and C were done
-        assert "item B: failed: the data was refused: step 'Centrer' failed" in finished.output
+        assert "] B ✗ failed: the data was refused: step 'Centrer' failed" in finished.output
         assert "a text of 1,000,000,000 characters, more than the limit of 10,000,000" in finished.output
         assert finished.peak_memory <= RENDERING_MEMORY, f"{finished.peak_memory / 2**20:.0f} MB"
 
