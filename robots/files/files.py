@@ -36,6 +36,7 @@ from robots.kit import (
     _,
     action,
     file_digest,
+    format_number,
     ngettext,
 )
 
@@ -320,7 +321,7 @@ class Files(ArchiveActions):
             if now >= deadline:
                 raise ApplicationError(
                     _("files.wait_for_file: no file {pattern} arrived in {folder} within {seconds} s").format(
-                        pattern=repr(pattern), folder=root, seconds=f"{timeout:g}"
+                        pattern=repr(pattern), folder=root, seconds=format_number(timeout)
                     ),
                     hint=_(
                         "the file may come later (raise `timeout`), or under another name (check `pattern`)"

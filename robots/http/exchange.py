@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from robots.http.deadline import cut_at_deadline, deadline_at
-from robots.kit import ApplicationError, BusinessError, ConfigurationError, _
+from robots.kit import ApplicationError, BusinessError, ConfigurationError, _, format_number
 
 if TYPE_CHECKING:
     import httpx
@@ -97,7 +97,7 @@ def _plain_errors(method: str, url: str, timeout: float, started: float) -> Iter
             hint=_("a web address starts with http:// or https://"),
         ) from None
     except httpx.TimeoutException as exc:
-        waited = f"{time.monotonic() - started:.1f}"
+        waited = format_number(time.monotonic() - started, decimals=1)
         if isinstance(exc, httpx.ConnectTimeout):
             message = _("{method} {url}: waited {waited} s to connect in vain (timeout: {timeout} s)")
         else:
@@ -105,7 +105,7 @@ def _plain_errors(method: str, url: str, timeout: float, started: float) -> Iter
                 "{method} {url}: waited {waited} s for the whole answer in vain (timeout: {timeout} s)"
             )
         raise ApplicationError(
-            message.format(method=method, url=url, waited=waited, timeout=f"{timeout:g}"),
+            message.format(method=method, url=url, waited=waited, timeout=format_number(timeout)),
             hint=_("the server is down, overloaded or too slow; raise `timeout` if it is normally this slow"),
         ) from None
     except httpx.ConnectError as exc:

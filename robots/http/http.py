@@ -33,6 +33,7 @@ from robots.kit import (
     action,
     atomic_file,
     file_digest,
+    format_number,
     one_writer,
     place,
     refused_name,
@@ -92,7 +93,7 @@ def _server_file_name(response: httpx.Response, what: str) -> str:
         problem = _("it would make a hidden file")
     elif len(name.encode("utf-8", "replace")) > _SERVER_NAME_BYTES:
         problem = _("it is too long ({n} characters; at most {limit} bytes)").format(
-            n=len(name), limit=_SERVER_NAME_BYTES
+            n=format_number(len(name)), limit=format_number(_SERVER_NAME_BYTES)
         )
     if problem is None:
         return name
@@ -209,7 +210,9 @@ class Http(Robot):
             _(
                 "http: the answer of {what} is {size} bytes, more than {limit} to keep in memory: "
                 "saved to {path} (result `file`; `text` and `json` are empty)"
-            ).format(what=what, size=size, limit=BODY_IN_MEMORY_LIMIT, path=target)
+            ).format(
+                what=what, size=format_number(size), limit=format_number(BODY_IN_MEMORY_LIMIT), path=target
+            )
         )
         return None, target, size
 

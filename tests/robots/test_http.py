@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -451,3 +452,14 @@ class TestInFrenchAndEnglish:
                 "is the server running? check the address and port",
             ),
         }[spoken]
+
+    def test_a_timeout_in_the_language_and_its_numbers(self, http: Http, server: str, spoken: str) -> None:
+        with pytest.raises(ApplicationError) as caught:
+            http.get(f"{server}/slow", timeout=0.2)
+        assert re.fullmatch(
+            {
+                "fr": rf"GET {server}/slow : 0,[2-9] s d'attente de la réponse complète, en vain \(délai : 0,2 s\)",
+                "en": rf"GET {server}/slow: waited 0\.[2-9] s for the whole answer in vain \(timeout: 0\.2 s\)",
+            }[spoken],
+            caught.value.message,
+        ), caught.value.message
