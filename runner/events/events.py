@@ -187,6 +187,7 @@ class LoopStarted(Event):
     name: str
     total: int
     parallel: int = 1
+    keys: list[str] = field(default_factory=list)  # the items' keys, in order: the report lists those never started
 
 
 @dataclass(frozen=True, kw_only=True)
