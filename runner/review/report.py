@@ -333,7 +333,7 @@ def _next_steps(
         steps.append(
             NextStep(
                 ngettext(
-                    "Correct what the failed item needs (see below), then do it again:",
+                    "Correct what the {n} failed item needs (see below), then do it again:",
                     "Correct what the {n} failed items need (see below), then do them again:",
                     failed,
                 ).format(n=_count(failed)),
@@ -344,7 +344,7 @@ def _next_steps(
         steps.append(
             NextStep(
                 ngettext(
-                    "Look for the item to check in the intranet, then say what you found:",
+                    "Look for the {n} item to check in the intranet, then say what you found:",
                     "Look for the {n} items to check in the intranet, then say what you found for each:",
                     to_check,
                 ).format(n=_count(to_check)),
