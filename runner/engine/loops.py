@@ -104,7 +104,12 @@ class LoopRunner:
         total = len(keys)
         self._host.emit(
             LoopStarted(
-                run_id=self._host.run_id, loop=loop, name=step.label, total=total, parallel=lanes, keys=list(keys)
+                run_id=self._host.run_id,
+                loop=loop,
+                name=step.label,
+                total=total,
+                parallel=lanes,
+                keys=list(keys),
             )
         )
         outcomes: list[dict[str, Any] | None] = [None] * total

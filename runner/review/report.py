@@ -86,7 +86,8 @@ class Failure:
     artifacts: list[Artifact] = field(default_factory=list)
     changed: str | None = None  # the item's step that may have entered it before it failed (a submit, a send)
     advice: str | None = None  # for an item to check: what to do, with the commands
-    items: list[tuple[str, str]] = field(default_factory=list)  # (key, anchor of its row) with this same error
+    # the items with this same error: (key, anchor of its row in the items table)
+    items: list[tuple[str, str]] = field(default_factory=list)
     anchor: str = ""
 
 
@@ -146,7 +147,11 @@ def _count(value: int) -> str:
 
 
 def _headline(
-    record: RunRecord, item_counts: Counter[str], item_total: int, not_started: int, stopped_by: Failure | None
+    record: RunRecord,
+    item_counts: Counter[str],
+    item_total: int,
+    not_started: int,
+    stopped_by: Failure | None,
 ) -> str:
     done = item_counts.get(ItemStatus.DONE, 0) + item_counts.get(ItemStatus.SKIPPED, 0)
     failed = sum(count for status, count in item_counts.items() if is_failed(status))
@@ -309,7 +314,9 @@ def _not_started(item_rows: list[dict[str, Any]], facts: LogFacts) -> list[NotSt
         count = planned.total - len(seen)
         if count > 0:
             keys = [key for key in planned.keys if key not in seen][:MAX_NOT_STARTED_KEYS]
-            found.append(NotStarted(loop=planned.name or planned.loop, total=planned.total, count=count, keys=keys))
+            found.append(
+                NotStarted(loop=planned.name or planned.loop, total=planned.total, count=count, keys=keys)
+            )
     return found
 
 
@@ -321,11 +328,17 @@ def _next_steps(
     failed = sum(count for status, count in item_counts.items() if is_failed(status))
     to_check = item_counts.get(ItemStatus.TO_CHECK, 0)
     if record.dry_run:
-        return [NextStep(_("Nothing was entered: run the workflow for real when the plan is right."),
-                         f"robo run {record.workflow_file}")]
+        return [
+            NextStep(
+                _("Nothing was entered: run the workflow for real when the plan is right."),
+                f"robo run {record.workflow_file}",
+            )
+        ]
     if record.status in RESUMABLE:
         if not_started or items_unknown or record.status != RunStatus.FAILED:
-            text = _("Once the cause is fixed, resume the run: what is done stays done, the rest is done now.")
+            text = _(
+                "Once the cause is fixed, resume the run: what is done stays done, the rest is done now."
+            )
         else:
             text = _("Once the cause is fixed, resume the run: only what is not done yet is done again.")
         steps.append(NextStep(text, f"robo run {record.workflow_file} --resume {record.id}"))
@@ -375,7 +388,9 @@ def gather(store: RunStore, run_id: str) -> ReportData:
     facts = read_run_log(run_dir, {row["key"] for row in shown[:MAX_DETAILED_ITEMS]})
     failures, stopped_by = _failures(record, item_rows, facts)
     card_of = {key: failure for failure in failures for key, _anchor in failure.items}
-    to_check = [_item_to_check(record.id, row, facts) for row in item_rows if row["status"] == ItemStatus.TO_CHECK]
+    to_check = [
+        _item_to_check(record.id, row, facts) for row in item_rows if row["status"] == ItemStatus.TO_CHECK
+    ]
     for number, failure in enumerate(to_check, start=1):
         failure.anchor = f"to-check-{number}"
         card_of[failure.items[0][0]] = failure

@@ -222,7 +222,9 @@ class _Reader:
             steps = self.facts.steps_of.setdefault(item, [])
             if len(steps) < MAX_STEPS_PER_ITEM:
                 detail = StepDetail(
-                    name=str(event.get("name") or ""), action=event.get("action"), params=event.get("params") or {}
+                    name=str(event.get("name") or ""),
+                    action=event.get("action"),
+                    params=event.get("params") or {},
                 )
                 steps.append(detail)
                 self.open_details[where] = detail
@@ -248,7 +250,9 @@ class _Reader:
                 self.facts.step_failures.append(failed)
                 session = self.session()
                 if len(session.step_failures) < MAX_SESSION_KEYS:
-                    session.step_failures.append((str(event.get("name") or ""), _error_text(event.get("error")) or ""))
+                    session.step_failures.append(
+                        (str(event.get("name") or ""), _error_text(event.get("error")) or "")
+                    )
             else:
                 self.facts.item_failures[event["item"]] = failed
 

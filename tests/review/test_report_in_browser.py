@@ -149,7 +149,9 @@ def overflow(page: Any) -> int:
 
 class TestHowItLooks:
     @pytest.mark.parametrize("name", ["succeeded", "repeated", "login-refused", "resumed"])
-    def test_no_page_is_wider_than_the_screen_and_a_screenshot_is_saved(self, open_report: Any, name: str) -> None:
+    def test_no_page_is_wider_than_the_screen_and_a_screenshot_is_saved(
+        self, open_report: Any, name: str
+    ) -> None:
         page = open_report(name)
         assert overflow(page) <= WIDTH
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -276,7 +278,9 @@ class TestTriage:
 
 class TestLanguage:
     @pytest.fixture
-    def locale_of(self, monkeypatch: pytest.MonkeyPatch, reports: dict[str, RunOutcome], tmp_path: Path) -> Any:
+    def locale_of(
+        self, monkeypatch: pytest.MonkeyPatch, reports: dict[str, RunOutcome], tmp_path: Path
+    ) -> Any:
         from robots.kit import set_language
 
         def written(lang: str) -> str:
@@ -300,7 +304,12 @@ class TestLanguage:
     def test_under_a_french_locale_the_report_is_french(self, locale_of: Any) -> None:
         html = locale_of("fr_FR.UTF-8")
         assert '<html lang="fr">' in html
-        for text in ("5 dossiers — même erreur", "Que faire maintenant", "En échec seulement", "Dossiers (12)"):
+        for text in (
+            "5 dossiers — même erreur",
+            "Que faire maintenant",
+            "En échec seulement",
+            "Dossiers (12)",
+        ):
             assert text in html
         assert re.search(r"\d\d/\d\d/20\d\d \d\d:\d\d:\d\d \([A-Za-z/_]+\)", html)  # a labelled moment
         assert "same error" not in html and "What to do next" not in html
@@ -311,4 +320,3 @@ class TestLanguage:
         for text in ("5 items — same error", "What to do next", "Failed only", "Work items (12)"):
             assert text in html
         assert "même erreur" not in html
-
