@@ -32,7 +32,7 @@ from robots.kit import (
     zone_label,
 )
 from runner.events import ItemStatus, RunStatus, effects_of, is_failed, touching
-from runner.record import AUDIT_LOG_NAME, AuditVerdict, RunRecord, RunStore, verify_audit_log
+from runner.record import AUDIT_LOG_NAME, AuditLogCheck, AuditVerdict, RunRecord, RunStore
 from runner.review.failure_groups import error_signature
 from runner.review.liveness import reported
 from runner.review.run_log import Artifact, FailedStep, LogFacts, Session, StepStats, read_run_log
@@ -385,7 +385,9 @@ def gather(store: RunStore, run_id: str) -> ReportData:
     for number, row in enumerate(item_rows, start=1):
         row["anchor"] = f"item-{number}"
     shown = sorted(item_rows, key=_failed_first)[:MAX_ITEM_ROWS]
-    facts = read_run_log(run_dir, {row["key"] for row in shown[:MAX_DETAILED_ITEMS]})
+    audit_log = run_dir / AUDIT_LOG_NAME
+    check = AuditLogCheck(audit_log, record.last_hash) if audit_log.is_file() else None
+    facts = read_run_log(run_dir, {row["key"] for row in shown[:MAX_DETAILED_ITEMS]}, check)
     failures, stopped_by = _failures(record, item_rows, facts)
     card_of = {key: failure for failure in failures for key, _anchor in failure.items}
     to_check = [
@@ -410,7 +412,6 @@ def gather(store: RunStore, run_id: str) -> ReportData:
     not_started = _not_started(item_rows, facts)
     left = sum(entry.count for entry in not_started)
     items_unknown = not item_rows and not facts.loops and record.status in RESUMABLE
-    audit_log = run_dir / AUDIT_LOG_NAME
     return ReportData(
         run=record,
         language=current_language(),
@@ -433,7 +434,7 @@ def gather(store: RunStore, run_id: str) -> ReportData:
         logs=facts.logs,
         slowest=sorted(facts.stats.values(), key=lambda s: s.total, reverse=True)[:10],
         artifacts=facts.artifacts,
-        audit=verify_audit_log(audit_log, record.last_hash) if audit_log.is_file() else None,
+        audit=check.verdict() if check is not None else None,
         retries=sum(facts.retries.values()),
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )

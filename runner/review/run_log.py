@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.events import StepStatus, is_failed
-from runner.record import AUDIT_LOG_NAME
+from runner.record import AUDIT_LOG_NAME, AuditLogCheck
 
 MAX_EMBEDDED_IMAGE = 2 * 2**20
 MAX_EMBEDDED_TOTAL = 6 * 2**20  # well under what the schedule service attaches to a mail (10 MB)
@@ -149,12 +149,15 @@ def _artifact(record: dict[str, Any], run_dir: Path, embed: _Embedder) -> Artifa
     )
 
 
-def audit_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The log's records, in order, read once, a line at a time (a line cut by a crash is skipped)."""
+def audit_records(path: Path, check: AuditLogCheck | None = None) -> Iterator[dict[str, Any]]:
+    """The log's records, in order, read once, a line at a time (a line cut by a crash is skipped); each line is
+    also fed to `check`, which verifies the log in the same pass."""
     if not path.is_file():
         return
     with path.open("rb") as handle:
         for raw in handle:
+            if check is not None:
+                check.feed(raw)
             try:
                 record = json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError):
@@ -278,10 +281,13 @@ class _Reader:
         self.facts.artifacts.append(_artifact(event, self.run_dir, self.embed))
 
 
-def read_run_log(run_dir: Path, detailed: Collection[str] = ()) -> LogFacts:
-    """The facts of the run's audit log, in one pass; step details only for the items in `detailed`."""
+def read_run_log(
+    run_dir: Path, detailed: Collection[str] = (), check: AuditLogCheck | None = None
+) -> LogFacts:
+    """The facts of the run's audit log, in one pass (which `check` verifies); step details only for the items in
+    `detailed`."""
     reader = _Reader(run_dir, detailed)
-    for event in audit_records(run_dir / AUDIT_LOG_NAME):
+    for event in audit_records(run_dir / AUDIT_LOG_NAME, check):
         reader.read(event)
     reader.facts.logs = reader.facts.logs[-MAX_LOG_MESSAGES:]
     return reader.facts
