@@ -290,6 +290,8 @@ class TestLanguage:
             set_language(None)
             outcome = reports["repeated"]
             assert outcome.run_dir is not None and outcome.run_id is not None
+            # the key the module's runs were signed with, so that the report finds its audit log intact
+            monkeypatch.setenv(AUDIT_KEY_VARIABLE, str(outcome.run_dir.parents[2] / "audit.key"))
             store = RunStore(default_store_url(outcome.run_dir.parents[1]))
             try:
                 path = write_report(store, outcome.run_id, tmp_path / f"{lang}.html")
@@ -301,8 +303,19 @@ class TestLanguage:
         monkeypatch.setenv("ROBO_LANG", "en")
         set_language(None)
 
-    def test_under_a_french_locale_the_report_is_french(self, locale_of: Any) -> None:
+    def test_under_a_french_locale_the_report_is_french(
+        self, locale_of: Any, browser: Any, tmp_path: Path
+    ) -> None:
         html = locale_of("fr_FR.UTF-8")
+        page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
+        try:
+            page.goto((tmp_path / "fr_FR.UTF-8.html").as_uri())
+            assert overflow(page) <= WIDTH
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "repeated-fr.png"), full_page=True)
+            print(f"report screenshot: {SCREENSHOTS / 'repeated-fr.png'}")
+        finally:
+            page.close()
         assert '<html lang="fr">' in html
         for text in (
             "5 dossiers — même erreur",
@@ -313,6 +326,7 @@ class TestLanguage:
             assert text in html
         assert re.search(r"\d\d/\d\d/20\d\d \d\d:\d\d:\d\d \([A-Za-z/_]+\)", html)  # a labelled moment
         assert "same error" not in html and "What to do next" not in html
+        assert "Journal d'audit intact" in html.replace("&#39;", "'")
 
     def test_under_the_c_locale_the_report_is_english(self, locale_of: Any) -> None:
         html = locale_of("C")
