@@ -34,6 +34,7 @@ from robots.kit import (
 from runner.events import ItemStatus, RunStatus, effects_of, is_failed, touching
 from runner.record import AUDIT_LOG_NAME, AuditLogCheck, AuditVerdict, RunRecord, RunStore
 from runner.review.failure_groups import error_signature
+from runner.review.item_digest import ItemDigest, digest_items
 from runner.review.liveness import reported
 from runner.review.run_log import Artifact, FailedStep, LogFacts, Session, StepStats, read_run_log
 
@@ -42,7 +43,6 @@ MAX_ITEM_ROWS = 5_000
 MAX_DETAILED_ITEMS = 500  # items whose steps the report details (failed ones first)
 MAX_DETAILED_FAILURES = 200
 MAX_NOT_STARTED_KEYS = 200
-MAX_OUTCOME_COLUMNS = 6
 DRY_RUN_HEADLINE = N_(
     "A dry run: the steps that change something were not called, nothing was entered or sent. "
 )
@@ -304,16 +304,15 @@ def _failures(
     return failures, stopped_by
 
 
-def _not_started(item_rows: list[dict[str, Any]], facts: LogFacts) -> list[NotStarted]:
-    started: dict[str, set[str]] = {}
-    for row in item_rows:
-        started.setdefault(str(row["loop"]), set()).add(str(row["key"]))
+def _not_started(digest: ItemDigest, facts: LogFacts) -> list[NotStarted]:
     found = []
     for planned in facts.loops.values():
-        seen = started.get(planned.loop, set())
-        count = planned.total - len(seen)
+        positions = digest.started.get(planned.loop, bytearray())
+        count = planned.total - sum(positions)
         if count > 0:
-            keys = [key for key in planned.keys if key not in seen][:MAX_NOT_STARTED_KEYS]
+            keys = [
+                key for index, key in enumerate(planned.keys) if not digest.was_started(planned.loop, index)
+            ][:MAX_NOT_STARTED_KEYS]
             found.append(
                 NotStarted(loop=planned.name or planned.loop, total=planned.total, count=count, keys=keys)
             )
@@ -369,10 +368,6 @@ def _next_steps(
     return steps
 
 
-def _failed_first(row: dict[str, Any]) -> tuple[bool, bool, int]:
-    return (row["status"] != ItemStatus.TO_CHECK, not is_failed(row["status"]), row["position"])
-
-
 def gather(store: RunStore, run_id: str) -> ReportData:
     """Everything the report shows, read from the store and, in one pass, the run's audit log."""
     record = store.get_run(run_id)
@@ -381,27 +376,18 @@ def gather(store: RunStore, run_id: str) -> ReportData:
     if record is None:
         raise LookupError(f"no run '{run_id}' in {store.shown_url}")
     run_dir = Path(record.run_dir or ".")
-    item_rows = store.run_items(record.id)
-    for number, row in enumerate(item_rows, start=1):
-        row["anchor"] = f"item-{number}"
-    shown = sorted(item_rows, key=_failed_first)[:MAX_ITEM_ROWS]
+    digest = digest_items(store, record.id, MAX_ITEM_ROWS)
+    shown = digest.shown
     audit_log = run_dir / AUDIT_LOG_NAME
     check = AuditLogCheck(audit_log, record.last_hash) if audit_log.is_file() else None
     facts = read_run_log(run_dir, {row["key"] for row in shown[:MAX_DETAILED_ITEMS]}, check)
-    failures, stopped_by = _failures(record, item_rows, facts)
+    failures, stopped_by = _failures(record, digest.failed, facts)
     card_of = {key: failure for failure in failures for key, _anchor in failure.items}
-    to_check = [
-        _item_to_check(record.id, row, facts) for row in item_rows if row["status"] == ItemStatus.TO_CHECK
-    ]
+    to_check = [_item_to_check(record.id, row, facts) for row in digest.to_check]
     for number, failure in enumerate(to_check, start=1):
         failure.anchor = f"to-check-{number}"
         card_of[failure.items[0][0]] = failure
-    item_counts = Counter(str(row["status"]) for row in item_rows)
-    outcome_columns: list[str] = []
-    for row in item_rows:
-        for name in row.get("outcome") or {}:
-            if name not in ("key", "status", "error") and name not in outcome_columns:
-                outcome_columns.append(name)
+    item_counts = digest.counts
     for row in shown:
         row["retries"] = facts.retries.get(row["key"], 0)
         row["steps"] = facts.steps_of.get(row["key"], [])
@@ -409,9 +395,9 @@ def gather(store: RunStore, run_id: str) -> ReportData:
         row["card"] = card.anchor if card is not None else None
         shots = [a for a in card.artifacts if a.image] if card is not None else []
         row["shot"] = shots[-1].anchor if shots else None
-    not_started = _not_started(item_rows, facts)
+    not_started = _not_started(digest, facts)
     left = sum(entry.count for entry in not_started)
-    items_unknown = not item_rows and not facts.loops and record.status in RESUMABLE
+    items_unknown = not digest.total and not facts.loops and record.status in RESUMABLE
     return ReportData(
         run=record,
         language=current_language(),
@@ -419,18 +405,18 @@ def gather(store: RunStore, run_id: str) -> ReportData:
         status_text=_(STATUS_TEXT.get(record.status, record.status))
         + (f" {_(DRY_RUN_WORDS)}" if record.dry_run else ""),
         headline=(_(DRY_RUN_HEADLINE) if record.dry_run else "")
-        + _headline(record, item_counts, len(item_rows), left, stopped_by),
+        + _headline(record, item_counts, digest.total, left, stopped_by),
         next_steps=_next_steps(record, item_counts, left, items_unknown),
         sessions=facts.sessions,
         failures=failures[:MAX_DETAILED_FAILURES],
-        more_failures=max(0, len(failures) - MAX_DETAILED_FAILURES),
+        more_failures=max(0, len(failures) - MAX_DETAILED_FAILURES) + digest.failed_beyond,
         to_check=to_check[:MAX_DETAILED_FAILURES],
         items=shown,
-        item_total=len(item_rows),
+        item_total=digest.total,
         item_counts=dict(item_counts),
         not_started=not_started,
         items_unknown=items_unknown,
-        outcome_columns=outcome_columns[:MAX_OUTCOME_COLUMNS],
+        outcome_columns=digest.outcome_columns,
         logs=facts.logs,
         slowest=sorted(facts.stats.values(), key=lambda s: s.total, reverse=True)[:10],
         artifacts=facts.artifacts,
