@@ -31,7 +31,7 @@ from robots.kit import (
     ngettext,
     zone_label,
 )
-from runner.events import ItemStatus, RunStatus, effects_of, is_failed, touching
+from runner.events import ItemStatus, RunStatus, effects_of, is_failed, run_status_text, touching
 from runner.record import AUDIT_LOG_NAME, AuditLogCheck, AuditVerdict, RunRecord, RunStore
 from runner.review.failure_groups import error_signature
 from runner.review.item_digest import ItemDigest, digest_items
@@ -159,7 +159,7 @@ def _headline(
     planned = item_total + not_started
     checking = (
         ngettext(
-            "; {n} to check: it may have been entered (see below)",
+            "; {n} to check: they may have been entered (see below)",  # English as before, even for 1
             "; {n} to check: they may have been entered (see below)",
             to_check,
         ).format(n=_count(to_check))
@@ -186,7 +186,7 @@ def _headline(
             "The run stopped before the end ({status}): {done} done, {failed} failed, {to_check} to check,"
             " {left} left. Resume it with: robo run {file} --resume {run}"
         ).format(
-            status=_(STATUS_TEXT.get(record.status, record.status)),
+            status=run_status_text(record.status),
             done=_count(done),
             failed=_count(failed),
             to_check=_count(to_check),
