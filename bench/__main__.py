@@ -10,7 +10,17 @@ import tempfile
 import time
 from pathlib import Path
 
-BENCHMARKS = ["startup", "validate", "engine", "browser", "thirdparty", "excel", "scheduler", "secrets"]
+BENCHMARKS = [
+    "startup",
+    "validate",
+    "engine",
+    "browser",
+    "thirdparty",
+    "excel",
+    "scheduler",
+    "secrets",
+    "report",
+]
 RESULTS = Path(__file__).parent / "results"
 
 

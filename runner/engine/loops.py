@@ -103,7 +103,14 @@ class LoopRunner:
             keys = [f"{item}/{key}" for key in keys]
         total = len(keys)
         self._host.emit(
-            LoopStarted(run_id=self._host.run_id, loop=loop, name=step.label, total=total, parallel=lanes)
+            LoopStarted(
+                run_id=self._host.run_id,
+                loop=loop,
+                name=step.label,
+                total=total,
+                parallel=lanes,
+                keys=list(keys),
+            )
         )
         outcomes: list[dict[str, Any] | None] = [None] * total
         streak = _BugStreak()

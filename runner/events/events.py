@@ -187,6 +187,8 @@ class LoopStarted(Event):
     name: str
     total: int
     parallel: int = 1
+    # the items' keys, in order: the report lists those the run never started
+    keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)

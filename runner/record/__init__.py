@@ -10,7 +10,7 @@ from runner.record.audit_keys import (
     load_audit_key,
     record_run_id,
 )
-from runner.record.audit_verify import AuditState, AuditVerdict, verify_audit_log
+from runner.record.audit_verify import AuditLogCheck, AuditState, AuditVerdict, verify_audit_log
 from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
 from runner.record.closed_output import is_closed_output, output_may_be_closed, silence_closed_output
 from runner.record.console import ConsoleSink
@@ -43,6 +43,7 @@ __all__ = [
     "GENESIS",
     "AuditKeyError",
     "AuditLog",
+    "AuditLogCheck",
     "AuditLogRefused",
     "AuditState",
     "AuditVerdict",

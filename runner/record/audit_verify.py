@@ -85,153 +85,280 @@ def verify_audit_log(
     `resuming`: what a crash leaves is accepted (a last line without its end of line, to drop; records written
     after the last seal, which carry right MACs); nothing else is.
     """
-    data = path.read_bytes()
-    seal_path = path.with_name(AUDIT_SEAL_NAME)
-    found_seal = read_seal(seal_path)
-    lines = data.split(b"\n")
-    complete = lines[:-1]  # the part after the last end of line is empty, or a line a crash cut
-    cut = lines[-1]
-    if complete and unseal_unkeyed(complete[0]) is not None and unseal(complete[0]) is None:
-        if found_seal is not None:
-            return _tampered(
+    check = AuditLogCheck(path, expected_last_hash, key=key, resuming=resuming)
+    with path.open("rb") as handle:
+        for raw in handle:
+            check.feed(raw)
+    return check.verdict()
+
+
+class AuditLogCheck:
+    """An audit log checked as it is read, a line at a time and in bounded memory: `feed` each line as a binary
+    file gives it (with its end of line), then ask `verdict()`. A reader that goes through the log for its own
+    purpose (the report) feeds it the lines it reads, so the log is read once; `verify_audit_log` reads it alone.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        expected_last_hash: str | None = None,
+        *,
+        key: AuditKey | None = None,
+        resuming: bool = False,
+    ) -> None:
+        self.expected_last_hash = expected_last_hash
+        self.key = key
+        self.resuming = resuming
+        self.seal = read_seal(path.with_name(AUDIT_SEAL_NAME))
+        self.keyed: bool | None = None  # decided by the first line (the older format is unkeyed)
+        self.first_line: bytes | None = None
+        self.count = 0  # complete lines checked
+        self.offset = 0  # their bytes, ends of line included
+        self.cut = b""  # a last line without its end of line
+        self.previous = GENESIS
+        self.notes: list[str] = []
+        self.found: AuditVerdict | None = None  # the first problem: checking stops there
+        self.ahead: tuple[int, int, bool] | None = None  # (line, seq it holds, line's own record seen later)
+        self.expected_seen = False
+        self.macs_at: dict[int, str] = {}  # the MACs at the positions the seal names
+
+    def feed(self, raw: bytes) -> None:
+        """One line of the log, with its end of line (the last one may lack it: a crash cut it)."""
+        if not raw.endswith(b"\n"):
+            self.cut = raw
+            return
+        line = raw[:-1]
+        number = self.count + 1
+        if self.keyed is None:
+            self._start(line)
+        if self.found is not None:
+            self._look_ahead(line)
+            return
+        problem = self._keyed_problem(line, number) if self.keyed else self._unkeyed_problem(line, number)
+        if problem is not None:
+            self.found = _tampered(number - 1, number, problem)
+            return
+        self.count = number
+        self.offset += len(raw)
+        if self.keyed:
+            self.previous = line[-66:-2].decode()
+            if f'"event":"{RECORDS_LOST_EVENT}"'.encode() in line:
+                self.notes.append(_lost_note(line, number))
+            if isinstance(self.seal, Seal) and number in (self.seal.seq, self.seal.durable):
+                self.macs_at[number] = self.previous
+            if self.previous == self.expected_last_hash:
+                self.expected_seen = True
+
+    def _start(self, first: bytes) -> None:
+        self.first_line = first
+        self.keyed = not (unseal_unkeyed(first) is not None and unseal(first) is None)
+        if not self.keyed and self.seal is not None:
+            self.found = _tampered(
                 0,
                 1,
                 f"the log is in the older, unkeyed format but {AUDIT_SEAL_NAME} says it was keyed: it was"
                 " rebuilt without the key",
             )
-        verdict = _verify_unkeyed(complete, cut, expected_last_hash, resuming)
-        begun = _first_time(complete[0])
-        made = _key_made_at(key)
-        if verdict.state == AuditState.UNKEYED and begun is not None and made is not None and begun > made:
+        elif self.keyed:
+            self.found = self._load_key()
+
+    def _load_key(self) -> AuditVerdict | None:
+        if self.key is None:
+            try:
+                self.key = load_audit_key()
+            except AuditKeyError as exc:
+                return AuditVerdict(AuditState.UNCHECKABLE, 0, problem=f"{exc.message} ({exc.hint})")
+        if self.key is None:
+            return AuditVerdict(
+                AuditState.UNCHECKABLE,
+                0,
+                problem=f"the audit key {audit_key_path()} is not here, so the log's MACs cannot be checked (set"
+                f" {AUDIT_KEY_VARIABLE} to the key file of the machine that wrote it)",
+            )
+        return None
+
+    def _other_key(self) -> str:
+        if isinstance(self.seal, Seal) and self.key is not None and self.seal.key_id != self.key.key_id:
+            return (
+                f" (the seal names key {self.seal.key_id}, this machine's key is {self.key.key_id}: verify it with"
+                f" {AUDIT_KEY_VARIABLE} naming the key of the machine that wrote it)"
+            )
+        return ""
+
+    def _keyed_problem(self, raw: bytes, number: int) -> str | None:
+        assert self.key is not None
+        problem, seq = _record_problem(raw, number, self.previous, self.key)
+        if seq is not None:  # later lines tell whether the record was moved or removed
+            self.ahead = (number, seq, False)
+        return None if problem is None else problem + self._other_key()
+
+    def _unkeyed_problem(self, raw: bytes, number: int) -> str | None:
+        sealed = unseal_unkeyed(raw)
+        if sealed is None:
+            return "the record has no valid hash (edited or cut)"
+        body, claimed = sealed
+        if hashlib.sha256(body).hexdigest() != claimed:
+            return "the record was changed after it was written"
+        try:
+            record = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return "the record is not valid JSON"
+        if not isinstance(record, dict) or record.get("prev") != self.previous or record.get("seq") != number:
+            return "the chain breaks here: a record was removed, inserted or moved before it"
+        self.previous = claimed
+        return None
+
+    def _look_ahead(self, line: bytes) -> None:
+        if self.ahead is None or self.ahead[2]:
+            return
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return
+        if isinstance(record, dict) and record.get("seq") == self.ahead[0]:
+            self.ahead = (self.ahead[0], self.ahead[1], True)
+
+    def verdict(self) -> AuditVerdict:
+        """What the lines fed say of the log."""
+        if self.keyed is None:  # no complete line: checked as a keyed log (which always has records)
+            self.keyed = True
+            self.found = self._load_key()
+        if self.found is not None:
+            if self.ahead is not None:
+                number, seq, moved = self.ahead
+                problem = (
+                    f"record {seq} is here in place of record {number}, which comes later: records were reordered"
+                    if moved
+                    else f"record {seq} is here in place of record {number}: records {number} to {seq - 1} were"
+                    " removed"
+                )
+                return _tampered(number - 1, number, problem + self._other_key())
+            return self.found
+        return self._keyed_verdict() if self.keyed else self._unkeyed_verdict()
+
+    def _unkeyed_verdict(self) -> AuditVerdict:
+        count = self.count
+        if self.cut and not self.resuming:
+            return _tampered(count, count + 1, "the last record is cut short (no end of line)")
+        if self.expected_last_hash is not None and self.previous != self.expected_last_hash:
+            return _tampered(
+                count,
+                count + 1,
+                "the log ends before the last record the run store knows (records removed at the end)",
+            )
+        begun = _first_time(self.first_line) if self.first_line is not None else None
+        made = _key_made_at(self.key)
+        if begun is not None and made is not None and begun > made:
             return _tampered(
                 0,
                 1,
                 f"the log is in the older, unkeyed format but it begins at {begun.isoformat()}, after the audit"
                 f" key was made ({made.isoformat()}): it was rebuilt without the key",
             )
-        return verdict
-    if key is None:
-        try:
-            key = load_audit_key()
-        except AuditKeyError as exc:
-            return AuditVerdict(AuditState.UNCHECKABLE, 0, problem=f"{exc.message} ({exc.hint})")
-    if key is None:
         return AuditVerdict(
-            AuditState.UNCHECKABLE,
-            0,
-            problem=f"the audit key {audit_key_path()} is not here, so the log's MACs cannot be checked (set"
-            f" {AUDIT_KEY_VARIABLE} to the key file of the machine that wrote it)",
+            AuditState.UNKEYED, count, head=self.previous, cut_line_at=(self.offset if self.cut else None)
         )
-    other_key = (
-        f" (the seal names key {found_seal.key_id}, this machine's key is {key.key_id}: verify it with"
-        f" {AUDIT_KEY_VARIABLE} naming the key of the machine that wrote it)"
-        if isinstance(found_seal, Seal) and found_seal.key_id != key.key_id
-        else ""
-    )
-    previous = GENESIS
-    macs: list[str] = []
-    notes: list[str] = []
-    for number, raw in enumerate(complete, start=1):
-        problem = _record_problem(raw, number, previous, key, complete)
-        if problem is not None:
-            return _tampered(number - 1, number, problem + other_key)
-        previous = raw[-66:-2].decode()
-        macs.append(previous)
-        if f'"event":"{RECORDS_LOST_EVENT}"'.encode() in raw:
-            notes.append(_lost_note(raw, number))
-    count = len(macs)
-    cut_line_at = None
-    if cut:
-        if not resuming:
-            return _tampered(
-                count,
-                count + 1,
-                "the last record is cut short (no end of line): the run crashed while writing"
-                " it, or the log was cut; a resumed run drops it",
-            )
-        cut_line_at = len(data) - len(cut)
-    if isinstance(found_seal, str):
-        return _tampered(count, None, found_seal)
-    lost = None
-    if found_seal is None:
-        if count:
-            return _tampered(count, None, f"the seal {AUDIT_SEAL_NAME} is missing (deleted)")
-    else:
-        if not found_seal.signed_by(key):
-            return _tampered(
-                count, None, f"the seal {AUDIT_SEAL_NAME} was not written with this key{other_key}"
-            )
-        if found_seal.seq > count:
-            on_disk = found_seal.durable <= count and (
-                found_seal.durable == 0 or macs[found_seal.durable - 1] == found_seal.durable_head
-            )
-            if not (resuming and on_disk):
+
+    def _keyed_verdict(self) -> AuditVerdict:
+        count, seal, other_key = self.count, self.seal, self._other_key()
+        cut_line_at = None
+        if self.cut:
+            if not self.resuming:
                 return _tampered(
                     count,
                     count + 1,
-                    f"the log ends at record {count} but its seal covers {found_seal.seq}: records"
-                    f" {count + 1} to {found_seal.seq} were removed at the end"
-                    + (
-                        f" (or lost in a system crash: only the first {found_seal.durable} were known to be on disk)"
-                        if on_disk
-                        else ""
-                    ),
+                    "the last record is cut short (no end of line): the run crashed while writing"
+                    " it, or the log was cut; a resumed run drops it",
                 )
-            lost = (count + 1, found_seal.seq)
-        elif found_seal.seq and macs[found_seal.seq - 1] != found_seal.head:
-            return _tampered(
-                count, found_seal.seq, "the record differs from the one the seal names (rewritten)"
-            )
-        if found_seal.seq < count and not resuming:
+            cut_line_at = self.offset
+        if isinstance(seal, str):
+            return _tampered(count, None, seal)
+        lost = None
+        if seal is None:
+            if count:
+                return _tampered(count, None, f"the seal {AUDIT_SEAL_NAME} is missing (deleted)")
+        else:
+            assert self.key is not None
+            if not seal.signed_by(self.key):
+                return _tampered(
+                    count, None, f"the seal {AUDIT_SEAL_NAME} was not written with this key{other_key}"
+                )
+            if seal.seq > count:
+                on_disk = seal.durable <= count and (
+                    seal.durable == 0 or self.macs_at.get(seal.durable) == seal.durable_head
+                )
+                if not (self.resuming and on_disk):
+                    return _tampered(
+                        count,
+                        count + 1,
+                        f"the log ends at record {count} but its seal covers {seal.seq}: records"
+                        f" {count + 1} to {seal.seq} were removed at the end"
+                        + (
+                            f" (or lost in a system crash: only the first {seal.durable} were known to be on disk)"
+                            if on_disk
+                            else ""
+                        ),
+                    )
+                lost = (count + 1, seal.seq)
+            elif seal.seq and self.macs_at.get(seal.seq) != seal.head:
+                return _tampered(
+                    count, seal.seq, "the record differs from the one the seal names (rewritten)"
+                )
+            if seal.seq < count and not self.resuming:
+                return _tampered(
+                    count,
+                    seal.seq + 1,
+                    "the record is not sealed: it was appended after the log was sealed, not written by this run",
+                )
+        if self.expected_last_hash is not None and not self.expected_seen:
             return _tampered(
                 count,
-                found_seal.seq + 1,
-                "the record is not sealed: it was appended after the log was sealed, not written by this run",
+                None,
+                "the last record the run store names is not in the log: records were removed at the end,"
+                " or the log was rewritten",
             )
-    if expected_last_hash is not None and expected_last_hash not in macs:
-        return _tampered(
+        if count == 0:  # even resuming: a session always wrote its first record before anything else
+            return _tampered(0, 1, "the log has no records: a run always writes some (emptied)")
+        return AuditVerdict(
+            AuditState.INTACT,
             count,
-            None,
-            "the last record the run store names is not in the log: records were removed at the end,"
-            " or the log was rewritten",
+            head=self.previous,
+            cut_line_at=cut_line_at,
+            lost=lost,
+            notes=tuple(self.notes),
         )
-    if count == 0:  # even resuming: a session always wrote its first record before anything else
-        return _tampered(0, 1, "the log has no records: a run always writes some (emptied)")
-    return AuditVerdict(
-        AuditState.INTACT, count, head=previous, cut_line_at=cut_line_at, lost=lost, notes=tuple(notes)
-    )
 
 
-def _record_problem(raw: bytes, number: int, previous: str, key: AuditKey, lines: list[bytes]) -> str | None:
+def _record_problem(raw: bytes, number: int, previous: str, key: AuditKey) -> tuple[str | None, int | None]:
+    """What is wrong with a keyed record, if anything; and the sequence number it holds when that is a later one."""
     sealed = unseal(raw)
     if sealed is None:
         if unseal_unkeyed(raw) is not None:
-            return "the record is not keyed (a plain hash in a keyed log): it was not written by this run"
-        return "the record has no valid MAC (edited or cut)"
+            return (
+                "the record is not keyed (a plain hash in a keyed log): it was not written by this run",
+                None,
+            )
+        return "the record has no valid MAC (edited or cut)", None
     body, claimed = sealed
     if not hmac.compare_digest(key.mac(body), claimed):
         return (
             "the record was changed after it was written, or forged without the key: it was not written by"
             " this run"
-        )
+        ), None
     try:
         record = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return "the record is not valid JSON"
+        return "the record is not valid JSON", None
     seq = record.get("seq") if isinstance(record, dict) else None
     if not isinstance(seq, int) or isinstance(seq, bool):
-        return "the record has no sequence number"
+        return "the record has no sequence number", None
     if seq > number:
-        if number in _sequence_numbers(lines[number:]):
-            return (
-                f"record {seq} is here in place of record {number}, which comes later: records were reordered"
-            )
-        return f"record {seq} is here in place of record {number}: records {number} to {seq - 1} were removed"
+        return f"record {seq} is here in place of record {number}", seq
     if seq < number:
-        return f"the record is a copy of record {seq}, out of its place (inserted or moved)"
+        return f"the record is a copy of record {seq}, out of its place (inserted or moved)", None
     if record.get("prev") != previous:
-        return "the chain breaks here: the record does not follow the one before it (replaced)"
-    return None
+        return "the chain breaks here: the record does not follow the one before it (replaced)", None
+    return None, None
 
 
 def _lost_note(raw: bytes, number: int) -> str:
@@ -240,18 +367,6 @@ def _lost_note(raw: bytes, number: int) -> str:
         f"line {number} says records {record.get('first')} to {record.get('last')} of an earlier session were"
         " lost when the machine stopped (a power cut or a system crash), or cut off before the resume"
     )
-
-
-def _sequence_numbers(lines: list[bytes]) -> set[int]:
-    numbers = set()
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            continue
-        if isinstance(record, dict) and isinstance(record.get("seq"), int):
-            numbers.add(record["seq"])
-    return numbers
 
 
 def _first_time(line: bytes) -> dt.datetime | None:
@@ -270,41 +385,3 @@ def _key_made_at(key: AuditKey | None) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     except (OSError, ValueError):
         return None
-
-
-def _verify_unkeyed(
-    lines: list[bytes], cut: bytes, expected_last_hash: str | None, resuming: bool
-) -> AuditVerdict:
-    """The older, unkeyed format: a SHA-256 chain, checked as it was, and never called intact."""
-    previous = GENESIS
-    for number, raw in enumerate(lines, start=1):
-        sealed = unseal_unkeyed(raw)
-        if sealed is None:
-            return _tampered(number - 1, number, "the record has no valid hash (edited or cut)")
-        body, claimed = sealed
-        if hashlib.sha256(body).hexdigest() != claimed:
-            return _tampered(number - 1, number, "the record was changed after it was written")
-        try:
-            record = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _tampered(number - 1, number, "the record is not valid JSON")
-        if not isinstance(record, dict) or record.get("prev") != previous or record.get("seq") != number:
-            return _tampered(
-                number - 1, number, "the chain breaks here: a record was removed, inserted or moved before it"
-            )
-        previous = claimed
-    count = len(lines)
-    if cut and not resuming:
-        return _tampered(count, count + 1, "the last record is cut short (no end of line)")
-    if expected_last_hash is not None and previous != expected_last_hash:
-        return _tampered(
-            count,
-            count + 1,
-            "the log ends before the last record the run store knows (records removed at the end)",
-        )
-    return AuditVerdict(
-        AuditState.UNKEYED,
-        count,
-        head=previous,
-        cut_line_at=(sum(len(line) + 1 for line in lines) if cut else None),
-    )

@@ -1,80 +1,84 @@
 """One self-contained HTML report per run, built from the run store and the audit log (never from the engine).
 
-`report.html` in the run's folder says, for a service agent who did not watch the run: how it ended, in plain
-words; what needs attention first (each failed item or step with its message, hint, place in the workflow and
-the screenshot taken when it failed); the work items with what each produced; the log messages; the slowest
-steps; the files the run saved; and whether the audit log is intact. It is written at the end of every run (and
-of every resumed session) and again by `robo runs report RUN_ID`; a single file with its screenshots inside, so
-it can be mailed or archived on its own.
+`report.html` in the run's folder says, for a service agent who did not watch the run, in the process's language
+(French or English, through the gettext catalogs; times in the one labelled zone for humans): how it ended, in
+plain words; what to do next, with the exact command; what needs attention first (identical failures grouped in
+one card, with the screenshot taken when the first of them failed); the items never started; each session of a
+resumed run with its failures and the records it produced; the work items (each linked to its failure card, with
+its steps' details); the log messages; the slowest steps; the files the run saved; and whether the audit log is
+intact. It is written at the end of every run (and of every resumed session) and again by `robo runs report
+RUN_ID`; a single file with its screenshots, styles and its little filter script inside, so it can be mailed or
+archived on its own and read offline.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robots.kit import KIND_WORDS, atomic_file
-from runner.events import ItemStatus, RunStatus, StepStatus, effects_of, is_failed, to_check_hint, touching
-from runner.record import AUDIT_LOG_NAME, DRY_RUN_MARK, AuditVerdict, RunRecord, RunStore, verify_audit_log
+from robots.kit import (
+    KIND_WORDS,
+    N_,
+    _,
+    atomic_file,
+    current_language,
+    format_duration,
+    format_moment,
+    format_number,
+    ngettext,
+    zone_label,
+)
+from runner.events import ItemStatus, RunStatus, effects_of, is_failed, run_status_text, touching
+from runner.record import AUDIT_LOG_NAME, AuditLogCheck, AuditVerdict, RunRecord, RunStore
+from runner.review.failure_groups import error_signature
+from runner.review.item_digest import ItemDigest, digest_items
 from runner.review.liveness import reported
+from runner.review.run_log import Artifact, FailedStep, LogFacts, Session, StepStats, read_run_log
 
 REPORT_NAME = "report.html"
-MAX_ITEM_ROWS = 5_000
+MAX_ITEM_ROWS = 2_000  # a page that opens in well under 3 s; all of them: `robo runs show RUN --format json`
+MAX_DETAILED_ITEMS = 500  # items whose steps the report details (failed ones first)
 MAX_DETAILED_FAILURES = 200
-MAX_EMBEDDED_IMAGE = 2 * 2**20
-MAX_EMBEDDED_TOTAL = 6 * 2**20  # well under what the schedule service attaches to a mail (10 MB)
-MAX_OUTCOME_COLUMNS = 6
-DRY_RUN_HEADLINE = "A dry run: the steps that change something were not called, nothing was entered or sent. "
+MAX_NOT_STARTED_KEYS = 200
+DRY_RUN_HEADLINE = N_(
+    "A dry run: the steps that change something were not called, nothing was entered or sent. "
+)
 
 STATUS_TEXT: dict[str, str] = {
-    RunStatus.SUCCEEDED: "Succeeded",
-    RunStatus.COMPLETED_WITH_ERRORS: "Completed with errors",
-    RunStatus.FAILED: "Failed",
-    RunStatus.INTERRUPTED: "Interrupted: can be resumed",
-    RunStatus.CRASHED: "Crashed: can be resumed",
-    RunStatus.RUNNING: "Running",
+    RunStatus.SUCCEEDED: N_("Succeeded"),
+    RunStatus.COMPLETED_WITH_ERRORS: N_("Completed with errors"),
+    RunStatus.FAILED: N_("Failed"),
+    RunStatus.INTERRUPTED: N_("Interrupted: can be resumed"),
+    RunStatus.CRASHED: N_("Crashed: can be resumed"),
+    RunStatus.RUNNING: N_("Running"),
 }
 ITEM_STATUS_TEXT = {
-    ItemStatus.DONE: "done",
-    ItemStatus.FAILED_BUSINESS: "refused (data)",
-    ItemStatus.FAILED_APPLICATION: "failed (system)",
+    ItemStatus.DONE: N_("done"),
+    ItemStatus.FAILED_BUSINESS: N_("refused (data)"),
+    ItemStatus.FAILED_APPLICATION: N_("failed (system)"),
     ItemStatus.FAILED_WORKFLOW: KIND_WORDS["workflow"],
-    ItemStatus.TO_CHECK: "to check (maybe entered)",
-    ItemStatus.IN_PROGRESS: "interrupted",
-    ItemStatus.PENDING: "to do again",
+    ItemStatus.TO_CHECK: N_("to check (maybe entered)"),
+    ItemStatus.IN_PROGRESS: N_("interrupted"),
+    ItemStatus.PENDING: N_("to do again"),
+    ItemStatus.SKIPPED: N_("done earlier"),
 }
-
-
-@dataclass
-class Artifact:
-    """A file the run saved: a screenshot, a page's HTML, a trace, a download, an output."""
-
-    kind: str
-    description: str
-    link: str  # relative to the report when the file is in the run's folder
-    name: str
-    size: int | None
-    sha256: str | None
-    step: str | None
-    item: str | None
-    image: str | None = None  # a data: URI when the screenshot is small enough to travel inside the report
+DRY_RUN_WORDS = N_("(dry run)")  # the store's DRY_RUN_MARK, as a person reads it
+RESUMABLE = frozenset({RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.CRASHED})
 
 
 @dataclass
 class Failure:
-    """Something that needs a person's attention: a failed item, or a step that failed outside any item."""
+    """Something that needs a person's attention: failed items with the same error, or a step outside items."""
 
     title: str
     kind: str  # business | application | configuration | …
     message: str
     hint: str | None = None
     causes: list[str] = field(default_factory=list)
+    step: str | None = None  # the step's path in the workflow
     step_name: str | None = None
     place: str | None = None  # file:line of the step in the workflow
     at: str | None = None
@@ -82,38 +86,37 @@ class Failure:
     artifacts: list[Artifact] = field(default_factory=list)
     changed: str | None = None  # the item's step that may have entered it before it failed (a submit, a send)
     advice: str | None = None  # for an item to check: what to do, with the commands
+    # the items with this same error: (key, anchor of its row in the items table)
+    items: list[tuple[str, str]] = field(default_factory=list)
+    anchor: str = ""
 
 
 @dataclass
-class StepStats:
-    name: str
-    step: str
-    count: int = 0
-    total: float = 0.0
-    longest: float = 0.0
+class NextStep:
+    """What to do next, in words, with the exact command to type."""
 
-    @property
-    def mean(self) -> float:
-        return self.total / self.count if self.count else 0.0
+    text: str
+    command: str | None = None
 
 
 @dataclass
-class Session:
-    """One process's part of a run: the first run, then each `--resume`."""
+class NotStarted:
+    """Items a loop was given but never started: the run stopped before them."""
 
-    started_at: str
-    finished_at: str | None = None
-    status: str | None = None
-    duration: float | None = None
-    resumed: bool = False
-    error_kind: str | None = None  # of the error that stopped it
+    loop: str
+    total: int
+    count: int
+    keys: list[str]  # the first MAX_NOT_STARTED_KEYS, when the log names them
 
 
 @dataclass
 class ReportData:
     run: RunRecord
+    language: str
+    zone: str
     status_text: str
     headline: str
+    next_steps: list[NextStep]
     sessions: list[Session]
     failures: list[Failure]
     more_failures: int
@@ -121,6 +124,8 @@ class ReportData:
     items: list[dict[str, Any]]
     item_total: int
     item_counts: dict[str, int]
+    not_started: list[NotStarted]
+    items_unknown: bool  # the run stopped before any loop was given its items: their number is not known
     outcome_columns: list[str]
     logs: list[dict[str, Any]]
     slowest: list[StepStats]
@@ -130,56 +135,6 @@ class ReportData:
     generated_at: str
 
 
-def _audit_records(path: Path) -> Iterator[dict[str, Any]]:
-    if not path.is_file():
-        return
-    with path.open("rb") as handle:
-        for raw in handle:
-            try:
-                record = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue  # a line cut by a crash; `verify` reports it
-            if isinstance(record, dict):
-                yield record
-
-
-class _Embedder:
-    """Screenshots as data: URIs, within a budget so that a report stays small enough to mail."""
-
-    def __init__(self) -> None:
-        self.spent = 0
-
-    def __call__(self, path: Path) -> str | None:
-        if path.suffix.lower() not in (".png", ".jpg", ".jpeg") or not path.is_file():
-            return None
-        size = path.stat().st_size
-        if size > MAX_EMBEDDED_IMAGE or self.spent + size > MAX_EMBEDDED_TOTAL:
-            return None
-        self.spent += size
-        kind = "png" if path.suffix.lower() == ".png" else "jpeg"
-        return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
-
-
-def _artifact(record: dict[str, Any], run_dir: Path, embed: _Embedder) -> Artifact:
-    path = Path(str(record.get("path", "")))
-    try:
-        link = path.relative_to(run_dir).as_posix()
-    except ValueError:
-        link = path.as_uri() if path.is_absolute() else str(path)
-    size = path.stat().st_size if path.is_file() else None
-    return Artifact(
-        kind=str(record.get("artifact", "file")),
-        description=str(record.get("description", "")),
-        link=link,
-        name=path.name,
-        size=size,
-        sha256=record.get("sha256"),
-        step=record.get("step"),
-        item=record.get("item"),
-        image=embed(path) if record.get("artifact") == "screenshot" else None,
-    )
-
-
 def _place(started: dict[str, Any] | None, error: dict[str, Any] | None = None) -> str | None:
     if not started:
         return None
@@ -187,83 +142,63 @@ def _place(started: dict[str, Any] | None, error: dict[str, Any] | None = None) 
     return f"{Path(str(started.get('file', ''))).name}:{line}"
 
 
+def _count(value: int) -> str:
+    return format_number(value)
+
+
 def _headline(
-    record: RunRecord, item_counts: Counter[str], item_total: int, stopped_by: Failure | None
+    record: RunRecord,
+    item_counts: Counter[str],
+    item_total: int,
+    not_started: int,
+    stopped_by: Failure | None,
 ) -> str:
-    done = item_counts.get(ItemStatus.DONE, 0)
+    done = item_counts.get(ItemStatus.DONE, 0) + item_counts.get(ItemStatus.SKIPPED, 0)
     failed = sum(count for status, count in item_counts.items() if is_failed(status))
     to_check = item_counts.get(ItemStatus.TO_CHECK, 0)
-    checking = f"; {to_check} to check: they may have been entered (see below)" if to_check else ""
+    planned = item_total + not_started
+    checking = (
+        ngettext(
+            "; {n} to check: they may have been entered (see below)",  # English as before, even for 1
+            "; {n} to check: they may have been entered (see below)",
+            to_check,
+        ).format(n=_count(to_check))
+        if to_check
+        else ""
+    )
     if record.status == RunStatus.SUCCEEDED and not to_check:
-        return f"All {item_total} items done." if item_total else "Every step succeeded."
+        if planned:
+            return ngettext("The {n} item is done.", "All {n} items done.", planned).format(n=_count(planned))
+        return _("Every step succeeded.")
     if record.status in (RunStatus.SUCCEEDED, RunStatus.COMPLETED_WITH_ERRORS):
-        return f"{done} of {item_total} items done; {failed} need attention{checking}."
-    if record.status in (RunStatus.INTERRUPTED, RunStatus.CRASHED):
-        left = item_total - done - failed - to_check
         return (
-            f"The run stopped before the end ({record.status}): {done} items done, {failed} failed"
-            + (f", {to_check} to check" if to_check else "")
-            + (f", {left} left" if left > 0 else "")
-            + f". Resume it with: robo run {record.workflow_file} --resume {record.id}"
+            ngettext(
+                "{done} of {total} item done; {failed} need attention",
+                "{done} of {total} items done; {failed} need attention",
+                planned,
+            ).format(done=_count(done), total=_count(planned), failed=_count(failed))
+            + checking
+            + "."
+        )
+    if record.status in (RunStatus.INTERRUPTED, RunStatus.CRASHED):
+        left = planned - done - failed - to_check
+        return _(
+            "The run stopped before the end ({status}): {done} done, {failed} failed, {to_check} to check,"
+            " {left} left. Resume it with: robo run {file} --resume {run}"
+        ).format(
+            status=run_status_text(record.status),
+            done=_count(done),
+            failed=_count(failed),
+            to_check=_count(to_check),
+            left=_count(max(left, 0)),
+            file=record.workflow_file,
+            run=record.id,
         )
     if stopped_by is not None:
-        return f"The run stopped at step '{stopped_by.step_name}': {stopped_by.message}"
-    return f"The run failed: {record.error or 'see the log below'}"
-
-
-FailedStep = tuple[dict[str, Any], dict[str, Any] | None]  # a failed step's event, and its start (its place)
-
-
-@dataclass
-class _AuditFacts:
-    """What the report takes from the audit log, in one pass over it."""
-
-    sessions: list[Session] = field(default_factory=list)
-    item_failures: dict[str, FailedStep] = field(default_factory=dict)  # the last failed step of each item
-    step_failures: list[FailedStep] = field(default_factory=list)  # failed steps outside any item
-    artifacts: list[Artifact] = field(default_factory=list)
-    logs: list[dict[str, Any]] = field(default_factory=list)
-    stats: dict[str, StepStats] = field(default_factory=dict)
-    retries: Counter[str | None] = field(default_factory=Counter)  # by item (None: outside any item)
-
-
-def _read_audit(run_dir: Path) -> _AuditFacts:
-    facts = _AuditFacts()
-    embed = _Embedder()
-    started_steps: dict[tuple[int, str, str | None], dict[str, Any]] = {}
-    for event in _audit_records(run_dir / AUDIT_LOG_NAME):
-        kind = event.get("event")
-        if kind == "run_started":
-            facts.sessions.append(Session(started_at=event["at"], resumed=bool(event.get("resumed_from"))))
-        elif kind == "run_finished" and facts.sessions:
-            session = facts.sessions[-1]
-            session.finished_at = event["at"]
-            session.status = event.get("status")
-            session.duration = event.get("duration")
-            session.error_kind = event.get("error_kind")
-        elif kind == "step_started":
-            started_steps[(event.get("lane", 0), event["step"], event.get("item"))] = event
-        elif kind == "step_finished":
-            entry = facts.stats.setdefault(
-                event["step"], StepStats(name=str(event.get("name", "")), step=event["step"])
-            )
-            duration = float(event.get("duration") or 0.0)
-            entry.count += 1
-            entry.total += duration
-            entry.longest = max(entry.longest, duration)
-            if event.get("status") == StepStatus.FAILED:
-                failed = (event, started_steps.get((event.get("lane", 0), event["step"], event.get("item"))))
-                if event.get("item") is None:
-                    facts.step_failures.append(failed)
-                else:
-                    facts.item_failures[event["item"]] = failed
-        elif kind == "retry_scheduled":
-            facts.retries[event.get("item")] += 1
-        elif kind == "log":
-            facts.logs.append(event)
-        elif kind == "artifact_saved":
-            facts.artifacts.append(_artifact(event, run_dir, embed))
-    return facts
+        return _("The run stopped at step '{step}': {message}").format(
+            step=stopped_by.step_name, message=stopped_by.message
+        )
+    return _("The run failed: {error}").format(error=record.error or _("see the log below"))
 
 
 def _failure(title: str, failed: FailedStep, **extra: Any) -> Failure:
@@ -274,6 +209,7 @@ def _failure(title: str, failed: FailedStep, **extra: Any) -> Failure:
         "message": str(error.get("message") or ""),
         "hint": error.get("hint"),
         "causes": list(error.get("cause") or []),
+        "step": step_event.get("step"),
         "step_name": step_event.get("name"),
         "place": _place(started, error),
         "at": step_event.get("at"),
@@ -282,42 +218,72 @@ def _failure(title: str, failed: FailedStep, **extra: Any) -> Failure:
     return Failure(title=title, **values)
 
 
-def _item_failure(row: dict[str, Any], facts: _AuditFacts) -> Failure:
+def _item_failure(row: dict[str, Any], facts: LogFacts) -> Failure:
     known = row["key"] in facts.item_failures  # else it failed before any step did (e.g. its key)
     touched = touching(effects_of(row.get("effects")))
     return _failure(
-        f"item {row['key']}",
+        _("item {key}").format(key=row["key"]),
         facts.item_failures.get(row["key"], ({}, None)),
         kind=None if known else row["status"].removeprefix("failed_"),
         message=None if known else row["error"] or row["status"],
         at=row.get("finished_at"),
-        artifacts=[a for a in facts.artifacts if a.item == row["key"]],
         changed=touched[-1].name if touched else None,
+        items=[(row["key"], row["anchor"])],
     )
 
 
-def _item_to_check(run_id: str, row: dict[str, Any], facts: _AuditFacts) -> Failure:
+def _item_to_check(run_id: str, row: dict[str, Any], facts: LogFacts) -> Failure:
     """An item that may have been entered: why (its changing step), what failed then, what to do."""
     failure = _item_failure(row, facts)
-    failure.title = f"item {row['key']}"
     if row["key"] in facts.item_failures:
-        failure.causes = [f"then failed: {failure.message}", *failure.causes]
-    failure.message = row["error"] or "it may have been entered before it failed"
+        failure.causes = [_("then failed: {message}").format(message=failure.message), *failure.causes]
+    failure.message = row["error"] or _("it may have been entered before it failed")
     failure.kind = str(ItemStatus.TO_CHECK)
-    failure.advice = to_check_hint(run_id, row["key"])
+    failure.advice = _(
+        "check it, then: robo runs mark {run} {key} --done (it is entered) or --redo (it is not); or add"
+        " 'already_done' steps to the loop, to check it automatically"
+    ).format(run=run_id, key=row["key"])
+    failure.artifacts = [a for a in facts.artifacts if a.item == row["key"]]
     return failure
 
 
+def _grouped_item_failures(rows: list[dict[str, Any]], facts: LogFacts) -> list[Failure]:
+    """One card per distinct error (failed_business, failed_application, failed_workflow), in the items' order."""
+    groups: dict[tuple[str, str, str], Failure] = {}
+    for row in rows:
+        if not is_failed(row["status"]):
+            continue
+        failure = _item_failure(row, facts)
+        signature = error_signature(failure.step, failure.kind, failure.message, row["key"])
+        group = groups.get(signature)
+        if group is None:
+            groups[signature] = failure
+        else:
+            group.items.extend(failure.items)
+    shots_by_item: dict[str, list[Artifact]] = {}
+    for artifact in facts.artifacts:
+        if artifact.item is not None:
+            shots_by_item.setdefault(artifact.item, []).append(artifact)
+    for failure in groups.values():
+        if len(failure.items) > 1:
+            failure.title = ngettext(
+                "{n} item — same error", "{n} items — same error", len(failure.items)
+            ).format(n=_count(len(failure.items)))
+        # the first item's evidence speaks for the group (one screenshot, not five of the same page)
+        failure.artifacts = shots_by_item.get(failure.items[0][0], [])
+    return list(groups.values())
+
+
 def _failures(
-    record: RunRecord, item_rows: list[dict[str, Any]], facts: _AuditFacts
+    record: RunRecord, item_rows: list[dict[str, Any]], facts: LogFacts
 ) -> tuple[list[Failure], Failure | None]:
-    """Failed items, then steps that failed outside items; the step that stopped the run (if one did) first."""
-    failures = [_item_failure(row, facts) for row in item_rows if is_failed(row["status"])]
+    """Failed items grouped, then steps that failed outside items; the step that stopped the run first."""
+    failures = _grouped_item_failures(item_rows, facts)
     stopped_by: Failure | None = None
     for index, failed in enumerate(facts.step_failures):
         stops = record.status == RunStatus.FAILED and index == len(facts.step_failures) - 1
         failure = _failure(
-            f"step '{failed[0].get('name')}'",
+            _("step '{step}'").format(step=failed[0].get("name")),
             failed,
             handled=not stops,
             artifacts=[a for a in facts.artifacts if a.item is None and a.step == failed[0].get("step")],
@@ -329,61 +295,134 @@ def _failures(
             failures.append(failure)
     if record.status == RunStatus.FAILED and stopped_by is None and record.error:
         kind = (facts.sessions[-1].error_kind if facts.sessions else None) or "error"
-        stopped_by = Failure(title="the run", kind=kind, message=record.error)
+        stopped_by = Failure(title=_("the run"), kind=kind, message=record.error)
         failures.insert(0, stopped_by)
+    for number, failure in enumerate(failures, start=1):
+        failure.anchor = f"failure-{number}"
+        for shot_number, artifact in enumerate(failure.artifacts, start=1):
+            artifact.anchor = f"{failure.anchor}-file-{shot_number}"
     return failures, stopped_by
 
 
+def _not_started(digest: ItemDigest, facts: LogFacts) -> list[NotStarted]:
+    found = []
+    for planned in facts.loops.values():
+        positions = digest.started.get(planned.loop, bytearray())
+        count = planned.total - sum(positions)
+        if count > 0:
+            keys = [
+                key for index, key in enumerate(planned.keys) if not digest.was_started(planned.loop, index)
+            ][:MAX_NOT_STARTED_KEYS]
+            found.append(
+                NotStarted(loop=planned.name or planned.loop, total=planned.total, count=count, keys=keys)
+            )
+    return found
+
+
+def _next_steps(
+    record: RunRecord, item_counts: Counter[str], not_started: int, items_unknown: bool
+) -> list[NextStep]:
+    """The exact commands that finish the run's work (those of `robo run --help` and `robo runs --help`)."""
+    steps: list[NextStep] = []
+    failed = sum(count for status, count in item_counts.items() if is_failed(status))
+    to_check = item_counts.get(ItemStatus.TO_CHECK, 0)
+    if record.dry_run:
+        return [
+            NextStep(
+                _("Nothing was entered: run the workflow for real when the plan is right."),
+                f"robo run {record.workflow_file}",
+            )
+        ]
+    if record.status in RESUMABLE:
+        if not_started or items_unknown or record.status != RunStatus.FAILED:
+            text = _(
+                "Once the cause is fixed, resume the run: what is done stays done, the rest is done now."
+            )
+        else:
+            text = _("Once the cause is fixed, resume the run: only what is not done yet is done again.")
+        steps.append(NextStep(text, f"robo run {record.workflow_file} --resume {record.id}"))
+    elif failed:
+        steps.append(
+            NextStep(
+                ngettext(
+                    "Correct what the {n} failed item needs (see below), then do it again:",
+                    "Correct what the {n} failed items need (see below), then do them again:",
+                    failed,
+                ).format(n=_count(failed)),
+                f"robo runs retry {record.id}",
+            )
+        )
+    if to_check:
+        steps.append(
+            NextStep(
+                ngettext(
+                    "Look for the {n} item to check in the intranet, then say what you found:",
+                    "Look for the {n} items to check in the intranet, then say what you found for each:",
+                    to_check,
+                ).format(n=_count(to_check)),
+                f"robo runs mark {record.id} KEY --done   # " + _("or --redo if it is not entered"),
+            )
+        )
+    if not steps and record.status in (RunStatus.SUCCEEDED, RunStatus.COMPLETED_WITH_ERRORS):
+        steps.append(NextStep(_("Nothing to do: every item is done.")))
+    return steps
+
+
 def gather(store: RunStore, run_id: str) -> ReportData:
-    """Everything the report shows, read from the store and the run's audit log."""
+    """Everything the report shows, read from the store and, in one pass, the run's audit log."""
     record = store.get_run(run_id)
     if record is not None:
         record = reported(record)
     if record is None:
         raise LookupError(f"no run '{run_id}' in {store.shown_url}")
     run_dir = Path(record.run_dir or ".")
-    item_rows = store.run_items(record.id)
-    facts = _read_audit(run_dir)
-    failures, stopped_by = _failures(record, item_rows, facts)
-    to_check = [
-        _item_to_check(record.id, row, facts) for row in item_rows if row["status"] == ItemStatus.TO_CHECK
-    ]
-    item_counts = Counter(str(row["status"]) for row in item_rows)
-    outcome_columns: list[str] = []
-    for row in item_rows:
-        row["retries"] = facts.retries.get(row["key"], 0)
-        for name in row.get("outcome") or {}:
-            if name not in ("key", "status", "error") and name not in outcome_columns:
-                outcome_columns.append(name)
-    failed_first = sorted(
-        item_rows,
-        key=lambda row: (
-            row["status"] != ItemStatus.TO_CHECK,
-            not is_failed(row["status"]),
-            row["position"],
-        ),
-    )
+    digest = digest_items(store, record.id, MAX_ITEM_ROWS)
+    shown = digest.shown
     audit_log = run_dir / AUDIT_LOG_NAME
+    check = AuditLogCheck(audit_log, record.last_hash) if audit_log.is_file() else None
+    facts = read_run_log(run_dir, {row["key"] for row in shown[:MAX_DETAILED_ITEMS]}, check)
+    failures, stopped_by = _failures(record, digest.failed, facts)
+    card_of = {key: failure for failure in failures for key, _anchor in failure.items}
+    to_check = [_item_to_check(record.id, row, facts) for row in digest.to_check]
+    for number, failure in enumerate(to_check, start=1):
+        failure.anchor = f"to-check-{number}"
+        card_of[failure.items[0][0]] = failure
+    item_counts = digest.counts
+    for row in shown:
+        row["retries"] = facts.retries.get(row["key"], 0)
+        row["steps"] = facts.steps_of.get(row["key"], [])
+        card = card_of.get(row["key"])
+        row["card"] = card.anchor if card is not None else None
+        shots = [a for a in card.artifacts if a.image] if card is not None else []
+        row["shot"] = shots[-1].anchor if shots else None
+    not_started = _not_started(digest, facts)
+    left = sum(entry.count for entry in not_started)
+    items_unknown = not digest.total and not facts.loops and record.status in RESUMABLE
     return ReportData(
         run=record,
-        status_text=STATUS_TEXT.get(record.status, record.status)
-        + (f" {DRY_RUN_MARK}" if record.dry_run else ""),
-        headline=(DRY_RUN_HEADLINE if record.dry_run else "")
-        + _headline(record, item_counts, len(item_rows), stopped_by),
+        language=current_language(),
+        zone=zone_label(),
+        status_text=_(STATUS_TEXT.get(record.status, record.status))
+        + (f" {_(DRY_RUN_WORDS)}" if record.dry_run else ""),
+        headline=(_(DRY_RUN_HEADLINE) if record.dry_run else "")
+        + _headline(record, item_counts, digest.total, left, stopped_by),
+        next_steps=_next_steps(record, item_counts, left, items_unknown),
         sessions=facts.sessions,
         failures=failures[:MAX_DETAILED_FAILURES],
-        more_failures=max(0, len(failures) - MAX_DETAILED_FAILURES),
+        more_failures=max(0, len(failures) - MAX_DETAILED_FAILURES) + digest.failed_beyond,
         to_check=to_check[:MAX_DETAILED_FAILURES],
-        items=failed_first[:MAX_ITEM_ROWS],
-        item_total=len(item_rows),
+        items=shown,
+        item_total=digest.total,
         item_counts=dict(item_counts),
-        outcome_columns=outcome_columns[:MAX_OUTCOME_COLUMNS],
-        logs=facts.logs[-500:],
+        not_started=not_started,
+        items_unknown=items_unknown,
+        outcome_columns=digest.outcome_columns,
+        logs=facts.logs,
         slowest=sorted(facts.stats.values(), key=lambda s: s.total, reverse=True)[:10],
         artifacts=facts.artifacts,
-        audit=verify_audit_log(audit_log, record.last_hash) if audit_log.is_file() else None,
+        audit=check.verdict() if check is not None else None,
         retries=sum(facts.retries.values()),
-        generated_at=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
 
 
@@ -396,11 +435,18 @@ def render(data: ReportData) -> str:
         autoescape=select_autoescape(default=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
-    environment.filters["seconds"] = _seconds
+    environment.policies["ext.i18n.trimmed"] = True
+    environment.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["duration"] = _duration
     environment.filters["size"] = _size
-    environment.filters["local_time"] = _local_time
+    environment.filters["moment"] = _moment
+    environment.filters["number"] = format_number
+    environment.filters["translated"] = _
     environment.globals["item_status_text"] = ITEM_STATUS_TEXT
+    environment.globals["run_status_text"] = STATUS_TEXT
+    environment.globals["kind_words"] = KIND_WORDS
     environment.globals["ItemStatus"] = ItemStatus
     return environment.get_template("report.html.j2").render(report=data)
 
@@ -416,36 +462,28 @@ def write_report(store: RunStore, run_id: str, path: Path | None = None) -> Path
     return target
 
 
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    if value < 120:
-        return f"{value:.1f} s"
-    minutes, seconds = divmod(round(value), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
+def _duration(value: float | None) -> str:
+    return "–" if value is None else format_duration(value)
 
 
 def _size(value: int | None) -> str:
     if value is None:
-        return "missing"
+        return _("missing")
     if value < 1024:
-        return f"{value} bytes"
+        return ngettext("{n} byte", "{n} bytes", value).format(n=format_number(value))
     if value < 1024**2:
-        return f"{value / 1024:.1f} KB"
-    return f"{value / 1024**2:.1f} MB"
+        return _("{n} KB").format(n=format_number(value / 1024, decimals=1))
+    return _("{n} MB").format(n=format_number(value / 1024**2, decimals=1))
 
 
-def _local_time(value: str | None) -> str:
+def _moment(value: str | None, labelled: bool = False) -> str:
     if not value:
         return "–"
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         return value
-    return moment.astimezone().strftime("%d/%m/%Y %H:%M:%S")
+    return format_moment(moment, labelled=labelled)
 
 
 __all__ = ["REPORT_NAME", "ReportData", "gather", "render", "write_report"]

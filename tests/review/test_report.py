@@ -110,7 +110,8 @@ class TestWhatTheReportSays:
 
     def test_data_from_the_run_is_escaped(self, mixed: tuple[RunOutcome, str, TagChecker]) -> None:
         _, html, _ = mixed
-        assert "<script>" not in html
+        assert html.count("<script>") == 1  # the report's own filter script, and no other
+        assert "<script>alert(1)" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
     def test_items_show_what_each_produced(self, mixed: tuple[RunOutcome, str, TagChecker]) -> None:
@@ -215,3 +216,35 @@ class TestRegenerating:
                 write_report(store, "absent")
         finally:
             store.close()
+
+
+class TestOnePass:
+    def test_the_audit_log_is_opened_and_read_once_for_its_facts_and_its_check(
+        self, run_yaml: WorkflowRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import builtins
+        import io
+
+        outcome, _ = run_yaml(MIXED)
+        assert outcome.run_id is not None
+        opened: list[str] = []
+        real_open = io.open
+
+        def counting_open(file: object, *args: object, **kwargs: object) -> object:
+            if isinstance(file, str | Path) and Path(file).name == "audit.jsonl":
+                opened.append(str(file))
+            return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+        monkeypatch.setattr(io, "open", counting_open)
+        monkeypatch.setattr(builtins, "open", counting_open)
+        store = RunStore(default_store_url(tmp_path / "logs"))
+        try:
+            written = write_report(store, outcome.run_id, tmp_path / "copie" / "rapport.html")
+        finally:
+            store.close()
+        assert len(opened) == 1
+        checker = TagChecker()
+        checker.feed(written.read_text(encoding="utf-8"))
+        text = text_of(checker)
+        assert re.search(r"Audit log intact: \d+ records", text)  # checked in that same pass
+        assert "Where the time went" in text and "début de la saisie" in text
