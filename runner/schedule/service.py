@@ -211,9 +211,9 @@ class ScheduleService:
                 changed = True
                 log.info(
                     "%s",
-                    _("{file}: {schedules} loaded").format(
-                        file=path.name, schedules=_schedules(loaded.specs)
-                    ),
+                    ngettext(
+                        "{file}: {n} schedule loaded", "{file}: {n} schedules loaded", len(loaded.specs)
+                    ).format(file=path.name, n=len(loaded.specs)),
                 )
                 continue
             for diagnostic in loaded.diagnostics:
