@@ -164,16 +164,24 @@ def robo(*args: str, language: str) -> subprocess.CompletedProcess[str]:
 
 STATUS = {
     "fr": [
-        r"service a1b2c3 : en cours \(machine \S+, pid \d+\), dernier signe de vie il y a \d+(,\d)? s, "
-        r"2 planifications lues dans /srv/workflows, démarré le \d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(Europe/Paris\)",
-        r"en cours : releve/matin prévu le 04/05/2026 07:00:00 \(Europe/Paris\) "
-        r"\(déclenchement n° \d+, pid du traitement \d+, depuis \d+(,\d)? s\)",
+        (
+            r"service a1b2c3 : en cours \(machine \S+, pid \d+\), dernier signe de vie il y a \d+(,\d)? s, "
+            r"2 planifications lues dans /srv/workflows, démarré le \d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(Europe/Paris\)"
+        ),
+        (
+            r"en cours : releve/matin prévu le 04/05/2026 07:00:00 \(Europe/Paris\) "
+            r"\(déclenchement n° \d+, pid du traitement \d+, depuis \d+(,\d)? s\)"
+        ),
     ],
     "en": [
-        r"service a1b2c3: running \(host \S+, pid \d+\), last beat \d+(\.\d)? s ago, "
-        r"2 schedules loaded from /srv/workflows, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(Europe/Paris\)",
-        r"running: releve/matin due 2026-05-04 07:00:00 \(Europe/Paris\) "
-        r"\(fire #\d+, run pid \d+, for \d+(\.\d)? s\)",
+        (
+            r"service a1b2c3: running \(host \S+, pid \d+\), last beat \d+(\.\d)? s ago, "
+            r"2 schedules loaded from /srv/workflows, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(Europe/Paris\)"
+        ),
+        (
+            r"running: releve/matin due 2026-05-04 07:00:00 \(Europe/Paris\) "
+            r"\(fire #\d+, run pid \d+, for \d+(\.\d)? s\)"
+        ),
     ],
 }
 
@@ -249,16 +257,20 @@ SERVICE_LINES = {
     "fr": [
         r"relance/1 planifiée : .+ ; prochain déclenchement le \d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(Europe/Paris\)",
         r"prêt : 1 planification dans 1 fichier",
-        r"relance/1 prévu le \d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(Europe/Paris\) : traitement lancé "
-        r"\(planifié, pid \d+, \d+,\d{3} s après l'heure prévue\)",
+        (
+            r"relance/1 prévu le \d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(Europe/Paris\) : traitement lancé "
+            r"\(planifié, pid \d+, \d+,\d{3} s après l'heure prévue\)"
+        ),
         r"relance/1 prévu le .+ \(Europe/Paris\) : échoué en \d+(,\d)? s \(traitement \S+, code de sortie 1\)",
         r"relance/1 : e-mail envoyé à chef.service@mairie.example",
     ],
     "en": [
         r"scheduled relance/1: .+; next fire at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(Europe/Paris\)",
         r"ready: 1 schedule from 1 file",
-        r"relance/1 due \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(Europe/Paris\): run started "
-        r"\(scheduled, pid \d+, \d+\.\d{3} s after the due time\)",
+        (
+            r"relance/1 due \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(Europe/Paris\): run started "
+            r"\(scheduled, pid \d+, \d+\.\d{3} s after the due time\)"
+        ),
         r"relance/1 due .+ \(Europe/Paris\): failed in \d+(\.\d)? s \(run \S+, exit code 1\)",
         r"relance/1: email sent to chef.service@mairie.example",
     ],
