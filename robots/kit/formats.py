@@ -110,12 +110,15 @@ def in_human_zone(moment: dt.datetime | float) -> dt.datetime:
     return _aware(moment).astimezone(human_zone())
 
 
-def format_moment(moment: dt.datetime | float, *, labelled: bool = False) -> str:
+def format_moment(
+    moment: dt.datetime | float, *, labelled: bool = False, zone: ZoneInfo | None = None
+) -> str:
     """`30/11/2026 17:37:23` in French, `2026-11-30 17:37:23` in English, in the zone for humans.
 
-    With `labelled`, the zone follows: `30/11/2026 17:37:23 (Europe/Paris)`.
+    With `labelled`, the zone follows: `30/11/2026 17:37:23 (Europe/Paris)`. `zone` shows the moment in another
+    zone than the one for humans, when a thing has its own (a schedule's `timezone:`).
     """
-    zone = human_zone()
+    zone = zone or human_zone()
     pattern = _MOMENT_PATTERNS.get(current_language(), _MOMENT_PATTERNS["en"])
     text = str(format_datetime(_aware(moment), pattern, tzinfo=zone, locale=_locale()))
     return _("{moment} ({zone})").format(moment=text, zone=zone_label(zone)) if labelled else text

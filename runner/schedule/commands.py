@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robots.kit import _, format_duration, format_moment, ngettext
 from runner.language import Diagnostic, did_you_mean
 from runner.language.templating import slug
 from runner.record import AUDIT_LOG_NAME, RunStore
@@ -26,8 +27,18 @@ from runner.review import reported_runs
 from runner.schedule.database import APSCHEDULER_TABLE, ScheduleDatabase, parse_fire_key
 from runner.schedule.jobs import LoadedFile, load_schedules, workflow_files
 from runner.schedule.launch import EXIT_STATUSES, FireJob, FireLauncher, local_time
+from runner.schedule.moments import schedule_moment, schedule_zone_label, weekday_moment
 from runner.schedule.service import setup_logging
-from runner.schedule.settings import ALIVE_BEATS, BEAT_SECONDS, LIVE_STATES, RUN_NOW_WAIT, FireStatus
+from runner.schedule.settings import (
+    ALIVE_BEATS,
+    BEAT_SECONDS,
+    LIVE_STATES,
+    RUN_NOW_WAIT,
+    FireStatus,
+    ServiceState,
+    fire_status_text,
+    service_state_text,
+)
 
 Echo = Callable[[str], None]
 
@@ -98,10 +109,12 @@ class Catalogue:
 def _unknown(catalogue: Catalogue, name: str, err: Echo) -> int:
     ids = sorted(catalogue.jobs())
     hint = did_you_mean(name, ids + sorted({job_id.split("/", 1)[0] for job_id in ids}))
-    err(
-        f"error: no schedule '{name}' (schedules: {', '.join(ids) or 'none'})"
-        + (f"\n  hint: {hint}" if hint else "")
+    text = (
+        _("error: no schedule '{name}' (schedules: {schedules})").format(name=name, schedules=", ".join(ids))
+        if ids
+        else _("error: no schedule '{name}' (there is none)").format(name=name)
     )
+    err(text + ("\n  " + _("hint: {hint}").format(hint=hint) if hint else ""))
     return 1
 
 
@@ -129,7 +142,7 @@ def list_schedules(
                     "paused": spec.job_id in paused,
                     "misfire": spec.entry.misfire,
                     "next": [moment.astimezone(spec.trigger.zone).isoformat() for moment in upcoming],
-                    "next_text": [_weekday_time(moment, timezone) for moment in upcoming],
+                    "next_text": [weekday_moment(moment, timezone) for moment in upcoming],
                     "last_run": (
                         {"id": last[0].id, "status": last[0].status, "started_at": last[0].started_at}
                         if last
@@ -141,25 +154,36 @@ def list_schedules(
 
 
 def print_schedules(rows: list[dict[str, Any]], out: Echo) -> None:
+    """Each schedule on a few lines, its moments in its own zone, named."""
     for row in rows:
-        state = " (disabled)" if not row["enabled"] else " (paused)" if row["paused"] else ""
-        out(f"{row['id']}{state} — {row['workflow']}")
-        out(f"  when: {row['when']}")
-        out("  next: " + (", ".join(row["next_text"]) or "none"))
+        if not row["enabled"]:
+            out(_("{schedule} (disabled) — {workflow}").format(schedule=row["id"], workflow=row["workflow"]))
+        elif row["paused"]:
+            out(_("{schedule} (paused) — {workflow}").format(schedule=row["id"], workflow=row["workflow"]))
+        else:
+            out(_("{schedule} — {workflow}").format(schedule=row["id"], workflow=row["workflow"]))
+        out("  " + _("when: {when}").format(when=row["when"]))
+        if row["next_text"]:
+            out(
+                "  "
+                + _("next ({zone}): {moments}").format(
+                    zone=schedule_zone_label(row["timezone"]), moments=", ".join(row["next_text"])
+                )
+            )
+        else:
+            out("  " + _("next: none"))
         last = row["last_run"]
         if last:
             out(
-                f"  last run: {last['status']}, started {last['started_at'][:19].replace('T', ' ')} ({last['id']})"
+                "  "
+                + _("last run: {status}, started {moment} (run {run})").format(
+                    status=fire_status_text(last["status"]),
+                    moment=schedule_moment(dt.datetime.fromisoformat(last["started_at"]), row["timezone"]),
+                    run=last["id"],
+                )
             )
         else:
-            out("  last run: none")
-
-
-def _weekday_time(moment: dt.datetime, timezone: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    local = moment.astimezone(ZoneInfo(timezone))
-    return local.strftime("%a %Y-%m-%d %H:%M" + (":%S" if local.second else "") + " %Z")
+            out("  " + _("last run: none"))
 
 
 def service_status(store_url: str) -> dict[str, Any]:
@@ -185,26 +209,57 @@ def service_status(store_url: str) -> dict[str, Any]:
 
 
 def print_status(status: dict[str, Any], out: Echo) -> None:
+    """The services (the last five) and the runs in progress; moments in the zone for humans, named."""
     if not status["services"]:
-        out("no schedule service has used this database")
+        out(_("no schedule service has used this database"))
     for row in status["services"][:5]:
-        started = dt.datetime.fromtimestamp(row["started_at"]).astimezone().isoformat(timespec="seconds")
-        where = f"host {row['host']}, pid {row['pid']}"
+        where = _("host {host}, pid {pid}").format(host=row["host"], pid=row["pid"])
         if row["alive"]:
             out(
-                f"service {row['id']}: {row['state']} ({where}), last beat {row['beat_age']:.0f} s ago, "
-                f"{row['schedules']} schedule(s) loaded from {row['workflows_dir']}, since {started}"
+                ngettext(
+                    "service {id}: {state} ({where}), last beat {age} ago, "
+                    "{n} schedule loaded from {folder}, since {moment}",
+                    "service {id}: {state} ({where}), last beat {age} ago, "
+                    "{n} schedules loaded from {folder}, since {moment}",
+                    row["schedules"] or 0,
+                ).format(
+                    id=row["id"],
+                    state=service_state_text(row["state"]),
+                    where=where,
+                    age=format_duration(row["beat_age"]),
+                    n=row["schedules"] or 0,
+                    folder=row["workflows_dir"],
+                    moment=format_moment(row["started_at"], labelled=True),
+                )
             )
         else:
-            how = "stopped" if row["state"] == "stopped" else "not beating (killed or crashed?)"
-            last = dt.datetime.fromtimestamp(row["beat_at"]).astimezone().isoformat(timespec="seconds")
-            out(f"service {row['id']}: {how} ({where}), last beat {last}")
+            last = format_moment(row["beat_at"], labelled=True)
+            if row["state"] == ServiceState.STOPPED:
+                out(
+                    _("service {id}: stopped ({where}), last beat {moment}").format(
+                        id=row["id"], where=where, moment=last
+                    )
+                )
+            else:
+                out(
+                    _("service {id}: not beating, killed or crashed? ({where}), last beat {moment}").format(
+                        id=row["id"], where=where, moment=last
+                    )
+                )
     for fire in status["running"]:
-        due = parse_fire_key(fire["fire_time"]).astimezone().isoformat(timespec="seconds")
-        lasting = f", for {fire['for_seconds']:.0f} s" if fire["for_seconds"] is not None else ""
-        stale = "; its service stopped beating" if fire["stale"] else ""
+        detail = _("fire #{fire}, run pid {pid}").format(fire=fire["id"], pid=fire["run_pid"])
+        if fire["for_seconds"] is not None:
+            detail = _("{detail}, for {duration}").format(
+                detail=detail, duration=format_duration(fire["for_seconds"])
+            )
+        if fire["stale"]:
+            detail = _("{detail}; its service stopped beating").format(detail=detail)
         out(
-            f"running: {fire['job_id']} due {due} (fire #{fire['id']}, run pid {fire['run_pid']}{lasting}{stale})"
+            _("running: {schedule} due {moment} ({detail})").format(
+                schedule=fire["job_id"],
+                moment=format_moment(parse_fire_key(fire["fire_time"]), labelled=True),
+                detail=detail,
+            )
         )
 
 
@@ -218,7 +273,7 @@ def set_paused(name: str, folder: Path, store_url: str, paused: bool, out: Echo,
     finally:
         catalogue.close()
     for job_id in ids:
-        out(f"{job_id}: {'paused' if paused else 'resumed'}")
+        out((_("{schedule}: paused") if paused else _("{schedule}: resumed")).format(schedule=job_id))
     return 0
 
 
@@ -240,7 +295,13 @@ def run_now(
         if len(ids) != 1:
             if not ids:
                 return _unknown(catalogue, name, err)
-            err(f"error: '{name}' has {len(ids)} schedules, name one of them: {', '.join(ids)}")
+            err(
+                ngettext(
+                    "error: '{name}' has {n} schedule, name one of them: {schedules}",
+                    "error: '{name}' has {n} schedules, name one of them: {schedules}",
+                    len(ids),
+                ).format(name=name, n=len(ids), schedules=", ".join(ids))
+            )
             return 1
         job = catalogue.jobs()[ids[0]]
         alive = [
@@ -259,9 +320,17 @@ def run_now(
         catalogue.close()
     if outcome is None:
         return 1
-    out(f"{job.job_id}: {outcome.status} (run {outcome.run_id or 'none'})")
+    status = fire_status_text(outcome.status)
+    if outcome.run_id:
+        out(
+            _("{schedule}: {status} (run {run})").format(
+                schedule=job.job_id, status=status, run=outcome.run_id
+            )
+        )
+    else:
+        out(_("{schedule}: {status} (no run)").format(schedule=job.job_id, status=status))
     if outcome.run_dir:
-        out(f"audit log: {Path(outcome.run_dir) / AUDIT_LOG_NAME}")
+        out(_("audit log: {path}").format(path=Path(outcome.run_dir) / AUDIT_LOG_NAME))
     codes = {status: code for code, status in EXIT_STATUSES.items()}
     return codes.get(outcome.status, 1)
 
@@ -276,18 +345,29 @@ def _ask_service(
         if request and request["fire_id"] is not None:  # 0: the service answered without running it
             fire = db.fire(request["fire_id"]) if request["fire_id"] else None
             if fire is None:
-                err(f"error: the service did not run {job.job_id}")
+                err(_("error: the service did not run {schedule}").format(schedule=job.job_id))
                 return 1
             if fire["status"] in (FireStatus.SKIPPED_OVERLAP, FireStatus.SKIPPED_PAUSED):
-                err(f"{job.job_id}: refused: {fire['detail']}")
+                err(_("{schedule}: refused: {reason}").format(schedule=job.job_id, reason=fire["detail"]))
                 return 1
             out(
-                f"{job.job_id}: started by service {request['claimed_by']} on {service['host']} (fire #{fire['id']})"
+                _("{schedule}: started by service {service} on {host} (fire #{fire})").format(
+                    schedule=job.job_id, service=request["claimed_by"], host=service["host"], fire=fire["id"]
+                )
             )
-            out(f"follow it with: robo schedule status, then robo runs list --workflow '{job.workflow}'")
+            out(
+                _("follow it with: {status_command}, then {runs_command}").format(
+                    status_command="robo schedule status",
+                    runs_command=f"robo runs list --workflow '{job.workflow}'",
+                )
+            )
             return 0
         time.sleep(0.2)
-    err(f"error: the service did not take the request within {wait:g} s (request #{request_id} stays queued)")
+    err(
+        _(
+            "error: the service did not take the request within {wait} (request #{request} stays queued)"
+        ).format(wait=format_duration(wait), request=request_id)
+    )
     return 1
 
 

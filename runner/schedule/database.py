@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from robots.kit import _, format_moment
 from runner.record import Migrations, open_engine, retry_on_race, taking_turns, upgrade_to_head
 from runner.schedule.settings import ACTIVE, REQUEST_MAX_AGE, FireStatus, ServiceState
 
@@ -256,14 +257,15 @@ class ScheduleDatabase:
                 state = connection.execute(select(jobs.c.paused).where(jobs.c.job_id == job_id)).first()
                 outcome, detail = "run", ""
                 if honour_pause and state is not None and state.paused:
-                    outcome, detail = "paused", "the schedule is paused"
+                    outcome, detail = "paused", _("the schedule is paused")
                 else:
                     busy = self._running_other(connection, workflow, fire_id, fire_time, now)
                     if busy is not None:
                         outcome = "overlap"
-                        detail = (
-                            f"the run of {busy['job_id']} due {busy['fire_time']} (fire #{busy['id']}) "
-                            "is still going"
+                        detail = _("the run of {schedule} due {moment} (fire #{fire}) is still going").format(
+                            schedule=busy["job_id"],
+                            moment=format_moment(parse_fire_key(busy["fire_time"]), labelled=True),
+                            fire=busy["id"],
                         )
                 if outcome != "run":
                     connection.execute(
@@ -273,7 +275,7 @@ class ScheduleDatabase:
                     )
                 return Claim(outcome, fire_id, detail)
         except IntegrityError:
-            return Claim("taken", None, "another service took this fire")
+            return Claim("taken", None, _("another service took this fire"))
 
     def _running_other(
         self, connection: Any, workflow: str, fire_id: int, fire_time: str, now: float

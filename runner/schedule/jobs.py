@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robots.kit import Span
+from robots.kit import Span, _
 from runner.language import (
     Diagnostic,
     ScheduleEntry,
@@ -125,8 +125,8 @@ def load_schedules(path: Path) -> LoadedFile:
                 Diagnostic(
                     _span(result, ("schedule", index, "name")),
                     "duplicate-id",
-                    f"two schedules of this workflow are named '{entry.name}'",
-                    hint="give each schedule its own name",
+                    _("two schedules of this workflow are named '{name}'").format(name=entry.name),
+                    hint=_("give each schedule its own name"),
                 )
             )
             continue
@@ -140,7 +140,11 @@ def load_schedules(path: Path) -> LoadedFile:
             loaded.specs.append(_spec(job_id, workflow, path, entry, closed))
         except (ValueError, OverflowError) as exc:  # a date out of range, say: the validator let it through
             loaded.diagnostics.append(
-                Diagnostic(_span(result, ("schedule", index)), "bad-schedule", f"cannot be scheduled: {exc}")
+                Diagnostic(
+                    _span(result, ("schedule", index)),
+                    "bad-schedule",
+                    _("cannot be scheduled: {error}").format(error=exc),
+                )
             )
     if not loaded.ok:
         loaded.specs = []
@@ -185,13 +189,19 @@ def _closed_days(
     try:
         days, problems = read_closed_days(closed_path)
     except (OSError, UnicodeDecodeError) as exc:
-        reason = "does not exist" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc})"
+        message = (
+            _("the closed days file {path} does not exist").format(path=closed_path)
+            if isinstance(exc, FileNotFoundError)
+            else _("the closed days file {path} cannot be read ({error})").format(path=closed_path, error=exc)
+        )
         loaded.diagnostics.append(
             Diagnostic(
                 _span(result, ("schedule", index, "closed_days_file")),
                 "bad-schedule",
-                f"the closed days file {closed_path} {reason}",
-                hint="a relative path starts from the workflow's folder; write one date (YYYY-MM-DD) per line",
+                message,
+                hint=_(
+                    "a relative path starts from the workflow's folder; write one date (YYYY-MM-DD) per line"
+                ),
             )
         )
         return frozenset()
@@ -210,5 +220,5 @@ def one_line(diagnostic: Diagnostic) -> str:
     """A diagnostic on one line, as a log keeps it: `file:line:col: error[code]: message (hint: …)`."""
     text = f"{diagnostic.span}: {diagnostic.severity}[{diagnostic.code}]: {diagnostic.message}"
     if diagnostic.hint:
-        text += f" (hint: {diagnostic.hint})"
+        text = _("{diagnostic} (hint: {hint})").format(diagnostic=text, hint=diagnostic.hint)
     return text.replace("\n", " ")

@@ -31,15 +31,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from robots.kit import N_, _, format_duration, format_number
 from runner.events import EXIT_CODES, RunStatus
 from runner.schedule.database import Claim, ScheduleDatabase, fire_key, parse_fire_key, pid_alive
+from runner.schedule.moments import schedule_moment
 from runner.schedule.notify import (
     NotifyTargets,
     RunSummary,
     notification_event,
     send_notifications,
 )
-from runner.schedule.settings import FAILURE, LOCK_TTL, REFRESH, SUCCESS, FireStatus
+from runner.schedule.settings import FAILURE, LOCK_TTL, REFRESH, SUCCESS, FireStatus, fire_status_text
 
 log = logging.getLogger("robo.schedule")
 EXIT_STATUSES = {code: status.value for status, code in EXIT_CODES.items()}
@@ -82,8 +84,32 @@ class FireOutcome:
 
 
 def local_time(moment: dt.datetime, timezone: str) -> str:
-    """A time as the schedule's zone shows it: `2026-05-04 07:00:00 CEST`."""
+    """A time as the schedule's zone shows it, for machines (a webhook's `due_at`): `2026-05-04 07:00:00 CEST`."""
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def fire_label(job: FireJob, due: dt.datetime) -> str:
+    """How log lines name a fire: `saisie/matin due 2026-05-04 07:00:00 (Europe/Paris)`."""
+    return _("{schedule} due {moment}").format(schedule=job.job_id, moment=schedule_moment(due, job.timezone))
+
+
+KIND_WORDS = {"scheduled": N_("scheduled"), "manual": N_("manual")}
+"""How a fire came: on its schedule, or asked by `robo schedule run-now`."""
+
+
+def finished_text(label: str, outcome: FireOutcome) -> str:
+    """`saisie/matin due …: failed in 12 s (run 20260504-…, exit code 1)`, in the language of the process."""
+    if outcome.run_id is None:
+        detail = _("no run") if outcome.exit_code is None else _("no run, exit code {code}")
+    else:
+        detail = _("run {run}") if outcome.exit_code is None else _("run {run}, exit code {code}")
+    detail = detail.format(run=outcome.run_id, code=outcome.exit_code)
+    status = fire_status_text(outcome.status)
+    if outcome.duration is None:
+        return _("{fire}: {status} ({detail})").format(fire=label, status=status, detail=detail)
+    return _("{fire}: {status} in {duration} ({detail})").format(
+        fire=label, status=status, duration=format_duration(outcome.duration), detail=detail
+    )
 
 
 def run_command(job: FireJob, logs_dir: Path) -> list[str]:
@@ -183,7 +209,7 @@ class FireLauncher:
         on_claim: Callable[[Claim], None] | None = None,
     ) -> FireOutcome | None:
         """Claim the fire and, when it is ours, run it to its end (blocking); None when it did not run."""
-        label = f"{job.job_id} due {local_time(due, job.timezone)}"
+        label = fire_label(job, due)
         claim = self.db.claim_fire(
             job.job_id,
             fire_key(due),
@@ -195,17 +221,18 @@ class FireLauncher:
         if on_claim is not None:
             on_claim(claim)
         if claim.outcome == "taken":
-            log.info("%s: taken by another service", label)
+            log.info("%s", _("{fire}: taken by another service").format(fire=label))
             return None
         if claim.outcome != "run" or claim.fire_id is None:
-            log.warning("%s: skipped: %s", label, claim.detail)
+            log.warning("%s", _("{fire}: skipped: {reason}").format(fire=label, reason=claim.detail))
             return None
         return self._run(job, due, claim.fire_id, kind, label)
 
     def missed(self, job: FireJob, due: dt.datetime, late: float, grace: float | None) -> None:
-        label = f"{job.job_id} due {local_time(due, job.timezone)}"
-        detail = f"missed by {late:.1f} s (more than the {grace:g} s of grace)"
-        log.warning("%s: not run: %s", label, detail)
+        detail = _("missed by {late} (more than the {grace} of grace)").format(
+            late=format_duration(late), grace=format_duration(grace or 0)
+        )
+        log.warning("%s", _("{fire}: not run: {reason}").format(fire=fire_label(job, due), reason=detail))
         self.db.record_fire(
             job.job_id,
             fire_key(due),
@@ -218,10 +245,10 @@ class FireLauncher:
     def _run(self, job: FireJob, due: dt.datetime, fire_id: int, kind: str, label: str) -> FireOutcome:
         if self.closing.is_set():
             outcome = FireOutcome(
-                fire_id, RunStatus.INTERRUPTED, None, first_error="the service was stopping"
+                fire_id, RunStatus.INTERRUPTED, None, first_error=_("the service was stopping")
             )
             self.db.fire_finished(fire_id, status=outcome.status, detail=outcome.first_error)
-            log.warning("%s: not started: the service is stopping", label)
+            log.warning("%s", _("{fire}: not started: the service is stopping").format(fire=label))
             return outcome
         folder = self.logs_dir / "schedule"
         folder.mkdir(parents=True, exist_ok=True)
@@ -245,10 +272,13 @@ class FireLauncher:
                 )
         except OSError as exc:
             outcome = FireOutcome(
-                fire_id, RunStatus.CRASHED, None, first_error=f"the run could not start: {exc}"
+                fire_id,
+                RunStatus.CRASHED,
+                None,
+                first_error=_("the run could not start: {error}").format(error=exc),
             )
             self.db.fire_finished(fire_id, status=outcome.status, detail=outcome.first_error)
-            log.error("%s: %s", label, outcome.first_error)
+            log.error("%s", _("{fire}: {error}").format(fire=label, error=outcome.first_error))
             self.notify(job, due, outcome)
             return outcome
         started = time.time()
@@ -256,11 +286,13 @@ class FireLauncher:
             self.running[fire_id] = process
         self.db.fire_started(fire_id, run_pid=process.pid, started_at=started, output=str(output))
         log.info(
-            "%s: run started (%s, pid %d, %.3f s after the due time)",
-            label,
-            kind,
-            process.pid,
-            started - due.timestamp(),
+            "%s",
+            _("{fire}: run started ({kind}, pid {pid}, {delay} s after the due time)").format(
+                fire=label,
+                kind=_(KIND_WORDS[kind]) if kind in KIND_WORDS else kind,
+                pid=process.pid,
+                delay=format_number(started - due.timestamp(), decimals=3),
+            ),
         )
         try:
             returncode = self._wait(process, fire_id)
@@ -286,7 +318,10 @@ class FireLauncher:
                 try:
                     self.db.extend_fire(fire_id, LOCK_TTL)
                 except Exception as exc:  # a database hiccup must not abandon the run
-                    log.warning("fire #%d: could not extend its lock: %s", fire_id, exc)
+                    log.warning(
+                        "%s",
+                        _("fire #{fire}: could not extend its lock: {error}").format(fire=fire_id, error=exc),
+                    )
 
     def finish(self, job: FireJob, due: dt.datetime, outcome: FireOutcome, label: str) -> None:
         self.db.fire_finished(
@@ -297,11 +332,14 @@ class FireLauncher:
             run_dir=outcome.run_dir,
             detail=outcome.first_error,
         )
-        took = f" in {outcome.duration:.1f} s" if outcome.duration is not None else ""
-        code = f", exit code {outcome.exit_code}" if outcome.exit_code is not None else ""
-        log.info("%s: %s%s (run %s%s)", label, outcome.status, took, outcome.run_id or "none", code)
+        log.info("%s", finished_text(label, outcome))
         if outcome.status in FAILURE and outcome.first_error:
-            log.warning("%s: first error: %s", label, outcome.first_error.replace("\n", " "))
+            log.warning(
+                "%s",
+                _("{fire}: first error: {error}").format(
+                    fire=label, error=outcome.first_error.replace("\n", " ")
+                ),
+            )
         self.notify(job, due, outcome)
 
     def notify(self, job: FireJob, due: dt.datetime, outcome: FireOutcome) -> None:
@@ -319,6 +357,8 @@ class FireLauncher:
                     if outcome.started_at
                     else None
                 ),
+                scheduled_for=due.astimezone(ZoneInfo(job.timezone)).isoformat(),
+                timezone=job.timezone,
                 duration=outcome.duration,
                 run_id=outcome.run_id,
                 run_dir=outcome.run_dir,
@@ -328,9 +368,14 @@ class FireLauncher:
             )
             targets = NotifyTargets.resolve(job.notify, self.environ)
             for line in send_notifications(summary, event, targets, self.environ):
-                log.info("%s: %s", job.job_id, line)
+                log.info("%s", _("{schedule}: {notification}").format(schedule=job.job_id, notification=line))
         except Exception as exc:  # a notification must never stop the service
-            log.error("%s: notification failed: %s: %s", job.job_id, type(exc).__name__, exc)
+            log.error(
+                "%s",
+                _("{schedule}: notification failed: {what}: {error}").format(
+                    schedule=job.job_id, what=type(exc).__name__, error=exc
+                ),
+            )
 
     def signal_all(self, signum: int) -> int:
         """Send a signal to every run in progress (SIGKILL to its whole process group); how many got it."""
@@ -356,10 +401,10 @@ class FireLauncher:
             if row["id"] in self.watched or not self.db.adopt_orphan(row["id"], self.owner, LOCK_TTL):
                 continue
             log.info(
-                "%s: took over fire #%d (run pid %s) from a service that stopped",
-                row["job_id"],
-                row["id"],
-                row["run_pid"],
+                "%s",
+                _("{schedule}: took over fire #{fire} (run pid {pid}) from a service that stopped").format(
+                    schedule=row["job_id"], fire=row["id"], pid=row["run_pid"]
+                ),
             )
             self.watched[row["id"]] = row
         for fire_id, row in list(self.watched.items()):
@@ -373,4 +418,4 @@ class FireLauncher:
             )
             outcome = read_outcome(fire_id, output, output.with_suffix(".log"), None)
             due = parse_fire_key(row["fire_time"])
-            self.finish(job, due, outcome, f"{job.job_id} due {local_time(due, job.timezone)}")
+            self.finish(job, due, outcome, fire_label(job, due))

@@ -8,10 +8,14 @@ How mail is sent always comes from the environment, so that no password sits in 
 `ROBO_SMTP_FROM` (default robo@<host>).
 
 A notification that cannot be sent is reported back to the caller, which logs it: it never stops the service.
+
+What a person reads (the e-mail's subject and body, a webhook's `text` and `body`) is in the service's language,
+its moments in the schedule's zone, labelled; a webhook's other fields are for machines and never translated.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email.policy
 import socket
 from collections.abc import Mapping, Sequence
@@ -21,10 +25,23 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from robots.kit import RoboError, Security, SmtpServer, send_message, tls_context
+from robots.kit import (
+    N_,
+    RoboError,
+    Security,
+    SmtpServer,
+    _,
+    current_language,
+    format_duration,
+    format_number,
+    ngettext,
+    send_message,
+    tls_context,
+)
 from runner.record import AUDIT_LOG_NAME
 from runner.review import REPORT_NAME
-from runner.schedule.settings import FAILURE, SMTP_TIMEOUT, SUCCESS, WEBHOOK_TIMEOUT
+from runner.schedule.moments import schedule_moment
+from runner.schedule.settings import FAILURE, SMTP_TIMEOUT, SUCCESS, WEBHOOK_TIMEOUT, fire_status_text
 
 EVENTS = ("failure", "recovery", "success")
 _REPORT_LIMIT = 10 * 1024 * 1024
@@ -34,14 +51,14 @@ _FALSE = {"0", "false", "no", "non", "off"}
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a notification says about one run."""
+    """What a notification says about one run (its fields are a webhook's machine fields, as they are)."""
 
     workflow: str
     schedule: str
     status: str
     workflow_file: str = ""
-    due_at: str | None = None
-    started_at: str | None = None
+    due_at: str | None = None  # `2026-05-04 07:00:00 CEST`, as webhooks always had it
+    started_at: str | None = None  # ISO 8601 with its offset
     duration: float | None = None
     run_id: str | None = None
     run_dir: str | None = None
@@ -49,6 +66,10 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     first_error: str | None = None
     host: str = field(default_factory=socket.gethostname)
+    scheduled_for: str | None = (
+        None  # the due time, ISO 8601 in the schedule's zone (as `ROBO_SCHEDULED_FOR`)
+    )
+    timezone: str | None = None  # the schedule's zone: the one people read its moments in
 
     @property
     def audit_log(self) -> str | None:
@@ -103,7 +124,11 @@ class SmtpSettings:
             return None
         starttls_text = environ.get("ROBO_SMTP_STARTTLS", "true").strip().lower()
         if starttls_text not in _TRUE | _FALSE:
-            raise ValueError(f"ROBO_SMTP_STARTTLS should be true or false, not {starttls_text!r}")
+            raise ValueError(
+                _("{variable} should be true or false, not {value}").format(
+                    variable="ROBO_SMTP_STARTTLS", value=repr(starttls_text)
+                )
+            )
         port_text = environ.get("ROBO_SMTP_PORT", "").strip()
         return cls(
             host=host,
@@ -130,56 +155,113 @@ def send_notifications(
         try:
             smtp = SmtpSettings.from_environ(environ)
             if smtp is None:
-                lines.append("email not sent: ROBO_SMTP_HOST is not set")
+                lines.append(_("email not sent: {variable} is not set").format(variable="ROBO_SMTP_HOST"))
             else:
                 send_email(smtp, build_email(summary, event, smtp.sender, targets.emails))
-                lines.append(f"email sent to {', '.join(targets.emails)}")
+                lines.append(_("email sent to {addresses}").format(addresses=", ".join(targets.emails)))
         except (RoboError, OSError, ValueError) as exc:
             # The shared sender's errors name the server and what happened; the line still starts with the
             # name of what failed underneath (ConnectionRefusedError, SMTPAuthenticationError…), as it always did.
             what = type(exc.__cause__ or exc).__name__
-            lines.append(f"email to {', '.join(targets.emails)} failed: {what}: {exc}")
+            lines.append(
+                _("email to {addresses} failed: {what}: {error}").format(
+                    addresses=", ".join(targets.emails), what=what, error=exc
+                )
+            )
     for url in targets.webhooks:
         try:
             post_webhook(url, webhook_payload(summary, event))
-            lines.append(f"webhook {_safe_url(url)} called")
+            lines.append(_("webhook {url} called").format(url=_safe_url(url)))
         except Exception as exc:  # httpx's errors, a bad URL: reported, never raised into the service
-            lines.append(f"webhook {_safe_url(url)} failed: {type(exc).__name__}: {exc}")
+            lines.append(
+                _("webhook {url} failed: {what}: {error}").format(
+                    url=_safe_url(url), what=type(exc).__name__, error=exc
+                )
+            )
     return lines
 
 
+_HEADLINES = {
+    "failure": N_("[Rob'O] Failed: {workflow} ({schedule})"),
+    "recovery": N_("[Rob'O] Recovered: {workflow} ({schedule})"),
+    "success": N_("[Rob'O] Succeeded: {workflow} ({schedule})"),
+}
+
+
 def headline(summary: RunSummary, event: str) -> str:
-    word = {"failure": "Failed", "recovery": "Recovered", "success": "Succeeded"}[event]
-    return f"[Rob'O] {word}: {summary.workflow} ({summary.schedule})"
+    """The e-mail's subject, and a webhook's first words."""
+    return _(_HEADLINES[event]).format(workflow=summary.workflow, schedule=summary.schedule)
+
+
+def _moment(iso: str | None, summary: RunSummary) -> str | None:
+    """An ISO 8601 moment of the summary as people read it (in the schedule's zone, labelled)."""
+    if not iso:
+        return None
+    try:
+        return schedule_moment(dt.datetime.fromisoformat(iso), summary.timezone)
+    except ValueError:
+        return iso
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """`Steps: 40 (1 failed); items: 18 done, 2 failed` (« 40 étapes (1 en échec) ; dossiers : 18 traités, … »)."""
+    steps, steps_failed = counts.get("steps", 0), counts.get("steps_failed", 0)
+    done, failed, to_check = (
+        counts.get("items_done", 0),
+        counts.get("items_failed", 0),
+        counts.get("items_to_check", 0),
+    )
+    items = [
+        ngettext("{n} done", "{n} done", done).format(n=format_number(done)),
+        ngettext("{n} failed", "{n} failed", failed).format(n=format_number(failed)),
+    ]
+    if to_check:
+        items.append(
+            ngettext("{n} to check (maybe entered)", "{n} to check (maybe entered)", to_check).format(
+                n=format_number(to_check)
+            )
+        )
+    return _("{steps} ({steps_failed}); items: {items}").format(
+        steps=ngettext("Steps: {n}", "Steps: {n}", steps).format(n=format_number(steps)),
+        steps_failed=ngettext("{n} failed", "{n} failed", steps_failed).format(n=format_number(steps_failed)),
+        items=", ".join(items),
+    )
 
 
 def body_text(summary: RunSummary, event: str) -> str:
+    """The e-mail's text (and a webhook's `body`): what ran, when, how it ended, where to look."""
     lines = [headline(summary, event), ""]
-    lines.append(f"Workflow: {summary.workflow} ({summary.workflow_file})")
-    lines.append(f"Schedule: {summary.schedule}" + (f", due {summary.due_at}" if summary.due_at else ""))
-    status = summary.status + (f" (exit code {summary.exit_code})" if summary.exit_code is not None else "")
-    lines.append(f"Status: {status}")
-    if summary.started_at:
-        duration = f", {summary.duration:.1f} s" if summary.duration is not None else ""
-        lines.append(f"Started: {summary.started_at}{duration}")
-    if summary.counts:
-        counts = summary.counts
-        lines.append(
-            f"Steps: {counts.get('steps', 0)} ({counts.get('steps_failed', 0)} failed); "
-            f"items: {counts.get('items_done', 0)} done, {counts.get('items_failed', 0)} failed"
-            + (
-                f", {counts['items_to_check']} to check (maybe entered)"
-                if counts.get("items_to_check")
-                else ""
+    lines.append(
+        _("Workflow: {workflow} ({file})").format(workflow=summary.workflow, file=summary.workflow_file)
+    )
+    due = _moment(summary.scheduled_for, summary) or summary.due_at
+    if due:
+        lines.append(_("Schedule: {schedule}, due {moment}").format(schedule=summary.schedule, moment=due))
+    else:
+        lines.append(_("Schedule: {schedule}").format(schedule=summary.schedule))
+    status = fire_status_text(summary.status)
+    if summary.exit_code is not None:
+        status = _("{status} (exit code {code})").format(status=status, code=summary.exit_code)
+    lines.append(_("Status: {status}").format(status=status))
+    started = _moment(summary.started_at, summary)
+    if started:
+        if summary.duration is not None:
+            lines.append(
+                _("Started: {moment}, {duration}").format(
+                    moment=started, duration=format_duration(summary.duration)
+                )
             )
-        )
+        else:
+            lines.append(_("Started: {moment}").format(moment=started))
+    if summary.counts:
+        lines.append(counts_text(summary.counts))
     if summary.first_error:
-        lines.append(f"First error: {summary.first_error}")
+        lines.append(_("First error: {error}").format(error=summary.first_error))
     if summary.run_id:
-        lines.append(f"Run: {summary.run_id}")
+        lines.append(_("Run: {run}").format(run=summary.run_id))
     if summary.audit_log:
-        lines.append(f"Audit log: {summary.audit_log}")
-    lines.append(f"Host: {summary.host}")
+        lines.append(_("Audit log: {path}").format(path=summary.audit_log))
+    lines.append(_("Host: {host}").format(host=summary.host))
     return "\n".join(lines) + "\n"
 
 
@@ -213,15 +295,18 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
 
 
 def webhook_payload(summary: RunSummary, event: str) -> dict[str, Any]:
-    """JSON for chat tools: `text` is what Mattermost, Rocket.Chat or Slack show; the rest is for machines."""
+    """JSON for chat tools: `text` is what Mattermost, Rocket.Chat or Slack show, `body` the e-mail's text, both in
+    the service's language (`language`); the other fields are for machines and never translated."""
     text = headline(summary, event)
     if summary.first_error:
-        text += f": {summary.first_error}"
+        text = _("{headline}: {error}").format(headline=text, error=summary.first_error)
     return {
         "text": text,
         "event": event,
         **asdict(summary),
         "audit_log": summary.audit_log,
+        "body": body_text(summary, event),
+        "language": current_language(),
     }
 
 

@@ -37,9 +37,11 @@ from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from robots.kit import _, in_human_zone, ngettext
 from runner.schedule.database import APSCHEDULER_TABLE, Claim, ScheduleDatabase, fire_key
 from runner.schedule.jobs import LoadedFile, ScheduleSpec, load_schedules, one_line, workflow_files
-from runner.schedule.launch import FireJob, FireLauncher, local_time
+from runner.schedule.launch import FireJob, FireLauncher, fire_label
+from runner.schedule.moments import schedule_moment
 from runner.schedule.settings import (
     BEAT_SECONDS,
     POLL_SECONDS,
@@ -85,7 +87,7 @@ class _RunExecutor(BaseExecutor):  # type: ignore[misc]
                     continue
                 self.service.launcher.fire(fire_job, due)
         except Exception:
-            log.exception("%s: the fire failed", job.id)
+            log.exception("%s", _("{schedule}: the fire failed").format(schedule=job.id))
         finally:
             self._run_job_success(job.id, [])
 
@@ -144,18 +146,22 @@ class ScheduleService:
         with _signals(self, enabled=install_signals):
             self.db.register_service(self.id, str(self.folder.resolve()))
             log.info(
-                "service %s started (pid %d, host %s): workflows in %s, store %s",
-                self.id,
-                os.getpid(),
-                self.db.host,
-                self.folder.resolve(),
-                _safe_store_url(self.db.url),
+                "%s",
+                _(
+                    "service {id} started (pid {pid}, host {host}): workflows in {folder}, store {store}"
+                ).format(
+                    id=self.id,
+                    pid=os.getpid(),
+                    host=self.db.host,
+                    folder=self.folder.resolve(),
+                    store=_safe_store_url(self.db.url),
+                ),
             )
             self.scheduler.start(paused=True)
             self.sync()
             self.scheduler.resume()
             self.db.beat(self.id, state=ServiceState.RUNNING, schedules=len(self.specs))
-            log.info("ready: %d schedule(s) from %d file(s)", len(self.specs), len(self.files))
+            log.info("%s", _ready_text(len(self.specs), len(self.files)))
             self.ready.set()
             code = self._loop()
             self._shutdown()
@@ -175,10 +181,15 @@ class ScheduleService:
                     self.db.beat(self.id, state=ServiceState.RUNNING, schedules=len(self.specs))
                 self._take_requests()
             except Exception as exc:  # a database that is away for a moment: try again on the next round
-                log.error("service round failed: %s: %s", type(exc).__name__, exc)
+                log.error(
+                    "%s",
+                    _("service round failed: {what}: {error}").format(what=type(exc).__name__, error=exc),
+                )
             thread = getattr(self.scheduler, "_thread", None)
             if thread is not None and not thread.is_alive():
-                log.error("APScheduler's thread stopped: the service stops so that it can be restarted")
+                log.error(
+                    "%s", _("APScheduler's thread stopped: the service stops so that it can be restarted")
+                )
                 return 1
             self._stop.wait(min(0.5, self.poll_seconds))
         return 0
@@ -198,25 +209,31 @@ class ScheduleService:
             if loaded.ok:
                 self.files[path] = loaded
                 changed = True
-                log.info("%s: %d schedule(s) loaded", path.name, len(loaded.specs))
+                log.info(
+                    "%s",
+                    ngettext(
+                        "{file}: {n} schedule loaded", "{file}: {n} schedules loaded", len(loaded.specs)
+                    ).format(file=path.name, n=len(loaded.specs)),
+                )
                 continue
             for diagnostic in loaded.diagnostics:
                 log.error("%s", one_line(diagnostic))
             if known is not None and known.specs:
                 log.error(
-                    "%s is not valid: its previous version stays scheduled (%d schedule(s))",
-                    path.name,
-                    len(known.specs),
+                    "%s",
+                    _("{file} is not valid: its previous version stays scheduled ({schedules})").format(
+                        file=path.name, schedules=_schedules(known.specs)
+                    ),
                 )
                 known.signature = loaded.signature  # do not report the same errors again until the next edit
                 known.diagnostics = loaded.diagnostics
             else:
-                log.error("%s is not valid: nothing of it is scheduled", path.name)
+                log.error("%s", _("{file} is not valid: nothing of it is scheduled").format(file=path.name))
                 loaded.specs = []
                 self.files[path] = loaded
         present = {path.resolve() for path in current}
         for path in [path for path in self.files if path not in present]:
-            log.info("%s was removed: its schedules are removed", path.name)
+            log.info("%s", _("{file} was removed: its schedules are removed").format(file=path.name))
             del self.files[path]
             changed = True
         if changed or not self.ready.is_set():
@@ -235,14 +252,20 @@ class ScheduleService:
             if job is not None and job.kwargs.get("fingerprint") == spec.fingerprint:
                 if not self.ready.is_set():
                     log.info(
-                        "kept %s: %s; next %s", job_id, spec.trigger, _next_text(job, spec.entry.timezone)
+                        "%s",
+                        _("kept {schedule}: {when}; next fire at {moment}").format(
+                            schedule=job_id, when=spec.trigger, moment=_next_text(job, spec.entry.timezone)
+                        ),
                     )
                 continue
             upcoming = spec.trigger.get_next_fire_time(None, now)
             if upcoming is None:
                 if job is not None:
                     self._remove(job_id)
-                log.info("%s: %s: no fire time to come", job_id, spec.trigger)
+                log.info(
+                    "%s",
+                    _("{schedule}: {when}: no fire time to come").format(schedule=job_id, when=spec.trigger),
+                )
                 continue
             try:
                 self.scheduler.add_job(
@@ -259,19 +282,28 @@ class ScheduleService:
             except (ConflictingIdError, JobLookupError):
                 continue  # another service changed the same job at the same moment
             except Exception as exc:  # one schedule that cannot be stored must not stop the others
-                log.error("%s: cannot be scheduled: %s: %s", job_id, type(exc).__name__, exc)
+                log.error(
+                    "%s",
+                    _("{schedule}: cannot be scheduled: {what}: {error}").format(
+                        schedule=job_id, what=type(exc).__name__, error=exc
+                    ),
+                )
                 continue
+            changed_text = (
+                _("changed {schedule}: {when}; next fire at {moment}")
+                if job
+                else _("scheduled {schedule}: {when}; next fire at {moment}")
+            )
             log.info(
-                "%s %s: %s; next %s",
-                "changed" if job else "scheduled",
-                job_id,
-                spec.trigger,
-                local_time(upcoming, spec.entry.timezone),
+                "%s",
+                changed_text.format(
+                    schedule=job_id, when=spec.trigger, moment=schedule_moment(upcoming, spec.entry.timezone)
+                ),
             )
         for job_id in existing.keys() - desired.keys():
             if not job_id.startswith(kept_prefixes):
                 self._remove(job_id)
-                log.info("unscheduled %s", job_id)
+                log.info("%s", _("unscheduled {schedule}").format(schedule=job_id))
 
     def _remove(self, job_id: str) -> None:
         try:
@@ -292,10 +324,17 @@ class ScheduleService:
         for request in self.db.take_requests(self.id):
             job = self._find_job(request["job_id"])
             if job is None:
-                log.warning("run-now %s: no such schedule here", request["job_id"])
+                log.warning(
+                    "%s", _("run-now {schedule}: no such schedule here").format(schedule=request["job_id"])
+                )
                 self.db.request_fired(request["id"], 0)
                 continue
-            log.info("run-now %s: asked by %s", job.job_id, request["requested_by"])
+            log.info(
+                "%s",
+                _("run-now {schedule}: asked by {who}").format(
+                    schedule=job.job_id, who=request["requested_by"]
+                ),
+            )
             threading.Thread(target=self._run_now, args=(job, request["id"]), daemon=True).start()
 
     def _run_now(self, job: FireJob, request_id: int) -> None:
@@ -306,10 +345,14 @@ class ScheduleService:
 
     def _refused(self, event: JobSubmissionEvent) -> None:
         spec = self.specs.get(event.job_id)
-        timezone = spec.entry.timezone if spec else "UTC"
+        job = (
+            FireJob.from_kwargs(spec.job_kwargs)
+            if spec
+            else FireJob(event.job_id, event.job_id, "", timezone="UTC")
+        )
         for due in event.scheduled_run_times:
-            detail = "the previous run of this schedule is still going"
-            log.warning("%s due %s: skipped: %s", event.job_id, local_time(due, timezone), detail)
+            detail = _("the previous run of this schedule is still going")
+            log.warning("%s", _("{fire}: skipped: {reason}").format(fire=fire_label(job, due), reason=detail))
             self.db.record_fire(
                 event.job_id,
                 fire_key(due),
@@ -325,7 +368,14 @@ class ScheduleService:
         self.launcher.closing.set()
         self.scheduler.shutdown(wait=False)
         running = len(self.launcher.running)
-        log.info("stopping: no new runs; %d run(s) in progress", running)
+        log.info(
+            "%s",
+            ngettext(
+                "stopping: no new runs; {n} run in progress",
+                "stopping: no new runs; {n} runs in progress",
+                running,
+            ).format(n=running),
+        )
         self.db.beat(self.id, state=ServiceState.STOPPING)
         deadline = time.monotonic() + self.stop_timeout
         next_beat = time.monotonic() + self.beat_seconds
@@ -336,17 +386,31 @@ class ScheduleService:
             time.sleep(0.1)
         if self.launcher.running:
             count = self.launcher.signal_all(signal.SIGTERM)
-            log.warning("sent SIGTERM to %d run(s): each stops after its current step", count)
+            log.warning(
+                "%s",
+                ngettext(
+                    "sent SIGTERM to {n} run: it stops after its current step",
+                    "sent SIGTERM to {n} runs: each stops after its current step",
+                    count,
+                ).format(n=count),
+            )
             deadline = time.monotonic() + self.term_timeout
             while self.launcher.running and time.monotonic() < deadline:
                 time.sleep(0.1)
         if self.launcher.running:
             count = self.launcher.signal_all(signal.SIGKILL)
-            log.error("sent SIGKILL to %d run(s) that did not stop", count)
+            log.error(
+                "%s",
+                ngettext(
+                    "sent SIGKILL to {n} run that did not stop",
+                    "sent SIGKILL to {n} runs that did not stop",
+                    count,
+                ).format(n=count),
+            )
         for thread in self._executor.threads:
             thread.join(timeout=30)
         self.db.beat(self.id, state=ServiceState.STOPPED)
-        log.info("service %s stopped", self.id)
+        log.info("%s", _("service {id} stopped").format(id=self.id))
         self.db.close()
 
 
@@ -359,7 +423,9 @@ def _signals(service: ScheduleService, *, enabled: bool) -> Iterator[None]:
 
     def handle(signum: int, _frame: Any) -> None:
         again = service._stop.is_set()
-        log.info("%s received%s", signal.Signals(signum).name, ": stopping now" if again else "")
+        name = signal.Signals(signum).name
+        said = _("{signal} received: stopping now") if again else _("{signal} received")
+        log.info("%s", said.format(signal=name))
         service.stop(now=again)
 
     previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGTERM, signal.SIGINT)}
@@ -377,9 +443,22 @@ def _whole_seconds(grace: float | None) -> int | None:
 def _next_text(job: Any, timezone: str) -> str:
     upcoming = job.next_run_time
     if upcoming is None:
-        return "none (paused in the job store)"
-    text = local_time(upcoming, timezone)
-    return text + " (missed: handled now)" if upcoming < dt.datetime.now(dt.UTC) else text
+        return _("none (paused in the job store)")
+    text = schedule_moment(upcoming, timezone)
+    if upcoming < dt.datetime.now(dt.UTC):
+        return _("{moment} (missed: handled now)").format(moment=text)
+    return text
+
+
+def _schedules(specs: list[ScheduleSpec]) -> str:
+    return ngettext("{n} schedule", "{n} schedules", len(specs)).format(n=len(specs))
+
+
+def _ready_text(schedules: int, files: int) -> str:
+    return _("ready: {schedules} from {files}").format(
+        schedules=ngettext("{n} schedule", "{n} schedules", schedules).format(n=schedules),
+        files=ngettext("{n} file", "{n} files", files).format(n=files),
+    )
 
 
 def _safe_store_url(url: str) -> str:
@@ -399,7 +478,8 @@ class JournalFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(message)s")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return dt.datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
+        # ISO 8601 with its offset (journald and tools read it), in the zone for humans.
+        return in_human_zone(record.created).isoformat(timespec="milliseconds")
 
     def format(self, record: logging.LogRecord) -> str:
         return super().format(record).replace("\r", " ").replace("\n", " | ")

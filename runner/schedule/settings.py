@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from runner.events import RunStatus
+from robots.kit import N_, _
+from runner.events import RunStatus, run_status_text
 
 
 class ServiceState(StrEnum):
@@ -29,6 +30,34 @@ class FireStatus(StrEnum):
     SKIPPED_PAUSED = "skipped_paused"  # the schedule is paused
     LOST = "lost"  # its run ended without saying how (killed with the machine)
     INVALID = "invalid"  # the workflow was refused by validation: no run started
+
+
+_STATE_WORDS: dict[str, str] = {
+    ServiceState.STARTING: N_("starting"),
+    ServiceState.RUNNING: N_("running"),
+    ServiceState.STOPPING: N_("stopping"),
+    ServiceState.STOPPED: N_("stopped"),
+}
+_FIRE_WORDS: dict[str, str] = {
+    FireStatus.CLAIMED: N_("claimed"),
+    FireStatus.MISSED: N_("missed"),
+    FireStatus.SKIPPED_OVERLAP: N_("skipped (the previous run was still going)"),
+    FireStatus.SKIPPED_PAUSED: N_("skipped (paused)"),
+    FireStatus.LOST: N_("lost"),
+    FireStatus.INVALID: N_("invalid"),
+}
+
+
+def service_state_text(state: str) -> str:
+    """A service's state as a person reads it, in their language (the stored value stays the enum's)."""
+    word = _STATE_WORDS.get(state)
+    return _(word) if word else state
+
+
+def fire_status_text(status: str) -> str:
+    """What became of a fire (a `FireStatus`, or the `RunStatus` of its run) as a person reads it."""
+    word = _FIRE_WORDS.get(status)
+    return _(word) if word else run_status_text(status)
 
 
 ACTIVE = (FireStatus.CLAIMED, FireStatus.RUNNING)

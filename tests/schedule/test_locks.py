@@ -96,13 +96,15 @@ class TestNoOverlap:
         assert db.claim_fire("w/1", T3, kind="scheduled", owner="b", ttl=60).outcome == "run"
 
     def test_another_schedule_of_the_workflow_waits_too_another_workflow_does_not(
-        self, db: ScheduleDatabase
+        self, db: ScheduleDatabase, monkeypatch: pytest.MonkeyPatch
     ) -> None:
+        monkeypatch.setenv("ROBO_TIMEZONE", "Europe/Paris")  # the zone for humans, whatever the machine's
         first = db.claim_fire("w_1/matin", T1, kind="scheduled", owner="a", ttl=60)
         start(db, first.fire_id or 0)
         other = db.claim_fire("w_1/soir", T2, kind="scheduled", owner="a", ttl=60)
         assert other.outcome == "overlap"
-        assert other.detail.startswith("the run of w_1/matin due 2026-05-04T05:00:00.000000Z (fire #")
+        # The busy run's due time as people read it: in the zone for humans, named.
+        assert other.detail.startswith("the run of w_1/matin due 2026-05-04 07:00:00 (Europe/Paris) (fire #")
         assert db.claim_fire("wx1/matin", T2, kind="scheduled", owner="a", ttl=60).outcome == "run"  # not w_1
         assert db.claim_fire("w_10/matin", T2, kind="scheduled", owner="a", ttl=60).outcome == "run"
 
