@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from robots.kit import Span, _
-from runner.language.diagnostics import closest, did_you_mean, did_you_mean_text, one_of
+from runner.language.diagnostics import all_of, closest, did_you_mean, did_you_mean_text, one_of
 from runner.language.loader import Location, SpanIndex, walk
 from runner.language.steps import ActionStep
 from runner.language.templating import is_template
@@ -159,7 +159,7 @@ def _group_problems(spec: Any, given: set[str], misspelt: set[str]) -> list[str]
         if chosen and missing and not misspelt & set(missing):
             problems.append(
                 _("{names} go together: {missing} is missing").format(
-                    names=" and ".join(group), missing=", ".join(missing)
+                    names=all_of(list(group)), missing=", ".join(missing)
                 )
             )
     return problems

@@ -140,6 +140,13 @@ def either(choices: list[str]) -> str:
     return _("{choices} or {last}").format(choices=", ".join(choices[:-1]), last=choices[-1])
 
 
+def all_of(names: list[str]) -> str:
+    """`a, b and c` in the reader's language."""
+    if len(names) <= 1:
+        return "".join(names)
+    return _("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
+
+
 class WorkflowError(RoboError):
     """A workflow definition is wrong; `diagnostics` says every place."""
 
