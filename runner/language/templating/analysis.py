@@ -12,7 +12,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 
 from robots.kit import _
 from runner.language.templating.filters import GLOBALS
-from runner.language.templating.limits import BoundedEnvironment, constant_limit_problem
+from runner.language.templating.limits import BoundedEnvironment, TemplateLimitError, constant_limit_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,9 @@ class Analysis:
         tuple[str, str], ...
     ] = ()  # (root name, attribute) for `root.attribute`, `root['attribute']`
     lookups: tuple[tuple[str, str], ...] = ()  # (`dossier.adresse`, `ville`) for `dossier.adresse.ville`
-    limit: str | None = None  # a limit that a constant part breaks, whatever the data (`'ab' * 400000000`)
+    limit: TemplateLimitError | None = (
+        None  # a limit that a constant part breaks, whatever the data (`'ab' * 400000000`)
+    )
     gets: tuple[tuple[str, str], ...] = ()  # (root name, key) for `root.get('key')`
     all_names: frozenset[str] = frozenset()  # every name read from outside, guarded ones included
     whole_names: frozenset[str] = frozenset()  # names used as a whole value, not only to look a part up
@@ -196,7 +198,8 @@ def _expression_text(node: nodes.Node) -> str | None:
 
 def limit_problem(text: str) -> str | None:
     """A message when a constant part of `text` would go beyond a limit on what a template builds, else None."""
-    return analyse(text).limit
+    limit = analyse(text).limit
+    return None if limit is None else str(limit)
 
 
 def syntax_problem(text: str) -> str | None:
