@@ -30,10 +30,15 @@ from runner.language.steps import (
 )
 from runner.language.values import IDENTIFIER, RESERVED_NAMES, OnError, RetryPolicy
 from runner.language.wording import (
+    CHOICE_SYNONYMS,
+    MAPPING_EXAMPLES,
     WHOLE_NUMBER,
+    WORKFLOW_MISSING_HINTS,
     bad_name_message,
     describe_problem,
     field_type,
+    is_literal,
+    missing_key_hint,
     name_hint,
     params_example,
     salvage,
@@ -48,40 +53,6 @@ from runner.language.wording import (
 # An action step's own keys are the fields of its model beyond every step's and what names the action.
 ACTION_KEYS = tuple(ActionStep.option_keys())
 WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name not in ("file", "spans"))
-
-_MAPPING_EXAMPLES = {
-    "retry": "{attempts: 3, delay: 10}",
-    "defaults": "{timeout: 30, retry: {attempts: 3}}",
-    "browser": "{headless: false}",
-    "inputs": "{fichier: {type: file}}",
-    "vars": "{service: Urbanisme}",
-    "collect": "{total: '{{ item.montant }}'}",
-}
-# Words people write for a choice, and the choice they mean (when it is one of the choices).
-_CHOICE_SYNONYMS = {
-    "text": "string",
-    "str": "string",
-    "int": "integer",
-    "float": "number",
-    "decimal": "number",
-    "bool": "boolean",
-    "array": "list",
-    "path": "file",
-    "directory": "folder",
-    "dir": "folder",
-    "ignore": "continue",
-    "ignorer": "continue",
-    "continuer": "continue",
-    "arreter": "fail",
-    "arrêter": "fail",
-    "echouer": "fail",
-    "échouer": "fail",
-    "skip": "continue",
-    "stop": "fail",
-    "abort": "fail",
-    "warn": "warning",
-    "debug": "info",
-}
 
 
 @dataclass
@@ -145,7 +116,7 @@ class _Parser:
         phrases = list(dict.fromkeys(type_phrase(member) for member in members))
         if N_("a number") in phrases and WHOLE_NUMBER in phrases:
             phrases.remove(WHOLE_NUMBER)
-        literal = {type_phrase(member) for member in members if _is_literal(member)}
+        literal = {type_phrase(member) for member in members if is_literal(member)}
         described = either([phrase if phrase in literal else _(phrase) for phrase in phrases])
         self.error(
             path,
@@ -205,7 +176,7 @@ class _Parser:
         else:
             name = ".".join(names)
             if kind in ("model_type", "model_attributes_type", "dict_type"):
-                example = _MAPPING_EXAMPLES.get(names[-1]) or _kind_value_example(names[-1])
+                example = MAPPING_EXAMPLES.get(names[-1]) or _kind_value_example(names[-1])
                 message = (
                     _("'{name}' should be a mapping, e.g. {example}").format(name=name, example=example)
                     if example
@@ -222,7 +193,7 @@ class _Parser:
         value = problem.get("input")
         if kind == "literal_error" and isinstance(value, str):
             choices = re.findall(r"'([^']*)'", str(problem.get("ctx", {}).get("expected", "")))
-            synonym = _CHOICE_SYNONYMS.get(value.strip().lower())
+            synonym = CHOICE_SYNONYMS.get(value.strip().lower())
             if synonym is not None and synonym in choices:
                 return did_you_mean_text(synonym)
             return did_you_mean(value, choices)
@@ -286,7 +257,7 @@ class _Parser:
                     (),
                     "missing-key",
                     _("a workflow needs the key '{key}'").format(key=key),
-                    hint=_(_MISSING_HINTS[key]),
+                    hint=_(WORKFLOW_MISSING_HINTS[key]),
                 )
         for key in Workflow.model_fields:
             if key in ("steps", "file", "spans") or key not in data:
@@ -419,7 +390,7 @@ class _Parser:
                         else _("a '{kind}' step needs the key '{key}'")
                     ).format(kind=cls.kind, key=field.alias or name),
                     at_key=True,
-                    hint=_missing_hint(cls, field.alias or name),
+                    hint=missing_key_hint(cls, field.alias or name),
                 )
             broken.add(name)
             fields[name] = copy.copy(cls.placeholders.get(name))
@@ -494,24 +465,6 @@ class _Parser:
 
 
 _INVALID = object()
-_MISSING_HINTS = {
-    "name": N_("add a line 'name: <what this workflow does>' at the top"),
-    "steps": N_("add 'steps:' followed by a list of steps, each starting with '- '"),
-}
-
-
-def _missing_hint(cls: type[StepBase], key: str) -> str | None:
-    """A step kind's hint for a missing key (marked with N_ where the kind declares it)."""
-    hint = cls.missing_hints.get(key)
-    return _(hint) if hint else None
-
-
-def _is_literal(annotation: Any) -> bool:
-    import typing
-
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return typing.get_origin(annotation) is typing.Literal
 
 
 def _kind_value_example(key: Any) -> str | None:

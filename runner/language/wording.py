@@ -146,6 +146,58 @@ def input_type_phrase(type_name: str) -> str:
     return _(phrase) if phrase else type_name
 
 
+MAPPING_EXAMPLES = {
+    "retry": "{attempts: 3, delay: 10}",
+    "defaults": "{timeout: 30, retry: {attempts: 3}}",
+    "browser": "{headless: false}",
+    "inputs": "{fichier: {type: file}}",
+    "vars": "{service: Urbanisme}",
+    "collect": "{total: '{{ item.montant }}'}",
+}
+# Words people write for a choice, and the choice they mean (when it is one of the choices).
+CHOICE_SYNONYMS = {
+    "text": "string",
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "array": "list",
+    "path": "file",
+    "directory": "folder",
+    "dir": "folder",
+    "ignore": "continue",
+    "ignorer": "continue",
+    "continuer": "continue",
+    "arreter": "fail",
+    "arrêter": "fail",
+    "echouer": "fail",
+    "échouer": "fail",
+    "skip": "continue",
+    "stop": "fail",
+    "abort": "fail",
+    "warn": "warning",
+    "debug": "info",
+}
+
+
+WORKFLOW_MISSING_HINTS = {
+    "name": N_("add a line 'name: <what this workflow does>' at the top"),
+    "steps": N_("add 'steps:' followed by a list of steps, each starting with '- '"),
+}
+
+
+def missing_key_hint(cls: Any, key: str) -> str | None:
+    """A step kind's hint for a missing key (`cls.missing_hints`, marked with N_ where the kind declares it)."""
+    hint = cls.missing_hints.get(key)
+    return _(hint) if hint else None
+
+
+def is_literal(annotation: Any) -> bool:
+    """Whether a type is a choice of values (`Literal['fail', 'continue']`)."""
+    return typing.get_origin(_strip_annotated(annotation)) is Literal
+
+
 _ADAPTERS: dict[int, tuple[Any, TypeAdapter[Any]]] = {}
 _FIELD_TYPES: dict[tuple[type[BaseModel], str], Any] = {}
 
