@@ -22,15 +22,18 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from robots.kit import (
+    N_,
     BusinessError,
     ConfigurationError,
     ConfinedPath,
     Robot,
+    _,
     action,
     atomic_file,
     check_encoding,
     decoded_text,
     detect_delimiter,
+    ngettext,
 )
 
 Record = dict[str, Any]
@@ -39,6 +42,8 @@ Delimiter = Annotated[str, Field(min_length=1, max_length=1)]
 
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 _FRENCH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_KINDS = {"number": N_("number"), "date": N_("date"), "text": N_("text")}
+"""How an error names the kinds of values a sort compares (other kinds by their Python type)."""
 
 
 def _missing(value: Any) -> bool:
@@ -70,8 +75,12 @@ def _check_fields(records: Records, fields: Iterable[str], action_name: str) -> 
         if records and name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             raise BusinessError(
-                f"data.{action_name}: no record has a field {name!r}",
-                hint=f"did you mean {close[0]!r}?" if close else f"the fields are: {', '.join(known)}",
+                _("data.{action}: no record has a field {field}").format(
+                    action=action_name, field=repr(name)
+                ),
+                hint=_("did you mean {field}?").format(field=repr(close[0]))
+                if close
+                else _("the fields are: {fields}").format(fields=", ".join(known)),
             )
 
 
@@ -100,14 +109,19 @@ def _sort_key(value: Any) -> tuple[str, Any]:
 def _sort_keys(values: list[Any], field: str) -> list[tuple[str, Any]]:
     """One comparable key per value; raises a `BusinessError` when the values cannot be ordered together."""
     keys = [_sort_key(value) for value in values]
-    examples = dict(zip((kind for kind, _ in keys), values, strict=True))
+    examples = dict(zip((kind for kind, _key in keys), values, strict=True))
     if len(examples) > 1 and all(isinstance(value, str) for value in values):
         return [("text", (value.strip().casefold(), value)) for value in values]  # as a spreadsheet would
     if len(examples) > 1:
-        mixed = " and ".join(f"{kind} (e.g. {example!r})" for kind, example in examples.items())
+        mixed = _(" and ").join(
+            _("{kind} (e.g. {example})").format(
+                kind=_(_KINDS[kind]) if kind in _KINDS else kind, example=repr(example)
+            )
+            for kind, example in examples.items()
+        )
         raise BusinessError(
-            f"data.sort: cannot sort by {field!r}: it mixes {mixed}",
-            hint="make the values of this field the same kind first, or sort by another field",
+            _("data.sort: cannot sort by {field}: it mixes {kinds}").format(field=repr(field), kinds=mixed),
+            hint=_("make the values of this field the same kind first, or sort by another field"),
         )
     return keys
 
@@ -133,7 +147,7 @@ def _json_default(value: Any) -> Any:
         return list(value)
     if isinstance(value, Path):
         return str(value)
-    raise TypeError(f"a value of type {type(value).__name__} cannot be written as JSON")
+    raise TypeError(_("a value of type {type} cannot be written as JSON").format(type=type(value).__name__))
 
 
 class Data(Robot):
@@ -142,7 +156,7 @@ class Data(Robot):
     name = "data"
 
     def _record_output(self, path: Path, action_name: str) -> str:
-        self.context.record_artifact(path, "output", f"written by data.{action_name}")
+        self.context.record_artifact(path, "output", _("written by data.{action}").format(action=action_name))
         return str(path.resolve())
 
     @action
@@ -177,12 +191,14 @@ class Data(Robot):
         """
         if isinstance(base, dict):
             if not isinstance(other, dict):
-                raise BusinessError("data.merge: a mapping can only be merged with another mapping")
+                raise BusinessError(_("data.merge: a mapping can only be merged with another mapping"))
             return {**base, **other}
         if isinstance(other, dict):
             return [{**record, **other} for record in base]
         if on is None:
-            raise BusinessError("data.merge: joining two lists of records needs `on`, the field they share")
+            raise BusinessError(
+                _("data.merge: joining two lists of records needs `on`, the field they share")
+            )
         _check_fields(base, [on], "merge")
         _check_fields(other, [on], "merge")
         index: dict[str, Record] = {}
@@ -190,8 +206,10 @@ class Data(Robot):
             key = _as_text(record.get(on))
             if key is not None and index.setdefault(key, record) is not record:
                 raise BusinessError(
-                    f"data.merge: several records of `other` have {on} = {key!r}",
-                    hint="a join needs one record per value of `on`; filter `other` first",
+                    _("data.merge: several records of `other` have {field} = {value}").format(
+                        field=on, value=repr(key)
+                    ),
+                    hint=_("a join needs one record per value of `on`; filter `other` first"),
                 )
         empty = dict.fromkeys(key for record in other for key in record)
         merged = []
@@ -258,8 +276,10 @@ class Data(Robot):
                     zip(keys, present, strict=True), key=lambda pair: pair[0][1], reverse=descending
                 )
             except TypeError as exc:
-                raise BusinessError(f"data.sort: cannot sort by {field!r}: {exc}") from None
-            ordered = [record for _, record in pairs] + [r for r in ordered if _missing(r.get(field))]
+                raise BusinessError(
+                    _("data.sort: cannot sort by {field}: {problem}").format(field=repr(field), problem=exc)
+                ) from None
+            ordered = [record for _key, record in pairs] + [r for r in ordered if _missing(r.get(field))]
         return [dict(record) for record in ordered]
 
     @action
@@ -306,22 +326,38 @@ class Data(Robot):
             names = [cell.strip() or f"column_{number}" for number, cell in enumerate(header, 1)]
             if len(set(names)) != len(names):
                 duplicated = sorted({name for name in names if names.count(name) > 1})
-                raise BusinessError(f"{source}: line 1: the header repeats {', '.join(duplicated)}")
+                raise BusinessError(
+                    _("{path}: line 1: the header repeats {names}").format(
+                        path=source, names=", ".join(duplicated)
+                    )
+                )
             records: Records = []
             for row in reader:
                 if not any(cell.strip() for cell in row):
                     continue
                 if len(row) > len(names):
                     raise BusinessError(
-                        f"{source}: line {reader.line_num} has {len(row)} cells but the header has {len(names)}",
-                        hint=f"check the separator (detected {delimiter!r}) and quotes on that line",
+                        _("{path}: line {line} has {cells} cells but the header has {columns}").format(
+                            path=source, line=reader.line_num, cells=len(row), columns=len(names)
+                        ),
+                        hint=_("check the separator (detected {delimiter}) and quotes on that line").format(
+                            delimiter=repr(delimiter)
+                        ),
                     )
                 record: Record = dict.fromkeys(names)
                 record.update((name, cell) for name, cell in zip(names, row, strict=False) if cell.strip())
                 records.append(record)
         except csv.Error as exc:
-            raise BusinessError(f"{source}: line {reader.line_num}: {exc}") from None
-        self.context.log(f"read {len(records)} records from {source} (separator {delimiter!r})")
+            raise BusinessError(
+                _("{path}: line {line}: {problem}").format(path=source, line=reader.line_num, problem=exc)
+            ) from None
+        self.context.log(
+            ngettext(
+                "read {n} record from {path} (separator {delimiter})",
+                "read {n} records from {path} (separator {delimiter})",
+                len(records),
+            ).format(n=len(records), path=source, delimiter=repr(delimiter))
+        )
         return records
 
     @action(side_effects=True, idempotent=True)
@@ -356,16 +392,23 @@ class Data(Robot):
                 extra = [key for key in record if key not in names]
                 if extra:
                     raise BusinessError(
-                        f"data.write_csv: record {number} has fields that are not columns: {', '.join(extra)}",
-                        hint="add them to `columns`, or keep only the wanted fields with data.select",
+                        _("data.write_csv: record {number} has fields that are not columns: {fields}").format(
+                            number=number, fields=", ".join(extra)
+                        ),
+                        hint=_("add them to `columns`, or keep only the wanted fields with data.select"),
                     )
                 cells = [_cell(record.get(name)) for name in names]
                 try:
                     writer.writerow(cells)
                 except UnicodeEncodeError as exc:
                     raise ConfigurationError(
-                        f"{target}: record {number} holds {exc.object[exc.start]!r}, which {encoding} cannot write",
-                        hint="use `encoding: utf-8-sig`, which can write every character",
+                        _("{path}: record {number} holds {character}, which {encoding} cannot write").format(
+                            path=target,
+                            number=number,
+                            character=repr(exc.object[exc.start]),
+                            encoding=encoding,
+                        ),
+                        hint=_("use `encoding: utf-8-sig`, which can write every character"),
                     ) from None
         return self._record_output(target, "write_csv")
 
@@ -383,7 +426,11 @@ class Data(Robot):
         try:
             return json.loads(decoded_text(source, "utf-8-sig"))
         except json.JSONDecodeError as exc:
-            raise BusinessError(f"{source}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+            raise BusinessError(
+                _("{path}:{line}:{column}: not valid JSON: {problem}").format(
+                    path=source, line=exc.lineno, column=exc.colno, problem=exc.msg
+                )
+            ) from None
 
     @action(side_effects=True, idempotent=True)
     def write_json(self, data: Any, path: ConfinedPath, indent: Annotated[int, Field(ge=0, le=8)] = 2) -> str:
@@ -404,7 +451,8 @@ class Data(Robot):
             )
         except (TypeError, ValueError) as exc:
             raise BusinessError(
-                f"data.write_json: {exc}", hint="NaN, infinity and bytes have no JSON form"
+                _("data.write_json: {problem}").format(problem=exc),
+                hint=_("NaN, infinity and bytes have no JSON form"),
             ) from None
         with atomic_file(target, "w", run_id=self.context.run_id, encoding="utf-8", newline="\n") as handle:
             handle.write(text + "\n")

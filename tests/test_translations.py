@@ -219,7 +219,7 @@ class TestRun:
         result = robo("run", "relance.yaml", *logs, cwd=tmp_path, LANG="fr_FR.UTF-8")
         assert result.returncode == 3, result.stderr
         assert re.search(
-            r" traitement terminé avec des erreurs en \d+\.\d s \(\d+ étapes, 2 dossiers traités, 1 en échec\)$",
+            r" traitement terminé avec des erreurs en \d+,\d s \(\d+ étapes, 2 dossiers traités, 1 en échec\)$",
             result.stderr,
             re.MULTILINE,
         ), result.stderr

@@ -44,8 +44,10 @@ from robots.kit import (
     Secret,
     Security,
     SmtpServer,
+    _,
     action,
     connection_error,
+    ngettext,
     send_message,
     tls_context,
 )
@@ -73,7 +75,9 @@ class Email(Robot):
         if security == "none":
             return None
         if not verify_tls:
-            self.context.log("warning: the mail server's TLS certificate is not checked (verify_tls: false)")
+            self.context.log(
+                _("warning: the mail server's TLS certificate is not checked (verify_tls: false)")
+            )
         return tls_context(self.context.resolve_path(ca_file) if ca_file else None, verify_tls)
 
     @action(side_effects=True, together=[("user", "password")])
@@ -125,14 +129,16 @@ class Email(Robot):
         """
         from_pairs = split_addresses(sender, "sender")
         if len(from_pairs) != 1:
-            raise BusinessError(f"sender: give one address, not {len(from_pairs)}")
+            raise BusinessError(_("sender: give one address, not {n}").format(n=len(from_pairs)))
         to_pairs = split_addresses(to, "to")
         cc_pairs = split_addresses(cc, "cc")
         bcc_pairs = split_addresses(bcc, "bcc")
         reply_pairs = split_addresses(reply_to, "reply_to")
         refuse_control_characters(subject, "subject", allow_tab=True)
         if not (to_pairs or cc_pairs or bcc_pairs):
-            raise BusinessError("email.send: there is no recipient", hint="give at least one address in to:")
+            raise BusinessError(
+                _("email.send: there is no recipient"), hint=_("give at least one address in to:")
+            )
         files = [self.context.input_file(path, "attachment") for path in attachments or []]
         sender_address = from_pairs[0][1]
         message_id = make_msgid(domain=sender_address.rpartition("@")[2])
@@ -158,13 +164,13 @@ class Email(Robot):
             kind, encoding = mimetypes.guess_type(file.name)
             if kind is None or encoding is not None:
                 kind = "application/octet-stream"
-            maintype, _, subtype = kind.partition("/")
+            maintype, _slash, subtype = kind.partition("/")
             # The name goes into a header: a file named with a line break would break it.
             name = safe_filename(file.name)
             message.add_attachment(file.read_bytes(), maintype=maintype, subtype=subtype, filename=name)
 
         port = port or SMTP_PORTS[security]
-        recipients = [address for _, address in (*to_pairs, *cc_pairs, *bcc_pairs)]
+        recipients = [address for _name, address in (*to_pairs, *cc_pairs, *bcc_pairs)]
         server = SmtpServer(
             host,
             port,
@@ -175,14 +181,20 @@ class Email(Robot):
             timeout=timeout,
         )
         refused = send_message(server, message, sender=sender_address, recipients=recipients)
+        delivered = len(recipients) - len(refused)
         self.context.log(
-            f"sent {subject!r} to {len(recipients) - len(refused)} recipient(s) through {host}:{port}, "
-            f"Message-ID {message_id}"
+            ngettext(
+                "sent {subject} to {n} recipient through {host}:{port}, Message-ID {message_id}",
+                "sent {subject} to {n} recipients through {host}:{port}, Message-ID {message_id}",
+                delivered,
+            ).format(subject=repr(subject), n=delivered, host=host, port=port, message_id=message_id)
         )
         if refused:
             raise BusinessError(
-                f"the mail server refused {', '.join(refused)}; message {message_id} went to the other recipients",
-                hint="check these addresses",
+                _(
+                    "the mail server refused {addresses}; message {message_id} went to the other recipients"
+                ).format(addresses=", ".join(refused), message_id=message_id),
+                hint=_("check these addresses"),
                 cause=[f"{address}: {code} {reply!r}" for address, (code, reply) in refused.items()],
             )
         return message_id
@@ -252,7 +264,7 @@ class Email(Robot):
             if value:  # sent inside IMAP commands: a line break would add a command
                 refuse_control_characters(value, role)
         port = port or IMAP_PORTS[security]
-        where = f"IMAP server {host}:{port}"
+        where = f"{host}:{port}"
         target = self.context.resolve_path(save_attachments_to) if save_attachments_to else None
         criteria: dict[str, Any] = {}
         if sender:
@@ -271,8 +283,12 @@ class Email(Robot):
             if move_to and not mailbox.folder.exists(move_to):
                 names = [info.name for info in mailbox.folder.list()]
                 raise ConfigurationError(
-                    f"the mailbox {user} on the {where} has no folder {move_to!r}",
-                    hint=f"create it first; its folders are: {', '.join(sorted(names))}",
+                    _("the mailbox {user} on the IMAP server {server} has no folder {folder}").format(
+                        user=user, server=where, folder=repr(move_to)
+                    ),
+                    hint=_("create it first; its folders are: {folders}").format(
+                        folders=", ".join(sorted(names))
+                    ),
                 )
             messages = list(mailbox.fetch(query, charset, limit=limit, mark_seen=False, bulk=_FETCH_CHUNK))
             records = [self._record(message, target) for message in messages]
@@ -284,17 +300,28 @@ class Email(Robot):
         except RoboError:
             raise
         except ImapToolsError as exc:
-            raise ApplicationError(f"the {where} refused a command: {exc}") from None
+            raise ApplicationError(
+                _("the IMAP server {server} refused a command: {problem}").format(server=where, problem=exc)
+            ) from None
         except (imaplib.IMAP4.error, OSError) as exc:
             raise connection_error(
                 exc, service="IMAP", host=host, port=port, timeout=timeout, security=security
             ) from None
         finally:
             self._close(mailbox)
-        self.context.log(
-            f"read {len(records)} message(s) from {folder} on {host}:{port}"
-            + (f", moved to {move_to}" if move_to and records else "")
-        )
+        if move_to and records:
+            read = ngettext(
+                "read {n} message from {folder} on {host}:{port}, moved to {move_to}",
+                "read {n} messages from {folder} on {host}:{port}, moved to {move_to}",
+                len(records),
+            )
+        else:
+            read = ngettext(
+                "read {n} message from {folder} on {host}:{port}",
+                "read {n} messages from {folder} on {host}:{port}",
+                len(records),
+            )
+        self.context.log(read.format(n=len(records), folder=folder, host=host, port=port, move_to=move_to))
         return records
 
     def _open_mailbox(
@@ -328,8 +355,10 @@ class Email(Robot):
                 client.shutdown()
             if isinstance(exc, imaplib.IMAP4.error) and "STARTTLS" in str(exc):
                 raise ConfigurationError(
-                    f"the IMAP server {host}:{port} does not offer STARTTLS: {exc}",
-                    hint="use security: ssl (usually port 993), or none on a local network",
+                    _("the IMAP server {host}:{port} does not offer STARTTLS: {problem}").format(
+                        host=host, port=port, problem=exc
+                    ),
+                    hint=_("use security: ssl (usually port 993), or none on a local network"),
                 ) from None
             raise connection_error(
                 exc, service="IMAP", host=host, port=port, timeout=timeout, security=security
@@ -346,16 +375,20 @@ class Email(Robot):
                 mailbox.login_utf8(user, password, initial_folder=None)
         except MailboxLoginError:
             raise ConfigurationError(
-                f"the {where} refused the login of {user!r}",
-                hint="check the user name and the password secret",
+                _("the IMAP server {server} refused the login of {user}").format(
+                    server=where, user=repr(user)
+                ),
+                hint=_("check the user name and the password secret"),
             ) from None
         try:
             mailbox.folder.set(folder)
         except MailboxFolderSelectError:
             names = [info.name for info in mailbox.folder.list()]
             raise ConfigurationError(
-                f"the mailbox {user} on the {where} has no folder {folder!r}",
-                hint=f"its folders are: {', '.join(sorted(names))}",
+                _("the mailbox {user} on the IMAP server {server} has no folder {folder}").format(
+                    user=user, server=where, folder=repr(folder)
+                ),
+                hint=_("its folders are: {folders}").format(folders=", ".join(sorted(names))),
             ) from None
 
     @staticmethod
@@ -375,7 +408,9 @@ class Email(Robot):
             names.append(name)
             if folder is not None:
                 path = save_new_file(folder, name, attachment.payload, self.context.run_id)
-                self.context.record_artifact(path, "download", f"attachment of {message.subject!r}")
+                self.context.record_artifact(
+                    path, "download", _("attachment of {subject}").format(subject=repr(message.subject))
+                )
                 saved.append(str(path.resolve()))
         received = message.date
         return {

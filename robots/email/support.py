@@ -14,7 +14,7 @@ from contextlib import suppress
 from email.utils import getaddresses
 from pathlib import Path
 
-from robots.kit import BusinessError, numbered_name, place, temporary_path
+from robots.kit import BusinessError, _, numbered_name, place, temporary_path
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]+')
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
@@ -33,10 +33,14 @@ def refuse_control_characters(value: str, role: str, *, allow_tab: bool = False)
             continue
         shown = repr(value[:_SHOWN_LENGTH]) + ("…" if len(value) > _SHOWN_LENGTH else "")
         raise BusinessError(
-            f"{role}: {shown} holds a control character ({found.group()!r} at position {found.start() + 1}), "
-            "which may not reach a mail header or a mail server's command",
-            hint="a line break in an address or a subject would add headers, recipients or commands: "
-            "clean the value in the data (e.g. | replace('\\n', ' ') | trim)",
+            _(
+                "{role}: {value} holds a control character ({character} at position {position}), "
+                "which may not reach a mail header or a mail server's command"
+            ).format(role=role, value=shown, character=repr(found.group()), position=found.start() + 1),
+            hint=_(
+                "a line break in an address or a subject would add headers, recipients or commands: "
+                "clean the value in the data (e.g. {example})"
+            ).format(example="| replace('\\n', ' ') | trim"),
         )
 
 
@@ -66,8 +70,10 @@ def split_addresses(value: str | Iterable[str] | None, role: str) -> list[tuple[
 
 def _not_an_address(role: str, text: str) -> BusinessError:
     return BusinessError(
-        f"{role}: {text.strip()!r} is not an email address",
-        hint='write "nom@domaine.fr" or "Nom Prénom <nom@domaine.fr>"',
+        _("{role}: {text} is not an email address").format(role=role, text=repr(text.strip())),
+        hint=_('write "{address}" or "{named_address}"').format(
+            address="nom@domaine.fr", named_address="Nom Prénom <nom@domaine.fr>"
+        ),
     )
 
 

@@ -15,10 +15,12 @@ from robots.kit import (
     OnConflict,
     Robot,
     Transfer,
+    _,
     action,
     atomic_path,
     file_digest,
     missing_file,
+    ngettext,
     place,
     temporary_sibling,
 )
@@ -27,10 +29,10 @@ from robots.kit import (
 def unsafe_member(name: str) -> str | None:
     """Why a zip member's name would write outside the target folder (zip-slip), or None when it is safe."""
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return "an absolute path"
+        return _("an absolute path")
     parts = PurePosixPath(name.replace("\\", "/")).parts
     if ".." in parts:
-        return "a '..' that climbs out of the folder"
+        return _("a '..' that climbs out of the folder")
     return None
 
 
@@ -72,7 +74,10 @@ class ArchiveActions(Robot):
                     entries.append((member, member.relative_to(root).as_posix()))
                 except ValueError:
                     raise ConfigurationError(
-                        f"files.zip: {member} is not inside the base folder {root}", hint="change `base`"
+                        _("files.zip: {member} is not inside the base folder {root}").format(
+                            member=member, root=root
+                        ),
+                        hint=_("change `base`"),
                     ) from None
         transfer = Transfer(self.context.log, run_id=self.context.run_id)
         final = transfer.destination(None, archive, on_conflict)
@@ -89,7 +94,13 @@ class ArchiveActions(Robot):
             place(temporary, final)
         finally:
             temporary.unlink(missing_ok=True)
-        self.context.log(f"files: wrote {final} ({len(entries)} files), sha256 {file_digest(final)}")
+        self.context.log(
+            ngettext(
+                "files: wrote {path} ({n} file), sha256 {digest}",
+                "files: wrote {path} ({n} files), sha256 {digest}",
+                len(entries),
+            ).format(path=final, n=len(entries), digest=file_digest(final))
+        )
         return str(final)
 
     @action(side_effects=True)
@@ -111,19 +122,23 @@ class ArchiveActions(Robot):
             bundle = zipfile.ZipFile(source)
         except zipfile.BadZipFile:
             raise BusinessError(
-                f"files.unzip: {source.name} is not a zip archive (or it is damaged)",
-                hint="check that the file was fully downloaded",
+                _("files.unzip: {name} is not a zip archive (or it is damaged)").format(name=source.name),
+                hint=_("check that the file was fully downloaded"),
             ) from None
         with bundle:
             members = bundle.infolist()
             for member in members:
                 problem = unsafe_member(member.filename)
                 if problem is None and stat.S_ISLNK(member.external_attr >> 16):
-                    problem = "a symbolic link"
+                    problem = _("a symbolic link")
                 if problem is not None:
                     raise BusinessError(
-                        f"files.unzip: {source.name} is refused: member {member.filename!r} is {problem}",
-                        hint="the archive tries to write outside the folder (zip-slip); nothing was extracted",
+                        _("files.unzip: {name} is refused: member {member} is {problem}").format(
+                            name=source.name, member=repr(member.filename), problem=problem
+                        ),
+                        hint=_(
+                            "the archive tries to write outside the folder (zip-slip); nothing was extracted"
+                        ),
                     )
             target.mkdir(parents=True, exist_ok=True)
             root = target.resolve()
@@ -133,8 +148,10 @@ class ArchiveActions(Robot):
                 destination = (root / member.filename.replace("\\", "/")).resolve()
                 if root not in destination.parents and destination != root:
                     raise BusinessError(
-                        f"files.unzip: {source.name} is refused: {member.filename!r} lands outside {root}",
-                        hint="nothing was extracted",
+                        _("files.unzip: {name} is refused: {member} lands outside {root}").format(
+                            name=source.name, member=repr(member.filename), root=root
+                        ),
+                        hint=_("nothing was extracted"),
                     )
                 if member.is_dir():
                     continue
@@ -149,9 +166,15 @@ class ArchiveActions(Robot):
                     with bundle.open(member) as data, temporary.open("wb") as out:
                         shutil.copyfileobj(data, out, 1 << 20)
                     if final.exists() and on_conflict != "overwrite":
-                        raise ApplicationError(f"files.unzip: {final} appeared while extracting")
+                        raise ApplicationError(
+                            _("files.unzip: {path} appeared while extracting").format(path=final)
+                        )
                     if final.exists():
                         transfer.trash(final)
-                self.context.log(f"files: extracted {final} from {source}, sha256 {file_digest(final)}")
+                self.context.log(
+                    _("files: extracted {path} from {archive}, sha256 {digest}").format(
+                        path=final, archive=source, digest=file_digest(final)
+                    )
+                )
                 extracted.append(str(final))
         return extracted

@@ -33,8 +33,11 @@ from robots.kit import (
     OnConflict,
     Seconds,
     Transfer,
+    _,
     action,
     file_digest,
+    format_number,
+    ngettext,
 )
 
 Record = dict[str, Any]
@@ -56,9 +59,10 @@ class Files(ArchiveActions):
         resolved = self.context.resolve_path(path)
         if not resolved.is_dir():
             raise ConfigurationError(
-                f"folder not found: {resolved}",
-                hint="check the path; a relative path starts from the workflow's folder"
-                + (" (this is a file)" if resolved.is_file() else ""),
+                _("folder not found: {path}").format(path=resolved),
+                hint=_("check the path; a relative path starts from the workflow's folder (this is a file)")
+                if resolved.is_file()
+                else _("check the path; a relative path starts from the workflow's folder"),
             )
         return resolved
 
@@ -110,7 +114,8 @@ class Files(ArchiveActions):
             paths = sorted(p for p in found if p.is_file())
         except (NotImplementedError, ValueError) as exc:
             raise ConfigurationError(
-                f"files.list: bad pattern {pattern!r}: {exc}", hint="give a pattern relative to the folder"
+                _("files.list: bad pattern {pattern}: {problem}").format(pattern=repr(pattern), problem=exc),
+                hint=_("give a pattern relative to the folder"),
             ) from None
         wanted = {extension_of(e) for e in extensions or []}
         now = time.time()
@@ -189,8 +194,8 @@ class Files(ArchiveActions):
         path = self.context.input_file(source)
         if not new_name.strip() or "/" in new_name or "\\" in new_name or new_name in (".", ".."):
             raise BusinessError(
-                f"files.rename: {new_name!r} is not a file name",
-                hint="give a name without folder; use files.move to move a file to another folder",
+                _("files.rename: {name} is not a file name").format(name=repr(new_name)),
+                hint=_("give a name without folder; use files.move to move a file to another folder"),
             )
         moved = self._transfer.move(path, path.with_name(new_name), on_conflict)
         return str(moved) if moved else None
@@ -207,10 +212,12 @@ class Files(ArchiveActions):
         """
         folder = self.context.resolve_path(path)
         if folder.is_file():
-            raise BusinessError(f"files.make_folder: {folder} is a file", hint="choose another name")
+            raise BusinessError(
+                _("files.make_folder: {path} is a file").format(path=folder), hint=_("choose another name")
+            )
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
-            self.context.log(f"files: created folder {folder}")
+            self.context.log(_("files: created folder {path}").format(path=folder))
         return str(folder)
 
     @action(side_effects=True)
@@ -240,7 +247,9 @@ class Files(ArchiveActions):
         if permanent:
             digest = file_digest(source)
             source.unlink()
-            self.context.log(f"files: deleted {source} permanently, sha256 {digest}")
+            self.context.log(
+                _("files: deleted {path} permanently, sha256 {digest}").format(path=source, digest=digest)
+            )
             return None
         trash_folder = self.context.resolve_path(trash) if trash else None
         return str(self._transfer.trash(source, trash_folder))
@@ -303,12 +312,20 @@ class Files(ArchiveActions):
                 if previous is None or previous[0] != signature:
                     seen[path] = (signature, now)
                 if now - seen[path][1] >= stable_for:
-                    self.context.log(f"files: {path} arrived, sha256 {file_digest(path)}")
+                    self.context.log(
+                        _("files: {path} arrived, sha256 {digest}").format(
+                            path=path, digest=file_digest(path)
+                        )
+                    )
                     return str(path)
             if now >= deadline:
                 raise ApplicationError(
-                    f"files.wait_for_file: no file {pattern!r} arrived in {root} within {timeout:g} s",
-                    hint="the file may come later (raise `timeout`), or under another name (check `pattern`)",
+                    _("files.wait_for_file: no file {pattern} arrived in {folder} within {seconds} s").format(
+                        pattern=repr(pattern), folder=root, seconds=format_number(timeout)
+                    ),
+                    hint=_(
+                        "the file may come later (raise `timeout`), or under another name (check `pattern`)"
+                    ),
                 )
             time.sleep(max(0.0, min(interval, deadline - time.monotonic())))
 
@@ -400,7 +417,7 @@ class Files(ArchiveActions):
         reserved: set[Path] = set()
         finals: list[Path | None] = []
         clashes: list[str] = []
-        for source, destination, _ in steps:
+        for source, destination, _rule in steps:
             if destination is None:
                 finals.append(None)
                 continue
@@ -413,11 +430,14 @@ class Files(ArchiveActions):
                 reserved.add(final)
             finals.append(final)
         if clashes:
+            shown = ", ".join(clashes[:5]) + (" …" if len(clashes) > 5 else "")
             raise BusinessError(
-                f"files.file_by_rules: {len(clashes)} destination(s) already taken, nothing was filed: "
-                + ", ".join(clashes[:5])
-                + (" …" if len(clashes) > 5 else ""),
-                hint="choose `on_conflict: rename` (keeps both, 'name (2).ext'), `skip` or `overwrite`",
+                ngettext(
+                    "files.file_by_rules: {n} destination already taken, nothing was filed: {paths}",
+                    "files.file_by_rules: {n} destinations already taken, nothing was filed: {paths}",
+                    len(clashes),
+                ).format(n=len(clashes), paths=shown),
+                hint=_("choose `on_conflict: rename` (keeps both, 'name (2).ext'), `skip` or `overwrite`"),
             )
         summary: list[Record] = []
         for (source, destination, rule), final in zip(steps, finals, strict=True):
@@ -437,5 +457,20 @@ class Files(ArchiveActions):
                 )
             summary.append(entry)
         moved = sum(1 for entry in summary if entry["status"] in ("moved", "copied"))
-        self.context.log(f"files.file_by_rules: {moved} of {len(summary)} files {mode}d")
+        copied = mode == "copy"
+        self.context.log(
+            (
+                ngettext(
+                    "files.file_by_rules: {done} of {n} file copied",
+                    "files.file_by_rules: {done} of {n} files copied",
+                    len(summary),
+                )
+                if copied
+                else ngettext(
+                    "files.file_by_rules: {done} of {n} file moved",
+                    "files.file_by_rules: {done} of {n} files moved",
+                    len(summary),
+                )
+            ).format(done=moved, n=len(summary))
+        )
         return summary

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from robots.files.text import comparable, document_text
+from robots.kit import _
 
 Record = dict[str, Any]
 
@@ -38,7 +39,7 @@ class FilingRule(BaseModel):
     @model_validator(mode="after")
     def _has_a_condition(self) -> FilingRule:
         if self.pattern is None and self.extension is None and self.contains is None:
-            raise ValueError("a filing rule needs `pattern`, `extension` or `contains`")
+            raise ValueError(_("a filing rule needs `pattern`, `extension` or `contains`"))
         return self
 
     def label(self, index: int) -> str:
@@ -46,7 +47,8 @@ class FilingRule(BaseModel):
         if self.name:
             return self.name
         given = {"pattern": self.pattern, "extension": self.extension, "contains": self.contains}
-        return f"rule {index}: " + ", ".join(f"{k} {v}" for k, v in given.items() if v is not None)
+        conditions = ", ".join(f"{k} {v}" for k, v in given.items() if v is not None)
+        return _("rule {index}: {conditions}").format(index=index, conditions=conditions)
 
 
 def as_list(value: str | list[str] | None) -> list[str]:

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.kit import ConfigurationError
+from robots.kit import ConfigurationError, _
 
 if TYPE_CHECKING:
     from jinja2 import Template
@@ -100,8 +100,12 @@ def compile_template(text: str) -> Template:
         return _environment().from_string(text)  # type: ignore[no-any-return]
     except TemplateSyntaxError as exc:
         raise ConfigurationError(
-            f"files: the destination template {text!r} is not valid: {exc.message}",
-            hint="write fields as {{ file.stem }}, {{ file.extension }}, {{ file.modified.year }}",
+            _("files: the destination template {template} is not valid: {problem}").format(
+                template=repr(text), problem=exc.message
+            ),
+            hint=_("write fields as {example}").format(
+                example="{{ file.stem }}, {{ file.extension }}, {{ file.modified.year }}"
+            ),
         ) from None
 
 
@@ -116,6 +120,10 @@ def render_destination(text: str, file: Mapping[str, Any]) -> str:
         return compile_template(text).render(file=file, today=dt.date.today(), now=dt.datetime.now())
     except (UndefinedError, SecurityError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigurationError(
-            f"files: cannot render the destination {text!r} for {file.get('name')}: {exc}",
-            hint="the names are `file` (fields: " + ", ".join(file) + "), `today` and `now`",
+            _("files: cannot render the destination {template} for {name}: {problem}").format(
+                template=repr(text), name=file.get("name"), problem=exc
+            ),
+            hint=_("the names are `file` (fields: {fields}), `today` and `now`").format(
+                fields=", ".join(file)
+            ),
         ) from None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from robots.http.deadline import cut_at_deadline, deadline_at
-from robots.kit import ApplicationError, BusinessError, ConfigurationError
+from robots.kit import ApplicationError, BusinessError, ConfigurationError, _, format_number
 
 if TYPE_CHECKING:
     import httpx
@@ -49,7 +49,7 @@ def exchange(
         with _plain_errors(method, url, timeout, started):
             request = client.build_request(method, url, timeout=timeout, **send)
             origin = request.url
-            for _ in range(MAX_REDIRECTS + 1):
+            for _redirect in range(MAX_REDIRECTS + 1):
                 response = client.send(request, stream=True)
                 if response.next_request is None:
                     break
@@ -57,11 +57,13 @@ def exchange(
                 redirected = response.next_request
                 if not _same_origin(origin, redirected.url):
                     if redirected.method not in ("GET", "HEAD"):  # a 307 or 308 would send the body on
+                        other = f"{redirected.url.scheme}://{redirected.url.netloc.decode('ascii')}"
                         raise BusinessError(
-                            f"{method} {url}: the server redirects the data sent to another server, "
-                            f"{redirected.url.scheme}://{redirected.url.netloc.decode('ascii')}; "
-                            "it was not sent there",
-                            hint="if that server is to be trusted with the data, call it directly",
+                            _(
+                                "{method} {url}: the server redirects the data sent to another server, "
+                                "{other}; it was not sent there"
+                            ).format(method=method, url=url, other=other),
+                            hint=_("if that server is to be trusted with the data, call it directly"),
                         )
                     for name in {name.lower() for name in redirected.headers}:
                         if name not in _SAFE_ACROSS_ORIGINS:
@@ -69,8 +71,10 @@ def exchange(
                 request = redirected
             else:
                 raise ApplicationError(
-                    f"{method} {url}: more than {MAX_REDIRECTS} redirects, one after the other",
-                    hint="the server sends the client round in circles; check the address",
+                    _("{method} {url}: more than {n} redirects, one after the other").format(
+                        method=method, url=url, n=MAX_REDIRECTS
+                    ),
+                    hint=_("the server sends the client round in circles; check the address"),
                 )
             try:
                 yield response
@@ -87,31 +91,41 @@ def _plain_errors(method: str, url: str, timeout: float, started: float) -> Iter
         yield
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
         raise ConfigurationError(
-            f"{method} {url}: not a web address that can be called ({exc})",
-            hint="a web address starts with http:// or https://",
+            _("{method} {url}: not a web address that can be called ({problem})").format(
+                method=method, url=url, problem=exc
+            ),
+            hint=_("a web address starts with http:// or https://"),
         ) from None
     except httpx.TimeoutException as exc:
-        phase = "to connect" if isinstance(exc, httpx.ConnectTimeout) else "for the whole answer"
-        waited = time.monotonic() - started
+        waited = format_number(time.monotonic() - started, decimals=1)
+        if isinstance(exc, httpx.ConnectTimeout):
+            message = _("{method} {url}: waited {waited} s to connect in vain (timeout: {timeout} s)")
+        else:
+            message = _(
+                "{method} {url}: waited {waited} s for the whole answer in vain (timeout: {timeout} s)"
+            )
         raise ApplicationError(
-            f"{method} {url}: waited {waited:.1f} s {phase} in vain (timeout: {timeout:g} s)",
-            hint="the server is down, overloaded or too slow; raise `timeout` if it is normally this slow",
+            message.format(method=method, url=url, waited=waited, timeout=format_number(timeout)),
+            hint=_("the server is down, overloaded or too slow; raise `timeout` if it is normally this slow"),
         ) from None
     except httpx.ConnectError as exc:
         text = str(exc).lower()
         if "refused" in text:
-            what = "the connection was refused"
+            message = _("{method} {url}: the connection was refused")
         elif any(marker in text for marker in _NAME_NOT_FOUND):
-            what = f"the server name {urlsplit(url).hostname!r} could not be found"
+            message = _("{method} {url}: the server name {name} could not be found")
         else:
-            what = f"could not connect ({exc})"
+            message = _("{method} {url}: could not connect ({problem})")
         raise ApplicationError(
-            f"{method} {url}: {what}", hint="is the server running? check the address and port"
+            message.format(method=method, url=url, name=repr(urlsplit(url).hostname), problem=exc),
+            hint=_("is the server running? check the address and port"),
         ) from None
     except httpx.HTTPError as exc:
         raise ApplicationError(
-            f"{method} {url}: the exchange failed ({type(exc).__name__}: {exc})",
-            hint="the connection was cut or the server answered something unreadable",
+            _("{method} {url}: the exchange failed ({error}: {problem})").format(
+                method=method, url=url, error=type(exc).__name__, problem=exc
+            ),
+            hint=_("the connection was cut or the server answered something unreadable"),
         ) from None
 
 

@@ -18,6 +18,7 @@ from pydantic import Field
 from robots.http.deadline import body_chunks
 from robots.http.exchange import exchange, new_client
 from robots.kit import (
+    N_,
     ApplicationError,
     BusinessError,
     ConfigurationError,
@@ -28,9 +29,11 @@ from robots.kit import (
     RobotContext,
     Seconds,
     Transfer,
+    _,
     action,
     atomic_file,
     file_digest,
+    format_number,
     one_writer,
     place,
     refused_name,
@@ -44,10 +47,11 @@ StatusCode = Annotated[int, Field(ge=100, le=599)]
 Status = StatusCode | list[StatusCode] | None
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
 _HINTS = {
-    401: "the server refused the credentials: check the secret or the Authorization header",
-    403: "the account has no right to do this",
-    404: "check the address: the server knows nothing there",
+    401: N_("the server refused the credentials: check the secret or the Authorization header"),
+    403: N_("the account has no right to do this"),
+    404: N_("check the address: the server knows nothing there"),
 }
+"""The hint of a refusal by its status (marked for translation: `_()` where it is shown)."""
 
 BODY_IN_MEMORY_LIMIT = 10 * 1024 * 1024
 """Bytes of an answer kept in memory: a bigger answer is saved to a file in the run's artifacts instead."""
@@ -82,19 +86,25 @@ def _server_file_name(response: httpx.Response, what: str) -> str:
         return "download"
     problem = None
     if any(unicodedata.category(char) in ("Cc", "Cf") for char in name):
-        problem = "it holds control characters"
+        problem = _("it holds control characters")
     elif not name.strip("."):
-        problem = "it is not a file name"
+        problem = _("it is not a file name")
     elif name.startswith("."):
-        problem = "it would make a hidden file"
+        problem = _("it would make a hidden file")
     elif len(name.encode("utf-8", "replace")) > _SERVER_NAME_BYTES:
-        problem = f"it is too long ({len(name)} characters; at most {_SERVER_NAME_BYTES} bytes)"
+        problem = _("it is too long ({n} characters; at most {limit} bytes)").format(
+            n=format_number(len(name)), limit=format_number(_SERVER_NAME_BYTES)
+        )
     if problem is None:
         return name
     shown = repr(name if len(name) <= 80 else f"{name[:60]}…")  # repr escapes control characters
     raise BusinessError(
-        f"{what}: the file name the server chose, {shown}, is refused: {problem}",
-        hint="save the file under a name you choose: give `to:` a file path, e.g. to: entrees/export.pdf",
+        _("{what}: the file name the server chose, {name}, is refused: {problem}").format(
+            what=what, name=shown, problem=problem
+        ),
+        hint=_("save the file under a name you choose: give `to:` a file path, e.g. {example}").format(
+            example="to: entrees/export.pdf"
+        ),
     )
 
 
@@ -157,15 +167,23 @@ class Http(Robot):
                 break
         text = _decode(bytes(start[:_EXCERPT_BYTES]), response)
         excerpt = " ".join(self.context.redact(text).split())[:200]  # masked before it is cut
-        message = f"{method} {url} answered {status} {response.reason_phrase}" + (
-            f": {excerpt}" if excerpt else ""
+        if excerpt:
+            message = _("{method} {url} answered {status} {reason}: {excerpt}")
+        else:
+            message = _("{method} {url} answered {status} {reason}")
+        message = message.format(
+            method=method, url=url, status=status, reason=response.reason_phrase, excerpt=excerpt
         )
         if retry or status >= 500 or status in _RETRYABLE_STATUSES:
-            return ApplicationError(message, hint="the server failed or is overloaded; try again later")
+            return ApplicationError(message, hint=_("the server failed or is overloaded; try again later"))
         if expect_status is not None:
             expected = [expect_status] if isinstance(expect_status, int) else expect_status
-            return BusinessError(message, hint=f"the step accepts only {' or '.join(map(str, expected))}")
-        return BusinessError(message, hint=_HINTS.get(status, "the server refused the request"))
+            statuses = _(" or ").join(map(str, expected))
+            return BusinessError(
+                message, hint=_("the step accepts only {statuses}").format(statuses=statuses)
+            )
+        hint = _(_HINTS[status]) if status in _HINTS else _("the server refused the request")
+        return BusinessError(message, hint=hint)
 
     def _receive(self, response: httpx.Response, what: str) -> tuple[bytes | None, Path | None, int]:
         """The answer's body in memory (None, size) or, when bigger than the limit, saved to a file (path, size)."""
@@ -189,8 +207,12 @@ class Http(Robot):
                 size += len(chunk)
         self.context.record_artifact(target, "download", what)
         self.context.log(
-            f"http: the answer of {what} is {size} bytes, more than {BODY_IN_MEMORY_LIMIT} to keep in memory: "
-            f"saved to {target} (result `file`; `text` and `json` are empty)"
+            _(
+                "http: the answer of {what} is {size} bytes, more than {limit} to keep in memory: "
+                "saved to {path} (result `file`; `text` and `json` are empty)"
+            ).format(
+                what=what, size=format_number(size), limit=format_number(BODY_IN_MEMORY_LIMIT), path=target
+            )
         )
         return None, target, size
 
@@ -208,7 +230,9 @@ class Http(Robot):
                 data = json.loads(body)
             except ValueError as exc:
                 raise ApplicationError(
-                    f"{method} {url}: the answer claims to be JSON but is not ({exc})"
+                    _("{method} {url}: the answer claims to be JSON but is not ({problem})").format(
+                        method=method, url=url, problem=exc
+                    )
                 ) from None
         return {
             "status": response.status_code,
@@ -274,7 +298,7 @@ class Http(Robot):
         """
         if body is not None and form is not None:
             raise ConfigurationError(
-                "http.post takes `body` (JSON) or `form`, not both", hint="keep one of them"
+                _("http.post takes `body` (JSON) or `form`, not both"), hint=_("keep one of them")
             )
         return self._call("POST", url, expect_status, timeout, json=body, data=form, headers=headers)
 
@@ -356,25 +380,38 @@ class Http(Robot):
         """Give a complete download its name by the files robot's `on_conflict` rules; None when skipped."""
         transfer = Transfer(self.context.log, robot="http", run_id=self.context.run_id)
         with one_writer(target, self.context.run_id, "http"):
-            for _ in range(100):  # another process may take the name between our check and our link
+            for _attempt in range(100):  # another process may take the name between our check and our link
                 if target.is_file() and file_digest(target) == digest:
                     self.context.log(
-                        f"http: {target} is already there with the same content, sha256 {digest}"
+                        _("http: {path} is already there with the same content, sha256 {digest}").format(
+                            path=target, digest=digest
+                        )
                     )
                     return target
                 final = transfer.destination(None, target, on_conflict)
                 if final is None:
-                    self.context.log(f"http: skipped the download to {target} (a different file is there)")
+                    self.context.log(
+                        _("http: skipped the download to {path} (a different file is there)").format(
+                            path=target
+                        )
+                    )
                     return None
                 replaced = transfer.trash(final) if final.exists() else None
                 try:
                     place(temporary, final)
                 except FileExistsError:
                     continue
-                note = f" (the previous {final.name} went to {replaced})" if replaced else ""
-                self.context.log(f"http: downloaded {final}, sha256 {digest}{note}")
+                if replaced:
+                    downloaded = _(
+                        "http: downloaded {path}, sha256 {digest} (the previous {name} went to {trash})"
+                    )
+                else:
+                    downloaded = _("http: downloaded {path}, sha256 {digest}")
+                self.context.log(
+                    downloaded.format(path=final, digest=digest, name=final.name, trash=replaced)
+                )
                 return final
-        raise ApplicationError(f"http: could not find a free name for {target}")
+        raise ApplicationError(_("http: could not find a free name for {path}").format(path=target))
 
     @action
     def ensure_up(self, url: str, expect_status: Status = None, timeout: Seconds = 10) -> dict[str, Any]:

@@ -48,6 +48,18 @@ from robots.kit.files import (
     temporary_path,
     temporary_sibling,
 )
+from robots.kit.formats import (
+    ZONE_VARIABLE,
+    format_clock,
+    format_duration,
+    format_moment,
+    format_number,
+    human_zone,
+    in_human_zone,
+    set_zone,
+    zone_label,
+    zone_named,
+)
 from robots.kit.i18n import LANGUAGES, N_, _, current_language, language_from, ngettext, set_language
 from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from robots.kit.paths import outside_error, path_outside, refused_name
@@ -67,6 +79,7 @@ __all__ = [
     "SMTP_PORTS",
     "TEMPORARY_SUFFIX",
     "TRASH_FOLDER",
+    "ZONE_VARIABLE",
     "AccessRefused",
     "ActionSpec",
     "ApplicationError",
@@ -100,6 +113,12 @@ __all__ = [
     "decoded_text",
     "detect_delimiter",
     "file_digest",
+    "format_clock",
+    "format_duration",
+    "format_moment",
+    "format_number",
+    "human_zone",
+    "in_human_zone",
     "language_from",
     "missing_file",
     "ngettext",
@@ -114,6 +133,7 @@ __all__ = [
     "remove_leftovers",
     "send_message",
     "set_language",
+    "set_zone",
     "shortened",
     "temporary_path",
     "temporary_sibling",
@@ -121,4 +141,6 @@ __all__ = [
     "to_seconds",
     "undecodable",
     "write_csv_grid",
+    "zone_label",
+    "zone_named",
 ]

@@ -7,7 +7,6 @@ it goes away (a closed terminal, `robo run … | head`), it goes quiet and the r
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import sys
 import threading
@@ -27,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from robots.kit import KIND_WORDS, _, ngettext, printable, shortened
+from robots.kit import KIND_WORDS, _, format_clock, format_duration, ngettext, printable, shortened
 from runner.events import (
     ArtifactSaved,
     Event,
@@ -145,7 +144,7 @@ class ConsoleSink:
     def _line(self, text: str) -> None:
         # Written straight to the stream: rich's rendering costs more than a Playwright fill on a busy machine,
         # and a plain line needs none of it.
-        stamp = dt.datetime.now().strftime("%H:%M:%S")
+        stamp = format_clock(time.time())
         # Text from data is shown escaped, and its own lines indented: it can neither move the cursor nor fake a line.
         text = printable(shortened(text)).replace("\n", "\n" + " " * (len(stamp) + 1))
         self.stream.write(f"{stamp} {text}\n")
@@ -181,7 +180,7 @@ class ConsoleSink:
                     attempt=event.attempt,
                     of=event.of,
                     error=event.error,
-                    delay=_seconds(event.delay),
+                    delay=format_duration(event.delay),
                 )
             )
         elif isinstance(event, LogMessage):
@@ -204,7 +203,7 @@ class ConsoleSink:
             else _("[{done}]").format(done=event.index + 1)
         )
         mark = _ITEM_MARK.get(event.status, "✗")
-        duration = _seconds(event.duration)
+        duration = format_duration(event.duration)
         if is_failed(event.status) or event.status == ItemStatus.TO_CHECK:
             return _("{position} {key} {mark} {status}: {error} ({duration})").format(
                 position=position,
@@ -247,12 +246,12 @@ class ConsoleSink:
         loop = self._loops.get(oldest.loop)
         if loop is None or loop.total <= 0:
             return _("… {key} running for {elapsed}").format(
-                key=oldest.key, elapsed=_seconds(now - oldest.since)
+                key=oldest.key, elapsed=format_duration(now - oldest.since)
             )
         left = _time_left(loop)
         return _("… {key} running for {elapsed}; {done}/{total} done, {failed}, time left {left}").format(
             key=oldest.key,
-            elapsed=_seconds(now - oldest.since),
+            elapsed=format_duration(now - oldest.since),
             done=loop.finished,
             total=loop.total,
             failed=ngettext("{count} failed", "{count} failed", loop.failed).format(count=loop.failed),
@@ -375,7 +374,7 @@ def _shown(text: str, *, lines: bool = True) -> str:
 def _step_line(event: StepFinished) -> str:
     mark = _STATUS_MARK.get(event.status, event.status)
     where = f" [{event.item}]" if event.item else ""
-    line = f"{mark} {event.name}{where} ({_seconds(event.duration)})"
+    line = f"{mark} {event.name}{where} ({format_duration(event.duration)})"
     if event.error:
         return f"{line}: {event.error.get('message')}"
     if event.status == StepStatus.SKIPPED and isinstance(event.result, str):
@@ -397,7 +396,7 @@ def _run_line(event: RunFinished) -> str:
     """The run's last line: "run completed with errors in 2.0 s (3 steps, 2 items done, 1 failed)"."""
     return _("run {status} in {duration} {counts}").format(
         status=run_status_text(event.status),
-        duration=_seconds(event.duration),
+        duration=format_duration(event.duration),
         counts=_counts_text(event.counts),
     )
 
@@ -414,23 +413,11 @@ def _gave(outcome: dict[str, Any] | None) -> str:
     return " ".join(shown)
 
 
-def _seconds(seconds: float) -> str:
-    """A duration as a person reads it: `0.5 s`, `12 s`, `3 min 05 s`, `2 h 10 min`."""
-    if seconds < 10:
-        return _("{seconds:.1f} s").format(seconds=seconds)
-    whole = round(seconds)
-    if whole < 60:
-        return _("{seconds} s").format(seconds=whole)
-    if whole < 3600:
-        return _("{minutes} min {seconds:02d} s").format(minutes=whole // 60, seconds=whole % 60)
-    return _("{hours} h {minutes:02d} min").format(hours=whole // 3600, minutes=whole % 3600 // 60)
-
-
 def _time_left(loop: _Loop) -> str:
     """The loop's time left, from the mean duration of its finished items; unknown before the first one."""
     if loop.finished == 0:
         return _("unknown")
-    return _seconds(loop.spent / loop.finished * max(loop.total - loop.finished, 0))
+    return format_duration(loop.spent / loop.finished * max(loop.total - loop.finished, 0))
 
 
 def _status_words(status: str) -> str:

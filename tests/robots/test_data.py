@@ -13,6 +13,7 @@ import pytest
 
 from robots.data import Data
 from robots.kit import BusinessError, ConfigurationError, RobotContext, atomic_file
+from tests.robots import locales
 
 
 @pytest.fixture
@@ -371,3 +372,64 @@ class TestJson:
     def test_reads_what_json_dumps_wrote(self, data: Data, tmp_path: Path) -> None:
         (tmp_path / "a.json").write_text(json.dumps({"n": [1, 2.5, None, True]}), encoding="utf-8")
         assert data.read_json(str(tmp_path / "a.json")) == {"n": [1, 2.5, None, True]}
+
+
+spoken = locales.spoken
+
+
+class TestInFrenchAndEnglish:
+    """What a person reads of the data robot, under `LANG=fr_FR.UTF-8` in French and under `LANG=C` in English."""
+
+    def test_a_line_with_too_many_cells(self, data: Data, tmp_path: Path, spoken: str) -> None:
+        (tmp_path / "dossiers.csv").write_text("ref;nom\nA1;Dupont\nA2;Martin;en trop\n", encoding="utf-8")
+        with pytest.raises(BusinessError) as caught:
+            data.read_csv("dossiers.csv")
+        source = tmp_path / "dossiers.csv"
+        assert (caught.value.message, caught.value.hint) == {
+            "fr": (
+                f"{source} : la ligne 3 a 3 cellules mais l'en-tête en a 2",
+                "vérifiez le séparateur (détecté : ';') et les guillemets sur cette ligne",
+            ),
+            "en": (
+                f"{source}: line 3 has 3 cells but the header has 2",
+                "check the separator (detected ';') and quotes on that line",
+            ),
+        }[spoken]
+
+    def test_the_records_read_are_counted_in_the_language(
+        self, data: Data, tmp_path: Path, logs: list[str], spoken: str
+    ) -> None:
+        (tmp_path / "un.csv").write_text("ref\nA1\n", encoding="utf-8")
+        (tmp_path / "deux.csv").write_text("ref\nA1\nA2\n", encoding="utf-8")
+        data.read_csv("un.csv")
+        data.read_csv("deux.csv")
+        assert (
+            logs
+            == {
+                "fr": [
+                    f"1 enregistrement lu dans {tmp_path / 'un.csv'} (séparateur ',')",
+                    f"2 enregistrements lus dans {tmp_path / 'deux.csv'} (séparateur ',')",
+                ],
+                "en": [
+                    f"read 1 record from {tmp_path / 'un.csv'} (separator ',')",
+                    f"read 2 records from {tmp_path / 'deux.csv'} (separator ',')",
+                ],
+            }[spoken]
+        )
+
+    def test_mixed_kinds_to_sort_are_named_in_the_language(self, data: Data, spoken: str) -> None:
+        with pytest.raises(BusinessError) as caught:
+            data.sort([{"n": 3}, {"n": "abc"}], by="n")
+        assert (caught.value.message, caught.value.hint) == {
+            "fr": (
+                (
+                    "data.sort : impossible de trier par 'n' : ce champ mélange nombre (par exemple 3) "
+                    "et texte (par exemple 'abc')"
+                ),
+                "rendez d'abord les valeurs de ce champ du même type, ou triez par un autre champ",
+            ),
+            "en": (
+                "data.sort: cannot sort by 'n': it mixes number (e.g. 3) and text (e.g. 'abc')",
+                "make the values of this field the same kind first, or sort by another field",
+            ),
+        }[spoken]

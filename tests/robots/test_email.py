@@ -20,7 +20,7 @@ from robots.kit import ApplicationError, BusinessError, ConfigurationError, Robo
 from tests.mock_intranet.fixtures import SmtpEndpoint
 from tests.mock_intranet.mail_store import MailStore
 from tests.mock_intranet.smtp_server import MailServer
-from tests.robots import imap_server
+from tests.robots import imap_server, locales
 from tests.robots.imap_server import ImapAccount
 from tests.running import WorkflowRunner
 
@@ -539,3 +539,57 @@ class TestSafeFilename:
     )
     def test_names(self, name: str | None, expected: str) -> None:
         assert safe_filename(name) == expected
+
+
+spoken = locales.spoken
+
+
+class TestInFrenchAndEnglish:
+    """What a person reads of the email robot, under `LANG=fr_FR.UTF-8` in French and under `LANG=C` in English."""
+
+    def test_a_login_refused_by_the_imap_server(
+        self, email: Email, imap_account: ImapAccount, spoken: str
+    ) -> None:
+        with pytest.raises(ConfigurationError) as caught:
+            email.read(**imap_params(imap_account, password="mauvais"))
+        server, user = f"{imap_account.host}:{imap_account.ssl_port}", repr(imap_account.user)
+        assert (caught.value.message, caught.value.hint) == {
+            "fr": (
+                f"le serveur IMAP {server} a refusé la connexion de {user}",
+                "vérifiez le nom d'utilisateur et le secret du mot de passe",
+            ),
+            "en": (
+                f"the IMAP server {server} refused the login of {user}",
+                "check the user name and the password secret",
+            ),
+        }[spoken]
+
+    def test_the_messages_read_are_counted_in_the_language(
+        self, email: Email, imap_account: ImapAccount, logs: list[str], spoken: str
+    ) -> None:
+        imap_account.deliver(incoming("Avis", files={"avis.pdf": b"1"}))
+        imap_account.deliver(incoming("Relance", files={"relance.pdf": b"2"}))
+        email.read(**imap_params(imap_account))
+        where = f"{imap_account.host}:{imap_account.ssl_port}"
+        assert (
+            logs[-1]
+            == {
+                "fr": f"2 messages lus dans INBOX sur {where}",
+                "en": f"read 2 messages from INBOX on {where}",
+            }[spoken]
+        )
+
+    def test_an_address_that_is_not_one(self, email: Email, smtp_endpoint: SmtpEndpoint, spoken: str) -> None:
+        with pytest.raises(BusinessError) as caught:
+            email.send(**smtp_params(smtp_endpoint, to="dupont.mairie.fr"))
+        assert (caught.value.message, caught.value.hint) == {
+            "fr": (
+                "to : 'dupont.mairie.fr' n'est pas une adresse e-mail",
+                "écrivez « nom@domaine.fr » ou « Nom Prénom <nom@domaine.fr> »",
+            ),
+            "en": (
+                "to: 'dupont.mairie.fr' is not an email address",
+                'write "nom@domaine.fr" or "Nom Prénom <nom@domaine.fr>"',
+            ),
+        }[spoken]
+        assert smtp_endpoint.store.count() == 0

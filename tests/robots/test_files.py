@@ -14,12 +14,13 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from robots.files import Files
 from robots.kit import ApplicationError, BusinessError, ConfigurationError, RobotContext
+from tests.robots import locales
 
 
 def pdf_with_text(*lines: str) -> bytes:
@@ -492,3 +493,70 @@ class TestFileByRules:
             files.file_by_rules(self.RULES_500, "entrants", recursive=True)  # type: ignore[arg-type]
         assert "nothing was filed" in caught.value.message
         assert names(five_hundred) == before
+
+
+spoken = locales.spoken
+
+
+class TestInFrenchAndEnglish:
+    """What a person reads of the files robot, under `LANG=fr_FR.UTF-8` in French and under `LANG=C` in English."""
+
+    RULES: ClassVar[list[dict[str, str]]] = [{"to": "classés", "extension": "pdf"}]
+
+    def test_a_filing_rule_conflict(self, files: Files, tmp_path: Path, spoken: str) -> None:
+        (tmp_path / "entrants").mkdir()
+        (tmp_path / "entrants" / "FAC-1.pdf").write_bytes(b"nouvelle")
+        (tmp_path / "classés").mkdir()
+        (tmp_path / "classés" / "FAC-1.pdf").write_bytes(b"ancienne")
+        with pytest.raises(BusinessError) as caught:
+            files.file_by_rules(self.RULES, "entrants")  # type: ignore[arg-type]
+        taken = tmp_path / "classés" / "FAC-1.pdf"
+        assert (caught.value.message, caught.value.hint) == {
+            "fr": (
+                f"files.file_by_rules : 1 destination déjà prise, rien n'a été classé : {taken}",
+                "choisissez `on_conflict: rename` (garde les deux, « nom (2).ext »), `skip` ou `overwrite`",
+            ),
+            "en": (
+                f"files.file_by_rules: 1 destination already taken, nothing was filed: {taken}",
+                "choose `on_conflict: rename` (keeps both, 'name (2).ext'), `skip` or `overwrite`",
+            ),
+        }[spoken]
+        assert (tmp_path / "entrants" / "FAC-1.pdf").read_bytes() == b"nouvelle"
+
+    def test_the_summary_line_and_the_rule_label(
+        self, files: Files, tmp_path: Path, logs: list[str], spoken: str
+    ) -> None:
+        (tmp_path / "entrants").mkdir()
+        for name in ("FAC-1.pdf", "FAC-2.pdf", "note.txt"):
+            (tmp_path / "entrants" / name).write_text(name)
+        summary = files.file_by_rules(self.RULES, "entrants")  # type: ignore[arg-type]
+        assert (
+            logs[-1]
+            == {
+                "fr": "files.file_by_rules : 2 fichiers déplacés sur 3",
+                "en": "files.file_by_rules: 2 of 3 files moved",
+            }[spoken]
+        )
+        assert summary[0]["rule"] == {"fr": "règle 1 : extension pdf", "en": "rule 1: extension pdf"}[spoken]
+
+    def test_a_rule_without_a_condition(self, files: Files, spoken: str) -> None:
+        with pytest.raises(ValueError) as caught:
+            files.file_by_rules([{"to": "classés"}], ".")  # type: ignore[list-item]
+        assert {
+            "fr": "une règle de classement demande `pattern`, `extension` ou `contains`",
+            "en": "a filing rule needs `pattern`, `extension` or `contains`",
+        }[spoken] in str(caught.value)
+
+    def test_a_missing_folder(self, files: Files, tmp_path: Path, spoken: str) -> None:
+        with pytest.raises(ConfigurationError) as caught:
+            files.list_files("absent")
+        assert (caught.value.message, caught.value.hint) == {
+            "fr": (
+                f"dossier introuvable : {tmp_path / 'absent'}",
+                "vérifiez le chemin ; un chemin relatif part du dossier du workflow",
+            ),
+            "en": (
+                f"folder not found: {tmp_path / 'absent'}",
+                "check the path; a relative path starts from the workflow's folder",
+            ),
+        }[spoken]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 
 from robots.http import Http
 from robots.kit import ApplicationError, BusinessError, ConfigurationError, RobotContext
+from tests.robots import locales
 
 PAYLOAD = bytes(range(256)) * 1200 + b"fin"
 RELEASE_SLOW = threading.Event()
@@ -403,3 +405,61 @@ class TestEnsureUp:
     def test_a_closed_port_is_an_application_error(self, http: Http, closed_port_url: str) -> None:
         with pytest.raises(ApplicationError, match="the connection was refused"):
             http.ensure_up(closed_port_url)
+
+
+spoken = locales.spoken
+
+
+class TestInFrenchAndEnglish:
+    """What a person reads of the http robot, under `LANG=fr_FR.UTF-8` in French and under `LANG=C` in English."""
+
+    def test_an_address_the_server_does_not_know(self, http: Http, server: str, spoken: str) -> None:
+        with pytest.raises(BusinessError) as caught:
+            http.get(f"{server}/status/404")
+        start = f"GET {server}/status/404"
+        assert (caught.value.message, caught.value.hint) == {
+            "fr": (
+                f"{start} a répondu 404 Not Found : {'x' * 150} {'y' * 49}",
+                "vérifiez l'adresse : le serveur ne connaît rien à cet endroit",
+            ),
+            "en": (
+                f"{start} answered 404 Not Found: {'x' * 150} {'y' * 49}",
+                "check the address: the server knows nothing there",
+            ),
+        }[spoken]
+
+    def test_a_status_the_step_does_not_accept(self, http: Http, server: str, spoken: str) -> None:
+        with pytest.raises(BusinessError) as caught:
+            http.get(f"{server}/json", expect_status=[201, 204])
+        assert (
+            caught.value.hint
+            == {
+                "fr": "l'étape n'accepte que 201 ou 204",
+                "en": "the step accepts only 201 or 204",
+            }[spoken]
+        )
+
+    def test_a_refused_connection(self, http: Http, closed_port_url: str, spoken: str) -> None:
+        with pytest.raises(ApplicationError) as caught:
+            http.get(closed_port_url)
+        assert (caught.value.message, caught.value.hint) == {
+            "fr": (
+                f"GET {closed_port_url} : la connexion a été refusée",
+                "le serveur est-il démarré ? vérifiez l'adresse et le port",
+            ),
+            "en": (
+                f"GET {closed_port_url}: the connection was refused",
+                "is the server running? check the address and port",
+            ),
+        }[spoken]
+
+    def test_a_timeout_in_the_language_and_its_numbers(self, http: Http, server: str, spoken: str) -> None:
+        with pytest.raises(ApplicationError) as caught:
+            http.get(f"{server}/slow", timeout=0.2)
+        assert re.fullmatch(
+            {
+                "fr": rf"GET {server}/slow : 0,[2-9] s d'attente de la réponse complète, en vain \(délai : 0,2 s\)",
+                "en": rf"GET {server}/slow: waited 0\.[2-9] s for the whole answer in vain \(timeout: 0\.2 s\)",
+            }[spoken],
+            caught.value.message,
+        ), caught.value.message
