@@ -133,6 +133,16 @@ def one_of(names: Iterable[str]) -> str:
     return _("one of {names}").format(names=", ".join(listed))
 
 
+def quoted(value: object) -> str:
+    """A value as written in the workflow, quoted the reader's way (`'fail'`, « fail »)."""
+    return _("'{value}'").format(value=value)
+
+
+def requoted(text: str) -> str:
+    """`':'` as a library quotes it (ruamel.yaml, jinja), quoted the reader's way; other texts unchanged."""
+    return quoted(text[1:-1]) if len(text) >= 2 and text[0] == text[-1] == "'" else text
+
+
 def either(choices: list[str]) -> str:
     """`'a', 'b' or 'c'` in the reader's language (an empty text for no choice)."""
     if len(choices) <= 1:

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from robots.kit import N_, _, ngettext
+from robots.kit import N_, _, format_number, ngettext
 from runner.language.diagnostics import closest, did_you_mean, did_you_mean_text, one_of
 from runner.language.model import ScheduleEntry
 
@@ -133,7 +133,7 @@ def _calendar_problems(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
             ("every",),
             "bad-schedule",
             _("the interval is in seconds and must be 1 or more, not {every}").format(
-                every=f"{entry.every:g}"
+                every=format_number(entry.every)
             ),
             hint=_("for example every: 900 for every 15 minutes"),
         )
@@ -142,7 +142,7 @@ def _calendar_problems(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
             ("jitter",),
             "bad-schedule",
             _("the jitter ({jitter} s) must be shorter than the interval ({every} s)").format(
-                jitter=f"{entry.jitter:g}", every=f"{entry.every:g}"
+                jitter=format_number(entry.jitter), every=format_number(entry.every)
             ),
         )
 

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from robots.kit import _, ngettext
+from robots.kit import _, format_number, ngettext
 
 UTC = dt.UTC
 # Calendars of days to skip: name → (country, subdivision) for the `holidays` package.
@@ -361,7 +361,7 @@ def _hhmm(moment: dt.time) -> str:
 
 def _duration(seconds: float) -> str:
     if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g} h"
+        return f"{format_number(seconds / 3600)} h"
     if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"
+        return f"{format_number(seconds / 60)} min"
+    return f"{format_number(seconds)} s"

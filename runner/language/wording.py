@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from robots.kit import N_, _, ngettext
-from runner.language.diagnostics import did_you_mean_text, either
+from runner.language.diagnostics import did_you_mean_text, either, quoted
 from runner.language.values import IDENTIFIER
 
 
@@ -94,7 +94,8 @@ def _should(problem: str) -> str:
         return _(_BOUNDS[bound.group(1)]).format(limit=bound.group(2))
     choices = _CHOICES.match(problem)
     if choices:
-        return _("should be {choices}").format(choices=either(re.findall(r"'[^']*'", choices.group(1))))
+        written = [quoted(choice) for choice in re.findall(r"'([^']*)'", choices.group(1))]
+        return _("should be {choices}").format(choices=either(written))
     length = _LENGTH.match(problem)
     if length:
         size, found = int(length.group(2)), length.group(4)
@@ -290,7 +291,7 @@ def type_phrase(annotation: Any) -> str:
     """A type in words, as a message to translate (`a whole number`); choices are quoted as written."""
     base = _strip_annotated(annotation)
     if typing.get_origin(base) is Literal:
-        return either([f"'{value}'" for value in typing.get_args(base)])
+        return either([quoted(value) for value in typing.get_args(base)])
     if base is int:
         return WHOLE_NUMBER
     return _KIND_PHRASES.get(type_kind(base) or "", str(base))

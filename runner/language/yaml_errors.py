@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from robots.kit import Span, _
-from runner.language.diagnostics import either
+from runner.language.diagnostics import either, quoted, requoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,9 +222,9 @@ def _tidy_problem(problem: str) -> str:
         )
     expected = _EXPECTED_BUT.match(problem)
     if expected and _QUOTED.match(expected.group(1)) and "<" not in problem:
-        choices = re.findall(r"'[^']*'", expected.group(1))
+        choices = [quoted(choice) for choice in re.findall(r"'([^']*)'", expected.group(1))]
         return _("expected {expected}, but got {found}").format(
-            expected=either(choices), found=expected.group(2)
+            expected=either(choices), found=requoted(expected.group(2))
         )
     return problem
 

@@ -50,15 +50,15 @@ def test_both_languages_report_the_same_codes_at_the_same_places(outputs: dict[s
 def test_under_a_french_locale_every_message_and_hint_is_french(outputs: dict[str, str]) -> None:
     text = outputs["fr"]
     for line in (
-        "error[bad-cron]: expression cron invalide '0 25 * * 1' : l'heure '25' est hors limites (0-23)",
+        "error[bad-cron]: expression cron invalide « 0 25 * * 1 » : l'heure « 25 » est hors limites (0-23)",
         "  conseil : cinq champs : minute heure jour-du-mois mois jour-de-la-semaine",
-        "error[unknown-key]: une étape d'action n'a pas de clé 'sav'",
+        "error[unknown-key]: une étape d'action n'a pas de clé « sav »",
         "  attendu : l'un de : name, id, when, save, timeout, retry, on_error, recover, allow_outside",
-        "  conseil : vouliez-vous dire 'save' ?",
-        "error[wrong-type]: data.sort : le paramètre 'descending' doit valoir true ou false",
+        "  conseil : vouliez-vous dire « save » ?",
+        "error[wrong-type]: data.sort : le paramètre « descending » doit valoir true ou false",
         "  trouvé : 'peut-être'",
-        "error[unknown-action]: il n'existe pas de robot 'tableur'",
-        "error[template-syntax]: ce modèle est illisible : '}' inattendu",
+        "error[unknown-action]: il n'existe pas de robot « tableur »",
+        "error[template-syntax]: ce modèle est illisible : « } » inattendu",
     ):
         assert line in text, text
     assert text.endswith("\n5 erreurs dans 1 fichier\n")

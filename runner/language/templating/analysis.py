@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 
 from robots.kit import _
+from runner.language.diagnostics import requoted
 from runner.language.templating.filters import GLOBALS
 from runner.language.templating.limits import BoundedEnvironment, TemplateLimitError, constant_limit_problem
 
@@ -80,10 +81,12 @@ def _wording(message: str) -> str:
         return _("invalid template")
     expected_end = _EXPECTED_END.match(message)
     if expected_end:
-        return _("expected the end of the expression, got {found}").format(found=expected_end.group(1))
+        return _("expected the end of the expression, got {found}").format(
+            found=requoted(expected_end.group(1))
+        )
     unexpected = _UNEXPECTED.match(message)
     if unexpected:
-        return _("unexpected {found}").format(found=unexpected.group(1))
+        return _("unexpected {found}").format(found=requoted(unexpected.group(1)))
     return message.replace("'end of print statement'", _("the end of the expression"))
 
 

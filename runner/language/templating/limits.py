@@ -30,7 +30,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
-from robots.kit import N_, _
+from robots.kit import N_, _, format_number
 
 MAX_TEXT_LENGTH = 10_000_000
 """The longest text a template may build (`*`, `~`, `format`, `center`, `join`…) or write in one rendering."""
@@ -90,7 +90,7 @@ _TOO_LONG = {
 
 def too_long(what: str, size: int, limit: int, unit: str = "characters") -> TemplateLimitError:
     message = _TOO_LONG.get((what, unit), _TOO_LONG["a text", "characters"])
-    return TemplateLimitError(message, size=f"{size:,}", limit=f"{limit:,}")
+    return TemplateLimitError(message, size=format_number(size), limit=format_number(limit))
 
 
 def _text_size(value: Any, limit: int = MAX_TEXT_LENGTH) -> int:
@@ -148,7 +148,8 @@ def _check_printf(text: str, args: Any) -> None:
     fields = _PRINTF_FIELD.findall(text)
     if any("*" in (width, precision) for width, precision, _kind in fields):
         raise TemplateLimitError(
-            N_("a width or precision given as '*' is not allowed in a template's % format")
+            N_("a width or precision given as '*' is not allowed in a template's {operator} format"),
+            operator="%",
         )
     for width, precision, _kind in fields:
         _check_width(int(width or 0))
@@ -258,7 +259,7 @@ class _RenderBudget:
         if now - self.started > MAX_RENDER_SECONDS:
             raise TemplateLimitError(
                 N_("the template was stopped after running for more than {seconds} s"),
-                seconds=f"{MAX_RENDER_SECONDS:g}",
+                seconds=format_number(MAX_RENDER_SECONDS),
             )
         if now - self.memory_checked > _MEMORY_CHECK_SECONDS:
             self.memory_checked = now
@@ -276,7 +277,7 @@ class _RenderBudget:
         if self.iterations > MAX_LOOP_ITERATIONS:
             raise TemplateLimitError(
                 N_("the template's loops ran more than {count} times in one rendering"),
-                count=f"{MAX_LOOP_ITERATIONS:,}",
+                count=format_number(MAX_LOOP_ITERATIONS),
             )
         self.tick()
 
