@@ -58,7 +58,7 @@ def test_under_a_french_locale_every_message_and_hint_is_french(outputs: dict[st
         "error[wrong-type]: data.sort : le paramètre « descending » doit valoir true ou false",
         "  trouvé : 'peut-être'",
         "error[unknown-action]: il n'existe pas de robot « tableur »",
-        "error[template-syntax]: ce modèle est illisible : « } » inattendu",
+        "error[template-syntax]: cette expression est illisible : « } » inattendu",
     ):
         assert line in text, text
     assert text.endswith("\n5 erreurs dans 1 fichier\n")
