@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from robots.kit import Span
-from runner.language.diagnostics import closest, did_you_mean, one_of
+from robots.kit import Span, _
+from runner.language.diagnostics import all_of, closest, did_you_mean, did_you_mean_text, one_of
 from runner.language.loader import Location, SpanIndex, walk
 from runner.language.steps import ActionStep
 from runner.language.templating import is_template
@@ -38,13 +38,17 @@ def check_action_step(
         error(
             Span(key_span.file, key_span.line, key_span.col, key_span.col + len(step.robot)),
             "unknown-action",
-            f"there is no robot '{step.robot}'",
+            _("there is no robot '{robot}'").format(robot=step.robot),
             expected=one_of(names),
             hint=did_you_mean(qualified, candidates) or did_you_mean(step.robot, names),
         )
         return
     except ImportError as exc:
-        error(key_span, "robot-unavailable", f"the robot '{step.robot}' cannot be loaded: {exc}")
+        error(
+            key_span,
+            "robot-unavailable",
+            _("the robot '{robot}' cannot be loaded: {error}").format(robot=step.robot, error=exc),
+        )
         return
     specs = cls.action_specs()
     spec = specs.get(step.action)
@@ -52,7 +56,7 @@ def check_action_step(
         error(
             Span(key_span.file, key_span.line, key_span.col, key_span.col + len(qualified)),
             "unknown-action",
-            f"the {step.robot} robot has no action '{step.action}'",
+            _("the {robot} robot has no action '{action}'").format(robot=step.robot, action=step.action),
             expected=one_of(specs),
             hint=did_you_mean(step.action, specs),
         )
@@ -71,9 +75,9 @@ def check_action_step(
             error(
                 spans.key(path),
                 "unknown-parameter",
-                f"{qualified} has no parameter '{name}'",
+                _("{action} has no parameter '{name}'").format(action=qualified, name=name),
                 expected=one_of(spec.parameters),
-                hint=f"did you mean '{near[0]}'?" if near else None,
+                hint=did_you_mean_text(near[0]) if near else None,
             )
             continue
         check_templates(value, path)
@@ -84,7 +88,9 @@ def check_action_step(
             error(
                 spans.value(path),
                 "wrong-type",
-                f"{qualified}: parameter '{name}' {describe_problem(problem)}",
+                _("{action}: parameter '{name}' {problem}").format(
+                    action=qualified, name=name, problem=describe_problem(problem)
+                ),
                 expected=spec.parameters[name].type_text(),
                 found=repr(value),
             )
@@ -96,7 +102,7 @@ def check_action_step(
         error(
             key_span,
             "missing-parameter",
-            f"{qualified} needs the parameter '{name}'",
+            _("{action} needs the parameter '{name}'").format(action=qualified, name=name),
             expected=f"{name}: {spec.parameters[name].type_text()} — {spec.parameters[name].description}",
         )
     for problem in _group_problems(spec, given, misspelt):
@@ -130,18 +136,32 @@ def _group_problems(spec: Any, given: set[str], misspelt: set[str]) -> list[str]
     for group in spec.one_of:
         chosen = [name for name in group if name in given]
         if not chosen and not misspelt & set(group):
-            problems.append(f"{qualified} needs one of {', '.join(group)}")
+            problems.append(
+                _("{action} needs one of {names}").format(action=qualified, names=", ".join(group))
+            )
         elif len(chosen) > 1:
-            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
+            problems.append(
+                _("{action} takes only one of {names}, not several").format(
+                    action=qualified, names=", ".join(chosen)
+                )
+            )
     for group in getattr(spec, "at_most_one", ()):
         chosen = [name for name in group if name in given]
         if len(chosen) > 1:
-            problems.append(f"{qualified} takes only one of {', '.join(chosen)}, not several")
+            problems.append(
+                _("{action} takes only one of {names}, not several").format(
+                    action=qualified, names=", ".join(chosen)
+                )
+            )
     for group in spec.together:
         chosen = [name for name in group if name in given]
         missing = [name for name in group if name not in given]
         if chosen and missing and not misspelt & set(missing):
-            problems.append(f"{' and '.join(group)} go together: {', '.join(missing)} is missing")
+            problems.append(
+                _("{names} go together: {missing} is missing").format(
+                    names=all_of(list(group)), missing=", ".join(missing)
+                )
+            )
     return problems
 
 

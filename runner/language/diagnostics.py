@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from robots.kit import RoboError, Span, _, printable, shortened
+from robots.kit import RoboError, Span, _, ngettext, printable, shortened
 
 Severity = Literal["error", "warning"]
 
@@ -72,7 +72,7 @@ def render_text(diagnostic: Diagnostic, source_lines: Sequence[str] | None = Non
             printable(shortened("  " + _("expected: {expected}").format(expected=diagnostic.expected)))
         )
     if diagnostic.found:
-        out.append(printable(shortened(f"  found: {diagnostic.found}")))
+        out.append(printable(shortened("  " + _("found: {found}").format(found=diagnostic.found))))
     out.extend(
         printable(shortened("  " + _("caused by: {cause}").format(cause=cause))) for cause in diagnostic.cause
     )
@@ -117,14 +117,44 @@ def closest(word: str, candidates: Iterable[str], limit: int = 1) -> list[str]:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     match = closest(word, candidates)
-    return f"did you mean '{match[0]}'?" if match else None
+    return did_you_mean_text(match[0]) if match else None
+
+
+def did_you_mean_text(suggestion: str) -> str:
+    """`did you mean 'label'?`: the suggestion is quoted as written."""
+    return _("did you mean '{suggestion}'?").format(suggestion=suggestion)
 
 
 def one_of(names: Iterable[str]) -> str:
-    listed = list(names)
+    """`one of a, b, c`: the names as written (keys, parameters, choices), in the reader's language."""
+    listed = [str(name) for name in names]
     if not listed:
-        return "nothing (this takes no parameters)"
-    return "one of " + ", ".join(listed)
+        return _("nothing (this takes no parameters)")
+    return _("one of {names}").format(names=", ".join(listed))
+
+
+def quoted(value: object) -> str:
+    """A value as written in the workflow, quoted the reader's way (`'fail'`, « fail »)."""
+    return _("'{value}'").format(value=value)
+
+
+def requoted(text: str) -> str:
+    """`':'` as a library quotes it (ruamel.yaml, jinja), quoted the reader's way; other texts unchanged."""
+    return quoted(text[1:-1]) if len(text) >= 2 and text[0] == text[-1] == "'" else text
+
+
+def either(choices: list[str]) -> str:
+    """`'a', 'b' or 'c'` in the reader's language (an empty text for no choice)."""
+    if len(choices) <= 1:
+        return "".join(choices)
+    return _("{choices} or {last}").format(choices=", ".join(choices[:-1]), last=choices[-1])
+
+
+def all_of(names: list[str]) -> str:
+    """`a, b and c` in the reader's language."""
+    if len(names) <= 1:
+        return "".join(names)
+    return _("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
 
 
 class WorkflowError(RoboError):
@@ -136,7 +166,9 @@ class WorkflowError(RoboError):
         self, diagnostics: Sequence[Diagnostic], sources: dict[str, list[str]] | None = None
     ) -> None:
         count = len(diagnostics)
-        super().__init__(f"the workflow has {count} error{'s' if count != 1 else ''}")
+        super().__init__(
+            ngettext("the workflow has {n} error", "the workflow has {n} errors", count).format(n=count)
+        )
         self.diagnostics = list(diagnostics)
         self.sources = sources or {}
 

@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robots.kit import Span
+from robots.kit import N_, Span, _
 from runner.language.yaml_errors import (
-    QUOTE_THE_TEMPLATE,
     TagMark,
     YamlProblem,
     YamlSyntaxError,
     explain_marked_error,
     explain_reader_error,
+    quote_the_template,
     second_document_span,
     tag_problem,
+    unquoted_template,
 )
 
 Location = tuple[str | int, ...]
@@ -118,8 +119,8 @@ def read_workflow_text(path: str | Path, errors: str = "strict") -> str:
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         if not stat.S_ISREG(mode):
             raise NotAWorkflowFile(
-                f"{path} is not a regular file but {_file_kind(mode)}: it was not read",
-                "a workflow is a plain .yaml file; remove or rename this one",
+                _(_NOT_REGULAR[_file_kind(mode)]).format(path=path),
+                _("a workflow is a plain .yaml file; remove or rename this one"),
             )
         chunks: list[bytes] = []
         size = 0
@@ -128,21 +129,33 @@ def read_workflow_text(path: str | Path, errors: str = "strict") -> str:
             size += len(chunk)
             if size > MAX_WORKFLOW_FILE_BYTES:
                 raise NotAWorkflowFile(
-                    f"{path} is larger than {MAX_WORKFLOW_FILE_BYTES // (1024 * 1024)} MB: it was not read",
-                    "a workflow file describes steps; put large data in a data file that a step reads",
+                    _("{path} is larger than {size} MB: it was not read").format(
+                        path=path, size=MAX_WORKFLOW_FILE_BYTES // (1024 * 1024)
+                    ),
+                    _("a workflow file describes steps; put large data in a data file that a step reads"),
                 )
             chunks.append(chunk)
     return b"".join(chunks).decode("utf-8", errors)
 
 
+# What a path that is no regular file is, as the refusal says it: a whole sentence for each kind.
+_NOT_REGULAR = {
+    "fifo": N_("{path} is not a regular file but a named pipe (FIFO): it was not read"),
+    "character": N_("{path} is not a regular file but a character device: it was not read"),
+    "block": N_("{path} is not a regular file but a block device: it was not read"),
+    "socket": N_("{path} is not a regular file but a socket: it was not read"),
+    "special": N_("{path} is not a regular file but a special file: it was not read"),
+}
+
+
 def _file_kind(mode: int) -> str:
     kinds = (
-        (stat.S_ISFIFO, "a named pipe (FIFO)"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISCHR, "character"),
+        (stat.S_ISBLK, "block"),
+        (stat.S_ISSOCK, "socket"),
     )
-    return next((name for test, name in kinds if test(mode)), "a special file")
+    return next((name for test, name in kinds if test(mode)), "special")
 
 
 def load_workflow_file(path: str | Path) -> LoadedDocument:
@@ -166,13 +179,13 @@ def load_workflow_text(text: str, file: str = "<workflow>") -> LoadedDocument:
     except ReaderError as exc:
         raise explain_reader_error(exc, text, file) from None
     except YAMLError as exc:
-        raise YamlSyntaxError(Span(file, 1, 1), f"invalid YAML: {exc}") from None
+        raise YamlSyntaxError(Span(file, 1, 1), _("invalid YAML: {problem}").format(problem=exc)) from None
     except RecursionError:
-        raise YamlSyntaxError(Span(file, 1, 1), "the YAML is nested too deeply") from None
+        raise YamlSyntaxError(Span(file, 1, 1), _("the YAML is nested too deeply")) from None
     if len(documents) > 1:
         raise YamlSyntaxError(
             second_document_span(text, file),
-            "a workflow file holds one YAML document, this one holds several ('---')",
+            _("a workflow file holds one YAML document, this one holds several ('---')"),
         )
     raw = documents[0] if documents else None
     spans = SpanIndex(file)
@@ -266,7 +279,7 @@ class _Converter:
         if self.budget < 0:
             # Aliases can expand a small file into billions of nodes ("billion laughs").
             raise YamlSyntaxError(
-                Span(self.spans.file, 1, 1), "the YAML expands to too many nodes (aliases?)"
+                Span(self.spans.file, 1, 1), _("the YAML expands to too many nodes (aliases?)")
             )
 
         if isinstance(node, CommentedMap):
@@ -275,13 +288,13 @@ class _Converter:
                 self.problems.append(
                     YamlProblem(
                         self.spans.value(path),
-                        "YAML reads this unquoted {{ … }} as a mapping, not as a template",
-                        QUOTE_THE_TEMPLATE,
+                        unquoted_template(),
+                        quote_the_template(),
                     )
                 )
                 return template
             if id(node) in seen:
-                raise YamlSyntaxError(self.spans.value(path), "YAML anchors may not refer to themselves")
+                raise YamlSyntaxError(self.spans.value(path), _("YAML anchors may not refer to themselves"))
             seen = seen | {id(node)}
             result: dict[Any, Any] = {}
             for key in node:
@@ -305,7 +318,7 @@ class _Converter:
             return result
         if isinstance(node, CommentedSeq):
             if id(node) in seen:
-                raise YamlSyntaxError(self.spans.value(path), "YAML anchors may not refer to themselves")
+                raise YamlSyntaxError(self.spans.value(path), _("YAML anchors may not refer to themselves"))
             seen = seen | {id(node)}
             items: list[Any] = []
             for index, item in enumerate(node):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from robots.kit import N_, _
 from runner.language.diagnostics import did_you_mean
 from runner.language.loader import Location, SpanIndex, walk
 from runner.language.steps import STEP_KINDS, ActionStep, Step, StepBase, field_schema
@@ -112,21 +113,34 @@ class Definitions:
         definitions = self.by_name.get(name, [])
         loops = [d for d in definitions if d.how == "loop"]
         if loops:
-            return f"'{name}' exists only inside the steps of the for_each at line {loops[0].line}"
+            return _("'{name}' exists only inside the steps of the for_each at line {line}").format(
+                name=name, line=loops[0].line
+            )
         later = [d for d in definitions if d.line > line]
         if later:
-            return f"'{name}' is {later[0].how} later, at line {later[0].line}; move this step after that one"
+            return _(_LATER[later[0].how]).format(name=name, line=later[0].line)
         inside = [d for d in definitions if d.loop_line is not None]
         if inside:
-            return (
-                f"'{name}' is {inside[0].how} inside the steps of the for_each at line {inside[0].loop_line}"
-                " and exists only there"
-            )
+            return _(_INSIDE[inside[0].how]).format(name=name, line=inside[0].loop_line)
         names = {n for n in scope if IDENTIFIER.match(n)}
         return did_you_mean(name, names) or scope_hint(names)
 
 
 def scope_hint(scope: set[str]) -> str:
     user = sorted(name for name in scope - BUILTIN_NAMES if IDENTIFIER.match(name))
-    base = "inputs, vars, secrets, env, run"
-    return f"names defined here: {base}" + (", " + ", ".join(user) if user else "")
+    return _("names defined here: {names}").format(
+        names=", ".join(["inputs, vars, secrets, env, run", *user])
+    )
+
+
+# Where a name is defined, as the hints say it (`Definition.how`): whole sentences, one per way.
+_LATER = {
+    "saved": N_("'{name}' is saved later, at line {line}; move this step after that one"),
+    "set": N_("'{name}' is set later, at line {line}; move this step after that one"),
+    "loop": N_("'{name}' is the loop variable of a later for_each, at line {line}"),
+}
+_INSIDE = {
+    "saved": N_("'{name}' is saved inside the steps of the for_each at line {line} and exists only there"),
+    "set": N_("'{name}' is set inside the steps of the for_each at line {line} and exists only there"),
+    "loop": N_("'{name}' exists only inside the steps of the for_each at line {line}"),
+}

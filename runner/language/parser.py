@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from robots.kit import Span, _
-from runner.language.diagnostics import Diagnostic, did_you_mean, one_of
+from robots.kit import N_, Span, _
+from runner.language.diagnostics import Diagnostic, did_you_mean, did_you_mean_text, either, one_of
 from runner.language.loader import LoadedDocument, Location, SpanIndex
 from runner.language.model import BrowserSettings, Defaults, InputSpec, ScheduleEntry, Workflow
 from runner.language.steps import (
@@ -30,17 +30,22 @@ from runner.language.steps import (
 )
 from runner.language.values import IDENTIFIER, RESERVED_NAMES, OnError, RetryPolicy
 from runner.language.wording import (
-    article,
+    CHOICE_SYNONYMS,
+    MAPPING_EXAMPLES,
+    WHOLE_NUMBER,
+    WORKFLOW_MISSING_HINTS,
     bad_name_message,
     describe_problem,
-    describe_type,
     field_type,
+    is_literal,
+    missing_key_hint,
     name_hint,
     params_example,
     salvage,
     show,
     type_adapter,
     type_kind,
+    type_phrase,
     union_members,
     value_kind,
 )
@@ -48,40 +53,6 @@ from runner.language.wording import (
 # An action step's own keys are the fields of its model beyond every step's and what names the action.
 ACTION_KEYS = tuple(ActionStep.option_keys())
 WORKFLOW_KEYS = tuple(name for name in Workflow.model_fields if name not in ("file", "spans"))
-
-_MAPPING_EXAMPLES = {
-    "retry": "{attempts: 3, delay: 10}",
-    "defaults": "{timeout: 30, retry: {attempts: 3}}",
-    "browser": "{headless: false}",
-    "inputs": "{fichier: {type: file}}",
-    "vars": "{service: Urbanisme}",
-    "collect": "{total: '{{ item.montant }}'}",
-}
-# Words people write for a choice, and the choice they mean (when it is one of the choices).
-_CHOICE_SYNONYMS = {
-    "text": "string",
-    "str": "string",
-    "int": "integer",
-    "float": "number",
-    "decimal": "number",
-    "bool": "boolean",
-    "array": "list",
-    "path": "file",
-    "directory": "folder",
-    "dir": "folder",
-    "ignore": "continue",
-    "ignorer": "continue",
-    "continuer": "continue",
-    "arreter": "fail",
-    "arrêter": "fail",
-    "echouer": "fail",
-    "échouer": "fail",
-    "skip": "continue",
-    "stop": "fail",
-    "abort": "fail",
-    "warn": "warning",
-    "debug": "info",
-}
 
 
 @dataclass
@@ -142,11 +113,17 @@ class _Parser:
                 for problem in exc.errors():
                     self.report_pydantic(problem, path, what)
                 return
-        descriptions = list(dict.fromkeys(describe_type(member) for member in members))
-        if "a number" in descriptions and "a whole number" in descriptions:
-            descriptions.remove("a whole number")
-        described = " or ".join(descriptions)
-        self.error(path, "wrong-type", f"'{what}' should be {described}", found=show(value))
+        phrases = list(dict.fromkeys(type_phrase(member) for member in members))
+        if N_("a number") in phrases and WHOLE_NUMBER in phrases:
+            phrases.remove(WHOLE_NUMBER)
+        literal = {type_phrase(member) for member in members if is_literal(member)}
+        described = either([phrase if phrase in literal else _(phrase) for phrase in phrases])
+        self.error(
+            path,
+            "wrong-type",
+            _("'{name}' should be {described}").format(name=what, described=described),
+            found=show(value),
+        )
 
     def report_pydantic(self, problem: Any, base: Location, what: str) -> None:
         loc = tuple(problem["loc"])
@@ -162,29 +139,35 @@ class _Parser:
             self.error(
                 where,
                 "unknown-key",
-                f"'{'.'.join(names[:-1])}' has no key '{loc[-1]}'",
+                _("'{name}' has no key '{key}'").format(name=".".join(names[:-1]), key=loc[-1]),
                 at_key=True,
                 expected=one_of(allowed) if allowed else None,
                 hint=did_you_mean(str(loc[-1]), allowed),
             )
         elif kind == "missing" and loc:
-            self.error(where[:-1], "missing-key", f"'{'.'.join(names[:-1])}' needs the key '{loc[-1]}'")
+            self.error(
+                where[:-1],
+                "missing-key",
+                _("'{name}' needs the key '{key}'").format(name=".".join(names[:-1]), key=loc[-1]),
+            )
         elif kind == "reserved_name":
             self.error(
                 where,
                 "reserved-name",
-                f"'{value}' is a name the run defines itself: this would hide it",
+                _("'{name}' is a name the run defines itself: this would hide it").format(name=value),
                 at_key=on_key,
-                hint=f"choose another name; these are the run's own: {', '.join(RESERVED_NAMES)}",
+                hint=_("choose another name; these are the run's own: {names}").format(
+                    names=", ".join(RESERVED_NAMES)
+                ),
             )
         elif kind == "blank_text":
             self.error(
                 where,
                 "empty-value",
-                f"'{'.'.join(names)}' is empty",
-                hint="say what this workflow does, e.g. 'name: Relance des factures impayées'"
+                _("'{name}' is empty").format(name=".".join(names)),
+                hint=_("say what this workflow does, e.g. 'name: Relance des factures impayées'")
                 if where == ("name",)
-                else "say what this step does, e.g. 'name: Saisir le dossier', or leave 'name' out",
+                else _("say what this step does, e.g. 'name: Saisir le dossier', or leave 'name' out"),
             )
         elif (
             kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == IDENTIFIER.pattern
@@ -193,10 +176,14 @@ class _Parser:
         else:
             name = ".".join(names)
             if kind in ("model_type", "model_attributes_type", "dict_type"):
-                example = _MAPPING_EXAMPLES.get(names[-1]) or _kind_value_example(names[-1])
-                message = f"'{name}' should be a mapping" + (f", e.g. {example}" if example else "")
+                example = MAPPING_EXAMPLES.get(names[-1]) or _kind_value_example(names[-1])
+                message = (
+                    _("'{name}' should be a mapping, e.g. {example}").format(name=name, example=example)
+                    if example
+                    else _("'{name}' should be a mapping").format(name=name)
+                )
             else:
-                message = f"'{name}' {describe_problem(problem['msg'])}"
+                message = _("'{name}' {problem}").format(name=name, problem=describe_problem(problem["msg"]))
             self.error(
                 where, "wrong-type", message, found=show(value), hint=self._wrong_type_hint(problem, where)
             )
@@ -206,18 +193,18 @@ class _Parser:
         value = problem.get("input")
         if kind == "literal_error" and isinstance(value, str):
             choices = re.findall(r"'([^']*)'", str(problem.get("ctx", {}).get("expected", "")))
-            synonym = _CHOICE_SYNONYMS.get(value.strip().lower())
-            if synonym in choices:
-                return f"did you mean '{synonym}'?"
+            synonym = CHOICE_SYNONYMS.get(value.strip().lower())
+            if synonym is not None and synonym in choices:
+                return did_you_mean_text(synonym)
             return did_you_mean(value, choices)
         if where == ("secrets",) and isinstance(value, str):
-            return f"write a list of names, e.g. 'secrets: [{value}]'"
+            return _("write a list of names, e.g. 'secrets: [{names}]'").format(names=value)
         if where == ("secrets",) and isinstance(value, dict):
             names = ", ".join(str(key) for key in value) or "identifiant"
-            return (
-                f"list only the names, e.g. 'secrets: [{names}]', and store the values with "
+            return _(
+                "list only the names, e.g. 'secrets: [{names}]', and store the values with "
                 "'robo secrets set <name>', never in the workflow"
-            )
+            ).format(names=names)
         return None
 
     def _allowed_keys_for(self, path: Location) -> list[str]:
@@ -250,7 +237,7 @@ class _Parser:
             return None
         if not isinstance(data, dict):
             self.error(
-                (), "wrong-type", "a workflow must be a mapping of keys (name, steps, …)", found=show(data)
+                (), "wrong-type", _("a workflow must be a mapping of keys (name, steps, …)"), found=show(data)
             )
             return None
         fields: dict[str, Any] = {"file": self.document.path, "spans": self.spans}
@@ -259,14 +246,19 @@ class _Parser:
                 self.error(
                     (key,),
                     "unknown-key",
-                    f"a workflow has no key '{key}'",
+                    _("a workflow has no key '{key}'").format(key=key),
                     at_key=True,
                     expected=one_of(WORKFLOW_KEYS),
                     hint=did_you_mean(str(key), WORKFLOW_KEYS),
                 )
         for key in ("name", "steps"):
             if key not in data:
-                self.error((), "missing-key", f"a workflow needs the key '{key}'", hint=_MISSING_HINTS[key])
+                self.error(
+                    (),
+                    "missing-key",
+                    _("a workflow needs the key '{key}'").format(key=key),
+                    hint=_(WORKFLOW_MISSING_HINTS[key]),
+                )
         for key in Workflow.model_fields:
             if key in ("steps", "file", "spans") or key not in data:
                 continue
@@ -291,14 +283,14 @@ class _Parser:
             self.error(
                 path,
                 "empty-steps",
-                "this list of steps is empty",
+                _("this list of steps is empty"),
                 at_key=data is None,
-                hint="add at least one step",
+                hint=_("add at least one step"),
             )
             return []
         if not isinstance(data, list):
             self.error(
-                path, "wrong-type", "steps must be a list, each step starting with '- '", found=show(data)
+                path, "wrong-type", _("steps must be a list, each step starting with '- '"), found=show(data)
             )
             return None
         parsed: list[Step] = []
@@ -313,7 +305,7 @@ class _Parser:
             self.error(
                 path,
                 "wrong-type",
-                "a step must be a mapping, e.g. '- log: Bonjour'",
+                _("a step must be a mapping, e.g. '- log: Bonjour'"),
                 found=show(data),
             )
             return None
@@ -324,10 +316,13 @@ class _Parser:
             self.error(
                 (*path, next(iter(data))) if data else path,
                 "missing-action",
-                "this step does nothing: it needs an action (robot.action) or one of "
-                + ", ".join(STEP_KINDS),
-                found="keys " + ", ".join(str(k) for k in data) if data else "an empty mapping",
-                hint=guess or "for example: '- log: Bonjour' or '- data.set: {value: 1}'",
+                _("this step does nothing: it needs an action (robot.action) or one of {kinds}").format(
+                    kinds=", ".join(STEP_KINDS)
+                ),
+                found=_("keys {keys}").format(keys=", ".join(str(k) for k in data))
+                if data
+                else _("an empty mapping"),
+                hint=guess or _("for example: '- log: Bonjour' or '- data.set: {value: 1}'"),
                 at_key=bool(data),
             )
             return None
@@ -335,9 +330,11 @@ class _Parser:
             self.error(
                 (*path, kinds[1]),
                 "ambiguous-step",
-                f"a step does one thing, this one has both '{kinds[0]}' and '{kinds[1]}'",
+                _("a step does one thing, this one has both '{first}' and '{second}'").format(
+                    first=kinds[0], second=kinds[1]
+                ),
                 at_key=True,
-                hint="split it into two steps, each starting with '- '",
+                hint=_("split it into two steps, each starting with '- '"),
             )
             return None
         kind = kinds[0]
@@ -355,14 +352,18 @@ class _Parser:
         }
         broken: set[str] = set()
         clean = True
-        a_kind = f"{article(cls.kind)} '{cls.kind}' step"
+        vowel = cls.kind[:1] in "aeio"  # English says "an 'if' step"; each language words the whole phrase
         for key, value in data.items():
             if key not in aliases:
                 allowed = list(aliases)
                 self.error(
                     (*path, key),
                     "unknown-key",
-                    f"{a_kind} has no key '{key}'",
+                    (
+                        _("an '{kind}' step has no key '{key}'")
+                        if vowel
+                        else _("a '{kind}' step has no key '{key}'")
+                    ).format(kind=cls.kind, key=key),
                     at_key=True,
                     expected=one_of(allowed),
                     hint=did_you_mean(str(key), allowed),
@@ -383,9 +384,13 @@ class _Parser:
                 self.error(
                     (*path, cls.kind),
                     "missing-key",
-                    f"{a_kind} needs the key '{field.alias or name}'",
+                    (
+                        _("an '{kind}' step needs the key '{key}'")
+                        if vowel
+                        else _("a '{kind}' step needs the key '{key}'")
+                    ).format(kind=cls.kind, key=field.alias or name),
                     at_key=True,
-                    hint=cls.missing_hints.get(field.alias or name),
+                    hint=missing_key_hint(cls, field.alias or name),
                 )
             broken.add(name)
             fields[name] = copy.copy(cls.placeholders.get(name))
@@ -402,7 +407,7 @@ class _Parser:
             self.error(
                 path,
                 "wrong-type",
-                f"'{path[-1]}' should be 'fail' or 'continue', or a list of steps",
+                _("'{name}' should be 'fail' or 'continue', or a list of steps").format(name=path[-1]),
                 found=show(value),
             )
             return _INVALID
@@ -420,7 +425,9 @@ class _Parser:
             self.error(
                 (*path, kind),
                 "wrong-type",
-                f"the parameters of {kind} must be a mapping, e.g. {example}",
+                _("the parameters of {action} must be a mapping, e.g. {example}").format(
+                    action=kind, example=example
+                ),
                 found=show(params),
                 hint=hint,
             )
@@ -441,7 +448,7 @@ class _Parser:
                 self.error(
                     (*path, key),
                     "unknown-key",
-                    f"an action step has no key '{key}'",
+                    _("an action step has no key '{key}'").format(key=key),
                     at_key=True,
                     expected=one_of(allowed),
                     hint=did_you_mean(str(key), allowed),
@@ -458,10 +465,6 @@ class _Parser:
 
 
 _INVALID = object()
-_MISSING_HINTS = {
-    "name": "add a line 'name: <what this workflow does>' at the top",
-    "steps": "add 'steps:' followed by a list of steps, each starting with '- '",
-}
 
 
 def _kind_value_example(key: Any) -> str | None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from robots import UnknownRobotError, robot_class, robot_names
+from robots.kit import _
 from runner.language.diagnostics import did_you_mean
 
 
@@ -18,8 +19,10 @@ def print_actions(
     if robot is not None and robot not in names:
         hint = did_you_mean(robot, names)
         err(
-            f"error: there is no robot '{robot}' (robots: {', '.join(names)})"
-            + (f"\n  hint: {hint}" if hint else "")
+            _("error: there is no robot '{robot}' (robots: {names})").format(
+                robot=robot, names=", ".join(names)
+            )
+            + ("\n  " + _("hint: {hint}").format(hint=hint) if hint else "")
         )
         return False
     selected = [robot] if robot else names
@@ -28,7 +31,7 @@ def print_actions(
         try:
             cls = robot_class(name)
         except (UnknownRobotError, ImportError) as exc:
-            err(f"warning: robot '{name}' cannot be loaded: {exc}")
+            err(_("warning: robot '{robot}' cannot be loaded: {error}").format(robot=name, error=exc))
             continue
         reference[name] = {"summary": cls.summary(), "actions": cls.action_specs()}
     if fmt == "json":
@@ -63,9 +66,9 @@ def print_actions(
         out(f"{name} — {entry['summary']}")
         for action_name, spec in entry["actions"].items():
             flag = (
-                " (changes things)"
+                " " + _("(changes things)")
                 if spec.may_enter_twice
-                else " (writes: safe to repeat)"
+                else " " + _("(writes: safe to repeat)")
                 if spec.side_effects
                 else ""
             )
@@ -74,13 +77,17 @@ def print_actions(
             for line in spec.description.splitlines():  # e.g. the Word template syntax
                 out(f"      {line}".rstrip())
             for param in spec.parameters.values():
-                default = "required" if param.required else f"default {param.default!r}"
+                default = (
+                    _("required")
+                    if param.required
+                    else _("default {value}").format(value=repr(param.default))
+                )
                 out(f"      {param.name}: {param.type_text()}, {default}")
                 if param.description:
                     out(f"          {param.description}")
             for group in spec.one_of:
-                out(f"      give exactly one of: {', '.join(group)}")
+                out("      " + _("give exactly one of: {names}").format(names=", ".join(group)))
             if spec.returns:
-                out(f"      returns: {spec.returns}")
+                out("      " + _("returns: {value}").format(value=spec.returns))
         out("")
     return True

@@ -8,7 +8,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from runner.language.diagnostics import closest, did_you_mean, one_of
+from robots.kit import N_, _, format_number, ngettext
+from runner.language.diagnostics import closest, did_you_mean, did_you_mean_text, one_of
 from runner.language.model import ScheduleEntry
 
 
@@ -28,23 +29,28 @@ def schedule_problems(entry: ScheduleEntry, input_names: Sequence[str] | None) -
     """Every problem of one schedule entry (`input_names` None: the inputs could not be read, do not check)."""
     triggers = [key for key in ("cron", "every", "at") if getattr(entry, key) is not None]
     if len(triggers) != 1:
-        found = ", ".join(triggers) if triggers else "none"
+        found = ", ".join(triggers) if triggers else _("none")
         yield ScheduleProblem(
-            (), "bad-schedule", f"a schedule needs exactly one of cron, every, at (found: {found})"
+            (),
+            "bad-schedule",
+            _("a schedule needs exactly one of cron, every, at (found: {found})").format(found=found),
         )
     timezone = _timezone(entry.timezone)
     if timezone is None:
         yield ScheduleProblem(
             ("timezone",),
             "bad-timezone",
-            f"unknown time zone '{entry.timezone}'",
+            _("unknown time zone '{zone}'").format(zone=entry.timezone),
             hint=_timezone_hint(entry.timezone),
         )
     if entry.cron is not None:
         problem = cron_problem(entry.cron, entry.timezone if timezone else "UTC")
         if problem:
             yield ScheduleProblem(
-                ("cron",), "bad-cron", problem, hint="five fields: minute hour day-of-month month day-of-week"
+                ("cron",),
+                "bad-cron",
+                problem,
+                hint=_("five fields: minute hour day-of-month month day-of-week"),
             )
     else:
         problem = None
@@ -57,8 +63,8 @@ def schedule_problems(entry: ScheduleEntry, input_names: Sequence[str] | None) -
             yield ScheduleProblem(
                 ("inputs", name),
                 "unknown-input",
-                f"the workflow has no input '{name}'",
-                expected=one_of(input_names) if input_names else "none: the workflow declares no inputs",
+                _("the workflow has no input '{name}'").format(name=name),
+                expected=one_of(input_names) if input_names else _("none: the workflow declares no inputs"),
                 at_key=True,
             )
 
@@ -69,13 +75,21 @@ def cron_problem(expression: str, timezone: str = "Europe/Paris") -> str | None:
 
     fields = expression.split()
     if len(fields) != 5:
-        return f"a cron expression has 5 fields, '{expression}' has {len(fields)}"
+        return ngettext(
+            "a cron expression has 5 fields, '{expression}' has {n}",
+            "a cron expression has 5 fields, '{expression}' has {n}",
+            len(fields),
+        ).format(expression=expression, n=len(fields))
     try:
         trigger = ScheduleTrigger(cron=expression, timezone=timezone)
     except ValueError as exc:
-        return f"invalid cron expression '{expression}': {_cron_field_problem(fields) or exc}"
+        return _("invalid cron expression '{expression}': {problem}").format(
+            expression=expression, problem=_cron_field_problem(fields) or exc
+        )
     if trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC)) is None:
-        return f"the cron expression '{expression}' never fires (an impossible date?)"
+        return _("the cron expression '{expression}' never fires (an impossible date?)").format(
+            expression=expression
+        )
     return None
 
 
@@ -88,15 +102,17 @@ def _calendar_problems(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
             yield ScheduleProblem(
                 ("skip", index),
                 "unknown-calendar",
-                f"there is no calendar '{name}'",
+                _("there is no calendar '{name}'").format(name=name),
                 expected=one_of(CALENDARS),
                 hint=did_you_mean(name, CALENDARS),
             )
     if entry.between is not None:
-        example = 'e.g. between: ["08:00", "18:00"]'
+        example = _("e.g. {example}").format(example='between: ["08:00", "18:00"]')
         if len(entry.between) != 2:
             yield ScheduleProblem(
-                ("between",), "bad-window", f"'between' takes two times of day, a start and an end, {example}"
+                ("between",),
+                "bad-window",
+                _("'between' takes two times of day, a start and an end, {example}").format(example=example),
             )
         else:
             times = [parse_time_of_day(text) for text in entry.between]
@@ -105,25 +121,29 @@ def _calendar_problems(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
                     yield ScheduleProblem(
                         ("between", index),
                         "bad-window",
-                        f"'{text}' is not a time of day written HH:MM (00:00 to 23:59)",
+                        _("'{text}' is not a time of day written HH:MM (00:00 to 23:59)").format(text=text),
                         hint=example,
                     )
             if times[0] is not None and times[0] == times[1]:
                 yield ScheduleProblem(
-                    ("between",), "bad-window", "the window starts and ends at the same time"
+                    ("between",), "bad-window", _("the window starts and ends at the same time")
                 )
     if entry.every is not None and entry.every < 1:
         yield ScheduleProblem(
             ("every",),
             "bad-schedule",
-            f"the interval is in seconds and must be 1 or more, not {entry.every:g}",
-            hint="for example every: 900 for every 15 minutes",
+            _("the interval is in seconds and must be 1 or more, not {every}").format(
+                every=format_number(entry.every)
+            ),
+            hint=_("for example every: 900 for every 15 minutes"),
         )
     elif entry.every is not None and entry.jitter >= entry.every:
         yield ScheduleProblem(
             ("jitter",),
             "bad-schedule",
-            f"the jitter ({entry.jitter:g} s) must be shorter than the interval ({entry.every:g} s)",
+            _("the jitter ({jitter} s) must be shorter than the interval ({every} s)").format(
+                jitter=format_number(entry.jitter), every=format_number(entry.every)
+            ),
         )
 
 
@@ -135,7 +155,9 @@ def _never_fires(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
         try:
             ScheduleTrigger(at=entry.at, timezone=entry.timezone)
         except (ValueError, OverflowError):
-            yield ScheduleProblem(("at",), "bad-schedule", f"the date {entry.at} is out of range")
+            yield ScheduleProblem(
+                ("at",), "bad-schedule", _("the date {date} is out of range").format(date=entry.at)
+            )
         return
     if not (entry.skip or entry.between or entry.working_days_only):
         return
@@ -155,16 +177,17 @@ def _never_fires(entry: ScheduleEntry) -> Iterator[ScheduleProblem]:
         yield ScheduleProblem(
             (),
             "bad-schedule",
-            "this schedule never fires: each of its times falls on a skipped day or outside its window",
+            _("this schedule never fires: each of its times falls on a skipped day or outside its window"),
         )
 
 
+# A cron field: its APScheduler name, what it is in words (with its article), and the values it takes.
 _CRON_FIELDS = (
-    ("minute", "minute", "0-59"),
-    ("hour", "hour", "0-23"),
-    ("day", "day of the month", "1-31"),
-    ("month", "month", "1-12"),
-    ("day_of_week", "day of the week", "0-7 or mon-sun"),
+    ("minute", N_("the minute"), "0-59"),
+    ("hour", N_("the hour"), "0-23"),
+    ("day", N_("the day of the month"), "1-31"),
+    ("month", N_("the month"), "1-12"),
+    ("day_of_week", N_("the day of the week"), N_("0-7 or mon-sun")),
 )
 
 
@@ -179,13 +202,18 @@ def _cron_field_problem(fields: list[str]) -> str | None:
             CronTrigger(**{name: crontab_day_of_week(value) if name == "day_of_week" else value})
         except ValueError as exc:
             reason = str(exc)
+            field, allowed = _(label), _(allowed)
             if re.search(r"is (higher than the maximum|lower than the minimum) value", reason):
-                return f"the {label} '{value}' is out of range ({allowed})"
+                return _("{field} '{value}' is out of range ({allowed})").format(
+                    field=field, value=value, allowed=allowed
+                )
             if reason.startswith("Unrecognized expression"):
-                return f"the {label} '{value}' is not valid; expected {allowed}"
+                return _("{field} '{value}' is not valid; expected {allowed}").format(
+                    field=field, value=value, allowed=allowed
+                )
             reason = re.sub(r"^Error validating expression '[^']*': ", "", reason)
-            return (
-                f"the {label} '{value}' is not valid ({reason[:1].lower()}{reason[1:]}); expected {allowed}"
+            return _("{field} '{value}' is not valid ({reason}); expected {allowed}").format(
+                field=field, value=value, reason=reason[:1].lower() + reason[1:], allowed=allowed
             )
     return None
 
@@ -203,7 +231,7 @@ def _timezone_hint(name: str) -> str:
     names = _timezone_names()
     by_city = [zone for zone in names if zone.rsplit("/", 1)[-1].lower() == name.strip().lower()]
     match = by_city[:1] or closest(name, names)
-    return f"did you mean '{match[0]}'?" if match else "for example: Europe/Paris"
+    return did_you_mean_text(match[0]) if match else _("for example: Europe/Paris")
 
 
 @cache

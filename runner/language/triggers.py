@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
+from robots.kit import _, format_number, ngettext
+
 UTC = dt.UTC
 # Calendars of days to skip: name → (country, subdivision) for the `holidays` package.
 CALENDARS: dict[str, tuple[str, str | None]] = {
@@ -75,7 +77,9 @@ def read_closed_days(path: Path) -> tuple[frozenset[dt.date], list[tuple[int, in
             days.add(dt.date.fromisoformat(text))
         except ValueError:
             column = line.index(text[0]) + 1
-            problems.append((number, column, f"'{text}' is not a date written YYYY-MM-DD"))
+            problems.append(
+                (number, column, _("'{text}' is not a date written YYYY-MM-DD").format(text=text))
+            )
     return frozenset(days), problems
 
 
@@ -88,7 +92,7 @@ def crontab_day_of_week(field: str) -> str:
         return field
     days: set[int] = set()
     for item in field.lower().split(","):
-        part, _, step_text = item.partition("/")
+        part, _slash, step_text = item.partition("/")
         if step_text and not step_text.isdigit():
             return field
         step = int(step_text) if step_text else 1
@@ -213,24 +217,28 @@ class ScheduleTrigger(BaseTrigger):  # type: ignore[misc]
         return hash((self.timezone, self.cron, self.every, self.at, self.seed))
 
     def __str__(self) -> str:
+        # Each part a phrase of its own, in the reader's language (`robo schedule list` shows it).
         if self.cron is not None:
-            text = f"cron '{self.cron}'"
+            text = _("cron '{cron}' ({zone})").format(cron=self.cron, zone=self.timezone)
         elif self.every is not None:
-            text = f"every {_duration(self.every)}"
+            text = _("every {duration} ({zone})").format(duration=_duration(self.every), zone=self.timezone)
         else:
             assert self._at is not None
-            text = "at " + self._at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
-        text += f" ({self.timezone})"
+            moment = self._at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
+            text = _("at {moment} ({zone})").format(moment=moment, zone=self.timezone)
         if self.working_days_only:
-            text += ", working days only"
+            text += _(", working days only")
         if self.between:
-            text += f", between {_hhmm(self.between[0])} and {_hhmm(self.between[1])}"
+            text += _(", between {start} and {end}").format(
+                start=_hhmm(self.between[0]), end=_hhmm(self.between[1])
+            )
         if self.skip:
-            text += ", skipping " + ", ".join(self.skip)
+            text += _(", skipping {calendars}").format(calendars=", ".join(self.skip))
         if self.closed_days:
-            text += f", {len(self.closed_days)} closed days"
+            count = len(self.closed_days)
+            text += ngettext(", {n} closed day", ", {n} closed days", count).format(n=count)
         if self.jitter:
-            text += f", jitter {_duration(self.jitter)}"
+            text += _(", jitter {duration}").format(duration=_duration(self.jitter))
         return text
 
     def __repr__(self) -> str:
@@ -249,7 +257,7 @@ class ScheduleTrigger(BaseTrigger):  # type: ignore[misc]
         probe = threshold - dt.timedelta(seconds=self.jitter)
         probe_strict = strict
         limit = threshold + _HORIZON
-        for _ in range(_SEARCH_LIMIT):
+        for _attempt in range(_SEARCH_LIMIT):
             base = self._next_base(probe, probe_strict)
             if base is None or base > limit:
                 return None
@@ -295,7 +303,7 @@ class ScheduleTrigger(BaseTrigger):  # type: ignore[misc]
     def _next_cron(self, after: dt.datetime) -> dt.datetime | None:
         """The first cron time strictly after the instant `after`, searching the zone's wall clock in order."""
         wall = after.astimezone(self.zone).replace(tzinfo=None)
-        for _ in range(_SEARCH_LIMIT):
+        for _attempt in range(_SEARCH_LIMIT):
             candidates = [
                 trigger.get_next_fire_time(None, (wall + dt.timedelta(microseconds=1)).replace(tzinfo=UTC))
                 for trigger in self._wall
@@ -353,7 +361,7 @@ def _hhmm(moment: dt.time) -> str:
 
 def _duration(seconds: float) -> str:
     if seconds >= 3600 and seconds % 3600 == 0:
-        return f"{seconds / 3600:g} h"
+        return f"{format_number(seconds / 3600)} h"
     if seconds >= 60 and seconds % 60 == 0:
-        return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"
+        return f"{format_number(seconds / 60)} min"
+    return f"{format_number(seconds)} s"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from robots.kit import Span, _, ngettext
+from robots.kit import N_, Span, _, ngettext
 from runner.language.actions import changes_things, check_action_step
 from runner.language.diagnostics import Diagnostic, did_you_mean, one_of, print_diagnostics
 from runner.language.environment import is_credential_variable
@@ -44,7 +44,7 @@ from runner.language.templating import (
     tests_used,
 )
 from runner.language.values import IDENTIFIER
-from runner.language.wording import article
+from runner.language.wording import input_type_phrase
 from runner.language.yaml_errors import YamlSyntaxError
 
 
@@ -76,8 +76,10 @@ def validate_file(path: str | Path) -> ValidationResult:
         diagnostic = Diagnostic(
             Span(name, 1, 1),
             "internal-error",
-            f"the validator failed on this file ({type(exc).__name__}: {str(exc)[:200]})",
-            hint="this is a bug in Rob'O, not in the workflow: please report it with this file",
+            _("the validator failed on this file ({error})").format(
+                error=f"{type(exc).__name__}: {str(exc)[:200]}"
+            ),
+            hint=_("this is a bug in Rob'O, not in the workflow: please report it with this file"),
         )
         return ValidationResult(name, None, [diagnostic], None, _read_lines(name))
 
@@ -101,7 +103,7 @@ def print_validation(
         if not result.ok:
             failed += 1
         elif fmt == "text":
-            err(f"{file}: ok")
+            err(_("{file}: ok").format(file=file))
     print_diagnostics(all_diagnostics, sources, fmt, out, err)
     if fmt == "text" and failed:
         count = sum(1 for d in all_diagnostics if d.severity == "error")
@@ -116,15 +118,32 @@ def _validate_file(path: str | Path) -> ValidationResult:
     try:
         document = load_workflow_file(path)
     except FileNotFoundError:
-        return _fail(name, "file-not-found", f"no such file: {name}", "check the path and the file name")
+        return _fail(
+            name,
+            "file-not-found",
+            _("no such file: {path}").format(path=name),
+            _("check the path and the file name"),
+        )
     except IsADirectoryError:
-        return _fail(name, "file-not-found", f"{name} is a folder, not a workflow file", None)
+        return _fail(
+            name, "file-not-found", _("{path} is a folder, not a workflow file").format(path=name), None
+        )
     except NotAWorkflowFile as exc:
         return _fail(name, "file-not-readable", exc.message, exc.hint)
     except UnicodeDecodeError as exc:
-        return _fail(name, "encoding", f"the file is not UTF-8 text ({exc.reason})", "save the file as UTF-8")
+        return _fail(
+            name,
+            "encoding",
+            _("the file is not UTF-8 text ({reason})").format(reason=exc.reason),
+            _("save the file as UTF-8"),
+        )
     except OSError as exc:
-        return _fail(name, "file-not-readable", f"cannot read {name}: {exc.strerror}", None)
+        return _fail(
+            name,
+            "file-not-readable",
+            _("cannot read {path}: {reason}").format(path=name, reason=exc.strerror),
+            None,
+        )
     except YamlSyntaxError as exc:
         lines = _read_lines(name)
         diagnostic = Diagnostic(exc.span, "yaml-syntax", exc.message, hint=exc.hint)
@@ -222,8 +241,10 @@ class _SemanticChecker:
                 self.error(
                     self.spans.value((*step.path, "id")),
                     "duplicate-id",
-                    f"the step id '{step.id}' is already used at line {original.line}",
-                    hint="step ids must be unique within a workflow",
+                    _("the step id '{id}' is already used at line {line}").format(
+                        id=step.id, line=original.line
+                    ),
+                    hint=_("step ids must be unique within a workflow"),
                 )
             else:
                 first[step.id] = step
@@ -242,14 +263,16 @@ class _SemanticChecker:
                 self.error(
                     self.spans.value(("inputs", name, "default")),
                     "wrong-type",
-                    f"the default of input '{name}' is not {article(spec.type)} {spec.type}",
+                    _("the default of input '{name}' is not {a_type}").format(
+                        name=name, a_type=input_type_phrase(spec.type)
+                    ),
                     found=repr(spec.default),
                 )
             if spec.choices is not None and spec.default not in spec.choices:
                 self.error(
                     self.spans.value(("inputs", name, "default")),
                     "wrong-type",
-                    f"the default of input '{name}' is not one of its choices",
+                    _("the default of input '{name}' is not one of its choices").format(name=name),
                     expected=one_of(str(c) for c in spec.choices),
                     found=repr(spec.default),
                 )
@@ -288,12 +311,16 @@ class _SemanticChecker:
             Diagnostic(
                 loop.span,
                 "no-already-done",
-                f"this for_each has a step that changes things ({change.robot}.{change.action} at line "
-                f"{change.span.line}) and no 'already_done': an item that fails after it is left to check "
-                "by a person, never done again automatically",
+                _(
+                    "this for_each has a step that changes things ({action} at line {line}) and no "
+                    "'already_done': an item that fails after it is left to check by a person, never done again "
+                    "automatically"
+                ).format(action=f"{change.robot}.{change.action}", line=change.span.line),
                 severity="warning",
-                hint="add 'already_done:' steps that look for the item where it is entered (e.g. a search in "
-                "the intranet), the last one true when it is there; a retry then checks before doing it again",
+                hint=_(
+                    "add 'already_done:' steps that look for the item where it is entered (e.g. a search in "
+                    "the intranet), the last one true when it is there; a retry then checks before doing it again"
+                ),
             )
         )
 
@@ -323,7 +350,10 @@ class _SemanticChecker:
         problem = syntax_problem(text)
         if problem is not None:
             self.error(
-                span, "template-syntax", f"this {what} cannot be read: {problem}", found=written or text
+                span,
+                "template-syntax",
+                _(_UNREADABLE[what]).format(problem=problem),
+                found=written or text,
             )
             return
         limit = limit_problem(text)
@@ -332,10 +362,10 @@ class _SemanticChecker:
                 Diagnostic(
                     span,
                     "template-limit",
-                    f"this {what} will fail when it runs: {limit}",
+                    _(_WILL_FAIL[what]).format(problem=limit),
                     severity="warning",
                     found=written or text,
-                    hint="a template builds short texts; to handle large data, use a robot action",
+                    hint=_("a template builds short texts; to handle large data, use a robot action"),
                 )
             )
         if ANY_NAME not in scope:
@@ -345,12 +375,12 @@ class _SemanticChecker:
                 self.error(
                     span,
                     "undefined-variable",
-                    f"'{name}' is not defined at this point",
+                    _("'{name}' is not defined at this point").format(name=name),
                     hint=self.definitions.undefined_hint(
                         name, span.line, scope | (self.var_names - {hidden})
                     ),
                 )
-        for root, what_name in (("inputs", "input"), ("secrets", "secret"), ("vars", "variable")):
+        for root, declares_no in _DECLARES_NO.items():
             declared = self.declared[root]
             if declared is None:
                 continue
@@ -359,9 +389,9 @@ class _SemanticChecker:
                     self.error(
                         span,
                         "undefined-variable",
-                        f"the workflow declares no {what_name} '{attribute}'",
+                        _(declares_no).format(name=attribute),
                         hint=did_you_mean(attribute, [n for n in declared if IDENTIFIER.match(n)])
-                        or f"declare it under '{root}:' at the top",
+                        or _("declare it under '{section}:' at the top").format(section=root),
                     )
         for name in keys_read(text, "env"):
             if is_credential_variable(name):
@@ -371,24 +401,28 @@ class _SemanticChecker:
                 self.error(
                     span,
                     "secret-in-env",
-                    f"templates cannot read '{name}' from env: Rob'O keeps credentials out of env, so that they"
-                    " are masked wherever they show",
-                    hint=f"declare it under `secrets:` (secrets: [{secret}]) and write "
-                    f"{{{{ secrets.{secret} }}}}",
+                    _(
+                        "templates cannot read '{name}' from env: Rob'O keeps credentials out of env, so that they"
+                        " are masked wherever they show"
+                    ).format(name=name),
+                    hint=_("declare it under `secrets:` (secrets: [{secret}]) and write {template}").format(
+                        secret=secret, template=f"{{{{ secrets.{secret} }}}}"
+                    ),
                 )
         for unknown in sorted(filters_used(text) - known_filters()):
             self.error(
                 span,
                 "unknown-filter",
-                f"there is no filter '{unknown}'",
-                hint=did_you_mean(unknown, known_filters()) or "Rob'O filters: " + ", ".join(FILTER_NAMES),
+                _("there is no filter '{name}'").format(name=unknown),
+                hint=did_you_mean(unknown, known_filters())
+                or _("Rob'O filters: {names}").format(names=", ".join(FILTER_NAMES)),
             )
         for unknown in sorted(tests_used(text) - known_tests()):
             self.error(
                 span,
                 "unknown-test",
-                f"there is no test '{unknown}' (as in 'x is {unknown}')",
-                hint=_TEST_HINTS.get(unknown) or did_you_mean(unknown, known_tests()) or _TEST_EXAMPLES,
+                _("there is no test '{name}' (as in 'x is {name}')").format(name=unknown),
+                hint=_test_hint(unknown) or did_you_mean(unknown, known_tests()) or _(_TEST_EXAMPLES),
             )
 
     def check_loop_key(self, step: ForEachStep, scope: set[str], saved_by_setup: set[str]) -> None:
@@ -398,19 +432,42 @@ class _SemanticChecker:
             self.error(
                 self.spans.value((*step.path, "key")),
                 "undefined-variable",
-                f"'{name}' is not defined yet when the loop's keys are computed",
-                hint="the key of every item is computed before the loop's `setup` runs: build it from the item, "
-                "`loop` and names defined before the loop",
+                _("'{name}' is not defined yet when the loop's keys are computed").format(name=name),
+                hint=_(
+                    "the key of every item is computed before the loop's `setup` runs: build it from the item, "
+                    "`loop` and names defined before the loop"
+                ),
             )
         self.check_expression(step.key or "", (*step.path, "key"), scope | from_setup, "expression")
 
 
 _TEST_HINTS = {
-    "empty": "to test for an empty list, write 'not x' (or 'x | length == 0')",
-    "blank": "to test for an empty text, write 'not x' (or 'x | trim == \"\"')",
-    "vide": "to test for an empty list, write 'not x' (or 'x | length == 0')",
-    "null": "write 'x is none'",
-    "nil": "write 'x is none'",
-    "true": "write 'x is true' in lower case, or just 'x'",
+    "empty": N_("to test for an empty list, write 'not x' (or 'x | length == 0')"),
+    "blank": N_("to test for an empty text, write 'not x' (or 'x | trim == \"\"')"),
+    "vide": N_("to test for an empty list, write 'not x' (or 'x | length == 0')"),
+    "null": N_("write 'x is none'"),
+    "nil": N_("write 'x is none'"),
+    "true": N_("write 'x is true' in lower case, or just 'x'"),
 }
-_TEST_EXAMPLES = "tests are written 'x is defined', 'x is none', 'x is number', 'x is string'…"
+_TEST_EXAMPLES = N_("tests are written 'x is defined', 'x is none', 'x is number', 'x is string'…")
+# What a template is, in the messages about it (`what` in check_template_text): each a whole sentence.
+_UNREADABLE = {
+    "template": N_("this template cannot be read: {problem}"),
+    "condition": N_("this condition cannot be read: {problem}"),
+    "expression": N_("this expression cannot be read: {problem}"),
+}
+_WILL_FAIL = {
+    "template": N_("this template will fail when it runs: {problem}"),
+    "condition": N_("this condition will fail when it runs: {problem}"),
+    "expression": N_("this expression will fail when it runs: {problem}"),
+}
+_DECLARES_NO = {
+    "inputs": N_("the workflow declares no input '{name}'"),
+    "secrets": N_("the workflow declares no secret '{name}'"),
+    "vars": N_("the workflow declares no variable '{name}'"),
+}
+
+
+def _test_hint(name: str) -> str | None:
+    hint = _TEST_HINTS.get(name)
+    return _(hint) if hint else None

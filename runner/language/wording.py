@@ -12,13 +12,15 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from robots.kit import N_, _, ngettext
+from runner.language.diagnostics import did_you_mean_text, either, quoted
 from runner.language.values import IDENTIFIER
-
-NAME_RULE = "use letters, digits and '_' only, not starting with a digit"
 
 
 def bad_name_message(value: Any) -> str:
-    return f"'{value}' is not a valid name: {NAME_RULE}"
+    return _(
+        "'{value}' is not a valid name: use letters, digits and '_' only, not starting with a digit"
+    ).format(value=value)
 
 
 def valid_name_for(value: Any) -> str | None:
@@ -36,29 +38,165 @@ def valid_name_for(value: Any) -> str | None:
 def name_hint(value: Any) -> str | None:
     """`did you mean 'liste_electorale'?` for `liste-electorale`."""
     suggestion = valid_name_for(value)
-    return f"did you mean '{suggestion}'?" if suggestion else None
+    return did_you_mean_text(suggestion) if suggestion else None
 
 
 _PYDANTIC_SUBJECT = re.compile(
     r"^(Input|String|List|Dictionary|Value|Tuple|Set|Decimal|Number|Date|Datetime|Time|Object) should "
 )
 _PYDANTIC_TAIL = re.compile(r", (unable to|invalid|input is|got |expected ).*$", re.DOTALL)
+# Pydantic's problems (after "should "), each as a whole message of ours.
+_SHOULD = {
+    "be a valid integer": N_("should be a valid integer"),
+    "be a valid number": N_("should be a valid number"),
+    "be a finite number": N_("should be a finite number"),
+    "be a valid decimal": N_("should be a valid decimal"),
+    "be a valid boolean": N_("should be a valid boolean"),
+    "be a valid string": N_("should be a valid string"),
+    "be a valid list": N_("should be a valid list"),
+    "be a valid tuple": N_("should be a valid tuple"),
+    "be a valid set": N_("should be a valid set"),
+    "be a valid dictionary": N_("should be a valid dictionary"),
+    "be a valid date": N_("should be a valid date"),
+    "be a valid datetime": N_("should be a valid datetime"),
+    "be a valid time": N_("should be a valid time"),
+}
+_BOUNDS = {
+    "greater than or equal to": N_("should be greater than or equal to {limit}"),
+    "greater than": N_("should be greater than {limit}"),
+    "less than or equal to": N_("should be less than or equal to {limit}"),
+    "less than": N_("should be less than {limit}"),
+}
+_BOUND = re.compile(r"^be (greater than or equal to|greater than|less than or equal to|less than) (\S+)$")
+_CHOICES = re.compile(r"^be ('[^']*'(?:(?:, | or )'[^']*')*)$")
+_LENGTH = re.compile(r"^have at (least|most) (\d+) (items?|characters?) after validation, not (\d+)$")
 
 
 def describe_problem(message: str) -> str:
-    """Pydantic's `Input should be a valid integer, unable to parse…` as `should be a valid integer`."""
+    """Pydantic's `Input should be a valid integer, unable to parse…` as `should be a valid integer`, in the
+    reader's language."""
     text = _PYDANTIC_TAIL.sub("", message.strip())
     if text.startswith("Value error, "):
         text = text[len("Value error, ") :]
         if text.startswith("should "):
             return text
     if _PYDANTIC_SUBJECT.match(text):
-        return "should " + _PYDANTIC_SUBJECT.sub("", text)
-    return "is not valid: " + text[:1].lower() + text[1:]
+        return _should(_PYDANTIC_SUBJECT.sub("", text))
+    return _("is not valid: {problem}").format(problem=text[:1].lower() + text[1:])
 
 
-def article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeio" else "a"
+def _should(problem: str) -> str:
+    """`should <problem>` for one of pydantic's problems (left in pydantic's English when it is a rare one)."""
+    if problem in _SHOULD:
+        return _(_SHOULD[problem])
+    bound = _BOUND.match(problem)
+    if bound:
+        return _(_BOUNDS[bound.group(1)]).format(limit=bound.group(2))
+    choices = _CHOICES.match(problem)
+    if choices:
+        written = [quoted(choice) for choice in re.findall(r"'([^']*)'", choices.group(1))]
+        return _("should be {choices}").format(choices=either(written))
+    length = _LENGTH.match(problem)
+    if length:
+        size, found = int(length.group(2)), length.group(4)
+        if length.group(3).startswith("item"):
+            if length.group(1) == "least":
+                wording = ngettext(
+                    "should have at least {n} item after validation, not {found}",
+                    "should have at least {n} items after validation, not {found}",
+                    size,
+                )
+            else:
+                wording = ngettext(
+                    "should have at most {n} item after validation, not {found}",
+                    "should have at most {n} items after validation, not {found}",
+                    size,
+                )
+        elif length.group(1) == "least":
+            wording = ngettext(
+                "should have at least {n} character after validation, not {found}",
+                "should have at least {n} characters after validation, not {found}",
+                size,
+            )
+        else:
+            wording = ngettext(
+                "should have at most {n} character after validation, not {found}",
+                "should have at most {n} characters after validation, not {found}",
+                size,
+            )
+        return wording.format(n=size, found=found)
+    return "should " + problem
+
+
+# What a value of each kind of type is, in words: whole phrases, so that each language has its articles.
+_INPUT_TYPE_PHRASES = {
+    "string": N_("a string"),
+    "number": N_("a number"),
+    "integer": N_("an integer"),
+    "boolean": N_("a boolean"),
+    "date": N_("a date"),
+    "file": N_("a file"),
+    "folder": N_("a folder"),
+    "list": N_("a list"),
+}
+
+
+def input_type_phrase(type_name: str) -> str:
+    """`an integer` for the input type `integer`, in the reader's language."""
+    phrase = _INPUT_TYPE_PHRASES.get(type_name)
+    return _(phrase) if phrase else type_name
+
+
+MAPPING_EXAMPLES = {
+    "retry": "{attempts: 3, delay: 10}",
+    "defaults": "{timeout: 30, retry: {attempts: 3}}",
+    "browser": "{headless: false}",
+    "inputs": "{fichier: {type: file}}",
+    "vars": "{service: Urbanisme}",
+    "collect": "{total: '{{ item.montant }}'}",
+}
+# Words people write for a choice, and the choice they mean (when it is one of the choices).
+CHOICE_SYNONYMS = {
+    "text": "string",
+    "str": "string",
+    "int": "integer",
+    "float": "number",
+    "decimal": "number",
+    "bool": "boolean",
+    "array": "list",
+    "path": "file",
+    "directory": "folder",
+    "dir": "folder",
+    "ignore": "continue",
+    "ignorer": "continue",
+    "continuer": "continue",
+    "arreter": "fail",
+    "arrêter": "fail",
+    "echouer": "fail",
+    "échouer": "fail",
+    "skip": "continue",
+    "stop": "fail",
+    "abort": "fail",
+    "warn": "warning",
+    "debug": "info",
+}
+
+
+WORKFLOW_MISSING_HINTS = {
+    "name": N_("add a line 'name: <what this workflow does>' at the top"),
+    "steps": N_("add 'steps:' followed by a list of steps, each starting with '- '"),
+}
+
+
+def missing_key_hint(cls: Any, key: str) -> str | None:
+    """A step kind's hint for a missing key (`cls.missing_hints`, marked with N_ where the kind declares it)."""
+    hint = cls.missing_hints.get(key)
+    return _(hint) if hint else None
+
+
+def is_literal(annotation: Any) -> bool:
+    """Whether a type is a choice of values (`Literal['fail', 'continue']`)."""
+    return typing.get_origin(_strip_annotated(annotation)) is Literal
 
 
 _ADAPTERS: dict[int, tuple[Any, TypeAdapter[Any]]] = {}
@@ -138,21 +276,32 @@ def type_kind(annotation: Any) -> str | None:
     return None
 
 
-def describe_type(annotation: Any) -> str:
+_KIND_PHRASES = {
+    "boolean": N_("true or false"),
+    "number": N_("a number"),
+    "text": N_("a text"),
+    "list": N_("a list"),
+    "mapping": N_("a mapping"),
+    "date": N_("a date"),
+}
+WHOLE_NUMBER = N_("a whole number")
+
+
+def type_phrase(annotation: Any) -> str:
+    """A type in words, as a message to translate (`a whole number`); choices are quoted as written."""
     base = _strip_annotated(annotation)
     if typing.get_origin(base) is Literal:
-        return " or ".join(f"'{value}'" for value in typing.get_args(base))
+        return either([quoted(value) for value in typing.get_args(base)])
     if base is int:
-        return "a whole number"
-    kind = type_kind(base)
-    return {
-        "boolean": "true or false",
-        "number": "a number",
-        "text": "a text",
-        "list": "a list",
-        "mapping": "a mapping",
-        "date": "a date",
-    }.get(kind or "", str(base))
+        return WHOLE_NUMBER
+    return _KIND_PHRASES.get(type_kind(base) or "", str(base))
+
+
+def describe_type(annotation: Any) -> str:
+    """A type in words in the reader's language: `a whole number`, `'fail' or 'continue'`."""
+    base = _strip_annotated(annotation)
+    phrase = type_phrase(base)
+    return phrase if typing.get_origin(base) is Literal else _(phrase)
 
 
 def salvage(annotation: Any, value: Any) -> Any:
@@ -186,7 +335,7 @@ def params_example(kind: str, params: Any) -> tuple[str, str | None]:
     try:
         from robots import robot_class
 
-        robot, _, action = kind.partition(".")
+        robot, _dot, action = kind.partition(".")
         spec = robot_class(robot).action_specs().get(action)
     except Exception:  # an unknown robot is reported elsewhere; a broken plugin must not break this message
         spec = None
@@ -196,7 +345,7 @@ def params_example(kind: str, params: Any) -> tuple[str, str | None]:
     first = next((p for p in parameters if p.required), parameters[0])
     hint = None
     if isinstance(params, str | int | float | bool) and not isinstance(params, dict | list):
-        hint = f"did you mean {{{first.name}: {_flow_scalar(params)}}}?"
+        hint = _("did you mean {example}?").format(example=f"{{{first.name}: {_flow_scalar(params)}}}")
     return f"{{{first.name}: …}}", hint
 
 
@@ -215,11 +364,12 @@ def _flow_scalar(value: Any) -> str:
 
 
 def show(value: Any) -> str:
+    """A value as the `found:` line shows it: its repr, or what it is when it is long or a collection."""
     if isinstance(value, dict):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if value is None:
-        return "nothing (null)"
+        return _("nothing (null)")
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

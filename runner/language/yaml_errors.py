@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from robots.kit import Span
+from robots.kit import Span, _
+from runner.language.diagnostics import either, quoted, requoted
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +63,21 @@ def tag_problem(mark: TagMark, lines: list[str], file: str) -> YamlProblem:
         written = written[: _MAX_TAG_SHOWN - 1] + "…"
     return YamlProblem(
         Span(file, line + 1, col + 1, col + 1 + max(1, len(written))),
-        f"the YAML tag {written} is not part of the workflow language",
-        "Rob'O workflows use plain YAML: remove the tag",
+        _("the YAML tag {tag} is not part of the workflow language").format(tag=written),
+        _("Rob'O workflows use plain YAML: remove the tag"),
         code="yaml-tag",
     )
 
 
-QUOTE_THE_TEMPLATE = 'a value starting with {{ must be quoted, e.g. "{{ ligne.nom }}"'
+def quote_the_template() -> str:
+    """The hint for an unquoted template, which YAML reads as a mapping."""
+    return _("a value starting with {braces} must be quoted, e.g. {example}").format(
+        braces="{{", example='"{{ ligne.nom }}"'
+    )
+
+
+def unquoted_template() -> str:
+    return _("YAML reads this unquoted {template} as a mapping, not as a template").format(template="{{ … }}")
 
 
 def explain_marked_error(exc: Any, text: str, lines: list[str], file: str) -> YamlSyntaxError:
@@ -81,8 +90,8 @@ def explain_marked_error(exc: Any, text: str, lines: list[str], file: str) -> Ya
         quote_line, quote_col, char = quote
         return YamlSyntaxError(
             Span(file, quote_line, quote_col, quote_col + 1),
-            "this quote is not closed on its line",
-            f"add the closing {char} at the end of the text",
+            _("this quote is not closed on its line"),
+            _("add the closing {quote} at the end of the text").format(quote=char),
         )
     current = lines[line - 1] if 0 < line <= len(lines) else ""
     message = _tidy_problem(problem)
@@ -91,21 +100,21 @@ def explain_marked_error(exc: Any, text: str, lines: list[str], file: str) -> Ya
         re.match(r"expected <block end>, but found '<block (mapping|sequence) start>'", problem)
         or _key_read_as_text(problem, current, col)
     ):
-        message = "this line is not indented like the lines around it"
-        hint = "line it up with the keys of the same block, using spaces only"
+        message = _("this line is not indented like the lines around it")
+        hint = _("line it up with the keys of the same block, using spaces only")
         col = len(current) - len(current.lstrip(" ")) + 1
     elif "but found" in problem:
         before = current[: col - 1].rstrip()
         template = re.search(r"(?:^|[:\-\[,]\s)\s*(\{\{)", current[: col - 1])
         if template is not None:
-            message = "YAML reads this unquoted {{ … }} as a mapping, not as a template"
-            hint = QUOTE_THE_TEMPLATE
+            message = unquoted_template()
+            hint = quote_the_template()
             col = template.start(1) + 1
         elif before.endswith(("'", '"')):
-            message = "text follows the closing quote of this value"
-            hint = (
-                'quote the whole value, e.g. "Dossier \\"urgent\\" à traiter" (a " inside "…" is written \\")'
-            )
+            message = _("text follows the closing quote of this value")
+            hint = _(
+                "quote the whole value, e.g. {example} (a {quote} inside {quoted} is written {escaped})"
+            ).format(example='"Dossier \\"urgent\\" à traiter"', quote='"', quoted='"…"', escaped='\\"')
     return YamlSyntaxError(Span(file, line, col, col + 1), message, hint)
 
 
@@ -161,10 +170,12 @@ def explain_reader_error(exc: Any, text: str, file: str) -> YamlSyntaxError:
         col = position - line_start + 1
         return YamlSyntaxError(
             Span(file, line, col, col + 1),
-            f"the file contains a control character (U+{character:04X}) that YAML does not allow",
-            "delete it: it often comes from text copied out of Word or a PDF",
+            _("the file contains a control character ({code}) that YAML does not allow").format(
+                code=f"U+{character:04X}"
+            ),
+            _("delete it: it often comes from text copied out of Word or a PDF"),
         )
-    return YamlSyntaxError(Span(file, 1, 1), f"invalid YAML: {exc.reason}")
+    return YamlSyntaxError(Span(file, 1, 1), _("invalid YAML: {problem}").format(problem=exc.reason))
 
 
 def second_document_span(text: str, file: str) -> Span:
@@ -185,25 +196,54 @@ def second_document_span(text: str, file: str) -> Span:
     return Span(file, 1, 1)
 
 
+_ANCHOR_TWICE = re.compile(r"^the anchor &(\S+) is defined twice \(first at line (\d+)\)$")
+_EXPECTED_BUT = re.compile(r"^expected (.+), but (?:got|found) (.+)$")
+_QUOTED = re.compile(r"^'[^']*'(?:(?:, | or )'[^']*')*$")
+_BAD_CHARACTER = re.compile(r"^found character (.+) that cannot start any token$")
+
+
 def _tidy_problem(problem: str) -> str:
+    """ruamel.yaml's problem in the reader's language when it is a known one (else as ruamel.yaml says it)."""
     problem = problem.strip()
     if "found duplicate key" in problem:
-        return problem.split(" with value")[0].replace("found duplicate key", "duplicate key")
+        key = problem.split(" with value")[0].replace("found duplicate key", "").strip()
+        return _("duplicate key {key}").format(key=key)
+    anchor = _ANCHOR_TWICE.match(problem)
+    if anchor:
+        return _("the anchor &{anchor} is defined twice (first at line {line})").format(
+            anchor=anchor.group(1), line=anchor.group(2)
+        )
+    if problem == "mapping values are not allowed here":
+        return _("mapping values are not allowed here")
+    character = _BAD_CHARACTER.match(problem)
+    if character:
+        return _("found character {character} that cannot start any token").format(
+            character=character.group(1)
+        )
+    expected = _EXPECTED_BUT.match(problem)
+    if expected and _QUOTED.match(expected.group(1)) and "<" not in problem:
+        choices = [quoted(choice) for choice in re.findall(r"'([^']*)'", expected.group(1))]
+        return _("expected {expected}, but got {found}").format(
+            expected=either(choices), found=requoted(expected.group(2))
+        )
     return problem
 
 
-_QUOTE_THE_COLON = "a value containing ': ' must be quoted, e.g. \"Objet : relance\""
+def _quote_the_colon() -> str:
+    return _("a value containing {colon} must be quoted, e.g. {example}").format(
+        colon="': '", example='"Objet : relance"'
+    )
 
 
 def _yaml_hint(problem: str, current: str) -> str | None:
     if "\t" in current or "found character '\\t'" in problem:
-        return "YAML indents with spaces, not tabs"
+        return _("YAML indents with spaces, not tabs")
     if "mapping values are not allowed" in problem or "but got ':'" in problem:
-        return _QUOTE_THE_COLON
+        return _quote_the_colon()
     if "found character '{'" in problem or problem.startswith("found unhashable key"):
-        return QUOTE_THE_TEMPLATE
+        return quote_the_template()
     if "duplicate key" in problem:
-        return "each key may appear once in a mapping; remove or rename one"
+        return _("each key may appear once in a mapping; remove or rename one")
     if "is defined twice" in problem:
-        return "give each anchor its own name"
+        return _("give each anchor its own name")
     return None

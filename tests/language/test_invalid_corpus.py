@@ -5,6 +5,10 @@ and `tests/invalid/<case>.expected`, exactly what `robo validate tests/invalid/<
 every diagnostic (`path:line:col: error[code]: message`, the excerpt with its caret, the expected/found/hint
 lines) and then the summary line. Paths are relative to the repository root.
 
+`tests/invalid/<case>.fr.expected` is the same output in French (`ROBO_LANG=fr`): the same codes, positions and
+excerpts, every message, hint and "expected" line from the French catalog. Under `LANG=C` the `.expected` files
+(English) stay as they are.
+
 An `.expected` file says what the validator SHOULD print, as judged by a human reading it: when the current
 output points at the wrong place or says something misleading, the golden file holds the corrected text and the
 case fails until the validator is fixed.
@@ -15,7 +19,7 @@ since this also overwrites the corrected expectations of cases that still fail):
     UPDATE_GOLDEN=1 .venv/bin/pytest tests/language/test_invalid_corpus.py              # every case
     UPDATE_GOLDEN=unknown_filter,duplicate_id .venv/bin/pytest tests/language/test_invalid_corpus.py
 
-A case whose validation crashes is never written.
+UPDATE_GOLDEN writes both languages. A case whose validation crashes is never written.
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ import re
 import subprocess
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from robots.kit import set_language
 from runner.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +83,20 @@ def _should_update(case: str) -> bool:
     return wanted == "1" or case in {name.strip() for name in wanted.split(",")}
 
 
+def _english(path: Path) -> bool:
+    return not path.name.endswith(".fr.expected")
+
+
+@pytest.fixture
+def in_french(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`robo` in this process speaks French (as under `ROBO_LANG=fr`), then the suite's language again."""
+    monkeypatch.setenv("ROBO_LANG", "fr")
+    set_language()
+    yield
+    monkeypatch.undo()
+    set_language()
+
+
 def _validate_in_process(*paths: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, ["validate", *paths])
@@ -88,6 +108,11 @@ def _validate_in_process(*paths: str, monkeypatch: pytest.MonkeyPatch) -> tuple[
 
 def _codes(text: str) -> set[str]:
     return set(CODE.findall(text))
+
+
+def _positions(text: str) -> list[str]:
+    """Each diagnostic's `path:line:col: severity[code]` and the excerpt lines: what no language changes."""
+    return re.findall(r"^(\S+:\d+:\d+: \w+\[[a-z-]+\]|   .*\|.*)", text, re.MULTILINE)
 
 
 def _group_actions() -> list[str]:
@@ -115,6 +140,20 @@ class TestGoldenCases:
         assert stderr == expected_file.read_text(encoding="utf-8")
         assert exit_code == 1
 
+    @pytest.mark.parametrize("case", CASES)
+    @pytest.mark.usefixtures("in_french")
+    def test_prints_the_same_diagnostics_in_french(self, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        expected_file = INVALID / f"{case}.fr.expected"
+        exit_code, stderr = _validate_in_process(_relative(case), monkeypatch=monkeypatch)
+        if _should_update(case):
+            expected_file.write_text(stderr, encoding="utf-8")
+        assert expected_file.exists(), f"{expected_file.name} is missing: run with UPDATE_GOLDEN={case}"
+        assert stderr == expected_file.read_text(encoding="utf-8")
+        english = (INVALID / f"{case}.expected").read_text(encoding="utf-8")
+        assert _codes(stderr) == _codes(english)
+        assert _positions(stderr) == _positions(english)
+        assert exit_code == 1
+
     def test_a_missing_file_is_reported_without_a_traceback(self, monkeypatch: pytest.MonkeyPatch) -> None:
         exit_code, stderr = _validate_in_process(
             "tests/invalid/no_such_workflow.yaml", monkeypatch=monkeypatch
@@ -134,22 +173,24 @@ class TestCorpus:
         assert len(CASES) >= MINIMUM_CASES
 
     def test_every_case_has_its_expected_output_and_no_output_is_orphaned(self) -> None:
-        expected = {path.stem for path in INVALID.glob("*.expected")}
+        expected = {path.stem for path in INVALID.glob("*.expected") if _english(path)}
         assert sorted(set(CASES) - expected) == []
         assert sorted(expected - set(CASES)) == []
+        french = {path.name.removesuffix(".fr.expected") for path in INVALID.glob("*.fr.expected")}
+        assert sorted(set(CASES) ^ french) == []
 
     def test_covers_every_diagnostic_code(self) -> None:
         required = set(REQUIRED_CODES)
         if _group_actions():
             required.add("parameter-group")
         seen: set[str] = set()
-        for path in INVALID.glob("*.expected"):
+        for path in filter(_english, INVALID.glob("*.expected")):
             seen |= _codes(path.read_text(encoding="utf-8"))
         assert sorted(required - seen) == []
 
     def test_several_cases_report_several_errors_sorted_by_position(self) -> None:
         several = []
-        for path in sorted(INVALID.glob("*.expected")):
+        for path in sorted(filter(_english, INVALID.glob("*.expected"))):
             text = path.read_text(encoding="utf-8")
             positions = [
                 (int(line), int(col))

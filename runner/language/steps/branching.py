@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
+from robots.kit import N_, _
 from runner.language.steps.base import FailedStep, Scope, StepBase, StepChecker, StepRunner
 from runner.language.values import OnError
 
@@ -19,7 +20,7 @@ class IfStep(StepBase):
     kind: ClassVar[str] = "if"
     placeholders: ClassVar[dict[str, Any]] = {"condition": "", "then": []}
     missing_hints: ClassVar[dict[str, str]] = {
-        "then": "add 'then:' with the steps to run when the condition is true"
+        "then": N_("add 'then:' with the steps to run when the condition is true")
     }
     example: ClassVar[str] = "if: '{{ 1 > 0 }}'\n    then:\n      - log: oui\n    else:\n      - log: non"
     condition: str = Field(alias="if")
@@ -70,7 +71,9 @@ class TryStep(StepBase):
                 runner.report(
                     self,
                     "warning",
-                    f"'{failure.step.label}' failed, continuing after the try block: {failure.error.message}",
+                    _("'{step}' failed, continuing after the try block: {error}").format(
+                        step=failure.step.label, error=failure.error.message
+                    ),
                     item,
                 )
             else:

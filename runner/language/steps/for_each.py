@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import Field
 
+from robots.kit import N_
 from runner.language.loader import Location
 from runner.language.steps.base import (
     ANY_NAME,
@@ -28,7 +29,7 @@ class ForEachStep(StepBase):
     kind: ClassVar[str] = "for_each"
     placeholders: ClassVar[dict[str, Any]] = {"items": [], "steps": []}
     missing_hints: ClassVar[dict[str, str]] = {
-        "steps": "add 'steps:' followed by a list of steps, each starting with '- '"
+        "steps": N_("add 'steps:' followed by a list of steps, each starting with '- '")
     }
     example: ClassVar[str] = "for_each: [1, 2]\n    steps:\n      - log: '{{ item }}'"
     # The order of the fields is the order of the keys in `robo schema`.

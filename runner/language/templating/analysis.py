@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 
+from robots.kit import _
+from runner.language.diagnostics import requoted
 from runner.language.templating.filters import GLOBALS
-from runner.language.templating.limits import BoundedEnvironment, constant_limit_problem
+from runner.language.templating.limits import BoundedEnvironment, TemplateLimitError, constant_limit_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +28,9 @@ class Analysis:
         tuple[str, str], ...
     ] = ()  # (root name, attribute) for `root.attribute`, `root['attribute']`
     lookups: tuple[tuple[str, str], ...] = ()  # (`dossier.adresse`, `ville`) for `dossier.adresse.ville`
-    limit: str | None = None  # a limit that a constant part breaks, whatever the data (`'ab' * 400000000`)
+    limit: TemplateLimitError | None = (
+        None  # a limit that a constant part breaks, whatever the data (`'ab' * 400000000`)
+    )
     gets: tuple[tuple[str, str], ...] = ()  # (root name, key) for `root.get('key')`
     all_names: frozenset[str] = frozenset()  # every name read from outside, guarded ones included
     whole_names: frozenset[str] = frozenset()  # names used as a whole value, not only to look a part up
@@ -57,18 +62,32 @@ def _analysis_environment() -> BoundedEnvironment:
     return env
 
 
-_SYNTAX_WORDING = (
-    ("unexpected end of template, expected 'end of print statement'.", "the template ends before its }}"),
-    ("expected token 'end of print statement'", "expected the end of the expression"),
-    ("'end of print statement'", "the end of the expression"),
-)
+_NESTED_TOO_DEEPLY = "the expression is nested too deeply"
+_INVALID = "invalid template"
+_EXPECTED_END = re.compile(r"^expected token 'end of print statement', got (.+)$")
+_UNEXPECTED = re.compile(r"^unexpected ('.+'|char .+)$")
 
 
 def _wording(message: str) -> str:
-    for jinja, ours in _SYNTAX_WORDING:
-        if jinja in message:
-            return message.replace(jinja, ours)
-    return message
+    """Jinja's syntax error in the reader's words and language (a rare one stays as jinja says it).
+
+    Said when shown, not when analysed: the analysis is cached, and the language may change in between."""
+    message = message.strip()
+    if message == "unexpected end of template, expected 'end of print statement'.":
+        return _("the template ends before its {braces}").format(braces="}}")
+    if message == _NESTED_TOO_DEEPLY:
+        return _("the expression is nested too deeply")
+    if message == _INVALID:
+        return _("invalid template")
+    expected_end = _EXPECTED_END.match(message)
+    if expected_end:
+        return _("expected the end of the expression, got {found}").format(
+            found=requoted(expected_end.group(1))
+        )
+    unexpected = _UNEXPECTED.match(message)
+    if unexpected:
+        return _("unexpected {found}").format(found=requoted(unexpected.group(1)))
+    return message.replace("'end of print statement'", _("the end of the expression"))
 
 
 @lru_cache(maxsize=4096)
@@ -77,15 +96,15 @@ def analyse(text: str) -> Analysis:
     try:
         ast = _analysis_environment().parse(text)
     except TemplateSyntaxError as exc:
-        return Analysis(problem=_wording(exc.message or "invalid template"))
+        return Analysis(problem=exc.message or _INVALID)
     except RecursionError:
-        return Analysis(problem="the expression is nested too deeply")
+        return Analysis(problem=_NESTED_TOO_DEEPLY)
     try:
         undeclared = set(meta.find_undeclared_variables(ast))
     except RecursionError:
-        return Analysis(problem="the expression is nested too deeply")
+        return Analysis(problem=_NESTED_TOO_DEEPLY)
     except Exception as exc:  # jinja's code generator refusing a template that it could parse
-        return Analysis(problem=_wording(str(exc)) or "invalid template")
+        return Analysis(problem=str(exc) or _INVALID)
     getattrs = [
         (node.node.name, node.attr)
         for node in ast.find_all(nodes.Getattr)
@@ -182,12 +201,14 @@ def _expression_text(node: nodes.Node) -> str | None:
 
 def limit_problem(text: str) -> str | None:
     """A message when a constant part of `text` would go beyond a limit on what a template builds, else None."""
-    return analyse(text).limit
+    limit = analyse(text).limit
+    return None if limit is None else str(limit)
 
 
 def syntax_problem(text: str) -> str | None:
     """A message when `text` is not a valid template, else None."""
-    return analyse(text).problem
+    problem = analyse(text).problem
+    return None if problem is None else _wording(problem)
 
 
 def referenced_names(text: str) -> set[str]:

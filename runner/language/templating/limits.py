@@ -30,6 +30,8 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from robots.kit import N_, _, format_number
+
 MAX_TEXT_LENGTH = 10_000_000
 """The longest text a template may build (`*`, `~`, `format`, `center`, `join`…) or write in one rendering."""
 MAX_LIST_LENGTH = 1_000_000
@@ -53,16 +55,42 @@ _MEMORY_CHECK_SECONDS = (
 
 
 class TemplateLimitError(SecurityError):
-    """A template would go beyond one of the limits above: it is stopped before building the value."""
+    """A template would go beyond one of the limits above: it is stopped before building the value.
+
+    The message is a catalog message (marked with N_) and its fields, said in the reader's language each time
+    it is shown: `robo validate` keeps what it found in a cache, across languages."""
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message_id = message
+        self.fields = fields
+
+    def __str__(self) -> str:
+        return _(self.message_id).format(**self.fields)
 
 
-LIMIT_HINT = (
+LIMIT_HINT = N_(
     "a template builds short texts from values; to handle large data, use a robot action (data, excel, files)"
 )
+# What a template would build too large, and in what unit: one whole sentence for each.
+_TOO_LONG = {
+    ("a text", "characters"): N_(
+        "this would build a text of {size} characters, more than the limit of {limit}"
+    ),
+    ("a number", "digits"): N_("this would build a number of {size} digits, more than the limit of {limit}"),
+    ("a number", "bits"): N_("this would build a number of {size} bits, more than the limit of {limit}"),
+    ("a range", "numbers"): N_("this would build a range of {size} numbers, more than the limit of {limit}"),
+    ("a list", "items"): N_("this would build a list of {size} items, more than the limit of {limit}"),
+    ("a batch", "items"): N_("this would build a batch of {size} items, more than the limit of {limit}"),
+    ("a list of slices", "items"): N_(
+        "this would build a list of slices of {size} items, more than the limit of {limit}"
+    ),
+}
 
 
 def too_long(what: str, size: int, limit: int, unit: str = "characters") -> TemplateLimitError:
-    return TemplateLimitError(f"this would build {what} of {size:,} {unit}, more than the limit of {limit:,}")
+    message = _TOO_LONG.get((what, unit), _TOO_LONG["a text", "characters"])
+    return TemplateLimitError(message, size=format_number(size), limit=format_number(limit))
 
 
 def _text_size(value: Any, limit: int = MAX_TEXT_LENGTH) -> int:
@@ -118,14 +146,17 @@ _FORMAT_NUMBERS = re.compile(r"\d+")
 def _check_printf(text: str, args: Any) -> None:
     """`'%999999999d' % 1`: a width, a precision or arguments that would make the text too long."""
     fields = _PRINTF_FIELD.findall(text)
-    if any("*" in (width, precision) for width, precision, _ in fields):
-        raise TemplateLimitError("a width or precision given as '*' is not allowed in a template's % format")
-    for width, precision, _ in fields:
+    if any("*" in (width, precision) for width, precision, _kind in fields):
+        raise TemplateLimitError(
+            N_("a width or precision given as '*' is not allowed in a template's {operator} format"),
+            operator="%",
+        )
+    for width, precision, _kind in fields:
         _check_width(int(width or 0))
         _check_width(int(precision or 0))
     values = list(args.values()) if isinstance(args, Mapping) else args if isinstance(args, tuple) else [args]
     largest = max((_text_size(value) for value in values), default=0)
-    estimate = len(text) + sum(int(width or 0) + int(precision or 0) for width, precision, _ in fields)
+    estimate = len(text) + sum(int(width or 0) + int(precision or 0) for width, precision, _kind in fields)
     _check_text_size(estimate + len(fields) * largest)
 
 
@@ -227,7 +258,8 @@ class _RenderBudget:
         now = time.monotonic()
         if now - self.started > MAX_RENDER_SECONDS:
             raise TemplateLimitError(
-                f"the template was stopped after running for more than {MAX_RENDER_SECONDS:g} s"
+                N_("the template was stopped after running for more than {seconds} s"),
+                seconds=format_number(MAX_RENDER_SECONDS),
             )
         if now - self.memory_checked > _MEMORY_CHECK_SECONDS:
             self.memory_checked = now
@@ -236,14 +268,16 @@ class _RenderBudget:
                 self.memory = memory
             elif memory - self.memory > MAX_RENDER_MEMORY:
                 raise TemplateLimitError(
-                    f"the template was stopped after using more than {MAX_RENDER_MEMORY // 2**20} MB of memory"
+                    N_("the template was stopped after using more than {size} MB of memory"),
+                    size=MAX_RENDER_MEMORY // 2**20,
                 )
 
     def iteration(self) -> None:
         self.iterations += 1
         if self.iterations > MAX_LOOP_ITERATIONS:
             raise TemplateLimitError(
-                f"the template's loops ran more than {MAX_LOOP_ITERATIONS:,} times in one rendering"
+                N_("the template's loops ran more than {count} times in one rendering"),
+                count=format_number(MAX_LOOP_ITERATIONS),
             )
         self.tick()
 
@@ -463,7 +497,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         try:
             result = super().call(__context, __obj, *args, **kwargs)
         except RecursionError:  # a macro that calls itself without end: stopped where Python stops it
-            raise TemplateLimitError("the template's macros call themselves too deeply") from None
+            raise TemplateLimitError(N_("the template's macros call themselves too deeply")) from None
         if isinstance(result, str):
             check_text(result)
         return result
@@ -507,7 +541,7 @@ _BINARY_OPERATORS: dict[str, Any] = {
 }
 
 
-def constant_limit_problem(ast: nodes.Template) -> str | None:
+def constant_limit_problem(ast: nodes.Template) -> TemplateLimitError | None:
     """The first limit that a part of the template made only of constants would break, else None.
 
     This is how `robo validate` sees `{{ 'ab' * 400000000 }}` without computing it: constants are combined
@@ -517,7 +551,7 @@ def constant_limit_problem(ast: nodes.Template) -> str | None:
         try:
             _bounded_constant(node)
         except TemplateLimitError as exc:
-            return str(exc)
+            return exc
         except Exception:  # not a constant, or an error that running it reports with its own message
             continue
     return None

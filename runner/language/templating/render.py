@@ -18,6 +18,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, pass_co
 from jinja2.exceptions import SecurityError, TemplateRuntimeError
 from jinja2.utils import missing
 
+from robots.kit import N_, _
 from runner.language.diagnostics import closest
 from runner.language.templating.analysis import analyse
 from runner.language.templating.filters import FILTERS, GLOBALS
@@ -153,7 +154,12 @@ def _explain(exc: Exception, template: str, scope: Mapping[str, Any]) -> Templat
         if isinstance(exc.name, int) and isinstance(exc.owner, list | tuple | str):
             what = _owner_expression(exc.owner, str(exc.name), template, scope)
             # a position past the end depends on the data (a value with fewer parts than others)
-            return TemplateError(f"{what} has no item {exc.name} (it has {len(exc.owner)})", template)
+            return TemplateError(
+                _("{what} has no item {position} (it has {count})").format(
+                    what=what, position=exc.name, count=len(exc.owner)
+                ),
+                template,
+            )
         return _missing_field(exc.owner, str(exc.name), template, scope)
     if isinstance(exc, UndefinedError):
         name = exc.name if isinstance(exc, _MissingName) else None
@@ -165,17 +171,23 @@ def _explain(exc: Exception, template: str, scope: Mapping[str, Any]) -> Templat
         known = [key for key in scope if isinstance(key, str) and not key.startswith("_")]
         guess = _closest(name, known)
         return TemplateError(
-            f"'{name}' is not defined here" + (f": did you mean '{guess}'?" if guess else ""),
+            _("'{name}' is not defined here: did you mean '{guess}'?").format(name=name, guess=guess)
+            if guess
+            else _("'{name}' is not defined here").format(name=name),
             template,
-            hint="names available: inputs, vars, secrets, env, run, saved results and the loop variable",
+            hint=_("names available: inputs, vars, secrets, env, run, saved results and the loop variable"),
             workflow_bug=True,
         )
     if isinstance(exc, TemplateLimitError):  # may come from the data (a count in a cell): no workflow bug
-        return TemplateError(str(exc), template, hint=LIMIT_HINT)
+        return TemplateError(str(exc), template, hint=_(LIMIT_HINT))
     if isinstance(exc, SecurityError):
-        return TemplateError(f"refused by the sandbox: {exc}", template, workflow_bug=True)
+        return TemplateError(
+            _("refused by the sandbox: {problem}").format(problem=exc), template, workflow_bug=True
+        )
     if isinstance(exc, TemplateSyntaxError):
-        return TemplateError(f"template syntax error: {exc.message}", template, workflow_bug=True)
+        return TemplateError(
+            _("template syntax error: {problem}").format(problem=exc.message), template, workflow_bug=True
+        )
     return TemplateError(f"{type(exc).__name__}: {exc}", template)
 
 
@@ -184,24 +196,33 @@ def _missing_field(owner: Any, name: str, template: str, scope: Mapping[str, Any
     what = _owner_expression(owner, name, template, scope)
     if not isinstance(owner, Mapping):
         return TemplateError(
-            f"{what} is {_kind_of(owner)} and has no attribute '{name}'", template, workflow_bug=True
+            _("{what} is {kind} and has no attribute '{name}'").format(
+                what=what, kind=_kind_of(owner), name=name
+            ),
+            template,
+            workflow_bug=True,
         )
     fields = [str(key) for key in owner]
     guess = _closest(name, fields)
     shown = ", ".join(fields[:_MAX_FIELDS_SHOWN]) + (" …" if len(fields) > _MAX_FIELDS_SHOWN else "")
-    message = f"{what} has no field '{name}'"
-    if guess:
-        message += f": did you mean '{guess}'?"
     source = (scope.get(RECORD_SOURCES) or {}).get(what)
-    listed = f"the columns of {source}" if source else f"the fields of {what}"
-    if fields:
-        message += f"{' ' if guess else ': '}{listed} are {shown}"
+    # One whole sentence for each case: with or without a guess, the columns of a file or the fields of a value.
+    if not fields:
+        wording = _("{what} has no field '{name}': {what} has no fields at all")
+    elif guess and source:
+        wording = _(
+            "{what} has no field '{name}': did you mean '{guess}'? the columns of {source} are {fields}"
+        )
+    elif guess:
+        wording = _("{what} has no field '{name}': did you mean '{guess}'? the fields of {what} are {fields}")
+    elif source:
+        wording = _("{what} has no field '{name}': the columns of {source} are {fields}")
     else:
-        message += f": {what} has no fields at all"
+        wording = _("{what} has no field '{name}': the fields of {what} are {fields}")
     return TemplateError(
-        message,
+        wording.format(what=what, name=name, guess=guess, source=source, fields=shown),
         template,
-        hint="correct the name in the workflow (names are case-sensitive), then resume the run",
+        hint=_("correct the name in the workflow (names are case-sensitive), then resume the run"),
         workflow_bug=True,
     )
 
@@ -212,12 +233,19 @@ def _owner_expression(owner: Any, name: str, template: str, scope: Mapping[str, 
     for expression in candidates:
         if "." not in expression and "[" not in expression and scope.get(expression) is owner:
             return expression
-    return candidates[0] if candidates else "the value"
+    return candidates[0] if candidates else _("the value")
 
 
 def _kind_of(value: Any) -> str:
-    kinds = {str: "a text", int: "a number", float: "a number", bool: "true or false", list: "a list"}
-    return kinds.get(type(value), f"a value of type {type(value).__name__}")
+    kinds = {
+        str: N_("a text"),
+        int: N_("a number"),
+        float: N_("a number"),
+        bool: N_("true or false"),
+        list: N_("a list"),
+    }
+    kind = kinds.get(type(value))
+    return _(kind) if kind else _("a value of type {type}").format(type=type(value).__name__)
 
 
 def _closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -267,8 +295,9 @@ def render_string(text: str, scope: Mapping[str, Any]) -> Any:
         ):
             # the message may quote what the template computed from the secret (`int('…')`)
             raise TemplateError(
-                f"{exc.message.split(':', 1)[0]} in an expression that uses a secret (the details are not"
-                " shown: they could reveal it)",
+                _(
+                    "{problem} in an expression that uses a secret (the details are not shown: they could reveal it)"
+                ).format(problem=exc.message.split(":", 1)[0].rstrip()),
                 exc.template,
                 exc.hint,
             ) from None
