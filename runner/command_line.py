@@ -86,10 +86,17 @@ def _format_parameters(command: Any, ctx: Any, formatter: Any) -> None:
         record = param.get_help_record(ctx)
         if record is not None and param.param_type_name in sections:
             sections[param.param_type_name].append((record[0], _extras(record[1])))
-    for kind, title in (("argument", _("Arguments")), ("option", _("Options"))):
-        if sections[kind]:
-            with formatter.section(title):
-                formatter.write_dl(sections[kind])
+    _section(formatter, _("Arguments:"), sections["argument"])
+    _section(formatter, _("Options:"), sections["option"])
+
+
+def _section(formatter: Any, title: str, rows: list[tuple[str, str]]) -> None:
+    """A section of the help, its title as the language writes it ("Options :" in French)."""
+    if rows:
+        formatter.write_paragraph()
+        formatter.write(f"{'':>{formatter.current_indent}}{title}\n")
+        with formatter.indentation():
+            formatter.write_dl(rows)
 
 
 def _format_usage(command: Any, ctx: Any, formatter: Any) -> None:
@@ -139,9 +146,7 @@ class LocalizedGroup(TyperGroup):
             command = self.get_command(ctx, name)
             if command is not None and not command.hidden:
                 rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
-        if rows:
-            with formatter.section(_("Commands")):
-                formatter.write_dl(rows)
+        _section(formatter, _("Commands:"), rows)
 
 
 def command_group(text: str) -> typer.Typer:

@@ -240,7 +240,7 @@ def print_run(store: RunStore, run_id: str, out: Say, err: Say, *, fmt: str) -> 
             row["step"],
             _cell(row["name"]),
             _cell(row["item"]),
-            row["status"],
+            run_status_text(row["status"]),
             format_duration(row["duration"] or 0.0),
             _cell(row["error"]),
         )

@@ -156,8 +156,9 @@ def _place(shown: str, text: str, key: str) -> str:
 
 
 def _shown(path: Path) -> str:
-    """The file as a person finds it: relative to the current folder when it is under it."""
+    """The file as a person finds it from the current folder: `robo.toml`, `../robo.toml`; else its whole path."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+        relative = os.path.relpath(path.resolve(), Path.cwd().resolve())
+    except ValueError:  # another drive
         return str(path)
+    return relative if Path(relative).parts.count("..") <= 2 else str(path)
