@@ -1,10 +1,11 @@
 """What every `robo` command shares: its help in the language people read, the common options, the project it
 works in, and how it says an error. `runner/cli.py` holds the commands themselves.
 
-The help is French or English, through the gettext catalogs. Typer builds the whole command tree before any option is parsed, so a help text is written in the code as its
-English message id (marked with `N_`) and translated when the help is shown. The root command looks for `--lang`
-in its arguments before parsing them, so that `robo --lang fr --help` is French too (otherwise `ROBO_LANG`, then
-the locale, decide). Click's own words (section titles, `[default: …]`, the help option) are translated here.
+The help is French or English, through the gettext catalogs. Typer builds the whole command tree before any option
+is parsed, so a help text is written in the code as its English message id (marked with `N_`) and translated when
+the help is shown. The root command looks for `--lang` in its arguments before parsing them, so that
+`robo --lang fr --help` is French too (otherwise `ROBO_LANG`, then the locale, decide). Click's own words (section
+titles, `[default: …]`, the help option) are translated here.
 """
 
 from __future__ import annotations
@@ -154,9 +155,8 @@ def command_group(text: str) -> typer.Typer:
     return typer.Typer(help=text, no_args_is_help=True, cls=LocalizedGroup, rich_markup_mode=None)
 
 
-COMMAND: dict[str, Any] = {
-    "cls": LocalizedCommand
-}  # `@app.command(**COMMAND)`: its help in the language asked
+# `@app.command(**COMMAND)`: a command whose help is shown in the language asked.
+COMMAND: dict[str, Any] = {"cls": LocalizedCommand}
 
 
 LogsOption = Annotated[
