@@ -142,11 +142,10 @@ class LocalizedGroup(TyperGroup):
 
     def format_options(self, ctx: Any, formatter: Any) -> None:
         _format_parameters(self, ctx, formatter)
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+        commands = [(name, self.get_command(ctx, name)) for name in self.list_commands(ctx)]
+        shown = [(name, command) for name, command in commands if command is not None and not command.hidden]
+        limit = formatter.width - 6 - max((len(name) for name, _command in shown), default=0)
+        rows = [(name, command.get_short_help_str(limit)) for name, command in shown]
         _section(formatter, _("Commands:"), rows)
 
 
@@ -164,7 +163,8 @@ LogsOption = Annotated[
     typer.Option(
         "--logs",
         help=N_(
-            "Folder where runs write their records (default: robo.toml's, else 'logs' beside the workflow)."
+            "Folder where runs are recorded (default: robo.toml's, else 'logs' beside the workflow; for the "
+            "commands that read runs, 'logs' in the current folder)."
         ),
         envvar="ROBO_LOGS",
     ),
