@@ -125,10 +125,8 @@ class LocalizedGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if ctx.parent is None:
             asked = language_asked(args)
-            if asked is not None:
-                set_language(
-                    asked
-                )  # refused (ConfigurationError, said by `main`) when Rob'O does not speak it
+            if asked is not None:  # refused (ConfigurationError, said by `main`) when Rob'O does not speak it
+                set_language(asked)
         result: list[str] = super().parse_args(ctx, args)
         return result
 
