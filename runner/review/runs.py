@@ -165,15 +165,14 @@ def print_runs(
     # it is what the other commands are given. Times are in the zone for humans, named in the heading.
     table = Table()
     table.add_column(_("run"), no_wrap=True, min_width=max(len(record.id) for record in records))
-    headings = (
-        _("workflow"),
+    table.add_column(_("workflow"))  # the one column that wraps: the others are short and read as a whole
+    for heading in (
         _("status"),
         _("started ({zone})").format(zone=zone_label()),
         _("duration"),
         _("items done/failed"),
-    )
-    for heading in headings:
-        table.add_column(heading)
+    ):
+        table.add_column(heading, no_wrap=True)
     for record in records:
         counts = record.counts or {}
         table.add_row(
