@@ -267,7 +267,7 @@ class TestSecrets:
         assert result.returncode == 0, result.stderr
         assert "identifiant de 9 caractères, mot de passe de 9" in result.stderr
         assert "en clair : *** / ***" in result.stderr
-        audit = next(elsewhere.glob("logs/secrets/*/audit.jsonl")).read_text(encoding="utf-8")
+        audit = next(folder.glob("logs/secrets/*/audit.jsonl")).read_text(encoding="utf-8")  # by the workflow
         assert "en clair : *** / ***" in audit and "agent.007" not in audit and "S3cret#42" not in audit
 
     def test_a_dotenv_file_in_the_current_folder_counts_and_the_environment_comes_first(

@@ -52,7 +52,7 @@ def main() -> int:
         ).json()
         print(f"\nL'intranet fictif a enregistré {stored['counts']['total']} dossiers.", flush=True)
         print("Revoir l'exécution : ouvrir le rapport indiqué plus haut (report: …/report.html),")
-        print("ou bien .venv/bin/robo runs list   puis   .venv/bin/robo runs show <id>")
+        print("ou bien .venv/bin/robo runs list   puis   .venv/bin/robo runs show last")
     return result.returncode
 
 

@@ -6,13 +6,24 @@ exit code; the command line only parses its options and calls here.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.kit import ConfigurationError, printable, shortened
-from runner.events import ExitCode, ItemMark, ItemMarked, ItemStatus, RunStatus
+from robots.kit import (
+    ConfigurationError,
+    _,
+    format_duration,
+    format_moment,
+    format_number,
+    ngettext,
+    printable,
+    shortened,
+    zone_label,
+)
+from runner.events import ExitCode, ItemMark, ItemMarked, ItemStatus, RunStatus, run_status_text
 from runner.record import (
     AUDIT_LOG_NAME,
     DEFAULT_STORE_NAME,
@@ -41,15 +52,28 @@ def open_store(logs: Path, url: str | None, err: Say) -> RunStore | None:
     url = url or default_store_url(logs)
     if _missing(url):
         err(
-            f"error: no run was recorded in {logs}: it has no run store ({DEFAULT_STORE_NAME})\n"
-            "  hint: name the folder where the runs were recorded with --logs, or their store with --store"
+            _("error: no run was recorded in {folder}: it has no run store ({name})").format(
+                folder=logs, name=DEFAULT_STORE_NAME
+            )
+            + "\n  "
+            + _(
+                "hint: runs are recorded beside their workflow (its folder's logs), or where the robo.toml of "
+                "its project says: give that folder with --project or --logs, or the store with --store"
+            )
         )
         return None
     try:
         return RunStore(url)
     except ConfigurationError as exc:
-        err(f"error: {exc.message}\n  hint: {exc.hint}")
+        _say_error(err, exc)
         return None
+
+
+def _say_error(err: Say, exc: ConfigurationError) -> None:
+    err(
+        _("error: {message}").format(message=exc.message)
+        + ("\n  " + _("hint: {hint}").format(hint=exc.hint) if exc.hint else "")
+    )
 
 
 def _missing(url: str) -> bool:
@@ -66,7 +90,7 @@ def find_run(store: RunStore, run_id: str, err: Say) -> RunRecord | None:
     if run_id == LAST_RUN:
         newest = store.list_runs(limit=1)
         if not newest:
-            err(f"error: no run in {store.shown_url}")
+            err(_("error: no run in {store}").format(store=store.shown_url))
             return None
         return reported(newest[0])
     record = store.get_run(run_id)
@@ -74,12 +98,14 @@ def find_run(store: RunStore, run_id: str, err: Say) -> RunRecord | None:
         several = store.run_ids_starting_with(run_id, limit=6)
         if len(several) > 1:
             err(
-                f"error: '{run_id}' begins the ids of several runs: {', '.join(several[:5])}"
-                + (", …" if len(several) > 5 else "")
-                + "\n  hint: give more of the run's id"
+                _("error: '{beginning}' begins the ids of several runs: {ids}").format(
+                    beginning=run_id, ids=", ".join(several[:5]) + (", …" if len(several) > 5 else "")
+                )
+                + "\n  "
+                + _("hint: give more of the run's id")
             )
         else:
-            err(f"error: no run '{run_id}' in {store.shown_url}")
+            err(_("error: no run '{run_id}' in {store}").format(run_id=run_id, store=store.shown_url))
         return None
     return reported(record)
 
@@ -89,6 +115,22 @@ def _cell(text: object) -> Text:
     from rich.text import Text
 
     return Text(printable(shortened("" if text is None else str(text))))
+
+
+def _status(record: RunRecord) -> str:
+    """The run's status as a person reads it; a dry run says so, since it changed nothing."""
+    text = run_status_text(record.status)
+    return _("{status} (dry run)").format(status=text) if record.dry_run else text
+
+
+def _moment(iso: str | None) -> str:
+    """A stored moment (UTC, ISO 8601) in the zone for humans, in the language's format."""
+    if not iso:
+        return ""
+    try:
+        return format_moment(dt.datetime.fromisoformat(iso))
+    except ValueError:
+        return iso
 
 
 def _console() -> Any:
@@ -115,25 +157,31 @@ def print_runs(
     if fmt == "json":
         out(json.dumps([record.__dict__ for record in records], ensure_ascii=False, indent=2, default=str))
         return
-    err(f"runs recorded in {store.shown_url}")
+    err(_("runs recorded in {store}").format(store=store.shown_url))
     if not records:
-        err("no runs found")
+        err(_("no runs found"))
         return
     # The run as a whole: its duration over all its sessions, its items as the store has them. An id is never cut:
-    # it is what the other commands are given.
+    # it is what the other commands are given. Times are in the zone for humans, named in the heading.
     table = Table()
-    table.add_column("run", no_wrap=True, min_width=max(len(record.id) for record in records))
-    for heading in ("workflow", "status", "started", "duration", "items done/failed"):
-        table.add_column(heading)
+    table.add_column(_("run"), no_wrap=True, min_width=max(len(record.id) for record in records))
+    table.add_column(_("workflow"))  # the one column that wraps: the others are short and read as a whole
+    for heading in (
+        _("status"),
+        _("started ({zone})").format(zone=zone_label()),
+        _("duration"),
+        _("items done/failed"),
+    ):
+        table.add_column(heading, no_wrap=True)
     for record in records:
         counts = record.counts or {}
         table.add_row(
             record.id,
             _cell(record.workflow),
-            record.status_label,
-            record.started_at[:19].replace("T", " "),
-            f"{record.duration:.1f} s" if record.duration is not None else "",
-            f"{counts.get('items_done', 0)}/{counts.get('items_failed', 0)}",
+            _status(record),
+            _moment(record.started_at),
+            format_duration(record.duration) if record.duration is not None else "",
+            f"{format_number(counts.get('items_done', 0))}/{format_number(counts.get('items_failed', 0))}",
         )
     _console().print(table)
 
@@ -159,43 +207,58 @@ def print_run(store: RunStore, run_id: str, out: Say, err: Say, *, fmt: str) -> 
         return ExitCode.OK
     console = _console()
     console.print(
-        _cell(f"run {record.id} of '{record.workflow}' ({record.workflow_file})"),
+        _cell(
+            _("run {run_id} of '{workflow}' ({file})").format(
+                run_id=record.id, workflow=record.workflow, file=record.workflow_file
+            )
+        ),
         markup=False,
         highlight=False,
     )
-    sessions = f" over {record.sessions} sessions" if record.sessions > 1 else ""
+    started = format_moment(dt.datetime.fromisoformat(record.started_at), labelled=True)
+    duration = format_duration(record.duration or 0.0)
+    if record.sessions > 1:
+        line = _("status: {status}; started {moment}; duration {duration} over {sessions} sessions")
+    else:
+        line = _("status: {status}; started {moment}; duration {duration}")
     console.print(
-        f"status: {record.status_label}; started {record.started_at}; duration {record.duration} s{sessions}",
+        line.format(status=_status(record), moment=started, duration=duration, sessions=record.sessions),
         markup=False,
+        highlight=False,
     )
     if record.dry_run:
-        console.print("a dry run: the steps that change something were not called", markup=False)
+        console.print(_("a dry run: the steps that change something were not called"), markup=False)
     if record.error:
-        console.print(_cell(f"error: {record.error}"), markup=False)
-    console.print(_cell(f"records: {record.run_dir}"), markup=False)
-    steps_table = Table("step", "name", "item", "status", "duration", "error", title="steps")
+        console.print(_cell(_("error: {message}").format(message=record.error)), markup=False)
+    console.print(_cell(_("records: {folder}").format(folder=record.run_dir)), markup=False)
+    steps_table = Table(
+        _("step"), _("name"), _("item"), _("status"), _("duration"), _("error"), title=_("steps")
+    )
     for row in step_rows[-200:]:
         steps_table.add_row(
             row["step"],
             _cell(row["name"]),
             _cell(row["item"]),
-            row["status"],
-            f"{row['duration'] or 0:.3f} s",
+            run_status_text(row["status"]),
+            format_duration(row["duration"] or 0.0),
             _cell(row["error"]),
         )
     console.print(steps_table)
     others = [row for row in item_rows if row["status"] != ItemStatus.TO_CHECK]
     if others:
-        items_table = Table("loop", "#", "key", "status", "error", title="work items")
+        items_table = Table(_("loop"), "#", _("key"), _("status"), _("error"), title=_("work items"))
         for row in others:
             items_table.add_row(
                 row["loop"], str(row["position"] + 1), _cell(row["key"]), row["status"], _cell(row["error"])
             )
         console.print(items_table)
     if to_check:
-        check_table = Table(
-            "loop", "#", "key", "why", title=f"{len(to_check)} items to check (maybe entered: not done again)"
-        )
+        title = ngettext(
+            "{n} item to check (maybe entered: not done again)",
+            "{n} items to check (maybe entered: not done again)",
+            len(to_check),
+        ).format(n=len(to_check))
+        check_table = Table(_("loop"), "#", _("key"), _("why"), title=title)
         for row in to_check:
             check_table.add_row(row["loop"], str(row["position"] + 1), _cell(row["key"]), _cell(row["error"]))
         console.print(check_table)
@@ -214,7 +277,9 @@ def mark_item(
         return ExitCode.ERROR
     if record.status == RunStatus.RUNNING:
         err(
-            f"error: run {record.id} is running (process {record.pid} on {record.host}): mark it once it ends"
+            _("error: run {run_id} is running (process {pid} on {host}): mark it once it ends").format(
+                run_id=record.id, pid=record.pid, host=record.host
+            )
         )
         return ExitCode.ERROR
     rows = [
@@ -224,15 +289,27 @@ def mark_item(
     ]
     if not rows:
         waiting = [row["key"] for row in store.run_items(record.id) if row["status"] == ItemStatus.TO_CHECK]
+        message = (
+            _("error: run {run_id} has no item '{key}' in {loop}")
+            if loop
+            else _("error: run {run_id} has no item '{key}'")
+        )
         err(
-            f"error: run {record.id} has no item '{key}'"
-            + (f" in {loop}" if loop else "")
-            + (f"\n  hint: the items to check are: {', '.join(waiting[:20])}" if waiting else "")
+            message.format(run_id=record.id, key=key, loop=loop)
+            + (
+                "\n  " + _("hint: the items to check are: {keys}").format(keys=", ".join(waiting[:20]))
+                if waiting
+                else ""
+            )
         )
         return ExitCode.ERROR
     if len(rows) > 1:
         loops = ", ".join(row["loop"] for row in rows)
-        err(f"error: several loops have an item '{key}' ({loops})\n  hint: say which with --loop")
+        err(
+            _("error: several loops have an item '{key}' ({loops})").format(key=key, loops=loops)
+            + "\n  "
+            + _("hint: say which with --loop")
+        )
         return ExitCode.ERROR
     row = rows[0]
     audit = None
@@ -242,7 +319,7 @@ def mark_item(
                 Path(record.run_dir) / AUDIT_LOG_NAME, stored_head=record.last_hash, continuing=True
             )
         except ConfigurationError as exc:
-            err(f"error: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""))
+            _say_error(err, exc)
             return ExitCode.ERROR
     event = ItemMarked(
         run_id=record.id,
@@ -261,19 +338,25 @@ def mark_item(
     try:
         write_report(store, record.id)
     except OSError as exc:
-        err(f"warning: the run's report could not be written again: {exc}")
-    then = "it will not be done again" if done else f"the next 'robo runs retry {record.id}' does it again"
-    err(f"item {key} of run {record.id} marked {event.mark} (it was {event.previous_status}): {then}")
+        err(_("warning: the run's report could not be written again: {reason}").format(reason=exc))
+    if done:
+        said = _("item {key} of run {run_id} marked {mark} (it was {previous}): it will not be done again")
+    else:
+        said = _(
+            "item {key} of run {run_id} marked {mark} (it was {previous}): the next 'robo runs retry {run_id}' "
+            "does it again"
+        )
+    err(said.format(key=key, run_id=record.id, mark=event.mark, previous=event.previous_status))
     return ExitCode.OK
 
 
 def to_check_advice(run_id: str) -> str:
-    return (
+    return _(
         "They may have been entered before they failed. Check each in the intranet, then:\n"
-        f"  robo runs mark {run_id} KEY --done    (it is entered)\n"
-        f"  robo runs mark {run_id} KEY --redo    (it is not: the next retry does it)\n"
-        f"or do them all again, knowing some may then be entered twice: robo runs retry {run_id} --force"
-    )
+        "  robo runs mark {run_id} KEY --done    (it is entered)\n"
+        "  robo runs mark {run_id} KEY --redo    (it is not: the next retry does it)\n"
+        "or do them all again, knowing some may then be entered twice: robo runs retry {run_id} --force"
+    ).format(run_id=run_id)
 
 
 def print_items_to_check(store: RunStore, run_id: str, err: Say) -> None:
@@ -281,11 +364,22 @@ def print_items_to_check(store: RunStore, run_id: str, err: Say) -> None:
     rows = [row for row in store.run_items(run_id) if row["status"] == ItemStatus.TO_CHECK]
     if not rows:
         return
-    err(f"\n{len(rows)} item{'s' if len(rows) != 1 else ''} to check (not done again):")
+    err(
+        "\n"
+        + ngettext(
+            "{n} item to check (not done again):", "{n} items to check (not done again):", len(rows)
+        ).format(n=len(rows))
+    )
     for row in rows[:50]:
         err(f"  {row['key']}: {row['error'] or ''}")
     if len(rows) > 50:
-        err(f"  … and {len(rows) - 50} more: robo runs show {run_id}")
+        more = len(rows) - 50
+        err(
+            "  "
+            + ngettext(
+                "… and {n} more: robo runs show {run_id}", "… and {n} more: robo runs show {run_id}", more
+            ).format(n=more, run_id=run_id)
+        )
     err(to_check_advice(run_id))
 
 
@@ -297,7 +391,7 @@ def rewrite_report(store: RunStore, run_id: str, output: Path | None, out: Say, 
     try:
         path = write_report(store, record.id, output)
     except OSError as exc:
-        err(f"error: the report could not be written: {exc}")
+        err(_("error: the report could not be written: {reason}").format(reason=exc))
         return ExitCode.ERROR
     out(str(path))
     return ExitCode.OK
@@ -323,12 +417,12 @@ def verify_audit(target: str, logs: Path, url: str | None, out: Say, err: Say) -
             finally:
                 store.close()
         if record is None or not record.run_dir:
-            err(f"error: '{target}' is neither an audit log file nor a known run id")
+            err(_("error: '{target}' is neither an audit log file nor a known run id").format(target=target))
             return ExitCode.USAGE
         path = Path(record.run_dir) / AUDIT_LOG_NAME
         expected = record.last_hash
     if not path.is_file():
-        err(f"error: the audit log {path} is missing")
+        err(_("error: the audit log {path} is missing").format(path=path))
         return ExitCode.ERROR
     verdict = verify_audit_log(path, expected)
     out(f"{path}: {verdict}")
@@ -350,7 +444,11 @@ def _stored_last_hash(path: Path, logs: Path, url: str | None, err: Say) -> str 
     candidates = [path.resolve().parent.parent.parent, logs]  # logs/<workflow>/<run id>/audit.jsonl
     folder = next((c for c in candidates if (c / DEFAULT_STORE_NAME).is_file()), None)
     if url is None and folder is None:
-        err(f"note: no run store found for run {run_id}: the log is checked against its seal only")
+        err(
+            _("note: no run store found for run {run_id}: the log is checked against its seal only").format(
+                run_id=run_id
+            )
+        )
         return None
     store = open_store(folder or logs, url, err)
     if store is None:
@@ -360,7 +458,11 @@ def _stored_last_hash(path: Path, logs: Path, url: str | None, err: Say) -> str 
     finally:
         store.close()
     if record is None or record.id != run_id:
-        err(f"note: run {run_id} is not in {store.shown_url}: the log is checked against its seal only")
+        err(
+            _("note: run {run_id} is not in {store}: the log is checked against its seal only").format(
+                run_id=run_id, store=store.shown_url
+            )
+        )
         return None
     last_hash: str | None = record.last_hash
     return last_hash

@@ -1,15 +1,23 @@
 """One run, from the workflow file to the report: the composition of the stages."""
 
 from runner.run.claims import RunRefused
+from runner.run.folders import LOGS_FOLDER, logs_beside
 from runner.run.options import NOT_STARTED, RunOptions, RunOutcome
+from runner.run.project import PROJECT_FILE, Project, find_project_file, load_project
 from runner.run.session import run_workflow
 from runner.run.summary import print_outcome
 
 __all__ = [
+    "LOGS_FOLDER",
     "NOT_STARTED",
+    "PROJECT_FILE",
+    "Project",
     "RunOptions",
     "RunOutcome",
     "RunRefused",
+    "find_project_file",
+    "load_project",
+    "logs_beside",
     "print_outcome",
     "run_workflow",
 ]

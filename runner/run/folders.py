@@ -1,4 +1,5 @@
-"""The folders where a run may leave temporary files: beside its workflow and inputs, and where it saved files."""
+"""The folders of a run: where it is recorded by default (beside its workflow), and where it may leave temporary
+files (beside its workflow and inputs, and where it saved files)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,14 @@ from typing import Any
 
 from runner.events import ArtifactSaved, Event
 from runner.record import AUDIT_LOG_NAME, RunRecord
+
+LOGS_FOLDER = "logs"
+
+
+def logs_beside(workflow: Path) -> Path:
+    """Where a run of `workflow` is recorded when no option, variable or robo.toml says: `<its folder>/logs`, not
+    the current folder (a run started from anywhere lands with its workflow)."""
+    return workflow.resolve().parent / LOGS_FOLDER
 
 
 class WrittenFolders:
