@@ -16,7 +16,7 @@ import hashlib
 import os
 from typing import Any, Literal
 
-from robots.browser.failures import explain, page_place
+from robots.browser.failures import explain, missing_labels
 from robots.browser.forms import FILL_FORM_SCRIPT, field_problem, form_value
 from robots.browser.locators import Target, closest_candidates, normalise, tolerant_pattern
 from robots.browser.pages import PageActions
@@ -27,7 +27,6 @@ from robots.kit import (
     BusinessError,
     ConfinedPath,
     Seconds,
-    WorkflowBug,
     _,
     action,
     atomic_path,
@@ -293,7 +292,7 @@ class Browser(ReadingActions, PageActions):
 
             outcome, settled, _waited = await self._look(timeout, fill, lambda seen: not seen["missing"])
             if outcome["missing"]:
-                await self._report_missing_labels(scope, outcome["missing"], settled)
+                raise await missing_labels(self._page, outcome["missing"], settled)
             if outcome["problems"]:
                 name, problem, choices = outcome["problems"][0]
                 close = closest_candidates(str(fields[name]), choices) if choices else []
@@ -333,36 +332,6 @@ class Browser(ReadingActions, PageActions):
             return {"url": self._page.url, "title": await self._page.title()}
 
         return self._run(_("filling the form"), work, target=anchor, timeout=timeout)
-
-    async def _report_missing_labels(self, scope: Any, missing: list[str], settled: bool) -> None:
-        from robots.browser.locators import CANDIDATES_SCRIPT
-
-        candidates = [str(c) for c in await self._page.evaluate(CANDIDATES_SCRIPT, "label")]
-        hints = []
-        for label in missing:
-            close = closest_candidates(label, candidates, limit=1)
-            if close:
-                hints.append(_("'{label}': did you mean '{name}'?").format(label=label, name=close[0]))
-        place = await page_place(self._page)
-        names = ", ".join(f"'{m}'" for m in missing)
-        hint = "; ".join(hints) or _("the form's labels are: {labels}").format(
-            labels=", ".join(f"'{c}'" for c in candidates[:15])
-        )
-        if settled:  # the page had finished loading: every item would meet it (see ABSENT_AFTER)
-            title = await self._page.title()
-            raise WorkflowBug(
-                _("no field labelled {labels} on the page '{title}': {hint}").format(
-                    labels=names, title=title, hint=hint
-                ),
-                hint=_(
-                    "{hint}; write the labels as the page shows them (quotes, spaces, case, a trailing ':' and "
-                    "a '*' do not matter)"
-                ).format(hint=hint),
-                cause=[_("on {url}").format(url=self._page.url)],
-            )
-        raise ApplicationError(
-            _("no field labelled {labels} on {page}").format(labels=names, page=place), hint=hint
-        )
 
     @action(side_effects=True)
     def upload(

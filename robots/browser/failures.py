@@ -164,6 +164,38 @@ async def absent_target(page: Any, target: Target, waited: float) -> WorkflowBug
     )
 
 
+async def missing_labels(page: Any, missing: list[str], settled: bool) -> RoboError:
+    """The error for labels a form lacks, naming the closest labels the page has (or its labels).
+
+    A workflow error on a page that had finished loading (every item would meet it, see `ABSENT_AFTER`), else a
+    failure worth retrying.
+    """
+    candidates = [str(c) for c in await page.evaluate(CANDIDATES_SCRIPT, "label")]
+    hints = []
+    for label in missing:
+        close = closest_candidates(label, candidates, limit=1)
+        if close:
+            hints.append(_("'{label}': did you mean '{name}'?").format(label=label, name=close[0]))
+    names = ", ".join(f"'{m}'" for m in missing)
+    hint = "; ".join(hints) or _("the form's labels are: {labels}").format(
+        labels=", ".join(f"'{c}'" for c in candidates[:15])
+    )
+    if settled:
+        return WorkflowBug(
+            _("no field labelled {labels} on the page '{title}': {hint}").format(
+                labels=names, title=await page.title(), hint=hint
+            ),
+            hint=_(
+                "{hint}; write the labels as the page shows them (quotes, spaces, case, a trailing ':' and "
+                "a '*' do not matter)"
+            ).format(hint=hint),
+            cause=[_("on {url}").format(url=page.url)],
+        )
+    return ApplicationError(
+        _("no field labelled {labels} on {page}").format(labels=names, page=await page_place(page)), hint=hint
+    )
+
+
 def ambiguous_target(target: Target, matches: list[Match], title: str) -> WorkflowBug:
     """Several elements match a target equally well: clicking or filling the first one would be a guess."""
     listed = ", ".join(m.describe() for m in matches[:6]) + (", …" if len(matches) > 6 else "")

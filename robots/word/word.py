@@ -13,10 +13,7 @@ not a .docx are a `BusinessError`; a conversion that fails or hangs is an `Appli
 from __future__ import annotations
 
 import difflib
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import zipfile
 from collections.abc import Mapping
@@ -24,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robots.kit import (
+    N_,
     ApplicationError,
     BusinessError,
     ConfigurationError,
@@ -36,18 +34,10 @@ from robots.kit import (
     atomic_file,
     ngettext,
 )
+from robots.word.libreoffice import find_soffice, run_soffice
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
-
-LIBREOFFICE_PACKAGE = "libreoffice-writer-nogui"
-_SOFFICE_NAMES = ("soffice", "libreoffice")
-_SOFFICE_PLACES = (
-    "/usr/lib/libreoffice/program/soffice",
-    "/opt/libreoffice/program/soffice",
-    "/Applications/LibreOffice.app/Contents/MacOS/soffice",
-    r"C:\Program Files\LibreOffice\program\soffice.exe",
-)
 
 
 def _cell_text(value: Any) -> str:
@@ -63,6 +53,15 @@ def _cell_text(value: Any) -> str:
 def _none_as_empty(value: Any) -> Any:
     # An empty cell read from a spreadsheet is None: a letter should show nothing, not "None".
     return "" if value is None else value
+
+
+_STYLE_TEXTS = {  # by kind of style: no such style, the styles there are (translated with `_()` where raised)
+    "paragraph": (
+        N_("the document has no paragraph style named {style}"),
+        N_("its paragraph styles are: {styles}"),
+    ),
+    "table": (N_("the document has no table style named {style}"), N_("its table styles are: {styles}")),
+}
 
 
 class Word(Robot):
@@ -362,18 +361,10 @@ class Word(Robot):
         if style not in known:
             close = difflib.get_close_matches(style, known, n=1)
             raise ConfigurationError(
-                (
-                    _("the document has no paragraph style named {style}")
-                    if kind == "paragraph"
-                    else _("the document has no table style named {style}")
-                ).format(style=repr(style)),
+                _(_STYLE_TEXTS[kind][0]).format(style=repr(style)),
                 hint=_("did you mean {name}?").format(name=repr(close[0]))
                 if close
-                else (
-                    _("its paragraph styles are: {styles}")
-                    if kind == "paragraph"
-                    else _("its table styles are: {styles}")
-                ).format(styles=", ".join(known)),
+                else _(_STYLE_TEXTS[kind][1]).format(styles=", ".join(known)),
             )
 
     def _profile(self) -> Path:
@@ -389,34 +380,6 @@ class Word(Robot):
             shutil.rmtree(self._profile_dir, ignore_errors=True)
             self._profile_dir = None
 
-    def _soffice(self) -> str:
-        settings = self.context.settings.get("word") or {}
-        configured = settings.get("soffice") or os.environ.get("ROBO_SOFFICE")
-        if configured:
-            found = shutil.which(str(configured))
-            if found is None:
-                raise ConfigurationError(
-                    _("LibreOffice was not found at {path}").format(path=configured),
-                    hint=_(
-                        "install the Debian package {package}, or correct the path of soffice "
-                        "(ROBO_SOFFICE or the word: soffice setting)"
-                    ).format(package=LIBREOFFICE_PACKAGE),
-                )
-            return found
-        for name in _SOFFICE_NAMES:
-            if found := shutil.which(name):
-                return found
-        for place in _SOFFICE_PLACES:
-            if os.access(place, os.X_OK):
-                return place
-        raise ConfigurationError(
-            _("LibreOffice is not installed: word.to_pdf needs it to convert documents to PDF"),
-            hint=_(
-                "install it (Debian: apt-get install -y --no-install-recommends {package}), "
-                "or set ROBO_SOFFICE to the soffice program"
-            ).format(package=LIBREOFFICE_PACKAGE),
-        )
-
     @action(side_effects=True, idempotent=True)
     def to_pdf(self, path: ConfinedPath, output: ConfinedPath | None = None, timeout: Seconds = 120) -> str:
         """Convert a document to PDF with LibreOffice (run headless, in a profile of the robot's own).
@@ -429,9 +392,9 @@ class Word(Robot):
         Returns:
             The absolute path of the PDF.
         """
-        source = self.context.input_file(path, "document")
+        source = self.context.input_file(path, _("document"))
         target = self.context.resolve_path(output) if output else source.with_suffix(".pdf")
-        program = self._soffice()
+        program = find_soffice(self.context.settings.get("word") or {})
         with tempfile.TemporaryDirectory(prefix="robo-soffice-") as work:
             outdir = Path(work, "out")
             command = [
@@ -447,7 +410,7 @@ class Word(Robot):
                 str(outdir),
                 str(source),
             ]
-            stdout, stderr = self._run_soffice(command, source, timeout)
+            stdout, stderr = run_soffice(command, source, timeout)
             produced = outdir / f"{source.stem}.pdf"
             if not produced.is_file():
                 details = [line for line in (stderr + stdout).splitlines() if line.strip()]
@@ -464,41 +427,3 @@ class Word(Robot):
         self.context.record_artifact(target, "output", _("written by word.{action}").format(action="to_pdf"))
         self.context.log(_("converted {source} to {target}").format(source=source.name, target=target.name))
         return str(target.resolve())
-
-    @staticmethod
-    def _run_soffice(command: list[str], source: Path, timeout: float) -> tuple[str, str]:
-        try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                start_new_session=os.name == "posix",  # so a hung soffice.bin child is stopped with it
-            )
-        except OSError as exc:
-            raise ConfigurationError(
-                _("LibreOffice could not be started ({path}): {reason}").format(
-                    path=command[0], reason=exc.strerror or exc
-                ),
-                hint=_("install the Debian package {package}, or set ROBO_SOFFICE").format(
-                    package=LIBREOFFICE_PACKAGE
-                ),
-            ) from None
-        with process:
-            try:
-                stdout, stderr = process.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                if os.name == "posix":
-                    os.killpg(process.pid, signal.SIGKILL)
-                else:
-                    process.kill()
-                process.communicate()
-                raise ApplicationError(
-                    _("LibreOffice did not convert {name} within {seconds} s").format(
-                        name=source.name, seconds=f"{timeout:g}"
-                    ),
-                    hint=_("a very large document needs a longer timeout; a stuck LibreOffice was stopped"),
-                ) from None
-        return stdout, stderr
