@@ -83,7 +83,8 @@ def one_writer(path: Path, run_id: str | None, robot: str, wait: float | None = 
     held.add(lock_path)
     try:
         with suppress(OSError):
-            os.write(fd, f"run {run_id or '?'} (pid {os.getpid()})".encode())
+            # Read back in another run's message: written in the words of this one's language.
+            os.write(fd, _("run {run} (pid {pid})").format(run=run_id or "?", pid=os.getpid()).encode())
         yield
     finally:
         held.discard(lock_path)
