@@ -11,7 +11,7 @@ import importlib
 from functools import cache
 from importlib import metadata
 
-from robots.kit import ActionSpec, Robot
+from robots.kit import ActionSpec, Robot, _
 
 __all__ = [
     "UnknownRobotError",
@@ -60,10 +60,10 @@ def robot_class(name: str) -> type[Robot]:
     target = _targets().get(name)
     if target is None:
         raise UnknownRobotError(name)
-    module_name, _, class_name = target.partition(":")
+    module_name, _colon, class_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     if not (isinstance(cls, type) and issubclass(cls, Robot)):
-        raise UnknownRobotError(f"{name}: {target} is not a Robot class")
+        raise UnknownRobotError(_("{name}: {target} is not a Robot class").format(name=name, target=target))
     return cls
 
 

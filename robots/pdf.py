@@ -16,7 +16,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.kit import BusinessError, ConfigurationError, ConfinedPath, Robot, action, atomic_file
+from robots.kit import (
+    BusinessError,
+    ConfigurationError,
+    ConfinedPath,
+    Robot,
+    _,
+    action,
+    atomic_file,
+    ngettext,
+)
 
 if TYPE_CHECKING:
     from pypdf import PdfReader, PdfWriter
@@ -33,18 +42,27 @@ def parse_ranges(text: str | list[str], page_count: int, source: str) -> list[tu
         match = _RANGE.match(str(part))
         if not match or not (match[1] or match[3]):
             raise BusinessError(
-                f"{part!r} is not a page range", hint='write "3", "1-3" or "7-" (from page 7 to the last one)'
+                _("{part} is not a page range").format(part=repr(part)),
+                hint=_('write "3", "1-3" or "7-" (from page 7 to the last one)'),
             )
         first = int(match[1]) if match[1] else 1
         last = (int(match[3]) if match[3] else page_count) if match[2] else first
         if first < 1 or last < first:
             raise BusinessError(
-                f"{part!r} is not a page range: pages count from 1, the first one comes first"
+                _("{part} is not a page range: pages count from 1, the first one comes first").format(
+                    part=repr(part)
+                )
             )
         if last > page_count:
             raise BusinessError(
-                f"{source} has {page_count} page{'s' if page_count != 1 else ''}: there is no page {last}",
-                hint=f'check the page numbers, or write the range as "{first}-" to stop at the last page',
+                ngettext(
+                    "{source} has {n} page: there is no page {page}",
+                    "{source} has {n} pages: there is no page {page}",
+                    page_count,
+                ).format(source=source, n=page_count, page=last),
+                hint=_(
+                    'check the page numbers, or write the range as "{first}-" to stop at the last page'
+                ).format(first=first),
             )
         ranges.append((first, last))
     return ranges
@@ -91,7 +109,7 @@ class Pdf(Robot):
         from pypdf import PdfReader
         from pypdf.errors import FileNotDecryptedError, PdfReadError
 
-        source = self.context.input_file(path, "PDF file")
+        source = self.context.input_file(path, _("PDF file"))
         try:
             reader = PdfReader(source)
             if reader.is_encrypted and not reader.decrypt(""):
@@ -99,13 +117,13 @@ class Pdf(Robot):
             len(reader.pages)  # reads the page tree now, so a damaged file fails here
         except FileNotDecryptedError:
             raise BusinessError(
-                f"{source.name} is protected by a password",
-                hint="ask for an unprotected copy of the document",
+                _("{name} is protected by a password").format(name=source.name),
+                hint=_("ask for an unprotected copy of the document"),
             ) from None
         except (PdfReadError, ValueError, KeyError, TypeError) as exc:
             raise BusinessError(
-                f"{source.name} is not a readable PDF file",
-                hint="check that the file is a PDF and was completely downloaded or received",
+                _("{name} is not a readable PDF file").format(name=source.name),
+                hint=_("check that the file is a PDF and was completely downloaded or received"),
                 cause=[str(exc)],
             ) from None
         return source, reader
@@ -113,7 +131,9 @@ class Pdf(Robot):
     def _write(self, writer: PdfWriter, target: Path, action_name: str) -> str:
         with atomic_file(target, run_id=self.context.run_id) as handle:
             writer.write(handle)
-        self.context.record_artifact(target, "output", f"written by pdf.{action_name}")
+        self.context.record_artifact(
+            target, "output", _("written by pdf.{action}").format(action=action_name)
+        )
         return str(target.resolve())
 
     @action
@@ -160,14 +180,18 @@ class Pdf(Robot):
         from pypdf import PdfWriter
 
         if not paths:
-            raise BusinessError("pdf.merge: there is no file to merge")
+            raise BusinessError(_("pdf.merge: there is no file to merge"))
         readers = [self._read(path) for path in paths]
         writer = PdfWriter()
-        for _, reader in readers:
+        for _source, reader in readers:
             writer.append(reader)
         target = self.context.resolve_path(output)
         result = self._write(writer, target, "merge")
-        self.context.log(f"merged {len(readers)} files ({len(writer.pages)} pages) into {target.name}")
+        self.context.log(
+            _("merged {files} files ({pages} pages) into {name}").format(
+                files=len(readers), pages=len(writer.pages), name=target.name
+            )
+        )
         return result
 
     @action(side_effects=True)
@@ -197,7 +221,11 @@ class Pdf(Robot):
                 writer.add_page(reader.pages[number - 1])
             suffix = f"{first}" if first == last else f"{first}-{last}"
             written.append(self._write(writer, folder / f"{source.stem}_p{suffix}.pdf", "split"))
-        self.context.log(f"split {source.name} into {len(written)} files")
+        self.context.log(
+            ngettext("split {name} into {n} file", "split {name} into {n} files", len(written)).format(
+                name=source.name, n=len(written)
+            )
+        )
         return written
 
     @action
@@ -235,14 +263,16 @@ class Pdf(Robot):
         source, reader = self._read(path)
         fields = {name: field for name, field in (reader.get_fields() or {}).items() if field.get("/FT")}
         if not fields:
-            raise ConfigurationError(f"{source.name} has no form fields to fill")
+            raise ConfigurationError(_("{name} has no form fields to fill").format(name=source.name))
         unknown = [name for name in values if name not in fields]
         if unknown:
             close = difflib.get_close_matches(unknown[0], list(fields), n=1)
             raise ConfigurationError(
-                f"{source.name} has no form field named {', '.join(repr(name) for name in unknown)}",
-                hint=(f"did you mean {close[0]!r}? " if close else "")
-                + f"its fields are: {', '.join(fields)}",
+                _("{name} has no form field named {fields}").format(
+                    name=source.name, fields=", ".join(repr(name) for name in unknown)
+                ),
+                hint=(_("did you mean {name}? ").format(name=repr(close[0])) if close else "")
+                + _("its fields are: {fields}").format(fields=", ".join(fields)),
             )
         states = _widget_states(reader)
         converted = {
@@ -258,7 +288,13 @@ class Pdf(Robot):
             writer.set_need_appearances_writer(True)
         target = self.context.resolve_path(output)
         result = self._write(writer, target, "fill_form")
-        self.context.log(f"filled {len(values)} field(s) of {source.name} into {target.name}")
+        self.context.log(
+            ngettext(
+                "filled {n} field of {source} into {target}",
+                "filled {n} fields of {source} into {target}",
+                len(values),
+            ).format(n=len(values), source=source.name, target=target.name)
+        )
         return result
 
     @staticmethod
@@ -271,8 +307,12 @@ class Pdf(Robot):
             choice = f"/{str(value).lstrip('/')}" if value not in (None, False, "") else "/Off"
             if choice != "/Off" and choice not in states:
                 raise BusinessError(
-                    f"{source.name}: {value!r} is not an option of the field {name!r}",
-                    hint=f"its options are: {', '.join(state.lstrip('/') for state in states)}",
+                    _("{file}: {value} is not an option of the field {field}").format(
+                        file=source.name, value=repr(value), field=repr(name)
+                    ),
+                    hint=_("its options are: {options}").format(
+                        options=", ".join(state.lstrip("/") for state in states)
+                    ),
                 )
             return choice
         checked = (

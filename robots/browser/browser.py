@@ -16,8 +16,8 @@ import hashlib
 import os
 from typing import Any, Literal
 
-from robots.browser.failures import explain, page_place
-from robots.browser.forms import FILL_FORM_SCRIPT, form_value
+from robots.browser.failures import explain, missing_labels
+from robots.browser.forms import FILL_FORM_SCRIPT, field_problem, form_value
 from robots.browser.locators import Target, closest_candidates, normalise, tolerant_pattern
 from robots.browser.pages import PageActions
 from robots.browser.reading import ReadingActions
@@ -27,7 +27,7 @@ from robots.kit import (
     BusinessError,
     ConfinedPath,
     Seconds,
-    WorkflowBug,
+    _,
     action,
     atomic_path,
 )
@@ -69,15 +69,17 @@ class Browser(ReadingActions, PageActions):
                 await self._goto(url, "load", timeout)
             return {"url": self._page.url, "title": await self._page.title()}
 
-        return self._run(f"opening {url or 'the browser'}", work, timeout=timeout)
+        return self._run(
+            _("opening {url}").format(url=url) if url else _("opening the browser"), work, timeout=timeout
+        )
 
     async def _goto(self, url: str, wait_until: str, timeout: float | None) -> Any:
         response = await self._page.goto(
             self._resolve_url(url), wait_until=wait_until, timeout=self._ms(timeout)
         )
         self._last_status = response.status if response is not None else None
-        await self._check_status(f"opening {url}")
-        await self._check_loaded(self._page, f"opening {url}")
+        await self._check_status(_("opening {url}").format(url=url))
+        await self._check_loaded(self._page, _("opening {url}").format(url=url))
         return response
 
     @action
@@ -104,7 +106,7 @@ class Browser(ReadingActions, PageActions):
             status = response.status if response is not None else None
             return {"url": self._page.url, "title": await self._page.title(), "status": status}
 
-        return self._run(f"opening {url}", work, timeout=timeout)
+        return self._run(_("opening {url}").format(url=url), work, timeout=timeout)
 
     # -- acting on elements --------------------------------------------------------------------------------------
 
@@ -130,9 +132,13 @@ class Browser(ReadingActions, PageActions):
                 return
             await self._watch_refusal(scope)
             await element.click(timeout=self._ms(timeout))
-            await self._after_submit(self._page, f"clicking {target.describe()}", error_when, timeout)
+            await self._after_submit(
+                self._page, _("clicking {target}").format(target=target.describe()), error_when, timeout
+            )
 
-        self._run(f"clicking {target.describe()}", work, target=target, timeout=timeout)
+        self._run(
+            _("clicking {target}").format(target=target.describe()), work, target=target, timeout=timeout
+        )
 
     @action  # fills the page only: nothing leaves it until a click or a key submits it
     def fill(self, target: Target, value: str | int | float, timeout: Seconds | None = None) -> None:
@@ -148,7 +154,9 @@ class Browser(ReadingActions, PageActions):
             field = await self._find(target, scope, timeout)
             await field.fill(str(form_value(value)), timeout=self._ms(timeout))
 
-        self._run(f"filling {target.describe()}", work, target=target, timeout=timeout)
+        self._run(
+            _("filling {target}").format(target=target.describe()), work, target=target, timeout=timeout
+        )
 
     @action
     def select(self, target: Target, option: str | list[str], timeout: Seconds | None = None) -> list[str]:
@@ -184,12 +192,18 @@ class Browser(ReadingActions, PageActions):
                     if not any(w in values for w in wanted):
                         close = closest_candidates(wanted[0], [o.strip() for o in options])
                         raise BusinessError(
-                            f"{target.describe()} has no option '{wanted[0]}'",
-                            hint=f"did you mean '{close[0]}'?" if close else "options: " + ", ".join(options),
+                            _("{target} has no option '{option}'").format(
+                                target=target.describe(), option=wanted[0]
+                            ),
+                            hint=_("did you mean {name}?").format(name=f"'{close[0]}'")
+                            if close
+                            else _("options: {options}").format(options=", ".join(options)),
                         ) from None
                 return list(await locator.select_option(value=wanted, timeout=self._ms(timeout)))
 
-        return self._run(f"choosing in {target.describe()}", work, target=target, timeout=timeout)
+        return self._run(
+            _("choosing in {target}").format(target=target.describe()), work, target=target, timeout=timeout
+        )
 
     @action
     def check(self, target: Target, timeout: Seconds | None = None) -> None:
@@ -203,7 +217,9 @@ class Browser(ReadingActions, PageActions):
         async def work(scope: Any) -> None:
             await (await self._find(target, scope, timeout)).check(timeout=self._ms(timeout))
 
-        self._run(f"ticking {target.describe()}", work, target=target, timeout=timeout)
+        self._run(
+            _("ticking {target}").format(target=target.describe()), work, target=target, timeout=timeout
+        )
 
     @action
     def uncheck(self, target: Target, timeout: Seconds | None = None) -> None:
@@ -217,7 +233,9 @@ class Browser(ReadingActions, PageActions):
         async def work(scope: Any) -> None:
             await (await self._find(target, scope, timeout)).uncheck(timeout=self._ms(timeout))
 
-        self._run(f"unticking {target.describe()}", work, target=target, timeout=timeout)
+        self._run(
+            _("unticking {target}").format(target=target.describe()), work, target=target, timeout=timeout
+        )
 
     @action
     def choose(self, option: str, group: str | None = None, timeout: Seconds | None = None) -> None:
@@ -234,7 +252,7 @@ class Browser(ReadingActions, PageActions):
             place = scope.get_by_role("group", name=tolerant_pattern(group, False)) if group else scope
             await (await self._find(target, place, timeout)).check(timeout=self._ms(timeout))
 
-        self._run(f"choosing '{option}'", work, target=target, timeout=timeout)
+        self._run(_("choosing '{option}'").format(option=option), work, target=target, timeout=timeout)
 
     @action(side_effects=True)
     def fill_form(
@@ -272,21 +290,23 @@ class Browser(ReadingActions, PageActions):
                     await (scope.locator(":root") if self._frame else scope).evaluate(FILL_FORM_SCRIPT, items)
                 )
 
-            outcome, settled, _ = await self._look(timeout, fill, lambda seen: not seen["missing"])
+            outcome, settled, _waited = await self._look(timeout, fill, lambda seen: not seen["missing"])
             if outcome["missing"]:
-                await self._report_missing_labels(scope, outcome["missing"], settled)
+                raise await missing_labels(self._page, outcome["missing"], settled)
             if outcome["problems"]:
                 name, problem, choices = outcome["problems"][0]
                 close = closest_candidates(str(fields[name]), choices) if choices else []
                 raise BusinessError(
-                    f"the field '{name}' {problem}",
-                    hint=f"did you mean '{close[0]}'?"
+                    field_problem(name, problem),
+                    hint=_("did you mean {name}?").format(name=f"'{close[0]}'")
                     if close
-                    else ("choices: " + ", ".join(choices) if choices else None),
+                    else (_("choices: {choices}").format(choices=", ".join(choices)) if choices else None),
                 )
             for label in outcome["files"]:
                 self.context.refuse_outside("browser.fill_form", f"fields.{label}", str(fields[label]))
-                path = self.context.input_file(str(fields[label]), f"the file to upload in '{label}'")
+                path = self.context.input_file(
+                    str(fields[label]), _("the file to upload in '{field}'").format(field=label)
+                )
                 await (
                     Target(label=label, exact=True)
                     .locate(scope)
@@ -299,38 +319,19 @@ class Browser(ReadingActions, PageActions):
                 try:
                     await element.click(timeout=self._ms(timeout))
                 except Exception as exc:  # the button's failure, not the first field's (the step's target)
-                    doing = f"clicking {button.describe()}"
+                    doing = _("clicking {target}").format(target=button.describe())
                     raise await explain(
                         exc, self._page, button, doing, timeout or self.default_timeout
                     ) from None
                 await self._after_submit(
-                    self._page, f"submitting the form with '{submit}'", error_when, timeout
+                    self._page,
+                    _("submitting the form with '{button}'").format(button=submit),
+                    error_when,
+                    timeout,
                 )
             return {"url": self._page.url, "title": await self._page.title()}
 
-        return self._run("filling the form", work, target=anchor, timeout=timeout)
-
-    async def _report_missing_labels(self, scope: Any, missing: list[str], settled: bool) -> None:
-        from robots.browser.locators import CANDIDATES_SCRIPT
-
-        candidates = [str(c) for c in await self._page.evaluate(CANDIDATES_SCRIPT, "label")]
-        hints = []
-        for label in missing:
-            close = closest_candidates(label, candidates, limit=1)
-            if close:
-                hints.append(f"'{label}': did you mean '{close[0]}'?")
-        place = await page_place(self._page)
-        names = ", ".join(f"'{m}'" for m in missing)
-        hint = "; ".join(hints) or "the form's labels are: " + ", ".join(f"'{c}'" for c in candidates[:15])
-        if settled:  # the page had finished loading: every item would meet it (see ABSENT_AFTER)
-            title = await self._page.title()
-            raise WorkflowBug(
-                f"no field labelled {names} on the page '{title}': {hint}",
-                hint=f"{hint}; write the labels as the page shows them (quotes, spaces, case, a trailing ':' and "
-                "a '*' do not matter)",
-                cause=[f"on {self._page.url}"],
-            )
-        raise ApplicationError(f"no field labelled {names} on {place}", hint=hint)
+        return self._run(_("filling the form"), work, target=anchor, timeout=timeout)
 
     @action(side_effects=True)
     def upload(
@@ -347,7 +348,7 @@ class Browser(ReadingActions, PageActions):
             The absolute paths uploaded.
         """
         paths = [
-            self.context.input_file(f, "the file to upload")
+            self.context.input_file(f, _("the file to upload"))
             for f in ([files] if isinstance(files, str) else files)
         ]
 
@@ -356,7 +357,12 @@ class Browser(ReadingActions, PageActions):
             await field.set_input_files([str(p) for p in paths], timeout=self._ms(timeout))
             return [str(p) for p in paths]
 
-        return self._run(f"uploading into {target.describe()}", work, target=target, timeout=timeout)
+        return self._run(
+            _("uploading into {target}").format(target=target.describe()),
+            work,
+            target=target,
+            timeout=timeout,
+        )
 
     @action(side_effects=True)
     def download(
@@ -384,8 +390,10 @@ class Browser(ReadingActions, PageActions):
                 download = await info.value
             except PlaywrightTimeoutError:
                 raise ApplicationError(
-                    f"clicking {target.describe()} started no download within {timeout:g} s",
-                    hint="is it the right link? a link that opens a page is read with goto or read_text",
+                    _("clicking {target} started no download within {seconds} s").format(
+                        target=target.describe(), seconds=f"{timeout:g}"
+                    ),
+                    hint=_("is it the right link? a link that opens a page is read with goto or read_text"),
                 ) from None
             name = download.suggested_filename or "download"
             if to is None:
@@ -397,7 +405,9 @@ class Browser(ReadingActions, PageActions):
             with atomic_path(destination) as temporary:
                 await download.save_as(temporary)
             data = destination.read_bytes()
-            self.context.record_artifact(destination, "download", f"downloaded from {self._page.url}")
+            self.context.record_artifact(
+                destination, "download", _("downloaded from {url}").format(url=self._page.url)
+            )
             return {
                 "path": str(destination),
                 "name": name,
@@ -405,7 +415,12 @@ class Browser(ReadingActions, PageActions):
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
 
-        return self._run(f"downloading with {target.describe()}", work, target=target, timeout=timeout)
+        return self._run(
+            _("downloading with {target}").format(target=target.describe()),
+            work,
+            target=target,
+            timeout=timeout,
+        )
 
     @action(side_effects=True)
     def press(
@@ -431,9 +446,9 @@ class Browser(ReadingActions, PageActions):
             else:
                 await (await self._find(target, scope, timeout)).press(key, timeout=self._ms(timeout))
             if key.lower().endswith("enter") or error_when is not None:
-                await self._after_submit(self._page, f"pressing {key}", error_when, timeout)
+                await self._after_submit(self._page, _("pressing {key}").format(key=key), error_when, timeout)
 
-        self._run(f"pressing {key}", work, target=target, timeout=timeout)
+        self._run(_("pressing {key}").format(key=key), work, target=target, timeout=timeout)
 
     @action
     def hover(self, target: Target, timeout: Seconds | None = None) -> None:
@@ -447,7 +462,9 @@ class Browser(ReadingActions, PageActions):
         async def work(scope: Any) -> None:
             await (await self._find(target, scope, timeout)).hover(timeout=self._ms(timeout))
 
-        self._run(f"hovering {target.describe()}", work, target=target, timeout=timeout)
+        self._run(
+            _("hovering {target}").format(target=target.describe()), work, target=target, timeout=timeout
+        )
 
 
 __all__ = ["Browser", "Target"]

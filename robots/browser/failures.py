@@ -14,17 +14,29 @@ from pathlib import Path
 from typing import Any
 
 from robots.browser.locators import CANDIDATES_SCRIPT, Match, Target, closest_candidates
-from robots.kit import ApplicationError, ConfigurationError, RoboError, WorkflowBug, atomic_path
+from robots.kit import N_, ApplicationError, ConfigurationError, RoboError, WorkflowBug, _, atomic_path
 
 _NETWORK_ERRORS = {
-    "ERR_CONNECTION_REFUSED": "the connection was refused",
-    "ERR_NAME_NOT_RESOLVED": "the server name is unknown",
-    "ERR_CONNECTION_RESET": "the connection was cut",
-    "ERR_CONNECTION_TIMED_OUT": "the server did not answer",
-    "ERR_ADDRESS_UNREACHABLE": "the address cannot be reached",
-    "ERR_INTERNET_DISCONNECTED": "there is no network",
-    "ERR_EMPTY_RESPONSE": "the server closed the connection without answering",
+    "ERR_CONNECTION_REFUSED": N_("the connection was refused"),
+    "ERR_NAME_NOT_RESOLVED": N_("the server name is unknown"),
+    "ERR_CONNECTION_RESET": N_("the connection was cut"),
+    "ERR_CONNECTION_TIMED_OUT": N_("the server did not answer"),
+    "ERR_ADDRESS_UNREACHABLE": N_("the address cannot be reached"),
+    "ERR_INTERNET_DISCONNECTED": N_("there is no network"),
+    "ERR_EMPTY_RESPONSE": N_("the server closed the connection without answering"),
 }
+"""Chromium's network error codes in words (translated with `_()` where shown, see `network_words`)."""
+
+
+def network_words(code: str) -> str:
+    """A Chromium network error code (`ERR_CONNECTION_REFUSED`) in words, in the language shown; "" if unknown."""
+    words = _NETWORK_ERRORS.get(code)
+    return _(words) if words else ""
+
+
+def the_page(title: str) -> str:
+    """`the page 'Title'` (or `the page` without a title), as messages name a page without its address."""
+    return _("the page '{title}'").format(title=title) if title else _("the page")
 
 
 async def page_place(page: Any) -> str:
@@ -33,7 +45,9 @@ async def page_place(page: Any) -> str:
         title = await page.title()
     except Exception:
         title = ""
-    return f"the page '{title}' ({page.url})" if title else f"the page {page.url}"
+    if title:
+        return _("the page '{title}' ({url})").format(title=title, url=page.url)
+    return _("the page {url}").format(url=page.url)
 
 
 async def explain(
@@ -48,40 +62,56 @@ async def explain(
     covering = _covering(str(exc)) if isinstance(exc, PlaywrightTimeoutError) else None
     if covering and target is not None and page is not None:
         return ApplicationError(
-            f"{target.describe()} could not be clicked on {await page_place(page)} within {timeout:g} s: "
-            f"{covering} covered it",
-            hint="a popup, menu or overlay the page opened is in front of it: close it first (e.g. click "
-            "elsewhere or press Escape), or wait for it to go",
+            _("{target} could not be clicked on {page} within {seconds} s: {covering} covered it").format(
+                target=target.describe(),
+                page=await page_place(page),
+                seconds=f"{timeout:g}",
+                covering=covering,
+            ),
+            hint=_(
+                "a popup, menu or overlay the page opened is in front of it: close it first (e.g. click "
+                "elsewhere or press Escape), or wait for it to go"
+            ),
         )
     if isinstance(exc, PlaywrightTimeoutError) and target is not None and page is not None:
         place = await page_place(page)
         return ApplicationError(
-            f"{target.describe()} was not found on {place} within {timeout:g} s",
+            _("{target} was not found on {page} within {seconds} s").format(
+                target=target.describe(), page=place, seconds=f"{timeout:g}"
+            ),
             hint=await what_the_page_has(page, target)
-            or "the page may have changed, or not finished loading: check the screenshot in the artifacts",
+            or _("the page may have changed, or not finished loading: check the screenshot in the artifacts"),
         )
     if isinstance(exc, PlaywrightTimeoutError):
-        place = await page_place(page) if page is not None else "the page"
-        return ApplicationError(f"{doing} did not finish within {timeout:g} s on {place}")
+        place = await page_place(page) if page is not None else _("the page")
+        return ApplicationError(
+            _("{doing} did not finish within {seconds} s on {page}").format(
+                doing=doing, seconds=f"{timeout:g}", page=place
+            )
+        )
     if isinstance(exc, PlaywrightError):
         message = str(exc).strip()
-        for code, words in _NETWORK_ERRORS.items():
+        for code in _NETWORK_ERRORS:
             if code in message:
                 url = re.search(r"at (\S+)", message)
-                where = f" {url.group(1)}" if url else ""
+                words = network_words(code)
                 return ApplicationError(
-                    f"cannot reach{where}: {words}",
-                    hint="is the server running? check the address and the port",
+                    _("cannot reach {url}: {reason}").format(url=url.group(1), reason=words)
+                    if url
+                    else _("cannot reach: {reason}").format(reason=words),
+                    hint=_("is the server running? check the address and the port"),
                 )
         if "Target page, context or browser has been closed" in message or "Browser closed" in message:
             return ApplicationError(
-                "the browser closed unexpectedly", hint="it will be started again on retry"
+                _("the browser closed unexpectedly"), hint=_("it will be started again on retry")
             )
         if "executable doesn't exist" in message.lower():
             return ConfigurationError(message.splitlines()[0])
         first = message.splitlines()[0] if message else type(exc).__name__
-        return ApplicationError(f"{doing} failed: {first}")
-    return ApplicationError(f"{doing} failed unexpectedly: {type(exc).__name__}: {exc}")
+        return ApplicationError(_("{doing} failed: {reason}").format(doing=doing, reason=first))
+    return ApplicationError(
+        _("{doing} failed unexpectedly: {reason}").format(doing=doing, reason=f"{type(exc).__name__}: {exc}")
+    )
 
 
 def _covering(message: str) -> str | None:
@@ -101,9 +131,9 @@ async def what_the_page_has(page: Any, target: Target) -> str | None:
         candidates = []
     close = closest_candidates(target.named or target.value, candidates)
     if close:
-        return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+        return _("did you mean {names}?").format(names=_(" or ").join(f"'{c}'" for c in close))
     if candidates and target.kind in ("label", "placeholder", "title", "test_id"):
-        return "the page has: " + ", ".join(f"'{c}'" for c in candidates[:12])
+        return _("the page has: {names}").format(names=", ".join(f"'{c}'" for c in candidates[:12]))
     return None
 
 
@@ -117,25 +147,66 @@ async def absent_target(page: Any, target: Target, waited: float) -> WorkflowBug
         title = await page.title()
     except Exception:
         title = ""
-    where = f"the page '{title}'" if title else "the page"
+    where = the_page(title)
     close = await what_the_page_has(page, target)
+    advice = _(
+        "the page had finished loading: write the name as the page shows it (see the screenshot in the "
+        "artifacts); quotes, spaces, case, a trailing ':' and a '*' do not matter"
+    )
     return WorkflowBug(
-        f"{target.describe()} is not on {where}" + (f": {close}" if close else ""),
-        hint=(f"{close}; " if close else "")
-        + "the page had finished loading: write the name as the page shows it (see the screenshot in the "
-        "artifacts); quotes, spaces, case, a trailing ':' and a '*' do not matter",
-        cause=[f"on {page.url}, after waiting {waited:.1f} s"],
+        _("{target} is not on {page}: {suggestion}").format(
+            target=target.describe(), page=where, suggestion=close
+        )
+        if close
+        else _("{target} is not on {page}").format(target=target.describe(), page=where),
+        hint=f"{close}; {advice}" if close else advice,
+        cause=[_("on {url}, after waiting {seconds} s").format(url=page.url, seconds=f"{waited:.1f}")],
+    )
+
+
+async def missing_labels(page: Any, missing: list[str], settled: bool) -> RoboError:
+    """The error for labels a form lacks, naming the closest labels the page has (or its labels).
+
+    A workflow error on a page that had finished loading (every item would meet it, see `ABSENT_AFTER`), else a
+    failure worth retrying.
+    """
+    candidates = [str(c) for c in await page.evaluate(CANDIDATES_SCRIPT, "label")]
+    hints = []
+    for label in missing:
+        close = closest_candidates(label, candidates, limit=1)
+        if close:
+            hints.append(_("'{label}': did you mean '{name}'?").format(label=label, name=close[0]))
+    names = ", ".join(f"'{m}'" for m in missing)
+    hint = "; ".join(hints) or _("the form's labels are: {labels}").format(
+        labels=", ".join(f"'{c}'" for c in candidates[:15])
+    )
+    if settled:
+        return WorkflowBug(
+            _("no field labelled {labels} on the page '{title}': {hint}").format(
+                labels=names, title=await page.title(), hint=hint
+            ),
+            hint=_(
+                "{hint}; write the labels as the page shows them (quotes, spaces, case, a trailing ':' and "
+                "a '*' do not matter)"
+            ).format(hint=hint),
+            cause=[_("on {url}").format(url=page.url)],
+        )
+    return ApplicationError(
+        _("no field labelled {labels} on {page}").format(labels=names, page=await page_place(page)), hint=hint
     )
 
 
 def ambiguous_target(target: Target, matches: list[Match], title: str) -> WorkflowBug:
     """Several elements match a target equally well: clicking or filling the first one would be a guess."""
-    where = f"the page '{title}'" if title else "the page"
     listed = ", ".join(m.describe() for m in matches[:6]) + (", …" if len(matches) > 6 else "")
     return WorkflowBug(
-        f"{target.describe()} matches {len(matches)} elements equally well on {where}: {listed}",
-        hint="add exact: true (the whole name), within: a CSS selector of the container to look in, "
-        "or nth: 0 for the first of them (-1 for the last)",
+        _("{target} matches {n} elements equally well on {page}: {matches}").format(
+            target=target.describe(), n=len(matches), page=the_page(title), matches=listed
+        ),
+        hint=_(
+            "add exact: true (the whole name), within: a CSS selector of the container to look in, "
+            "or nth: 0 for the first of them (-1 for the last)"
+        ),
     )
 
 

@@ -9,9 +9,11 @@ Playwright's upload.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from robots.browser.locators import NORMALISE_JS
+from robots.kit import N_, _
 
 FILL_FORM_SCRIPT = (
     r"""
@@ -253,7 +255,43 @@ EMPTY_PAGE_SCRIPT = r"""
 """
 """Whether a loaded document shows nothing at all (a server that answered an empty body)."""
 
-LOGIN_HINT = (
+LOGIN_HINT = N_(
     "check the account's name and password (secrets); the run stops at once, since every item would be"
     " refused the same way and more attempts may lock the account"
 )
+"""The hint of a refused login (translated with `_()` where raised)."""
+
+
+_FIELD_PROBLEMS = (
+    (
+        re.compile(r'^has no choice "(?P<value>.*)"$', re.DOTALL),
+        N_("the field '{field}' has no choice \"{value}\""),
+    ),
+    (
+        re.compile(r'^choice "(?P<value>.*)" is disabled$', re.DOTALL),
+        N_("the field '{field}': the choice \"{value}\" is disabled"),
+    ),
+    (re.compile(r"^is a group without choices$"), N_("the field '{field}' is a group without choices")),
+    (
+        re.compile(r"^cannot be changed \(disabled or read-only\)$"),
+        N_("the field '{field}' cannot be changed (disabled or read-only)"),
+    ),
+    (
+        re.compile(r'^has no option "(?P<value>.*)"$', re.DOTALL),
+        N_("the field '{field}' has no option \"{value}\""),
+    ),
+    (
+        re.compile(r'^refused the value "(?P<value>.*)"$', re.DOTALL),
+        N_("the field '{field}' refused the value \"{value}\""),
+    ),
+)
+"""The problems `FILL_FORM_SCRIPT` reports, as a person reads them (translated with `_()` where raised)."""
+
+
+def field_problem(field: str, problem: str) -> str:
+    """The message for a problem `FILL_FORM_SCRIPT` met with a field, in the language shown."""
+    for pattern, message in _FIELD_PROBLEMS:
+        found = pattern.match(problem)
+        if found:
+            return _(message).format(field=field, value=found.groupdict().get("value", ""))
+    return _("the field '{field}' {problem}").format(field=field, problem=problem)

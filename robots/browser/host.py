@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from robots.browser.launch import INSTALL_HINT, LAUNCH_ARGS, find_browser
-from robots.kit import ApplicationError, ConfigurationError, StepTimeout
+from robots.kit import ApplicationError, ConfigurationError, StepTimeout, _
 
 T = TypeVar("T")
 LAUNCH_TIMEOUT = 60.0
@@ -68,11 +68,14 @@ class BrowserHost:
             )
         except PlaywrightError as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            hint = INSTALL_HINT
+            hint = _(INSTALL_HINT)
             if not self.settings.get("headless", True):
-                hint = "a visible browser (--headed) needs a display: set DISPLAY or run under Xvfb"
+                hint = _("a visible browser (--headed) needs a display: set DISPLAY or run under Xvfb")
             raise ConfigurationError(
-                f"the browser {self.executable} could not be started: {first_line}", hint=hint
+                _("the browser {path} could not be started: {reason}").format(
+                    path=self.executable, reason=first_line
+                ),
+                hint=hint,
             ) from None
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
@@ -82,7 +85,9 @@ class BrowserHost:
             return future.result(timeout=timeout)
         except futures.TimeoutError:
             future.cancel()
-            raise StepTimeout(f"the browser did not answer within {timeout:g} s") from None
+            raise StepTimeout(
+                _("the browser did not answer within {seconds} s").format(seconds=f"{timeout:g}")
+            ) from None
 
     def new_context(self, options: Mapping[str, Any]) -> Any:
         """A new browser context (its own cookies and storage) with Playwright's `options`."""
@@ -91,7 +96,7 @@ class BrowserHost:
             return await self.browser.new_context(**options)
 
         if self.browser is None:
-            raise ApplicationError("the browser is not running")
+            raise ApplicationError(_("the browser is not running"))
         return self.call(create(), LAUNCH_TIMEOUT)
 
     def process_ids(self) -> list[int]:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from robots.kit import ConfigurationError
+from robots.kit import N_, ConfigurationError, _
 
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 WELL_KNOWN_PATHS = (
@@ -30,7 +30,7 @@ LAUNCH_ARGS = (
     "--no-first-run",
     "--disable-dev-shm-usage",
 )
-INSTALL_HINT = (
+INSTALL_HINT = N_(
     "install Chromium (Debian/Ubuntu: 'apt-get install chromium'; Fedora: 'dnf install chromium'), "
     "or Google Chrome, or set ROBO_BROWSER (or the workflow's 'browser: {executable: …}') to the browser's path"
 )
@@ -56,7 +56,8 @@ def find_browser(settings: Mapping[str, Any] | None = None, environ: Mapping[str
         resolved = path if path.is_file() else shutil.which(str(configured))
         if resolved is None or not os.access(resolved, os.X_OK):
             raise ConfigurationError(
-                f"the browser '{configured}' was not found or cannot be run", hint=INSTALL_HINT
+                _("the browser '{path}' was not found or cannot be run").format(path=configured),
+                hint=_(INSTALL_HINT),
             )
         return Path(resolved)
     for name in SYSTEM_BROWSERS:
@@ -69,4 +70,6 @@ def find_browser(settings: Mapping[str, Any] | None = None, environ: Mapping[str
     own = _playwright_browser()
     if own is not None:
         return own
-    raise ConfigurationError("no Chromium or Chrome browser was found on this machine", hint=INSTALL_HINT)
+    raise ConfigurationError(
+        _("no Chromium or Chrome browser was found on this machine"), hint=_(INSTALL_HINT)
+    )

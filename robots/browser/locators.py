@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from robots.kit import FlatParameters
+from robots.kit import FlatParameters, _
 
 TARGET_KINDS = ("label", "text", "role", "placeholder", "title", "test_id", "css", "xpath")
 NAMED_KINDS = ("label", "text", "role", "placeholder")
@@ -103,16 +103,21 @@ class Target(FlatParameters):
         for kind in TARGET_KINDS:
             value = given.get(kind)
             if isinstance(value, str) and not (normalise(value) if kind in NAMED_KINDS else value.strip()):
-                found.append((kind, f"'{kind}' is empty: it must say what to look for"))
+                found.append((kind, _("'{kind}' is empty: it must say what to look for").format(kind=kind)))
         kinds = ", ".join(TARGET_KINDS)
         if optional and not any(kind in given for kind in TARGET_KINDS):
             found.extend(
-                (modifier, f"'{modifier}' says how to look, not what for: add one of {kinds}")
+                (
+                    modifier,
+                    _("'{modifier}' says how to look, not what for: add one of {kinds}").format(
+                        modifier=modifier, kinds=kinds
+                    ),
+                )
                 for modifier in ("within", "nth", "exact", "name")
                 if modifier in given
             )
         if "name" in given and "role" not in given and any(kind in given for kind in TARGET_KINDS):
-            found.append(("name", "'name' is the accessible name that goes with 'role'"))
+            found.append(("name", _("'name' is the accessible name that goes with 'role'")))
         return found
 
     @property
@@ -132,18 +137,22 @@ class Target(FlatParameters):
         """Say in words what is looked for, e.g. "the field labelled 'Nom'"."""
         kind, value = self.kind, self.value
         if kind == "label":
-            text = f"the field labelled '{value}'"
+            text = _("the field labelled '{label}'").format(label=value)
         elif kind == "text":
-            text = f"the element with the text '{value}'"
+            text = _("the element with the text '{text}'").format(text=value)
         elif kind == "role":
             role, name = self.role_and_name()
-            text = f"the {role} '{name}'" if name else f"the {role}"
+            text = (
+                _("the {role} '{name}'").format(role=role, name=name)
+                if name
+                else _("the {role}").format(role=role)
+            )
         else:
-            text = f"the element with {kind.replace('_', ' ')} '{value}'"
+            text = _("the element with {kind} '{value}'").format(kind=kind.replace("_", " "), value=value)
         if self.nth is not None:
-            text += f" (match number {self.nth})"
+            text += _(" (match number {n})").format(n=self.nth)
         if self.within:
-            text += f" inside '{self.within}'"
+            text += _(" inside '{container}'").format(container=self.within)
         return text
 
     def role_and_name(self) -> tuple[str, str | None]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from robots.browser.locators import Target
 from robots.browser.session import MARGIN, BrowserCore
-from robots.kit import ApplicationError, ConfinedPath, Seconds, action, atomic_path
+from robots.kit import ApplicationError, ConfinedPath, Seconds, _, action, atomic_path
 
 
 class PageActions(BrowserCore):
@@ -34,10 +34,12 @@ class PageActions(BrowserCore):
                 await self._screenshot(await self._find(target, scope, None), path=str(path))
             else:
                 await self._screenshot(self._page, path=str(path), full_page=full_page)
-            self.context.record_artifact(path, "screenshot", f"screenshot of {self._page.url}")
+            self.context.record_artifact(
+                path, "screenshot", _("screenshot of {url}").format(url=self._page.url)
+            )
             return str(path)
 
-        return self._run("taking a screenshot", work, target=target)
+        return self._run(_("taking a screenshot"), work, target=target)
 
     # -- dialogs, tabs, frames, sessions -------------------------------------------------------------------------
 
@@ -66,8 +68,8 @@ class PageActions(BrowserCore):
             await self._page.wait_for_load_state("load", timeout=self._ms(timeout))
             return message
 
-        verb = "accepting" if accept else "dismissing"
-        return self._run(f"{verb} a dialog", work, target=target, timeout=timeout)
+        doing = _("accepting a dialog") if accept else _("dismissing a dialog")
+        return self._run(doing, work, target=target, timeout=timeout)
 
     @action(side_effects=True)
     def accept_dialog(
@@ -130,7 +132,7 @@ class PageActions(BrowserCore):
                 chosen = await find()
             if chosen is None:
                 names = [f"{n}: {await p.title()} ({p.url})" for n, p in enumerate(self._context.pages)]
-                raise ApplicationError("no such tab; open tabs are " + "; ".join(names))
+                raise ApplicationError(_("no such tab; open tabs are {tabs}").format(tabs="; ".join(names)))
             if chosen is not self._page:
                 self._page = chosen
                 self._watch(chosen)
@@ -139,7 +141,7 @@ class PageActions(BrowserCore):
             await chosen.wait_for_load_state("load")
             return {"url": chosen.url, "title": await chosen.title()}
 
-        return self._run("switching tab", work)
+        return self._run(_("switching tab"), work)
 
     @action
     def in_frame(self, frame: str | None = None) -> None:
@@ -152,7 +154,7 @@ class PageActions(BrowserCore):
         async def work(scope: Any) -> None:
             self._frame = self._page.frame_locator(frame) if frame else None
 
-        self._run("switching frame", work)
+        self._run(_("switching frame"), work)
 
     @action(side_effects=True, idempotent=True)
     def save_session(self, path: ConfinedPath) -> str:
@@ -171,7 +173,7 @@ class PageActions(BrowserCore):
                 await self._context.storage_state(path=temporary)
             return str(destination)
 
-        return self._run("saving the session", work)
+        return self._run(_("saving the session"), work)
 
     @action
     def load_session(self, path: str) -> bool:

@@ -11,14 +11,14 @@ from pydantic import AfterValidator
 from robots.browser.failures import page_place
 from robots.browser.locators import Target
 from robots.browser.session import BrowserCore
-from robots.kit import BusinessError, ConfigurationError, Seconds, action
+from robots.kit import BusinessError, ConfigurationError, Seconds, _, action
 
 
 def _regular_expression(pattern: str) -> str:
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
+        raise ValueError(_("not a valid regular expression: {reason}").format(reason=exc)) from None
     return pattern
 
 
@@ -48,7 +48,7 @@ class ReadingActions(BrowserCore):
             timeout: Seconds to wait at most.
         """
         if target is None and url is None and not network_idle:
-            raise ConfigurationError("browser.wait_for needs an element, a url or network_idle: true")
+            raise ConfigurationError(_("browser.wait_for needs an element, a url or network_idle: true"))
 
         async def work(scope: Any) -> None:
             if target is not None:
@@ -59,7 +59,7 @@ class ReadingActions(BrowserCore):
                 await self._page.wait_for_load_state("networkidle", timeout=self._ms(timeout))
 
         self._run(
-            f"waiting for {target.describe() if target else url or 'the network'}",
+            _("waiting for {what}").format(what=target.describe() if target else url or _("the network")),
             work,
             target=target,
             timeout=timeout,
@@ -81,7 +81,9 @@ class ReadingActions(BrowserCore):
             element = await self._find(target, scope, timeout)
             return str(await element.inner_text(timeout=self._ms(timeout))).strip()
 
-        return self._run(f"reading {target.describe()}", work, target=target, timeout=timeout)
+        return self._run(
+            _("reading {target}").format(target=target.describe()), work, target=target, timeout=timeout
+        )
 
     @action
     def read_value(self, target: Target, timeout: Seconds | None = None) -> str:
@@ -100,7 +102,9 @@ class ReadingActions(BrowserCore):
                 await (await self._find(target, scope, timeout)).input_value(timeout=self._ms(timeout))
             )
 
-        return self._run(f"reading {target.describe()}", work, target=target, timeout=timeout)
+        return self._run(
+            _("reading {target}").format(target=target.describe()), work, target=target, timeout=timeout
+        )
 
     @action
     def read_attribute(self, target: Target, attribute: str, timeout: Seconds | None = None) -> str | None:
@@ -120,7 +124,12 @@ class ReadingActions(BrowserCore):
             value = await element.get_attribute(attribute, timeout=self._ms(timeout))
             return None if value is None else str(value)
 
-        return self._run(f"reading {attribute} of {target.describe()}", work, target=target, timeout=timeout)
+        return self._run(
+            _("reading {attribute} of {target}").format(attribute=attribute, target=target.describe()),
+            work,
+            target=target,
+            timeout=timeout,
+        )
 
     @action
     def read_table(
@@ -148,7 +157,7 @@ class ReadingActions(BrowserCore):
 
             records: list[dict[str, Any]] = []
             seen: set[str] = set()
-            for _ in range(max_pages):
+            for _page_number in range(max_pages):
                 locator = await self._find(table, scope, timeout)
                 await locator.wait_for(state="visible", timeout=self._ms(timeout))
                 page_rows = await locator.evaluate(READ_TABLE_SCRIPT)
@@ -164,10 +173,12 @@ class ReadingActions(BrowserCore):
                 seen.add(href or "")
                 await link.first.click(timeout=self._ms(timeout))
                 await self._page.wait_for_load_state("load", timeout=self._ms(timeout))
-                await self._check_status("opening the next page")
+                await self._check_status(_("opening the next page"))
             return records
 
-        return self._run(f"reading {table.describe()}", work, target=table, timeout=timeout)
+        return self._run(
+            _("reading {target}").format(target=table.describe()), work, target=table, timeout=timeout
+        )
 
     @action
     def exists(self, target: Target, timeout: float = 0) -> bool:
@@ -200,7 +211,9 @@ class ReadingActions(BrowserCore):
                 return True
             return bool(await locator.count() and await locator.is_visible())
 
-        return self._run(f"looking for {target.describe()}", work, timeout=max(timeout, 1))
+        return self._run(
+            _("looking for {target}").format(target=target.describe()), work, timeout=max(timeout, 1)
+        )
 
     @action
     def assert_text(
@@ -220,9 +233,11 @@ class ReadingActions(BrowserCore):
                 await place.get_by_text(expected).first.wait_for(state="visible", timeout=self._ms(timeout))
             except Exception:
                 where = await page_place(self._page)
-                raise BusinessError(f"the text '{expected}' is not shown on {where}") from None
+                raise BusinessError(
+                    _("the text '{text}' is not shown on {page}").format(text=expected, page=where)
+                ) from None
 
-        self._run(f"checking the text '{expected}'", work, target=target, timeout=timeout)
+        self._run(_("checking the text '{text}'").format(text=expected), work, target=target, timeout=timeout)
 
     # -- what the application answered ---------------------------------------------------------------------------
 
@@ -254,7 +269,7 @@ class ReadingActions(BrowserCore):
             text = " ".join(dict.fromkeys(m["text"] for m in messages))
             return {"text": text, "kind": kind, "messages": messages, "fields": fields}
 
-        return self._run("reading the page's message", work, timeout=timeout)
+        return self._run(_("reading the page's message"), work, timeout=timeout)
 
     @action
     def read_url(self, pattern: UrlPattern | None = None) -> dict[str, Any]:
@@ -288,13 +303,15 @@ class ReadingActions(BrowserCore):
                 found = compiled.search(address)
                 if found is None:
                     raise BusinessError(
-                        f"the address {address} does not match the pattern {pattern}",
-                        hint="is this the page the previous step should have led to? check the screenshot",
+                        _("the address {url} does not match the pattern {pattern}").format(
+                            url=address, pattern=pattern
+                        ),
+                        hint=_("is this the page the previous step should have led to? check the screenshot"),
                     )
                 result.update(found.groupdict())
             return result
 
-        return self._run("reading the address", work)
+        return self._run(_("reading the address"), work)
 
     @action
     def read_row(
@@ -336,15 +353,19 @@ class ReadingActions(BrowserCore):
                     break
                 await asyncio.sleep(0.2)  # a result list may still be filling in
             place = await page_place(self._page)
-            known = f"; its columns are {', '.join(headers)}" if headers else ""
+            known = _("; its columns are {columns}").format(columns=", ".join(headers)) if headers else ""
             raise BusinessError(
-                f"no row of {where.describe()} has a cell '{contains}' on {place}",
+                _("no row of {table} has a cell '{text}' on {page}").format(
+                    table=where.describe(), text=contains, page=place
+                ),
                 hint=(
-                    "look in another column, or check the search"
+                    _("look in another column, or check the search")
                     if column is None
-                    else f"the text was looked for in the column '{column}'"
+                    else _("the text was looked for in the column '{column}'").format(column=column)
                 )
                 + known,
             )
 
-        return self._run(f"reading the row '{contains}'", work, target=table, timeout=timeout)
+        return self._run(
+            _("reading the row '{text}'").format(text=contains), work, target=table, timeout=timeout
+        )

@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 from robots.browser.failures import (
-    _NETWORK_ERRORS,
     MASK_COLOUR,
     absent_target,
     ambiguous_target,
     explain,
+    network_words,
     page_place,
     redact_html,
     redact_zip,
@@ -39,6 +39,7 @@ from robots.kit import (
     RoboError,
     Robot,
     RobotContext,
+    _,
     temporary_sibling,
 )
 
@@ -113,7 +114,11 @@ class BrowserCore(Robot):
         """
         if target.named is None:
             if target.kind in NAMED_KINDS and target.kind != "role":  # written by a template, from the data
-                raise BusinessError(f"{target.describe()}: the {target.kind} to look for is empty")
+                raise BusinessError(
+                    _("{target}: the {kind} to look for is empty").format(
+                        target=target.describe(), kind=target.kind
+                    )
+                )
             return target.locate(scope)
 
         async def look() -> tuple[Any, list[Match]]:
@@ -166,9 +171,11 @@ class BrowserCore(Robot):
             return await absent_target(self._page, target, waited)
         place = await page_place(self._page)
         return ApplicationError(
-            f"{target.describe()} was not found on {place} within {waited:.0f} s",
+            _("{target} was not found on {page} within {seconds} s").format(
+                target=target.describe(), page=place, seconds=f"{waited:.0f}"
+            ),
             hint=await what_the_page_has(self._page, target)
-            or "the page did not finish loading: check the screenshot in the artifacts",
+            or _("the page did not finish loading: check the screenshot in the artifacts"),
         )
 
     def _ensure_host(self) -> BrowserHost:
@@ -236,16 +243,23 @@ class BrowserCore(Robot):
             shot = self.context.artifact_path(f"lane{self.context.lane}-{label}-failure.png")
             try:
                 await self._screenshot(page, path=str(shot), full_page=True)
-                self.context.record_artifact(shot, "screenshot", f"page when '{doing}' failed")
+                self.context.record_artifact(
+                    shot, "screenshot", _("page when '{doing}' failed").format(doing=doing)
+                )
             except Exception as exc:
-                self.context.log(f"no screenshot could be taken: {exc}")
+                self.context.log(_("no screenshot could be taken: {reason}").format(reason=exc))
             html = self.context.artifact_path(f"lane{self.context.lane}-{label}-failure.html")
             try:
                 html.write_text(redact_html(await page.content(), self.context.redact), encoding="utf-8")
-                self.context.record_artifact(html, "html", f"page HTML when '{doing}' failed")
+                self.context.record_artifact(
+                    html, "html", _("page HTML when '{doing}' failed").format(doing=doing)
+                )
             except Exception as exc:
-                self.context.log(f"the page's HTML could not be saved: {exc}")
-        await self._save_trace(f"lane{self.context.lane}-{label}-failure-trace.zip", f"trace up to '{doing}'")
+                self.context.log(_("the page's HTML could not be saved: {reason}").format(reason=exc))
+        await self._save_trace(
+            f"lane{self.context.lane}-{label}-failure-trace.zip",
+            _("trace up to '{doing}'").format(doing=doing),
+        )
         if self.trace_mode != "off":
             self._snapshots_wanted = True  # what happens next (a retry, a recovery) is recorded in full
 
@@ -271,7 +285,7 @@ class BrowserCore(Robot):
             self._actions_since_trace = 0
             self.context.record_artifact(path, "trace", description)
         except Exception as exc:
-            self.context.log(f"the trace could not be saved: {exc}")
+            self.context.log(_("the trace could not be saved: {reason}").format(reason=exc))
         finally:
             raw.unlink(missing_ok=True)
 
@@ -291,14 +305,21 @@ class BrowserCore(Robot):
         else:
             # Named without the key, which may be built from a secret: the artifact's event names the item.
             self._host.call(
-                self._save_trace(f"lane{self.context.lane}-failed-item-trace.zip", f"item {key}"), 60
+                self._save_trace(
+                    f"lane{self.context.lane}-failed-item-trace.zip", _("item {key}").format(key=key)
+                ),
+                60,
             )
 
     async def _check_status(self, doing: str) -> None:
         status, self._last_status = self._last_status, None
         if status is not None and status >= 500:
             place = await page_place(self._page)
-            raise ApplicationError(f"the server answered with an error {status} to {doing}, on {place}")
+            raise ApplicationError(
+                _("the server answered with an error {status} to {doing}, on {page}").format(
+                    status=status, doing=doing, page=place
+                )
+            )
 
     async def _check_loaded(self, page: Any, doing: str) -> None:
         """A page that did not load (the browser's own error page, an empty answer) is a system failure.
@@ -310,23 +331,31 @@ class BrowserCore(Robot):
         failure = await _failure_of(request) if request is not None else None
         if failure:
             code = failure.removeprefix("net::")
-            words = _NETWORK_ERRORS.get(code, "")
+            words = network_words(code)
             raise ApplicationError(
-                f"the page did not load after {doing}: {words + ' (' + code + ')' if words else code}",
-                hint="the server may have stopped while answering: the data may or may not have been saved",
+                _("the page did not load after {doing}: {reason}").format(
+                    doing=doing, reason=f"{words} ({code})" if words else code
+                ),
+                hint=_(
+                    "the server may have stopped while answering: the data may or may not have been saved"
+                ),
             )
         address = str(page.url)
         if address.startswith("chrome-error://"):
             code = await _settled_evaluate(page, NET_ERROR_SCRIPT)
-            words = _NETWORK_ERRORS.get(str(code).removeprefix("net::"), "") if code else ""
+            words = network_words(str(code).removeprefix("net::")) if code else ""
             raise ApplicationError(
-                f"the page did not load after {doing}: {words or code or 'the browser shows its error page'}",
-                hint="the server may have stopped while answering: the data may or may not have been saved",
+                _("the page did not load after {doing}: {reason}").format(
+                    doing=doing, reason=words or code or _("the browser shows its error page")
+                ),
+                hint=_(
+                    "the server may have stopped while answering: the data may or may not have been saved"
+                ),
             )
         if address.startswith(("http:", "https:")) and await _settled_evaluate(page, EMPTY_PAGE_SCRIPT):
             raise ApplicationError(
-                f"the server answered {doing} with an empty page ({address})",
-                hint="the server may have failed while answering: the data may or may not have been saved",
+                _("the server answered {doing} with an empty page ({url})").format(doing=doing, url=address),
+                hint=_("the server may have failed while answering: the data may or may not have been saved"),
             )
 
     async def _after_submit(
@@ -338,8 +367,8 @@ class BrowserCore(Robot):
                 await asyncio.wait_for(_failure_of(self._navigation), seconds)
             except TimeoutError:
                 raise ApplicationError(
-                    f"no answer to {doing} within {seconds:g} s",
-                    hint="the server may be slow or stopped: the data may or may not have been saved",
+                    _("no answer to {doing} within {seconds} s").format(doing=doing, seconds=f"{seconds:g}"),
+                    hint=_("the server may be slow or stopped: the data may or may not have been saved"),
                 ) from None
         await page.wait_for_load_state("load", timeout=self._ms(timeout))
         await self._check_status(doing)
@@ -363,13 +392,15 @@ class BrowserCore(Robot):
         own = {" ".join(message.split()) for _, message in answer["fields"]}
         if texts and all(" ".join(text.split()) in own for text in texts):
             banners = [m["text"] for m in answer["messages"] if m["kind"] in ("error", "warning")]
-            details = "; ".join(dict.fromkeys(banners)) or "the fields' messages say"
+            details = "; ".join(dict.fromkeys(banners)) or _("the fields' messages say")
         said = " ".join(details.split())
         details = "; ".join([details, *(n for n in dict.fromkeys(named) if " ".join(n.split()) not in said)])
-        cause = [f"after {doing}, on {place}"]
+        cause = [_("after {doing}, on {page}").format(doing=doing, page=place)]
         if answer["password"]:
-            raise AccessRefused(f"the login was refused: {details}", cause=cause, hint=LOGIN_HINT)
-        raise BusinessError(f"the page refused the data: {details}", cause=cause)
+            raise AccessRefused(
+                _("the login was refused: {details}").format(details=details), cause=cause, hint=_(LOGIN_HINT)
+            )
+        raise BusinessError(_("the page refused the data: {details}").format(details=details), cause=cause)
 
     async def _watch_refusal(self, scope: Any) -> None:
         """Before a click or a key that may submit a form: note the fields the browser will refuse to send."""
@@ -385,7 +416,8 @@ class BrowserCore(Robot):
             named = "; ".join(f"{label} : {message}" if label else message for label, message in blocked)
             place = await page_place(page)
             raise BusinessError(
-                f"the browser refused to send the form: {named}", cause=[f"after {doing}, on {place}"]
+                _("the browser refused to send the form: {fields}").format(fields=named),
+                cause=[_("after {doing}, on {page}").format(doing=doing, page=place)],
             )
 
     def _resolve_url(self, url: str) -> str:
@@ -405,7 +437,7 @@ class BrowserCore(Robot):
         try:
             self._host.call(shut(), 30)
         except Exception as exc:
-            self.context.log(f"the browser context did not close cleanly: {exc}")
+            self.context.log(_("the browser context did not close cleanly: {reason}").format(reason=exc))
 
 
 def _error_target(error_when: str | dict[str, str]) -> Target:
@@ -414,7 +446,8 @@ def _error_target(error_when: str | dict[str, str]) -> Target:
     unknown = [key for key in error_when if key not in (*TARGET_KINDS, "within", "exact", "name")]
     if unknown:
         raise ConfigurationError(
-            f"error_when has no key {', '.join(unknown)}", hint="use one of " + ", ".join(TARGET_KINDS)
+            _("error_when has no key {keys}").format(keys=", ".join(unknown)),
+            hint=_("use one of {kinds}").format(kinds=", ".join(TARGET_KINDS)),
         )
     return Target(**error_when)  # type: ignore[arg-type]
 
@@ -432,7 +465,7 @@ async def _settled_evaluate(scope: Any, script: str) -> Any:
     """Evaluate a script in the page, again once it has loaded when a navigation replaced the document."""
     from playwright.async_api import Error as PlaywrightError
 
-    for _ in range(3):
+    for _attempt in range(3):
         try:
             return await scope.evaluate(script)
         except PlaywrightError as exc:

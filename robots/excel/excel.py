@@ -42,9 +42,11 @@ from robots.kit import (
     BusinessError,
     ConfigurationError,
     ConfinedPath,
+    _,
     action,
     check_not_open,
     missing_file,
+    ngettext,
 )
 
 Record = dict[str, Any]
@@ -171,21 +173,21 @@ class Excel(WorkbookFiles):
         kind = kind_of(target)
         if target.exists() and not overwrite:
             raise BusinessError(
-                f"excel.create_workbook: {target} already exists",
-                hint="add `overwrite: true` to replace it, or write to it with excel.write_rows",
+                _("excel.create_workbook: {path} already exists").format(path=target),
+                hint=_("add `overwrite: true` to replace it, or write to it with excel.write_rows"),
             )
         check_not_open(target)
         if kind == "csv":
             return self._write_grid([list(columns or [])], target, "create_workbook", delimiter, encoding)
         if kind == "xlsm":
             raise ConfigurationError(
-                "excel.create_workbook: a new workbook has no macros to keep",
-                hint="create a .xlsx, or copy an existing .xlsm with files.copy",
+                _("excel.create_workbook: a new workbook has no macros to keep"),
+                hint=_("create a .xlsx, or copy an existing .xlsm with files.copy"),
             )
         names = sheets or ["Feuil1"]
         if len(set(names)) != len(names):
             raise ConfigurationError(
-                "excel.create_workbook: the sheet names repeat", hint="give distinct names"
+                _("excel.create_workbook: the sheet names repeat"), hint=_("give distinct names")
             )
         workbook = openpyxl.Workbook()
         workbook.active.title = names[0]
@@ -302,7 +304,11 @@ class Excel(WorkbookFiles):
                 worksheet.cell(header_row, offset, name)
             header += new
             if new:
-                self.context.log(f"excel.append_rows: new columns {', '.join(new)} in {source.name}")
+                self.context.log(
+                    _("excel.append_rows: new columns {columns} in {name}").format(
+                        columns=", ".join(new), name=source.name
+                    )
+                )
             row = last_used_row(worksheet, header_row) + 1
             for number, record in enumerate(records, start=row):
                 put_row(worksheet, number, [record.get(c) for c in header], formulas)
@@ -341,7 +347,7 @@ class Excel(WorkbookFiles):
 
         source, target, kind, keep_vba = self._targets(path, output, "write_cell")
         if not source.is_file():
-            raise missing_file(source, "spreadsheet")
+            raise missing_file(source, _("spreadsheet"))
         letters, row = coordinate_from_string(cell.replace("$", "").upper())
         column = column_index_from_string(letters)
         if kind == "csv":
@@ -398,12 +404,16 @@ class Excel(WorkbookFiles):
         check_records(updates, "excel.update_rows")
         source, target, kind, keep_vba = self._targets(path, output, "update_rows")
         if not source.is_file():
-            raise missing_file(source, "spreadsheet")
+            raise missing_file(source, _("spreadsheet"))
         for index, update in enumerate(updates, start=1):
             if key_text(update.get(key)) is None:
                 raise BusinessError(
-                    f"excel.update_rows: update {index} has no value for the key {key!r}",
-                    hint=f"every update needs its {key!r}; its fields are: {', '.join(map(str, update))}",
+                    _("excel.update_rows: update {index} has no value for the key {key}").format(
+                        index=index, key=repr(key)
+                    ),
+                    hint=_("every update needs its {key}; its fields are: {fields}").format(
+                        key=repr(key), fields=", ".join(map(str, update))
+                    ),
                 )
         with ExitStack() as stack:
             table: SheetTable | GridTable
@@ -446,8 +456,11 @@ class Excel(WorkbookFiles):
                 updated += len(numbers)
             if not_found:
                 self.context.log(
-                    f"excel.update_rows: {len(not_found)} key(s) not found in {where}: "
-                    + ", ".join(map(str, not_found[:20]))
+                    ngettext(
+                        "excel.update_rows: {n} key not found in {where}: {keys}",
+                        "excel.update_rows: {n} keys not found in {where}: {keys}",
+                        len(not_found),
+                    ).format(n=len(not_found), where=where, keys=", ".join(map(str, not_found[:20])))
                 )
             if kind == "csv":
                 written = self._write_grid(grid, target, "update_rows", delimiter, encoding)

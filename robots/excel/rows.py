@@ -7,6 +7,7 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from robots.excel.values import from_cell, from_csv, header_names, missing_columns, to_cell
+from robots.kit import _
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -112,14 +113,16 @@ class StreamedRecords:
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         if not isinstance(index, int):
-            raise TypeError(f"records are numbered from 0, not by {type(index).__name__}")
+            raise TypeError(_("records are numbered from 0, not by {type}").format(type=type(index).__name__))
         wanted = index + len(self) if index < 0 else index
         if wanted >= 0:
             with closing(self._read()) as records:
                 for position, record in enumerate(records):
                     if position == wanted:
                         return record
-        raise IndexError(f"no record {index}: {self.where} has {len(self)}")
+        raise IndexError(
+            _("no record {index}: {where} has {count}").format(index=index, where=self.where, count=len(self))
+        )
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, StreamedRecords | list | tuple):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from robots.kit import BusinessError
+from robots.kit import BusinessError, _, ngettext
 
 Record = dict[str, Any]
 
@@ -90,11 +90,16 @@ def find_column(name: str, columns: Sequence[str], where: str) -> int:
 def missing_columns(names: Sequence[str], columns: Sequence[str], where: str) -> BusinessError:
     """The error for columns a step needs that the sheet does not have."""
     close = difflib.get_close_matches(names[0], list(columns), n=1)
-    listed = ", ".join(repr(c) for c in columns) or "none (the header row is empty)"
-    plural = "s" if len(names) > 1 else ""
+    listed = ", ".join(repr(c) for c in columns) or _("none (the header row is empty)")
     return BusinessError(
-        f"{where} has no column{plural} {', '.join(repr(n) for n in names)}; its columns are: {listed}",
-        hint=f"did you mean {close[0]!r}?" if close else "check `header_row` and the column names",
+        ngettext(
+            "{where} has no column {names}; its columns are: {columns}",
+            "{where} has no columns {names}; its columns are: {columns}",
+            len(names),
+        ).format(where=where, names=", ".join(repr(n) for n in names), columns=listed),
+        hint=_("did you mean {name}?").format(name=repr(close[0]))
+        if close
+        else _("check `header_row` and the column names"),
     )
 
 
@@ -138,6 +143,8 @@ def check_records(records: Any, where: str) -> None:
     for index, record in enumerate(records, start=1):
         if not isinstance(record, dict):
             raise BusinessError(
-                f"{where}: record {index} is not a mapping of column → value (got {type(record).__name__})",
-                hint="give a list of records, e.g. the result of excel.read_rows or data.select",
+                _("{where}: record {index} is not a mapping of column → value (got {type})").format(
+                    where=where, index=index, type=type(record).__name__
+                ),
+                hint=_("give a list of records, e.g. the result of excel.read_rows or data.select"),
             )

@@ -26,6 +26,7 @@ from robots.kit import (
     BusinessError,
     ConfigurationError,
     Robot,
+    _,
     atomic_path,
     check_not_open,
     file_digest,
@@ -56,7 +57,8 @@ def private_copy(source: Path) -> Path:
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise ApplicationError(
-            f"excel: cannot read {source}: {exc.strerror}", hint="check its permissions"
+            _("excel: cannot read {path}: {reason}").format(path=source, reason=exc.strerror),
+            hint=_("check its permissions"),
         ) from None
     return copy
 
@@ -66,11 +68,15 @@ def kind_of(path: Path) -> Kind:
     kind = _KINDS.get(path.suffix.lower())
     if kind is None:
         hint = (
-            "save it as .xlsx from Excel or LibreOffice" if path.suffix.lower() in (".xls", ".ods") else None
+            _("save it as .xlsx from Excel or LibreOffice")
+            if path.suffix.lower() in (".xls", ".ods")
+            else _("give a .xlsx, .xlsm or .csv file")
         )
         raise ConfigurationError(
-            f"excel: {path.name} is not a spreadsheet this robot reads (.xlsx, .xlsm or .csv)",
-            hint=hint or "give a .xlsx, .xlsm or .csv file",
+            _("excel: {name} is not a spreadsheet this robot reads (.xlsx, .xlsm or .csv)").format(
+                name=path.name
+            ),
+            hint=hint,
         )
     return kind
 
@@ -109,7 +115,7 @@ class WorkbookFiles(Robot):
 
     def _existing(self, path: str) -> tuple[Path, Kind]:
         kind = kind_of(self.context.resolve_path(path))
-        return self.context.input_file(path, "spreadsheet"), kind
+        return self.context.input_file(path, _("spreadsheet")), kind
 
     def _load(self, path: Path, *, read_only: bool, keep_vba: bool = False) -> Workbook:
         """Open a workbook, turning every way a file can be unreadable into an error with a hint."""
@@ -120,12 +126,15 @@ class WorkbookFiles(Robot):
                 magic = handle.read(8)
         except OSError as exc:
             raise ApplicationError(
-                f"excel: cannot read {path}: {exc.strerror}", hint="check its permissions"
+                _("excel: cannot read {path}: {reason}").format(path=path, reason=exc.strerror),
+                hint=_("check its permissions"),
             ) from None
         if magic == _OLE_MAGIC:
             raise ConfigurationError(
-                f"excel: {path.name} is an old .xls workbook or a password-protected one, not a .xlsx file",
-                hint="open it in Excel or LibreOffice and save it as .xlsx (without a password)",
+                _(
+                    "excel: {name} is an old .xls workbook or a password-protected one, not a .xlsx file"
+                ).format(name=path.name),
+                hint=_("open it in Excel or LibreOffice and save it as .xlsx (without a password)"),
             )
         try:
             with quiet_openpyxl():
@@ -134,14 +143,18 @@ class WorkbookFiles(Robot):
                 )
         except PermissionError as exc:
             raise ApplicationError(
-                f"excel: cannot open {path}: {exc.strerror}",
-                hint="another program may hold the file; close it and try again",
+                _("excel: cannot open {path}: {reason}").format(path=path, reason=exc.strerror),
+                hint=_("another program may hold the file; close it and try again"),
             ) from None
         except Exception as exc:
             raise BusinessError(
-                f"excel: {path.name} is not a valid Excel workbook (the file is damaged or not a .xlsx)",
-                hint="open it in Excel to repair it, or check that it was fully downloaded; "
-                f"a CSV or an old .xls renamed {path.suffix} is not a workbook",
+                _("excel: {name} is not a valid Excel workbook (the file is damaged or not a .xlsx)").format(
+                    name=path.name
+                ),
+                hint=_(
+                    "open it in Excel to repair it, or check that it was fully downloaded; "
+                    "a CSV or an old .xls renamed {suffix} is not a workbook"
+                ).format(suffix=path.suffix),
                 cause=[f"{path}: {type(exc).__name__}: {exc}"],
             ) from None
 
@@ -155,9 +168,14 @@ class WorkbookFiles(Robot):
             return workbook[folded[sheet.strip().casefold()]]
         close = difflib.get_close_matches(sheet, workbook.sheetnames, n=1)
         raise ConfigurationError(
-            f"excel: {path.name} has no sheet {sheet!r}; its sheets are: "
-            + ", ".join(repr(name) for name in workbook.sheetnames),
-            hint=f"did you mean {close[0]!r}?" if close else "leave `sheet` out to use the first sheet",
+            _("excel: {name} has no sheet {sheet}; its sheets are: {sheets}").format(
+                name=path.name,
+                sheet=repr(sheet),
+                sheets=", ".join(repr(name) for name in workbook.sheetnames),
+            ),
+            hint=_("did you mean {name}?").format(name=repr(close[0]))
+            if close
+            else _("leave `sheet` out to use the first sheet"),
         )
 
     def _targets(self, path: str, output: str | None, action_name: str) -> tuple[Path, Path, Kind, bool]:
@@ -167,12 +185,15 @@ class WorkbookFiles(Robot):
         kind, target_kind = kind_of(source), kind_of(target)
         if (kind == "csv") != (target_kind == "csv") or (kind == "xlsx" and target_kind == "xlsm"):
             raise ConfigurationError(
-                f"excel.{action_name}: cannot write a {kind} file as {target.name}",
-                hint=f"give an `output` ending in .{kind}"
-                + (" (.xlsm keeps the macros)" if kind == "xlsm" else ""),
+                _("excel.{action}: cannot write a {kind} file as {name}").format(
+                    action=action_name, kind=kind, name=target.name
+                ),
+                hint=_("give an `output` ending in .{kind} (.xlsm keeps the macros)").format(kind=kind)
+                if kind == "xlsm"
+                else _("give an `output` ending in .{kind}").format(kind=kind),
             )
         if output and not source.is_file():
-            raise missing_file(source, "spreadsheet")
+            raise missing_file(source, _("spreadsheet"))
         check_not_open(target)
         if target != source:
             check_not_open(source)
@@ -184,8 +205,14 @@ class WorkbookFiles(Robot):
         return self._written(target, action_name)
 
     def _written(self, target: Path, action_name: str) -> str:
-        self.context.log(f"excel.{action_name}: wrote {target}, sha256 {file_digest(target)}")
-        self.context.record_artifact(target, "output", f"written by excel.{action_name}")
+        self.context.log(
+            _("excel.{action}: wrote {path}, sha256 {digest}").format(
+                action=action_name, path=target, digest=file_digest(target)
+            )
+        )
+        self.context.record_artifact(
+            target, "output", _("written by excel.{action}").format(action=action_name)
+        )
         return str(target.resolve())
 
     def _write_grid(
@@ -234,7 +261,7 @@ class WorkbookFiles(Robot):
                     worksheet, bounds, header, start = self._table(workbook, source, table, sheet)
                     iterator = worksheet.iter_rows(values_only=True, **bounds)
                     rows_numbered = numbered(iterator, start=start, skip=0)
-                    where = f"{source.name}, table {table!r}"
+                    where = _("{name}, table {table}").format(name=source.name, table=repr(table))
                 else:
                     worksheet = self._sheet(workbook, sheet, source)
                     worksheet.reset_dimensions()  # some programs write a wrong size; read what is there
@@ -274,15 +301,21 @@ class WorkbookFiles(Robot):
         )
         if info is None:
             close = difflib.get_close_matches(table, list(tables), n=1)
-            listed = ", ".join(repr(name) for name in sorted(tables)) or "none"
+            listed = ", ".join(repr(name) for name in sorted(tables)) or _("none")
             raise ConfigurationError(
-                f"excel: {source.name} has no table {table!r}; its tables are: {listed}",
-                hint=f"did you mean {close[0]!r}?" if close else "give `sheet` to read a whole sheet instead",
+                _("excel: {name} has no table {table}; its tables are: {tables}").format(
+                    name=source.name, table=repr(table), tables=listed
+                ),
+                hint=_("did you mean {name}?").format(name=repr(close[0]))
+                if close
+                else _("give `sheet` to read a whole sheet instead"),
             )
         if sheet is not None and sheet != info.sheet:
             raise ConfigurationError(
-                f"excel: table {info.name!r} is on sheet {info.sheet!r}, not {sheet!r}",
-                hint="leave `sheet` out when you give `table`",
+                _("excel: table {table} is on sheet {sheet}, not {given}").format(
+                    table=repr(info.name), sheet=repr(info.sheet), given=repr(sheet)
+                ),
+                hint=_("leave `sheet` out when you give `table`"),
             )
         start = info.min_row + info.header_rows
         bounds = {
@@ -313,7 +346,9 @@ class WorkbookFiles(Robot):
             return workbook
         workbook = self._load(source, read_only=False, keep_vba=keep_vba)
         if source.suffix.lower() == ".xlsm" and not keep_vba:
-            self.context.log(f"excel: the macros of {source.name} are not copied to a .xlsx output")
+            self.context.log(
+                _("excel: the macros of {name} are not copied to a .xlsx output").format(name=source.name)
+            )
         return workbook
 
     def _sheet_or_new(self, workbook: Workbook, sheet: str | None, source: Path) -> Worksheet:

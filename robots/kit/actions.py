@@ -18,6 +18,7 @@ from typing import Annotated, Any, ClassVar, TypeVar, overload
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from robots.kit.durations import Duration
+from robots.kit.i18n import N_, _
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -180,7 +181,7 @@ class ActionSpec:
             self.adapter(name).validate_python(value)
         except ValidationError as exc:
             first = exc.errors()[0]
-            return str(first.get("msg", "invalid value"))
+            return str(first.get("msg", _("invalid value")))
         return None
 
     @property
@@ -390,32 +391,42 @@ def _is_confined(annotation: Any) -> bool:
     return any(_is_confined(arg) for arg in typing.get_args(annotation))
 
 
+_TYPE_WORDS: dict[Any, str] = {
+    str: N_("text"),
+    int: N_("integer"),
+    float: N_("number"),
+    bool: N_("true/false"),
+    Path: N_("path"),
+    dict: N_("mapping"),
+}
+"""The words of the simple types (translated with `_()` where shown)."""
+
+
 def describe_type(annotation: Any) -> str:
-    """A short, readable name for a parameter's type (for `robo actions` and error messages)."""
+    """A short, readable name for a parameter's type (for `robo actions` and error messages), in the language shown."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is Annotated:
         base = describe_type(args[0])
         if any(isinstance(meta, _SecretMarker) for meta in args[1:]):
-            return "secret text"
+            return _("secret text")
         if annotation == Seconds:
-            return "seconds or a duration (90s, 15m, 1h30)"
+            return _("seconds or a duration (90s, 15m, 1h30)")
         return base
     if origin is typing.Literal:
         return " | ".join(repr(a) for a in args)
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         parts = [describe_type(a) for a in args if a is not type(None)]
         text = " | ".join(dict.fromkeys(parts))
-        return f"{text} (optional)" if type(None) in args else text
+        return _("{type} (optional)").format(type=text) if type(None) in args else text
     if origin in (list, Sequence, typing.List):  # noqa: UP006
-        return f"list of {describe_type(args[0])}" if args else "list"
+        return _("list of {type}").format(type=describe_type(args[0])) if args else _("list")
     if origin in (dict, Mapping, typing.Dict):  # noqa: UP006
-        return "mapping"
-    names = {str: "text", int: "integer", float: "number", bool: "true/false", Path: "path", dict: "mapping"}
-    if annotation in names:
-        return names[annotation]
+        return _("mapping")
+    if annotation in _TYPE_WORDS:
+        return _(_TYPE_WORDS[annotation])
     if annotation is Any:
-        return "any value"
+        return _("any value")
     return getattr(annotation, "__name__", str(annotation))
 
 

@@ -9,6 +9,7 @@ from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
 
 from robots.kit.errors import BusinessError, ConfigurationError
+from robots.kit.i18n import _
 
 DELIMITERS = (";", ",", "\t", "|")
 """The separators `detect_delimiter` chooses from."""
@@ -20,8 +21,8 @@ def check_encoding(encoding: str) -> None:
         codecs.lookup(encoding)
     except LookupError:
         raise ConfigurationError(
-            f"unknown encoding {encoding!r}",
-            hint="use utf-8-sig, or cp1252 for files saved by Excel on Windows",
+            _("unknown encoding {encoding}").format(encoding=repr(encoding)),
+            hint=_("use utf-8-sig, or cp1252 for files saved by Excel on Windows"),
         ) from None
 
 
@@ -29,18 +30,21 @@ def undecodable(path: Path, raw: bytes, encoding: str) -> ConfigurationError:
     """The error for a file whose bytes `raw` are not text in `encoding`: its line and byte, and the encoding to try."""
     try:
         raw.decode(encoding)
-        where = " is"
+        message = _("{path} is not valid {encoding} text").format(path=path, encoding=encoding)
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        where = f": line {line} is"
-        byte = f" (byte 0x{raw[exc.start]:02X})"
-    else:
-        byte = ""
+        message = _("{path}: line {line} is not valid {encoding} text (byte {byte})").format(
+            path=path,
+            line=raw[: exc.start].count(b"\n") + 1,
+            encoding=encoding,
+            byte=f"0x{raw[exc.start]:02X}",
+        )
     suggestion = "cp1252" if "cp1252" not in encoding.lower() else "utf-8-sig"
     return ConfigurationError(
-        f"{path}{where} not valid {encoding} text{byte}",
-        hint="the file was saved in another encoding (Excel on Windows often uses cp1252): "
-        f"add `encoding: {suggestion}` to the step",
+        message,
+        hint=_(
+            "the file was saved in another encoding (Excel on Windows often uses cp1252): "
+            "add `encoding: {encoding}` to the step"
+        ).format(encoding=suggestion),
     )
 
 
@@ -71,7 +75,11 @@ def read_csv_grid(path: Path, delimiter: str, encoding: str) -> Generator[list[s
         except UnicodeDecodeError:
             raise undecodable(path, path.read_bytes(), encoding) from None
         except csv.Error as exc:
-            raise BusinessError(f"{path}: line {line + 1} is not valid CSV: {exc}") from None
+            raise BusinessError(
+                _("{path}: line {line} is not valid CSV: {reason}").format(
+                    path=path, line=line + 1, reason=exc
+                )
+            ) from None
 
 
 def write_csv_grid(path: Path, rows: Iterable[Sequence[str]], delimiter: str, encoding: str) -> None:

@@ -15,8 +15,11 @@ from pydantic import BeforeValidator
 from pydantic.json_schema import WithJsonSchema
 from pytimeparse.timeparse import timeparse as parse_time_expression
 
+from robots.kit.i18n import N_, _
+
 EXAMPLES = "90s, 15m, 1h30 or 2 jours"
-NOT_A_DURATION = f"should be a number of seconds or a duration such as {EXAMPLES}"
+NOT_A_DURATION = N_("should be a number of seconds or a duration such as 90s, 15m, 1h30 or 2 jours")
+"""Why a value is no duration (marked with `N_`: translated with `_()` where it is raised)."""
 
 _FRENCH_UNITS = (
     (re.compile(r"(?<=[\d\s])semaines?\b"), "w"),
@@ -50,7 +53,7 @@ def to_seconds(value: Any) -> Any:
     text = _HOURS_AND_MINUTES.sub(r"\1h\2m", " ".join(text.split()))
     seconds = parse_time_expression(text)
     if seconds is None:
-        raise ValueError(NOT_A_DURATION)
+        raise ValueError(_(NOT_A_DURATION))
     return float(seconds)
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from robots.kit.errors import ApplicationError, BusinessError, ConfigurationError
+from robots.kit.i18n import _
 
 OnConflict = Literal["fail", "skip", "rename", "overwrite"]
 TRASH_FOLDER = ".robo-trash"
@@ -67,18 +68,23 @@ def one_writer(path: Path, run_id: str | None, robot: str, wait: float | None = 
                 break
             os.close(fd)  # the previous holder removed that file after we opened it: lock the current one
             continue
-        holder = _holder(fd) or "another run"
+        holder = _holder(fd) or _("another run")
         os.close(fd)
         if time.monotonic() > deadline:
             raise ApplicationError(
-                f"{robot}: {holder} is already writing {path.name}",
-                hint=f"runs writing one file take turns; it has held {path.name} for more than {wait:g} s",
+                _("{robot}: {holder} is already writing {name}").format(
+                    robot=robot, holder=holder, name=path.name
+                ),
+                hint=_(
+                    "runs writing one file take turns; it has held {name} for more than {seconds} s"
+                ).format(name=path.name, seconds=f"{wait:g}"),
             )
         time.sleep(0.05)
     held.add(lock_path)
     try:
         with suppress(OSError):
-            os.write(fd, f"run {run_id or '?'} (pid {os.getpid()})".encode())
+            # Read back in another run's message: written in the words of this one's language.
+            os.write(fd, _("run {run} (pid {pid})").format(run=run_id or "?", pid=os.getpid()).encode())
         yield
     finally:
         held.discard(lock_path)
@@ -141,9 +147,13 @@ def check_not_open(path: Path) -> None:
     owner = lock_file(path)
     if owner is not None:
         raise ApplicationError(
-            f"{path.name} is open in another program (lock file {owner.name} beside it): {path}",
-            hint="close the file in Excel or LibreOffice, then run again; if nobody has it open, "
-            f"delete the leftover lock file {owner}",
+            _("{name} is open in another program (lock file {lock} beside it): {path}").format(
+                name=path.name, lock=owner.name, path=path
+            ),
+            hint=_(
+                "close the file in Excel or LibreOffice, then run again; if nobody has it open, "
+                "delete the leftover lock file {lock}"
+            ).format(lock=owner),
         )
 
 
@@ -194,14 +204,18 @@ class Transfer:
         if on_conflict == "overwrite":
             if target.is_dir():
                 raise BusinessError(
-                    f"{self.robot}: cannot overwrite {target}: it is a folder",
-                    hint="choose another destination",
+                    _("{robot}: cannot overwrite {path}: it is a folder").format(
+                        robot=self.robot, path=target
+                    ),
+                    hint=_("choose another destination"),
                 )
             return target
         raise BusinessError(
-            f"{self.robot}: {target} already exists",
-            hint="nothing was changed; choose what to do with `on_conflict: rename` (keeps both, "
-            "'name (2).ext'), `skip` or `overwrite` (the file already there goes to the trash)",
+            _("{robot}: {path} already exists").format(robot=self.robot, path=target),
+            hint=_(
+                "nothing was changed; choose what to do with `on_conflict: rename` (keeps both, "
+                "'name (2).ext'), `skip` or `overwrite` (the file already there goes to the trash)"
+            ),
         )
 
     def move(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
@@ -215,25 +229,31 @@ class Transfer:
     def trash(self, path: Path, trash: Path | None = None) -> Path:
         """Move a file to the trash folder; returns where it is now."""
         target = trash_path(path, trash)
-        moved = self._transfer(path, target, "rename", keep_source=False, verb="deleted (to the trash)")
+        moved = self._transfer(path, target, "rename", keep_source=False, trashed=True)
         assert moved is not None
         return moved
 
     def _transfer(
-        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, verb: str = ""
+        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, trashed: bool = False
     ) -> Path | None:
         with one_writer(target, self.run_id, self.robot):  # runs placing files under one name take turns
-            return self._transfer_locked(source, target, on_conflict, keep_source=keep_source, verb=verb)
+            return self._transfer_locked(
+                source, target, on_conflict, keep_source=keep_source, trashed=trashed
+            )
 
     def _transfer_locked(
-        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, verb: str
+        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool, trashed: bool
     ) -> Path | None:
         digest = file_digest(source)
         target.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(100):  # another process may take the name between our check and our link
+        for _attempt in range(100):  # another process may take the name between our check and our link
             final = self.destination(source, target, on_conflict)
             if final is None:
-                self.log(f"{self.robot}: skipped {source} ({final or target} exists), sha256 {digest}")
+                self.log(
+                    _("{robot}: skipped {source} ({target} exists), sha256 {digest}").format(
+                        robot=self.robot, source=source, target=target, digest=digest
+                    )
+                )
                 return None
             if final.exists() and _same_file(source, final):
                 return final
@@ -249,11 +269,20 @@ class Transfer:
                 if on_conflict == "overwrite" or replaced is not None:
                     raise
                 continue
-            action = verb or ("copied" if keep_source else "moved")
-            note = f" (the previous {final.name} went to {replaced})" if replaced else ""
-            self.log(f"{self.robot}: {action} {source} → {final}, sha256 {digest}{note}")
+            if trashed:
+                line = _("{robot}: deleted (to the trash) {source} → {target}, sha256 {digest}")
+            elif keep_source:
+                line = _("{robot}: copied {source} → {target}, sha256 {digest}")
+            else:
+                line = _("{robot}: moved {source} → {target}, sha256 {digest}")
+            line = line.format(robot=self.robot, source=source, target=final, digest=digest)
+            if replaced:
+                line += _(" (the previous {name} went to {path})").format(name=final.name, path=replaced)
+            self.log(line)
             return final
-        raise ApplicationError(f"{self.robot}: could not find a free name for {target}")
+        raise ApplicationError(
+            _("{robot}: could not find a free name for {path}").format(robot=self.robot, path=target)
+        )
 
     def _move_no_clobber(self, source: Path, target: Path, digest: str) -> None:
         try:
@@ -284,8 +313,10 @@ class Transfer:
             copied = file_digest(temporary)
             if copied != digest:
                 raise ApplicationError(
-                    f"{self.robot}: the copy of {source} differs from the original (sha256 {copied} ≠ {digest})",
-                    hint="the disk or network share may be failing; the original was left in place",
+                    _(
+                        "{robot}: the copy of {path} differs from the original (sha256 {copied} ≠ {digest})"
+                    ).format(robot=self.robot, path=source, copied=copied, digest=digest),
+                    hint=_("the disk or network share may be failing; the original was left in place"),
                 )
             _fsync(temporary)
             place(temporary, target)
@@ -315,19 +346,21 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def missing_file(path: Path, what: str = "file") -> ConfigurationError:
-    """The error for a file a step needs and that is not there."""
-    hint = "check the path; a relative path starts from the workflow's folder"
+def missing_file(path: Path, what: str | None = None) -> ConfigurationError:
+    """The error for a file a step needs and that is not there; `what` names it, translated ("file" by default)."""
+    hint = _("check the path; a relative path starts from the workflow's folder")
     if path.is_dir():
-        hint = "this is a folder, not a file"
+        hint = _("this is a folder, not a file")
     elif path.parent.is_dir():
         siblings = sorted(p.name for p in path.parent.iterdir() if p.suffix.lower() == path.suffix.lower())
         import difflib
 
         close = difflib.get_close_matches(path.name, siblings, n=1)
         if close:
-            hint = f"did you mean {close[0]!r}?"
-    return ConfigurationError(f"{what} not found: {path}", hint=hint)
+            hint = _("did you mean {name}?").format(name=repr(close[0]))
+    return ConfigurationError(
+        _("{what} not found: {path}").format(what=what or _("file"), path=path), hint=hint
+    )
 
 
 TEMPORARY_SUFFIX = ".part"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from robots.kit.errors import ApplicationError, BusinessError, ConfigurationError, RoboError
+from robots.kit.i18n import _
 
 Security = Literal["none", "starttls", "ssl"]
 
@@ -41,7 +42,7 @@ class SmtpServer:
     @property
     def where(self) -> str:
         """`SMTP server host:port`, as the errors name it."""
-        return f"SMTP server {self.host}:{self.port}"
+        return _("{service} server {host}:{port}").format(service="SMTP", host=self.host, port=self.port)
 
 
 def tls_context(ca_file: Path | None, verify: bool) -> ssl.SSLContext:
@@ -53,14 +54,15 @@ def tls_context(ca_file: Path | None, verify: bool) -> ssl.SSLContext:
         return context
     if ca_file is not None and not ca_file.is_file():
         raise ConfigurationError(
-            f"certificate file not found: {ca_file}",
-            hint="ca_file is the PEM file of the server's certificate or of the authority that signed it",
+            _("certificate file not found: {path}").format(path=ca_file),
+            hint=_("ca_file is the PEM file of the server's certificate or of the authority that signed it"),
         )
     try:
         return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     except (ssl.SSLError, ValueError) as exc:
         raise ConfigurationError(
-            f"{ca_file} is not a PEM certificate file", hint="ca_file must hold certificates in PEM format"
+            _("{path} is not a PEM certificate file").format(path=ca_file),
+            hint=_("ca_file must hold certificates in PEM format"),
         ) from exc
 
 
@@ -89,16 +91,18 @@ def send_message(
         code, greeting = client.connect(server.host, server.port)
         if code != 220:
             raise ApplicationError(
-                f"the {where} refused the connection: {code} {greeting.decode(errors='replace')}",
-                hint="the server may be overloaded or in maintenance; try again later",
+                _("the {where} refused the connection: {reply}").format(
+                    where=where, reply=f"{code} {greeting.decode(errors='replace')}"
+                ),
+                hint=_("the server may be overloaded or in maintenance; try again later"),
             )
         if server.security == "starttls":
             try:
                 client.starttls(context=server.tls)
             except smtplib.SMTPNotSupportedError as exc:
                 raise ConfigurationError(
-                    f"the {where} does not offer STARTTLS",
-                    hint="use security: ssl (usually port 465), or none on a local network",
+                    _("the {where} does not offer STARTTLS").format(where=where),
+                    hint=_("use security: ssl (usually port 465), or none on a local network"),
                 ) from exc
         if server.user is not None:
             _login(client, server)
@@ -114,19 +118,23 @@ def send_message(
         raise
     except smtplib.SMTPRecipientsRefused as exc:
         raise BusinessError(
-            f"the {where} refused every recipient: {', '.join(exc.recipients)}",
-            hint="check the addresses",
+            _("the {where} refused every recipient: {recipients}").format(
+                where=where, recipients=", ".join(exc.recipients)
+            ),
+            hint=_("check the addresses"),
             cause=[f"{address}: {code} {reply!r}" for address, (code, reply) in exc.recipients.items()],
         ) from exc
     except smtplib.SMTPSenderRefused as exc:
         if exc.smtp_code == 530:
             raise ConfigurationError(
-                f"the {where} accepts mail only after a login",
-                hint="give user and password (and security: starttls or ssl if the server asks for TLS)",
+                _("the {where} accepts mail only after a login").format(where=where),
+                hint=_("give user and password (and security: starttls or ssl if the server asks for TLS)"),
             ) from exc
         raise ConfigurationError(
-            f"the {where} refused the sender {exc.sender}: {exc.smtp_code} {exc.smtp_error!r}",
-            hint="the account may not be allowed to send as this address; check sender and user",
+            _("the {where} refused the sender {sender}: {reply}").format(
+                where=where, sender=exc.sender, reply=f"{exc.smtp_code} {exc.smtp_error!r}"
+            ),
+            hint=_("the account may not be allowed to send as this address; check sender and user"),
         ) from exc
     except smtplib.SMTPResponseException as exc:
         reply = (
@@ -134,16 +142,21 @@ def send_message(
         )
         if isinstance(exc, smtplib.SMTPDataError) and 500 <= exc.smtp_code < 600:
             raise BusinessError(
-                f"the {where} refused the message: {exc.smtp_code} {reply}",
-                hint="a message too large, or content the server does not accept",
+                _("the {where} refused the message: {reply}").format(
+                    where=where, reply=f"{exc.smtp_code} {reply}"
+                ),
+                hint=_("a message too large, or content the server does not accept"),
             ) from exc
         if 500 <= exc.smtp_code < 600:
             raise ConfigurationError(
-                f"the {where} refused the exchange: {exc.smtp_code} {reply}",
-                hint="check host, port, security and the account with the mail administrator",
+                _("the {where} refused the exchange: {reply}").format(
+                    where=where, reply=f"{exc.smtp_code} {reply}"
+                ),
+                hint=_("check host, port, security and the account with the mail administrator"),
             ) from exc
         raise ApplicationError(
-            f"the {where} failed for now: {exc.smtp_code} {reply}", hint="try again later"
+            _("the {where} failed for now: {reply}").format(where=where, reply=f"{exc.smtp_code} {reply}"),
+            hint=_("try again later"),
         ) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise connection_error(
@@ -163,13 +176,17 @@ def _login(client: smtplib.SMTP, server: SmtpServer) -> None:
         client.login(server.user or "", server.password or "")
     except smtplib.SMTPAuthenticationError as exc:
         raise ConfigurationError(
-            f"the {server.where} refused the login of {server.user!r} ({exc.smtp_code})",
-            hint="check the user name and the password secret",
+            _("the {where} refused the login of {user} ({code})").format(
+                where=server.where, user=repr(server.user), code=exc.smtp_code
+            ),
+            hint=_("check the user name and the password secret"),
         ) from exc
     except smtplib.SMTPNotSupportedError as exc:
         raise ConfigurationError(
-            f"the {server.where} offers no login on this connection (security: {server.security})",
-            hint="most servers only accept a login over TLS: use security: starttls or ssl",
+            _("the {where} offers no login on this connection (security: {security})").format(
+                where=server.where, security=server.security
+            ),
+            hint=_("most servers only accept a login over TLS: use security: starttls or ssl"),
         ) from exc
 
 
@@ -177,33 +194,44 @@ def connection_error(
     exc: BaseException, *, service: str, host: str, port: int, timeout: float, security: Security
 ) -> RoboError:
     """The error to raise when connecting to a mail server failed: it names the server and what to check."""
-    where = f"{service} server {host}:{port}"
+    where = _("{service} server {host}:{port}").format(service=service, host=host, port=port)
     ports = (
-        "465 for ssl, 587 for starttls, 25 for none" if service == "SMTP" else "993 for ssl, 143 otherwise"
+        _("465 for ssl, 587 for starttls, 25 for none")
+        if service == "SMTP"
+        else _("993 for ssl, 143 otherwise")
     )
     if isinstance(exc, ssl.SSLCertVerificationError):
         return ConfigurationError(
-            f"the certificate of the {where} is not trusted: {exc.verify_message}",
-            hint="give the server's certificate (or its authority's) as ca_file",
+            _("the certificate of the {where} is not trusted: {reason}").format(
+                where=where, reason=exc.verify_message
+            ),
+            hint=_("give the server's certificate (or its authority's) as ca_file"),
         )
     if isinstance(exc, ssl.SSLError):
         return ConfigurationError(
-            f"TLS failed with the {where} (security: {security}): {exc.reason or exc}",
-            hint=f"check that security matches the port ({ports})",
+            _("TLS failed with the {where} (security: {security}): {reason}").format(
+                where=where, security=security, reason=exc.reason or exc
+            ),
+            hint=_("check that security matches the port ({ports})").format(ports=ports),
         )
     if isinstance(exc, socket.gaierror):
-        return ConfigurationError(f"unknown {service} server host {host!r}", hint="check the host name")
+        return ConfigurationError(
+            _("unknown {service} server host {host}").format(service=service, host=repr(host)),
+            hint=_("check the host name"),
+        )
     if isinstance(exc, ConnectionRefusedError):
         return ApplicationError(
-            f"cannot connect to the {where}: connection refused",
-            hint=f"check that the server is running and that host and port are right ({ports})",
+            _("cannot connect to the {where}: connection refused").format(where=where),
+            hint=_("check that the server is running and that host and port are right ({ports})").format(
+                ports=ports
+            ),
         )
     if isinstance(exc, TimeoutError):
         return ApplicationError(
-            f"the {where} did not answer within {timeout:g} s",
-            hint="check the host and port, and that no firewall blocks the connection",
+            _("the {where} did not answer within {seconds} s").format(where=where, seconds=f"{timeout:g}"),
+            hint=_("check the host and port, and that no firewall blocks the connection"),
         )
     return ApplicationError(
-        f"the connection to the {where} failed: {exc}",
-        hint=f"check the host, the port and security ({ports}); try again later",
+        _("the connection to the {where} failed: {reason}").format(where=where, reason=exc),
+        hint=_("check the host, the port and security ({ports}); try again later").format(ports=ports),
     )

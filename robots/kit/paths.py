@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from robots.kit.errors import BusinessError
+from robots.kit.i18n import _
 
 MAX_PATH_BYTES = 4096
 
@@ -32,20 +33,20 @@ def path_outside(value: str, base: Path, roots: Iterable[Path], barred: Iterable
     import os
 
     if "\x00" in value:
-        return "it holds a NUL character (\\x00)"
+        return _("it holds a NUL character (\\x00)")
     if _CONTROL.search(value):
-        return "it holds a control character"
+        return _("it holds a control character")
     if len(value.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
-        return f"it is longer than {MAX_PATH_BYTES} bytes"
+        return _("it is longer than {limit} bytes").format(limit=MAX_PATH_BYTES)
     names = re.split(r"[\\/]", value)
     if any(len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES for name in names):
-        return f"a name in it is longer than {MAX_NAME_BYTES} bytes"
+        return _("a name in it is longer than {limit} bytes").format(limit=MAX_NAME_BYTES)
     if value.startswith("~"):
-        return "it starts with '~' (a home folder)"
+        return _("it starts with '~' (a home folder)")
     if _DRIVE.match(value):
-        return "it starts with a drive letter"
+        return _("it starts with a drive letter")
     if "\\" in value and ".." in names:
-        return "it climbs out with '..\\'"
+        return _("it climbs out with '..\\'")
     path = Path(value)
     real = Path(os.path.realpath(path if path.is_absolute() else base / path))
 
@@ -58,14 +59,14 @@ def path_outside(value: str, base: Path, roots: Iterable[Path], barred: Iterable
     if holders and max(holders)[1]:
         return None
     if holders:
-        return "it reaches the records of the runs (audit logs, run store)"
+        return _("it reaches the records of the runs (audit logs, run store)")
     if ".." in path.parts:
-        return "it climbs out of the allowed folders with '..'"
+        return _("it climbs out of the allowed folders with '..'")
     if path.is_absolute():
-        return "it is an absolute path outside the allowed folders"
+        return _("it is an absolute path outside the allowed folders")
     if real != Path(os.path.normpath(base / path)):
-        return "a symbolic link in it leads outside the allowed folders"
-    return "it leads outside the allowed folders"
+        return _("a symbolic link in it leads outside the allowed folders")
+    return _("it leads outside the allowed folders")
 
 
 def outside_error(action: str, parameter: str, value: str, reason: str) -> BusinessError:
@@ -74,12 +75,16 @@ def outside_error(action: str, parameter: str, value: str, reason: str) -> Busin
 
     shown = printable(value, lines=False)
     if len(shown) > 120:
-        shown = f"{shown[:100]}… ({len(value)} characters)"
+        shown = _("{start}… ({length} characters)").format(start=shown[:100], length=len(value))
     return BusinessError(
-        f"{action}: the path in '{parameter}' is refused, {reason}: '{shown}'",
-        hint="the path comes from the data: correct it there. Paths built from data stay in the workflow's"
-        " folder, the run's artifacts and the files and folders given as inputs; a step meant to go elsewhere"
-        " says `allow_outside: true`",
+        _("{action}: the path in '{parameter}' is refused, {reason}: '{path}'").format(
+            action=action, parameter=parameter, reason=reason, path=shown
+        ),
+        hint=_(
+            "the path comes from the data: correct it there. Paths built from data stay in the workflow's"
+            " folder, the run's artifacts and the files and folders given as inputs; a step meant to go elsewhere"
+            " says `allow_outside: true`"
+        ),
     )
 
 
@@ -89,18 +94,31 @@ def refused_name(exc: BaseException, action: str) -> BusinessError | None:
     Such a name comes from the data (a column, a page's text): trying again would fail the same way, so it is
     the data that is refused, not a system failing.
     """
-    hint = (
+    hint = _(
         "the name comes from the data: correct it there, or clean it in the workflow (e.g. the slug filter)"
     )
     if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.EILSEQ):
         name = str(exc.filename or "")
-        shown = name if len(name) <= 80 else f"{name[:60]}… ({len(name)} characters)"
-        problem = "too long" if exc.errno == errno.ENAMETOOLONG else "not valid"
-        return BusinessError(f"{action}: the file name is {problem} for the file system: {shown}", hint=hint)
+        shown = (
+            name
+            if len(name) <= 80
+            else _("{start}… ({length} characters)").format(start=name[:60], length=len(name))
+        )
+        if exc.errno == errno.ENAMETOOLONG:
+            message = _("{action}: the file name is too long for the file system: {name}")
+        else:
+            message = _("{action}: the file name is not valid for the file system: {name}")
+        return BusinessError(message.format(action=action, name=shown), hint=hint)
     if isinstance(exc, ValueError) and "embedded null" in str(exc):
         return BusinessError(
-            f"{action}: a file name holds a NUL character (\\x00), which no file system accepts", hint=hint
+            _("{action}: a file name holds a NUL character (\\x00), which no file system accepts").format(
+                action=action
+            ),
+            hint=hint,
         )
     if isinstance(exc, UnicodeEncodeError) and "surrogates not allowed" in str(exc):
-        return BusinessError(f"{action}: a file name holds a character that cannot be written", hint=hint)
+        return BusinessError(
+            _("{action}: a file name holds a character that cannot be written").format(action=action),
+            hint=hint,
+        )
     return None

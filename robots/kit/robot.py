@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from robots.kit.actions import ActionSpec, T
 from robots.kit.files import missing_file
+from robots.kit.i18n import _
 from robots.kit.paths import outside_error, path_outside
 
 
@@ -42,7 +43,7 @@ class SharedResources:
             try:
                 close(items[key])
             except Exception as exc:
-                problems.append(f"closing {key} failed: {exc}")
+                problems.append(_("closing {resource} failed: {reason}").format(resource=key, reason=exc))
         return problems
 
 
@@ -100,10 +101,10 @@ class RobotContext:
         path = Path(value).expanduser()
         return path if path.is_absolute() else (self.workflow_dir / path)
 
-    def input_file(self, value: str | Path, what: str = "file") -> Path:
+    def input_file(self, value: str | Path, what: str | None = None) -> Path:
         """The file a step reads, resolved like `resolve_path`; a `ConfigurationError` when it is not there.
 
-        The error says "`what` not found: PATH"; its hint tells a folder from a file, or names the closest file
+        The error says "`what` not found: PATH" (`what` as the caller translated it, "file" by default); its hint tells a folder from a file, or names the closest file
         beside it ("did you mean …?").
         """
         path = self.resolve_path(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from robots.kit.i18n import ngettext
+
 # Characters a terminal acts on instead of showing them: the C0 controls (ESC starts the sequences that erase a
 # line, colour text or set the window title, BEL ends one, CR goes back over a line), DEL, the C1 controls (U+009B
 # is a whole CSI by itself) and the Unicode line separators and bidirectional overrides (which reorder what shows).
@@ -47,9 +49,12 @@ def shortened(text: str) -> str:
     shown = [
         line
         if len(line) <= MESSAGE_WIDTH
-        else f"{line[:MESSAGE_WIDTH]}… ({len(line) - MESSAGE_WIDTH:,} more characters)"
+        else ngettext(
+            "{start}… ({n} more character)", "{start}… ({n} more characters)", len(line) - MESSAGE_WIDTH
+        ).format(start=line[:MESSAGE_WIDTH], n=f"{len(line) - MESSAGE_WIDTH:,}")
         for line in lines[:MESSAGE_LINES]
     ]
     if len(lines) > MESSAGE_LINES:
-        shown.append(f"… ({len(lines) - MESSAGE_LINES:,} more lines)")
+        left = len(lines) - MESSAGE_LINES
+        shown.append(ngettext("… ({n} more line)", "… ({n} more lines)", left).format(n=f"{left:,}"))
     return "\n".join(shown)

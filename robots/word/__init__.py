@@ -1,6 +1,7 @@
 """The word robot: fill Word templates, convert documents to PDF."""
 
-from robots.word.word import LIBREOFFICE_PACKAGE, Word
+from robots.word.libreoffice import LIBREOFFICE_PACKAGE
+from robots.word.word import Word
 
 __all__ = [
     "LIBREOFFICE_PACKAGE",

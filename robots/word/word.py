@@ -13,10 +13,7 @@ not a .docx are a `BusinessError`; a conversion that fails or hangs is an `Appli
 from __future__ import annotations
 
 import difflib
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import zipfile
 from collections.abc import Mapping
@@ -24,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from robots.kit import (
+    N_,
     ApplicationError,
     BusinessError,
     ConfigurationError,
@@ -31,21 +29,15 @@ from robots.kit import (
     Robot,
     RobotContext,
     Seconds,
+    _,
     action,
     atomic_file,
+    ngettext,
 )
+from robots.word.libreoffice import find_soffice, run_soffice
 
 if TYPE_CHECKING:
     from docx.document import Document as DocxDocument
-
-LIBREOFFICE_PACKAGE = "libreoffice-writer-nogui"
-_SOFFICE_NAMES = ("soffice", "libreoffice")
-_SOFFICE_PLACES = (
-    "/usr/lib/libreoffice/program/soffice",
-    "/opt/libreoffice/program/soffice",
-    "/Applications/LibreOffice.app/Contents/MacOS/soffice",
-    r"C:\Program Files\LibreOffice\program\soffice.exe",
-)
 
 
 def _cell_text(value: Any) -> str:
@@ -63,6 +55,15 @@ def _none_as_empty(value: Any) -> Any:
     return "" if value is None else value
 
 
+_STYLE_TEXTS = {  # by kind of style: no such style, the styles there are (translated with `_()` where raised)
+    "paragraph": (
+        N_("the document has no paragraph style named {style}"),
+        N_("its paragraph styles are: {styles}"),
+    ),
+    "table": (N_("the document has no table style named {style}"), N_("its table styles are: {styles}")),
+}
+
+
 class Word(Robot):
     """Create, read and edit Word documents (.docx); convert them to PDF with LibreOffice."""
 
@@ -72,12 +73,12 @@ class Word(Robot):
         super().__init__(context)
         self._profile_dir: Path | None = None
 
-    def _input_file(self, path: str, role: str = "document") -> Path:
-        resolved = self.context.input_file(path, role)
+    def _input_file(self, path: str, role: str | None = None) -> Path:
+        resolved = self.context.input_file(path, role or _("document"))
         if resolved.suffix.lower() == ".doc":
             raise ConfigurationError(
-                f"{resolved.name} is in the old Word format (.doc)",
-                hint="open it in Word or LibreOffice and save it as a .docx document",
+                _("{name} is in the old Word format (.doc)").format(name=resolved.name),
+                hint=_("open it in Word or LibreOffice and save it as a .docx document"),
             )
         return resolved
 
@@ -89,15 +90,19 @@ class Word(Robot):
             return docx.Document(str(path))
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise BusinessError(
-                f"{path.name} is not a readable Word document (.docx)",
-                hint="check that the file is a .docx saved by Word or LibreOffice, not renamed from another format",
+                _("{name} is not a readable Word document (.docx)").format(name=path.name),
+                hint=_(
+                    "check that the file is a .docx saved by Word or LibreOffice, not renamed from another format"
+                ),
                 cause=[str(exc)],
             ) from None
 
     def _save(self, document: DocxDocument, target: Path, action_name: str) -> str:
         with atomic_file(target, run_id=self.context.run_id) as handle:
             document.save(handle)
-        self.context.record_artifact(target, "output", f"written by word.{action_name}")
+        self.context.record_artifact(
+            target, "output", _("written by word.{action}").format(action=action_name)
+        )
         return str(target.resolve())
 
     @action(side_effects=True, idempotent=True)
@@ -122,7 +127,7 @@ class Word(Robot):
         from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
         from jinja2.sandbox import SandboxedEnvironment
 
-        source = self._input_file(template, "template")
+        source = self._input_file(template, _("template"))
         target = self.context.resolve_path(output)
         # autoescape: a value holding "&" or "<" must end up as text, not break the document's XML.
         environment = SandboxedEnvironment(
@@ -133,35 +138,52 @@ class Word(Robot):
             wanted = document.get_undeclared_template_variables(environment)
         except TemplateSyntaxError as exc:
             raise ConfigurationError(
-                f"template {source.name}: {exc.message}",
-                hint="fix the {{ }} and {% %} tags in Word; a tag must be written on one line, in plain text",
+                _("template {name}: {reason}").format(name=source.name, reason=exc.message),
+                hint=_(
+                    "fix the {{ }} and {% %} tags in Word; a tag must be written on one line, in plain text"
+                ),
             ) from None
         except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise ConfigurationError(
-                f"template {source.name} is not a readable Word document (.docx)", cause=[str(exc)]
+                _("template {name} is not a readable Word document (.docx)").format(name=source.name),
+                cause=[str(exc)],
             ) from None
         missing = sorted(set(wanted) - set(values))
         if missing:
             names = ", ".join(missing)
             raise BusinessError(
-                f"word.render_template: no value for {names} (placeholder{'s' if len(missing) > 1 else ''} of "
-                f"{source.name})",
-                hint=f"give {'them' if len(missing) > 1 else 'it'} under values:; the template uses "
-                + ", ".join(sorted(wanted)),
+                ngettext(
+                    "word.render_template: no value for {names} (placeholder of {template})",
+                    "word.render_template: no value for {names} (placeholders of {template})",
+                    len(missing),
+                ).format(names=names, template=source.name),
+                hint=ngettext(
+                    "give it under values:; the template uses {placeholders}",
+                    "give them under values:; the template uses {placeholders}",
+                    len(missing),
+                ).format(placeholders=", ".join(sorted(wanted))),
             )
         try:
             document.render(dict(values), jinja_env=environment, autoescape=True)
         except UndefinedError as exc:
             raise BusinessError(
-                f"word.render_template: a value is missing for {source.name}: {exc.message}",
-                hint="check the fields of the mappings given under values:",
+                _("word.render_template: a value is missing for {template}: {reason}").format(
+                    template=source.name, reason=exc.message
+                ),
+                hint=_("check the fields of the mappings given under values:"),
             ) from None
         except TemplateError as exc:
-            raise ConfigurationError(f"template {source.name}: {exc}") from None
+            raise ConfigurationError(
+                _("template {name}: {reason}").format(name=source.name, reason=exc)
+            ) from None
         except (TypeError, ValueError, ArithmeticError) as exc:
-            raise BusinessError(f"word.render_template: {source.name}: {exc}") from None
+            raise BusinessError(
+                _("word.render_template: {template}: {reason}").format(template=source.name, reason=exc)
+            ) from None
         result = self._save(document.docx, target, "render_template")
-        self.context.log(f"wrote {target.name} from the template {source.name}")
+        self.context.log(
+            _("wrote {name} from the template {template}").format(name=target.name, template=source.name)
+        )
         return result
 
     @action
@@ -222,20 +244,27 @@ class Word(Robot):
         roots = word_text.story_roots(document)
         for old, new in replacements.items():
             if not old:
-                raise BusinessError("word.replace_text: cannot replace an empty text")
+                raise BusinessError(_("word.replace_text: cannot replace an empty text"))
             for root in roots:
                 counts[old] += word_text.replace_text(root, old, str(new))
         absent = [old for old, count in counts.items() if count == 0]
         if absent and required:
             raise BusinessError(
-                f"word.replace_text: {', '.join(repr(old) for old in absent)} not found in {source.name}",
-                hint="check the spelling and case; a text is not found across a tab or a line break "
-                "(or add `required: false`)",
+                _("word.replace_text: {texts} not found in {name}").format(
+                    texts=", ".join(repr(old) for old in absent), name=source.name
+                ),
+                hint=_(
+                    "check the spelling and case; a text is not found across a tab or a line break "
+                    "(or add `required: false`)"
+                ),
             )
         target = self.context.resolve_path(output) if output else source
+        replaced = sum(counts.values())
         self.context.log(
-            f"replaced {sum(counts.values())} occurrence(s) in {source.name}"
-            + (f" (not found: {', '.join(absent)})" if absent else "")
+            ngettext(
+                "replaced {n} occurrence in {name}", "replaced {n} occurrences in {name}", replaced
+            ).format(n=replaced, name=source.name)
+            + (_(" (not found: {texts})").format(texts=", ".join(absent)) if absent else "")
         )
         return self._save(document, target, "replace_text")
 
@@ -296,12 +325,12 @@ class Word(Robot):
             body = [list(row) for row in cell_lists]
         else:
             raise BusinessError(
-                "word.append_table: rows must be all records (mappings) or all lists of cells"
+                _("word.append_table: rows must be all records (mappings) or all lists of cells")
             )
         width = max([len(names), *(len(row) for row in body)], default=0)
         if width == 0:
             raise BusinessError(
-                "word.append_table: there is nothing to put in the table (no rows, no columns)"
+                _("word.append_table: there is nothing to put in the table (no rows, no columns)")
             )
         if style is None:
             known = {s.name for s in document.styles if s.type == WD_STYLE_TYPE.TABLE}
@@ -332,8 +361,10 @@ class Word(Robot):
         if style not in known:
             close = difflib.get_close_matches(style, known, n=1)
             raise ConfigurationError(
-                f"the document has no {kind} style named {style!r}",
-                hint=f"did you mean {close[0]!r}?" if close else f"its {kind} styles are: {', '.join(known)}",
+                _(_STYLE_TEXTS[kind][0]).format(style=repr(style)),
+                hint=_("did you mean {name}?").format(name=repr(close[0]))
+                if close
+                else _(_STYLE_TEXTS[kind][1]).format(styles=", ".join(known)),
             )
 
     def _profile(self) -> Path:
@@ -349,30 +380,6 @@ class Word(Robot):
             shutil.rmtree(self._profile_dir, ignore_errors=True)
             self._profile_dir = None
 
-    def _soffice(self) -> str:
-        settings = self.context.settings.get("word") or {}
-        configured = settings.get("soffice") or os.environ.get("ROBO_SOFFICE")
-        if configured:
-            found = shutil.which(str(configured))
-            if found is None:
-                raise ConfigurationError(
-                    f"LibreOffice was not found at {configured}",
-                    hint=f"install the Debian package {LIBREOFFICE_PACKAGE}, or correct the path of soffice "
-                    "(ROBO_SOFFICE or the word: soffice setting)",
-                )
-            return found
-        for name in _SOFFICE_NAMES:
-            if found := shutil.which(name):
-                return found
-        for place in _SOFFICE_PLACES:
-            if os.access(place, os.X_OK):
-                return place
-        raise ConfigurationError(
-            "LibreOffice is not installed: word.to_pdf needs it to convert documents to PDF",
-            hint=f"install it (Debian: apt-get install -y --no-install-recommends {LIBREOFFICE_PACKAGE}), "
-            "or set ROBO_SOFFICE to the soffice program",
-        )
-
     @action(side_effects=True, idempotent=True)
     def to_pdf(self, path: ConfinedPath, output: ConfinedPath | None = None, timeout: Seconds = 120) -> str:
         """Convert a document to PDF with LibreOffice (run headless, in a profile of the robot's own).
@@ -385,9 +392,9 @@ class Word(Robot):
         Returns:
             The absolute path of the PDF.
         """
-        source = self.context.input_file(path, "document")
+        source = self.context.input_file(path, _("document"))
         target = self.context.resolve_path(output) if output else source.with_suffix(".pdf")
-        program = self._soffice()
+        program = find_soffice(self.context.settings.get("word") or {})
         with tempfile.TemporaryDirectory(prefix="robo-soffice-") as work:
             outdir = Path(work, "out")
             command = [
@@ -403,50 +410,20 @@ class Word(Robot):
                 str(outdir),
                 str(source),
             ]
-            stdout, stderr = self._run_soffice(command, source, timeout)
+            stdout, stderr = run_soffice(command, source, timeout)
             produced = outdir / f"{source.stem}.pdf"
             if not produced.is_file():
                 details = [line for line in (stderr + stdout).splitlines() if line.strip()]
                 raise ApplicationError(
-                    f"LibreOffice did not convert {source.name} to PDF",
-                    hint="check that the document opens in LibreOffice; a damaged or password-protected "
-                    "document cannot be converted",
+                    _("LibreOffice did not convert {name} to PDF").format(name=source.name),
+                    hint=_(
+                        "check that the document opens in LibreOffice; a damaged or password-protected "
+                        "document cannot be converted"
+                    ),
                     cause=details[-5:],
                 )
             with atomic_file(target, run_id=self.context.run_id) as handle, produced.open("rb") as pdf:
                 shutil.copyfileobj(pdf, handle)
-        self.context.record_artifact(target, "output", "written by word.to_pdf")
-        self.context.log(f"converted {source.name} to {target.name}")
+        self.context.record_artifact(target, "output", _("written by word.{action}").format(action="to_pdf"))
+        self.context.log(_("converted {source} to {target}").format(source=source.name, target=target.name))
         return str(target.resolve())
-
-    @staticmethod
-    def _run_soffice(command: list[str], source: Path, timeout: float) -> tuple[str, str]:
-        try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                start_new_session=os.name == "posix",  # so a hung soffice.bin child is stopped with it
-            )
-        except OSError as exc:
-            raise ConfigurationError(
-                f"LibreOffice could not be started ({command[0]}): {exc.strerror or exc}",
-                hint=f"install the Debian package {LIBREOFFICE_PACKAGE}, or set ROBO_SOFFICE",
-            ) from None
-        with process:
-            try:
-                stdout, stderr = process.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                if os.name == "posix":
-                    os.killpg(process.pid, signal.SIGKILL)
-                else:
-                    process.kill()
-                process.communicate()
-                raise ApplicationError(
-                    f"LibreOffice did not convert {source.name} within {timeout:g} s",
-                    hint="a very large document needs a longer timeout; a stuck LibreOffice was stopped",
-                ) from None
-        return stdout, stderr
