@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from robots.kit import _, format_moment, ngettext
 from runner.record.audit_keys import (
     AUDIT_KEY_VARIABLE,
     AUDIT_SEAL_NAME,
@@ -57,15 +58,27 @@ class AuditVerdict:
     def __str__(self) -> str:
         if self.state == AuditState.INTACT:
             notes = "".join(f"; {note}" for note in self.notes)
-            return f"intact: {self.records} records, keyed hash chain unbroken and sealed{notes}"
+            return ngettext(
+                "intact: {n} record, keyed hash chain unbroken and sealed{notes}",
+                "intact: {n} records, keyed hash chain unbroken and sealed{notes}",
+                self.records,
+            ).format(n=self.records, notes=notes)
         if self.state == AuditState.UNKEYED:
-            return (
-                f"unkeyed (older format): {self.records} records, hash chain unbroken, but written before audit"
-                " logs were keyed: anyone who could write to the run folder and the run store could have"
-                " rebuilt it"
+            return ngettext(
+                "unkeyed (older format): {n} record, hash chain unbroken, but written before audit logs were"
+                " keyed: anyone who could write to the run folder and the run store could have rebuilt it",
+                "unkeyed (older format): {n} records, hash chain unbroken, but written before audit logs were"
+                " keyed: anyone who could write to the run folder and the run store could have rebuilt it",
+                self.records,
+            ).format(n=self.records)
+        state = {AuditState.TAMPERED: _("tampered"), AuditState.UNCHECKABLE: _("uncheckable")}.get(
+            self.state, str(self.state)
+        )
+        if self.line is not None:
+            return _("{state}: line {line}: {problem}").format(
+                state=state, line=self.line, problem=self.problem
             )
-        where = f"line {self.line}: " if self.line is not None else ""
-        return f"{self.state}: {where}{self.problem}"
+        return _("{state}: {problem}").format(state=state, problem=self.problem)
 
 
 def _tampered(records: int, line: int | None, problem: str) -> AuditVerdict:
@@ -96,8 +109,10 @@ def verify_audit_log(
             return _tampered(
                 0,
                 1,
-                f"the log is in the older, unkeyed format but {AUDIT_SEAL_NAME} says it was keyed: it was"
-                " rebuilt without the key",
+                _(
+                    "the log is in the older, unkeyed format but {seal} says it was keyed: it was rebuilt"
+                    " without the key"
+                ).format(seal=AUDIT_SEAL_NAME),
             )
         verdict = _verify_unkeyed(complete, cut, expected_last_hash, resuming)
         begun = _first_time(complete[0])
@@ -106,8 +121,10 @@ def verify_audit_log(
             return _tampered(
                 0,
                 1,
-                f"the log is in the older, unkeyed format but it begins at {begun.isoformat()}, after the audit"
-                f" key was made ({made.isoformat()}): it was rebuilt without the key",
+                _(
+                    "the log is in the older, unkeyed format but it begins at {begun}, after the audit key was"
+                    " made ({made}): it was rebuilt without the key"
+                ).format(begun=format_moment(begun, labelled=True), made=format_moment(made, labelled=True)),
             )
         return verdict
     if key is None:
@@ -119,12 +136,16 @@ def verify_audit_log(
         return AuditVerdict(
             AuditState.UNCHECKABLE,
             0,
-            problem=f"the audit key {audit_key_path()} is not here, so the log's MACs cannot be checked (set"
-            f" {AUDIT_KEY_VARIABLE} to the key file of the machine that wrote it)",
+            problem=_(
+                "the audit key {path} is not here, so the log's MACs cannot be checked (set {variable} to the"
+                " key file of the machine that wrote it)"
+            ).format(path=audit_key_path(), variable=AUDIT_KEY_VARIABLE),
         )
     other_key = (
-        f" (the seal names key {found_seal.key_id}, this machine's key is {key.key_id}: verify it with"
-        f" {AUDIT_KEY_VARIABLE} naming the key of the machine that wrote it)"
+        _(
+            " (the seal names key {seal_key}, this machine's key is {key}: verify it with {variable} naming the"
+            " key of the machine that wrote it)"
+        ).format(seal_key=found_seal.key_id, key=key.key_id, variable=AUDIT_KEY_VARIABLE)
         if isinstance(found_seal, Seal) and found_seal.key_id != key.key_id
         else ""
     )
@@ -146,8 +167,10 @@ def verify_audit_log(
             return _tampered(
                 count,
                 count + 1,
-                "the last record is cut short (no end of line): the run crashed while writing"
-                " it, or the log was cut; a resumed run drops it",
+                _(
+                    "the last record is cut short (no end of line): the run crashed while writing"
+                    " it, or the log was cut; a resumed run drops it"
+                ),
             )
         cut_line_at = len(data) - len(cut)
     if isinstance(found_seal, str):
@@ -155,11 +178,17 @@ def verify_audit_log(
     lost = None
     if found_seal is None:
         if count:
-            return _tampered(count, None, f"the seal {AUDIT_SEAL_NAME} is missing (deleted)")
+            return _tampered(
+                count, None, _("the seal {seal} is missing (deleted)").format(seal=AUDIT_SEAL_NAME)
+            )
     else:
         if not found_seal.signed_by(key):
             return _tampered(
-                count, None, f"the seal {AUDIT_SEAL_NAME} was not written with this key{other_key}"
+                count,
+                None,
+                _("the seal {seal} was not written with this key{other_key}").format(
+                    seal=AUDIT_SEAL_NAME, other_key=other_key
+                ),
             )
         if found_seal.seq > count:
             on_disk = found_seal.durable <= count and (
@@ -169,34 +198,43 @@ def verify_audit_log(
                 return _tampered(
                     count,
                     count + 1,
-                    f"the log ends at record {count} but its seal covers {found_seal.seq}: records"
-                    f" {count + 1} to {found_seal.seq} were removed at the end"
-                    + (
-                        f" (or lost in a system crash: only the first {found_seal.durable} were known to be on disk)"
+                    (
+                        _(
+                            "the log ends at record {count} but its seal covers {sealed}: records {first} to"
+                            " {sealed} were removed at the end (or lost in a system crash: only the first"
+                            " {durable} were known to be on disk)"
+                        )
                         if on_disk
-                        else ""
-                    ),
+                        else _(
+                            "the log ends at record {count} but its seal covers {sealed}: records {first} to"
+                            " {sealed} were removed at the end"
+                        )
+                    ).format(count=count, sealed=found_seal.seq, first=count + 1, durable=found_seal.durable),
                 )
             lost = (count + 1, found_seal.seq)
         elif found_seal.seq and macs[found_seal.seq - 1] != found_seal.head:
             return _tampered(
-                count, found_seal.seq, "the record differs from the one the seal names (rewritten)"
+                count, found_seal.seq, _("the record differs from the one the seal names (rewritten)")
             )
         if found_seal.seq < count and not resuming:
             return _tampered(
                 count,
                 found_seal.seq + 1,
-                "the record is not sealed: it was appended after the log was sealed, not written by this run",
+                _(
+                    "the record is not sealed: it was appended after the log was sealed, not written by this run"
+                ),
             )
     if expected_last_hash is not None and expected_last_hash not in macs:
         return _tampered(
             count,
             None,
-            "the last record the run store names is not in the log: records were removed at the end,"
-            " or the log was rewritten",
+            _(
+                "the last record the run store names is not in the log: records were removed at the end,"
+                " or the log was rewritten"
+            ),
         )
     if count == 0:  # even resuming: a session always wrote its first record before anything else
-        return _tampered(0, 1, "the log has no records: a run always writes some (emptied)")
+        return _tampered(0, 1, _("the log has no records: a run always writes some (emptied)"))
     return AuditVerdict(
         AuditState.INTACT, count, head=previous, cut_line_at=cut_line_at, lost=lost, notes=tuple(notes)
     )
@@ -206,40 +244,42 @@ def _record_problem(raw: bytes, number: int, previous: str, key: AuditKey, lines
     sealed = unseal(raw)
     if sealed is None:
         if unseal_unkeyed(raw) is not None:
-            return "the record is not keyed (a plain hash in a keyed log): it was not written by this run"
-        return "the record has no valid MAC (edited or cut)"
+            return _("the record is not keyed (a plain hash in a keyed log): it was not written by this run")
+        return _("the record has no valid MAC (edited or cut)")
     body, claimed = sealed
     if not hmac.compare_digest(key.mac(body), claimed):
-        return (
+        return _(
             "the record was changed after it was written, or forged without the key: it was not written by"
             " this run"
         )
     try:
         record = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return "the record is not valid JSON"
+        return _("the record is not valid JSON")
     seq = record.get("seq") if isinstance(record, dict) else None
     if not isinstance(seq, int) or isinstance(seq, bool):
-        return "the record has no sequence number"
+        return _("the record has no sequence number")
     if seq > number:
         if number in _sequence_numbers(lines[number:]):
-            return (
-                f"record {seq} is here in place of record {number}, which comes later: records were reordered"
-            )
-        return f"record {seq} is here in place of record {number}: records {number} to {seq - 1} were removed"
+            return _(
+                "record {seq} is here in place of record {number}, which comes later: records were reordered"
+            ).format(seq=seq, number=number)
+        return _(
+            "record {seq} is here in place of record {number}: records {number} to {last} were removed"
+        ).format(seq=seq, number=number, last=seq - 1)
     if seq < number:
-        return f"the record is a copy of record {seq}, out of its place (inserted or moved)"
+        return _("the record is a copy of record {seq}, out of its place (inserted or moved)").format(seq=seq)
     if record.get("prev") != previous:
-        return "the chain breaks here: the record does not follow the one before it (replaced)"
+        return _("the chain breaks here: the record does not follow the one before it (replaced)")
     return None
 
 
 def _lost_note(raw: bytes, number: int) -> str:
     record = json.loads(raw)
-    return (
-        f"line {number} says records {record.get('first')} to {record.get('last')} of an earlier session were"
-        " lost when the machine stopped (a power cut or a system crash), or cut off before the resume"
-    )
+    return _(
+        "line {line} says records {first} to {last} of an earlier session were lost when the machine stopped"
+        " (a power cut or a system crash), or cut off before the resume"
+    ).format(line=number, first=record.get("first"), last=record.get("last"))
 
 
 def _sequence_numbers(lines: list[bytes]) -> set[int]:
@@ -280,27 +320,29 @@ def _verify_unkeyed(
     for number, raw in enumerate(lines, start=1):
         sealed = unseal_unkeyed(raw)
         if sealed is None:
-            return _tampered(number - 1, number, "the record has no valid hash (edited or cut)")
+            return _tampered(number - 1, number, _("the record has no valid hash (edited or cut)"))
         body, claimed = sealed
         if hashlib.sha256(body).hexdigest() != claimed:
-            return _tampered(number - 1, number, "the record was changed after it was written")
+            return _tampered(number - 1, number, _("the record was changed after it was written"))
         try:
             record = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return _tampered(number - 1, number, "the record is not valid JSON")
+            return _tampered(number - 1, number, _("the record is not valid JSON"))
         if not isinstance(record, dict) or record.get("prev") != previous or record.get("seq") != number:
             return _tampered(
-                number - 1, number, "the chain breaks here: a record was removed, inserted or moved before it"
+                number - 1,
+                number,
+                _("the chain breaks here: a record was removed, inserted or moved before it"),
             )
         previous = claimed
     count = len(lines)
     if cut and not resuming:
-        return _tampered(count, count + 1, "the last record is cut short (no end of line)")
+        return _tampered(count, count + 1, _("the last record is cut short (no end of line)"))
     if expected_last_hash is not None and previous != expected_last_hash:
         return _tampered(
             count,
             count + 1,
-            "the log ends before the last record the run store knows (records removed at the end)",
+            _("the log ends before the last record the run store knows (records removed at the end)"),
         )
     return AuditVerdict(
         AuditState.UNKEYED,
