@@ -83,8 +83,10 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def pgettext(context: str, message: str) -> str:
-    """`message` in the language of the process, told apart by `context` where one English word has two
-    translations: a run "succeeded" is « réussi », a step « réussie »."""
+    """`message` in the language of the process, for the `context` it is said in.
+
+    For an English word with two translations: a run "succeeded" is « réussi », a step « réussie ».
+    """
     return _active().pgettext(context, message)
 
 
