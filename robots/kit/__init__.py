@@ -60,7 +60,16 @@ from robots.kit.formats import (
     zone_label,
     zone_named,
 )
-from robots.kit.i18n import LANGUAGES, N_, _, current_language, language_from, ngettext, set_language
+from robots.kit.i18n import (
+    LANGUAGES,
+    N_,
+    _,
+    current_language,
+    language_from,
+    ngettext,
+    pgettext,
+    set_language,
+)
 from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from robots.kit.paths import outside_error, path_outside, refused_name
 from robots.kit.robot import Robot, RobotContext, SharedResources
@@ -126,6 +135,7 @@ __all__ = [
     "one_writer",
     "outside_error",
     "path_outside",
+    "pgettext",
     "place",
     "printable",
     "read_csv_grid",

@@ -82,6 +82,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _active().ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str) -> str:
+    """`message` in the language of the process, for the `context` it is said in.
+
+    For an English word with two translations: a run "succeeded" is « réussi », a step « réussie ».
+    """
+    return _active().pgettext(context, message)
+
+
 def N_(message: str) -> str:
     """Mark `message` for extraction without translating it: it is translated with `_()` where it is shown."""
     return message

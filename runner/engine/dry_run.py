@@ -10,11 +10,11 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from robots import robot_class
-from robots.kit import ActionSpec
+from robots.kit import N_, ActionSpec, _
 from runner.language import ActionStep
 
-DRY_RUN_NOT_CALLED = "dry run: not called"
-DRY_RUN_NOT_CHECKED = "not checked in a dry run: it follows a change the dry run did not make"
+DRY_RUN_NOT_CALLED = N_("dry run: not called")
+DRY_RUN_NOT_CHECKED = N_("not checked in a dry run: it follows a change the dry run did not make")
 DRY_RUN_TEXT = "(dry run)"
 """What a text result of an action a dry run did not call reads as (e.g. the path of a letter not written)."""
 
@@ -36,9 +36,9 @@ class DryRunSkips:
         if spec.side_effects:
             if getattr(robot_class(step.robot), "reads_its_own_changes", False):
                 self._changed.add(follows)
-            return DRY_RUN_NOT_CALLED
+            return _(DRY_RUN_NOT_CALLED)
         if follows in self._changed:
-            return DRY_RUN_NOT_CHECKED
+            return _(DRY_RUN_NOT_CHECKED)
         return None
 
 

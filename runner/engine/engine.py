@@ -21,7 +21,7 @@ from typing import Any, NoReturn, TypeVar
 from pydantic import ValidationError
 
 from robots import action_spec
-from robots.kit import AccessRefused, BusinessError, RoboError, RobotContext, Span, WorkflowBug
+from robots.kit import AccessRefused, BusinessError, RoboError, RobotContext, Span, WorkflowBug, _
 from runner.engine.dry_run import DryRunSkips, dry_run_result
 from runner.engine.item_changes import ChangeRecorder
 from runner.engine.items import ItemGate
@@ -223,7 +223,11 @@ class Engine:
     def execute_action(self, step: ActionStep, scope: Scope, lane: Lane, item: str | None) -> None:
         spec = action_spec(step.robot, step.action)
         if spec is None:  # validation prevents this; kept for workflows run without validation
-            raise StepFailure(step, RoboError(f"unknown action {step.robot}.{step.action}"), item)
+            raise StepFailure(
+                step,
+                RoboError(_("unknown action {action}").format(action=f"{step.robot}.{step.action}")),
+                item,
+            )
         started = time.perf_counter()
         ref = step_ref(step.path)
         params: dict[str, Any] = {}
@@ -322,7 +326,9 @@ class Engine:
                 LogMessage(
                     run_id=self.run_id,
                     level="warning",
-                    message=f"step '{step.label}' failed, continuing (on_error: continue): {error.message}",
+                    message=_("step '{step}' failed, continuing (on_error: continue): {error}").format(
+                        step=step.label, error=error.message
+                    ),
                     step=step_ref(step.path),
                     item=item,
                 )
@@ -352,8 +358,8 @@ class Engine:
             error = failure.error
             if isinstance(error, BusinessError) and not isinstance(error, AccessRefused):
                 refused = AccessRefused(
-                    f"recovering was refused, the run stops: {error.message}",
-                    hint=error.hint or "recover steps prepare every item: fix what they need, then resume",
+                    _("recovering was refused, the run stops: {error}").format(error=error.message),
+                    hint=error.hint or _("recover steps prepare every item: fix what they need, then resume"),
                     cause=error.cause,
                 )
                 raise StepFailure(failure.step, refused, failure.item) from None

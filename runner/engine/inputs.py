@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from robots.kit import ConfigurationError
+from robots.kit import ConfigurationError, _, ngettext
 from runner.language import INPUT_PYTHON_TYPES, InputSpec, Workflow
 
 
@@ -20,8 +20,8 @@ def parse_input_assignments(pairs: list[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise ConfigurationError(
-                f"--input '{pair}' is not of the form name=value",
-                hint="for example: --input fichier=dossiers.xlsx",
+                _("--input '{pair}' is not of the form name=value").format(pair=pair),
+                hint=_("for example: {example}").format(example="--input fichier=dossiers.xlsx"),
             )
         values[name.strip()] = value
     return values
@@ -37,9 +37,11 @@ def resolve_inputs(
     """
     unknown = sorted(set(given) - set(workflow.inputs))
     if unknown:
-        declared = ", ".join(workflow.inputs) or "none"
+        declared = ", ".join(workflow.inputs) or _("none")
         raise ConfigurationError(
-            f"the workflow has no input {', '.join(map(repr, unknown))} (it declares: {declared})"
+            _("the workflow has no input {names} (it declares: {declared})").format(
+                names=", ".join(map(repr, unknown)), declared=declared
+            )
         )
     resolved: dict[str, Any] = {}
     missing = []
@@ -54,8 +56,10 @@ def resolve_inputs(
             resolved[name] = None
     if missing:
         raise ConfigurationError(
-            f"missing required input{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
-            hint="give " + " ".join(f"--input {name}=…" for name in missing),
+            ngettext(
+                "missing required input: {names}", "missing required inputs: {names}", len(missing)
+            ).format(names=", ".join(missing)),
+            hint=_("give {options}").format(options=" ".join(f"--input {name}=…" for name in missing)),
         )
     return resolved
 
@@ -69,18 +73,24 @@ def convert_input(name: str, spec: InputSpec, value: Any, base_dir: Path) -> Any
     try:
         converted = TypeAdapter(INPUT_PYTHON_TYPES[spec.type]).validate_python(value)
     except ValidationError:
-        raise ConfigurationError(f"input '{name}' must be a {spec.type}, got {value!r}") from None
+        raise ConfigurationError(
+            _("input '{name}' must be a {type}, got {value}").format(
+                name=name, type=spec.type, value=repr(value)
+            )
+        ) from None
     if spec.choices is not None and converted not in spec.choices:
         raise ConfigurationError(
-            f"input '{name}' must be one of {', '.join(map(str, spec.choices))}, got {value!r}"
+            _("input '{name}' must be one of {choices}, got {value}").format(
+                name=name, choices=", ".join(map(str, spec.choices)), value=repr(value)
+            )
         )
     if spec.type in ("file", "folder"):
         path = Path(converted).expanduser()
         path = path if path.is_absolute() else (base_dir / path)
         if spec.type == "file" and not path.is_file():
-            raise ConfigurationError(f"input '{name}': no such file {path}")
+            raise ConfigurationError(_("input '{name}': no such file {path}").format(name=name, path=path))
         if spec.type == "folder" and not path.is_dir():
-            raise ConfigurationError(f"input '{name}': no such folder {path}")
+            raise ConfigurationError(_("input '{name}': no such folder {path}").format(name=name, path=path))
         converted = str(path.resolve())
     return converted
 
@@ -91,7 +101,7 @@ def _parse_list(text: str) -> list[Any]:
         try:
             parsed = json.loads(stripped)
         except json.JSONDecodeError:
-            raise ConfigurationError(f"the list {text!r} is not valid JSON") from None
+            raise ConfigurationError(_("the list {text} is not valid JSON").format(text=repr(text))) from None
         if isinstance(parsed, list):
             return parsed
     return [part.strip() for part in stripped.split(",") if part.strip()]

@@ -12,7 +12,7 @@ from collections import ChainMap
 from collections.abc import Iterable, Mapping, Sequence, Sized
 from typing import Any
 
-from robots.kit import BusinessError
+from robots.kit import BusinessError, _
 from runner.engine.state import StepFailure, render_in_step
 from runner.language import ForEachStep, Scope, SpanIndex
 from runner.language.templating import as_expression_template
@@ -42,7 +42,9 @@ def item_keys(
         try:
             rendered = render_in_step(step, as_expression_template(step.key), item_scope, item, "key", spans)
         except StepFailure as failure:
-            failure.error.message += f" (the key of item {index + 1}: nothing was done)"
+            failure.error.message += _(" (the key of item {number}: nothing was done)").format(
+                number=index + 1
+            )
             raise
         key = "" if rendered is None else str(rendered)
         if not key.strip():
@@ -103,36 +105,47 @@ def _positions(indexes: Sequence[int], limit: int = 10) -> str:
     numbers = [str(index + 1) for index in indexes[:limit]]
     more = len(indexes) - limit
     if more > 0:
-        return f"items {', '.join(numbers)} and {more} more"
+        return _("items {numbers} and {more} more").format(numbers=", ".join(numbers), more=more)
     if len(numbers) == 1:
-        return f"item {numbers[0]}"
-    return f"items {', '.join(numbers[:-1])} and {numbers[-1]}"
+        return _("item {number}").format(number=numbers[0])
+    return _("items {numbers} and {last}").format(numbers=", ".join(numbers[:-1]), last=numbers[-1])
 
 
-_ITEM_NUMBERS = "items count from 1 in the order they are read (item 1 is the first row of data)"
+def _item_numbers() -> str:
+    return _("items count from 1 in the order they are read (item 1 is the first row of data)")
 
 
 def _empty_keys(indexes: Sequence[int]) -> BusinessError:
     return BusinessError(
-        f"the loop's key is empty for {_positions(indexes)}: nothing was done",
-        hint="every item needs a key, so that a resumed run knows what it already did: fill in the "
-        f"missing values in the data, or choose another key; {_ITEM_NUMBERS}",
+        _("the loop's key is empty for {items}: nothing was done").format(items=_positions(indexes)),
+        hint=_(
+            "every item needs a key, so that a resumed run knows what it already did: fill in the "
+            "missing values in the data, or choose another key; {numbering}"
+        ).format(numbering=_item_numbers()),
     )
 
 
 def _duplicate_keys(repeated: Mapping[str, Sequence[int]], *, keyed: bool) -> BusinessError:
     shown = list(repeated.items())[:5]
     if keyed:
-        parts = [f"'{key}' is the key of {_positions(where)}" for key, where in shown]
-        what = "the loop's key is not unique"
-        fix = "make each item's key unique (correct the data, or choose a key that is, e.g. two fields)"
+        parts = [
+            _("'{key}' is the key of {items}").format(key=key, items=_positions(where))
+            for key, where in shown
+        ]
+        what = _("the loop's key is not unique")
+        fix = _("make each item's key unique (correct the data, or choose a key that is, e.g. two fields)")
     else:
-        parts = [f"{_positions(where)} are identical" for _, where in shown]
-        what = "the loop has no key and some items are identical"
-        fix = "give the loop a `key` that tells the items apart"
+        parts = [_("{items} are identical").format(items=_positions(where)) for _key, where in shown]
+        what = _("the loop has no key and some items are identical")
+        fix = _("give the loop a `key` that tells the items apart")
     more = len(repeated) - len(shown)
+    listed = "; ".join(parts)
+    if more > 0:
+        listed = _("{listed}; and {more} more keys").format(listed=listed, more=more)
     return BusinessError(
-        f"{what}: {'; '.join(parts)}{f'; and {more} more keys' if more > 0 else ''}: nothing was done",
-        hint=f"{fix}, or add `key_duplicates: number` to the for_each to do each of them under a numbered "
-        f"key (D1, D1#2, D1#3); {_ITEM_NUMBERS}",
+        _("{problem}: {listed}: nothing was done").format(problem=what, listed=listed),
+        hint=_(
+            "{fix}, or add `key_duplicates: number` to the for_each to do each of them under a numbered "
+            "key (D1, D1#2, D1#3); {numbering}"
+        ).format(fix=fix, numbering=_item_numbers()),
     )

@@ -15,7 +15,7 @@ from itertools import islice
 from pathlib import PurePath
 from typing import Any, Protocol, TypeVar
 
-from robots.kit import AccessRefused, ApplicationError, BusinessError, RoboError, WorkflowBug
+from robots.kit import AccessRefused, ApplicationError, BusinessError, RoboError, WorkflowBug, _
 from runner.engine.item_changes import ItemChanges
 from runner.engine.item_keys import item_keys, item_names
 from runner.engine.items import ItemGate, PreviousItem
@@ -86,8 +86,8 @@ class LoopRunner:
             raise StepFailure(
                 step,
                 BusinessError(
-                    f"for_each needs a list, got {type(items).__name__}",
-                    hint="give a list, or a saved result that is one (e.g. the rows read from a file)",
+                    _("for_each needs a list, got {type}").format(type=type(items).__name__),
+                    hint=_("give a list, or a saved result that is one (e.g. the rows read from a file)"),
                 ),
                 item,
             )
@@ -162,16 +162,24 @@ class LoopRunner:
             return
         with self._host.counters._lock:
             last = next((f for f in reversed(self._host.item_failures) if f.error.message == error), None)
-        hint = (
-            f"fix the workflow, then resume: robo run {self._host.workflow.file} --resume {self._host.run_id}"
+        hint = _("fix the workflow, then resume: {command}").format(
+            command=f"robo run {self._host.workflow.file} --resume {self._host.run_id}"
         )
-        message = f"the same error on {STOP_AFTER_SAME_BUG} items in a row, the run stops"
+        message = _("the same error on {count} items in a row, the run stops: {error}")
         if last is None:
-            raise StepFailure(step, WorkflowBug(f"{message}: {error}", hint=hint))
+            raise StepFailure(
+                step, WorkflowBug(message.format(count=STOP_AFTER_SAME_BUG, error=error), hint=hint)
+            )
         bug = last.error
         span = bug.span if isinstance(bug, WorkflowBug) else None
         raise StepFailure(
-            last.step, WorkflowBug(f"{message}: {bug.message}", hint=hint, cause=bug.cause, span=span)
+            last.step,
+            WorkflowBug(
+                message.format(count=STOP_AFTER_SAME_BUG, error=bug.message),
+                hint=hint,
+                cause=bug.cause,
+                span=span,
+            ),
         )
 
     def _lanes_wanted(self, step: ForEachStep, scope: Scope, item: str | None) -> int:
@@ -185,11 +193,19 @@ class LoopRunner:
             lanes = int(value)
         except (TypeError, ValueError):
             raise StepFailure(
-                step, WorkflowBug(f"parallel must be a whole number, got {value!r}", span=span), item
+                step,
+                WorkflowBug(
+                    _("parallel must be a whole number, got {value}").format(value=repr(value)), span=span
+                ),
+                item,
             ) from None
         if not 1 <= lanes <= 32:
             raise StepFailure(
-                step, WorkflowBug(f"parallel must be between 1 and 32, got {lanes}", span=span), item
+                step,
+                WorkflowBug(
+                    _("parallel must be between 1 and 32, got {lanes}").format(lanes=lanes), span=span
+                ),
+                item,
             )
         return lanes
 
@@ -287,8 +303,10 @@ class LoopRunner:
                 LogMessage(
                     run_id=self._host.run_id,
                     level="warning",
-                    message=f"item {key} may already be entered ('{touched_before[-1].name}' started a change"
-                    " before): done again, as --force asks",
+                    message=_(
+                        "item {key} may already be entered ('{step}' started a change before): done again, as"
+                        " --force asks"
+                    ).format(key=key, step=touched_before[-1].name),
                     item=key,
                 )
             )
@@ -336,7 +354,9 @@ class LoopRunner:
             message = failure.diagnostic().message
             if touched and blind:
                 status = ItemStatus.TO_CHECK
-                message = f"{to_check_message(key, touched[-1])} (it failed then: {message})"
+                message = _("{to_check} (it failed then: {error})").format(
+                    to_check=to_check_message(key, touched[-1]), error=message
+                )
                 self._host.counters.add("items_to_check")
             else:
                 status = failed_status(failure.error)
@@ -358,7 +378,9 @@ class LoopRunner:
                 LogMessage(
                     run_id=self._host.run_id,
                     level="info",
-                    message=f"item {key} was already done before the interruption: not entered again",
+                    message=_(
+                        "item {key} was already done before the interruption: not entered again"
+                    ).format(key=key),
                     item=key,
                 )
             )

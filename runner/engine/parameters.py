@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from robots.kit import BusinessError
+from robots.kit import BusinessError, _
 from runner.engine.state import is_streamed
 from runner.events import unencodable_place
 
@@ -27,8 +27,10 @@ def unencodable_failure(what: str, params: Mapping[str, Any]) -> BusinessError |
         place = unencodable_place(value, name)
         if place is not None:
             return BusinessError(
-                f"{what}: the text in '{place}' cannot be encoded: it holds a broken character (a lone surrogate,"
-                " such as the JSON escape \\ud800 alone)",
-                hint="correct the data at its source; this item can then be run again",
+                _(
+                    "{what}: the text in '{place}' cannot be encoded: it holds a broken character (a lone"
+                    " surrogate, such as the JSON escape {escape} alone)"
+                ).format(what=what, place=place, escape="\\ud800"),
+                hint=_("correct the data at its source; this item can then be run again"),
             )
     return None

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from robots import robot_class
-from robots.kit import ActionSpec, ApplicationError, RoboError, Robot, RobotContext, StepTimeout, refused_name
+from robots.kit import (
+    ActionSpec,
+    ApplicationError,
+    RoboError,
+    Robot,
+    RobotContext,
+    StepTimeout,
+    _,
+    format_number,
+    refused_name,
+)
 
 CLOSE_AFTER_CANCEL = 5.0  # seconds each robot has to close once the run was cancelled
 
@@ -161,8 +171,10 @@ class RobotPool:
         if not finished:
             self._discard(robot, slot)
             raise StepTimeout(
-                f"{spec.qualified_name} did not finish within {timeout:g} s",
-                hint="raise the step's 'timeout:' if the system is just slow",
+                _("{action} did not finish within {seconds} s").format(
+                    action=spec.qualified_name, seconds=format_number(timeout or 0)
+                ),
+                hint=_("raise the step's 'timeout:' if the system is just slow"),
             )
         try:
             return future.result()
@@ -173,7 +185,9 @@ class RobotPool:
             if refused is not None:
                 raise refused from exc
             raise ApplicationError(
-                f"{spec.qualified_name} failed unexpectedly: {type(exc).__name__}: {exc}",
+                _("{action} failed unexpectedly: {error}").format(
+                    action=spec.qualified_name, error=f"{type(exc).__name__}: {exc}"
+                ),
                 cause=[f"{type(exc).__module__}.{type(exc).__name__}"],
             ) from exc
 
@@ -187,11 +201,17 @@ class RobotPool:
                 if self._cancellation.wait(future, timeout):
                     future.result()
                 else:
-                    slot.robot.context.log(f"{slot.robot.name}.{hook} did not finish within {timeout:g} s")
+                    slot.robot.context.log(
+                        _("{action} did not finish within {seconds} s").format(
+                            action=f"{slot.robot.name}.{hook}", seconds=format_number(timeout)
+                        )
+                    )
             except StepCancelled:
                 raise
             except Exception as exc:
-                slot.robot.context.log(f"{slot.robot.name}.{hook} failed: {exc}")
+                slot.robot.context.log(
+                    _("{action} failed: {error}").format(action=f"{slot.robot.name}.{hook}", error=exc)
+                )
 
     def robot(self, name: str) -> Robot | None:
         slot = self._slots.get(name)
@@ -217,9 +237,13 @@ class RobotPool:
             try:
                 closing.result(timeout=timeout)
             except TimeoutError:
-                problems.append(f"the {name} robot did not close within {timeout:g} s")
+                problems.append(
+                    _("the {robot} robot did not close within {seconds} s").format(
+                        robot=name, seconds=format_number(timeout)
+                    )
+                )
             except Exception as exc:
-                problems.append(f"closing the {name} robot failed: {exc}")
+                problems.append(_("closing the {robot} robot failed: {error}").format(robot=name, error=exc))
             finally:
                 slot.worker.stop()
         return problems

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from robots.kit import ConfigurationError
+from robots.kit import ConfigurationError, _, ngettext
 from runner.language import matches_any, url_password
 
 KEYRING_SERVICE = "robo"
@@ -330,10 +330,13 @@ def resolve_secrets(
             found[name] = value
     if missing:
         raise ConfigurationError(
-            f"missing secret{'s' if len(missing) > 1 else ''}: {', '.join(missing)}",
-            hint="set "
-            + ", ".join(f"ROBO_SECRET_{n.upper()}" for n in missing)
-            + " in the environment, add them to a .env file beside the workflow, or run 'robo secrets set NAME'",
+            ngettext("missing secret: {names}", "missing secrets: {names}", len(missing)).format(
+                names=", ".join(missing)
+            ),
+            hint=_(
+                "set {variables} in the environment, add them to a .env file beside the workflow, or run"
+                " 'robo secrets set NAME'"
+            ).format(variables=", ".join(f"ROBO_SECRET_{n.upper()}" for n in missing)),
         )
     for name, value in found.items():
         check_length(name, value)
@@ -344,9 +347,13 @@ def check_length(name: str, value: str) -> None:
     """Refuse a secret too short to be masked (naming it, never showing its value)."""
     if len(value) < MIN_SECRET_LENGTH:
         raise ConfigurationError(
-            f"the secret '{name}' is too short to be masked: a secret needs at least {MIN_SECRET_LENGTH} characters",
-            hint="a shorter value would be masked in every word that holds it, so it would not be masked at"
-            " all: use a longer secret (a password or a token)",
+            _(
+                "the secret '{name}' is too short to be masked: a secret needs at least {length} characters"
+            ).format(name=name, length=MIN_SECRET_LENGTH),
+            hint=_(
+                "a shorter value would be masked in every word that holds it, so it would not be masked at"
+                " all: use a longer secret (a password or a token)"
+            ),
         )
 
 
@@ -359,6 +366,8 @@ def store_in_keyring(name: str, value: str) -> None:
         keyring.set_password(KEYRING_SERVICE, name, value)
     except (KeyringError, RuntimeError) as exc:
         raise ConfigurationError(
-            f"cannot store the secret '{name}' in the system keyring: {exc}",
-            hint="on a server without a keyring, use ROBO_SECRET_<NAME> environment variables or a .env file",
+            _("cannot store the secret '{name}' in the system keyring: {error}").format(name=name, error=exc),
+            hint=_(
+                "on a server without a keyring, use ROBO_SECRET_<NAME> environment variables or a .env file"
+            ),
         ) from None

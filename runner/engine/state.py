@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from robots.kit import BusinessError, RoboError, StepTimeout, WorkflowBug
+from robots.kit import BusinessError, RoboError, StepTimeout, WorkflowBug, _
 from runner.engine.robot_pool import RobotPool
 from runner.language import (
     Diagnostic,
@@ -48,12 +48,18 @@ class StepFailure(Exception):
     def diagnostic(self) -> Diagnostic:
         error = self.error
         code = "step-timeout" if isinstance(error, StepTimeout) else f"{error.kind}-error"
-        where = f" (item {self.item})" if self.item is not None else ""
         span = error.span if isinstance(error, WorkflowBug) and error.span else self.step.span
+        message = (
+            _("step '{step}' failed (item {item}): {error}").format(
+                step=self.step.label, item=self.item, error=error.message
+            )
+            if self.item is not None
+            else _("step '{step}' failed: {error}").format(step=self.step.label, error=error.message)
+        )
         return Diagnostic(
             span,
             code,
-            f"step '{self.step.label}' failed{where}: {error.message}",
+            message,
             hint=error.hint,
             cause=error.cause,
         )
@@ -164,7 +170,7 @@ def template_failure(
     exc: TemplateError, where: str, step: Step | None = None, spans: SpanIndex | None = None
 ) -> RoboError:
     """A template that did not render: a `WorkflowBug` at the template's own line, or bad data (business)."""
-    cause = [f"template {exc.template!r}"]
+    cause = [_("template {template}").format(template=repr(exc.template))]
     if not exc.workflow_bug:
         return BusinessError(f"{where}: {exc.message}", hint=exc.hint, cause=cause)
     span = spans.value(step.template_location(where, exc.template)) if step and spans else None
@@ -176,7 +182,9 @@ def conversion_failure(action: str, exc: ValidationError) -> BusinessError:
     for problem in exc.errors():
         where = ".".join(str(part) for part in problem["loc"])
         problems.append(
-            f"parameter '{where}' {describe_problem(problem['msg'])} (found {problem.get('input')!r})"
+            _("parameter '{name}' {problem} (found {value})").format(
+                name=where, problem=describe_problem(problem["msg"]), value=repr(problem.get("input"))
+            )
         )
     return BusinessError(f"{action}: " + "; ".join(problems))
 

@@ -29,7 +29,9 @@ from runner.events.statuses import (
     RunStatus,
     StepStatus,
     is_failed,
+    item_status_text,
     run_status_text,
+    step_status_text,
 )
 
 __all__ = [
@@ -60,7 +62,9 @@ __all__ = [
     "clean_data",
     "effects_of",
     "is_failed",
+    "item_status_text",
     "run_status_text",
+    "step_status_text",
     "to_check_hint",
     "to_check_message",
     "touching",

@@ -53,18 +53,28 @@ def effects_of(rows: Sequence[Mapping[str, Any]] | None) -> list[Effect]:
 
 def to_check_message(key: str, effect: Effect | None) -> str:
     """What a person reads about an item that may have been entered before it failed."""
+    from robots.kit import _  # here: `robo --help` imports this package and no robot
+
     if effect is None:
-        what = "a step that changes things"
-    else:
-        what = f"'{effect.name}'" + (f" ({effect.action})" if effect.name != effect.action else "")
-    return (
-        f"entered? check {key} in the intranet: it stopped after {what} had started a change,"
-        " so it is not done again blindly"
-    )
+        return _(
+            "entered? check {key} in the intranet: it stopped after a step that changes things had started a"
+            " change, so it is not done again blindly"
+        ).format(key=key)
+    if effect.name != effect.action:
+        return _(
+            "entered? check {key} in the intranet: it stopped after '{step}' ({action}) had started a change,"
+            " so it is not done again blindly"
+        ).format(key=key, step=effect.name, action=effect.action)
+    return _(
+        "entered? check {key} in the intranet: it stopped after '{step}' had started a change, so it is not"
+        " done again blindly"
+    ).format(key=key, step=effect.name)
 
 
 def to_check_hint(run_id: str, key: str) -> str:
-    return (
-        f"check it, then: robo runs mark {run_id} {key} --done (it is entered) or --redo (it is not); "
-        f"or add 'already_done' steps to the loop, to check it automatically"
-    )
+    from robots.kit import _
+
+    return _(
+        "check it, then: robo runs mark {run_id} {key} --done (it is entered) or --redo (it is not); "
+        "or add 'already_done' steps to the loop, to check it automatically"
+    ).format(run_id=run_id, key=key)

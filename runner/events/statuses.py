@@ -40,6 +40,18 @@ class StepStatus(StrEnum):
     SKIPPED = "skipped"  # its `when:` was false, or a dry run did not call it
 
 
+def step_status_text(status: str) -> str:
+    """A step's status as a person reads it, in their language (« réussie », « en échec », « sautée »)."""
+    from robots.kit import pgettext
+
+    words: dict[str, str] = {
+        StepStatus.SUCCEEDED: pgettext("step", "succeeded"),
+        StepStatus.FAILED: pgettext("step", "failed"),
+        StepStatus.SKIPPED: pgettext("step", "skipped"),
+    }
+    return words.get(status, status)
+
+
 class ExitCode(IntEnum):
     """How a `robo` command ends, for scripts and the schedule service: the one list of exit codes."""
 
@@ -77,6 +89,25 @@ class ItemStatus(StrEnum):
     @property
     def failed(self) -> bool:
         return self.value.startswith("failed")
+
+
+def item_status_text(status: str) -> str:
+    """An item's status as a person reads it, in their language: `to_check` → "to check" (« à vérifier »),
+    `failed_business` → "failed: the data was refused". The stored value stays the enum's; an unknown text is
+    shown as it is."""
+    from robots.kit import KIND_WORDS, _, pgettext
+
+    kind = status.removeprefix("failed_")
+    if kind != status and kind in KIND_WORDS:
+        return _("failed: {reason}").format(reason=_(KIND_WORDS[kind]))
+    words: dict[str, str] = {
+        ItemStatus.PENDING: pgettext("item", "to do again"),
+        ItemStatus.IN_PROGRESS: pgettext("item", "in progress"),
+        ItemStatus.DONE: pgettext("item", "done"),
+        ItemStatus.TO_CHECK: pgettext("item", "to check"),
+        ItemStatus.SKIPPED: pgettext("item", "already done"),
+    }
+    return words.get(status, status)
 
 
 class ItemMark(StrEnum):

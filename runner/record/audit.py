@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from robots.kit import ConfigurationError
+from robots.kit import ConfigurationError, _
 from runner.events import Event, ItemFinished, RunFinished, clean_data
 from runner.record.audit_keys import (
     AUDIT_SEAL_NAME,
@@ -88,7 +88,7 @@ class AuditLog:
         self._fsync = fsync
         found = key or load_audit_key(create=True)
         if found is None:  # created above, unless it was removed at once
-            raise AuditKeyError(f"the audit key {audit_key_path()} could not be created")
+            raise AuditKeyError(_("the audit key {path} could not be created").format(path=audit_key_path()))
         self.key = found
         self.seal_path = path.with_name(AUDIT_SEAL_NAME)
         self._seq, self.last_hash, self.keyed, lost = _open_state(path, self.key, stored_head, continuing)
@@ -189,8 +189,8 @@ def _open_state(
     if not path.exists():
         if continuing or read_seal(path.with_name(AUDIT_SEAL_NAME)) is not None or stored_head is not None:
             raise AuditLogRefused(
-                f"the audit log {path} is missing, but the run wrote one (deleted)",
-                hint="the run's records are kept as they are, as evidence: start a new run (--new)",
+                _("the audit log {path} is missing, but the run wrote one (deleted)").format(path=path),
+                hint=_("the run's records are kept as they are, as evidence: start a new run (--new)"),
             )
         return 0, GENESIS, True, None
     verdict = verify_audit_log(path, stored_head, key=key, resuming=True)
@@ -204,6 +204,8 @@ def _open_state(
 
 def _refusal(path: Path, verdict: AuditVerdict) -> AuditLogRefused:
     return AuditLogRefused(
-        f"the audit log {path} fails verification, so nothing more is written to it: {verdict}",
-        hint="see 'robo audit verify'; the log is kept as it is, as evidence: start a new run (--new)",
+        _("the audit log {path} fails verification, so nothing more is written to it: {verdict}").format(
+            path=path, verdict=verdict
+        ),
+        hint=_("see 'robo audit verify'; the log is kept as it is, as evidence: start a new run (--new)"),
     )

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from robots.kit import ConfigurationError
+from robots.kit import ConfigurationError, _
 
 GENESIS = "0" * 64  # the `prev` of a log's first record
 
@@ -71,7 +71,9 @@ class AuditKeyError(ConfigurationError):
 def load_audit_key(*, create: bool = False, environ: Mapping[str, str] | None = None) -> AuditKey | None:
     """The audit key, created (0600, 32 random bytes) at first use when `create`; None when it does not exist."""
     path = audit_key_path(environ)
-    hint = f"set {AUDIT_KEY_VARIABLE} to the path of the key file (created at first use, mode 0600)"
+    hint = _("set {variable} to the path of the key file (created at first use, mode 0600)").format(
+        variable=AUDIT_KEY_VARIABLE
+    )
     try:
         if create and not path.exists():
             _create_key_file(path)
@@ -79,18 +81,26 @@ def load_audit_key(*, create: bool = False, environ: Mapping[str, str] | None = 
             return None
         if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
             raise AuditKeyError(
-                f"the audit key {path} can be read by other users "
-                f"(mode {stat.S_IMODE(path.stat().st_mode):04o}): whoever reads it can forge audit logs",
+                _(
+                    "the audit key {path} can be read by other users (mode {mode}): whoever reads it can forge"
+                    " audit logs"
+                ).format(path=path, mode=f"{stat.S_IMODE(path.stat().st_mode):04o}"),
                 hint=f"chmod 600 {path}",
             )
         text = path.read_text(encoding="ascii").strip()
         secret = bytes.fromhex(text)
     except (OSError, UnicodeDecodeError) as exc:
-        raise AuditKeyError(f"the audit key {path} cannot be used: {exc}", hint=hint) from None
+        raise AuditKeyError(
+            _("the audit key {path} cannot be used: {error}").format(path=path, error=exc), hint=hint
+        ) from None
     except ValueError:
-        raise AuditKeyError(f"the audit key {path} is not a key (64 hexadecimal digits)", hint=hint) from None
+        raise AuditKeyError(
+            _("the audit key {path} is not a key (64 hexadecimal digits)").format(path=path), hint=hint
+        ) from None
     if len(secret) < 32:
-        raise AuditKeyError(f"the audit key {path} is too short (32 bytes are needed)", hint=hint)
+        raise AuditKeyError(
+            _("the audit key {path} is too short (32 bytes are needed)").format(path=path), hint=hint
+        )
     return AuditKey(secret, path)
 
 
@@ -190,7 +200,7 @@ def read_seal(path: Path) -> Seal | str | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return f"the seal {path.name} cannot be read: {exc}"
+        return _("the seal {seal} cannot be read: {error}").format(seal=path.name, error=exc)
     try:
         data = json.loads(raw)
         result = Seal(
@@ -202,7 +212,7 @@ def read_seal(path: Path) -> Seal | str | None:
             str(data["mac"]),
         )
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return f"the seal {path.name} is not a seal (edited or damaged)"
+        return _("the seal {seal} is not a seal (edited or damaged)").format(seal=path.name)
     if isinstance(data["seq"], bool) or not 0 <= result.durable <= result.seq:
-        return f"the seal {path.name} is not a seal (edited or damaged)"
+        return _("the seal {seal} is not a seal (edited or damaged)").format(seal=path.name)
     return result

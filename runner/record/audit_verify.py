@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from robots.kit import _, format_moment, ngettext
 from runner.record.audit_keys import (
     AUDIT_KEY_VARIABLE,
     AUDIT_SEAL_NAME,
@@ -57,15 +58,27 @@ class AuditVerdict:
     def __str__(self) -> str:
         if self.state == AuditState.INTACT:
             notes = "".join(f"; {note}" for note in self.notes)
-            return f"intact: {self.records} records, keyed hash chain unbroken and sealed{notes}"
+            return ngettext(
+                "intact: {n} record, keyed hash chain unbroken and sealed{notes}",
+                "intact: {n} records, keyed hash chain unbroken and sealed{notes}",
+                self.records,
+            ).format(n=self.records, notes=notes)
         if self.state == AuditState.UNKEYED:
-            return (
-                f"unkeyed (older format): {self.records} records, hash chain unbroken, but written before audit"
-                " logs were keyed: anyone who could write to the run folder and the run store could have"
-                " rebuilt it"
+            return ngettext(
+                "unkeyed (older format): {n} record, hash chain unbroken, but written before audit logs were"
+                " keyed: anyone who could write to the run folder and the run store could have rebuilt it",
+                "unkeyed (older format): {n} records, hash chain unbroken, but written before audit logs were"
+                " keyed: anyone who could write to the run folder and the run store could have rebuilt it",
+                self.records,
+            ).format(n=self.records)
+        state = {AuditState.TAMPERED: _("tampered"), AuditState.UNCHECKABLE: _("uncheckable")}.get(
+            self.state, str(self.state)
+        )
+        if self.line is not None:
+            return _("{state}: line {line}: {problem}").format(
+                state=state, line=self.line, problem=self.problem
             )
-        where = f"line {self.line}: " if self.line is not None else ""
-        return f"{self.state}: {where}{self.problem}"
+        return _("{state}: {problem}").format(state=state, problem=self.problem)
 
 
 def _tampered(records: int, line: int | None, problem: str) -> AuditVerdict:
@@ -156,8 +169,10 @@ class AuditLogCheck:
             self.found = _tampered(
                 0,
                 1,
-                f"the log is in the older, unkeyed format but {AUDIT_SEAL_NAME} says it was keyed: it was"
-                " rebuilt without the key",
+                _(
+                    "the log is in the older, unkeyed format but {seal} says it was keyed: it was rebuilt"
+                    " without the key"
+                ).format(seal=AUDIT_SEAL_NAME),
             )
         elif self.keyed:
             self.found = self._load_key()
@@ -172,17 +187,19 @@ class AuditLogCheck:
             return AuditVerdict(
                 AuditState.UNCHECKABLE,
                 0,
-                problem=f"the audit key {audit_key_path()} is not here, so the log's MACs cannot be checked (set"
-                f" {AUDIT_KEY_VARIABLE} to the key file of the machine that wrote it)",
+                problem=_(
+                    "the audit key {path} is not here, so the log's MACs cannot be checked (set {variable} to the"
+                    " key file of the machine that wrote it)"
+                ).format(path=audit_key_path(), variable=AUDIT_KEY_VARIABLE),
             )
         return None
 
     def _other_key(self) -> str:
         if isinstance(self.seal, Seal) and self.key is not None and self.seal.key_id != self.key.key_id:
-            return (
-                f" (the seal names key {self.seal.key_id}, this machine's key is {self.key.key_id}: verify it with"
-                f" {AUDIT_KEY_VARIABLE} naming the key of the machine that wrote it)"
-            )
+            return _(
+                " (the seal names key {seal_key}, this machine's key is {key}: verify it with {variable} naming the"
+                " key of the machine that wrote it)"
+            ).format(seal_key=self.seal.key_id, key=self.key.key_id, variable=AUDIT_KEY_VARIABLE)
         return ""
 
     def _keyed_problem(self, raw: bytes, number: int) -> str | None:
@@ -195,16 +212,16 @@ class AuditLogCheck:
     def _unkeyed_problem(self, raw: bytes, number: int) -> str | None:
         sealed = unseal_unkeyed(raw)
         if sealed is None:
-            return "the record has no valid hash (edited or cut)"
+            return _("the record has no valid hash (edited or cut)")
         body, claimed = sealed
         if hashlib.sha256(body).hexdigest() != claimed:
-            return "the record was changed after it was written"
+            return _("the record was changed after it was written")
         try:
             record = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return "the record is not valid JSON"
+            return _("the record is not valid JSON")
         if not isinstance(record, dict) or record.get("prev") != self.previous or record.get("seq") != number:
-            return "the chain breaks here: a record was removed, inserted or moved before it"
+            return _("the chain breaks here: a record was removed, inserted or moved before it")
         self.previous = claimed
         return None
 
@@ -227,10 +244,14 @@ class AuditLogCheck:
             if self.ahead is not None:
                 number, seq, moved = self.ahead
                 problem = (
-                    f"record {seq} is here in place of record {number}, which comes later: records were reordered"
+                    _(
+                        "record {seq} is here in place of record {number}, which comes later: records were"
+                        " reordered"
+                    ).format(seq=seq, number=number)
                     if moved
-                    else f"record {seq} is here in place of record {number}: records {number} to {seq - 1} were"
-                    " removed"
+                    else _(
+                        "record {seq} is here in place of record {number}: records {number} to {last} were removed"
+                    ).format(seq=seq, number=number, last=seq - 1)
                 )
                 return _tampered(number - 1, number, problem + self._other_key())
             return self.found
@@ -239,12 +260,12 @@ class AuditLogCheck:
     def _unkeyed_verdict(self) -> AuditVerdict:
         count = self.count
         if self.cut and not self.resuming:
-            return _tampered(count, count + 1, "the last record is cut short (no end of line)")
+            return _tampered(count, count + 1, _("the last record is cut short (no end of line)"))
         if self.expected_last_hash is not None and self.previous != self.expected_last_hash:
             return _tampered(
                 count,
                 count + 1,
-                "the log ends before the last record the run store knows (records removed at the end)",
+                _("the log ends before the last record the run store knows (records removed at the end)"),
             )
         begun = _first_time(self.first_line) if self.first_line is not None else None
         made = _key_made_at(self.key)
@@ -252,8 +273,10 @@ class AuditLogCheck:
             return _tampered(
                 0,
                 1,
-                f"the log is in the older, unkeyed format but it begins at {begun.isoformat()}, after the audit"
-                f" key was made ({made.isoformat()}): it was rebuilt without the key",
+                _(
+                    "the log is in the older, unkeyed format but it begins at {begun}, after the audit key was"
+                    " made ({made}): it was rebuilt without the key"
+                ).format(begun=format_moment(begun, labelled=True), made=format_moment(made, labelled=True)),
             )
         return AuditVerdict(
             AuditState.UNKEYED, count, head=self.previous, cut_line_at=(self.offset if self.cut else None)
@@ -267,8 +290,10 @@ class AuditLogCheck:
                 return _tampered(
                     count,
                     count + 1,
-                    "the last record is cut short (no end of line): the run crashed while writing"
-                    " it, or the log was cut; a resumed run drops it",
+                    _(
+                        "the last record is cut short (no end of line): the run crashed while writing"
+                        " it, or the log was cut; a resumed run drops it"
+                    ),
                 )
             cut_line_at = self.offset
         if isinstance(seal, str):
@@ -276,12 +301,18 @@ class AuditLogCheck:
         lost = None
         if seal is None:
             if count:
-                return _tampered(count, None, f"the seal {AUDIT_SEAL_NAME} is missing (deleted)")
+                return _tampered(
+                    count, None, _("the seal {seal} is missing (deleted)").format(seal=AUDIT_SEAL_NAME)
+                )
         else:
             assert self.key is not None
             if not seal.signed_by(self.key):
                 return _tampered(
-                    count, None, f"the seal {AUDIT_SEAL_NAME} was not written with this key{other_key}"
+                    count,
+                    None,
+                    _("the seal {seal} was not written with this key{other_key}").format(
+                        seal=AUDIT_SEAL_NAME, other_key=other_key
+                    ),
                 )
             if seal.seq > count:
                 on_disk = seal.durable <= count and (
@@ -291,34 +322,44 @@ class AuditLogCheck:
                     return _tampered(
                         count,
                         count + 1,
-                        f"the log ends at record {count} but its seal covers {seal.seq}: records"
-                        f" {count + 1} to {seal.seq} were removed at the end"
-                        + (
-                            f" (or lost in a system crash: only the first {seal.durable} were known to be on disk)"
+                        (
+                            _(
+                                "the log ends at record {count} but its seal covers {sealed}: records {first} to"
+                                " {sealed} were removed at the end (or lost in a system crash: only the first"
+                                " {durable} were known to be on disk)"
+                            )
                             if on_disk
-                            else ""
-                        ),
+                            else _(
+                                "the log ends at record {count} but its seal covers {sealed}: records {first} to"
+                                " {sealed} were removed at the end"
+                            )
+                        ).format(count=count, sealed=seal.seq, first=count + 1, durable=seal.durable),
                     )
                 lost = (count + 1, seal.seq)
             elif seal.seq and self.macs_at.get(seal.seq) != seal.head:
                 return _tampered(
-                    count, seal.seq, "the record differs from the one the seal names (rewritten)"
+                    count, seal.seq, _("the record differs from the one the seal names (rewritten)")
                 )
             if seal.seq < count and not self.resuming:
                 return _tampered(
                     count,
                     seal.seq + 1,
-                    "the record is not sealed: it was appended after the log was sealed, not written by this run",
+                    _(
+                        "the record is not sealed: it was appended after the log was sealed, not written by this"
+                        " run"
+                    ),
                 )
         if self.expected_last_hash is not None and not self.expected_seen:
             return _tampered(
                 count,
                 None,
-                "the last record the run store names is not in the log: records were removed at the end,"
-                " or the log was rewritten",
+                _(
+                    "the last record the run store names is not in the log: records were removed at the end,"
+                    " or the log was rewritten"
+                ),
             )
         if count == 0:  # even resuming: a session always wrote its first record before anything else
-            return _tampered(0, 1, "the log has no records: a run always writes some (emptied)")
+            return _tampered(0, 1, _("the log has no records: a run always writes some (emptied)"))
         return AuditVerdict(
             AuditState.INTACT,
             count,
@@ -335,38 +376,40 @@ def _record_problem(raw: bytes, number: int, previous: str, key: AuditKey) -> tu
     if sealed is None:
         if unseal_unkeyed(raw) is not None:
             return (
-                "the record is not keyed (a plain hash in a keyed log): it was not written by this run",
+                _("the record is not keyed (a plain hash in a keyed log): it was not written by this run"),
                 None,
             )
-        return "the record has no valid MAC (edited or cut)", None
+        return _("the record has no valid MAC (edited or cut)"), None
     body, claimed = sealed
     if not hmac.compare_digest(key.mac(body), claimed):
-        return (
+        return _(
             "the record was changed after it was written, or forged without the key: it was not written by"
             " this run"
         ), None
     try:
         record = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return "the record is not valid JSON", None
+        return _("the record is not valid JSON"), None
     seq = record.get("seq") if isinstance(record, dict) else None
     if not isinstance(seq, int) or isinstance(seq, bool):
-        return "the record has no sequence number", None
+        return _("the record has no sequence number"), None
     if seq > number:
-        return f"record {seq} is here in place of record {number}", seq
+        return _("record {seq} is here in place of record {number}").format(seq=seq, number=number), seq
     if seq < number:
-        return f"the record is a copy of record {seq}, out of its place (inserted or moved)", None
+        return _("the record is a copy of record {seq}, out of its place (inserted or moved)").format(
+            seq=seq
+        ), None
     if record.get("prev") != previous:
-        return "the chain breaks here: the record does not follow the one before it (replaced)", None
+        return _("the chain breaks here: the record does not follow the one before it (replaced)"), None
     return None, None
 
 
 def _lost_note(raw: bytes, number: int) -> str:
     record = json.loads(raw)
-    return (
-        f"line {number} says records {record.get('first')} to {record.get('last')} of an earlier session were"
-        " lost when the machine stopped (a power cut or a system crash), or cut off before the resume"
-    )
+    return _(
+        "line {line} says records {first} to {last} of an earlier session were lost when the machine stopped"
+        " (a power cut or a system crash), or cut off before the resume"
+    ).format(line=number, first=record.get("first"), last=record.get("last"))
 
 
 def _first_time(line: bytes) -> dt.datetime | None:

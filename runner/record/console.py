@@ -26,7 +26,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from robots.kit import KIND_WORDS, _, format_clock, format_duration, ngettext, printable, shortened
+from robots.kit import _, format_clock, format_duration, ngettext, printable, shortened, zone_label
 from runner.events import (
     ArtifactSaved,
     Event,
@@ -43,6 +43,7 @@ from runner.events import (
     StepStarted,
     StepStatus,
     is_failed,
+    item_status_text,
     run_status_text,
 )
 from runner.record.closed_output import is_closed_output, silence_closed_output
@@ -155,14 +156,14 @@ class ConsoleSink:
         if isinstance(event, RunStarted):
             if event.dry_run:
                 self._line(
-                    _("run {run_id} of '{workflow}' started (dry run)").format(
-                        run_id=event.run_id, workflow=event.workflow
+                    _("run {run_id} of '{workflow}' started (dry run; times in {zone})").format(
+                        run_id=event.run_id, workflow=event.workflow, zone=zone_label()
                     )
                 )
             else:
                 self._line(
-                    _("run {run_id} of '{workflow}' started").format(
-                        run_id=event.run_id, workflow=event.workflow
+                    _("run {run_id} of '{workflow}' started (times in {zone})").format(
+                        run_id=event.run_id, workflow=event.workflow, zone=zone_label()
                     )
                 )
         elif isinstance(event, StepFinished):
@@ -184,7 +185,11 @@ class ConsoleSink:
                 )
             )
         elif isinstance(event, LogMessage):
-            self._line(f"{event.level}: {self._for_people(event.message)}")
+            self._line(
+                _("{level}: {message}").format(
+                    level=_level_text(event.level), message=self._for_people(event.message)
+                )
+            )
         elif isinstance(event, ArtifactSaved):
             if self.verbose:  # the report lists them; a path is no news to someone watching
                 self._line(
@@ -209,7 +214,7 @@ class ConsoleSink:
                 position=position,
                 key=event.key,
                 mark=mark,
-                status=_status_words(event.status),
+                status=item_status_text(event.status),
                 error=event.error or "",
                 duration=duration,
             )
@@ -373,12 +378,19 @@ def _shown(text: str, *, lines: bool = True) -> str:
 
 def _step_line(event: StepFinished) -> str:
     mark = _STATUS_MARK.get(event.status, event.status)
-    where = f" [{event.item}]" if event.item else ""
-    line = f"{mark} {event.name}{where} ({format_duration(event.duration)})"
+    duration = format_duration(event.duration)
+    if event.item:
+        line = _("{mark} {step} [{item}] ({duration})").format(
+            mark=mark, step=event.name, item=event.item, duration=duration
+        )
+    else:
+        line = _("{mark} {step} ({duration})").format(mark=mark, step=event.name, duration=duration)
     if event.error:
-        return f"{line}: {event.error.get('message')}"
+        return _("{line}: {error}").format(line=line, error=event.error.get("message"))
     if event.status == StepStatus.SKIPPED and isinstance(event.result, str):
-        return f"{line}: {event.result}"  # why, e.g. not called in a dry run
+        return _("{line}: {reason}").format(
+            line=line, reason=event.result
+        )  # why, e.g. not called in a dry run
     return line
 
 
@@ -420,12 +432,10 @@ def _time_left(loop: _Loop) -> str:
     return format_duration(loop.spent / loop.finished * max(loop.total - loop.finished, 0))
 
 
-def _status_words(status: str) -> str:
-    """`failed_workflow` → `failed: a mistake in the workflow`; other statuses as they are."""
-    kind = status.removeprefix("failed_")
-    if kind != status and kind in KIND_WORDS:
-        return _("failed: {reason}").format(reason=_(KIND_WORDS[kind]))
-    return status
+def _level_text(level: str) -> str:
+    """A log message's level as a person reads it (`warning` → « attention »); an unknown one as it is."""
+    words = {"debug": _("debug"), "info": _("info"), "warning": _("warning"), "error": _("error")}
+    return words.get(level, level)
 
 
 def _counts_text(counts: dict[str, int]) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from robots.kit import _, format_moment
 from runner.events import (
     Effect,
     ItemMark,
@@ -245,8 +246,12 @@ class RunStore:
         with self.begin() as connection:
             row = connection.execute(select(items.c.id, items.c.outcome).where(*where)).first()
             if row is None:
-                raise LookupError(f"run {event.run_id} has no item {event.key} in {event.loop}")
-            note = f"marked {event.mark} by {event.by} on {event.at[:19].replace('T', ' ')}"
+                raise LookupError(
+                    _("run {run_id} has no item {key} in {loop}").format(
+                        run_id=event.run_id, key=event.key, loop=event.loop
+                    )
+                )
+            note = _mark_note(event.mark, event.by, event.at)
             if event.mark == ItemMark.DONE:
                 outcome = {**(row.outcome or {}), "status": str(ItemStatus.DONE), "error": None}
                 values: dict[str, Any] = {"status": ItemStatus.DONE, "error": note, "outcome": outcome}
@@ -322,3 +327,14 @@ def _run_record(row: Any, item_counts: dict[str, dict[str, int]] | None = None) 
 
 def utc_iso(moment: dt.datetime | None = None) -> str:
     return (moment or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
+
+
+def _mark_note(mark: str, by: str, at: str) -> str:
+    """What an item marked by a person says of it: who, when (in the zone for humans, labelled)."""
+    try:
+        moment = format_moment(dt.datetime.fromisoformat(at), labelled=True)
+    except ValueError:
+        moment = at
+    if mark == ItemMark.DONE:
+        return _("marked done by {person} on {moment}").format(person=by, moment=moment)
+    return _("marked redo by {person} on {moment}").format(person=by, moment=moment)

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from robots.kit import ConfigurationError
+from robots.kit import ConfigurationError, _
 from runner.record.audit import json_default
 from runner.record.races import retry_on_race
 from runner.record.timestamps import UtcTimestamp
@@ -185,17 +185,19 @@ def _unreachable(url: str, exc: Exception) -> ConfigurationError:
     example = "sqlite:///logs/robo.db or postgresql+psycopg://user:password@host/database"
     if isinstance(exc, ArgumentError):
         return ConfigurationError(
-            f"cannot open the run store {url}: it is not a SQLAlchemy URL",
-            hint=f"give --store or ROBO_STORE_URL a URL such as {example}",
+            _("cannot open the run store {url}: it is not a SQLAlchemy URL").format(url=url),
+            hint=_("give --store or ROBO_STORE_URL a URL such as {example}").format(example=example),
         )
     shown = make_url(url).render_as_string(hide_password=True)
     if isinstance(exc, ImportError | NoSuchModuleError):
         return ConfigurationError(
-            f"cannot open the run store {shown}: its database driver is not installed ({exc})",
-            hint="for PostgreSQL: pip install 'robo-rpa[postgres]' and a postgresql+psycopg:// URL",
+            _("cannot open the run store {url}: its database driver is not installed ({error})").format(
+                url=shown, error=exc
+            ),
+            hint=_("for PostgreSQL: pip install 'robo-rpa[postgres]' and a postgresql+psycopg:// URL"),
         )
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     return ConfigurationError(
-        f"cannot open the run store {shown}: {reason}",
-        hint="check that the database server is running and that --store or ROBO_STORE_URL names it",
+        _("cannot open the run store {url}: {reason}").format(url=shown, reason=reason),
+        hint=_("check that the database server is running and that --store or ROBO_STORE_URL names it"),
     )

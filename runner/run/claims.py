@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from robots.kit import ConfigurationError
+from robots.kit import ConfigurationError, _, format_moment, ngettext
 from runner.events import ItemStatus, RunStatus, clean_data
 from runner.language import UNLIMITED, ValidationResult, Workflow
 from runner.record import (
@@ -47,17 +47,24 @@ def resuming(
     """The options of a resumed run (the same id, records and inputs as the run it continues) and its record."""
     record = store.get_run(options.resume or "")
     if record is None:
-        raise ConfigurationError(f"there is no run '{options.resume}' to resume", hint="see 'robo runs list'")
+        raise ConfigurationError(
+            _("there is no run '{run_id}' to resume").format(run_id=options.resume),
+            hint=_("see 'robo runs list'"),
+        )
     if Path(record.workflow_file).resolve() != Path(validation.path).resolve():
         raise ConfigurationError(
-            f"run {record.id} is a run of {record.workflow_file}, not of {validation.path}",
+            _("run {run_id} is a run of {workflow_file}, not of {path}").format(
+                run_id=record.id, workflow_file=record.workflow_file, path=validation.path
+            ),
             hint=f"robo run {record.workflow_file} --resume {record.id}",
         )
     status = effective_status(record)
     if status == RunStatus.RUNNING:
         raise RunRefused(_held_message(record, record.id))
     if status == RunStatus.SUCCEEDED:
-        raise ConfigurationError(f"run {record.id} already succeeded: there is nothing left to do")
+        raise ConfigurationError(
+            _("run {run_id} already succeeded: there is nothing left to do").format(run_id=record.id)
+        )
     _check_audit_log(record)
     inputs = {**record.inputs, **options.inputs}
     return dataclasses.replace(options, run_id=record.id, resume=record.id, inputs=inputs), record
@@ -71,23 +78,29 @@ def _check_audit_log(record: RunRecord) -> None:
     verdict = (
         verify_audit_log(path, record.last_hash, resuming=True)
         if path.is_file()
-        else AuditVerdict(AuditState.TAMPERED, 0, problem="the log is missing (deleted)")
+        else AuditVerdict(AuditState.TAMPERED, 0, problem=_("the log is missing (deleted)"))
     )
     if verdict.state not in (AuditState.INTACT, AuditState.UNKEYED):
         raise ConfigurationError(
-            f"run {record.id} cannot be resumed: its audit log {path} fails verification, and a log that fails"
-            f" is never appended to: {verdict}",
-            hint=f"the log is kept as it is, as evidence (robo audit verify {record.id}); start a new run with --new",
+            _(
+                "run {run_id} cannot be resumed: its audit log {path} fails verification, and a log that fails"
+                " is never appended to: {verdict}"
+            ).format(run_id=record.id, path=path, verdict=verdict),
+            hint=_(
+                "the log is kept as it is, as evidence (robo audit verify {run_id}); start a new run with --new"
+            ).format(run_id=record.id),
         )
 
 
 def _held_message(holder: RunRecord, run_id: str) -> str:
-    where = f"pid {holder.pid} on {holder.host}"
+    where = _("pid {pid} on {host}").format(pid=holder.pid, host=holder.host)
     if holder.id != run_id:
-        return f"run {holder.id} of this workflow is already going ({where})"
+        return _("run {run_id} of this workflow is already going ({where})").format(
+            run_id=holder.id, where=where
+        )
     if holder.sessions > 1:
-        return f"run {run_id} is being resumed by {where}"
-    return f"run {run_id} is still running ({where})"
+        return _("run {run_id} is being resumed by {where}").format(run_id=run_id, where=where)
+    return _("run {run_id} is still running ({where})").format(run_id=run_id, where=where)
 
 
 def unfinished_run(store: RunStore, validation: ValidationResult, inputs: dict[str, Any]) -> RunRecord | None:
@@ -111,15 +124,22 @@ def stopped_when(record: RunRecord, stopped_at: str | None) -> str:
     done = record.items.get(ItemStatus.DONE, 0)
     when = _local_time(record.finished_at or stopped_at or record.session_started_at or record.started_at)
     if record.status == RunStatus.INTERRUPTED:
-        return f"interrupted at {when} ({done} items done)"
-    return f"interrupted at {when} by a crash ({done} items done); to start a new run instead, add --new"
+        return ngettext(
+            "interrupted at {moment} ({n} item done)", "interrupted at {moment} ({n} items done)", done
+        ).format(moment=when, n=done)
+    return ngettext(
+        "interrupted at {moment} by a crash ({n} item done); to start a new run instead, add --new",
+        "interrupted at {moment} by a crash ({n} items done); to start a new run instead, add --new",
+        done,
+    ).format(moment=when, n=done)
 
 
 def _local_time(moment: str | None) -> str:
+    """A stored moment in the zone for humans, labelled."""
     try:
-        return dt.datetime.fromisoformat(moment or "").astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return format_moment(dt.datetime.fromisoformat(moment or ""), labelled=True)
     except ValueError:
-        return moment or "an unknown time"
+        return moment or _("an unknown time")
 
 
 def claim(
@@ -151,18 +171,22 @@ def claim(
         if claim.taken:
             return dataclasses.replace(options, run_id=claimant.run_id)
         holder = claim.holder
-        message = _held_message(holder, claimant.run_id) if holder else "the run is held by another process"
+        message = (
+            _held_message(holder, claimant.run_id) if holder else _("the run is held by another process")
+        )
         if claim.conflict != "workflow" or not options.wait:
             hint = (
-                "wait for it to end, or add --wait to start when it has; 'concurrency:' in the workflow "
-                "allows more runs at once"
+                _(
+                    "wait for it to end, or add --wait to start when it has; 'concurrency:' in the workflow "
+                    "allows more runs at once"
+                )
                 if claim.conflict == "workflow"
-                else "see 'robo runs list'"
+                else _("see 'robo runs list'")
             )
             raise RunRefused(message, hint=hint)
         if holder is not None and holder.id != waiting_for:
             waiting_for = holder.id
-            say(options, f"waiting: {message}")
+            say(options, _("waiting: {reason}").format(reason=message))
         time.sleep(CLAIM_POLL)
 
 
@@ -174,6 +198,9 @@ def release(options: RunOptions, run_id: str) -> None:
     try:
         release_slot(store, run_id, os.getpid())
     except Exception as exc:  # the store may be what failed: the slot frees itself when this process ends
-        sys.stderr.write(f"warning: run {run_id} could not give back its place: {exc}\n")
+        sys.stderr.write(
+            _("warning: run {run_id} could not give back its place: {error}").format(run_id=run_id, error=exc)
+            + "\n"
+        )
     finally:
         store.close()

@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from robots.kit import RoboError, RobotContext, SharedResources, Span, remove_leftovers
+from robots.kit import RoboError, RobotContext, SharedResources, Span, _, format_duration, remove_leftovers
 from runner.engine import (
     Cancellation,
     Engine,
@@ -127,7 +127,12 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
                     store, dataclasses.replace(options, resume=previous.id), validation
                 )
                 stopped_at = store.last_activity(previous.id)
-                say(options, f"resuming run {previous.id}, {stopped_when(previous, stopped_at)}")
+                say(
+                    options,
+                    _("resuming run {run_id}, {stopped}").format(
+                        run_id=previous.id, stopped=stopped_when(previous, stopped_at)
+                    ),
+                )
         secret_values = resolve_secrets(
             workflow.secrets, search_dirs=[workflow_dir, Path.cwd()], environ=options.environ
         )
@@ -267,7 +272,9 @@ def _execute(
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = []
     status = RunStatus.CRASHED  # until the run is known to have ended otherwise: a status is never optimistic
-    resume_hint = f"resume it with: robo run {validation.path} --resume {run_id}"
+    resume_hint = _("resume it with: {command}").format(
+        command=f"robo run {validation.path} --resume {run_id}"
+    )
 
     def note(message: str) -> None:
         dispatch(LogMessage(run_id=run_id, level="warning", message=message))
@@ -303,9 +310,15 @@ def _execute(
                 Diagnostic(
                     _step_span(validation, step),
                     "interrupted",
-                    "the run was stopped at once (a second interrupt)"
-                    + (f" during step '{step.name}'" if step else "")
-                    + ": the item in progress is left unfinished and is checked when the run resumes",
+                    _(
+                        "the run was stopped at once (a second interrupt) during step '{step}': the item in"
+                        " progress is left unfinished and is checked when the run resumes"
+                    ).format(step=step.name)
+                    if step
+                    else _(
+                        "the run was stopped at once (a second interrupt): the item in progress is left"
+                        " unfinished and is checked when the run resumes"
+                    ),
                     hint=resume_hint,
                 )
             ]
@@ -314,7 +327,9 @@ def _execute(
                 Diagnostic(
                     Span(validation.path, 1, 1),
                     "run-timeout",
-                    f"the run went past its time limit of {time_limit:g} s and was stopped between two steps",
+                    _("the run went past its time limit of {limit} and was stopped between two steps").format(
+                        limit=format_duration(time_limit or 0)
+                    ),
                     hint=resume_hint,
                 )
             ]
@@ -323,7 +338,7 @@ def _execute(
                 Diagnostic(
                     Span(validation.path, 1, 1),
                     "interrupted",
-                    "the run was asked to stop and stopped after its current step",
+                    _("the run was asked to stop and stopped after its current step"),
                     hint=resume_hint,
                 )
             ]
@@ -391,17 +406,28 @@ def _crash_diagnostic(
     import traceback
 
     frames = traceback.extract_tb(exc.__traceback__)[-2:]
-    where = tuple(f"raised at {Path(f.filename).name}:{f.lineno} in {f.name}" for f in reversed(frames))
+    where = tuple(
+        _("raised at {file}:{line} in {function}").format(
+            file=Path(f.filename).name, line=f.lineno, function=f.name
+        )
+        for f in reversed(frames)
+    )
     text = redact(str(exc))  # before it is cut: a cut could keep half a secret
+    error = f"{type(exc).__name__}: {text[:500]}" if text else type(exc).__name__
     return Diagnostic(
         _step_span(validation, step),
         "internal-error",
-        "the run crashed on an unexpected error"
-        + (f" during step '{step.name}'" if step else "")
-        + f": {type(exc).__name__}"
-        + (f": {text[:500]}" if text else ""),
-        hint=f"{resume_hint} (the item in progress is checked first); if it crashes again at the same place,"
-        " this step or its data provokes the error",
+        (
+            _("the run crashed on an unexpected error during step '{step}': {error}").format(
+                step=step.name, error=error
+            )
+            if step
+            else _("the run crashed on an unexpected error: {error}").format(error=error)
+        ),
+        hint=_(
+            "{resume} (the item in progress is checked first); if it crashes again at the same place,"
+            " this step or its data provokes the error"
+        ).format(resume=resume_hint),
         cause=where,
     )
 
@@ -413,7 +439,12 @@ def _write_report(store: RunStore, run_id: str) -> Path | None:
     try:
         return write_report(store, run_id)
     except Exception as exc:
-        sys.stderr.write(f"warning: the run's report could not be written: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(
+            _("warning: the run's report could not be written: {error}").format(
+                error=f"{type(exc).__name__}: {exc}"
+            )
+            + "\n"
+        )
         return None
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from robots.kit import _
 from runner.engine import Cancellation
 
 
@@ -72,14 +73,16 @@ def _watch_signals(
             message = None
             if received == 1:
                 stop_event.set()
-                message = (
-                    f"{signal.Signals(signum).name} received: the run stops after its current step"
+                message = _(
+                    "{signal} received: the run stops after its current step"
                     " (interrupt again, e.g. Ctrl+C, to stop at once)"
-                )
+                ).format(signal=signal.Signals(signum).name)
             elif signum == signal.SIGINT and not cancellation.is_set():
                 stop_event.set()
                 cancellation.cancel()
-                message = "second interrupt: the current step is abandoned; its item is checked when the run resumes"
+                message = _(
+                    "second interrupt: the current step is abandoned; its item is checked when the run resumes"
+                )
             if message:
                 try:
                     note(message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from robots.kit import _
 from runner.language import print_diagnostics
 from runner.record import AUDIT_LOG_NAME
 from runner.run.options import RunOutcome
@@ -34,6 +35,6 @@ def print_outcome(
     print_diagnostics(outcome.diagnostics, outcome.sources, fmt, out, err)
     if outcome.run_dir is not None:
         if outcome.report is not None:
-            err(f"report: {outcome.report}")
-        err(f"audit log: {outcome.run_dir / AUDIT_LOG_NAME}")
-        err(f"artifacts: {outcome.run_dir / 'artifacts'}")
+            err(_("report: {path}").format(path=outcome.report))
+        err(_("audit log: {path}").format(path=outcome.run_dir / AUDIT_LOG_NAME))
+        err(_("artifacts: {path}").format(path=outcome.run_dir / "artifacts"))
