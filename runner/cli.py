@@ -55,7 +55,8 @@ ForceOption = Annotated[
     bool,
     typer.Option(
         "--force",
-        help="With --resume: also do again the items to check (they may have been entered: twice, then).",
+        help="Also do again the items to check, and the items other runs of the workflow entered"
+        " (they may be entered twice, then).",
     ),
 ]
 
@@ -132,9 +133,6 @@ def run(
     from runner.record import ConsoleSink, output_may_be_closed
     from runner.run import RunOptions, print_outcome, run_workflow
 
-    if force and not resume:
-        _err("error: --force goes with --resume RUN_ID: it does again the items to check of that run")
-        raise typer.Exit(ExitCode.USAGE)
     try:
         given = parse_input_assignments(inputs or [])
     except RoboError as exc:

@@ -15,10 +15,10 @@ from itertools import islice
 from pathlib import PurePath
 from typing import Any, Protocol, TypeVar
 
-from robots.kit import AccessRefused, ApplicationError, BusinessError, RoboError, WorkflowBug
+from robots.kit import AccessRefused, ApplicationError, BusinessError, RoboError, WorkflowBug, _
 from runner.engine.item_changes import ItemChanges
 from runner.engine.item_keys import item_keys, item_names
-from runner.engine.items import ItemGate, PreviousItem
+from runner.engine.items import EarlierEntry, ItemGate, PreviousItem
 from runner.engine.state import (
     Lane,
     RunCounters,
@@ -272,6 +272,9 @@ class LoopRunner:
         touched_before = previous.touched if previous is not None else []
         if touched_before and not step.already_done and not self._host.item_gate.force:
             return self._left_to_check(step, key, index, lane, loop, item_scope, touched_before[-1], previous)
+        earlier = self._host.item_gate.entered_before(loop, key) if not touched_before else None
+        if earlier is not None and not step.already_done and not self._host.item_gate.force:
+            return self._entered_by_another_run(step, key, index, lane, loop, item_scope, earlier)
         self._host.emit(
             ItemStarted(run_id=self._host.run_id, loop=loop, key=key, index=index, lane=lane.index)
         )
@@ -289,7 +292,9 @@ class LoopRunner:
         policy = step.retry or RetryPolicy(attempts=1)
         final_scope: list[Scope] = [item_scope]
         attempts = [0]
-        check_first = previous is not None and (previous.status in UNFINISHED or bool(touched_before))
+        check_first = earlier is not None or (
+            previous is not None and (previous.status in UNFINISHED or bool(touched_before))
+        )
         changes = ItemChanges(loop, key, list(previous.effects) if touched_before and previous else [])
         blind = not step.already_done  # nothing can tell whether a change this item made went through
 
@@ -345,6 +350,27 @@ class LoopRunner:
             return outcome
         finally:
             lane.open_items.remove(changes)
+        if done_before and earlier is not None and attempts[0] == 1:
+            self._host.counters.add("items_skipped")
+            self._host.emit(
+                LogMessage(
+                    run_id=self._host.run_id,
+                    level="info",
+                    message=_("item {key} was entered by run {run_id}: not entered again").format(
+                        key=key, run_id=earlier.run_id
+                    ),
+                    item=key,
+                )
+            )
+            outcome = {
+                **self._outcome(step, key, ItemStatus.DONE, None, final_scope[0]),
+                **(earlier.outcome or {}),
+            }
+            outcome["status"] = str(ItemStatus.DONE)
+            self._item_finished(
+                loop, key, index, ItemStatus.SKIPPED, time.perf_counter() - started, lane, None, outcome
+            )
+            return outcome
         self._host.counters.add("items_done")
         if done_before:
             self._host.emit(
@@ -383,6 +409,32 @@ class LoopRunner:
             self._host.item_failures.append(
                 StepFailure(step, BusinessError(message, hint=to_check_hint(self._host.run_id, key)), key)
             )
+        return outcome
+
+    def _entered_by_another_run(
+        self,
+        step: ForEachStep,
+        key: str,
+        index: int,
+        lane: Lane,
+        loop: str,
+        scope: Scope,
+        earlier: EarlierEntry,
+    ) -> dict[str, Any]:
+        """An item another run of the workflow entered (or began to), and no `already_done` steps to check it."""
+        what = f"'{earlier.effect.name}'"
+        message = _(
+            "entered? {key} was entered by run {run_id} ({step} started a change): not entered again"
+        ).format(key=key, run_id=earlier.run_id, step=what)
+        hint = _(
+            "add 'already_done' steps to the loop to check it automatically; to enter it again anyway: "
+            "robo run WORKFLOW --force"
+        )
+        self._host.counters.add("items_to_check")
+        outcome = self._outcome(step, key, ItemStatus.TO_CHECK, message, scope)
+        self._item_finished(loop, key, index, ItemStatus.TO_CHECK, 0.0, lane, message, outcome)
+        with self._host.counters._lock:
+            self._host.item_failures.append(StepFailure(step, BusinessError(message, hint=hint), key))
         return outcome
 
     def _already_done(self, step: ForEachStep, scope: Scope, lane: Lane, key: str) -> bool:
