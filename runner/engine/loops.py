@@ -76,6 +76,8 @@ class LoopRunner:
 
     def __init__(self, host: LoopHost) -> None:
         self._host = host
+        self._warned: set[str] = set()  # loops that said their items other runs entered are done again
+        self._warned_lock = threading.Lock()
 
     def run(self, step: ForEachStep, scope: Scope, lane: Lane, item: str | None) -> None:
         """Run a loop: every item's key first, then its items one after the other or in parallel lanes."""
@@ -272,9 +274,7 @@ class LoopRunner:
         touched_before = previous.touched if previous is not None else []
         if touched_before and not step.already_done and not self._host.item_gate.force:
             return self._left_to_check(step, key, index, lane, loop, item_scope, touched_before[-1], previous)
-        earlier = self._host.item_gate.entered_before(loop, key) if not touched_before else None
-        if earlier is not None and not step.already_done and not self._host.item_gate.force:
-            return self._entered_by_another_run(step, key, index, lane, loop, item_scope, earlier)
+        earlier = self._entered_before(step, loop, key) if not touched_before else None
         self._host.emit(
             ItemStarted(run_id=self._host.run_id, loop=loop, key=key, index=index, lane=lane.index)
         )
@@ -411,31 +411,32 @@ class LoopRunner:
             )
         return outcome
 
-    def _entered_by_another_run(
-        self,
-        step: ForEachStep,
-        key: str,
-        index: int,
-        lane: Lane,
-        loop: str,
-        scope: Scope,
-        earlier: EarlierEntry,
-    ) -> dict[str, Any]:
-        """An item another run of the workflow entered (or began to), and no `already_done` steps to check it."""
-        what = f"'{earlier.effect.name}'"
-        message = _(
-            "entered? {key} was entered by run {run_id} ({step} started a change): not entered again"
-        ).format(key=key, run_id=earlier.run_id, step=what)
-        hint = _(
-            "add 'already_done' steps to the loop to check it automatically; to enter it again anyway: "
-            "robo run WORKFLOW --force"
+    def _entered_before(self, step: ForEachStep, loop: str, key: str) -> EarlierEntry | None:
+        """Another run of the workflow entered the item: with `already_done` steps, they check it first.
+
+        Without them nothing can tell whether it is still to do (a copy into each run's own folder is, a form sent
+        to the intranet is not), so it is done as before, and the loop says once that this happens.
+        """
+        gate = self._host.item_gate
+        earlier = gate.entered_before(loop, key) if not gate.force else None
+        if earlier is None or step.already_done:
+            return earlier
+        with self._warned_lock:
+            if loop in self._warned:
+                return None
+            self._warned.add(loop)
+        self._host.emit(
+            LogMessage(
+                run_id=self._host.run_id,
+                level="warning",
+                message=_(
+                    "{loop}: item {key} was entered by run {run_id}, and the loop has no 'already_done' steps to"
+                    " check whether such items are still to do: they are done again"
+                ).format(loop=step.name or loop, key=key, run_id=earlier.run_id),
+                item=key,
+            )
         )
-        self._host.counters.add("items_to_check")
-        outcome = self._outcome(step, key, ItemStatus.TO_CHECK, message, scope)
-        self._item_finished(loop, key, index, ItemStatus.TO_CHECK, 0.0, lane, message, outcome)
-        with self._host.counters._lock:
-            self._host.item_failures.append(StepFailure(step, BusinessError(message, hint=hint), key))
-        return outcome
+        return None
 
     def _already_done(self, step: ForEachStep, scope: Scope, lane: Lane, key: str) -> bool:
         """Run the loop's `already_done` steps; the last one's result says whether the item needs doing."""

@@ -455,6 +455,9 @@ steps:
 """
 
 
+CHECKED_ENTERS = ENTERS + "    already_done:\n      - probe.echo: {value: \"{{ item != 'b' }}\"}\n"
+
+
 class TestASecondRunOfTheSameWorkflow:
     """A plain new run over the same data (by mistake, or a daily job over a growing sheet) enters nothing twice."""
 
@@ -469,32 +472,32 @@ class TestASecondRunOfTheSameWorkflow:
         )
         return outcome, recorder
 
-    def test_without_already_done_the_items_another_run_entered_are_to_check(
+    def test_without_already_done_they_are_done_again_and_the_loop_says_so_once(
         self, probe: type[Probe], tmp_path: Path
     ) -> None:
+        # Nothing can tell whether they are still to do: a copy into each run's own folder is; so as before.
         first, _ = self.run_file(tmp_path, ENTERS)
         assert first.status == "succeeded" and sent(probe) == ["a", "b", "c"]
         second, recorder = self.run_file(tmp_path, ENTERS)
-        assert sent(probe) == ["a", "b", "c"]  # nothing entered twice
-        assert second.status == "completed_with_errors"
-        finished = {event.key: event for event in recorder.of("item_finished")}
-        assert {event.status for event in finished.values()} == {ItemStatus.TO_CHECK}
-        assert f"entered by run {first.run_id}" in finished["b"].error
-        assert "probe.submit" in finished["b"].error or "submit" in finished["b"].error
+        assert second.status == "succeeded"
+        assert sent(probe) == ["a", "b", "c", "a", "b", "c"]
+        warnings = [event.message for event in recorder.of("log") if event.level == "warning"]
+        assert len(warnings) == 1 and f"entered by run {first.run_id}" in warnings[0]
+        assert "'already_done'" in warnings[0]
 
-    def test_force_enters_them_again(self, probe: type[Probe], tmp_path: Path) -> None:
-        self.run_file(tmp_path, ENTERS)
-        again, _ = self.run_file(tmp_path, ENTERS, force=True)
+    def test_force_enters_them_again_without_checking(self, probe: type[Probe], tmp_path: Path) -> None:
+        self.run_file(tmp_path, CHECKED_ENTERS)
+        again, _ = self.run_file(tmp_path, CHECKED_ENTERS, force=True)
         assert again.status == "succeeded"
         assert sent(probe) == ["a", "b", "c", "a", "b", "c"]
+        assert [name for name, _ in probe.calls].count("echo") == 0  # no check ran
 
     def test_with_already_done_they_are_checked_and_skipped_with_what_they_gave(
         self, probe: type[Probe], tmp_path: Path
     ) -> None:
-        checked = ENTERS + "    already_done:\n      - probe.echo: {value: \"{{ item != 'b' }}\"}\n"
-        first, _ = self.run_file(tmp_path, checked)
+        first, _ = self.run_file(tmp_path, CHECKED_ENTERS)
         assert first.status == "succeeded"
-        second, recorder = self.run_file(tmp_path, checked)
+        second, recorder = self.run_file(tmp_path, CHECKED_ENTERS)
         assert second.status == "succeeded"
         # a and c are found entered; b is not (its check says so), so it is entered again.
         assert sent(probe) == ["a", "b", "c", "b"]
@@ -515,18 +518,20 @@ class TestASecondRunOfTheSameWorkflow:
         assert {event.status for event in recorder.of("item_finished")} == {ItemStatus.DONE}
 
     def test_a_dry_run_entered_nothing(self, probe: type[Probe], tmp_path: Path) -> None:
-        self.run_file(tmp_path, ENTERS, dry_run=True)
-        real, _ = self.run_file(tmp_path, ENTERS)
+        self.run_file(tmp_path, CHECKED_ENTERS, dry_run=True)
+        real, recorder = self.run_file(tmp_path, CHECKED_ENTERS)
         assert real.status == "succeeded" and sent(probe) == ["a", "b", "c"]
+        assert {event.status for event in recorder.of("item_finished")} == {ItemStatus.DONE}
 
     def test_an_item_a_person_marked_redo_is_entered_again(self, probe: type[Probe], tmp_path: Path) -> None:
-        first, _ = self.run_file(tmp_path, ENTERS)
+        first, _ = self.run_file(tmp_path, CHECKED_ENTERS)
         assert first.run_id
         marked = CliRunner().invoke(
             app, ["runs", "mark", first.run_id, "b", "--redo", "--logs", str(tmp_path / "logs")]
         )
         assert marked.exit_code == 0, marked.output
-        _second, recorder = self.run_file(tmp_path, ENTERS)
+        _second, recorder = self.run_file(tmp_path, CHECKED_ENTERS)
         finished = {event.key: event.status for event in recorder.of("item_finished")}
-        assert finished == {"a": ItemStatus.TO_CHECK, "b": ItemStatus.DONE, "c": ItemStatus.TO_CHECK}
+        # b is no longer "entered" (the person said it is not): entered again without asking its check.
+        assert finished == {"a": ItemStatus.SKIPPED, "b": ItemStatus.DONE, "c": ItemStatus.SKIPPED}
         assert sent(probe) == ["a", "b", "c", "b"]
