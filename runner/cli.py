@@ -117,9 +117,6 @@ def run(
     from runner.record import ConsoleSink, output_may_be_closed
     from runner.run import RunOptions, logs_beside, print_outcome, run_workflow
 
-    if force and not resume:
-        _err(_("error: --force goes with --resume RUN_ID: it does again the items to check of that run"))
-        raise typer.Exit(ExitCode.USAGE)
     project = project_of(workflow)
     logs, store = logs or project.logs_folder(logs_beside(workflow)), store or project.store
     try:

@@ -187,7 +187,10 @@ ForceOption = Annotated[
     bool,
     typer.Option(
         "--force",
-        help=N_("With --resume: also do again the items to check (they may have been entered: twice, then)."),
+        help=N_(
+            "Also do again the items to check, and the items other runs of the workflow entered (they may be"
+            " entered twice, then)."
+        ),
     ),
 ]
 _language_option: list[str] = []  # the --lang given: it wins over robo.toml's language

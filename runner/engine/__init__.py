@@ -3,7 +3,7 @@
 from runner.engine.dry_run import dry_run_placeholder
 from runner.engine.engine import Engine
 from runner.engine.inputs import parse_input_assignments, resolve_inputs
-from runner.engine.items import PreviousItem, WorkItemLedger
+from runner.engine.items import EarlierEntry, EarlierRuns, PreviousItem, WorkItemLedger
 from runner.engine.robot_pool import Cancellation, RobotPool, StepCancelled
 from runner.engine.secrets import (
     MIN_SECRET_LENGTH,
@@ -27,6 +27,8 @@ __all__ = [
     "WATCHDOG_GRACE",
     "WATCHDOG_WITHOUT_TIMEOUT",
     "Cancellation",
+    "EarlierEntry",
+    "EarlierRuns",
     "Engine",
     "PreviousItem",
     "Redactor",

@@ -37,6 +37,10 @@ class StoredItems(Protocol):
         """A text as the store gives it back (to find an item by its loop and key)."""
         ...
 
+    def entered_items(self, workflow_file: str, *, excluding: str) -> list[dict[str, Any]]:
+        """Items other runs of the workflow started a change for: `run_id`, `loop`, `key`, `outcome`, `effects`."""
+        ...
+
 
 @dataclass(frozen=True)
 class PreviousItem:
@@ -50,21 +54,54 @@ class PreviousItem:
         return touching(self.effects)
 
 
+@dataclass(frozen=True)
+class EarlierEntry:
+    """An item another run of the same workflow started a change for (it may be entered already)."""
+
+    run_id: str
+    outcome: dict[str, Any] | None
+    effect: Effect  # the last change that run started for it
+
+
 class ItemGate:
     """What an earlier attempt of the run did with an item; a fresh run knows nothing."""
 
-    force = False  # redo items to check without asking (`--force`)
+    force = False  # redo items to check, and items other runs entered, without asking (`--force`)
 
     def previous(self, loop: str, key: str) -> PreviousItem | None:
         return None
 
+    def entered_before(self, loop: str, key: str) -> EarlierEntry | None:
+        """Whether another run of the workflow started a change for the item (the latest such run)."""
+        return None
 
-class WorkItemLedger(ItemGate):
-    """The items a run recorded so far, read once when the run is resumed."""
 
-    def __init__(self, store: StoredItems, run_id: str, *, force: bool = False) -> None:
+class EarlierRuns(ItemGate):
+    """The items other runs of the same workflow file entered, read once when a run starts.
+
+    A plain new run over the same spreadsheet must not enter its rows again: an item another run started a
+    change for is checked by the loop's `already_done` steps first, or left to check without them.
+    """
+
+    def __init__(self, store: StoredItems, workflow_file: str, run_id: str, *, force: bool = False) -> None:
         self.force = force
         self._as_stored = store.as_stored
+        self._entered: dict[tuple[str, str], EarlierEntry] = {}
+        for row in store.entered_items(workflow_file, excluding=run_id):
+            place = (row["loop"], row["key"])
+            if place not in self._entered:  # the latest run first
+                effect = touching(effects_of(row.get("effects")))[-1]
+                self._entered[place] = EarlierEntry(str(row["run_id"]), row.get("outcome"), effect)
+
+    def entered_before(self, loop: str, key: str) -> EarlierEntry | None:
+        return self._entered.get((self._as_stored(loop), self._as_stored(key)))
+
+
+class WorkItemLedger(EarlierRuns):
+    """The items a run recorded so far, read once when the run is resumed (and those other runs entered)."""
+
+    def __init__(self, store: StoredItems, workflow_file: str, run_id: str, *, force: bool = False) -> None:
+        super().__init__(store, workflow_file, run_id, force=force)
         self._items = {
             (row["loop"], row["key"]): PreviousItem(
                 row["status"], row.get("outcome"), tuple(effects_of(row.get("effects")))

@@ -29,7 +29,9 @@ from runner.events import (
     RunFinished,
     RunStarted,
     RunStatus,
+    effects_of,
     is_failed,
+    touching,
 )
 from runner.record.store_database import items, open_engine, postgres_text, runs, steps
 
@@ -204,6 +206,29 @@ class RunStore:
                 select(items).where(items.c.run_id == run_id).order_by(items.c.loop, items.c.position)
             )
             return [dict(row) for row in rows.mappings()]
+
+    def entered_items(self, workflow_file: str, *, excluding: str) -> list[dict[str, Any]]:
+        """Items that runs of `workflow_file` other than `excluding` (dry runs aside) started a change for.
+
+        Rows: `run_id`, `loop`, `key`, `status`, `outcome`, `effects`, the latest run first. A person's `--redo`
+        mark clears an item's effects, so such an item is not among them.
+        """
+        query = (
+            select(
+                items.c.run_id, items.c.loop, items.c.key, items.c.status, items.c.outcome, items.c.effects
+            )
+            .join(runs, runs.c.id == items.c.run_id)
+            .where(
+                runs.c.workflow_file == workflow_file,
+                runs.c.id != excluding,
+                func.coalesce(runs.c.dry_run, 0) == 0,
+                items.c.effects.is_not(None),
+            )
+            .order_by(runs.c.started_at.desc())
+        )
+        with self.engine.connect() as connection:
+            rows = [dict(row) for row in connection.execute(query).mappings()]
+        return [row for row in rows if touching(effects_of(row["effects"]))]
 
     def write_steps(self, rows: Sequence[dict[str, Any]]) -> None:
         if rows:

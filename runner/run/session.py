@@ -23,6 +23,7 @@ from typing import Any
 from robots.kit import RoboError, RobotContext, SharedResources, Span, _, format_duration, remove_leftovers
 from runner.engine import (
     Cancellation,
+    EarlierRuns,
     Engine,
     Redactor,
     RunInterrupted,
@@ -253,6 +254,7 @@ def _execute(
 
     stop_event = threading.Event()
     cancellation = Cancellation()
+    workflow_file = str(Path(validation.path).resolve())
     engine = Engine(
         workflow,
         run_id=run_id,
@@ -262,7 +264,11 @@ def _execute(
         dry_run=options.dry_run,
         stop_event=stop_event,
         cancellation=cancellation,
-        item_gate=WorkItemLedger(store, run_id, force=options.force) if options.resume else None,
+        item_gate=(
+            WorkItemLedger(store, workflow_file, run_id, force=options.force)
+            if options.resume
+            else EarlierRuns(store, workflow_file, run_id, force=options.force)
+        ),
     )
     time_limit = workflow.defaults.run_timeout
     timer = threading.Timer(time_limit, stop_event.set) if time_limit else None
@@ -283,7 +289,7 @@ def _execute(
         RunStarted(
             run_id=run_id,
             workflow=workflow.name,
-            workflow_file=str(Path(validation.path).resolve()),
+            workflow_file=workflow_file,
             inputs=inputs,
             dry_run=options.dry_run,
             resumed_from=options.resume,

@@ -41,6 +41,17 @@ def _command(line: str, cwd: Path, *extra: str) -> subprocess.CompletedProcess[s
     )
 
 
+def _numbers(sheet: Path) -> dict[str, str]:
+    """The sheet's "Numéro de dossier" of each "Référence externe"."""
+    workbook = load_workbook(sheet, read_only=True)
+    rows = list(workbook.active.iter_rows(values_only=True))
+    workbook.close()
+    header = list(rows[0])
+    return {
+        row[header.index("Référence externe")]: row[header.index("Numéro de dossier")] for row in rows[1:]
+    }
+
+
 def test_the_tutorial_s_robot_enters_the_five_sample_requests(bot: Bot, tmp_path: Path) -> None:
     page = TUTORIAL.read_text(encoding="utf-8")
     blocks = _blocks(page)
@@ -75,3 +86,12 @@ def test_the_tutorial_s_robot_enters_the_five_sample_requests(bot: Bot, tmp_path
         row[header.index("Référence externe")]: row[header.index("Numéro de dossier")] for row in rows[1:]
     }
     assert numbers == stored
+    # The same command again, as a user would by mistake (or a daily job over a sheet that grows): the
+    # tutorial's `already_done` finds each request in the intranet, so nothing is entered twice.
+    again = _command("robo run saisie.yaml", folder, "--input", f"intranet={bot.intranet.url}")
+    assert again.returncode == 0, again.stderr
+    assert len(bot.stored()) == 5
+    assert again.stderr.count("✓") == 0 and again.stderr.count("– already done") == 5, again.stderr
+    # Its copy of the sheet still carries each request's number, kept from the run that entered it.
+    [second_copy] = [path for path in folder.glob("**/artifacts/dossiers_saisis.xlsx") if path != copy]
+    assert _numbers(second_copy) == stored

@@ -440,3 +440,98 @@ def test_a_schedule_notification_counts_the_items_to_check() -> None:
         counts={"steps": 12, "items_done": 2, "items_failed": 0, "items_to_check": 3},
     )
     assert "items: 2 done, 0 failed, 3 to check (maybe entered)" in body_text(run, "failure")
+
+
+# A loop that enters each item (a submit) and keeps what it gave.
+ENTERS = """
+name: saisie
+steps:
+  - for_each: [a, b, c]
+    key: item
+    collect:
+      numero: "N-{{ item }}"
+    steps:
+      - probe.submit: {value: "{{ item }}"}
+"""
+
+
+CHECKED_ENTERS = ENTERS + "    already_done:\n      - probe.echo: {value: \"{{ item != 'b' }}\"}\n"
+
+
+class TestASecondRunOfTheSameWorkflow:
+    """A plain new run over the same data (by mistake, or a daily job over a growing sheet) enters nothing twice."""
+
+    @staticmethod
+    def run_file(tmp_path: Path, text: str, **options: Any) -> tuple[RunOutcome, EventRecorder]:
+        workflow = tmp_path / "saisie.yaml"
+        workflow.write_text(text, encoding="utf-8")
+        recorder = EventRecorder()
+        options.setdefault("environ", {})
+        outcome = run_workflow(
+            workflow, RunOptions(logs_dir=tmp_path / "logs", extra_sinks=[recorder], **options)
+        )
+        return outcome, recorder
+
+    def test_without_already_done_they_are_done_again_and_the_loop_says_so_once(
+        self, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        # Nothing can tell whether they are still to do: a copy into each run's own folder is; so as before.
+        first, _ = self.run_file(tmp_path, ENTERS)
+        assert first.status == "succeeded" and sent(probe) == ["a", "b", "c"]
+        second, recorder = self.run_file(tmp_path, ENTERS)
+        assert second.status == "succeeded"
+        assert sent(probe) == ["a", "b", "c", "a", "b", "c"]
+        warnings = [event.message for event in recorder.of("log") if event.level == "warning"]
+        assert len(warnings) == 1 and f"entered by run {first.run_id}" in warnings[0]
+        assert "'already_done'" in warnings[0]
+
+    def test_force_enters_them_again_without_checking(self, probe: type[Probe], tmp_path: Path) -> None:
+        self.run_file(tmp_path, CHECKED_ENTERS)
+        again, _ = self.run_file(tmp_path, CHECKED_ENTERS, force=True)
+        assert again.status == "succeeded"
+        assert sent(probe) == ["a", "b", "c", "a", "b", "c"]
+        assert [name for name, _ in probe.calls].count("echo") == 0  # no check ran
+
+    def test_with_already_done_they_are_checked_and_skipped_with_what_they_gave(
+        self, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        first, _ = self.run_file(tmp_path, CHECKED_ENTERS)
+        assert first.status == "succeeded"
+        second, recorder = self.run_file(tmp_path, CHECKED_ENTERS)
+        assert second.status == "succeeded"
+        # a and c are found entered; b is not (its check says so), so it is entered again.
+        assert sent(probe) == ["a", "b", "c", "b"]
+        finished = {event.key: event for event in recorder.of("item_finished")}
+        assert finished["a"].status == ItemStatus.SKIPPED and finished["c"].status == ItemStatus.SKIPPED
+        assert finished["b"].status == ItemStatus.DONE
+        assert finished["a"].outcome["numero"] == "N-a"  # what the earlier run gave is kept
+        logs = [event.message for event in recorder.of("log")]
+        assert f"item a was entered by run {first.run_id}: not entered again" in logs
+
+    def test_a_loop_that_changes_nothing_runs_again_as_before(
+        self, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        reads = ENTERS.replace("probe.submit", "probe.echo")
+        self.run_file(tmp_path, reads)
+        second, recorder = self.run_file(tmp_path, reads)
+        assert second.status == "succeeded"
+        assert {event.status for event in recorder.of("item_finished")} == {ItemStatus.DONE}
+
+    def test_a_dry_run_entered_nothing(self, probe: type[Probe], tmp_path: Path) -> None:
+        self.run_file(tmp_path, CHECKED_ENTERS, dry_run=True)
+        real, recorder = self.run_file(tmp_path, CHECKED_ENTERS)
+        assert real.status == "succeeded" and sent(probe) == ["a", "b", "c"]
+        assert {event.status for event in recorder.of("item_finished")} == {ItemStatus.DONE}
+
+    def test_an_item_a_person_marked_redo_is_entered_again(self, probe: type[Probe], tmp_path: Path) -> None:
+        first, _ = self.run_file(tmp_path, CHECKED_ENTERS)
+        assert first.run_id
+        marked = CliRunner().invoke(
+            app, ["runs", "mark", first.run_id, "b", "--redo", "--logs", str(tmp_path / "logs")]
+        )
+        assert marked.exit_code == 0, marked.output
+        _second, recorder = self.run_file(tmp_path, CHECKED_ENTERS)
+        finished = {event.key: event.status for event in recorder.of("item_finished")}
+        # b is no longer "entered" (the person said it is not): entered again without asking its check.
+        assert finished == {"a": ItemStatus.SKIPPED, "b": ItemStatus.DONE, "c": ItemStatus.SKIPPED}
+        assert sent(probe) == ["a", "b", "c", "b"]

@@ -93,7 +93,7 @@ def test_text_holding_a_nul_character_is_recorded_and_its_item_found_again(
         RunFinished(run_id="r3", status="completed_with_errors", duration=1.0, counts={}, error="refusé\x00")
     )
     sink.close()
-    ledger = WorkItemLedger(store, "r3")
+    ledger = WorkItemLedger(store, "w.yaml", "r3")
     assert ledger.previous("l", key) == PreviousItem("failed_business", None)
     assert ledger.previous("l", "B") == PreviousItem("done", {"k": key})
     assert ledger.previous("l", "A1") is None
