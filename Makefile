@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` and `make test-fast` (CI has 2 cores); TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
 COVERAGE_JSON := coverage.json
 
 .PHONY: help install sysdeps lint format messages test test-fast demo bench soak clean
@@ -59,11 +62,11 @@ messages: $(STAMP)
 	$(BIN)/pybabel compile -D robo -d $(LOCALE) --statistics
 
 test: sysdeps $(STAMP) lint
-	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=json:$(COVERAGE_JSON) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) --cov --cov-report=term --cov-report=json:$(COVERAGE_JSON) $(PYTEST_ARGS)
 	$(BIN)/python scripts/coverage_summary.py $(COVERAGE_JSON)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 demo: sysdeps $(STAMP)
 	$(BIN)/python -m workflows.demo

@@ -30,6 +30,19 @@ STORES = ["sqlite", "postgresql"]
 os.environ["ROBO_LANG"] = "en"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs the tests on two pytest-xdist workers (`--dist loadgroup`): the tests of a module that uses
+    a module-scoped fixture, or a parametrized session-scoped one (a server per parameter), go to one worker as a
+    group, so that the fixture is built once rather than once per worker."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        definitions = (definition for defs in info.name2fixturedefs.values() for definition in defs)
+        if any(d.scope == "module" or (d.scope == "session" and d.params) for d in definitions):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(autouse=True)
 def audit_key_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test signs audit logs with a key of its own (created at first use), never the user's real one; the
