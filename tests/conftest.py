@@ -31,16 +31,25 @@ os.environ["ROBO_LANG"] = "en"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs the tests on two pytest-xdist workers (`--dist loadgroup`): the tests of a module that uses
-    a module-scoped fixture, or a parametrized session-scoped one (a server per parameter), go to one worker as a
-    group, so that the fixture is built once rather than once per worker."""
+    """`make test` runs the tests on two pytest-xdist workers (`--dist loadgroup`): the tests of a module that share
+    a module-scoped fixture go to one worker as a group, and so do the tests that share one parameter of a
+    parametrized session-scoped fixture (a server per parameter), so that each is built once, not once per worker."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
             continue
-        definitions = (definition for defs in info.name2fixturedefs.values() for definition in defs)
-        if any(d.scope == "module" or (d.scope == "session" and d.params) for d in definitions):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+        shared = [
+            (name, definition.scope)
+            for name, definitions in info.name2fixturedefs.items()
+            for definition in definitions
+            if definition.scope == "module" or (definition.scope == "session" and definition.params)
+        ]
+        if not shared:
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        key = [item.nodeid.split("::")[0]]
+        key += [f"{name}={params[name]}" for name, scope in shared if scope == "session" and name in params]
+        item.add_marker(pytest.mark.xdist_group("|".join(key)))
 
 
 @pytest.fixture(autouse=True)
