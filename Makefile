@@ -41,8 +41,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Branch coverage of runner/ and robots/ (the `robo` processes the tests start included: pyproject's
-# [tool.coverage.run]), printed per module by pytest-cov, then per package.
+# Branch coverage of runner/ and robots/, printed per module, then per package. `coverage run` (not pytest-cov)
+# measures pytest and its xdist workers from their first line (pytest-cov starts a worker's coverage only after
+# conftest.py has imported runner/ and robots/, losing their import-time lines), and the `robo` processes the tests
+# start ([tool.coverage.run] in pyproject: patch = subprocess, parallel); the report is printed even when a test fails.
 # The gettext catalogs (robots/kit/locale/): messages marked with _(), ngettext(), N_() extracted to robo.pot,
 # each language's .po updated (no dates: merges stay quiet; new messages untranslated, removed ones dropped: tests/test_translations.py fails
 # until every French msgstr is written), then compiled to .mo (build outputs, also made by `pip install`).
@@ -62,8 +64,10 @@ messages: $(STAMP)
 	$(BIN)/pybabel compile -D robo -d $(LOCALE) --statistics
 
 test: sysdeps $(STAMP) lint
-	$(BIN)/python -m pytest $(XDIST) --cov --cov-report=term --cov-report=json:$(COVERAGE_JSON) $(PYTEST_ARGS)
-	$(BIN)/python scripts/coverage_summary.py $(COVERAGE_JSON)
+	$(BIN)/coverage erase
+	status=0; $(BIN)/coverage run -m pytest $(XDIST) $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/coverage combine --quiet && $(BIN)/coverage report && $(BIN)/coverage json --quiet -o $(COVERAGE_JSON) \
+		&& $(BIN)/python scripts/coverage_summary.py $(COVERAGE_JSON) && exit $$status
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
