@@ -41,10 +41,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Branch coverage of runner/ and robots/, printed per module, then per package. `coverage run` (not pytest-cov)
-# measures pytest and its xdist workers from their first line (pytest-cov starts a worker's coverage only after
-# conftest.py has imported runner/ and robots/, losing their import-time lines), and the `robo` processes the tests
-# start ([tool.coverage.run] in pyproject: patch = subprocess, parallel); the report is printed even when a test fails.
+# Branch coverage of runner/ and robots/, printed per module, then per package. `coverage run` measures pytest, its
+# xdist workers and the `robo` processes the tests start alike, each from its first line ([tool.coverage.run] in
+# pyproject: patch = subprocess, parallel), then combines them; the report is printed even when a test fails.
 # The gettext catalogs (robots/kit/locale/): messages marked with _(), ngettext(), N_() extracted to robo.pot,
 # each language's .po updated (no dates: merges stay quiet; new messages untranslated, removed ones dropped: tests/test_translations.py fails
 # until every French msgstr is written), then compiled to .mo (build outputs, also made by `pip install`).
