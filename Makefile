@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` and `make test-fast` (CI has 2 cores); TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadgroup
 COVERAGE_JSON := coverage.json
 
 .PHONY: help install sysdeps lint format messages test test-fast demo bench soak clean
@@ -38,8 +41,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Branch coverage of runner/ and robots/ (the `robo` processes the tests start included: pyproject's
-# [tool.coverage.run]), printed per module by pytest-cov, then per package.
+# Branch coverage of runner/ and robots/, printed per module, then per package. `coverage run` measures pytest, its
+# xdist workers and the `robo` processes the tests start alike, each from its first line ([tool.coverage.run] in
+# pyproject: patch = subprocess, parallel), then combines them; the report is printed even when a test fails.
 # The gettext catalogs (robots/kit/locale/): messages marked with _(), ngettext(), N_() extracted to robo.pot,
 # each language's .po updated (no dates: merges stay quiet; new messages untranslated, removed ones dropped: tests/test_translations.py fails
 # until every French msgstr is written), then compiled to .mo (build outputs, also made by `pip install`).
@@ -59,11 +63,13 @@ messages: $(STAMP)
 	$(BIN)/pybabel compile -D robo -d $(LOCALE) --statistics
 
 test: sysdeps $(STAMP) lint
-	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=json:$(COVERAGE_JSON) $(PYTEST_ARGS)
-	$(BIN)/python scripts/coverage_summary.py $(COVERAGE_JSON)
+	$(BIN)/coverage erase
+	status=0; $(BIN)/coverage run -m pytest $(XDIST) $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/coverage combine --quiet && $(BIN)/coverage report && $(BIN)/coverage json --quiet -o $(COVERAGE_JSON) \
+		&& $(BIN)/python scripts/coverage_summary.py $(COVERAGE_JSON) && exit $$status
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 demo: sysdeps $(STAMP)
 	$(BIN)/python -m workflows.demo

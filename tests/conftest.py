@@ -30,6 +30,28 @@ STORES = ["sqlite", "postgresql"]
 os.environ["ROBO_LANG"] = "en"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs the tests on two pytest-xdist workers (`--dist loadgroup`): the tests of a module that share
+    a module-scoped fixture go to one worker as a group, and so do the tests that share one parameter of a
+    parametrized session-scoped fixture (a server per parameter), so that each is built once, not once per worker."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared = [
+            (name, definition.scope)
+            for name, definitions in info.name2fixturedefs.items()
+            for definition in definitions
+            if definition.scope == "module" or (definition.scope == "session" and definition.params)
+        ]
+        if not shared:
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        key = [item.nodeid.split("::")[0]]
+        key += [f"{name}={params[name]}" for name, scope in shared if scope == "session" and name in params]
+        item.add_marker(pytest.mark.xdist_group("|".join(key)))
+
+
 @pytest.fixture(autouse=True)
 def audit_key_file(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test signs audit logs with a key of its own (created at first use), never the user's real one; the
