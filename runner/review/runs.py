@@ -23,7 +23,16 @@ from robots.kit import (
     shortened,
     zone_label,
 )
-from runner.events import ExitCode, ItemMark, ItemMarked, ItemStatus, RunStatus, run_status_text
+from runner.events import (
+    ExitCode,
+    ItemMark,
+    ItemMarked,
+    ItemStatus,
+    RunStatus,
+    item_status_text,
+    run_status_text,
+    step_status_text,
+)
 from runner.record import (
     AUDIT_LOG_NAME,
     DEFAULT_STORE_NAME,
@@ -239,7 +248,7 @@ def print_run(store: RunStore, run_id: str, out: Say, err: Say, *, fmt: str) -> 
             row["step"],
             _cell(row["name"]),
             _cell(row["item"]),
-            run_status_text(row["status"]),
+            step_status_text(row["status"]),
             format_duration(row["duration"] or 0.0),
             _cell(row["error"]),
         )
@@ -249,7 +258,11 @@ def print_run(store: RunStore, run_id: str, out: Say, err: Say, *, fmt: str) -> 
         items_table = Table(_("loop"), "#", _("key"), _("status"), _("error"), title=_("work items"))
         for row in others:
             items_table.add_row(
-                row["loop"], str(row["position"] + 1), _cell(row["key"]), row["status"], _cell(row["error"])
+                row["loop"],
+                str(row["position"] + 1),
+                _cell(row["key"]),
+                item_status_text(row["status"]),
+                _cell(row["error"]),
             )
         console.print(items_table)
     if to_check:
