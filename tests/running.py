@@ -1,7 +1,12 @@
-"""What tests of workflows share: a recorder of events, a runner of workflow texts, the validator's findings."""
+"""What tests of workflows share: a recorder of events, a runner of workflow texts, the validator's findings, and
+`robo` run as a process the way a person runs it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +49,29 @@ def problems(text: str) -> list[str]:
     """The validator's findings on a workflow text, as `line:col code: message`."""
     result = validate_document(load_workflow_text(text, "w.yaml"))
     return [f"{d.span.line}:{d.span.col} {d.code}: {d.message}" for d in result.diagnostics]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+LANGUAGE_VARIABLES = ("ROBO_LANG", "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES")
+
+
+def robo_process(
+    *args: str,
+    cwd: Path,
+    without: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m runner.cli ARGS` in `cwd`, with the suite's environment minus the variables named in `without`,
+    plus `environ`; its output as text, whatever its exit status."""
+    dropped = set(without)
+    env = {name: value for name, value in os.environ.items() if name not in dropped}
+    return subprocess.run(
+        [sys.executable, "-m", "runner.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**env, "PYTHONPATH": str(ROOT), **(environ or {})},
+        check=False,
+    )

@@ -13,6 +13,7 @@ import pytest
 
 from tests.keyring_backend import BACKEND as KEYRING_BACKEND
 from tests.keyring_backend import FILE_VARIABLE as KEYRING_FILE_VARIABLE
+from tests.running import robo_process
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = """\
@@ -40,15 +41,7 @@ steps:
 
 
 def robo(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), **(env or {})},
-        check=False,
-    )
+    return robo_process(*args, cwd=cwd, environ=env)
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ Real `robo` processes: what is tested is how the command chooses its language fr
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from typer.testing import CliRunner
 
 from robots.kit import set_language
 from runner.cli import app
+from tests.running import robo_process
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = "name: Un pas\nsteps:\n  - log: bonjour\n"
@@ -33,16 +32,7 @@ CLEARED = (
 
 def robo(*args: str, cwd: Path, **environ: str) -> subprocess.CompletedProcess[str]:
     """`robo` whose only language, zone and records settings are `environ` (the suite's ROBO_LANG=en removed)."""
-    env = {name: value for name, value in os.environ.items() if name not in CLEARED}
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**env, "PYTHONPATH": str(ROOT), "COLUMNS": "200", **environ},
-        check=False,
-    )
+    return robo_process(*args, cwd=cwd, without=CLEARED, environ={"COLUMNS": "200", **environ})
 
 
 FRENCH = {"LANG": "fr_FR.UTF-8"}

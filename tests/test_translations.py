@@ -7,11 +7,9 @@ message marked without running `make messages`, or left untranslated after it, f
 from __future__ import annotations
 
 import json
-import os
 import re
 import string
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from robots.kit import LANGUAGES, _, i18n, language_from, ngettext, set_language
+from tests.running import LANGUAGE_VARIABLES, robo_process
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALE = ROOT / "robots" / "kit" / "locale"
@@ -153,20 +152,7 @@ def test_without_compiled_catalogs_the_po_files_are_read(
 
 def robo(*args: str, cwd: Path, **environ: str) -> subprocess.CompletedProcess[str]:
     """`robo` in a process whose only language settings are `environ` (the suite's ROBO_LANG=en removed)."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("ROBO_LANG", "LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES")
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**env, "PYTHONPATH": str(ROOT), **environ},
-        check=False,
-    )
+    return robo_process(*args, cwd=cwd, without=LANGUAGE_VARIABLES, environ=environ)
 
 
 class TestValidate:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.running import robo_process
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = "name: Un pas\nsteps:\n  - log: bonjour\n"
 
 
 def robo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("ROBO_STORE_URL", "ROBO_LOGS")}
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**env, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
+    return robo_process(*args, cwd=cwd, without=("ROBO_STORE_URL", "ROBO_LOGS"))
 
 
 def two_runs(folder: Path) -> list[str]:

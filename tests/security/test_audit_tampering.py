@@ -29,6 +29,7 @@ from runner.record import (
     verify_audit_log,
 )
 from runner.run import RunOptions, run_workflow
+from tests.running import robo_process
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -311,15 +312,7 @@ steps:
 
 
 def robo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
+    return robo_process(*args, cwd=cwd)
 
 
 def first_run(tmp_path: Path) -> tuple[str, Path, str]:
