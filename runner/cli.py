@@ -64,6 +64,8 @@ def validate(
 ) -> None:
     from runner.language import print_validation
 
+    if paths:
+        project_of(paths[0])  # its robo.toml's language, as `robo run` would speak
     failed = print_validation(paths, fmt, _out, _err)
     raise typer.Exit(ExitCode.ERROR if failed else ExitCode.OK)
 

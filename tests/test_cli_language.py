@@ -162,6 +162,8 @@ class TestProjectFile:
         assert "traitement réussi" in ran.stdout + ran.stderr  # robo.toml's language over LANG=C
         assert (tmp_path / "traitements" / "robo.db").is_file()
         assert not (tmp_path / "services" / "etat-civil" / "logs").exists()
+        checked = robo("validate", "services/etat-civil/un-pas.yaml", cwd=tmp_path, **ENGLISH)
+        assert checked.returncode == 0 and checked.stderr.strip().endswith(" : ok"), checked.stderr  # French
 
         listed = robo("runs", "list", cwd=tmp_path / "services", **ENGLISH)  # the project found upwards
         assert listed.returncode == 0, listed.stderr
