@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SAFETY_MEMORY = 1024 * 1024 * 1024  # bytes of address space a `robo` process may take before it is refused
 SAFETY_TIMEOUT = 60.0  # seconds before a `robo` process is killed: the test has failed by then
 VALIDATION_MEMORY = 200 * 1024 * 1024  # the issue's bound on validating a hostile file
-VALIDATION_CPU_SECONDS = 1.0
+VALIDATION_CPU_SECONDS = 1.0  # beyond what validating a harmless workflow takes (start-up, imports)
 # A run's process: what it needs itself, plus what one rendering may add (MAX_RENDER_MEMORY, values up to the
 # size limits).
 RENDERING_MEMORY = 300 * 1024 * 1024
@@ -158,10 +158,21 @@ def hostile_workflow(template: str) -> str:
     return f"name: Hostile\nsteps:\n  - name: Écrire le message\n    log: {json.dumps(template)}\n"
 
 
+@pytest.fixture(scope="module")
+def startup_cpu_seconds(tmp_path_factory: pytest.TempPathFactory) -> float:
+    """The CPU a `robo validate` of a harmless workflow takes here (Python, imports, catalogs, coverage when it
+    measures): what the bound on a hostile template's validation comes on top of."""
+    folder = tmp_path_factory.mktemp("harmless")
+    (folder / "hostile.yaml").write_text(hostile_workflow("bonjour {{ run.id }}"), encoding="utf-8")
+    finished = robo_bounded("validate", "hostile.yaml", cwd=folder)
+    assert finished.returncode == 0, finished.output
+    return finished.cpu_seconds
+
+
 class TestValidation:
     @pytest.mark.parametrize("name", HOSTILE)
     def test_a_hostile_template_is_validated_quickly_in_little_memory(
-        self, name: str, tmp_path: Path
+        self, name: str, tmp_path: Path, startup_cpu_seconds: float
     ) -> None:
         (tmp_path / "hostile.yaml").write_text(hostile_workflow(HOSTILE[name]), encoding="utf-8")
 
@@ -178,7 +189,8 @@ class TestValidation:
                 "would build" in finished.output
             )
         assert finished.peak_memory <= VALIDATION_MEMORY, f"{finished.peak_memory / 2**20:.0f} MB"
-        assert finished.cpu_seconds <= VALIDATION_CPU_SECONDS, f"{finished.cpu_seconds:.2f} s of CPU"
+        spent = finished.cpu_seconds - startup_cpu_seconds
+        assert spent <= VALIDATION_CPU_SECONDS, f"{spent:.2f} s of CPU beyond a harmless workflow's"
 
     def test_lorem_ipsum_which_writes_any_number_of_paragraphs_is_not_a_name_templates_know(
         self, tmp_path: Path
