@@ -72,16 +72,13 @@ class ItemRunner:
             ItemStarted(run_id=self._host.run_id, loop=loop, key=key, index=index, lane=lane.index)
         )
         if touched_before and not step.already_done:
-            self._host.emit(
-                LogMessage(
-                    run_id=self._host.run_id,
-                    level="warning",
-                    message=_(
-                        "item {key} may already be entered ('{step}' started a change before): done again, as"
-                        " --force asks"
-                    ).format(key=key, step=touched_before[-1].name),
-                    item=key,
-                )
+            self._say(
+                "warning",
+                _(
+                    "item {key} may already be entered ('{step}' started a change before): done again, as"
+                    " --force asks"
+                ).format(key=key, step=touched_before[-1].name),
+                key,
             )
         started = time.perf_counter()
         policy = step.retry or RetryPolicy(attempts=1)
@@ -149,15 +146,12 @@ class ItemRunner:
             lane.open_items.remove(changes)
         if done_before and earlier is not None and attempts[0] == 1:
             self._host.counters.add("items_skipped")
-            self._host.emit(
-                LogMessage(
-                    run_id=self._host.run_id,
-                    level="info",
-                    message=_("item {key} was entered by run {run_id}: not entered again").format(
-                        key=key, run_id=earlier.run_id
-                    ),
-                    item=key,
-                )
+            self._say(
+                "info",
+                _("item {key} was entered by run {run_id}: not entered again").format(
+                    key=key, run_id=earlier.run_id
+                ),
+                key,
             )
             outcome = {
                 **self._outcome(step, key, ItemStatus.DONE, None, final_scope[0]),
@@ -170,15 +164,10 @@ class ItemRunner:
             return outcome
         self._host.counters.add("items_done")
         if done_before:
-            self._host.emit(
-                LogMessage(
-                    run_id=self._host.run_id,
-                    level="info",
-                    message=_(
-                        "item {key} was already done before the interruption: not entered again"
-                    ).format(key=key),
-                    item=key,
-                )
+            self._say(
+                "info",
+                _("item {key} was already done before the interruption: not entered again").format(key=key),
+                key,
             )
         outcome = self._outcome(step, key, ItemStatus.DONE, None, final_scope[0])
         self._item_finished(
@@ -224,18 +213,19 @@ class ItemRunner:
             if loop in self._warned:
                 return None
             self._warned.add(loop)
-        self._host.emit(
-            LogMessage(
-                run_id=self._host.run_id,
-                level="warning",
-                message=_(
-                    "{loop}: item {key} was entered by run {run_id}, and the loop has no 'already_done' steps to"
-                    " check whether such items are still to do: they are done again"
-                ).format(loop=step.name or loop, key=key, run_id=earlier.run_id),
-                item=key,
-            )
+        self._say(
+            "warning",
+            _(
+                "{loop}: item {key} was entered by run {run_id}, and the loop has no 'already_done' steps to"
+                " check whether such items are still to do: they are done again"
+            ).format(loop=step.name or loop, key=key, run_id=earlier.run_id),
+            key,
         )
         return None
+
+    def _say(self, level: str, message: str, key: str) -> None:
+        """A line about the item for the people watching (console) and the audit log."""
+        self._host.emit(LogMessage(run_id=self._host.run_id, level=level, message=message, item=key))
 
     def _already_done(self, step: ForEachStep, scope: Scope, lane: Lane, key: str) -> bool:
         """Run the loop's `already_done` steps; the last one's result says whether the item needs doing."""
