@@ -127,12 +127,16 @@ class LegacyClient:
         )
         combobox.grid(row=len(TEXT_FIELDS), column=1, pady=3)
         combobox.bind("<KeyPress>", self._type_ahead)
+        combobox.bind("<FocusIn>", lambda _event: self._forget_typed())
         self._typed = ("", 0.0)
         self.widgets["type_demande"] = combobox
         button = ttk.Button(window, text="Valider", command=self._submit)
         button.place(relx=VALIDER_POSITION[0], rely=VALIDER_POSITION[1], anchor="center")
         window.bind("<Return>", lambda _event: self._submit())
         self._take_focus(window, self.widgets["reference"])
+
+    def _forget_typed(self) -> None:
+        self._typed = ("", 0.0)
 
     def _type_ahead(self, event: tk.Event[ttk.Combobox]) -> None:
         # A readonly Tk drop-down ignores letters; the legacy clients it stands for choose the first value that
@@ -142,8 +146,11 @@ class LegacyClient:
         prefix, last = self._typed
         now = time.monotonic()
         prefix = (prefix if now - last < TYPE_AHEAD_SECONDS else "") + event.char
+        match = _first_starting_with(prefix)
+        if match is None:  # a new word, typed right after the last one
+            prefix = event.char
+            match = _first_starting_with(prefix)
         self._typed = (prefix, now)
-        match = next((value for value in TYPES_DEMANDE if value.casefold().startswith(prefix.casefold())), None)
         if match is not None:
             self.values["type_demande"].set(match)
 
@@ -159,6 +166,11 @@ class LegacyClient:
         for variable in self.values.values():
             variable.set("")
         self.widgets["reference"].focus_set()
+
+
+def _first_starting_with(prefix: str) -> str | None:
+    folded = prefix.casefold()
+    return next((value for value in TYPES_DEMANDE if value.casefold().startswith(folded)), None)
 
 
 def run_client(database: Path, display: str | None = None) -> None:

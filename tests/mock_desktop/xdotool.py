@@ -78,9 +78,21 @@ class Xdotool:
         self.run("windowfocus", "--sync", window)
 
     def type(self, text: str) -> None:
-        """Type text, accents included (xdotool maps a spare key to each character it lacks)."""
-        if text:
-            self.run("type", "--delay", "20", "--", text)
+        """Type text, accents and capital accented letters included."""
+        # `xdotool type` maps a spare key to each character the keyboard lacks, with that one keysym only; X then
+        # reads the key unshifted as the lower case letter, so "É" arrives as "é". Such a letter is pressed with
+        # shift on its Unicode keysym instead, which X reads as the capital.
+        run = ""
+        for char in text:
+            if char.isascii() or char == char.lower():
+                run += char
+                continue
+            if run:
+                self.run("type", "--delay", "20", "--", run)
+                run = ""
+            self.run("key", f"shift+U{ord(char):04X}")
+        if run:
+            self.run("type", "--delay", "20", "--", run)
 
     def key(self, *keys: str) -> None:
         """Press keys one after the other ("Tab", "Return", "ctrl+a")."""
