@@ -17,7 +17,9 @@ from .client import run_client
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the client until its window is closed; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m tests.mock_desktop", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, required=True, help="SQLite file of the records (created if absent)")
+    parser.add_argument(
+        "--db", type=Path, required=True, help="SQLite file of the records (created if absent)"
+    )
     parser.add_argument("--display", help="X display, e.g. :99 (default: $DISPLAY)")
     args = parser.parse_args(argv)
     try:

@@ -38,9 +38,19 @@ class VirtualDisplay:
             raise FileNotFoundError("Xvfb is not installed: run 'make sysdeps' (Debian's xvfb)")
         read_end, write_end = os.pipe()
         try:
+            screen = f"{self.size[0]}x{self.size[1]}x24"
             self.process = subprocess.Popen(
-                [executable, "-displayfd", str(write_end), "-screen", "0", f"{self.size[0]}x{self.size[1]}x24"]
-                + ["-nolisten", "tcp", "-noreset"],
+                [
+                    executable,
+                    "-displayfd",
+                    str(write_end),
+                    "-screen",
+                    "0",
+                    screen,
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
+                ],
                 pass_fds=(write_end,),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -69,7 +69,9 @@ class Xdotool:
     def geometry(self, window: str) -> Geometry:
         """Position and size of a window."""
         values = dict(
-            line.split("=", 1) for line in self.run("getwindowgeometry", "--shell", window).splitlines() if "=" in line
+            line.split("=", 1)
+            for line in self.run("getwindowgeometry", "--shell", window).splitlines()
+            if "=" in line
         )
         return Geometry(int(values["X"]), int(values["Y"]), int(values["WIDTH"]), int(values["HEIGHT"]))
 
@@ -102,4 +104,6 @@ class Xdotool:
         """Click at a point given as fractions of the window's width and height."""
         geometry = self.geometry(window)
         x, y = round(geometry.width * relative[0]), round(geometry.height * relative[1])
-        self.run("mousemove", "--window", window, "--sync", str(x), str(y), "click", "1")
+        # No --sync: it waits for the pointer to move, forever when it is there already; the X server handles the
+        # move and the click in order anyway.
+        self.run("mousemove", "--window", window, str(x), str(y), "click", "1")

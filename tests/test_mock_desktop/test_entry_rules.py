@@ -28,7 +28,11 @@ class TestCheckEntry:
 
     @pytest.mark.parametrize(
         ("field", "value", "message"),
-        [("nom", "  ", NOM_REQUIRED), ("montant", "douze", MONTANT_INVALID), ("montant", "", MONTANT_INVALID)],
+        [
+            ("nom", "  ", NOM_REQUIRED),
+            ("montant", "douze", MONTANT_INVALID),
+            ("montant", "", MONTANT_INVALID),
+        ],
     )
     def test_refuses_with_the_field_to_correct(self, field: str, value: str, message: str) -> None:
         with pytest.raises(EntryRefused) as refused:
@@ -45,11 +49,24 @@ class TestCaseStore:
     def test_keeps_accents_and_numbers_records_in_order(self, tmp_path: Path) -> None:
         store = CaseStore(tmp_path / "dossiers.sqlite")
         first = store.add(check_entry(VALUES), "agent1")
-        second = store.add(check_entry({**VALUES, "reference": "B", "nom": "Öztürk", "prenom": "Çağla"}), "agent2")
+        second = store.add(
+            check_entry({**VALUES, "reference": "B", "nom": "Öztürk", "prenom": "Çağla"}), "agent2"
+        )
         assert (first, second) == ("DOS-000001", "DOS-000002")
         assert read_cases(tmp_path / "dossiers.sqlite") == [
-            StoredCase("DOS-000001", "DOS-2026-001", "Dupré", "Hélène", "Saint-Étienne", 125050, "Aide à l'emploi", "agent1"),
-            StoredCase("DOS-000002", "B", "Öztürk", "Çağla", "Saint-Étienne", 125050, "Aide à l'emploi", "agent2"),
+            StoredCase(
+                "DOS-000001",
+                "DOS-2026-001",
+                "Dupré",
+                "Hélène",
+                "Saint-Étienne",
+                125050,
+                "Aide à l'emploi",
+                "agent1",
+            ),
+            StoredCase(
+                "DOS-000002", "B", "Öztürk", "Çağla", "Saint-Étienne", 125050, "Aide à l'emploi", "agent2"
+            ),
         ]
 
     def test_refuses_a_reference_stored_already(self, tmp_path: Path) -> None:
