@@ -83,6 +83,10 @@ class CaseStore:
         assert row_id is not None
         return case_number(row_id)
 
+    def find(self, reference: str) -> StoredCase | None:
+        """The record with this reference, or None."""
+        return next((case for case in read_cases(self.path) if case.reference == reference.strip()), None)
+
 
 def read_cases(path: Path) -> list[StoredCase]:
     """Every record of a client's database, in the order they were entered (none when the file is absent)."""

@@ -25,9 +25,15 @@ LOGIN_ERROR_TITLE = "Connexion refusée"
 SAVED_TITLE = "Dossier enregistré"
 SAVED_MESSAGE = "Dossier enregistré : {numero}"
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+SEARCH_TITLE = "Rechercher un dossier"
+FOUND_TITLE = "Dossier trouvé"
+FOUND_MESSAGE = "{numero} : {nom} {prenom}, {commune}"
+NOT_FOUND_TITLE = "Aucun dossier"
+NOT_FOUND_MESSAGE = "Aucun dossier pour la référence {reference}."
 DISABLED_ACCOUNT = "Ce compte est désactivé. Adressez-vous à votre administrateur."
 
 LOGIN_SIZE = (420, 200)
+SEARCH_SIZE = (420, 120)
 FORM_SIZE = (460, 340)
 # Where « Valider » and « Se connecter » are, as fractions of their window's width and height.
 VALIDER_POSITION = (0.5, 0.88)
@@ -133,7 +139,42 @@ class LegacyClient:
         button = ttk.Button(window, text="Valider", command=self._submit)
         button.place(relx=VALIDER_POSITION[0], rely=VALIDER_POSITION[1], anchor="center")
         window.bind("<Return>", lambda _event: self._submit())
+        # Ctrl+F looks a reference up, as a robot does before entering a record again after a crash.
+        window.bind("<Control-f>", lambda _event: self._open_search())
         self._take_focus(window, self.widgets["reference"])
+
+    def _open_search(self) -> None:
+        window = self._window(SEARCH_TITLE, SEARCH_SIZE)
+        window.protocol("WM_DELETE_WINDOW", lambda: self._close_search(window))
+        frame = ttk.Frame(window, padding=16)
+        frame.pack(fill="both", expand=True)
+        reference = tk.StringVar(window)
+        ttk.Label(frame, text="Référence").grid(row=0, column=0, sticky="w", pady=4)
+        entry = ttk.Entry(frame, textvariable=reference, width=28)
+        entry.grid(row=0, column=1, pady=4)
+        ttk.Button(frame, text="Rechercher", command=lambda: self._search(window, reference.get())).grid(
+            row=1, column=1, pady=8
+        )
+        window.bind("<Return>", lambda _event: self._search(window, reference.get()))
+        window.bind("<Escape>", lambda _event: self._close_search(window))
+        self._take_focus(window, entry)
+
+    def _search(self, window: tk.Toplevel, reference: str) -> None:
+        found = self.store.find(reference)
+        if found is None:
+            messagebox.showinfo(
+                NOT_FOUND_TITLE, NOT_FOUND_MESSAGE.format(reference=reference.strip()), parent=window
+            )
+        else:
+            message = FOUND_MESSAGE.format(
+                numero=found.numero, nom=found.nom, prenom=found.prenom, commune=found.commune
+            )
+            messagebox.showinfo(FOUND_TITLE, message, parent=window)
+        self._close_search(window)
+
+    def _close_search(self, window: tk.Toplevel) -> None:
+        window.destroy()
+        self._take_focus(self.form_window, self.widgets["reference"])
 
     def _forget_typed(self) -> None:
         self._typed = ("", 0.0)

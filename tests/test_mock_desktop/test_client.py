@@ -7,8 +7,11 @@ import pytest
 from tests.mock_desktop import (
     ERROR_TITLE,
     FORM_TITLE,
+    FOUND_TITLE,
     LOGIN_ERROR_TITLE,
+    NOT_FOUND_TITLE,
     SAVED_TITLE,
+    SEARCH_TITLE,
     TEXT_FIELDS,
     VALIDER_POSITION,
     StoredCase,
@@ -126,6 +129,29 @@ class TestEntry:
         fill_and_validate(mock_desktop, form, {**RECORDS[1], "reference": RECORDS[0]["reference"]})
         close_dialog(mock_desktop, ERROR_TITLE)
         assert mock_desktop.cases() == [stored(1, RECORDS[0], 125050)]
+
+
+class TestSearch:
+    def test_ctrl_f_tells_an_entered_reference_from_a_new_one(self, mock_desktop: MockDesktop) -> None:
+        form = open_form(mock_desktop)
+        fill_and_validate(mock_desktop, form, RECORDS[0])
+        close_dialog(mock_desktop, SAVED_TITLE)
+        xdotool = mock_desktop.xdotool
+        for reference, answer in [(RECORDS[0]["reference"], FOUND_TITLE), ("REF-INCONNUE", NOT_FOUND_TITLE)]:
+            xdotool.focus(form)
+            xdotool.key("ctrl+f")
+            xdotool.focus(xdotool.wait_for_window(SEARCH_TITLE))
+            xdotool.type(reference)
+            xdotool.key("Return")
+            close_dialog(mock_desktop, answer)
+            xdotool.wait_until_closed(SEARCH_TITLE)
+        # Back in the form, the cursor in « Référence »: the next record goes in as usual.
+        fill_and_validate(mock_desktop, form, RECORDS[1])
+        close_dialog(mock_desktop, SAVED_TITLE)
+        assert [case.reference for case in mock_desktop.cases()] == [
+            RECORDS[0]["reference"],
+            RECORDS[1]["reference"],
+        ]
 
 
 class TestLogin:
