@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -52,8 +53,10 @@ def client_command(database: Path, display: str) -> list[str]:
 def xvfb_display() -> Iterator[DisplayInfo]:
     """One Xvfb for the whole session."""
     missing = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
+    if importlib.util.find_spec("_tkinter") is None:
+        missing.append("Tk for this Python (Debian: python3-tk)")
     if missing:
-        message = f"{' and '.join(missing)} not installed here: apt-get install xvfb xdotool"
+        message = f"{' and '.join(missing)} not installed here: run 'make sysdeps'"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
