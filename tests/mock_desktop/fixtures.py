@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PIL import ImageGrab
 
 from .case_store import StoredCase, read_cases
 from .client import LOGIN_TITLE
@@ -65,15 +66,25 @@ def xvfb_display() -> Iterator[DisplayInfo]:
 
 
 @pytest.fixture
-def mock_desktop(xvfb_display: DisplayInfo, tmp_path: Path) -> Iterator[MockDesktop]:
-    """The legacy client, started on the session's display with an empty database, its login window shown."""
+def mock_desktop(
+    xvfb_display: DisplayInfo, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[MockDesktop]:
+    """The legacy client, started on the session's display with an empty database, its login window shown.
+
+    When the test fails, the screen as it was is saved to `screen-at-failure.png` in the test's tmp_path.
+    """
     database = tmp_path / "dossiers.sqlite"
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(client_command(database, xvfb_display.name), cwd=root)
+    failed_before = request.session.testsfailed
     try:
         xdotool = Xdotool(xvfb_display.name)
         window = xdotool.wait_for_window(LOGIN_TITLE, timeout=CLIENT_START_TIMEOUT)
         yield MockDesktop(process, xvfb_display, database, xdotool, window)
+        if request.session.testsfailed > failed_before:
+            shot = tmp_path / "screen-at-failure.png"
+            ImageGrab.grab(xdisplay=xvfb_display.name).save(shot)
+            print(f"the screen when the test failed: {shot}")
     finally:
         process.terminate()
         try:
