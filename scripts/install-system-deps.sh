@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Rob'O's browser and desktop robots are tested with, only when they are missing:
 # chromium (driven by Playwright through its executable path; Playwright's own browser downloads are not used)
-# xvfb (a virtual screen for desktop automation tests), dovecot-imapd (the IMAP server the email robot's
+# xvfb and xdotool (a virtual screen for desktop automation tests, and the keyboard and mouse the tests drive the
+# legacy client of tests/mock_desktop with), dovecot-imapd (the IMAP server the email robot's
 # tests start on 127.0.0.1), libreoffice-writer-nogui (the word robot's to_pdf, tested for real) and postgresql
 # (the run store's tests start a throwaway server on 127.0.0.1 with its initdb and pg_ctl; no service is enabled).
 set -euo pipefail
@@ -11,6 +12,7 @@ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>
   || command -v google-chrome >/dev/null 2>&1 || missing+=(chromium)
 command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v xauth >/dev/null 2>&1 || missing+=(xauth)
+command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
