@@ -20,7 +20,7 @@ from typing import Any
 
 from robots.desktop.input import InputActions
 from robots.desktop.reading import ReadingActions
-from robots.desktop.windows import ask_to_close, focus, wait_gone, wait_window, window_title
+from robots.desktop.windows import ask_to_close, focus, wait_gone, wait_window
 from robots.kit import ApplicationError, ConfigurationError, Seconds, _, action
 
 
@@ -67,9 +67,9 @@ class Desktop(InputActions, ReadingActions):
                 ) from None
             if not keep_open:
                 self._started.append(process)
-            found = wait_window(window, self._timeout(timeout))
+            found, title = wait_window(window, self._timeout(timeout))
             focus(found)
-            return {"pid": process.pid, "window": found, "title": window_title(found)}
+            return {"pid": process.pid, "window": found, "title": title}
 
         return self._guarded(_("starting {program}").format(program=argv[0] if argv else "?"), work)
 
@@ -86,8 +86,8 @@ class Desktop(InputActions, ReadingActions):
         """
 
         def work() -> dict[str, Any]:
-            found = wait_window(title, self._timeout(timeout))
-            return {"window": found, "title": window_title(found)}
+            found, shown = wait_window(title, self._timeout(timeout))
+            return {"window": found, "title": shown}
 
         return self._guarded(_("waiting for window '{title}'").format(title=title), work)
 
@@ -104,9 +104,9 @@ class Desktop(InputActions, ReadingActions):
         """
 
         def work() -> dict[str, Any]:
-            found = wait_window(title, self._timeout(timeout))
+            found, shown = wait_window(title, self._timeout(timeout))
             focus(found)
-            return {"window": found, "title": window_title(found)}
+            return {"window": found, "title": shown}
 
         return self._guarded(_("focusing window '{title}'").format(title=title), work)
 
@@ -121,7 +121,7 @@ class Desktop(InputActions, ReadingActions):
 
         def work() -> None:
             seconds = self._timeout(timeout)
-            found = wait_window(title, seconds)
+            found, _shown = wait_window(title, seconds)
             ask_to_close(found)
             if not wait_gone(found, seconds):
                 raise ApplicationError(

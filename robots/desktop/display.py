@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import warnings
 from typing import Any
 
 from robots.kit import N_, ApplicationError, ConfigurationError, _
@@ -40,7 +41,10 @@ def load_pyautogui(pause: float, fail_safe: bool) -> Any:
     """
     require_display()
     try:
-        import pyautogui
+        with warnings.catch_warnings():
+            # pyscreeze leaves the pipes of a `which` it runs at import time to the garbage collector.
+            warnings.simplefilter("ignore", ResourceWarning)
+            import pyautogui
     except Exception as exc:  # the X display named by DISPLAY cannot be opened
         raise ConfigurationError(
             _("the X display {display} cannot be opened: {reason}").format(

@@ -79,7 +79,7 @@ class DesktopCore(Robot):
         try:
             grab().save(path)
             self.context.record_artifact(
-                path, "screenshot", _("screen when '{doing}' failed").format(doing=doing)
+                path, "screenshot", _("the screen when this failed: {doing}").format(doing=doing)
             )
         except Exception as exc:
             self.context.log(_("no screenshot could be taken: {reason}").format(reason=exc))

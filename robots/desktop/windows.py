@@ -1,16 +1,16 @@
-"""Windows of the X display found by their title (xdotool), waited for by polling until a deadline."""
+"""Windows of the X display found by their title (python-xlib), focused with xdotool, waited for by polling until a deadline."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from robots.desktop.display import x_tool
+from robots.desktop.display import require_display, x_tool
 from robots.kit import ApplicationError, _, format_duration
 
 T = TypeVar("T")
+
 
 POLL_INTERVAL = 0.1
 """Seconds between two looks at the screen while waiting (a look takes about as long: this is not a fixed wait)."""
@@ -28,21 +28,62 @@ def poll(look: Callable[[], T | None], timeout: float) -> tuple[T | None, float]
         time.sleep(min(POLL_INTERVAL, deadline - now))
 
 
-def windows_titled(title: str) -> list[int]:
-    """The ids of the visible windows whose title contains `title` (case ignored), oldest first."""
-    pattern = "(?i)" + re.escape(title)
-    out = x_tool("xdotool", "search", "--onlyvisible", "--name", pattern)
-    return [int(line) for line in out.split() if line.strip().isdigit()]
+def _title(screen: Any, window: Any) -> str:
+    """A window's title: its UTF-8 _NET_WM_NAME, else its WM_NAME (Latin-1 when typed STRING), else ""."""
+    from Xlib import X, Xatom
+
+    utf8 = window.get_full_property(screen.intern_atom("_NET_WM_NAME"), screen.intern_atom("UTF8_STRING"))
+    if utf8 is not None and utf8.value:
+        return bytes(utf8.value).decode("utf-8", "replace")
+    plain = window.get_full_property(Xatom.WM_NAME, X.AnyPropertyType)
+    if plain is None or not plain.value:
+        return ""
+    raw = plain.value if isinstance(plain.value, bytes) else bytes(plain.value)
+    return raw.decode("latin-1" if plain.property_type == Xatom.STRING else "utf-8", "replace")
 
 
-def window_title(window: int) -> str:
-    """The title of a window."""
-    return x_tool("xdotool", "getwindowname", str(window)).strip()
+def visible_windows() -> dict[int, str]:
+    """The titled windows shown on the display (with or without a window manager): id → title, oldest first."""
+    from Xlib import X, display, error
+
+    require_display()
+    screen = display.Display()
+    found: dict[int, str] = {}
+
+    def walk(window: Any, depth: int) -> None:
+        try:
+            children = window.query_tree().children
+        except error.XError:  # closed meanwhile
+            return
+        for child in children:
+            try:
+                if child.get_attributes().map_state != X.IsViewable:
+                    continue
+                title = _title(screen, child)
+            except error.XError:
+                continue
+            if title:
+                found[child.id] = title
+            elif depth < 3:  # a window manager's frame holds the application's window
+                walk(child, depth + 1)
+
+    try:
+        walk(screen.screen().root, 0)
+    finally:
+        screen.close()
+    return found
 
 
-def wait_window(title: str, timeout: float) -> int:
+def windows_titled(title: str) -> list[tuple[int, str]]:
+    """The shown windows whose title contains `title` (case ignored), oldest first: (id, title)."""
+    wanted = title.casefold()
+    return [(window, name) for window, name in visible_windows().items() if wanted in name.casefold()]
+
+
+def wait_window(title: str, timeout: float) -> tuple[int, str]:
     """The newest visible window whose title contains `title`, once it shows; an `ApplicationError` after `timeout`."""
-    def newest() -> int | None:
+
+    def newest() -> tuple[int, str] | None:
         found = windows_titled(title)
         return found[-1] if found else None
 
@@ -61,8 +102,7 @@ def wait_gone(window: int, timeout: float) -> bool:
     """Whether the window has closed within `timeout` seconds."""
 
     def closed() -> bool | None:
-        out = x_tool("xdotool", "search", "--onlyvisible", "--name", ".*")
-        return True if str(window) not in out.split() else None
+        return True if window not in visible_windows() else None
 
     gone, _waited = poll(closed, timeout)
     return bool(gone)
