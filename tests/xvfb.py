@@ -13,7 +13,7 @@ SCREEN = (1280, 1024)
 @pytest.fixture(scope="session")
 def x_display() -> Iterator[str]:
     """DISPLAY of an Xvfb screen of `SCREEN` pixels, set in the environment for the session, then restored."""
-    from pyvirtualdisplay import Display
+    from pyvirtualdisplay.display import Display
 
     previous = os.environ.get("DISPLAY")
     screen = Display(visible=False, size=SCREEN, color_depth=24)

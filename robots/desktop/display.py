@@ -12,7 +12,7 @@ import subprocess
 import warnings
 from typing import Any
 
-from robots.kit import N_, ApplicationError, ConfigurationError, _
+from robots.kit import N_, ApplicationError, ConfigurationError, _, format_duration
 
 NO_DISPLAY = N_("no X display: set DISPLAY or run under Xvfb; see README")
 """The message of every desktop action run without a display, and of validation (translated where shown)."""
@@ -71,7 +71,9 @@ def x_tool(*args: str, timeout: float = 10.0) -> str:
         done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise ApplicationError(
-            _("{tool} did not answer within {seconds} s").format(tool=args[0], seconds=timeout)
+            _("{tool} did not answer within {duration}").format(
+                tool=args[0], duration=format_duration(timeout)
+            )
         ) from None
     if done.returncode != 0 and done.stderr.strip():
         raise ApplicationError(
