@@ -25,13 +25,21 @@ def display_problem() -> str | None:
     return None
 
 
+def no_display_error() -> ConfigurationError | None:
+    """The clear `ConfigurationError` to raise when there is no X display, else None."""
+    problem = display_problem()
+    if problem is None:
+        return None
+    return ConfigurationError(
+        problem, hint=_("run the workflow with `robo run --virtual-display`, or under `xvfb-run`")
+    )
+
+
 def require_display() -> None:
     """Raise the clear `ConfigurationError` when there is no X display."""
-    problem = display_problem()
-    if problem is not None:
-        raise ConfigurationError(
-            problem, hint=_("run the workflow with `robo run --virtual-display`, or under `xvfb-run`")
-        )
+    error = no_display_error()
+    if error is not None:
+        raise error
 
 
 def load_pyautogui(pause: float, fail_safe: bool) -> Any:

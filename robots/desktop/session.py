@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from robots.desktop.display import load_pyautogui, require_display
+from robots.desktop.display import load_pyautogui, no_display_error, require_display
 from robots.desktop.screen import Box, Region, Spot, find_image, find_text, grab, read_words
 from robots.desktop.windows import poll
 from robots.kit import (
@@ -43,6 +43,11 @@ class DesktopCore(Robot):
         self.fail_safe = bool(self.settings.get("fail_safe", True))
         self.language = str(self.settings.get("language") or "fra+eng")
         self._gui: Any = None
+
+    @classmethod
+    def unavailable(cls) -> ConfigurationError | None:
+        """The error every action would meet when there is no X display."""
+        return no_display_error()
 
     @property
     def gui(self) -> Any:

@@ -61,6 +61,9 @@ def check_action_step(
             hint=did_you_mean(step.action, specs),
         )
         return
+    unavailable = cls.unavailable()
+    if unavailable is not None:
+        error(key_span, "robot-unavailable", unavailable.message, hint=unavailable.hint)
     if "params" in broken:  # not a mapping: reported, and nothing more can be said of the parameters
         return
     misspelt: set[str] = set()
