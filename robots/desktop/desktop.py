@@ -6,8 +6,9 @@ xdotool; waits poll until a deadline, never sleep a fixed time. pyautogui is imp
 a display each action fails with a clear configuration error. Any failure saves a screenshot to the artifacts.
 
 Its actions are by topic: acting on the application in `input.py`, looking at the screen in `reading.py`; the
-settings and the guard they all run in are `session.py`'s `DesktopCore`. Settings (`desktop:` in robo.toml):
-`timeout`, `pause` (seconds after each pyautogui call), `fail_safe` (true), `language` ("fra+eng").
+settings and the guard they all run in are `session.py`'s `DesktopCore`. Settings (the run's settings under
+"desktop"; no workflow key sets them yet): `timeout`, `pause` (seconds after each pyautogui call), `fail_safe`
+(true), `language` ("fra+eng").
 """
 
 from __future__ import annotations
