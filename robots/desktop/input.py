@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from robots.desktop.display import x_tool
+from robots.desktop.keyboard import type_characters
 from robots.desktop.screen import Spot
 from robots.desktop.session import DesktopCore
 from robots.kit import Seconds, WorkflowBug, _, action
@@ -18,9 +18,6 @@ Button = Literal["left", "middle", "right"]
 
 _TYPED_RUNS = re.compile(r"[\x20-\x7e\n\t]+|[^\x20-\x7e\n\t]+")
 """Runs of text pyautogui types (printable ASCII, Enter, Tab) and runs it cannot (accents, « », €…)."""
-
-XDOTOOL_DELAY_MS = 12
-"""Milliseconds between two characters typed by xdotool (its own default, 12, is what X applications keep up with)."""
 
 
 class InputActions(DesktopCore):
@@ -81,7 +78,8 @@ class InputActions(DesktopCore):
     def type_text(self, text: str, interval: float = 0.0) -> None:
         """Type a text into the window that has the keyboard, accents and all (« Café élève à l'hôpital »).
 
-        Plain ASCII is typed by pyautogui; every other character by xdotool, which pyautogui cannot type.
+        Plain ASCII is typed by pyautogui; every other character through a key mapped for it (see `keyboard.py`),
+        since pyautogui drops what the keyboard has no key for.
 
         Args:
             text: The text to type; a line break presses Enter, a tab Tab.
@@ -94,8 +92,7 @@ class InputActions(DesktopCore):
                 if run.isascii():
                     gui.write(run, interval=interval)
                 else:
-                    delay = str(max(XDOTOOL_DELAY_MS, round(interval * 1000)))
-                    x_tool("xdotool", "type", "--delay", delay, "--", run, timeout=30 + len(run))
+                    type_characters(run, interval)
 
         self._guarded(_("typing text"), work)
 

@@ -232,3 +232,31 @@ class TestDeclarations:
     def test_an_unknown_key_is_a_workflow_mistake(self, desktop: Desktop) -> None:
         with pytest.raises(WorkflowBug, match="unknown key: entrée"):
             desktop.press("entrée")
+
+
+class TestSafety:
+    def test_the_fail_safe_stops_the_robot_when_the_mouse_is_in_a_corner(
+        self, desktop: Desktop, artifacts: list[Artifact]
+    ) -> None:
+        desktop.press("shift")
+        desktop.gui.FAILSAFE = False
+        desktop.gui.moveTo(0, 0)
+        desktop.gui.FAILSAFE = True
+        try:
+            with pytest.raises(ConfigurationError, match="stopped by the fail-safe"):
+                desktop.press("shift")
+            assert len(_screenshots(artifacts)) == 1
+        finally:
+            desktop.gui.FAILSAFE = False
+            desktop.gui.moveTo(SCREEN[0] // 2, SCREEN[1] // 2)
+            desktop.gui.FAILSAFE = True
+
+    def test_the_pause_after_each_call_is_a_setting(self, x_display: str, tmp_path: Path) -> None:  # noqa: F811
+        context = _context(tmp_path)
+        context.settings = {"desktop": {"pause": 0.2}}
+        robot = Desktop(context)
+        robot.press("shift")
+        assert (robot.gui.PAUSE, robot.gui.FAILSAFE) == (0.2, True)
+        started = time.monotonic()
+        robot.press("shift")
+        assert time.monotonic() - started >= 0.2
