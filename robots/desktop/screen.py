@@ -57,13 +57,16 @@ class Box:
         }
 
 
+ScreenPosition = Annotated[list[int], Field(min_length=2, max_length=2)]
+"""A point as a workflow writes it: [x, y], in pixels from the top left corner of the screen."""
+
+
 @dataclass(frozen=True)
 class Spot(FlatParameters):
-    """Where to point on the screen: give x and y, or an image to find, or a text to find.
+    """Where to point on the screen: give a position, or an image to find, or a text to find.
 
     Args:
-        x: Horizontal position in pixels from the left of the screen (with `y`).
-        y: Vertical position in pixels from the top of the screen (with `x`).
+        position: A point of the screen: [x, y] in pixels from its top left corner, e.g. [640, 480].
         image: A picture (PNG) of what to point at, e.g. "images/bouton-valider.png", found on the screen.
         text: A text shown on the screen, found by reading it (OCR), e.g. "Valider".
         confidence: How closely the image or the text must match, from 0 to 1 (0.8 by default for an image,
@@ -71,24 +74,13 @@ class Spot(FlatParameters):
         region: Look only in this part of the screen: [left, top, width, height].
     """
 
-    x: int | None = None
-    y: int | None = None
+    position: ScreenPosition | None = None
     image: str | None = None
     text: str | None = None
     confidence: float | None = None
     region: ScreenRegion | None = None
 
-    choose_one: ClassVar[tuple[str, ...]] = ("x", "image", "text")
-
-    @classmethod
-    def problems(cls, given: dict[str, Any], optional: bool) -> list[tuple[str, str]]:  # type: ignore[override]
-        """`x` without `y`, or the reverse."""
-        from robots.kit import _
-
-        found = []
-        if ("x" in given) != ("y" in given):
-            found.append(("y" if "x" in given else "x", _("x and y go together")))
-        return found
+    choose_one: ClassVar[tuple[str, ...]] = ("position", "image", "text")
 
     def describe(self) -> str:
         """The spot in words, for messages."""
@@ -96,7 +88,7 @@ class Spot(FlatParameters):
             return f"image {self.image}"
         if self.text is not None:
             return f"'{self.text}'"
-        return f"({self.x}, {self.y})"
+        return f"{self.position}"
 
 
 def grab(region: Region | None = None) -> Any:

@@ -102,10 +102,9 @@ class DesktopCore(Robot):
 
     def _locate(self, spot: Spot, timeout: float | None) -> Box:
         """Where `spot` is on the screen, once it shows; an `ApplicationError` when it does not in time."""
-        if spot.x is not None or spot.y is not None:
-            if spot.x is None or spot.y is None:
-                raise WorkflowBug(_("x and y go together"))
-            return Box(spot.x, spot.y, 1, 1, 1.0)
+        if spot.position is not None:
+            x, y = spot.position
+            return Box(x, y, 1, 1, 1.0)
         region = self._region(spot.region)
         seconds = self._timeout(timeout)
         if spot.image is not None:
