@@ -42,3 +42,13 @@ def test_a_desktop_workflow_runs_in_its_own_virtual_display(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stderr + done.stdout
     assert (tmp_path / "sortie.txt").read_text(encoding="utf-8") == TYPED + "\n"
+
+
+def test_a_workflow_that_asks_for_a_virtual_display_is_valid_and_runs_without_one(tmp_path: Path) -> None:
+    workflow = tmp_path / "saisie.yaml"
+    workflow.write_text(WORKFLOW.replace("steps:\n", "display: virtual\nsteps:\n", 1), encoding="utf-8")
+    checked = robo_process("validate", str(workflow), cwd=tmp_path, without=["DISPLAY"])
+    assert checked.returncode == 0, checked.stderr
+    done = robo_process("run", str(workflow), cwd=tmp_path, without=["DISPLAY"], timeout=180)
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert (tmp_path / "sortie.txt").read_text(encoding="utf-8") == TYPED + "\n"
