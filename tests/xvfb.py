@@ -16,7 +16,8 @@ def x_display() -> Iterator[str]:
     from pyvirtualdisplay.display import Display
 
     previous = os.environ.get("DISPLAY")
-    screen = Display(visible=False, size=SCREEN, color_depth=24)
+    # -noreset: Xvfb would otherwise reset (dropping the connections being opened) whenever its last client leaves.
+    screen = Display(visible=False, size=SCREEN, color_depth=24, extra_args=["-noreset"])
     screen.start()
     os.environ["DISPLAY"] = screen.new_display_var
     try:

@@ -120,23 +120,35 @@ def focused_window() -> int | None:
     return int(out) if out.isdigit() else None
 
 
-def ask_to_close(window: int) -> None:
-    """Ask a window to close as its close button would (WM_DELETE_WINDOW), or end its client if it cannot be asked."""
+CLOSE_PATIENCE = 2.0
+"""Seconds a window just shown is given to say it accepts to be asked to close (an application sets that right
+after showing its window), before its program is ended instead."""
+
+
+def _ask_to_close_once(window: int) -> bool | None:
+    """Send WM_DELETE_WINDOW to a window that says it accepts it: True once sent, None when it does not say so."""
     from Xlib import X, display, protocol
 
     screen = display.Display()
     try:
         target = screen.create_resource_object("window", window)
         delete = screen.intern_atom("WM_DELETE_WINDOW")
-        if delete in (target.get_wm_protocols() or []):
-            event = protocol.event.ClientMessage(
-                window=target,
-                client_type=screen.intern_atom("WM_PROTOCOLS"),
-                data=(32, [delete, X.CurrentTime, 0, 0, 0]),
-            )
-            target.send_event(event, event_mask=X.NoEventMask)
-        else:
-            target.kill_client()
+        if delete not in (target.get_wm_protocols() or []):
+            return None
+        event = protocol.event.ClientMessage(
+            window=target,
+            client_type=screen.intern_atom("WM_PROTOCOLS"),
+            data=(32, [delete, X.CurrentTime, 0, 0, 0]),
+        )
+        target.send_event(event, event_mask=X.NoEventMask)
         screen.flush()
+        return True
     finally:
         screen.close()
+
+
+def ask_to_close(window: int) -> None:
+    """Ask a window to close as its close button would (WM_DELETE_WINDOW), or end its program if it cannot be asked."""
+    asked, _waited = poll(lambda: _ask_to_close_once(window), CLOSE_PATIENCE)
+    if not asked:
+        x_tool("xdotool", "windowkill", str(window))

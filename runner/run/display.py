@@ -33,7 +33,8 @@ def virtual_display(wanted: bool) -> Iterator[str | None]:
         )
     from pyvirtualdisplay.display import Display
 
-    screen = Display(visible=False, size=VIRTUAL_SCREEN, color_depth=24)
+    # -noreset: Xvfb would otherwise reset (dropping the connections being opened) whenever its last client leaves.
+    screen = Display(visible=False, size=VIRTUAL_SCREEN, color_depth=24, extra_args=["-noreset"])
     screen.start()  # sets DISPLAY in os.environ; stop() restores the previous value
     try:
         yield screen.new_display_var
