@@ -30,6 +30,7 @@ BUILTIN_ROBOTS: dict[str, str] = {
     "email": "robots.email:Email",
     "excel": "robots.excel:Excel",
     "files": "robots.files:Files",
+    "desktop": "robots.desktop:Desktop",
 }
 
 

@@ -109,6 +109,15 @@ def run(
     slow_mo: Annotated[
         float, typer.Option("--slow-mo", help=N_("Slow each browser action by this many ms."))
     ] = 0.0,
+    virtual: Annotated[
+        bool,
+        typer.Option(
+            "--virtual-display",
+            help=N_(
+                "Run inside a virtual screen of its own (Xvfb), for the desktop robot without a session."
+            ),
+        ),
+    ] = False,
     fmt: FormatOption = "text",
     debug: Annotated[bool, typer.Option("--debug", help=N_("Show Python tracebacks."))] = False,
     verbose: Annotated[
@@ -117,7 +126,7 @@ def run(
 ) -> None:
     from runner.engine import parse_input_assignments
     from runner.record import ConsoleSink, output_may_be_closed
-    from runner.run import RunOptions, logs_beside, print_outcome, run_workflow
+    from runner.run import RunOptions, logs_beside, print_outcome, run_workflow, virtual_display
 
     project = project_of(workflow)
     logs, store = logs or project.logs_folder(logs_beside(workflow)), store or project.store
@@ -146,8 +155,11 @@ def run(
         say=_err,
     )
     try:
-        outcome = run_workflow(workflow, options)
-    except RoboError as exc:  # the run store cannot be opened: nothing could be recorded
+        with virtual_display(virtual):
+            outcome = run_workflow(workflow, options)
+    except (
+        RoboError
+    ) as exc:  # the run store or the virtual display cannot be opened: nothing could be recorded
         _error(exc)
         raise typer.Exit(ExitCode.ERROR) from None
     except Exception as exc:

@@ -5,6 +5,9 @@
 # legacy client of tests/mock_desktop with), dovecot-imapd (the IMAP server the email robot's
 # tests start on 127.0.0.1), libreoffice-writer-nogui (the word robot's to_pdf, tested for real) and postgresql
 # (the run store's tests start a throwaway server on 127.0.0.1 with its initdb and pg_ctl; no service is enabled).
+# The desktop robot also uses xdotool (windows by title, accented typing), tesseract-ocr with its French and English data
+# (reading the screen), scrot (pyautogui's own screenshots), x11-utils (xwininfo, xprop) and xterm, the real X
+# application its tests type into.
 set -euo pipefail
 
 missing=()
@@ -13,6 +16,13 @@ command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>
 command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v xauth >/dev/null 2>&1 || missing+=(xauth)
 command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)
+command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+for lang in fra eng; do
+  compgen -G "/usr/share/tesseract-ocr/*/tessdata/$lang.traineddata" >/dev/null || missing+=("tesseract-ocr-$lang")
+done
+command -v scrot >/dev/null 2>&1 || missing+=(scrot)
+command -v xwininfo >/dev/null 2>&1 || missing+=(x11-utils)
+command -v xterm >/dev/null 2>&1 || missing+=(xterm)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)

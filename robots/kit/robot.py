@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from robots.kit.actions import ActionSpec, T
+from robots.kit.errors import ConfigurationError
 from robots.kit.files import missing_file
 from robots.kit.i18n import _
 from robots.kit.paths import outside_error, path_outside
@@ -166,6 +167,14 @@ class Robot:
                     specs[spec.name] = spec
         cls._action_specs = dict(sorted(specs.items()))  # type: ignore[attr-defined]
         return cls._action_specs  # type: ignore[attr-defined, no-any-return]
+
+    @classmethod
+    def unavailable(cls) -> ConfigurationError | None:
+        """Why the robot cannot work on this machine as it is (no display for the desktop robot), else None.
+
+        Checked when a workflow that uses the robot is validated, so that a run fails before it starts.
+        """
+        return None
 
     @classmethod
     def summary(cls) -> str:

@@ -21,10 +21,12 @@ def check_action_step(
     spans: SpanIndex,
     error: Callable[..., None],
     check_templates: Callable[[Any, Location], None],
+    own_display: bool = False,
 ) -> None:
     """Report through `error` what is wrong with an action step against its action's spec: an unknown robot or
     action, unknown, missing or wrong parameters, broken parameter groups; `check_templates` checks a
-    parameter's templates."""
+    parameter's templates. With `own_display` (`display: virtual`) the run brings its own screen: a robot is not
+    refused for the lack of one."""
     from robots import UnknownRobotError, robot_class, robot_names
 
     qualified = f"{step.robot}.{step.action}"
@@ -61,6 +63,9 @@ def check_action_step(
             hint=did_you_mean(step.action, specs),
         )
         return
+    unavailable = None if own_display else cls.unavailable()
+    if unavailable is not None:
+        error(key_span, "robot-unavailable", unavailable.message, hint=unavailable.hint)
     if "params" in broken:  # not a mapping: reported, and nothing more can be said of the parameters
         return
     misspelt: set[str] = set()

@@ -1,7 +1,7 @@
 """The workflow language as typed models; `runner.language.parser` builds them from loaded YAML.
 
 A workflow is a mapping with `name`, `steps` and optional `description`, `version`, `inputs`, `vars`,
-`secrets`, `defaults`, `schedule`, `browser` and `concurrency`. A step is a mapping whose kind is given by exactly one of its
+`secrets`, `defaults`, `schedule`, `browser`, `display` and `concurrency`. A step is a mapping whose kind is given by exactly one of its
 keys: `robot.action`, `for_each`, `if`, `try`, `set`, `log` or `fail`.
 
 The step kinds are declared in `runner.language.steps`, one class each, and the values both are made of in
@@ -90,6 +90,8 @@ class Workflow(LanguageModel):
     schedule: list[ScheduleEntry] = Field(default_factory=list)
     notify: NotifySettings | None = None
     browser: BrowserSettings = BrowserSettings()
+    display: Literal["current", "virtual"] = "current"
+    """`virtual`: the run gets a virtual screen of its own (Xvfb) for its length, as `robo run --virtual-display`."""
     concurrency: Concurrency = 1
     steps: list[Step]
     file: str = "<workflow>"

@@ -298,7 +298,12 @@ class _SemanticChecker:
 
     def check_action(self, step: ActionStep, scope: set[str], broken: frozenset[str]) -> None:
         check_action_step(
-            step, broken, self.spans, self.error, lambda value, path: self.check_templates(value, path, scope)
+            step,
+            broken,
+            self.spans,
+            self.error,
+            lambda value, path: self.check_templates(value, path, scope),
+            own_display=self.workflow.display == "virtual",
         )
 
     def check_changes_are_checked(self, loop: ForEachStep) -> None:

@@ -1,6 +1,7 @@
 """One run, from the workflow file to the report: the composition of the stages."""
 
 from runner.run.claims import RunRefused
+from runner.run.display import VIRTUAL_SCREEN, virtual_display
 from runner.run.folders import LOGS_FOLDER, logs_beside
 from runner.run.options import NOT_STARTED, RunOptions, RunOutcome
 from runner.run.project import PROJECT_FILE, Project, find_project_file, load_project
@@ -11,6 +12,7 @@ __all__ = [
     "LOGS_FOLDER",
     "NOT_STARTED",
     "PROJECT_FILE",
+    "VIRTUAL_SCREEN",
     "Project",
     "RunOptions",
     "RunOutcome",
@@ -20,4 +22,5 @@ __all__ = [
     "logs_beside",
     "print_outcome",
     "run_workflow",
+    "virtual_display",
 ]

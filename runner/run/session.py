@@ -64,6 +64,7 @@ from runner.record import (
     load_audit_key,
 )
 from runner.run.claims import RunRefused, claim, release, resuming, say, stopped_when, unfinished_run
+from runner.run.display import virtual_display
 from runner.run.folders import WrittenFolders, leftover_folders
 from runner.run.options import NOT_STARTED, RunOptions, RunOutcome, new_run_id
 from runner.run.signals import stop_on_signals
@@ -154,7 +155,8 @@ def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
     written = WrittenFolders()
     options = dataclasses.replace(options, extra_sinks=[*options.extra_sinks, written])
     try:
-        return _execute(validation, workflow, workflow_dir, inputs, secret_values, options)
+        with virtual_display(workflow.display == "virtual"):
+            return _execute(validation, workflow, workflow_dir, inputs, secret_values, options)
     except BaseException:
         release(options, run_id)  # so that a process that lives on does not hold the workflow's slot
         raise

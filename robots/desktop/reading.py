@@ -1,0 +1,98 @@
+"""Desktop actions that look at the screen: screenshots, waiting for an image or a text, reading text (OCR)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from robots.desktop.screen import ScreenRegion, Spot, grab, read_text
+from robots.desktop.session import DesktopCore
+from robots.kit import Seconds, _, action
+
+
+class ReadingActions(DesktopCore):
+    """Screenshots, waits for what shows, and OCR (mixed into the desktop robot)."""
+
+    @action
+    def screenshot(self, file: str | None = None, region: ScreenRegion | None = None) -> str:
+        """Save a picture of the screen (or of a region of it) to the run's artifacts.
+
+        Args:
+            file: The picture's file name in the artifacts, e.g. "saisie.png".
+            region: Only this part of the screen: [left, top, width, height].
+
+        Returns:
+            The picture's path.
+        """
+
+        def work() -> str:
+            path = self.context.artifact_path(file or "screen.png")
+            grab(self._region(region)).save(path)
+            self.context.record_artifact(path, "screenshot", _("screenshot of the screen"))
+            return str(path)
+
+        return self._guarded(_("taking a screenshot"), work)
+
+    @action
+    def wait_for_image(
+        self,
+        image: str,
+        confidence: float = 0.8,
+        region: ScreenRegion | None = None,
+        timeout: Seconds | None = None,
+    ) -> dict[str, Any]:
+        """Wait until an image shows on the screen (a button, an icon, a logo), also at another screen scale.
+
+        Args:
+            image: A picture (PNG) of what to wait for, e.g. "images/bouton-valider.png".
+            confidence: How closely it must match, from 0 to 1.
+            region: Look only in this part of the screen: [left, top, width, height].
+            timeout: Seconds to wait.
+
+        Returns:
+            Where it is: left, top, width, height, its centre x and y, and the match's confidence.
+        """
+        spot = Spot(image=image, confidence=confidence, region=region)
+        return self._guarded(
+            _("waiting for image {image}").format(image=image),
+            lambda: self._locate(spot, timeout).to_dict(),
+        )
+
+    @action
+    def wait_for_text(
+        self,
+        text: str,
+        confidence: float = 0.6,
+        region: ScreenRegion | None = None,
+        timeout: Seconds | None = None,
+    ) -> dict[str, Any]:
+        """Wait until a text shows on the screen, read by OCR (Tesseract, French and English).
+
+        Args:
+            text: The text, one or more whole words, e.g. "Enregistrement effectué".
+            confidence: How sure the reading must be, from 0 to 1.
+            region: Look only in this part of the screen: [left, top, width, height].
+            timeout: Seconds to wait.
+
+        Returns:
+            Where it is: left, top, width, height, its centre x and y, and the reading's confidence.
+        """
+        spot = Spot(text=text, confidence=confidence, region=region)
+        return self._guarded(
+            _("waiting for text '{text}'").format(text=text),
+            lambda: self._locate(spot, timeout).to_dict(),
+        )
+
+    @action
+    def read_text(self, region: ScreenRegion | None = None, language: str | None = None) -> str:
+        """Read the text shown on the screen or a region of it, by OCR (Tesseract).
+
+        Args:
+            region: Only this part of the screen: [left, top, width, height].
+            language: Tesseract's languages, e.g. "fra" or "fra+eng" (the setting `desktop.language` by default).
+
+        Returns:
+            The text read, its lines kept.
+        """
+        return self._guarded(
+            _("reading the screen"), lambda: read_text(self._region(region), language or self.language)
+        )
