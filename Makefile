@@ -30,7 +30,7 @@ install: $(STAMP)
 
 # Debian packages the browser and desktop tests need: installed only when missing.
 sysdeps:
-	@bash scripts/install-system-deps.sh
+	@PYTHON=$(PYTHON) bash scripts/install-system-deps.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -23,6 +23,9 @@ done
 command -v scrot >/dev/null 2>&1 || missing+=(scrot)
 command -v xwininfo >/dev/null 2>&1 || missing+=(x11-utils)
 command -v xterm >/dev/null 2>&1 || missing+=(xterm)
+# Tk for the Python the virtualenv is made from (tests/mock_desktop's legacy client); Debian's own python3 needs
+# python3-tk, other builds (pyenv) bring their own.
+"${PYTHON:-python3}" -c 'import _tkinter' >/dev/null 2>&1 || missing+=(python3-tk)
 fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)

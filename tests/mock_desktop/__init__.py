@@ -21,7 +21,6 @@ from .client import (
     VALIDER_POSITION,
 )
 from .entry_rules import EntryRefused, NewCase, check_entry
-from .virtual_display import DisplayInfo, VirtualDisplay
 from .xdotool import Geometry, Xdotool
 
 __all__ = [
@@ -39,12 +38,10 @@ __all__ = [
     "TYPE_LABEL",
     "VALIDER_POSITION",
     "CaseStore",
-    "DisplayInfo",
     "EntryRefused",
     "Geometry",
     "NewCase",
     "StoredCase",
-    "VirtualDisplay",
     "Xdotool",
     "case_number",
     "check_entry",

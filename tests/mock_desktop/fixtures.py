@@ -2,8 +2,9 @@
 
 `tests/conftest.py` imports them. Fixtures:
 
-- `xvfb_display` (session): a running Xvfb (`DisplayInfo`: name such as ":7", 1280 × 1024), on a free display
-  number; skipped (failed under CI) when Xvfb or xdotool is missing.
+- `xvfb_display` (session): a running Xvfb through PyVirtualDisplay (`DisplayInfo`: name such as ":7",
+  1280 × 1024), on a free display number, set as DISPLAY for the session; skipped (failed under CI) when Xvfb or
+  xdotool is missing. The desktop robot's tests and the client's share it.
 - `mock_desktop` (function): the client started as its own process on that display with an empty SQLite file,
   once its login window is visible (`MockDesktop`); stopped after the test.
 """
@@ -24,10 +25,19 @@ from PIL import ImageGrab
 
 from .case_store import StoredCase, read_cases
 from .client import LOGIN_TITLE
-from .virtual_display import DisplayInfo, VirtualDisplay
 from .xdotool import Xdotool
 
 CLIENT_START_TIMEOUT = 20.0
+SCREEN = (1280, 1024)
+
+
+@dataclass(frozen=True)
+class DisplayInfo:
+    """A running X display: its name for DISPLAY (":7") and its screen size."""
+
+    name: str
+    width: int
+    height: int
 
 
 @dataclass
@@ -61,8 +71,21 @@ def xvfb_display() -> Iterator[DisplayInfo]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    with VirtualDisplay() as display:
-        yield display
+    from pyvirtualdisplay.display import Display
+
+    previous = os.environ.get("DISPLAY")
+    # -noreset: Xvfb would otherwise reset (dropping the connections being opened) whenever its last client leaves.
+    screen = Display(visible=False, size=SCREEN, color_depth=24, extra_args=["-noreset", "-nolisten", "tcp"])
+    screen.start()
+    os.environ["DISPLAY"] = screen.new_display_var
+    try:
+        yield DisplayInfo(screen.new_display_var, *SCREEN)
+    finally:
+        screen.stop()
+        if previous is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = previous
 
 
 @pytest.fixture

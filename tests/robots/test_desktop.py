@@ -19,9 +19,9 @@ from PIL import Image, ImageDraw
 from robots import action_spec
 from robots.desktop import NO_DISPLAY, Desktop, Spot
 from robots.kit import ApplicationError, ConfigurationError, RobotContext, WorkflowBug
+from tests.mock_desktop.fixtures import SCREEN, DisplayInfo
 from tests.robots.conftest import Artifact
 from tests.waiting import wait_until
-from tests.xvfb import SCREEN, x_display  # noqa: F401  (fixture found by name)
 
 TARGET_SCRIPT = Path(__file__).with_name("desktop_target.py")
 TARGET_TITLE = "Cible Rob'O"
@@ -68,7 +68,7 @@ def _context(folder: Path, artifacts: list[Artifact] | None = None) -> RobotCont
 
 
 @pytest.fixture(scope="module")
-def target(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:  # noqa: F811
+def target(xvfb_display: DisplayInfo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """The Tk window, started once for the module and stopped at its end."""
     folder = tmp_path_factory.mktemp("desktop-target")
     picture, clicks = folder / "motif.png", folder / "clics.txt"
@@ -86,7 +86,7 @@ def target(x_display: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture
-def desktop(x_display: str, robot_context: RobotContext) -> Iterator[Desktop]:  # noqa: F811
+def desktop(xvfb_display: DisplayInfo, robot_context: RobotContext) -> Iterator[Desktop]:
     """A desktop robot on the test's context, closed (with what it started) at the end of the test."""
     robot = Desktop(robot_context)
     try:
@@ -251,7 +251,7 @@ class TestSafety:
             desktop.gui.moveTo(SCREEN[0] // 2, SCREEN[1] // 2)
             desktop.gui.FAILSAFE = True
 
-    def test_the_pause_after_each_call_is_a_setting(self, x_display: str, tmp_path: Path) -> None:  # noqa: F811
+    def test_the_pause_after_each_call_is_a_setting(self, xvfb_display: DisplayInfo, tmp_path: Path) -> None:
         context = _context(tmp_path)
         context.settings = {"desktop": {"pause": 0.2}}
         robot = Desktop(context)
