@@ -1,0 +1,124 @@
+"""`DocumentReader`: documents read in a separate process, bounded in time and memory, errors made clear.
+
+A hostile document (a PDF whose pages loop, a zip bomb, an image of a billion pixels) must neither hang a run nor
+eat the machine's memory. So documents are read by a child process (`worker.py`) that is started once and reused:
+its address space is bounded, and it is killed (with Tesseract if it runs) when a document takes longer than its
+time limit; the next document starts a fresh one. Reads are one at a time (a lock), so robots of parallel lanes
+may share one reader: `shared_reader(context)` gives the run's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+from contextlib import suppress
+from pathlib import Path
+from typing import IO, Any
+
+from robots.kit.reading.record import DocumentText, ReadingLimits
+from robots.kit.reading.refusals import Refusal, refusal_error
+from robots.kit.robot import RobotContext
+
+_CLOSE_WAIT = 5.0
+
+
+class DocumentReader:
+    """Reads documents' text in a bounded child process; see the module's docstring."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def read(self, path: Path, limits: ReadingLimits | None = None) -> DocumentText:
+        """The text of `path`; a `BusinessError` (or `ApplicationError` for a timeout) naming it when it cannot be read."""
+        limits = limits or ReadingLimits()
+        with self._lock:
+            try:
+                return DocumentText.from_record(self._ask(path, limits))
+            except Refusal as refusal:
+                raise refusal_error(refusal, path.name) from None
+
+    def _ask(self, path: Path, limits: ReadingLimits) -> dict[str, Any]:
+        request = json.dumps({"path": str(path.resolve()), "limits": limits.to_dict()}).encode() + b"\n"
+        process = self._started()
+        try:
+            self._pipe(process.stdin).write(request)
+            self._pipe(process.stdin).flush()
+        except (BrokenPipeError, OSError):  # it stopped after its previous document: start another
+            self._stop()
+            process = self._started()
+            self._pipe(process.stdin).write(request)
+            self._pipe(process.stdin).flush()
+        output = self._pipe(process.stdout)
+        ready, _writable, _errors = select.select([output], [], [], limits.seconds)
+        if not ready:
+            self._stop()
+            raise Refusal("timeout", {"seconds": limits.seconds})
+        line = output.readline()
+        if not line:
+            code = self._stop()
+            raise Refusal("stopped", {"reason": f"exit code {code}"})
+        reply: dict[str, Any] = json.loads(line)
+        if "refusal" in reply:
+            if reply["refusal"]["code"] == "memory":
+                self._stop()
+            raise Refusal(reply["refusal"]["code"], reply["refusal"]["details"])
+        return reply["document"]  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+        assert stream is not None
+        return stream
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._process is None or self._process.poll() is not None:
+            # One OCR thread: the machine's cores belong to the run's lanes, and threads would blur the memory bound.
+            environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "robots.kit.reading.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=environment,
+                start_new_session=True,  # its own process group: killed with the Tesseract it started
+            )
+        return self._process
+
+    def _stop(self) -> int | None:
+        """Kill the reading process and what it started; its exit code."""
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        code = process.wait()
+        for stream in (process.stdin, process.stdout):
+            with suppress(OSError):
+                if stream is not None:
+                    stream.close()
+        return code
+
+    def close(self) -> None:
+        """Stop the reading process: it ends when its input closes, or is killed after a few seconds."""
+        with self._lock:
+            process = self._process
+            if process is None:
+                return
+            with suppress(OSError):
+                self._pipe(process.stdin).close()
+            try:
+                process.wait(timeout=_CLOSE_WAIT)
+            except subprocess.TimeoutExpired:
+                pass
+            self._stop()
+
+
+def shared_reader(context: RobotContext) -> DocumentReader:
+    """The run's document reader, started on first use and closed when the run ends."""
+    return context.shared.get_or_create("document reader", DocumentReader, DocumentReader.close)

@@ -1,0 +1,60 @@
+"""The reading process: reads the documents it is asked for, one JSON line each way, under a memory limit.
+
+Started by `DocumentReader` as `python -m robots.kit.reading.worker`. Each request names a file and its limits;
+the address space is bounded before each read (Tesseract, started from here, inherits the bound), and the answer
+is the document's record or a refusal (a code and plain values). What a library prints goes to stderr, never
+into the answers. After a `MemoryError` the process answers, then exits: the next read starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+from robots.kit.reading.formats import read_document
+from robots.kit.reading.record import ReadingLimits
+from robots.kit.reading.refusals import Refusal
+
+
+def bound_memory(megabytes: int) -> None:
+    """Limit this process's address space (the soft limit, so the next request may set another)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = megabytes * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+
+
+def answer(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The answer to one request, and whether this process must stop after it."""
+    limits = ReadingLimits(**request["limits"])
+    path = Path(request["path"])
+    bound_memory(limits.memory_mb)
+    try:
+        return {"document": read_document(path, limits).to_record()}, False
+    except Refusal as refusal:
+        return {"refusal": {"code": refusal.code, "details": refusal.details}}, False
+    except MemoryError:
+        return {"refusal": {"code": "memory", "details": {"limit": limits.memory_mb}}}, True
+    except Exception as exc:  # a library's own error on a hostile file: the file is refused, not the run
+        kind = path.suffix.lstrip(".").lower()
+        reason = f"{type(exc).__name__}: {exc}"[:500]
+        return {"refusal": {"code": "damaged", "details": {"kind": kind, "reason": reason}}}, False
+
+
+def main() -> None:
+    """Answer requests from stdin until it closes."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    for line in sys.stdin:
+        reply, stop = answer(json.loads(line))
+        answers.write(json.dumps(reply) + "\n")
+        answers.flush()
+        if stop:
+            break
+
+
+if __name__ == "__main__":
+    main()
