@@ -9,19 +9,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-import warnings
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from robots.kit import ConfigurationError, _
+from robots.kit import (
+    READABLE_SUFFIXES,
+    ApplicationError,
+    BusinessError,
+    ConfigurationError,
+    DocumentReader,
+    _,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Template
 
-TEXT_EXTENSIONS = frozenset({".txt", ".csv", ".md", ".tsv", ".text"})
-_MAX_TEXT = 5_000_000  # characters; enough for any letter or invoice, bounded for a huge log file
 _SPACES = re.compile(r"\s+")
 
 
@@ -32,55 +36,23 @@ def comparable(text: str) -> str:
     return _SPACES.sub(" ", stripped).strip()
 
 
-def document_text(path: Path) -> str | None:
-    """The text of a .txt/.csv/.md, .pdf or .docx document, or None when it cannot be read as text."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix in TEXT_EXTENSIONS:
-            raw = path.read_bytes()[: _MAX_TEXT * 4]
-            try:
-                return raw.decode("utf-8-sig")[:_MAX_TEXT]
-            except UnicodeDecodeError:
-                return raw.decode("cp1252", errors="replace")[:_MAX_TEXT]
-        if suffix == ".pdf":
-            return _pdf_text(path)
-        if suffix == ".docx":
-            return _docx_text(path)
-    except Exception:  # a damaged document is simply not matched by a `contains` rule
+def document_text(path: Path, reader: DocumentReader | None = None) -> str | None:
+    """The text of a document as the documents robot reads it (scans by OCR), or None when it cannot be read.
+
+    `reader` is the run's (`shared_reader(context)`); without one, a reader is started for this document alone.
+    A missing OCR engine is not "unreadable": its `ConfigurationError` is raised.
+    """
+    if path.suffix.lower() not in READABLE_SUFFIXES:
         return None
-    return None
-
-
-def _pdf_text(path: Path) -> str | None:
-    from pypdf import PdfReader
-
-    with warnings.catch_warnings(), path.open("rb") as handle:
-        warnings.simplefilter("ignore")
-        reader = PdfReader(handle)
-        if reader.is_encrypted and not reader.decrypt(""):
-            return None
-        parts: list[str] = []
-        size = 0
-        for page in reader.pages:
-            text = page.extract_text() or ""
-            parts.append(text)
-            size += len(text)
-            if size > _MAX_TEXT:
-                break
-        return "\n".join(parts)
-
-
-def _docx_text(path: Path) -> str:
-    import docx
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        document = docx.Document(str(path))
-    parts = [paragraph.text for paragraph in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.extend(cell.text for cell in row.cells)
-    return "\n".join(parts)
+    own = reader is None
+    active = reader or DocumentReader()
+    try:
+        return active.read(path).text
+    except (BusinessError, ApplicationError):  # a damaged document is simply not matched by a `contains` rule
+        return None
+    finally:
+        if own:
+            active.close()
 
 
 @cache

@@ -1,4 +1,4 @@
-"""The robot kit: everything a robot may use (its base class, actions, context, errors, durations, safe files and paths, CSV files). Robots import only this, never the runner."""
+"""The robot kit: everything a robot may use (its base class, actions, context, errors, durations, safe files and paths, CSV files, the text of any document). Robots import only this, never the runner."""
 
 from robots.kit.actions import (
     SECRET,
@@ -72,6 +72,15 @@ from robots.kit.i18n import (
 )
 from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from robots.kit.paths import outside_error, path_outside, refused_name
+from robots.kit.reading import (
+    READABLE_SUFFIXES,
+    DocumentKind,
+    DocumentReader,
+    DocumentText,
+    OcrMode,
+    ReadingLimits,
+    shared_reader,
+)
 from robots.kit.robot import Robot, RobotContext, SharedResources
 from robots.kit.text import MESSAGE_LINES, MESSAGE_WIDTH, printable, shortened
 
@@ -84,6 +93,7 @@ __all__ = [
     "MESSAGE_WIDTH",
     "NOT_A_DURATION",
     "N_",
+    "READABLE_SUFFIXES",
     "SECRET",
     "SMTP_PORTS",
     "TEMPORARY_SUFFIX",
@@ -95,10 +105,15 @@ __all__ = [
     "BusinessError",
     "ConfigurationError",
     "ConfinedPath",
+    "DocumentKind",
+    "DocumentReader",
+    "DocumentText",
     "Duration",
     "FlatParameters",
+    "OcrMode",
     "OnConflict",
     "ParameterSpec",
+    "ReadingLimits",
     "RoboError",
     "Robot",
     "RobotContext",
@@ -144,6 +159,7 @@ __all__ = [
     "send_message",
     "set_language",
     "set_zone",
+    "shared_reader",
     "shortened",
     "temporary_path",
     "temporary_sibling",

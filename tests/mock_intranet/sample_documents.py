@@ -17,9 +17,10 @@ import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import partial
 from pathlib import Path
 
 from faker import Faker
@@ -28,7 +29,16 @@ from .scanned_letters import FONT, Letter, french_amount, make_letter, save_scan
 
 DEFAULT_SEED = 2026
 # How many documents of each kind besides the scans: enough of each to see a reader's rare failure.
-KINDS: dict[str, int] = {"pdf": 12, "docx": 8, "odt": 6, "txt-utf8": 5, "txt-cp1252": 5, "md": 2, "csv": 2, "eml": 6}
+KINDS: dict[str, int] = {
+    "pdf": 12,
+    "docx": 8,
+    "odt": 6,
+    "txt-utf8": 5,
+    "txt-cp1252": 5,
+    "md": 2,
+    "csv": 2,
+    "eml": 6,
+}
 IMAGES = (".png", ".jpg", ".tif")
 DUPLICATES = 4
 
@@ -54,7 +64,7 @@ def write_pdf(letter: Letter, path: Path) -> None:
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
-    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=UTC))
     pdf.add_font("DejaVu", fname=str(FONT))
     pdf.set_font("DejaVu", size=11)
     pdf.add_page()
@@ -121,11 +131,13 @@ def write_eml(letter: Letter, path: Path, *, html_only: bool, attachment: Path |
     message["Subject"] = f"{letter.subject.capitalize()} – dossier {letter.reference}"
     message["From"] = f"{letter.sender} <contact@exemple.fr>"
     message["To"] = "courrier@service.gouv.fr"
-    message["Date"] = format_datetime(datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc))
+    message["Date"] = format_datetime(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
     message["Message-ID"] = f"<{letter.reference}@exemple.fr>"
-    html = "<html><head><style>p{margin:0}</style></head><body>" + "".join(
-        f"<p>{line}</p>" for line in letter.lines()
-    ) + "<script>alert('x')</script></body></html>"
+    html = (
+        "<html><head><style>p{margin:0}</style></head><body>"
+        + "".join(f"<p>{line}</p>" for line in letter.lines())
+        + "<script>alert('x')</script></body></html>"
+    )
     if html_only:
         message.set_content(html, subtype="html")
     else:
@@ -133,7 +145,10 @@ def write_eml(letter: Letter, path: Path, *, html_only: bool, attachment: Path |
         message.add_alternative(html, subtype="html")
     if attachment is not None:
         message.add_attachment(
-            attachment.read_bytes(), maintype="application", subtype="pdf", filename=f"pièce {letter.reference}.pdf"
+            attachment.read_bytes(),
+            maintype="application",
+            subtype="pdf",
+            filename=f"pièce {letter.reference}.pdf",
         )
     path.write_bytes(bytes(message))
 
@@ -152,7 +167,9 @@ def generate_documents(folder: Path, *, scans: int = 8, seed: int = DEFAULT_SEED
         number += 1
         return make_letter(number, rng, fake)
 
-    def add(kind: str, suffix: str, write: Callable[[Letter, Path], None], *, scanned: bool = False) -> None:
+    def add(
+        kind: str, suffix: str, write: Callable[[Letter, Path], object], *, scanned: bool = False
+    ) -> None:
         letter = next_letter()
         name = f"{letter.reference} {letter.sender}{suffix}"  # names with accents and spaces, as received
         path = folder / name
@@ -183,15 +200,15 @@ def generate_documents(folder: Path, *, scans: int = 8, seed: int = DEFAULT_SEED
         )
     pdfs = [document.path for document in documents if document.kind == "pdf"]
     for index in range(KINDS["eml"]):
-        add(
-            "email",
-            ".eml",
-            lambda letter, path, index=index: write_eml(
-                letter, path, html_only=index % 2 == 1, attachment=pdfs[index] if index % 3 else None
-            ),
-        )
+        html_only, attachment = index % 2 == 1, pdfs[index] if index % 3 else None
+        add("email", ".eml", partial(write_eml, html_only=html_only, attachment=attachment))
     for _ in range(scans):
-        add("scanned pdf", ".pdf", lambda letter, path: save_scan_pdf([scan(letter.lines(), rng)], path), scanned=True)
+        add(
+            "scanned pdf",
+            ".pdf",
+            lambda letter, path: save_scan_pdf([scan(letter.lines(), rng)], path),
+            scanned=True,
+        )
     for suffix in IMAGES:
         add("image", suffix, lambda letter, path: scan(letter.lines(), rng, dpi=300).save(path), scanned=True)
     originals = [document for document in documents if document.kind in ("pdf", "docx", "scanned pdf")]
@@ -199,7 +216,9 @@ def generate_documents(folder: Path, *, scans: int = 8, seed: int = DEFAULT_SEED
         copy = folder / f"copie de {original.path.name}"
         shutil.copyfile(original.path, copy)
         documents.append(
-            SampleDocument(copy, original.kind, original.reference, original.phrases, original.scanned, original.path)
+            SampleDocument(
+                copy, original.kind, original.reference, original.phrases, original.scanned, original.path
+            )
         )
     return documents
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from functools import cache
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +26,7 @@ if TYPE_CHECKING:
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 SERIF_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")
-MONTHS = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-).split()
+MONTHS = ("janvier février mars avril mai juin juillet août septembre octobre novembre décembre").split()
 OBJECTS = (
     "demande de subvention",
     "demande d'aide au logement",
@@ -44,7 +42,7 @@ ACCENTED_NAMES = ("Hélène Lefèvre", "François Bénard", "Zoé Châtelet", "J
 def french_amount(amount: Decimal) -> str:
     """1234.5 -> "1 234,50 €" (a narrow no-break space between thousands, as French typography wants)."""
     whole, cents = f"{amount:.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

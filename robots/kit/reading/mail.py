@@ -11,6 +11,7 @@ import email.policy
 import re
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from robots.kit.reading.record import DocumentKind, DocumentText, ReadingLimits, guess_language
 from robots.kit.reading.refusals import Refusal
@@ -51,7 +52,8 @@ def read_eml(path: Path, limits: ReadingLimits) -> DocumentText:
             content = part.get_content()
             body = html_to_text(content) if part.get_content_subtype() == "html" else str(content)
         attachments = [
-            attachment.get_filename() or attachment.get_content_type() for attachment in message.iter_attachments()
+            attachment.get_filename() or attachment.get_content_type()
+            for attachment in message.iter_attachments()
         ]
         headers = [(name, str(message.get(name, ""))) for name in ("Subject", "From", "To", "Date")]
     except (ValueError, LookupError, UnicodeError, AttributeError, TypeError) as exc:
@@ -65,7 +67,7 @@ def read_msg(path: Path, limits: ReadingLimits) -> DocumentText:
     import extract_msg
 
     try:
-        message = extract_msg.openMsg(str(path))
+        message: Any = extract_msg.openMsg(str(path))
     except Exception as exc:  # extract-msg raises its own and olefile's errors for a damaged file
         if isinstance(exc, MemoryError):
             raise
@@ -74,7 +76,10 @@ def read_msg(path: Path, limits: ReadingLimits) -> DocumentText:
         body = message.body or ""
         if not body.strip() and message.htmlBody:
             body = html_to_text(message.htmlBody.decode("utf-8", errors="replace"))
-        attachments = [str(getattr(item, "longFilename", None) or getattr(item, "name", "")) for item in message.attachments]
+        attachments = [
+            str(getattr(item, "longFilename", None) or getattr(item, "name", ""))
+            for item in message.attachments
+        ]
         headers = [
             ("Subject", message.subject or ""),
             ("From", message.sender or ""),

@@ -22,7 +22,15 @@ def read_pdf(path: Path, limits: ReadingLimits) -> DocumentText:
             if reader.is_encrypted and not reader.decrypt(""):
                 raise Refusal("encrypted")
             count = len(reader.pages)
-        except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        except (
+            PdfReadError,
+            PyPdfError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RecursionError,
+        ) as exc:
             raise Refusal("damaged", {"kind": "pdf", "reason": str(exc) or type(exc).__name__}) from None
         if count > limits.max_pages:
             raise Refusal("too-many-pages", {"pages": count, "limit": limits.max_pages})

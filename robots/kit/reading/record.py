@@ -53,7 +53,7 @@ class DocumentText:
     confidence: float | None = None
     """Mean confidence of the words OCR read (0-100), None when OCR was not used."""
     language: str | None = None
-    """"fr" or "en" when the text says so clearly, else None."""
+    """The language ("fr" or "en") when the text says so clearly, else None."""
 
     @property
     def characters(self) -> int:
@@ -100,7 +100,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 
 def guess_language(text: str, *, sample: int = 20_000) -> str | None:
-    """ "fr" or "en" when the text's common short words clearly say which, else None."""
+    """The language of a text ("fr" or "en") when its common short words clearly say which, else None."""
     counts = dict.fromkeys(_STOP_WORDS, 0)
     for word in _WORD.findall(text[:sample].casefold()):
         for language, words in _STOP_WORDS.items():

@@ -51,7 +51,9 @@ def refusal_error(refusal: Refusal, name: str) -> RoboError:
     cause = [reason] if reason else []
     if refusal.code == "unsupported":
         return BusinessError(
-            _("{name}: the text of a {suffix} file cannot be read").format(name=name, suffix=details["suffix"]),
+            _("{name}: the text of a {suffix} file cannot be read").format(
+                name=name, suffix=details["suffix"]
+            ),
             hint=_("readable types: {types}").format(types=", ".join(READABLE_SUFFIXES)),
         )
     if refusal.code == "encrypted":
@@ -66,7 +68,9 @@ def refusal_error(refusal: Refusal, name: str) -> RoboError:
                 "{name} has {pages} pages, more than the limit of {limit}",
                 int(details["pages"]),
             ).format(name=name, pages=format_number(details["pages"]), limit=format_number(details["limit"])),
-            hint=_("raise `max_pages` on the step if the document is expected, or split it first (pdf.split)"),
+            hint=_(
+                "raise `max_pages` on the step if the document is expected, or split it first (pdf.split)"
+            ),
         )
     if refusal.code == "too-big":
         return BusinessError(
@@ -95,7 +99,9 @@ def refusal_error(refusal: Refusal, name: str) -> RoboError:
             _("{name} was not read within {duration}").format(
                 name=name, duration=format_duration(float(details["seconds"]))
             ),
-            hint=_("a scanned page takes a few seconds to read: raise `timeout` on the step, or lower `max_pages`"),
+            hint=_(
+                "a scanned page takes a few seconds to read: raise `timeout` on the step, or lower `max_pages`"
+            ),
         )
     if refusal.code == "stopped":
         return ApplicationError(

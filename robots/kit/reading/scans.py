@@ -73,7 +73,9 @@ def read_page(image: Image, limits: ReadingLimits, into: OcrText) -> str:
     return text
 
 
-def render_pdf_pages(path: Path, numbers: Iterable[int], limits: ReadingLimits) -> Iterable[tuple[int, Image]]:
+def render_pdf_pages(
+    path: Path, numbers: Iterable[int], limits: ReadingLimits
+) -> Iterable[tuple[int, Image]]:
     """Pages of a PDF (numbered from 0) as grey images at `limits.dpi`, each bounded to `MAX_PIXELS`."""
     import pypdfium2
 

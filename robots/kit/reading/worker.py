@@ -24,7 +24,9 @@ def bound_memory(megabytes: int) -> None:
     """Limit this process's address space (the soft limit, so the next request may set another)."""
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     wanted = megabytes * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
+    resource.setrlimit(
+        resource.RLIMIT_AS, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard)
+    )
 
 
 def answer(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
