@@ -30,8 +30,8 @@ from .scanned_letters import FONT, Letter, french_amount, make_letter, save_scan
 DEFAULT_SEED = 2026
 # How many documents of each kind besides the scans: enough of each to see a reader's rare failure.
 KINDS: dict[str, int] = {
-    "pdf": 12,
-    "docx": 8,
+    "pdf": 14,
+    "docx": 10,
     "odt": 6,
     "txt-utf8": 5,
     "txt-cp1252": 5,
@@ -119,10 +119,14 @@ def write_odt(letter: Letter, path: Path) -> None:
         f"<table:table><table:table-row>{row}</table:table-row></table:table></office:text></office:body>"
         "</office:document-content>"
     )
+    members = (
+        ("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED),
+        ("META-INF/manifest.xml", _ODT_MANIFEST, zipfile.ZIP_DEFLATED),
+        ("content.xml", content, zipfile.ZIP_DEFLATED),
+    )
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
-        archive.writestr("META-INF/manifest.xml", _ODT_MANIFEST, zipfile.ZIP_DEFLATED)
-        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        for name, data, compression in members:  # a fixed date: the same letter gives the same bytes
+            archive.writestr(zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0)), data, compression)
 
 
 def write_eml(letter: Letter, path: Path, *, html_only: bool, attachment: Path | None) -> None:
@@ -153,7 +157,9 @@ def write_eml(letter: Letter, path: Path, *, html_only: bool, attachment: Path |
     path.write_bytes(bytes(message))
 
 
-def generate_documents(folder: Path, *, scans: int = 8, seed: int = DEFAULT_SEED) -> list[SampleDocument]:
+def generate_documents(
+    folder: Path, *, scans: int = 8, images: bool = True, seed: int = DEFAULT_SEED
+) -> list[SampleDocument]:
     """Write the corpus into `folder`: `KINDS`, `scans` scanned letters, `IMAGES` and `DUPLICATES` copies."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -209,7 +215,7 @@ def generate_documents(folder: Path, *, scans: int = 8, seed: int = DEFAULT_SEED
             lambda letter, path: save_scan_pdf([scan(letter.lines(), rng)], path),
             scanned=True,
         )
-    for suffix in IMAGES:
+    for suffix in IMAGES if images else ():
         add("image", suffix, lambda letter, path: scan(letter.lines(), rng, dpi=300).save(path), scanned=True)
     originals = [document for document in documents if document.kind in ("pdf", "docx", "scanned pdf")]
     for original in rng.sample(originals, DUPLICATES):
