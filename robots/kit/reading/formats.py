@@ -17,7 +17,8 @@ from robots.kit.reading.record import DocumentKind, DocumentText, ReadingLimits,
 from robots.kit.reading.refusals import READABLE_SUFFIXES, Refusal
 from robots.kit.reading.scans import read_image
 
-_TEXT_SUFFIXES = (".txt", ".text", ".md", ".csv", ".tsv")
+TEXT_SUFFIXES = (".txt", ".text", ".md", ".csv", ".tsv")
+"""Plain text files: read in the robot's own process (their size bounds the work)."""
 
 
 def read_plain_text(path: Path, limits: ReadingLimits) -> DocumentText:
@@ -40,7 +41,7 @@ def read_plain_text(path: Path, limits: ReadingLimits) -> DocumentText:
 
 
 _READERS: dict[str, Callable[[Path, ReadingLimits], DocumentText]] = {
-    **dict.fromkeys(_TEXT_SUFFIXES, read_plain_text),
+    **dict.fromkeys(TEXT_SUFFIXES, read_plain_text),
     ".pdf": read_pdf,
     ".docx": read_docx,
     ".odt": read_odt,
