@@ -23,8 +23,11 @@ TEXT_SUFFIXES = (".txt", ".text", ".md", ".csv", ".tsv")
 
 def read_plain_text(path: Path, limits: ReadingLimits) -> DocumentText:
     """A text file in any encoding: UTF-8 (with or without its mark), else what charset-normalizer finds."""
-    with path.open("rb") as handle:
-        raw = handle.read(limits.max_characters * 4)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(limits.max_characters * 4)
+    except OSError as exc:
+        raise Refusal("damaged", {"kind": "text", "reason": exc.strerror or str(exc)}) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

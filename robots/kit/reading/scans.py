@@ -8,6 +8,7 @@ confidence of a document is the mean of its words' confidences (0-100).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,7 @@ def read_image(path: Path, limits: ReadingLimits) -> DocumentText:
     """An image (.png, .jpg, .tif; each frame of a multi-page TIFF is a page) read by OCR."""
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS // 2  # Pillow refuses twice this number (and only warns between)
     ocr = OcrText()
     try:
         with Image.open(path) as image:
@@ -113,7 +114,8 @@ def read_image(path: Path, limits: ReadingLimits) -> DocumentText:
             for frame in ImageSequence.Iterator(image):
                 read_page(frame, limits, ocr)
     except Image.DecompressionBombError as exc:
-        pixels = int("".join(filter(str.isdigit, str(exc).split("(")[1].split(" ")[0])) or 0)
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(found[1]) if found else MAX_PIXELS
         raise Refusal("image-too-big", {"pixels": pixels}) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise Refusal("damaged", {"kind": path.suffix.lstrip(".").lower(), "reason": str(exc)}) from None
