@@ -10,7 +10,17 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from robots.kit import OcrMode, ReadingLimits, Robot, Seconds, _, action, format_number, shared_reader
+from robots.kit import (
+    ConfinedPath,
+    OcrMode,
+    ReadingLimits,
+    Robot,
+    Seconds,
+    _,
+    action,
+    format_number,
+    shared_reader,
+)
 
 Pages = Annotated[int, Field(ge=1, le=100_000)]
 Dpi = Annotated[int, Field(ge=72, le=600)]
@@ -24,7 +34,7 @@ class ReadingActions(Robot):
     @action
     def read_text(
         self,
-        path: str,
+        path: ConfinedPath,
         *,
         ocr: OcrMode = "auto",
         max_pages: Pages = 500,
@@ -41,7 +51,8 @@ class ReadingActions(Robot):
         than `timeout`, needs more memory than `memory_mb`, or is damaged.
 
         Args:
-            path: The document, relative to the workflow's folder unless absolute.
+            path: The document, relative to the workflow's folder unless absolute; built from data (a mail's
+                attachment name), it must stay in the run's folders.
             ocr: When to read pages by OCR: auto (pages without text), always, or never.
             max_pages: A document with more pages is refused.
             timeout: Seconds the reading may take (a scanned page takes a few seconds).

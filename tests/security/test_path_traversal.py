@@ -207,6 +207,13 @@ CASES = [
         only_reads=True,
     ),
     Case(
+        "documents.read_text",
+        f"documents.read_text: {{path: {V}}}",
+        "secret.txt",
+        reads=True,
+        only_reads=True,
+    ),
+    Case(
         "browser.upload-files",
         f"browser.upload: {{label: Document, files: {V}}}",
         "secret.txt",
