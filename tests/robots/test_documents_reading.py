@@ -337,3 +337,24 @@ class TestTheAction:
         assert robot.read_text(three.name, max_pages=3)["pages"] == 3
         with pytest.raises(BusinessError, match=r"trois\.pdf has 3 pages, more than the limit of 2"):
             robot.read_text(three.name, max_pages=2)
+
+
+class TestBoundedMemory:
+    def test_rendering_a_long_scan_keeps_one_page_in_memory(
+        self, corpus: list[SampleDocument], tmp_path: Path
+    ) -> None:
+        import psutil
+
+        from robots.kit.reading.scans import render_pdf_pages
+
+        writer = PdfWriter()
+        for _ in range(40):
+            writer.append(str(_of_kind(corpus, "pdf")[0].path))
+        long = tmp_path / "long.pdf"
+        writer.write(long)
+        process = psutil.Process()
+        before, peak = process.memory_info().rss, 0
+        for _number, image in render_pdf_pages(long, range(40), ReadingLimits(dpi=300)):
+            assert image.width * image.height > 8_000_000  # 8.7 million grey pixels: 40 pages kept would be 350 MB
+            peak = max(peak, process.memory_info().rss)
+        assert peak - before < 120 * 1024 * 1024

@@ -77,7 +77,10 @@ def read_page(image: Image, limits: ReadingLimits, into: OcrText) -> str:
 def render_pdf_pages(
     path: Path, numbers: Iterable[int], limits: ReadingLimits
 ) -> Iterable[tuple[int, Image]]:
-    """Pages of a PDF (numbered from 0) as grey images at `limits.dpi`, each bounded to `MAX_PIXELS`."""
+    """Pages of a PDF (numbered from 0) as grey images at `limits.dpi`, each bounded to `MAX_PIXELS`.
+
+    An image is valid until the next one is asked for (its pixels are pdfium's, freed then).
+    """
     import pypdfium2
 
     try:
@@ -93,7 +96,10 @@ def render_pdf_pages(
                 if width * height * scale * scale > MAX_PIXELS:
                     scale = math.sqrt(MAX_PIXELS / max(width * height, 1.0))
                 bitmap = page.render(scale=scale, grayscale=True)
-                yield number, bitmap.to_pil()
+                try:
+                    yield number, bitmap.to_pil()
+                finally:
+                    bitmap.close()  # pdfium's buffer, else kept until the document closes: 200 pages, 1 GB
             finally:
                 page.close()
     finally:
