@@ -99,7 +99,7 @@ def render_pdf_pages(
                 try:
                     yield number, bitmap.to_pil()
                 finally:
-                    bitmap.close()  # pdfium's buffer, else kept until the document closes: 200 pages, 1 GB
+                    bitmap.close()  # pdfium's buffer freed now, not whenever the garbage collector gets to it
             finally:
                 page.close()
     finally:
