@@ -355,6 +355,29 @@ class TestBoundedMemory:
         process = psutil.Process()
         before, peak = process.memory_info().rss, 0
         for _number, image in render_pdf_pages(long, range(40), ReadingLimits(dpi=300)):
-            assert image.width * image.height > 8_000_000  # 8.7 million grey pixels: 40 pages kept would be 350 MB
+            assert (
+                image.width * image.height > 8_000_000
+            )  # 8.7 million grey pixels: 40 pages kept would be 350 MB
             peak = max(peak, process.memory_info().rss)
         assert peak - before < 120 * 1024 * 1024
+
+    def test_the_text_layer_of_a_long_scan_is_read_without_holding_its_images(
+        self, corpus: list[SampleDocument], tmp_path: Path
+    ) -> None:
+        import psutil
+
+        from robots.kit.reading.pdf import read_pdf
+
+        scan = max((d.path for d in _of_kind(corpus, "scanned pdf")), key=lambda path: path.stat().st_size)
+        writer = PdfWriter()
+        for _ in range(60):
+            writer.append(str(scan))
+        long = tmp_path / "long.pdf"
+        writer.write(long)
+        del writer
+        assert long.stat().st_size > 40_000_000
+        process = psutil.Process()
+        before = process.memory_info().rss
+        document = read_pdf(long, ReadingLimits(ocr="never"))
+        assert document.pages == 60
+        assert process.memory_info().rss - before < 25_000_000
