@@ -381,3 +381,56 @@ class TestBoundedMemory:
         document = read_pdf(long, ReadingLimits(ocr="never"))
         assert document.pages == 60
         assert process.memory_info().rss - before < 25_000_000
+
+
+class TestTheReadingProcess:
+    def test_it_stops_with_its_tesseract_when_the_robots_process_is_killed(
+        self, corpus: list[SampleDocument], tmp_path: Path
+    ) -> None:
+        import signal
+        import subprocess
+        import sys
+
+        import psutil
+
+        from tests.waiting import wait_until
+
+        writer = PdfWriter()
+        for _ in range(30):
+            writer.append(str(_of_kind(corpus, "scanned pdf")[0].path))
+        long = tmp_path / "long.pdf"
+        writer.write(long)
+        robot = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import sys; from pathlib import Path; from robots.kit import DocumentReader, ReadingLimits; "
+                    "DocumentReader().read(Path(sys.argv[1]), ReadingLimits(dpi=200))"
+                ),
+                str(long),
+            ]
+        )
+        try:
+            tesseract = wait_until(
+                lambda: next(
+                    (
+                        p
+                        for p in psutil.Process(robot.pid).children(recursive=True)
+                        if p.name() == "tesseract"
+                    ),
+                    None,
+                ),
+                timeout=60,
+            )
+            worker = tesseract.parent()
+            assert worker is not None and "robots.kit.reading.worker" in " ".join(worker.cmdline())
+            robot.send_signal(signal.SIGKILL)
+            robot.wait()
+            wait_until(lambda: not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE, timeout=10)
+            wait_until(
+                lambda: not tesseract.is_running() or tesseract.status() == psutil.STATUS_ZOMBIE, timeout=10
+            )
+        finally:
+            robot.kill()
+            robot.wait()

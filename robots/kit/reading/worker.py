@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +49,24 @@ def answer(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         return {"refusal": {"code": "damaged", "details": {"kind": kind, "reason": reason}}}, False
 
 
+def exit_with_parent() -> None:
+    """Kill this process and its Tesseract when the robot's process is gone (killed in the middle of a document).
+
+    Its input closing would only be seen after the document: a 200-page scan would go on for minutes.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.killpg(os.getpgrp(), signal.SIGKILL)  # its own group: the reader starts it in a new session
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def main() -> None:
     """Answer requests from stdin until it closes."""
+    exit_with_parent()
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     for line in sys.stdin:
