@@ -288,6 +288,9 @@ class TestHostileDocuments:
             reader.read(path)
         assert raised.value.message == "tableau.xlsx: the text of a .xlsx file cannot be read"
         assert ".docx" in (raised.value.hint or "")
+        (tmp_path / "LISEZMOI").write_text("texte", encoding="utf-8")
+        with pytest.raises(BusinessError, match="LISEZMOI: a file without an extension cannot be read"):
+            reader.read(tmp_path / "LISEZMOI")
 
     def test_template_syntax_in_a_document_is_only_text(self, tmp_path: Path, reader: DocumentReader) -> None:
         path = tmp_path / "piège.txt"

@@ -59,7 +59,7 @@ def read_document(path: Path, limits: ReadingLimits) -> DocumentText:
     """The text of `path`, read in this process; raises a `Refusal` when it cannot be read."""
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise Refusal("unsupported", {"suffix": path.suffix.lower() or path.name})
+        raise Refusal("unsupported", {"suffix": path.suffix.lower()})
     try:
         return reader(path, limits)
     except RecursionError as exc:

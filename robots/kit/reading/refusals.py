@@ -53,7 +53,9 @@ def refusal_error(refusal: Refusal, name: str) -> RoboError:
         return BusinessError(
             _("{name}: the text of a {suffix} file cannot be read").format(
                 name=name, suffix=details["suffix"]
-            ),
+            )
+            if details.get("suffix")
+            else _("{name}: a file without an extension cannot be read as a document").format(name=name),
             hint=_("readable types: {types}").format(types=", ".join(READABLE_SUFFIXES)),
         )
     if refusal.code == "encrypted":
