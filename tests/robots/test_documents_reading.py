@@ -343,26 +343,27 @@ class TestTheAction:
 
 
 class TestBoundedMemory:
-    def test_rendering_a_long_scan_keeps_one_page_in_memory(
+    def test_rendering_a_long_scan_keeps_few_pages_in_memory(
         self, corpus: list[SampleDocument], tmp_path: Path
     ) -> None:
         import psutil
 
         from robots.kit.reading.scans import render_pdf_pages
 
+        scan = max((d.path for d in _of_kind(corpus, "scanned pdf")), key=lambda path: path.stat().st_size)
         writer = PdfWriter()
-        for _ in range(40):
-            writer.append(str(_of_kind(corpus, "pdf")[0].path))
+        for _ in range(100):
+            writer.append(str(scan))
         long = tmp_path / "long.pdf"
         writer.write(long)
+        del writer
         process = psutil.Process()
         before, peak = process.memory_info().rss, 0
-        for _number, image in render_pdf_pages(long, range(40), ReadingLimits(dpi=300)):
-            assert (
-                image.width * image.height > 8_000_000
-            )  # 8.7 million grey pixels: 40 pages kept would be 350 MB
+        for _number, image in render_pdf_pages(long, range(100), ReadingLimits(dpi=72)):
+            assert image.width > 500
             peak = max(peak, process.memory_info().rss)
-        assert peak - before < 120 * 1024 * 1024
+        # pdfium keeps a document's decoded images until it closes: 100 pages of this scan held ~200 MB
+        assert peak - before < 100_000_000
 
     def test_the_text_layer_of_a_long_scan_is_read_without_holding_its_images(
         self, corpus: list[SampleDocument], tmp_path: Path

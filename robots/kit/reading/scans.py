@@ -20,6 +20,10 @@ from robots.kit.reading.refusals import Refusal
 if TYPE_CHECKING:
     from PIL.Image import Image
 
+_PAGES_PER_OPENING = 10
+"""pdfium keeps what it decoded of a document (a scan's images) until the document closes: it is reopened every
+10 pages, so a 200-page scan holds 10 pages' images, not 200 (about 400 MB on a 343 MB scan)."""
+
 MAX_PIXELS = 40_000_000
 """Pixels of one page given to OCR: an A4 page at 600 dpi is 35 million."""
 
@@ -83,12 +87,16 @@ def render_pdf_pages(
     """
     import pypdfium2
 
+    document = None
     try:
-        document = pypdfium2.PdfDocument(str(path))
-    except pypdfium2.PdfiumError as exc:
-        raise Refusal("damaged", {"kind": "pdf", "reason": str(exc)}) from None
-    try:
-        for number in numbers:
+        for index, number in enumerate(numbers):
+            if document is None or index % _PAGES_PER_OPENING == 0:
+                if document is not None:
+                    document.close()
+                try:
+                    document = pypdfium2.PdfDocument(str(path))
+                except pypdfium2.PdfiumError as exc:
+                    raise Refusal("damaged", {"kind": "pdf", "reason": str(exc)}) from None
             page = document[number]
             try:
                 width, height = page.get_size()
@@ -103,7 +111,8 @@ def render_pdf_pages(
             finally:
                 page.close()
     finally:
-        document.close()
+        if document is not None:
+            document.close()
 
 
 def read_image(path: Path, limits: ReadingLimits) -> DocumentText:
