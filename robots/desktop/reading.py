@@ -6,6 +6,7 @@ from typing import Any
 
 from robots.desktop.screen import ScreenRegion, Spot, grab, read_text
 from robots.desktop.session import DesktopCore
+from robots.desktop.windows import wait_window, window_region
 from robots.kit import Seconds, _, action
 
 
@@ -82,17 +83,30 @@ class ReadingActions(DesktopCore):
             lambda: self._locate(spot, timeout).to_dict(),
         )
 
-    @action
-    def read_text(self, region: ScreenRegion | None = None, language: str | None = None) -> str:
-        """Read the text shown on the screen or a region of it, by OCR (Tesseract).
+    @action(at_most_one=[["region", "window"]])
+    def read_text(
+        self,
+        region: ScreenRegion | None = None,
+        window: str | None = None,
+        language: str | None = None,
+        timeout: Seconds | None = None,
+    ) -> str:
+        """Read the text shown on the screen, a region of it or a window, by OCR (Tesseract).
 
         Args:
             region: Only this part of the screen: [left, top, width, height].
+            window: Only this window, once it shows: a part of its title, case ignored, e.g. "Dossier enregistré".
             language: Tesseract's languages, e.g. "fra" or "fra+eng" (the setting `desktop.language` by default).
+            timeout: Seconds to wait for the window.
 
         Returns:
             The text read, its lines kept.
         """
-        return self._guarded(
-            _("reading the screen"), lambda: read_text(self._region(region), language or self.language)
-        )
+
+        def work() -> str:
+            where = self._region(region)
+            if window is not None:
+                where = window_region(wait_window(window, self._timeout(timeout))[0])
+            return read_text(where, language or self.language)
+
+        return self._guarded(_("reading the screen"), work)

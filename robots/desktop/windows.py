@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from robots.desktop.display import require_display, x_tool
@@ -80,18 +80,28 @@ def windows_titled(title: str) -> list[tuple[int, str]]:
     return [(window, name) for window, name in visible_windows().items() if wanted in name.casefold()]
 
 
-def wait_window(title: str, timeout: float) -> tuple[int, str]:
-    """The newest visible window whose title contains `title`, once it shows; an `ApplicationError` after `timeout`."""
+def wait_window(title: str | Sequence[str], timeout: float) -> tuple[int, str]:
+    """The newest visible window whose title contains `title` (or one of several), once it shows.
+
+    Raises:
+        ApplicationError: none showed within `timeout` seconds.
+    """
+    titles = [title] if isinstance(title, str) else list(title)
+    wanted = [each.casefold() for each in titles]
 
     def newest() -> tuple[int, str] | None:
-        found = windows_titled(title)
+        found = [
+            (window, name)
+            for window, name in visible_windows().items()
+            if any(part in name.casefold() for part in wanted)
+        ]
         return found[-1] if found else None
 
     found, waited = poll(newest, timeout)
     if found is None:
         raise ApplicationError(
             _("no window titled '{title}' appeared within {duration}").format(
-                title=title, duration=format_duration(waited)
+                title=" / ".join(titles), duration=format_duration(waited)
             ),
             hint=_("check the title as the window shows it, and the screenshot in the artifacts"),
         )
@@ -106,6 +116,21 @@ def wait_gone(window: int, timeout: float) -> bool:
 
     gone, _waited = poll(closed, timeout)
     return bool(gone)
+
+
+def window_region(window: int) -> tuple[int, int, int, int]:
+    """Where a window is on the screen: left, top, width, height, in pixels."""
+    from Xlib import display
+
+    require_display()
+    screen = display.Display()
+    try:
+        target = screen.create_resource_object("window", window)
+        geometry = target.get_geometry()
+        origin = target.translate_coords(screen.screen().root, 0, 0)
+        return -origin.x, -origin.y, geometry.width, geometry.height
+    finally:
+        screen.close()
 
 
 def focus(window: int) -> None:
