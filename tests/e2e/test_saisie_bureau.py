@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS
 from tests.mock_desktop import StoredCase, read_cases
 from tests.mock_desktop.fixtures import DisplayInfo
-from tests.mock_intranet.case_form import parse_montant
 from tests.mock_intranet.accounts import DEFAULT_ACCOUNT
+from tests.mock_intranet.case_form import parse_montant
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -207,7 +207,8 @@ def test_the_spreadsheet_carries_the_accents_the_example_promises() -> None:
     rows = spreadsheet_rows()
     assert len(rows) == 20
     text = "".join(str(value) for row in rows for value in row.values())
-    assert PROMISED <= set(text), PROMISED - set(text)  # the € of the amounts is typed, then read by the client
+    # the € of the amounts is typed, then read by the client as part of the amount
+    assert PROMISED <= set(text), PROMISED - set(text)
     assert all(case[4] is not None for case in expected_cases()), "every amount is one the client accepts"
 
 
@@ -230,9 +231,7 @@ def test_the_example_enters_the_20_records_exactly_with_their_accents(desk: Desk
     assert copy is not None
     rows = list(copy.iter_rows(values_only=True))
     header = list(rows[0])
-    reported = {
-        row[header.index("Référence")]: row[header.index("Numéro de dossier")] for row in rows[1:]
-    }
+    reported = {row[header.index("Référence")]: row[header.index("Numéro de dossier")] for row in rows[1:]}
     assert reported == {case.reference: case.numero for case in desk.cases()}
     assert not desk.clients(), "the client the run started is closed at its end"
 
@@ -284,4 +283,4 @@ def test_killed_twice_and_resumed_every_record_is_entered_once(desk: Desk) -> No
         and "already done before the interruption" in e.get("message", "")
         for e in events
     ), [e for e in events if e.get("item") == references[2]]
-    assert [e for e in events if _entering([e], references[2], "Saisir la référence")].__len__() == 1
+    assert len([e for e in events if _entering([e], references[2], "Saisir la référence")]) == 1

@@ -76,7 +76,9 @@ def test_every_shipped_workflow_is_valid(xvfb_display: DisplayInfo) -> None:
 def test_a_shipped_desktop_workflow_without_a_display_says_how_to_run_it(name: str) -> None:
     result = robo_process("validate", str(WORKFLOWS / name), cwd=ROOT, without=["DISPLAY"])
     assert result.returncode != 0
-    assert "error[robot-unavailable]: no X display: set DISPLAY or run under Xvfb; see README" in result.stderr
+    assert (
+        "error[robot-unavailable]: no X display: set DISPLAY or run under Xvfb; see README" in result.stderr
+    )
     assert "robo run --virtual-display" in result.stderr
 
 
