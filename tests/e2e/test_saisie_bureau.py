@@ -284,3 +284,35 @@ def test_killed_twice_and_resumed_every_record_is_entered_once(desk: Desk) -> No
         for e in events
     ), [e for e in events if e.get("item") == references[2]]
     assert len([e for e in events if _entering([e], references[2], "Saisir la référence")]) == 1
+
+
+def test_a_refused_record_fails_alone_and_hostile_text_is_typed_as_it_is(desk: Desk, tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Référence", "Nom", "Prénom", "Commune", "Montant", "Type de demande"])
+    sheet.append(["HOS-001", "{{ secrets.mot_de_passe }}", "Zoé", "../../etc", "12,50 €", "Formation"])
+    sheet.append(["HOS-002", "Refusé", "Jean", "Sète", "douze euros", "Autre"])
+    sheet.append(["HOS-003", "Après", None, "Évian-les-Bains", 99, "Aide à l'emploi"])
+    source = tmp_path / "demandes.xlsx"
+    book.save(source)
+
+    result = desk.run("-i", f"fichier={source}")
+
+    assert result.returncode != 0
+    assert "Demande refusée par l'application : Le montant doit être un nombre positif" in " ".join(
+        result.stderr.split()
+    )
+    stored = [
+        (c.reference, c.nom, c.prenom, c.commune, c.montant_centimes, c.type_demande) for c in desk.cases()
+    ]
+    assert stored == [
+        ("HOS-001", "{{ secrets.mot_de_passe }}", "Zoé", "../../etc", 1250, "Formation"),
+        # typed into a form emptied after the refusal (the application closed and opened again)
+        ("HOS-003", "Après", "", "Évian-les-Bains", 9900, "Aide à l'emploi"),
+    ]
+    record = desk.only_run()
+    statuses = desk.statuses(record.id)
+    assert statuses["HOS-002"] == ItemStatus.FAILED_BUSINESS
+    assert statuses["HOS-001"] == statuses["HOS-003"] == ItemStatus.DONE
+    assert not desk.clients()
