@@ -118,7 +118,8 @@ class InputActions(DesktopCore):
 
         def work() -> None:
             (name,) = self._keys([key])
-            self.gui.press(name, presses=presses, interval=self.pause)
+            # pyautogui sleeps `interval` after every press, the last one too, then its own pause: only between
+            self.gui.press(name, presses=presses, interval=self.pause if presses > 1 else 0.0)
 
         self._guarded(_("pressing {key}").format(key=key), work)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from robots.desktop.screen import ScreenRegion, Spot, grab, read_text
 from robots.desktop.session import DesktopCore
-from robots.desktop.windows import wait_window, window_region
+from robots.desktop.windows import poll, wait_window, window_region
 from robots.kit import Seconds, _, action
 
 
@@ -97,16 +97,20 @@ class ReadingActions(DesktopCore):
             region: Only this part of the screen: [left, top, width, height].
             window: Only this window, once it shows: a part of its title, case ignored, e.g. "Dossier enregistré".
             language: Tesseract's languages, e.g. "fra" or "fra+eng" (the setting `desktop.language` by default).
-            timeout: Seconds to wait for the window.
+            timeout: Seconds to wait for the window, and for text to show in it.
 
         Returns:
             The text read, its lines kept.
         """
 
         def work() -> str:
-            where = self._region(region)
-            if window is not None:
-                where = window_region(wait_window(window, self._timeout(timeout))[0])
-            return read_text(where, language or self.language)
+            languages = language or self.language
+            if window is None:
+                return read_text(self._region(region), languages)
+            seconds = self._timeout(timeout)
+            where = window_region(wait_window(window, seconds)[0])
+            # a window just shown may not be drawn yet (measured: a blank read now and then): read until it shows text
+            text, _waited = poll(lambda: read_text(where, languages).strip() or None, seconds)
+            return text or ""
 
         return self._guarded(_("reading the screen"), work)
