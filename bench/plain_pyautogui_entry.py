@@ -45,7 +45,9 @@ XDOTOOL_ENV = {**os.environ, "LC_ALL": "C.UTF-8"}
 
 
 def xdotool(*args: str) -> str:
-    return subprocess.run(["xdotool", *args], env=XDOTOOL_ENV, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["xdotool", *args], env=XDOTOOL_ENV, capture_output=True, text=True, timeout=TIMEOUT
+    ).stdout
 
 
 def find_window(title: str) -> str | None:
@@ -99,7 +101,11 @@ def close_window(title: str) -> None:
     if not wait_gone(title, 2.0):
         ask_to_close(window)
         if not wait_gone(title):
-            raise TimeoutError(f"{title} did not close")
+            shown = {
+                w: xdotool("getwindowname", w).strip()
+                for w in xdotool("search", "--onlyvisible", "--name", ".").split()
+            }
+            raise TimeoutError(f"{title} ({window}) did not close; windows shown: {shown}")
 
 
 class AccentKeys:
@@ -140,7 +146,22 @@ def main(xlsx: str, database: str, valider_x: int, valider_y: int) -> None:
     header = [str(cell) for cell in next(rows)]
     records = [dict(zip(header, row, strict=False)) for row in rows if any(cell is not None for cell in row)]
 
-    client = subprocess.Popen([sys.executable, "-m", "tests.mock_desktop", "--db", database])
+    client = subprocess.Popen(
+        [sys.executable, "-m", "tests.mock_desktop", "--db", database],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        enter(records, client, valider_x, valider_y)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    print(f"{len(records)} {time.perf_counter() - started:.3f}")
+
+
+def enter(
+    records: list[dict[str, object]], client: subprocess.Popen[bytes], valider_x: int, valider_y: int
+) -> None:
     login = wait_window("Gestion des dossiers")
     xdotool("windowfocus", "--sync", login)
     accents = AccentKeys()
@@ -161,7 +182,6 @@ def main(xlsx: str, database: str, valider_x: int, valider_y: int) -> None:
 
     close_window("^Nouveau dossier$")
     client.wait(timeout=TIMEOUT)
-    print(f"{len(records)} {time.perf_counter() - started:.3f}")
 
 
 if __name__ == "__main__":
