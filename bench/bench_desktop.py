@@ -6,7 +6,8 @@ the same keys and clicks (`bench/desktop_entry.yaml`, `bench/plain_pyautogui_ent
 both, windows waited for by polling every 0.1 s). Each run must leave exactly those 20 records, accents intact,
 else the benchmark fails. They run in paired rounds (`ROBO_BENCH_DESKTOP_ROUNDS`, 3), in alternate order, so that
 the machine's load weighs on both; reported: the seconds of each run (process start to end), records per second
-from the best, and the ratio Rob'O / script (best to best, and the median of the rounds' ratios).
+from the best, the ratio Rob'O / script (best to best, and the median of the rounds' ratios), and the time of a
+`robo run` of a one-step workflow (Rob'O's fixed part: start-up, validation, run store).
 
 Then the time of one look at the screen: OCR of the whole screen and of a window, an image found and an image
 not found (every scale tried), with the robot's own functions.
