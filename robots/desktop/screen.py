@@ -69,8 +69,8 @@ class Spot(FlatParameters):
         position: A point of the screen: [x, y] in pixels from its top left corner, e.g. [640, 480].
         image: A picture (PNG) of what to point at, e.g. "images/bouton-valider.png", found on the screen.
         text: A text shown on the screen, found by reading it (OCR), e.g. "Valider".
-        confidence: How closely the image or the text must match, from 0 to 1 (0.8 by default for an image,
-            0.6 for a text).
+        confidence: How closely the image or the text must match, from 0 to 1 (by default the settings
+            `desktop.image_confidence`, 0.8, and `desktop.text_confidence`, 0.6).
         region: Look only in this part of the screen: [left, top, width, height].
     """
 

@@ -120,6 +120,39 @@ def focused_window() -> int | None:
     return int(out) if out.isdigit() else None
 
 
+def window_box(window: int) -> tuple[int, int, int, int] | None:
+    """Where the top-level window holding `window` shows on the screen: (left, top, width, height).
+
+    Borders included; a widget's or a framed window's top-level one. None once it is gone or hidden.
+    """
+    from Xlib import X, display, error
+
+    screen = display.Display()
+    try:
+        root = screen.screen().root
+        target = screen.create_resource_object("window", window)
+        for _depth in range(16):
+            parent = target.query_tree().parent
+            if not parent or parent.id in (root.id, X.NONE):
+                break
+            target = parent
+        if target.id == root.id or target.get_attributes().map_state != X.IsViewable:
+            return None
+        geometry = target.get_geometry()
+        origin = root.translate_coords(target, 0, 0)
+        border = int(geometry.border_width)
+        return (
+            int(origin.x) - border,
+            int(origin.y) - border,
+            int(geometry.width) + 2 * border,
+            int(geometry.height) + 2 * border,
+        )
+    except error.XError:  # closed meanwhile
+        return None
+    finally:
+        screen.close()
+
+
 CLOSE_PATIENCE = 2.0
 """Seconds a window just shown is given to say it accepts to be asked to close (an application sets that right
 after showing its window), before its program is ended instead."""

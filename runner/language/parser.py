@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from robots.desktop import OCR_LANGUAGES, DesktopSettings
 from robots.kit import N_, Span, _
 from runner.language.diagnostics import Diagnostic, did_you_mean, did_you_mean_text, either, one_of
 from runner.language.loader import LoadedDocument, Location, SpanIndex
@@ -169,6 +170,14 @@ class _Parser:
                 if where == ("name",)
                 else _("say what this step does, e.g. 'name: Saisir le dossier', or leave 'name' out"),
             )
+        elif kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == OCR_LANGUAGES:
+            self.error(
+                where,
+                "wrong-type",
+                _("'{name}' should name Tesseract's languages, joined by +").format(name=".".join(names)),
+                found=show(value),
+                hint=_('e.g. "fra" or "fra+eng" (the names of its language data: tesseract --list-langs)'),
+            )
         elif (
             kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == IDENTIFIER.pattern
         ):
@@ -213,6 +222,7 @@ class _Parser:
             "defaults": Defaults,
             "retry": RetryPolicy,
             "browser": BrowserSettings,
+            "desktop": DesktopSettings,
         }
         if len(path) >= 2 and path[-2] == "inputs":
             return list(InputSpec.model_fields)
