@@ -45,6 +45,7 @@ class DesktopCore(Robot):
 
     name = "desktop"
     thread_bound = False
+    one_screen = True
 
     def __init__(self, context: RobotContext) -> None:
         super().__init__(context)

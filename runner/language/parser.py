@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from robots.desktop import OCR_LANGUAGES, DesktopSettings
-from robots.kit import N_, Span, _
+from robots.kit import N_, Span, _, format_number
 from runner.language.diagnostics import Diagnostic, did_you_mean, did_you_mean_text, either, one_of
 from runner.language.loader import LoadedDocument, Location, SpanIndex
 from runner.language.model import BrowserSettings, Defaults, InputSpec, ScheduleEntry, Workflow
@@ -206,6 +206,10 @@ class _Parser:
             if synonym is not None and synonym in choices:
                 return did_you_mean_text(synonym)
             return did_you_mean(value, choices)
+        if str(where[-1]).endswith("confidence") and isinstance(value, int | float) and 1 < value <= 100:
+            return _("a confidence is written from 0 to 1: {fraction}, not {value}").format(
+                fraction=format_number(value / 100), value=format_number(value)
+            )
         if where == ("secrets",) and isinstance(value, str):
             return _("write a list of names, e.g. 'secrets: [{names}]'").format(names=value)
         if where == ("secrets",) and isinstance(value, dict):
