@@ -8,9 +8,9 @@ every record are masked by the engine already; what only the desktop can leak is
   `desktop.screenshot`) shows it blacked out for as long as it is open, since an application may show what was
   typed (a terminal echoes it, an old client shows a password in clear). When that window cannot be told, no
   failure screenshot is taken at all, and the run's log says why;
-- the secret itself is remembered in memory, and a line read on the screen (`desktop.read_text`) that shows it,
-  compared loosely as OCR reads (case, accents, spaces, 0/o, 1/l/i), is masked whole, besides the run's own
-  redaction of what it reads exactly.
+- the secret itself is remembered in memory, and a line read on the screen (`desktop.read_text`) that shows at
+  least half of it in one piece, compared loosely as OCR reads (case, accents, spaces, 0/o, 1/l/i), is masked
+  whole, besides the run's own redaction of what it reads exactly.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 from robots.desktop.screen import Region
@@ -103,11 +104,23 @@ class SecretsOnScreen:
         """A text read on the screen with every secret masked.
 
         Exactly as the run masks them, and loosely (the whole line) for one typed here and read back with OCR's
-        mistakes.
+        mistakes, or cut in two on the screen.
         """
         text = self._redact(text)
         if not self._loose:
             return text
-        return "\n".join(
-            MASK if any(form in loose(line) for form in self._loose) else line for line in text.split("\n")
-        )
+        return "\n".join(MASK if self._shows_secret(line) else line for line in text.split("\n"))
+
+    def _shows_secret(self, line: str) -> bool:
+        """Whether `line` shows at least half of a typed secret in one piece (compared loosely).
+
+        Half, not all: a terminal that echoes what is typed while the application writes may cut a secret in two
+        on the screen (measured with xterm and `cat`: "S" on one line, "ésame-Ouvre-Toi 42" on the next), and a
+        long one is wrapped at the window's edge.
+        """
+        seen = loose(line)
+        for form in self._loose:
+            match = SequenceMatcher(None, seen, form, autojunk=False).find_longest_match()
+            if match.size >= max(SHORTEST, (len(form) + 1) // 2):
+                return True
+        return False
