@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageGrab
+from Xlib import X, display
 
 from robots.desktop import Desktop
-from robots.desktop.secrets import SecretsOnScreen, loose
+from robots.desktop.secrets import loose
 from robots.desktop.windows import window_box, windows_titled
 from robots.kit import ApplicationError, RobotContext
 from runner.engine import Redactor
@@ -102,17 +103,23 @@ class TestScreenshots:
         self, xvfb_display: DisplayInfo, tmp_path: Path
     ) -> None:
         logged: list[str] = []
-        secrets = SecretsOnScreen(Redactor([SECRET]).text)
-        secrets._unplaced = True  # what `typing` notes when xdotool cannot name the focused window
         context = RobotContext(
             run_id="t",
             workflow_name="t",
             workflow_dir=tmp_path,
             artifacts_dir=tmp_path / "a",
             log=logged.append,
+            redact=Redactor([SECRET]).text,
         )
         robot = Desktop(context)
-        robot.secrets = secrets
+        screen = display.Display()
+        try:
+            screen.set_input_focus(X.NONE, X.RevertToNone, X.CurrentTime)
+            screen.sync()
+            robot.type_text(SECRET)
+        finally:
+            screen.set_input_focus(X.PointerRoot, X.RevertToPointerRoot, X.CurrentTime)
+            screen.close()
         with pytest.raises(ApplicationError):
             robot.wait_for_window("Fenêtre absente", timeout=0.2)
         assert not (tmp_path / "a").exists() or not list((tmp_path / "a").iterdir())
