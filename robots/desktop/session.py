@@ -110,7 +110,7 @@ class DesktopCore(Robot):
             ).format(doing=doing),
             hint=_(
                 "a person took over the screen; once it is free again, resume the run with "
-                "`robo run --resume <run id>`"
+                "`robo run <workflow> --resume <run id>`"
             ),
         )
 
