@@ -263,3 +263,20 @@ class TestSafety:
         started = time.monotonic()
         robot.press("shift")
         assert time.monotonic() - started >= 0.2
+
+
+def test_a_language_tesseract_has_no_data_for_is_a_clear_configuration_error(
+    xvfb_display: DisplayInfo, tmp_path: Path
+) -> None:
+    context = _context(tmp_path)
+    context.settings = {"desktop": {"ocr_language": "fra+klingon"}}
+    with pytest.raises(ConfigurationError, match="Tesseract has no data for the language klingon") as refused:
+        Desktop(context).read_text()
+    assert refused.value.hint is not None and "tesseract-ocr-klingon" in refused.value.hint
+
+
+def test_settings_out_of_bounds_given_to_the_run_are_a_clear_configuration_error(tmp_path: Path) -> None:
+    context = _context(tmp_path)
+    context.settings = {"desktop": {"pause": -1}}
+    with pytest.raises(ConfigurationError, match="the desktop settings are not valid"):
+        Desktop(context)
