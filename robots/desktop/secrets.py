@@ -10,7 +10,8 @@ every record are masked by the engine already; what only the desktop can leak is
   failure screenshot is taken at all, and the run's log says why;
 - the secret itself is remembered in memory, and a line read on the screen (`desktop.read_text`) that shows at
   least half of it in one piece, compared loosely as OCR reads (case, accents, spaces, 0/o, 1/l/i), is masked
-  whole, besides the run's own redaction of what it reads exactly.
+  whole, and so is a line beside it showing another piece of it (4 characters or more), besides the run's own
+  redaction of what it reads exactly.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 MASK = "***"
 SHORTEST = 3
 """A loose form shorter than this is not looked for in what is read (it would mask ordinary words)."""
+NEIGHBOUR_PIECE = 4
+"""A line beside one that shows half a secret is masked when it shows this many of its characters in one piece."""
 _CONFUSED = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l", "!": "l"})
 """Characters OCR takes for one another, read as one."""
 
@@ -109,18 +112,28 @@ class SecretsOnScreen:
         text = self._redact(text)
         if not self._loose:
             return text
-        return "\n".join(MASK if self._shows_secret(line) else line for line in text.split("\n"))
+        lines = text.split("\n")
+        pieces = [self._piece(line) for line in lines]
+        half = [piece >= 0.5 for piece, _size in pieces]
+        kept = []
+        for index, line in enumerate(lines):
+            beside = (index > 0 and half[index - 1]) or (index + 1 < len(lines) and half[index + 1])
+            shown = half[index] or (beside and pieces[index][1] >= NEIGHBOUR_PIECE)
+            kept.append(MASK if shown else line)
+        return "\n".join(kept)
 
-    def _shows_secret(self, line: str) -> bool:
-        """Whether `line` shows at least half of a typed secret in one piece (compared loosely).
+    def _piece(self, line: str) -> tuple[float, int]:
+        """The longest piece of a typed secret `line` shows, compared loosely: its share, from 0 to 1, and length.
 
-        Half, not all: a terminal that echoes what is typed while the application writes may cut a secret in two
-        on the screen (measured with xterm and `cat`: "S" on one line, "ésame-Ouvre-Toi 42" on the next), and a
-        long one is wrapped at the window's edge.
+        A line showing at least half of one is masked: a terminal that echoes what is typed while the application
+        writes may cut a secret in two on the screen (measured with xterm and `cat`: "S" on one line, "ésame-Ouvre-
+        Toi 42" on the next), and a long one is wrapped at the window's edge. The other part, on a line beside it,
+        is masked too when it is at least `NEIGHBOUR_PIECE` characters long.
         """
         seen = loose(line)
+        best: tuple[float, int] = (0.0, 0)
         for form in self._loose:
-            match = SequenceMatcher(None, seen, form, autojunk=False).find_longest_match()
-            if match.size >= max(SHORTEST, (len(form) + 1) // 2):
-                return True
-        return False
+            size = SequenceMatcher(None, seen, form, autojunk=False).find_longest_match().size
+            if size >= SHORTEST:
+                best = max(best, (size / len(form), size))
+        return best

@@ -149,9 +149,9 @@ class TestReading:
         desktop.type_text(SECRET + "\n")
         secrets = desktop.secrets
         read = "SIdentifiant dupont\nésame-0uvre-Toi 42\nSésame-Ouv\nre-Toi 42\nBonjour Sésame, dupont 42"
-        assert (
-            secrets.mask_read(read) == "SIdentifiant dupont\n***\n***\nre-Toi 42\nBonjour Sésame, dupont 42"
-        )
+        assert secrets.mask_read(read) == "SIdentifiant dupont\n***\n***\n***\nBonjour Sésame, dupont 42"
+        cut = "Connexion\nIdentifiant : dupont\nSésame-O\nuvre-Toi 42\nBienvenue"
+        assert secrets.mask_read(cut) == "Connexion\nIdentifiant : dupont\n***\n***\nBienvenue"
 
 
 WORKFLOW = """\
