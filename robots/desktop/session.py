@@ -51,9 +51,11 @@ class DesktopCore(Robot):
         super().__init__(context)
         try:
             self.settings = DesktopSettings.model_validate(dict(context.settings.get("desktop", {})))
-        except ValidationError as exc:
+        except ValidationError as exc:  # settings given to the run by code: a workflow's are validated before
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in ("desktop", *problem["loc"]))
             raise ConfigurationError(
-                _("the desktop settings are not valid: {reason}").format(reason=exc.errors()[0]["msg"]),
+                _("the desktop settings are not valid: {reason}").format(reason=f"{where}: {problem['msg']}"),
                 hint=_("see `robo schema`, key 'desktop'"),
             ) from None
         self.default_timeout = self.settings.timeout
