@@ -278,5 +278,5 @@ def test_a_language_tesseract_has_no_data_for_is_a_clear_configuration_error(
 def test_settings_out_of_bounds_given_to_the_run_are_a_clear_configuration_error(tmp_path: Path) -> None:
     context = _context(tmp_path)
     context.settings = {"desktop": {"pause": -1}}
-    with pytest.raises(ConfigurationError, match="the desktop settings are not valid: desktop.pause: "):
+    with pytest.raises(ConfigurationError, match=r"the desktop settings are not valid: desktop\.pause: "):
         Desktop(context)
