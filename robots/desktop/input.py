@@ -23,10 +23,19 @@ _TYPED_RUNS = re.compile(r"[\x20-\x7e\n\t]+|[^\x20-\x7e\n\t]+")
 class InputActions(DesktopCore):
     """Clicks, typing, keys, scrolling and dragging (mixed into the desktop robot)."""
 
+    def _between(self, count: int) -> float:
+        """Seconds pyautogui waits after each of `count` clicks or presses: the pause between several, none after one.
+
+        pyautogui sleeps `interval` after every click or press, the last one too, and then its own pause: passing
+        the pause as interval for a single one waited twice (measured: a tenth of a second per key, a third of the
+        desktop entry benchmark's time).
+        """
+        return self.pause if count > 1 else 0.0
+
     def _click(self, spot: Spot, button: Button, clicks: int, timeout: float | None) -> dict[str, int]:
         def work() -> dict[str, int]:
             x, y = self._locate(spot, timeout).centre
-            self.gui.click(x=x, y=y, clicks=clicks, interval=self.pause, button=button)
+            self.gui.click(x=x, y=y, clicks=clicks, interval=self._between(clicks), button=button)
             return {"x": x, "y": y}
 
         return self._guarded(_("clicking {spot}").format(spot=spot.describe()), work)
@@ -120,7 +129,7 @@ class InputActions(DesktopCore):
 
         def work() -> None:
             (name,) = self._keys([key])
-            self.gui.press(name, presses=presses, interval=self.pause)
+            self.gui.press(name, presses=presses, interval=self._between(presses))
 
         self._guarded(_("pressing {key}").format(key=key), work)
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from robots.desktop.screen import ScreenRegion, Spot, read_text
 from robots.desktop.session import DesktopCore
+from robots.desktop.windows import poll, wait_window, window_region
 from robots.kit import Seconds, _, action
 
 
@@ -90,19 +91,35 @@ class ReadingActions(DesktopCore):
             lambda: self._locate(spot, timeout).to_dict(),
         )
 
-    @action
-    def read_text(self, region: ScreenRegion | None = None, language: str | None = None) -> str:
-        """Read the text shown on the screen or a region of it, by OCR (Tesseract).
+    @action(at_most_one=[["region", "window"]])
+    def read_text(
+        self,
+        region: ScreenRegion | None = None,
+        window: str | None = None,
+        language: str | None = None,
+        timeout: Seconds | None = None,
+    ) -> str:
+        """Read the text shown on the screen, a region of it or a window, by OCR (Tesseract).
 
         Args:
             region: Only this part of the screen: [left, top, width, height].
+            window: Only this window, once it shows: a part of its title, case ignored, e.g. "Dossier enregistré".
             language: Tesseract's languages, e.g. "fra" or "fra+eng" (the setting `desktop.ocr_language` by
                 default).
+            timeout: Seconds to wait for the window, and for text to show in it.
 
         Returns:
             The text read, its lines kept; a line showing a secret is masked.
         """
-        return self._guarded(
-            _("reading the screen"),
-            lambda: self.secrets.mask_read(read_text(self._region(region), language or self.language)),
-        )
+
+        def work() -> str:
+            languages = language or self.language
+            if window is None:
+                return read_text(self._region(region), languages)
+            seconds = self._timeout(timeout)
+            where = window_region(wait_window(window, seconds)[0])
+            # a window just shown may not be drawn yet (measured: a blank read now and then): read until it shows text
+            text, _waited = poll(lambda: read_text(where, languages).strip() or None, seconds)
+            return text or ""
+
+        return self._guarded(_("reading the screen"), lambda: self.secrets.mask_read(work()))

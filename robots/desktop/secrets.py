@@ -23,7 +23,7 @@ from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
 from robots.desktop.screen import Region
-from robots.desktop.windows import focused_window, window_box
+from robots.desktop.windows import focused_window, top_level_box
 from robots.kit import RoboError
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class SecretsOnScreen:
         draw = ImageDraw.Draw(picture)
         left0, top0 = (region[0], region[1]) if region is not None else (0, 0)
         for window in sorted(self._windows):
-            box = window_box(window)
+            box = top_level_box(window)
             if box is None:  # closed or hidden: nothing of it shows
                 continue
             left, top, width, height = box

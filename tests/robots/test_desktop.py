@@ -264,6 +264,14 @@ class TestSafety:
         robot.press("shift")
         assert time.monotonic() - started >= 0.2
 
+    def test_one_key_or_click_waits_the_pause_once_and_several_between_each(self, tmp_path: Path) -> None:
+        # pyautogui sleeps `interval` after every press (the last one too) and then its pause: the interval given
+        # for a single press made each key wait twice (measured in the desktop benchmark).
+        context = _context(tmp_path)
+        context.settings = {"desktop": {"pause": 0.2}}
+        robot = Desktop(context)
+        assert (robot._between(1), robot._between(3)) == (0.0, 0.2)
+
 
 def test_a_language_tesseract_has_no_data_for_is_a_clear_configuration_error(
     xvfb_display: DisplayInfo, tmp_path: Path

@@ -16,7 +16,7 @@ from Xlib import X, display
 
 from robots.desktop import Desktop
 from robots.desktop.secrets import loose
-from robots.desktop.windows import window_box, windows_titled
+from robots.desktop.windows import top_level_box, windows_titled
 from robots.kit import ApplicationError, RobotContext
 from runner.engine import Redactor
 from tests.mock_desktop.fixtures import DisplayInfo
@@ -59,7 +59,7 @@ def secret_desktop(
 
 def _terminal_box() -> tuple[int, int, int, int]:
     ((window, _title),) = windows_titled(TERMINAL)
-    box = window_box(window)
+    box = top_level_box(window)
     assert box is not None
     return box
 
