@@ -6,9 +6,8 @@ xdotool; waits poll until a deadline, never sleep a fixed time. pyautogui is imp
 a display each action fails with a clear configuration error. Any failure saves a screenshot to the artifacts.
 
 Its actions are by topic: acting on the application in `input.py`, looking at the screen in `reading.py`; the
-settings and the guard they all run in are `session.py`'s `DesktopCore`. Settings (the run's settings under
-"desktop"; no workflow key sets them yet): `timeout`, `pause` (seconds after each pyautogui call), `fail_safe`
-(true), `language` ("fra+eng").
+settings and the guard they all run in are `session.py`'s `DesktopCore`. Settings: the workflow's `desktop:`
+key (`settings.py`: `pause`, `fail_safe`, `timeout`, `ocr_language`, `image_confidence`, `text_confidence`).
 """
 
 from __future__ import annotations

@@ -88,7 +88,8 @@ class InputActions(DesktopCore):
         """Type a text into the window that has the keyboard, accents and all (« Café élève à l'hôpital »).
 
         Plain ASCII is typed by pyautogui; every other character through a key mapped for it (see `keyboard.py`),
-        since pyautogui drops what the keyboard has no key for.
+        since pyautogui drops what the keyboard has no key for. A text holding a secret (`{{ secrets.mot_de_passe
+        }}`) is masked in every record, and the window it goes into is blacked out in every later screenshot.
 
         Args:
             text: The text to type; a line break presses Enter, a tab Tab.
@@ -97,6 +98,7 @@ class InputActions(DesktopCore):
 
         def work() -> None:
             gui = self.gui
+            self.secrets.typing(text)  # before the first key: a failure half-way must not show it either
             for run in _TYPED_RUNS.findall(text):
                 if run.isascii():
                     gui.write(run, interval=interval)

@@ -154,6 +154,35 @@ def focused_window() -> int | None:
     return int(out) if out.isdigit() else None
 
 
+def top_level_box(window: int) -> tuple[int, int, int, int] | None:
+    """Where the top-level window holding `window` shows on the screen, as `window_region` gives it.
+
+    A widget's or a framed application window's top-level one; None once it is gone or hidden.
+    """
+    from Xlib import X, display, error
+
+    screen = display.Display()
+    try:
+        root = screen.screen().root
+        target = screen.create_resource_object("window", window)
+        for _depth in range(16):
+            parent = target.query_tree().parent
+            if not parent or parent.id in (root.id, X.NONE):
+                break
+            target = parent
+        if target.id == root.id or target.get_attributes().map_state != X.IsViewable:
+            return None
+        top = int(target.id)
+    except error.XError:  # closed meanwhile
+        return None
+    finally:
+        screen.close()
+    try:
+        return window_region(top)
+    except error.XError:
+        return None
+
+
 CLOSE_PATIENCE = 2.0
 """Seconds a window just shown is given to say it accepts to be asked to close (an application sets that right
 after showing its window), before its program is ended instead."""
