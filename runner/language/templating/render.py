@@ -29,7 +29,9 @@ from runner.language.templating.limits import (
     TemplateLimitError,
 )
 
-_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+# Spaces and line ends around one expression (YAML block scalars end with one) keep its value as it is; any other
+# character, a tab among them ("{{ identifiant }}\t" types a Tab after it), makes the template a text.
+_SINGLE_EXPRESSION = re.compile(r"^[ \r\n]*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}[ \r\n]*$", re.DOTALL)
 
 
 class TemplateError(Exception):
