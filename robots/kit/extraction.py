@@ -66,26 +66,49 @@ _NOTHING = {
     "date": N_("no date in the text"),
     "amount": N_("no amount in euros in the text"),
 }
-# Hints for the errors Python's and regex's compilers give, by the start of their message.
-_SYNTAX_HINTS = {
-    "missing )": N_("a parenthesis is opened and not closed: add ')' or write '\\(' for the character"),
-    "unbalanced parenthesis": N_("a ')' closes nothing: remove it or write '\\)' for the character"),
-    "unterminated character set": N_("a '[' is not closed by ']': close it or write '\\[' for the character"),
-    "multiple repeat": N_("a '*', '+' or '?' repeats nothing: write '\\*', '\\+' or '\\?' for the character"),
-    "nothing to repeat": N_(
-        "a '*', '+' or '?' repeats nothing: write '\\*', '\\+' or '\\?' for the character"
+# The errors the `regex` compiler gives (by the start of their message): in the reader's words, with a hint.
+_SYNTAX_ERRORS = {
+    "missing )": (
+        N_("a parenthesis is not closed"),
+        N_("add the missing ')', or write '\\(' to find the character itself"),
     ),
-    "bad escape": N_(
-        "a backslash starts an unknown sequence; in YAML, write the expression between single quotes so that "
-        "each backslash stays one"
+    "unbalanced parenthesis": (
+        N_("a ')' closes no parenthesis"),
+        N_("remove it, or write '\\)' to find the character itself"),
     ),
-    "missing group name": N_("a named group is written (?P<name>…), its name made of letters, digits and _"),
-    "bad character in group name": N_(
-        "a named group is written (?P<name>…), its name made of letters, digits and _"
+    "unterminated character set": (
+        N_("a '[' is not closed by ']'"),
+        N_("close it, or write '\\[' to find the character itself"),
     ),
-    "missing >": N_("a named group is written (?P<name>…), its name made of letters, digits and _"),
-    "duplicate group name": N_("two groups have the same name: give each its own"),
-    "unknown group": N_("a back-reference names a group the expression does not have"),
+    "multiple repeat": (
+        N_("a repetition ('*', '+', '?', '{…}') repeats nothing"),
+        N_("write '\\*', '\\+' or '\\?' to find the character itself"),
+    ),
+    "nothing to repeat": (
+        N_("a repetition ('*', '+', '?', '{…}') repeats nothing"),
+        N_("write '\\*', '\\+' or '\\?' to find the character itself"),
+    ),
+    "bad escape": (
+        N_("a backslash starts an unknown sequence"),
+        N_("in YAML, write the expression between single quotes, so that each backslash stays one"),
+    ),
+    "missing group name": (
+        N_("a group's name is missing or not valid"),
+        N_("a named group is written (?P<name>…), its name made of letters, digits and _"),
+    ),
+    "bad character in group name": (
+        N_("a group's name is missing or not valid"),
+        N_("a named group is written (?P<name>…), its name made of letters, digits and _"),
+    ),
+    "missing >": (
+        N_("a group's name is missing or not valid"),
+        N_("a named group is written (?P<name>…), its name made of letters, digits and _"),
+    ),
+    "duplicate group name": (N_("two groups have the same name"), N_("give each group its own name")),
+    "unknown group": (
+        N_("a back-reference names a group that does not exist"),
+        N_("check the group's name or number"),
+    ),
 }
 
 
@@ -122,10 +145,11 @@ def compiled_pattern(pattern: str) -> Any:
     except regex.error as exc:
         problem = str(getattr(exc, "msg", exc))
         position = getattr(exc, "pos", None)
-        hint = next(
-            (_(text) for start, text in _SYNTAX_HINTS.items() if problem.startswith(start)),
-            _("check the expression's syntax: Rob'O reads Python regular expressions"),
-        )
+        known = next((words for start, words in _SYNTAX_ERRORS.items() if problem.startswith(start)), None)
+        if known is None:
+            hint = _("check the expression's syntax: Rob'O reads Python regular expressions")
+        else:
+            problem, hint = _(known[0]), _(known[1])
         if position is None:
             message = _("the regular expression {pattern} is not valid: {problem}")
             return _raise(message.format(pattern=repr(pattern), problem=problem), hint, ())
