@@ -27,7 +27,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, Literal
 
-from robots.kit.i18n import N_, _
+from robots.kit.i18n import _
 
 Kind = Literal["siret", "siren", "iban", "date", "amount"]
 """The ready patterns by name."""
@@ -53,7 +53,6 @@ class ReadyPattern:
     """One kind of value: the expressions finding its candidates and how each match is read."""
 
     name: str
-    description: str  # N_ message: what it finds, for messages and docs
     expressions: tuple[str, ...]  # `regex` syntax; group 0 is the candidate's text
     read: Callable[[str], Any]  # the value of a match's text, a `Refused` reason, or None: not one at all
 
@@ -191,7 +190,6 @@ _SIGN = r"(?:[-−]\s?)?"
 READY_PATTERNS: dict[str, ReadyPattern] = {
     "siret": ReadyPattern(
         "siret",
-        N_("a SIRET number (14 digits)"),
         (
             rf"(?<!\d{_SPACE}?){_BEFORE}\d{{3}}{_SPACE}?\d{{3}}{_SPACE}?\d{{3}}{_SPACE}?\d{{5}}(?!{_SPACE}?\d){_AFTER}",
         ),
@@ -199,13 +197,11 @@ READY_PATTERNS: dict[str, ReadyPattern] = {
     ),
     "siren": ReadyPattern(
         "siren",
-        N_("a SIREN number (9 digits)"),
         (rf"(?<!\d{_SPACE}?){_BEFORE}\d{{3}}{_SPACE}?\d{{3}}{_SPACE}?\d{{3}}(?!{_SPACE}?\d){_AFTER}",),
         _siren,
     ),
     "iban": ReadyPattern(
         "iban",
-        N_("an IBAN"),
         # Groups of 4 as printed, or all together; the last group may be shorter (FR: 27 characters).
         (
             rf"(?<![\w])[A-Z]{{2}}\d{{2}}(?:{_SPACE}?[A-Z0-9]{{4}}){{2,7}}(?:{_SPACE}?[A-Z0-9]{{1,3}})?(?![\w])",
@@ -214,7 +210,6 @@ READY_PATTERNS: dict[str, ReadyPattern] = {
     ),
     "date": ReadyPattern(
         "date",
-        N_("a date"),
         (
             r"(?<![\d/.-])\d{4}-\d{1,2}-\d{1,2}(?![\d/-])",
             r"(?<![\d/.-])\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![\d/.-]\d|\d)",
@@ -224,7 +219,6 @@ READY_PATTERNS: dict[str, ReadyPattern] = {
     ),
     "amount": ReadyPattern(
         "amount",
-        N_("an amount in euros"),
         (
             rf"{_BEFORE}{_SIGN}{_THOUSANDS}{_DECIMALS}{_SPACE}*{_EUROS}",
             rf"(?<![\w]){_EUROS}{_SPACE}*{_SIGN}{_THOUSANDS}{_DECIMALS}(?![\d])",
