@@ -153,7 +153,10 @@ def compiled_pattern(pattern: str) -> Any:
         if position is None:
             message = _("the regular expression {pattern} is not valid: {problem}")
             return _raise(message.format(pattern=repr(pattern), problem=problem), hint, ())
-        message = _("the regular expression {pattern} is not valid at character {position}: {problem}")
+        if position >= len(pattern):
+            message = _("the regular expression {pattern} is not valid at its end: {problem}")
+        else:
+            message = _("the regular expression {pattern} is not valid at character {position}: {problem}")
         pointer = (pattern, " " * min(position, len(pattern)) + "^")
         return _raise(
             message.format(pattern=repr(pattern), position=position + 1, problem=problem), hint, pointer

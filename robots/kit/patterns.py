@@ -61,13 +61,15 @@ def _compact(text: str) -> str:
     return "".join(char for char in text if char.isalnum())
 
 
-def _stdnum_refusal(error: Exception, what: str, length: int) -> str:
+def _stdnum_refusal(error: Exception, what: str, length: int, expected: int) -> str:
     from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidLength
 
     if isinstance(error, InvalidChecksum):
         return _("its check key is wrong: this is not a valid {what} (a digit mistyped?)").format(what=what)
     if isinstance(error, InvalidLength):
-        return _("a {what} does not have {count} characters").format(what=what, count=length)
+        return _("a {what} has {expected} characters, this one has {count}").format(
+            what=what, expected=expected, count=length
+        )
     if isinstance(error, InvalidComponent):
         return _("its country or bank code is not valid for a {what}").format(what=what)
     return _("it is not written as a {what}").format(what=what)
@@ -87,7 +89,7 @@ def _siret(text: str) -> Any:
     try:
         return siret.validate(number)
     except ValidationError as error:
-        return Refused(_stdnum_refusal(error, "SIRET", len(number)))
+        return Refused(_stdnum_refusal(error, "SIRET", len(number), 14))
 
 
 def _siren(text: str) -> Any:
@@ -98,7 +100,7 @@ def _siren(text: str) -> Any:
     try:
         return siren.validate(number)
     except ValidationError as error:
-        return Refused(_stdnum_refusal(error, "SIREN", len(number)))
+        return Refused(_stdnum_refusal(error, "SIREN", len(number), 9))
 
 
 def _iban(text: str) -> Any:
@@ -106,10 +108,31 @@ def _iban(text: str) -> Any:
     from stdnum.exceptions import ValidationError
 
     number = _compact(text).upper()
+    expected = _iban_length(number)
+    if expected is None:
+        return Refused(_("{country} is not the code of a country that has IBANs").format(country=number[:2]))
+    if len(number) != expected:
+        return Refused(
+            _("an IBAN starting with {country} has {expected} characters, this one has {count}").format(
+                country=number[:2], expected=expected, count=len(number)
+            )
+        )
     try:
         return iban.validate(number)
     except ValidationError as error:
-        return Refused(_stdnum_refusal(error, "IBAN", len(number)))
+        return Refused(_stdnum_refusal(error, "IBAN", len(number), expected))
+
+
+def _iban_length(number: str) -> int | None:
+    """How many characters an IBAN of `number`'s country has (python-stdnum's registry), None if it has none."""
+    import regex
+    from stdnum import numdb
+
+    found = numdb.get("iban").info(number[:2])
+    structure = found[0][1].get("bban") if found and found[0][1] else None
+    if not structure:
+        return None
+    return 4 + sum(int(count) for count in regex.findall(r"(\d+)!", structure))
 
 
 # French month names and their usual abbreviations, without accents (matched after removing them).
