@@ -115,11 +115,12 @@ _SYNTAX_ERRORS = {
 class PatternProblem(ValueError):
     """A regular expression that does not compile: the message says where and what, `hint` how to fix it."""
 
-    def __init__(self, message: str, hint: str, pointer: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, hint: str, pointer: tuple[str, ...] = (), reason: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.pointer = pointer
+        self.reason = reason or message  # what is wrong, without the expression (shown next to it)
 
 
 @lru_cache(maxsize=256)
@@ -152,19 +153,24 @@ def compiled_pattern(pattern: str) -> Any:
             problem, hint = _(known[0]), _(known[1])
         if position is None:
             message = _("the regular expression {pattern} is not valid: {problem}")
-            return _raise(message.format(pattern=repr(pattern), problem=problem), hint, ())
+            return _raise(message.format(pattern=repr(pattern), problem=problem), hint, (), problem)
         if position >= len(pattern):
             message = _("the regular expression {pattern} is not valid at its end: {problem}")
+            reason = _("{problem}, at its end").format(problem=problem)
         else:
             message = _("the regular expression {pattern} is not valid at character {position}: {problem}")
+            reason = _("{problem}, at character {position}").format(problem=problem, position=position + 1)
         pointer = (pattern, " " * min(position, len(pattern)) + "^")
         return _raise(
-            message.format(pattern=repr(pattern), position=position + 1, problem=problem), hint, pointer
+            message.format(pattern=repr(pattern), position=position + 1, problem=problem),
+            hint,
+            pointer,
+            reason,
         )
 
 
-def _raise(message: str, hint: str, pointer: tuple[str, ...]) -> Any:
-    raise PatternProblem(message, hint, pointer)
+def _raise(message: str, hint: str, pointer: tuple[str, ...], reason: str) -> Any:
+    raise PatternProblem(message, hint, pointer, reason)
 
 
 def pattern_problem(pattern: str) -> PatternProblem | None:
@@ -178,8 +184,8 @@ def pattern_problem(pattern: str) -> PatternProblem | None:
 
 def _valid_pattern(pattern: str) -> str:
     problem = pattern_problem(pattern)
-    if problem is not None:
-        raise ValueError(f"{problem.message} ({problem.hint})")
+    if problem is not None:  # the expression is shown next to the message: only what is wrong and where
+        raise ValueError(_("not a valid regular expression: {reason}").format(reason=problem.reason))
     return pattern
 
 

@@ -78,7 +78,9 @@ ROWS = [
 
 
 class TestInAWorkflow:
-    def test_a_run_extracts_with_the_action_and_the_filter_and_says_what_it_refused(self, tmp_path: Path) -> None:
+    def test_a_run_extracts_with_the_action_and_the_filter_and_says_what_it_refused(
+        self, tmp_path: Path
+    ) -> None:
         (tmp_path / "courriers.yaml").write_text(WORKFLOW, encoding="utf-8")
         lines = ["fichier;texte", *(f'{name};"{text}"' for name, text in ROWS)]
         (tmp_path / "courriers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -97,5 +99,9 @@ class TestInAWorkflow:
         assert "no SIRET number in the text" in output
         audit = (next((tmp_path / "logs").rglob("audit.jsonl"))).read_text(encoding="utf-8")
         failures = [json.loads(line) for line in audit.splitlines() if '"item_finished"' in line]
-        assert [failure.get("status") for failure in failures] == ["done", "failed_business", "failed_business"]
+        assert [failure.get("status") for failure in failures] == [
+            "done",
+            "failed_business",
+            "failed_business",
+        ]
         assert "its check key is wrong" in audit  # the refused SIRET, as a cause of the failure

@@ -168,12 +168,12 @@ _EXTRACT_PARAMETERS = ("pattern",)  # the filter's positional parameters, in ord
 
 def _extraction_constants(ast: nodes.Template) -> list[tuple[str, str]]:
     """The parameters of each `extract` filter written as constant texts: (parameter name, value)."""
-    found = []
+    found: list[tuple[str, str]] = []
     for node in ast.find_all(nodes.Filter):
         if node.name != _EXTRACT_FILTER:
             continue
-        given = [(_EXTRACT_PARAMETERS[0], node.args[0])] if node.args else []
-        given.extend((keyword.key, keyword.value) for keyword in node.kwargs)
+        given: list[tuple[str, nodes.Node]] = [(_EXTRACT_PARAMETERS[0], node.args[0])] if node.args else []
+        given.extend((str(keyword.key), keyword.value) for keyword in node.kwargs)
         found.extend(
             (name, value.value)
             for name, value in given

@@ -55,7 +55,10 @@ class TestHowManyCandidates:
     def test_first_and_all_are_chosen_explicitly(self) -> None:
         text = "Dossiers DOS-2026-0002, DOS-2026-0001 et DOS-2026-0002."
         assert extract(text, pattern=REFERENCE, expect="first") == {"ref": "DOS-2026-0002"}
-        assert extract(text, pattern=REFERENCE, expect="all") == [{"ref": "DOS-2026-0002"}, {"ref": "DOS-2026-0001"}]
+        assert extract(text, pattern=REFERENCE, expect="all") == [
+            {"ref": "DOS-2026-0002"},
+            {"ref": "DOS-2026-0001"},
+        ]
         assert extract("rien", pattern=REFERENCE, expect="all") == []
         with pytest.raises(BusinessError):
             extract("rien", pattern=REFERENCE, expect="first")
@@ -65,8 +68,10 @@ class TestHowManyCandidates:
             extract("SIRET : 130 025 265 00014", kind="siret")
         assert caught.value.message == "no SIRET number in the text"
         assert caught.value.cause == (
-            "seen but refused at character 9: '130 025 265 00014': its check key is wrong: this is not a valid "
-            "SIRET (a digit mistyped?)",
+            (
+                "seen but refused at character 9: '130 025 265 00014': its check key is wrong: this is not a "
+                "valid SIRET (a digit mistyped?)"
+            ),
         )
 
     def test_a_long_list_of_candidates_is_cut_in_the_message(self) -> None:
@@ -89,8 +94,10 @@ class TestInvalidExpressions:
         [
             (
                 r"(?P<ref>DOS-\d{4}",
-                r"the regular expression '(?P<ref>DOS-\\d{4}' is not valid at its end: "
-                "a parenthesis is not closed",
+                (
+                    r"the regular expression '(?P<ref>DOS-\\d{4}' is not valid at its end: "
+                    "a parenthesis is not closed"
+                ),
                 "add the missing ')'",
             ),
             ("DOS-[0-9", "at its end: a '[' is not closed by ']'", "write '\\['"),
@@ -100,7 +107,9 @@ class TestInvalidExpressions:
             (r"\q", "a backslash starts an unknown sequence", "single quotes"),
         ],
     )
-    def test_an_invalid_expression_says_where_what_and_how(self, pattern: str, message: str, hint: str) -> None:
+    def test_an_invalid_expression_says_where_what_and_how(
+        self, pattern: str, message: str, hint: str
+    ) -> None:
         problem = pattern_problem(pattern)
         assert problem is not None
         assert message in problem.message

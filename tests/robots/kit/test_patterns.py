@@ -13,7 +13,9 @@ from robots.kit.patterns import ready_candidates, reference_expression, referenc
 # Public numbers: DINUM (the State's digital directorate) and La Poste's head office; Google France's SIREN.
 DINUM_SIRET = "13002526500013"
 LA_POSTE_HEAD_OFFICE = "35600000000048"
-LA_POSTE_OFFICE = "35600000049837"  # an establishment of La Poste: no Luhn key, its digits sum to a multiple of 5
+LA_POSTE_OFFICE = (
+    "35600000049837"  # an establishment of La Poste: no Luhn key, its digits sum to a multiple of 5
+)
 GOOGLE_FRANCE_SIREN = "443061841"
 IBAN_EXAMPLE = "FR1420041010050500013M02606"  # the ECBS example, letters in its account number
 IBAN_SPACED = "FR76 3000 6000 0112 3456 7890 189"
@@ -30,7 +32,12 @@ def refusals(kind: str, text: str) -> list[str]:
 class TestSiret:
     @pytest.mark.parametrize(
         "written",
-        ["13002526500013", "130 025 265 00013", "130\u00a0025\u00a0265\u00a000013", "130\u202f025\u202f265\u202f00013"],
+        [
+            "13002526500013",
+            "130 025 265 00013",
+            "130\u00a0025\u00a0265\u00a000013",
+            "130\u202f025\u202f265\u202f00013",
+        ],
     )
     def test_a_public_siret_is_found_however_its_groups_are_spaced(self, written: str) -> None:
         assert values("siret", f"DINUM, SIRET : {written}.") == [DINUM_SIRET]
@@ -45,7 +52,9 @@ class TestSiret:
     def test_a_digit_off_by_one_is_refused_with_its_reason(self) -> None:
         text = "SIRET 130 025 265 00014"
         assert values("siret", text) == []
-        assert refusals("siret", text) == ["its check key is wrong: this is not a valid SIRET (a digit mistyped?)"]
+        assert refusals("siret", text) == [
+            "its check key is wrong: this is not a valid SIRET (a digit mistyped?)"
+        ]
         assert not is_valid("siret", "13002526500014")
 
     @pytest.mark.parametrize(
