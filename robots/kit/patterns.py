@@ -174,15 +174,13 @@ def _full_year(year: str) -> int:
 
 
 def _date(text: str) -> Any:
-    import regex
-
-    numeric = regex.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    numeric = _compiled(r"(\d{4})-(\d{1,2})-(\d{1,2})").fullmatch(text)
     if numeric:
         return _day(int(numeric[1]), int(numeric[2]), int(numeric[3]))
-    numeric = regex.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})", text)
+    numeric = _compiled(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})").fullmatch(text)
     if numeric:
         return _day(_full_year(numeric[3]), int(numeric[2]), int(numeric[1]))
-    words = regex.fullmatch(r"(\d{1,2})(?:\s?(?:er|ᵉʳ))?\s+(\w+)\.?\s+(\d{4})", text)
+    words = _compiled(r"(\d{1,2})(?:\s?(?:er|ᵉʳ))?\s+(\w+)\.?\s+(\d{4})").fullmatch(text)
     if words is None:
         return Refused(_("it is not written as a date"))
     month = _MONTHS.get(without_accents(words[2]).lower())
@@ -192,12 +190,10 @@ def _date(text: str) -> Any:
 
 
 def _amount(text: str) -> Any:
-    import regex
-
-    number = regex.search(rf"([-−]\s?)?({_THOUSANDS})(?:,(\d+)|\.(\d{{1,2}})(?!\d))?", text)
+    number = _compiled(rf"([-−]\s?)?({_THOUSANDS})(?:,(\d+)|\.(\d{{1,2}})(?!\d))?").search(text)
     if number is None:
         return Refused(_("it is not written as an amount"))
-    whole = regex.sub(r"\D", "", number[2])
+    whole = "".join(char for char in number[2] if char.isdigit())
     decimals = number[3] or number[4] or ""
     sign = "-" if number[1] else ""
     return Decimal(f"{sign}{whole}.{decimals}" if decimals else f"{sign}{whole}")
@@ -205,8 +201,10 @@ def _amount(text: str) -> Any:
 
 _BEFORE = r"(?<![\w.,])"  # nothing of a word or a number just before a candidate
 _AFTER = r"(?![\w])"
-_THOUSANDS = rf"(?:\d{{1,3}}(?:(?:{_SPACE}|[.'’])\d{{3}})+|\d+)"
-_DECIMALS = r"(?:,\d+|\.\d{1,2}(?!\d))?"
+# At most 15 digits before the decimal mark: each start is then a bounded amount of work, so that a text of
+# spaced digits ("123 123 123 …") is read in linear time, never with a backtracking search over all of it.
+_THOUSANDS = rf"(?:\d{{1,3}}(?:(?:{_SPACE}|[.'’])\d{{3}}){{1,4}}|\d{{1,15}})"
+_DECIMALS = r"(?:,\d{1,6}|\.\d{1,2})?(?!\d)"
 _EUROS = r"(?i:€|eur(?:os?)?\b)"
 _SIGN = r"(?:[-−]\s?)?"
 
@@ -271,19 +269,19 @@ def ready_candidates(
     """
     ready = READY_PATTERNS[kind]
     found: list[Candidate] = []
-    taken: list[tuple[int, int]] = []
+    taken_until = 0  # the end of the last candidate kept: matches come by start, so one before it overlaps
     matches: list[tuple[int, int, str]] = []
     for expression in ready.expressions:
         pattern = _compiled(expression)
         for start, end, written in _matches(pattern, text, search):
             matches.append((start, end, written))
     for start, end, written in sorted(matches, key=lambda match: (match[0], -match[1])):
-        if any(start < last and end > first for first, last in taken):
+        if start < taken_until:
             continue  # the same text read by two expressions (the longest first wins)
         value = ready.read(written)
         if value is None:
             continue
-        taken.append((start, end))
+        taken_until = end
         if isinstance(value, Refused):
             found.append(Candidate(None, written, start, end, str(value)))
         else:

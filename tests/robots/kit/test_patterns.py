@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from decimal import Decimal
 
 import pytest
 
-from robots.kit import extract, is_valid
+from robots.kit import READY_PATTERNS, Kind, extract, is_valid
 from robots.kit.patterns import ready_candidates, reference_expression, reference_value
 
 # Public numbers: DINUM (the State's digital directorate) and La Poste's head office; Google France's SIREN.
@@ -187,3 +188,12 @@ class TestReferenceShapes:
     def test_a_shape_with_regular_expression_characters_stays_literal(self) -> None:
         assert extract("n° (A.1) et n° (AB1)", reference="(@.#)", expect="all") == ["(A.1)"]
         assert "\\(" in reference_expression("(@.#)")
+
+
+class TestDeclarations:
+    def test_the_kinds_an_action_accepts_are_the_ready_patterns(self) -> None:
+        assert set(typing.get_args(Kind)) == set(READY_PATTERNS)
+
+    def test_spaced_digits_without_a_currency_are_read_in_linear_time(self) -> None:
+        # "123 123 123 …" once made the amount expression try every start against all the groups after it
+        assert extract("123 " * 100_000, kind="amount", expect="all") == []
