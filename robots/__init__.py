@@ -31,6 +31,7 @@ BUILTIN_ROBOTS: dict[str, str] = {
     "excel": "robots.excel:Excel",
     "files": "robots.files:Files",
     "desktop": "robots.desktop:Desktop",
+    "documents": "robots.documents:Documents",
 }
 
 

@@ -1,4 +1,4 @@
-"""The robot kit: everything a robot may use (its base class, actions, context, errors, durations, safe files and paths, CSV files). Robots import only this, never the runner."""
+"""The robot kit: everything a robot may use (its base class, actions, context, errors, durations, safe files and paths, CSV files, extraction from texts). Robots import only this, never the runner."""
 
 from robots.kit.actions import (
     SECRET,
@@ -30,6 +30,16 @@ from robots.kit.errors import (
     Span,
     StepTimeout,
     WorkflowBug,
+)
+from robots.kit.extraction import (
+    EXPECTATIONS,
+    Expect,
+    PatternProblem,
+    ReferenceShape,
+    RegularExpression,
+    extract,
+    pattern_problem,
+    shown_value,
 )
 from robots.kit.files import (
     TEMPORARY_SUFFIX,
@@ -72,18 +82,22 @@ from robots.kit.i18n import (
 )
 from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from robots.kit.paths import outside_error, path_outside, refused_name
+from robots.kit.patterns import KINDS, READY_PATTERNS, Kind, is_valid
 from robots.kit.robot import Robot, RobotContext, SharedResources
 from robots.kit.text import MESSAGE_LINES, MESSAGE_WIDTH, printable, shortened
 
 __all__ = [
     "DELIMITERS",
     "DURATION_SCHEMA",
+    "EXPECTATIONS",
+    "KINDS",
     "KIND_WORDS",
     "LANGUAGES",
     "MESSAGE_LINES",
     "MESSAGE_WIDTH",
     "NOT_A_DURATION",
     "N_",
+    "READY_PATTERNS",
     "SECRET",
     "SMTP_PORTS",
     "TEMPORARY_SUFFIX",
@@ -96,9 +110,14 @@ __all__ = [
     "ConfigurationError",
     "ConfinedPath",
     "Duration",
+    "Expect",
     "FlatParameters",
+    "Kind",
     "OnConflict",
     "ParameterSpec",
+    "PatternProblem",
+    "ReferenceShape",
+    "RegularExpression",
     "RoboError",
     "Robot",
     "RobotContext",
@@ -121,6 +140,7 @@ __all__ = [
     "current_language",
     "decoded_text",
     "detect_delimiter",
+    "extract",
     "file_digest",
     "format_clock",
     "format_duration",
@@ -128,6 +148,7 @@ __all__ = [
     "format_number",
     "human_zone",
     "in_human_zone",
+    "is_valid",
     "language_from",
     "missing_file",
     "ngettext",
@@ -135,6 +156,7 @@ __all__ = [
     "one_writer",
     "outside_error",
     "path_outside",
+    "pattern_problem",
     "pgettext",
     "place",
     "printable",
@@ -145,6 +167,7 @@ __all__ = [
     "set_language",
     "set_zone",
     "shortened",
+    "shown_value",
     "temporary_path",
     "temporary_sibling",
     "tls_context",

@@ -33,6 +33,7 @@ from runner.language.templating import (
     FILTER_NAMES,
     as_expression_template,
     attribute_references,
+    extraction_problems,
     filters_used,
     is_template,
     keys_read,
@@ -417,6 +418,8 @@ class _SemanticChecker:
                         secret=secret, template=f"{{{{ secrets.{secret} }}}}"
                     ),
                 )
+        for message, hint in extraction_problems(text):
+            self.error(span, "bad-extraction", message, hint=hint)
         for unknown in sorted(filters_used(text) - known_filters()):
             self.error(
                 span,

@@ -28,7 +28,7 @@ from robots.kit import ActionSpec, Robot
 
 ROOT = Path(__file__).resolve().parents[2]
 
-BUILT_IN = {"browser", "data", "desktop", "email", "excel", "files", "http", "pdf", "word"}
+BUILT_IN = {"browser", "data", "desktop", "documents", "email", "excel", "files", "http", "pdf", "word"}
 
 HEAVY_LIBRARIES = ("playwright", "pyautogui", "openpyxl", "docx", "docxtpl", "pypdf", "imap_tools", "httpx", "jinja2")  # fmt: skip
 """What no robot module may import at its top: each is loaded only inside `open()` or an action that needs it."""
