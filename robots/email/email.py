@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import email.policy
 import mimetypes
-from contextlib import suppress
 from datetime import date
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
@@ -26,6 +25,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from robots.email.imap import (
+    FETCH_CHUNK,
+    IMAP_PORTS,
+    attachments_of,
+    envelope,
+    folder_names,
+    imap_session,
+    message_id_of,
+    search,
+    select_folder,
+    summaries,
+)
 from robots.email.support import (
     refuse_control_characters,
     safe_filename,
@@ -34,11 +45,9 @@ from robots.email.support import (
 )
 from robots.kit import (
     SMTP_PORTS,
-    ApplicationError,
     BusinessError,
     ConfigurationError,
     ConfinedPath,
-    RoboError,
     Robot,
     Seconds,
     Secret,
@@ -46,17 +55,18 @@ from robots.kit import (
     SmtpServer,
     _,
     action,
-    connection_error,
+    format_number,
     ngettext,
     send_message,
     tls_context,
 )
 
 if TYPE_CHECKING:
-    from imap_tools import BaseMailBox, MailMessage
+    from imap_tools import MailMessage
 
-IMAP_PORTS = {"none": 143, "starttls": 143, "ssl": 993}
-_FETCH_CHUNK = 100
+# Attachments are held in memory while saved: a message over this size is left for a person by default.
+DEFAULT_MAX_SIZE_MB = 50.0
+Megabytes = Annotated[float, Field(gt=0)]
 # Headers folded at 78 characters lose the space between two encoded words in CPython's email package
 # ("construire — pièces" arrives as "construire —pièces"); RFC 5322 allows lines of up to 998 characters.
 _POLICY = email.policy.default.clone(max_line_length=998)
@@ -211,8 +221,10 @@ class Email(Robot):
         subject: str | None = None,
         since: date | None = None,
         unseen: bool = False,
+        message_id: str | None = None,
         limit: Annotated[int, Field(ge=1)] | None = None,
         save_attachments_to: ConfinedPath | None = None,
+        max_size: Megabytes = DEFAULT_MAX_SIZE_MB,
         mark_as_read: bool = False,
         move_to: str | None = None,
         port: Annotated[int, Field(ge=1, le=65535)] | None = None,
@@ -224,7 +236,8 @@ class Email(Robot):
         """Read the messages of a mailbox folder over IMAP, save their attachments, then mark or move them.
 
         Messages are marked read or moved only once all their attachments are saved, so a run that stops
-        half-way leaves them to be read again.
+        half-way leaves them to be read again; reading them again saves nothing twice (an attachment already in
+        the folder with the same bytes is the one kept).
 
         Args:
             host: The IMAP server, e.g. "imap.mairie.fr".
@@ -235,9 +248,13 @@ class Email(Robot):
             subject: Only messages whose subject contains this text.
             since: Only messages received on or after this date.
             unseen: Only messages not yet read.
+            message_id: Only the message with this Message-ID, e.g. "<173...@mairie.fr>" (none when it is no
+                longer in the folder).
             limit: At most this many messages (the oldest first).
-            save_attachments_to: A folder to save the attachments into; a file of the same name is kept and
-                the new one is named "name (2).ext".
+            save_attachments_to: A folder to save the attachments into; a file of the same name and other bytes
+                is kept and the new one is named "name (2).ext"; one with the same bytes is the one returned.
+            max_size: Messages larger than this many megabytes are not downloaded: their record says
+                `too_large` and they are neither marked nor moved.
             mark_as_read: Mark the messages read once handled.
             move_to: A folder to move the messages into once handled, e.g. "Traités" (it must exist).
             port: The server's port; by default 993 for ssl, 143 otherwise.
@@ -248,17 +265,15 @@ class Email(Robot):
 
         Returns:
             One record per message, oldest first: uid, message_id, from, to, cc, subject, date (ISO 8601),
-            text, html, attachments (the saved files' paths) and attachment_names.
+            size (bytes), too_large, text, html, attachments (the saved files' paths) and attachment_names.
         """
-        import imaplib
-
-        from imap_tools import AND, MailMessageFlags
-        from imap_tools.errors import ImapToolsError
+        from imap_tools import MailMessageFlags
 
         for role, value in (
             ("folder", folder),
             ("sender", sender),
             ("subject", subject),
+            ("message_id", message_id),
             ("move_to", move_to),
         ):
             if value:  # sent inside IMAP commands: a line break would add a command
@@ -266,49 +281,43 @@ class Email(Robot):
         port = port or IMAP_PORTS[security]
         where = f"{host}:{port}"
         target = self.context.resolve_path(save_attachments_to) if save_attachments_to else None
-        criteria: dict[str, Any] = {}
-        if sender:
-            criteria["from_"] = sender
-        if subject:
-            criteria["subject"] = subject
-        if since:
-            criteria["date_gte"] = since
-        if unseen:
-            criteria["seen"] = False
-        query = AND(**criteria) if criteria else "ALL"
-        charset = "US-ASCII" if str(query).isascii() else "UTF-8"
-        mailbox = self._open_mailbox(host, port, security, self._tls(security, ca_file, verify_tls), timeout)
-        try:
-            self._log_in(mailbox, user, password, folder, where)
-            if move_to and not mailbox.folder.exists(move_to):
-                names = [info.name for info in mailbox.folder.list()]
+        query, charset = search(
+            sender=sender, subject=subject, since=since, unseen=unseen, message_id=message_id
+        )
+        tls = self._tls(security, ca_file, verify_tls)
+        with imap_session(
+            host, port, security, tls, timeout, user=user, password=password, folder=folder
+        ) as box:
+            if move_to and not box.folder.exists(move_to):
                 raise ConfigurationError(
                     _("the mailbox {user} on the IMAP server {server} has no folder {folder}").format(
                         user=user, server=where, folder=repr(move_to)
                     ),
-                    hint=_("create it first; its folders are: {folders}").format(
-                        folders=", ".join(sorted(names))
-                    ),
+                    hint=_("create it first; its folders are: {folders}").format(folders=folder_names(box)),
                 )
-            messages = list(mailbox.fetch(query, charset, limit=limit, mark_seen=False, bulk=_FETCH_CHUNK))
-            records = [self._record(message, target) for message in messages]
-            uids = [message.uid for message in messages if message.uid]
+            heads = [
+                head
+                for head in box.fetch(
+                    query, charset, limit=limit, mark_seen=False, headers_only=True, bulk=FETCH_CHUNK
+                )
+                if message_id is None or message_id_of(head) == message_id.strip()
+            ]
+            limit_bytes = int(max_size * 1024 * 1024)
+            records: list[dict[str, Any]] = []
+            uids: list[str] = []
+            for head in heads:
+                if head.size_rfc822 > limit_bytes:
+                    records.append(self._too_large(head, max_size))
+                    continue
+                whole = next(iter(box.fetch(f"UID {head.uid}", mark_seen=False)), None) if head.uid else None
+                if whole is None or not head.uid:  # gone meanwhile (moved by another client)
+                    continue
+                records.append(self._record(whole, target))
+                uids.append(head.uid)
             if mark_as_read and uids:
-                mailbox.flag(uids, MailMessageFlags.SEEN, True)
+                box.flag(uids, MailMessageFlags.SEEN, True)
             if move_to and uids:
-                mailbox.move(uids, move_to)
-        except RoboError:
-            raise
-        except ImapToolsError as exc:
-            raise ApplicationError(
-                _("the IMAP server {server} refused a command: {problem}").format(server=where, problem=exc)
-            ) from None
-        except (imaplib.IMAP4.error, OSError) as exc:
-            raise connection_error(
-                exc, service="IMAP", host=host, port=port, timeout=timeout, security=security
-            ) from None
-        finally:
-            self._close(mailbox)
+                box.move(uids, move_to)
         if move_to and records:
             read = ngettext(
                 "read {n} message from {folder} on {host}:{port}, moved to {move_to}",
@@ -324,103 +333,143 @@ class Email(Robot):
         self.context.log(read.format(n=len(records), folder=folder, host=host, port=port, move_to=move_to))
         return records
 
-    def _open_mailbox(
-        self, host: str, port: int, security: Security, context: Any, timeout: float
-    ) -> BaseMailBox:
-        import imaplib
+    @action(side_effects=True, idempotent=True)
+    def move(
+        self,
+        host: str,
+        user: str,
+        password: Secret,
+        message_id: str,
+        to: str,
+        folder: str = "INBOX",
+        *,
+        create: bool = True,
+        port: Annotated[int, Field(ge=1, le=65535)] | None = None,
+        security: Security = "ssl",
+        ca_file: str | None = None,
+        verify_tls: bool = True,
+        timeout: Seconds = 30,
+    ) -> dict[str, Any]:
+        """Move a message, found by its Message-ID, into another folder; one already there is left as it is.
 
-        from imap_tools import BaseMailBox
+        Moving again a message that is already in the target folder is no error (a run resumed after a crash
+        does it again): the result says it was there.
 
-        class _ConnectedMailBox(BaseMailBox):
-            """imap-tools on an imaplib client this robot connected (and closes on failure)."""
+        Args:
+            host: The IMAP server, e.g. "imap.mairie.fr".
+            user: The mailbox account.
+            password: The account's password (a secret).
+            message_id: The message's Message-ID, e.g. "<173...@mairie.fr>" (the `message_id` of `email.read`).
+            to: The folder to move it into, e.g. "Classé".
+            folder: The folder it is in, e.g. "INBOX".
+            create: Create the target folder when the mailbox has none of that name.
+            port: The server's port; by default 993 for ssl, 143 otherwise.
+            security: How the connection is protected: "ssl" (TLS from the start), "starttls" or "none".
+            ca_file: A PEM file of the certificate (or authority) to trust, for a server with its own certificate.
+            verify_tls: Check the server's certificate; turn off only for a test server.
+            timeout: Seconds to wait for the server at each exchange.
 
-            def __init__(self, client: imaplib.IMAP4) -> None:
-                self._connected = client
-                super().__init__()
-
-            def _get_mailbox_client(self) -> imaplib.IMAP4:
-                return self._connected
-
-        client: imaplib.IMAP4 | None = None
-        try:
-            if security == "ssl":
-                client = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=timeout)
-            else:
-                client = imaplib.IMAP4(host, port, timeout=timeout)
-            if security == "starttls":
-                client.starttls(context)
-            return _ConnectedMailBox(client)
-        except (imaplib.IMAP4.error, OSError) as exc:
-            if client is not None:
-                client.shutdown()
-            if isinstance(exc, imaplib.IMAP4.error) and "STARTTLS" in str(exc):
-                raise ConfigurationError(
-                    _("the IMAP server {host}:{port} does not offer STARTTLS: {problem}").format(
-                        host=host, port=port, problem=exc
-                    ),
-                    hint=_("use security: ssl (usually port 993), or none on a local network"),
-                ) from None
-            raise connection_error(
-                exc, service="IMAP", host=host, port=port, timeout=timeout, security=security
-            ) from None
-
-    @staticmethod
-    def _log_in(mailbox: BaseMailBox, user: str, password: str, folder: str, where: str) -> None:
-        from imap_tools.errors import MailboxFolderSelectError, MailboxLoginError
-
-        try:
-            if (user + password).isascii():
-                mailbox.login(user, password, initial_folder=None)
-            else:
-                mailbox.login_utf8(user, password, initial_folder=None)
-        except MailboxLoginError:
-            raise ConfigurationError(
-                _("the IMAP server {server} refused the login of {user}").format(
-                    server=where, user=repr(user)
+        Returns:
+            moved (how many copies of the message were moved: 0 when it was already there), already_there
+            (true when it was found in the target folder) and folder (the target).
+        """
+        for role, value in (("message_id", message_id), ("to", to), ("folder", folder)):
+            refuse_control_characters(value, role)
+        if not message_id.strip():
+            raise BusinessError(
+                _("email.move: the Message-ID is empty"),
+                hint=_("give the message_id of a message read by email.read"),
+            )
+        port = port or IMAP_PORTS[security]
+        where = f"{host}:{port}"
+        wanted = message_id.strip()
+        query, charset = search(message_id=wanted)
+        tls = self._tls(security, ca_file, verify_tls)
+        with imap_session(
+            host, port, security, tls, timeout, user=user, password=password, folder=None
+        ) as box:
+            if not box.folder.exists(to):
+                if not create:
+                    raise ConfigurationError(
+                        _("the mailbox {user} on the IMAP server {server} has no folder {folder}").format(
+                            user=user, server=where, folder=repr(to)
+                        ),
+                        hint=_("create it first; its folders are: {folders}").format(
+                            folders=folder_names(box)
+                        ),
+                    )
+                box.folder.create(to)
+                self.context.log(
+                    _("created the folder {folder} in the mailbox {user}").format(folder=repr(to), user=user)
+                )
+            select_folder(box, folder, user, where)
+            uids = [
+                head.uid
+                for head in summaries(box, query, charset)
+                if message_id_of(head) == wanted and head.uid
+            ]
+            if uids:
+                box.move(uids, to)
+                self.context.log(
+                    _("moved the message {message_id} from {folder} to {to}").format(
+                        message_id=wanted, folder=repr(folder), to=repr(to)
+                    )
+                )
+                return {"moved": len(uids), "already_there": False, "folder": to}
+            select_folder(box, to, user, where)
+            there = any(message_id_of(head) == wanted for head in summaries(box, query, charset))
+        if not there:
+            raise BusinessError(
+                _("the message {message_id} is neither in {folder} nor in {to} of the mailbox {user}").format(
+                    message_id=wanted, folder=repr(folder), to=repr(to), user=user
                 ),
-                hint=_("check the user name and the password secret"),
-            ) from None
-        try:
-            mailbox.folder.set(folder)
-        except MailboxFolderSelectError:
-            names = [info.name for info in mailbox.folder.list()]
-            raise ConfigurationError(
-                _("the mailbox {user} on the IMAP server {server} has no folder {folder}").format(
-                    user=user, server=where, folder=repr(folder)
-                ),
-                hint=_("its folders are: {folders}").format(folders=", ".join(sorted(names))),
-            ) from None
+                hint=_("it may have been moved or deleted by someone else: look for it in the mailbox"),
+            )
+        self.context.log(
+            _("the message {message_id} is already in {to}: nothing to move").format(
+                message_id=wanted, to=repr(to)
+            )
+        )
+        return {"moved": 0, "already_there": True, "folder": to}
 
-    @staticmethod
-    def _close(mailbox: BaseMailBox) -> None:
-        try:
-            mailbox.logout()  # closes the socket too
-        except Exception:  # the work is done or already failed: just close the socket
-            with suppress(OSError):
-                mailbox.client.shutdown()
+    def _too_large(self, head: MailMessage, max_size: float) -> dict[str, Any]:
+        self.context.log(
+            _(
+                "warning: the message {subject} ({size} MB) is over max_size ({limit} MB): not downloaded"
+            ).format(
+                subject=repr(head.subject),
+                size=format_number(head.size_rfc822 / (1024 * 1024), decimals=1),
+                limit=format_number(max_size),
+            )
+        )
+        return {
+            **envelope(head),
+            "size": head.size_rfc822,
+            "too_large": True,
+            "text": "",
+            "html": "",
+            "attachments": [],
+            "attachment_names": [],
+        }
 
     def _record(self, message: MailMessage, folder: Path | None) -> dict[str, Any]:
         names = []
         saved = []
-        for attachment in message.attachments:
+        for attachment in attachments_of(message):
             extension = mimetypes.guess_extension(attachment.content_type or "") or ""
             name = safe_filename(attachment.filename, fallback=f"piece-jointe{extension}")
             names.append(name)
             if folder is not None:
-                path = save_new_file(folder, name, attachment.payload, self.context.run_id)
-                self.context.record_artifact(
-                    path, "download", _("attachment of {subject}").format(subject=repr(message.subject))
-                )
+                path, written = save_new_file(folder, name, attachment.payload, self.context.run_id)
+                if written:
+                    self.context.record_artifact(
+                        path, "download", _("attachment of {subject}").format(subject=repr(message.subject))
+                    )
                 saved.append(str(path.resolve()))
-        received = message.date
         return {
-            "uid": message.uid,
-            "message_id": (message.headers.get("message-id") or ("",))[0].strip(),  # type: ignore[no-untyped-call]
-            "from": message.from_,
-            "to": list(message.to),
-            "cc": list(message.cc),
-            "subject": message.subject,
-            "date": "" if received.year == 1900 else received.isoformat(),
+            **envelope(message),
+            "size": message.size_rfc822,
+            "too_large": False,
             "text": message.text,
             "html": message.html,
             "attachments": saved,

@@ -70,9 +70,11 @@ def smtp_params(smtp: SmtpEndpoint, **overrides: Any) -> dict[str, Any]:
 
 
 class TestActionSpecs:
-    def test_both_actions_have_side_effects_and_secret_passwords(self) -> None:
+    def test_every_action_has_side_effects_and_secret_passwords(self) -> None:
         specs = Email.action_specs()
-        assert set(specs) == {"send", "read"}
+        assert set(specs) == {"send", "read", "move"}
+        # Moving a message already moved changes nothing: a resumed item may do it again.
+        assert [name for name, spec in specs.items() if spec.idempotent] == ["move"]
         for spec in specs.values():
             assert spec.side_effects
             assert spec.returns
