@@ -31,7 +31,8 @@ from .web_session import intranet_state, require_agent, verify_csrf
 FILE_TOO_LARGE = f"Le fichier dépasse la taille maximale autorisée ({MAX_UPLOAD_BYTES // (1024 * 1024)} Mo)."
 NO_FILE_CHOSEN = "Veuillez choisir un fichier à téléverser."
 ALREADY_IN_CASE = (
-    "Ce document est déjà dans le dossier : « {nom} », téléversé le {moment} (même contenu, empreinte {empreinte})."
+    "Ce document est déjà dans le dossier : « {nom} », téléversé le {moment}"
+    " (même contenu, empreinte {empreinte})."
 )
 
 

@@ -62,7 +62,9 @@ class TestDocuments:
             "é;à\n".encode(),
         ]
 
-    def test_the_page_lists_each_document_with_its_size_and_sha256(self, intranet_agent: IntranetAgent) -> None:
+    def test_the_page_lists_each_document_with_its_size_and_sha256(
+        self, intranet_agent: IntranetAgent
+    ) -> None:
         numero = intranet_agent.submit_case(VALID_CASE).numero
         assert numero
         content = "Courrier reçu : DOS-2026-000001".encode()
@@ -87,10 +89,14 @@ class TestDocuments:
         assert again.status_code == 200
         refused = re.search(r'<p class="erreur" id="erreur-document" role="alert">([^<]*)</p>', again.text)
         assert refused, again.text
-        assert refused.group(1).startswith("Ce document est déjà dans le dossier : « scan.pdf », téléversé le ")
+        assert refused.group(1).startswith(
+            "Ce document est déjà dans le dossier : « scan.pdf », téléversé le "
+        )
         assert f"empreinte {hashlib.sha256(content).hexdigest()[:12]}" in refused.group(1)
         # Another content under the same name is another document; the same bytes in another case too.
-        assert _upload(intranet_agent, numero, {"document": ("scan.pdf", b"%PDF autre", "")}).status_code == 303
+        assert (
+            _upload(intranet_agent, numero, {"document": ("scan.pdf", b"%PDF autre", "")}).status_code == 303
+        )
         assert _upload(intranet_agent, other, {"document": ("scan.pdf", content, "")}).status_code == 303
         stored = intranet_test_api.get(f"/api/test/dossiers/{numero}").json()["documents"]
         assert [(d["nom_fichier"], d["taille"]) for d in stored] == [("scan.pdf", 13), ("scan.pdf", 10)]
