@@ -71,6 +71,7 @@ class TestDocuments:
         assert _upload(intranet_agent, numero, {"document": ("lettre.txt", content, "")}).status_code == 303
         page = intranet_agent.client.get(f"/dossiers/{numero}").text
         digest = hashlib.sha256(content).hexdigest()
+        assert f'<table id="documents" class="tableau" data-dossier="{numero}">' in page
         row = re.search(rf'<tr data-sha256="{digest}">(.*?)</tr>', page, re.S)
         assert row, page
         assert ">lettre.txt</a>" in row.group(1)
