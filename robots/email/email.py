@@ -2,8 +2,10 @@
 
 `send` takes bodies that the workflow has already rendered (`text: "{{ … }}"`), attaches files, and returns the
 message's Message-ID, which is also logged so a sent mail can be traced. `read` finds messages by sender,
-subject, date or unread state, saves their attachments into a folder (never replacing a file: "facture (2).pdf"),
-then marks them read or moves them, only once everything was saved.
+subject, date, unread state or Message-ID, saves their attachments into a folder (never replacing a file:
+"facture (2).pdf"; the same bytes again are the file already saved), then marks them read or moves them, only once
+everything was saved. `move` and `create_folder` (in `folders.py`) can be done again without harm, as a resumed
+work item does; the IMAP connection and searches are `imap.py`.
 
 TLS certificates are always checked, against the system's authorities or `ca_file`; `verify_tls: false` turns
 the check off for a test server only. Errors name the server (host:port) and what to check: a server that does
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from robots.email.folders import FolderActions
 from robots.email.imap import (
     FETCH_CHUNK,
     IMAP_PORTS,
@@ -34,8 +37,6 @@ from robots.email.imap import (
     imap_session,
     message_id_of,
     search,
-    select_folder,
-    summaries,
 )
 from robots.email.support import (
     refuse_control_characters,
@@ -48,7 +49,6 @@ from robots.kit import (
     BusinessError,
     ConfigurationError,
     ConfinedPath,
-    Robot,
     Seconds,
     Secret,
     Security,
@@ -58,7 +58,6 @@ from robots.kit import (
     format_number,
     ngettext,
     send_message,
-    tls_context,
 )
 
 if TYPE_CHECKING:
@@ -76,19 +75,10 @@ def _addresses_header(pairs: list[tuple[str, str]]) -> str:
     return ", ".join(formataddr(pair) for pair in pairs)
 
 
-class Email(Robot):
+class Email(FolderActions):
     """Send mail over SMTP and read a mailbox over IMAP (attachments saved to files)."""
 
     name = "email"
-
-    def _tls(self, security: Security, ca_file: str | None, verify_tls: bool) -> Any:
-        if security == "none":
-            return None
-        if not verify_tls:
-            self.context.log(
-                _("warning: the mail server's TLS certificate is not checked (verify_tls: false)")
-            )
-        return tls_context(self.context.resolve_path(ca_file) if ca_file else None, verify_tls)
 
     @action(side_effects=True, together=[("user", "password")])
     def send(
@@ -332,105 +322,6 @@ class Email(Robot):
             )
         self.context.log(read.format(n=len(records), folder=folder, host=host, port=port, move_to=move_to))
         return records
-
-    @action(side_effects=True, idempotent=True)
-    def move(
-        self,
-        host: str,
-        user: str,
-        password: Secret,
-        message_id: str,
-        to: str,
-        folder: str = "INBOX",
-        *,
-        create: bool = True,
-        port: Annotated[int, Field(ge=1, le=65535)] | None = None,
-        security: Security = "ssl",
-        ca_file: str | None = None,
-        verify_tls: bool = True,
-        timeout: Seconds = 30,
-    ) -> dict[str, Any]:
-        """Move a message, found by its Message-ID, into another folder; one already there is left as it is.
-
-        Moving again a message that is already in the target folder is no error (a run resumed after a crash
-        does it again): the result says it was there.
-
-        Args:
-            host: The IMAP server, e.g. "imap.mairie.fr".
-            user: The mailbox account.
-            password: The account's password (a secret).
-            message_id: The message's Message-ID, e.g. "<173...@mairie.fr>" (the `message_id` of `email.read`).
-            to: The folder to move it into, e.g. "Classé".
-            folder: The folder it is in, e.g. "INBOX".
-            create: Create the target folder when the mailbox has none of that name.
-            port: The server's port; by default 993 for ssl, 143 otherwise.
-            security: How the connection is protected: "ssl" (TLS from the start), "starttls" or "none".
-            ca_file: A PEM file of the certificate (or authority) to trust, for a server with its own certificate.
-            verify_tls: Check the server's certificate; turn off only for a test server.
-            timeout: Seconds to wait for the server at each exchange.
-
-        Returns:
-            moved (how many copies of the message were moved: 0 when it was already there), already_there
-            (true when it was found in the target folder) and folder (the target).
-        """
-        for role, value in (("message_id", message_id), ("to", to), ("folder", folder)):
-            refuse_control_characters(value, role)
-        if not message_id.strip():
-            raise BusinessError(
-                _("email.move: the Message-ID is empty"),
-                hint=_("give the message_id of a message read by email.read"),
-            )
-        port = port or IMAP_PORTS[security]
-        where = f"{host}:{port}"
-        wanted = message_id.strip()
-        query, charset = search(message_id=wanted)
-        tls = self._tls(security, ca_file, verify_tls)
-        with imap_session(
-            host, port, security, tls, timeout, user=user, password=password, folder=None
-        ) as box:
-            if not box.folder.exists(to):
-                if not create:
-                    raise ConfigurationError(
-                        _("the mailbox {user} on the IMAP server {server} has no folder {folder}").format(
-                            user=user, server=where, folder=repr(to)
-                        ),
-                        hint=_("create it first; its folders are: {folders}").format(
-                            folders=folder_names(box)
-                        ),
-                    )
-                box.folder.create(to)
-                self.context.log(
-                    _("created the folder {folder} in the mailbox {user}").format(folder=repr(to), user=user)
-                )
-            select_folder(box, folder, user, where)
-            uids = [
-                head.uid
-                for head in summaries(box, query, charset)
-                if message_id_of(head) == wanted and head.uid
-            ]
-            if uids:
-                box.move(uids, to)
-                self.context.log(
-                    _("moved the message {message_id} from {folder} to {to}").format(
-                        message_id=wanted, folder=repr(folder), to=repr(to)
-                    )
-                )
-                return {"moved": len(uids), "already_there": False, "folder": to}
-            select_folder(box, to, user, where)
-            there = any(message_id_of(head) == wanted for head in summaries(box, query, charset))
-        if not there:
-            raise BusinessError(
-                _("the message {message_id} is neither in {folder} nor in {to} of the mailbox {user}").format(
-                    message_id=wanted, folder=repr(folder), to=repr(to), user=user
-                ),
-                hint=_("it may have been moved or deleted by someone else: look for it in the mailbox"),
-            )
-        self.context.log(
-            _("the message {message_id} is already in {to}: nothing to move").format(
-                message_id=wanted, to=repr(to)
-            )
-        )
-        return {"moved": 0, "already_there": True, "folder": to}
 
     def _too_large(self, head: MailMessage, max_size: float) -> dict[str, Any]:
         self.context.log(

@@ -193,7 +193,7 @@ def courrier_entrant(numeros: list[str]) -> list[IncomingMail]:
             f"RE: Pièces pour le dossier {first}",
             "Élodie Lefèvre <elodie.lefevre@example.fr>",
             "Je vous renvoie mon RIB, au cas où.\n",
-            [Attachment("RIB.pdf", rib, first)],  # the same bytes as before: filed and uploaded once
+            [Attachment("RIB été.pdf", rib, first)],  # the same document again: filed and uploaded once
         ),
     ]
 

@@ -46,7 +46,7 @@ imap_account = imap_server.imap_account
 
 WORKFLOW = WORKFLOWS / "drafts" / "courrier_vers_dossiers.yaml"
 CLASSE = "Class&AOk-"  # "Classé" in IMAP's modified UTF-7
-A_VERIFIER = "&AMA- v&AOk-rifier"  # "À vérifier"
+A_VERIFIER = '"&AMA- v&AOk-rifier"'  # "À vérifier", quoted for imaplib (a space)
 
 
 class Scene:
@@ -201,11 +201,11 @@ def test_the_mailbox_is_filed_and_a_run_over_the_same_mail_again_changes_nothing
     assert scene.uploaded() == scene.expected_uploads()
     assert scene.filed() == scene.expected_files()
     assert scene.mailbox() == scene.expected_mailbox()
-    # Two different documents named "document.pdf" kept in their cases; the hostile name stayed a name.
+    # Two different documents named "document.pdf" in one mail: both kept (the second as "document (2).pdf"),
+    # each in its case; the hostile name stayed a name.
     second, third = scene.numeros[1:]
-    assert (scene.dossiers / second / "document.pdf").exists() and (
-        scene.dossiers / third / "document.pdf"
-    ).exists()
+    assert (scene.dossiers / second / "document.pdf").exists()
+    assert (scene.dossiers / third / "document (2).pdf").exists()
     assert (scene.dossiers / scene.numeros[0] / "RIB été.pdf").exists()
     assert "DOS-2019-999999" in first.stdout + first.stderr  # the unknown reference is named for the agent
 

@@ -195,3 +195,22 @@ class TestMove:
         with pytest.raises(BusinessError):
             move(email, imap_account, message_id)
         assert count(imap_account) == 1
+
+
+class TestCreateFolder:
+    def test_creates_an_accented_folder_once(
+        self, email: Email, imap_account: ImapAccount, logs: list[str]
+    ) -> None:
+        params = imap_params(imap_account, name="À vérifier")
+        assert email.create_folder(**params) is True
+        assert email.create_folder(**params) is False
+        assert logs.count(f"created the folder 'À vérifier' in the mailbox {imap_account.user}") == 1
+        assert imap_account.messages('"&AMA- v&AOk-rifier"') == []  # it exists, under its IMAP name
+
+    @pytest.mark.parametrize("name", ["", "Classé\r\nA1 DELETE INBOX"])
+    def test_an_empty_or_injected_name_is_a_business_error(
+        self, email: Email, imap_account: ImapAccount, name: str
+    ) -> None:
+        with pytest.raises(BusinessError):
+            email.create_folder(**imap_params(imap_account, name=name))
+        assert imap_account.messages() == []  # INBOX still there
