@@ -103,9 +103,9 @@ class Scene:
             check=False,
         )
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, *extra: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            self.command(),
+            self.command(*extra),
             cwd=ROOT,
             env=self.environ,
             stdout=subprocess.DEVNULL,
@@ -217,17 +217,30 @@ def test_the_mailbox_is_filed_and_a_run_over_the_same_mail_again_changes_nothing
     assert scene.filed() == scene.expected_files()
 
 
-def test_killed_mid_run_and_resumed_each_attachment_is_filed_and_uploaded_exactly_once(scene: Scene) -> None:
-    process = scene.start()
+def kill_after_uploads(scene: Scene, process: subprocess.Popen[bytes], count: int) -> None:
+    """SIGKILL the run (and its browser) as soon as the GED holds `count` documents; it must still be running."""
     try:
-        wait_until(lambda: scene.uploaded(), timeout=180, interval=0.05)  # the first upload is in the GED
+        wait_until(
+            lambda: sum(scene.uploaded().values()) >= count or process.poll() is not None,
+            timeout=180,
+            interval=0.02,
+        )
         assert process.poll() is None, "the run ended before it could be killed"
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
-    assert sum(scene.uploaded().values()) < sum(scene.expected_uploads().values())
-    run_id = scene.run_id()
 
+
+def test_killed_twice_and_resumed_each_attachment_is_filed_and_uploaded_exactly_once(scene: Scene) -> None:
+    # Killed just after the first upload (the mail's second attachment and its move still to do), ...
+    kill_after_uploads(scene, scene.start(), 1)
+    run_id = scene.run_id()
+    assert sum(scene.uploaded().values()) < sum(scene.expected_uploads().values())
+    # ... then again, resumed, just after the scan's upload (its mail not moved yet, most times) ...
+    kill_after_uploads(scene, scene.start("--resume", run_id), 3)
+    assert scene.run_id() == run_id
+    assert sum(scene.uploaded().values()) < sum(scene.expected_uploads().values())
+    # ... and resumed to the end.
     resumed = scene.run("--resume", run_id)
     assert resumed.returncode == 0, resumed.stderr
     assert scene.uploaded() == scene.expected_uploads()  # each once: none lost, none twice
