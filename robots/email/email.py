@@ -199,7 +199,7 @@ class Email(FolderActions):
             )
         return message_id
 
-    @action(side_effects=True)
+    @action(side_effects=True, at_most_one=[("headers_only", "save_attachments_to")])
     def read(
         self,
         host: str,
@@ -215,6 +215,7 @@ class Email(FolderActions):
         limit: Annotated[int, Field(ge=1)] | None = None,
         save_attachments_to: ConfinedPath | None = None,
         max_size: Megabytes = DEFAULT_MAX_SIZE_MB,
+        headers_only: bool = False,
         mark_as_read: bool = False,
         move_to: str | None = None,
         port: Annotated[int, Field(ge=1, le=65535)] | None = None,
@@ -245,6 +246,8 @@ class Email(FolderActions):
                 is kept and the new one is named "name (2).ext"; one with the same bytes is the one returned.
             max_size: Messages larger than this many megabytes are not downloaded: their record says
                 `too_large` and they are neither marked nor moved.
+            headers_only: Fetch only who sent what to whom, when, the Message-ID and the size: no text, no
+                attachment (quick, to list a large mailbox before handling each message).
             mark_as_read: Mark the messages read once handled.
             move_to: A folder to move the messages into once handled, e.g. "Traités" (it must exist).
             port: The server's port; by default 993 for ssl, 143 otherwise.
@@ -299,6 +302,10 @@ class Email(FolderActions):
                 if head.size_rfc822 > limit_bytes:
                     records.append(self._too_large(head, max_size))
                     continue
+                if headers_only:
+                    records.append(self._record(head, None, headers_only=True))
+                    uids.extend([head.uid] if head.uid else [])
+                    continue
                 whole = next(iter(box.fetch(f"UID {head.uid}", mark_seen=False)), None) if head.uid else None
                 if whole is None or not head.uid:  # gone meanwhile (moved by another client)
                     continue
@@ -343,10 +350,12 @@ class Email(FolderActions):
             "attachment_names": [],
         }
 
-    def _record(self, message: MailMessage, folder: Path | None) -> dict[str, Any]:
+    def _record(
+        self, message: MailMessage, folder: Path | None, headers_only: bool = False
+    ) -> dict[str, Any]:
         names = []
         saved = []
-        for attachment in attachments_of(message):
+        for attachment in [] if headers_only else attachments_of(message):
             extension = mimetypes.guess_extension(attachment.content_type or "") or ""
             name = safe_filename(attachment.filename, fallback=f"piece-jointe{extension}")
             names.append(name)
@@ -361,8 +370,8 @@ class Email(FolderActions):
             **envelope(message),
             "size": message.size_rfc822,
             "too_large": False,
-            "text": message.text,
-            "html": message.html,
+            "text": "" if headers_only else message.text,
+            "html": "" if headers_only else message.html,
             "attachments": saved,
             "attachment_names": names,
         }

@@ -132,6 +132,18 @@ class TestOneMessageByItsMessageId:
         )  # the large one stays for a person
         assert any("is over max_size (0.2 MB): not downloaded" in line for line in logs)
 
+    def test_headers_only_lists_the_messages_without_their_bodies(
+        self, email: Email, imap_account: ImapAccount, tmp_path: Path
+    ) -> None:
+        imap_account.deliver(
+            mail("<liste@example.fr>", [("lettre.pdf", os.urandom(200_000))], subject="Liste")
+        )
+        (record,) = email.read(**imap_params(imap_account), headers_only=True)
+        assert record["message_id"] == "<liste@example.fr>" and record["subject"] == "Liste"
+        assert record["size"] > 200_000 and record["too_large"] is False
+        assert (record["text"], record["attachments"], record["attachment_names"]) == ("", [], [])
+        assert not any(path.suffix == ".pdf" for path in tmp_path.rglob("*"))  # nothing saved
+
     def test_a_line_break_in_the_message_id_is_refused_before_any_command(
         self, email: Email, imap_account: ImapAccount
     ) -> None:
