@@ -271,6 +271,14 @@ class Email(FolderActions):
         ):
             if value:  # sent inside IMAP commands: a line break would add a command
                 refuse_control_characters(value, role)
+        if message_id is not None and not message_id.strip():
+            # Read as "every message", it would save a whole mailbox where one message's files were expected.
+            raise BusinessError(
+                _("email.read: the Message-ID is empty"),
+                hint=_(
+                    "give the message_id of a message read by email.read, or leave it out to read them all"
+                ),
+            )
         port = port or IMAP_PORTS[security]
         where = f"{host}:{port}"
         target = self.context.resolve_path(save_attachments_to) if save_attachments_to else None

@@ -144,6 +144,15 @@ class TestOneMessageByItsMessageId:
         assert (record["text"], record["attachments"], record["attachment_names"]) == ("", [], [])
         assert not any(path.suffix == ".pdf" for path in tmp_path.rglob("*"))  # nothing saved
 
+    @pytest.mark.parametrize("message_id", ["", "  "])
+    def test_an_empty_message_id_reads_nothing(
+        self, email: Email, imap_account: ImapAccount, tmp_path: Path, message_id: str
+    ) -> None:
+        imap_account.deliver(mail("<i@example.fr>", [("lettre.pdf", b"%PDF")]))
+        with pytest.raises(BusinessError, match="the Message-ID is empty"):
+            email.read(**imap_params(imap_account), message_id=message_id, save_attachments_to="pièces")
+        assert not (tmp_path / "pièces").exists()
+
     def test_a_line_break_in_the_message_id_is_refused_before_any_command(
         self, email: Email, imap_account: ImapAccount
     ) -> None:
