@@ -132,7 +132,7 @@ def courrier_entrant(numeros: list[str]) -> list[IncomingMail]:
                 # A name that climbs out of the folder: saved as "RIB été.pdf" in the mail's folder.
                 Attachment("../../../RIB été.pdf", rib, first),
                 Attachment(
-                    "Attestation employeur.docx",
+                    "Attestation {{ 7 * 7 }}.docx",  # template syntax in a name: a name, never rendered
                     docx_bytes(first),
                     first,
                     subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
