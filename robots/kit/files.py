@@ -23,7 +23,11 @@ from typing import IO, Any, Literal
 from robots.kit.errors import ApplicationError, BusinessError, ConfigurationError
 from robots.kit.i18n import _
 
-OnConflict = Literal["fail", "skip", "rename", "overwrite"]
+OnConflict = Literal["fail", "skip", "rename", "overwrite", "skip_identical"]
+"""What to do when a destination name is taken: fail, skip, rename ("name (2).ext"), overwrite (the file there
+goes to the trash), or skip_identical: nothing to do when the file there, or one of its numbered versions
+"name (N).ext", has the same bytes; otherwise as rename, so that two different documents are both kept."""
+Placement = Literal["moved", "copied", "skipped", "identical", "unchanged"]
 TRASH_FOLDER = ".robo-trash"
 
 
@@ -167,6 +171,33 @@ def numbered_name(target: Path, taken: Callable[[Path], bool]) -> Path:
         counter += 1
 
 
+def numbered_versions(target: Path) -> Iterator[Path]:
+    """`target` and the files beside it named like its numbered versions, "name (2).ext", "name (3).ext" and so on."""
+    import re
+
+    if target.is_file():
+        yield target
+    try:
+        siblings = list(target.parent.iterdir())
+    except OSError:
+        return
+    numbered = re.compile(re.escape(target.stem) + r" \(\d+\)" + re.escape(target.suffix))
+    for sibling in sorted(siblings):
+        if numbered.fullmatch(sibling.name) and sibling.is_file():
+            yield sibling
+
+
+def identical_file(target: Path, digest: str, size: int) -> Path | None:
+    """The file at `target`, or one of its numbered versions, whose bytes are `size` long with sha256 `digest`."""
+    for candidate in numbered_versions(target):
+        try:
+            if candidate.stat().st_size == size and file_digest(candidate) == digest:
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
 def trash_path(path: Path, trash: Path | None = None) -> Path:
     """Where `path` goes when it is deleted: `<trash or its folder/.robo-trash>/<today>/<name>`, numbered."""
     folder = (trash or path.parent / TRASH_FOLDER) / dt.date.today().isoformat()
@@ -199,7 +230,7 @@ class Transfer:
             return target
         if on_conflict == "skip":
             return None
-        if on_conflict == "rename":
+        if on_conflict in ("rename", "skip_identical"):  # the caller has looked for an identical file first
             return numbered_name(target, taken)
         if on_conflict == "overwrite":
             if target.is_dir():
@@ -219,12 +250,47 @@ class Transfer:
         )
 
     def move(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
-        """Move a file; returns its new path, or None when it was skipped (`on_conflict: skip`)."""
-        return self._transfer(source, target, on_conflict, keep_source=False)
+        """Move a file; returns its new path, or None when it was skipped (`on_conflict: skip`).
+
+        With `skip_identical`, when the same bytes are already at `target` (or a numbered version of it), the
+        source goes to the trash beside it and that file's path is returned: moving it would change nothing.
+        """
+        return self.place_file(source, target, on_conflict, keep_source=False)[0]
 
     def copy(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
-        """Copy a file (bytes checked by sha256); returns the copy's path, or None when skipped."""
-        return self._transfer(source, target, on_conflict, keep_source=True)
+        """Copy a file (bytes checked by sha256); returns the copy's path, or None when skipped.
+
+        With `skip_identical`, the path of the file already there with the same bytes, when there is one.
+        """
+        return self.place_file(source, target, on_conflict, keep_source=True)[0]
+
+    def place_file(
+        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool
+    ) -> tuple[Path | None, Placement]:
+        """Move or copy a file; returns where it is now (None when skipped) and what was done."""
+        with one_writer(target, self.run_id, self.robot):  # runs placing files under one name take turns
+            if on_conflict == "skip_identical":
+                info = source.stat()
+                same = identical_file(target, file_digest(source), info.st_size)
+                if same is not None and not _same_file(source, same):
+                    self._already_there(source, same, keep_source=keep_source)
+                    return same, "identical"
+            final = self._transfer_locked(source, target, on_conflict, keep_source=keep_source, trashed=False)
+        if final is None:
+            return None, "skipped"
+        if _same_file(source, final):
+            return final, "unchanged"
+        return final, "copied" if keep_source else "moved"
+
+    def _already_there(self, source: Path, same: Path, *, keep_source: bool) -> None:
+        digest = file_digest(same)
+        self.log(
+            _("{robot}: {source} is already filed as {target} (same bytes, sha256 {digest})").format(
+                robot=self.robot, source=source, target=same, digest=digest
+            )
+        )
+        if not keep_source:  # a move would change nothing but emptying the source's folder: to the trash
+            self.trash(source)
 
     def trash(self, path: Path, trash: Path | None = None) -> Path:
         """Move a file to the trash folder; returns where it is now."""
