@@ -144,7 +144,7 @@ class Filing:
             if _shape(rendered) != _shape(neutral):
                 raise BusinessError(
                     _(
-                        "files.file_by_rules: the captures of rule {rule} change the shape of its folder: {path}"
+                        "files.file_by_rules: the captures of rule '{rule}' change the shape of its folder: {path}"
                     ).format(rule=label, path=rendered),
                     hint=_("a capture gives one folder or file name; use several groups for several folders"),
                 )

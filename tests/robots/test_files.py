@@ -107,7 +107,7 @@ class TestActionSpecs:
     def test_a_rule_without_a_condition_is_refused_before_the_run(self) -> None:
         spec = Files.action_specs()["file_by_rules"]
         assert spec.check_value("rules", [{"to": "x", "extension": "pdf"}]) is None
-        assert "needs `pattern`, `extension` or `contains`" in (
+        assert "needs a condition: `pattern`, `extension`, `contains`" in (
             spec.check_value("rules", [{"to": "x"}]) or ""
         )
         assert spec.check_value("rules", [{"to": "x", "extention": "pdf"}]) is not None
@@ -543,8 +543,8 @@ class TestInFrenchAndEnglish:
         with pytest.raises(ValueError) as caught:
             files.file_by_rules([{"to": "classés"}], ".")  # type: ignore[list-item]
         assert {
-            "fr": "une règle de classement demande `pattern`, `extension` ou `contains`",
-            "en": "a filing rule needs `pattern`, `extension` or `contains`",
+            "fr": "une règle de classement demande une condition : `pattern`, `extension`, `contains`",
+            "en": "a filing rule needs a condition: `pattern`, `extension`, `contains`",
         }[spoken] in str(caught.value)
 
     def test_a_missing_folder(self, files: Files, tmp_path: Path, spoken: str) -> None:

@@ -288,14 +288,17 @@ class TestRulesThatCapture:
 
     def test_a_rule_is_checked_before_the_run(self) -> None:
         spec = Files.action_specs()["file_by_rules"]
-        with pytest.raises(ValueError, match="not valid"):
-            spec.validate({"folder": ".", "rules": [{"to": "x", "matches": "(?P<ref>"}]})
-        with pytest.raises(ValueError, match=r"match\.dossier, which the rule does not capture \(ref\)"):
-            spec.validate(
-                {"folder": ".", "rules": [{"to": "x/{{ match.dossier }}", "matches": "(?P<ref>a)"}]}
-            )
-        with pytest.raises(ValueError, match="needs a condition"):
-            spec.validate({"folder": ".", "rules": [{"to": "x"}]})
+        assert spec.check_value("rules", [DOSSIERS]) is None
+        assert "the regular expression '(?P<ref>' is not valid" in (
+            spec.check_value("rules", [{"to": "x", "matches": "(?P<ref>"}]) or ""
+        )
+        assert "`to` uses match.dossier, which the rule does not capture (ref)" in (
+            spec.check_value("rules", [{"to": "x/{{ match.dossier }}", "matches": "(?P<ref>a)"}]) or ""
+        )
+        assert "name a group in `matches` or `name_matches`: (?P<ref>" in (
+            spec.check_value("rules", [{"to": "x/{{ match.ref }}", "pattern": "*"}]) or ""
+        )
+        assert "a filing rule needs a condition" in (spec.check_value("rules", [{"to": "x"}]) or "")
 
     def test_accents_written_decomposed_match_and_are_filed_composed(
         self, files: Files, tmp_path: Path
