@@ -168,8 +168,11 @@ class ArchiveActions(Robot):
                 if member.is_dir():
                     continue
                 if on_conflict == "skip_identical":
+                    hasher = hashlib.sha256()
                     with bundle.open(member) as data:
-                        digest = hashlib.file_digest(data, "sha256").hexdigest()
+                        while chunk := data.read(1 << 20):
+                            hasher.update(chunk)
+                    digest = hasher.hexdigest()
                     same = identical_file(destination, digest, member.file_size)
                     if same is not None:
                         self.context.log(

@@ -26,7 +26,7 @@ from tests.robots.test_files import pdf_with_text, write_docx
 
 spoken = locales.spoken
 
-DOSSIERS = {"to": "dossiers/{{ match.ref }}", "matches": r"(?P<ref>DOS-\d{4}-\d{4})", "name": "Dossiers"}
+DOSSIERS: Any = {"to": "dossiers/{{ match.ref }}", "matches": r"(?P<ref>DOS-\d{4}-\d{4})", "name": "Dossiers"}
 NFD = "releve\u0301"  # "relevé" with its accent as a separate character, as macOS writes names
 NFC = "relevé"
 
@@ -73,7 +73,7 @@ class TestRulesThatCapture:
             },
         )
         write_docx(folder / "lettre.docx", "Bonjour,", "Dossier DOS-2026-0003, pièce jointe.")
-        summary = files.file_by_rules([DOSSIERS], "entrants")  # type: ignore[list-item]
+        summary = files.file_by_rules([DOSSIERS], "entrants")
         assert visible(tmp_path) == [
             "dossiers/DOS-2026-0001/courrier.txt",
             "dossiers/DOS-2026-0002/scan.pdf",
@@ -94,12 +94,12 @@ class TestRulesThatCapture:
         self, files: Files, tmp_path: Path
     ) -> None:
         inbox(tmp_path, {"a.txt": "Facture DOS-2026-0001", "b.txt": "Courrier DOS-2026-0002", "c.csv": "x"})
-        rules = [
+        rules: Any = [
             {"to": "factures/{{ match.ref }}", "contains": "facture", "matches": r"(?P<ref>DOS-\d+-\d+)"},
             DOSSIERS,
             {"to": "divers", "extension": "csv", "name": "Divers"},
         ]
-        summary = files.file_by_rules(rules, "entrants")  # type: ignore[arg-type]
+        summary = files.file_by_rules(rules, "entrants")
         assert [(e["name"], e["rule"]) for e in summary] == [
             ("a.txt", r"rule 1: contains facture, matches (?P<ref>DOS-\d+-\d+)"),
             ("b.txt", "Dossiers"),
@@ -119,12 +119,12 @@ class TestRulesThatCapture:
         )
         old = (folder / "2025-PV-12.txt").stat().st_mtime - 400 * 86_400
         os.utime(folder / "2025-PV-12.txt", (old, old))
-        rules = [
+        rules: Any = [
             {"to": "archives/{{ match.year }}", "name_matches": r"^(?P<year>\d{4})-PV", "older_than": 365},
             {"to": "petits", "pattern": "*-pv-*.TXT", "max_size": 5},
             {"to": "récents/{{ match.n }}", "name_matches": r"PV-(?P<n>\d+)", "modified_after": "2020-01-01"},
         ]
-        files.file_by_rules(rules, "entrants")  # type: ignore[arg-type]
+        files.file_by_rules(rules, "entrants")
         assert visible(tmp_path) == [
             "archives/2025/2025-PV-12.txt",
             "petits/2026-PV-14.txt",
@@ -134,8 +134,8 @@ class TestRulesThatCapture:
     def test_modified_before_and_min_size(self, files: Files, tmp_path: Path) -> None:
         folder = inbox(tmp_path, {"vieux.txt": "ancien contenu", "neuf.txt": "n"})
         os.utime(folder / "vieux.txt", (946_684_800, 946_684_800))  # 2000-01-01
-        rules = [{"to": "avant-2001", "modified_before": "2001-01-01", "min_size": 5}]
-        summary = files.file_by_rules(rules, "entrants", review="à vérifier")  # type: ignore[list-item]
+        rules: Any = [{"to": "avant-2001", "modified_before": "2001-01-01", "min_size": 5}]
+        summary = files.file_by_rules(rules, "entrants", review="à vérifier")
         assert visible(tmp_path) == ["avant-2001/vieux.txt", "à vérifier/_motifs.csv", "à vérifier/neuf.txt"]
         assert [e["problem"] for e in summary] == ["no_rule", None]
 
@@ -143,11 +143,8 @@ class TestRulesThatCapture:
         self, files: Files, tmp_path: Path, logs: list[str]
     ) -> None:
         inbox(tmp_path, {"a.txt": "rien à voir", "b.txt": "toujours rien"})
-        summary = files.file_by_rules(  # type: ignore[call-arg]
-            [{"to": "x/{{ match.ref }}", "matches": r"(?P<ref>JAMAIS-\d{9})"}],
-            "entrants",
-            review="à vérifier",
-        )
+        never: Any = {"to": "x/{{ match.ref }}", "matches": r"(?P<ref>JAMAIS-\d{9})"}
+        summary = files.file_by_rules([never], "entrants", review="à vérifier")
         assert visible(tmp_path) == ["à vérifier/_motifs.csv", "à vérifier/a.txt", "à vérifier/b.txt"]
         assert {(e["status"], e["review"], e["problem"], e["reason"]) for e in summary} == {
             ("moved", True, "no_rule", "no rule matched")
@@ -164,7 +161,7 @@ class TestRulesThatCapture:
         self, files: Files, tmp_path: Path
     ) -> None:
         inbox(tmp_path, {"a.txt": "rien"})
-        summary = files.file_by_rules([DOSSIERS], "entrants")  # type: ignore[list-item]
+        summary = files.file_by_rules([DOSSIERS], "entrants")
         assert summary[0]["status"] == "left" and summary[0]["reason"] == "no rule matched"
         assert visible(tmp_path) == ["entrants/a.txt"]
 
@@ -175,8 +172,8 @@ class TestRulesThatCapture:
             tmp_path,
             {"photo.bin": bytes(range(256)) * 40, "abîmé.pdf": b"%PDF-1.4 garbage", "FAC-1.bin": b"\x00\x01"},
         )
-        rules = [DOSSIERS, {"to": "factures", "pattern": "FAC-*"}]
-        summary = files.file_by_rules(rules, "entrants", review="à vérifier", default="autres")  # type: ignore[arg-type]
+        rules: Any = [DOSSIERS, {"to": "factures", "pattern": "FAC-*"}]
+        summary = files.file_by_rules(rules, "entrants", review="à vérifier", default="autres")
         by_name = {e["name"]: e for e in summary}
         assert by_name["FAC-1.bin"]["rule"] == "rule 2: pattern FAC-*"
         assert by_name["photo.bin"]["problem"] == "unreadable" and by_name["photo.bin"]["review"]
@@ -192,7 +189,7 @@ class TestRulesThatCapture:
         self, files: Files, tmp_path: Path
     ) -> None:
         inbox(tmp_path, {"rien.txt": "rien", "deux.txt": "DOS-2026-0001 et DOS-2026-0002"})
-        summary = files.file_by_rules([DOSSIERS], "entrants", default="autres", review="à vérifier")  # type: ignore[list-item]
+        summary = files.file_by_rules([DOSSIERS], "entrants", default="autres", review="à vérifier")
         assert visible(tmp_path) == ["autres/rien.txt", "à vérifier/_motifs.csv", "à vérifier/deux.txt"]
         assert [(e["name"], e["rule"], e["problem"]) for e in summary] == [
             ("deux.txt", None, "ambiguous"),
@@ -203,8 +200,11 @@ class TestRulesThatCapture:
         inbox(
             tmp_path, {"deux.txt": "Vos dossiers DOS-2026-0001 et DOS-2026-0002.", "fin.txt": "DOS-2026-0003"}
         )
-        rules = [DOSSIERS, {"to": "texte", "extension": "txt"}]  # a later catch-all does not take it either
-        summary = files.file_by_rules(rules, "entrants", review="à vérifier")  # type: ignore[arg-type]
+        rules: Any = [
+            DOSSIERS,
+            {"to": "texte", "extension": "txt"},
+        ]  # a later catch-all does not take it either
+        summary = files.file_by_rules(rules, "entrants", review="à vérifier")
         first = summary[0]
         assert (first["status"], first["review"], first["problem"]) == ("moved", True, "ambiguous")
         assert first["reason"] == (
@@ -214,13 +214,13 @@ class TestRulesThatCapture:
 
     def test_one_value_written_twice_is_not_ambiguous(self, files: Files, tmp_path: Path) -> None:
         inbox(tmp_path, {"a.txt": "DOS-2026-0001 ... rappel : DOS-2026-0001"})
-        files.file_by_rules([DOSSIERS], "entrants")  # type: ignore[list-item]
+        files.file_by_rules([DOSSIERS], "entrants")
         assert visible(tmp_path) == ["dossiers/DOS-2026-0001/a.txt"]
 
     def test_an_empty_capture_goes_to_review(self, files: Files, tmp_path: Path) -> None:
         inbox(tmp_path, {"a.txt": "Référence : ...\n", "b.txt": "Référence :\n"})
-        rules = [{"to": "d/{{ match.ref }}", "matches": r"Référence :[ ]?(?P<ref>[^\n]*)"}]
-        summary = files.file_by_rules(rules, "entrants", review="revoir")  # type: ignore[arg-type]
+        rules: Any = [{"to": "d/{{ match.ref }}", "matches": r"Référence :[ ]?(?P<ref>[^\n]*)"}]
+        summary = files.file_by_rules(rules, "entrants", review="revoir")
         assert [e["problem"] for e in summary] == ["empty_capture", "empty_capture"]
         assert (
             summary[0]["reason"]
@@ -237,8 +237,8 @@ class TestRulesThatCapture:
                 "c.txt": "Réf : {{ file.__class__.__mro__ }}\n",
             },
         )
-        rules = [{"to": "d/{{ match.ref }}", "matches": r"Réf : (?P<ref>[^\n]+)"}]
-        files.file_by_rules(rules, "entrants")  # type: ignore[arg-type]
+        rules: Any = [{"to": "d/{{ match.ref }}", "matches": r"Réf : (?P<ref>[^\n]+)"}]
+        files.file_by_rules(rules, "entrants")
         assert visible(tmp_path) == [
             "d/{% for x in range(3) %}{{ x }}{% endfor %}/b.txt",
             "d/{{ 7 - 7 }}/a.txt",  # "*" is refused by Windows in a name
@@ -268,8 +268,8 @@ class TestRulesThatCapture:
         self, files: Files, tmp_path: Path, captured: str, folder: str | None
     ) -> None:
         inbox(tmp_path, {"a.txt": f"REF[{captured}]"})
-        rules = [{"to": "dossiers/{{ match.ref }}", "matches": r"REF\[(?P<ref>.*)\]", "name": "R"}]
-        summary = files.file_by_rules(rules, "entrants", review="revoir")  # type: ignore[arg-type]
+        rules: Any = [{"to": "dossiers/{{ match.ref }}", "matches": r"REF\[(?P<ref>.*)\]", "name": "R"}]
+        summary = files.file_by_rules(rules, "entrants", review="revoir")
         if folder is None:
             assert summary[0]["problem"] == "empty_capture"
             assert sorted(tree(tmp_path)) == ["revoir/_motifs.csv", "revoir/a.txt"]
@@ -281,9 +281,9 @@ class TestRulesThatCapture:
         self, files: Files, tmp_path: Path
     ) -> None:
         inbox(tmp_path, {"a.txt": "DOS-2026-0001"})
-        rules = [{"to": "d/{{ match.ref | replace('-', '/') }}", "matches": r"(?P<ref>DOS-\d+-\d+)"}]
+        rules: Any = [{"to": "d/{{ match.ref | replace('-', '/') }}", "matches": r"(?P<ref>DOS-\d+-\d+)"}]
         with pytest.raises(BusinessError, match="change the shape of its folder"):
-            files.file_by_rules(rules, "entrants")  # type: ignore[arg-type]
+            files.file_by_rules(rules, "entrants")
         assert visible(tmp_path) == ["entrants/a.txt"]
 
     def test_a_rule_is_checked_before_the_run(self) -> None:
@@ -304,14 +304,14 @@ class TestRulesThatCapture:
         self, files: Files, tmp_path: Path
     ) -> None:
         inbox(tmp_path, {f"{NFD}-mars.txt": f"Dossier DOS-2026-0009, {NFD} de compte"})
-        rules = [
+        rules: Any = [
             {
                 "to": "relevés/{{ match.ref }}",
                 "pattern": "relevé-*",
                 "matches": r"(?P<ref>DOS-\d+-\d+), relevé",
             }
         ]
-        files.file_by_rules(rules, "entrants")  # type: ignore[arg-type]
+        files.file_by_rules(rules, "entrants")
         filed = [p.name for p in (tmp_path / "relevés" / "DOS-2026-0009").iterdir()]
         assert filed == [f"{NFC}-mars.txt"]
         assert unicodedata.is_normalized("NFC", filed[0])
@@ -320,9 +320,9 @@ class TestRulesThatCapture:
         self, files: Files, tmp_path: Path
     ) -> None:
         inbox(tmp_path, {"a.txt": "rien"})
-        rules = [DOSSIERS]
-        files.file_by_rules(rules, "entrants", recursive=True, review="entrants/revoir", mode="copy")  # type: ignore[arg-type]
-        again = files.file_by_rules(  # type: ignore[arg-type]
+        rules: Any = [DOSSIERS]
+        files.file_by_rules(rules, "entrants", recursive=True, review="entrants/revoir", mode="copy")
+        again = files.file_by_rules(
             rules,
             "entrants",
             recursive=True,
@@ -346,7 +346,7 @@ class TestSkipIdentical:
         )
         write_docx(folder / "d.docx", "DOS-2026-0002")
         arguments: dict[str, Any] = {"recursive": True, "mode": "copy", "on_conflict": "skip_identical"}
-        first = files.file_by_rules([DOSSIERS], "entrants", review="revoir", **arguments)  # type: ignore[list-item]
+        first = files.file_by_rules([DOSSIERS], "entrants", review="revoir", **arguments)
         assert [e["status"] for e in first] == ["copied", "copied", "identical", "copied", "copied"]
         assert visible(tmp_path / "dossiers") == [
             "DOS-2026-0001/lettre (2).txt",
@@ -354,7 +354,7 @@ class TestSkipIdentical:
             "DOS-2026-0002/d.docx",
         ]
         before = tree(tmp_path)
-        second = files.file_by_rules([DOSSIERS], "entrants", review="revoir", **arguments)  # type: ignore[list-item]
+        second = files.file_by_rules([DOSSIERS], "entrants", review="revoir", **arguments)
         assert {e["status"] for e in second} == {"identical"}
         assert tree(tmp_path) == before
         assert len(reasons(tmp_path / "revoir")) == 2
@@ -364,10 +364,10 @@ class TestSkipIdentical:
     ) -> None:
         documents: dict[str, str | bytes] = {"x.txt": "DOS-2026-0001", "y.txt": "DOS-2026-0002"}
         inbox(tmp_path, documents)
-        files.file_by_rules([DOSSIERS], "entrants", on_conflict="skip_identical")  # type: ignore[list-item]
+        files.file_by_rules([DOSSIERS], "entrants", on_conflict="skip_identical")
         filed = tree(tmp_path / "dossiers")
         inbox(tmp_path, documents)  # the same documents dropped again
-        again = files.file_by_rules([DOSSIERS], "entrants", on_conflict="skip_identical")  # type: ignore[list-item]
+        again = files.file_by_rules([DOSSIERS], "entrants", on_conflict="skip_identical")
         assert [e["status"] for e in again] == ["identical", "identical"]
         assert [e["destination"] for e in again] == [
             str(tmp_path / "dossiers/DOS-2026-0001/x.txt"),
@@ -382,9 +382,9 @@ class TestSkipIdentical:
 
     def test_a_new_version_under_a_taken_name_is_kept_beside_it(self, files: Files, tmp_path: Path) -> None:
         inbox(tmp_path, {"x.txt": "DOS-2026-0001 v1"})
-        files.file_by_rules([DOSSIERS], "entrants", on_conflict="skip_identical")  # type: ignore[list-item]
+        files.file_by_rules([DOSSIERS], "entrants", on_conflict="skip_identical")
         inbox(tmp_path, {"x.txt": "DOS-2026-0001 v2"})
-        summary = files.file_by_rules([DOSSIERS], "entrants", on_conflict="skip_identical")  # type: ignore[list-item]
+        summary = files.file_by_rules([DOSSIERS], "entrants", on_conflict="skip_identical")
         assert summary[0]["status"] == "moved"
         assert tree(tmp_path / "dossiers") == {
             "DOS-2026-0001/x.txt": b"DOS-2026-0001 v1",
@@ -393,9 +393,9 @@ class TestSkipIdentical:
 
     def test_a_decomposed_name_finds_its_composed_twin(self, files: Files, tmp_path: Path) -> None:
         inbox(tmp_path, {f"{NFC}.txt": "DOS-2026-0001"})
-        files.file_by_rules([DOSSIERS], "entrants", mode="copy", on_conflict="skip_identical")  # type: ignore[list-item]
+        files.file_by_rules([DOSSIERS], "entrants", mode="copy", on_conflict="skip_identical")
         inbox(tmp_path, {f"{NFD}.txt": "DOS-2026-0001"})
-        summary = files.file_by_rules([DOSSIERS], "entrants", mode="copy", on_conflict="skip_identical")  # type: ignore[list-item]
+        summary = files.file_by_rules([DOSSIERS], "entrants", mode="copy", on_conflict="skip_identical")
         assert [e["status"] for e in summary] == ["identical", "identical"]
         assert visible(tmp_path / "dossiers") == [f"DOS-2026-0001/{NFC}.txt"]
 
@@ -469,7 +469,7 @@ class TestInFrenchAndEnglish:
         self, files: Files, tmp_path: Path, logs: list[str], spoken: str
     ) -> None:
         inbox(tmp_path, {"a.txt": "rien", "b.txt": "DOS-2026-0001 DOS-2026-0002"})
-        files.file_by_rules([DOSSIERS], "entrants", review="revoir")  # type: ignore[list-item]
+        files.file_by_rules([DOSSIERS], "entrants", review="revoir")
         expected = {
             "fr": [
                 ["date", "document", "motif", "emplacement d'origine", "code du problème"],
