@@ -223,6 +223,10 @@ class Filing:
             line = _("files.file_by_rules: {name} is no longer there (another run took it)")
         elif status == "left":
             line = _("files.file_by_rules: {name} left in place: {reason}")
+        elif status == "identical":
+            line = _("files.file_by_rules: {name} was already there, the same bytes: {folder}")
+        elif status == "skipped":
+            line = _("files.file_by_rules: {name} skipped, its name is taken in {folder}")
         elif step.review:
             line = _("files.file_by_rules: {name} to review in {folder}: {reason}")
         elif step.problem is not None:
