@@ -24,9 +24,8 @@ from robots.kit.errors import ApplicationError, BusinessError, ConfigurationErro
 from robots.kit.i18n import _
 
 OnConflict = Literal["fail", "skip", "rename", "overwrite", "skip_identical"]
-"""What to do when a destination name is taken: fail, skip, rename ("name (2).ext"), overwrite (the file there
-goes to the trash), or skip_identical: nothing to do when the file there, or one of its numbered versions
-"name (N).ext", has the same bytes; otherwise as rename, so that two different documents are both kept."""
+"""When a name is taken: fail, skip, rename ("name (2).ext"), overwrite (the old file to the trash), or
+skip_identical: nothing to do when it or a "name (N).ext" has the same bytes, else as rename."""
 Placement = Literal["moved", "copied", "skipped", "identical", "unchanged"]
 TRASH_FOLDER = ".robo-trash"
 
@@ -171,30 +170,23 @@ def numbered_name(target: Path, taken: Callable[[Path], bool]) -> Path:
         counter += 1
 
 
-def numbered_versions(target: Path) -> Iterator[Path]:
-    """`target` and the files beside it named like its numbered versions, "name (2).ext", "name (3).ext" and so on."""
-    import re
-
-    if target.is_file():
-        yield target
-    try:
-        siblings = list(target.parent.iterdir())
-    except OSError:
-        return
-    numbered = re.compile(re.escape(target.stem) + r" \(\d+\)" + re.escape(target.suffix))
-    for sibling in sorted(siblings):
-        if numbered.fullmatch(sibling.name) and sibling.is_file():
-            yield sibling
-
-
 def identical_file(target: Path, digest: str, size: int) -> Path | None:
-    """The file at `target`, or one of its numbered versions, whose bytes are `size` long with sha256 `digest`."""
-    for candidate in numbered_versions(target):
+    """`target` or a numbered version "name (N).ext" beside it holding these bytes (`size`, sha256 `digest`).
+
+    Numbered versions are looked at in order until three numbers in a row are free (a few may have been removed).
+    """
+    counter, free = 1, 0
+    while free < 3:
+        candidate = target if counter == 1 else target.with_name(f"{target.stem} ({counter}){target.suffix}")
+        counter += 1
         try:
-            if candidate.stat().st_size == size and file_digest(candidate) == digest:
-                return candidate
-        except OSError:
+            found = candidate.stat().st_size == size and file_digest(candidate) == digest
+        except OSError:  # not there, or a folder
+            free += 1
             continue
+        free = 0
+        if found:
+            return candidate
     return None
 
 
@@ -250,24 +242,21 @@ class Transfer:
         )
 
     def move(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
-        """Move a file; returns its new path, or None when it was skipped (`on_conflict: skip`).
-
-        With `skip_identical`, when the same bytes are already at `target` (or a numbered version of it), the
-        source goes to the trash beside it and that file's path is returned: moving it would change nothing.
-        """
+        """Move a file; returns its new path, or None when skipped; with `skip_identical`, see `place_file`."""
         return self.place_file(source, target, on_conflict, keep_source=False)[0]
 
     def copy(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
-        """Copy a file (bytes checked by sha256); returns the copy's path, or None when skipped.
-
-        With `skip_identical`, the path of the file already there with the same bytes, when there is one.
-        """
+        """Copy a file (bytes checked by sha256); returns the copy's path, or None when skipped."""
         return self.place_file(source, target, on_conflict, keep_source=True)[0]
 
     def place_file(
         self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool
     ) -> tuple[Path | None, Placement]:
-        """Move or copy a file; returns where it is now (None when skipped) and what was done."""
+        """Move or copy a file; returns where it is now (None when skipped) and what was done.
+
+        With `skip_identical`, when the same bytes are already at `target` or a numbered version of it, that
+        file is returned as "identical"; a moved source then goes to the trash beside it (moving changes nothing).
+        """
         with one_writer(target, self.run_id, self.robot):  # runs placing files under one name take turns
             if on_conflict == "skip_identical":
                 info = source.stat()
@@ -279,7 +268,12 @@ class Transfer:
         if final is None:
             return None, "skipped"
         if _same_file(source, final):
-            return final, "unchanged"
+            if keep_source or source.resolve() == final.resolve():
+                return final, "unchanged"
+            source.unlink()  # a move cut short between its link and its unlink: finish it
+            self.log(
+                _("{robot}: moved {source} → {target}").format(robot=self.robot, source=source, target=final)
+            )
         return final, "copied" if keep_source else "moved"
 
     def _already_there(self, source: Path, same: Path, *, keep_source: bool) -> None:

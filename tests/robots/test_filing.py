@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,7 @@ from robots.files import Files
 from robots.kit import BusinessError, RobotContext
 from tests.robots import locales
 from tests.robots.test_files import pdf_with_text, write_docx
+from tests.waiting import wait_until
 
 spoken = locales.spoken
 
@@ -54,6 +56,24 @@ def inbox(root: Path, documents: dict[str, str | bytes]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body.encode() if isinstance(body, str) else body)
     return folder
+
+
+def filing_script(mode: str) -> str:
+    """A Python program filing `entrants` under the folder given as its first argument, as a run of its own."""
+    return textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from robots.files import Files
+        from robots.kit import RobotContext
+        root = Path(sys.argv[1])
+        context = RobotContext(run_id=sys.argv[2], workflow_name="t", workflow_dir=root,
+                               artifacts_dir=root / "artifacts")
+        rule = {DOSSIERS!r}
+        Files(context).file_by_rules([rule], "entrants", recursive=True, mode={mode!r},
+                                     on_conflict="skip_identical")
+        """
+    )
 
 
 def reasons(folder: Path) -> list[list[str]]:
@@ -435,20 +455,7 @@ class TestSkipIdentical:
         documents: dict[str, str | bytes] = {f"d{n:02}.txt": f"DOS-2026-{n % 4:04} n{n}" for n in range(30)}
         documents |= {f"e{n:02}/d00.txt": "DOS-2026-0000 n0" for n in range(5)}  # identical to d00.txt
         inbox(tmp_path, documents)
-        script = textwrap.dedent(
-            f"""
-            import sys
-            from pathlib import Path
-            from robots.files import Files
-            from robots.kit import RobotContext
-            root = Path(sys.argv[1])
-            context = RobotContext(run_id=sys.argv[2], workflow_name="t", workflow_dir=root,
-                                   artifacts_dir=root / "artifacts")
-            rule = {DOSSIERS!r}
-            Files(context).file_by_rules([rule], "entrants", recursive=True, mode={mode!r},
-                                         on_conflict="skip_identical")
-            """
-        )
+        script = filing_script(mode)
         runs = [
             subprocess.Popen([sys.executable, "-c", script, str(tmp_path), f"r{n}"], stderr=subprocess.PIPE)
             for n in range(2)
@@ -461,6 +468,34 @@ class TestSkipIdentical:
             {body.encode() for body in documents.values() if isinstance(body, str)}
         )
         assert all(not name.endswith(" (2).txt") for name in filed)
+
+    @pytest.mark.parametrize("mode", ["copy", "move"])
+    def test_a_run_killed_mid_way_then_run_again_files_each_document_once(
+        self, tmp_path: Path, mode: str
+    ) -> None:
+        documents: dict[str, str | bytes] = {f"d{n:03}.txt": f"DOS-2026-{n % 7:04} n{n}" for n in range(400)}
+        inbox(tmp_path, documents)
+        script = filing_script(mode)
+        victim = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), "tue"])
+        try:
+            wait_until(lambda: len(list((tmp_path / "dossiers").rglob("*.txt"))) >= 20 or None, timeout=60)
+        finally:
+            victim.send_signal(signal.SIGKILL)
+            victim.wait()
+        assert victim.returncode == -signal.SIGKILL, (
+            "the run ended before it was killed: raise the number of documents"
+        )
+        again = subprocess.run([sys.executable, "-c", script, str(tmp_path), "reprise"], capture_output=True)
+        assert again.returncode == 0, again.stderr.decode()
+        filed = {
+            name: body
+            for name, body in tree(tmp_path / "dossiers").items()
+            if not name.rsplit("/", 1)[-1].startswith(".")
+        }
+        assert sorted(filed.values()) == sorted(
+            body.encode() for body in documents.values() if isinstance(body, str)
+        )
+        assert visible(tmp_path / "entrants") == ([] if mode == "move" else sorted(documents))
 
 
 @pytest.mark.usefixtures("spoken")
