@@ -297,6 +297,20 @@ class TestRulesThatCapture:
             assert sorted(tree(tmp_path)) == [f"dossiers/{folder}/a.txt"]
             assert summary[0]["match"] == {"ref": folder}
 
+    def test_a_hostile_file_name_captured_by_name_matches(self, files: Files, tmp_path: Path) -> None:
+        inbox(tmp_path, {" ..-facture.pdf": b"x", "CON-devis.pdf": b"y", "\u202ecod-note.pdf": b"z"})
+        rules: Any = [
+            {"to": "clients/{{ match.client }}", "name_matches": r"^(?P<client>[^-]*)-", "name": "C"}
+        ]
+        summary = files.file_by_rules(rules, "entrants", review="revoir")
+        assert sorted(tree(tmp_path)) == [
+            "clients/CON_/CON-devis.pdf",
+            "clients/cod/\u202ecod-note.pdf",
+            "revoir/ ..-facture.pdf",
+            "revoir/_motifs.csv",
+        ]
+        assert [e["problem"] for e in summary] == ["empty_capture", None, None]
+
     def test_a_destination_that_rebuilds_a_path_from_a_capture_is_refused(
         self, files: Files, tmp_path: Path
     ) -> None:
