@@ -199,7 +199,10 @@ class Filing:
                     "files.file_by_rules: {n} destinations already taken, nothing was filed: {paths}",
                     len(clashes),
                 ).format(n=len(clashes), paths=shown),
-                hint=_("choose `on_conflict: rename` (keeps both, 'name (2).ext'), `skip` or `overwrite`"),
+                hint=_(
+                    "choose `on_conflict: skip_identical` (files the same bytes once, keeps different ones as "
+                    "'name (2).ext'), `rename` (keeps both), `skip` or `overwrite`"
+                ),
             )
 
     def _place(self, step: Step) -> tuple[Status, Path | None]:

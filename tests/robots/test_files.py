@@ -514,11 +514,17 @@ class TestInFrenchAndEnglish:
         assert (caught.value.message, caught.value.hint) == {
             "fr": (
                 f"files.file_by_rules : 1 destination déjà prise, rien n'a été classé : {taken}",
-                "choisissez `on_conflict: rename` (garde les deux, « nom (2).ext »), `skip` ou `overwrite`",
+                (
+                    "choisissez `on_conflict: skip_identical` (classe une seule fois les mêmes octets, garde les "
+                    "différents sous « nom (2).ext »), `rename` (garde les deux), `skip` ou `overwrite`"
+                ),
             ),
             "en": (
                 f"files.file_by_rules: 1 destination already taken, nothing was filed: {taken}",
-                "choose `on_conflict: rename` (keeps both, 'name (2).ext'), `skip` or `overwrite`",
+                (
+                    "choose `on_conflict: skip_identical` (files the same bytes once, keeps different ones as "
+                    "'name (2).ext'), `rename` (keeps both), `skip` or `overwrite`"
+                ),
             ),
         }[spoken]
         assert (tmp_path / "entrants" / "FAC-1.pdf").read_bytes() == b"nouvelle"
