@@ -147,11 +147,13 @@ class Files(ArchiveActions):
             source: The file to move.
             target: Its new path, e.g. "classés/{{ year }}/{{ reference }}-{{ file.name }}"; a target that is
                 an existing folder or ends with "/" keeps the file's name.
-            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext") or overwrite
-                (the file already there goes to the trash).
+            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext"), overwrite
+                (the file already there goes to the trash) or skip_identical (nothing to do when the same bytes
+                are there as "name.ext" or "name (N).ext", then its path is returned; otherwise as rename).
 
         Returns:
-            The file's new path, or nothing when it was skipped.
+            The file's new path, or nothing when it was skipped. With skip_identical and the same bytes already
+            at the target, the source goes to the trash beside it: moving it would change nothing.
         """
         path = self.context.input_file(source)
         moved = self._transfer.move(path, self._target(path, target), on_conflict)
@@ -166,8 +168,9 @@ class Files(ArchiveActions):
         Args:
             source: The file to copy.
             target: The copy's path; a target that is an existing folder or ends with "/" keeps the name.
-            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext") or overwrite
-                (the file already there goes to the trash).
+            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext"), overwrite
+                (the file already there goes to the trash) or skip_identical (nothing to do when the same bytes
+                are there as "name.ext" or "name (N).ext", then its path is returned; otherwise as rename).
 
         Returns:
             The copy's path, or nothing when it was skipped.
@@ -183,7 +186,8 @@ class Files(ArchiveActions):
         Args:
             source: The file to rename.
             new_name: Its new name, e.g. "{{ reference }}.pdf" (no folder: use files.move to change folder).
-            on_conflict: When the name is taken: fail (default), skip, rename ("name (2).ext") or overwrite.
+            on_conflict: When the name is taken: fail (default), skip, rename ("name (2).ext"), overwrite or
+                skip_identical (the same bytes already under that name: the file goes to the trash).
 
         Returns:
             The file's new path, or nothing when it was skipped.
