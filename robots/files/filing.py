@@ -61,7 +61,9 @@ def _shape(path: str) -> tuple[str, int]:
 def reason_text(problem: Problem, rule: str | None, detail: str) -> str:
     """Why a document was not filed, as the person reviewing it reads it."""
     if problem == "unreadable":
-        return _("its text could not be read (a scan without text, or a damaged or protected document)")
+        return _(
+            "no text could be read from it (a scan without text, or an empty, damaged or protected document)"
+        )
     if problem == "ambiguous":
         return _("rule '{rule}' found several different values: {values}").format(rule=rule, values=detail)
     if problem == "empty_capture":

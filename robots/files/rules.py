@@ -314,7 +314,7 @@ def judge(rule: FilingRule, source: Path, texts: DocumentTexts) -> Verdict:
         captures.update(verdict.captures)
     if rule.contains is None and rule.matches is None:
         return Verdict(True, captures)
-    if texts.text(source) is None:
+    if not (texts.text(source) or "").strip():  # a scan without a text layer reads as ""
         return Verdict(False, problem="unreadable")
     wanted = [comparable(text) for text in as_list(rule.contains)]
     if wanted and not any(text in texts.comparable(source) for text in wanted):

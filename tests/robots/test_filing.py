@@ -190,19 +190,28 @@ class TestRulesThatCapture:
     ) -> None:
         inbox(
             tmp_path,
-            {"photo.bin": bytes(range(256)) * 40, "abîmé.pdf": b"%PDF-1.4 garbage", "FAC-1.bin": b"\x00\x01"},
+            {
+                "photo.bin": bytes(range(256)) * 40,
+                "abîmé.pdf": b"%PDF-1.4 garbage",
+                "FAC-1.bin": b"\x00\x01",
+                "scan.pdf": pdf_with_text(),  # a page without a text layer, as a scanner makes it
+                "vide.txt": "  \n",
+            },
         )
         rules: Any = [DOSSIERS, {"to": "factures", "pattern": "FAC-*"}]
         summary = files.file_by_rules(rules, "entrants", review="à vérifier", default="autres")
         by_name = {e["name"]: e for e in summary}
         assert by_name["FAC-1.bin"]["rule"] == "rule 2: pattern FAC-*"
         assert by_name["photo.bin"]["problem"] == "unreadable" and by_name["photo.bin"]["review"]
-        assert "could not be read" in by_name["abîmé.pdf"]["reason"]
+        assert "no text could be read" in by_name["abîmé.pdf"]["reason"]
+        assert by_name["scan.pdf"]["problem"] == by_name["vide.txt"]["problem"] == "unreadable"
         assert visible(tmp_path) == [
             "factures/FAC-1.bin",
             "à vérifier/_motifs.csv",
             "à vérifier/abîmé.pdf",
             "à vérifier/photo.bin",
+            "à vérifier/scan.pdf",
+            "à vérifier/vide.txt",
         ]
 
     def test_default_takes_documents_no_rule_matched_and_review_the_problems(
