@@ -124,7 +124,10 @@ class Files(ArchiveActions):
                 continue
             if name and not fnmatch.fnmatch(path.name.casefold(), name.casefold()):
                 continue
-            record = file_record(path)
+            try:
+                record = file_record(path)
+            except FileNotFoundError:  # moved away since the folder was read (another run filing it)
+                continue
             age_days = (now - record["modified"].timestamp()) / 86_400
             if (min_size is not None and record["size"] < min_size) or (
                 max_size is not None and record["size"] > max_size

@@ -44,7 +44,6 @@ from robots.kit.files import (
     identical_file,
     missing_file,
     numbered_name,
-    one_writer,
     place,
     remove_leftovers,
     temporary_path,
@@ -72,6 +71,7 @@ from robots.kit.i18n import (
     pgettext,
     set_language,
 )
+from robots.kit.locks import one_writer
 from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from robots.kit.paths import outside_error, path_outside, refused_name
 from robots.kit.robot import Robot, RobotContext, SharedResources
