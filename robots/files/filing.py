@@ -119,10 +119,7 @@ class Filing:
             if verdict.matched:
                 destination = self._destination(rule.to, record, verdict.captures, label)
                 return Step(source, destination / name, label, verdict.captures)
-            if verdict.problem in (
-                "ambiguous",
-                "empty_capture",
-            ):  # the rule's kind of document: a person decides
+            if verdict.problem in ("ambiguous", "empty_capture"):  # its kind of document: a person decides
                 problem, problem_rule, detail = verdict.problem, label, verdict.detail
                 break
             if verdict.problem == "unreadable" and problem is None:
