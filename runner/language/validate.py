@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from robots.kit import N_, Span, _, ngettext
-from runner.language.actions import changes_things, check_action_step
+from runner.language.actions import changes_things, check_action_step, check_one_screen
 from runner.language.diagnostics import Diagnostic, did_you_mean, one_of, print_diagnostics
 from runner.language.environment import is_credential_variable
 from runner.language.loader import (
@@ -305,6 +305,9 @@ class _SemanticChecker:
             lambda value, path: self.check_templates(value, path, scope),
             own_display=self.workflow.display == "virtual",
         )
+
+    def check_lanes(self, loop: ForEachStep) -> None:
+        check_one_screen(loop, self.spans, self.error)
 
     def check_changes_are_checked(self, loop: ForEachStep) -> None:
         """A warning for a loop whose items change things but that cannot tell whether an item is entered."""
