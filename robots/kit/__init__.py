@@ -45,14 +45,15 @@ from robots.kit.files import (
     TEMPORARY_SUFFIX,
     TRASH_FOLDER,
     OnConflict,
+    Placement,
     Transfer,
     atomic_file,
     atomic_path,
     check_not_open,
     file_digest,
+    identical_file,
     missing_file,
     numbered_name,
-    one_writer,
     place,
     remove_leftovers,
     temporary_path,
@@ -80,6 +81,7 @@ from robots.kit.i18n import (
     pgettext,
     set_language,
 )
+from robots.kit.locks import one_writer
 from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from robots.kit.paths import outside_error, path_outside, refused_name
 from robots.kit.patterns import KINDS, READY_PATTERNS, Kind, is_valid
@@ -116,6 +118,7 @@ __all__ = [
     "OnConflict",
     "ParameterSpec",
     "PatternProblem",
+    "Placement",
     "ReferenceShape",
     "RegularExpression",
     "RoboError",
@@ -147,6 +150,7 @@ __all__ = [
     "format_moment",
     "format_number",
     "human_zone",
+    "identical_file",
     "in_human_zone",
     "is_valid",
     "language_from",
