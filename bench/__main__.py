@@ -20,6 +20,7 @@ BENCHMARKS = [
     "scheduler",
     "secrets",
     "report",
+    "desktop",
     "documents",
 ]
 RESULTS = Path(__file__).parent / "results"

@@ -26,3 +26,62 @@ def test_the_excel_benchmarks_child_reads_a_small_sheet(tmp_path: Path, mode: st
     result = child(mode, path)
     assert result["rows"] == (0 if mode == "imports" else 10)
     assert result["maxrss_kb"] > 0
+
+
+class TestDesktopBenchmark:
+    """The desktop benchmark measures only runs that entered every record exactly (a broken run is no figure)."""
+
+    def _store(self, tmp_path: Path, records: list[tuple[str, str, str, str, int, str]]) -> Path:
+        from tests.mock_desktop import CaseStore, NewCase
+
+        database = tmp_path / "dossiers.sqlite"
+        store = CaseStore(database)
+        for record in records:
+            store.add(NewCase(*record), "agent1")
+        return database
+
+    def test_the_spreadsheet_gives_twenty_accented_records(self) -> None:
+        from bench.bench_desktop import SPREADSHEET, expected_records
+
+        records = expected_records(SPREADSHEET)
+        assert len(records) == 20 and len({record[0] for record in records}) == 20
+        assert ("REF-2026-0004", "Poirier", "Édith", "Saint Michelle", 8740383, "Subvention") in records
+
+    def test_a_run_that_entered_every_record_passes_the_check(self, tmp_path: Path) -> None:
+        from bench.bench_desktop import SPREADSHEET, check_entered, expected_records
+
+        records = expected_records(SPREADSHEET)
+        check_entered(self._store(tmp_path, records), records)
+
+    @pytest.mark.parametrize("damage", ["lost accent", "missing record", "entered twice", "wrong amount"])
+    def test_a_broken_run_fails_the_check(self, tmp_path: Path, damage: str) -> None:
+        from bench.bench_desktop import SPREADSHEET, check_entered, expected_records
+
+        records = expected_records(SPREADSHEET)
+        stored = list(records)
+        if damage == "lost accent":  # what `xdotool type` did: "Jérôme" stored as "Jrôme"
+            stored[3] = (*stored[3][:2], "dith", *stored[3][3:])
+        elif damage == "missing record":
+            stored.pop()
+        elif damage == "entered twice":
+            stored.append((stored[0][0] + "-bis", *stored[0][1:]))
+        else:
+            stored[0] = (*stored[0][:4], stored[0][4] + 1, stored[0][5])
+        with pytest.raises(RuntimeError, match="records instead of 20"):
+            check_entered(self._store(tmp_path, stored), records)
+
+    def test_the_benchmark_workflow_is_valid(self, xvfb_display: object) -> None:
+        import subprocess
+        import sys
+
+        from bench.bench_desktop import ROOT, WORKFLOW
+
+        done = subprocess.run(
+            [sys.executable, "-m", "runner.cli", "validate", str(WORKFLOW)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr

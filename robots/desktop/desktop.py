@@ -6,9 +6,8 @@ xdotool; waits poll until a deadline, never sleep a fixed time. pyautogui is imp
 a display each action fails with a clear configuration error. Any failure saves a screenshot to the artifacts.
 
 Its actions are by topic: acting on the application in `input.py`, looking at the screen in `reading.py`; the
-settings and the guard they all run in are `session.py`'s `DesktopCore`. Settings (the run's settings under
-"desktop"; no workflow key sets them yet): `timeout`, `pause` (seconds after each pyautogui call), `fail_safe`
-(true), `language` ("fra+eng").
+settings and the guard they all run in are `session.py`'s `DesktopCore`. Settings: the workflow's `desktop:`
+key (`settings.py`: `pause`, `fail_safe`, `timeout`, `ocr_language`, `image_confidence`, `text_confidence`).
 """
 
 from __future__ import annotations
@@ -29,21 +28,33 @@ class Desktop(InputActions, ReadingActions):
     """Drive desktop applications on the X display: windows, typing, clicks, images and text on screen (pyautogui)."""
 
     name = "desktop"
+    reads_its_own_changes = (
+        True  # a dry run does not wait for a window that a skipped key press would have opened
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._started: list[subprocess.Popen[bytes]] = []
 
-    @action
+    @action(side_effects=True, idempotent=True)
     def launch(
-        self, command: str | list[str], window: str, keep_open: bool = False, timeout: Seconds | None = None
+        self,
+        command: str | list[str],
+        window: str,
+        keep_open: bool = False,
+        folder: str | None = None,
+        timeout: Seconds | None = None,
     ) -> dict[str, Any]:
         """Start an application and wait for its window to show; it is given the keyboard.
+
+        Starting an application changes things (it may open a session, lock records): a dry run does not.
 
         Args:
             command: The program and its arguments, e.g. "xterm -title Saisie", or as a list.
             window: A part of the title of the window it opens, e.g. "Saisie".
             keep_open: Leave the application running when the run ends (it is stopped otherwise).
+            folder: The folder the application starts in, relative to the workflow's folder (that folder when
+                not given).
             timeout: Seconds to wait for the window.
 
         Returns:
@@ -55,7 +66,7 @@ class Desktop(InputActions, ReadingActions):
             try:
                 process = subprocess.Popen(
                     argv,
-                    cwd=self.context.workflow_dir,
+                    cwd=self.context.workflow_dir / folder if folder else self.context.workflow_dir,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -75,11 +86,12 @@ class Desktop(InputActions, ReadingActions):
         return self._guarded(_("starting {program}").format(program=argv[0] if argv else "?"), work)
 
     @action
-    def wait_for_window(self, title: str, timeout: Seconds | None = None) -> dict[str, Any]:
-        """Wait until a window whose title contains `title` shows.
+    def wait_for_window(self, title: str | list[str], timeout: Seconds | None = None) -> dict[str, Any]:
+        """Wait until a window whose title contains `title` shows (or any of several titles).
 
         Args:
-            title: A part of the window's title, case ignored, e.g. "Connexion".
+            title: A part of the window's title, case ignored, e.g. "Connexion"; or a list of them, to wait for
+                whichever shows first, e.g. ["Dossier trouvé", "Aucun dossier"].
             timeout: Seconds to wait.
 
         Returns:
@@ -90,7 +102,8 @@ class Desktop(InputActions, ReadingActions):
             found, shown = wait_window(title, self._timeout(timeout))
             return {"window": found, "title": shown}
 
-        return self._guarded(_("waiting for window '{title}'").format(title=title), work)
+        shown = title if isinstance(title, str) else " / ".join(title)
+        return self._guarded(_("waiting for window '{title}'").format(title=shown), work)
 
     @action
     def focus_window(self, title: str, timeout: Seconds | None = None) -> dict[str, Any]:

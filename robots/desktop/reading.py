@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from robots.desktop.screen import ScreenRegion, Spot, grab, read_text
+from robots.desktop.screen import ScreenRegion, Spot, read_text
 from robots.desktop.session import DesktopCore
+from robots.desktop.windows import poll, wait_window, window_region
 from robots.kit import Seconds, _, action
 
 
@@ -13,20 +14,26 @@ class ReadingActions(DesktopCore):
     """Screenshots, waits for what shows, and OCR (mixed into the desktop robot)."""
 
     @action
-    def screenshot(self, file: str | None = None, region: ScreenRegion | None = None) -> str:
+    def screenshot(self, file: str | None = None, region: ScreenRegion | None = None) -> str | None:
         """Save a picture of the screen (or of a region of it) to the run's artifacts.
+
+        A window a secret was typed into is blacked out in it; when that window cannot be told, no picture is
+        taken and the run's log says why.
 
         Args:
             file: The picture's file name in the artifacts, e.g. "saisie.png".
             region: Only this part of the screen: [left, top, width, height].
 
         Returns:
-            The picture's path.
+            The picture's path (none when it could not be taken safely).
         """
 
-        def work() -> str:
+        def work() -> str | None:
+            picture = self._picture(self._region(region), _("taking a screenshot"))
+            if picture is None:
+                return None
             path = self.context.artifact_path(file or "screen.png")
-            grab(self._region(region)).save(path)
+            picture.save(path)
             self.context.record_artifact(path, "screenshot", _("screenshot of the screen"))
             return str(path)
 
@@ -36,7 +43,7 @@ class ReadingActions(DesktopCore):
     def wait_for_image(
         self,
         image: str,
-        confidence: float = 0.8,
+        confidence: float | None = None,
         region: ScreenRegion | None = None,
         timeout: Seconds | None = None,
     ) -> dict[str, Any]:
@@ -44,7 +51,8 @@ class ReadingActions(DesktopCore):
 
         Args:
             image: A picture (PNG) of what to wait for, e.g. "images/bouton-valider.png".
-            confidence: How closely it must match, from 0 to 1.
+            confidence: How closely it must match, from 0 to 1 (the setting `desktop.image_confidence`, 0.8, by
+                default).
             region: Look only in this part of the screen: [left, top, width, height].
             timeout: Seconds to wait.
 
@@ -61,7 +69,7 @@ class ReadingActions(DesktopCore):
     def wait_for_text(
         self,
         text: str,
-        confidence: float = 0.6,
+        confidence: float | None = None,
         region: ScreenRegion | None = None,
         timeout: Seconds | None = None,
     ) -> dict[str, Any]:
@@ -69,7 +77,8 @@ class ReadingActions(DesktopCore):
 
         Args:
             text: The text, one or more whole words, e.g. "Enregistrement effectué".
-            confidence: How sure the reading must be, from 0 to 1.
+            confidence: How sure the reading must be, from 0 to 1 (the setting `desktop.text_confidence`, 0.6, by
+                default).
             region: Look only in this part of the screen: [left, top, width, height].
             timeout: Seconds to wait.
 
@@ -82,17 +91,35 @@ class ReadingActions(DesktopCore):
             lambda: self._locate(spot, timeout).to_dict(),
         )
 
-    @action
-    def read_text(self, region: ScreenRegion | None = None, language: str | None = None) -> str:
-        """Read the text shown on the screen or a region of it, by OCR (Tesseract).
+    @action(at_most_one=[["region", "window"]])
+    def read_text(
+        self,
+        region: ScreenRegion | None = None,
+        window: str | None = None,
+        language: str | None = None,
+        timeout: Seconds | None = None,
+    ) -> str:
+        """Read the text shown on the screen, a region of it or a window, by OCR (Tesseract).
 
         Args:
             region: Only this part of the screen: [left, top, width, height].
-            language: Tesseract's languages, e.g. "fra" or "fra+eng" (the setting `desktop.language` by default).
+            window: Only this window, once it shows: a part of its title, case ignored, e.g. "Dossier enregistré".
+            language: Tesseract's languages, e.g. "fra" or "fra+eng" (the setting `desktop.ocr_language` by
+                default).
+            timeout: Seconds to wait for the window, and for text to show in it.
 
         Returns:
-            The text read, its lines kept.
+            The text read, its lines kept; a line showing a secret is masked.
         """
-        return self._guarded(
-            _("reading the screen"), lambda: read_text(self._region(region), language or self.language)
-        )
+
+        def work() -> str:
+            languages = language or self.language
+            if window is None:
+                return read_text(self._region(region), languages)
+            seconds = self._timeout(timeout)
+            where = window_region(wait_window(window, seconds)[0])
+            # a window just shown may not be drawn yet (measured: a blank read now and then): read until it shows text
+            text, _waited = poll(lambda: read_text(where, languages).strip() or None, seconds)
+            return text or ""
+
+        return self._guarded(_("reading the screen"), lambda: self.secrets.mask_read(work()))

@@ -6,6 +6,7 @@ session type, so it is not used. OpenCV and pytesseract are imported on first us
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field
 
-from robots.kit import FlatParameters
+from robots.kit import ConfigurationError, FlatParameters, _
 
 Region = tuple[int, int, int, int]
 """A part of the screen: left, top, width, height, in pixels."""
@@ -69,8 +70,8 @@ class Spot(FlatParameters):
         position: A point of the screen: [x, y] in pixels from its top left corner, e.g. [640, 480].
         image: A picture (PNG) of what to point at, e.g. "images/bouton-valider.png", found on the screen.
         text: A text shown on the screen, found by reading it (OCR), e.g. "Valider".
-        confidence: How closely the image or the text must match, from 0 to 1 (0.8 by default for an image,
-            0.6 for a text).
+        confidence: How closely the image or the text must match, from 0 to 1 (by default the settings
+            `desktop.image_confidence`, 0.8, and `desktop.text_confidence`, 0.6).
         region: Look only in this part of the screen: [left, top, width, height].
     """
 
@@ -138,11 +139,40 @@ class Word:
     box: Box
 
 
+@functools.cache
+def installed_languages() -> frozenset[str]:
+    """The languages Tesseract has data for here ("eng", "fra"…); a clear error when Tesseract is missing."""
+    import pytesseract
+
+    try:
+        return frozenset(pytesseract.get_languages(config=""))
+    except pytesseract.TesseractNotFoundError:
+        raise ConfigurationError(
+            _("Tesseract is not installed: the screen cannot be read"),
+            hint=_(
+                "install it with scripts/install-system-deps.sh (Debian packages tesseract-ocr, tesseract-ocr-fra)"
+            ),
+        ) from None
+
+
+def check_languages(language: str) -> None:
+    """A `ConfigurationError` when Tesseract has no data for one of `language`'s languages ("fra+eng")."""
+    missing = [name for name in language.split("+") if name not in installed_languages()]
+    if missing:
+        raise ConfigurationError(
+            _("Tesseract has no data for the language {languages}").format(languages=", ".join(missing)),
+            hint=_("installed here: {installed}; on Debian, install tesseract-ocr-{package}").format(
+                installed=", ".join(sorted(installed_languages())), package=missing[0]
+            ),
+        )
+
+
 def read_words(region: Region | None, language: str) -> list[Word]:
     """The words Tesseract reads on the screen (or a region), in reading order, with their boxes."""
     import pytesseract
     from PIL import Image
 
+    check_languages(language)
     shot = grab(region)
     zoomed = shot.convert("L").resize(
         (shot.width * OCR_ZOOM, shot.height * OCR_ZOOM), Image.Resampling.LANCZOS
@@ -170,6 +200,7 @@ def read_text(region: Region | None, language: str) -> str:
     import pytesseract
     from PIL import Image
 
+    check_languages(language)
     shot = grab(region)
     zoomed = shot.convert("L").resize(
         (shot.width * OCR_ZOOM, shot.height * OCR_ZOOM), Image.Resampling.LANCZOS

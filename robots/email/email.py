@@ -2,8 +2,10 @@
 
 `send` takes bodies that the workflow has already rendered (`text: "{{ … }}"`), attaches files, and returns the
 message's Message-ID, which is also logged so a sent mail can be traced. `read` finds messages by sender,
-subject, date or unread state, saves their attachments into a folder (never replacing a file: "facture (2).pdf"),
-then marks them read or moves them, only once everything was saved.
+subject, date, unread state or Message-ID, saves their attachments into a folder (never replacing a file:
+"facture (2).pdf"; the same bytes again are the file already saved), then marks them read or moves them, only once
+everything was saved. `move` and `create_folder` (in `folders.py`) can be done again without harm, as a resumed
+work item does; the IMAP connection and searches are `imap.py`.
 
 TLS certificates are always checked, against the system's authorities or `ca_file`; `verify_tls: false` turns
 the check off for a test server only. Errors name the server (host:port) and what to check: a server that does
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import email.policy
 import mimetypes
-from contextlib import suppress
 from datetime import date
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
@@ -26,6 +27,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from robots.email.folders import FolderActions
+from robots.email.imap import (
+    FETCH_CHUNK,
+    IMAP_PORTS,
+    attachments_of,
+    envelope,
+    folder_names,
+    imap_session,
+    message_id_of,
+    search,
+)
 from robots.email.support import (
     refuse_control_characters,
     safe_filename,
@@ -34,29 +46,26 @@ from robots.email.support import (
 )
 from robots.kit import (
     SMTP_PORTS,
-    ApplicationError,
     BusinessError,
     ConfigurationError,
     ConfinedPath,
-    RoboError,
-    Robot,
     Seconds,
     Secret,
     Security,
     SmtpServer,
     _,
     action,
-    connection_error,
+    format_number,
     ngettext,
     send_message,
-    tls_context,
 )
 
 if TYPE_CHECKING:
-    from imap_tools import BaseMailBox, MailMessage
+    from imap_tools import MailMessage
 
-IMAP_PORTS = {"none": 143, "starttls": 143, "ssl": 993}
-_FETCH_CHUNK = 100
+# Attachments are held in memory while saved: a message over this size is left for a person by default.
+DEFAULT_MAX_SIZE_MB = 50.0
+Megabytes = Annotated[float, Field(gt=0)]
 # Headers folded at 78 characters lose the space between two encoded words in CPython's email package
 # ("construire — pièces" arrives as "construire —pièces"); RFC 5322 allows lines of up to 998 characters.
 _POLICY = email.policy.default.clone(max_line_length=998)
@@ -66,19 +75,10 @@ def _addresses_header(pairs: list[tuple[str, str]]) -> str:
     return ", ".join(formataddr(pair) for pair in pairs)
 
 
-class Email(Robot):
+class Email(FolderActions):
     """Send mail over SMTP and read a mailbox over IMAP (attachments saved to files)."""
 
     name = "email"
-
-    def _tls(self, security: Security, ca_file: str | None, verify_tls: bool) -> Any:
-        if security == "none":
-            return None
-        if not verify_tls:
-            self.context.log(
-                _("warning: the mail server's TLS certificate is not checked (verify_tls: false)")
-            )
-        return tls_context(self.context.resolve_path(ca_file) if ca_file else None, verify_tls)
 
     @action(side_effects=True, together=[("user", "password")])
     def send(
@@ -199,7 +199,7 @@ class Email(Robot):
             )
         return message_id
 
-    @action(side_effects=True)
+    @action(side_effects=True, at_most_one=[("headers_only", "save_attachments_to")])
     def read(
         self,
         host: str,
@@ -211,8 +211,11 @@ class Email(Robot):
         subject: str | None = None,
         since: date | None = None,
         unseen: bool = False,
+        message_id: str | None = None,
         limit: Annotated[int, Field(ge=1)] | None = None,
         save_attachments_to: ConfinedPath | None = None,
+        max_size: Megabytes = DEFAULT_MAX_SIZE_MB,
+        headers_only: bool = False,
         mark_as_read: bool = False,
         move_to: str | None = None,
         port: Annotated[int, Field(ge=1, le=65535)] | None = None,
@@ -224,7 +227,8 @@ class Email(Robot):
         """Read the messages of a mailbox folder over IMAP, save their attachments, then mark or move them.
 
         Messages are marked read or moved only once all their attachments are saved, so a run that stops
-        half-way leaves them to be read again.
+        half-way leaves them to be read again; reading them again saves nothing twice (an attachment already in
+        the folder with the same bytes is the one kept).
 
         Args:
             host: The IMAP server, e.g. "imap.mairie.fr".
@@ -235,9 +239,15 @@ class Email(Robot):
             subject: Only messages whose subject contains this text.
             since: Only messages received on or after this date.
             unseen: Only messages not yet read.
+            message_id: Only the message with this Message-ID, e.g. "<173...@mairie.fr>" (none when it is no
+                longer in the folder).
             limit: At most this many messages (the oldest first).
-            save_attachments_to: A folder to save the attachments into; a file of the same name is kept and
-                the new one is named "name (2).ext".
+            save_attachments_to: A folder to save the attachments into; a file of the same name and other bytes
+                is kept and the new one is named "name (2).ext"; one with the same bytes is the one returned.
+            max_size: Messages larger than this many megabytes are not downloaded: their record says
+                `too_large` and they are neither marked nor moved.
+            headers_only: Fetch only who sent what to whom, when, the Message-ID and the size: no text, no
+                attachment (quick, to list a large mailbox before handling each message).
             mark_as_read: Mark the messages read once handled.
             move_to: A folder to move the messages into once handled, e.g. "Traités" (it must exist).
             port: The server's port; by default 993 for ssl, 143 otherwise.
@@ -248,67 +258,71 @@ class Email(Robot):
 
         Returns:
             One record per message, oldest first: uid, message_id, from, to, cc, subject, date (ISO 8601),
-            text, html, attachments (the saved files' paths) and attachment_names.
+            size (bytes), too_large, text, html, attachments (the saved files' paths) and attachment_names.
         """
-        import imaplib
-
-        from imap_tools import AND, MailMessageFlags
-        from imap_tools.errors import ImapToolsError
+        from imap_tools import MailMessageFlags
 
         for role, value in (
             ("folder", folder),
             ("sender", sender),
             ("subject", subject),
+            ("message_id", message_id),
             ("move_to", move_to),
         ):
             if value:  # sent inside IMAP commands: a line break would add a command
                 refuse_control_characters(value, role)
+        if message_id is not None and not message_id.strip():
+            # Read as "every message", it would save a whole mailbox where one message's files were expected.
+            raise BusinessError(
+                _("email.read: the Message-ID is empty"),
+                hint=_(
+                    "give the message_id of a message read by email.read, or leave it out to read them all"
+                ),
+            )
         port = port or IMAP_PORTS[security]
         where = f"{host}:{port}"
         target = self.context.resolve_path(save_attachments_to) if save_attachments_to else None
-        criteria: dict[str, Any] = {}
-        if sender:
-            criteria["from_"] = sender
-        if subject:
-            criteria["subject"] = subject
-        if since:
-            criteria["date_gte"] = since
-        if unseen:
-            criteria["seen"] = False
-        query = AND(**criteria) if criteria else "ALL"
-        charset = "US-ASCII" if str(query).isascii() else "UTF-8"
-        mailbox = self._open_mailbox(host, port, security, self._tls(security, ca_file, verify_tls), timeout)
-        try:
-            self._log_in(mailbox, user, password, folder, where)
-            if move_to and not mailbox.folder.exists(move_to):
-                names = [info.name for info in mailbox.folder.list()]
+        query, charset = search(
+            sender=sender, subject=subject, since=since, unseen=unseen, message_id=message_id
+        )
+        tls = self._tls(security, ca_file, verify_tls)
+        with imap_session(
+            host, port, security, tls, timeout, user=user, password=password, folder=folder
+        ) as box:
+            if move_to and not box.folder.exists(move_to):
                 raise ConfigurationError(
                     _("the mailbox {user} on the IMAP server {server} has no folder {folder}").format(
                         user=user, server=where, folder=repr(move_to)
                     ),
-                    hint=_("create it first; its folders are: {folders}").format(
-                        folders=", ".join(sorted(names))
-                    ),
+                    hint=_("create it first; its folders are: {folders}").format(folders=folder_names(box)),
                 )
-            messages = list(mailbox.fetch(query, charset, limit=limit, mark_seen=False, bulk=_FETCH_CHUNK))
-            records = [self._record(message, target) for message in messages]
-            uids = [message.uid for message in messages if message.uid]
+            heads = [
+                head
+                for head in box.fetch(
+                    query, charset, limit=limit, mark_seen=False, headers_only=True, bulk=FETCH_CHUNK
+                )
+                if message_id is None or message_id_of(head) == message_id.strip()
+            ]
+            limit_bytes = int(max_size * 1024 * 1024)
+            records: list[dict[str, Any]] = []
+            uids: list[str] = []
+            for head in heads:
+                if head.size_rfc822 > limit_bytes:
+                    records.append(self._too_large(head, max_size))
+                    continue
+                if headers_only:
+                    records.append(self._record(head, None, headers_only=True))
+                    uids.extend([head.uid] if head.uid else [])
+                    continue
+                whole = next(iter(box.fetch(f"UID {head.uid}", mark_seen=False)), None) if head.uid else None
+                if whole is None or not head.uid:  # gone meanwhile (moved by another client)
+                    continue
+                records.append(self._record(whole, target))
+                uids.append(head.uid)
             if mark_as_read and uids:
-                mailbox.flag(uids, MailMessageFlags.SEEN, True)
+                box.flag(uids, MailMessageFlags.SEEN, True)
             if move_to and uids:
-                mailbox.move(uids, move_to)
-        except RoboError:
-            raise
-        except ImapToolsError as exc:
-            raise ApplicationError(
-                _("the IMAP server {server} refused a command: {problem}").format(server=where, problem=exc)
-            ) from None
-        except (imaplib.IMAP4.error, OSError) as exc:
-            raise connection_error(
-                exc, service="IMAP", host=host, port=port, timeout=timeout, security=security
-            ) from None
-        finally:
-            self._close(mailbox)
+                box.move(uids, move_to)
         if move_to and records:
             read = ngettext(
                 "read {n} message from {folder} on {host}:{port}, moved to {move_to}",
@@ -324,105 +338,48 @@ class Email(Robot):
         self.context.log(read.format(n=len(records), folder=folder, host=host, port=port, move_to=move_to))
         return records
 
-    def _open_mailbox(
-        self, host: str, port: int, security: Security, context: Any, timeout: float
-    ) -> BaseMailBox:
-        import imaplib
+    def _too_large(self, head: MailMessage, max_size: float) -> dict[str, Any]:
+        self.context.log(
+            _(
+                "warning: the message {subject} ({size} MB) is over max_size ({limit} MB): not downloaded"
+            ).format(
+                subject=repr(head.subject),
+                size=format_number(head.size_rfc822 / (1024 * 1024), decimals=1),
+                limit=format_number(max_size),
+            )
+        )
+        return {
+            **envelope(head),
+            "size": head.size_rfc822,
+            "too_large": True,
+            "text": "",
+            "html": "",
+            "attachments": [],
+            "attachment_names": [],
+        }
 
-        from imap_tools import BaseMailBox
-
-        class _ConnectedMailBox(BaseMailBox):
-            """imap-tools on an imaplib client this robot connected (and closes on failure)."""
-
-            def __init__(self, client: imaplib.IMAP4) -> None:
-                self._connected = client
-                super().__init__()
-
-            def _get_mailbox_client(self) -> imaplib.IMAP4:
-                return self._connected
-
-        client: imaplib.IMAP4 | None = None
-        try:
-            if security == "ssl":
-                client = imaplib.IMAP4_SSL(host, port, ssl_context=context, timeout=timeout)
-            else:
-                client = imaplib.IMAP4(host, port, timeout=timeout)
-            if security == "starttls":
-                client.starttls(context)
-            return _ConnectedMailBox(client)
-        except (imaplib.IMAP4.error, OSError) as exc:
-            if client is not None:
-                client.shutdown()
-            if isinstance(exc, imaplib.IMAP4.error) and "STARTTLS" in str(exc):
-                raise ConfigurationError(
-                    _("the IMAP server {host}:{port} does not offer STARTTLS: {problem}").format(
-                        host=host, port=port, problem=exc
-                    ),
-                    hint=_("use security: ssl (usually port 993), or none on a local network"),
-                ) from None
-            raise connection_error(
-                exc, service="IMAP", host=host, port=port, timeout=timeout, security=security
-            ) from None
-
-    @staticmethod
-    def _log_in(mailbox: BaseMailBox, user: str, password: str, folder: str, where: str) -> None:
-        from imap_tools.errors import MailboxFolderSelectError, MailboxLoginError
-
-        try:
-            if (user + password).isascii():
-                mailbox.login(user, password, initial_folder=None)
-            else:
-                mailbox.login_utf8(user, password, initial_folder=None)
-        except MailboxLoginError:
-            raise ConfigurationError(
-                _("the IMAP server {server} refused the login of {user}").format(
-                    server=where, user=repr(user)
-                ),
-                hint=_("check the user name and the password secret"),
-            ) from None
-        try:
-            mailbox.folder.set(folder)
-        except MailboxFolderSelectError:
-            names = [info.name for info in mailbox.folder.list()]
-            raise ConfigurationError(
-                _("the mailbox {user} on the IMAP server {server} has no folder {folder}").format(
-                    user=user, server=where, folder=repr(folder)
-                ),
-                hint=_("its folders are: {folders}").format(folders=", ".join(sorted(names))),
-            ) from None
-
-    @staticmethod
-    def _close(mailbox: BaseMailBox) -> None:
-        try:
-            mailbox.logout()  # closes the socket too
-        except Exception:  # the work is done or already failed: just close the socket
-            with suppress(OSError):
-                mailbox.client.shutdown()
-
-    def _record(self, message: MailMessage, folder: Path | None) -> dict[str, Any]:
+    def _record(
+        self, message: MailMessage, folder: Path | None, headers_only: bool = False
+    ) -> dict[str, Any]:
         names = []
         saved = []
-        for attachment in message.attachments:
+        for attachment in [] if headers_only else attachments_of(message):
             extension = mimetypes.guess_extension(attachment.content_type or "") or ""
             name = safe_filename(attachment.filename, fallback=f"piece-jointe{extension}")
             names.append(name)
             if folder is not None:
-                path = save_new_file(folder, name, attachment.payload, self.context.run_id)
-                self.context.record_artifact(
-                    path, "download", _("attachment of {subject}").format(subject=repr(message.subject))
-                )
+                path, written = save_new_file(folder, name, attachment.payload, self.context.run_id)
+                if written:
+                    self.context.record_artifact(
+                        path, "download", _("attachment of {subject}").format(subject=repr(message.subject))
+                    )
                 saved.append(str(path.resolve()))
-        received = message.date
         return {
-            "uid": message.uid,
-            "message_id": (message.headers.get("message-id") or ("",))[0].strip(),  # type: ignore[no-untyped-call]
-            "from": message.from_,
-            "to": list(message.to),
-            "cc": list(message.cc),
-            "subject": message.subject,
-            "date": "" if received.year == 1900 else received.isoformat(),
-            "text": message.text,
-            "html": message.html,
+            **envelope(message),
+            "size": message.size_rfc822,
+            "too_large": False,
+            "text": "" if headers_only else message.text,
+            "html": "" if headers_only else message.html,
             "attachments": saved,
             "attachment_names": names,
         }

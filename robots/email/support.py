@@ -93,13 +93,32 @@ def safe_filename(name: str | None, fallback: str = "piece-jointe") -> str:
     return text
 
 
-def save_new_file(folder: Path, name: str, content: bytes, run_id: str | None = None) -> Path:
+def _same_bytes(path: Path, content: bytes) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size == len(content) and path.read_bytes() == content
+    except OSError:
+        return False
+
+
+def save_new_file(folder: Path, name: str, content: bytes, run_id: str | None = None) -> tuple[Path, bool]:
     """Write `content` under `name` in `folder`, or "name (2).ext" and so on: never replacing a file.
 
-    The bytes go to a hidden temporary file first, then get their final name in one step, so a file that has
-    its name is always complete.
+    A file there with the same bytes, under the name or one of its numbered versions, is the document already
+    saved (a run resumed, a mail read again): its path is returned and nothing is written. The bytes go to a
+    hidden temporary file first, then get their final name in one step, so a file that has its name is always
+    complete. Returns the path and whether a file was written.
     """
     folder.mkdir(parents=True, exist_ok=True)
+
+    def taken(path: Path) -> bool:
+        return path.exists() and not _same_bytes(path, content)
+
+    def free_or_same(path: Path) -> Path:
+        return numbered_name(path, taken) if taken(path) else path
+
+    target = free_or_same(folder / name)
+    if target.exists():
+        return target, False
     temporary = temporary_path(folder / "attachment", run_id)  # not its name: it may be at the length limit
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
@@ -107,13 +126,14 @@ def save_new_file(folder: Path, name: str, content: bytes, run_id: str | None = 
             handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
-        target = folder / name
         while True:
             try:
                 place(temporary, target)  # fails when the name is taken, unlike a rename
-                return target
-            except FileExistsError:
-                target = numbered_name(folder / name, Path.exists)
+                return target, True
+            except FileExistsError:  # another writer took the name meanwhile
+                if _same_bytes(target, content):
+                    return target, False
+                target = free_or_same(folder / name)
     finally:
         with suppress(FileNotFoundError):
             temporary.unlink()

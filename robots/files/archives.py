@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import stat
 import zipfile
@@ -19,6 +20,7 @@ from robots.kit import (
     action,
     atomic_path,
     file_digest,
+    identical_file,
     missing_file,
     ngettext,
     place,
@@ -54,10 +56,11 @@ class ArchiveActions(Robot):
             sources: The files and folders to put in the archive (a folder with all it contains).
             target: The archive to create, e.g. "envoi.zip".
             base: Names inside the archive are relative to this folder (default: each source's own folder).
-            on_conflict: When the archive exists: fail (default), skip, rename or overwrite.
+            on_conflict: When the archive exists: fail (default), skip, rename, overwrite or skip_identical
+                (an archive with the same bytes already there is kept and not written again).
 
         Returns:
-            The archive's path (the existing one when skipped).
+            The archive's path (the existing one when skipped or identical).
         """
         items = [sources] if isinstance(sources, str) else sources
         archive = self.context.resolve_path(target)
@@ -91,6 +94,13 @@ class ArchiveActions(Robot):
             with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle:
                 for path, arcname in entries:
                     bundle.write(path, arcname)
+            if on_conflict == "skip_identical":
+                same = identical_file(archive, file_digest(temporary), temporary.stat().st_size)
+                if same is not None:
+                    self.context.log(
+                        _("files: {path} is already there with the same bytes").format(path=same)
+                    )
+                    return str(same)
             place(temporary, final)
         finally:
             temporary.unlink(missing_ok=True)
@@ -110,10 +120,11 @@ class ArchiveActions(Robot):
         Args:
             archive: The zip file.
             folder: The folder to extract into (created if needed).
-            on_conflict: When an extracted file's name is taken: fail (default), skip, rename or overwrite.
+            on_conflict: When an extracted file's name is taken: fail (default), skip, rename, overwrite or
+                skip_identical (a file already there with the same bytes is not extracted again).
 
         Returns:
-            The paths of the files extracted.
+            The paths of the files extracted (with skip_identical, of those already there too).
         """
         source = self.context.input_file(archive)
         transfer = Transfer(self.context.log, run_id=self.context.run_id)
@@ -143,6 +154,7 @@ class ArchiveActions(Robot):
             target.mkdir(parents=True, exist_ok=True)
             root = target.resolve()
             plan: list[tuple[zipfile.ZipInfo, Path]] = []
+            already: list[str] = []
             reserved: set[Path] = set()
             for member in members:
                 destination = (root / member.filename.replace("\\", "/")).resolve()
@@ -155,6 +167,21 @@ class ArchiveActions(Robot):
                     )
                 if member.is_dir():
                     continue
+                if on_conflict == "skip_identical":
+                    hasher = hashlib.sha256()
+                    with bundle.open(member) as data:
+                        while chunk := data.read(1 << 20):
+                            hasher.update(chunk)
+                    digest = hasher.hexdigest()
+                    same = identical_file(destination, digest, member.file_size)
+                    if same is not None:
+                        self.context.log(
+                            _("files: {member} of {archive} is already there as {path}").format(
+                                member=member.filename, archive=source.name, path=same
+                            )
+                        )
+                        already.append(str(same))
+                        continue
                 final = transfer.destination(None, destination, on_conflict, reserved)
                 if final is not None:
                     reserved.add(final)
@@ -177,4 +204,4 @@ class ArchiveActions(Robot):
                     )
                 )
                 extracted.append(str(final))
-        return extracted
+        return extracted + already

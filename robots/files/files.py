@@ -13,17 +13,15 @@ reading a document's text and rendering a destination `text.py`.
 from __future__ import annotations
 
 import fnmatch
-import os
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
 from robots.files.archives import ArchiveActions
-from robots.files.rules import FilingRule, extension_of, file_record, is_hidden, rule_matches
-from robots.files.text import render_destination
+from robots.files.filing import Filing
+from robots.files.rules import FilingRule, extension_of, file_record, is_hidden
 from robots.kit import (
     TRASH_FOLDER,
     ApplicationError,
@@ -37,7 +35,6 @@ from robots.kit import (
     action,
     file_digest,
     format_number,
-    ngettext,
 )
 
 Record = dict[str, Any]
@@ -127,7 +124,10 @@ class Files(ArchiveActions):
                 continue
             if name and not fnmatch.fnmatch(path.name.casefold(), name.casefold()):
                 continue
-            record = file_record(path)
+            try:
+                record = file_record(path)
+            except FileNotFoundError:  # moved away since the folder was read (another run filing it)
+                continue
             age_days = (now - record["modified"].timestamp()) / 86_400
             if (min_size is not None and record["size"] < min_size) or (
                 max_size is not None and record["size"] > max_size
@@ -150,11 +150,13 @@ class Files(ArchiveActions):
             source: The file to move.
             target: Its new path, e.g. "classés/{{ year }}/{{ reference }}-{{ file.name }}"; a target that is
                 an existing folder or ends with "/" keeps the file's name.
-            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext") or overwrite
-                (the file already there goes to the trash).
+            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext"), overwrite
+                (the file already there goes to the trash) or skip_identical (nothing to do when the same bytes
+                are there as "name.ext" or "name (N).ext", then its path is returned; otherwise as rename).
 
         Returns:
-            The file's new path, or nothing when it was skipped.
+            The file's new path, or nothing when it was skipped. With skip_identical and the same bytes already
+            at the target, the source goes to the trash beside it: moving it would change nothing.
         """
         path = self.context.input_file(source)
         moved = self._transfer.move(path, self._target(path, target), on_conflict)
@@ -169,8 +171,9 @@ class Files(ArchiveActions):
         Args:
             source: The file to copy.
             target: The copy's path; a target that is an existing folder or ends with "/" keeps the name.
-            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext") or overwrite
-                (the file already there goes to the trash).
+            on_conflict: When the target exists: fail (default), skip, rename ("name (2).ext"), overwrite
+                (the file already there goes to the trash) or skip_identical (nothing to do when the same bytes
+                are there as "name.ext" or "name (N).ext", then its path is returned; otherwise as rename).
 
         Returns:
             The copy's path, or nothing when it was skipped.
@@ -186,7 +189,8 @@ class Files(ArchiveActions):
         Args:
             source: The file to rename.
             new_name: Its new name, e.g. "{{ reference }}.pdf" (no folder: use files.move to change folder).
-            on_conflict: When the name is taken: fail (default), skip, rename ("name (2).ext") or overwrite.
+            on_conflict: When the name is taken: fail (default), skip, rename ("name (2).ext"), overwrite or
+                skip_identical (the same bytes already under that name: the file goes to the trash).
 
         Returns:
             The file's new path, or nothing when it was skipped.
@@ -349,128 +353,52 @@ class Files(ArchiveActions):
         pattern: str = "*",
         recursive: bool = False,
         default: ConfinedPath | None = None,
+        review: ConfinedPath | None = None,
         mode: Literal["move", "copy"] = "move",
         on_conflict: OnConflict = "fail",
     ) -> list[Record]:
-        """File documents into folders by ordered rules: the first rule a file meets decides where it goes.
+        """File documents into folders by ordered rules: the first rule a document meets decides where it goes.
 
-        A rule's `to` is a template rendered for each file with `file` (path, name, stem, extension, size,
-        modified, folder), `today` and `now`, e.g. "classés/{{ file.modified.year }}/{{ file.extension }}".
-        In a workflow, wrap it in `{% raw %}…{% endraw %}` so that the runner leaves it for the robot. With
-        `on_conflict: fail` every destination is checked first and nothing is moved if one is taken.
+        A rule's conditions (all those given must hold) look at the file's name, extension, size and dates, and
+        at its text (`contains`, `matches`). Its `to` is a template rendered for each document with `file`
+        (path, name, stem, extension, size, modified, folder), `match` (what the rule's named groups captured,
+        each made one safe folder or file name), `today` and `now`, e.g. "dossiers/{{ match.ref }}". In a
+        workflow, wrap it in `{% raw %}…{% endraw %}` so that the runner leaves it for the robot. With
+        `on_conflict: fail` every destination is checked first and nothing is moved if one is taken; with
+        `skip_identical`, a document whose bytes are already at its destination is not filed twice.
 
         Args:
-            rules: The rules, in order; each has `to` and one or more of `pattern`, `extension`, `contains`
-                (all given must match), and optionally a `name` shown in the summary.
+            rules: The rules, in order; each has `to` and one or more conditions: `pattern`, `extension`,
+                `contains`, `matches`, `name_matches`, `min_size`, `max_size`, `modified_after`,
+                `modified_before`, `older_than`, `newer_than`; and optionally a `name` shown in the records.
             folder: The folder whose files to file (one of `folder` or `files`).
             files: The files to file: paths, or the records of files.list.
             pattern: With `folder`, the files to take, e.g. "*.pdf".
             recursive: With `folder`, take files in sub-folders too.
-            default: The destination folder (template) of files no rule matches; they stay put without it.
+            default: The destination folder (template) of documents no rule matches.
+            review: The folder of documents a person must look at: no rule matched (unless `default` is given),
+                the text could not be read, a rule found several different values or an empty one. Its file
+                `_motifs.csv` says why each document is there. Without `review` and `default`, they stay put.
             mode: Move the files (default) or copy them, leaving the originals in place.
-            on_conflict: When a destination name is taken: fail (default), skip, rename ("name (2).ext") or
-                overwrite (the file already there goes to the trash).
+            on_conflict: When a destination name is taken: fail (default), skip, rename ("name (2).ext"),
+                overwrite (the file already there goes to the trash), or skip_identical (nothing to do when the
+                same bytes are already there, as "name.ext" or "name (N).ext"; otherwise as rename; in move mode
+                the source then goes to the trash beside it).
 
         Returns:
-            One record per file: name, source, destination (nothing when left or skipped), rule (its name
-            or description; nothing when unmatched) and status (moved, copied, skipped, left, unchanged).
+            One record per document: name, source, destination (nothing when left or skipped), rule (its name
+            or description; "default" for the default folder; nothing when unmatched), match (the captures),
+            status (moved, copied, identical, skipped, unchanged, left, gone), review (whether it went to the
+            review folder), problem (no_rule, unreadable, ambiguous, empty_capture or nothing) and reason (why
+            it was not filed by a rule, in words).
         """
         checked = TypeAdapter(list[FilingRule]).validate_python(rules)
         if files is not None:
             sources = [self.context.input_file(str(f["path"]) if isinstance(f, dict) else f) for f in files]
         else:
             sources = [Path(r["path"]) for r in self.list_files(folder or ".", pattern, recursive=recursive)]
-        plan: list[tuple[Path, Path | None, str | None]] = []
-        texts: dict[Path, str | None] = {}
-        for source in sources:
-            record = file_record(source)
-            matched = next(
-                (
-                    (rule, index)
-                    for index, rule in enumerate(checked, start=1)
-                    if rule_matches(rule, source, texts)
-                ),
-                None,
-            )
-            if matched is not None:
-                destination = render_destination(matched[0].to, record)
-                self.context.refuse_outside("files.file_by_rules", "rules.to", destination, matched[0].to)
-                plan.append(
-                    (
-                        source,
-                        self.context.resolve_path(destination) / source.name,
-                        matched[0].label(matched[1]),
-                    )
-                )
-            elif default is not None:
-                destination = render_destination(default, record)
-                self.context.refuse_outside("files.file_by_rules", "default", destination, default)
-                plan.append((source, self.context.resolve_path(destination) / source.name, "default"))
-            else:
-                plan.append((source, None, None))
-        return self._execute(plan, mode, on_conflict)
-
-    def _execute(
-        self, plan: Iterable[tuple[Path, Path | None, str | None]], mode: str, on_conflict: OnConflict
-    ) -> list[Record]:
-        steps = list(plan)
-        reserved: set[Path] = set()
-        finals: list[Path | None] = []
-        clashes: list[str] = []
-        for source, destination, _rule in steps:
-            if destination is None:
-                finals.append(None)
-                continue
-            try:
-                final = self._transfer.destination(source, destination, on_conflict, reserved)
-            except BusinessError:
-                clashes.append(str(destination))
-                final = destination
-            if final is not None:
-                reserved.add(final)
-            finals.append(final)
-        if clashes:
-            shown = ", ".join(clashes[:5]) + (" …" if len(clashes) > 5 else "")
-            raise BusinessError(
-                ngettext(
-                    "files.file_by_rules: {n} destination already taken, nothing was filed: {paths}",
-                    "files.file_by_rules: {n} destinations already taken, nothing was filed: {paths}",
-                    len(clashes),
-                ).format(n=len(clashes), paths=shown),
-                hint=_("choose `on_conflict: rename` (keeps both, 'name (2).ext'), `skip` or `overwrite`"),
-            )
-        summary: list[Record] = []
-        for (source, destination, rule), final in zip(steps, finals, strict=True):
-            entry: Record = {"name": source.name, "source": str(source), "destination": None, "rule": rule}
-            if destination is None:
-                entry["status"] = "left"
-            elif final is None:
-                entry["status"] = "skipped"
-            elif final.exists() and os.path.samefile(source, final):
-                entry.update(destination=str(final), status="unchanged")
-            else:
-                transfer = self._transfer.copy if mode == "copy" else self._transfer.move
-                done = transfer(source, final, on_conflict)
-                entry.update(
-                    destination=str(done) if done else None,
-                    status=("copied" if mode == "copy" else "moved") if done else "skipped",
-                )
-            summary.append(entry)
-        moved = sum(1 for entry in summary if entry["status"] in ("moved", "copied"))
-        copied = mode == "copy"
-        self.context.log(
-            (
-                ngettext(
-                    "files.file_by_rules: {done} of {n} file copied",
-                    "files.file_by_rules: {done} of {n} files copied",
-                    len(summary),
-                )
-                if copied
-                else ngettext(
-                    "files.file_by_rules: {done} of {n} file moved",
-                    "files.file_by_rules: {done} of {n} files moved",
-                    len(summary),
-                )
-            ).format(done=moved, n=len(summary))
-        )
-        return summary
+        if review is not None and folder is not None:
+            review_folder = self.context.resolve_path(review).resolve()
+            sources = [s for s in sources if review_folder not in s.resolve().parents]  # not its own review
+        filing = Filing(self.context, self._transfer, mode, on_conflict)
+        return filing.execute(filing.plan(checked, sources, default, review))

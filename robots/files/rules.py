@@ -1,31 +1,98 @@
-"""Filing rules and file records for the `files` robot."""
+r"""Filing rules and file records for the `files` robot: what a rule checks, and what it captures.
+
+A rule's conditions are all checked, the cheap ones first (name, extension, size, dates), the document's text
+last and only when a rule needs it (read once per document). A rule's regular expressions capture named groups
+(`(?P<ref>DOS-\d{4}-\d{4})`) that its destination reuses as `match.ref`; a capture comes from a document, so it
+is hostile: it is made into one harmless folder or file name (`safe_segment`) before it reaches a path.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from robots.files.text import comparable, document_text
 from robots.kit import _
 
 Record = dict[str, Any]
+Problem = Literal["no_rule", "unreadable", "ambiguous", "empty_capture"]
+"""Why a document was not filed: no rule matched; a rule needing its text could not read it; a rule found
+several different values to capture; a capture was empty (or nothing usable once made safe)."""
+
+_MATCHES_LOOKED_AT = 100  # occurrences of a rule's expression looked at to tell one value from several
+_SEGMENT_LENGTH = 120  # characters a captured value keeps in a path
+_UNSAFE_CHARACTERS = re.compile(r'[/\\:*?"<>|]+')
+_SPACES = re.compile(r"\s+")
+_RESERVED = re.compile(r"(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\..*)?", re.IGNORECASE)
+_USED_CAPTURE = re.compile(r"\bmatch\.(\w+)|\bmatch\[\s*['\"](\w+)['\"]\s*\]")
+
+
+def nfc(text: str) -> str:
+    """Text in Unicode's composed form (NFC): "é" as one character, as Windows and most tools write it."""
+    return unicodedata.normalize("NFC", text)
+
+
+def safe_segment(value: str) -> str:
+    r"""A captured value as one harmless folder or file name ("" when nothing usable is left).
+
+    Control and invisible formatting characters go; "/", "\" and the characters Windows refuses become "-";
+    spaces and dots at either end go (no "..", no hidden name); a name Windows reserves (CON, NUL, COM1…) gets
+    "_"; the result is cut to 120 characters.
+    """
+    text = nfc(value)
+    text = "".join(char for char in text if unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co"))
+    text = _UNSAFE_CHARACTERS.sub("-", text)
+    text = _SPACES.sub(" ", text).strip(" .")
+    text = text[:_SEGMENT_LENGTH].strip(" .")
+    if _RESERVED.fullmatch(text):
+        stem, dot, rest = text.partition(".")
+        text = f"{stem}_{dot}{rest}"
+    return text
+
+
+@cache
+def _compiled(expression: str, parameter: str) -> re.Pattern[str]:
+    try:
+        return re.compile(nfc(expression))
+    except re.error as exc:
+        raise ValueError(
+            _("`{parameter}`: the regular expression {expression} is not valid: {problem}").format(
+                parameter=parameter, expression=repr(expression), problem=exc
+            )
+        ) from None
 
 
 class FilingRule(BaseModel):
-    """One filing rule: the conditions a file must meet (all of those given), and the folder it goes to.
+    r"""One filing rule: the conditions a file must meet (all of those given), and the folder it goes to.
 
     Args:
-        to: The destination folder, a template that may use the file's fields, e.g.
-            "classés/{{ file.modified.year }}/factures".
+        to: The destination folder, a template that may use the file's fields and the rule's captures, e.g.
+            "dossiers/{{ match.ref }}" or "classés/{{ file.modified.year }}/factures".
         pattern: A file-name pattern (or several), e.g. "FAC-*.pdf"; case does not matter.
         extension: An extension (or several), e.g. pdf.
         contains: A text (or several) found in the document (.txt, .csv, .md, .pdf, .docx); case, accents
             and spaces do not matter.
-        name: A label for the rule in the summary.
+        matches: A regular expression (or several: the first found decides) searched in the document's text;
+            its named groups, e.g. (?P<ref>DOS-\d{4}-\d{4}), become `match.ref` in `to`. Write (?i) first
+            to ignore case.
+        name_matches: A regular expression (or several) searched in the file's name; its named groups are
+            captured too.
+        min_size: The file has at least this many bytes.
+        max_size: The file has at most this many bytes.
+        modified_after: The file was last modified on or after this date (or moment).
+        modified_before: The file was last modified before this date (or moment).
+        older_than: The file was last modified more than this many days ago.
+        newer_than: The file was last modified less than this many days ago.
+        name: A label for the rule in the summary and in each document's record.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -34,21 +101,74 @@ class FilingRule(BaseModel):
     pattern: str | list[str] | None = None
     extension: str | list[str] | None = None
     contains: str | list[str] | None = None
+    matches: str | list[str] | None = None
+    name_matches: str | list[str] | None = None
+    min_size: Annotated[int, Field(ge=0)] | None = None
+    max_size: Annotated[int, Field(ge=0)] | None = None
+    modified_after: dt.datetime | dt.date | None = None
+    modified_before: dt.datetime | dt.date | None = None
+    older_than: Annotated[float, Field(ge=0)] | None = None
+    newer_than: Annotated[float, Field(ge=0)] | None = None
     name: str | None = None
+
+    @field_validator("matches", "name_matches")
+    @classmethod
+    def _valid_expressions(cls, value: str | list[str] | None, info: Any) -> str | list[str] | None:
+        for expression in as_list(value):
+            _compiled(expression, info.field_name)
+        return value
 
     @model_validator(mode="after")
     def _has_a_condition(self) -> FilingRule:
-        if self.pattern is None and self.extension is None and self.contains is None:
-            raise ValueError(_("a filing rule needs `pattern`, `extension` or `contains`"))
+        if all(getattr(self, condition) is None for condition in _CONDITIONS):
+            raise ValueError(
+                _("a filing rule needs a condition: {conditions}").format(
+                    conditions=", ".join(f"`{c}`" for c in _CONDITIONS)
+                )
+            )
+        captured = self.captured_names()
+        for first, second in _USED_CAPTURE.findall(self.to):
+            used = first or second
+            if used not in captured:
+                raise ValueError(
+                    _("`to` uses match.{name}, which the rule does not capture ({captured})").format(
+                        name=used,
+                        captured=", ".join(sorted(captured))
+                        or _("name a group in `matches` or `name_matches`: (?P<{name}>…)").format(name=used),
+                    )
+                )
         return self
+
+    def captured_names(self) -> set[str]:
+        """The names of the groups the rule's expressions capture."""
+        names: set[str] = set()
+        for parameter in ("matches", "name_matches"):
+            for expression in as_list(getattr(self, parameter)):
+                names.update(_compiled(expression, parameter).groupindex)
+        return names
 
     def label(self, index: int) -> str:
         """How the summary names the rule."""
         if self.name:
             return self.name
-        given = {"pattern": self.pattern, "extension": self.extension, "contains": self.contains}
+        given = {condition: getattr(self, condition) for condition in _CONDITIONS}
         conditions = ", ".join(f"{k} {v}" for k, v in given.items() if v is not None)
         return _("rule {index}: {conditions}").format(index=index, conditions=conditions)
+
+
+_CONDITIONS = (
+    "pattern",
+    "extension",
+    "contains",
+    "matches",
+    "name_matches",
+    "min_size",
+    "max_size",
+    "modified_after",
+    "modified_before",
+    "older_than",
+    "newer_than",
+)
 
 
 def as_list(value: str | list[str] | None) -> list[str]:
@@ -83,20 +203,125 @@ def is_hidden(path: Path, root: Path) -> bool:
     return any(part.startswith((".", "~$")) for part in parts)
 
 
-def rule_matches(rule: FilingRule, source: Path, texts: dict[Path, str | None]) -> bool:
-    """Whether `source` meets every condition of `rule`; document texts are read once, kept in `texts`."""
+@dataclass
+class Verdict:
+    """What a rule made of a document: matched (with its captures), or not, and why when it matters."""
+
+    matched: bool
+    captures: dict[str, str] = field(default_factory=dict)
+    problem: Problem | None = None
+    detail: str = ""
+
+
+@dataclass
+class DocumentTexts:
+    """The documents' texts, read once each and only when a rule needs them (None: unreadable)."""
+
+    raw: dict[Path, str | None] = field(default_factory=dict)
+    folded: dict[Path, str] = field(default_factory=dict)
+
+    def text(self, source: Path) -> str | None:
+        """The document's text in composed form (NFC), or None when it cannot be read."""
+        if source not in self.raw:
+            text = document_text(source)
+            self.raw[source] = nfc(text) if text is not None else None
+        return self.raw[source]
+
+    def comparable(self, source: Path) -> str:
+        """The text as `contains` compares it ("" when it cannot be read)."""
+        if source not in self.folded:
+            self.folded[source] = comparable(self.text(source) or "")
+        return self.folded[source]
+
+    def forget(self, source: Path) -> None:
+        """Drop a document's text once it is filed: a batch keeps one document's text at a time."""
+        self.raw.pop(source, None)
+        self.folded.pop(source, None)
+
+
+def _as_moment(value: dt.datetime | dt.date) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone().replace(tzinfo=None)
+    return dt.datetime.combine(value, dt.time())
+
+
+def _meets_file_conditions(rule: FilingRule, source: Path) -> bool:
+    name = nfc(source.name).casefold()
     patterns = as_list(rule.pattern)
-    if patterns and not any(fnmatch.fnmatch(source.name.casefold(), p.casefold()) for p in patterns):
+    if patterns and not any(fnmatch.fnmatch(name, nfc(p).casefold()) for p in patterns):
         return False
     extensions = {extension_of(e) for e in as_list(rule.extension)}
     if extensions and extension_of(source.suffix) not in extensions:
         return False
+    info = source.stat()
+    if (rule.min_size is not None and info.st_size < rule.min_size) or (
+        rule.max_size is not None and info.st_size > rule.max_size
+    ):
+        return False
+    modified = dt.datetime.fromtimestamp(info.st_mtime)
+    if (rule.modified_after is not None and modified < _as_moment(rule.modified_after)) or (
+        rule.modified_before is not None and modified >= _as_moment(rule.modified_before)
+    ):
+        return False
+    age_days = (time.time() - info.st_mtime) / 86_400
+    return not (
+        (rule.older_than is not None and age_days <= rule.older_than)
+        or (rule.newer_than is not None and age_days >= rule.newer_than)
+    )
+
+
+def _cut(value: str | None, length: int = 40) -> str:
+    """A captured value as a message shows it: on one line, cut, quoted."""
+    text = " ".join((value or "").split())
+    return repr(text if len(text) <= length else text[: length - 1] + "…")
+
+
+def _capture(expressions: list[str], parameter: str, text: str) -> Verdict:
+    """The captures of the first expression found in `text`: one value per group, or why there is none."""
+    for expression in expressions:
+        pattern = _compiled(expression, parameter)
+        found: list[tuple[tuple[str, str | None], ...]] = []
+        for number, match in enumerate(pattern.finditer(text)):
+            if number >= _MATCHES_LOOKED_AT:
+                break
+            groups = tuple(match.groupdict().items())
+            if groups not in found:
+                found.append(groups)
+        if not found:
+            continue
+        if len(found) > 1:
+            shown = "; ".join(", ".join(f"{k}={_cut(v)}" for k, v in groups) or "?" for groups in found[:5])
+            return Verdict(False, problem="ambiguous", detail=shown)
+        captures: dict[str, str] = {}
+        for key, value in found[0]:
+            safe = safe_segment(value or "")
+            if not safe:
+                return Verdict(False, problem="empty_capture", detail=f"{key}={_cut(value)}")
+            captures[key] = safe
+        return Verdict(True, captures)
+    return Verdict(False)
+
+
+def judge(rule: FilingRule, source: Path, texts: DocumentTexts) -> Verdict:
+    """Whether `source` meets every condition of `rule`, with what the rule captured."""
+    if not _meets_file_conditions(rule, source):
+        return Verdict(False)
+    captures: dict[str, str] = {}
+    if rule.name_matches is not None:
+        verdict = _capture(as_list(rule.name_matches), "name_matches", nfc(source.name))
+        if not verdict.matched:
+            return verdict
+        captures.update(verdict.captures)
+    if rule.contains is None and rule.matches is None:
+        return Verdict(True, captures)
+    if not (texts.text(source) or "").strip():  # a scan without a text layer reads as ""
+        return Verdict(False, problem="unreadable")
     wanted = [comparable(text) for text in as_list(rule.contains)]
-    if wanted:
-        if source not in texts:
-            text = document_text(source)
-            texts[source] = comparable(text) if text is not None else None
-        content = texts[source]
-        if content is None or not any(text in content for text in wanted):
-            return False
-    return True
+    if wanted and not any(text in texts.comparable(source) for text in wanted):
+        return Verdict(False)
+    if rule.matches is not None:
+        verdict = _capture(as_list(rule.matches), "matches", texts.text(source) or "")
+        if not verdict.matched:
+            return verdict
+        captures.update(verdict.captures)
+    return Verdict(True, captures)

@@ -81,21 +81,26 @@ def compile_template(text: str) -> Template:
         ) from None
 
 
-def render_destination(text: str, file: Mapping[str, Any]) -> str:
-    """Render a destination template for one file (`file`, `today` and `now` are defined)."""
+def render_destination(text: str, file: Mapping[str, Any], match: Mapping[str, str] | None = None) -> str:
+    """Render a destination template for one file (`file`, `match` (a rule's captures), `today` and `now`).
+
+    The values are data given to the template, never template text: a document saying "{{ … }}" stays text.
+    """
     from jinja2 import UndefinedError
     from jinja2.exceptions import SecurityError
 
     if "{{" not in text and "{%" not in text:
         return text
     try:
-        return compile_template(text).render(file=file, today=dt.date.today(), now=dt.datetime.now())
+        return compile_template(text).render(
+            file=file, match=dict(match or {}), today=dt.date.today(), now=dt.datetime.now()
+        )
     except (UndefinedError, SecurityError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigurationError(
             _("files: cannot render the destination {template} for {name}: {problem}").format(
                 template=repr(text), name=file.get("name"), problem=exc
             ),
-            hint=_("the names are `file` (fields: {fields}), `today` and `now`").format(
-                fields=", ".join(file)
-            ),
+            hint=_(
+                "the names are `file` (fields: {fields}), `match` (the rule's captures), `today` and `now`"
+            ).format(fields=", ".join(file)),
         ) from None

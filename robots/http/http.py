@@ -34,6 +34,7 @@ from robots.kit import (
     atomic_file,
     file_digest,
     format_number,
+    identical_file,
     one_writer,
     place,
     refused_name,
@@ -328,7 +329,8 @@ class Http(Robot):
                 redirects to.
             timeout: Seconds the whole download may take (connecting, redirects and the whole file).
             on_conflict: When a different file is already there: fail (default), skip, rename
-                ("name (2).ext") or overwrite (the file already there goes to the trash).
+                ("name (2).ext"), overwrite (the file already there goes to the trash) or skip_identical
+                (as rename, unless a numbered version "name (N).ext" already has the same bytes).
 
         Returns:
             A mapping with path (absolute), size (bytes), sha256 (hex digest) and content_type; nothing when
@@ -381,13 +383,17 @@ class Http(Robot):
         transfer = Transfer(self.context.log, robot="http", run_id=self.context.run_id)
         with one_writer(target, self.context.run_id, "http"):
             for _attempt in range(100):  # another process may take the name between our check and our link
-                if target.is_file() and file_digest(target) == digest:
+                if on_conflict == "skip_identical":  # the name or one of its numbered versions "name (N).ext"
+                    same = identical_file(target, digest, temporary.stat().st_size)
+                else:
+                    same = target if target.is_file() and file_digest(target) == digest else None
+                if same is not None:
                     self.context.log(
                         _("http: {path} is already there with the same content, sha256 {digest}").format(
-                            path=target, digest=digest
+                            path=same, digest=digest
                         )
                     )
-                    return target
+                    return same
                 final = transfer.destination(None, target, on_conflict)
                 if final is None:
                     self.context.log(

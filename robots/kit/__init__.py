@@ -1,4 +1,4 @@
-"""The robot kit: everything a robot may use (its base class, actions, context, errors, durations, safe files and paths, CSV files, the text of any document). Robots import only this, never the runner."""
+"""The robot kit: everything a robot may use (its base class, actions, context, errors, durations, safe files and paths, CSV files, extraction from texts, the text of any document). Robots import only this, never the runner."""
 
 from robots.kit.actions import (
     SECRET,
@@ -31,18 +31,29 @@ from robots.kit.errors import (
     StepTimeout,
     WorkflowBug,
 )
+from robots.kit.extraction import (
+    EXPECTATIONS,
+    Expect,
+    PatternProblem,
+    ReferenceShape,
+    RegularExpression,
+    extract,
+    pattern_problem,
+    shown_value,
+)
 from robots.kit.files import (
     TEMPORARY_SUFFIX,
     TRASH_FOLDER,
     OnConflict,
+    Placement,
     Transfer,
     atomic_file,
     atomic_path,
     check_not_open,
     file_digest,
+    identical_file,
     missing_file,
     numbered_name,
-    one_writer,
     place,
     remove_leftovers,
     temporary_path,
@@ -70,8 +81,10 @@ from robots.kit.i18n import (
     pgettext,
     set_language,
 )
+from robots.kit.locks import one_writer
 from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from robots.kit.paths import outside_error, path_outside, refused_name
+from robots.kit.patterns import KINDS, READY_PATTERNS, Kind, is_valid
 from robots.kit.reading import (
     READABLE_SUFFIXES,
     DocumentKind,
@@ -87,6 +100,8 @@ from robots.kit.text import MESSAGE_LINES, MESSAGE_WIDTH, printable, shortened
 __all__ = [
     "DELIMITERS",
     "DURATION_SCHEMA",
+    "EXPECTATIONS",
+    "KINDS",
     "KIND_WORDS",
     "LANGUAGES",
     "MESSAGE_LINES",
@@ -94,6 +109,7 @@ __all__ = [
     "NOT_A_DURATION",
     "N_",
     "READABLE_SUFFIXES",
+    "READY_PATTERNS",
     "SECRET",
     "SMTP_PORTS",
     "TEMPORARY_SUFFIX",
@@ -109,11 +125,17 @@ __all__ = [
     "DocumentReader",
     "DocumentText",
     "Duration",
+    "Expect",
     "FlatParameters",
+    "Kind",
     "OcrMode",
     "OnConflict",
     "ParameterSpec",
+    "PatternProblem",
+    "Placement",
     "ReadingLimits",
+    "ReferenceShape",
+    "RegularExpression",
     "RoboError",
     "Robot",
     "RobotContext",
@@ -136,13 +158,16 @@ __all__ = [
     "current_language",
     "decoded_text",
     "detect_delimiter",
+    "extract",
     "file_digest",
     "format_clock",
     "format_duration",
     "format_moment",
     "format_number",
     "human_zone",
+    "identical_file",
     "in_human_zone",
+    "is_valid",
     "language_from",
     "missing_file",
     "ngettext",
@@ -150,6 +175,7 @@ __all__ = [
     "one_writer",
     "outside_error",
     "path_outside",
+    "pattern_problem",
     "pgettext",
     "place",
     "printable",
@@ -161,6 +187,7 @@ __all__ = [
     "set_zone",
     "shared_reader",
     "shortened",
+    "shown_value",
     "temporary_path",
     "temporary_sibling",
     "tls_context",

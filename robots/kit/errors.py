@@ -14,13 +14,16 @@ RoboError                      anything Rob'O raises on purpose; never shown to 
 │   └── StepTimeout            a step ran past its timeout
 └── ConfigurationError         a browser, display, secret or server is missing: says what to install or set
 ```
+
+An error whose class says `stops_run` (AccessRefused, the desktop robot's fail-safe) stops the whole run at once
+instead of failing one item of a loop and going on with the next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from robots.kit.i18n import N_
 
@@ -29,6 +32,9 @@ class RoboError(Exception):
     """Base of every error Rob'O raises on purpose."""
 
     kind = "error"
+    stops_run: ClassVar[bool] = False
+    """True when no later item would fare better (a refused login, a person taking the mouse): the run stops at
+    once instead of going on with the next item of its loop."""
 
     def __init__(self, message: str, *, hint: str | None = None, cause: Sequence[str] = ()) -> None:
         super().__init__(message)
@@ -71,6 +77,7 @@ class AccessRefused(BusinessError):
     """A login was refused (wrong password, locked account), or a `recover` step was: the run stops at once."""
 
     kind = "business"
+    stops_run = True
 
 
 class ApplicationError(RoboError):

@@ -1,4 +1,4 @@
-"""Safe file operations the robots share: atomic writes, moves and copies, locks, digests, missing input files.
+"""Safe file operations the robots share: atomic writes, moves and copies, digests, missing input files.
 
 Nothing here overwrites a file by accident: a new file is written beside its destination under a hidden
 temporary name and then given its final name in one step (`os.replace` when replacing is wanted, `os.link`
@@ -13,8 +13,6 @@ import errno
 import hashlib
 import os
 import shutil
-import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -22,8 +20,12 @@ from typing import IO, Any, Literal
 
 from robots.kit.errors import ApplicationError, BusinessError, ConfigurationError
 from robots.kit.i18n import _
+from robots.kit.locks import one_writer
 
-OnConflict = Literal["fail", "skip", "rename", "overwrite"]
+OnConflict = Literal["fail", "skip", "rename", "overwrite", "skip_identical"]
+"""When a name is taken: fail, skip, rename ("name (2).ext"), overwrite (the old file to the trash), or
+skip_identical: nothing to do when it or a "name (N).ext" has the same bytes, else as rename."""
+Placement = Literal["moved", "copied", "skipped", "identical", "unchanged"]
 TRASH_FOLDER = ".robo-trash"
 
 
@@ -36,100 +38,6 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
 def _fsync(path: Path) -> None:
     with path.open("rb") as handle:
         os.fsync(handle.fileno())
-
-
-WRITE_LOCK_WAIT = 120.0  # seconds a write waits for another run's write of the same file to end
-WRITE_LOCK_SUFFIX = ".robo-lock"
-
-
-@contextmanager
-def one_writer(path: Path, run_id: str | None, robot: str, wait: float | None = None) -> Iterator[None]:
-    """Hold `path`'s write lock while the block reads, changes and writes it: runs writing one file take turns.
-
-    The lock is an OS advisory lock (flock) on a hidden `.NAME.robo-lock` file beside `path`, released by the
-    system when its process ends, even killed. The holder removes the lock file when it is done; a waiter that
-    then gets the lock of a removed file tries again with the new one. A run that finds the lock held waits up
-    to `wait` seconds, then fails saying which run writes the file.
-    """
-    import time
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(f".{path.name}{WRITE_LOCK_SUFFIX}")
-    held = _held_locks.__dict__.setdefault("paths", set())
-    if lock_path in held:  # an action that calls another one on the same file already holds it
-        yield
-        return
-    wait = WRITE_LOCK_WAIT if wait is None else wait
-    deadline = time.monotonic() + wait
-    while True:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-        if _try_lock(fd):
-            if _same_file_as(fd, lock_path):
-                break
-            os.close(fd)  # the previous holder removed that file after we opened it: lock the current one
-            continue
-        holder = _holder(fd) or _("another run")
-        os.close(fd)
-        if time.monotonic() > deadline:
-            raise ApplicationError(
-                _("{robot}: {holder} is already writing {name}").format(
-                    robot=robot, holder=holder, name=path.name
-                ),
-                hint=_(
-                    "runs writing one file take turns; it has held {name} for more than {seconds} s"
-                ).format(name=path.name, seconds=f"{wait:g}"),
-            )
-        time.sleep(0.05)
-    held.add(lock_path)
-    try:
-        with suppress(OSError):
-            # Read back in another run's message: written in the words of this one's language.
-            os.write(fd, _("run {run} (pid {pid})").format(run=run_id or "?", pid=os.getpid()).encode())
-        yield
-    finally:
-        held.discard(lock_path)
-        with suppress(OSError):
-            lock_path.unlink()  # while still locked, so that nobody locks this file after us
-        os.close(fd)  # which releases the lock
-
-
-def _holder(fd: int) -> str:
-    """Who holds a lock file, as its holder wrote it ("run ID (pid N)"), or "" when it cannot be read."""
-    try:
-        return os.read(fd, 200).decode("utf-8", "replace").strip()
-    except OSError:
-        return ""
-
-
-def _same_file_as(fd: int, path: Path) -> bool:
-    try:
-        return os.path.samestat(os.fstat(fd), os.stat(path))
-    except FileNotFoundError:
-        return False
-
-
-_held_locks = threading.local()  # the write locks this thread holds
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
 
 
 def lock_file(path: Path) -> Path | None:
@@ -167,6 +75,26 @@ def numbered_name(target: Path, taken: Callable[[Path], bool]) -> Path:
         counter += 1
 
 
+def identical_file(target: Path, digest: str, size: int) -> Path | None:
+    """`target` or a numbered version "name (N).ext" beside it holding these bytes (`size`, sha256 `digest`).
+
+    Numbered versions are looked at in order until three numbers in a row are free (a few may have been removed).
+    """
+    counter, free = 1, 0
+    while free < 3:
+        candidate = target if counter == 1 else target.with_name(f"{target.stem} ({counter}){target.suffix}")
+        counter += 1
+        try:
+            found = candidate.stat().st_size == size and file_digest(candidate) == digest
+        except OSError:  # not there, or a folder
+            free += 1
+            continue
+        free = 0
+        if found:
+            return candidate
+    return None
+
+
 def trash_path(path: Path, trash: Path | None = None) -> Path:
     """Where `path` goes when it is deleted: `<trash or its folder/.robo-trash>/<today>/<name>`, numbered."""
     folder = (trash or path.parent / TRASH_FOLDER) / dt.date.today().isoformat()
@@ -199,7 +127,7 @@ class Transfer:
             return target
         if on_conflict == "skip":
             return None
-        if on_conflict == "rename":
+        if on_conflict in ("rename", "skip_identical"):  # the caller has looked for an identical file first
             return numbered_name(target, taken)
         if on_conflict == "overwrite":
             if target.is_dir():
@@ -219,12 +147,49 @@ class Transfer:
         )
 
     def move(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
-        """Move a file; returns its new path, or None when it was skipped (`on_conflict: skip`)."""
-        return self._transfer(source, target, on_conflict, keep_source=False)
+        """Move a file; returns its new path, or None when skipped; with `skip_identical`, see `place_file`."""
+        return self.place_file(source, target, on_conflict, keep_source=False)[0]
 
     def copy(self, source: Path, target: Path, on_conflict: OnConflict = "fail") -> Path | None:
         """Copy a file (bytes checked by sha256); returns the copy's path, or None when skipped."""
-        return self._transfer(source, target, on_conflict, keep_source=True)
+        return self.place_file(source, target, on_conflict, keep_source=True)[0]
+
+    def place_file(
+        self, source: Path, target: Path, on_conflict: OnConflict, *, keep_source: bool
+    ) -> tuple[Path | None, Placement]:
+        """Move or copy a file; returns where it is now (None when skipped) and what was done.
+
+        With `skip_identical`, when the same bytes are already at `target` or a numbered version of it, that
+        file is returned as "identical"; a moved source then goes to the trash beside it (moving changes nothing).
+        """
+        with one_writer(target, self.run_id, self.robot):  # runs placing files under one name take turns
+            if on_conflict == "skip_identical":
+                info = source.stat()
+                same = identical_file(target, file_digest(source), info.st_size)
+                if same is not None and not _same_file(source, same):
+                    self._already_there(source, same, keep_source=keep_source)
+                    return same, "identical"
+            final = self._transfer_locked(source, target, on_conflict, keep_source=keep_source, trashed=False)
+        if final is None:
+            return None, "skipped"
+        if _same_file(source, final):
+            if keep_source or source.resolve() == final.resolve():
+                return final, "unchanged"
+            source.unlink()  # a move cut short between its link and its unlink: finish it
+            self.log(
+                _("{robot}: moved {source} → {target}").format(robot=self.robot, source=source, target=final)
+            )
+        return final, "copied" if keep_source else "moved"
+
+    def _already_there(self, source: Path, same: Path, *, keep_source: bool) -> None:
+        digest = file_digest(same)
+        self.log(
+            _("{robot}: {source} is already filed as {target} (same bytes, sha256 {digest})").format(
+                robot=self.robot, source=source, target=same, digest=digest
+            )
+        )
+        if not keep_source:  # a move would change nothing but emptying the source's folder: to the trash
+            self.trash(source)
 
     def trash(self, path: Path, trash: Path | None = None) -> Path:
         """Move a file to the trash folder; returns where it is now."""

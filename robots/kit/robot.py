@@ -136,6 +136,9 @@ class Robot:
     name: ClassVar[str] = ""
     thread_bound: ClassVar[bool] = False
     """True when every call must come from the thread that created the robot (e.g. Playwright's sync API)."""
+    one_screen: ClassVar[bool] = False
+    """True when the robot drives the machine's one screen, mouse and keyboard (the desktop robot): lanes of a
+    parallel loop would type into each other's windows, so validation refuses it in a loop with `parallel`."""
     reads_its_own_changes: ClassVar[bool] = False
     """True when actions read what the robot's changing actions left (a page after a click or a submit): in a
     dry run, where changes are skipped, its actions that follow a skipped one in the same item are not checked."""

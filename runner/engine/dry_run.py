@@ -30,14 +30,15 @@ class DryRunSkips:
 
         A changing action is not called. Nor, within the same item, are the later actions of a robot that reads
         its own changes (the browser, on a page a skipped click or submit did not change): they could only wait
-        for what will not come, then fail.
+        for what will not come, then fail. A change skipped outside any item (an application not started, a
+        login not typed before the loop) is followed by every later item of the lane.
         """
         follows = (lane, item, step.robot)
         if spec.side_effects:
             if getattr(robot_class(step.robot), "reads_its_own_changes", False):
                 self._changed.add(follows)
             return _(DRY_RUN_NOT_CALLED)
-        if follows in self._changed:
+        if follows in self._changed or (lane, None, step.robot) in self._changed:
             return _(DRY_RUN_NOT_CHECKED)
         return None
 

@@ -12,7 +12,7 @@ import time
 from collections import ChainMap
 from typing import TYPE_CHECKING, Any
 
-from robots.kit import AccessRefused, ApplicationError, BusinessError, RoboError, WorkflowBug, _
+from robots.kit import ApplicationError, BusinessError, RoboError, WorkflowBug, _
 from runner.engine.item_changes import ItemChanges
 from runner.engine.item_keys import item_names
 from runner.engine.items import EarlierEntry, PreviousItem
@@ -139,7 +139,7 @@ class ItemRunner:
             )
             with self._host.counters._lock:
                 self._host.item_failures.append(failure)
-            if step.on_error == "fail" or isinstance(failure.error, AccessRefused):
+            if step.on_error == "fail" or failure.error.stops_run:
                 raise failure from None  # a refused login would be refused for every item: the run stops
             return outcome
         finally:

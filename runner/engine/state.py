@@ -170,7 +170,7 @@ def template_failure(
     exc: TemplateError, where: str, step: Step | None = None, spans: SpanIndex | None = None
 ) -> RoboError:
     """A template that did not render: a `WorkflowBug` at the template's own line, or bad data (business)."""
-    cause = [_("template {template}").format(template=repr(exc.template))]
+    cause = [_("template {template}").format(template=repr(exc.template)), *exc.cause]
     if not exc.workflow_bug:
         return BusinessError(f"{where}: {exc.message}", hint=exc.hint, cause=cause)
     span = spans.value(step.template_location(where, exc.template)) if step and spans else None

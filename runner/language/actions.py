@@ -1,5 +1,6 @@
 """An action step checked against its robot's action: the robot and action exist, each parameter is one of the
-action's and of its type, and the action's parameter groups hold.
+action's and of its type, and the action's parameter groups hold; and a parallel loop using a robot that drives
+the one screen of the machine.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 from robots.kit import Span, _
 from runner.language.diagnostics import all_of, closest, did_you_mean, did_you_mean_text, one_of
 from runner.language.loader import Location, SpanIndex, walk
-from runner.language.steps import ActionStep
+from runner.language.steps import ActionStep, ForEachStep, walk_steps
 from runner.language.templating import is_template
 from runner.language.wording import describe_problem
 
@@ -192,3 +193,32 @@ def _safe_actions(robot: str) -> list[str]:
         return list(robot_class(robot).action_specs())
     except Exception:  # a broken plugin must not break the hint
         return []
+
+
+def check_one_screen(loop: ForEachStep, spans: SpanIndex, error: Callable[..., None]) -> None:
+    """Report through `error` a loop run in parallel lanes (`parallel` other than 1) whose steps use a robot that
+    drives the machine's one screen, mouse and keyboard: two lanes would type into each other's windows."""
+    from robots import robot_class
+
+    if loop.parallel == 1:
+        return
+    for step in (inner for steps in loop.children() for inner in walk_steps(steps)):
+        if not isinstance(step, ActionStep):
+            continue
+        try:
+            one_screen = robot_class(step.robot).one_screen
+        except (LookupError, ImportError):  # an unknown robot: reported at its step
+            continue
+        if one_screen:
+            error(
+                spans.value((*loop.path, "parallel")),
+                "one-screen",
+                _(
+                    "'parallel: {lanes}' runs lanes at once, but {action} (line {line}) drives the one screen, "
+                    "mouse and keyboard of the machine: the lanes would type into each other's windows"
+                ).format(lanes=loop.parallel, action=f"{step.robot}.{step.action}", line=step.span.line),
+                hint=_(
+                    "one screen: run desktop steps in one lane (leave 'parallel' out, or write 'parallel: 1')"
+                ),
+            )
+            return

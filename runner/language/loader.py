@@ -24,6 +24,7 @@ from runner.language.yaml_errors import (
     YamlSyntaxError,
     explain_marked_error,
     explain_reader_error,
+    explain_unhashable_key,
     quote_the_template,
     second_document_span,
     tag_problem,
@@ -182,6 +183,8 @@ def load_workflow_text(text: str, file: str = "<workflow>") -> LoadedDocument:
         raise YamlSyntaxError(Span(file, 1, 1), _("invalid YAML: {problem}").format(problem=exc)) from None
     except RecursionError:
         raise YamlSyntaxError(Span(file, 1, 1), _("the YAML is nested too deeply")) from None
+    except TypeError:  # ruamel.yaml hashes a key that holds a list ("unhashable type")
+        raise explain_unhashable_key(text, file) from None
     if len(documents) > 1:
         raise YamlSyntaxError(
             second_document_span(text, file),

@@ -1,7 +1,7 @@
 """The workflow language as typed models; `runner.language.parser` builds them from loaded YAML.
 
 A workflow is a mapping with `name`, `steps` and optional `description`, `version`, `inputs`, `vars`,
-`secrets`, `defaults`, `schedule`, `browser`, `display` and `concurrency`. A step is a mapping whose kind is given by exactly one of its
+`secrets`, `defaults`, `schedule`, `browser`, `desktop`, `display` and `concurrency`. A step is a mapping whose kind is given by exactly one of its
 keys: `robot.action`, `for_each`, `if`, `try`, `set`, `log` or `fail`.
 
 The step kinds are declared in `runner.language.steps`, one class each, and the values both are made of in
@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
+from robots.desktop import DesktopSettings
 from robots.kit import Duration
 from runner.language.loader import SpanIndex
 from runner.language.steps import Step, walk_steps
@@ -90,6 +91,8 @@ class Workflow(LanguageModel):
     schedule: list[ScheduleEntry] = Field(default_factory=list)
     notify: NotifySettings | None = None
     browser: BrowserSettings = BrowserSettings()
+    desktop: DesktopSettings = DesktopSettings()
+    """The desktop robot's settings, declared by the robot (`robots.desktop.DesktopSettings`)."""
     display: Literal["current", "virtual"] = "current"
     """`virtual`: the run gets a virtual screen of its own (Xvfb) for its length, as `robo run --virtual-display`."""
     concurrency: Concurrency = 1

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from robots.kit import N_, Span, _
+from robots.desktop import OCR_LANGUAGES, DesktopSettings
+from robots.kit import N_, Span, _, format_number
 from runner.language.diagnostics import Diagnostic, did_you_mean, did_you_mean_text, either, one_of
 from runner.language.loader import LoadedDocument, Location, SpanIndex
 from runner.language.model import BrowserSettings, Defaults, InputSpec, ScheduleEntry, Workflow
@@ -169,6 +170,14 @@ class _Parser:
                 if where == ("name",)
                 else _("say what this step does, e.g. 'name: Saisir le dossier', or leave 'name' out"),
             )
+        elif kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == OCR_LANGUAGES:
+            self.error(
+                where,
+                "wrong-type",
+                _("'{name}' should name Tesseract's languages, joined by +").format(name=".".join(names)),
+                found=show(value),
+                hint=_('e.g. "fra" or "fra+eng" (the names of its language data: tesseract --list-langs)'),
+            )
         elif (
             kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == IDENTIFIER.pattern
         ):
@@ -197,6 +206,10 @@ class _Parser:
             if synonym is not None and synonym in choices:
                 return did_you_mean_text(synonym)
             return did_you_mean(value, choices)
+        if str(where[-1]).endswith("confidence") and isinstance(value, int | float) and 1 < value <= 100:
+            return _("a confidence is written from 0 to 1: {fraction}, not {value}").format(
+                fraction=format_number(value / 100), value=format_number(value)
+            )
         if where == ("secrets",) and isinstance(value, str):
             return _("write a list of names, e.g. 'secrets: [{names}]'").format(names=value)
         if where == ("secrets",) and isinstance(value, dict):
@@ -213,6 +226,7 @@ class _Parser:
             "defaults": Defaults,
             "retry": RetryPolicy,
             "browser": BrowserSettings,
+            "desktop": DesktopSettings,
         }
         if len(path) >= 2 and path[-2] == "inputs":
             return list(InputSpec.model_fields)

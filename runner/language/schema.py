@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from robots import robot_class, robot_names
+from robots.desktop import DesktopSettings
 from runner.language.model import BrowserSettings, Defaults, InputSpec, NotifySettings, ScheduleEntry
 from runner.language.steps import STEP_KINDS, ActionStep, step_schema
 from runner.language.values import RetryPolicy
@@ -32,7 +33,15 @@ def _definition(model: Any) -> dict[str, Any]:
 def workflow_schema() -> dict[str, Any]:
     """The schema as a JSON-compatible mapping."""
     defs: dict[str, Any] = {}
-    for model in (InputSpec, RetryPolicy, Defaults, ScheduleEntry, NotifySettings, BrowserSettings):
+    for model in (
+        InputSpec,
+        RetryPolicy,
+        Defaults,
+        ScheduleEntry,
+        NotifySettings,
+        BrowserSettings,
+        DesktopSettings,
+    ):
         schema = _definition(model)
         defs.update(schema.pop("$defs", {}))
         defs[model.__name__] = schema
@@ -74,6 +83,8 @@ def workflow_schema() -> dict[str, Any]:
             "schedule": {"type": "array", "items": {"$ref": "#/$defs/ScheduleEntry"}},
             "notify": {"$ref": "#/$defs/NotifySettings"},
             "browser": {"$ref": "#/$defs/BrowserSettings"},
+            "desktop": {"$ref": "#/$defs/DesktopSettings"},
+            "display": {"enum": ["current", "virtual"]},
             "concurrency": {"anyOf": [{"type": "integer", "minimum": 1}, {"const": "unlimited"}]},
             "steps": steps_ref,
         },

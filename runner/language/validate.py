@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from robots.kit import N_, Span, _, ngettext
-from runner.language.actions import changes_things, check_action_step
+from runner.language.actions import changes_things, check_action_step, check_one_screen
 from runner.language.diagnostics import Diagnostic, did_you_mean, one_of, print_diagnostics
 from runner.language.environment import is_credential_variable
 from runner.language.loader import (
@@ -33,6 +33,7 @@ from runner.language.templating import (
     FILTER_NAMES,
     as_expression_template,
     attribute_references,
+    extraction_problems,
     filters_used,
     is_template,
     keys_read,
@@ -306,6 +307,9 @@ class _SemanticChecker:
             own_display=self.workflow.display == "virtual",
         )
 
+    def check_lanes(self, loop: ForEachStep) -> None:
+        check_one_screen(loop, self.spans, self.error)
+
     def check_changes_are_checked(self, loop: ForEachStep) -> None:
         """A warning for a loop whose items change things but that cannot tell whether an item is entered."""
         actions = (step for step in walk_steps(loop.steps) if isinstance(step, ActionStep))
@@ -414,6 +418,8 @@ class _SemanticChecker:
                         secret=secret, template=f"{{{{ secrets.{secret} }}}}"
                     ),
                 )
+        for message, hint in extraction_problems(text):
+            self.error(span, "bad-extraction", message, hint=hint)
         for unknown in sorted(filters_used(text) - known_filters()):
             self.error(
                 span,

@@ -178,6 +178,19 @@ def explain_reader_error(exc: Any, text: str, file: str) -> YamlSyntaxError:
     return YamlSyntaxError(Span(file, 1, 1), _("invalid YAML: {problem}").format(problem=exc.reason))
 
 
+def explain_unhashable_key(text: str, file: str) -> YamlSyntaxError:
+    """A mapping key that is itself a mapping or a list (`{{ a: [] }}` unquoted), which YAML cannot use as a key."""
+    line, col = next(
+        ((number, found) for number, row in enumerate(text.splitlines(), 1) if (found := row.find("{{") + 1)),
+        (1, 1),
+    )
+    return YamlSyntaxError(
+        Span(file, line, col, col + 2),
+        _("a key here is itself a mapping or a list, which YAML cannot use as a key"),
+        quote_the_template(),
+    )
+
+
 def second_document_span(text: str, file: str) -> Span:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError

@@ -210,9 +210,9 @@ def _execute(
             "artifacts": str(artifacts_dir),
         },
     }
-    settings = {"browser": workflow.browser.model_dump(), **dict(options.settings)}
-    if "browser" in options.settings:
-        settings["browser"] = {**workflow.browser.model_dump(), **dict(options.settings["browser"])}
+    settings: dict[str, Any] = dict(options.settings)
+    for section, declared in (("browser", workflow.browser), ("desktop", workflow.desktop)):
+        settings[section] = {**declared.model_dump(), **dict(options.settings.get(section, {}))}
 
     shared = SharedResources()
     input_paths = tuple(

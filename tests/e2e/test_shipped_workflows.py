@@ -21,13 +21,18 @@ import pytest
 from robots import action_spec
 from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS
+from tests.mock_desktop.fixtures import DisplayInfo
 from tests.mock_intranet.server import MockIntranet
+from tests.running import robo_process
 
 pytestmark = pytest.mark.slow
 SHIPPED = sorted(WORKFLOWS.glob("*.yaml"))
 # What each shipped workflow needs besides its defaults (the sample data in workflows/data).
 ENVIRONMENT = {**SECRETS, "ROBO_SECRET_SMTP_MOT_DE_PASSE": "pas-utilisé-en-essai"}
 NEEDS_INTRANET = {"saisie_dossiers.yaml"}
+# A desktop workflow is valid only where there is a screen (error[robot-unavailable] otherwise): the examples run
+# on the user's own screen, so they do not say `display: virtual`; here they get the session's Xvfb.
+NEEDS_DISPLAY = {"saisie_bureau.yaml"}
 # A step a dry run does not call returns at once; a wait for a page that a skipped submit would have shown
 # takes the step's timeout (15 s in the shipped browser workflow), three times over with its retries.
 AT_ONCE = 1.0
@@ -60,10 +65,21 @@ def _folder_state(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def test_every_shipped_workflow_is_valid() -> None:
+def test_every_shipped_workflow_is_valid(xvfb_display: DisplayInfo) -> None:
     result = robo("validate", *(str(path) for path in SHIPPED))
     assert result.returncode == 0, result.stderr
     assert len(SHIPPED) >= 3
+    assert {path.name for path in SHIPPED} >= NEEDS_DISPLAY
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS_DISPLAY))
+def test_a_shipped_desktop_workflow_without_a_display_says_how_to_run_it(name: str) -> None:
+    result = robo_process("validate", str(WORKFLOWS / name), cwd=ROOT, without=["DISPLAY"])
+    assert result.returncode != 0
+    assert (
+        "error[robot-unavailable]: no X display: set DISPLAY or run under Xvfb; see README" in result.stderr
+    )
+    assert "robo run --virtual-display" in result.stderr
 
 
 @pytest.mark.parametrize("workflow", SHIPPED, ids=[path.name for path in SHIPPED])
@@ -76,6 +92,8 @@ def test_a_dry_run_goes_to_the_end_quickly_and_changes_nothing(
     if workflow.name in NEEDS_INTRANET:
         intranet = request.getfixturevalue("mock_intranet")
         inputs = ["--input", f"intranet={intranet.url}"]
+    if workflow.name in NEEDS_DISPLAY:
+        request.getfixturevalue("xvfb_display")  # a dry run starts no application: the screen stays empty
     data_before = _folder_state(WORKFLOWS / "data")
 
     started = time.monotonic()

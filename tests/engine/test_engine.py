@@ -411,6 +411,21 @@ class TestDryRun:
         assert outcome.status == "succeeded"
         assert messages(recorder) == ["(dry run) / 9"]
 
+    def test_a_change_skipped_before_a_loop_is_followed_by_its_items(
+        self, run_yaml: WorkflowRunner, probe: type[Probe], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # a desktop application not started (or a login not typed) before the loop: no item can look at it
+        monkeypatch.setattr(probe, "reads_its_own_changes", True, raising=False)
+        outcome, recorder = run_yaml(
+            "name: t\nsteps:\n  - probe.write: {value: ouvrir}\n  - for_each: [1, 2]\n    steps:\n"
+            "      - probe.echo: {value: lu}\n",
+            dry_run=True,
+        )
+        assert outcome.status == "succeeded"
+        assert probe.calls == []
+        results = [e.result for e in recorder.of("step_finished")]
+        assert [str(result).split(":")[0] for result in results[1:]] == ["not checked in a dry run"] * 2
+
 
 class TestDryRunPlaceholders:
     @pytest.mark.parametrize(

@@ -335,7 +335,7 @@ class TestMarking:
             {"click", "fill_form", "upload", "download", "press", "accept_dialog"},
             {"save_session"},
         ),
-        ("email", {"send", "read"}, set()),
+        ("email", {"send", "read"}, {"move", "create_folder"}),
         ("excel", {"create_workbook", "append_rows"}, {"write_rows", "write_cell", "update_rows"}),
         ("files", {"move", "copy", "rename", "delete", "zip", "unzip", "file_by_rules"}, {"make_folder"}),
         ("http", {"post"}, {"download"}),

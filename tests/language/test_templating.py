@@ -36,6 +36,11 @@ class TestRendering:
         assert render_string("{{ rows }}", SCOPE) == [1, 2, 3]
         assert render_string("  {{ rows | length }} ", SCOPE) == 3
 
+    def test_a_block_scalar_s_line_end_keeps_the_type_but_a_tab_is_text_kept(self) -> None:
+        assert render_string("{{ rows }}\n", SCOPE) == [1, 2, 3]  # `value: >` ends with a line end
+        assert render_string("{{ inputs.service }}\t", SCOPE) == "RH\t"  # typed: the Tab after it too
+        assert render_string("\t{{ rows | length }}", SCOPE) == "\t3"
+
     def test_mixed_text_renders_to_text(self) -> None:
         assert render_string("{{ rows | length }} lignes", SCOPE) == "3 lignes"
 

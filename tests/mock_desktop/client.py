@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import tkinter as tk
 from pathlib import Path
-from tkinter import messagebox, ttk
+from tkinter import ttk
 
 from tests.mock_intranet import TYPES_DEMANDE, WEB_ACCOUNTS
 
@@ -100,15 +100,39 @@ class LegacyClient:
         window.focus_force()
         widget.focus_set()
 
+    def _dialog(self, title: str, message: str, *, parent: tk.Toplevel) -> None:
+        """A modal message with an OK button, closed by OK, Enter, Escape or a window-close request.
+
+        Tk's own messagebox waits on a variable: a close request that arrived as it opened was handled before the
+        wait began, and the wait never ended (the client hung with its dialog open, about one run in ten under
+        load). Waiting for the window itself cannot miss it: `wait_window` returns at once for a closed window.
+        """
+        dialog = tk.Toplevel(parent)
+        dialog.title(title)
+        dialog.resizable(False, False)
+        dialog.transient(parent)
+        frame = ttk.Frame(dialog, padding=16)
+        frame.pack(fill="both", expand=True)
+        ttk.Label(frame, text=message, wraplength=380, justify="left").pack(anchor="w", pady=(0, 12))
+        button = ttk.Button(frame, text="OK", command=dialog.destroy)
+        button.pack()
+        for key in ("<Return>", "<KP_Enter>", "<Escape>"):
+            dialog.bind(key, lambda _event: dialog.destroy())
+        dialog.protocol("WM_DELETE_WINDOW", dialog.destroy)
+        dialog.geometry(f"+{parent.winfo_rootx() + 60}+{parent.winfo_rooty() + 60}")
+        self._take_focus(dialog, button)
+        dialog.grab_set()
+        self.root.wait_window(dialog)
+
     def _log_in(self) -> None:
         username = self.username.get().strip()
         account = next((a for a in WEB_ACCOUNTS if a.username == username), None)
         if account is None or account.password != self.password.get():
-            messagebox.showerror(LOGIN_ERROR_TITLE, BAD_CREDENTIALS, parent=self.login_window)
+            self._dialog(LOGIN_ERROR_TITLE, BAD_CREDENTIALS, parent=self.login_window)
             self.password.set("")
             return
         if not account.active:
-            messagebox.showerror(LOGIN_ERROR_TITLE, DISABLED_ACCOUNT, parent=self.login_window)
+            self._dialog(LOGIN_ERROR_TITLE, DISABLED_ACCOUNT, parent=self.login_window)
             return
         self.agent = account.username
         self.login_window.destroy()
@@ -162,14 +186,14 @@ class LegacyClient:
     def _search(self, window: tk.Toplevel, reference: str) -> None:
         found = self.store.find(reference)
         if found is None:
-            messagebox.showinfo(
+            self._dialog(
                 NOT_FOUND_TITLE, NOT_FOUND_MESSAGE.format(reference=reference.strip()), parent=window
             )
         else:
             message = FOUND_MESSAGE.format(
                 numero=found.numero, nom=found.nom, prenom=found.prenom, commune=found.commune
             )
-            messagebox.showinfo(FOUND_TITLE, message, parent=window)
+            self._dialog(FOUND_TITLE, message, parent=window)
         self._close_search(window)
 
     def _close_search(self, window: tk.Toplevel) -> None:
@@ -200,10 +224,10 @@ class LegacyClient:
         try:
             numero = self.store.add(check_entry(values), self.agent)
         except EntryRefused as refused:
-            messagebox.showerror(ERROR_TITLE, refused.message, parent=self.form_window)
+            self._dialog(ERROR_TITLE, refused.message, parent=self.form_window)
             self.widgets[refused.field].focus_set()
             return
-        messagebox.showinfo(SAVED_TITLE, SAVED_MESSAGE.format(numero=numero), parent=self.form_window)
+        self._dialog(SAVED_TITLE, SAVED_MESSAGE.format(numero=numero), parent=self.form_window)
         for variable in self.values.values():
             variable.set("")
         self.widgets["reference"].focus_set()

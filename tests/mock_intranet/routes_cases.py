@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +30,10 @@ from .web_session import intranet_state, require_agent, verify_csrf
 
 FILE_TOO_LARGE = f"Le fichier dépasse la taille maximale autorisée ({MAX_UPLOAD_BYTES // (1024 * 1024)} Mo)."
 NO_FILE_CHOSEN = "Veuillez choisir un fichier à téléverser."
+ALREADY_IN_CASE = (
+    "Ce document est déjà dans le dossier : « {nom} », téléversé le {moment}"
+    " (même contenu, empreinte {empreinte})."
+)
 
 
 def _labels(request: Request) -> dict[str, str]:
@@ -198,6 +203,14 @@ async def upload_document(request: Request) -> Response:
             return _render_detail(request, session, case, error=FILE_TOO_LARGE)
     if upload is None:
         return _render_detail(request, session, case, error=NO_FILE_CHOSEN)
+    # As a real GED does, the same bytes are kept once per case: a re-sent document is refused, and the
+    # page names the copy already there (a bot resumed after a crash can tell it was uploaded).
+    digest = hashlib.sha256(upload.content).hexdigest()
+    same = next((doc for doc in state.cases.documents(numero) if doc.sha256 == digest), None)
+    if same is not None:
+        moment = same.televerse_le.strftime("%d/%m/%Y à %H:%M")
+        error = ALREADY_IN_CASE.format(nom=same.nom_fichier, moment=moment, empreinte=digest[:12])
+        return _render_detail(request, session, case, error=error)
     document = _store_document(state, numero, upload, session.username)
     return RedirectResponse(
         f"/dossiers/{numero}?{urlencode({'televerse': document.nom_fichier})}", status_code=303

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from robots import action_spec
-from robots.desktop import NO_DISPLAY, Desktop, Spot
+from robots.desktop import NO_DISPLAY, Desktop, FailSafeStop, Spot
 from robots.kit import ApplicationError, ConfigurationError, RobotContext, WorkflowBug
 from tests.mock_desktop.fixtures import SCREEN, DisplayInfo
 from tests.robots.conftest import Artifact
@@ -243,13 +243,16 @@ class TestSafety:
         desktop.gui.moveTo(0, 0)
         desktop.gui.FAILSAFE = True
         try:
-            with pytest.raises(ConfigurationError, match="stopped by the fail-safe"):
+            with pytest.raises(FailSafeStop, match="stopped by the fail-safe") as stopped:
                 desktop.press("shift")
+            assert isinstance(stopped.value, ConfigurationError) and stopped.value.stops_run
             assert len(_screenshots(artifacts)) == 1
         finally:
             desktop.gui.FAILSAFE = False
             desktop.gui.moveTo(SCREEN[0] // 2, SCREEN[1] // 2)
             desktop.gui.FAILSAFE = True
+        with pytest.raises(FailSafeStop):  # the person has the screen: later actions stop too
+            desktop.press("shift")
 
     def test_the_pause_after_each_call_is_a_setting(self, xvfb_display: DisplayInfo, tmp_path: Path) -> None:
         context = _context(tmp_path)
@@ -260,3 +263,28 @@ class TestSafety:
         started = time.monotonic()
         robot.press("shift")
         assert time.monotonic() - started >= 0.2
+
+    def test_one_key_or_click_waits_the_pause_once_and_several_between_each(self, tmp_path: Path) -> None:
+        # pyautogui sleeps `interval` after every press (the last one too) and then its pause: the interval given
+        # for a single press made each key wait twice (measured in the desktop benchmark).
+        context = _context(tmp_path)
+        context.settings = {"desktop": {"pause": 0.2}}
+        robot = Desktop(context)
+        assert (robot._between(1), robot._between(3)) == (0.0, 0.2)
+
+
+def test_a_language_tesseract_has_no_data_for_is_a_clear_configuration_error(
+    xvfb_display: DisplayInfo, tmp_path: Path
+) -> None:
+    context = _context(tmp_path)
+    context.settings = {"desktop": {"ocr_language": "fra+klingon"}}
+    with pytest.raises(ConfigurationError, match="Tesseract has no data for the language klingon") as refused:
+        Desktop(context).read_text()
+    assert refused.value.hint is not None and "tesseract-ocr-klingon" in refused.value.hint
+
+
+def test_settings_out_of_bounds_given_to_the_run_are_a_clear_configuration_error(tmp_path: Path) -> None:
+    context = _context(tmp_path)
+    context.settings = {"desktop": {"pause": -1}}
+    with pytest.raises(ConfigurationError, match=r"the desktop settings are not valid: desktop\.pause: "):
+        Desktop(context)

@@ -107,7 +107,7 @@ class TestActionSpecs:
     def test_a_rule_without_a_condition_is_refused_before_the_run(self) -> None:
         spec = Files.action_specs()["file_by_rules"]
         assert spec.check_value("rules", [{"to": "x", "extension": "pdf"}]) is None
-        assert "needs `pattern`, `extension` or `contains`" in (
+        assert "needs a condition: `pattern`, `extension`, `contains`" in (
             spec.check_value("rules", [{"to": "x"}]) or ""
         )
         assert spec.check_value("rules", [{"to": "x", "extention": "pdf"}]) is not None
@@ -514,11 +514,17 @@ class TestInFrenchAndEnglish:
         assert (caught.value.message, caught.value.hint) == {
             "fr": (
                 f"files.file_by_rules : 1 destination déjà prise, rien n'a été classé : {taken}",
-                "choisissez `on_conflict: rename` (garde les deux, « nom (2).ext »), `skip` ou `overwrite`",
+                (
+                    "choisissez `on_conflict: skip_identical` (classe une seule fois les mêmes octets, garde les "
+                    "différents sous « nom (2).ext »), `rename` (garde les deux), `skip` ou `overwrite`"
+                ),
             ),
             "en": (
                 f"files.file_by_rules: 1 destination already taken, nothing was filed: {taken}",
-                "choose `on_conflict: rename` (keeps both, 'name (2).ext'), `skip` or `overwrite`",
+                (
+                    "choose `on_conflict: skip_identical` (files the same bytes once, keeps different ones as "
+                    "'name (2).ext'), `rename` (keeps both), `skip` or `overwrite`"
+                ),
             ),
         }[spoken]
         assert (tmp_path / "entrants" / "FAC-1.pdf").read_bytes() == b"nouvelle"
@@ -543,8 +549,8 @@ class TestInFrenchAndEnglish:
         with pytest.raises(ValueError) as caught:
             files.file_by_rules([{"to": "classés"}], ".")  # type: ignore[list-item]
         assert {
-            "fr": "une règle de classement demande `pattern`, `extension` ou `contains`",
-            "en": "a filing rule needs `pattern`, `extension` or `contains`",
+            "fr": "une règle de classement demande une condition : `pattern`, `extension`, `contains`",
+            "en": "a filing rule needs a condition: `pattern`, `extension`, `contains`",
         }[spoken] in str(caught.value)
 
     def test_a_missing_folder(self, files: Files, tmp_path: Path, spoken: str) -> None:

@@ -355,6 +355,16 @@ class TestDownload:
         assert (tmp_path / "entrees" / "résumé.csv").read_bytes() == b"a;b\n1;2\n"
         assert Path(result["path"]).read_bytes() == b"a;b\n3;4\n"
 
+    def test_on_conflict_skip_identical_finds_a_numbered_version(
+        self, http: Http, server: str, tmp_path: Path
+    ) -> None:
+        http.download(f"{server}/export", to="entrees/")
+        second = http.download(f"{server}/autre-export", to="entrees/", on_conflict="skip_identical")
+        again = http.download(f"{server}/autre-export", to="entrees/", on_conflict="skip_identical")
+        assert second is not None and again is not None
+        assert Path(second["path"]).name == Path(again["path"]).name == "résumé (2).csv"
+        assert sorted(p.name for p in (tmp_path / "entrees").iterdir()) == ["résumé (2).csv", "résumé.csv"]
+
     def test_on_conflict_skip_keeps_the_file_there_and_returns_nothing(
         self, http: Http, server: str, tmp_path: Path
     ) -> None:

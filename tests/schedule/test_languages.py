@@ -186,10 +186,14 @@ STATUS = {
 }
 
 
-@pytest.fixture(scope="module")
-def busy_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A store where a service is alive with two schedules, and runs one of them."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('status') / 'robo.db'}"
+@pytest.fixture
+def busy_store(tmp_path: Path) -> Iterator[str]:
+    """A store where a service is alive with two schedules, and runs one of them.
+
+    Made for each test: its heartbeat is fresh when `robo schedule status` reads it (a store shared by both
+    languages was read as a silent service once the machine was slow enough between them).
+    """
+    url = f"sqlite:///{tmp_path / 'robo.db'}"
     db = ScheduleDatabase(url)
     db.register_service("a1b2c3", "/srv/workflows")
     db.beat("a1b2c3", state="running", schedules=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from urllib.parse import unquote
@@ -60,6 +61,47 @@ class TestDocuments:
             b"",
             "é;à\n".encode(),
         ]
+
+    def test_the_page_lists_each_document_with_its_size_and_sha256(
+        self, intranet_agent: IntranetAgent
+    ) -> None:
+        numero = intranet_agent.submit_case(VALID_CASE).numero
+        assert numero
+        content = "Courrier reçu : DOS-2026-000001".encode()
+        assert _upload(intranet_agent, numero, {"document": ("lettre.txt", content, "")}).status_code == 303
+        page = intranet_agent.client.get(f"/dossiers/{numero}").text
+        digest = hashlib.sha256(content).hexdigest()
+        assert f'<table id="documents" class="tableau" data-dossier="{numero}">' in page
+        row = re.search(rf'<tr data-sha256="{digest}">(.*?)</tr>', page, re.S)
+        assert row, page
+        assert ">lettre.txt</a>" in row.group(1)
+        assert f'<td class="empreinte"><code>{digest}</code></td>' in row.group(1)
+        assert "Empreinte (SHA-256)" in page
+
+    def test_the_same_bytes_are_kept_once_per_case_whatever_their_name(
+        self, intranet_agent: IntranetAgent, intranet_test_api: httpx.Client
+    ) -> None:
+        numero = intranet_agent.submit_case(VALID_CASE).numero
+        other = intranet_agent.submit_case(VALID_CASE).numero
+        assert numero and other
+        content = b"%PDF-1.4 scan"
+        assert _upload(intranet_agent, numero, {"document": ("scan.pdf", content, "")}).status_code == 303
+        again = _upload(intranet_agent, numero, {"document": ("scan (2).pdf", content, "")})
+        assert again.status_code == 200
+        refused = re.search(r'<p class="erreur" id="erreur-document" role="alert">([^<]*)</p>', again.text)
+        assert refused, again.text
+        assert refused.group(1).startswith(
+            "Ce document est déjà dans le dossier : « scan.pdf », téléversé le "
+        )
+        assert f"empreinte {hashlib.sha256(content).hexdigest()[:12]}" in refused.group(1)
+        # Another content under the same name is another document; the same bytes in another case too.
+        assert (
+            _upload(intranet_agent, numero, {"document": ("scan.pdf", b"%PDF autre", "")}).status_code == 303
+        )
+        assert _upload(intranet_agent, other, {"document": ("scan.pdf", content, "")}).status_code == 303
+        stored = intranet_test_api.get(f"/api/test/dossiers/{numero}").json()["documents"]
+        assert [(d["nom_fichier"], d["taille"]) for d in stored] == [("scan.pdf", 13), ("scan.pdf", 10)]
+        assert intranet_test_api.get("/api/test/dossiers").json()["counts"]["documents"] == 3
 
     def test_path_in_the_file_name_is_dropped(self, intranet_agent: IntranetAgent) -> None:
         numero = intranet_agent.submit_case(VALID_CASE).numero

@@ -79,6 +79,7 @@ class ForEachStep(StepBase):
             checker.check_loop_key(self, scope | item_names, lane_scope - scope)
         if isinstance(self.parallel, str):
             checker.check_expression(self.parallel, (*self.path, "parallel"), scope, "expression")
+        checker.check_lanes(self)
         after_item = checker.check_steps(self.steps, inner)
         if self.already_done:
             checker.check_steps(self.already_done, inner)

@@ -2,6 +2,7 @@
 
 from runner.language.templating.analysis import (
     attribute_references,
+    extraction_problems,
     filters_used,
     keys_read,
     limit_problem,
@@ -34,6 +35,7 @@ __all__ = [
     "attribute_references",
     "date_fr",
     "evaluate_condition",
+    "extraction_problems",
     "filters_used",
     "folder_slug",
     "is_template",

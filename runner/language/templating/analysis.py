@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 
-from robots.kit import _
+from robots.kit import EXPECTATIONS, READY_PATTERNS, _, pattern_problem
 from runner.language.diagnostics import requoted
 from runner.language.templating.filters import GLOBALS
 from runner.language.templating.limits import BoundedEnvironment, TemplateLimitError, constant_limit_problem
@@ -36,6 +36,8 @@ class Analysis:
     whole_names: frozenset[str] = frozenset()  # names used as a whole value, not only to look a part up
     # for a text of only `{{ … }}` and words: (all names, whole names) of each expression, in order
     outputs: tuple[tuple[frozenset[str], frozenset[str]], ...] | None = None
+    # (parameter, constant) given to the `extract` filter: `pattern`, `kind` and `expect` written as they are
+    extractions: tuple[tuple[str, str], ...] = ()
 
 
 class _AnyName(dict[str, Any]):
@@ -156,7 +158,58 @@ def analyse(text: str) -> Analysis:
         gets=gets,
         lookups=tuple(lookups),
         limit=constant_limit_problem(ast),
+        extractions=tuple(_extraction_constants(ast)),
     )
+
+
+_EXTRACT_FILTER = "extract"
+_EXTRACT_PARAMETERS = ("pattern",)  # the filter's positional parameters, in order
+
+
+def _extraction_constants(ast: nodes.Template) -> list[tuple[str, str]]:
+    """The parameters of each `extract` filter written as constant texts: (parameter name, value)."""
+    found: list[tuple[str, str]] = []
+    for node in ast.find_all(nodes.Filter):
+        if node.name != _EXTRACT_FILTER:
+            continue
+        given: list[tuple[str, nodes.Node]] = [(_EXTRACT_PARAMETERS[0], node.args[0])] if node.args else []
+        given.extend((str(keyword.key), keyword.value) for keyword in node.kwargs)
+        found.extend(
+            (name, value.value)
+            for name, value in given
+            if isinstance(value, nodes.Const) and isinstance(value.value, str)
+        )
+    return found
+
+
+def extraction_problems(text: str) -> list[tuple[str, str | None]]:
+    """What is wrong with the constant parameters of `text`'s `extract` filters: (message, hint) pairs.
+
+    A regular expression that does not compile, a kind or an `expect` that does not exist: each would fail
+    every rendering, so `robo validate` says so before the run."""
+    problems: list[tuple[str, str | None]] = []
+    for name, value in analyse(text).extractions:
+        if name == "pattern":
+            problem = pattern_problem(value)
+            if problem is not None:
+                problems.append((problem.message, problem.hint))
+        elif name == "kind" and value not in READY_PATTERNS:
+            problems.append(
+                (
+                    _("extract(kind='{found}'): there is no such ready pattern").format(found=value),
+                    _("kinds: {choices}").format(choices=", ".join(READY_PATTERNS)),
+                )
+            )
+        elif name == "expect" and value not in EXPECTATIONS:
+            problems.append(
+                (
+                    _("extract(expect='{found}'): expect is one of {choices}").format(
+                        found=value, choices=", ".join(EXPECTATIONS)
+                    ),
+                    None,
+                )
+            )
+    return problems
 
 
 def _names_read(node: nodes.Node, undeclared: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:

@@ -1,4 +1,6 @@
-"""The filters and globals Rob'O adds to templates: French dates and numbers (Babel), slugs, `now` and `today`."""
+"""The filters, tests and globals Rob'O adds to templates: French dates and numbers (Babel), slugs, extraction
+from a text (regular expressions and the kit's ready patterns), `is siret`, `is siren`, `is iban`, `now` and
+`today`."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
+from robots.kit import READY_PATTERNS, is_valid
+from robots.kit import extract as extract_from
 from runner.language.templating.limits import MAX_NUMBER_DIGITS, check_text, too_long
 
 _LOCALE = "fr_FR"
@@ -130,6 +134,32 @@ def euros(value: Any, decimals: int = 2) -> str:
     return _french_number(value, decimals, in_euros=True)
 
 
+def extract(
+    value: Any,
+    pattern: str | None = None,
+    *,
+    kind: str | None = None,
+    reference: str | None = None,
+    expect: str = "one",
+) -> Any:
+    r"""What a text holds, as the `documents.extract` action finds it (the same parameters).
+
+    `texte | extract('(?P<ref>DOS-\d{4}-\d{4})')` gives `{"ref": "DOS-2026-0001"}`; `texte | extract(kind='siret')`
+    the one valid SIRET; `texte | extract(reference='DOS-####-####', expect='all')` every reference. Nothing or
+    several candidates with `expect='one'` fail the step, listing them.
+    """
+    return extract_from(value, pattern=pattern, kind=kind, reference=reference, expect=expect)
+
+
+def _is_kind(kind: str) -> Callable[[Any], bool]:
+    def test(value: Any) -> bool:
+        return is_valid(kind, value)
+
+    test.__name__ = kind
+    test.__doc__ = f"`x is {kind}`: the whole value is a valid {kind.upper()} (its key checked)."
+    return test
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now().astimezone()
 
@@ -146,8 +176,13 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "slug": slug,
     "number_fr": number_fr,
     "euros": euros,
+    "extract": extract,
 }
 """The filters a template can use besides Jinja's own, by name."""
 FILTER_NAMES = tuple(FILTERS)
+TESTS: dict[str, Callable[[Any], bool]] = {
+    kind: _is_kind(kind) for kind in READY_PATTERNS if kind in ("siret", "siren", "iban")
+}
+"""The tests a template can use besides Jinja's own (`x is siret`), by name."""
 GLOBALS: dict[str, Callable[..., Any]] = {"now": _now, "today": _today}
 """The functions a template can call besides Jinja's own, by name."""

@@ -31,6 +31,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from robots.kit import N_, _, format_number
+from runner.language.templating.literals import LiteralLexer, literal_lexer
 
 MAX_TEXT_LENGTH = 10_000_000
 """The longest text a template may build (`*`, `~`, `format`, `center`, `join`…) or write in one rendering."""
@@ -476,6 +477,11 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         )
         self.globals["range"] = _bounded_range
         self.globals.pop("lipsum", None)  # `lipsum(10**9)` writes a billion paragraphs, and a bot needs none
+
+    @property
+    def lexer(self) -> LiteralLexer:
+        """Jinja's lexer, but text literals keep the backslashes of regular expressions (`literals.py`)."""
+        return literal_lexer(self)
 
     def _generate(self, source: nodes.Template, *args: Any, **kwargs: Any) -> str:
         return super()._generate(_BudgetTransformer().visit(source), *args, **kwargs)

@@ -18,10 +18,10 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, pass_co
 from jinja2.exceptions import SecurityError, TemplateRuntimeError
 from jinja2.utils import missing
 
-from robots.kit import N_, _
+from robots.kit import N_, RoboError, WorkflowBug, _
 from runner.language.diagnostics import closest
 from runner.language.templating.analysis import analyse
-from runner.language.templating.filters import FILTERS, GLOBALS
+from runner.language.templating.filters import FILTERS, GLOBALS, TESTS
 from runner.language.templating.limits import (
     INTERNAL_FILTERS,
     LIMIT_HINT,
@@ -29,7 +29,9 @@ from runner.language.templating.limits import (
     TemplateLimitError,
 )
 
-_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.DOTALL)
+# Spaces and line ends around one expression (YAML block scalars end with one) keep its value as it is; any other
+# character, a tab among them ("{{ identifiant }}\t" types a Tab after it), makes the template a text.
+_SINGLE_EXPRESSION = re.compile(r"^[ \r\n]*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}[ \r\n]*$", re.DOTALL)
 
 
 class TemplateError(Exception):
@@ -40,13 +42,20 @@ class TemplateError(Exception):
     """
 
     def __init__(
-        self, message: str, template: str, hint: str | None = None, *, workflow_bug: bool = False
+        self,
+        message: str,
+        template: str,
+        hint: str | None = None,
+        *,
+        workflow_bug: bool = False,
+        cause: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
         self.template = template
         self.hint = hint
         self.workflow_bug = workflow_bug
+        self.cause = cause  # what a filter saw (an extraction's refused candidates), after the template
 
 
 def is_template(value: Any) -> bool:
@@ -140,6 +149,7 @@ def environment() -> _Environment:
         undefined=_Undefined, autoescape=False, keep_trailing_newline=True, finalize=_noted_output
     )
     env.filters.update(FILTERS)
+    env.tests.update(TESTS)
     env.globals.update(GLOBALS)
     return env
 
@@ -361,6 +371,10 @@ def _render_string(text: str, scope: Mapping[str, Any]) -> Any:
         raise _explain(exc, text, scope) from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         raise _explain(exc, text, scope) from None
+    except RoboError as exc:  # a filter's own error (an extraction that found nothing): its words and kind
+        raise TemplateError(
+            exc.message, text, exc.hint, workflow_bug=isinstance(exc, WorkflowBug), cause=exc.cause
+        ) from None
 
 
 def evaluate_condition(expression: str, scope: Mapping[str, Any]) -> bool:

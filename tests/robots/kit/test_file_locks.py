@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[3]
 HOLDER = """
 import sys
 from pathlib import Path
-from robots.kit.files import one_writer
+from robots.kit.locks import one_writer
 
 with one_writer(Path(sys.argv[1]), "20260701-100000-abcdef", "excel.append_rows"):
     print("held", flush=True)
@@ -57,7 +57,7 @@ class TestWriteLock:
     def test_a_write_while_another_run_writes_the_file_fails_saying_which_run(
         self, excel: Excel, tmp_path: Path, held: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("robots.kit.files.WRITE_LOCK_WAIT", 0.3)
+        monkeypatch.setattr("robots.kit.locks.WRITE_LOCK_WAIT", 0.3)
         with pytest.raises(ApplicationError) as error:
             excel.append_rows("dossiers.csv", [{"numero": "1"}])
         assert error.value.message == (
@@ -82,7 +82,7 @@ class TestWriteLock:
         held: subprocess.Popen[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        monkeypatch.setattr("robots.kit.files.WRITE_LOCK_WAIT", 0.3)
+        monkeypatch.setattr("robots.kit.locks.WRITE_LOCK_WAIT", 0.3)
         (tmp_path / "source.csv").write_text("numero\n1\n", encoding="utf-8")
         files = Files(robot_context)
         with pytest.raises(ApplicationError, match=r"is already writing dossiers\.csv"):
