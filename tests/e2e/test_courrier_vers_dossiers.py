@@ -1,16 +1,13 @@
 """The mailbox-to-folder workflow end to end: Dovecot, the mock intranet's GED, real `robo` processes, SIGKILL.
 
-`workflows/drafts/courrier_vers_dossiers.yaml` reads the service's mailbox, saves each mail's attachments, reads
+`workflows/courrier_vers_dossiers.yaml` reads the service's mailbox, saves each mail's attachments, reads
 them (OCR for the scan), finds the case reference, files them under the case's folder, uploads them to the case's
 documents page and moves the mail to « Classé » (or « À vérifier »). Whatever the interruptions, each attachment
 is filed and uploaded exactly once.
-
-It needs `documents.read_text` and the `extract` filter: skipped while `robots.documents` cannot be imported.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import subprocess
@@ -33,18 +30,12 @@ from tests.robots.imap_server import ImapAccount
 from tests.test_mock_intranet._cases import VALID_CASE
 from tests.waiting import wait_until
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("robots.documents") is None,
-        reason="needs the documents robot (documents.read_text) of issue 16, not merged yet",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 dovecot = imap_server.dovecot
 imap_account = imap_server.imap_account
 
-WORKFLOW = WORKFLOWS / "drafts" / "courrier_vers_dossiers.yaml"
+WORKFLOW = WORKFLOWS / "courrier_vers_dossiers.yaml"
 CLASSE = "Class&AOk-"  # "Classé" in IMAP's modified UTF-7
 A_VERIFIER = '"&AMA- v&AOk-rifier"'  # "À vérifier", quoted for imaplib (a space)
 
