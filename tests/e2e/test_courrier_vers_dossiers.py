@@ -8,6 +8,7 @@ is filed and uploaded exactly once.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -171,6 +172,17 @@ class Scene:
         finally:
             store.close()
 
+    def audit(self, run_id: str) -> list[dict[str, Any]]:
+        store = RunStore(f"sqlite:///{self.logs / 'robo.db'}")
+        try:
+            record = store.get_run(run_id)
+        finally:
+            store.close()
+        assert record is not None
+        run_dir = Path(str(record.run_dir))
+        lines = (run_dir / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines]
+
     def statuses(self, run_id: str) -> dict[str, Any]:
         store = RunStore(f"sqlite:///{self.logs / 'robo.db'}")
         try:
@@ -204,6 +216,13 @@ def test_the_mailbox_is_filed_and_a_run_over_the_same_mail_again_changes_nothing
         "RIB été.pdf",
     ]
     assert "DOS-2019-999999" in first.stdout + first.stderr  # the unknown reference is named for the agent
+    # The scanned letter has no text layer: it was read by OCR, and the audit log (hence the report) says so.
+    read_by_ocr = [
+        e["message"]
+        for e in scene.audit(scene.run_id())
+        if e["event"] == "log" and "read by OCR" in e.get("message", "")
+    ]
+    assert [message.split(":")[0] for message in read_by_ocr] == ["scan_0042.pdf"], read_by_ocr
 
     # The same mail delivered again (a person put copies back in the inbox): nothing is filed or sent twice.
     deliver_courrier(scene.account, scene.numeros)
