@@ -226,9 +226,9 @@ class _SemanticChecker:
         self.check_steps(self.workflow.steps, scope)
 
     def is_known(self, name: str, scope: set[str], hidden: str | None) -> bool:
-        """Whether `name` is defined where `scope` holds: a step's name, a variable (but `hidden`), or any name
-        some step defines when structural errors hid steps."""
-        if name in scope or (name in self.var_names and name != hidden):
+        """Whether `name` is defined where `scope` holds: a step's name, or any name some step defines when
+        structural errors hid steps. A variable is not: the run reads it as `vars.<name>` only."""
+        if name in scope:
             return True
         return not self.strict_names and name in self.lenient_names
 
@@ -385,8 +385,12 @@ class _SemanticChecker:
                     span,
                     "undefined-variable",
                     _("'{name}' is not defined at this point").format(name=name),
-                    hint=self.definitions.undefined_hint(
-                        name, span.line, scope | (self.var_names - {hidden})
+                    hint=(
+                        _("a variable is read through vars: write {template}").format(
+                            template=f"{{{{ vars.{name} }}}}"
+                        )
+                        if name in self.var_names and name != hidden
+                        else self.definitions.undefined_hint(name, span.line, scope)
                     ),
                 )
         for root, declares_no in _DECLARES_NO.items():

@@ -100,7 +100,7 @@ class TestValidation:
     def test_robo_validate_reports_it_at_the_template(self, tmp_path: Path) -> None:
         workflow = tmp_path / "w.yaml"
         workflow.write_text(
-            'name: Relevé\nvars:\n  texte: "x"\nsteps:\n  - log: "{{ texte | extract(\'DOS-(\') }}"\n',
+            'name: Relevé\nvars:\n  texte: "x"\nsteps:\n  - log: "{{ vars.texte | extract(\'DOS-(\') }}"\n',
             encoding="utf-8",
         )
         result = validate_file(workflow)
