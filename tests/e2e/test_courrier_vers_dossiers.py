@@ -1,16 +1,14 @@
 """The mailbox-to-folder workflow end to end: Dovecot, the mock intranet's GED, real `robo` processes, SIGKILL.
 
-`workflows/drafts/courrier_vers_dossiers.yaml` reads the service's mailbox, saves each mail's attachments, reads
+`workflows/courrier_vers_dossiers.yaml` reads the service's mailbox, saves each mail's attachments, reads
 them (OCR for the scan), finds the case reference, files them under the case's folder, uploads them to the case's
 documents page and moves the mail to « Classé » (or « À vérifier »). Whatever the interruptions, each attachment
 is filed and uploaded exactly once.
-
-It needs `documents.read_text` and the `extract` filter: skipped while `robots.documents` cannot be imported.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -33,18 +31,12 @@ from tests.robots.imap_server import ImapAccount
 from tests.test_mock_intranet._cases import VALID_CASE
 from tests.waiting import wait_until
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        importlib.util.find_spec("robots.documents") is None,
-        reason="needs the documents robot (documents.read_text) of issue 16, not merged yet",
-    ),
-]
+pytestmark = pytest.mark.slow
 
 dovecot = imap_server.dovecot
 imap_account = imap_server.imap_account
 
-WORKFLOW = WORKFLOWS / "drafts" / "courrier_vers_dossiers.yaml"
+WORKFLOW = WORKFLOWS / "courrier_vers_dossiers.yaml"
 CLASSE = "Class&AOk-"  # "Classé" in IMAP's modified UTF-7
 A_VERIFIER = '"&AMA- v&AOk-rifier"'  # "À vérifier", quoted for imaplib (a space)
 
@@ -180,6 +172,17 @@ class Scene:
         finally:
             store.close()
 
+    def audit(self, run_id: str) -> list[dict[str, Any]]:
+        store = RunStore(f"sqlite:///{self.logs / 'robo.db'}")
+        try:
+            record = store.get_run(run_id)
+        finally:
+            store.close()
+        assert record is not None
+        run_dir = Path(str(record.run_dir))
+        lines = (run_dir / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines]
+
     def statuses(self, run_id: str) -> dict[str, Any]:
         store = RunStore(f"sqlite:///{self.logs / 'robo.db'}")
         try:
@@ -213,6 +216,13 @@ def test_the_mailbox_is_filed_and_a_run_over_the_same_mail_again_changes_nothing
         "RIB été.pdf",
     ]
     assert "DOS-2019-999999" in first.stdout + first.stderr  # the unknown reference is named for the agent
+    # The scanned letter has no text layer: it was read by OCR, and the audit log (hence the report) says so.
+    read_by_ocr = [
+        e["message"]
+        for e in scene.audit(scene.run_id())
+        if e["event"] == "log" and "read by OCR" in e.get("message", "")
+    ]
+    assert [message.split(":")[0] for message in read_by_ocr] == ["scan_0042.pdf"], read_by_ocr
 
     # The same mail delivered again (a person put copies back in the inbox): nothing is filed or sent twice.
     deliver_courrier(scene.account, scene.numeros)

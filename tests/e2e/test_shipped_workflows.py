@@ -23,6 +23,8 @@ from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS
 from tests.mock_desktop.fixtures import DisplayInfo
 from tests.mock_intranet.server import MockIntranet
+from tests.robots import imap_server
+from tests.robots.imap_server import ImapAccount
 from tests.running import robo_process
 
 pytestmark = pytest.mark.slow
@@ -30,6 +32,8 @@ SHIPPED = sorted(WORKFLOWS.glob("*.yaml"))
 # What each shipped workflow needs besides its defaults (the sample data in workflows/data).
 ENVIRONMENT = {**SECRETS, "ROBO_SECRET_SMTP_MOT_DE_PASSE": "pas-utilisé-en-essai"}
 NEEDS_INTRANET = {"saisie_dossiers.yaml"}
+# A mailbox workflow reads the test IMAP server's mailbox (empty: a dry run has nothing to save or move there).
+NEEDS_MAILBOX = {"courrier_vers_dossiers.yaml"}
 # A desktop workflow is valid only where there is a screen (error[robot-unavailable] otherwise): the examples run
 # on the user's own screen, so they do not say `display: virtual`; here they get the session's Xvfb.
 NEEDS_DISPLAY = {"saisie_bureau.yaml"}
@@ -39,15 +43,20 @@ AT_ONCE = 1.0
 # The whole run, a browser started on a loaded machine included: well under what such waits add up to.
 WHOLE_RUN = 90.0
 
+dovecot = imap_server.dovecot
+imap_account = imap_server.imap_account
 
-def robo(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+
+def robo(
+    *args: str, cwd: Path = ROOT, timeout: float = 300, secrets: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "runner.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, **ENVIRONMENT, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, **ENVIRONMENT, **(secrets or {}), "PYTHONPATH": str(ROOT)},
         check=False,
     )
 
@@ -92,12 +101,31 @@ def test_a_dry_run_goes_to_the_end_quickly_and_changes_nothing(
     if workflow.name in NEEDS_INTRANET:
         intranet = request.getfixturevalue("mock_intranet")
         inputs = ["--input", f"intranet={intranet.url}"]
+    secrets: dict[str, str] = {}
+    mailbox_before: list[tuple[bytes, bytes]] = []
+    account: ImapAccount | None = None
+    if workflow.name in NEEDS_MAILBOX:
+        account = request.getfixturevalue("imap_account")
+        (tmp_path / "dossiers").mkdir()
+        mailbox = {
+            "serveur_imap": account.host,
+            "port_imap": str(account.ssl_port),
+            "securite_imap": "ssl",
+            "certificat_imap": str(account.certificate),
+            "dossiers": str(tmp_path / "dossiers"),
+        }
+        inputs += [part for name, value in mailbox.items() for part in ("--input", f"{name}={value}")]
+        secrets = {
+            "ROBO_SECRET_MESSAGERIE_UTILISATEUR": account.user,
+            "ROBO_SECRET_MESSAGERIE_MOT_DE_PASSE": account.password,
+        }
+        mailbox_before = account.messages("INBOX")
     if workflow.name in NEEDS_DISPLAY:
         request.getfixturevalue("xvfb_display")  # a dry run starts no application: the screen stays empty
     data_before = _folder_state(WORKFLOWS / "data")
 
     started = time.monotonic()
-    result = robo("run", str(workflow), "--dry-run", "--logs", str(logs), *inputs)
+    result = robo("run", str(workflow), "--dry-run", "--logs", str(logs), *inputs, secrets=secrets)
     elapsed = time.monotonic() - started
 
     assert result.returncode == 0, result.stderr[-3000:]
@@ -137,6 +165,15 @@ def test_a_dry_run_goes_to_the_end_quickly_and_changes_nothing(
         # what a skipped submit would have shown (the case number) is not waited for
         not_checked = [e for e in finished if str(e["result"]).startswith("not checked in a dry run")]
         assert len(not_checked) >= 3
+    if account is not None:  # no mailbox folder created, no mail moved, nothing filed
+        assert account.messages("INBOX") == mailbox_before
+        client = account.client()
+        try:
+            _status, folders = client.list()
+        finally:
+            client.logout()
+        assert not [folder for folder in folders if isinstance(folder, bytes) and b"Class" in folder], folders
+        assert list((tmp_path / "dossiers").rglob("*")) == []
 
     # A dry run says so wherever the run is shown.
     listed = robo("runs", "list", "--logs", str(logs))

@@ -286,7 +286,7 @@ class TestRulesThatCapture:
             ("CON", "CON_"),
             ("nul.txt", "nul_.txt"),
             ("com1", "com1_"),
-            ("a\x00b\x1b[31mc\x07", "ab[31mc"),
+            ("a\x01b\x1b[31mc\x07", "ab[31mc"),  # control characters (a NUL makes the file binary: below)
             ("ré\u202efdp.exe", "réfdp.exe"),
             ("  .cache  ", "cache"),
             ('dos<1>:"x"|?*', "dos-1-x-"),
@@ -305,6 +305,15 @@ class TestRulesThatCapture:
         else:
             assert sorted(tree(tmp_path)) == [f"dossiers/{folder}/a.txt"]
             assert summary[0]["match"] == {"ref": folder}
+
+    def test_a_text_file_holding_a_nul_byte_is_unreadable_and_goes_to_review(
+        self, files: Files, tmp_path: Path
+    ) -> None:
+        inbox(tmp_path, {"a.txt": "REF[a\x00b]"})
+        rules: Any = [{"to": "dossiers/{{ match.ref }}", "matches": r"REF\[(?P<ref>.*)\]", "name": "R"}]
+        summary = files.file_by_rules(rules, "entrants", review="revoir")
+        assert summary[0]["problem"] == "unreadable"
+        assert sorted(tree(tmp_path)) == ["revoir/_motifs.csv", "revoir/a.txt"]
 
     def test_a_hostile_file_name_captured_by_name_matches(self, files: Files, tmp_path: Path) -> None:
         inbox(tmp_path, {" ..-facture.pdf": b"x", "CON-devis.pdf": b"y", "\u202ecod-note.pdf": b"z"})
