@@ -21,7 +21,7 @@ from pydantic import Field, TypeAdapter
 
 from robots.files.archives import ArchiveActions
 from robots.files.filing import Filing
-from robots.files.rules import FilingRule, extension_of, file_record, is_hidden
+from robots.files.rules import MIN_CONFIDENCE, FilingRule, extension_of, file_record, is_hidden
 from robots.kit import (
     TRASH_FOLDER,
     ApplicationError,
@@ -356,6 +356,7 @@ class Files(ArchiveActions):
         review: ConfinedPath | None = None,
         mode: Literal["move", "copy"] = "move",
         on_conflict: OnConflict = "fail",
+        min_confidence: Annotated[float, Field(ge=0, le=100)] = MIN_CONFIDENCE,
     ) -> list[Record]:
         """File documents into folders by ordered rules: the first rule a document meets decides where it goes.
 
@@ -384,12 +385,15 @@ class Files(ArchiveActions):
                 overwrite (the file already there goes to the trash), or skip_identical (nothing to do when the
                 same bytes are already there, as "name.ext" or "name (N).ext"; otherwise as rename; in move mode
                 the source then goes to the trash beside it).
+            min_confidence: The OCR confidence (0-100) a scan's text needs for `contains` and `matches` rules;
+                below it the scan goes to review (reason low_confidence, with the confidence measured) rather
+                than being filed on a reference that may be misread.
 
         Returns:
             One record per document: name, source, destination (nothing when left or skipped), rule (its name
             or description; "default" for the default folder; nothing when unmatched), match (the captures),
             status (moved, copied, identical, skipped, unchanged, left, gone), review (whether it went to the
-            review folder), problem (no_rule, unreadable, ambiguous, empty_capture or nothing) and reason (why
+            review folder), problem (no_rule, unreadable, low_confidence, ambiguous, empty_capture or nothing) and reason (why
             it was not filed by a rule, in words).
         """
         checked = TypeAdapter(list[FilingRule]).validate_python(rules)
@@ -400,5 +404,5 @@ class Files(ArchiveActions):
         if review is not None and folder is not None:
             review_folder = self.context.resolve_path(review).resolve()
             sources = [s for s in sources if review_folder not in s.resolve().parents]  # not its own review
-        filing = Filing(self.context, self._transfer, mode, on_conflict)
+        filing = Filing(self.context, self._transfer, mode, on_conflict, min_confidence)
         return filing.execute(filing.plan(checked, sources, default, review))

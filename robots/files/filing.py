@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any, Literal
 
-from robots.files.rules import DocumentTexts, FilingRule, Problem, file_record, judge, nfc
+from robots.files.rules import (
+    MIN_CONFIDENCE,
+    DocumentTexts,
+    FilingRule,
+    Problem,
+    Verdict,
+    file_record,
+    judge,
+    nfc,
+)
 from robots.files.text import render_destination
 from robots.kit import (
     BusinessError,
@@ -28,8 +37,10 @@ from robots.kit import (
     Transfer,
     _,
     atomic_file,
+    format_number,
     ngettext,
     one_writer,
+    shared_reader,
 )
 
 Record = dict[str, Any]
@@ -58,12 +69,17 @@ def _shape(path: str) -> tuple[str, int]:
     return (PurePath(path).anchor, len(parts))
 
 
-def reason_text(problem: Problem, rule: str | None, detail: str) -> str:
+def reason_text(problem: Problem, rule: str | None, detail: str, threshold: float = MIN_CONFIDENCE) -> str:
     """Why a document was not filed, as the person reviewing it reads it."""
     if problem == "unreadable":
         return _(
             "no text could be read from it (a scan without text, or an empty, damaged or protected document)"
         )
+    if problem == "low_confidence":
+        return _(
+            "its text was read by OCR with a confidence of {confidence} %, below {threshold} %: a reference may be "
+            "misread"
+        ).format(confidence=detail, threshold=format_number(threshold))
     if problem == "ambiguous":
         return _("rule '{rule}' found several different values: {values}").format(rule=rule, values=detail)
     if problem == "empty_capture":
@@ -80,17 +96,19 @@ class Filing:
         transfer: Transfer,
         mode: Literal["move", "copy"],
         on_conflict: OnConflict,
+        min_confidence: float = MIN_CONFIDENCE,
     ) -> None:
         self.context = context
         self.transfer = transfer
         self.mode = mode
         self.on_conflict = on_conflict
+        self.min_confidence = min_confidence
 
     def plan(
         self, rules: list[FilingRule], sources: list[Path], default: str | None, review: str | None
     ) -> list[Step]:
         """Where each document goes; a document's text is read at most once, and only if a rule needs it."""
-        texts = DocumentTexts()
+        texts = DocumentTexts(lambda: shared_reader(self.context), self.min_confidence)  # one reading process
         steps = []
         for source in sources:
             try:
@@ -114,18 +132,20 @@ class Filing:
         problem_rule: str | None = None
         detail = ""
         for index, rule in enumerate(rules, start=1):
-            verdict = judge(rule, source, texts)
             label = rule.label(index)
+            verdict = self._judge(rule, label, source, texts)
             if verdict.matched:
                 destination = self._destination(rule.to, record, verdict.captures, label)
                 return Step(source, destination / name, label, verdict.captures)
             if verdict.problem in ("ambiguous", "empty_capture"):  # its kind of document: a person decides
                 problem, problem_rule, detail = verdict.problem, label, verdict.detail
                 break
-            if verdict.problem == "unreadable" and problem is None:
+            if verdict.problem == "low_confidence":  # a later rule on its name or type may still take it
+                problem, detail = "low_confidence", verdict.detail
+            elif verdict.problem == "unreadable" and problem is None:
                 problem = "unreadable"
         problem = problem or "no_rule"
-        reason = reason_text(problem, problem_rule, detail)
+        reason = reason_text(problem, problem_rule, detail, self.min_confidence)
         if default is not None and (problem == "no_rule" or review is None):
             folder = self._destination(default, record, {}, "default")
             return Step(source, folder / name, "default", problem=problem, reason=reason)
@@ -133,6 +153,19 @@ class Filing:
             folder = self.context.resolve_path(review)
             return Step(source, folder / name, None, problem=problem, reason=reason, review=True)
         return Step(source, None, None, problem=problem, reason=reason)
+
+    @staticmethod
+    def _judge(rule: FilingRule, label: str, source: Path, texts: DocumentTexts) -> Verdict:
+        """The rule's verdict; a search its expression cannot finish in time stops the run, naming the rule."""
+        try:
+            return judge(rule, source, texts)
+        except BusinessError as exc:  # the kit's bound on a regular expression's search (time, candidates)
+            raise BusinessError(
+                _("files.file_by_rules: rule '{rule}' on {name}: {problem}").format(
+                    rule=label, name=source.name, problem=exc.message
+                ),
+                hint=exc.hint,
+            ) from None
 
     def _destination(self, template: str, record: Record, captures: dict[str, str], label: str) -> Path:
         parameter = "default" if label == "default" else "rules.to"

@@ -13,20 +13,23 @@ import fnmatch
 import re
 import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from robots.files.text import comparable, document_text
-from robots.kit import _
+from robots.files.text import comparable, document_reading
+from robots.kit import DocumentReader, DocumentText, _, compiled_pattern, pattern_candidates, pattern_problem
 
 Record = dict[str, Any]
-Problem = Literal["no_rule", "unreadable", "ambiguous", "empty_capture"]
-"""Why a document was not filed: no rule matched; a rule needing its text could not read it; a rule found
-several different values to capture; a capture was empty (or nothing usable once made safe)."""
+Problem = Literal["no_rule", "unreadable", "low_confidence", "ambiguous", "empty_capture"]
+"""Why a document was not filed: no rule matched; a rule needing its text could not read it; its text was read
+by OCR with a confidence below the threshold (a reference may be misread); a rule found several different
+values to capture; a capture was empty (or nothing usable once made safe)."""
+MIN_CONFIDENCE = 60.0
+"""The OCR confidence (0-100) below which a scan's text is not trusted by a rule."""
 
 _MATCHES_LOOKED_AT = 100  # occurrences of a rule's expression looked at to tell one value from several
 _SEGMENT_LENGTH = 120  # characters a captured value keeps in a path
@@ -59,16 +62,15 @@ def safe_segment(value: str) -> str:
     return text
 
 
-@cache
-def _compiled(expression: str, parameter: str) -> re.Pattern[str]:
-    try:
-        return re.compile(nfc(expression))
-    except re.error as exc:
-        raise ValueError(
-            _("`{parameter}`: the regular expression {expression} is not valid: {problem}").format(
-                parameter=parameter, expression=repr(expression), problem=exc
-            )
-        ) from None
+def _compiled(expression: str, parameter: str) -> Any:
+    """The rule's expression compiled as every user expression is (the kit's `compiled_pattern`).
+
+    The `regex` module, NFC, a bounded length; a `ValueError` saying where it is wrong, with a hint.
+    """
+    problem = pattern_problem(expression)
+    if problem is not None:
+        raise ValueError(f"`{parameter}`: {problem.message} ({problem.hint})")
+    return compiled_pattern(expression)
 
 
 class FilingRule(BaseModel):
@@ -215,17 +217,30 @@ class Verdict:
 
 @dataclass
 class DocumentTexts:
-    """The documents' texts, read once each and only when a rule needs them (None: unreadable)."""
+    """The documents' texts, read once each and only when a rule needs them (None: unreadable).
 
+    `reader` gives the reader (the run's `shared_reader`) on first use, so one reading process serves the run.
+    """
+
+    reader: Callable[[], DocumentReader] | None = None
+    min_confidence: float = MIN_CONFIDENCE
     raw: dict[Path, str | None] = field(default_factory=dict)
     folded: dict[Path, str] = field(default_factory=dict)
+    confidences: dict[Path, float | None] = field(default_factory=dict)
 
     def text(self, source: Path) -> str | None:
         """The document's text in composed form (NFC), or None when it cannot be read."""
         if source not in self.raw:
-            text = document_text(source)
-            self.raw[source] = nfc(text) if text is not None else None
+            reading: DocumentText | None = document_reading(source, self.reader)
+            self.raw[source] = nfc(reading.text) if reading is not None else None
+            self.confidences[source] = reading.confidence if reading is not None and reading.ocr else None
         return self.raw[source]
+
+    def low_confidence(self, source: Path) -> float | None:
+        """The OCR confidence of the document's text when it is below `min_confidence`, else None."""
+        self.text(source)
+        confidence = self.confidences.get(source)
+        return confidence if confidence is not None and confidence < self.min_confidence else None
 
     def comparable(self, source: Path) -> str:
         """The text as `contains` compares it ("" when it cannot be read)."""
@@ -237,6 +252,7 @@ class DocumentTexts:
         """Drop a document's text once it is filed: a batch keeps one document's text at a time."""
         self.raw.pop(source, None)
         self.folded.pop(source, None)
+        self.confidences.pop(source, None)
 
 
 def _as_moment(value: dt.datetime | dt.date) -> dt.datetime:
@@ -279,12 +295,10 @@ def _cut(value: str | None, length: int = 40) -> str:
 def _capture(expressions: list[str], parameter: str, text: str) -> Verdict:
     """The captures of the first expression found in `text`: one value per group, or why there is none."""
     for expression in expressions:
-        pattern = _compiled(expression, parameter)
         found: list[tuple[tuple[str, str | None], ...]] = []
-        for number, match in enumerate(pattern.finditer(text)):
-            if number >= _MATCHES_LOOKED_AT:
-                break
-            groups = tuple(match.groupdict().items())
+        for candidate in pattern_candidates(text, nfc(expression), limit=_MATCHES_LOOKED_AT):  # time-bounded
+            value = candidate.value
+            groups = tuple(value.items()) if isinstance(value, dict) else ()
             if groups not in found:
                 found.append(groups)
         if not found:
@@ -316,6 +330,9 @@ def judge(rule: FilingRule, source: Path, texts: DocumentTexts) -> Verdict:
         return Verdict(True, captures)
     if not (texts.text(source) or "").strip():  # a scan without a text layer reads as ""
         return Verdict(False, problem="unreadable")
+    confidence = texts.low_confidence(source)
+    if confidence is not None:  # a misread reference would file it in the wrong dossier: a person decides
+        return Verdict(False, problem="low_confidence", detail=f"{confidence:.0f}")
     wanted = [comparable(text) for text in as_list(rule.contains)]
     if wanted and not any(text in texts.comparable(source) for text in wanted):
         return Verdict(False)

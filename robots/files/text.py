@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from robots.kit import (
     BusinessError,
     ConfigurationError,
     DocumentReader,
+    DocumentText,
     _,
 )
 
@@ -42,12 +43,22 @@ def document_text(path: Path, reader: DocumentReader | None = None) -> str | Non
     `reader` is the run's (`shared_reader(context)`); without one, a reader is started for this document alone.
     A missing OCR engine is not "unreadable": its `ConfigurationError` is raised.
     """
+    reading = document_reading(path, None if reader is None else lambda: reader)
+    return None if reading is None else reading.text
+
+
+def document_reading(path: Path, reader: Callable[[], DocumentReader] | None = None) -> DocumentText | None:
+    """What reading a document gives (text, OCR confidence…), or None when it cannot be read.
+
+    `reader` gives the run's reader (`lambda: shared_reader(context)`), asked only when a document is read;
+    without one, a reader is started for this document alone.
+    """
     if path.suffix.lower() not in READABLE_SUFFIXES:
         return None
     own = reader is None
-    active = reader or DocumentReader()
+    active = DocumentReader() if reader is None else reader()
     try:
-        return active.read(path).text
+        return active.read(path)
     except (BusinessError, ApplicationError):  # a damaged document is simply not matched by a `contains` rule
         return None
     finally:

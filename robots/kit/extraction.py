@@ -268,8 +268,12 @@ def _match_value(match: Any) -> Any:
     return list(groups) if groups else match.group(0)
 
 
-def pattern_candidates(text: Any, pattern: str) -> list[Candidate]:
-    """Every match of the regular expression `pattern` in `text`, read as its named groups (see the module)."""
+def pattern_candidates(text: Any, pattern: str, limit: int | None = None) -> list[Candidate]:
+    """Every match of the regular expression `pattern` in `text`, read as its named groups (see the module).
+
+    With `limit`, the first `limit` matches only. A search that backtracks without end is stopped (a
+    `BusinessError`), as is an expression that does not compile (a `WorkflowBug`).
+    """
     try:
         compiled = compiled_pattern(pattern)
     except PatternProblem as problem:
@@ -278,7 +282,7 @@ def pattern_candidates(text: Any, pattern: str) -> list[Candidate]:
     search = _Search(_("the expression {pattern}").format(pattern=repr(pattern)))
     found: list[Candidate] = []
     position = 0
-    while position <= len(searched):
+    while position <= len(searched) and (limit is None or len(found) < limit):
         match = search(compiled, searched, position)
         if match is None:
             break

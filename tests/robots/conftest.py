@@ -26,9 +26,10 @@ def artifacts() -> list[Artifact]:
 
 
 @pytest.fixture
-def robot_context(tmp_path: Path, logs: list[str], artifacts: list[Artifact]) -> RobotContext:
-    """A run context rooted in the test's folder, recording logs and artifacts."""
-    return RobotContext(
+def robot_context(tmp_path: Path, logs: list[str], artifacts: list[Artifact]) -> Iterator[RobotContext]:
+    """A run context rooted in the test's folder, recording logs and artifacts; its shared resources (the
+    run's document reader) closed at the end, as a run closes them."""
+    context = RobotContext(
         run_id="t",
         workflow_name="t",
         workflow_dir=tmp_path,
@@ -36,6 +37,8 @@ def robot_context(tmp_path: Path, logs: list[str], artifacts: list[Artifact]) ->
         log=logs.append,
         record_artifact=lambda path, kind, description: artifacts.append((path, kind, description)),
     )
+    yield context
+    context.shared.close()
 
 
 @pytest.fixture
