@@ -67,8 +67,11 @@ def expected_records(spreadsheet: Path) -> list[tuple[str, str, str, str, int, s
     """What the client must hold after the entry: one tuple per row (reference … montant in cents, type)."""
     import openpyxl
 
-    sheet = openpyxl.load_workbook(spreadsheet, read_only=True).active
-    rows = sheet.iter_rows(values_only=True)
+    workbook = openpyxl.load_workbook(spreadsheet, read_only=True)
+    try:  # a read-only workbook keeps its file open until closed
+        rows = iter(list(workbook.active.iter_rows(values_only=True)))
+    finally:
+        workbook.close()
     header = [str(cell) for cell in next(rows)]
     expected = []
     for row in rows:

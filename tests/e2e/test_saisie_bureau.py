@@ -43,9 +43,13 @@ WHOLE_RUN = 300.0
 
 
 def spreadsheet_rows() -> list[dict[str, Any]]:
-    sheet = openpyxl.load_workbook(SPREADSHEET, read_only=True).active
-    assert sheet is not None
-    rows = list(sheet.iter_rows(values_only=True))
+    workbook = openpyxl.load_workbook(SPREADSHEET, read_only=True)
+    try:  # a read-only workbook keeps its file open until closed
+        sheet = workbook.active
+        assert sheet is not None
+        rows = list(sheet.iter_rows(values_only=True))
+    finally:
+        workbook.close()
     header = [str(cell) for cell in rows[0]]
     return [dict(zip(header, row, strict=True)) for row in rows[1:]]
 

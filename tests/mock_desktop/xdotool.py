@@ -55,7 +55,16 @@ class Xdotool:
         # non-ASCII characters match anything there, and `getwindowname` (which reads _NET_WM_NAME) decides.
         pattern = "".join(re.escape(char) if char.isascii() else ".*" for char in title)
         found = self.run("search", "--onlyvisible", "--name", f"^{pattern}$").split()
-        return [window for window in found if self.run("getwindowname", window).rstrip("\n") == title]
+        return [window for window in found if self._name_of(window) == title]
+
+    def _name_of(self, window: str) -> str | None:
+        """The window's title, or None when it closed since it was found (a dialog going away: BadWindow)."""
+        try:
+            return self.run("getwindowname", window).rstrip("\n")
+        except RuntimeError as error:
+            if "BadWindow" in str(error):
+                return None
+            raise
 
     def wait_for_window(self, title: str, timeout: float = 15.0) -> str:
         """Id of the window titled `title`, once it is visible; TimeoutError after `timeout` seconds."""
