@@ -1,4 +1,5 @@
-"""Reading documents' text: seconds per text PDF, per scanned page (OCR), and peak memory on a long scan.
+"""Reading and filing documents: seconds per text PDF, per scanned page (OCR), peak memory on a long scan, and
+documents filed per second by `files.file_by_rules` with a rule on their text (text PDFs, scans).
 
 The documents are the generated corpus's (tests/mock_intranet/sample_documents.py), in a temporary folder. Read
 through the kit's `DocumentReader` (one reading process, reused): text PDFs after one warm-up read, then
@@ -18,7 +19,8 @@ from typing import Any
 import psutil
 from pypdf import PdfWriter
 
-from robots.kit import DocumentReader, ReadingLimits
+from robots.files import Files
+from robots.kit import DocumentReader, ReadingLimits, RobotContext
 from tests.mock_intranet.sample_documents import generate_documents
 
 SCANS = int(os.environ.get("ROBO_BENCH_DOCUMENT_SCANS", "5"))
@@ -47,6 +49,35 @@ def _peak_memory_while(work: Any) -> tuple[Any, int]:
     finally:
         done.set()
         sampler.join()
+
+
+# The rule the filing figures use: the dossier's reference captured from the text names the folder.
+FILING_RULES: list[Any] = [{"to": "dossiers/{{ match.ref }}", "matches": r"(?P<ref>DOS-\d{4}-\d{4,6})"}]
+
+
+def _filed_per_second(documents: list[Path], folder: Path) -> tuple[float, int]:
+    """Documents filed per second (copies; the start of the run's reading process included), and how many were filed."""
+    inbox = folder / "entrants"
+    inbox.mkdir(parents=True)
+    for document in documents:
+        (inbox / document.name).write_bytes(document.read_bytes())
+    context = RobotContext(
+        run_id="bench",
+        workflow_name="bench",
+        workflow_dir=folder,
+        artifacts_dir=folder / "artifacts",
+        log=lambda _line: None,
+        record_artifact=lambda _path, _kind, _description: None,
+    )
+    files = Files(context)
+    try:
+        started = time.perf_counter()
+        summary = files.file_by_rules(FILING_RULES, "entrants", mode="copy", review="revoir")
+        elapsed = time.perf_counter() - started
+    finally:
+        context.shared.close()
+    filed = sum(1 for entry in summary if entry["status"] == "copied")
+    return round(len(documents) / elapsed, 2), filed
 
 
 def run() -> dict[str, Any]:
@@ -84,4 +115,8 @@ def run() -> dict[str, Any]:
             result[f"scan_of_{PAGES}_pages_characters"] = document.characters
     finally:
         reader.close()
+    for kind, documents in (("text_pdfs", text_pdfs), ("scans", scans)):
+        per_second, filed = _filed_per_second(documents, folder / f"filing-{kind}")
+        result[f"{kind}_filed_per_second"] = per_second
+        result[f"{kind}_filed"] = f"{filed}/{len(documents)}"
     return result
