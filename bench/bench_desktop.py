@@ -26,9 +26,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from runner.run import VIRTUAL_SCREEN, virtual_display
+
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("ROBO_BENCH_DESKTOP_ROUNDS", "3"))
-SCREEN = (1280, 1024)
+SCREEN = VIRTUAL_SCREEN
 SPREADSHEET = ROOT / "workflows" / "data" / "dossiers.xlsx"
 WORKFLOW = Path(__file__).parent / "desktop_entry.yaml"
 SCRIPT = Path(__file__).parent / "plain_pyautogui_entry.py"
@@ -47,20 +49,9 @@ LOOKS = 5
 @contextmanager
 def virtual_screen() -> Iterator[str]:
     """An Xvfb of its own for the benchmark, 1280 × 1024; its DISPLAY name, set in os.environ meanwhile."""
-    from pyvirtualdisplay.display import Display
-
-    previous = os.environ.get("DISPLAY")
-    screen = Display(visible=False, size=SCREEN, color_depth=24, extra_args=["-noreset", "-nolisten", "tcp"])
-    screen.start()
-    os.environ["DISPLAY"] = screen.new_display_var
-    try:
-        yield screen.new_display_var
-    finally:
-        screen.stop()
-        if previous is None:
-            os.environ.pop("DISPLAY", None)
-        else:
-            os.environ["DISPLAY"] = previous
+    with virtual_display(True) as name:  # the one `robo run --virtual-display` starts
+        assert name is not None
+        yield name
 
 
 def expected_records(spreadsheet: Path) -> list[tuple[str, str, str, str, int, str]]:

@@ -23,12 +23,14 @@ from pathlib import Path
 import pytest
 from PIL import ImageGrab
 
+from runner.run import VIRTUAL_SCREEN, virtual_display
+
 from .case_store import StoredCase, read_cases
 from .client import LOGIN_TITLE
 from .xdotool import Xdotool
 
 CLIENT_START_TIMEOUT = 20.0
-SCREEN = (1280, 1024)
+SCREEN = VIRTUAL_SCREEN
 
 
 @dataclass(frozen=True)
@@ -71,21 +73,9 @@ def xvfb_display() -> Iterator[DisplayInfo]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    from pyvirtualdisplay.display import Display
-
-    previous = os.environ.get("DISPLAY")
-    # -noreset: Xvfb would otherwise reset (dropping the connections being opened) whenever its last client leaves.
-    screen = Display(visible=False, size=SCREEN, color_depth=24, extra_args=["-noreset", "-nolisten", "tcp"])
-    screen.start()
-    os.environ["DISPLAY"] = screen.new_display_var
-    try:
-        yield DisplayInfo(screen.new_display_var, *SCREEN)
-    finally:
-        screen.stop()
-        if previous is None:
-            os.environ.pop("DISPLAY", None)
-        else:
-            os.environ["DISPLAY"] = previous
+    with virtual_display(True) as name:  # the one `robo run --virtual-display` starts: DISPLAY set meanwhile
+        assert name is not None
+        yield DisplayInfo(name, *SCREEN)
 
 
 @pytest.fixture
