@@ -89,10 +89,14 @@ class CaseStore:
 
 
 def read_cases(path: Path) -> list[StoredCase]:
-    """Every record of a client's database, in the order they were entered (none when the file is absent)."""
+    """Every record of a client's database, in the order they were entered (none when the file is absent, or
+    created by a client that has not made its table yet: a test polling it as the client starts)."""
     if not path.exists():
         return []
     with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)) as connection:
+        made = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dossiers'")
+        if made.fetchone() is None:
+            return []
         rows = connection.execute(
             "SELECT id, reference, nom, prenom, commune, montant_centimes, type_demande, agent FROM dossiers"
             " ORDER BY id"
