@@ -3,7 +3,7 @@
 from robots.browser.browser import Browser
 from robots.browser.failures import redact_zip
 from robots.browser.launch import LAUNCH_ARGS, find_browser
-from robots.browser.locators import Target, closest_candidates, normalise
+from robots.browser.locators import Target, closest_candidates, normalise, option_values
 from robots.browser.session import ABSENT_AFTER
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "closest_candidates",
     "find_browser",
     "normalise",
+    "option_values",
     "redact_zip",
 ]

@@ -12,13 +12,14 @@ frames, saved sessions) in `pages.py`; the browser session they all run in is `s
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from typing import Any, Literal
 
 from robots.browser.failures import explain, missing_labels
 from robots.browser.forms import FILL_FORM_SCRIPT, field_problem, form_value
-from robots.browser.locators import Target, closest_candidates, normalise, tolerant_pattern
+from robots.browser.locators import Target, closest_candidates, option_values, tolerant_pattern
 from robots.browser.pages import PageActions
 from robots.browser.reading import ReadingActions
 from robots.browser.session import ErrorWhen
@@ -141,12 +142,15 @@ class Browser(ReadingActions, PageActions):
         )
 
     @action  # fills the page only: nothing leaves it until a click or a key submits it
-    def fill(self, target: Target, value: str | int | float, timeout: Seconds | None = None) -> None:
+    def fill(
+        self, target: Target, value: str | int | float | dt.datetime | dt.date, timeout: Seconds | None = None
+    ) -> None:
         """Type a value into a field, replacing what it held.
 
         Args:
             target: The field, usually by its label.
-            value: The text to type.
+            value: The text to type; a number or a date (as read from a spreadsheet) is typed as a form
+                expects it (a date in ISO form, 2026-03-01, which a date field takes).
             timeout: Seconds to wait for the field.
         """
 
@@ -177,11 +181,10 @@ class Browser(ReadingActions, PageActions):
             shown = await locator.locator("option").evaluate_all(
                 "(os) => os.map((o) => [o.textContent, o.value])"
             )
-            by_text = {normalise(str(text)).casefold(): str(value) for text, value in shown}
-            chosen = [by_text.get(normalise(w).casefold()) for w in wanted]
-            if shown and all(
-                value is not None for value in chosen
-            ):  # as a person reads them (see `normalise`)
+            chosen = option_values(shown, wanted)
+            if (
+                shown and chosen is not None
+            ):  # by text or value at once: no waiting for a label that is a value
                 return list(await locator.select_option(value=chosen, timeout=self._ms(timeout)))
             try:
                 return list(await locator.select_option(label=wanted, timeout=self._ms(timeout)))

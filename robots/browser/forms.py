@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from robots.browser.locators import NORMALISE_JS
+from robots.browser.locators import LABEL_TEXT_JS, NORMALISE_JS
 from robots.kit import N_, _
 
 FILL_FORM_SCRIPT = (
@@ -22,6 +22,9 @@ FILL_FORM_SCRIPT = (
     + NORMALISE_JS
     + r""";
   const clean = (t) => normalise(t).toLowerCase();
+  const labelText = """
+    + LABEL_TEXT_JS
+    + r""";
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const fire = (el) => {
     el.dispatchEvent(new Event('focus', {bubbles: false}));
@@ -37,12 +40,12 @@ FILL_FORM_SCRIPT = (
   const legends = [...document.querySelectorAll('fieldset > legend')].filter(visible);
   const find = (wanted) => {
     const w = clean(wanted);
-    for (const label of labels) if (clean(label.textContent) === w && label.control) return {el: label.control};
+    for (const label of labels) if (clean(labelText(label)) === w && label.control) return {el: label.control};
     for (const legend of legends) if (clean(legend.textContent) === w) return {group: legend.parentElement};
     for (const el of document.querySelectorAll('[aria-label]')) if (clean(el.getAttribute('aria-label')) === w && visible(el)) return {el};
     return null;
   };
-  const labelOf = (input) => clean(input.labels && input.labels[0] ? input.labels[0].textContent : input.value);
+  const labelOf = (input) => clean(input.labels && input.labels[0] ? labelText(input.labels[0]) : input.value);
   const result = {missing: [], problems: [], files: [], filled: 0};
   for (const [name, value] of fields) {
     const found = find(name);
@@ -115,7 +118,11 @@ def form_value(value: Any) -> Any:
 
 # Shared by the scripts below: a field's name as a person reads it (its label without ` :` or `*`), and the
 # error texts a framework puts next to a field (Django's errorlist, Bootstrap's invalid-feedback, `.error`…).
-_ANSWER_HELPERS = r"""
+_ANSWER_HELPERS = (
+    r"""
+  const labelText = """
+    + LABEL_TEXT_JS
+    + r""";
   const clean = (t) => (t || '').replace(/[\s\u00a0]+/g, ' ').trim();
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const bare = (t) => clean(t).replace(/\s*\*\s*$/, '').replace(/\s*:\s*$/, '').replace(/\s*\*\s*$/, '');
@@ -126,7 +133,7 @@ _ANSWER_HELPERS = r"""
   const labelOf = (el) => {
     const group = (el.type === 'radio' || el.type === 'checkbox') && el.closest('fieldset');
     if (group && group.querySelector('legend') && fieldsOf(group).length > 1) return bare(group.querySelector('legend').textContent);
-    if (el.labels && el.labels.length) return bare(el.labels[0].textContent);
+    if (el.labels && el.labels.length) return bare(labelText(el.labels[0]));
     if (el.getAttribute('aria-label')) return bare(el.getAttribute('aria-label'));
     const by = el.getAttribute('aria-labelledby');
     if (by) return bare(by.split(/\s+/).map((id) => (document.getElementById(id) || {}).textContent || '').join(' '));
@@ -195,6 +202,7 @@ _ANSWER_HELPERS = r"""
     return out;
   };
 """
+)
 
 PAGE_ANSWER_SCRIPT = (
     "() => {"

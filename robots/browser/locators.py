@@ -43,6 +43,14 @@ NORMALISE_JS = (
 )
 """`normalise` for a script run in the page (built from the same table)."""
 
+LABEL_TEXT_JS = (
+    "(label) => { const copy = label.cloneNode(true);"
+    " copy.querySelectorAll('select, textarea, datalist, input, button, option').forEach((e) => e.remove());"
+    " return copy.textContent || ''; }"
+)
+"""A `<label>`'s own words, for a script run in the page: without the field it wraps (a `<select>` inside its label
+would otherwise add every option's text to the label's)."""
+
 
 def tolerant_pattern(wanted: str, exact: bool) -> re.Pattern[str]:
     """A pattern (which Playwright runs in the page) matching every text whose `normalise` contains `wanted`'s.
@@ -225,10 +233,14 @@ class Target(FlatParameters):
 
 # For each element a target's locator matched: the names it goes by, whether a person would click it, whether it is
 # shown, which other matches it contains, and a short description for an error.
-DESCRIBE_MATCHES_SCRIPT = r"""
+DESCRIBE_MATCHES_SCRIPT = (
+    r"""
 (elements, kind) => {
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const text = (el) => (el && (el.tagName === 'INPUT' ? el.value : el.textContent)) || '';
+  const labelText = """
+    + LABEL_TEXT_JS
+    + r""";
   const byIds = (ids) => (ids || '').split(/\s+/).map((id) => document.getElementById(id)).filter(Boolean);
   const clickable = 'a[href], button, input, select, textarea, summary, [role=button], [role=link], '
     + '[role=menuitem], [role=tab], [role=checkbox], [role=radio], [role=option], [onclick]';
@@ -239,7 +251,7 @@ DESCRIBE_MATCHES_SCRIPT = r"""
     if (el.getAttribute('aria-label')) out.push(el.getAttribute('aria-label'));
     const labelled = byIds(el.getAttribute('aria-labelledby'));
     if (labelled.length) out.push(labelled.map(text).join(' '));
-    for (const label of el.labels || []) out.push(label.textContent);
+    for (const label of el.labels || []) out.push(labelText(label));
     if (kind === 'role') out.push(text(el), el.getAttribute('title') || '', el.getAttribute('alt') || '');
     return out.filter(Boolean);
   };
@@ -257,6 +269,7 @@ DESCRIBE_MATCHES_SCRIPT = r"""
   });
 }
 """
+)
 
 
 @dataclass(frozen=True)
@@ -318,13 +331,17 @@ def rank(wanted: str, matches: Sequence[Match], *, prefer_clickable: bool) -> li
 
 
 # What a page offers, by kind of target: the names a person could have meant.
-CANDIDATES_SCRIPT = """
+CANDIDATES_SCRIPT = (
+    """
 (kind) => {
+  const labelText = """
+    + LABEL_TEXT_JS
+    + """;
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const clean = (t) => (t || '').replace(/\\s+/g, ' ').trim();
   const out = new Set();
   if (kind === 'label') {
-    for (const el of document.querySelectorAll('label, legend')) if (visible(el)) out.add(clean(el.textContent).replace(/\\s*\\*$/, ''));
+    for (const el of document.querySelectorAll('label, legend')) if (visible(el)) out.add(clean(labelText(el)).replace(/\\s*\\*$/, ''));
     for (const el of document.querySelectorAll('[aria-label]')) out.add(clean(el.getAttribute('aria-label')));
   } else if (kind === 'placeholder') {
     for (const el of document.querySelectorAll('[placeholder]')) out.add(clean(el.getAttribute('placeholder')));
@@ -343,6 +360,7 @@ CANDIDATES_SCRIPT = """
   return [...out].filter(Boolean).slice(0, 500);
 }
 """
+)
 
 
 def closest_candidates(wanted: str, candidates: list[str], limit: int = 3) -> list[str]:
@@ -353,3 +371,21 @@ def closest_candidates(wanted: str, candidates: list[str], limit: int = 3) -> li
     if not matches:
         matches = [c for c in lowered if asked in c or c in asked][:limit]
     return [lowered[m] for m in matches]
+
+
+def option_values(shown: Sequence[tuple[Any, Any]], wanted: Sequence[str]) -> list[str] | None:
+    """The values of the drop-down options `wanted` names: each by its visible text as a person reads it.
+
+    A name is an option's text (compared as `normalise` does) or else its value; None when one of them names no
+    option shown (`shown`: the options' text and value pairs).
+    """
+    by_text = {normalise(str(text)).casefold(): str(value) for text, value in shown}
+    values = {str(value) for _, value in shown}
+    chosen = [
+        by_text.get(normalise(name).casefold()) or (name if name in values else None) for name in wanted
+    ]
+    return (
+        [value for value in chosen if value is not None]
+        if all(value is not None for value in chosen)
+        else None
+    )

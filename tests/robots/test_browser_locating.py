@@ -5,12 +5,13 @@ Small pages written to the test's folder and opened by their file address; the r
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
 import pytest
 
-from robots.browser import ABSENT_AFTER, Browser, Target, closest_candidates, normalise
+from robots.browser import ABSENT_AFTER, Browser, Target, closest_candidates, normalise, option_values
 from robots.kit import ApplicationError, WorkflowBug
 
 pytestmark = pytest.mark.slow
@@ -86,6 +87,28 @@ class TestNamesAsPeopleSeeThem:
         assert browser.read_value(Target(css="#u")) == "agent1"
         assert browser.read_value(Target(css="#v")) == "Lyon"
         assert browser.read_value(Target(css="#t")) == "3"
+
+    def test_a_field_inside_its_label_is_found_by_the_label_s_own_words(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Étiquettes</title>
+<form>
+  <label>Type de demande <select id="t"><option value="">—</option><option value="s">Subvention</option>
+    <option value="e">Aide à l’emploi</option></select></label>
+  <label>Commentaire <textarea id="c">déjà là</textarea></label>
+  <label><input type="checkbox" id="k"> Pièces fournies</label>
+</form>"""
+        browser.open(url=page(tmp_path, "wrapped.html", html))
+        browser.fill_form(
+            {"Type de demande": "Aide à l'emploi", "Commentaire": "vu", "Pièces fournies": True}, timeout=2
+        )
+        assert browser.read_value(Target(css="#t")) == "e"
+        assert browser.read_value(Target(css="#c")) == "vu"
+        browser.select(Target(label="Type de demande"), "s", timeout=2)  # by its value
+        assert browser.read_value(Target(label="Type de demande")) == "s"
+        with pytest.raises(ApplicationError) as missing:
+            browser.fill_form({"Type de demandes": "Subvention"}, timeout=2)
+        assert "did you mean 'Type de demande'?" in str(missing.value.hint)  # the label's own words only
 
     def test_the_same_case_wins_when_only_the_case_differs(self, browser: Browser, tmp_path: Path) -> None:
         html = """<title>Casse</title>
@@ -231,3 +254,27 @@ class TestPagesOfOtherFrameworks:
         assert browser.exists(Target(text="R-0042", within="table"))
         assert browser.read_text(Target(text="Dupont", within="table"), timeout=2) == "Dupont"
         assert not browser.exists(Target(text="R-0043", within="table"))
+
+
+@pytest.mark.parametrize(
+    ("wanted", "values"),
+    [
+        (["Aide à l'emploi"], ["emploi"]),  # the visible text
+        (["  aide À L'EMPLOI "], ["emploi"]),  # as a person reads it
+        (["emploi"], ["emploi"]),  # the value itself: chosen at once, never waited for as a label
+        (["Subvention", "emploi"], ["sub", "emploi"]),  # a multiple choice mixing both
+        (["sub-2"], None),  # neither a text nor a value
+    ],
+)
+def test_an_option_is_named_by_its_text_or_its_value(wanted: list[str], values: list[str] | None) -> None:
+    shown = [("Subvention", "sub"), ("Aide à l'emploi", "emploi"), ("Prêt", "pret")]
+    assert option_values(shown, wanted) == values
+
+
+@pytest.mark.parametrize(
+    "value",
+    [dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 1, 14, 30), dt.date(2026, 3, 1), 12.5, 42, "texte"],
+)
+def test_a_field_takes_a_date_or_a_number_read_from_a_spreadsheet(value: object) -> None:
+    assert Browser.action_specs()["fill"].check_value("value", value) is None
+    assert Browser.action_specs()["fill"].convert({"label": "Date", "value": value})["value"] == value
