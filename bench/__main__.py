@@ -22,6 +22,7 @@ BENCHMARKS = [
     "report",
     "desktop",
     "documents",
+    "console",
 ]
 RESULTS = Path(__file__).parent / "results"
 

@@ -27,12 +27,15 @@ from runner.command_line import (
     open_run_store,
     project_of,
     records,
+    store_of,
 )
 from runner.command_line import err as _err
 from runner.command_line import out as _out
 from runner.command_line import say_error as _error
 from runner.events import ExitCode
+from runner.fleet_commands import db_app
 from runner.schedule_commands import schedule_app
+from runner.users_commands import users_app
 
 app = typer.Typer(
     name="robo",
@@ -50,6 +53,8 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(audit_app, name="audit")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
 
 
 @app.callback()
@@ -214,6 +219,64 @@ def schema(
         _err(_("schema written to {file}").format(file=output))
 
 
+@app.command(
+    help=N_("Serve the console: every run, item and schedule in a web page (French by default)."), **COMMAND
+)
+def dashboard(
+    host: Annotated[str, typer.Option(help=N_("The address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=N_("The port to listen on."))] = 8050,
+    workflows: Annotated[
+        Path | None,
+        typer.Option("--workflows", help=N_("The folder of scheduled workflows."), envvar="ROBO_WORKFLOWS"),
+    ] = None,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help=N_("Send the session cookie over HTTPS only (set it when the console is behind HTTPS)."),
+            envvar="ROBO_CONSOLE_SECURE_COOKIES",
+        ),
+    ] = False,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-proxy",
+            help=N_(
+                "The address (or network) of a reverse proxy in front of the console, whose X-Forwarded-For and "
+                "X-Forwarded-Proto are believed; repeat it for several."
+            ),
+        ),
+    ] = None,
+    user_header: Annotated[
+        str | None,
+        typer.Option(
+            "--user-header",
+            help=N_("Single sign-on: the header in which a trusted proxy names the logged-in user."),
+        ),
+    ] = None,
+    project: ProjectOption = None,
+    logs: LogsOption = None,
+    store: StoreOption = None,
+) -> None:
+    from runner.console import serve
+
+    logs_dir, url = store_of(project, logs, store)
+    try:
+        serve(
+            url,
+            logs_dir,
+            host=host,
+            port=port,
+            workflows_dir=workflows,
+            secure_cookies=secure_cookies,
+            trusted_proxies=trusted_proxy or (),
+            user_header=user_header,
+        )
+    except RoboError as exc:
+        _error(exc)
+        raise typer.Exit(ExitCode.ERROR) from None
+
+
 @runs_app.command("list", help=N_("List runs, newest first."), **COMMAND)
 def runs_list(
     workflow: Annotated[str | None, typer.Option(help=N_("Only runs of this workflow."))] = None,
@@ -298,6 +361,10 @@ def runs_mark(
     by: Annotated[
         str | None, typer.Option("--by", help=N_("Who checked (default: the user's login)."))
     ] = None,
+    comment: Annotated[
+        str,
+        typer.Option("--comment", help=N_("What you found, kept with the mark (e.g. the record's number).")),
+    ] = "",
     project: ProjectOption = None,
     logs: LogsOption = None,
     store: StoreOption = None,
@@ -308,7 +375,7 @@ def runs_mark(
         _err(_("error: say --done (it is entered) or --redo (it is not), one of them"))
         raise typer.Exit(ExitCode.USAGE)
     with open_run_store(project, logs, store) as run_store:
-        code = mark_item(run_store, run_id, key, _err, done=done, loop=loop, by=by)
+        code = mark_item(run_store, run_id, key, _err, done=done, loop=loop, by=by, comment=comment)
     if code:
         raise typer.Exit(code)
 
@@ -353,19 +420,48 @@ def runs_report(
     help=N_(
         "Prove that a run's audit log was not changed since it was written (exit 0 only then; 3: older, unkeyed "
         "log).\n\nEvery record's MAC is checked with the audit key, and the log's head against its seal "
-        "(audit.seal beside it) and the run store."
+        "(audit.seal beside it) and the run store. With --operators, the console's operators' log instead (who "
+        "did what from the console)."
     ),
     **COMMAND,
 )
 def audit_verify(
-    target: Annotated[str, typer.Argument(help=N_("A run id, or the path of an audit.jsonl file."))],
+    target: Annotated[
+        str | None, typer.Argument(help=N_("A run id, or the path of an audit.jsonl file."))
+    ] = None,
+    operators: Annotated[
+        bool,
+        typer.Option(
+            "--operators", help=N_("Check the operators' log of the logs folder (the console's actions).")
+        ),
+    ] = False,
     project: ProjectOption = None,
     logs: LogsOption = None,
     store: StoreOption = None,
 ) -> None:
     from runner.review import verify_audit
 
-    raise typer.Exit(verify_audit(target, *records(project, logs, store), _out, _err))
+    logs_dir, url = records(project, logs, store)
+    if operators == (target is not None):
+        _err(_("error: give a run id or an audit log's path, or --operators (one of them)"))
+        raise typer.Exit(ExitCode.USAGE)
+    if target is None:
+        from runner.console.access import operators_log_path
+        from runner.record import AUDIT_SEAL_NAME
+
+        path = operators_log_path(logs_dir)
+        if not path.is_file():
+            if path.with_name(AUDIT_SEAL_NAME).is_file():
+                _err(
+                    _("error: the operators' log {path} was removed (its seal is still there)").format(
+                        path=path
+                    )
+                )
+                raise typer.Exit(ExitCode.ERROR)
+            _out(_("no operator action was recorded in {logs} yet").format(logs=logs_dir))
+            raise typer.Exit(ExitCode.OK)
+        target = str(path)
+    raise typer.Exit(verify_audit(target, logs_dir, url, _out, _err))
 
 
 @secrets_app.command(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import robots
+from tests.console.world import console_browser, console_world  # noqa: F401  (the console's Must-show tests)
 from tests.e2e.conftest import bot  # noqa: F401  (a bot that runs workflows against the mock intranet)
 from tests.mock_desktop.fixtures import mock_desktop, xvfb_display  # noqa: F401  (fixtures are found by name)
 from tests.mock_intranet.fixtures import (  # noqa: F401  (fixtures are found by name)

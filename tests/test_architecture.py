@@ -56,6 +56,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"runner.record"}),
     frozenset({"runner.review"}),
     frozenset({"runner.run", "runner.schedule"}),
+    frozenset({"runner.console", "runner.fleet"}),
     frozenset({"runner"}),
 )
 
@@ -607,11 +608,11 @@ class TestLayerOrder:
         write_tree(
             tmp_path,
             {
-                "runner/cli.py": "from runner.fleet import Worker\n",
-                "runner/fleet/__init__.py": "Worker = 1\n",
+                "runner/cli.py": "from runner.recorder import Recorder\n",
+                "runner/recorder/__init__.py": "Recorder = 1\n",
             },
         )
-        assert keys(tmp_path) == ["layer-order runner.fleet has no layer"]
+        assert keys(tmp_path) == ["layer-order runner.recorder has no layer"]
 
 
 class TestModuleTooLong:

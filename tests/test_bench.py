@@ -85,3 +85,14 @@ class TestDesktopBenchmark:
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_console_benchmark_answers_every_page_over_a_small_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import bench_console
+
+    monkeypatch.setattr(bench_console, "RUNS", 20)
+    monkeypatch.setattr(bench_console, "ITEMS_PER_RUN", 5)
+    result = (
+        bench_console.run()
+    )  # each page is asserted to answer 200 (a gate refusing the bench's client fails)
+    assert result["items"] == 100 and result["within_limit"]

@@ -81,6 +81,33 @@ class TestRun:
         assert payload["status"] == "succeeded"
         assert payload["counts"]["items_done"] == 1
 
+    def test_the_last_line_links_to_the_run_s_page_in_the_console(self, project: Path) -> None:
+        environ = {"ROBO_DASHBOARD_URL": "https://robo.mairie.example/console/"}
+        result = robo("run", "releve.yaml", "-i", "fichier=dossiers.csv", cwd=project, env=environ)
+        assert result.returncode == 0, result.stderr
+        (run_dir,) = (project / "logs" / "releve-des-dossiers").iterdir()
+        last = result.stderr.rstrip("\n").splitlines()[-1]
+        assert last == f"in the console: https://robo.mairie.example/console/runs/{run_dir.name}"
+        as_json = robo(
+            "run", "releve.yaml", "-i", "fichier=dossiers.csv", "--format", "json", cwd=project, env=environ
+        )
+        payload = json.loads(as_json.stdout)
+        assert payload["console"] == f"https://robo.mairie.example/console/runs/{payload['run_id']}"
+
+    def test_a_console_address_that_cannot_make_a_link_is_said_and_the_run_goes_on(
+        self, project: Path
+    ) -> None:
+        environ = {"ROBO_DASHBOARD_URL": "robo.mairie.example"}
+        result = robo("run", "releve.yaml", "-i", "fichier=dossiers.csv", cwd=project, env=environ)
+        assert result.returncode == 0, result.stderr
+        assert (
+            "warning: ROBO_DASHBOARD_URL is not the address of the console: 'robo.mairie.example'"
+            in result.stderr
+        )
+        assert "  hint: give its address as people open it" in result.stderr
+        assert "in the console:" not in result.stderr
+        assert "audit log:" in result.stderr
+
     def test_a_missing_input_is_a_clear_error(self, project: Path) -> None:
         result = robo("run", "releve.yaml", cwd=project)
         assert result.returncode == 1

@@ -10,6 +10,7 @@ import json
 import re
 import string
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +20,17 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from robots.kit import LANGUAGES, _, i18n, language_from, ngettext, set_language
+from robots.kit import (
+    LANGUAGES,
+    ConfigurationError,
+    _,
+    current_language,
+    i18n,
+    language_from,
+    ngettext,
+    set_language,
+    speaking,
+)
 from tests.running import LANGUAGE_VARIABLES, robo_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,6 +146,30 @@ def test_french_plurals_follow_the_french_rule(french: None) -> None:
         "2 erreurs",
         "1000000 d'erreurs",
     ]
+
+
+def test_speaking_changes_the_language_of_one_thread_only() -> None:
+    heard: dict[str, str] = {}
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def french_thread() -> None:
+        with speaking("fr") as language:
+            heard["inside"] = f"{language} {current_language()} {_('unknown')}"
+            inside.set()
+            leave.wait(timeout=10)
+        heard["after"] = current_language()
+
+    thread = threading.Thread(target=french_thread)
+    thread.start()
+    assert inside.wait(timeout=10)
+    heard["main"] = f"{current_language()} {_('unknown')}"  # while the other thread speaks French
+    leave.set()
+    thread.join(timeout=10)
+    assert heard == {"inside": "fr fr inconnu", "main": "en unknown", "after": "en"}
+    with pytest.raises(ConfigurationError, match="does not speak the language 'de'"):
+        with speaking("de"):
+            pass
 
 
 def test_without_compiled_catalogs_the_po_files_are_read(

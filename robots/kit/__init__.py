@@ -52,6 +52,7 @@ from robots.kit.files import (
     atomic_file,
     atomic_path,
     check_not_open,
+    create_private_file,
     file_digest,
     identical_file,
     missing_file,
@@ -74,14 +75,17 @@ from robots.kit.formats import (
     zone_named,
 )
 from robots.kit.i18n import (
+    LANGUAGE_VARIABLE,
     LANGUAGES,
     N_,
     _,
     current_language,
     language_from,
     ngettext,
+    page_templates,
     pgettext,
     set_language,
+    speaking,
 )
 from robots.kit.locks import one_writer
 from robots.kit.mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
@@ -106,6 +110,7 @@ __all__ = [
     "KINDS",
     "KIND_WORDS",
     "LANGUAGES",
+    "LANGUAGE_VARIABLE",
     "MESSAGE_LINES",
     "MESSAGE_WIDTH",
     "NOT_A_DURATION",
@@ -158,6 +163,7 @@ __all__ = [
     "check_not_open",
     "compiled_pattern",
     "connection_error",
+    "create_private_file",
     "current_language",
     "decoded_text",
     "detect_delimiter",
@@ -177,6 +183,7 @@ __all__ = [
     "numbered_name",
     "one_writer",
     "outside_error",
+    "page_templates",
     "path_outside",
     "pattern_candidates",
     "pattern_problem",
@@ -192,6 +199,7 @@ __all__ = [
     "shared_reader",
     "shortened",
     "shown_value",
+    "speaking",
     "temporary_path",
     "temporary_sibling",
     "tls_context",

@@ -414,3 +414,35 @@ def atomic_file(
     """`atomic_path` with the temporary file opened in `mode` (e.g. "w" with an encoding) for writing."""
     with atomic_path(path, run_id=run_id) as temporary, temporary.open(mode, **open_args) as handle:
         yield handle
+
+
+def create_private_file(path: Path, text: str) -> bool:
+    """Create `path` holding `text`, readable by its owner only (0600), unless it exists: whole or not at all.
+
+    Several processes creating the same file at once (two first runs, two consoles starting) all end with one
+    whole file, the first one's: the text is written and synced in a private temporary file, then linked in place,
+    which fails when the file exists (a file system without hard links: created in place, never replaced).
+    Whether this call created it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return False
+        except OSError:
+            try:
+                exclusive = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                return False
+            with os.fdopen(exclusive, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)

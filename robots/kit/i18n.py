@@ -1,9 +1,12 @@
 """The language people read: gettext catalogs of the domain `robo`, French or English.
 
 The language is chosen once per process: `--lang` (through `set_language`), else `ROBO_LANG=fr|en`, else the
-locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, in gettext's order), else English. Messages are marked with `_()` (or
-`ngettext()` when a number decides the form, `N_()` for a text kept in a constant and translated where it is
-shown); `make messages` extracts them with Babel into `robots/kit/locale/robo.pot` and updates each language's
+locale (`LC_ALL`, `LC_MESSAGES`, `LANG`, in gettext's order), else English. A server answering people who each
+read their own language (the console) says one request's messages in that request's language with
+`speaking(language)`: a context variable, so concurrent requests (threads or asyncio tasks) never mix.
+
+Messages are marked with `_()` (or `ngettext()` when a number decides the form, `N_()` for a text kept in a
+constant and translated where it is shown); `make messages` extracts them with Babel into `robots/kit/locale/robo.pot` and updates each language's
 `.po`. The `.mo` files are build outputs, compiled by `setup.py`'s build hook (`pip install`, `make install`);
 when one is missing or older than its `.po` (a checkout edited by hand), the `.po` is read with Babel instead.
 
@@ -15,8 +18,14 @@ from __future__ import annotations
 import gettext
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 DOMAIN = "robo"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -26,6 +35,10 @@ LANGUAGE_VARIABLE = "ROBO_LANG"
 
 _translations: gettext.NullTranslations | None = None
 _language: str | None = None
+_spoken: ContextVar[str | None] = ContextVar("robo_spoken_language", default=None)
+_catalogs: dict[
+    str, gettext.NullTranslations
+] = {}  # per language, for `speaking` (loaded once, then read-only)
 
 
 def language_from(environ: Mapping[str, str]) -> str:
@@ -61,11 +74,43 @@ def set_language(language: str | None = None) -> str:
 
 
 def current_language() -> str:
-    """The language messages are shown in (chosen from the environment on first use)."""
-    return _language or set_language()
+    """The language messages are shown in.
+
+    The one `speaking` chose here, else the process's (chosen from the environment on first use).
+    """
+    return _spoken.get() or _language or set_language()
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[str]:
+    """Say messages, numbers and moments in `language` within the block, for this thread or asyncio task only.
+
+    What the block starts (a task, a worker thread with the context copied) speaks it too; the process's
+    language is untouched, and the language outside is back after the block.
+
+    Raises ConfigurationError for a language Rob'O does not speak.
+    """
+    chosen = language.strip().lower()
+    if chosen not in LANGUAGES:
+        from robots.kit.errors import ConfigurationError
+
+        raise ConfigurationError(
+            _("Rob'O does not speak the language '{language}'").format(language=language),
+            hint=_("choose one of: {languages}").format(languages=", ".join(LANGUAGES)),
+        )
+    if chosen not in _catalogs:
+        _catalogs[chosen] = _load(chosen)  # two threads loading at once store equal catalogs: no lock needed
+    token = _spoken.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _spoken.reset(token)
 
 
 def _active() -> gettext.NullTranslations:
+    spoken = _spoken.get()
+    if spoken is not None:
+        return _catalogs[spoken]
     if _translations is None:
         set_language()
     assert _translations is not None
@@ -104,6 +149,27 @@ def _load(language: str) -> gettext.NullTranslations:
     if source.is_file():
         return gettext.GNUTranslations(io.BytesIO(compile_catalog(source)))
     return gettext.NullTranslations()
+
+
+def page_templates(package: str, folder: str = "templates") -> Environment:
+    """The Jinja templates of pages people read (the run's report, the console).
+
+    Autoescaped (every text from workflows, data and web pages is data, never markup), translated through these
+    catalogs in the reader's language (`{% trans %}` blocks trimmed, as `babel.cfg` extracts them), block tags
+    leaving no blank lines.
+    """
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    environment = Environment(
+        loader=PackageLoader(package, folder),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.policies["ext.i18n.trimmed"] = True
+    environment.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return environment
 
 
 def compile_catalog(source: Path) -> bytes:

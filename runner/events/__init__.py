@@ -22,6 +22,7 @@ from runner.events.events import (
 from runner.events.statuses import (
     EXIT_CODES,
     FAILED,
+    STOPPED_BEFORE_END,
     UNFINISHED,
     ExitCode,
     ItemMark,
@@ -37,6 +38,7 @@ from runner.events.statuses import (
 __all__ = [
     "EXIT_CODES",
     "FAILED",
+    "STOPPED_BEFORE_END",
     "UNFINISHED",
     "ArtifactSaved",
     "Effect",

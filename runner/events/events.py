@@ -178,6 +178,7 @@ class ItemMarked(Event):
     mark: str  # an ItemMark: done | redo
     by: str
     previous_status: str
+    comment: str = ""  # what the person found (e.g. "entered on the 12th, number 4521")
 
 
 @dataclass(frozen=True, kw_only=True)

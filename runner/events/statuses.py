@@ -16,6 +16,11 @@ class RunStatus(StrEnum):
     CRASHED = "crashed"  # an unexpected error, or its process died: can be resumed
 
 
+STOPPED_BEFORE_END = frozenset({RunStatus.INTERRUPTED, RunStatus.CRASHED})
+"""Runs that stopped before their end: `--resume` continues them, a new run of the same inputs picks them up, the
+console offers to resume them."""
+
+
 def run_status_text(status: str) -> str:
     """A run's status as a person reads it, in their language: `completed_with_errors` → "completed with errors"
     (« terminé avec des erreurs »). The stored value stays the enum's; an unknown text is shown as it is."""

@@ -1,4 +1,5 @@
-"""What stays of a run: the run store (and who claims a run in it), the audit log, the console."""
+"""What stays of a run: the run store (and who claims a run in it, and the leases of a fleet's workers on its
+items), the audit log, the console."""
 
 from runner.record.audit import AUDIT_LOG_NAME, AuditLog, AuditLogRefused
 from runner.record.audit_keys import (
@@ -14,6 +15,7 @@ from runner.record.audit_verify import AuditLogCheck, AuditState, AuditVerdict, 
 from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
 from runner.record.closed_output import is_closed_output, output_may_be_closed, silence_closed_output
 from runner.record.console import ConsoleSink
+from runner.record.leases import ItemLease, ItemLeases, LeaseLost
 from runner.record.races import is_race, retry_on_race
 from runner.record.store import DRY_RUN_MARK, RunRecord, RunStore
 from runner.record.store_database import (
@@ -24,11 +26,15 @@ from runner.record.store_database import (
     metadata,
     open_engine,
     runs,
+    store_unreachable,
+    users,
 )
+from runner.record.store_database import MIGRATIONS as STORE_MIGRATIONS
 from runner.record.store_sink import RunStoreSink
 from runner.record.upgrade import (
     Migrations,
     create_or_complete,
+    holding_upgrade_lock,
     run_migrations,
     taking_turns,
     upgrade_to_head,
@@ -41,6 +47,7 @@ __all__ = [
     "DEFAULT_STORE_NAME",
     "DRY_RUN_MARK",
     "GENESIS",
+    "STORE_MIGRATIONS",
     "AuditKeyError",
     "AuditLog",
     "AuditLogCheck",
@@ -48,6 +55,9 @@ __all__ = [
     "AuditState",
     "AuditVerdict",
     "ConsoleSink",
+    "ItemLease",
+    "ItemLeases",
+    "LeaseLost",
     "Migrations",
     "RunClaim",
     "RunClaimant",
@@ -59,6 +69,7 @@ __all__ = [
     "comparable",
     "create_or_complete",
     "default_store_url",
+    "holding_upgrade_lock",
     "is_closed_output",
     "is_race",
     "items",
@@ -72,7 +83,9 @@ __all__ = [
     "run_migrations",
     "runs",
     "silence_closed_output",
+    "store_unreachable",
     "taking_turns",
     "upgrade_to_head",
+    "users",
     "verify_audit_log",
 ]

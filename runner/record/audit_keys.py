@@ -6,7 +6,6 @@ The key is kept outside the run folder and the run store (a 0600 file created at
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import hmac
@@ -19,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from robots.kit import ConfigurationError, _
+from robots.kit import ConfigurationError, _, create_private_file
 
 GENESIS = "0" * 64  # the `prev` of a log's first record
 
@@ -76,7 +75,8 @@ def load_audit_key(*, create: bool = False, environ: Mapping[str, str] | None = 
     )
     try:
         if create and not path.exists():
-            _create_key_file(path)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the user's key folder: theirs only
+            create_private_file(path, secrets.token_hex(32) + "\n")  # or another first run's
         if not path.exists():
             return None
         if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
@@ -102,29 +102,6 @@ def load_audit_key(*, create: bool = False, environ: Mapping[str, str] | None = 
             _("the audit key {path} is too short (32 bytes are needed)").format(path=path), hint=hint
         )
     return AuditKey(secret, path)
-
-
-def _create_key_file(path: Path) -> None:
-    """Write a new key atomically: a concurrent first run either wins or reads the winner's whole key."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-            handle.write(secrets.token_hex(32) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(temporary, path)  # fails when another process made the key first: theirs is kept
-        except FileExistsError:
-            pass
-        except OSError:  # a file system without hard links: create it in place, still never replacing one
-            with contextlib.suppress(FileExistsError):
-                exclusive = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(exclusive, "w", encoding="ascii") as handle:
-                    handle.write(temporary.read_text(encoding="ascii"))
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 # --- records and seal ------------------------------------------------------------------------------------------

@@ -276,7 +276,7 @@ class RunStore:
                         run_id=event.run_id, key=event.key, loop=event.loop
                     )
                 )
-            note = _mark_note(event.mark, event.by, event.at)
+            note = _mark_note(event.mark, event.by, event.at, event.comment)
             if event.mark == ItemMark.DONE:
                 outcome = {**(row.outcome or {}), "status": str(ItemStatus.DONE), "error": None}
                 values: dict[str, Any] = {"status": ItemStatus.DONE, "error": note, "outcome": outcome}
@@ -354,12 +354,15 @@ def utc_iso(moment: dt.datetime | None = None) -> str:
     return (moment or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
 
 
-def _mark_note(mark: str, by: str, at: str) -> str:
-    """What an item marked by a person says of it: who, when (in the zone for humans, labelled)."""
+def _mark_note(mark: str, by: str, at: str, comment: str = "") -> str:
+    """What an item marked by a person says of it: who, when (in the zone for humans, labelled), and their
+    comment."""
     try:
         moment = format_moment(dt.datetime.fromisoformat(at), labelled=True)
     except ValueError:
         moment = at
     if mark == ItemMark.DONE:
-        return _("marked done by {person} on {moment}").format(person=by, moment=moment)
-    return _("marked redo by {person} on {moment}").format(person=by, moment=moment)
+        note = _("marked done by {person} on {moment}").format(person=by, moment=moment)
+    else:
+        note = _("marked redo by {person} on {moment}").format(person=by, moment=moment)
+    return _("{note}: {comment}").format(note=note, comment=comment) if comment else note

@@ -93,8 +93,29 @@ items = Table(
     Column("error", Text),
     Column("outcome", JSON),
     Column("effects", JSON),  # the item's changing steps, in order: see runner.events.Effect
+    # A fleet's lease on the item (runner.record.leases); a single-machine run leaves them empty.
+    Column("worker", String(200)),  # who holds the lease, or held it last
+    Column("token", Integer),  # the fencing token: bumped at each claim and release
+    Column("lease_until", UtcTimestamp),
+    Column("heartbeat_at", UtcTimestamp),
+    Column("payload", JSON),  # the item as the loop read it, for the worker that claims it
     UniqueConstraint("run_id", "loop", "key", name="uq_items_run_loop_key"),
     Index("ix_items_run_status", "run_id", "status"),
+    Index("ix_items_key", "key"),  # the console's search by item key across runs
+    Index("ix_items_status", "status"),  # the console's failed and to_check items of every run
+    Index("ix_items_claim", "run_id", "loop", "status", "position"),  # a worker's claim, in the loop's order
+)
+
+# The console's people (`robo users`): a name, a role (runner.console.access.Role) and an argon2 hash, never the
+# password itself.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", UtcTimestamp, nullable=False),
+    Column("changed_at", UtcTimestamp, nullable=False),
 )
 
 MIGRATIONS = Migrations("runner.record.migrations", "alembic_version_store", metadata)
@@ -121,7 +142,7 @@ def open_engine(url: str) -> Engine:
     try:
         return _open_engine(url)
     except (ImportError, ArgumentError, DBAPIError) as exc:
-        raise _unreachable(url, exc) from None
+        raise store_unreachable(url, exc) from None
 
 
 def _open_engine(url: str) -> Engine:
@@ -178,7 +199,7 @@ def _switch_to_wal(cursor: Any) -> None:
     retry_on_race(lambda: cursor.execute("PRAGMA journal_mode=WAL"))
 
 
-def _unreachable(url: str, exc: Exception) -> ConfigurationError:
+def store_unreachable(url: str, exc: Exception) -> ConfigurationError:
     """Why the store at `url` cannot be opened, its password masked, with what to check."""
     from sqlalchemy.engine import make_url
 

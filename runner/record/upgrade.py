@@ -133,6 +133,21 @@ def taking_turns(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+@contextmanager
+def holding_upgrade_lock(engine: Engine) -> Iterator[Connection]:
+    """A PostgreSQL connection holding the upgraders' lock (the one `taking_turns` takes) until it is left, for
+    an upgrade that must commit several times (a new enum value is usable only once committed)."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
+        connection.commit()
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": UPGRADE_LOCK_KEY})
+            connection.commit()
+
+
 def _postgres_turn(connection: Connection) -> None:
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPGRADE_LOCK_KEY})
 

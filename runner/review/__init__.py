@@ -1,6 +1,7 @@
-"""What a person reviews of runs: the HTML report, `robo runs` and `robo audit verify`, and each run's status as
-reported (a run the store has as running whose process is gone crashed)."""
+"""What a person reviews of runs: the HTML report, `robo runs` and `robo audit verify`, each run's status as
+reported (a run the store has as running whose process is gone crashed), and the link to its page in the console."""
 
+from runner.review.links import DASHBOARD_URL_VARIABLE, RUN_PAGE_PATH, dashboard_url, run_page_link
 from runner.review.liveness import (
     effective_status,
     process_alive,
@@ -22,7 +23,10 @@ from runner.review.runs import (
 )
 
 __all__ = [
+    "DASHBOARD_URL_VARIABLE",
     "REPORT_NAME",
+    "RUN_PAGE_PATH",
+    "dashboard_url",
     "effective_status",
     "find_run",
     "mark_item",
@@ -35,6 +39,7 @@ __all__ = [
     "reported",
     "reported_runs",
     "rewrite_report",
+    "run_page_link",
     "still_running",
     "verify_audit",
     "write_report",

@@ -29,9 +29,18 @@ from robots.kit import (
     format_moment,
     format_number,
     ngettext,
+    page_templates,
     zone_label,
 )
-from runner.events import ItemStatus, RunStatus, effects_of, is_failed, run_status_text, touching
+from runner.events import (
+    STOPPED_BEFORE_END,
+    ItemStatus,
+    RunStatus,
+    effects_of,
+    is_failed,
+    run_status_text,
+    touching,
+)
 from runner.record import AUDIT_LOG_NAME, AuditLogCheck, AuditVerdict, RunRecord, RunStore
 from runner.review.failure_groups import error_signature
 from runner.review.item_digest import ItemDigest, digest_items
@@ -66,7 +75,7 @@ ITEM_STATUS_TEXT = {
     ItemStatus.SKIPPED: N_("done earlier"),
 }
 DRY_RUN_WORDS = N_("(dry run)")  # the store's DRY_RUN_MARK, as a person reads it
-RESUMABLE = frozenset({RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.CRASHED})
+RESUMABLE = STOPPED_BEFORE_END | {RunStatus.FAILED}  # the report says how to resume these
 
 
 @dataclass
@@ -428,17 +437,7 @@ def gather(store: RunStore, run_id: str) -> ReportData:
 
 def render(data: ReportData) -> str:
     """The report's HTML, from the template beside this module (autoescaped: page texts are data, not markup)."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    environment = Environment(
-        loader=PackageLoader("runner.review", "templates"),
-        autoescape=select_autoescape(default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    environment.policies["ext.i18n.trimmed"] = True
-    environment.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    environment = page_templates("runner.review")
     environment.filters["duration"] = _duration
     environment.filters["size"] = _size
     environment.filters["moment"] = _moment

@@ -280,9 +280,18 @@ def print_run(store: RunStore, run_id: str, out: Say, err: Say, *, fmt: str) -> 
 
 
 def mark_item(
-    store: RunStore, run_id: str, key: str, err: Say, *, done: bool, loop: str | None, by: str | None
+    store: RunStore,
+    run_id: str,
+    key: str,
+    err: Say,
+    *,
+    done: bool,
+    loop: str | None,
+    by: str | None,
+    comment: str = "",
 ) -> int:
-    """`robo runs mark`: a person's verdict on an item to check, recorded in the store and the audit log."""
+    """`robo runs mark` (and the console's marks): a person's verdict on an item to check, with their comment,
+    recorded in the store and the audit log."""
     import getpass
 
     record = find_run(store, run_id, err)
@@ -341,6 +350,7 @@ def mark_item(
         mark=str(ItemMark.DONE if done else ItemMark.REDO),
         by=by or getpass.getuser(),
         previous_status=str(row["status"]),
+        comment=comment.strip(),
     )
     store.mark_item(event)
     if audit is not None:

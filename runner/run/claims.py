@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from robots.kit import ConfigurationError, _, format_moment, ngettext
-from runner.events import ItemStatus, RunStatus, clean_data
+from runner.events import STOPPED_BEFORE_END, ItemStatus, RunStatus, clean_data
 from runner.language import UNLIMITED, ValidationResult, Workflow
 from runner.record import (
     AUDIT_LOG_NAME,
@@ -110,14 +110,11 @@ def unfinished_run(store: RunStore, validation: ValidationResult, inputs: dict[s
     for record in store.list_runs(workflow_file=workflow_file, dry_run=False, limit=20):
         if comparable(record.inputs) != given:
             continue
-        if effective_status(record) in RESUMABLE:
+        if effective_status(record) in STOPPED_BEFORE_END:
             return record
         if effective_status(record) != RunStatus.RUNNING:
             return None  # a later run of the same inputs went to its end: the older one is not picked up
     return None
-
-
-RESUMABLE = frozenset({RunStatus.CRASHED, RunStatus.INTERRUPTED})
 
 
 def stopped_when(record: RunRecord, stopped_at: str | None) -> str:

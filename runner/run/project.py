@@ -5,7 +5,8 @@ repository; `robo runs` and `robo schedule` look from the current folder (or `--
 without it a run is recorded beside its workflow (`<workflow folder>/logs`). Every key is optional too:
 
     logs = "traitements"                 # where runs are recorded, relative to the robo.toml's folder
-    store = "postgresql://robo@db/robo"  # the run store's SQLAlchemy URL (default: SQLite in the logs folder)
+    store = "postgresql://robo@db/robo"  # the run store's SQLAlchemy URL (default: SQLite in the logs folder);
+                                         # never with a password: that comes from the environment
     language = "fr"                      # fr or en
     timezone = "Europe/Paris"            # the zone times are shown in
 
@@ -129,6 +130,8 @@ def read_project(path: Path) -> Project:
             raise ConfigurationError(
                 f"{_place(shown, text, 'timezone')}: {exc.message}", hint=exc.hint
             ) from None
+    if "store" in values:
+        _refuse_password(values["store"], _place(shown, text, "store"))
     logs = values.get("logs")
     return Project(
         file=path,
@@ -145,6 +148,28 @@ _EXAMPLES = {
     "language": "fr",
     "timezone": "Europe/Paris",
 }
+
+
+def _refuse_password(url: str, place: str) -> None:
+    """A database password is never written in a project file (it is shared, and often kept in git): it comes
+    from the environment (`ROBO_STORE_URL`, or PostgreSQL's own `PGPASSWORD` and `~/.pgpass`)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        password = make_url(url).password
+    except ArgumentError:
+        return  # not a URL: opening the store says so
+    if password:
+        raise ConfigurationError(
+            _("{place}: the store's URL holds a password, which a project file must not keep").format(
+                place=place
+            ),
+            hint=_(
+                "remove the password from robo.toml and give it in the environment: the whole URL in"
+                " ROBO_STORE_URL, or the password alone in PGPASSWORD or ~/.pgpass"
+            ),
+        )
 
 
 def _place(shown: str, text: str, key: str) -> str:

@@ -9,8 +9,9 @@ from runner.schedule.commands import (
     service_status,
     set_paused,
 )
+from runner.schedule.database import MIGRATIONS as SCHEDULE_MIGRATIONS
 from runner.schedule.database import ScheduleDatabase, fires, parse_fire_key
-from runner.schedule.jobs import load_schedules
+from runner.schedule.jobs import load_schedules, workflow_files
 from runner.schedule.launch import FireLauncher
 from runner.schedule.notify import (
     NotifyTargets,
@@ -24,6 +25,7 @@ from runner.schedule.service import ScheduleService, setup_logging
 from runner.schedule.settings import FireStatus, ServiceState
 
 __all__ = [
+    "SCHEDULE_MIGRATIONS",
     "Catalogue",
     "FireLauncher",
     "FireStatus",
@@ -46,4 +48,5 @@ __all__ = [
     "service_status",
     "set_paused",
     "setup_logging",
+    "workflow_files",
 ]

@@ -263,13 +263,16 @@ def print_status(status: dict[str, Any], out: Echo) -> None:
         )
 
 
-def set_paused(name: str, folder: Path, store_url: str, paused: bool, out: Echo, err: Echo) -> int:
+def set_paused(
+    name: str, folder: Path, store_url: str, paused: bool, out: Echo, err: Echo, *, by: str | None = None
+) -> int:
+    """`robo schedule pause | resume` (and the console's buttons): `by` says who (default: this login@host)."""
     catalogue = Catalogue.open(folder, store_url)
     try:
         ids = catalogue.resolve(name)
         if not ids:
             return _unknown(catalogue, name, err)
-        catalogue.db.set_paused(ids, paused, by=_who())
+        catalogue.db.set_paused(ids, paused, by=by or _who())
     finally:
         catalogue.close()
     for job_id in ids:

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from robots.kit import N_, _, format_duration, format_number
+from robots.kit import N_, ConfigurationError, _, format_duration, format_number
 from runner.events import EXIT_CODES, RunStatus
+from runner.review import run_page_link
 from runner.schedule.database import Claim, ScheduleDatabase, fire_key, parse_fire_key, pid_alive
 from runner.schedule.moments import schedule_moment
 from runner.schedule.notify import (
@@ -346,6 +347,11 @@ class FireLauncher:
         try:
             previous = self.db.previous_outcome(job.job_id, outcome.fire_id, SUCCESS | FAILURE)
             event = notification_event(outcome.status, previous)
+            try:
+                link = run_page_link(outcome.run_id, self.environ)
+            except ConfigurationError as exc:  # said, and the notification goes without its link
+                link = None
+                log.warning("%s", _("{schedule}: {error}").format(schedule=job.job_id, error=exc))
             summary = RunSummary(
                 workflow=job.workflow,
                 schedule=job.job_id,
@@ -365,6 +371,7 @@ class FireLauncher:
                 exit_code=outcome.exit_code,
                 counts=outcome.counts,
                 first_error=outcome.first_error,
+                console_link=link,
             )
             targets = NotifyTargets.resolve(job.notify, self.environ)
             for line in send_notifications(summary, event, targets, self.environ):

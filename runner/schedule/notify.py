@@ -2,6 +2,8 @@
 
 Who is told, and when, comes from the workflow's `notify:` section (`email`, `webhook`, `send_on`); what is
 not there comes from the environment: `ROBO_NOTIFY_TO` (addresses, comma-separated) and `ROBO_NOTIFY_WEBHOOK`.
+With `ROBO_DASHBOARD_URL` (where the console is served), the e-mail and the webhook carry the link to the run's
+page (`RunSummary.console_link`, made by the caller with `runner.review.run_page_link`).
 How mail is sent always comes from the environment, so that no password sits in a workflow:
 `ROBO_SMTP_HOST`, `ROBO_SMTP_PORT` (587, or 465 for TLS from the start), `ROBO_SMTP_USER`,
 `ROBO_SMTP_PASSWORD`, `ROBO_SMTP_STARTTLS` (true unless "false"), `ROBO_SMTP_CA_FILE` (a certificate to trust),
@@ -70,6 +72,7 @@ class RunSummary:
         None  # the due time, ISO 8601 in the schedule's zone (as `ROBO_SCHEDULED_FOR`)
     )
     timezone: str | None = None  # the schedule's zone: the one people read its moments in
+    console_link: str | None = None  # the run's page in the console (`ROBO_DASHBOARD_URL`), when it is served
 
     @property
     def audit_log(self) -> str | None:
@@ -259,6 +262,8 @@ def body_text(summary: RunSummary, event: str) -> str:
         lines.append(_("First error: {error}").format(error=summary.first_error))
     if summary.run_id:
         lines.append(_("Run: {run}").format(run=summary.run_id))
+    if summary.console_link:
+        lines.append(_("In the console: {link}").format(link=summary.console_link))
     if summary.audit_log:
         lines.append(_("Audit log: {path}").format(path=summary.audit_log))
     lines.append(_("Host: {host}").format(host=summary.host))
@@ -300,6 +305,8 @@ def webhook_payload(summary: RunSummary, event: str) -> dict[str, Any]:
     text = headline(summary, event)
     if summary.first_error:
         text = _("{headline}: {error}").format(headline=text, error=summary.first_error)
+    if summary.console_link:  # chat tools make a link of an address alone on its line
+        text = f"{text}\n{summary.console_link}"
     return {
         "text": text,
         "event": event,

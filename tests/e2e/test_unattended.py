@@ -25,7 +25,9 @@ from tests.mock_intranet.sample_data import generate_cases, write_xlsx
 pytestmark = pytest.mark.slow
 SAISIE = WORKFLOWS / "saisie_dossiers.yaml"
 KILLS = int(os.environ.get("ROBO_CRASH_KILLS", "5"))
-RECORDS = max(200, 30 * KILLS)  # enough that the run is still going at the last kill (`make soak`: 20 kills)
+# Enough records that the run is still going at the last kill: measured runs had stored 7 to 24 records at the fifth
+# kill (each start opens a browser and first checks the interrupted record); 20 per kill leave 4 times that margin.
+RECORDS = int(os.environ.get("ROBO_CRASH_RECORDS", str(20 * KILLS)))
 
 
 def kill_tree(process: subprocess.Popen[bytes]) -> None:
@@ -79,6 +81,7 @@ def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
     ]
     run_id = None
     kills = 0
+    entered: list[int] = []  # records stored at each kill
     for _ in range(KILLS):
         process = robo_process(args + (["--resume", run_id] if run_id else []), logs)
         time.sleep(rng.uniform(2.0, 8.0))  # a crash at a random moment, not a wait for a condition
@@ -86,6 +89,7 @@ def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
             break
         kill_tree(process)
         kills += 1
+        entered.append(len(bot.stored()))
         if run_id is None:
             store = RunStore(store_url)
             run_id = store.list_runs(limit=1)[0].id
@@ -101,7 +105,8 @@ def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
     duplicates = sum(count - 1 for count in Counter(references).values())
     lost = len({case.reference_externe for case in cases} - set(references))
     print(
-        f"{store_url.split(':')[0].split('+')[0]}: {kills} kills, {duplicates} duplicates, {lost} lost records"
+        f"{store_url.split(':')[0].split('+')[0]}: {kills} kills (records stored then: {entered}),"
+        f" {duplicates} duplicates, {lost} lost records"
     )
     assert (duplicates, lost) == (0, 0), f"{len(references)} records after {kills} kills"
     assert len(references) == RECORDS, f"{len(references)} records after {kills} kills"
@@ -113,9 +118,10 @@ def test_killed_at_random_moments_and_resumed_every_record_is_entered_once(
 
 
 def test_a_flaky_server_costs_retries_but_no_record(bot: Bot, tmp_path: Path) -> None:
-    cases = generate_cases(40, invalid_ratio=0.25, seed=77)
+    # 24 rows: 6 refused ones, one of each invalid field; 18 entered through a server failing 20 % of the requests.
+    cases = generate_cases(24, invalid_ratio=0.25, seed=77)
     invalid = {case.reference_externe for case in cases if not case.valid}
-    assert len(invalid) == 10
+    assert len(invalid) == 6
     bot.intranet.set_faults(
         FaultConfig(failure_rate=0.2, failure_point="after", slow_rate=0.2, slow_max_delay=0.4, seed=3)
     )
@@ -124,7 +130,9 @@ def test_a_flaky_server_costs_retries_but_no_record(bot: Bot, tmp_path: Path) ->
     statuses = {event.key: event.status for event in recorder.of("item_finished")}
     assert {key for key, status in statuses.items() if status != "done"} == invalid
     assert {statuses[key] for key in invalid} == {"failed_business"}
-    assert recorder.of("retry_scheduled"), "a 20 % failure rate must have cost retries"
+    retries = recorder.of("retry_scheduled")
+    print(f"\n{len(retries)} retries")
+    assert retries, "a 20 % failure rate must have cost retries"
     refusals = [
         event
         for event in recorder.of("step_finished")

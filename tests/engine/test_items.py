@@ -284,11 +284,12 @@ class TestMarking:
     ) -> None:
         first, _ = run_yaml(FAILS_AFTER_THE_SEND, inputs={"failing": ["a", "b"]})
         assert first.run_id
-        assert self.mark(tmp_path, first.run_id, "a", "--done").exit_code == 0
+        assert self.mark(tmp_path, first.run_id, "a", "--done", "--comment", "saisi, n° 4521").exit_code == 0
         result = self.mark(tmp_path, first.run_id, "b", "--redo")
         assert result.exit_code == 0, result.output
         rows = items_of(tmp_path, first.run_id)
         assert rows["a"]["status"] == ItemStatus.DONE and "marked done by agent" in rows["a"]["error"]
+        assert rows["a"]["error"].endswith(": saisi, n° 4521")
         assert rows["b"]["status"] == ItemStatus.PENDING and rows["b"]["effects"] == []
         store = store_of(tmp_path)
         record = store.get_run(first.run_id)
@@ -297,6 +298,7 @@ class TestMarking:
         log = Path(record.run_dir) / AUDIT_LOG_NAME
         assert verify_audit_log(log, record.last_hash).intact
         assert '"event":"item_marked"' in log.read_text(encoding="utf-8")
+        assert '"comment":"saisi, n° 4521"' in log.read_text(encoding="utf-8")
         probe.calls.clear()
         outcome, _ = resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id, inputs=FIXED)
         assert sent(probe) == ["b"]

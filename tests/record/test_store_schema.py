@@ -55,10 +55,16 @@ def test_many_openers_of_a_new_store_at_the_same_moment_all_succeed(new_store_ur
         store.close()
 
 
+# Tables a migration after the baseline creates: no store made before Alembic had them.
+AFTER_THE_BASELINE = {"users"}
+
+
 def test_a_store_made_by_an_older_version_gets_the_columns_added_since(store_url: str) -> None:
     # An older store: the same tables without any of their optional columns, and a run recorded then.
     older = MetaData()
     for table in metadata.sorted_tables:
+        if table.name in AFTER_THE_BASELINE:
+            continue
         Table(
             table.name,
             older,

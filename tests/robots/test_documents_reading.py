@@ -8,6 +8,7 @@ of 100 million pixels) are refused with the file's name and a hint, within the t
 
 from __future__ import annotations
 
+import os
 import time
 import zipfile
 from collections.abc import Iterator
@@ -30,7 +31,8 @@ from robots.kit import (
 from tests.mock_intranet.sample_documents import SampleDocument, generate_documents
 
 OCR_DPI = 200  # the corpus's scans are 200 to 300 dpi: read at 200, a sensible speed for the suite
-SCANS_FOR_RATE = 60
+# Scans of the OCR rate test: 30 in `make test` (at most one missed), 60 in `make soak`.
+SCANS_FOR_RATE = int(os.environ.get("ROBO_OCR_SCANS", "30"))
 
 
 @pytest.fixture(scope="module")
@@ -175,10 +177,9 @@ class TestScans:
 
     @pytest.mark.slow
     @pytest.mark.timeout(1800)
-    def test_ocr_finds_the_reference_in_95_percent_of_60_scans(self, tmp_path: Path) -> None:
-        scans = [
-            d for d in generate_documents(tmp_path, scans=SCANS_FOR_RATE, seed=7) if d.kind == "scanned pdf"
-        ]
+    def test_ocr_finds_the_reference_in_95_percent_of_the_scans(self, tmp_path: Path) -> None:
+        corpus = generate_documents(tmp_path, scans=SCANS_FOR_RATE, images=False, seed=7)
+        scans = [d for d in corpus if d.kind == "scanned pdf"]
         scans = [d for d in scans if d.duplicate_of is None]
         assert len(scans) == SCANS_FOR_RATE
         reader = DocumentReader()

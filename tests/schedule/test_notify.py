@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from runner.review import run_page_link
 from runner.schedule import NotifyTargets, RunSummary, SmtpSettings, notification_event, send_notifications
 from tests.mock_intranet.fixtures import SmtpEndpoint
 
@@ -26,7 +27,7 @@ def smtp_environ(endpoint: SmtpEndpoint) -> dict[str, str]:
     }
 
 
-def summary(tmp_path: Path, status: str = "failed") -> RunSummary:
+def summary(tmp_path: Path, status: str = "failed", console_link: str | None = None) -> RunSummary:
     run_dir = tmp_path / "logs" / "saisie" / "20260504-070000-abcdef"
     run_dir.mkdir(parents=True)
     (run_dir / "report.html").write_text("<html><body>rapport</body></html>", encoding="utf-8")
@@ -43,6 +44,7 @@ def summary(tmp_path: Path, status: str = "failed") -> RunSummary:
         exit_code=1,
         counts={"steps": 40, "steps_failed": 1, "items_done": 18, "items_failed": 2},
         first_error="/srv/workflows/saisie.yaml:14:5: Le SIRET est invalide",
+        console_link=console_link,
     )
 
 
@@ -102,6 +104,21 @@ class TestEmail:
         assert "items: 18 done, 2 failed" in body
         assert "Audit log: " in body and body.split("Audit log: ")[1].split("\n")[0].endswith("audit.jsonl")
         assert [attachment.filename for attachment in mail.attachments] == ["report.html"]
+        assert "console" not in body  # no ROBO_DASHBOARD_URL: no link
+
+    def test_with_the_console_s_address_the_mail_links_to_the_run_s_page(
+        self, tmp_path: Path, smtp_endpoint: SmtpEndpoint
+    ) -> None:
+        link = run_page_link("20260504-070000-abcdef", {"ROBO_DASHBOARD_URL": "https://robo.mairie.example/"})
+        assert link == "https://robo.mairie.example/runs/20260504-070000-abcdef"
+        targets = NotifyTargets(("chef.service@mairie.example",), (), frozenset({"failure"}))
+        send_notifications(
+            summary(tmp_path, console_link=link), "failure", targets, smtp_environ(smtp_endpoint)
+        )
+        (mail,) = smtp_endpoint.store.wait_for(1, timeout=10)
+        body = mail.body("plain")
+        assert f"In the console: {link}\n" in body
+        assert body.index("Run: ") < body.index("In the console: ")
 
     def test_a_mail_server_that_is_away_is_reported_not_raised(self, tmp_path: Path) -> None:
         targets = NotifyTargets(("a@x.fr",), (), frozenset({"failure"}))
@@ -164,6 +181,21 @@ class TestWebhook:
         assert payload["event"] == "recovery"
         assert payload["status"] == "succeeded"
         assert payload["audit_log"].endswith("audit.jsonl")
+        assert payload["console_link"] is None and "console" not in payload["text"]
+
+    def test_a_failure_s_webhook_carries_the_link_to_the_run_s_page(
+        self, tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]
+    ) -> None:
+        base, received = webhook
+        link = run_page_link("20260504-070000-abcdef", {"ROBO_DASHBOARD_URL": "http://robo01:8050"})
+        targets = NotifyTargets((), (f"{base}/hooks/secret-token",), frozenset({"failure"}))
+        send_notifications(summary(tmp_path, console_link=link), "failure", targets, {})
+        (payload,) = received
+        assert payload["console_link"] == "http://robo01:8050/runs/20260504-070000-abcdef"
+        assert payload["text"].endswith(
+            "Le SIRET est invalide\nhttp://robo01:8050/runs/20260504-070000-abcdef"
+        )
+        assert f"In the console: {link}" in payload["body"]
 
     def test_a_refused_webhook_is_reported(
         self, tmp_path: Path, webhook: tuple[str, list[dict[str, Any]]]

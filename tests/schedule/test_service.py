@@ -272,6 +272,7 @@ class TestNotifications:
             ROBO_SMTP_USER=smtp_endpoint.username,
             ROBO_SMTP_PASSWORD=smtp_endpoint.password,
             ROBO_SMTP_STARTTLS="false",
+            ROBO_DASHBOARD_URL="https://robo.mairie.example/console/",
         )
         failing = (
             "name: Relance\n"
@@ -288,6 +289,8 @@ class TestNotifications:
         assert "Status: failed (exit code 1)" in body
         assert f"First error: {path}:6:5: step 'fail' failed: Le fichier des relances est vide" in body
         assert "/logs/relance/" in body and "audit.jsonl" in body
+        run_id = body.split("Run: ")[1].split("\n")[0]
+        assert f"In the console: https://robo.mairie.example/console/runs/{run_id}\n" in body
         [report] = first.attachments
         assert report.filename == "report.html"
         assert b"The run stopped at step &#39;fail&#39;: Le fichier des relances est vide" in report.content
