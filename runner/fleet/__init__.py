@@ -1,0 +1,35 @@
+"""A fleet of bot machines sharing runs and work items on PostgreSQL: the tables of its database (`robo db
+upgrade`), Procrastinate's jobs that carry work to the workers. The guarantee that each item is done once lives
+in the run store's item leases (`runner.record.ItemLeases`), not here."""
+
+from runner.fleet.databases import UpgradedPart, upgrade_databases
+from runner.fleet.job_schema import JobSchemaUpgrade, installed_version, upgrade_job_schema
+from runner.fleet.jobs import job_app, libpq_url
+from runner.fleet.worker import (
+    ITEMS_TASK,
+    Heartbeat,
+    ItemResult,
+    WorkReport,
+    fleet_app,
+    retry_stalled_jobs,
+    run_worker,
+    work_on_items,
+)
+
+__all__ = [
+    "ITEMS_TASK",
+    "Heartbeat",
+    "ItemResult",
+    "JobSchemaUpgrade",
+    "UpgradedPart",
+    "WorkReport",
+    "fleet_app",
+    "installed_version",
+    "job_app",
+    "libpq_url",
+    "retry_stalled_jobs",
+    "run_worker",
+    "upgrade_databases",
+    "upgrade_job_schema",
+    "work_on_items",
+]
