@@ -3,12 +3,16 @@ upgrade`), Procrastinate's jobs that carry work to the workers. The guarantee th
 in the run store's item leases (`runner.record.ItemLeases`), not here."""
 
 from runner.fleet.databases import UpgradedPart, upgrade_databases
+from runner.fleet.dispatch import LoopDispatch
 from runner.fleet.job_schema import JobSchemaUpgrade, installed_version, upgrade_job_schema
 from runner.fleet.jobs import job_app, libpq_url
 from runner.fleet.worker import (
     ITEMS_TASK,
+    DoItem,
     Heartbeat,
     ItemResult,
+    Lane,
+    OpenLane,
     WorkReport,
     fleet_app,
     retry_stalled_jobs,
@@ -18,9 +22,13 @@ from runner.fleet.worker import (
 
 __all__ = [
     "ITEMS_TASK",
+    "DoItem",
     "Heartbeat",
     "ItemResult",
     "JobSchemaUpgrade",
+    "Lane",
+    "LoopDispatch",
+    "OpenLane",
     "UpgradedPart",
     "WorkReport",
     "fleet_app",

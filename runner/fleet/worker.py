@@ -1,8 +1,9 @@
 """A worker's share of a run: claim the run's items batch after batch, do each, renew the leases meanwhile, and
 stop cleanly when asked.
 
-What doing an item means is given (`do_item`): the engine's item runner in a fleet run; anything in the tests.
-`do_item` may record the item's effects through `ItemLeases.record_effect` (refused once the lease is lost); it
+What doing an item means is given by the lane a job opens (`OpenLane`) once it has claimed items: in a fleet run,
+the engine's lane of the distributed loop (its `setup` run once: logged in once per job, not per item); anything in
+the tests. Its `do_item` may record the item's effects through `ItemLeases.record_effect` (refused once the lease is lost); it
 returns what the item became, which is recorded only while the lease is the worker's. A worker asked to stop
 (SIGTERM: Procrastinate marks its jobs to abort) finishes the item it is doing, gives back the items of its batch
 it has not begun, and returns.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +41,10 @@ class ItemResult:
 
 
 DoItem = Callable[[ItemLease], ItemResult]
+Lane = Callable[[], AbstractContextManager[DoItem]]
+"""Opens a worker's lane on a loop, once it holds items of it; its `DoItem` does them, one after the other."""
+OpenLane = Callable[[str, str, str], AbstractContextManager[DoItem]]
+"""A worker's lanes: given the run, the loop and the worker's name, open a lane on them."""
 
 
 @dataclass
@@ -88,30 +94,41 @@ def work_on_items(
     run_id: str,
     loop: str,
     worker: str,
-    do_item: DoItem,
+    lane: Lane,
     *,
     batch: int = 10,
     lease_seconds: float = DEFAULT_LEASE,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> WorkReport:
-    """Do the run's loop items this worker can claim, batch after batch, until none is left or it must stop."""
+    """Do the run's loop items this worker can claim, batch after batch, until none is left or it must stop.
+
+    The lane is opened when the first batch is claimed (a job that finds nothing to do logs in nowhere), and
+    stays open for the next batches."""
     report = WorkReport()
-    while not should_stop():
-        claimed = leases.claim(run_id, loop, worker, batch, lease_seconds)
-        if not claimed:
-            break
-        with Heartbeat(leases, claimed, lease_seconds) as heartbeat:
-            for index, lease in enumerate(claimed):
-                if should_stop():
-                    _give_back(leases, claimed[index:], report)
-                    return report
+    with ExitStack() as opened:
+        do_item: DoItem | None = None
+        while not should_stop():
+            claimed = leases.claim(run_id, loop, worker, batch, lease_seconds)
+            if not claimed:
+                break
+            with Heartbeat(leases, claimed, lease_seconds) as heartbeat:
                 try:
-                    _do_one(leases, lease, do_item, heartbeat, report)
+                    if do_item is None:
+                        do_item = opened.enter_context(lane())
                 except BaseException:
-                    # The worker breaks down (a bug, Ctrl+C): the item it was doing is checked by whoever takes
-                    # it next, the rest of the batch is free at once instead of when its leases expire.
-                    _give_back(leases, claimed[index:], report)
+                    _give_back(leases, claimed, report)
                     raise
+                for index, lease in enumerate(claimed):
+                    if should_stop():
+                        _give_back(leases, claimed[index:], report)
+                        return report
+                    try:
+                        _do_one(leases, lease, do_item, heartbeat, report)
+                    except BaseException:
+                        # The worker breaks down (a bug, Ctrl+C): the item it was doing is checked by whoever
+                        # takes it next, the rest of the batch is free at once instead of when its leases expire.
+                        _give_back(leases, claimed[index:], report)
+                        raise
     return report
 
 
@@ -140,7 +157,7 @@ def _do_one(
 
 def fleet_app(
     url: str,
-    do_item: DoItem,
+    open_lane: OpenLane,
     *,
     lease_seconds: float = DEFAULT_LEASE,
     worker_heartbeat: float = WORKER_HEARTBEAT,
@@ -169,12 +186,13 @@ def fleet_app(
 
     @app.task(name=ITEMS_TASK, pass_context=True)
     def do_items(context: procrastinate.JobContext, run_id: str, loop: str, batch: int = 10) -> None:
+        name = context.worker_name or "worker"
         work_on_items(
             leases,
             run_id,
             loop,
-            context.worker_name or "worker",
-            do_item,
+            name,
+            lambda: open_lane(run_id, loop, name),
             batch=batch,
             lease_seconds=lease_seconds,
             should_stop=context.should_abort,
@@ -185,7 +203,7 @@ def fleet_app(
 
 def run_worker(
     url: str,
-    do_item: DoItem,
+    open_lane: OpenLane,
     *,
     queues: Sequence[str] = (),
     concurrency: int = 1,
@@ -198,7 +216,7 @@ def run_worker(
     On a stop, its jobs are told at once (`shutdown_graceful_timeout=0` marks them to abort) and each finishes its
     current item, gives back the rest of its batch and returns; the worker then exits.
     """
-    app = fleet_app(url, do_item, lease_seconds=lease_seconds, worker_heartbeat=worker_heartbeat)
+    app = fleet_app(url, open_lane, lease_seconds=lease_seconds, worker_heartbeat=worker_heartbeat)
     app.run_worker(
         queues=[*queues, HOUSEKEEPING_QUEUE] if queues else None,
         concurrency=concurrency,

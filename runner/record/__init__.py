@@ -15,7 +15,7 @@ from runner.record.audit_verify import AuditLogCheck, AuditState, AuditVerdict, 
 from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
 from runner.record.closed_output import is_closed_output, output_may_be_closed, silence_closed_output
 from runner.record.console import ConsoleSink
-from runner.record.leases import ItemLease, ItemLeases, LeaseLost
+from runner.record.leases import ItemLease, ItemLeases, LeaseLost, LoopTally
 from runner.record.races import is_race, retry_on_race
 from runner.record.store import DRY_RUN_MARK, RunRecord, RunStore
 from runner.record.store_database import (
@@ -58,6 +58,7 @@ __all__ = [
     "ItemLease",
     "ItemLeases",
     "LeaseLost",
+    "LoopTally",
     "Migrations",
     "RunClaim",
     "RunClaimant",

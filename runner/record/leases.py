@@ -71,6 +71,25 @@ class ItemLease:
         return self.previous is not None and self.previous.status == ItemStatus.IN_PROGRESS
 
 
+@dataclass(frozen=True)
+class LoopTally:
+    """How a distributed loop's items stand (`ItemLeases.tally`)."""
+
+    pending: int  # no worker has them
+    held: int  # a worker holds them under a live lease
+    expired: int  # their worker stopped renewing the lease: the next claim takes them
+    finished: int
+
+    @property
+    def claimable(self) -> int:
+        return self.pending + self.expired
+
+    @property
+    def open(self) -> int:
+        """Items not finished yet."""
+        return self.pending + self.held + self.expired
+
+
 class ItemLeases:
     """Claims, renews and finishes leases on the items of a run store's runs."""
 
@@ -229,6 +248,21 @@ class ItemLeases:
                         token=items.c.token + 1,
                     )
                 )
+
+    def tally(self, run_id: str, loop: str) -> LoopTally:
+        """How the loop's items stand: waiting for a worker, held under a live lease, expired, finished."""
+        now = self._now()
+        live = and_(items.c.status == ItemStatus.IN_PROGRESS, items.c.lease_until >= now)
+        dead = and_(items.c.status == ItemStatus.IN_PROGRESS, items.c.lease_until < now)
+        query = select(
+            func.count().filter(items.c.status == ItemStatus.PENDING),
+            func.count().filter(live),
+            func.count().filter(dead),
+            func.count().filter(items.c.status.in_([str(status) for status in FINISHED])),
+        ).where(items.c.run_id == run_id, items.c.loop == loop)
+        with self._writing() as connection:
+            pending, held, expired, finished = connection.execute(query).one()
+        return LoopTally(pending, held, expired, finished)
 
     def expired(self, run_id: str) -> list[str]:
         """The keys of the run's items whose lease expired (their worker stopped renewing it), in order."""

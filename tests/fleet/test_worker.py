@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ from sqlalchemy import create_engine, text
 from runner.events import ItemStatus
 from runner.fleet import (
     ITEMS_TASK,
+    DoItem,
     ItemResult,
+    Lane,
+    LoopDispatch,
     libpq_url,
     retry_stalled_jobs,
     upgrade_databases,
@@ -56,7 +60,7 @@ class TestWorkOnItems:
                         RUN,
                         LOOP,
                         name,
-                        lambda lease: _entered(done, lease),
+                        plain(lambda lease: _entered(done, lease)),
                         batch=3,
                         lease_seconds=30,
                     )
@@ -87,7 +91,7 @@ class TestWorkOnItems:
 
             worker = threading.Thread(
                 target=work_on_items,
-                args=(leases, RUN, LOOP, "bot-lent", slow),
+                args=(leases, RUN, LOOP, "bot-lent", plain(slow)),
                 kwargs={"lease_seconds": 0.6},
             )
             worker.start()
@@ -111,7 +115,7 @@ class TestWorkOnItems:
                 RUN,
                 LOOP,
                 "bot-a",
-                lambda lease: _entered(done, lease),
+                plain(lambda lease: _entered(done, lease)),
                 batch=4,
                 should_stop=lambda: bool(done),
             )
@@ -132,13 +136,98 @@ class TestWorkOnItems:
                 return ItemResult(ItemStatus.DONE)
 
             with pytest.raises(RuntimeError, match="bug"):
-                work_on_items(leases, RUN, LOOP, "bot-a", broken, batch=3, lease_seconds=300)
+                work_on_items(leases, RUN, LOOP, "bot-a", plain(broken), batch=3, lease_seconds=300)
             again = leases.claim(RUN, LOOP, "bot-b", 10, 300)  # not 300 s later: now
             assert [(lease.key, lease.reclaimed) for lease in again] == [
                 ("K-0001", True),
                 ("K-0002", False),
                 ("K-0003", False),
             ]
+
+    def test_the_lane_opens_once_for_all_batches_and_not_at_all_when_nothing_is_left(
+        self, store_url: str
+    ) -> None:
+        with RunStore(store_url) as store:
+            leases = ItemLeases(store)
+            enqueue(leases, 7)
+            opened: list[str] = []
+            done: list[str] = []
+
+            @contextmanager
+            def lane() -> Iterator[DoItem]:
+                opened.append("setup")  # a login
+                yield lambda lease: _entered(done, lease)
+                opened.append("closed")
+
+            report = work_on_items(leases, RUN, LOOP, "bot-a", lane, batch=3)
+            assert opened == ["setup", "closed"] and len(report.finished) == 7
+            assert work_on_items(leases, RUN, LOOP, "bot-b", lane, batch=3).finished == []
+            assert opened == ["setup", "closed"]  # nothing claimed: no login
+
+    def test_a_lane_that_cannot_open_gives_its_batch_back(self, store_url: str) -> None:
+        with RunStore(store_url) as store:
+            leases = ItemLeases(store)
+            enqueue(leases, 2)
+
+            @contextmanager
+            def refused() -> Iterator[DoItem]:
+                raise RuntimeError("login refused")
+                yield _nothing  # pragma: no cover
+
+            with pytest.raises(RuntimeError, match="login refused"):
+                work_on_items(leases, RUN, LOOP, "bot-a", refused, batch=5)
+            assert {row["status"] for row in store.run_items(RUN)} == {ItemStatus.PENDING}
+
+
+class TestLoopDispatch:
+    def test_items_left_by_a_dead_worker_after_the_jobs_ended_get_one_more_job(self, fleet_url: str) -> None:
+        with RunStore(fleet_url) as store, dispatch(fleet_url, store) as parent:
+            leases = ItemLeases(store)
+            parent.start(entries(4))
+            assert parent.live_jobs() == 2  # one per lane
+            clear_jobs(fleet_url)  # the jobs ended...
+            leases.claim(RUN, LOOP, "bot-dead", 2, 0.3)  # ...while a worker that then died held two items
+            done = plain(lambda lease: _entered([], lease))
+            work_on_items(leases, RUN, LOOP, "bot-b", done)  # the others were done
+            assert parent.keep_going().held == 2 and parent.live_jobs() == 0  # leases still running: wait
+            wait_until(lambda: parent.keep_going().expired == 2, timeout=30)
+            assert parent.live_jobs() == 1
+            parent.keep_going()
+            assert parent.live_jobs() == 1  # asked again: still one job waiting (queueing lock)
+            work_on_items(leases, RUN, LOOP, "bot-c", done)
+            tally = parent.keep_going()
+            assert (tally.open, tally.finished) == (0, 4)
+
+    def test_pending_items_with_no_job_left_get_one(self, fleet_url: str) -> None:
+        with RunStore(fleet_url) as store, dispatch(fleet_url, store) as parent:
+            parent.start(entries(3))
+            clear_jobs(fleet_url)  # jobs lost (deleted by hand, a database restored)
+            assert parent.keep_going().pending == 3
+            assert parent.live_jobs() == 1
+
+
+def entries(count: int) -> list[tuple[str, int, dict[str, int]]]:
+    return [(f"K-{number:04d}", number, {"n": number}) for number in range(count)]
+
+
+def dispatch(url: str, store: RunStore) -> LoopDispatch:
+    return LoopDispatch(url, ItemLeases(store), RUN, LOOP, queue="browser", lanes=2, batch=5)
+
+
+def clear_jobs(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM procrastinate_jobs"))
+    engine.dispose()
+
+
+def plain(do_item: DoItem) -> Lane:
+    """A lane with nothing to set up."""
+    return lambda: nullcontext(do_item)
+
+
+def _nothing(lease: ItemLease) -> ItemResult:
+    return ItemResult(ItemStatus.DONE)
 
 
 def _entered(done: list[str], lease: ItemLease) -> ItemResult:
@@ -148,6 +237,7 @@ def _entered(done: list[str], lease: ItemLease) -> ItemResult:
 
 WORKER = """
 import sys, time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from sqlalchemy import create_engine, text
@@ -168,7 +258,11 @@ def do_item(lease):
         connection.execute(text("INSERT INTO entered VALUES (:key, :worker)"), {"key": lease.key, "worker": name})
     return ItemResult("done", {"by": name})
 
-run_worker(url, do_item, queues=["browser"], name=name, lease_seconds=lease, worker_heartbeat=heartbeat)
+@contextmanager
+def open_lane(run_id, loop, worker):
+    yield do_item
+
+run_worker(url, open_lane, queues=["browser"], name=name, lease_seconds=lease, worker_heartbeat=heartbeat)
 """
 
 
@@ -266,7 +360,7 @@ class TestWorkerProcesses:
             assert statuses["K-0001"] == (ItemStatus.DONE, None)  # the current item finished
             assert [statuses[f"K-000{n}"] for n in range(2, 8)] == [(ItemStatus.PENDING, None)] * 6
 
-    def test_a_worker_killed_mid_item_loses_nothing_its_job_is_retried_and_nothing_is_entered_twice(
+    def test_a_worker_killed_mid_item_loses_nothing_and_nothing_is_entered_twice(
         self, fleet_url: str, tmp_path: Path
     ) -> None:
         with RunStore(fleet_url) as store:
@@ -280,16 +374,17 @@ class TestWorkerProcesses:
                 killed.wait(timeout=60)
                 (tmp_path / "gate").touch()
                 survivor = start_worker(fleet_url, "bot-b", tmp_path, lease=1, heartbeat=0.3)
-                # The periodic retry runs when a worker starts, then every minute: here it is also run at once
-                # until the killed worker's job is back and done (whichever of the two retries it).
-                wait_until(
-                    lambda: (
-                        asyncio.run(retry_stalled(fleet_url)) >= 0
-                        and {row["status"] for row in store.run_items(RUN)} == {ItemStatus.DONE}
-                    ),
-                    timeout=120,
-                    interval=0.3,
-                )
+                # What happens in a fleet: the periodic retry gives the killed worker's job back (it runs when a
+                # worker starts, then every minute: here at once), and the parent run, which waits for the loop,
+                # sends one more job if the items the killed worker held expire after every job ended.
+                with LoopDispatch(
+                    fleet_url, ItemLeases(store), RUN, LOOP, queue="browser", lanes=1, batch=3
+                ) as parent:
+                    wait_until(
+                        lambda: asyncio.run(retry_stalled(fleet_url)) >= 0 and parent.keep_going().open == 0,
+                        timeout=120,
+                        interval=0.3,
+                    )
             finally:
                 killed.kill()
                 killed.communicate()
