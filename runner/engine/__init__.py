@@ -3,7 +3,8 @@
 from runner.engine.dry_run import dry_run_placeholder
 from runner.engine.engine import Engine
 from runner.engine.inputs import parse_input_assignments, resolve_inputs
-from runner.engine.items import EarlierEntry, EarlierRuns, PreviousItem, WorkItemLedger
+from runner.engine.items import EarlierEntry, EarlierRuns, ItemGate, PreviousItem, WorkItemLedger
+from runner.engine.loops import DistributedLoop, Distributor, LoopHost, LoopRunner
 from runner.engine.robot_pool import Cancellation, RobotPool, StepCancelled
 from runner.engine.secrets import (
     MIN_SECRET_LENGTH,
@@ -12,7 +13,7 @@ from runner.engine.secrets import (
     secrets_by_source,
     store_in_keyring,
 )
-from runner.engine.state import RunInterrupted, StepFailure, summarize
+from runner.engine.state import Lane, RunInterrupted, StepFailure, summarize
 from runner.engine.timeouts import (
     WATCHDOG_FACTOR,
     WATCHDOG_GRACE,
@@ -27,9 +28,15 @@ __all__ = [
     "WATCHDOG_GRACE",
     "WATCHDOG_WITHOUT_TIMEOUT",
     "Cancellation",
+    "DistributedLoop",
+    "Distributor",
     "EarlierEntry",
     "EarlierRuns",
     "Engine",
+    "ItemGate",
+    "Lane",
+    "LoopHost",
+    "LoopRunner",
     "PreviousItem",
     "Redactor",
     "RobotPool",

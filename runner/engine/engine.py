@@ -25,7 +25,7 @@ from robots.kit import AccessRefused, BusinessError, RoboError, RobotContext, Sp
 from runner.engine.dry_run import DryRunSkips, dry_run_result
 from runner.engine.item_changes import ChangeRecorder
 from runner.engine.items import ItemGate
-from runner.engine.loops import LoopRunner
+from runner.engine.loops import Distributor, LoopRunner
 from runner.engine.parameters import as_plain_data, unencodable_failure
 from runner.engine.retry import call_with_retry, step_policy
 from runner.engine.robot_pool import Cancellation, RobotPool
@@ -79,8 +79,10 @@ class Engine:
         item_gate: ItemGate | None = None,
         stop_event: threading.Event | None = None,
         cancellation: Cancellation | None = None,
+        distributor: Distributor | None = None,
     ) -> None:
         self.workflow = workflow
+        self.distributor = distributor  # loops with `distribute:` go to a fleet's workers through it
         self.run_id = run_id
         self._emit = emit
         self._make_context = make_context
@@ -397,6 +399,11 @@ class Engine:
 
     def execute_loop(self, step: ForEachStep, scope: Scope, lane: Lane, item: str | None) -> None:
         self._loops.run(step, scope, lane, item)
+
+    @property
+    def loops(self) -> LoopRunner:
+        """The runner of the workflow's loops (a fleet worker runs a shared loop's items through it)."""
+        return self._loops
 
     def handle_error(
         self,

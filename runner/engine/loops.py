@@ -10,6 +10,7 @@ import re
 import threading
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import PurePath
 from typing import Any, Protocol, TypeVar
@@ -40,6 +41,26 @@ STOP_AFTER_SAME_BUG = 3
 """Items in a row that fail with the same mistake in the workflow before the run stops (the rest would too)."""
 
 
+@dataclass(frozen=True)
+class DistributedLoop:
+    """A loop whose items other machines do (`distribute:`): what they need to do them as this run would."""
+
+    step: ForEachStep
+    loop: str  # its reference in the run (`steps[2]`)
+    keys: list[str]
+    items: list[Any]
+    lanes: int  # how many workers take its items at once
+    scope: Scope  # what its items see besides themselves (inputs, vars, saved results, run)
+
+
+class Distributor(Protocol):
+    """Has a loop's items done by other machines and waits for them (`runner.fleet.FleetDistributor`)."""
+
+    def run_loop(self, loop: DistributedLoop, host: LoopHost) -> list[dict[str, Any] | None]:
+        """Every item done (or failed) elsewhere, reported to the host as they finish; their outcomes in order."""
+        ...
+
+
 class LoopHost(Protocol):
     """What the loop runner needs from the engine that holds it: the run's facts, and running steps in a lane."""
 
@@ -49,6 +70,7 @@ class LoopHost(Protocol):
     item_gate: ItemGate
     stop_event: threading.Event
     item_failures: list[StepFailure]
+    distributor: Distributor | None
 
     def emit(self, event: Event) -> None: ...
 
@@ -107,10 +129,14 @@ class LoopRunner:
         )
         outcomes: list[dict[str, Any] | None] = [None] * total
         streak = _BugStreak()
-        if lanes > 1 and total > 1:
+        distributor = self._host.distributor if step.distribute and item is None else None
+        if distributor is not None and total:
+            shared = DistributedLoop(step, loop, list(keys), list(islice(items, total)), lanes, scope)
+            outcomes = distributor.run_loop(shared, self._host)
+        elif lanes > 1 and total > 1:
             self._run_parallel(step, items, keys, scope, loop, lanes, outcomes, streak)
         elif total:
-            lane_scope: Scope = ChainMap(self._items_source(step, scope), scope)
+            lane_scope = self.lane_scope(step, scope)
             self._host.execute_steps(step.setup, lane_scope, lane, item)
             for index, value in enumerate(islice(items, total)):
                 if self._host.stop_event.is_set():
@@ -121,6 +147,24 @@ class LoopRunner:
                 self._note_item(step, streak, outcomes[index])
         if step.save:
             scope[step.save] = [outcome for outcome in outcomes if outcome is not None]
+
+    def lane_scope(self, step: ForEachStep, scope: Scope) -> Scope:
+        """What a lane's setup and items see: the run's scope, with where the items come from."""
+        return ChainMap(self._items_source(step, scope), scope)
+
+    def run_item(
+        self,
+        step: ForEachStep,
+        value: Any,
+        index: int,
+        total: int,
+        scope: Scope,
+        lane: Lane,
+        loop: str,
+        key: str,
+    ) -> dict[str, Any]:
+        """One item of a loop whose items are shared out (a fleet worker's): as `run` does each of its items."""
+        return self._items.run(step, value, index, total, scope, lane, loop, key)
 
     def _render(self, step: Step, value: Any, scope: Scope, item: str | None, where: str) -> Any:
         return render_in_step(step, value, scope, item, where, self._host.workflow.spans)

@@ -16,7 +16,9 @@ from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
 from runner.record.closed_output import is_closed_output, output_may_be_closed, silence_closed_output
 from runner.record.console import ConsoleSink
 from runner.record.leases import ItemLease, ItemLeases, LeaseLost, LoopTally
+from runner.record.payloads import NotSendable, from_payload, to_payload
 from runner.record.races import is_race, retry_on_race
+from runner.record.shared_loops import SharedLoop, SharedLoops
 from runner.record.store import DRY_RUN_MARK, RunRecord, RunStore
 from runner.record.store_database import (
     DEFAULT_STORE_NAME,
@@ -60,16 +62,20 @@ __all__ = [
     "LeaseLost",
     "LoopTally",
     "Migrations",
+    "NotSendable",
     "RunClaim",
     "RunClaimant",
     "RunRecord",
     "RunStore",
     "RunStoreSink",
+    "SharedLoop",
+    "SharedLoops",
     "audit_key_path",
     "claim_run",
     "comparable",
     "create_or_complete",
     "default_store_url",
+    "from_payload",
     "holding_upgrade_lock",
     "is_closed_output",
     "is_race",
@@ -86,6 +92,7 @@ __all__ = [
     "silence_closed_output",
     "store_unreachable",
     "taking_turns",
+    "to_payload",
     "upgrade_to_head",
     "users",
     "verify_audit_log",

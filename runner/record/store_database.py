@@ -106,6 +106,24 @@ items = Table(
     Index("ix_items_claim", "run_id", "loop", "status", "position"),  # a worker's claim, in the loop's order
 )
 
+# Loops a run shares out to a fleet's workers (`distribute:`): the workflow's text as the run started, the loop's
+# place and item count, the workers' queue, and what its items see besides themselves (never a secret).
+fleet_loops = Table(
+    "fleet_loops",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("loop", String(200), nullable=False),
+    Column("workflow_file", Text, nullable=False),
+    Column("workflow_dir", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("queue", String(64), nullable=False),
+    Column("context", JSON, nullable=False),
+    Column("created_at", UtcTimestamp, nullable=False),
+    UniqueConstraint("run_id", "loop", name="uq_fleet_loops_run_loop"),
+)
+
 # The console's people (`robo users`): a name, a role (runner.console.access.Role) and an argon2 hash, never the
 # password itself.
 users = Table(

@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from robots.kit import RoboError, RobotContext, SharedResources, Span, _, format_duration, remove_leftovers
+from robots.kit import RoboError, SharedResources, Span, _, format_duration, remove_leftovers
 from runner.engine import (
     Cancellation,
     EarlierRuns,
@@ -32,11 +32,8 @@ from runner.engine import (
     WorkItemLedger,
     resolve_inputs,
     resolve_secrets,
-    secrets_by_source,
 )
 from runner.events import (
-    ArtifactSaved,
-    Event,
     EventSink,
     LogMessage,
     RunFinished,
@@ -51,7 +48,6 @@ from runner.language import (
     Workflow,
     WorkflowError,
     template_environment,
-    url_password,
     validate_file,
 )
 from runner.language.templating import SECRET_WATCH, folder_slug
@@ -67,44 +63,8 @@ from runner.run.claims import RunRefused, claim, release, resuming, say, stopped
 from runner.run.display import virtual_display
 from runner.run.folders import WrittenFolders, leftover_folders
 from runner.run.options import NOT_STARTED, RunOptions, RunOutcome, new_run_id
+from runner.run.recording import EventDispatcher, RobotContexts, run_redactor, run_settings
 from runner.run.signals import stop_on_signals
-
-
-class _Dispatcher:
-    """Makes every event recordable once (secrets masked, broken text readable), then hands it to each sink in
-    order (audit log first)."""
-
-    def __init__(self, sinks: list[EventSink], redactor: Redactor) -> None:
-        self.sinks = sinks
-        self.redactor = redactor
-        self._lock = threading.Lock()
-        self.current_step: dict[int, StepStarted] = {}  # per lane: what an artifact saved now belongs to
-
-    def __call__(self, event: Event) -> None:
-        event = _recordable(event, self.redactor)
-        with self._lock:
-            if isinstance(event, StepStarted):
-                self.current_step[event.lane] = event
-            for sink in self.sinks:
-                sink.handle(event)
-
-    def close(self) -> None:
-        for sink in self.sinks:
-            sink.close()
-
-
-def _recordable(event: Event, redactor: Redactor) -> Event:
-    """The event as every sink records it: secrets masked, and text that no file, database or console can take
-    (a lone surrogate from broken data) written as U+FFFD, the same in each."""
-    changes = {}
-    for name in event.__dataclass_fields__:
-        value = getattr(event, name)
-        if value is None or isinstance(value, int | float):
-            continue
-        cleaned = clean_data(redactor.data(value) if redactor else value)
-        if cleaned is not value and cleaned != value:
-            changes[name] = cleaned
-    return dataclasses.replace(event, **changes) if changes else event
 
 
 def run_workflow(path: str | Path, options: RunOptions) -> RunOutcome:
@@ -182,12 +142,7 @@ def _execute(
     artifacts_dir = run_dir / "artifacts"
     artifacts_dir.mkdir(parents=True, exist_ok=True)
     environ = dict(os.environ if options.environ is None else options.environ)
-    redactor = Redactor(secret_values.values())
-    for value in [
-        *secrets_by_source(environ, [workflow_dir, Path.cwd()]),
-        url_password(options.store_url or "") or "",
-    ]:
-        redactor.add(value)
+    redactor = run_redactor(secret_values, environ, [workflow_dir, Path.cwd()], options.store_url)
     store = RunStore(options.store_url or default_store_url(options.logs_dir))
     audit = AuditLog(run_dir / AUDIT_LOG_NAME, continuing=bool(options.resume))
     sinks: list[EventSink] = [
@@ -195,7 +150,7 @@ def _execute(
         RunStoreSink(store, run_dir, lambda: audit.last_hash),
         *options.extra_sinks,
     ]
-    dispatch = _Dispatcher(sinks, redactor)
+    dispatch = EventDispatcher(sinks, redactor)
     started_at = dt.datetime.now().astimezone()
     scope: dict[str, Any] = {
         SECRET_WATCH: redactor,
@@ -210,49 +165,24 @@ def _execute(
             "artifacts": str(artifacts_dir),
         },
     }
-    settings: dict[str, Any] = dict(options.settings)
-    for section, declared in (("browser", workflow.browser), ("desktop", workflow.desktop)):
-        settings[section] = {**declared.model_dump(), **dict(options.settings.get(section, {}))}
-
     shared = SharedResources()
     input_paths = tuple(
         Path(inputs[name])
         for name, spec in workflow.inputs.items()
         if spec.type in ("file", "folder") and isinstance(inputs.get(name), str) and inputs[name]
     )
-
-    def make_context(lane: int) -> RobotContext:
-        def record_artifact(artifact_path: Path, kind: str, description: str) -> None:
-            step = dispatch.current_step.get(lane)
-            dispatch(
-                ArtifactSaved(
-                    run_id=run_id,
-                    path=str(artifact_path),
-                    artifact=kind,
-                    description=description,
-                    sha256=_sha256(artifact_path),
-                    step=step.step if step else None,
-                    item=step.item if step else None,
-                )
-            )
-
-        def log(message: str) -> None:
-            dispatch(LogMessage(run_id=run_id, level="info", message=message))
-
-        return RobotContext(
-            run_id=run_id,
-            workflow_name=workflow.name,
-            workflow_dir=workflow_dir,
-            artifacts_dir=artifacts_dir,
-            settings=settings,
-            lane=lane,
-            record_artifact=record_artifact,
-            log=log,
-            redact=redactor.text,
-            shared=shared,
-            input_paths=input_paths,
-            records_dirs=(options.logs_dir.resolve(), run_dir),
-        )
+    make_context = RobotContexts(
+        run_id=run_id,
+        workflow=workflow,
+        workflow_dir=workflow_dir,
+        artifacts_dir=artifacts_dir,
+        settings=run_settings(workflow, options.settings),
+        redactor=redactor,
+        shared=shared,
+        input_paths=input_paths,
+        records_dirs=(options.logs_dir.resolve(), run_dir),
+        dispatch=dispatch,
+    )
 
     stop_event = threading.Event()
     cancellation = Cancellation()
@@ -464,19 +394,3 @@ def _redact_diagnostic(diagnostic: Diagnostic, redactor: Redactor) -> Diagnostic
         hint=clean_data(redactor.text(diagnostic.hint)) if diagnostic.hint else None,
         cause=tuple(clean_data(redactor.text(c)) for c in diagnostic.cause),
     )
-
-
-def _sha256(path: Path) -> str | None:
-    import hashlib
-
-    try:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
-    except OSError:
-        return None
-
-
-Callback = Callable[[Event], None]

@@ -41,6 +41,14 @@ class ForEachStep(StepBase):
         description="Two items with the same key: refuse to start (error), or number them (D1#2).",
     )
     parallel: Annotated[int, Field(ge=1, le=32)] | str = 1
+    distribute: bool | Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = Field(
+        False,
+        description=(
+            "Spread the items over the fleet's workers (true, or the name of the queue whose workers can do"
+            " them); `parallel` is then how many workers take them at once. Without a fleet (a PostgreSQL"
+            " run store and `robo worker`s), the loop runs on this machine."
+        ),
+    )
     collect: dict[str, Any] | None = Field(None, description="Fields kept from each item, in the saved list.")
     save: Name | None = Field(None, description="Keep the list of item outcomes under this name.")
     setup: list[Step] = Field(default_factory=list)
@@ -52,6 +60,21 @@ class ForEachStep(StepBase):
 
     def default_label(self) -> str:
         return f"for each {self.as_}"
+
+    def queue(self) -> str:
+        """The queue of the workers that can do this loop's items: the one named, else what its steps use (the
+        desktop needs a machine with a screen; a browser, one with Chromium)."""
+        if isinstance(self.distribute, str):
+            return self.distribute
+        from runner.language.steps import ActionStep, walk_steps
+
+        robots = {step.robot for step in walk_steps(self.children_steps()) if isinstance(step, ActionStep)}
+        if "desktop" in robots:
+            return "desktop"
+        return "browser" if "browser" in robots else "robo"
+
+    def children_steps(self) -> list[Step]:
+        return [step for steps in self.children() for step in steps]
 
     def children(self) -> list[list[Step]]:
         return [self.setup, self.steps, self.recover, self.already_done]
