@@ -27,13 +27,13 @@ from runner.command_line import (
     open_run_store,
     project_of,
     records,
-    store_of,
 )
 from runner.command_line import err as _err
 from runner.command_line import out as _out
 from runner.command_line import say_error as _error
+from runner.console_commands import DASHBOARD_HELP, dashboard
 from runner.events import ExitCode
-from runner.fleet_commands import db_app
+from runner.fleet_commands import db_app, fleet_distributor_for, worker
 from runner.schedule_commands import schedule_app
 from runner.users_commands import users_app
 
@@ -55,6 +55,15 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
+app.command("dashboard", help=DASHBOARD_HELP, **COMMAND)(dashboard)
+app.command(
+    "worker",
+    help=N_(
+        "Do the fleet's jobs: the items of the runs' shared loops, until stopped (SIGTERM: the current item is"
+        " finished, the rest given back)."
+    ),
+    **COMMAND,
+)(worker)
 
 
 @app.callback()
@@ -123,6 +132,16 @@ def run(
             ),
         ),
     ] = False,
+    fleet: Annotated[
+        bool,
+        typer.Option(
+            "--fleet",
+            help=N_(
+                "Have the fleet's workers (robo worker) do the items of every loop of the workflow, not only"
+                " of those with 'distribute:' (needs a PostgreSQL run store: ROBO_STORE_URL)."
+            ),
+        ),
+    ] = False,
     fmt: FormatOption = "text",
     debug: Annotated[bool, typer.Option("--debug", help=N_("Show Python tracebacks."))] = False,
     verbose: Annotated[
@@ -130,13 +149,18 @@ def run(
     ] = False,
 ) -> None:
     from runner.engine import parse_input_assignments
-    from runner.record import ConsoleSink, output_may_be_closed
+    from runner.record import ConsoleSink, default_store_url, output_may_be_closed
     from runner.run import RunOptions, logs_beside, print_outcome, run_workflow, virtual_display
 
     project = project_of(workflow)
     logs, store = logs or project.logs_folder(logs_beside(workflow)), store or project.store
     try:
         given = parse_input_assignments(inputs or [])
+    except RoboError as exc:
+        _error(exc)
+        raise typer.Exit(ExitCode.USAGE) from None
+    try:
+        distributor = fleet_distributor_for(store or default_store_url(logs), every_loop=fleet)
     except RoboError as exc:
         _error(exc)
         raise typer.Exit(ExitCode.USAGE) from None
@@ -158,6 +182,7 @@ def run(
         resume_unfinished=not new and not resume,
         wait=wait,
         say=_err,
+        distributor=distributor,
     )
     try:
         with virtual_display(virtual):
@@ -217,64 +242,6 @@ def schema(
             )
             raise typer.Exit(ExitCode.ERROR) from None
         _err(_("schema written to {file}").format(file=output))
-
-
-@app.command(
-    help=N_("Serve the console: every run, item and schedule in a web page (French by default)."), **COMMAND
-)
-def dashboard(
-    host: Annotated[str, typer.Option(help=N_("The address to listen on."))] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help=N_("The port to listen on."))] = 8050,
-    workflows: Annotated[
-        Path | None,
-        typer.Option("--workflows", help=N_("The folder of scheduled workflows."), envvar="ROBO_WORKFLOWS"),
-    ] = None,
-    secure_cookies: Annotated[
-        bool,
-        typer.Option(
-            "--secure-cookies",
-            help=N_("Send the session cookie over HTTPS only (set it when the console is behind HTTPS)."),
-            envvar="ROBO_CONSOLE_SECURE_COOKIES",
-        ),
-    ] = False,
-    trusted_proxy: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--trusted-proxy",
-            help=N_(
-                "The address (or network) of a reverse proxy in front of the console, whose X-Forwarded-For and "
-                "X-Forwarded-Proto are believed; repeat it for several."
-            ),
-        ),
-    ] = None,
-    user_header: Annotated[
-        str | None,
-        typer.Option(
-            "--user-header",
-            help=N_("Single sign-on: the header in which a trusted proxy names the logged-in user."),
-        ),
-    ] = None,
-    project: ProjectOption = None,
-    logs: LogsOption = None,
-    store: StoreOption = None,
-) -> None:
-    from runner.console import serve
-
-    logs_dir, url = store_of(project, logs, store)
-    try:
-        serve(
-            url,
-            logs_dir,
-            host=host,
-            port=port,
-            workflows_dir=workflows,
-            secure_cookies=secure_cookies,
-            trusted_proxies=trusted_proxy or (),
-            user_header=user_header,
-        )
-    except RoboError as exc:
-        _error(exc)
-        raise typer.Exit(ExitCode.ERROR) from None
 
 
 @runs_app.command("list", help=N_("List runs, newest first."), **COMMAND)

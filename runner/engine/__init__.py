@@ -13,7 +13,7 @@ from runner.engine.secrets import (
     secrets_by_source,
     store_in_keyring,
 )
-from runner.engine.state import Lane, RunInterrupted, StepFailure, summarize
+from runner.engine.state import Lane, RunInterrupted, StepFailure, step_ref, summarize
 from runner.engine.timeouts import (
     WATCHDOG_FACTOR,
     WATCHDOG_GRACE,
@@ -50,6 +50,7 @@ __all__ = [
     "resolve_inputs",
     "resolve_secrets",
     "secrets_by_source",
+    "step_ref",
     "store_in_keyring",
     "summarize",
     "watchdog_limit",

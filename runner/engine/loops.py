@@ -56,8 +56,9 @@ class DistributedLoop:
 class Distributor(Protocol):
     """Has a loop's items done by other machines and waits for them (`runner.fleet.FleetDistributor`)."""
 
-    def run_loop(self, loop: DistributedLoop, host: LoopHost) -> list[dict[str, Any] | None]:
-        """Every item done (or failed) elsewhere, reported to the host as they finish; their outcomes in order."""
+    def run_loop(self, loop: DistributedLoop, host: LoopHost) -> list[dict[str, Any] | None] | None:
+        """Every item done (or failed) elsewhere, reported to the host as they finish; their outcomes in order.
+        None when the loop is not for other machines (not asked, or no worker there): it runs here."""
         ...
 
 
@@ -129,10 +130,9 @@ class LoopRunner:
         )
         outcomes: list[dict[str, Any] | None] = [None] * total
         streak = _BugStreak()
-        distributor = self._host.distributor if step.distribute and item is None else None
-        if distributor is not None and total:
-            shared = DistributedLoop(step, loop, list(keys), list(islice(items, total)), lanes, scope)
-            outcomes = distributor.run_loop(shared, self._host)
+        distributed = self._distributed(step, items, keys, scope, item, loop, lanes)
+        if distributed is not None:
+            outcomes = distributed
         elif lanes > 1 and total > 1:
             self._run_parallel(step, items, keys, scope, loop, lanes, outcomes, streak)
         elif total:
@@ -147,6 +147,26 @@ class LoopRunner:
                 self._note_item(step, streak, outcomes[index])
         if step.save:
             scope[step.save] = [outcome for outcome in outcomes if outcome is not None]
+
+    def _distributed(
+        self,
+        step: ForEachStep,
+        items: Iterable[Any],
+        keys: list[str],
+        scope: Scope,
+        item: str | None,
+        loop: str,
+        lanes: int,
+    ) -> list[dict[str, Any] | None] | None:
+        """The outcomes of a loop other machines did, or None when it is to be done here."""
+        distributor = self._host.distributor
+        if distributor is None or item is not None or not keys:  # a loop inside an item stays with its item
+            return None
+        if not isinstance(items, list):
+            items = list(islice(items, len(keys)))
+        return distributor.run_loop(
+            DistributedLoop(step, loop, keys, items[: len(keys)], lanes, scope), self._host
+        )
 
     def lane_scope(self, step: ForEachStep, scope: Scope) -> Scope:
         """What a lane's setup and items see: the run's scope, with where the items come from."""

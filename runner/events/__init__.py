@@ -20,6 +20,7 @@ from runner.events.events import (
     unencodable_place,
 )
 from runner.events.statuses import (
+    ENDED,
     EXIT_CODES,
     FAILED,
     STOPPED_BEFORE_END,
@@ -36,6 +37,7 @@ from runner.events.statuses import (
 )
 
 __all__ = [
+    "ENDED",
     "EXIT_CODES",
     "FAILED",
     "STOPPED_BEFORE_END",

@@ -153,6 +153,9 @@ class ItemFinished(Event):
     lane: int = 0
     error: str | None = None
     outcome: dict[str, Any] | None = None
+    worker: str | None = (
+        None  # the fleet worker that did it (it recorded the item itself), None on this machine
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

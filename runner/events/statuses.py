@@ -122,6 +122,8 @@ class ItemMark(StrEnum):
     REDO = "redo"  # it is not: the next retry does it
 
 
+ENDED = frozenset(ItemStatus) - {ItemStatus.PENDING, ItemStatus.IN_PROGRESS, ItemStatus.SKIPPED}
+"""What an item becomes when it is done with, as a fleet worker records it (skipped is only said, never kept)."""
 UNFINISHED = frozenset({ItemStatus.IN_PROGRESS, ItemStatus.FAILED_APPLICATION, ItemStatus.FAILED_WORKFLOW})
 """Items a resumed run checks with `already_done` before doing them again."""
 

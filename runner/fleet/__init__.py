@@ -4,8 +4,10 @@ in the run store's item leases (`runner.record.ItemLeases`), not here."""
 
 from runner.fleet.databases import UpgradedPart, upgrade_databases
 from runner.fleet.dispatch import LoopDispatch
+from runner.fleet.distributor import FleetDistributor, fleet_distributor, has_fleet
 from runner.fleet.job_schema import JobSchemaUpgrade, installed_version, upgrade_job_schema
 from runner.fleet.jobs import job_app, libpq_url
+from runner.fleet.lanes import EngineLanes
 from runner.fleet.worker import (
     ITEMS_TASK,
     DoItem,
@@ -23,6 +25,8 @@ from runner.fleet.worker import (
 __all__ = [
     "ITEMS_TASK",
     "DoItem",
+    "EngineLanes",
+    "FleetDistributor",
     "Heartbeat",
     "ItemResult",
     "JobSchemaUpgrade",
@@ -32,6 +36,8 @@ __all__ = [
     "UpgradedPart",
     "WorkReport",
     "fleet_app",
+    "fleet_distributor",
+    "has_fleet",
     "installed_version",
     "job_app",
     "libpq_url",

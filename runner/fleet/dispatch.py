@@ -16,6 +16,7 @@ from typing import Any
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Job
 
 from runner.fleet.jobs import libpq_url
 from runner.fleet.worker import ITEMS_TASK
@@ -66,12 +67,22 @@ class LoopDispatch:
 
     def live_jobs(self) -> int:
         """The loop's jobs waiting for a worker or being done."""
-        return sum(
-            1
+        return len(self._jobs())
+
+    def stop(self) -> None:
+        """The run is stopped: its waiting jobs are cancelled, and the workers doing the others finish their
+        current item, give back the rest and end the job (the run, resumed, sends new ones)."""
+        for job in self._jobs():
+            if job.id is not None:
+                self._app.job_manager.cancel_job_by_id(job.id, abort=True)
+
+    def _jobs(self) -> list[Job]:
+        return [
+            job
             for status in LIVE_JOB_STATUSES
             for job in self._app.job_manager.list_jobs(task=ITEMS_TASK, status=status)
             if job.task_kwargs.get("run_id") == self.run_id and job.task_kwargs.get("loop") == self.loop
-        )
+        ]
 
     def _send(self, lane: str) -> None:
         task = self._app.configure_task(

@@ -32,7 +32,7 @@ STALLED_AFTER_HEARTBEATS = 3  # a worker silent for that many heartbeats is dead
 
 @dataclass(frozen=True)
 class ItemResult:
-    """What an item became: a status of `runner.record.leases.FINISHED`, its outcome, its error."""
+    """What an item became: a status of `runner.events.ENDED`, its outcome, its error."""
 
     status: str
     outcome: dict[str, Any] | None = None

@@ -36,13 +36,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from robots.kit import RoboError, _
 from runner.engine import PreviousItem
-from runner.events import Effect, ItemStatus, effects_of, item_status_text
+from runner.events import ENDED, Effect, ItemStatus, effects_of, item_status_text
 from runner.record.store import RunStore
 from runner.record.store_database import items
 from runner.record.timestamps import UtcTimestamp
-
-FINISHED = frozenset(ItemStatus) - {ItemStatus.PENDING, ItemStatus.IN_PROGRESS, ItemStatus.SKIPPED}
-"""The statuses `finish` writes: what an item became."""
 
 
 class LeaseLost(RoboError):
@@ -215,10 +212,8 @@ class ItemLeases:
         duration: float | None = None,
     ) -> None:
         """What the item became, recorded if the lease is still the worker's (else `LeaseLost`, nothing written)."""
-        if status not in FINISHED:
-            raise ValueError(
-                f"an item is finished as one of {sorted(map(str, FINISHED))}, not {str(status)!r}"
-            )
+        if status not in ENDED:
+            raise ValueError(f"an item is finished as one of {sorted(map(str, ENDED))}, not {str(status)!r}")
         self._fenced(
             lease,
             status=status,
@@ -258,11 +253,38 @@ class ItemLeases:
             func.count().filter(items.c.status == ItemStatus.PENDING),
             func.count().filter(live),
             func.count().filter(dead),
-            func.count().filter(items.c.status.in_([str(status) for status in FINISHED])),
+            func.count().filter(items.c.status.in_([str(status) for status in ENDED])),
         ).where(items.c.run_id == run_id, items.c.loop == loop)
         with self._writing() as connection:
             pending, held, expired, finished = connection.execute(query).one()
         return LoopTally(pending, held, expired, finished)
+
+    def finished_since(self, run_id: str, loop: str, since: dt.datetime | None) -> list[dict[str, Any]]:
+        """The loop's items finished at `since` or after (all of them when None), the earliest first: what the
+        run that waits for its workers has to say next. Read again with the latest `finished_at` minus a margin
+        (a finish committed late carries its transaction's start): the caller drops those it said already."""
+        query = (
+            select(
+                items.c.key,
+                items.c.position,
+                items.c.status,
+                items.c.duration,
+                items.c.error,
+                items.c.outcome,
+                items.c.worker,
+                items.c.finished_at,
+            )
+            .where(
+                items.c.run_id == run_id,
+                items.c.loop == loop,
+                items.c.status.in_([str(status) for status in ENDED]),
+            )
+            .order_by(items.c.finished_at, items.c.position)
+        )
+        if since is not None:
+            query = query.where(items.c.finished_at >= since)
+        with self.store.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings()]
 
     def expired(self, run_id: str) -> list[str]:
         """The keys of the run's items whose lease expired (their worker stopped renewing it), in order."""

@@ -121,6 +121,9 @@ fleet_loops = Table(
     Column("queue", String(64), nullable=False),
     Column("context", JSON, nullable=False),
     Column("created_at", UtcTimestamp, nullable=False),
+    Column(
+        "stopped", JSON
+    ),  # the failure that stops the loop (kind, message, hint), from the worker that met it
     UniqueConstraint("run_id", "loop", name="uq_fleet_loops_run_loop"),
 )
 

@@ -76,8 +76,8 @@ class RunStoreSink:
             )
         elif isinstance(event, ItemFinished):
             self.flush()
-            if event.status == ItemStatus.SKIPPED:
-                return  # done by an earlier attempt of the run: its record stays as it was
+            if event.status == ItemStatus.SKIPPED or event.worker is not None:
+                return  # done by an earlier attempt, or by a fleet worker that recorded it: kept as it is
             self.store.upsert_item(
                 event.run_id,
                 event.loop,

@@ -9,8 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.engine import Distributor
 from runner.events import EXIT_CODES, EventSink, ExitCode, RunStatus
 from runner.language import Diagnostic
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """What a run that started is, for what composes it: a fleet's distributor shares its loops out with this."""
+
+    store_url: str
+    run_id: str
+    workflow_file: str
+    workflow_dir: str
+    source: str  # the workflow file's text as the run validated it
 
 
 @dataclass
@@ -31,6 +43,8 @@ class RunOptions:
     run_dir: Path | None = None  # a resumed run's folder, where its earlier sessions wrote
     wait: bool = False  # wait for the runs that fill the workflow's concurrency, rather than refuse to start
     say: Callable[[str], None] | None = None  # what a person should know before the run starts
+    # Hands the run's `distribute:` loops to a fleet's workers (`runner.fleet.fleet_distributor`); None: none.
+    distributor: Callable[[StartedRun], Distributor | None] | None = None
 
 
 NOT_STARTED = (

@@ -62,7 +62,7 @@ from runner.record import (
 from runner.run.claims import RunRefused, claim, release, resuming, say, stopped_when, unfinished_run
 from runner.run.display import virtual_display
 from runner.run.folders import WrittenFolders, leftover_folders
-from runner.run.options import NOT_STARTED, RunOptions, RunOutcome, new_run_id
+from runner.run.options import NOT_STARTED, RunOptions, RunOutcome, StartedRun, new_run_id
 from runner.run.recording import EventDispatcher, RobotContexts, run_redactor, run_settings
 from runner.run.signals import stop_on_signals
 
@@ -187,6 +187,13 @@ def _execute(
     stop_event = threading.Event()
     cancellation = Cancellation()
     workflow_file = str(Path(validation.path).resolve())
+    started_run = StartedRun(
+        store_url=options.store_url or default_store_url(options.logs_dir),
+        run_id=run_id,
+        workflow_file=workflow_file,
+        workflow_dir=str(workflow_dir),
+        source="\n".join(validation.source_lines or []) + "\n",
+    )
     engine = Engine(
         workflow,
         run_id=run_id,
@@ -196,6 +203,9 @@ def _execute(
         dry_run=options.dry_run,
         stop_event=stop_event,
         cancellation=cancellation,
+        distributor=(
+            options.distributor(started_run) if options.distributor and not options.dry_run else None
+        ),
         item_gate=(
             WorkItemLedger(store, workflow_file, run_id, force=options.force)
             if options.resume

@@ -6,6 +6,8 @@ would, so that every worker runs the workflow the run started, whatever version 
 - `fleet_loops.step`: the loop's place in the workflow (`steps[2]`), `total` its item count, `queue` the workers'.
 - `fleet_loops.context`: what the loop's items see besides themselves (inputs, vars, saved results, the run's
   facts), never a secret: each worker resolves the workflow's secrets itself.
+- `fleet_loops.stopped`: the failure that stops the loop, written by the worker that met it (a refused login, an
+  item failed under `on_error: fail`): the run stops its workers' jobs and fails with it.
 
 Revision ID: 0006
 Revises: 0005
@@ -36,6 +38,7 @@ def upgrade() -> None:
         Column("queue", String(64), nullable=False),
         Column("context", JSON, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("stopped", JSON),
         UniqueConstraint("run_id", "loop", name="uq_fleet_loops_run_loop"),
     )
 
