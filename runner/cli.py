@@ -33,7 +33,7 @@ from runner.command_line import err as _err
 from runner.command_line import out as _out
 from runner.command_line import say_error as _error
 from runner.events import ExitCode
-from runner.fleet_commands import db_app
+from runner.fleet_commands import db_app, fleet_app
 from runner.schedule_commands import schedule_app
 from runner.users_commands import users_app
 
@@ -55,6 +55,7 @@ app.add_typer(secrets_app, name="secrets")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
+app.add_typer(fleet_app, name="fleet")
 
 
 @app.callback()

@@ -6,6 +6,27 @@ from runner.fleet.databases import UpgradedPart, upgrade_databases
 from runner.fleet.dispatch import LoopDispatch
 from runner.fleet.job_schema import JobSchemaUpgrade, installed_version, upgrade_job_schema
 from runner.fleet.jobs import job_app, libpq_url
+from runner.fleet.registry import (
+    SILENT_AFTER_HEARTBEATS,
+    FleetWorkers,
+    Registration,
+    WorkerNameTaken,
+    WorkerRecord,
+    WorkerState,
+    default_worker_name,
+    worker_state_text,
+)
+from runner.fleet.status import (
+    QUEUE_STATUSES,
+    FleetNeedsPostgres,
+    FleetStatus,
+    LoopProgress,
+    QueueDepth,
+    StalledJob,
+    WorkerStatus,
+    fleet_status,
+    needs_postgres,
+)
 from runner.fleet.worker import (
     ITEMS_TASK,
     DoItem,
@@ -22,22 +43,39 @@ from runner.fleet.worker import (
 
 __all__ = [
     "ITEMS_TASK",
+    "QUEUE_STATUSES",
+    "SILENT_AFTER_HEARTBEATS",
     "DoItem",
+    "FleetNeedsPostgres",
+    "FleetStatus",
+    "FleetWorkers",
     "Heartbeat",
     "ItemResult",
     "JobSchemaUpgrade",
     "Lane",
     "LoopDispatch",
+    "LoopProgress",
     "OpenLane",
+    "QueueDepth",
+    "Registration",
+    "StalledJob",
     "UpgradedPart",
     "WorkReport",
+    "WorkerNameTaken",
+    "WorkerRecord",
+    "WorkerState",
+    "WorkerStatus",
+    "default_worker_name",
     "fleet_app",
+    "fleet_status",
     "installed_version",
     "job_app",
     "libpq_url",
+    "needs_postgres",
     "retry_stalled_jobs",
     "run_worker",
     "upgrade_databases",
     "upgrade_job_schema",
     "work_on_items",
+    "worker_state_text",
 ]

@@ -15,13 +15,14 @@ from runner.record.audit_verify import AuditLogCheck, AuditState, AuditVerdict, 
 from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
 from runner.record.closed_output import is_closed_output, output_may_be_closed, silence_closed_output
 from runner.record.console import ConsoleSink
-from runner.record.leases import ItemLease, ItemLeases, LeaseLost, LoopTally
+from runner.record.leases import HeldItem, ItemLease, ItemLeases, LeaseLost, LoopTally
 from runner.record.races import is_race, retry_on_race
 from runner.record.store import DRY_RUN_MARK, RunRecord, RunStore
 from runner.record.store_database import (
     DEFAULT_STORE_NAME,
     comparable,
     default_store_url,
+    fleet_workers,
     items,
     metadata,
     open_engine,
@@ -31,6 +32,7 @@ from runner.record.store_database import (
 )
 from runner.record.store_database import MIGRATIONS as STORE_MIGRATIONS
 from runner.record.store_sink import RunStoreSink
+from runner.record.timestamps import UtcTimestamp, as_utc
 from runner.record.upgrade import (
     Migrations,
     create_or_complete,
@@ -55,6 +57,7 @@ __all__ = [
     "AuditState",
     "AuditVerdict",
     "ConsoleSink",
+    "HeldItem",
     "ItemLease",
     "ItemLeases",
     "LeaseLost",
@@ -65,11 +68,14 @@ __all__ = [
     "RunRecord",
     "RunStore",
     "RunStoreSink",
+    "UtcTimestamp",
+    "as_utc",
     "audit_key_path",
     "claim_run",
     "comparable",
     "create_or_complete",
     "default_store_url",
+    "fleet_workers",
     "holding_upgrade_lock",
     "is_closed_output",
     "is_race",
