@@ -146,8 +146,9 @@ class FleetWorkers:
                     insert(fleet_workers)
                     .values(name=name, token=1, **values)
                     .on_conflict_do_nothing(index_elements=["name"])
-                )
-                if added.rowcount == 1:
+                    .returning(fleet_workers.c.name)
+                ).first()
+                if added is not None:
                     return Registration(name, 1)
                 # Another worker registered that name at the same moment and committed first: it is alive.
                 row = self._locked(connection, name)
