@@ -50,7 +50,9 @@ class TestRegistration:
             assert refused.value.hint and "--name" in refused.value.hint
             assert isinstance(refused.value, RoboError)
 
-    def test_a_stopped_worker_s_name_is_taken_over_and_the_old_one_beats_no_more(self, store_url: str) -> None:
+    def test_a_stopped_worker_s_name_is_taken_over_and_the_old_one_beats_no_more(
+        self, store_url: str
+    ) -> None:
         with RunStore(store_url) as store:
             workers = FleetWorkers(store)
             first = workers.register("bot-a", heartbeat_seconds=30)
@@ -102,7 +104,12 @@ class TestRegistration:
                 start = threading.Barrier(2)
                 outcomes: list[str] = []
 
-                def claim(host: str, name: str = name, start: threading.Barrier = start) -> None:
+                def claim(
+                    host: str,
+                    name: str = name,
+                    start: threading.Barrier = start,
+                    outcomes: list[str] = outcomes,
+                ) -> None:
                     start.wait()
                     try:
                         workers.register(name, heartbeat_seconds=30, host=host, pid=1)
