@@ -178,6 +178,8 @@ def _text(value: object) -> str | None:
 
 
 def _jobs_unreadable(store: RunStore, exc: Exception) -> ConfigurationError:
+    while exc.__cause__ is not None and isinstance(exc.__cause__, Exception):
+        exc = exc.__cause__  # Procrastinate says "Database error."; the driver says which
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     if "procrastinate_" in reason and "does not exist" in reason:
         return ConfigurationError(
