@@ -116,6 +116,34 @@ class TestWorkersAtWork:
             assert "bot-k : silencieux" in shown.stdout or "bot-k: silencieux" in shown.stdout, shown.stdout
             assert entered(fleet_db) == []  # nothing entered by the status, nor twice
 
+            # Restarted on its machine (systemd's Restart=on-failure), it takes its name back at once.
+            restarted = start_worker(fleet_db, "bot-k", tmp_path / "restarted", heartbeat=0.3)
+            try:
+                wait_until(
+                    lambda: [(row.pid, row.state) for row in FleetWorkers(store).list()]
+                    == [(restarted.pid, WorkerState.ALIVE)],
+                    timeout=120,
+                )
+            finally:
+                code, errors = stop(restarted)
+            assert code == 0, errors
+
+    def test_a_second_worker_under_a_live_worker_s_name_is_refused_before_taking_a_job(
+        self, fleet_db: str, tmp_path: Path
+    ) -> None:
+        first = start_worker(fleet_db, "bot-a", tmp_path, heartbeat=0.5)
+        try:
+            with RunStore(fleet_db) as store:
+                wait_until(lambda: FleetWorkers(store).list(), timeout=120)
+            second = start_worker(fleet_db, "bot-a", tmp_path)
+            code = second.wait(timeout=120)
+            _out, errors = second.communicate()
+            assert code != 0
+            assert "the worker name bot-a is taken by a live worker" in errors, errors
+        finally:
+            code, errors = stop(first)
+        assert code == 0, errors
+
 
 class TestRefusals:
     def test_a_sqlite_store_has_no_fleet_one_sentence_exit_1(self, tmp_path: Path) -> None:
