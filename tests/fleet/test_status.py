@@ -120,8 +120,10 @@ class TestWorkersAtWork:
             restarted = start_worker(fleet_db, "bot-k", tmp_path / "restarted", heartbeat=0.3)
             try:
                 wait_until(
-                    lambda: [(row.pid, row.state) for row in FleetWorkers(store).list()]
-                    == [(restarted.pid, WorkerState.ALIVE)],
+                    lambda: (
+                        [(row.pid, row.state) for row in FleetWorkers(store).list()]
+                        == [(restarted.pid, WorkerState.ALIVE)]
+                    ),
                     timeout=120,
                 )
             finally:
