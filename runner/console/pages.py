@@ -152,13 +152,18 @@ async def items_list(request: Request) -> Response:
     return it.page(request, "items.html.j2", rows=items_needing_attention(it.store.engine, key=key), key=key)
 
 
+def has_fleet(request: Request) -> bool:
+    """Whether the console's store can hold a fleet (PostgreSQL): the header links to the fleet page then."""
+    return console(request).store.engine.dialect.name == "postgresql"
+
+
 async def fleet(request: Request) -> Response:
     """The fleet's workers, queues, stalled jobs and distributed loops; on a store other than PostgreSQL, a
     sentence saying a fleet needs one."""
     it = console(request)
     status: FleetStatus | None = None
     problem: RoboError | None = None
-    if it.store.engine.dialect.name != "postgresql":
+    if not has_fleet(request):
         problem = needs_postgres()
     else:
         try:

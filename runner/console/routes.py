@@ -186,6 +186,7 @@ def templates() -> Environment:
     environment.filters["worker_state"] = worker_state_text
     environment.globals["csrf_field"] = csrf_field  # every form: {{ csrf_field(request) }}
     environment.globals["current_user"] = current_user
+    environment.globals["has_fleet"] = pages.has_fleet
     environment.globals.update(actions.template_globals())
     environment.filters["operator_action"] = actions.action_text
     return environment

@@ -33,6 +33,17 @@ def fleet_db(postgres_url: str) -> str:
     return postgres_url
 
 
+def last_job_worker(url: str) -> int:
+    """The id of the last worker Procrastinate registered (0: none yet)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = text("SELECT coalesce(max(id), 0) FROM procrastinate_workers")
+            return int(connection.execute(query).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def robo_fleet_status(tmp_path: Path, url: str, *options: str) -> subprocess.CompletedProcess[str]:
     return robo_process("--lang", "fr", "fleet", "status", "--store", url, *options, cwd=tmp_path)
 
@@ -117,6 +128,7 @@ class TestWorkersAtWork:
             assert entered(fleet_db) == []  # nothing entered by the status, nor twice
 
             # Restarted on its machine (systemd's Restart=on-failure), it takes its name back at once.
+            before = last_job_worker(fleet_db)
             restarted = start_worker(fleet_db, "bot-k", tmp_path / "restarted", heartbeat=0.3)
             try:
                 wait_until(
@@ -126,6 +138,8 @@ class TestWorkersAtWork:
                     ),
                     timeout=120,
                 )
+                # Listening (its SIGTERM handled) before it is stopped.
+                wait_until(lambda: last_job_worker(fleet_db) > before, timeout=120)
             finally:
                 code, errors = stop(restarted)
             assert code == 0, errors
@@ -135,8 +149,7 @@ class TestWorkersAtWork:
     ) -> None:
         first = start_worker(fleet_db, "bot-a", tmp_path, heartbeat=0.5)
         try:
-            with RunStore(fleet_db) as store:
-                wait_until(lambda: FleetWorkers(store).list(), timeout=120)
+            wait_until(lambda: last_job_worker(fleet_db) > 0, timeout=120)  # listening: SIGTERM handled
             second = start_worker(fleet_db, "bot-a", tmp_path)
             code = second.wait(timeout=120)
             _out, errors = second.communicate()
@@ -208,6 +221,7 @@ class TestFleetPage:
                 assert page.status_code == 200
                 assert "needs a PostgreSQL run store" in page.text and "ROBO_STORE_URL" in page.text
                 assert "robo_fleet_workers" not in client.get("/metrics").text
+                assert "/fleet" not in client.get("/runs").text  # no link to it in the header
 
     def test_the_page_needs_a_login(self, tmp_path: Path) -> None:
         logs = tmp_path / "logs"
