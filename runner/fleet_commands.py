@@ -9,7 +9,9 @@ password comes from the environment only (robo.toml refuses one).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+import typer
 
 from robots.kit import N_, RoboError, _, ngettext
 from runner.command_line import (
@@ -19,6 +21,7 @@ from runner.command_line import (
     ProjectOption,
     StoreOption,
     command_group,
+    err,
     out,
     say_error,
     store_of,
@@ -45,7 +48,6 @@ def db_upgrade(
     store: StoreOption = None,
     fmt: FormatOption = "text",
 ) -> None:
-    import typer
     from sqlalchemy.engine import make_url
 
     from runner.fleet import upgrade_databases
@@ -94,8 +96,6 @@ def fleet_status_command(
     store: StoreOption = None,
     fmt: FormatOption = "text",
 ) -> None:
-    import typer
-
     from runner.fleet import fleet_status, needs_postgres
     from runner.record import RunStore
 
@@ -113,6 +113,38 @@ def fleet_status_command(
     else:
         print_fleet_status(status)
     raise typer.Exit(ExitCode.PARTLY if status.needs_attention else ExitCode.OK)
+
+
+@fleet_app.command(
+    "forget",
+    help=N_(
+        "Remove a stopped or silent worker from the fleet's list (a machine taken out of the fleet), so that"
+        " robo fleet status no longer reports it. A live worker is refused."
+    ),
+    **COMMAND,
+)
+def fleet_forget(
+    name: Annotated[str, typer.Argument(help=N_("The worker's name, as robo fleet status shows it."))],
+    project: ProjectOption = None,
+    logs: LogsOption = None,
+    store: StoreOption = None,
+) -> None:
+    from runner.fleet import FleetWorkers, needs_postgres
+    from runner.record import RunStore
+
+    _folder, url = store_of(project, logs, store)
+    try:
+        if not url.startswith("postgresql"):
+            raise needs_postgres()
+        with RunStore(url) as run_store:
+            forgotten = FleetWorkers(run_store).forget(name)
+    except RoboError as exc:
+        say_error(exc)
+        raise typer.Exit(ExitCode.ERROR) from None
+    if not forgotten:
+        err(_("no worker is named {name} in this database").format(name=name))
+        raise typer.Exit(ExitCode.ERROR)
+    out(_("worker {name} forgotten").format(name=name))
 
 
 def print_fleet_status(status: FleetStatus) -> None:

@@ -10,6 +10,10 @@ silent worker's name is taken over, and so is the name of a worker registered fr
 (a worker restarted by systemd right after a crash need not wait for three missed beats). Each registration bumps
 the row's token: a worker whose name was taken over (it froze, was thought dead, then woke) no longer beats.
 
+A worker's row stays after it stopped or went silent (the fleet's history of machines) until a new worker takes its
+name or someone forgets it (`forget`, `robo fleet forget NAME`: a machine taken out of the fleet), so that a
+worker that died is reported until a person has looked at it.
+
 The default name is the host's short name; when a live worker already has it (several workers on one machine), the
 first free of `host-2`, `host-3`, … Moments are the database server's on PostgreSQL, as for the item leases.
 """
@@ -197,6 +201,19 @@ class FleetWorkers:
                 .where(fleet_workers.c.name == registration.name, fleet_workers.c.token == registration.token)
                 .values(stopped_at=self._now(), heartbeat_at=self._now())
             )
+
+    def forget(self, name: str) -> bool:
+        """Remove a stopped or silent worker from the registry (a machine taken out of the fleet); refused
+        (`WorkerNameTaken`) for a live one. False when no worker has that name."""
+        with self._writing() as connection:
+            now = self._read_now(connection)
+            row = self._locked(connection, name)
+            if row is None:
+                return False
+            if _state(row, now) == WorkerState.ALIVE:
+                raise _taken(row, now)
+            connection.execute(fleet_workers.delete().where(fleet_workers.c.name == name))
+        return True
 
     def list(self) -> list[WorkerRecord]:
         """Every registered worker, by name, its state derived from the database's clock now."""

@@ -124,6 +124,17 @@ class TestRegistration:
                     thread.join()
                 assert sorted(outcomes) == ["refused", "registered"], round_number
 
+    def test_a_machine_taken_out_is_forgotten_but_never_a_live_worker(self, store_url: str) -> None:
+        with RunStore(store_url) as store:
+            workers = FleetWorkers(store)
+            workers.register("bot-live", heartbeat_seconds=30)
+            workers.register("bot-gone", heartbeat_seconds=0.1, host="autre-machine", pid=1)
+            wait_until(lambda: states(workers)["bot-gone"] == WorkerState.SILENT, timeout=10)
+            with pytest.raises(WorkerNameTaken):
+                workers.forget("bot-live")
+            assert workers.forget("bot-gone") is True and workers.forget("bot-gone") is False
+            assert states(workers) == {"bot-live": WorkerState.ALIVE}
+
 
 class TestPresence:
     def test_a_present_worker_beats_and_is_marked_stopped_when_it_ends_even_by_an_error(

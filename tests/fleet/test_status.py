@@ -126,6 +126,10 @@ class TestWorkersAtWork:
             assert shown.returncode == 3, shown.stderr + shown.stdout
             assert "bot-k : silencieux" in shown.stdout or "bot-k: silencieux" in shown.stdout, shown.stdout
             assert entered(fleet_db) == []  # nothing entered by the status, nor twice
+            live = robo_process(
+                "--lang", "en", "fleet", "forget", "bot-nobody", "--store", fleet_db, cwd=tmp_path
+            )
+            assert live.returncode == 1 and "no worker is named bot-nobody" in live.stderr
 
             # Restarted on its machine (systemd's Restart=on-failure), it takes its name back at once.
             before = last_job_worker(fleet_db)
@@ -140,9 +144,18 @@ class TestWorkersAtWork:
                 )
                 # Listening (its SIGTERM handled) before it is stopped.
                 wait_until(lambda: last_job_worker(fleet_db) > before, timeout=120)
+                refused = robo_process(
+                    "--lang", "en", "fleet", "forget", "bot-k", "--store", fleet_db, cwd=tmp_path
+                )
+                assert refused.returncode == 1 and "taken by a live worker" in refused.stderr
             finally:
                 code, errors = stop(restarted)
             assert code == 0, errors
+            forgotten = robo_process(
+                "--lang", "en", "fleet", "forget", "bot-k", "--store", fleet_db, cwd=tmp_path
+            )
+            assert forgotten.returncode == 0, forgotten.stderr
+            assert FleetWorkers(store).list() == []
 
     def test_a_second_worker_under_a_live_worker_s_name_is_refused_before_taking_a_job(
         self, fleet_db: str, tmp_path: Path
