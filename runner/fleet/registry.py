@@ -269,7 +269,15 @@ class FleetWorkers:
         finally:
             stop.set()
             thread.join()
-            self.stopped(registration)
+            try:
+                self.stopped(registration)
+            except Exception as exc:  # the database gone at exit: the worker turns silent instead of stopped
+                LOG.warning(
+                    "%s",
+                    _("worker {name}: its stop could not be recorded: {error}").format(
+                        name=registration.name, error=(str(exc).splitlines() or [type(exc).__name__])[0]
+                    ),
+                )
 
     def _locked(self, connection: Connection, name: str) -> Any:
         query = select(fleet_workers).where(fleet_workers.c.name == name)

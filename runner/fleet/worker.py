@@ -222,12 +222,14 @@ def run_worker(
     from runner.fleet.registry import FleetWorkers
     from runner.record import RunStore
 
+    app = fleet_app(url, open_lane, lease_seconds=lease_seconds, worker_heartbeat=worker_heartbeat)
     with RunStore(url) as store:
         registry = FleetWorkers(store)
+        # Registered last, just before Procrastinate handles SIGTERM: a worker stopped while it starts is not
+        # left "alive" (it would turn silent after three heartbeats).
         with registry.present(
             name, queues=queues, concurrency=concurrency, heartbeat_seconds=worker_heartbeat
         ) as registration:
-            app = fleet_app(url, open_lane, lease_seconds=lease_seconds, worker_heartbeat=worker_heartbeat)
             app.run_worker(
                 queues=[*queues, HOUSEKEEPING_QUEUE] if queues else None,
                 concurrency=concurrency,
