@@ -1,4 +1,5 @@
-"""The `robo db` commands: the database the run store, the schedule service and a fleet's jobs share.
+"""The `robo db` commands (the database the run store, the schedule service and a fleet's jobs share) and the
+`robo fleet` commands (how the fleet stands).
 
 Apart from `runner/cli.py` (which adds them to `robo`) because they are a group of their own. The database is
 the run store's (`--store`, `ROBO_STORE_URL`, else robo.toml's `store`, else SQLite in the logs folder); its
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from robots.kit import N_, ConfigurationError, RoboError, _
+from robots.kit import N_, ConfigurationError, RoboError, _, ngettext
 from runner.command_line import (
     COMMAND,
     FormatOption,
@@ -30,6 +31,7 @@ from runner.events import ExitCode
 
 if TYPE_CHECKING:
     from runner.engine import Distributor
+    from runner.fleet import FleetStatus
     from runner.run import StartedRun
 
 db_app = command_group(N_("Manage the database of the run store, the schedule service and a fleet's jobs."))
@@ -75,6 +77,163 @@ def db_upgrade(
                 before=part.before, after=part.after
             )
         out("  " + _("{part}: {state}").format(part=part.name, state=state))
+
+
+fleet_app = command_group(
+    N_("See a fleet's workers, job queues and distributed loops (PostgreSQL run store).")
+)
+
+
+@fleet_app.command(
+    "status",
+    help=N_(
+        "The fleet's workers (alive, stopped or silent; their queues, last heartbeat, current run and item), the"
+        " jobs waiting in each queue, the stalled jobs and the distributed loops in progress. Exit code 0 when"
+        " all is well, 3 when a worker is silent or a job is stalled, 1 when the fleet cannot be read."
+    ),
+    **COMMAND,
+)
+def fleet_status_command(
+    project: ProjectOption = None,
+    logs: LogsOption = None,
+    store: StoreOption = None,
+    fmt: FormatOption = "text",
+) -> None:
+    from runner.fleet import fleet_status, needs_postgres
+    from runner.record import RunStore
+
+    _folder, url = store_of(project, logs, store)
+    try:
+        if not url.startswith("postgresql"):
+            raise needs_postgres()  # before opening: a SQLite file is not made for nothing
+        with RunStore(url) as run_store:
+            status = fleet_status(run_store)
+    except RoboError as exc:
+        say_error(exc)
+        raise typer.Exit(ExitCode.ERROR) from None
+    if fmt == "json":
+        out(json.dumps(status.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print_fleet_status(status)
+    raise typer.Exit(ExitCode.PARTLY if status.needs_attention else ExitCode.OK)
+
+
+@fleet_app.command(
+    "forget",
+    help=N_(
+        "Remove a stopped or silent worker from the fleet's list (a machine taken out of the fleet), so that"
+        " robo fleet status no longer reports it. A live worker is refused."
+    ),
+    **COMMAND,
+)
+def fleet_forget(
+    name: Annotated[str, typer.Argument(help=N_("The worker's name, as robo fleet status shows it."))],
+    project: ProjectOption = None,
+    logs: LogsOption = None,
+    store: StoreOption = None,
+) -> None:
+    from runner.fleet import FleetWorkers, needs_postgres
+    from runner.record import RunStore
+
+    _folder, url = store_of(project, logs, store)
+    try:
+        if not url.startswith("postgresql"):
+            raise needs_postgres()
+        with RunStore(url) as run_store:
+            forgotten = FleetWorkers(run_store).forget(name)
+    except RoboError as exc:
+        say_error(exc)
+        raise typer.Exit(ExitCode.ERROR) from None
+    if not forgotten:
+        err(_("no worker is named {name} in this database").format(name=name))
+        raise typer.Exit(ExitCode.ERROR)
+    out(_("worker {name} forgotten").format(name=name))
+
+
+def print_fleet_status(status: FleetStatus) -> None:
+    """The fleet as `robo fleet status` writes it."""
+    from robots.kit import format_duration, format_number
+    from runner.fleet import worker_state_text
+
+    if not status.workers:
+        out(_("no worker has registered in this database yet (robo worker)"))
+    else:
+        out(
+            _("workers: {alive} alive, {silent} silent, {total} registered").format(
+                alive=len(status.alive), silent=len(status.silent), total=len(status.workers)
+            )
+        )
+    for row in status.workers:
+        worker = row.worker
+        queues = ", ".join(worker.queues) if worker.queues else _("every queue")
+        out(
+            "  "
+            + _(
+                "{name}: {state} (host {host}, pid {pid}), queues: {queues}, {concurrency} at once,"
+                " last heartbeat {age} ago"
+            ).format(
+                name=worker.name,
+                state=worker_state_text(worker.state),
+                host=worker.host,
+                pid=worker.pid,
+                queues=queues,
+                concurrency=worker.concurrency,
+                age=format_duration(worker.beat_age),
+            )
+        )
+        for item in row.doing:
+            out(
+                "    "
+                + _("doing item {key} of run {run_id} (loop {loop})").format(
+                    key=item.key, run_id=item.run_id, loop=item.loop
+                )
+            )
+        if row.claimed:
+            out(
+                "    "
+                + ngettext("{n} more item claimed", "{n} more items claimed", row.claimed).format(
+                    n=format_number(row.claimed)
+                )
+            )
+    if status.queues:
+        out(_("job queues:"))
+    for queue in status.queues:
+        out(
+            "  "
+            + _("{queue}: {todo} waiting, {doing} being done, {failed} failed").format(
+                queue=queue.name,
+                todo=format_number(queue.todo),
+                doing=format_number(queue.doing),
+                failed=format_number(queue.failed),
+            )
+        )
+    if status.stalled:
+        out(_("stalled jobs (their worker stopped beating; the next retry gives them to another worker):"))
+    for job in status.stalled:
+        out(
+            "  "
+            + _("job {id} ({task}, queue {queue}): run {run_id}, loop {loop}").format(
+                id=job.id, task=job.task, queue=job.queue, run_id=job.run_id or "-", loop=job.loop or "-"
+            )
+        )
+    if status.loops:
+        out(_("distributed loops in progress:"))
+    for loop in status.loops:
+        tally = loop.tally
+        out(
+            "  "
+            + _(
+                "run {run_id}, loop {loop}: {finished} finished, {held} being done, {pending} waiting,"
+                " {expired} with an expired lease"
+            ).format(
+                run_id=loop.run_id,
+                loop=loop.loop,
+                finished=format_number(tally.finished),
+                held=format_number(tally.held),
+                pending=format_number(tally.pending),
+                expired=format_number(tally.expired),
+            )
+        )
 
 
 def worker(

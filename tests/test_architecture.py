@@ -56,7 +56,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"runner.record"}),
     frozenset({"runner.review"}),
     frozenset({"runner.run", "runner.schedule"}),
-    frozenset({"runner.console", "runner.fleet"}),
+    frozenset({"runner.fleet"}),
+    frozenset({"runner.console"}),  # its fleet page and gauges read runner.fleet's status
     frozenset({"runner"}),
 )
 

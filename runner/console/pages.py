@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from robots.kit import _
+from robots.kit import RoboError, _
 from runner.console.actions import operator_actions_about
 from runner.console.artifacts import artifact_path, content_type
 from runner.console.exports import ITEM_COLUMNS, RUN_COLUMNS, as_csv, as_json, as_junit
@@ -31,6 +31,7 @@ from runner.console.queries import (
     run_page,
 )
 from runner.events import RunStatus
+from runner.fleet import FleetStatus, fleet_status, needs_postgres
 from runner.record import AUDIT_LOG_NAME, RunRecord, RunStore, verify_audit_log
 from runner.review import reported
 from runner.schedule import list_schedules, service_status
@@ -151,6 +152,27 @@ async def items_list(request: Request) -> Response:
     return it.page(request, "items.html.j2", rows=items_needing_attention(it.store.engine, key=key), key=key)
 
 
+def has_fleet(request: Request) -> bool:
+    """Whether the console's store can hold a fleet (PostgreSQL): the header links to the fleet page then."""
+    return console(request).store.engine.dialect.name == "postgresql"
+
+
+async def fleet(request: Request) -> Response:
+    """The fleet's workers, queues, stalled jobs and distributed loops; on a store other than PostgreSQL, a
+    sentence saying a fleet needs one."""
+    it = console(request)
+    status: FleetStatus | None = None
+    problem: RoboError | None = None
+    if not has_fleet(request):
+        problem = needs_postgres()
+    else:
+        try:
+            status = await run_in_threadpool(fleet_status, it.store)
+        except RoboError as exc:
+            problem = exc
+    return it.page(request, "fleet.html.j2", status=status, problem=problem)
+
+
 async def schedules(request: Request) -> Response:
     it = console(request)
     rows: list[dict[str, Any]] = []
@@ -224,5 +246,11 @@ async def healthz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     it = console(request)
-    body = metrics_text(it.store.engine, service_status(it.store.url)["services"])
+    fleet: FleetStatus | None = None
+    if it.store.engine.dialect.name == "postgresql":
+        try:
+            fleet = await run_in_threadpool(fleet_status, it.store)
+        except RoboError:
+            fleet = None  # the fleet's tables not made yet (robo db upgrade): no fleet gauges
+    body = metrics_text(it.store.engine, service_status(it.store.url)["services"], fleet)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -48,6 +48,7 @@ from runner.console.language import RequestLanguage, language_link
 from runner.console.queries import trigger_text
 from runner.console.texts import moment
 from runner.events import item_status_text, run_status_text, step_status_text
+from runner.fleet import worker_state_text
 from runner.record import RunStore
 from runner.review import RUN_PAGE_PATH
 from runner.schedule import ScheduleDatabase
@@ -91,6 +92,7 @@ PAGES: tuple[Page, ...] = (
     Page("/runs/{run_id}/export.{format:str}", "export_run", pages.export_run, Role.VIEWER),
     Page("/items", "items", pages.items_list, Role.VIEWER),
     Page("/schedules", "schedules", pages.schedules, Role.VIEWER),
+    Page("/fleet", "fleet", pages.fleet, Role.VIEWER),
     Page("/export/runs.{format:str}", "export_runs", pages.export_runs, Role.VIEWER),
     Page("/artifacts/{path:path}", "artifact", pages.artifact, Role.VIEWER),
     Page(METRICS_PATH, "metrics", pages.metrics, Role.VIEWER),  # or a scraper's token (ROBO_METRICS_TOKEN)
@@ -181,8 +183,10 @@ def templates() -> Environment:
     environment.filters["trigger"] = trigger_text
     environment.filters["item_status"] = item_status_text
     environment.filters["step_status"] = step_status_text
+    environment.filters["worker_state"] = worker_state_text
     environment.globals["csrf_field"] = csrf_field  # every form: {{ csrf_field(request) }}
     environment.globals["current_user"] = current_user
+    environment.globals["has_fleet"] = pages.has_fleet
     environment.globals.update(actions.template_globals())
     environment.filters["operator_action"] = actions.action_text
     return environment

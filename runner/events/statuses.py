@@ -63,9 +63,9 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1  # not done: a run failed, a workflow is invalid, no such run, a log fails verification
     USAGE = 2  # the command line is wrong: options that do not go together, an input that is not name=value
-    PARTLY = (
-        3  # a run completed with errors; `robo audit verify`: an older log that cannot be proved (no key)
-    )
+    # A run completed with errors; `robo audit verify`: an older log that cannot be proved (no key); `robo fleet
+    # status`: a worker went silent or a job is stalled.
+    PARTLY = 3
     SOFTWARE = 70  # an error of Rob'O itself (sysexits' EX_SOFTWARE): the run crashed
     INTERRUPTED = 130  # stopped by a signal (128 + SIGINT)
 

@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import text
-
 from robots.kit import ApplicationError, BusinessError, ConfigurationError, RoboError, WorkflowBug, _
 from runner.engine import DistributedLoop, LoopHost, RunInterrupted, StepFailure
 from runner.events import ItemFinished, ItemStatus, LogMessage
@@ -47,18 +45,18 @@ class FleetDistributor:
         *,
         every_loop: bool = False,
         batch: int = 10,
-        alive_workers: Callable[[], int] | None = None,
+        alive_workers: Callable[[str], int] | None = None,
     ) -> None:
         self.run = run
         self.every_loop = every_loop
         self.batch = batch
-        self._alive_workers = alive_workers or (lambda: alive_workers_of(run.store_url))
+        self._alive_workers = alive_workers or (lambda queue: alive_workers_of(run.store_url, queue))
 
     def run_loop(self, loop: DistributedLoop, host: LoopHost) -> list[dict[str, Any] | None] | None:
         step = loop.step
         if not (step.distribute or self.every_loop):
             return None
-        if not self._alive_workers():
+        if not self._alive_workers(step.queue()):
             if (
                 not self.every_loop
             ):  # `distribute:` where no fleet works: the loop is done here, as without one
@@ -158,7 +156,7 @@ class FleetDistributor:
                 return
             if tally.held == 0 and time.monotonic() - last_notice > NO_WORKER_NOTICE:
                 last_notice = time.monotonic()
-                if not self._alive_workers():
+                if not self._alive_workers(loop.step.queue()):
                     host.emit(
                         LogMessage(
                             run_id=host.run_id,
@@ -230,20 +228,16 @@ def _outcome(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return outcome
 
 
-def alive_workers_of(url: str, within: float = 60.0) -> int:
-    """The fleet's workers that sent Procrastinate a heartbeat in the last `within` seconds."""
-    from sqlalchemy import create_engine
+def alive_workers_of(url: str, queue: str) -> int:
+    """The fleet's workers alive now (`FleetWorkers`) that do the jobs of `queue`."""
+    from runner.fleet.registry import FleetWorkers, WorkerState
 
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            query = text(
-                "SELECT count(*) FROM procrastinate_workers"
-                " WHERE last_heartbeat > now() - make_interval(secs => :within)"
-            )
-            return int(connection.execute(query, {"within": within}).scalar_one())
-    finally:
-        engine.dispose()
+    with RunStore(url) as store:
+        return sum(
+            1
+            for worker in FleetWorkers(store).list()
+            if worker.state == WorkerState.ALIVE and (not worker.queues or queue in worker.queues)
+        )
 
 
 def stopped_error(reason: Mapping[str, Any]) -> RoboError:

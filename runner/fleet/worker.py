@@ -213,19 +213,32 @@ def run_worker(
 ) -> None:
     """Run a worker of the fleet until it is stopped (SIGTERM, SIGINT): the jobs of `queues` (all when empty).
 
+    The worker registers in the fleet's registry (`FleetWorkers`) under `name`, or the host's name when none is
+    given (`host-2`, … when a live worker has it already), beats there every `worker_heartbeat` seconds and is
+    marked stopped when it exits; a name a live worker has is refused (`WorkerNameTaken`) before any job is taken.
     On a stop, its jobs are told at once (`shutdown_graceful_timeout=0` marks them to abort) and each finishes its
     current item, gives back the rest of its batch and returns; the worker then exits.
     """
+    from runner.fleet.registry import FleetWorkers
+    from runner.record import RunStore
+
     app = fleet_app(url, open_lane, lease_seconds=lease_seconds, worker_heartbeat=worker_heartbeat)
-    app.run_worker(
-        queues=[*queues, HOUSEKEEPING_QUEUE] if queues else None,
-        concurrency=concurrency,
-        name=name,
-        shutdown_graceful_timeout=0,
-        update_heartbeat_interval=worker_heartbeat,
-        stalled_worker_timeout=worker_heartbeat * STALLED_AFTER_HEARTBEATS,
-        wait=True,
-    )
+    with RunStore(url) as store:
+        registry = FleetWorkers(store)
+        # Registered last, just before Procrastinate handles SIGTERM: a worker stopped while it starts is not
+        # left "alive" (it would turn silent after three heartbeats).
+        with registry.present(
+            name, queues=queues, concurrency=concurrency, heartbeat_seconds=worker_heartbeat
+        ) as registration:
+            app.run_worker(
+                queues=[*queues, HOUSEKEEPING_QUEUE] if queues else None,
+                concurrency=concurrency,
+                name=registration.name,  # the items it does are recorded under this name too
+                shutdown_graceful_timeout=0,
+                update_heartbeat_interval=worker_heartbeat,
+                stalled_worker_timeout=worker_heartbeat * STALLED_AFTER_HEARTBEATS,
+                wait=True,
+            )
 
 
 async def retry_stalled_jobs(app: procrastinate.App, *, stalled_after: float) -> int:

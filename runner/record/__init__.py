@@ -15,7 +15,7 @@ from runner.record.audit_verify import AuditLogCheck, AuditState, AuditVerdict, 
 from runner.record.claims import RunClaim, RunClaimant, claim_run, release_slot
 from runner.record.closed_output import is_closed_output, output_may_be_closed, silence_closed_output
 from runner.record.console import ConsoleSink
-from runner.record.leases import ItemLease, ItemLeases, LeaseLost, LoopTally
+from runner.record.leases import HeldItem, ItemLease, ItemLeases, LeaseLost, LoopTally
 from runner.record.payloads import NotSendable, from_payload, to_payload
 from runner.record.races import is_race, retry_on_race
 from runner.record.shared_loops import SharedLoop, SharedLoops
@@ -24,6 +24,7 @@ from runner.record.store_database import (
     DEFAULT_STORE_NAME,
     comparable,
     default_store_url,
+    fleet_workers,
     items,
     metadata,
     open_engine,
@@ -33,6 +34,7 @@ from runner.record.store_database import (
 )
 from runner.record.store_database import MIGRATIONS as STORE_MIGRATIONS
 from runner.record.store_sink import RunStoreSink
+from runner.record.timestamps import UtcTimestamp, as_utc
 from runner.record.upgrade import (
     Migrations,
     create_or_complete,
@@ -57,6 +59,7 @@ __all__ = [
     "AuditState",
     "AuditVerdict",
     "ConsoleSink",
+    "HeldItem",
     "ItemLease",
     "ItemLeases",
     "LeaseLost",
@@ -70,11 +73,14 @@ __all__ = [
     "RunStoreSink",
     "SharedLoop",
     "SharedLoops",
+    "UtcTimestamp",
+    "as_utc",
     "audit_key_path",
     "claim_run",
     "comparable",
     "create_or_complete",
     "default_store_url",
+    "fleet_workers",
     "from_payload",
     "holding_upgrade_lock",
     "is_closed_output",

@@ -87,6 +87,17 @@ class LoopTally:
         return self.pending + self.held + self.expired
 
 
+@dataclass(frozen=True)
+class HeldItem:
+    """An item a worker holds under a live lease (`ItemLeases.held_items`); `started_at` None: claimed, not begun."""
+
+    worker: str
+    run_id: str
+    loop: str
+    key: str
+    started_at: str | None
+
+
 class ItemLeases:
     """Claims, renews and finishes leases on the items of a run store's runs."""
 
@@ -299,6 +310,40 @@ class ItemLeases:
                 .order_by(items.c.loop, items.c.position)
             )
             return [row.key for row in connection.execute(query)]
+
+    def held_items(self) -> list[HeldItem]:
+        """Every item a worker holds under a live lease, by worker, the begun ones first (read only)."""
+        query = (
+            select(items.c.worker, items.c.run_id, items.c.loop, items.c.key, items.c.started_at)
+            .where(
+                items.c.status == ItemStatus.IN_PROGRESS,
+                items.c.worker.is_not(None),
+                items.c.lease_until.is_not(None),
+                items.c.lease_until >= self._now(),
+            )
+            .order_by(items.c.worker, items.c.started_at.is_(None), items.c.started_at.desc(), items.c.id)
+        )
+        with self.store.engine.connect() as connection:
+            return [
+                HeldItem(row.worker, row.run_id, row.loop, row.key, row.started_at)
+                for row in connection.execute(query)
+            ]
+
+    def open_loops(self) -> list[tuple[str, str]]:
+        """The (run, loop) of the distributed loops that still have items to finish, in order (read only).
+
+        A distributed loop's items carry a fencing token from `enqueue` on; a single-machine run's have none."""
+        query = (
+            select(items.c.run_id, items.c.loop)
+            .where(
+                items.c.token.is_not(None),
+                items.c.status.in_([str(ItemStatus.PENDING), str(ItemStatus.IN_PROGRESS)]),
+            )
+            .group_by(items.c.run_id, items.c.loop)
+            .order_by(items.c.run_id, items.c.loop)
+        )
+        with self.store.engine.connect() as connection:
+            return [(row.run_id, row.loop) for row in connection.execute(query)]
 
     def _fenced(self, lease: ItemLease, **values: Any) -> None:
         with self._writing() as connection:

@@ -139,6 +139,25 @@ users = Table(
     Column("changed_at", UtcTimestamp, nullable=False),
 )
 
+# A fleet's workers (`runner.fleet.FleetWorkers`): who registered, where, for which queues, and when each last beat.
+# A worker's state (alive, stopped, silent) is derived from its beat and its own heartbeat length when read.
+fleet_workers = Table(
+    "fleet_workers",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("queues", JSON, nullable=False),  # the queues it takes jobs from; empty: all
+    Column("concurrency", Integer, nullable=False),
+    Column("heartbeat_seconds", Float, nullable=False),  # how often it beats: silent after three missed beats
+    Column(
+        "token", Integer, nullable=False
+    ),  # bumped at each registration: a worker taken over beats no more
+    Column("started_at", UtcTimestamp, nullable=False),
+    Column("heartbeat_at", UtcTimestamp, nullable=False),
+    Column("stopped_at", UtcTimestamp),
+)
+
 MIGRATIONS = Migrations("runner.record.migrations", "alembic_version_store", metadata)
 DEFAULT_STORE_NAME = "robo.db"
 

@@ -72,7 +72,7 @@ def test_upgrade_head_gives_the_tables_the_code_uses(store_url: str, made: str) 
     if made == "before alembic":
         make_store_before_alembic(store_url)
     open_both(store_url)
-    assert versions(store_url) == [migrations.newest() for migrations in BOTH] == ["0006", "0001"]
+    assert versions(store_url) == [migrations.newest() for migrations in BOTH] == ["0007", "0001"]
     assert differences(store_url, STORE_MIGRATIONS) == []
     assert differences(store_url, SCHEDULE_MIGRATIONS) == []
 
@@ -133,7 +133,7 @@ def test_a_store_made_before_alembic_keeps_its_rows_and_records_new_runs(store_u
         assert claim.outcome == "run" and claim.fire_id == 2
     finally:
         schedules.close()
-    assert versions(store_url) == ["0006", "0001"]
+    assert versions(store_url) == ["0007", "0001"]
 
 
 def test_many_openers_of_a_new_schedule_database_at_the_same_moment_all_succeed(store_url: str) -> None:
@@ -153,7 +153,7 @@ def test_many_openers_of_a_new_schedule_database_at_the_same_moment_all_succeed(
     for thread in threads:
         thread.join()
     assert errors == []
-    assert versions(store_url) == ["0006", "0001"]
+    assert versions(store_url) == ["0007", "0001"]
 
 
 def locked_database(tmp_path: Path) -> tuple[sqlite3.Connection, sqlite3.Connection]:
@@ -283,7 +283,7 @@ def test_processes_opening_a_new_database_at_the_same_moment_all_succeed(
         for process in processes:
             process.kill()
     assert outcomes == [(0, "")] * 3
-    assert versions(store_url) == ["0006", "0001"]
+    assert versions(store_url) == ["0007", "0001"]
 
 
 def test_the_store_goes_back_to_the_baseline_and_up_again_with_its_moments(store_url: str) -> None:

@@ -9,8 +9,8 @@ would, so that every worker runs the workflow the run started, whatever version 
 - `fleet_loops.stopped`: the failure that stops the loop, written by the worker that met it (a refused login, an
   item failed under `on_error: fail`): the run stops its workers' jobs and fails with it.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import JSON, Column, DateTime, Integer, String, Text, UniqueConstraint
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
