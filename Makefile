@@ -24,7 +24,8 @@ help:
 	@echo "make messages  extract the messages to translate (Babel) and update the fr and en catalogs"
 	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
 	@echo "make soak    the long forms of the statistical tests: the crash test with 20 kills instead of 5 (on SQLite"
-	@echo "             and on PostgreSQL), four lanes on 400 records instead of 100, the OCR rate on 60 scans instead of 30"
+	@echo "             and on PostgreSQL), four lanes on 400 records instead of 100, the OCR rate on 60 scans instead of 30,"
+	@echo "             the fleet's kill and server-error tests on 300 records instead of 120 and 60"
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -86,10 +87,13 @@ bench: sysdeps $(STAMP)
 # `make test` runs the same tests in a shorter form (tests/e2e/test_unattended.py, test_data_entry.py,
 # tests/robots/test_documents_reading.py read these variables).
 soak: sysdeps $(STAMP)
-	ROBO_CRASH_KILLS=20 ROBO_LANE_RECORDS=400 ROBO_OCR_SCANS=60 $(BIN)/python -m pytest -s --timeout=3600 \
+	ROBO_CRASH_KILLS=20 ROBO_LANE_RECORDS=400 ROBO_OCR_SCANS=60 ROBO_FLEET_CHAOS_RECORDS=300 ROBO_FLEET_FAULTY_RECORDS=300 \
+		$(BIN)/python -m pytest -s --timeout=3600 \
 		"tests/e2e/test_unattended.py::test_killed_at_random_moments_and_resumed_every_record_is_entered_once" \
 		"tests/e2e/test_data_entry.py::test_four_lanes_enter_every_record_once_without_duplicate" \
 		"tests/robots/test_documents_reading.py::TestScans::test_ocr_finds_the_reference_in_95_percent_of_the_scans" \
+		"tests/fleet/test_distributed_loop.py::test_a_worker_killed_mid_item_and_another_stopped_still_every_record_once" \
+		"tests/fleet/test_distributed_loop.py::test_with_server_errors_after_saving_still_every_record_once" \
 		$(PYTEST_ARGS)
 
 clean:

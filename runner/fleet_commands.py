@@ -253,6 +253,18 @@ def worker(
     name: Annotated[
         str | None, typer.Option("--name", help=N_("Its name in the fleet (the run's report shows it)."))
     ] = None,
+    lease: Annotated[
+        float | None,
+        typer.Option(
+            "--lease",
+            min=2,
+            max=86400,
+            help=N_(
+                "Seconds an item stays this worker's without news from it (renewed every third of it while it"
+                " works): after that, another worker takes the item over, checking it first."
+            ),
+        ),
+    ] = None,
     project: ProjectOption = None,
     logs: LogsOption = None,
     store: StoreOption = None,
@@ -279,7 +291,10 @@ def worker(
                 name=name or "?", queues=", ".join(wanted) or _("every queue"), url=shown
             )
         )
-        run_worker(url, EngineLanes(url, folder), queues=wanted, concurrency=concurrency, name=name)
+        leasing = {"lease_seconds": lease} if lease is not None else {}
+        run_worker(
+            url, EngineLanes(url, folder), queues=wanted, concurrency=concurrency, name=name, **leasing
+        )
     except ImportError:
         say_error(
             ConfigurationError(

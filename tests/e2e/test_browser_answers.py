@@ -72,7 +72,7 @@ steps:
       - name: Lire le numéro dans l'adresse
         browser.read_url: {pattern: "/dossiers/(?P<numero>[^/]+)/confirmation"}
         save: adresse
-      - browser.goto: {url: "{{ inputs.intranet }}/dossiers?recherche={{ demande['Référence externe'] | urlencode }}"}
+      - browser.goto: {url: "{{ inputs.intranet }}/dossiers?q={{ demande['Référence externe'] | urlencode }}"}
       - name: Lire la ligne du dossier
         browser.read_row: {contains: "{{ demande['Référence externe'] }}", column: Référence externe}
         save: ligne

@@ -76,8 +76,8 @@ steps:
 """
     if checked:
         text += f"""    already_done:
-      - browser.goto: {{url: "{{{{ inputs.intranet }}}}/dossiers?recherche={{{{ demande['Référence externe'] | urlencode }}}}"}}{LOGIN}
-      - browser.goto: {{url: "{{{{ inputs.intranet }}}}/dossiers?recherche={{{{ demande['Référence externe'] | urlencode }}}}"}}
+      - browser.goto: {{url: "{{{{ inputs.intranet }}}}/dossiers?q={{{{ demande['Référence externe'] | urlencode }}}}"}}{LOGIN}
+      - browser.goto: {{url: "{{{{ inputs.intranet }}}}/dossiers?q={{{{ demande['Référence externe'] | urlencode }}}}"}}
       - browser.exists: {{text: "{{{{ demande['Référence externe'] }}}}", within: table, exact: true}}
 """
     return text

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +17,10 @@ from sqlalchemy import create_engine, text
 
 from runner.fleet import fleet_distributor, upgrade_databases
 from runner.record import RunStore
-from runner.run import RunOptions, run_workflow
+from runner.run import RunOptions, RunOutcome, run_workflow
 from tests.e2e.conftest import SECRETS, WORKFLOWS
-from tests.mock_intranet.sample_data import generate_cases, write_xlsx
+from tests.mock_intranet.faults import FaultConfig
+from tests.mock_intranet.sample_data import SampleCase, generate_cases, write_xlsx
 from tests.mock_intranet.server import MockIntranet
 from tests.running import EventRecorder
 from tests.waiting import wait_until
@@ -26,6 +28,11 @@ from tests.waiting import wait_until
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
 RECORDS = int(os.environ.get("ROBO_FLEET_RECORDS", "60"))
+# The records of issue 18's Must-show tests (a worker killed, another stopped; then with server errors after saving):
+# 300 each in `make soak` (measured: 156 s and about 300 s), fewer in `make test`.
+CHAOS_RECORDS = int(os.environ.get("ROBO_FLEET_CHAOS_RECORDS", "120"))
+FAULTY_RECORDS = int(os.environ.get("ROBO_FLEET_FAULTY_RECORDS", "60"))
+LEASE = "4"  # seconds: a killed worker's items go to another worker soon
 
 
 def distributed_workflow(folder: Path) -> Path:
@@ -54,7 +61,7 @@ class Workers:
         self.folder = folder
         self.processes: dict[str, subprocess.Popen[str]] = {}
 
-    def start(self, name: str) -> subprocess.Popen[str]:
+    def start(self, name: str, *extra: str) -> subprocess.Popen[str]:
         log = (self.folder / f"{name}.log").open("w", encoding="utf-8")
         process = subprocess.Popen(
             [
@@ -70,6 +77,7 @@ class Workers:
                 name,
                 "--queues",
                 "browser",
+                *extra,
             ],
             cwd=self.folder,
             stdout=log,
@@ -158,3 +166,119 @@ def mock_intranet_cases(intranet: MockIntranet) -> list[dict[str, str]]:
     response.raise_for_status()
     cases: list[dict[str, str]] = response.json()["dossiers"]
     return cases
+
+
+def held_begun(url: str, worker: str) -> int:
+    """Items the worker is in the middle of (begun under a live lease)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = text(
+                "SELECT count(*) FROM items WHERE worker = :worker AND status = 'in_progress'"
+                " AND started_at IS NOT NULL AND lease_until > now()"
+            )
+            return int(connection.execute(query, {"worker": worker}).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def finished_items(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = text("SELECT count(*) FROM items WHERE status NOT IN ('pending', 'in_progress')")
+            return int(connection.execute(query).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def run_in_background(path: Path, options: RunOptions) -> tuple[threading.Thread, list[RunOutcome]]:
+    outcomes: list[RunOutcome] = []
+    thread = threading.Thread(target=lambda: outcomes.append(run_workflow(path, options)), daemon=True)
+    thread.start()
+    return thread, outcomes
+
+
+def chaos_run(
+    fleet_url: str, workers: Workers, intranet: MockIntranet, tmp_path: Path, records: int
+) -> tuple[RunOutcome, list[SampleCase], EventRecorder]:
+    """300 records over three workers: one killed (SIGKILL) in the middle of an item, one stopped (SIGTERM)."""
+    for number in range(3):
+        workers.start(f"bot-{number}", "--lease", LEASE)
+    wait_until(lambda: workers.alive() == 3, timeout=120)
+    cases = generate_cases(records, seed=records)
+    source = write_xlsx(cases, tmp_path / "demandes.xlsx")
+    recorder = EventRecorder()
+    thread, outcomes = run_in_background(
+        distributed_workflow(tmp_path),
+        RunOptions(
+            inputs={"intranet": intranet.url, "fichier": str(source), "voies": 3},
+            logs_dir=tmp_path / "logs",
+            store_url=fleet_url,
+            environ=SECRETS,
+            extra_sinks=[recorder],
+            distributor=fleet_distributor(),
+        ),
+    )
+    wait_until(
+        lambda: finished_items(fleet_url) >= records // 5 and held_begun(fleet_url, "bot-0") > 0,
+        timeout=600,
+        interval=0.02,
+    )
+    workers.processes["bot-0"].kill()  # in the middle of an item: it may have submitted it or not
+    wait_until(lambda: finished_items(fleet_url) >= records // 2, timeout=600)
+    workers.processes["bot-1"].send_signal(signal.SIGTERM)  # finishes its item, gives back the rest, exits
+    assert workers.processes["bot-1"].wait(timeout=120) == 0, workers.log("bot-1")[-3000:]
+    thread.join(timeout=900)
+    assert outcomes, "the run did not end: " + workers.log("bot-2")[-3000:]
+    return outcomes[0], cases, recorder
+
+
+def assert_each_record_once(
+    outcome: RunOutcome, cases: list[SampleCase], intranet: MockIntranet, fleet_url: str, workers: Workers
+) -> None:
+    logs = {name: workers.log(name)[-2000:] for name in workers.processes}
+    assert outcome.status in ("succeeded", "completed_with_errors"), "\n".join(
+        [*(d.message for d in outcome.diagnostics), *logs.values()]
+    )
+    entered = mock_intranet_cases(intranet)
+    stored = Counter(case["reference_externe"] for case in entered)
+    twice = [
+        (case["reference_externe"], case["numero"], case["cree_le"])
+        for case in entered
+        if stored[case["reference_externe"]] > 1
+    ]
+    assert twice == [], logs  # never twice
+    assert set(stored) == {case.reference_externe for case in cases}  # none lost
+    with RunStore(fleet_url) as store:
+        rows = store.run_items(outcome.run_id or "")
+    assert len(rows) == len(cases)
+    assert {row["worker"] for row in rows} <= {"bot-0", "bot-1", "bot-2"}
+    assert "bot-2" in {row["worker"] for row in rows}
+
+
+def test_a_worker_killed_mid_item_and_another_stopped_still_every_record_once(
+    fleet_url: str, workers: Workers, mock_intranet: MockIntranet, tmp_path: Path
+) -> None:
+    outcome, cases, recorder = chaos_run(fleet_url, workers, mock_intranet, tmp_path, CHAOS_RECORDS)
+    assert_each_record_once(outcome, cases, mock_intranet, fleet_url, workers)
+    with RunStore(fleet_url) as store:
+        rows = store.run_items(outcome.run_id or "")
+    # Every item done, or left to check by a person when a killed worker's submit cannot be told apart (the
+    # workflow checks with already_done, so none should be).
+    assert {row["status"] for row in rows} == {"done"}, Counter(row["status"] for row in rows)
+    assert outcome.status == "succeeded"
+    done_by = Counter(row["worker"] for row in rows)
+    assert done_by["bot-1"] < len(cases) and done_by["bot-2"] > 0  # the stopped one gave the rest back
+    # The run said each item's end with the worker that did it (its console, audit log and report).
+    said = {event.key: event.worker for event in recorder.of("item_finished")}
+    assert said == {row["key"]: row["worker"] for row in rows}
+
+
+def test_with_server_errors_after_saving_still_every_record_once(
+    fleet_url: str, workers: Workers, mock_intranet: MockIntranet, tmp_path: Path
+) -> None:
+    mock_intranet.set_faults(FaultConfig(failure_rate=0.2, failure_point="after", seed=18))
+    outcome, cases, _recorder = chaos_run(fleet_url, workers, mock_intranet, tmp_path, FAULTY_RECORDS)
+    mock_intranet.set_faults(FaultConfig())
+    assert_each_record_once(outcome, cases, mock_intranet, fleet_url, workers)
