@@ -11,6 +11,7 @@ it has not begun, and returns.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
@@ -22,6 +23,7 @@ from runner.record import ItemLease, ItemLeases, LeaseLost
 if TYPE_CHECKING:
     import procrastinate
 
+log = logging.getLogger(__name__)
 ITEMS_TASK = "robo.items"  # the Procrastinate task that carries a batch of a run's items to a worker
 RETRY_STALLED_TASK = "robo.retry_stalled"  # the periodic task that gives the jobs of dead workers back
 HOUSEKEEPING_QUEUE = "robo"  # the queue of the fleet's own periodic tasks: every worker listens to it
@@ -149,7 +151,8 @@ def _do_one(
             lease, result.status, outcome=result.outcome, error=result.error, duration=result.duration
         )
         report.finished.append(lease.key)
-    except LeaseLost:
+    except LeaseLost as lost:
+        log.warning("%s", lost.message)  # what this worker did for it afterwards is not recorded
         report.lost.append(lease.key)
     finally:
         heartbeat.done_with(lease)

@@ -282,3 +282,78 @@ def test_with_server_errors_after_saving_still_every_record_once(
     outcome, cases, _recorder = chaos_run(fleet_url, workers, mock_intranet, tmp_path, FAULTY_RECORDS)
     mock_intranet.set_faults(FaultConfig())
     assert_each_record_once(outcome, cases, mock_intranet, fleet_url, workers)
+
+
+def begun_by(url: str, worker: str) -> str | None:
+    """The key of an item the worker is in the middle of, if any."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = text(
+                "SELECT key FROM items WHERE worker = :worker AND status = 'in_progress'"
+                " AND started_at IS NOT NULL AND lease_until > now() LIMIT 1"
+            )
+            return connection.execute(query, {"worker": worker}).scalar()
+    finally:
+        engine.dispose()
+
+
+def item_row(url: str, key: str) -> tuple[str, str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT status, worker FROM items WHERE key = :key"), {"key": key}
+            ).one()
+            return str(row.status), str(row.worker)
+    finally:
+        engine.dispose()
+
+
+def test_a_worker_frozen_past_its_lease_loses_the_item_and_its_late_writes_are_refused(
+    fleet_url: str, workers: Workers, mock_intranet: MockIntranet, tmp_path: Path
+) -> None:
+    # Every page a little slow, so that the worker is frozen in the middle of an item, before or after its submit.
+    mock_intranet.set_faults(FaultConfig(slow_rate=1.0, slow_max_delay=0.3, seed=4))
+    frozen = workers.start("bot-a", "--lease", "3")
+    workers.start("bot-b", "--lease", "3")
+    wait_until(lambda: workers.alive() == 2, timeout=120)
+    cases = generate_cases(16, seed=7)
+    thread, outcomes = run_in_background(
+        distributed_workflow(tmp_path),
+        RunOptions(
+            inputs={
+                "intranet": mock_intranet.url,
+                "fichier": str(write_xlsx(cases, tmp_path / "demandes.xlsx")),
+                "voies": 2,
+            },
+            logs_dir=tmp_path / "logs",
+            store_url=fleet_url,
+            environ=SECRETS,
+            distributor=fleet_distributor(),
+        ),
+    )
+    begun: list[str] = []
+
+    def bot_a_in_an_item() -> bool:
+        key = begun_by(fleet_url, "bot-a")
+        begun.extend([key] if key else [])
+        return key is not None
+
+    wait_until(bot_a_in_an_item, timeout=300, interval=0.02)
+    frozen.send_signal(signal.SIGSTOP)
+    try:
+        key = begun[-1]
+        # Past its lease, the other worker takes the item over (it checks it first) and records it.
+        wait_until(lambda: item_row(fleet_url, key) == ("done", "bot-b"), timeout=300)
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+    thread.join(timeout=600)
+    mock_intranet.set_faults(FaultConfig())
+    assert outcomes and outcomes[0].status == "succeeded", workers.log("bot-a")[-3000:]
+    entered = Counter(case["reference_externe"] for case in mock_intranet_cases(mock_intranet))
+    assert entered == Counter(case.reference_externe for case in cases)  # each once
+    assert item_row(fleet_url, key) == ("done", "bot-b")  # the late worker's writes did not overwrite it
+    workers.stop()
+    said = workers.log("bot-a")
+    assert f"item {key} of run" in said and "is no longer held by worker bot-a" in said, said[-3000:]
