@@ -248,9 +248,10 @@ def stopped_error(reason: Mapping[str, Any]) -> RoboError:
         "configuration": ConfigurationError,
     }
     hint = reason.get("hint")
-    return kinds.get(str(reason.get("kind")), ApplicationError)(
-        str(reason.get("message") or "?"), hint=str(hint) if hint else None
+    message = _("worker {worker}: {error}").format(
+        worker=reason.get("worker") or "?", error=reason.get("message") or "?"
     )
+    return kinds.get(str(reason.get("kind")), ApplicationError)(message, hint=str(hint) if hint else None)
 
 
 def fleet_distributor(*, every_loop: bool = False) -> Callable[[StartedRun], FleetDistributor | None]:

@@ -134,14 +134,14 @@ class EngineLanes:
                 )
                 stack.callback(engine.close)
             except RoboError as exc:  # the workflow, its secrets or the worker's folder: no lane would open
-                shared_loops.stop(run_id, loop, exc)
+                shared_loops.stop(run_id, loop, worker, exc)
                 raise
             lane = engine.new_lane(1)
             lane_scope = engine.loops.lane_scope(step, ChainMap({}, engine.base_scope))
             try:
                 engine.execute_steps(step.setup, lane_scope, lane, None)
             except StepFailure as failure:
-                shared_loops.stop(run_id, loop, failure.error)  # every lane's setup would fail alike
+                shared_loops.stop(run_id, loop, worker, failure.error)  # every lane's setup would fail alike
                 raise
 
             def do_item(lease: ItemLease) -> ItemResult:
@@ -159,7 +159,7 @@ class EngineLanes:
                         lease.key,
                     )
                 except StepFailure as failure:  # a refused login, `on_error: fail`: the whole loop stops
-                    shared_loops.stop(run_id, loop, failure.error)
+                    shared_loops.stop(run_id, loop, worker, failure.error)
                     if recorder.finished is None:
                         raise
                 return recorder.result()

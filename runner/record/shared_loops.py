@@ -47,9 +47,9 @@ class SharedLoops:
         with self._engine.begin() as connection:
             connection.execute(statement)
 
-    def stop(self, run_id: str, loop: str, error: RoboError) -> None:
+    def stop(self, run_id: str, loop: str, worker: str, error: RoboError) -> None:
         """A worker met a failure that stops the loop (the first one said is kept)."""
-        reason = {"kind": error.kind, "message": error.message, "hint": error.hint}
+        reason = {"kind": error.kind, "message": error.message, "hint": error.hint, "worker": worker}
         with self._engine.begin() as connection:
             connection.execute(
                 update(fleet_loops)

@@ -61,7 +61,7 @@ class Workers:
         self.folder = folder
         self.processes: dict[str, subprocess.Popen[str]] = {}
 
-    def start(self, name: str, *extra: str) -> subprocess.Popen[str]:
+    def start(self, name: str, *extra: str, secrets: dict[str, str] | None = None) -> subprocess.Popen[str]:
         log = (self.folder / f"{name}.log").open("w", encoding="utf-8")
         process = subprocess.Popen(
             [
@@ -83,7 +83,12 @@ class Workers:
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT), "ROBO_LANG": "en"},
+            env={
+                **os.environ,
+                **(SECRETS if secrets is None else secrets),
+                "PYTHONPATH": str(ROOT),
+                "ROBO_LANG": "en",
+            },
         )
         self.processes[name] = process
         return process
