@@ -51,8 +51,9 @@ class LoopDispatch:
 
     def start(self, entries: Iterable[tuple[str, int, Any]]) -> int:
         """Write the loop's items (key, position, payload) to the ledger and send one job per lane; how many
-        items were new (a resumed run keeps what its workers did)."""
+        items were new (a resumed run keeps what its workers did, and has its failed items done again)."""
         added = self._leases.enqueue(self.run_id, self.loop, entries)
+        self._leases.reopen_failed(self.run_id, self.loop)
         for lane in range(1, self.lanes + 1):
             self._send(f"lane-{lane}")
         return added

@@ -32,6 +32,7 @@ NO_WORKER_NOTICE = 60.0  # seconds between two warnings that no worker is alive 
 LEFT_OUT = frozenset({"secrets", "env", SECRET_WATCH})  # never sent: each worker has its own
 COUNTERS = {
     ItemStatus.DONE: "items_done",
+    ItemStatus.SKIPPED: "items_skipped",
     ItemStatus.TO_CHECK: "items_to_check",
 }
 
@@ -102,6 +103,12 @@ class FleetDistributor:
                     context=context,
                 )
             )
+            # Done in an earlier session of the run (resumed): said as already done, not counted again.
+            done_before = {
+                row["key"]
+                for row in leases.finished_since(host.run_id, loop.loop, None)
+                if row["status"] == ItemStatus.DONE
+            }
             with LoopDispatch(
                 self.run.store_url,
                 leases,
@@ -121,7 +128,7 @@ class FleetDistributor:
                         ).format(loop=step.label, count=len(entries), queue=step.queue(), lanes=loop.lanes),
                     )
                 )
-                self._wait(loop, host, leases, SharedLoops(store), dispatch)
+                self._wait(loop, host, leases, SharedLoops(store), dispatch, done_before)
             rows = {row["key"]: row for row in store.run_items(host.run_id) if row["loop"] == loop.loop}
         return [_outcome(rows.get(store.as_stored(key))) for key in loop.keys]
 
@@ -132,6 +139,7 @@ class FleetDistributor:
         leases: ItemLeases,
         shared_loops: SharedLoops,
         dispatch: LoopDispatch,
+        done_before: set[str],
     ) -> None:
         said: set[str] = set()
         since: dt.datetime | None = None
@@ -147,7 +155,7 @@ class FleetDistributor:
                     since = moment - LATE_COMMIT
                 if row["key"] not in said:
                     said.add(row["key"])
-                    self._item_finished(loop, host, row)
+                    self._item_finished(loop, host, row, before=row["key"] in done_before)
             stopped = shared_loops.stopped(host.run_id, loop.loop)
             if stopped is not None:
                 dispatch.stop()
@@ -168,10 +176,12 @@ class FleetDistributor:
                     )
             host.stop_event.wait(WAIT_STEP)
 
-    def _item_finished(self, loop: DistributedLoop, host: LoopHost, row: Mapping[str, Any]) -> None:
-        status = str(row["status"])
+    def _item_finished(
+        self, loop: DistributedLoop, host: LoopHost, row: Mapping[str, Any], *, before: bool
+    ) -> None:
+        status = str(ItemStatus.SKIPPED if before else row["status"])
         host.counters.add(COUNTERS.get(ItemStatus(status), "items_failed"))
-        if status != ItemStatus.DONE:
+        if status not in (ItemStatus.DONE, ItemStatus.SKIPPED):
             message = row["error"] or status
             with host.counters._lock:
                 host.item_failures.append(StepFailure(loop.step, BusinessError(message), row["key"]))

@@ -36,7 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from robots.kit import RoboError, _
 from runner.engine import PreviousItem
-from runner.events import ENDED, Effect, ItemStatus, effects_of, item_status_text
+from runner.events import ENDED, FAILED, Effect, ItemStatus, effects_of, item_status_text
 from runner.record.store import RunStore
 from runner.record.store_database import items
 from runner.record.timestamps import UtcTimestamp
@@ -236,6 +236,19 @@ class ItemLeases:
             lease_until=None,
         )
 
+    def reopen_failed(self, run_id: str, loop: str) -> int:
+        """The loop's failed items back to `pending`, for a resumed run's workers to do again (their effects kept:
+        one that may have entered something is checked first); how many. Items to check stay for a person."""
+        with self._writing() as connection:
+            reopened = connection.execute(
+                update(items)
+                .where(items.c.run_id == run_id, items.c.loop == loop, items.c.status.in_(sorted(FAILED)))
+                .values(
+                    status=ItemStatus.PENDING, lease_until=None, token=func.coalesce(items.c.token, 0) + 1
+                )
+            )
+            return int(reopened.rowcount)
+
     def release(self, leases: Sequence[ItemLease]) -> None:
         """Give back items the worker holds: one it never began becomes `pending` again; one begun (by it or a
         worker before it) keeps its record, its lease expired at once, so that the next claim checks it. The
@@ -405,6 +418,10 @@ def _previous(row: Any) -> PreviousItem | None:
     """What the item was before the claim, for the engine's rules; None for an item never begun nor recorded."""
     effects = tuple(effects_of(row["effects"]))
     begun = row["started_at"] is not None
+    if row["status"] == ItemStatus.PENDING and begun:
+        # Failed in an earlier session of the run, reopened (`reopen_failed`): checked first, as an item the
+        # run had begun.
+        return PreviousItem(ItemStatus.IN_PROGRESS, row["outcome"], effects)
     if row["status"] == ItemStatus.PENDING and not effects and row["outcome"] is None:
         return None
     if row["status"] == ItemStatus.IN_PROGRESS and not begun and not effects:

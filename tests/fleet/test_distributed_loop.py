@@ -362,3 +362,60 @@ def test_a_worker_frozen_past_its_lease_loses_the_item_and_its_late_writes_are_r
     workers.stop()
     said = workers.log("bot-a")
     assert f"item {key} of run" in said and "is no longer held by worker bot-a" in said, said[-3000:]
+
+
+def live_jobs(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = text(
+                "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'robo.items' AND status IN ('todo', 'doing')"
+            )
+            return int(connection.execute(query).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_the_run_interrupted_stops_its_jobs_and_resumed_finishes_every_record_once(
+    fleet_url: str, workers: Workers, mock_intranet: MockIntranet, tmp_path: Path
+) -> None:
+    for name in ("bot-a", "bot-b"):
+        workers.start(name)
+    wait_until(lambda: workers.alive() == 2, timeout=120)
+    cases = generate_cases(30, seed=30)
+    source = write_xlsx(cases, tmp_path / "demandes.xlsx")
+    command = [
+        sys.executable, "-m", "runner.cli", "--lang", "en", "run", str(distributed_workflow(tmp_path)),
+        "--store", fleet_url, "--logs", str(tmp_path / "logs"),
+        "-i", f"intranet={mock_intranet.url}", "-i", f"fichier={source}", "-i", "voies=2",
+    ]  # fmt: skip
+    environment = {**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)}
+    parent = subprocess.Popen(
+        command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    wait_until(lambda: finished_items(fleet_url) >= 8, timeout=300)
+    parent.send_signal(signal.SIGINT)  # Ctrl+C: the run stops, and so do its jobs on the workers
+    _out, said = parent.communicate(timeout=120)
+    assert parent.returncode == 130, said
+    wait_until(
+        lambda: live_jobs(fleet_url) == 0, timeout=60
+    )  # each worker finished its item and gave the rest back
+    stopped_at = finished_items(fleet_url)
+    assert stopped_at < len(cases)
+    again = subprocess.run(
+        command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600
+    )
+    assert again.returncode == 0, again.stderr
+    assert "resuming run" in again.stderr
+    entered = Counter(case["reference_externe"] for case in mock_intranet_cases(mock_intranet))
+    assert entered == Counter(case.reference_externe for case in cases)  # each once
+    with RunStore(fleet_url) as store:
+        [run] = store.list_runs()
+        rows = store.run_items(run.id)
+    assert run.status == "succeeded" and {row["status"] for row in rows} == {"done"}
+    engine = create_engine(fleet_url)
+    with engine.connect() as connection:
+        counted = connection.execute(text("SELECT counts FROM runs")).scalar_one()
+    engine.dispose()
+    # The second session counts what the first did as already done, and what it did itself as done.
+    assert (counted["items_skipped"], counted["items_done"]) == (stopped_at, len(cases) - stopped_at)

@@ -266,6 +266,30 @@ class TestLosingNothing:
             ("K-0002", False),
         ]
 
+    def test_a_resumed_run_reopens_its_failed_items_checked_first_and_leaves_those_to_check(
+        self, store: RunStore
+    ) -> None:
+        leases = ItemLeases(store)
+        enqueue(leases, 4)
+        first = leases.claim(RUN, LOOP, "bot-a", 4, 60)
+        submit = Effect("steps[1].steps[2]", "Enregistrer", "browser.fill_form", EffectState.STARTED)
+        for lease, status in zip(
+            first,
+            [ItemStatus.DONE, ItemStatus.FAILED_APPLICATION, ItemStatus.FAILED_BUSINESS, ItemStatus.TO_CHECK],
+            strict=True,
+        ):
+            leases.begin(lease)
+            if lease.key == "K-0001":
+                leases.record_effect(lease, submit)
+            leases.finish(lease, status, error="refusé" if status != ItemStatus.DONE else None)
+        assert leases.reopen_failed(RUN, LOOP) == 2
+        again = leases.claim(RUN, LOOP, "bot-b", 10, 60)
+        assert [lease.key for lease in again] == ["K-0001", "K-0002"]  # done and to-check items stay
+        assert all(lease.reclaimed for lease in again)  # begun before: the engine checks them first
+        assert again[0].previous is not None and again[0].previous.touched == [submit]
+        with pytest.raises(LeaseLost):
+            leases.finish(first[1], ItemStatus.DONE)  # the first session's lease is spent
+
 
 CRASHER = """
 import os, signal, sys
