@@ -46,7 +46,7 @@ from runner.record import (
     SharedLoops,
     from_payload,
 )
-from runner.run import EventDispatcher, RobotContexts, run_redactor, run_settings
+from runner.run import EventDispatcher, RobotContexts, input_paths, run_redactor, run_settings
 
 WORKER_FOLDER = "worker-{name}"  # a worker's folder inside the run's
 
@@ -126,7 +126,7 @@ class EngineLanes:
                         settings=run_settings(workflow, self.settings),
                         redactor=redactor,
                         shared=resources,
-                        input_paths=_input_paths(workflow, context),
+                        input_paths=input_paths(workflow, context.get("inputs") or {}),
                         records_dirs=(self.logs_dir.resolve(), folder),
                         dispatch=dispatch,
                     ),
@@ -227,14 +227,4 @@ def _loop_of(shared: SharedLoop) -> tuple[Workflow, ForEachStep]:
             return workflow, step
     raise ConfigurationError(
         _("the workflow of run {run_id} has no loop {loop}").format(run_id=shared.run_id, loop=shared.loop)
-    )
-
-
-def _input_paths(workflow: Workflow, context: Mapping[str, Any]) -> tuple[Path, ...]:
-    """The run's input files and folders (robots never write into them)."""
-    inputs = context.get("inputs") or {}
-    return tuple(
-        Path(inputs[name])
-        for name, spec in workflow.inputs.items()
-        if spec.type in ("file", "folder") and isinstance(inputs.get(name), str) and inputs[name]
     )

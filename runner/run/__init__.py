@@ -5,7 +5,7 @@ from runner.run.display import VIRTUAL_SCREEN, virtual_display
 from runner.run.folders import LOGS_FOLDER, logs_beside
 from runner.run.options import NOT_STARTED, RunOptions, RunOutcome, StartedRun
 from runner.run.project import PROJECT_FILE, Project, find_project_file, load_project
-from runner.run.recording import EventDispatcher, RobotContexts, run_redactor, run_settings
+from runner.run.recording import EventDispatcher, RobotContexts, input_paths, run_redactor, run_settings
 from runner.run.session import run_workflow
 from runner.run.summary import print_outcome
 
@@ -22,6 +22,7 @@ __all__ = [
     "RunRefused",
     "StartedRun",
     "find_project_file",
+    "input_paths",
     "load_project",
     "logs_beside",
     "print_outcome",

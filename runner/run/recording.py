@@ -64,6 +64,15 @@ def run_redactor(
     return redactor
 
 
+def input_paths(workflow: Workflow, inputs: Mapping[str, Any]) -> tuple[Path, ...]:
+    """The run's input files and folders (robots never write into them)."""
+    return tuple(
+        Path(inputs[name])
+        for name, spec in workflow.inputs.items()
+        if spec.type in ("file", "folder") and isinstance(inputs.get(name), str) and inputs[name]
+    )
+
+
 def run_settings(workflow: Workflow, asked: Mapping[str, Any]) -> dict[str, Any]:
     """The robots' settings: the workflow's `browser:` and `desktop:` sections, under what the run was asked."""
     settings: dict[str, Any] = dict(asked)

@@ -63,7 +63,7 @@ from runner.run.claims import RunRefused, claim, release, resuming, say, stopped
 from runner.run.display import virtual_display
 from runner.run.folders import WrittenFolders, leftover_folders
 from runner.run.options import NOT_STARTED, RunOptions, RunOutcome, StartedRun, new_run_id
-from runner.run.recording import EventDispatcher, RobotContexts, run_redactor, run_settings
+from runner.run.recording import EventDispatcher, RobotContexts, input_paths, run_redactor, run_settings
 from runner.run.signals import stop_on_signals
 
 
@@ -166,11 +166,6 @@ def _execute(
         },
     }
     shared = SharedResources()
-    input_paths = tuple(
-        Path(inputs[name])
-        for name, spec in workflow.inputs.items()
-        if spec.type in ("file", "folder") and isinstance(inputs.get(name), str) and inputs[name]
-    )
     make_context = RobotContexts(
         run_id=run_id,
         workflow=workflow,
@@ -179,7 +174,7 @@ def _execute(
         settings=run_settings(workflow, options.settings),
         redactor=redactor,
         shared=shared,
-        input_paths=input_paths,
+        input_paths=input_paths(workflow, inputs),
         records_dirs=(options.logs_dir.resolve(), run_dir),
         dispatch=dispatch,
     )
