@@ -27,11 +27,11 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[2]
-RECORDS = int(os.environ.get("ROBO_FLEET_RECORDS", "60"))
+RECORDS = int(os.environ.get("ROBO_FLEET_RECORDS", "30"))
 # The records of issue 18's Must-show tests (a worker killed, another stopped; then with server errors after saving):
 # 300 each in `make soak` (measured: 156 s and about 300 s), fewer in `make test`.
 CHAOS_RECORDS = int(os.environ.get("ROBO_FLEET_CHAOS_RECORDS", "120"))
-FAULTY_RECORDS = int(os.environ.get("ROBO_FLEET_FAULTY_RECORDS", "60"))
+FAULTY_RECORDS = int(os.environ.get("ROBO_FLEET_FAULTY_RECORDS", "40"))
 LEASE = "4"  # seconds: a killed worker's items go to another worker soon
 
 
