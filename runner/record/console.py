@@ -200,7 +200,14 @@ class ConsoleSink:
             self._line(_run_line(event))
 
     def _item_line(self, event: ItemFinished) -> str:
-        """`[7/20] REF-2026-0007 ✓ DOS-2026-000042 (0.5 s)`: where the loop is, the item, what it gave."""
+        """`[7/20] REF-2026-0007 ✓ DOS-2026-000042 (0.5 s)`: where the loop is, the item, what it gave; and, for an
+        item a fleet's worker did, which one (`— bot-2`)."""
+        line = self._item_text(event)
+        if event.worker is None:
+            return line
+        return _("{line} — {worker}").format(line=line, worker=event.worker)
+
+    def _item_text(self, event: ItemFinished) -> str:
         loop = self._loops.get(event.loop)
         position = (
             _("[{done}/{total}]").format(done=loop.finished, total=loop.total)

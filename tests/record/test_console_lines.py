@@ -131,6 +131,25 @@ def test_a_failed_item_says_why_on_its_line() -> None:
     )
 
 
+def test_an_item_a_fleet_worker_did_names_the_worker() -> None:
+    stream = io.StringIO()
+    console = ConsoleSink(stream, live=False)
+    console.handle(LoopStarted(run_id="r", loop="steps[1]", name="Saisie", total=1))
+    console.handle(
+        ItemFinished(
+            run_id="r",
+            loop="steps[1]",
+            key="REF-1",
+            index=0,
+            status=ItemStatus.DONE,
+            duration=0.5,
+            worker="bot-compta-2",
+        )
+    )
+    console.close()
+    assert re.search(r"\[1/1\] REF-1 ✓ \(0\.5 s\) — bot-compta-2$", stream.getvalue(), re.M)
+
+
 def test_on_a_terminal_the_bar_shows_done_total_failures_and_a_labelled_time_left() -> None:
     stream = io.StringIO()
     console = ConsoleSink(stream, live=True)
