@@ -255,15 +255,18 @@ def print_run(store: RunStore, run_id: str, out: Say, err: Say, *, fmt: str) -> 
     console.print(steps_table)
     others = [row for row in item_rows if row["status"] != ItemStatus.TO_CHECK]
     if others:
-        items_table = Table(_("loop"), "#", _("key"), _("status"), _("error"), title=_("work items"))
+        by_workers = any(row.get("worker") for row in others)  # a loop a fleet's workers did: who did each
+        columns = [_("loop"), "#", _("key"), _("status"), _("error"), *([_("worker")] if by_workers else [])]
+        items_table = Table(*columns, title=_("work items"))
         for row in others:
-            items_table.add_row(
+            cells = [
                 row["loop"],
                 str(row["position"] + 1),
                 _cell(row["key"]),
                 item_status_text(row["status"]),
                 _cell(row["error"]),
-            )
+            ]
+            items_table.add_row(*cells, *([_cell(row.get("worker"))] if by_workers else []))
         console.print(items_table)
     if to_check:
         title = ngettext(
