@@ -29,7 +29,7 @@ from runner.language.steps import (
     StepBase,
     holds_steps,
 )
-from runner.language.values import IDENTIFIER, RESERVED_NAMES, OnError, RetryPolicy
+from runner.language.values import IDENTIFIER, QUEUE_NAME, RESERVED_NAMES, OnError, RetryPolicy
 from runner.language.wording import (
     CHOICE_SYNONYMS,
     MAPPING_EXAMPLES,
@@ -177,6 +177,30 @@ class _Parser:
                 _("'{name}' should name Tesseract's languages, joined by +").format(name=".".join(names)),
                 found=show(value),
                 hint=_('e.g. "fra" or "fra+eng" (the names of its language data: tesseract --list-langs)'),
+            )
+        elif kind == "yes_no_word":
+            self.error(
+                where,
+                "wrong-type",
+                _("'{name}' is {value}: write true or false (in YAML, without quotes)").format(
+                    name=".".join(names), value=show(value)
+                ),
+                hint=_("true: the fleet's workers do the items; the name of a queue: only its workers"),
+            )
+        elif (
+            kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == QUEUE_NAME.pattern
+        ):
+            self.error(
+                where,
+                "wrong-type",
+                _("'{name}' should be true, false or the name of a queue of the fleet").format(
+                    name=".".join(names)
+                ),
+                found=show(value),
+                hint=_(
+                    "a queue's name is lowercase letters, digits, - and _ (e.g. compta), as given to"
+                    " robo worker --queues"
+                ),
             )
         elif (
             kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == IDENTIFIER.pattern

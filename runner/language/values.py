@@ -37,6 +37,21 @@ def not_blank(text: str) -> str:
     return text
 
 
+QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+YES_NO_WORDS = frozenset({"oui", "non", "yes", "no", "vrai", "faux", "on", "off", "y", "n"})
+"""Words a person writes for true or false: never a queue's name (`distribute: oui` means true)."""
+
+
+def not_yes_no(name: str) -> str:
+    if name in YES_NO_WORDS:
+        raise PydanticCustomError(
+            "yes_no_word", "'{name}' reads as yes or no, not as a queue", {"name": name}
+        )
+    return name
+
+
+QueueName = Annotated[str, Field(pattern=QUEUE_NAME.pattern), AfterValidator(not_yes_no)]
+"""The name of a fleet's queue (`distribute: compta`): the workers started with `robo worker --queues compta`."""
 Name = Annotated[Identifier, AfterValidator(not_reserved)]
 """A name a step defines for the steps after it (`save`, `set`, a loop's `as`)."""
 PositiveSeconds = Annotated[Duration, Field(gt=0, le=7 * 86_400)]

@@ -17,7 +17,7 @@ from runner.language.steps.base import (
     StepRunner,
     find_template,
 )
-from runner.language.values import KeyDuplicates, Name, OnError, RetryPolicy
+from runner.language.values import KeyDuplicates, Name, OnError, QueueName, RetryPolicy
 
 if TYPE_CHECKING:
     from runner.language.steps import Step
@@ -41,7 +41,7 @@ class ForEachStep(StepBase):
         description="Two items with the same key: refuse to start (error), or number them (D1#2).",
     )
     parallel: Annotated[int, Field(ge=1, le=32)] | str = 1
-    distribute: bool | Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = Field(
+    distribute: bool | QueueName = Field(
         False,
         description=(
             "Spread the items over the fleet's workers (true, or the name of the queue whose workers can do"
