@@ -8,7 +8,8 @@ and a new database, and must leave every record entered exactly once. The four v
 `ROBO_BENCH_FLEET_ROUNDS` times (2), every other round in the reverse order; each keeps its best time. Reported: the
 records per second of the whole run (`robo run`'s wall time, from its start to its end, the workers already
 started) and of the loop alone (its first item's start to its last item's end, from the run store), the ratios
-2 workers / 1, 4 workers / 1 and fleet of 1 / local, the items each worker did, and the machine's load average.
+2 workers / 1, 4 workers / 1 and fleet of 1 / local, the items each worker did (in the last round), and the
+machine's 1-minute load average during each measurement.
 """
 
 from __future__ import annotations
