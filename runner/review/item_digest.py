@@ -31,9 +31,8 @@ class ItemDigest:
     failed: list[dict[str, Any]] = field(default_factory=list)
     others: list[dict[str, Any]] = field(default_factory=list)
     failed_beyond: int = 0  # failed items not kept (beyond `limit`): counted, not shown
-    by_workers: bool = (
-        False  # some item was done by a fleet's worker (its `worker` column): the report says who
-    )
+    # some item was done by a fleet's worker (its `worker` column): the report says who did each
+    by_workers: bool = False
 
     @property
     def shown(self) -> list[dict[str, Any]]:
