@@ -23,6 +23,7 @@ BENCHMARKS = [
     "desktop",
     "documents",
     "console",
+    "fleet",
 ]
 RESULTS = Path(__file__).parent / "results"
 

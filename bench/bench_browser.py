@@ -8,6 +8,7 @@ one-lane variants run in turns, `ROBO_BENCH_ROUNDS` times (2), each keeping its 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,24 @@ def _check_store(url: str) -> None:
         raise RuntimeError(f"expected {RECORDS} distinct records, the intranet holds {len(references)}")
 
 
+@contextlib.contextmanager
+def serving_intranet(data_dir: Path) -> Iterator[str]:
+    """The mock intranet in a process of its own, its data in `data_dir`; its address."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.mock_intranet", "serve", "--json", "--data", str(data_dir)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        yield str(json.loads(server.stdout.readline())["url"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def _reset(url: str) -> None:
     httpx.post(f"{url}/api/test/reset", headers=TOKEN_HEADER, timeout=30).raise_for_status()
 
@@ -139,24 +159,7 @@ def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         data = write_csv(generate_cases(RECORDS, seed=11), work / "demandes.csv")
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.mock_intranet",
-                "serve",
-                "--json",
-                "--data",
-                str(work / "intranet"),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            url = json.loads(server.stdout.readline())["url"]
+        with serving_intranet(work / "intranet") as url:
             env = {
                 **os.environ,
                 "ROBO_SECRET_IDENTIFIANT": "agent1",
@@ -227,6 +230,3 @@ def run() -> dict[str, Any]:
                 "fill_form may beat it"
             )
             return results
-        finally:
-            server.terminate()
-            server.wait(timeout=30)

@@ -96,3 +96,28 @@ def test_the_console_benchmark_answers_every_page_over_a_small_store(monkeypatch
         bench_console.run()
     )  # each page is asserted to answer 200 (a gate refusing the bench's client fails)
     assert result["items"] == 100 and result["within_limit"]
+
+
+def test_the_fleet_benchmark_runs_its_variants_in_turns_every_other_round_reversed() -> None:
+    from bench.bench_fleet import VARIANTS, schedule
+
+    assert VARIANTS == ["local", "fleet_1_workers", "fleet_2_workers", "fleet_4_workers"]
+    assert schedule(3) == [*VARIANTS, *VARIANTS[::-1], *VARIANTS]
+
+
+@pytest.mark.slow
+def test_the_fleet_benchmark_measures_each_variant_on_a_few_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import bench_fleet
+    from tests.postgres import postgres_bin_dir
+
+    if postgres_bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed here: run 'make sysdeps' (Debian's postgresql)")
+    monkeypatch.setattr(bench_fleet, "RECORDS", 4)
+    monkeypatch.setattr(bench_fleet, "ROUNDS", 1)
+    result = bench_fleet.run()  # each variant is checked to enter the 4 records once (else it raises)
+    assert result["records"] == 4
+    assert result["local"]["items_by_worker"] == {"-": 4}  # no worker of a fleet: the run did them
+    for count in (1, 2, 4):
+        done = result[f"fleet_{count}_workers"]["items_by_worker"]
+        assert sum(done.values()) == 4 and set(done) <= {f"bot-{n}" for n in range(count)}
+    assert set(result["speed_up_loop"]) == {"2_workers_vs_1", "4_workers_vs_1", "fleet_1_worker_vs_local"}

@@ -121,11 +121,13 @@ async def run_detail(request: Request) -> Response:
     verdict = None
     if run_dir and (run_dir / AUDIT_LOG_NAME).is_file():
         verdict = verify_audit_log(run_dir / AUDIT_LOG_NAME, record.last_hash)
+    run_items = it.store.run_items(record.id)
     return it.page(
         request,
         "run.html.j2",
         run=record,
-        items=it.store.run_items(record.id),
+        items=run_items,
+        by_workers=any(item["worker"] for item in run_items),  # a distributed loop's: each says its worker
         steps=steps_by_item,
         files=_run_files(run_dir, it.logs_dir) if run_dir else [],
         verdict=verdict,

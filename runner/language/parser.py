@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from robots.desktop import OCR_LANGUAGES, DesktopSettings
+from robots.desktop import DesktopSettings
 from robots.kit import N_, Span, _, format_number
 from runner.language.diagnostics import Diagnostic, did_you_mean, did_you_mean_text, either, one_of
 from runner.language.loader import LoadedDocument, Location, SpanIndex
@@ -29,7 +29,7 @@ from runner.language.steps import (
     StepBase,
     holds_steps,
 )
-from runner.language.values import IDENTIFIER, QUEUE_NAME, RESERVED_NAMES, OnError, RetryPolicy
+from runner.language.values import IDENTIFIER, RESERVED_NAMES, OnError, RetryPolicy
 from runner.language.wording import (
     CHOICE_SYNONYMS,
     MAPPING_EXAMPLES,
@@ -44,6 +44,7 @@ from runner.language.wording import (
     params_example,
     salvage,
     show,
+    text_value_problem,
     type_adapter,
     type_kind,
     type_phrase,
@@ -170,38 +171,8 @@ class _Parser:
                 if where == ("name",)
                 else _("say what this step does, e.g. 'name: Saisir le dossier', or leave 'name' out"),
             )
-        elif kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == OCR_LANGUAGES:
-            self.error(
-                where,
-                "wrong-type",
-                _("'{name}' should name Tesseract's languages, joined by +").format(name=".".join(names)),
-                found=show(value),
-                hint=_('e.g. "fra" or "fra+eng" (the names of its language data: tesseract --list-langs)'),
-            )
-        elif kind == "yes_no_word":
-            self.error(
-                where,
-                "wrong-type",
-                _("'{name}' is {value}: write true or false (in YAML, without quotes)").format(
-                    name=".".join(names), value=show(value)
-                ),
-                hint=_("true: the fleet's workers do the items; the name of a queue: only its workers"),
-            )
-        elif (
-            kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == QUEUE_NAME.pattern
-        ):
-            self.error(
-                where,
-                "wrong-type",
-                _("'{name}' should be true, false or the name of a queue of the fleet").format(
-                    name=".".join(names)
-                ),
-                found=show(value),
-                hint=_(
-                    "a queue's name is lowercase letters, digits, - and _ (e.g. compta), as given to"
-                    " robo worker --queues"
-                ),
-            )
+        elif said := text_value_problem(problem, ".".join(names)):
+            self.error(where, "wrong-type", said[0], found=show(value), hint=said[1])
         elif (
             kind == "string_pattern_mismatch" and problem.get("ctx", {}).get("pattern") == IDENTIFIER.pattern
         ):

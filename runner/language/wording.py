@@ -14,7 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from robots.kit import N_, _, ngettext
 from runner.language.diagnostics import did_you_mean_text, either, quoted
-from runner.language.values import IDENTIFIER
+from runner.language.values import IDENTIFIER, QUEUE_NAME
 
 
 def bad_name_message(value: Any) -> str:
@@ -373,3 +373,37 @@ def show(value: Any) -> str:
         return _("nothing (null)")
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def text_value_problem(problem: Any, name: str) -> tuple[str, str] | None:
+    """What to say of a text that does not have the form its key asks (a pattern of the language's types, a yes
+    or no word where a name is expected): the message and a hint; None for a problem with no words of its own."""
+    from robots.desktop import OCR_LANGUAGES
+
+    if problem["type"] == "yes_no_word":
+        return (
+            _("'{name}' is {value}: write true or false (in YAML, without quotes)").format(
+                name=name, value=repr(problem.get("input"))
+            ),
+            _("true: the fleet's workers do the items; the name of a queue: only its workers"),
+        )
+    if problem["type"] != "string_pattern_mismatch":
+        return None
+    pattern = str(problem.get("ctx", {}).get("pattern"))
+    words = {
+        OCR_LANGUAGES: (
+            N_("'{name}' should name Tesseract's languages, joined by +"),
+            N_('e.g. "fra" or "fra+eng" (the names of its language data: tesseract --list-langs)'),
+        ),
+        QUEUE_NAME.pattern: (
+            N_("'{name}' should be true, false or the name of a queue of the fleet"),
+            N_(
+                "a queue's name is lowercase letters, digits, - and _ (e.g. compta), as given to"
+                " robo worker --queues"
+            ),
+        ),
+    }
+    if pattern not in words:
+        return None
+    message, hint = words[pattern]
+    return _(message).format(name=name), _(hint)

@@ -31,6 +31,8 @@ class ItemDigest:
     failed: list[dict[str, Any]] = field(default_factory=list)
     others: list[dict[str, Any]] = field(default_factory=list)
     failed_beyond: int = 0  # failed items not kept (beyond `limit`): counted, not shown
+    # some item was done by a fleet's worker (its `worker` column): the report says who did each
+    by_workers: bool = False
 
     @property
     def shown(self) -> list[dict[str, Any]]:
@@ -60,6 +62,8 @@ def digest_items(store: RunStore, run_id: str, limit: int) -> ItemDigest:
             status = str(mapping["status"])
             digest.counts[status] += 1
             _mark_started(digest.started, str(mapping["loop"]), int(mapping["position"]))
+            if mapping["worker"]:
+                digest.by_workers = True
             for name in mapping["outcome"] or {}:
                 if name not in ("key", "status", "error") and name not in digest.outcome_columns:
                     if len(digest.outcome_columns) < MAX_OUTCOME_COLUMNS:

@@ -136,6 +136,7 @@ class ReportData:
     not_started: list[NotStarted]
     items_unknown: bool  # the run stopped before any loop was given its items: their number is not known
     outcome_columns: list[str]
+    worker_column: bool  # some item of a distributed loop was done by a fleet's worker: each row says which
     logs: list[dict[str, Any]]
     slowest: list[StepStats]
     artifacts: list[Artifact]
@@ -426,6 +427,7 @@ def gather(store: RunStore, run_id: str) -> ReportData:
         not_started=not_started,
         items_unknown=items_unknown,
         outcome_columns=digest.outcome_columns,
+        worker_column=digest.by_workers,
         logs=facts.logs,
         slowest=sorted(facts.stats.values(), key=lambda s: s.total, reverse=True)[:10],
         artifacts=facts.artifacts,

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -164,3 +165,23 @@ def test_the_filters_offer_the_statuses_and_triggers_in_the_readers_words(filled
     assert '<option value="completed_with_errors">terminé avec des erreurs</option>' in french
     assert '<option value="manual">à la demande</option>' in french
     assert "<td>à la demande</td>" in french  # each run's trigger too, not the stored word
+
+
+def test_a_run_page_names_the_worker_of_each_item_a_fleet_did(filled: Filled, tmp_path: Path) -> None:
+    from tests.fleet.recorded import record_fleet_run
+
+    done_by = {"DOS-101": "bot-1", "DOS-102": "<script>alert('bot')</script>", "DOS-103": "bot-1"}
+    record_fleet_run(filled.store, "20261201-flotte", tmp_path / "logs" / "flotte", done_by)
+    page = filled.client.get("/runs/20261201-flotte")
+    assert page.status_code == 200
+    assert "<script>" not in page.text
+    names = re.findall(
+        r'<span class="key">([^<]+)</span> — [^<]+ — <span class="worker">worker ([^<]+)</span>', page.text
+    )
+    assert names == [
+        ("DOS-101", "bot-1"),
+        ("DOS-102", "&lt;script&gt;alert(&#39;bot&#39;)&lt;/script&gt;"),
+        ("DOS-103", "bot-1"),
+    ]
+    local = filled.client.get(f"/runs/{filled.plain.run_id}")  # a run without a fleet: no worker named
+    assert local.status_code == 200 and 'class="worker"' not in local.text

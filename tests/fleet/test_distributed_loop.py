@@ -4,6 +4,7 @@ every record entered once, the run's records saying which worker did each."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -157,6 +158,13 @@ def test_three_workers_enter_every_record_once_and_the_run_says_who_did_each(
         rows = store.run_items(outcome.run_id or "")
     assert len(rows) == RECORDS and {row["status"] for row in rows} == {"done"}
     assert {row["worker"] for row in rows} <= {"bot-0", "bot-1", "bot-2"}
+    # The run's report says which worker did each item.
+    assert outcome.report is not None
+    report = outcome.report.read_text(encoding="utf-8")
+    for row in rows:
+        assert re.search(
+            rf'>{re.escape(row["key"])}</td>.*?<td class="worker">{row["worker"]}</td>', report, re.S
+        )
     finished = recorder.of("item_finished")
     assert sorted(event.key for event in finished) == sorted(case.reference_externe for case in cases)
     assert {event.worker for event in finished} == {row["worker"] for row in rows}

@@ -248,3 +248,36 @@ class TestOnePass:
         text = text_of(checker)
         assert re.search(r"Audit log intact: \d+ records", text)  # checked in that same pass
         assert "Where the time went" in text and "début de la saisie" in text
+
+
+class TestWhoDidEachItem:
+    """A distributed loop's items name the fleet's worker that did each; a run without a fleet shows no such column."""
+
+    def test_each_item_of_a_run_done_by_workers_names_its_worker(self, tmp_path: Path) -> None:
+        from tests.fleet.recorded import record_fleet_run
+
+        done_by = {"A-1": "bot-1", "A-2": "poste-<b>2</b>", "A-3": "bot-1"}
+        with RunStore(default_store_url(tmp_path / "logs")) as store:
+            record_fleet_run(store, "20261201-flotte", tmp_path / "logs" / "run", done_by)
+            written = write_report(store, "20261201-flotte", tmp_path / "rapport.html")
+        html = written.read_text(encoding="utf-8")
+        checker = TagChecker()
+        checker.feed(html)
+        assert checker.open == []
+        assert "<th>Worker</th>" in html
+        rows = re.findall(r'<td class="key">([^<]+)</td>\s*<td><span[^>]*>[^<]*</span></td>\s*'
+                          r'<td class="worker">([^<]*)</td>', html)  # fmt: skip
+        assert rows == [("A-1", "bot-1"), ("A-2", "poste-&lt;b&gt;2&lt;/b&gt;"), ("A-3", "bot-1")]
+        assert "<b>2</b>" not in html  # a worker's name is text, never markup
+
+    def test_a_run_without_a_fleet_has_no_worker_column(
+        self, mixed_outcome: tuple[RunOutcome, str, TagChecker]
+    ) -> None:
+        _, html, _ = mixed_outcome
+        assert "<th>Worker</th>" not in html and 'class="worker' not in html
+
+    @pytest.fixture
+    def mixed_outcome(self, run_yaml: WorkflowRunner) -> tuple[RunOutcome, str, TagChecker]:
+        outcome, _ = run_yaml(MIXED)
+        html, checker = read_report(outcome)
+        return outcome, html, checker
