@@ -257,8 +257,8 @@ def worker(
     logs: LogsOption = None,
     store: StoreOption = None,
 ) -> None:
-    """Do the fleet's jobs: the items of the runs' shared loops, until stopped (SIGTERM: the current item is
-    finished, the rest given back)."""
+    """Do the fleet's jobs: the items of the runs' shared loops and the runs a schedule service sends, until
+    stopped (SIGTERM: the current item is finished, the rest given back)."""
     from sqlalchemy.engine import make_url
 
     folder, url = store_of(project, logs, store)
@@ -279,7 +279,9 @@ def worker(
                 name=name or "?", queues=", ".join(wanted) or _("every queue"), url=shown
             )
         )
-        run_worker(url, EngineLanes(url, folder), queues=wanted, concurrency=concurrency, name=name)
+        run_worker(
+            url, EngineLanes(url, folder), queues=wanted, concurrency=concurrency, name=name, logs_dir=folder
+        )
     except ImportError:
         say_error(
             ConfigurationError(
