@@ -41,6 +41,7 @@ from runner.schedule import (
     FireOutcome,
     FireStatus,
     ScheduleDatabase,
+    fire_key,
     fire_label,
     load_schedules,
     parse_fire_key,
@@ -168,8 +169,6 @@ class FleetLauncher(FireLauncher):
 
 def job_payload(job: FireJob, due: dt.datetime, fire_id: int, kind: str) -> dict[str, Any]:
     """What a fire's job carries: the workflow, the schedule's inputs, the fire. No secret, no notify targets."""
-    from runner.schedule.database import fire_key
-
     return {
         "fire_id": fire_id,
         "schedule": job.job_id,

@@ -10,7 +10,7 @@ from runner.schedule.commands import (
     set_paused,
 )
 from runner.schedule.database import MIGRATIONS as SCHEDULE_MIGRATIONS
-from runner.schedule.database import ScheduleDatabase, fires, parse_fire_key
+from runner.schedule.database import ScheduleDatabase, fire_key, fires, parse_fire_key
 from runner.schedule.jobs import load_schedules, workflow_files
 from runner.schedule.launch import (
     FireJob,
@@ -51,6 +51,7 @@ __all__ = [
     "ServiceState",
     "SmtpSettings",
     "body_text",
+    "fire_key",
     "fire_label",
     "fires",
     "list_schedules",
