@@ -30,7 +30,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from procrastinate.exceptions import AlreadyEnqueued
+
 from robots.kit import _
+from runner.events import RunStatus
 from runner.fleet.jobs import libpq_url
 from runner.schedule import (
     ACTIVE_FIRES,
@@ -55,6 +58,7 @@ log = logging.getLogger("robo.schedule")
 RUN_TASK = "robo.run"  # the Procrastinate task that carries a scheduled run to a worker
 HOUSEKEEPING_QUEUE = "robo"  # as runner.fleet.worker's: the queue every worker does
 LIVE_JOB_STATUSES = ("todo", "doing")
+STOP_POLL = 0.5  # seconds between two looks at whether the worker is asked to stop, during a run
 WORKER_OWNER = "worker:"  # a fire's owner while a fleet's worker runs it: `worker:<its name>`
 
 
@@ -103,8 +107,6 @@ class FleetLauncher(FireLauncher):
         self._app.close()
 
     def _run(self, job: FireJob, due: dt.datetime, fire_id: int, kind: str, label: str) -> FireOutcome | None:
-        from procrastinate.exceptions import AlreadyEnqueued
-
         if self.closing.is_set():
             return super()._run(job, due, fire_id, kind, label)  # records it not started
         queue = workflow_queue(job.workflow_file)
@@ -199,7 +201,23 @@ def register_run_task(app: procrastinate.App, url: str, logs_dir: Path) -> None:
         job = FireJob(
             schedule, workflow, workflow_file, dict(inputs), timezone, notify_of(schedule, workflow_file)
         )
-        run_fire(url, logs_dir, context.worker_name or "worker", fire_id, job, parse_fire_key(due))
+        outcome = run_fire(
+            url,
+            logs_dir,
+            context.worker_name or "worker",
+            fire_id,
+            job,
+            parse_fire_key(due),
+            should_stop=context.should_abort,
+        )
+        if outcome is STOPPED and context.job.task_kwargs:  # the worker stops: the job goes back to the queue
+            again = context.app.configure_task(
+                RUN_TASK, queue=context.job.queue, queueing_lock=fire_lock(fire_id)
+            )
+            try:
+                again.defer(**context.job.task_kwargs)
+            except AlreadyEnqueued:
+                pass
 
 
 def notify_of(schedule: str, workflow_file: str) -> dict[str, Any] | None:
@@ -211,6 +229,11 @@ def notify_of(schedule: str, workflow_file: str) -> dict[str, Any] | None:
     return next((spec.notify for spec in loaded.specs if spec.job_id == schedule), None)
 
 
+STOPPED = FireOutcome(0, "stopped", None)
+"""What `run_fire` returns when the worker was asked to stop: the run stopped after its current step, recorded
+interrupted; the fire is still running, its job is to be sent again so that a worker resumes the run."""
+
+
 def run_fire(
     url: str,
     logs_dir: Path,
@@ -220,9 +243,11 @@ def run_fire(
     due: dt.datetime,
     *,
     environ: Mapping[str, str] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> FireOutcome | None:
     """A worker runs a fire's workflow and records its outcome; None when the fire had its outcome already (its
-    job was done once and retried)."""
+    job was done once and retried); `STOPPED` when `should_stop` said so during the run (SIGTERM to the worker):
+    the run then stops after its current step and the fire's outcome is left to the run's resumption."""
     from zoneinfo import ZoneInfo
 
     from runner.fleet.distributor import fleet_distributor
@@ -249,9 +274,12 @@ def run_fire(
             "ROBO_SCHEDULE_ID": job.job_id,
             "ROBO_SCHEDULED_FOR": due.astimezone(ZoneInfo(job.timezone)).isoformat(),
         }
-        done = threading.Event()
+        done, stop = threading.Event(), threading.Event()
         keeper = threading.Thread(
-            target=_keep_lock, args=(db, fire_id, done), name=f"fire {fire_id} lock", daemon=True
+            target=_keep_lock,
+            args=(db, fire_id, done, stop, should_stop),
+            name=f"fire {fire_id} lock",
+            daemon=True,
         )
         keeper.start()
         try:
@@ -264,8 +292,17 @@ def run_fire(
                     environ=run_environ,
                     resume_unfinished=True,
                     distributor=fleet_distributor(),
+                    stop=stop,
                 ),
             )
+            if stop.is_set() and result.status == RunStatus.INTERRUPTED:
+                log.info(
+                    "%s",
+                    _("{fire}: run {run_id} interrupted: the worker is stopping; another resumes it").format(
+                        fire=label, run_id=result.run_id
+                    ),
+                )
+                return STOPPED
             first = result.diagnostics[0] if result.diagnostics else None
             outcome = FireOutcome(
                 fire_id,
@@ -298,8 +335,22 @@ def run_fire(
         db.close()
 
 
-def _keep_lock(db: ScheduleDatabase, fire_id: int, done: threading.Event) -> None:
-    while not done.wait(REFRESH):
+def _keep_lock(
+    db: ScheduleDatabase,
+    fire_id: int,
+    done: threading.Event,
+    stop: threading.Event,
+    should_stop: Callable[[], bool],
+) -> None:
+    """While the run lasts: extend the fire's lock every `REFRESH` seconds, and stop the run when the worker
+    is asked to stop."""
+    extended = time.monotonic()
+    while not done.wait(STOP_POLL):
+        if not stop.is_set() and should_stop():
+            stop.set()
+        if time.monotonic() - extended < REFRESH:
+            continue
+        extended = time.monotonic()
         try:
             db.extend_fire(fire_id, LOCK_TTL)
         except Exception as exc:  # a database hiccup must not abandon the run

@@ -315,6 +315,44 @@ def test_a_worker_killed_mid_run_has_its_job_retried_and_the_run_resumed(
     assert (queue, status, attempts) == ("robo", "succeeded", 2)  # taken again after the kill
 
 
+def test_a_worker_stopped_mid_run_interrupts_it_and_another_worker_resumes_it(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    folder = tmp_path / "passage"
+    folder.mkdir()
+    (folder / "porte").mkdir()
+    fleet.serve("service-1")
+    fleet.worker("bot-1")
+    wait_until(lambda: fleet.alive_workers() == 1, timeout=120)
+    (fleet.folder / "passage.yaml").write_text(
+        PASSAGE.format(at=soon(4), folder=folder, items=ITEMS, gated=GATED_ITEM), encoding="utf-8"
+    )
+    output = folder / "sortie.csv"
+
+    def rows() -> list[str]:
+        return output.read_text(encoding="utf-8").split()[1:] if output.exists() else []
+
+    wait_until(lambda: len(rows()) == GATED_ITEM, timeout=120)
+    fleet.processes["bot-1"].send_signal(signal.SIGTERM)  # as systemd stops it
+    fleet.worker("bot-2")
+    (folder / "porte" / "ouverte").write_text("oui", encoding="utf-8")  # the current step ends
+    assert fleet.processes["bot-1"].wait(timeout=60) == 0
+    fires = wait_until(
+        lambda: [fire for fire in fleet.fires() if fire["status"] not in ("queued", "claimed", "running")],
+        timeout=120,
+    )
+    assert [fire["status"] for fire in fires] == ["succeeded"], fleet.logs()
+    with RunStore(fleet.url) as store:
+        (run,) = store.list_runs(limit=10)
+    assert run.status == "succeeded" and run.sessions == 2
+    assert fires[0]["run_id"] == run.id and fires[0]["owner"] == "worker:bot-2"
+    assert sorted(rows(), key=int) == [str(n) for n in range(ITEMS)]  # each item once
+    # The stopped worker's job ended; the one it sent again for the fire was done by the other worker.
+    jobs = [(status, args) for _id, _queue, status, args, _n in sorted(fleet.jobs())]
+    assert [args["fire_id"] for _status, args in jobs] == [fires[0]["id"]] * 2
+    assert jobs[-1][0] == "succeeded", jobs
+
+
 async def retry(url: str) -> int:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(url)))
     async with app.open_async():
