@@ -274,6 +274,13 @@ def worker(
                 hint=_("set ROBO_STORE_URL to the fleet's PostgreSQL database, then run: robo db upgrade"),
             )
         wanted = [queue.strip() for queue in (queues or "").split(",") if queue.strip()]
+        import sys
+
+        from runner.schedule import setup_logging
+
+        setup_logging(
+            sys.stderr
+        )  # the scheduled runs it does, one line each, as the schedule service logs them
         err(
             _("worker {name} doing the jobs of {queues} from {url}").format(
                 name=name or "?", queues=", ".join(wanted) or _("every queue"), url=shown

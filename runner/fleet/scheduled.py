@@ -13,7 +13,8 @@ own, runs the workflow with `runner.run.run_workflow` (in its logs folder, on th
 loops shared out to the fleet too), extends the fire's lock while it runs, and records the fire's outcome and
 sends its notifications as the local launcher does.
 
-A worker killed mid-run leaves its job `doing`: the fleet's stalled-job retry puts it back in the queue, and the
+A worker asked to stop (SIGTERM) stops the run after its current step (recorded interrupted) and sends the fire's
+job again; the worker that takes it resumes the run. A worker killed mid-run leaves its job `doing`: the fleet's stalled-job retry puts it back in the queue, and the
 worker that takes it again resumes the unfinished run of the same workflow and inputs (`resume_unfinished`), not a
 new one. While the job waits or is done, every service extends the fire's lock (its run holds the workflow's
 place); a fire whose job ended without recording its run (the job failed, or was cancelled) is recorded lost.
