@@ -24,10 +24,10 @@ import procrastinate
 import pytest
 from sqlalchemy import create_engine, text
 
-from runner.fleet import RUN_TASK, FleetLauncher, libpq_url, retry_stalled_jobs, upgrade_databases
+from runner.fleet import RUN_TASK, FleetLauncher, libpq_url, retry_stalled_jobs, run_fire, upgrade_databases
 from runner.fleet.scheduled import job_payload, workflow_queue
 from runner.record import RunStore
-from runner.schedule import FireJob, FireStatus, ScheduleDatabase
+from runner.schedule import FireJob, FireStatus, ScheduleDatabase, fire_key
 from runner.schedule_commands import launcher_for
 from tests.waiting import wait_until
 
@@ -372,7 +372,7 @@ class TestWithoutWorkers:
 
     def test_the_queue_follows_the_workflow_s_robots(self, tmp_path: Path) -> None:
         plain = tmp_path / "plain.yaml"
-        plain.write_text("name: A\nsteps:\n  - data.set: {x: 1}\n", encoding="utf-8")
+        plain.write_text("name: A\nsteps:\n  - data.set: {value: 1}\n", encoding="utf-8")
         web = tmp_path / "web.yaml"
         web.write_text(
             "name: B\nsteps:\n  - for_each: [1]\n    steps:\n      - browser.open: {url: 'http://x'}\n",
@@ -380,11 +380,14 @@ class TestWithoutWorkers:
         )
         screen = tmp_path / "screen.yaml"
         screen.write_text(
-            "name: C\nsteps:\n  - browser.open: {url: 'http://x'}\n  - desktop.press: {keys: enter}\n",
+            "name: C\nsteps:\n  - browser.open: {url: 'http://x'}\n  - desktop.press: {key: enter}\n",
             encoding="utf-8",
         )
         broken = tmp_path / "broken.yaml"
         broken.write_text("name: D\nsteps: 3\n", encoding="utf-8")
+        from runner.language import validate_file
+
+        assert [validate_file(path).ok for path in (plain, web, screen, broken)] == [True, True, True, False]
         assert [workflow_queue(path) for path in (plain, web, screen, broken)] == [
             "robo",
             "browser",
@@ -396,7 +399,7 @@ class TestWithoutWorkers:
         self, fleet_url: str, tmp_path: Path
     ) -> None:
         workflow = tmp_path / "a.yaml"
-        workflow.write_text("name: A\nsteps:\n  - data.set: {x: 1}\n", encoding="utf-8")
+        workflow.write_text("name: A\nsteps:\n  - data.set: {value: 1}\n", encoding="utf-8")
         db = ScheduleDatabase(fleet_url)
         launchers = [
             FleetLauncher(db, owner=owner, logs_dir=tmp_path, store_url=fleet_url) for owner in ("s1", "s2")
@@ -430,3 +433,57 @@ class TestWithoutWorkers:
             for launcher in launchers:
                 launcher.close()
             db.close()
+
+
+class TestTheWorkersSide:
+    """`run_fire`, as a worker's `robo.run` job calls it, in this process."""
+
+    def claimed(self, url: str, job: FireJob, due: dt.datetime) -> int:
+        db = ScheduleDatabase(url)
+        try:
+            claim = db.claim_fire(job.job_id, fire_key(due), kind="scheduled", owner="s1", ttl=60)
+            assert claim.outcome == "run" and claim.fire_id is not None
+            db.fire_queued(claim.fire_id, detail="job 1, queue robo")
+            return claim.fire_id
+        finally:
+            db.close()
+
+    def test_a_workflow_made_invalid_after_its_fire_was_sent_is_recorded_invalid(
+        self, fleet_url: str, tmp_path: Path
+    ) -> None:
+        workflow = tmp_path / "a.yaml"
+        workflow.write_text("name: A\nsteps:\n  - data.nothing: {x: 1}\n", encoding="utf-8")
+        job = FireJob("a/1", "A", str(workflow))
+        due = dt.datetime.now(dt.UTC)
+        fire_id = self.claimed(fleet_url, job, due)
+        outcome = run_fire(fleet_url, tmp_path / "logs", "bot-1", fire_id, job, due, environ={})
+        assert outcome is not None and outcome.status == FireStatus.INVALID
+        db = ScheduleDatabase(fleet_url)
+        try:
+            fire = db.fire(fire_id)
+        finally:
+            db.close()
+        assert fire is not None and fire["status"] == FireStatus.INVALID and fire["owner"] == "worker:bot-1"
+        assert "a.yaml:3:" in (fire["detail"] or "") and fire["run_id"] is None
+        with RunStore(fleet_url) as store:
+            assert store.list_runs(limit=5) == []
+
+    def test_a_job_done_again_after_its_fire_was_recorded_runs_nothing(
+        self, fleet_url: str, tmp_path: Path
+    ) -> None:
+        workflow = tmp_path / "a.yaml"
+        workflow.write_text("name: A\nsteps:\n  - data.set: {value: 1}\n", encoding="utf-8")
+        job = FireJob("a/1", "A", str(workflow))
+        due = dt.datetime.now(dt.UTC)
+        fire_id = self.claimed(fleet_url, job, due)
+        first = run_fire(fleet_url, tmp_path / "logs", "bot-1", fire_id, job, due, environ={})
+        assert first is not None and first.status == "succeeded"
+        assert run_fire(fleet_url, tmp_path / "logs", "bot-2", fire_id, job, due, environ={}) is None
+        with RunStore(fleet_url) as store:
+            assert len(store.list_runs(limit=5)) == 1
+        db = ScheduleDatabase(fleet_url)
+        try:
+            fire = db.fire(fire_id)
+        finally:
+            db.close()
+        assert fire is not None and fire["owner"] == "worker:bot-1" and fire["run_id"] == first.run_id
