@@ -278,7 +278,7 @@ def run_fire(
         done, stop = threading.Event(), threading.Event()
         keeper = threading.Thread(
             target=_keep_lock,
-            args=(db, fire_id, done, stop, should_stop),
+            args=(db, fire_id, label, done, stop, should_stop),
             name=f"fire {fire_id} lock",
             daemon=True,
         )
@@ -339,6 +339,7 @@ def run_fire(
 def _keep_lock(
     db: ScheduleDatabase,
     fire_id: int,
+    label: str,
     done: threading.Event,
     stop: threading.Event,
     should_stop: Callable[[], bool],
@@ -348,6 +349,10 @@ def _keep_lock(
     extended = time.monotonic()
     while not done.wait(STOP_POLL):
         if not stop.is_set() and should_stop():
+            log.info(
+                "%s",
+                _("{fire}: the worker is stopping: the run stops after its current step").format(fire=label),
+            )
             stop.set()
         if time.monotonic() - extended < REFRESH:
             continue

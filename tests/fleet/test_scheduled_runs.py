@@ -335,6 +335,7 @@ def test_a_worker_stopped_mid_run_interrupts_it_and_another_worker_resumes_it(
     wait_until(lambda: len(rows()) == GATED_ITEM, timeout=120)
     fleet.processes["bot-1"].send_signal(signal.SIGTERM)  # as systemd stops it
     fleet.worker("bot-2")
+    wait_until(lambda: "the run stops after its current step" in fleet.log("bot-1"), timeout=30)
     (folder / "porte" / "ouverte").write_text("oui", encoding="utf-8")  # the current step ends
     assert fleet.processes["bot-1"].wait(timeout=60) == 0
     fires = wait_until(
