@@ -133,6 +133,18 @@ class FleetLauncher(FireLauncher):
                 fire=label, id=job_id, queue=queue, delay=round(time.time() - due.timestamp(), 3)
             ),
         )
+        try:
+            alive = workers_of(self.store_url, queue)
+        except Exception:  # the registry is a notice: the job waits for a worker anyway
+            alive = 1
+        if not alive:
+            log.warning(
+                "%s",
+                _(
+                    "{fire}: no worker of the fleet doing the queue '{queue}' is alive: the run waits until one"
+                    " starts (robo worker)"
+                ).format(fire=label, queue=queue),
+            )
         return None
 
     def reap(self, find_job: Callable[[str], FireJob | None]) -> None:
@@ -168,6 +180,20 @@ class FleetLauncher(FireLauncher):
                 if isinstance(fire_id, int):
                     fires.add(fire_id)
         return fires
+
+
+def workers_of(url: str, queue: str) -> int:
+    """The fleet's workers alive now that take the jobs of `queue` (every worker takes those of `robo`)."""
+    from runner.fleet.registry import FleetWorkers, WorkerState
+    from runner.record import RunStore
+
+    with RunStore(url) as store:
+        return sum(
+            1
+            for worker in FleetWorkers(store).list()
+            if worker.state == WorkerState.ALIVE
+            and (queue == HOUSEKEEPING_QUEUE or not worker.queues or queue in worker.queues)
+        )
 
 
 def job_payload(job: FireJob, due: dt.datetime, fire_id: int, kind: str) -> dict[str, Any]:

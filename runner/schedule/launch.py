@@ -206,6 +206,8 @@ class Launcher(Protocol):
 
     def signal_all(self, signum: int) -> int: ...
 
+    def close(self) -> None: ...
+
 
 LauncherFactory = Callable[..., Launcher]
 """Makes the service's launcher: called with the schedule database and `owner`, `logs_dir`, `store_url`,
@@ -418,6 +420,9 @@ class FireLauncher:
                     schedule=job.job_id, what=type(exc).__name__, error=exc
                 ),
             )
+
+    def close(self) -> None:
+        """Nothing to release: each run is a process of its own."""
 
     def signal_all(self, signum: int) -> int:
         """Send a signal to every run in progress (SIGKILL to its whole process group); how many got it."""

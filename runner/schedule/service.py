@@ -412,6 +412,7 @@ class ScheduleService:
             thread.join(timeout=30)
         self.db.beat(self.id, state=ServiceState.STOPPED)
         log.info("%s", _("service {id} stopped").format(id=self.id))
+        self.launcher.close()
         self.db.close()
 
 

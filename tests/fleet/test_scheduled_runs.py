@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -360,6 +361,17 @@ async def retry(url: str) -> int:
         return await retry_stalled_jobs(app, stalled_after=2)
 
 
+class Said(logging.Handler):
+    """The lines a logger said."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 class TestWithoutWorkers:
     """The launcher's own rules, against the real database, with no worker to take the jobs."""
 
@@ -409,7 +421,19 @@ class TestWithoutWorkers:
         try:
             job = FireJob("a/1", "A", str(workflow), {"n": 1})
             due = dt.datetime.now(dt.UTC).replace(microsecond=0)
-            assert [launcher.fire(job, due) for launcher in launchers] == [None, None]
+            said, logger = Said(), logging.getLogger("robo.schedule")
+            level = logger.level
+            logger.addHandler(said)
+            logger.setLevel(logging.INFO)
+            try:
+                assert [launcher.fire(job, due) for launcher in launchers] == [None, None]
+            finally:
+                logger.removeHandler(said)
+                logger.setLevel(level)
+            assert any(
+                "no worker of the fleet doing the queue 'robo' is alive" in line for line in said.lines
+            )
+            assert any("taken by another service" in line for line in said.lines)
             (fire,) = db.fires()
             assert fire["status"] == FireStatus.QUEUED and fire["owner"] == "s1"
             # The job's queueing lock: the same fire is never waiting twice, even if asked again.
