@@ -313,7 +313,7 @@ def run_fire(
             result = run_workflow(
                 job.workflow_file,
                 RunOptions(
-                    inputs=job.inputs,
+                    inputs=anchored_inputs(job.workflow_file, job.inputs),
                     logs_dir=logs_dir,
                     store_url=url,
                     environ=run_environ,
@@ -360,6 +360,24 @@ def run_fire(
         return outcome
     finally:
         db.close()
+
+
+def anchored_inputs(workflow_file: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The schedule's inputs with its relative file and folder paths made absolute from the workflow's folder, as
+    the local launcher has them (it starts `robo run` there); a worker runs in a folder of its own."""
+    from runner.language import validate_file
+
+    workflow = validate_file(workflow_file).workflow
+    anchored = dict(inputs)
+    if workflow is None:
+        return anchored  # the run reports why
+    folder = Path(workflow_file).resolve().parent
+    for name, spec in workflow.inputs.items():
+        value = anchored.get(name)
+        if spec.type in ("file", "folder") and isinstance(value, str) and value:
+            if not Path(value).expanduser().is_absolute():
+                anchored[name] = str(folder / value)
+    return anchored
 
 
 def _keep_lock(

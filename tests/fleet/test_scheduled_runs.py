@@ -513,3 +513,24 @@ class TestTheWorkersSide:
         finally:
             db.close()
         assert fire is not None and fire["owner"] == "worker:bot-1" and fire["run_id"] == first.run_id
+
+    def test_relative_paths_in_a_schedule_s_inputs_are_the_workflow_folder_s(
+        self, fleet_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        folder = tmp_path / "workflows"
+        (folder / "sortie").mkdir(parents=True)
+        workflow = folder / "a.yaml"
+        workflow.write_text(
+            "name: A\ninputs:\n  dossier: {type: folder}\nsteps:\n"
+            '  - data.write_json: {data: {ok: true}, path: "{{ inputs.dossier }}/fait.json"}\n',
+            encoding="utf-8",
+        )
+        elsewhere = tmp_path / "worker"
+        elsewhere.mkdir()
+        monkeypatch.chdir(elsewhere)  # the worker's own folder, not the workflow's
+        job = FireJob("a/1", "A", str(workflow), {"dossier": "sortie"})
+        due = dt.datetime.now(dt.UTC)
+        fire_id = self.claimed(fleet_url, job, due)
+        outcome = run_fire(fleet_url, tmp_path / "logs", "bot-1", fire_id, job, due, environ={})
+        assert outcome is not None and outcome.status == "succeeded", outcome
+        assert (folder / "sortie" / "fait.json").is_file()
