@@ -59,8 +59,8 @@ app.command("dashboard", help=DASHBOARD_HELP, **COMMAND)(dashboard)
 app.command(
     "worker",
     help=N_(
-        "Do the fleet's jobs: the items of the runs' shared loops, until stopped (SIGTERM: the current item is"
-        " finished, the rest given back)."
+        "Do the fleet's jobs: the items of the runs' shared loops and the runs a schedule service sends, until"
+        " stopped (SIGTERM: the current item is finished, the rest given back)."
     ),
     **COMMAND,
 )(worker)

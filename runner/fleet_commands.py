@@ -269,8 +269,8 @@ def worker(
     logs: LogsOption = None,
     store: StoreOption = None,
 ) -> None:
-    """Do the fleet's jobs: the items of the runs' shared loops, until stopped (SIGTERM: the current item is
-    finished, the rest given back)."""
+    """Do the fleet's jobs: the items of the runs' shared loops and the runs a schedule service sends, until
+    stopped (SIGTERM: the current item is finished, the rest given back)."""
     from sqlalchemy.engine import make_url
 
     folder, url = store_of(project, logs, store)
@@ -286,6 +286,13 @@ def worker(
                 hint=_("set ROBO_STORE_URL to the fleet's PostgreSQL database, then run: robo db upgrade"),
             )
         wanted = [queue.strip() for queue in (queues or "").split(",") if queue.strip()]
+        import sys
+
+        from runner.schedule import setup_logging
+
+        setup_logging(
+            sys.stderr
+        )  # the scheduled runs it does, one line each, as the schedule service logs them
         err(
             _("worker {name} doing the jobs of {queues} from {url}").format(
                 name=name or "?", queues=", ".join(wanted) or _("every queue"), url=shown
@@ -293,7 +300,13 @@ def worker(
         )
         leasing = {"lease_seconds": lease} if lease is not None else {}
         run_worker(
-            url, EngineLanes(url, folder), queues=wanted, concurrency=concurrency, name=name, **leasing
+            url,
+            EngineLanes(url, folder),
+            queues=wanted,
+            concurrency=concurrency,
+            name=name,
+            logs_dir=folder,
+            **leasing,
         )
     except ImportError:
         say_error(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,6 +24,9 @@ from runner.command_line import (
     store_of,
 )
 from runner.events import ExitCode
+
+if TYPE_CHECKING:
+    from runner.schedule import LauncherFactory
 
 schedule_app = command_group(N_("Run workflows unattended, on the times their 'schedule:' declares."))
 
@@ -73,8 +76,30 @@ def schedule_serve(
         poll_seconds=poll,
         stop_timeout=stop_timeout,
         term_timeout=term_timeout,
+        launcher=launcher_for(url),
     )
     raise typer.Exit(service.serve())
+
+
+def launcher_for(url: str) -> LauncherFactory:
+    """What starts the service's fires: on a fleet's database (PostgreSQL with the fleet's tables, `robo db
+    upgrade`), the fleet's workers (`runner.fleet.FleetLauncher`); elsewhere a `robo run` process here."""
+    import logging
+
+    from runner.schedule import FireLauncher
+
+    if not url.startswith("postgresql"):
+        return FireLauncher
+    try:
+        from runner.fleet import FleetLauncher, has_fleet
+    except ImportError:  # Procrastinate is not installed: no fleet here
+        return FireLauncher
+    if not has_fleet(url):
+        return FireLauncher
+    logging.getLogger("robo.schedule").info(
+        "%s", _("the run store is a fleet's: each due run is sent to the fleet's workers (robo worker)")
+    )
+    return FleetLauncher
 
 
 @schedule_app.command(

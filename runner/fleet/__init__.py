@@ -18,6 +18,7 @@ from runner.fleet.registry import (
     default_worker_name,
     worker_state_text,
 )
+from runner.fleet.scheduled import RUN_TASK, FleetLauncher, run_fire, workflow_queue
 from runner.fleet.status import (
     QUEUE_STATUSES,
     FleetNeedsPostgres,
@@ -46,10 +47,12 @@ from runner.fleet.worker import (
 __all__ = [
     "ITEMS_TASK",
     "QUEUE_STATUSES",
+    "RUN_TASK",
     "SILENT_AFTER_HEARTBEATS",
     "DoItem",
     "EngineLanes",
     "FleetDistributor",
+    "FleetLauncher",
     "FleetNeedsPostgres",
     "FleetStatus",
     "FleetWorkers",
@@ -79,9 +82,11 @@ __all__ = [
     "libpq_url",
     "needs_postgres",
     "retry_stalled_jobs",
+    "run_fire",
     "run_worker",
     "upgrade_databases",
     "upgrade_job_schema",
     "work_on_items",
     "worker_state_text",
+    "workflow_queue",
 ]

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.record import ItemLease, ItemLeases, LeaseLost
@@ -164,6 +165,7 @@ def fleet_app(
     *,
     lease_seconds: float = DEFAULT_LEASE,
     worker_heartbeat: float = WORKER_HEARTBEAT,
+    logs_dir: Path | None = None,
 ) -> procrastinate.App:
     """The Procrastinate app of the fleet: its `robo.items` task does a batch of a run's items through the leases;
     its periodic `robo.retry_stalled` task, every minute, puts back in the queue the jobs of workers whose heartbeat
@@ -172,12 +174,18 @@ def fleet_app(
     The job's arguments are the run, the loop and the batch size, never a secret: each worker resolves its
     secrets itself. A job may run twice (a worker killed, the stalled job retried): the leases make sure no item
     is done twice.
+
+    With `logs_dir`, the app also has the `robo.run` task (`runner.fleet.scheduled`): a schedule service on the
+    fleet's database sends each due run as such a job, which the worker runs with its runs' records there.
     """
 
     from runner.fleet.jobs import job_app
+    from runner.fleet.scheduled import register_run_task
     from runner.record import RunStore
 
     app = job_app(url)
+    if logs_dir is not None:
+        register_run_task(app, url, logs_dir)
     store = RunStore(url)  # one per worker process, shared by its jobs
     leases = ItemLeases(store)
     stalled_after = worker_heartbeat * STALLED_AFTER_HEARTBEATS
@@ -213,6 +221,7 @@ def run_worker(
     name: str | None = None,
     lease_seconds: float = DEFAULT_LEASE,
     worker_heartbeat: float = WORKER_HEARTBEAT,
+    logs_dir: Path | None = None,
 ) -> None:
     """Run a worker of the fleet until it is stopped (SIGTERM, SIGINT): the jobs of `queues` (all when empty).
 
@@ -220,12 +229,15 @@ def run_worker(
     given (`host-2`, … when a live worker has it already), beats there every `worker_heartbeat` seconds and is
     marked stopped when it exits; a name a live worker has is refused (`WorkerNameTaken`) before any job is taken.
     On a stop, its jobs are told at once (`shutdown_graceful_timeout=0` marks them to abort) and each finishes its
-    current item, gives back the rest of its batch and returns; the worker then exits.
+    current item, gives back the rest of its batch and returns; the worker then exits. With `logs_dir`, it also
+    runs the scheduled runs a schedule service sends (`robo.run`), recorded there.
     """
     from runner.fleet.registry import FleetWorkers
     from runner.record import RunStore
 
-    app = fleet_app(url, open_lane, lease_seconds=lease_seconds, worker_heartbeat=worker_heartbeat)
+    app = fleet_app(
+        url, open_lane, lease_seconds=lease_seconds, worker_heartbeat=worker_heartbeat, logs_dir=logs_dir
+    )
     with RunStore(url) as store:
         registry = FleetWorkers(store)
         # Registered last, just before Procrastinate handles SIGTERM: a worker stopped while it starts is not

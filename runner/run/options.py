@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets as random_tokens
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ class RunOptions:
     say: Callable[[str], None] | None = None  # what a person should know before the run starts
     # Hands the run's `distribute:` loops to a fleet's workers (`runner.fleet.fleet_distributor`); None: none.
     distributor: Callable[[StartedRun], Distributor | None] | None = None
+    # Set from another thread, it stops the run after its current step, as SIGTERM does (a fleet's worker asked
+    # to stop): the run is recorded interrupted, to be resumed.
+    stop: threading.Event | None = None
 
 
 NOT_STARTED = (

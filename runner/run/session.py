@@ -179,7 +179,7 @@ def _execute(
         dispatch=dispatch,
     )
 
-    stop_event = threading.Event()
+    stop_event = options.stop if options.stop is not None else threading.Event()
     cancellation = Cancellation()
     workflow_file = str(Path(validation.path).resolve())
     started_run = StartedRun(

@@ -10,9 +10,16 @@ from runner.schedule.commands import (
     set_paused,
 )
 from runner.schedule.database import MIGRATIONS as SCHEDULE_MIGRATIONS
-from runner.schedule.database import ScheduleDatabase, fires, parse_fire_key
+from runner.schedule.database import ScheduleDatabase, fire_key, fires, parse_fire_key
 from runner.schedule.jobs import load_schedules, workflow_files
-from runner.schedule.launch import FireLauncher
+from runner.schedule.launch import (
+    FireJob,
+    FireLauncher,
+    FireOutcome,
+    Launcher,
+    LauncherFactory,
+    fire_label,
+)
 from runner.schedule.notify import (
     NotifyTargets,
     RunSummary,
@@ -22,13 +29,21 @@ from runner.schedule.notify import (
     send_notifications,
 )
 from runner.schedule.service import ScheduleService, setup_logging
-from runner.schedule.settings import FireStatus, ServiceState
+from runner.schedule.settings import ACTIVE as ACTIVE_FIRES
+from runner.schedule.settings import LOCK_TTL, REFRESH, FireStatus, ServiceState
 
 __all__ = [
+    "ACTIVE_FIRES",
+    "LOCK_TTL",
+    "REFRESH",
     "SCHEDULE_MIGRATIONS",
     "Catalogue",
+    "FireJob",
     "FireLauncher",
+    "FireOutcome",
     "FireStatus",
+    "Launcher",
+    "LauncherFactory",
     "NotifyTargets",
     "RunSummary",
     "ScheduleDatabase",
@@ -36,6 +51,8 @@ __all__ = [
     "ServiceState",
     "SmtpSettings",
     "body_text",
+    "fire_key",
+    "fire_label",
     "fires",
     "list_schedules",
     "load_schedules",

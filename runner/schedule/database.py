@@ -330,6 +330,34 @@ class ScheduleDatabase:
                 .values(status=FireStatus.RUNNING, run_pid=run_pid, started_at=started_at, output=output)
             )
 
+    def fire_queued(self, fire_id: int, *, detail: str) -> None:
+        """The fire's run was sent to a fleet's workers (`detail` names the job)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(fires)
+                .where(fires.c.id == fire_id, fires.c.status == FireStatus.CLAIMED)
+                .values(status=FireStatus.QUEUED, detail=detail)
+            )
+
+    def fire_taken(self, fire_id: int, *, owner: str, run_pid: int, started_at: float, ttl: float) -> bool:
+        """A fleet's worker starts (or resumes) the fire's run: the fire is its own (owner, host, pid, lock's
+        expiry) while the run lasts; False when the fire already has its outcome."""
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                update(fires)
+                .where(fires.c.id == fire_id, fires.c.status.in_(ACTIVE))
+                .values(
+                    status=FireStatus.RUNNING,
+                    owner=owner,
+                    host=self.host,
+                    pid=os.getpid(),
+                    run_pid=run_pid,
+                    started_at=started_at,
+                    expires_at=time.time() + ttl,
+                )
+            )
+            return bool(result.rowcount)
+
     def extend_fire(self, fire_id: int, ttl: float) -> None:
         with self.engine.begin() as connection:
             connection.execute(

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from robots.kit import N_, ConfigurationError, _, format_duration, format_number
@@ -178,6 +178,42 @@ def _last_line(path: Path) -> str | None:
     return lines[-1][:500] if lines else None
 
 
+class Launcher(Protocol):
+    """What the service asks of whatever starts its fires: `FireLauncher` runs each here, in a `robo run`
+    process; a fleet's launcher (`runner.fleet.FleetLauncher`, chosen by `robo schedule serve` on a fleet's
+    database) sends each to the fleet's workers."""
+
+    @property
+    def closing(self) -> threading.Event:
+        """Set when the service stops: a fire claimed now does not start."""
+
+    @property
+    def running(self) -> Mapping[int, Any]:
+        """The runs in progress in this process, which the service waits for when it stops."""
+
+    def fire(
+        self,
+        job: FireJob,
+        due: dt.datetime,
+        *,
+        kind: str = "scheduled",
+        on_claim: Callable[[Claim], None] | None = None,
+    ) -> FireOutcome | None: ...
+
+    def missed(self, job: FireJob, due: dt.datetime, late: float, grace: float | None) -> None: ...
+
+    def reap(self, find_job: Callable[[str], FireJob | None]) -> None: ...
+
+    def signal_all(self, signum: int) -> int: ...
+
+    def close(self) -> None: ...
+
+
+LauncherFactory = Callable[..., Launcher]
+"""Makes the service's launcher: called with the schedule database and `owner`, `logs_dir`, `store_url`,
+`environ` as keywords (the arguments of `FireLauncher`)."""
+
+
 class FireLauncher:
     """Claims fires and runs them, each in its own `robo run` process; used by the service and `run-now`."""
 
@@ -243,7 +279,8 @@ class FireLauncher:
             detail=detail,
         )
 
-    def _run(self, job: FireJob, due: dt.datetime, fire_id: int, kind: str, label: str) -> FireOutcome:
+    def _run(self, job: FireJob, due: dt.datetime, fire_id: int, kind: str, label: str) -> FireOutcome | None:
+        """Start the claimed fire's run and see it to its end (a fleet's launcher sends it to the workers)."""
         if self.closing.is_set():
             outcome = FireOutcome(
                 fire_id, RunStatus.INTERRUPTED, None, first_error=_("the service was stopping")
@@ -383,6 +420,9 @@ class FireLauncher:
                     schedule=job.job_id, what=type(exc).__name__, error=exc
                 ),
             )
+
+    def close(self) -> None:
+        """Nothing to release: each run is a process of its own."""
 
     def signal_all(self, signum: int) -> int:
         """Send a signal to every run in progress (SIGKILL to its whole process group); how many got it."""

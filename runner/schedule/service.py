@@ -40,7 +40,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from robots.kit import _, in_human_zone, ngettext
 from runner.schedule.database import APSCHEDULER_TABLE, Claim, ScheduleDatabase, fire_key
 from runner.schedule.jobs import LoadedFile, ScheduleSpec, load_schedules, one_line, workflow_files
-from runner.schedule.launch import FireJob, FireLauncher, fire_label
+from runner.schedule.launch import FireJob, FireLauncher, Launcher, LauncherFactory, fire_label
 from runner.schedule.moments import schedule_moment
 from runner.schedule.settings import (
     BEAT_SECONDS,
@@ -106,6 +106,7 @@ class ScheduleService:
         stop_timeout: float = STOP_TIMEOUT,
         term_timeout: float = TERM_TIMEOUT,
         environ: dict[str, str] | None = None,
+        launcher: LauncherFactory = FireLauncher,
     ) -> None:
         self.folder = folder
         self.poll_seconds = poll_seconds
@@ -114,7 +115,7 @@ class ScheduleService:
         self.term_timeout = term_timeout
         self.id = uuid.uuid4().hex[:12]
         self.db = ScheduleDatabase(store_url)
-        self.launcher = FireLauncher(
+        self.launcher: Launcher = launcher(
             self.db, owner=self.id, logs_dir=logs_dir, store_url=store_url, environ=environ
         )
         self.files: dict[Path, LoadedFile] = {}
@@ -411,6 +412,7 @@ class ScheduleService:
             thread.join(timeout=30)
         self.db.beat(self.id, state=ServiceState.STOPPED)
         log.info("%s", _("service {id} stopped").format(id=self.id))
+        self.launcher.close()
         self.db.close()
 
 

@@ -24,6 +24,7 @@ class FireStatus(StrEnum):
     """What became of one fire of a schedule, besides the status of the run it started (a `RunStatus`)."""
 
     CLAIMED = "claimed"  # a service took it; its run is starting
+    QUEUED = "queued"  # sent to a fleet's workers: its run starts when one of them takes the job
     RUNNING = "running"  # its run is going
     MISSED = "missed"  # it fell due while no service was there, past its grace
     SKIPPED_OVERLAP = "skipped_overlap"  # the previous run of the same workflow was still going
@@ -40,6 +41,7 @@ _STATE_WORDS: dict[str, str] = {
 }
 _FIRE_WORDS: dict[str, str] = {
     FireStatus.CLAIMED: N_("claimed"),
+    FireStatus.QUEUED: N_("queued for the fleet"),
     FireStatus.MISSED: N_("missed"),
     FireStatus.SKIPPED_OVERLAP: N_("skipped (the previous run was still going)"),
     FireStatus.SKIPPED_PAUSED: N_("skipped (paused)"),
@@ -60,7 +62,7 @@ def fire_status_text(status: str) -> str:
     return _(word) if word else run_status_text(status)
 
 
-ACTIVE = (FireStatus.CLAIMED, FireStatus.RUNNING)
+ACTIVE = (FireStatus.CLAIMED, FireStatus.QUEUED, FireStatus.RUNNING)
 """A fire in one of these states holds its lock: another fire of the same workflow waits or is skipped."""
 
 SUCCESS = frozenset({RunStatus.SUCCEEDED})
