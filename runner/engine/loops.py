@@ -6,7 +6,6 @@ steps of each item. The keys of the items are checked before the first one start
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -36,7 +35,6 @@ from runner.language import ActionStep, ForEachStep, RetryPolicy, Scope, Step, W
 from runner.language.templating import RECORD_SOURCES, TemplateError, as_expression_template, render_value
 
 T = TypeVar("T")
-_SAVED_NAME = re.compile(r"\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*")
 STOP_AFTER_SAME_BUG = 3
 """Items in a row that fail with the same mistake in the workflow before the run stops (the rest would too)."""
 
@@ -194,13 +192,13 @@ class LoopRunner:
 
         Only for messages ("the columns of dossiers.csv are …"): empty whenever that is not certain.
         """
-        saved = _SAVED_NAME.fullmatch(step.items) if isinstance(step.items, str) else None
+        saved = step.items_name()
         if saved is None:
             return {}
         readers = [
             candidate
             for candidate in self._host.workflow.walk()
-            if isinstance(candidate, ActionStep) and candidate.save == saved.group(1)
+            if isinstance(candidate, ActionStep) and candidate.save == saved
         ]
         if len(readers) != 1 or not isinstance(readers[0].params.get("path"), str):
             return {}

@@ -204,8 +204,8 @@ class FleetDistributor:
         watch = loop.scope.get(SECRET_WATCH)
         context: dict[str, Any] = {}
         for name in list(loop.scope):
-            if name in LEFT_OUT or name.startswith("_"):
-                continue
+            if name in LEFT_OUT or name.startswith("_") or name == loop.step.items_name():
+                continue  # the items themselves travel one by one, in the ledger
             value = loop.scope[name]
             if watch is not None and watch.data(value) != value:
                 self._left_out(host, loop, name, _("it holds a secret"))

@@ -4,6 +4,7 @@ and never a secret — each worker resolves the workflow's secrets itself."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,11 @@ def test_workers_see_typed_rows_inputs_vars_and_saved_results_and_no_secret_trav
         shared = connection.execute(text("SELECT CAST(context AS TEXT), source FROM fleet_loops")).one()
         jobs = [str(row[0]) for row in connection.execute(text("SELECT args FROM procrastinate_jobs"))]
     engine.dispose()
-    assert JETON not in shared[0] and "entete" not in shared[0] and "seuil" in shared[0]
+    assert JETON not in shared[0]
+    sent = set(json.loads(shared[0]))
+    assert {"inputs", "vars", "seuil"} <= sent and not {"entete", "secrets", "env"} & sent
+    assert "lignes" not in sent  # the items themselves go one by one through the ledger, not twice
+    assert not any("'lignes'" in message for message in warnings)
     assert jobs and not [args for args in jobs if JETON in args or "jeton" in args.lower()]
     worker_files = [path for path in (tmp_path / "logs-bot-0").rglob("*") if path.is_file()]
     assert worker_files and not [path for path in worker_files if JETON.encode() in path.read_bytes()]

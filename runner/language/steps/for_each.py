@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import Field
@@ -21,6 +22,9 @@ from runner.language.values import KeyDuplicates, Name, OnError, QueueName, Retr
 
 if TYPE_CHECKING:
     from runner.language.steps import Step
+
+
+SAVED_NAME = re.compile(r"\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*")
 
 
 class ForEachStep(StepBase):
@@ -60,6 +64,11 @@ class ForEachStep(StepBase):
 
     def default_label(self) -> str:
         return f"for each {self.as_}"
+
+    def items_name(self) -> str | None:
+        """The saved result the loop goes through, when its items are one name (`for_each: "{{ demandes }}"`)."""
+        saved = SAVED_NAME.fullmatch(self.items) if isinstance(self.items, str) else None
+        return saved.group(1) if saved else None
 
     def queue(self) -> str:
         """The queue of the workers that can do this loop's items: the one named, else what its steps use (the
