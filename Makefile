@@ -25,7 +25,7 @@ help:
 	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
 	@echo "make soak    the long forms of the statistical tests: the crash test with 20 kills instead of 5 (on SQLite"
 	@echo "             and on PostgreSQL), four lanes on 400 records instead of 100, the OCR rate on 60 scans instead of 30,"
-	@echo "             the fleet's kill and server-error tests on 300 records instead of 120 and 40"
+	@echo "             the fleet's kill and server-error tests on 300 records instead of 60 and 30"
 
 $(STAMP): pyproject.toml setup.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -146,6 +146,8 @@ def serving_intranet(data_dir: Path) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
 
 
 def _reset(url: str) -> None:

@@ -117,24 +117,25 @@ class Fleet:
         }
 
     def _start(self, name: str, *args: str) -> subprocess.Popen[str]:
-        log = (self.root / f"{name}.log").open("w", encoding="utf-8")
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "runner.cli",
-                *args,
-                "--store",
-                self.url,
-                "--logs",
-                str(self.root / f"logs-{name}"),
-            ],
-            cwd=self.root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=self.env,
-        )
+        # The process writes to its own copy of the file descriptor: this one is closed at once.
+        with (self.root / f"{name}.log").open("w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "runner.cli",
+                    *args,
+                    "--store",
+                    self.url,
+                    "--logs",
+                    str(self.root / f"logs-{name}"),
+                ],
+                cwd=self.root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=self.env,
+            )
         self.processes[name] = process
         return process
 
