@@ -439,3 +439,14 @@ class TestTheReadingProcess:
         finally:
             robot.kill()
             robot.wait()
+
+
+def test_the_memory_limit_met_in_a_library_s_own_words_is_a_memory_refusal() -> None:
+    import errno
+
+    from robots.kit.reading.worker import out_of_memory
+
+    assert out_of_memory(OSError(errno.ENOMEM, "Cannot allocate memory"))  # Tesseract could not be started
+    assert out_of_memory(RuntimeError("decoder: out of memory"))
+    assert not out_of_memory(OSError(errno.ENOENT, "No such file"))
+    assert not out_of_memory(ValueError("broken PNG file"))

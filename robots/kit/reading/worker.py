@@ -8,6 +8,7 @@ into the answers. After a `MemoryError` the process answers, then exits: the nex
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
@@ -44,9 +45,22 @@ def answer(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     except MemoryError:
         return {"refusal": {"code": "memory", "details": {"limit": limits.memory_mb}}}, True
     except Exception as exc:  # a library's own error on a hostile file: the file is refused, not the run
+        if out_of_memory(exc):  # a library (or a process it starts) could not get memory under the limit
+            return {"refusal": {"code": "memory", "details": {"limit": limits.memory_mb}}}, True
         kind = path.suffix.lstrip(".").lower()
         reason = f"{type(exc).__name__}: {exc}"[:500]
         return {"refusal": {"code": "damaged", "details": {"kind": kind, "reason": reason}}}, False
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether an error is the memory limit met, in a library's own words.
+
+    `ENOMEM` (an allocation, or starting Tesseract, refused), or a message that says so.
+    """
+    if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+        return True
+    text = str(exc).lower()
+    return "cannot allocate memory" in text or "out of memory" in text
 
 
 def exit_with_parent() -> None:
