@@ -45,7 +45,7 @@ def answer(request: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     except MemoryError:
         return {"refusal": {"code": "memory", "details": {"limit": limits.memory_mb}}}, True
     except Exception as exc:  # a library's own error on a hostile file: the file is refused, not the run
-        if out_of_memory(exc):  # a library (or a process it starts) could not get memory under the limit
+        if out_of_memory(exc) or at_the_limit(limits.memory_mb):  # the limit met, whatever the library said
             return {"refusal": {"code": "memory", "details": {"limit": limits.memory_mb}}}, True
         kind = path.suffix.lstrip(".").lower()
         reason = f"{type(exc).__name__}: {exc}"[:500]
@@ -61,6 +61,19 @@ def out_of_memory(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return "cannot allocate memory" in text or "out of memory" in text
+
+
+def at_the_limit(megabytes: int) -> bool:
+    """Whether this process's address space is (still) near its limit.
+
+    An error a library raised then is the limit met, not a damaged file (a reading process grown by earlier
+    documents): it is refused as such, and the next read starts in a fresh process.
+    """
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return False
+    return pages * os.sysconf("SC_PAGE_SIZE") >= 0.8 * megabytes * 1024 * 1024
 
 
 def exit_with_parent() -> None:
