@@ -23,6 +23,7 @@ place); a fire whose job ended without recording its run (the job failed, or was
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import threading
@@ -87,32 +88,27 @@ class FleetLauncher(FireLauncher):
     """The schedule service's launcher on a fleet's database: claims each fire, then sends its run to the fleet's
     workers instead of starting it here."""
 
-    def __init__(
-        self,
-        db: ScheduleDatabase,
-        *,
-        owner: str,
-        logs_dir: Path,
-        store_url: str,
-        environ: Mapping[str, str] | None = None,
-    ) -> None:
+    @functools.cached_property
+    def _app(self) -> procrastinate.App:
+        """The fleet's job queue, opened at the first fire sent to it."""
         import procrastinate
 
-        super().__init__(db, owner=owner, logs_dir=logs_dir, store_url=store_url, environ=environ)
-        self._app = procrastinate.App(
-            connector=procrastinate.SyncPsycopgConnector(conninfo=libpq_url(store_url))
+        app = procrastinate.App(
+            connector=procrastinate.SyncPsycopgConnector(conninfo=libpq_url(self.store_url))
         )
-        self._app.open()
+        app.open()
+        return app
 
     def close(self) -> None:
-        self._app.close()
+        if "_app" in self.__dict__:
+            self._app.close()
 
     def _run(self, job: FireJob, due: dt.datetime, fire_id: int, kind: str, label: str) -> FireOutcome | None:
         if self.closing.is_set():
             return super()._run(job, due, fire_id, kind, label)  # records it not started
         queue = workflow_queue(job.workflow_file)
-        task = self._app.configure_task(RUN_TASK, queue=queue, queueing_lock=fire_lock(fire_id))
         try:
+            task = self._app.configure_task(RUN_TASK, queue=queue, queueing_lock=fire_lock(fire_id))
             job_id = task.defer(**job_payload(job, due, fire_id, kind))
         except AlreadyEnqueued:  # the fire's job waits already: never twice
             log.warning("%s", _("{fire}: its job is already in the queue").format(fire=label))

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -275,22 +275,11 @@ def test_two_services_enqueue_a_due_run_once_and_one_of_two_workers_runs_it(
 def test_a_worker_killed_mid_run_has_its_job_retried_and_the_run_resumed(
     fleet: Fleet, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "passage"
-    folder.mkdir()
-    (folder / "porte").mkdir()
     fleet.serve("service-1")
     fleet.worker("bot-1")
     fleet.worker("bot-2")
     wait_until(lambda: fleet.alive_workers() == 2, timeout=120)
-    (fleet.folder / "passage.yaml").write_text(
-        PASSAGE.format(at=soon(4), folder=folder, items=ITEMS, gated=GATED_ITEM), encoding="utf-8"
-    )
-    output = folder / "sortie.csv"
-
-    def rows() -> list[str]:
-        return output.read_text(encoding="utf-8").split()[1:] if output.exists() else []
-
-    wait_until(lambda: len(rows()) == GATED_ITEM, timeout=120)
+    folder, rows = gated_passage(fleet, tmp_path)
     running = wait_until(lambda: [fire for fire in fleet.fires() if fire["status"] == "running"], timeout=30)
     killed = running[0]["owner"].removeprefix("worker:")
     survivor = "bot-2" if killed == "bot-1" else "bot-1"
@@ -301,10 +290,7 @@ def test_a_worker_killed_mid_run_has_its_job_retried_and_the_run_resumed(
     (folder / "porte" / "ouverte").write_text("oui", encoding="utf-8")
     # The fleet's periodic retry of stalled jobs, run now rather than at the next minute.
     wait_until(lambda: asyncio.run(retry(fleet.url)) > 0, timeout=60, interval=0.5)
-    fires = wait_until(
-        lambda: [fire for fire in fleet.fires() if fire["status"] not in ("queued", "claimed", "running")],
-        timeout=120,
-    )
+    fires = wait_until(lambda: ended_fires(fleet), timeout=120)
     assert [fire["status"] for fire in fires] == ["succeeded"], fleet.logs()
     (fire,) = fires
     with RunStore(fleet.url) as store:
@@ -320,30 +306,16 @@ def test_a_worker_killed_mid_run_has_its_job_retried_and_the_run_resumed(
 def test_a_worker_stopped_mid_run_interrupts_it_and_another_worker_resumes_it(
     fleet: Fleet, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "passage"
-    folder.mkdir()
-    (folder / "porte").mkdir()
     fleet.serve("service-1")
     fleet.worker("bot-1")
     wait_until(lambda: fleet.alive_workers() == 1, timeout=120)
-    (fleet.folder / "passage.yaml").write_text(
-        PASSAGE.format(at=soon(4), folder=folder, items=ITEMS, gated=GATED_ITEM), encoding="utf-8"
-    )
-    output = folder / "sortie.csv"
-
-    def rows() -> list[str]:
-        return output.read_text(encoding="utf-8").split()[1:] if output.exists() else []
-
-    wait_until(lambda: len(rows()) == GATED_ITEM, timeout=120)
+    folder, rows = gated_passage(fleet, tmp_path)
     fleet.processes["bot-1"].send_signal(signal.SIGTERM)  # as systemd stops it
     fleet.worker("bot-2")
     wait_until(lambda: "the run stops after its current step" in fleet.log("bot-1"), timeout=30)
     (folder / "porte" / "ouverte").write_text("oui", encoding="utf-8")  # the current step ends
     assert fleet.processes["bot-1"].wait(timeout=60) == 0
-    fires = wait_until(
-        lambda: [fire for fire in fleet.fires() if fire["status"] not in ("queued", "claimed", "running")],
-        timeout=120,
-    )
+    fires = wait_until(lambda: ended_fires(fleet), timeout=120)
     assert [fire["status"] for fire in fires] == ["succeeded"], fleet.logs()
     with RunStore(fleet.url) as store:
         (run,) = store.list_runs(limit=10)
@@ -354,6 +326,28 @@ def test_a_worker_stopped_mid_run_interrupts_it_and_another_worker_resumes_it(
     jobs = [(status, args) for _id, _queue, status, args, _n in sorted(fleet.jobs())]
     assert [args["fire_id"] for _status, args in jobs] == [fires[0]["id"]] * 2
     assert jobs[-1][0] == "succeeded", jobs
+
+
+def gated_passage(fleet: Fleet, tmp_path: Path) -> tuple[Path, Callable[[], list[str]]]:
+    """The passage workflow scheduled in a few seconds, waited for until it stands at its gated item: its folder
+    (`porte/ouverte` opens the gate) and the rows it has written so far."""
+    folder = tmp_path / "passage"
+    folder.mkdir()
+    (folder / "porte").mkdir()
+    (fleet.folder / "passage.yaml").write_text(
+        PASSAGE.format(at=soon(4), folder=folder, items=ITEMS, gated=GATED_ITEM), encoding="utf-8"
+    )
+    output = folder / "sortie.csv"
+
+    def rows() -> list[str]:
+        return output.read_text(encoding="utf-8").split()[1:] if output.exists() else []
+
+    wait_until(lambda: len(rows()) == GATED_ITEM, timeout=120)
+    return folder, rows
+
+
+def ended_fires(fleet: Fleet) -> list[dict[str, Any]]:
+    return [fire for fire in fleet.fires() if fire["status"] not in ("queued", "claimed", "running")]
 
 
 async def retry(url: str) -> int:
