@@ -1,11 +1,13 @@
 """The JSON Schema of the workflow language, every action's parameters included, for editor completion.
 
 Point an editor at it (for VS Code's YAML extension: `# yaml-language-server: $schema=robo.schema.json` at the
-top of a workflow) to get completion and checks of keys, actions and parameters while typing.
+top of a workflow) to get completion and checks of keys, actions and parameters while typing. The repository
+publishes it as `schema/robo.schema.json` (`make schema`), and `robo new` writes it beside a new project's workflow.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from robots import robot_class, robot_names
@@ -22,6 +24,17 @@ TEMPLATE = {
 """A value written as a template: it can stand where any type is expected, since only the run knows its value."""
 
 _ANNOTATIONS = ("title", "description", "default", "examples")
+
+SCHEMA_FILE = "robo.schema.json"
+"""The schema's file name, wherever it is written: `schema/` in the repository, beside a new project's workflow."""
+SCHEMA_COMMENT = "# yaml-language-server: $schema="
+"""How a workflow's first line names its schema for VS Code's YAML extension (and other yaml-language-server
+editors), followed by the schema's path relative to the workflow or its URL."""
+
+
+def schema_text() -> str:
+    """The schema as its file holds it: indented JSON, non-ASCII characters kept, a final newline."""
+    return json.dumps(workflow_schema(), ensure_ascii=False, indent=2, default=str) + "\n"
 
 
 def _definition(model: Any) -> dict[str, Any]:
