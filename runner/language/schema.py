@@ -68,6 +68,8 @@ def workflow_schema() -> dict[str, Any]:
         for name, spec in specs.items():
             qualified = f"{robot}.{name}"
             params = _parts_templatable(spec.json_schema())
+            # Shown when hovering over the action's name (the step's own description covers the whole step).
+            params["description"] = _action_description(spec)
             for key, sub in params.pop("$defs", {}).items():
                 defs.setdefault(key, _parts_templatable(sub))
             action_steps.append(
@@ -103,6 +105,12 @@ def workflow_schema() -> dict[str, Any]:
         },
         "$defs": defs,
     }
+
+
+def _action_description(spec: Any) -> str:
+    """An action's documentation as an editor shows it: what it does, then what it gives back."""
+    parts = [spec.summary, spec.description, f"Returns: {spec.returns}" if spec.returns else ""]
+    return "\n\n".join(part.strip() for part in parts if part and part.strip())
 
 
 def _templatable(node: Any) -> Any:

@@ -77,7 +77,9 @@ class TestServing:
         url = intranet.value(r"adresse : (http://127\.0\.0\.1:\d+)")
         assert httpx.get(f"{url}/api/test/health", timeout=10).json() == {"status": "ok"}
         assert f"compte : {DEFAULT_ACCOUNT.username} / {DEFAULT_ACCOUNT.password}" in intranet.banner
-        mail_port = int(intranet.value(r"serveur de courriel \(SMTP\) : 127\.0\.0\.1, port (\d+), sécurité none"))
+        mail_port = int(
+            intranet.value(r"serveur de courriel \(SMTP\) : 127\.0\.0\.1, port (\d+), sécurité none")
+        )
         with socket.create_connection(("127.0.0.1", mail_port), timeout=10) as connection:
             assert connection.recv(3) == b"220"
         assert f"  ROBO_SECRET_IDENTIFIANT={DEFAULT_ACCOUNT.username}" in intranet.lines
@@ -119,7 +121,9 @@ class TestRefusals:
             taken.bind(("127.0.0.1", 0))
             taken.listen()
             port = taken.getsockname()[1]
-            result = robo_process("--lang", "fr", "intranet", "--port", str(port), "--mail-port", "0", cwd=ROOT)
+            result = robo_process(
+                "--lang", "fr", "intranet", "--port", str(port), "--mail-port", "0", cwd=ROOT
+            )
         assert result.returncode == 1
         assert f"l'intranet d'entraînement ne peut pas écouter sur 127.0.0.1, port {port}" in result.stderr
         assert "un autre robo intranet tourne-t-il ?" in result.stderr

@@ -122,8 +122,12 @@ class TestEveryProjectValidates:
 
 
 class TestNames:
-    @pytest.mark.parametrize("name", ["saisie-subventions", "tri_courrier", "Équipe_2026", "aides-à-l-emploi"])
-    def test_letters_accents_digits_dashes_and_underscores_are_accepted(self, name: str, tmp_path: Path) -> None:
+    @pytest.mark.parametrize(
+        "name", ["saisie-subventions", "tri_courrier", "Équipe_2026", "aides-à-l-emploi"]
+    )
+    def test_letters_accents_digits_dashes_and_underscores_are_accepted(
+        self, name: str, tmp_path: Path
+    ) -> None:
         assert create_project(name, "classement", tmp_path).folder == tmp_path / name
 
     def test_a_name_is_kept_in_its_composed_form(self) -> None:
