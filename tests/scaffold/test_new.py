@@ -151,7 +151,7 @@ class TestNames:
     ) -> None:
         work = tmp_path / "travail"
         work.mkdir()
-        code, out, err = _french("new", "--", name, cwd=work)
+        code, _out, err = _french("new", "--", name, cwd=work)
         assert code == 1
         assert expected in err, err
         assert "Traceback" not in err
@@ -230,7 +230,7 @@ class TestWhereItGoes:
         written: list[Path] = []
         real_write = Path.write_bytes
 
-        def write_then_interrupt(path: Path, data: bytes) -> int:  # type: ignore[override]
+        def write_then_interrupt(path: Path, data: bytes) -> int:
             size = real_write(path, data)
             written.append(path)
             if len(written) == 3:

@@ -37,12 +37,12 @@ def _named_schema(workflow: Path) -> str:
 
 def _action_properties(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each action's parameters schema, by the action's name as a step writes it."""
-    found = {}
-    for alternative in schema["$defs"]["Step"]["anyOf"]:
-        for key, value in alternative.get("properties", {}).items():
-            if "." in key:
-                found[key] = value
-    return found
+    return {
+        key: value
+        for alternative in schema["$defs"]["Step"]["anyOf"]
+        for key, value in alternative.get("properties", {}).items()
+        if "." in key
+    }
 
 
 def test_the_published_schema_is_the_current_one() -> None:

@@ -134,7 +134,7 @@ def test_publipostage_sends_each_letter_by_mail(mock_intranet: MockIntranet, tmp
         reference = next(ref for ref in by_reference if ref in mail.subject)
         assert by_reference[reference]["email"] in mail.header("To")
         [attachment] = mail.attachments
-        assert attachment.filename.endswith(".docx")
+        assert (attachment.filename or "").endswith(".docx")
     assert outcome.run_dir is not None
     letters = sorted(path.name for path in (outcome.run_dir / "artifacts" / "courriers").iterdir())
     assert len(letters) == len(recipients)
