@@ -5,6 +5,8 @@ Heavy modules (the engine, SQLAlchemy, robots) are imported inside each command 
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -235,9 +237,11 @@ def schema(
     if output is None:
         _out(text.removesuffix("\n"))
     else:
-        try:
-            from robots.kit import atomic_file
+        from robots.kit import atomic_file
 
+        try:
+            if not output.parent.is_dir():  # a mistyped folder is said, not made
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(output.parent))
             with atomic_file(output, "w", encoding="utf-8") as file:
                 file.write(text)
         except OSError as exc:
