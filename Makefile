@@ -15,13 +15,14 @@ COVERAGE_JSON := coverage.json
 # test module again in each worker (collection: 9.6 s of CPU instead of 3.7 s).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help install sysdeps lint format messages test test-fast demo bench soak clean
+.PHONY: help install sysdeps lint format messages schema test test-fast demo bench soak clean
 
 help:
 	@echo "make demo    set up and run the demo workflow against the built-in mock intranet"
 	@echo "make test    set up and run every check and test (lint, types, pytest), then print branch coverage"
 	@echo "make lint    ruff and mypy"
 	@echo "make messages  extract the messages to translate (Babel) and update the fr and en catalogs"
+	@echo "make schema  write the workflow language's JSON Schema again (schema/robo.schema.json, for editors)"
 	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
 	@echo "make soak    the long forms of the statistical tests: the crash test with 20 kills instead of 5 (on SQLite"
 	@echo "             and on PostgreSQL), four lanes on 400 records instead of 100, the OCR rate on 60 scans instead of 30,"
@@ -68,6 +69,11 @@ messages: $(STAMP)
 	done
 	sed -i '/^"POT-Creation-Date: /d; /^"PO-Revision-Date: /d' $(LOCALE)/robo.pot $(LOCALE)/*/LC_MESSAGES/robo.po
 	$(BIN)/pybabel compile -D robo -d $(LOCALE) --statistics
+
+# The published JSON Schema of the workflow language (editors complete and check workflows with it; the example
+# workflows name it on their first line). tests/scaffold/test_schema_file.py fails when it is stale.
+schema: $(STAMP)
+	$(BIN)/robo schema -o schema/robo.schema.json
 
 test: sysdeps $(STAMP) lint
 	$(BIN)/coverage erase

@@ -5,7 +5,8 @@ Heavy modules (the engine, SQLAlchemy, robots) are imported inside each command 
 
 from __future__ import annotations
 
-import json
+import errno
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +35,7 @@ from runner.command_line import say_error as _error
 from runner.console_commands import DASHBOARD_HELP, dashboard
 from runner.events import ExitCode
 from runner.fleet_commands import db_app, fleet_app, fleet_distributor_for, worker
+from runner.scaffold_commands import INTRANET_HELP, NEW_HELP, intranet, new
 from runner.schedule_commands import schedule_app
 from runner.users_commands import users_app
 
@@ -65,6 +67,8 @@ app.command(
     **COMMAND,
 )(worker)
 app.add_typer(fleet_app, name="fleet")
+app.command("new", help=NEW_HELP, **COMMAND)(new)
+app.command("intranet", help=INTRANET_HELP, **COMMAND)(intranet)
 
 
 @app.callback()
@@ -227,14 +231,19 @@ def actions(
 def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help=N_("Write to this file."))] = None,
 ) -> None:
-    from runner.language import workflow_schema
+    from runner.language import schema_text
 
-    text = json.dumps(workflow_schema(), ensure_ascii=False, indent=2, default=str)
+    text = schema_text()
     if output is None:
-        _out(text)
+        _out(text.removesuffix("\n"))
     else:
+        from robots.kit import atomic_file
+
         try:
-            output.write_text(text + "\n", encoding="utf-8")
+            if not output.parent.is_dir():  # a mistyped folder is said, not made
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(output.parent))
+            with atomic_file(output, "w", encoding="utf-8") as file:
+                file.write(text)
         except OSError as exc:
             _err(
                 _("error: the schema could not be written to {file}: {reason}").format(

@@ -55,7 +55,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"runner.engine"}),
     frozenset({"runner.record"}),
     frozenset({"runner.review"}),
-    frozenset({"runner.run", "runner.schedule"}),
+    frozenset({"runner.run", "runner.schedule", "runner.scaffold"}),
     frozenset({"runner.fleet"}),
     frozenset({"runner.console"}),  # its fleet page and gauges read runner.fleet's status
     frozenset({"runner"}),

@@ -27,7 +27,7 @@ from runner.language.loader import (
 )
 from runner.language.model import INPUT_PYTHON_TYPES, UNLIMITED, InputSpec, ScheduleEntry, Workflow
 from runner.language.reference import print_actions
-from runner.language.schema import workflow_schema
+from runner.language.schema import SCHEMA_COMMENT, SCHEMA_FILE, schema_text, workflow_schema
 from runner.language.steps import (
     STEP_KINDS,
     ActionStep,
@@ -56,6 +56,8 @@ __all__ = [
     "CREDENTIAL_VARIABLES",
     "EXCERPT_WIDTH",
     "INPUT_PYTHON_TYPES",
+    "SCHEMA_COMMENT",
+    "SCHEMA_FILE",
     "STEP_KINDS",
     "UNLIMITED",
     "ActionStep",
@@ -94,6 +96,7 @@ __all__ = [
     "register_step_kind",
     "render_all",
     "render_text",
+    "schema_text",
     "split_lines",
     "template_environment",
     "url_password",

@@ -1,11 +1,13 @@
 """The JSON Schema of the workflow language, every action's parameters included, for editor completion.
 
 Point an editor at it (for VS Code's YAML extension: `# yaml-language-server: $schema=robo.schema.json` at the
-top of a workflow) to get completion and checks of keys, actions and parameters while typing.
+top of a workflow) to get completion and checks of keys, actions and parameters while typing. The repository
+publishes it as `schema/robo.schema.json` (`make schema`), and `robo new` writes it beside a new project's workflow.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from robots import robot_class, robot_names
@@ -22,6 +24,17 @@ TEMPLATE = {
 """A value written as a template: it can stand where any type is expected, since only the run knows its value."""
 
 _ANNOTATIONS = ("title", "description", "default", "examples")
+
+SCHEMA_FILE = "robo.schema.json"
+"""The schema's file name, wherever it is written: `schema/` in the repository, beside a new project's workflow."""
+SCHEMA_COMMENT = "# yaml-language-server: $schema="
+"""How a workflow's first line names its schema for VS Code's YAML extension (and other yaml-language-server
+editors), followed by the schema's path relative to the workflow or its URL."""
+
+
+def schema_text() -> str:
+    """The schema as its file holds it: indented JSON, non-ASCII characters kept, a final newline."""
+    return json.dumps(workflow_schema(), ensure_ascii=False, indent=2, default=str) + "\n"
 
 
 def _definition(model: Any) -> dict[str, Any]:
@@ -55,6 +68,8 @@ def workflow_schema() -> dict[str, Any]:
         for name, spec in specs.items():
             qualified = f"{robot}.{name}"
             params = _parts_templatable(spec.json_schema())
+            # Shown when hovering over the action's name (the step's own description covers the whole step).
+            params["description"] = _action_description(spec)
             for key, sub in params.pop("$defs", {}).items():
                 defs.setdefault(key, _parts_templatable(sub))
             action_steps.append(
@@ -90,6 +105,12 @@ def workflow_schema() -> dict[str, Any]:
         },
         "$defs": defs,
     }
+
+
+def _action_description(spec: Any) -> str:
+    """An action's documentation as an editor shows it: what it does, then what it gives back."""
+    parts = [spec.summary, spec.description, f"Returns: {spec.returns}" if spec.returns else ""]
+    return "\n\n".join(part.strip() for part in parts if part and part.strip())
 
 
 def _templatable(node: Any) -> Any:
