@@ -34,6 +34,7 @@ from runner.command_line import say_error as _error
 from runner.console_commands import DASHBOARD_HELP, dashboard
 from runner.events import ExitCode
 from runner.fleet_commands import db_app, fleet_app, fleet_distributor_for, worker
+from runner.recorder_commands import RECORD_HELP, record
 from runner.schedule_commands import schedule_app
 from runner.users_commands import users_app
 
@@ -65,6 +66,7 @@ app.command(
     **COMMAND,
 )(worker)
 app.add_typer(fleet_app, name="fleet")
+app.command("record", help=RECORD_HELP, **COMMAND)(record)
 
 
 @app.callback()

@@ -5,6 +5,7 @@ the actions into workflow text (steps.py: one step per action, forms folded; dat
 first row as its columns, in a loop), validated by `runner.language` before `RecordedWorkflow.write`.
 """
 
+from runner.recorder.command import Drive, RecordingRequest, record, run_recording
 from runner.recorder.data import ITEM_NAME, Replacement, Sheet, read_sheet
 from runner.recorder.document import RecordedWorkflow, build_workflow, schema_reference
 from runner.recorder.session import Recorder
@@ -14,12 +15,16 @@ __all__ = [
     "FOLD_AT_LEAST",
     "ITEM_NAME",
     "Action",
+    "Drive",
     "RecordedWorkflow",
     "Recorder",
+    "RecordingRequest",
     "Replacement",
     "Sheet",
     "build_workflow",
     "read_sheet",
+    "record",
+    "run_recording",
     "schema_reference",
     "secret_name",
 ]

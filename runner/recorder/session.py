@@ -116,7 +116,10 @@ class Recorder:
         except Exception:  # already closed by the person
             pass
         if self._playwright is not None:
-            await self._playwright.stop()
+            try:
+                await self._playwright.stop()
+            except Exception:  # its driver was stopped with us (Ctrl+C reaches the whole process group)
+                pass
             self._playwright = None
         return self._actions()
 
