@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robots.browser import normalise
 from robots.kit import ConfigurationError, _, detect_delimiter, read_csv_grid
 from runner.recorder.steps import FIELD_KINDS, SUBMIT_KINDS, Action
 
@@ -53,15 +54,36 @@ class Sheet:
                 return column
         return None
 
-    def column_of(self, typed: str) -> str | None:
-        """The first column whose first-row cell is the text typed (spaces around it do not count)."""
+    def column_of(self, typed: str, label: str | None = None) -> str | None:
+        """The column whose first-row cell is the text typed (spaces around it do not count; a number may have a
+        decimal comma): the one named like the field's `label` when several are, else the first."""
         wanted = typed.strip()
         if not wanted:
             return None
+        found = [column for column, cell in self.first_row.items() if wanted in _forms(cell)]
+        named = [column for column in found if label is not None and _same(column, label)]
+        return (named or found or [None])[0]
+
+    def switch_column(self, checked: bool, label: str) -> str | None:
+        """The column named like a checkbox's `label` whose first-row cell says what the box shows (oui/non…)."""
         for column, cell in self.first_row.items():
-            if cell.strip() == wanted:
+            if _same(column, label) and cell.strip().casefold() in (_ON if checked else _OFF):
                 return column
         return None
+
+
+_ON = frozenset({"oui", "true", "vrai", "1", "x", "yes"})
+_OFF = frozenset({"non", "false", "faux", "0", "", "no"})
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+
+
+def _forms(cell: str) -> set[str]:
+    cell = cell.strip()
+    return {cell, cell.replace(".", ",")} if _DECIMAL.fullmatch(cell) else {cell}
+
+
+def _same(column: str, label: str) -> bool:
+    return normalise(column).casefold() == normalise(label).casefold()
 
 
 def _text(value: Any) -> str:
@@ -132,12 +154,19 @@ def parametrise(actions: list[Action], sheet: Sheet) -> list[Replacement]:
     """Point each typed or chosen value that the sheet's first row holds to its column (in place)."""
     replaced = []
     for action in actions:
-        if action.kind not in FIELD_KINDS or action.kind in ("secret", "check"):
+        if action.kind not in FIELD_KINDS or action.kind == "secret":
+            continue
+        label = action.group if action.kind == "choose" else (action.target.named if action.target else None)
+        if action.kind == "check":
+            column = sheet.switch_column(bool(action.value), label or "")
+            if column is not None:
+                action.column = column
+                replaced.append(Replacement(_("ticked") if action.value else _("unticked"), column))
             continue
         value = action.value[0] if isinstance(action.value, list) and len(action.value) == 1 else action.value
         if not isinstance(value, str):
             continue
-        column = sheet.column_of(value)
+        column = sheet.column_of(value, label)
         if column is not None:
             action.column = column
             replaced.append(Replacement(value, column))

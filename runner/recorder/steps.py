@@ -107,7 +107,7 @@ def step_of(action: Action) -> dict[str, Any]:
             "name": _("Choose in «{field}»").format(field=what),
             "browser.select": {**target, "option": value_of(action)},
         }
-    if kind == "check":
+    if kind == "check":  # a column of yes/no goes to fill_form only: browser.check has no value
         verb = "browser.check" if action.value else "browser.uncheck"
         name = _("Tick «{field}»") if action.value else _("Untick «{field}»")
         return {"name": name.format(field=what), verb: target}
