@@ -174,13 +174,14 @@ PAGE_SCRIPT = (
   }, true);
   document.addEventListener('click', (event) => {
     if (!(event.target instanceof Element) || event.button !== 0) return;
-    let el = event.target.closest(ACTIONABLE);
+    let el = event.target.matches('input[type=radio]') ? event.target : event.target.closest(ACTIONABLE);
     if (!el) {
       const target = event.target;
       if (target.closest('label') || target.matches(FIELD) || target.isContentEditable) return;
       if (getComputedStyle(target).cursor !== 'pointer') return;
       el = target;
     }
+    if (el.matches('input[type=radio]')) { send('choose', el, { group: groupOf(el) }); return; }  // even if chosen
     if (el.matches(FIELD)) return;  // a field's own change says what happened
     if (submittedByKey && el.matches('button, input[type=submit], input[type=image]')) return;
     send('click', el, {});

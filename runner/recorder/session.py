@@ -218,7 +218,12 @@ class Recorder:
         if action == "choose":
             if target.kind == "label":
                 return Action(
-                    "choose", page, target, value=target.value, group=str(data.get("group") or "") or None
+                    "choose",
+                    page,
+                    target,
+                    value=target.value,
+                    group=str(data.get("group") or "") or None,
+                    field=field,
                 )
             return Action("check", page, target, value=True)
         if action == "upload":
@@ -279,11 +284,12 @@ class Recorder:
             previous = actions[-1] if actions else None
             if (
                 previous is not None
-                and action.kind in ("fill", "secret")
+                and action.kind in ("fill", "secret", "choose")
                 and previous.kind == action.kind
                 and previous.field == action.field
             ):
-                previous.value = action.value  # consecutive keystrokes in one field: one fill, the last value
+                # Consecutive keystrokes in one field: one fill, the last value (a radio's click and change: one).
+                previous.value = action.value
                 continue
             actions.append(action)
         return actions

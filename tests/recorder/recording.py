@@ -54,7 +54,7 @@ async def fill_case(page: Any, case: SampleCase) -> None:
     await type_into(page, "courriel", values["courriel"])
     await type_into(page, "montant", values["montant"])
     await page.locator("#type_demande").select_option(label=values["type_demande"])
-    await page.locator(f"#priorite-{values['priorite'].lower()}").check()
+    await page.locator(f"#priorite-{values['priorite'].lower()}").click()  # chosen already or not
     if values["pieces_fournies"]:
         await page.locator("#pieces_fournies").check()
     await page.locator("#date_demande").fill(values["date_demande"])
