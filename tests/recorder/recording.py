@@ -35,10 +35,15 @@ async def type_into(page: Any, name: str, text: str) -> None:
 
 
 async def log_in(page: Any) -> None:
+    await log_in_at(page, "**/dossiers/nouveau")
+
+
+async def log_in_at(page: Any, then: str) -> None:
+    """Log in on the login page the intranet showed, and wait for the page it leads to (`then`, a glob)."""
     await type_into(page, "identifiant", DEFAULT_ACCOUNT.username)
     await type_into(page, "mot_de_passe", PASSWORD)
     await page.get_by_role("button", name="Se connecter").click()
-    await page.wait_for_url("**/dossiers/nouveau")
+    await page.wait_for_url(then)
 
 
 async def fill_case(page: Any, case: SampleCase) -> None:

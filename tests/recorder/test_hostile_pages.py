@@ -19,7 +19,7 @@ from tests.recorder.recording import record_as_person, robo
 
 pytestmark = pytest.mark.slow
 
-HOSTILE_LABEL = "Nom \"complet\" : l'{{ agent }} # [x] - *{% raw %}"
+HOSTILE_LABEL = 'Nom "complet" : l\'{{ agent }} # [x] - *{% raw %}'
 PAGE = """<!doctype html>
 <html lang="fr"><head><meta charset="utf-8"><title>Page piégée</title></head>
 <body>
