@@ -45,7 +45,7 @@ class TestRecordCommand:
                 if line.startswith("Recording:"):
                     break
             process.send_signal(signal.SIGINT)
-            rest, errors = process.communicate(timeout=120)
+            _rest, errors = process.communicate(timeout=120)
         assert process.returncode == 0, "".join(said) + errors
         assert "Interrupted" in errors
         text = output.read_text(encoding="utf-8")
