@@ -62,7 +62,7 @@ class Sheet:
             return None
         found = [column for column, cell in self.first_row.items() if wanted in _forms(cell)]
         named = [column for column in found if label is not None and _same(column, label)]
-        return (named or found or [None])[0]
+        return next(iter(named or found), None)
 
     def switch_column(self, checked: bool, label: str) -> str | None:
         """The column named like a checkbox's `label` whose first-row cell says what the box shows (oui/non…)."""

@@ -8,7 +8,7 @@ one holding `{{`, `{%` or `{#` is escaped for Jinja (`Expression` marks the text
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 FLOW_WIDTH = 110
@@ -108,16 +108,6 @@ def block(value: Any, indent: int) -> list[str]:
 
 
 def _fits(head: str, item: Any) -> bool:
-    if isinstance(item, Mapping) and any(not _is_scalar(v) and not _all_scalars(v) for v in item.values()):
-        return False
-    if isinstance(item, Sequence) and not isinstance(item, str) and not _all_scalars(item):
-        return False
-    return len(head) + 1 + len(flow(item)) <= FLOW_WIDTH
-
-
-def _all_scalars(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return all(_is_scalar(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return all(_is_scalar(v) for v in value)
-    return True
+    """One line for a mapping or list of scalars that is short enough; nested ones stay blocks."""
+    values = item.values() if isinstance(item, Mapping) else item
+    return all(_is_scalar(v) for v in values) and len(head) + 1 + len(flow(item)) <= FLOW_WIDTH
