@@ -97,8 +97,9 @@ def build_workflow(
     replaced = parametrise(actions, sheet) if sheet is not None else []
     bounds = loop_bounds(actions) if sheet is not None else None
     document: dict[str, Any] = {
-        "name": (title.strip() or output.stem)[:120],
-        "description": _("Recorded from {url}.").format(url=url),
+        "name": (output.stem.replace("_", " ").replace("-", " ").strip() or "workflow").capitalize()[:120],
+        "description": _("Recorded from {url}.").format(url=url)
+        + (f" ({title.strip()})" if title.strip() else ""),
     }
     if bounds is not None and sheet is not None:
         relative = Path(os.path.relpath(sheet.path.resolve(), output.resolve().parent)).as_posix()

@@ -91,42 +91,42 @@ def step_of(action: Action) -> dict[str, Any]:
     if kind == "goto":
         return {"name": _("Go to {url}").format(url=action.value), "browser.goto": {"url": action.value}}
     if kind == "click":
-        return {"name": _("Click «{name}»").format(name=what), "browser.click": target}
+        return {"name": _("Click '{name}'").format(name=what), "browser.click": target}
     if kind in ("fill", "secret"):
         return {
-            "name": _("Type «{field}»").format(field=what),
+            "name": _("Type '{field}'").format(field=what),
             "browser.fill": {**target, "value": value_of(action)},
         }
     if kind == "press":
         return {
-            "name": _("Press Enter in «{field}»").format(field=what),
+            "name": _("Press Enter in '{field}'").format(field=what),
             "browser.press": {"key": "Enter", **target},
         }
     if kind == "select":
         return {
-            "name": _("Choose in «{field}»").format(field=what),
+            "name": _("Choose in '{field}'").format(field=what),
             "browser.select": {**target, "option": value_of(action)},
         }
     if kind == "check":  # a column of yes/no goes to fill_form only: browser.check has no value
         verb = "browser.check" if action.value else "browser.uncheck"
-        name = _("Tick «{field}»") if action.value else _("Untick «{field}»")
+        name = _("Tick '{field}'") if action.value else _("Untick '{field}'")
         return {"name": name.format(field=what), verb: target}
     if kind == "choose":
         parameters: dict[str, Any] = {"option": value_of(action)}
         if action.group:
             parameters["group"] = action.group
-        return {"name": _("Choose «{option}»").format(option=action.value), "browser.choose": parameters}
+        return {"name": _("Choose '{option}'").format(option=action.value), "browser.choose": parameters}
     if kind == "upload":
         files = action.value if len(action.value) != 1 else action.value[0]
         return {
-            "name": _("Attach a file in «{field}»").format(field=what),
+            "name": _("Attach a file in '{field}'").format(field=what),
             "browser.upload": {**target, "files": files},
         }
     if kind == "download":
-        return {"name": _("Download with «{name}»").format(name=what), "browser.download": target}
+        return {"name": _("Download with '{name}'").format(name=what), "browser.download": target}
     if kind == "accept_dialog":
         return {
-            "name": _("Click «{name}» and accept the dialog").format(name=what),
+            "name": _("Click '{name}' and accept the dialog").format(name=what),
             "browser.accept_dialog": target,
         }
     raise ValueError(f"unknown recorded action {kind!r}")

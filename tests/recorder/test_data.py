@@ -114,3 +114,22 @@ class TestSecretNames:
 
     def test_two_password_fields_with_one_label_get_two_secrets(self) -> None:
         assert secret_name("Mot de passe", {"mot_de_passe"}) == "mot_de_passe_2"
+
+
+class TestFrench:
+    def test_the_header_and_the_step_names_are_french_for_a_french_reader(self, tmp_path: Path) -> None:
+        from robots.kit import set_language
+
+        try:
+            set_language("fr")
+            workflow = build_workflow(
+                [Action("open", "http://x/", value="http://x/"), fill("Nom", "Julien")],
+                url="http://x/",
+                output=tmp_path / "ma_saisie.yaml",
+            )
+        finally:
+            set_language("en")
+        assert workflow.valid, workflow.diagnostics
+        assert workflow.text.startswith("# Enregistré avec « robo record » le ")
+        assert "name: Ma saisie" in workflow.text
+        assert "- name: Saisir « Nom »" in workflow.text or '- name: "Saisir « Nom »"' in workflow.text
