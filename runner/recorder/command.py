@@ -49,9 +49,7 @@ async def record(
         say(_("Interrupted: writing what was recorded so far."))
     finally:
         actions = await recorder.stop()
-    workflow = build_workflow(
-        actions, url=request.url, output=request.output, title=recorder.title, sheet=sheet, fold=request.fold
-    )
+    workflow = build_workflow(actions, url=request.url, output=request.output, sheet=sheet, fold=request.fold)
     workflow.write(request.output)
     for replacement in workflow.replaced:
         say(

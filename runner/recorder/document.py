@@ -86,7 +86,6 @@ def build_workflow(
     *,
     url: str,
     output: Path,
-    title: str = "",
     sheet: Sheet | None = None,
     fold: bool = True,
     when: dt.datetime | None = None,
@@ -98,8 +97,7 @@ def build_workflow(
     bounds = loop_bounds(actions) if sheet is not None else None
     document: dict[str, Any] = {
         "name": (output.stem.replace("_", " ").replace("-", " ").strip() or "workflow").capitalize()[:120],
-        "description": _("Recorded from {url}.").format(url=url)
-        + (f" ({title.strip()})" if title.strip() else ""),
+        "description": _("Recorded from {url}.").format(url=url),
     }
     if bounds is not None and sheet is not None:
         relative = Path(os.path.relpath(sheet.path.resolve(), output.resolve().parent)).as_posix()

@@ -45,7 +45,6 @@ class Recorder:
         self.say = say or (lambda text: None)
         self.settings = settings or {}
         self.page: Any = None
-        self.title = ""
         self._playwright: Any = None
         self._browser: Any = None
         self._context: Any = None
@@ -94,7 +93,6 @@ class Recorder:
         self.page = await self._context.new_page()
         self._log.append(self._now(Action("open", self.url, value=self.url)))
         await self.page.goto(self.url)
-        self.title = await self.page.title()
         self._opened = True
         self._since_navigation = 0
         return self.page
