@@ -15,7 +15,8 @@ from typing import Any
 
 from robots.browser import Target
 
-SAME_ELEMENT = "(found, element) => found === element"
+NTH_IS = "(found, [index, element]) => found[index] === element"
+ONLY_ONE_IS = "(found, element) => found.length === 1 && found[0] === element"
 NAMED = ("label", "role", "text", "placeholder")
 
 
@@ -34,17 +35,17 @@ def variants(kind: str, value: str) -> list[Target]:
 
 
 async def leads_to(scope: Any, target: Target, element: Any) -> bool:
-    """Whether the browser robot, given `target`, would act on `element` and nothing else."""
+    """Whether the browser robot, given `target`, would act on `element` and nothing else.
+
+    Only calls that never wait for an element (`evaluate_all`): the page may already be another one.
+    """
     if target.named is not None:
         locator, matches = await target.matches(scope)
         chosen = target.choose(matches)
         if len(chosen) != 1:
             return False
-        return bool(await locator.nth(chosen[0].index).evaluate(SAME_ELEMENT, element))
-    locator = target.locate_all(scope)
-    if await locator.count() != 1:
-        return False
-    return bool(await locator.first.evaluate(SAME_ELEMENT, element))
+        return bool(await locator.evaluate_all(NTH_IS, [chosen[0].index, element]))
+    return bool(await target.locate_all(scope).evaluate_all(ONLY_ONE_IS, element))
 
 
 async def unique_target(scope: Any, element: Any, candidates: Sequence[Sequence[Any]]) -> Target | None:

@@ -12,7 +12,8 @@ from robots.browser import LABEL_TEXT_JS, NORMALISE_JS
 
 BINDING = "__roboRecord"
 ELEMENTS = "__roboRecordedElement"
-FIND_ELEMENT = "(id) => window." + ELEMENTS + "(id)"
+FIND_ELEMENT = "(wanted) => window." + ELEMENTS + "(wanted.page, wanted.id)"
+"""The element a report was about, in the page that sent it (an error when that page is gone)."""
 
 PAGE_SCRIPT = (
     r"""
@@ -40,7 +41,12 @@ PAGE_SCRIPT = (
   const page = Math.random().toString(36).slice(2);  // this document, apart from the next one at the same address
   Object.defineProperty(window, '"""
     + ELEMENTS
-    + r"""', { value: (id) => { const ref = elements.get(id); return ref ? ref.deref() || null : null; } });
+    + r"""', { value: (wanted, id) => {
+    const ref = wanted === page ? elements.get(id) : null;
+    const el = ref ? ref.deref() : null;
+    if (!el) throw new Error('the page of this action is gone');
+    return el;
+  } });
   const shownText = (el) => (el.innerText || el.textContent || '').replace(/\s+/g, ' ').trim();
   const byIds = (list) => (list || '').split(/\s+/).map((id) => document.getElementById(id)).filter(Boolean);
   const labelOf = (el) => {
@@ -103,14 +109,16 @@ PAGE_SCRIPT = (
     const role = roleOf(el);
     const name = role ? nameOf(el, role) : '';
     if (role && normalise(name) && normalise(name).length <= 80) {
-      const count = all('*').filter((o) => roleOf(o) === role && same(nameOf(o, role), name)).length;
+      const count = all(ACTIONABLE + ', ' + FIELD + ', [role]')
+        .filter((o) => roleOf(o) === role && same(nameOf(o, role), name)).length;
       out.push(['role', role + ':' + normalise(name), count]);
     }
     if (!isField) {
       const text = shownText(el);
       if (normalise(text) && text.length <= 80) {
-        const count = all('body *').filter((o) => same(shownText(o), text)
-          && ![...o.children].some((c) => same(shownText(c), text))).length;
+        const bare = (o) => o.textContent || '';  // no layout: a count for when the page is gone
+        const count = all('body *').filter((o) => same(bare(o), text)
+          && ![...o.children].some((c) => same(bare(c), text))).length;
         out.push(['text', normalise(text), count]);
       }
     }
@@ -131,9 +139,13 @@ PAGE_SCRIPT = (
     const group = el.closest('[role=radiogroup], [role=group]');
     return group ? normalise(labelOf(group)) : '';
   };
+  const typedIn = new WeakSet();
   const send = (action, el, extra) => {
+    // Keys after the first in a field: the recorder has its target already (no page scan at every key).
+    const again = action === 'type' && typedIn.has(el);
+    if (action === 'type') typedIn.add(el);
     const data = Object.assign({ action, element: idOf(el), page, tag: el.tagName.toLowerCase(),
-      type: (el.getAttribute('type') || '').toLowerCase(), candidates: candidates(el) }, extra || {});
+      type: (el.getAttribute('type') || '').toLowerCase(), candidates: again ? [] : candidates(el) }, extra || {});
     try { window."""
     + BINDING
     + r"""(JSON.stringify(data)); } catch (e) { /* the recorder is gone */ }

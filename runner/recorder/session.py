@@ -2,8 +2,9 @@
 
 `Recorder` launches Debian's Chromium the way the browser robot does (`find_browser`, `LAUNCH_ARGS`, a French
 locale, downloads accepted), puts `PAGE_SCRIPT` in every page of its context and hears it through a binding. Each
-report becomes an `Action` whose element is checked (`unique_target`) while the page still shows it: a page load
-the action starts is held back (`context.route`) until the checks of the actions before it are done.
+report becomes an `Action` whose element is checked (`unique_target`) while the page still shows it; when the
+action has already replaced the page (a click that sends a form), the page script's own counts, taken at the
+moment of the action, decide.
 
 The recording ends when the person closes the browser, when `stop()` is called (Ctrl+C in `robo record`), or
 when a test calls it: a test drives `recorder.page` with Playwright as a person would (`headless=True`).
@@ -23,7 +24,7 @@ from runner.recorder.page_script import BINDING, FIND_ELEMENT, PAGE_SCRIPT
 from runner.recorder.steps import Action, secret_name
 
 CHECK_TIMEOUT = 10.0
-"""Seconds a page load waits for the checks of the actions before it, and the end of a recording for the last."""
+"""Seconds the end of a recording waits for the checks of the last actions."""
 LAUNCH_TIMEOUT = 60.0
 # Actions after which a page load is the action's doing, not the person typing an address.
 _MAY_NAVIGATE = frozenset({"click", "press", "select", "check", "choose"})
@@ -89,7 +90,6 @@ class Recorder:
         self._context.on("close", lambda _context: self._done.set())
         await self._context.expose_binding(BINDING, self._heard)
         await self._context.add_init_script(PAGE_SCRIPT)
-        await self._context.route("**/*", self._hold_navigation)
         self.page = await self._context.new_page()
         self._log.append(self._now(Action("open", self.url, value=self.url)))
         await self.page.goto(self.url)
@@ -170,15 +170,6 @@ class Recorder:
         task.add_done_callback(self._pending.discard)
         self._log.append(task)
 
-    async def _hold_navigation(self, route: Any, request: Any) -> None:
-        """A page load waits for the checks of the actions before it: their elements are still on this page."""
-        if request.is_navigation_request() and self._pending:
-            await asyncio.wait(list(self._pending), timeout=CHECK_TIMEOUT)
-        try:
-            await route.fallback()
-        except Exception:  # the page closed meanwhile
-            pass
-
     async def _resolve(
         self,
         frame: Any,
@@ -237,7 +228,9 @@ class Recorder:
         candidates = [c for c in data.get("candidates", []) if isinstance(c, list) and len(c) == 3]
         element = None
         try:
-            element = await frame.evaluate_handle(FIND_ELEMENT, int(data.get("element") or 0))
+            element = await frame.evaluate_handle(
+                FIND_ELEMENT, {"page": str(data.get("page")), "id": int(data.get("element") or 0)}
+            )
             found = await unique_target(frame, element, candidates)
         except Exception:  # the page is gone: the page script's counts decide
             found = next((target_of(str(k), str(v)) for k, v, n in candidates if int(n) == 1), None)
@@ -274,7 +267,13 @@ class Recorder:
                     last.kind = "download" if what == "download" else "accept_dialog"
                     last.message = detail
                 continue
-            if not entry.done() or entry.cancelled() or entry.exception() is not None:
+            if not entry.done() or entry.cancelled():
+                self.notes.append(_("an action whose element could not be checked in time was left out"))
+                continue
+            if entry.exception() is not None:
+                self.notes.append(
+                    _("an action could not be recorded: {reason}").format(reason=entry.exception())
+                )
                 continue
             action = entry.result()
             if action is None:

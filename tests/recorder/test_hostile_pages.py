@@ -106,7 +106,7 @@ class TestHostilePages:
             await page.get_by_role("button", name="Envoyer").click()
             await page.locator("#recu").wait_for()
 
-        workflow, _said = record_as_person(RecordingRequest(hostile_site.url, output, headless=True), person)
+        workflow, said = record_as_person(RecordingRequest(hostile_site.url, output, headless=True), person)
 
         assert workflow.valid, workflow.diagnostics
         steps = steps_of(workflow.text)
@@ -115,7 +115,7 @@ class TestHostilePages:
         assert "{{" in fills[0]["label"] and "endraw" in fills[0]["label"], "a label holding {{ }} is escaped"
         assert fills[1]["value"] == "ligne 1\nligne 2 - [x]"
         clicks = [s["browser.click"] for s in steps if "browser.click" in s]
-        assert len(clicks) == 3
+        assert len(clicks) == 3, said
         delete, nameless, send = clicks
         assert list(delete) == ["css"], "two buttons 'Supprimer': neither their role nor their text is unique"
         assert list(nameless) == ["css"]

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 class TestRecordCommand:
-    def test_ctrl_c_writes_what_was_recorded_and_the_file_validates(
+    def test_ctrl_c_in_the_terminal_writes_what_was_recorded_and_the_file_validates(
         self, mock_intranet: MockIntranet, tmp_path: Path
     ) -> None:
         output = tmp_path / "interrompu.yaml"
@@ -37,6 +37,7 @@ class TestRecordCommand:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         ) as process:
             assert process.stderr is not None
             said = []
@@ -44,7 +45,7 @@ class TestRecordCommand:
                 said.append(line)
                 if line.startswith("Recording:"):
                     break
-            process.send_signal(signal.SIGINT)
+            os.killpg(process.pid, signal.SIGINT)  # as a terminal does: to robo, its driver and its browser
             _rest, errors = process.communicate(timeout=120)
         assert process.returncode == 0, "".join(said) + errors
         assert "Interrupted" in errors
@@ -69,3 +70,9 @@ class TestRecordCommand:
         assert "error: the data file" in result.stderr and "absent.xlsx" in result.stderr
         assert "Traceback" not in result.stderr
         assert not (tmp_path / "x.yaml").exists()
+
+    def test_the_help_is_french_for_a_french_reader(self) -> None:
+        result = robo("--lang", "fr", "record", "--help")
+        assert result.returncode == 0, result.stderr
+        assert "Enregistrer ce que vous faites dans une fenêtre de navigateur" in result.stdout
+        assert "--field-by-field" in result.stdout and "--headless" not in result.stdout
