@@ -217,6 +217,12 @@ class Recorder:
             return Action("check", page, target, value=True)
         if action == "upload":
             files = [str(f) for f in data.get("files", [])]
+            self.notes.extend(
+                _("put '{file}' beside the workflow: a page gives only a file's name, not its folder").format(
+                    file=name
+                )
+                for name in files
+            )
             return Action("upload", page, target, value=files) if files else None
         if action == "press":
             return Action("press", page, target)

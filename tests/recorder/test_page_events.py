@@ -69,9 +69,10 @@ class TestFiles:
             await download.value
 
         request = RecordingRequest(f"{mock_intranet.url}/dossiers/{numero}", output, headless=True)
-        workflow, _said = record_as_person(request, person)
+        workflow, said = record_as_person(request, person)
 
         assert workflow.valid, workflow.diagnostics
+        assert "put 'scan.txt' beside the workflow" in said
         steps = steps_of(workflow.text)
         [upload] = [s["browser.upload"] for s in steps if "browser.upload" in s]
         assert upload == {"label": "Document", "files": "scan.txt"}

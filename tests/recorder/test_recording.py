@@ -100,6 +100,7 @@ class TestRecordingAForm:
             await page.keyboard.type("Nantes")
             await page.locator("#code_postal").click()
             await page.keyboard.type("44000")
+            await page.goto(f"{mock_intranet.url}/dossiers")  # an address typed in the address bar
 
         request = RecordingRequest(f"{mock_intranet.url}/dossiers/nouveau", output, fold=False, headless=True)
         workflow, _said = record_as_person(request, person)
@@ -109,6 +110,8 @@ class TestRecordingAForm:
         assert workflow.text.count("browser.fill:") == 5  # identifiant, mot de passe, nom, ville, code postal
         assert "{label: Nom du demandeur, value: Dupontd}" in workflow.text
         assert 'value: "44000"' in workflow.text
+        assert workflow.text.count("browser.goto:") == 1, "the page the login leads to is the click's doing"
+        assert f'browser.goto: {{url: "{mock_intranet.url}/dossiers"}}' in workflow.text
 
 
 class TestRecordingOverASpreadsheet:
