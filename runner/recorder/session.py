@@ -26,8 +26,6 @@ from runner.recorder.steps import Action, secret_name
 CHECK_TIMEOUT = 10.0
 """Seconds the end of a recording waits for the checks of the last actions."""
 LAUNCH_TIMEOUT = 60.0
-# Actions after which a page load is the action's doing, not the person typing an address.
-_MAY_NAVIGATE = frozenset({"click", "press", "select", "check", "choose"})
 
 
 class Recorder:
@@ -53,9 +51,11 @@ class Recorder:
         self._pending: set[asyncio.Task[Action | None]] = set()
         self._targets: dict[tuple[str, int], asyncio.Task[Action | None]] = {}
         self._secrets: dict[tuple[str, int], str] = {}
-        self._since_navigation = 0
+        self._asked: set[Any] = (
+            set()
+        )  # pages whose next load the page itself asked for (a link, a form, a script)
         self._opened = False
-        self._answers: set[asyncio.Future[None]] = set()
+        self._background: set[asyncio.Future[None]] = set()  # tasks kept until done
         self._done = asyncio.Event()
         self.notes: list[str] = []
 
@@ -91,10 +91,11 @@ class Recorder:
         await self._context.expose_binding(BINDING, self._heard)
         await self._context.add_init_script(PAGE_SCRIPT)
         self.page = await self._context.new_page()
+        await self._listen_to_requests(self.page)
         self._log.append(self._now(Action("open", self.url, value=self.url)))
         await self.page.goto(self.url)
         self._opened = True
-        self._since_navigation = 0
+        self._asked.discard(self.page)
         return self.page
 
     async def closed(self) -> None:
@@ -123,13 +124,34 @@ class Recorder:
 
     # -- hearing the pages ---------------------------------------------------------------------------------------
 
+    async def _listen_to_requests(self, page: Any) -> None:
+        """Hear which loads of `page` the page itself asks for (Chromium's `Page.frameRequestedNavigation`): any
+        other load is an address the person typed, recorded as `browser.goto`."""
+
+        def asked(params: dict[str, Any]) -> None:
+            if params.get("frameId") == top:
+                self._asked.add(page)
+
+        try:
+            session = await self._context.new_cdp_session(page)
+            top = (await session.send("Page.getFrameTree"))["frameTree"]["frame"]["id"]
+            session.on("Page.frameRequestedNavigation", asked)
+            await session.send("Page.enable")
+        except Exception:  # the page closed at once
+            pass
+
     def _watch(self, page: Any) -> None:
+        if page is not self.page:
+            listening = asyncio.ensure_future(self._listen_to_requests(page))
+            self._background.add(listening)
+            listening.add_done_callback(self._background.discard)
+
         def navigated(frame: Any) -> None:
             if frame != page.main_frame or not self._opened or frame.url == "about:blank":
                 return
-            if not self._since_navigation:
+            if page not in self._asked:
                 self._log.append(self._now(Action("goto", frame.url, value=frame.url)))
-            self._since_navigation = 0
+            self._asked.discard(page)
 
         page.on("framenavigated", navigated)
         page.on("dialog", self._dialog)
@@ -140,8 +162,8 @@ class Recorder:
         # The page waits for an answer: OK, as the recorded step will give it (accept_dialog).
         self._log.append(("dialog", str(dialog.message)))
         answer = asyncio.ensure_future(self._answer(dialog))
-        self._answers.add(answer)
-        answer.add_done_callback(self._answers.discard)
+        self._background.add(answer)
+        answer.add_done_callback(self._background.discard)
 
     @staticmethod
     async def _answer(dialog: Any) -> None:
@@ -158,8 +180,6 @@ class Recorder:
             return
         if not isinstance(data, dict):
             return
-        if data.get("action") in _MAY_NAVIGATE:
-            self._since_navigation += 1
         frame = source["frame"]
         key = (str(data.get("page")), int(data.get("element") or 0))
         earlier = self._targets.get(key) if data.get("action") == "type" else None

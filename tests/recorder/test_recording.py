@@ -100,6 +100,7 @@ class TestRecordingAForm:
             await page.keyboard.type("Nantes")
             await page.locator("#code_postal").click()
             await page.keyboard.type("44000")
+            await page.locator("#pieces_fournies").check()  # a click that loads no page
             await page.goto(f"{mock_intranet.url}/dossiers")  # an address typed in the address bar
 
         request = RecordingRequest(f"{mock_intranet.url}/dossiers/nouveau", output, fold=False, headless=True)
