@@ -5,12 +5,13 @@ checked and written atomically, and what happened said in the reader's language.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from robots.kit import _
+from robots.kit import ConfigurationError, _
 from runner.language import render_all
 from runner.recorder.data import ITEM_NAME, Sheet, jinja_string, read_sheet
 from runner.recorder.document import RecordedWorkflow, build_workflow
@@ -37,6 +38,7 @@ async def record(
 ) -> RecordedWorkflow:
     """Record until the browser is closed (or the task is cancelled: Ctrl+C), then write the workflow."""
     sheet: Sheet | None = read_sheet(request.data) if request.data is not None else None
+    _check_writable(request.output)  # before the person spends time on a recording that could not be saved
     recorder = Recorder(request.url, headless=request.headless, say=say, settings=request.settings)
     try:
         page = await recorder.start()
@@ -67,6 +69,23 @@ async def record(
     if not workflow.valid:
         say(render_all(workflow.diagnostics, {str(request.output): workflow.text.splitlines()}))
     return workflow
+
+
+def _check_writable(output: Path) -> None:
+    folder = output.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(
+            _("the folder {folder} cannot be created: {reason}").format(
+                folder=folder, reason=exc.strerror or exc
+            )
+        ) from None
+    if not os.access(folder, os.W_OK) or output.is_dir():
+        raise ConfigurationError(
+            _("the workflow cannot be written to {path}").format(path=output),
+            hint=_("choose a file in a folder you may write to, with -o"),
+        )
 
 
 def run_recording(request: RecordingRequest, say: Callable[[str], None]) -> RecordedWorkflow:

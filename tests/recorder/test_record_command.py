@@ -76,3 +76,10 @@ class TestRecordCommand:
         assert result.returncode == 0, result.stderr
         assert "Enregistrer ce que vous faites dans une fenêtre de navigateur" in result.stdout
         assert "--field-by-field" in result.stdout and "--headless" not in result.stdout
+
+    def test_an_output_that_cannot_be_written_is_refused_before_any_browser(self, tmp_path: Path) -> None:
+        result = robo("record", "http://127.0.0.1:9/", "-o", str(tmp_path))  # a folder, not a file
+        assert result.returncode == 1
+        assert (
+            "error: the workflow cannot be written to" in result.stderr and "Traceback" not in result.stderr
+        )
