@@ -35,6 +35,7 @@ from runner.command_line import say_error as _error
 from runner.console_commands import DASHBOARD_HELP, dashboard
 from runner.events import ExitCode
 from runner.fleet_commands import db_app, fleet_app, fleet_distributor_for, worker
+from runner.recorder_commands import RECORD_HELP, record
 from runner.scaffold_commands import INTRANET_HELP, NEW_HELP, intranet, new
 from runner.schedule_commands import schedule_app
 from runner.users_commands import users_app
@@ -69,6 +70,7 @@ app.command(
 app.add_typer(fleet_app, name="fleet")
 app.command("new", help=NEW_HELP, **COMMAND)(new)
 app.command("intranet", help=INTRANET_HELP, **COMMAND)(intranet)
+app.command("record", help=RECORD_HELP, **COMMAND)(record)
 
 
 @app.callback()

@@ -3,12 +3,21 @@
 from robots.browser.browser import Browser
 from robots.browser.failures import redact_zip
 from robots.browser.launch import LAUNCH_ARGS, find_browser
-from robots.browser.locators import Target, closest_candidates, normalise, option_values
+from robots.browser.locators import (
+    LABEL_TEXT_JS,
+    NORMALISE_JS,
+    Target,
+    closest_candidates,
+    normalise,
+    option_values,
+)
 from robots.browser.session import ABSENT_AFTER
 
 __all__ = [
     "ABSENT_AFTER",
+    "LABEL_TEXT_JS",
     "LAUNCH_ARGS",
+    "NORMALISE_JS",
     "Browser",
     "Target",
     "closest_candidates",
