@@ -30,6 +30,8 @@ class PageLoads:
     def __init__(self) -> None:
         self.request: Any = None
         """The last page load started (a Playwright request), until an action takes it (`take`)."""
+        self.method: str | None = None
+        """The HTTP method of the last page load started (GET, or POST for a form's answer)."""
         self.status: int | None = None
         """The HTTP status of the last page load answered, until an action reads it (`take_status`)."""
         self._answers: dict[Any, asyncio.Future[str | None]] = {}
@@ -42,7 +44,7 @@ class PageLoads:
 
         def on_request(request: Any) -> None:
             if main_load(request):
-                self.request = request
+                self.request, self.method = request, str(request.method)
                 self._answers[request] = asyncio.get_running_loop().create_future()
                 while len(self._answers) > 8:  # only the last loads can still be waited for
                     self._answers.pop(next(iter(self._answers)))

@@ -29,8 +29,10 @@ from robots.browser.forms import (
     WATCH_INVALID_SCRIPT,
 )
 from robots.browser.host import BrowserHost, shared_host
+from robots.browser.light import LightPages
 from robots.browser.locators import NAMED_KINDS, TARGET_KINDS, Match, Target
 from robots.browser.navigation import PAGE_STATE_SCRIPT, PageLoads, settled_evaluate
+from robots.browser.recycling import RECYCLE_EVERY, TabRecycler
 from robots.kit import (
     AccessRefused,
     ApplicationError,
@@ -63,6 +65,11 @@ class BrowserCore(Robot):
         self.settings: dict[str, Any] = dict(context.settings.get("browser", {}))
         self.default_timeout = float(self.settings.get("timeout") or 10.0)
         self.trace_mode: str = str(self.settings.get("trace", "on_failure"))
+        light = self.settings.get("light")
+        # Light unless the workflow says otherwise or a person watches (`--headed`): see `robots.browser.light`.
+        self.light = bool(self.settings.get("headless", True) if light is None else light)
+        self._light: LightPages | None = None
+        self._recycler = TabRecycler(int(self.settings.get("recycle_every", RECYCLE_EVERY)), context.log)
         self._host: BrowserHost | None = None
         self._context: Any = None
         self._page: Any = None
@@ -192,8 +199,13 @@ class BrowserCore(Robot):
                 options["viewport"] = self.settings["viewport"]
             if storage_state:
                 options["storage_state"] = storage_state
+            if self.light:
+                options["reduced_motion"] = "reduce"
             self._context = await self._host.browser.new_context(**options)
             self._context.set_default_timeout(self.default_timeout * 1000)
+            if self.light:
+                self._light = LightPages(self.settings.get("allow_hosts") or (), self.context.log)
+                await self._light.apply(self._context)
             if self.trace_mode != "off":
                 await self._start_tracing()
         self._page = await self._context.new_page()
@@ -283,11 +295,16 @@ class BrowserCore(Robot):
             self._snapshots_wanted = self.trace_mode == "full"
 
     def item_finished(self, key: str, ok: bool) -> None:
-        """Keep the trace of a failed item; forget that of a successful one (it would only cost space)."""
+        """Keep the trace of a failed item; forget that of a successful one (it would only cost space).
+
+        Every `recycle_every` items, the tab is replaced by a fresh one (see `robots.browser.recycling`).
+        """
         if self._host is None or self._context is None:
             return
         if ok:
             self._host.call(self._discard_trace(), 30)
+            if self._recycler.due():
+                self._host.call(self._renew_tab(), self.default_timeout + MARGIN)
         else:
             # Named without the key, which may be built from a secret: the artifact's event names the item.
             self._host.call(
@@ -296,6 +313,15 @@ class BrowserCore(Robot):
                 ),
                 60,
             )
+
+    async def _renew_tab(self) -> None:
+        fresh = await self._recycler.replace(
+            self._context, self._page, self._loads.method, self._frame is not None, self._watch
+        )
+        if fresh is not None:
+            self._page = fresh
+            self._loads.forget()
+            self._loads.take_status()
 
     async def _check_status(self, doing: str) -> None:
         status = self._loads.take_status()
