@@ -94,20 +94,21 @@ class LightPages:
         if previous is not None:
             await self._context.unroute(previous, self._decide)
 
-    def refuses(self, request: Any) -> bool:
-        """Whether the light browser refuses `request` (a main document opened in a tab is always let through)."""
-        address = urlsplit(request.url)
+    def refuses(self, url: str, resource_type: str, opens_page: bool) -> bool:
+        """Whether the light browser refuses a request (a tab's own document, `opens_page`, always passes)."""
+        address = urlsplit(url)
         if address.scheme not in ("http", "https"):
             return False
-        if request.resource_type in REFUSED_TYPES:
+        if resource_type in REFUSED_TYPES:
             return True
         host = (address.hostname or "").lower()
-        if _opens_a_page(request):
+        if opens_page:
             return False
         return host not in self.opened and not any(host_matches(host, a) for a in self.allowed)
 
     async def _decide(self, route: Any, request: Any) -> None:
-        if self.refuses(request):
+        opens_page = _opens_a_page(request)
+        if self.refuses(request.url, request.resource_type, opens_page):
             self.refused += 1
             await route.abort("blockedbyclient")
             host = urlsplit(request.url).hostname or ""
@@ -122,7 +123,7 @@ class LightPages:
             return
         await route.fallback()
         host = (urlsplit(request.url).hostname or "").lower()
-        if _opens_a_page(request) and host not in self.opened:
+        if opens_page and host not in self.opened:
             self.opened.add(host)  # its own scripts and styles now pass without coming here
             await self._reroute()
 
