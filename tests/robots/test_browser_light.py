@@ -255,3 +255,63 @@ class TestTabRenewal:
         finally:
             robot.close()
             context.shared.close()
+
+
+@pytest.mark.slow
+class TestResultsWithoutExtraRoundTrips:
+    def test_open_goto_and_fill_form_still_give_the_page_s_title(
+        self, browser: Browser, intranet_url: str
+    ) -> None:
+        assert browser.open(url=f"{intranet_url}/connexion") == {
+            "url": f"{intranet_url}/connexion",
+            "title": "Connexion — Portail des agents",
+        }
+        assert browser.open()["title"] == "Connexion — Portail des agents"
+        filled = browser.fill_form(
+            {"Identifiant (nom d’utilisateur)": DEFAULT_ACCOUNT.username, "Mot de passe": "x"}
+        )
+        assert filled["title"] == "Connexion — Portail des agents"
+        logged_in = browser.fill_form(
+            {
+                "Identifiant (nom d’utilisateur)": DEFAULT_ACCOUNT.username,
+                "Mot de passe": DEFAULT_ACCOUNT.password,
+            },
+            submit="Se connecter",
+        )
+        assert logged_in["title"] == "Accueil — Portail des agents"
+        assert browser.goto(f"{intranet_url}/dossiers/nouveau") == {
+            "url": f"{intranet_url}/dossiers/nouveau",
+            "title": "Nouveau dossier — Portail des agents",
+            "status": 200,
+        }
+        assert browser.goto("/dossiers/nexistepas")["status"] == 404
+
+
+@pytest.mark.slow
+class TestTabRenewalInARun:
+    def test_a_workflow_loop_renews_its_tab_at_item_ends_and_every_item_succeeds(self, bot: Bot) -> None:
+        outcome, recorder = bot.run(
+            """name: Onglets renouvelés
+inputs:
+  intranet: {type: string}
+secrets: [identifiant, mot_de_passe]
+browser: {recycle_every: 5}
+steps:
+  - for_each: "{{ range(12) | list }}"
+    as: n
+    setup:
+      - browser.open: {url: "{{ inputs.intranet }}/connexion"}
+      - browser.fill: {label: Identifiant, value: "{{ secrets.identifiant }}"}
+      - browser.fill: {label: Mot de passe, value: "{{ secrets.mot_de_passe }}"}
+      - browser.click: {role: "button:Se connecter"}
+      - browser.goto: {url: "{{ inputs.intranet }}/dossiers"}
+    steps:
+      - browser.goto: {url: "{{ inputs.intranet }}/dossiers"}
+        when: n % 2 == 0
+      - browser.assert_text: {expected: Dossiers, css: h1}
+"""
+        )
+        assert outcome.status == "succeeded", outcome.diagnostics
+        assert outcome.counts["items_done"] == 12, outcome.counts
+        renewed = [e.message for e in recorder.of("log") if "renewed" in e.message]
+        assert len(renewed) == 2, renewed  # after the 5th and the 10th item
