@@ -71,7 +71,10 @@ class TabRecycler:
         web = address.startswith(("http:", "https:"))
         if address.startswith("chrome-error:") or (web and loaded_by != "GET"):
             return None
-        state = await page.evaluate(PAGE_AT_REST_SCRIPT)
+        try:
+            state = await page.evaluate(PAGE_AT_REST_SCRIPT)
+        except Exception:  # the page is loading another document: it is not at rest
+            return None
         if state["editing"] or state["stored"]:
             return None
         fresh = await context.new_page()
