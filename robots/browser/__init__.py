@@ -11,6 +11,7 @@ from robots.browser.locators import (
     normalise,
     option_values,
 )
+from robots.browser.recycling import RECYCLE_EVERY
 from robots.browser.session import ABSENT_AFTER
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "LABEL_TEXT_JS",
     "LAUNCH_ARGS",
     "NORMALISE_JS",
+    "RECYCLE_EVERY",
     "Browser",
     "Target",
     "closest_candidates",
