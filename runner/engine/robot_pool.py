@@ -163,7 +163,8 @@ class RobotPool:
         slot = self._slot(robot)
         slot.robot.context.data_values = data_values
         method = getattr(slot.robot, spec.method_name)
-        if spec.in_memory and not slot.robot.thread_bound:  # nothing to wait for, cancel or keep on its thread
+        # nothing to wait for, cancel or keep on its thread
+        if spec.in_memory and not slot.robot.thread_bound:
             try:
                 return method(**params)
             except RoboError:

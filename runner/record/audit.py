@@ -59,7 +59,8 @@ def json_default(value: Any) -> Any:
 
 
 AUDIT_LOG_NAME = "audit.jsonl"  # in the run's folder
-SYNC_INTERVAL = 1.0  # seconds: at most this much of a run's items that changed nothing is lost to a system crash
+# Seconds: at most this much of a run's items that changed nothing is lost to a system crash.
+SYNC_INTERVAL = 1.0
 
 
 class AuditLogRefused(ConfigurationError):

@@ -299,7 +299,9 @@ class ItemValues:
 def _upsert_item(connection: Connection, item: ItemValues) -> None:
     where = (items.c.run_id == item.run_id, items.c.loop == item.loop, items.c.key == item.key)
     if connection.execute(update(items).where(*where).values(**item.values)).rowcount == 0:
-        connection.execute(insert(items).values(run_id=item.run_id, loop=item.loop, key=item.key, **item.values))
+        connection.execute(
+            insert(items).values(run_id=item.run_id, loop=item.loop, key=item.key, **item.values)
+        )
 
 
 def _last_activity(connection: Connection, run_id: str) -> str | None:
