@@ -135,7 +135,7 @@ def run(
         typer.Option(
             "--light/--no-light",
             help=N_(
-                "Load no images, fonts, media nor other hosts' requests, without animations (by default: when"
+                "Load no images nor web fonts, play no media by itself, without animations (by default: when"
                 " the browser is not shown); overrides the workflow's 'browser: {light: …}'."
             ),
         ),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from robots.browser.launch import INSTALL_HINT, LAUNCH_ARGS, find_browser
+from robots.browser.light import LIGHT_LAUNCH_ARGS, is_light
 from robots.kit import ApplicationError, ConfigurationError, StepTimeout, _
 
 T = TypeVar("T")
@@ -63,7 +64,7 @@ class BrowserHost:
                 executable_path=str(self.executable),
                 headless=bool(self.settings.get("headless", True)),
                 slow_mo=float(self.settings.get("slow_mo", 0) or 0),
-                args=list(LAUNCH_ARGS),
+                args=[*LAUNCH_ARGS, *(LIGHT_LAUNCH_ARGS if is_light(self.settings) else ())],
                 timeout=LAUNCH_TIMEOUT * 1000,
             )
         except PlaywrightError as exc:

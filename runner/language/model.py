@@ -80,10 +80,11 @@ class BrowserSettings(LanguageModel):
     viewport: dict[str, int] | None = None
     trace: Literal["off", "on_failure", "full"] = "on_failure"
     light: bool | None = None
-    """No images, fonts, media, animations nor requests to other hosts (`robots.browser.light`); by default
-    light when no one watches the browser (headless), not with `--headed`."""
-    allow_hosts: list[Annotated[str, AfterValidator(not_blank)]] = Field(default_factory=list)
-    """Hosts a light browser still reaches besides those of the pages opened, e.g. "cdn.exemple.fr", "*.gouv.fr"."""
+    """No images, web fonts, autoplayed media nor animations (`robots.browser.light`); by default light when no
+    one watches the browser (headless), not with `--headed`."""
+    allow_hosts: list[Annotated[str, AfterValidator(not_blank)]] | None = None
+    """When given, the only hosts the browser reaches besides those of the pages it opens, e.g. "cdn.exemple.fr",
+    "*.gouv.fr" ([] for none): requests to any other host are refused. Not given: no host is refused."""
     recycle_every: Annotated[int, Field(ge=0)] = RECYCLE_EVERY
     """Items of a loop after which the browser's tab is replaced by a fresh one (0: never), see
     `robots.browser.recycling`."""
