@@ -38,7 +38,9 @@ ROBOTFRAMEWORK_BROWSER = Peer(
     ("robotframework-browser",),
     ("rfbrowser", "init", "--skip-browsers"),
 )
-SELENIUM_LIBRARY = Peer("robotframework_selenium", "Robot Framework + SeleniumLibrary", ("robotframework-seleniumlibrary",))
+SELENIUM_LIBRARY = Peer(
+    "robotframework_selenium", "Robot Framework + SeleniumLibrary", ("robotframework-seleniumlibrary",)
+)
 PEERS = (ROBOTFRAMEWORK_BROWSER, SELENIUM_LIBRARY)
 
 
@@ -91,7 +93,17 @@ def records_file(cases: list[Any], path: Path) -> Path:
     return path
 
 
-TEXT_IDS = ("nom", "prenom", "siret", "adresse", "code_postal", "ville", "courriel", "montant", "reference_externe")
+TEXT_IDS = (
+    "nom",
+    "prenom",
+    "siret",
+    "adresse",
+    "code_postal",
+    "ville",
+    "courriel",
+    "montant",
+    "reference_externe",
+)
 
 BROWSER_SUITE = (
     """*** Settings ***
@@ -164,12 +176,22 @@ def command(peer: Peer, home: Path, work: Path, url: str, records: Path) -> list
     chromium = str(find_browser())
     (work / f"{peer.name}-out").mkdir(exist_ok=True)
     if peer is ROBOTFRAMEWORK_BROWSER:
-        variables = ["--variable", f"CHROMIUM:{chromium}", "--variable", f"ARGS:{json.dumps(list(LAUNCH_ARGS))}"]
+        variables = [
+            "--variable",
+            f"CHROMIUM:{chromium}",
+            "--variable",
+            f"ARGS:{json.dumps(list(LAUNCH_ARGS))}",
+        ]
     else:
         options = ";".join(
             [f'binary_location="{chromium}"', *(f'add_argument("{arg}")' for arg in LAUNCH_ARGS)]
         )
-        variables = ["--variable", f"OPTIONS:{options}", "--variable", f"DRIVER:{shutil.which('chromedriver')}"]
+        variables = [
+            "--variable",
+            f"OPTIONS:{options}",
+            "--variable",
+            f"DRIVER:{shutil.which('chromedriver')}",
+        ]
     return [
         str(home / "bin" / "robot"), "--output", "NONE", "--report", "NONE", "--log", "NONE",
         "--outputdir", str(work / f"{peer.name}-out"), "--console", "dotted",

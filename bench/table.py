@@ -11,7 +11,7 @@ import os
 import platform
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
@@ -100,7 +100,7 @@ def _chromium_version() -> str:
         done = subprocess.run(
             [str(find_browser()), "--version"], capture_output=True, text=True, timeout=60, check=False
         )
-    except Exception as error:  # noqa: BLE001 — no browser is a fact to record, not a failure of the table
+    except Exception as error:  # no browser is a fact to record, not a failure of the table
         return f"unavailable ({error})"
     return done.stdout.strip() or done.stderr.strip()[-200:]
 
@@ -126,7 +126,7 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def render(rows: Iterable[dict[str, Any]]) -> str:
+def render(rows: Iterable[Mapping[str, Any]]) -> str:
     """The rows as an aligned text table (a skipped figure shows its reason)."""
     header = ["figure", "measured", "unit", "goal", "met", "load 1 min"]
     lines = []
