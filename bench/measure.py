@@ -101,7 +101,7 @@ def measure(
         sampler = _Sampler(process.pid, progress)
         try:
             process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except BaseException:  # a timeout, or the benchmark interrupted: the run does not outlive it
             process.kill()
             process.wait()
             raise
