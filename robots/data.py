@@ -159,7 +159,7 @@ class Data(Robot):
         self.context.record_artifact(path, "output", _("written by data.{action}").format(action=action_name))
         return str(path.resolve())
 
-    @action
+    @action(in_memory=True)
     def set(self, value: Any) -> Any:
         """Return `value` as it is, to save a literal or computed value under a name.
 
@@ -171,7 +171,7 @@ class Data(Robot):
         """
         return value
 
-    @action
+    @action(in_memory=True)
     def merge(
         self, base: Records | Record, other: Records | Record, on: str | None = None
     ) -> Records | Record:
@@ -218,7 +218,7 @@ class Data(Robot):
             merged.append({**record, **match} if match is not None else {**empty, **record})
         return merged
 
-    @action
+    @action(in_memory=True)
     def filter(
         self,
         records: Records,
@@ -250,7 +250,7 @@ class Data(Robot):
             and not any(_missing(record.get(field)) for field in not_empty)
         ]
 
-    @action
+    @action(in_memory=True)
     def sort(self, records: Records, by: str | list[str], descending: bool = False) -> Records:
         """Sort records by one or more fields; records missing a value come last.
 
@@ -282,7 +282,7 @@ class Data(Robot):
             ordered = [record for _key, record in pairs] + [r for r in ordered if _missing(r.get(field))]
         return [dict(record) for record in ordered]
 
-    @action
+    @action(in_memory=True)
     def select(
         self, records: Records, fields: list[str] | None = None, rename: dict[str, str] | None = None
     ) -> Records:

@@ -124,6 +124,16 @@ def run(
     slow_mo: Annotated[
         float, typer.Option("--slow-mo", help=N_("Slow each browser action by this many ms."))
     ] = 0.0,
+    light: Annotated[
+        bool | None,
+        typer.Option(
+            "--light/--no-light",
+            help=N_(
+                "Load no images, fonts, media nor other hosts' requests, without animations (by default: when"
+                " the browser is not shown); overrides the workflow's 'browser: {light: …}'."
+            ),
+        ),
+    ] = None,
     virtual: Annotated[
         bool,
         typer.Option(
@@ -170,6 +180,8 @@ def run(
         browser["headless"] = False
     if slow_mo:
         browser["slow_mo"] = slow_mo
+    if light is not None:
+        browser["light"] = light
     options = RunOptions(
         inputs=given,
         dry_run=dry_run,

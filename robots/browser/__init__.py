@@ -4,11 +4,13 @@ from robots.browser.browser import Browser
 from robots.browser.failures import redact_zip
 from robots.browser.launch import LAUNCH_ARGS, find_browser
 from robots.browser.locators import Target, closest_candidates, normalise, option_values
+from robots.browser.recycling import RECYCLE_EVERY
 from robots.browser.session import ABSENT_AFTER
 
 __all__ = [
     "ABSENT_AFTER",
     "LAUNCH_ARGS",
+    "RECYCLE_EVERY",
     "Browser",
     "Target",
     "closest_candidates",

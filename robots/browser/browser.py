@@ -33,10 +33,6 @@ from robots.kit import (
     atomic_path,
 )
 
-_OPENS_NEW_TAB = (
-    "(e) => { const owner = e.closest('a[href], form'); return !!owner && owner.target === '_blank'; }"
-)
-
 
 class Browser(ReadingActions, PageActions):
     """Pilot a web browser (Playwright + Chromium): fill forms, click, read pages and tables, up/download files."""
@@ -67,21 +63,24 @@ class Browser(ReadingActions, PageActions):
                 self._watch(self._page)
                 self._frame = None
             if url:
-                await self._goto(url, "load", timeout)
+                loaded = await self._goto(url, "load", timeout)
+                return {"url": loaded["url"], "title": loaded["title"]}
             return {"url": self._page.url, "title": await self._page.title()}
 
         return self._run(
             _("opening {url}").format(url=url) if url else _("opening the browser"), work, timeout=timeout
         )
 
-    async def _goto(self, url: str, wait_until: str, timeout: float | None) -> Any:
+    async def _goto(self, url: str, wait_until: str, timeout: float | None) -> dict[str, Any]:
+        """Load a page and check it loaded; its url, title (read with the checks, in their round trip) and status."""
         response = await self._page.goto(
             self._resolve_url(url), wait_until=wait_until, timeout=self._ms(timeout)
         )
-        self._last_status = response.status if response is not None else None
+        status = response.status if response is not None else None
+        self._loads.status = status
         await self._check_status(_("opening {url}").format(url=url))
-        await self._check_loaded(self._page, _("opening {url}").format(url=url))
-        return response
+        state = await self._check_loaded(self._page, _("opening {url}").format(url=url))
+        return {"url": self._page.url, "title": state["title"], "status": status}
 
     @action
     def goto(
@@ -103,9 +102,7 @@ class Browser(ReadingActions, PageActions):
 
         async def work(scope: Any) -> dict[str, Any]:
             self._frame = None
-            response = await self._goto(url, wait_until, timeout)
-            status = response.status if response is not None else None
-            return {"url": self._page.url, "title": await self._page.title(), "status": status}
+            return await self._goto(url, wait_until, timeout)
 
         return self._run(_("opening {url}").format(url=url), work, timeout=timeout)
 
@@ -124,14 +121,12 @@ class Browser(ReadingActions, PageActions):
 
         async def work(scope: Any) -> None:
             element = await self._find(target, scope, timeout)
-            opens_tab = await element.evaluate(_OPENS_NEW_TAB, timeout=self._ms(timeout))
-            if opens_tab:
+            if await self._watch_refusal(scope, element, timeout):  # it opens a new tab
                 # The new tab exists once the step ends, so that switch_tab finds it.
                 async with self._context.expect_page(timeout=self._ms(timeout)) as info:
                     await element.click(timeout=self._ms(timeout))
                 await (await info.value).wait_for_load_state("load", timeout=self._ms(timeout))
                 return
-            await self._watch_refusal(scope)
             await element.click(timeout=self._ms(timeout))
             await self._after_submit(
                 self._page, _("clicking {target}").format(target=target.describe()), error_when, timeout
@@ -326,13 +321,16 @@ class Browser(ReadingActions, PageActions):
                     raise await explain(
                         exc, self._page, button, doing, timeout or self.default_timeout
                     ) from None
-                await self._after_submit(
+                state = await self._after_submit(
                     self._page,
                     _("submitting the form with '{button}'").format(button=submit),
                     error_when,
                     timeout,
                 )
-            return {"url": self._page.url, "title": await self._page.title()}
+                return {"url": self._page.url, "title": state["title"]}
+            # The form's script read the title (its document's: the page's own when not in a frame).
+            title = await self._page.title() if self._frame else outcome["title"]
+            return {"url": self._page.url, "title": title}
 
         return self._run(_("filling the form"), work, target=anchor, timeout=timeout)
 

@@ -46,7 +46,7 @@ FILL_FORM_SCRIPT = (
     return null;
   };
   const labelOf = (input) => clean(input.labels && input.labels[0] ? labelText(input.labels[0]) : input.value);
-  const result = {missing: [], problems: [], files: [], filled: 0};
+  const result = {missing: [], problems: [], files: [], filled: 0, title: document.title};
   for (const [name, value] of fields) {
     const found = find(name);
     if (!found) { result.missing.push(name); continue; }
@@ -231,20 +231,23 @@ MESSAGE_SCRIPT = (
 """The message banners of the page (success, error, information) and the fields' error messages."""
 
 WATCH_INVALID_SCRIPT = r"""
-() => {
+(element) => {
   // A browser that will not send a form fires `invalid` on its fields and stays on the page: noted here,
   // read after the click (a page that was left has lost this variable, as it should).
   window.__roboInvalid = [];
-  if (window.__roboWatching) return;
-  window.__roboWatching = true;
-  document.addEventListener('invalid', (event) => {
-    const el = event.target;
-    const label = el.labels && el.labels.length ? el.labels[0].textContent : (el.getAttribute('aria-label') || el.name || '');
-    window.__roboInvalid.push([label.replace(/[\s\u00a0]+/g, ' ').trim().replace(/\s*\*\s*$/, '').replace(/\s*:\s*$/, ''), el.validationMessage]);
-  }, true);
+  if (!window.__roboWatching) {
+    window.__roboWatching = true;
+    document.addEventListener('invalid', (event) => {
+      const el = event.target;
+      const label = el.labels && el.labels.length ? el.labels[0].textContent : (el.getAttribute('aria-label') || el.name || '');
+      window.__roboInvalid.push([label.replace(/[\s\u00a0]+/g, ' ').trim().replace(/\s*\*\s*$/, '').replace(/\s*:\s*$/, ''), el.validationMessage]);
+    }, true);
+  }
+  // Whether clicking `element` opens a new tab (a link or a form with target="_blank"), in the same round trip.
+  const owner = element && element.closest ? element.closest('a[href], form') : null;
+  return !!owner && owner.target === '_blank';
 }
 """
-
 BLOCKED_FORM_SCRIPT = "() => (window.__roboInvalid || []).slice(0, 20)"
 """The fields the browser found invalid when a submit was tried (label, the browser's own message)."""
 
@@ -256,12 +259,6 @@ NET_ERROR_SCRIPT = r"""
 }
 """
 """The net::ERR_ code shown by the browser's own error page, when it shows one."""
-
-EMPTY_PAGE_SCRIPT = r"""
-() => !document.documentElement || !document.body
-  || (document.body.innerText.trim() === '' && !document.body.querySelector('input, select, textarea, button, img, svg, canvas, iframe, object, embed, video'))
-"""
-"""Whether a loaded document shows nothing at all (a server that answered an empty body)."""
 
 LOGIN_HINT = N_(
     "check the account's name and password (secrets); the run stops at once, since every item would be"

@@ -23,14 +23,16 @@ from robots.browser.failures import (
 )
 from robots.browser.forms import (
     BLOCKED_FORM_SCRIPT,
-    EMPTY_PAGE_SCRIPT,
     LOGIN_HINT,
     NET_ERROR_SCRIPT,
     PAGE_ANSWER_SCRIPT,
     WATCH_INVALID_SCRIPT,
 )
 from robots.browser.host import BrowserHost, shared_host
+from robots.browser.light import LightPages
 from robots.browser.locators import NAMED_KINDS, TARGET_KINDS, Match, Target
+from robots.browser.navigation import PAGE_STATE_SCRIPT, PageLoads, settled_evaluate
+from robots.browser.recycling import RECYCLE_EVERY, TabRecycler
 from robots.kit import (
     AccessRefused,
     ApplicationError,
@@ -63,12 +65,16 @@ class BrowserCore(Robot):
         self.settings: dict[str, Any] = dict(context.settings.get("browser", {}))
         self.default_timeout = float(self.settings.get("timeout") or 10.0)
         self.trace_mode: str = str(self.settings.get("trace", "on_failure"))
+        light = self.settings.get("light")
+        # Light unless the workflow says otherwise or a person watches (`--headed`): see `robots.browser.light`.
+        self.light = bool(self.settings.get("headless", True) if light is None else light)
+        self._light: LightPages | None = None
+        self._recycler = TabRecycler(int(self.settings.get("recycle_every", RECYCLE_EVERY)), context.log)
         self._host: BrowserHost | None = None
         self._context: Any = None
         self._page: Any = None
         self._frame: Any = None
-        self._last_status: int | None = None
-        self._navigation: Any = None  # the last page load started (a Playwright request), see _after_submit
+        self._loads = PageLoads()
         self._actions_since_trace = 0
         # DOM snapshots make a trace complete but cost about a fifth of the speed of field-by-field entry: by
         # default they are recorded only once something has failed (a retry, the items after a failure), until
@@ -193,8 +199,13 @@ class BrowserCore(Robot):
                 options["viewport"] = self.settings["viewport"]
             if storage_state:
                 options["storage_state"] = storage_state
+            if self.light:
+                options["reduced_motion"] = "reduce"
             self._context = await self._host.browser.new_context(**options)
             self._context.set_default_timeout(self.default_timeout * 1000)
+            if self.light:
+                self._light = LightPages(self.settings.get("allow_hosts") or (), self.context.log)
+                await self._light.apply(self._context)
             if self.trace_mode != "off":
                 await self._start_tracing()
         self._page = await self._context.new_page()
@@ -216,21 +227,8 @@ class BrowserCore(Robot):
         await self._start_tracing()
 
     def _watch(self, page: Any) -> None:
-        def on_response(response: Any) -> None:
-            if response.request.is_navigation_request() and response.frame == page.main_frame:
-                self._last_status = response.status
-
-        page.on("response", on_response)
-        self._watch_navigation(page)
-
-    def _watch_navigation(self, page: Any) -> None:
-        """Keep the last page load the page started, so that a submit can wait for how it ended."""
-
-        def on_request(request: Any) -> None:
-            if request.is_navigation_request() and request.frame == page.main_frame:
-                self._navigation = request
-
-        page.on("request", on_request)
+        """Follow the page's loads, so that a submit can wait for how its load ended without asking."""
+        self._loads.watch(page)
 
     def _ms(self, timeout: float | None) -> float:
         return (timeout or self.default_timeout) * 1000
@@ -297,11 +295,16 @@ class BrowserCore(Robot):
             self._snapshots_wanted = self.trace_mode == "full"
 
     def item_finished(self, key: str, ok: bool) -> None:
-        """Keep the trace of a failed item; forget that of a successful one (it would only cost space)."""
+        """Keep the trace of a failed item; forget that of a successful one (it would only cost space).
+
+        Every `recycle_every` items, the tab is replaced by a fresh one (see `robots.browser.recycling`).
+        """
         if self._host is None or self._context is None:
             return
         if ok:
             self._host.call(self._discard_trace(), 30)
+            if self._recycler.due():
+                self._host.call(self._renew_tab(), self.default_timeout + MARGIN)
         else:
             # Named without the key, which may be built from a secret: the artifact's event names the item.
             self._host.call(
@@ -311,8 +314,17 @@ class BrowserCore(Robot):
                 60,
             )
 
+    async def _renew_tab(self) -> None:
+        fresh = await self._recycler.replace(
+            self._context, self._page, self._loads.method, self._frame is not None, self._watch
+        )
+        if fresh is not None:
+            self._page = fresh
+            self._loads.forget()
+            self._loads.take_status()
+
     async def _check_status(self, doing: str) -> None:
-        status, self._last_status = self._last_status, None
+        status = self._loads.take_status()
         if status is not None and status >= 500:
             place = await page_place(self._page)
             raise ApplicationError(
@@ -321,14 +333,15 @@ class BrowserCore(Robot):
                 )
             )
 
-    async def _check_loaded(self, page: Any, doing: str) -> None:
+    async def _check_loaded(self, page: Any, doing: str) -> dict[str, Any]:
         """A page that did not load (the browser's own error page, an empty answer) is a system failure.
 
         It is never a refusal of the data: the server may have saved the data before it failed, so the step is
-        an application error and the ledger treats the item as possibly done.
+        an application error and the ledger treats the item as possibly done. Returns the loaded document's
+        state (`PAGE_STATE_SCRIPT`: its title, the fields the browser refused), read in the same round trip.
         """
-        request, self._navigation = self._navigation, None
-        failure = await _failure_of(request) if request is not None else None
+        request, self._loads.request = self._loads.request, None
+        failure = await self._loads.answered(request) if request is not None else None
         if failure:
             code = failure.removeprefix("net::")
             words = network_words(code)
@@ -342,7 +355,7 @@ class BrowserCore(Robot):
             )
         address = str(page.url)
         if address.startswith("chrome-error://"):
-            code = await _settled_evaluate(page, NET_ERROR_SCRIPT)
+            code = await settled_evaluate(page, NET_ERROR_SCRIPT)
             words = network_words(str(code).removeprefix("net::")) if code else ""
             raise ApplicationError(
                 _("the page did not load after {doing}: {reason}").format(
@@ -352,19 +365,25 @@ class BrowserCore(Robot):
                     "the server may have stopped while answering: the data may or may not have been saved"
                 ),
             )
-        if address.startswith(("http:", "https:")) and await _settled_evaluate(page, EMPTY_PAGE_SCRIPT):
+        state: dict[str, Any] = await settled_evaluate(page, PAGE_STATE_SCRIPT)
+        if address.startswith(("http:", "https:")) and state["empty"]:
             raise ApplicationError(
                 _("the server answered {doing} with an empty page ({url})").format(doing=doing, url=address),
                 hint=_("the server may have failed while answering: the data may or may not have been saved"),
             )
+        return state
 
     async def _after_submit(
         self, page: Any, doing: str, error_when: ErrorWhen, timeout: float | None
-    ) -> None:
-        if self._navigation is not None:  # a page load started: wait for its answer (or its failure) first
+    ) -> dict[str, Any]:
+        """Wait for what a click or a key submitted, and fail the step if the page refused it.
+
+        Returns the loaded document's state (`PAGE_STATE_SCRIPT`).
+        """
+        if self._loads.request is not None:  # a page load started: wait for its answer (or its failure) first
             seconds = timeout or self.default_timeout
             try:
-                await asyncio.wait_for(_failure_of(self._navigation), seconds)
+                await asyncio.wait_for(self._loads.answered(self._loads.request), seconds)
             except TimeoutError:
                 raise ApplicationError(
                     _("no answer to {doing} within {seconds} s").format(doing=doing, seconds=f"{seconds:g}"),
@@ -372,18 +391,18 @@ class BrowserCore(Robot):
                 ) from None
         await page.wait_for_load_state("load", timeout=self._ms(timeout))
         await self._check_status(doing)
-        await self._check_loaded(page, doing)
-        await self._check_browser_validation(page, doing)
+        state = await self._check_loaded(page, doing)
+        await self._check_browser_validation(page, doing, None if self._frame else state["invalid"])
         if error_when is None:
-            return
+            return state
         marker = _error_target(error_when)
         matches = marker.locate_all(self._frame or page)
-        if await matches.count() == 0 or not await matches.first.is_visible():
-            return
+        if not await matches.first.is_visible():  # false as well when there is none: one round trip
+            return state
         texts = [t.strip() for t in await matches.all_inner_texts() if t.strip()]
         place = await page_place(page)
         details = "; ".join(dict.fromkeys(texts[:8])) or marker.value
-        answer = await _settled_evaluate(
+        answer = await settled_evaluate(
             self._frame.locator(":root") if self._frame else page, PAGE_ANSWER_SCRIPT
         )
         # The page's message first, then each field's own message that it does not already say. When the marker
@@ -402,16 +421,27 @@ class BrowserCore(Robot):
             )
         raise BusinessError(_("the page refused the data: {details}").format(details=details), cause=cause)
 
-    async def _watch_refusal(self, scope: Any) -> None:
-        """Before a click or a key that may submit a form: note the fields the browser will refuse to send."""
-        self._navigation = None
-        await (scope.locator(":root") if self._frame else scope).evaluate(WATCH_INVALID_SCRIPT)
+    async def _watch_refusal(self, scope: Any, element: Any = None, timeout: float | None = None) -> bool:
+        """Before a click or a key that may submit a form: note the fields the browser will refuse to send.
 
-    async def _check_browser_validation(self, page: Any, doing: str) -> None:
-        """A form the browser itself would not send (a required field empty, a value too long) is refused data."""
-        blocked = await _settled_evaluate(
-            self._frame.locator(":root") if self._frame else page, BLOCKED_FORM_SCRIPT
-        )
+        Given the `element` about to be clicked (watched in its document, in the same round trip), returns
+        whether it opens a new tab (a link or a form with target="_blank").
+        """
+        self._loads.forget()
+        if element is not None:
+            return bool(await element.evaluate(WATCH_INVALID_SCRIPT, timeout=self._ms(timeout)))
+        await (scope.locator(":root") if self._frame else scope).evaluate(WATCH_INVALID_SCRIPT)
+        return False
+
+    async def _check_browser_validation(self, page: Any, doing: str, blocked: list[Any] | None) -> None:
+        """A form the browser itself would not send (a required field empty, a value too long) is refused data.
+
+        `blocked` is what the page's state already said of it; None to ask (in a frame, whose document it is).
+        """
+        if blocked is None:
+            blocked = await settled_evaluate(
+                self._frame.locator(":root") if self._frame else page, BLOCKED_FORM_SCRIPT
+            )
         if blocked:
             named = "; ".join(f"{label} : {message}" if label else message for label, message in blocked)
             place = await page_place(page)
@@ -450,27 +480,3 @@ def _error_target(error_when: str | dict[str, str]) -> Target:
             hint=_("use one of {kinds}").format(kinds=", ".join(TARGET_KINDS)),
         )
     return Target(**error_when)  # type: ignore[arg-type]
-
-
-async def _failure_of(request: Any) -> str | None:
-    """How a page load ended: None when it was answered, else the browser's net::ERR_ code."""
-    await request.response()  # waits until the answer came, or the load failed
-    failure = request.failure
-    if not failure or "ERR_ABORTED" in failure:  # aborted: another load (or a download) took its place
-        return None
-    return str(failure)
-
-
-async def _settled_evaluate(scope: Any, script: str) -> Any:
-    """Evaluate a script in the page, again once it has loaded when a navigation replaced the document."""
-    from playwright.async_api import Error as PlaywrightError
-
-    for _attempt in range(3):
-        try:
-            return await scope.evaluate(script)
-        except PlaywrightError as exc:
-            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
-                raise
-            page = getattr(scope, "page", scope)
-            await page.wait_for_load_state("load")
-    return await scope.evaluate(script)

@@ -124,6 +124,9 @@ class ActionSpec:
     flat_groups: tuple[FlatGroup, ...] = ()
     robot: str = ""
     idempotent: bool = False
+    in_memory: bool = False
+    """Computes on values in memory only (no file, screen, network or wait): called in the engine's own thread,
+    without the robot thread's hand-over, watchdog or cancel, which such an action never needs."""
     _model: type[BaseModel] | None = field(default=None, repr=False)
     _adapters: dict[str, TypeAdapter[Any]] = field(default_factory=dict, repr=False)
 
@@ -211,6 +214,7 @@ def action(
     *,
     side_effects: bool = False,
     idempotent: bool = False,
+    in_memory: bool = False,
     one_of: Sequence[Sequence[str]] = (),
     together: Sequence[Sequence[str]] = (),
     at_most_one: Sequence[Sequence[str]] = (),
@@ -223,6 +227,7 @@ def action(
     *,
     side_effects: bool = False,
     idempotent: bool = False,
+    in_memory: bool = False,
     one_of: Sequence[Sequence[str]] = (),
     together: Sequence[Sequence[str]] = (),
     at_most_one: Sequence[Sequence[str]] = (),
@@ -239,6 +244,8 @@ def action(
             writes the same result again (a document rendered to a file, a value set in a cell). Otherwise
             (a submit, a send, an append, a move) the work-item ledger records the call before and after it,
             and an item that fails after it is never done again blindly.
+        in_memory: The action only computes on the values it is given, in memory, in a moment (no file, screen,
+            network or wait, no state bound to a thread): the engine calls it in its own thread.
         one_of: Groups of parameters of which exactly one must be given.
         together: Groups of parameters that must be given all together or not at all.
         at_most_one: Groups of parameters of which at most one may be given.
@@ -250,6 +257,7 @@ def action(
             method,
             side_effects=side_effects,
             idempotent=idempotent,
+            in_memory=in_memory,
             one_of=tuple(tuple(group) for group in one_of),
             together=tuple(tuple(group) for group in together),
             at_most_one=tuple(tuple(group) for group in at_most_one),
@@ -271,6 +279,7 @@ def build_action_spec(
     at_most_one: tuple[tuple[str, ...], ...] = (),
     name: str | None,
     idempotent: bool = False,
+    in_memory: bool = False,
 ) -> ActionSpec:
     """Derive an action's spec from its signature and docstring; raises `TypeError` for a bad declaration."""
     doc = inspect.getdoc(method) or ""
@@ -317,6 +326,7 @@ def build_action_spec(
         parameters=parameters,
         side_effects=side_effects,
         idempotent=side_effects and idempotent,
+        in_memory=in_memory and not side_effects,
         one_of=tuple(one_of_groups),
         together=together,
         at_most_one=tuple(at_most_one_groups),

@@ -152,7 +152,8 @@ class RobotPool:
         timeout: float | None,
         data_values: Container[str] = frozenset(),
     ) -> Any:
-        """Run one action in its robot's thread; a `StepTimeout` when it takes longer than `timeout` seconds.
+        """Run one action in its robot's thread (an `in_memory` one in this thread); a `StepTimeout` when it takes
+        longer than `timeout` seconds.
 
         `timeout` is the engine's watchdog (`timeouts.watchdog_limit`), not the action's own timeout: an action
         that takes one stops itself first, with a message saying what it waited for.
@@ -162,6 +163,14 @@ class RobotPool:
         slot = self._slot(robot)
         slot.robot.context.data_values = data_values
         method = getattr(slot.robot, spec.method_name)
+        # nothing to wait for, cancel or keep on its thread
+        if spec.in_memory and not slot.robot.thread_bound:
+            try:
+                return method(**params)
+            except RoboError:
+                raise
+            except Exception as exc:
+                raise _action_error(spec, exc) from exc
         future = slot.worker.submit(method, **params)
         try:
             finished = self._cancellation.wait(future, timeout)
@@ -181,20 +190,12 @@ class RobotPool:
         except RoboError:
             raise
         except Exception as exc:
-            refused = refused_name(exc, spec.qualified_name)
-            if refused is not None:
-                raise refused from exc
-            raise ApplicationError(
-                _("{action} failed unexpectedly: {error}").format(
-                    action=spec.qualified_name, error=f"{type(exc).__name__}: {exc}"
-                ),
-                cause=[f"{type(exc).__module__}.{type(exc).__name__}"],
-            ) from exc
+            raise _action_error(spec, exc) from exc
 
     def notify(self, hook: str, *args: Any, timeout: float = 60.0) -> None:
         """Call a lifecycle hook (`item_started`, `item_finished`) on every robot created so far."""
         with self._lock:
-            slots = list(self._slots.values())
+            slots = [slot for slot in self._slots.values() if _overrides(slot.robot, hook)]
         for slot in slots:
             future = slot.worker.submit(getattr(slot.robot, hook), *args)
             try:
@@ -247,6 +248,25 @@ class RobotPool:
             finally:
                 slot.worker.stop()
         return problems
+
+
+def _action_error(spec: ActionSpec, exc: Exception) -> RoboError:
+    """What the engine records of an exception (not a `RoboError`) an action raised: a refused name, or an
+    unexpected failure as an application error."""
+    refused = refused_name(exc, spec.qualified_name)
+    if refused is not None:
+        return refused
+    return ApplicationError(
+        _("{action} failed unexpectedly: {error}").format(
+            action=spec.qualified_name, error=f"{type(exc).__name__}: {exc}"
+        ),
+        cause=[f"{type(exc).__module__}.{type(exc).__name__}"],
+    )
+
+
+def _overrides(robot: Robot, hook: str) -> bool:
+    """Whether the robot does something at `hook` (the base class does nothing: no call, no thread hand-over)."""
+    return getattr(type(robot), hook) is not getattr(Robot, hook)
 
 
 def _close_quietly(robot: Robot) -> None:

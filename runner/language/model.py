@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
+from robots.browser import RECYCLE_EVERY
 from robots.desktop import DesktopSettings
 from robots.kit import Duration
 from runner.language.loader import SpanIndex
@@ -78,6 +79,14 @@ class BrowserSettings(LanguageModel):
     timeout: PositiveSeconds = 10.0
     viewport: dict[str, int] | None = None
     trace: Literal["off", "on_failure", "full"] = "on_failure"
+    light: bool | None = None
+    """No images, fonts, media, animations nor requests to other hosts (`robots.browser.light`); by default
+    light when no one watches the browser (headless), not with `--headed`."""
+    allow_hosts: list[Annotated[str, AfterValidator(not_blank)]] = Field(default_factory=list)
+    """Hosts a light browser still reaches besides those of the pages opened, e.g. "cdn.exemple.fr", "*.gouv.fr"."""
+    recycle_every: Annotated[int, Field(ge=0)] = RECYCLE_EVERY
+    """Items of a loop after which the browser's tab is replaced by a fresh one (0: never), see
+    `robots.browser.recycling`."""
 
 
 class Workflow(LanguageModel):

@@ -23,12 +23,13 @@ import hashlib
 import json
 import os
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from robots.kit import ConfigurationError, _
-from runner.events import Event, ItemFinished, RunFinished, clean_data
+from runner.events import Event, ItemEffect, ItemFinished, RunFinished, clean_data
 from runner.record.audit_keys import (
     AUDIT_SEAL_NAME,
     GENESIS,
@@ -58,6 +59,8 @@ def json_default(value: Any) -> Any:
 
 
 AUDIT_LOG_NAME = "audit.jsonl"  # in the run's folder
+# Seconds: at most this much of a run's items that changed nothing is lost to a system crash.
+SYNC_INTERVAL = 1.0
 
 
 class AuditLogRefused(ConfigurationError):
@@ -65,8 +68,8 @@ class AuditLogRefused(ConfigurationError):
 
 
 class AuditLog:
-    """An event sink that appends each event to `audit.jsonl` and seals its head in `audit.seal`; fsyncs at item
-    boundaries and at the end.
+    """An event sink that appends each event to `audit.jsonl` and seals its head in `audit.seal`; fsyncs at the
+    end of an item that changed the outside world, at most every SYNC_INTERVAL otherwise, and at the end.
 
     An existing log (a resumed run, a mark: `continuing`, the log must be there) is verified first: only a last
     line cut by a crash (no end of line) is dropped; any other damage refuses the log (`AuditLogRefused`), which
@@ -96,6 +99,8 @@ class AuditLog:
         if fsync:
             os.fsync(self._file.fileno())  # what is there now is the durable part the next seal names
         self._durable = (self._seq, self.last_hash)
+        self._changed = False  # an item changed the outside world since the log was last made durable
+        self._synced_at = time.monotonic()
         self._seal_fd: int | None = None
         if lost is not None:
             self.append(
@@ -110,7 +115,19 @@ class AuditLog:
             )
 
     def handle(self, event: Event) -> None:
-        self.append(event.to_dict(), durable=isinstance(event, ItemFinished | RunFinished))
+        if isinstance(event, ItemEffect):
+            self._changed = True
+        self.append(event.to_dict(), durable=self._sync_due(event))
+
+    def _sync_due(self, event: Event) -> bool:
+        """Whether the log is to be made durable (fsynced) after `event`: at the end of the run, and at the end
+        of an item that changed the outside world or when SYNC_INTERVAL has passed since the last time; the
+        durable point in the seal tells what a system crash may have taken after it."""
+        if isinstance(event, RunFinished):
+            return True
+        if not isinstance(event, ItemFinished):
+            return False
+        return self._changed or time.monotonic() - self._synced_at >= SYNC_INTERVAL
 
     def append(self, record: dict[str, Any], *, durable: bool = False) -> str:
         with self._lock:
@@ -130,6 +147,7 @@ class AuditLog:
                 if self._fsync:
                     os.fsync(self._file.fileno())
                 self._durable = (self._seq, self.last_hash)
+                self._changed, self._synced_at = False, time.monotonic()
             if self.keyed:
                 self._write_seal()
             return self.last_hash

@@ -231,19 +231,20 @@ class RunStore:
         return [row for row in rows if touching(effects_of(row["effects"]))]
 
     def write_steps(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            with self.begin() as connection:
-                connection.execute(insert(steps), list(rows))
+        self.write_batch(rows, ())
 
     def upsert_item(self, run_id: str, loop: str, key: str, **values: Any) -> None:
+        self.write_batch((), [ItemValues(run_id, loop, key, values)])
+
+    def write_batch(self, step_rows: Sequence[dict[str, Any]], item_values: Sequence[ItemValues]) -> None:
+        """Step rows inserted and items upserted (in order), in one transaction."""
+        if not step_rows and not item_values:
+            return
         with self.begin() as connection:
-            found = connection.execute(
-                select(items.c.id).where(items.c.run_id == run_id, items.c.loop == loop, items.c.key == key)
-            ).first()
-            if found is None:
-                connection.execute(insert(items).values(run_id=run_id, loop=loop, key=key, **values))
-            else:
-                connection.execute(update(items).where(items.c.id == found.id).values(**values))
+            if step_rows:
+                connection.execute(insert(steps), list(step_rows))
+            for item in item_values:
+                _upsert_item(connection, item)
 
     def record_effect(self, run_id: str, loop: str, key: str, effect: Effect) -> None:
         """Add a changing step's state to the item's effects, committed at once (not with the step batch)."""
@@ -283,6 +284,24 @@ class RunStore:
             else:
                 values = {"status": ItemStatus.PENDING, "error": note, "effects": []}
             connection.execute(update(items).where(items.c.id == row.id).values(**values))
+
+
+@dataclass(frozen=True)
+class ItemValues:
+    """Columns to set on a run's item, the row made if the item has none yet."""
+
+    run_id: str
+    loop: str
+    key: str
+    values: dict[str, Any]
+
+
+def _upsert_item(connection: Connection, item: ItemValues) -> None:
+    where = (items.c.run_id == item.run_id, items.c.loop == item.loop, items.c.key == item.key)
+    if connection.execute(update(items).where(*where).values(**item.values)).rowcount == 0:
+        connection.execute(
+            insert(items).values(run_id=item.run_id, loop=item.loop, key=item.key, **item.values)
+        )
 
 
 def _last_activity(connection: Connection, run_id: str) -> str | None:

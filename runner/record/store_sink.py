@@ -1,8 +1,10 @@
 """The event sink that keeps the run store in step with a run.
 
-Step rows are written in batches at item boundaries, so the store costs little per step, while item statuses are
-committed before the next item starts, and an item's effects (its steps that change the outside world) each as
-soon as it starts and ends.
+What resume needs is committed before the action it is about: an item's effects (its steps that change the
+outside world) each as soon as it starts and ends, and the end of an item that recorded one before anything else
+happens. The rest is gathered and written in one transaction when the next item starts (and at the end): the step
+rows, and the end of an item that changed nothing (a crash before the next item starts leaves it `in_progress`, so
+a resumed run does it again, which changes nothing either). So a cheap item costs the store one transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from runner.events import (
     RunStarted,
     StepFinished,
 )
-from runner.record.store import RunStore
+from runner.record.store import ItemValues, RunStore
 
 
 class RunStoreSink:
@@ -34,6 +36,8 @@ class RunStoreSink:
         self.store = store
         self.run_dir = run_dir
         self._pending_steps: list[dict[str, Any]] = []
+        self._pending_items: list[ItemValues] = []  # ends of items that changed nothing
+        self._touched: set[tuple[str, str, str]] = set()  # items of this session that recorded an effect
         self._lock = threading.Lock()
         self._last_hash = last_hash  # a callable giving the audit log's current last hash
 
@@ -56,18 +60,19 @@ class RunStoreSink:
                     }
                 )
         elif isinstance(event, ItemStarted):
-            self.flush()
-            self.store.upsert_item(
-                event.run_id,
-                event.loop,
-                event.key,
-                position=event.index,
-                status=ItemStatus.IN_PROGRESS,
-                started_at=event.at,
+            self._write(
+                ItemValues(
+                    event.run_id,
+                    event.loop,
+                    event.key,
+                    {"position": event.index, "status": ItemStatus.IN_PROGRESS, "started_at": event.at},
+                )
             )
         elif isinstance(event, ItemEffect):
             # Not batched: what makes a crash just after a submit safe is that this is committed before the
             # next step starts.
+            with self._lock:
+                self._touched.add((event.run_id, event.loop, event.key))
             self.store.record_effect(
                 event.run_id,
                 event.loop,
@@ -75,20 +80,28 @@ class RunStoreSink:
                 Effect(event.step, event.name, event.action, EffectState(event.state)),
             )
         elif isinstance(event, ItemFinished):
-            self.flush()
             if event.status == ItemStatus.SKIPPED or event.worker is not None:
                 return  # done by an earlier attempt, or by a fleet worker that recorded it: kept as it is
-            self.store.upsert_item(
+            finished = ItemValues(
                 event.run_id,
                 event.loop,
                 event.key,
-                position=event.index,
-                status=event.status,
-                finished_at=event.at,
-                duration=event.duration,
-                error=event.error,
-                outcome=event.outcome,
+                {
+                    "position": event.index,
+                    "status": event.status,
+                    "finished_at": event.at,
+                    "duration": event.duration,
+                    "error": event.error,
+                    "outcome": event.outcome,
+                },
             )
+            with self._lock:
+                changed = (event.run_id, event.loop, event.key) in self._touched
+                self._touched.discard((event.run_id, event.loop, event.key))
+                if not changed:
+                    self._pending_items.append(finished)
+            if changed:  # its end must be known before anything else happens, or it would be checked again
+                self._write(finished)
         elif isinstance(event, RunFinished):
             self.flush()
             last = self._last_hash() if callable(self._last_hash) else None
@@ -97,9 +110,14 @@ class RunStoreSink:
             pass
 
     def flush(self) -> None:
+        self._write(None)
+
+    def _write(self, item: ItemValues | None) -> None:
+        """What is pending, then `item`, in one transaction."""
         with self._lock:
             pending, self._pending_steps = self._pending_steps, []
-        self.store.write_steps(pending)
+            finished, self._pending_items = self._pending_items, []
+            self.store.write_batch(pending, [*finished, item] if item is not None else finished)
 
     def close(self) -> None:
         self.flush()

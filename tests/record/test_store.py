@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from runner.engine import PreviousItem, WorkItemLedger
-from runner.events import ItemFinished, ItemStarted, RunFinished, RunStarted, StepFinished
+from runner.events import ItemEffect, ItemFinished, ItemStarted, RunFinished, RunStarted, StepFinished
 from runner.record import RunStore, RunStoreSink
 from runner.review import reported, reported_runs
 
@@ -40,16 +40,50 @@ def test_a_run_is_indexed_with_its_steps_and_items(store_url: str, tmp_path: Pat
     store.close()
 
 
-def test_an_item_status_is_committed_before_the_next_item(store_url: str, tmp_path: Path) -> None:
-    url = store_url
-    store = RunStore(url)
+def _stored_items(url: str, run_id: str) -> list[tuple[str, str]]:
+    other = RunStore(url)  # another connection, as another process would see it
+    try:
+        return [(item["key"], item["status"]) for item in other.run_items(run_id)]
+    finally:
+        other.close()
+
+
+def test_an_item_is_committed_as_begun_before_its_steps_and_as_ended_before_the_next_item(
+    store_url: str, tmp_path: Path
+) -> None:
+    store = RunStore(store_url)
     sink = RunStoreSink(store, tmp_path)
     sink.handle(RunStarted(run_id="r2", workflow="w", workflow_file="w.yaml", inputs={}))
     sink.handle(ItemStarted(run_id="r2", loop="l", key="k1", index=0))
+    assert _stored_items(store_url, "r2") == [("k1", "in_progress")]
+    sink.handle(StepFinished(run_id="r2", step="s", name="Lire", status="succeeded", duration=0.0, item="k1"))
     sink.handle(ItemFinished(run_id="r2", loop="l", key="k1", index=0, status="done", duration=0.0))
-    other = RunStore(url)  # another connection, as another process would see it
-    assert [(i["key"], i["status"]) for i in other.run_items("r2")] == [("k1", "done")]
-    other.close()
+    # k1 changed nothing: its end waits for the next item (a crash now leaves it to do again, harmlessly)
+    assert _stored_items(store_url, "r2") == [("k1", "in_progress")]
+    assert store.run_steps("r2") == []
+    sink.handle(ItemStarted(run_id="r2", loop="l", key="k2", index=1))
+    assert _stored_items(store_url, "r2") == [("k1", "done"), ("k2", "in_progress")]
+    assert [step["item"] for step in store.run_steps("r2")] == ["k1"]
+    sink.handle(ItemFinished(run_id="r2", loop="l", key="k2", index=1, status="failed_business", duration=0.0))
+    sink.close()
+    assert _stored_items(store_url, "r2") == [("k1", "done"), ("k2", "failed_business")]
+    store.close()
+
+
+def test_an_item_that_changed_something_is_committed_as_ended_at_once(store_url: str, tmp_path: Path) -> None:
+    store = RunStore(store_url)
+    sink = RunStoreSink(store, tmp_path)
+    sink.handle(RunStarted(run_id="r4", workflow="w", workflow_file="w.yaml", inputs={}))
+    sink.handle(ItemStarted(run_id="r4", loop="l", key="k1", index=0))
+    for state in ("started", "done"):
+        sink.handle(
+            ItemEffect(
+                run_id="r4", loop="l", key="k1", step="s", name="Envoyer", action="browser.click", state=state
+            )
+        )
+        assert store.run_items("r4")[0]["effects"][-1]["state"] == state  # each committed before what follows
+    sink.handle(ItemFinished(run_id="r4", loop="l", key="k1", index=0, status="done", duration=0.0))
+    assert _stored_items(store_url, "r4") == [("k1", "done")]
     store.close()
 
 

@@ -1,0 +1,110 @@
+"""How the page's loads end, known from the page's own events rather than by asking the browser after each action.
+
+Every question put to the browser is a round trip (the robot's thread, Playwright's driver, Chromium and back).
+A page already tells, by its events, when a page load starts, when its answer comes and with which status, and
+when it fails: `PageLoads` keeps that, so that waiting for a submit's answer costs no round trip of its own.
+The state of a loaded document (empty, refused by the browser's own validation, its title) is read in one script.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+PAGE_STATE_SCRIPT = r"""
+() => ({
+  // Whether a loaded document shows nothing at all (a server that answered an empty body).
+  empty: !document.documentElement || !document.body
+    || (document.body.innerText.trim() === '' && !document.body.querySelector('input, select, textarea, button, img, svg, canvas, iframe, object, embed, video')),
+  // The fields the browser found invalid when a submit was tried (see WATCH_INVALID_SCRIPT).
+  invalid: (window.__roboInvalid || []).slice(0, 20),
+  title: document.title,
+})
+"""
+"""What the robot checks of a document once it has loaded, in one round trip."""
+
+
+class PageLoads:
+    """The last page load each watched page started in its main frame: its request, answer and status."""
+
+    def __init__(self) -> None:
+        self.request: Any = None
+        """The last page load started (a Playwright request), until an action takes it (`take`)."""
+        self.method: str | None = None
+        """The HTTP method of the last page load started (GET, or POST for a form's answer)."""
+        self.status: int | None = None
+        """The HTTP status of the last page load answered, until an action reads it (`take_status`)."""
+        self._answers: dict[Any, asyncio.Future[str | None]] = {}
+
+    def watch(self, page: Any) -> None:
+        """Follow `page`'s loads (a page is watched once, when the robot first works in it)."""
+
+        def main_load(request: Any) -> bool:
+            return bool(request.is_navigation_request()) and request.frame == page.main_frame
+
+        def on_request(request: Any) -> None:
+            if main_load(request):
+                self.request, self.method = request, str(request.method)
+                self._answers[request] = asyncio.get_running_loop().create_future()
+                while len(self._answers) > 8:  # only the last loads can still be waited for
+                    self._answers.pop(next(iter(self._answers)))
+
+        def settle(request: Any, failure: str | None) -> None:
+            answer = self._answers.get(request)
+            if answer is not None and not answer.done():
+                answer.set_result(failure)
+
+        def on_response(response: Any) -> None:
+            if main_load(response.request):
+                self.status = response.status
+                settle(response.request, None)
+
+        def on_failed(request: Any) -> None:
+            if main_load(request):
+                settle(request, str(request.failure or "net::ERR_FAILED"))
+
+        page.on("request", on_request)
+        page.on("response", on_response)
+        page.on("requestfailed", on_failed)
+
+    def forget(self) -> None:
+        """Before an action that may start a load: any load seen so far is not its."""
+        self.request = None
+
+    def take_status(self) -> int | None:
+        """The status of the last page load answered (None if none since the last call), forgotten once read."""
+        status, self.status = self.status, None
+        return status
+
+    async def answered(self, request: Any) -> str | None:
+        """Wait until `request` is answered; None when it was, else the browser's net::ERR_ code.
+
+        A load aborted (another load or a download took its place) counts as answered.
+        """
+        answer = self._answers.get(request)
+        failure = await answer if answer is not None else await _asked_failure(request)
+        failure = request.failure or failure
+        if not failure or "ERR_ABORTED" in failure:
+            return None
+        return str(failure)
+
+
+async def _asked_failure(request: Any) -> str | None:
+    """How a load the events did not announce ended, asked of the browser (a round trip)."""
+    await request.response()  # waits until the answer came, or the load failed
+    return str(request.failure) if request.failure else None
+
+
+async def settled_evaluate(scope: Any, script: str) -> Any:
+    """Evaluate a script in the page, again once it has loaded when a navigation replaced the document."""
+    from playwright.async_api import Error as PlaywrightError
+
+    for _attempt in range(3):
+        try:
+            return await scope.evaluate(script)
+        except PlaywrightError as exc:
+            if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                raise
+            page = getattr(scope, "page", scope)
+            await page.wait_for_load_state("load")
+    return await scope.evaluate(script)
