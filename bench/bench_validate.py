@@ -1,12 +1,16 @@
-"""`robo validate` on a 200-step workflow, on 10 000 to 40 000 vars, and on hostile one-line templates.
+"""`robo validate` on a 200-step workflow, on 1x, 10x and 100x that many steps, on 10 000 to 40 000 vars, and on
+hostile one-line templates.
 
-Reported: the time of a 200-step file and its ratio to parsing the YAML alone; the ratio of validating 40 000
-vars to 10 000 (linear: about 4); the worst CPU time and peak memory allocated by validating each hostile template.
+Reported: the time of a 200-step file and its ratio to parsing the YAML alone; the CPU time per step of the 10x
+and 100x files over the 1x file's (linear: about 1; the sizes are `ROBO_BENCH_VALIDATE_SCALES`, "1,10,100" by
+default); the ratio of validating 40 000 vars to 10 000 (linear: about 4); the worst CPU time and peak memory
+allocated by validating each hostile template.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -14,9 +18,12 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from bench.table import row
 from runner.language import load_workflow_file, validate_file
 
 STEPS = 200
+SCALES = tuple(int(scale) for scale in os.environ.get("ROBO_BENCH_VALIDATE_SCALES", "1,10,100").split(","))
+LINEAR_GOAL = 1.5  # the largest file's CPU time per step over the smallest's
 
 
 def workflow_text(steps: int) -> str:
@@ -74,14 +81,55 @@ def run() -> dict[str, Any]:
         assert first.ok, [d.message for d in first.diagnostics]
         parse = _median(lambda: load_workflow_file(path))
         full = _median(lambda: validate_file(path))
+    scaling = run_scaling()
+    bounds = run_bounds()
+    smallest, largest = SCALES[0], SCALES[-1]
+    ratio = scaling[f"per_step_{largest}x_over_{smallest}x"]
+    table = [
+        row(f"validate a {STEPS}-step workflow", full, "s", ("<=", 1.0)),
+        row(
+            f"validation CPU per step, {largest}x steps over {smallest}x",
+            ratio,
+            "×",
+            ("<=", LINEAR_GOAL),
+            note="linear in the file's size",
+        ),
+        row(
+            "validate 40 000 vars over 10 000",
+            bounds["vars_40000_over_10000"],
+            "×",
+            ("<=", 6),
+            note="linear: about 4",
+        ),
+    ]
     return {
         "steps": STEPS,
         "yaml_parse_s": round(parse, 4),
         "validate_s": round(full, 4),
         "validate_over_parse": round(full / parse, 2),
         "target": "well under 1 s",
-        **run_bounds(),
+        **scaling,
+        **bounds,
+        "table": table,
     }
+
+
+def run_scaling() -> dict[str, Any]:
+    """CPU seconds per step of validating STEPS times each of SCALES, and the ratios to the smallest."""
+    per_step: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for scale in SCALES:
+            path = Path(folder) / f"gros{scale}.yaml"
+            path.write_text(workflow_text(STEPS * scale), encoding="utf-8")
+            started = time.process_time()
+            result = validate_file(path)
+            per_step[scale] = (time.process_time() - started) / (STEPS * scale)
+            assert result.ok, [d.message for d in result.diagnostics[:3]]
+    smallest = SCALES[0]
+    results: dict[str, Any] = {f"per_step_{scale}x_ms": round(per_step[scale] * 1000, 4) for scale in SCALES}
+    for scale in SCALES[1:]:
+        results[f"per_step_{scale}x_over_{smallest}x"] = round(per_step[scale] / per_step[smallest], 2)
+    return results
 
 
 # -- Validation stays linear in the file's size, and cheap on hostile templates ---------------------------------

@@ -217,6 +217,17 @@ class Probe(Robot):
         """The name of the thread the action runs in."""
         return threading.current_thread().name
 
+    @action(in_memory=True)
+    def computed(self, crash: bool = False) -> str:
+        """The name of the thread an in-memory action runs in; an unexpected error when asked.
+
+        Args:
+            crash: Raise a `KeyError`.
+        """
+        if crash:
+            raise KeyError("boom")
+        return threading.current_thread().name
+
     @action
     def rows(self, count: int) -> StreamedRows:
         """Rows made as they are gone through, like the records `excel.read_rows` streams from a file.

@@ -267,3 +267,39 @@ def test_the_browser_benchmark_gives_every_goal_a_row_on_a_few_records(
         assert (row["measured"] is not None) != ("note" in row), row
     assert result["plain_playwright"]["cpu_ms_per_record"] > 0
     assert result["memory"]["robo_process_peak_mb"] > 0
+
+
+class TestEngineBenchmark:
+    """The engine benchmark's runs, on a few items (its figures are not checked: speed is for `make bench`)."""
+
+    def test_the_loop_runs_in_process_against_direct_calls(self, tmp_path: Path) -> None:
+        from bench.bench_engine import STEPS_PER_ITEM, overhead_per_step
+
+        figures = overhead_per_step(tmp_path, 5)
+        assert figures["steps"] == 5 * STEPS_PER_ITEM
+        assert figures["engine_s"] > 0
+
+    def test_the_scale_run_and_its_report_are_measured_as_child_processes(self, tmp_path: Path) -> None:
+        from bench.bench_engine import scale_run
+
+        figures = scale_run(tmp_path, 20)
+        assert figures["items"] == 20
+        assert figures["run_peak_rss_mb"] > 20 and figures["report_peak_rss_mb"] > 20  # a Python process
+        assert figures["run_cpu_s"] > 0
+        assert list((tmp_path / "logs").glob("*/*/report.html"))
+
+    def test_a_failing_child_is_an_error_not_a_figure(self, tmp_path: Path) -> None:
+        import sys
+
+        from bench.bench_engine import sampled
+
+        with pytest.raises(RuntimeError, match="exited with 3"):
+            sampled([sys.executable, "-c", "import sys; sys.exit(3)"], tmp_path)
+
+
+def test_the_validation_benchmark_measures_each_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.bench_validate as bench_validate
+
+    monkeypatch.setattr(bench_validate, "SCALES", (1, 2))
+    figures = bench_validate.run_scaling()
+    assert figures["per_step_1x_ms"] > 0 and figures["per_step_2x_over_1x"] > 0

@@ -6,9 +6,10 @@ field. The key is kept outside the run folder and the run store (a 0600 file cre
 `audit_key_path`), so whoever can write to the folder and the store but cannot read the key cannot write a record
 that verifies: an edited, inserted or appended record, or a chain rebuilt from scratch, fails its MAC.
 
-The log's head (the last record's sequence number and MAC) is sealed after every record in `audit.seal` beside
-the log (with an HMAC of its own), and kept in the run store when a session ends: cutting records off the end
-leaves a log shorter than its seal. Someone holding the key can forge anything; nothing here stops that.
+The log's head (the last record's sequence number and MAC) is sealed in `audit.seal` beside the log (with an HMAC
+of its own) each time records are written, and kept in the run store when a session ends: cutting records off the
+end leaves a log shorter than its seal. A step's records are written with the next record about an item, a change,
+a failure or a message (see `AuditLog.handle`), so the log and its seal agree after a crash at any moment. Someone holding the key can forge anything; nothing here stops that.
 
 Logs written before the key existed end each line with `hash` (a plain SHA-256): they are still read and
 checked, and reported as "unkeyed (older format)", never as intact.
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from robots.kit import ConfigurationError, _
-from runner.events import Event, ItemEffect, ItemFinished, RunFinished, clean_data
+from runner.events import Event, ItemEffect, ItemFinished, RunFinished, StepFinished, StepStarted, clean_data
 from runner.record.audit_keys import (
     AUDIT_SEAL_NAME,
     GENESIS,
@@ -61,6 +62,7 @@ def json_default(value: Any) -> Any:
 AUDIT_LOG_NAME = "audit.jsonl"  # in the run's folder
 # Seconds: at most this much of a run's items that changed nothing is lost to a system crash.
 SYNC_INTERVAL = 1.0
+GATHERED_AT_MOST = 256  # records of steps kept in memory before they are written
 
 
 class AuditLogRefused(ConfigurationError):
@@ -102,6 +104,7 @@ class AuditLog:
         self._changed = False  # an item changed the outside world since the log was last made durable
         self._synced_at = time.monotonic()
         self._seal_fd: int | None = None
+        self._gathered: list[bytes] = []  # records encoded and chained, not yet written (see `handle`)
         if lost is not None:
             self.append(
                 {
@@ -117,7 +120,11 @@ class AuditLog:
     def handle(self, event: Event) -> None:
         if isinstance(event, ItemEffect):
             self._changed = True
-        self.append(event.to_dict(), durable=self._sync_due(event))
+        # A step's records wait for the next other record (an item's start or end, a change about to be made,
+        # a failure, a message): one write and one seal for them all. A crash loses the waiting ones, which
+        # nothing resumes from; the log and its seal still agree.
+        gathered = isinstance(event, StepStarted) or (isinstance(event, StepFinished) and event.error is None)
+        self.append(event.to_dict(), durable=self._sync_due(event), gathered=gathered)
 
     def _sync_due(self, event: Event) -> bool:
         """Whether the log is to be made durable (fsynced) after `event`: at the end of the run, and at the end
@@ -129,9 +136,10 @@ class AuditLog:
             return False
         return self._changed or time.monotonic() - self._synced_at >= SYNC_INTERVAL
 
-    def append(self, record: dict[str, Any], *, durable: bool = False) -> str:
+    def append(self, record: dict[str, Any], *, durable: bool = False, gathered: bool = False) -> str:
+        """Add a record; written out (with those gathered before it) and sealed at once unless `gathered`."""
         with self._lock:
-            # Counted only once written: a record that cannot be encoded must not leave a gap in the chain.
+            # Counted only once encoded: a record that cannot be encoded must not leave a gap in the chain.
             body = {"seq": self._seq + 1, "prev": self.last_hash, **record}
             if self.keyed:
                 line, digest = seal(_encoded(body), self.key)
@@ -139,10 +147,12 @@ class AuditLog:
                 encoded = _encoded(body)
                 digest = hashlib.sha256(encoded).hexdigest()
                 line = encoded[:-1] + b',"hash":"' + digest.encode() + b'"}'
-            self._file.write(line + b"\n")
-            self._file.flush()
+            self._gathered.append(line + b"\n")
             self._seq += 1
             self.last_hash = digest
+            if gathered and not durable and len(self._gathered) < GATHERED_AT_MOST:
+                return digest
+            self._write_gathered()
             if durable:
                 if self._fsync:
                     os.fsync(self._file.fileno())
@@ -151,6 +161,12 @@ class AuditLog:
             if self.keyed:
                 self._write_seal()
             return self.last_hash
+
+    def _write_gathered(self) -> None:
+        if self._gathered:
+            self._file.write(b"".join(self._gathered))
+            self._file.flush()
+            self._gathered.clear()
 
     def _write_seal(self) -> None:
         # Rewritten in place after every record, one write of a fixed width: cheaper than a new file each time.
@@ -169,6 +185,7 @@ class AuditLog:
 
     def close(self) -> None:
         with self._lock:
+            self._write_gathered()
             if self.keyed and not self._file.closed and self._durable[0] != self._seq:
                 self._file.flush()
                 if self._fsync:

@@ -60,7 +60,7 @@ class AuditKey:
         return hmac.new(self.secret, b"robo-audit-key-id", hashlib.sha256).hexdigest()[:16]
 
     def mac(self, body: bytes) -> str:
-        return hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        return hmac.digest(self.secret, body, "sha256").hex()
 
 
 class AuditKeyError(ConfigurationError):

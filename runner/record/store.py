@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Update, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from robots.kit import _, format_moment
@@ -297,11 +298,27 @@ class ItemValues:
 
 
 def _upsert_item(connection: Connection, item: ItemValues) -> None:
-    where = (items.c.run_id == item.run_id, items.c.loop == item.loop, items.c.key == item.key)
-    if connection.execute(update(items).where(*where).values(**item.values)).rowcount == 0:
+    names = tuple(item.values)
+    values = {f"new_{name}": value for name, value in item.values.items()}
+    where = {"where_run_id": item.run_id, "where_loop": item.loop, "where_key": item.key}
+    if connection.execute(_item_update(names), {**where, **values}).rowcount == 0:
         connection.execute(
-            insert(items).values(run_id=item.run_id, loop=item.loop, key=item.key, **item.values)
+            insert(items), {"run_id": item.run_id, "loop": item.loop, "key": item.key, **item.values}
         )
+
+
+@functools.cache
+def _item_update(names: tuple[str, ...]) -> Update:
+    """The statement setting `names` on one item, built once: a run sets the same columns on every item."""
+    return (
+        update(items)
+        .where(
+            items.c.run_id == bindparam("where_run_id"),
+            items.c.loop == bindparam("where_loop"),
+            items.c.key == bindparam("where_key"),
+        )
+        .values({name: bindparam(f"new_{name}", type_=items.c[name].type) for name in names})
+    )
 
 
 def _last_activity(connection: Connection, run_id: str) -> str | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from robots import action_spec
-from robots.kit import RobotContext, StepTimeout
+from robots.kit import ApplicationError, RobotContext, StepTimeout
 from runner.engine import Cancellation, RobotPool, StepCancelled
 from tests.probe_robot import Probe
 from tests.running import WorkflowRunner
@@ -104,3 +104,74 @@ steps:
             finished["C"].error or ""
         )
         assert sorted(p.name for p in (tmp_path / "sortie").iterdir()) == ["Dupont.txt"]
+
+
+class TestInMemoryActions:
+    """An action that only computes in memory is called in the engine's thread, with no hand-over."""
+
+    def test_an_in_memory_action_runs_in_the_callers_thread_the_others_in_the_robots(
+        self, tmp_path: Path, probe: type[Probe]
+    ) -> None:
+        robots = pool(tmp_path)
+        computed, thread = action_spec("probe", "computed"), action_spec("probe", "thread")
+        assert computed is not None and thread is not None and computed.in_memory and not thread.in_memory
+        assert robots.call("probe", computed, {}, timeout=5) == threading.current_thread().name
+        assert robots.call("probe", thread, {}, timeout=5) == "robot-probe-0"
+        assert robots.close() == []
+
+    def test_an_unexpected_error_of_an_in_memory_action_is_an_application_error(
+        self, tmp_path: Path, probe: type[Probe]
+    ) -> None:
+        robots = pool(tmp_path)
+        spec = action_spec("probe", "computed")
+        assert spec is not None
+        with pytest.raises(ApplicationError, match=r"probe.computed failed unexpectedly: KeyError: 'boom'"):
+            robots.call("probe", spec, {"crash": True}, timeout=5)
+        assert robots.close() == []
+
+    def test_a_changing_action_is_never_in_memory(self) -> None:
+        from robots.kit import Robot, action
+
+        class Writer(Robot):
+            name = "writer"
+
+            @action(side_effects=True, in_memory=True)
+            def send(self) -> None:
+                """Send."""
+
+        assert not Writer.action_specs()["send"].in_memory
+
+    def test_the_data_robots_computations_are_in_memory_its_files_are_not(self) -> None:
+        specs = {name: action_spec("data", name) for name in ("set", "filter", "read_csv", "write_json")}
+        assert {name: spec.in_memory for name, spec in specs.items() if spec} == {
+            "set": True,
+            "filter": True,
+            "read_csv": False,
+            "write_json": False,
+        }
+
+
+class TestItemHooks:
+    def test_hooks_go_to_the_robots_that_have_them_only(self, tmp_path: Path, probe: type[Probe]) -> None:
+        from robots.kit import Robot
+
+        calls: list[str] = []
+
+        class Hooked(Probe):
+            name = "probe"
+
+            def item_started(self, key: str) -> None:
+                calls.append(threading.current_thread().name)
+
+        robots = pool(tmp_path)
+        spec = action_spec("probe", "thread")
+        assert spec is not None
+        robots.call("probe", spec, {}, timeout=5)
+        robots.notify("item_started", "A")  # Probe has no hook: nothing is sent to its thread
+        assert calls == []
+        robot = robots.robot("probe")
+        assert robot is not None and type(robot).item_started is Robot.item_started
+        robot.__class__ = Hooked
+        robots.notify("item_started", "B")
+        assert calls == ["robot-probe-0"]
+        assert robots.close() == []

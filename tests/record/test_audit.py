@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.events import ItemEffect, ItemFinished, ItemStarted, LogMessage, StepFinished, StepStarted
 from runner.record import (
     AUDIT_KEY_VARIABLE,
     AUDIT_SEAL_NAME,
@@ -326,3 +327,127 @@ class TestUnencodableText:
         assert [r["seq"] for r in records] == [1, 2, 3]
         assert records[1]["message"] == "nom: Bo\ufffdb"
         assert verify_audit_log(path, log.last_hash).intact
+
+
+class TestWrittenAtItemBoundaries:
+    """A step's records wait for the next record about an item, a change, a failure or a message; the log is
+    fsynced after an item that changed something, at most every SYNC_INTERVAL otherwise."""
+
+    RUN = "r1"
+
+    def _step(self, log: AuditLog, number: int, error: dict[str, str] | None = None) -> None:
+        log.handle(
+            StepStarted(
+                run_id=self.RUN,
+                step=f"s{number}",
+                name="Saisir",
+                action="data.set",
+                file="w.yaml",
+                line=1,
+                col=1,
+            )
+        )
+        log.handle(
+            StepFinished(
+                run_id=self.RUN,
+                step=f"s{number}",
+                name="Saisir",
+                status="failed" if error else "succeeded",
+                duration=0.0,
+                error=error,
+            )
+        )
+
+    def _on_disk(self, path: Path) -> list[str]:
+        return [json.loads(line)["event"] for line in path.read_bytes().splitlines()]
+
+    def test_step_records_wait_and_a_crash_leaves_a_log_that_verifies(self, tmp_path: Path) -> None:
+        path, seal = tmp_path / "audit.jsonl", tmp_path / AUDIT_SEAL_NAME
+        log = AuditLog(path, fsync=False)
+        log.handle(ItemStarted(run_id=self.RUN, loop="l", key="A", index=0))
+        self._step(log, 1)
+        self._step(log, 2)
+        assert self._on_disk(path) == ["item_started"]
+        at_the_crash = path.read_bytes(), seal.read_bytes()  # killed now: what the disk holds
+        log.handle(ItemFinished(run_id=self.RUN, loop="l", key="A", index=0, status="done", duration=0.0))
+        assert self._on_disk(path) == [
+            "item_started",
+            *["step_started", "step_finished"] * 2,
+            "item_finished",
+        ]
+        log.close()
+        path.write_bytes(at_the_crash[0])
+        seal.write_bytes(at_the_crash[1])
+        verdict = verify_audit_log(path)
+        assert verdict.state == AuditState.INTACT and verdict.records == 1
+        AuditLog(path, continuing=True).close()  # the resumed session goes on from there
+        assert verify_audit_log(path).intact
+
+    @pytest.mark.parametrize(
+        "then",
+        ["a change about to be made", "a failed step", "a message", "the end"],
+    )
+    def test_what_a_crash_must_not_lose_writes_the_waiting_records_first(
+        self, tmp_path: Path, then: str
+    ) -> None:
+        path = tmp_path / "audit.jsonl"
+        log = AuditLog(path, fsync=False)
+        log.handle(ItemStarted(run_id=self.RUN, loop="l", key="A", index=0))
+        self._step(log, 1)
+        if then == "a change about to be made":
+            log.handle(
+                ItemEffect(
+                    run_id=self.RUN,
+                    loop="l",
+                    key="A",
+                    step="s2",
+                    name="Envoyer",
+                    action="browser.click",
+                    state="started",
+                )
+            )
+        elif then == "a failed step":
+            self._step(log, 2, error={"message": "refusé"})
+        elif then == "a message":
+            log.handle(LogMessage(run_id=self.RUN, level="info", message="bonjour"))
+        else:
+            log.close()
+        assert self._on_disk(path)[:3] == ["item_started", "step_started", "step_finished"]
+        assert len(self._on_disk(path)) == log._seq
+        log.close()
+        assert verify_audit_log(path).intact
+
+    def test_an_item_that_changed_something_is_made_durable_one_that_did_not_waits(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("runner.record.audit.SYNC_INTERVAL", 3600.0)
+        path, seal = tmp_path / "audit.jsonl", tmp_path / AUDIT_SEAL_NAME
+        log = AuditLog(path)
+        log.handle(ItemStarted(run_id=self.RUN, loop="l", key="A", index=0))
+        log.handle(ItemFinished(run_id=self.RUN, loop="l", key="A", index=0, status="done", duration=0.0))
+        sealed = json.loads(seal.read_bytes())
+        assert (sealed["seq"], sealed["durable"]) == (2, 0)
+        log.handle(ItemStarted(run_id=self.RUN, loop="l", key="B", index=1))
+        log.handle(
+            ItemEffect(
+                run_id=self.RUN,
+                loop="l",
+                key="B",
+                step="s",
+                name="Envoyer",
+                action="browser.click",
+                state="done",
+            )
+        )
+        log.handle(ItemFinished(run_id=self.RUN, loop="l", key="B", index=1, status="done", duration=0.0))
+        sealed = json.loads(seal.read_bytes())
+        assert (sealed["seq"], sealed["durable"]) == (5, 5)
+        log.close()
+
+    def test_many_step_records_do_not_wait_without_bound(self, tmp_path: Path) -> None:
+        path = tmp_path / "audit.jsonl"
+        log = AuditLog(path, fsync=False)
+        for number in range(1000):
+            self._step(log, number)
+        assert len(self._on_disk(path)) >= 1000  # most of the 2 000 records
+        log.close()

@@ -64,7 +64,9 @@ def test_an_item_is_committed_as_begun_before_its_steps_and_as_ended_before_the_
     sink.handle(ItemStarted(run_id="r2", loop="l", key="k2", index=1))
     assert _stored_items(store_url, "r2") == [("k1", "done"), ("k2", "in_progress")]
     assert [step["item"] for step in store.run_steps("r2")] == ["k1"]
-    sink.handle(ItemFinished(run_id="r2", loop="l", key="k2", index=1, status="failed_business", duration=0.0))
+    sink.handle(
+        ItemFinished(run_id="r2", loop="l", key="k2", index=1, status="failed_business", duration=0.0)
+    )
     sink.close()
     assert _stored_items(store_url, "r2") == [("k1", "done"), ("k2", "failed_business")]
     store.close()
