@@ -200,7 +200,7 @@ def run() -> dict[str, Any]:
             "open_vs_limit": f"{opened / OPEN_LIMIT_S:.0%} of {OPEN_LIMIT_S:.0f} s",
             "table": [
                 row(
-                    f"report of a written {ITEMS:,}-item run, build peak RSS".replace(",", " "),
+                    f"report of a written {ITEMS:,}".replace(",", " ") + "-item run, build peak RSS",
                     peak_mb,
                     "MB",
                     ("<=", MEMORY_LIMIT_MB),
