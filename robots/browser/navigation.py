@@ -24,6 +24,11 @@ PAGE_STATE_SCRIPT = r"""
 """What the robot checks of a document once it has loaded, in one round trip."""
 
 
+_EVENTS_GRACE = 2.0
+"""Seconds a load's answer is awaited from the page's events before the browser is asked (a slow server's answer
+then still counts: the question waits for it)."""
+
+
 class PageLoads:
     """The last page load each watched page started in its main frame: its request, answer and status."""
 
@@ -82,7 +87,12 @@ class PageLoads:
         A load aborted (another load or a download took its place) counts as answered.
         """
         answer = self._answers.get(request)
-        failure = await answer if answer is not None else await _asked_failure(request)
+        if answer is not None:
+            # The events settle it in the common case; a load they never settle (none seen so far) is asked for.
+            done, _pending = await asyncio.wait({answer}, timeout=_EVENTS_GRACE)
+            failure = answer.result() if done else await _asked_failure(request)
+        else:
+            failure = await _asked_failure(request)
         failure = request.failure or failure
         if not failure or "ERR_ABORTED" in failure:
             return None
