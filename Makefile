@@ -23,7 +23,8 @@ help:
 	@echo "make lint    ruff and mypy"
 	@echo "make messages  extract the messages to translate (Babel) and update the fr and en catalogs"
 	@echo "make schema  write the workflow language's JSON Schema again (schema/robo.schema.json, for editors)"
-	@echo "make bench   benchmarks (speed and memory, reported as ratios)"
+	@echo "make bench   benchmarks (speed and memory, reported as ratios), ending with one table of the figures against"
+	@echo "             their goals; BENCH=\"browser fleet\" runs some of them (ROBO_BENCH_RECORDS, ROBO_BENCH_ROUNDS…)"
 	@echo "make soak    the long forms of the statistical tests: the crash test with 20 kills instead of 5 (on SQLite"
 	@echo "             and on PostgreSQL), four lanes on 400 records instead of 100, the OCR rate on 60 scans instead of 30,"
 	@echo "             the fleet's kill and server-error tests on 300 records instead of 60 and 30"
@@ -87,8 +88,10 @@ test-fast: $(STAMP)
 demo: sysdeps $(STAMP)
 	$(BIN)/python -m workflows.demo
 
+# The benchmarks named in BENCH, all by default; the peers they compare with install themselves in bench/.peers/.
+BENCH ?=
 bench: sysdeps $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 # `make test` runs the same tests in a shorter form (tests/e2e/test_unattended.py, test_data_entry.py,
 # tests/robots/test_documents_reading.py read these variables).

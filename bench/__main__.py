@@ -1,4 +1,8 @@
-"""Run the benchmarks: `python -m bench` runs all, `python -m bench startup validate` some of them."""
+"""Run the benchmarks: `python -m bench` runs all, `python -m bench startup validate` some of them.
+
+Ends with one table: every benchmark's `"table"` rows (bench/table.py), the machine and the load average.
+A benchmark that fails is said, its traceback printed, and the others still run; its row says it failed.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,11 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
+from typing import Any
+
+from bench.table import Row, load_average, machine, render, row
 
 BENCHMARKS = [
     "startup",
@@ -41,23 +49,40 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault(
         "ROBO_AUDIT_KEY_FILE", str(Path(tempfile.mkdtemp(prefix="robo-bench-")) / "audit.key")
     )
-    summary = {}
+    summary: dict[str, Any] = {"machine": machine(), "load_average_at_start": load_average()}
+    rows: list[Row] = []
+    failed = []
     for name in names:
         module = importlib.import_module(f"bench.bench_{name}")
         assert module.__doc__ is not None
-        print(f"\n== {name}: {module.__doc__.strip().splitlines()[0]}")
+        print(f"\n== {name}: {module.__doc__.strip().splitlines()[0]}", flush=True)
         started = time.perf_counter()
-        result = module.run()
+        try:
+            result = module.run()
+        except Exception as error:  # one broken benchmark must not hide the others' figures
+            traceback.print_exc()
+            failed.append(name)
+            result = {"failed": f"{type(error).__name__}: {error}"[:2000]}
+            rows.append(row(f"{name}: benchmark failed", None, "", note=str(error).splitlines()[0][:200]))
         result["wall_seconds"] = round(time.perf_counter() - started, 2)
         summary[name] = result
+        rows.extend(result.get("table", []))
         for key, value in result.items():
-            print(f"   {key}: {value}")
+            if key != "table":
+                print(f"   {key}: {value}")
+    summary["load_average_at_end"] = load_average()
+    summary["table"] = rows
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"bench-{stamp}.json").write_text(
-        json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8"
+    path = RESULTS / f"bench-{stamp}.json"
+    path.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    described = ", ".join(f"{key} {value}" for key, value in summary["machine"].items())
+    print(f"\n== table ({described})")
+    print(
+        f"   load average (1 min): {summary['load_average_at_start']} at start, {summary['load_average_at_end']} at end"
     )
-    print(f"\nresults written to {RESULTS / f'bench-{stamp}.json'}")
-    return 0
+    print(render(rows))
+    print(f"\nresults written to {path}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.table import interleaved, load_average
+from bench.table import row as table_row
 from runner.run import VIRTUAL_SCREEN, virtual_display
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,29 +203,32 @@ def entry(work: Path, display: str) -> dict[str, Any]:
     # `robo run` of a one-step workflow, once a round: the part of Rob'O's time that does not depend on the entry.
     startup: list[float] = []
     lost: list[str] = []
-    for number in range(ROUNDS):
-        order = list(variants) if number % 2 == 0 else list(variants)[::-1]
-        for name in order:
-            for attempt in range(1 + RETRIES):
-                database = work / f"{name}-{number}-{attempt}.sqlite"
-                try:
-                    elapsed = _timed(variants[name](database), env)
-                except RuntimeError as failed:
-                    # Not a figure: counted, said, and run again (see RETRIES).
-                    reason = [line for line in str(failed).splitlines() if "Error" in line or "error" in line]
-                    lost.append(f"round {number + 1}, {name}: {(reason or ['?'])[-1].strip()[:300]}")
-                    print(f"   … round {number + 1}, {name}: failed, run again: {lost[-1]}", flush=True)
-                    if attempt == RETRIES:
-                        raise
-                    continue
-                break
-            check_entered(database, expected)
-            seconds[name].append(round(elapsed, 2))
-            print(
-                f"   … round {number + 1}, {name}: {elapsed:.2f} s, {len(expected)} records checked",
-                flush=True,
-            )
-        startup.append(_timed(robo_empty(work), env))
+    loads: list[float] = []
+    for turn, name in enumerate(interleaved(list(variants), ROUNDS)):
+        number = turn // len(variants)
+        loads.append(load_average())
+        for attempt in range(1 + RETRIES):
+            database = work / f"{name}-{number}-{attempt}.sqlite"
+            try:
+                elapsed = _timed(variants[name](database), env)
+            except RuntimeError as failed:
+                # Not a figure: counted, said, and run again (see RETRIES).
+                reason = [line for line in str(failed).splitlines() if "Error" in line or "error" in line]
+                lost.append(f"round {number + 1}, {name}: {(reason or ['?'])[-1].strip()[:300]}")
+                print(f"   … round {number + 1}, {name}: failed, run again: {lost[-1]}", flush=True)
+                if attempt == RETRIES:
+                    raise
+                continue
+            break
+        check_entered(database, expected)
+        seconds[name].append(round(elapsed, 2))
+        print(
+            f"   … round {number + 1}, {name}: {elapsed:.2f} s, {len(expected)} records checked",
+            flush=True,
+        )
+        loads.append(load_average())
+        if turn % len(variants) == len(variants) - 1:
+            startup.append(_timed(robo_empty(work), env))
     records = len(expected)
     results: dict[str, Any] = {"records": records, "rounds": ROUNDS}
     for name, times in seconds.items():
@@ -238,6 +243,16 @@ def entry(work: Path, display: str) -> dict[str, Any]:
     results["speed_vs_script_median"] = round(statistics.median(paired), 3)
     results["failed_runs_run_again"] = lost
     results["robo_run_of_one_log_step_seconds"] = round(statistics.median(startup), 2)
+    results["load_average"] = loads
+    results["table"] = [
+        table_row("desktop: robo / pyautogui script (best)", results["speed_vs_script"], "×", load=loads),
+        table_row(
+            "desktop: robo / pyautogui script (median of rounds)",
+            results["speed_vs_script_median"],
+            "×",
+            load=loads,
+        ),
+    ]
     results["target"] = (
         "robo >= 0.95 of the hand-written pyautogui script (records per second, whole processes)"
     )

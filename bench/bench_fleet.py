@@ -9,7 +9,7 @@ and a new database, and must leave every record entered exactly once. The four v
 warm-up); each keeps its best time. Reported: the records per second of the whole run (`robo run`'s wall time,
 from its start to its end, the workers already started) and of the loop alone (its first item's start to its last
 item's end, from the run store), the ratios 2 workers / 1, 4 workers / 1 and fleet of 1 / local, the items each
-worker did (in the last round), and the machine's 1-minute load average during each measurement.
+worker did (in the last round), and the machine's 1-minute load average at the start and the end of each measurement.
 """
 
 from __future__ import annotations
@@ -26,18 +26,14 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench.bench_browser import ROOT, TOKEN_HEADER, _reset, serving_intranet
+from bench.bench_browser import ROOT, TOKEN_HEADER, reset, serving_intranet
+from bench.table import Row, interleaved, load_average, row
 
 RECORDS = int(os.environ.get("ROBO_BENCH_FLEET_RECORDS", "60"))
 ROUNDS = int(os.environ.get("ROBO_BENCH_FLEET_ROUNDS", "2"))
 WORKER_COUNTS = (1, 2, 4)
 VARIANTS = ["local", *(f"fleet_{count}_workers" for count in WORKER_COUNTS)]
 WARM_UP = "warm_up"  # the local run once first, not counted
-
-
-def schedule(rounds: int) -> list[str]:
-    """The variants in the order they run: in turns, every other round reversed (no variant always follows one)."""
-    return [name for number in range(rounds) for name in (VARIANTS if number % 2 == 0 else VARIANTS[::-1])]
 
 
 def entered_once(url: str, expected: list[str]) -> None:
@@ -71,7 +67,9 @@ def loop_figures(store_url: str) -> dict[str, Any]:
     }
 
 
-def best_of(results: dict[str, Any], name: str, seconds: float, figures: dict[str, Any], load: float) -> None:
+def best_of(
+    results: dict[str, Any], name: str, seconds: float, figures: dict[str, Any], load: list[float]
+) -> None:
     previous = results.get(name)
     times = [*previous["all_seconds"], round(seconds, 2)] if previous else [round(seconds, 2)]
     loops = (
@@ -79,7 +77,7 @@ def best_of(results: dict[str, Any], name: str, seconds: float, figures: dict[st
         if previous
         else [round(figures["loop_seconds"], 2)]
     )
-    loads = [*previous["load_average_1min"], round(load, 2)] if previous else [round(load, 2)]
+    loads = [*previous["load_average"], load] if previous else [load]
     results[name] = {
         "seconds": min(times),
         "all_seconds": times,
@@ -88,7 +86,7 @@ def best_of(results: dict[str, Any], name: str, seconds: float, figures: dict[st
         "all_loop_seconds": loops,
         "loop_records_per_second": round(RECORDS / min(loops), 2),
         "items_by_worker": figures["items_by_worker"],
-        "load_average_1min": loads,
+        "load_average": loads,
     }
 
 
@@ -102,6 +100,20 @@ def ratios(results: dict[str, Any], key: str) -> dict[str, float]:
         "4_workers_vs_1": round(rate("fleet_4_workers") / one, 2),
         "fleet_1_worker_vs_local": round(one / rate("local"), 2),
     }
+
+
+def table(results: dict[str, Any]) -> list[Row]:
+    """The speed-ups of the loop (no goal in issue #20: shown for the record)."""
+    loop = results["speed_up_loop"]
+
+    def load(*names: str) -> list[float]:
+        return [value for name in names for pair in results[name]["load_average"] for value in pair]
+
+    return [
+        row("fleet: 2 workers / 1 (loop)", loop["2_workers_vs_1"], "×", load=load("fleet_1_workers", "fleet_2_workers")),
+        row("fleet: 4 workers / 1 (loop)", loop["4_workers_vs_1"], "×", load=load("fleet_1_workers", "fleet_4_workers")),
+        row("fleet: fleet of 1 / local (loop)", loop["fleet_1_worker_vs_local"], "×", load=load("local", "fleet_1_workers")),
+    ]  # fmt: skip
 
 
 def all_alive(workers: Any, count: int) -> bool:
@@ -133,8 +145,8 @@ def run() -> dict[str, Any]:
         with serving_intranet(work / "intranet") as intranet:
             # A first run, not counted, warms what the first measured one would otherwise pay for alone (the
             # disk cache of Chromium and of Python's modules): it measured twice as slow as the same run later.
-            for turn, name in enumerate([WARM_UP, *schedule(ROUNDS)]):
-                _reset(intranet)
+            for turn, name in enumerate([WARM_UP, *interleaved(VARIANTS, ROUNDS)]):
+                reset(intranet)
                 database = server.create_database()
                 store_url = server.url(database)
                 upgrade_databases(store_url)
@@ -152,13 +164,13 @@ def run() -> dict[str, Any]:
                         "--logs", str(place / "logs"), "--store", store_url,
                         "-i", f"fichier={source}", "-i", f"intranet={intranet}", "-i", f"voies={max(count, 1)}",
                     ]  # fmt: skip
-                    load_before = os.getloadavg()[0]
+                    load_before = load_average()
                     started = time.perf_counter()
                     done = subprocess.run(
                         command, cwd=place, env=env, capture_output=True, text=True, timeout=1800, check=False
                     )
                     seconds = time.perf_counter() - started
-                    load = (load_before + os.getloadavg()[0]) / 2
+                    load = [load_before, load_average()]
                     if done.returncode != 0:
                         logs = "".join(workers.log(n)[-1500:] for n in workers.processes)
                         raise RuntimeError(f"{name}: robo run failed:\n{done.stderr[-3000:]}\n{logs}")
@@ -172,12 +184,12 @@ def run() -> dict[str, Any]:
                 if name != WARM_UP:
                     best_of(results, name, seconds, figures, load)
                 print(
-                    f"   … {name}: {seconds:.2f} s (loop {figures['loop_seconds']:.2f} s, load {load:.2f})",
+                    f"   … {name}: {seconds:.2f} s (loop {figures['loop_seconds']:.2f} s, load {load[0]}→{load[1]})",
                     flush=True,
                 )
         results["speed_up_whole_run"] = ratios(results, "records_per_second")
         results["speed_up_loop"] = ratios(results, "loop_records_per_second")
-        results["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+        results["table"] = table(results)
         results["note"] = (
             f"{os.cpu_count()} CPUs: each worker drives its own Chromium; past one worker per core the workers "
             "share the cores, so the speed-up stops growing (and the intranet and PostgreSQL run here too)"

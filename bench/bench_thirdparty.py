@@ -3,7 +3,8 @@
 Both enter the same records (accents, a select, a checkbox, a date, a multi-line comment) into one Django admin
 site, emptied between variants, each leaving exactly the records, each once. The workflow is written as the docs
 tell a user (labels as read, straight apostrophe, no colon); the plain script uses the page's exact labels.
-Reported: records per second of each and their ratio; ROBO_BENCH_ROUNDS turns (2), each keeping its best time.
+Reported: records per second of each and their ratio; ROBO_BENCH_ROUNDS rounds (2) interleaved, each keeping its
+best time, and the load average at the start and end of each run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.table import interleaved, load_average, row
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = int(os.environ.get("ROBO_BENCH_THIRDPARTY_RECORDS", "100"))
@@ -111,21 +114,22 @@ def run() -> dict[str, Any]:
             }  # fmt: skip
             database = work / "site" / "site.sqlite3"
             times: dict[str, list[float]] = {name: [] for name in variants}
-            for number in range(ROUNDS):
-                order = list(variants) if number % 2 == 0 else list(variants)[::-1]
-                for name in order:
-                    with sqlite3.connect(database) as connection:
-                        connection.execute("DELETE FROM dossiers_dossier")
-                    times[name].append(round(_timed(variants[name], env), 2))
-                    with sqlite3.connect(database) as connection:
-                        stored = connection.execute(
-                            "SELECT COUNT(*), COUNT(DISTINCT reference) FROM dossiers_dossier"
-                        ).fetchone()
-                    if tuple(stored) != (RECORDS, RECORDS):
-                        raise RuntimeError(
-                            f"{name}: expected {RECORDS} distinct records, the site holds {stored}"
-                        )
-                    print(f"   … {name}: {times[name][-1]:.2f} s", flush=True)
+            loads: list[float] = []
+            for name in interleaved(list(variants), ROUNDS):
+                with sqlite3.connect(database) as connection:
+                    connection.execute("DELETE FROM dossiers_dossier")
+                loads.append(load_average())
+                times[name].append(round(_timed(variants[name], env), 2))
+                loads.append(load_average())
+                with sqlite3.connect(database) as connection:
+                    stored = connection.execute(
+                        "SELECT COUNT(*), COUNT(DISTINCT reference) FROM dossiers_dossier"
+                    ).fetchone()
+                if tuple(stored) != (RECORDS, RECORDS):
+                    raise RuntimeError(
+                        f"{name}: expected {RECORDS} distinct records, the site holds {stored}"
+                    )
+                print(f"   … {name}: {times[name][-1]:.2f} s, load {loads[-2]}→{loads[-1]}", flush=True)
         finally:
             site.stop()
     results: dict[str, Any] = {"records": RECORDS, "site": "Django admin, French"}
@@ -138,4 +142,9 @@ def run() -> dict[str, Any]:
     results["fill_form_vs_plain"] = round(
         results["robo_fill_form"]["records_per_second"] / results["plain_playwright"]["records_per_second"], 3
     )
+    results["load_average"] = loads
+    # No goal in issue #20 for a third-party site: shown next to the intranet's fill_form / plain.
+    results["table"] = [
+        row("thirdparty: fill_form / plain (Django admin)", results["fill_form_vs_plain"], "×", load=loads)
+    ]
     return results

@@ -18,6 +18,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from bench.table import row
 from runner.language import load_workflow_file, validate_file
 
 STEPS = 200
@@ -85,27 +86,21 @@ def run() -> dict[str, Any]:
     smallest, largest = SCALES[0], SCALES[-1]
     ratio = scaling[f"per_step_{largest}x_over_{smallest}x"]
     table = [
-        {
-            "figure": f"validate a {STEPS}-step workflow",
-            "measured": round(full, 4),
-            "unit": "s",
-            "goal": "< 1 s",
-            "met": full < 1.0,
-        },
-        {
-            "figure": f"validation CPU per step, {largest}x steps over {smallest}x",
-            "measured": ratio,
-            "unit": "ratio",
-            "goal": f"<= {LINEAR_GOAL:g} (linear in the file's size)",
-            "met": ratio <= LINEAR_GOAL,
-        },
-        {
-            "figure": "validate 40 000 vars over 10 000",
-            "measured": bounds["vars_40000_over_10000"],
-            "unit": "ratio",
-            "goal": "<= 6 (linear: about 4)",
-            "met": bounds["vars_40000_over_10000"] <= 6,
-        },
+        row(f"validate a {STEPS}-step workflow", full, "s", ("<=", 1.0)),
+        row(
+            f"validation CPU per step, {largest}x steps over {smallest}x",
+            ratio,
+            "×",
+            ("<=", LINEAR_GOAL),
+            note="linear in the file's size",
+        ),
+        row(
+            "validate 40 000 vars over 10 000",
+            bounds["vars_40000_over_10000"],
+            "×",
+            ("<=", 6),
+            note="linear: about 4",
+        ),
     ]
     return {
         "steps": STEPS,

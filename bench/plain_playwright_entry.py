@@ -6,6 +6,7 @@ python bench/plain_playwright_entry.py URL CSV_FILE
 from __future__ import annotations
 
 import csv
+import re
 import sys
 import time
 
@@ -27,6 +28,9 @@ TEXT_FIELDS = (
     "Observations",
 )
 
+# The page's labels, some followed by the required marker and " :" ("Adresse *:"), matched whole.
+LABELS = {label: re.compile(rf"^{re.escape(label)}\s*\*?\s*:?$") for label in TEXT_FIELDS}
+
 
 def main(url: str, csv_path: str) -> None:
     with open(csv_path, encoding="utf-8-sig", newline="") as handle:
@@ -43,9 +47,9 @@ def main(url: str, csv_path: str) -> None:
         numbers = []
         for row in rows:
             page.goto(f"{url}/dossiers/nouveau")
-            for label in TEXT_FIELDS:
-                page.get_by_label(label, exact=True).first.fill(row[label] or "")
-            page.get_by_label("Type de demande").select_option(label=row["Type de demande"])
+            for label, pattern in LABELS.items():
+                page.get_by_label(pattern).first.fill(row[label] or "")
+            page.get_by_label("Type de demande").select_option(value=row["Type de demande"])
             page.get_by_label(row["Priorité"], exact=True).check()
             if row["Pièces justificatives fournies"] == "Oui":
                 page.get_by_label("Pièces justificatives fournies").check()

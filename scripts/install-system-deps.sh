@@ -4,7 +4,8 @@
 # xvfb and xdotool (a virtual screen for desktop automation tests, and the keyboard and mouse the tests drive the
 # legacy client of tests/mock_desktop with), dovecot-imapd (the IMAP server the email robot's
 # tests start on 127.0.0.1), libreoffice-writer-nogui (the word robot's to_pdf, tested for real) and postgresql
-# (the run store's tests start a throwaway server on 127.0.0.1 with its initdb and pg_ctl; no service is enabled).
+# (the run store's tests start a throwaway server on 127.0.0.1 with its initdb and pg_ctl; no service is enabled),
+# chromium-driver (`make bench` drives the same Chromium with Robot Framework + SeleniumLibrary, a peer).
 # The desktop robot also uses xdotool (windows by title, accented typing), tesseract-ocr with its French and English data
 # (reading the screen), scrot (pyautogui's own screenshots), x11-utils (xwininfo, xprop) and xterm, the real X
 # application its tests type into.
@@ -13,6 +14,8 @@ set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
   || command -v google-chrome >/dev/null 2>&1 || missing+=(chromium)
+# Debian's chromedriver for the same Chromium: the benchmark's Robot Framework + SeleniumLibrary peer (make bench).
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v xauth >/dev/null 2>&1 || missing+=(xauth)
 command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)

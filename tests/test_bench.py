@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,11 +99,11 @@ def test_the_console_benchmark_answers_every_page_over_a_small_store(monkeypatch
     assert result["items"] == 100 and result["within_limit"]
 
 
-def test_the_fleet_benchmark_runs_its_variants_in_turns_every_other_round_reversed() -> None:
-    from bench.bench_fleet import VARIANTS, schedule
+def test_compared_variants_run_interleaved_every_other_round_reversed() -> None:
+    from bench.table import interleaved
 
-    assert VARIANTS == ["local", "fleet_1_workers", "fleet_2_workers", "fleet_4_workers"]
-    assert schedule(3) == [*VARIANTS, *VARIANTS[::-1], *VARIANTS]
+    assert interleaved(["a", "b", "c"], 3) == ["a", "b", "c", "c", "b", "a", "a", "b", "c"]
+    assert interleaved(["a", "b"], 0) == []
 
 
 @pytest.mark.slow
@@ -121,6 +122,151 @@ def test_the_fleet_benchmark_measures_each_variant_on_a_few_records(monkeypatch:
         done = result[f"fleet_{count}_workers"]["items_by_worker"]
         assert sum(done.values()) == 4 and set(done) <= {f"bot-{n}" for n in range(count)}
     assert set(result["speed_up_loop"]) == {"2_workers_vs_1", "4_workers_vs_1", "fleet_1_worker_vs_local"}
+
+
+class TestTable:
+    """The rows of the final table: `met` derived from the goal, a skipped figure says why."""
+
+    @pytest.mark.parametrize(
+        ("measured", "goal", "met"),
+        [
+            (1.0, (">=", 1.0), True),
+            (0.999, (">=", 1.0), False),
+            (1.1, ("<=", 1.1), True),
+            (1.2, ("<=", 1.1), False),
+            (5.0, None, None),
+            (None, (">=", 2.0), None),
+        ],
+    )
+    def test_met_follows_the_goal(self, measured: float | None, goal: Any, met: bool | None) -> None:
+        from bench.table import row
+
+        made = row("figure", measured, "×", goal, load=[3.5, 1.25, 2.0])
+        assert made["met"] is met
+        assert made["goal"] == ("" if goal is None else f"{goal[0]} {goal[1]:g}")
+        assert made["load"] == [1.25, 3.5]
+
+    def test_the_table_shows_each_figure_its_goal_and_why_one_was_skipped(self) -> None:
+        from bench.table import render, row, skipped
+
+        text = render(
+            [
+                row("browser: fill_form / plain", 1.95, "×", (">=", 1.8)),
+                row("memory: robo process peak PSS", 240.0, "MB", ("<=", 200)),
+                skipped("peers: field by field / x", "×", (">=", 2.0), "no chromedriver"),
+            ]
+        )
+        lines = text.splitlines()
+        assert lines[0].split() == ["figure", "measured", "unit", "goal", "met", "load", "1", "min"]
+        assert "1.95" in lines[2] and ">= 1.8" in lines[2] and "yes" in lines[2]
+        assert "240" in lines[3] and "<= 200" in lines[3] and "NO" in lines[3]
+        assert lines[5].strip() == "(skipped: no chromedriver)"
+
+    def test_the_machine_is_described(self) -> None:
+        from bench.table import machine
+
+        described = machine()
+        assert described["cores"] and described["memory_gb"] > 0 and described["python"]
+        assert {"cpu", "chromium", "chromedriver", "system"} <= set(described)
+
+
+class TestMeasure:
+    def test_memory_windows_keep_each_windows_highest_sample(self) -> None:
+        from bench.measure import windows
+
+        samples = [(0, 300.0), (40, 320.0), (99, 310.0), (100, 330.0), (199, 305.0), (200, 340.0)]
+        # 200 done is the end of the last item: it counts in the last window, not a third one.
+        assert windows(samples, 100, 200) == [320.0, 340.0]
+
+    def test_a_process_trees_cpu_includes_its_children(self, tmp_path: Path) -> None:
+        import os
+        import sys
+
+        from bench.measure import measure
+
+        burn = "import time\nend = time.process_time() + 0.6\nwhile time.process_time() < end: pass\n"
+        script = (
+            "import subprocess, sys\n"
+            f"subprocess.run([sys.executable, '-c', {burn!r}], check=True)\n"
+            "print('done')\n"
+        )
+        measured = measure([sys.executable, "-c", script], dict(os.environ), tmp_path)
+        # The child alone burnt 0.6 s of CPU: the tree's sum counts it (sampled every 0.25 s while it ran).
+        assert measured.cpu_seconds >= 0.3
+        assert measured.output.strip() == "done"
+        assert measured.peak_root_mb > 0 and measured.load_start >= 0
+
+    def test_a_failed_run_is_no_figure(self, tmp_path: Path) -> None:
+        import os
+        import sys
+
+        from bench.measure import measure
+
+        with pytest.raises(RuntimeError, match=r"(?s)failed \(3\).*broken"):
+            measure(
+                [sys.executable, "-c", "print('broken'); raise SystemExit(3)"], dict(os.environ), tmp_path
+            )
+
+
+def test_the_peers_records_name_every_field_the_suites_fill(tmp_path: Path) -> None:
+    import json
+
+    from bench import peers
+    from tests.mock_intranet.sample_data import generate_cases
+
+    cases = generate_cases(4, seed=11)
+    records = json.loads(peers.records_file(cases, tmp_path / "records.json").read_text(encoding="utf-8"))[
+        "RECORDS"
+    ]
+    assert [record["reference_externe"] for record in records] == [case.reference_externe for case in cases]
+    for record, case in zip(records, cases, strict=True):
+        assert set(peers.TEXT_IDS) | {"date_demande", "observations", "type_demande"} <= set(record)
+        assert record["priorite_id"] == f"priorite-{case.priorite.lower()}"
+        assert record["pieces"] is case.pieces_fournies
+
+
+def test_a_knob_the_workflows_do_not_know_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    import os
+
+    from bench.bench_browser import FIELD_BY_FIELD, invalid_reason
+
+    known = tmp_path / "connu.yaml"
+    known.write_text(FIELD_BY_FIELD % {"browser": "browser: {trace: off}\n"}, encoding="utf-8")
+    unknown = tmp_path / "inconnu.yaml"
+    unknown.write_text(FIELD_BY_FIELD % {"browser": "browser: {no_such_knob: 3}\n"}, encoding="utf-8")
+    env = dict(os.environ)
+    assert invalid_reason(known, env) is None
+    reason = invalid_reason(unknown, env)
+    assert reason is not None and "no_such_knob" in reason and "inconnu.yaml:8" in reason
+
+
+@pytest.mark.slow
+def test_the_browser_benchmark_gives_every_goal_a_row_on_a_few_records(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every variant on 2 records, one round, the memory run on 3: each run checked (else it raises), and the table
+    holds each figure of the issue's goals, measured or skipped with the reason (a peer that cannot be installed)."""
+    from bench import bench_browser
+
+    monkeypatch.setattr(bench_browser, "RECORDS", 2)
+    monkeypatch.setattr(bench_browser, "ROUNDS", 1)
+    monkeypatch.setattr(bench_browser, "MEMORY_RECORDS", 3)
+    result = bench_browser.run()
+    figures = {row["figure"]: row for row in result["table"]}
+    for goal in (
+        "browser: field by field (defaults) / plain",
+        "browser: CPU per record robo / plain",
+        "browser: fill_form / plain",
+        "browser: parallel 2 / 1 lane (fill_form)",
+        "peers: field by field / Robot Framework + robotframework-browser",
+        "peers: field by field / Robot Framework + SeleniumLibrary",
+        "memory: robo process peak PSS",
+    ):
+        row = figures[goal]
+        assert row["goal"], goal
+        assert (row["measured"] is not None) != ("note" in row), row
+    assert result["plain_playwright"]["cpu_ms_per_record"] > 0
+    assert result["memory"]["robo_process_peak_mb"] > 0
 
 
 class TestEngineBenchmark:
