@@ -150,8 +150,8 @@ class Browser(ReadingActions, PageActions):
         """
 
         async def work(scope: Any) -> None:
-            field = await self._find(target, scope, timeout)
-            await field.fill(str(form_value(value)), timeout=self._ms(timeout))
+            typed = str(form_value(value))
+            await self._on_one(target, scope, timeout, lambda field, ms: field.fill(typed, timeout=ms))
 
         self._run(
             _("filling {target}").format(target=target.describe()), work, target=target, timeout=timeout
@@ -213,7 +213,7 @@ class Browser(ReadingActions, PageActions):
         """
 
         async def work(scope: Any) -> None:
-            await (await self._find(target, scope, timeout)).check(timeout=self._ms(timeout))
+            await self._on_one(target, scope, timeout, lambda box, ms: box.check(timeout=ms))
 
         self._run(
             _("ticking {target}").format(target=target.describe()), work, target=target, timeout=timeout
@@ -229,7 +229,7 @@ class Browser(ReadingActions, PageActions):
         """
 
         async def work(scope: Any) -> None:
-            await (await self._find(target, scope, timeout)).uncheck(timeout=self._ms(timeout))
+            await self._on_one(target, scope, timeout, lambda box, ms: box.uncheck(timeout=ms))
 
         self._run(
             _("unticking {target}").format(target=target.describe()), work, target=target, timeout=timeout
@@ -248,7 +248,7 @@ class Browser(ReadingActions, PageActions):
 
         async def work(scope: Any) -> None:
             place = scope.get_by_role("group", name=tolerant_pattern(group, False)) if group else scope
-            await (await self._find(target, place, timeout)).check(timeout=self._ms(timeout))
+            await self._on_one(target, place, timeout, lambda choice, ms: choice.check(timeout=ms))
 
         self._run(_("choosing '{option}'").format(option=option), work, target=target, timeout=timeout)
 

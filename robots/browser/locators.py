@@ -55,7 +55,9 @@ would otherwise add every option's text to the label's)."""
 def tolerant_pattern(wanted: str, exact: bool) -> re.Pattern[str]:
     """A pattern (which Playwright runs in the page) matching every text whose `normalise` contains `wanted`'s.
 
-    Whole texts only when `exact`; case is left to `rank`, which prefers the same case.
+    Whole texts in the same case only when `exact` (what `Target.choose` keeps of an exact target's matches, so
+    that a locator finding one element finds the one meant); else any case, left to `rank`, which prefers the
+    same case.
     """
     parts = []
     for char in normalise(wanted):
@@ -66,7 +68,7 @@ def tolerant_pattern(wanted: str, exact: bool) -> re.Pattern[str]:
         else:
             parts.append(re.escape(char))
     body = "".join(parts)
-    return re.compile(rf"^\s*{body}[\s:*]*$" if exact else body, re.IGNORECASE)
+    return re.compile(rf"^\s*{body}[\s:*]*$") if exact else re.compile(body, re.IGNORECASE)
 
 
 @dataclass(frozen=True)
