@@ -9,29 +9,15 @@ from typing import Any
 import pytest
 
 from runner.recorder import RecordingRequest
-from tests.mock_intranet.sample_data import generate_cases, write_xlsx
+from tests.mock_intranet.sample_data import COLUMN_FIELDS, generate_cases, write_xlsx
 from tests.mock_intranet.server import MockIntranet
 from tests.recorder.recording import PASSWORD, SECRET_ENV, fill_case, log_in, record_as_person, robo
 
 pytestmark = pytest.mark.slow
 
-# What the intranet stores of a case, apart from what it adds itself (its number, dates, who entered it).
-CASE_FIELDS = (
-    "reference_externe",
-    "nom",
-    "prenom",
-    "siret",
-    "adresse",
-    "code_postal",
-    "ville",
-    "courriel",
-    "montant",
-    "type_demande",
-    "priorite",
-    "pieces_fournies",
-    "date_demande",
-    "observations",
-)
+# What the intranet stores of a case, apart from what it adds itself (its number, dates, who entered it): the
+# spreadsheet's columns.
+CASE_FIELDS = COLUMN_FIELDS
 
 
 def stored(intranet: MockIntranet) -> list[dict[str, Any]]:

@@ -184,20 +184,25 @@ class TestSettings:
         assert any("recyle_every" in p for p in problems(head + "{recyle_every: 5}"))
 
 
+def _renewing_robot(tmp_path: Path, logs: list[str], every: int) -> tuple[RobotContext, Browser]:
+    """A browser robot outside a run whose tab is renewed every `every` items, its log lines into `logs`."""
+    context = RobotContext(
+        run_id="t",
+        workflow_name="t",
+        workflow_dir=tmp_path,
+        artifacts_dir=tmp_path / "artifacts",
+        settings={"browser": {"recycle_every": every, "trace": "off"}},
+        log=logs.append,
+    )
+    return context, Browser(context)
+
+
 @pytest.mark.slow
 class TestTabRenewal:
     def test_a_long_loop_gets_fresh_tabs_every_n_items_and_keeps_its_login(
         self, tmp_path: Path, intranet_url: str, logs: list[str]
     ) -> None:
-        context = RobotContext(
-            run_id="t",
-            workflow_name="t",
-            workflow_dir=tmp_path,
-            artifacts_dir=tmp_path / "artifacts",
-            settings={"browser": {"recycle_every": 50, "trace": "off"}},
-            log=logs.append,
-        )
-        robot = Browser(context)
+        context, robot = _renewing_robot(tmp_path, logs, every=50)
         try:
             robot.open(url=f"{intranet_url}/connexion")
             robot.fill(Target(label="Identifiant"), DEFAULT_ACCOUNT.username)
@@ -231,15 +236,7 @@ class TestTabRenewal:
     def test_a_form_in_progress_is_not_lost_to_a_fresh_tab(
         self, tmp_path: Path, intranet_url: str, logs: list[str]
     ) -> None:
-        context = RobotContext(
-            run_id="t",
-            workflow_name="t",
-            workflow_dir=tmp_path,
-            artifacts_dir=tmp_path / "artifacts",
-            settings={"browser": {"recycle_every": 1, "trace": "off"}},
-            log=logs.append,
-        )
-        robot = Browser(context)
+        context, robot = _renewing_robot(tmp_path, logs, every=1)
         try:
             robot.open(url=f"{intranet_url}/connexion")
             robot.item_started("1")
