@@ -33,6 +33,9 @@ from robots.kit import (
     atomic_path,
 )
 
+OPTIONS_SCRIPT = "(list) => Array.from(list.querySelectorAll('option'), (o) => [o.textContent, o.value])"
+"""A drop-down list's options, each as its text and its value."""
+
 
 class Browser(ReadingActions, PageActions):
     """Pilot a web browser (Playwright + Chromium): fill forms, click, read pages and tables, up/download files."""
@@ -120,8 +123,11 @@ class Browser(ReadingActions, PageActions):
         """
 
         async def work(scope: Any) -> None:
-            element = await self._find(target, scope, timeout)
-            if await self._watch_refusal(scope, element, timeout):  # it opens a new tab
+            async def watched(element: Any, ms: float) -> tuple[Any, bool]:
+                return element, await self._watch_refusal(scope, element, ms / 1000)
+
+            element, opens_tab = await self._on_one(target, scope, timeout, watched)
+            if opens_tab:
                 # The new tab exists once the step ends, so that switch_tab finds it.
                 async with self._context.expect_page(timeout=self._ms(timeout)) as info:
                     await element.click(timeout=self._ms(timeout))
@@ -170,12 +176,12 @@ class Browser(ReadingActions, PageActions):
             The values now selected.
         """
 
+        async def listed(element: Any, ms: float) -> tuple[Any, list[Any]]:
+            return element, await element.evaluate(OPTIONS_SCRIPT, timeout=ms)
+
         async def work(scope: Any) -> list[str]:
-            locator = await self._find(target, scope, timeout)
+            locator, shown = await self._on_one(target, scope, timeout, listed)
             wanted = option if isinstance(option, list) else [option]
-            shown = await locator.locator("option").evaluate_all(
-                "(os) => os.map((o) => [o.textContent, o.value])"
-            )
             chosen = option_values(shown, wanted)
             if (
                 shown and chosen is not None
