@@ -318,8 +318,11 @@ class Browser(ReadingActions, PageActions):
                 )
             if submit:
                 button = Target(role="button", name=submit)
-                await self._watch_refusal(scope)
-                element = await self._find(button, scope, timeout)
+
+                async def watched(element: Any, ms: float) -> tuple[Any, bool]:
+                    return element, await self._watch_refusal(scope, element, ms / 1000)
+
+                element, _opens_tab = await self._on_one(button, scope, timeout, watched)
                 try:
                     await element.click(timeout=self._ms(timeout))
                 except Exception as exc:  # the button's failure, not the first field's (the step's target)
