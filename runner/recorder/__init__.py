@@ -5,7 +5,7 @@ the actions into workflow text (steps.py: one step per action, forms folded; dat
 first row as its columns, in a loop), validated by `runner.language` before `RecordedWorkflow.write`.
 """
 
-from runner.recorder.command import Drive, RecordingRequest, record, run_recording
+from runner.recorder.command import Drive, RecordingRequest, record, recording_address, run_recording
 from runner.recorder.data import ITEM_NAME, Replacement, Sheet, read_sheet
 from runner.recorder.document import RecordedWorkflow, build_workflow, schema_reference
 from runner.recorder.session import Recorder
@@ -24,6 +24,7 @@ __all__ = [
     "build_workflow",
     "read_sheet",
     "record",
+    "recording_address",
     "run_recording",
     "schema_reference",
     "secret_name",

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from robots.kit import ConfigurationError, _
 from runner.language import render_all
@@ -37,6 +39,7 @@ async def record(
     request: RecordingRequest, say: Callable[[str], None], drive: Drive | None = None
 ) -> RecordedWorkflow:
     """Record until the browser is closed (or the task is cancelled: Ctrl+C), then write the workflow."""
+    request = replace(request, url=recording_address(request.url))
     sheet: Sheet | None = read_sheet(request.data) if request.data is not None else None
     _check_writable(request.output)  # before the person spends time on a recording that could not be saved
     recorder = Recorder(request.url, headless=request.headless, say=say, settings=request.settings)
@@ -69,6 +72,31 @@ async def record(
     if not workflow.valid:
         say(render_all(workflow.diagnostics, {str(request.output): workflow.text.splitlines()}))
     return workflow
+
+
+def recording_address(url: str) -> str:
+    """The address the recording opens: as given when it is a web or file address, with `http://` before a bare
+    host name (`intranet.local/connexion`, `127.0.0.1:8700`); anything else is refused before a browser opens."""
+    address = url.strip()
+    if "://" in address:
+        scheme = urlsplit(address).scheme.lower()
+    elif re.match(r"[a-z][a-z0-9+.-]*:(?!\d)", address, re.IGNORECASE):  # javascript:, mailto:, data:
+        scheme = address.split(":", 1)[0].lower()
+    elif address and not any(c.isspace() for c in address):
+        address, scheme = f"http://{address}", "http"
+    else:
+        scheme = ""
+    parts = urlsplit(address)
+    try:
+        parts.port  # noqa: B018 (a port that is not a number raises)
+    except ValueError:
+        scheme = ""
+    if scheme not in ("http", "https", "file") or (scheme != "file" and not parts.hostname):
+        raise ConfigurationError(
+            _("'{url}' is not a web address").format(url=url),
+            hint=_("give the first page's address, e.g. http://intranet/connexion"),
+        )
+    return address
 
 
 def _check_writable(output: Path) -> None:

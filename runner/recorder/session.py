@@ -93,7 +93,16 @@ class Recorder:
         self.page = await self._context.new_page()
         await self._listen_to_requests(self.page)
         self._log.append(self._now(Action("open", self.url, value=self.url)))
-        await self.page.goto(self.url)
+        try:
+            await self.page.goto(self.url)
+        except PlaywrightError as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].removeprefix("Page.goto: ")
+            raise ConfigurationError(
+                _("the page {url} could not be opened: {reason}").format(url=self.url, reason=reason),
+                hint=_(
+                    "check the address, and that the site answers (robo intranet starts the training intranet)"
+                ),
+            ) from None
         self._opened = True
         self._asked.discard(self.page)
         return self.page

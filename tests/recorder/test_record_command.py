@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from robots.kit import ConfigurationError
+from runner.recorder import recording_address
 from tests.mock_intranet.server import MockIntranet
 from tests.recorder.recording import ROOT, robo
 
@@ -83,3 +86,40 @@ class TestRecordCommand:
         assert (
             "error: the workflow cannot be written to" in result.stderr and "Traceback" not in result.stderr
         )
+
+    @pytest.mark.parametrize(
+        "address", ["pas une adresse", "javascript:alert(1)", "ftp://serveur/x", "http://"]
+    )
+    def test_an_address_that_is_not_a_web_page_s_is_refused_before_any_browser(
+        self, tmp_path: Path, address: str
+    ) -> None:
+        result = robo("--lang", "fr", "record", address, "-o", str(tmp_path / "x.yaml"), "--headless")
+        assert result.returncode == 1
+        assert f"« {address} »" in result.stderr or f"'{address}'" in result.stderr, result.stderr
+        assert "adresse" in result.stderr and "Traceback" not in result.stderr
+        assert not (tmp_path / "x.yaml").exists()
+
+    def test_a_site_that_does_not_answer_is_a_clear_error_and_no_file(self, tmp_path: Path) -> None:
+        with socket.socket() as probe:  # a port nothing listens on once it is closed
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        result = robo("record", f"127.0.0.1:{port}/connexion", "-o", str(tmp_path / "x.yaml"), "--headless")
+        assert result.returncode == 1
+        assert f"the page http://127.0.0.1:{port}/connexion could not be opened" in result.stderr, (
+            result.stderr
+        )
+        assert "ERR_CONNECTION_REFUSED" in result.stderr and "Traceback" not in result.stderr
+        assert not (tmp_path / "x.yaml").exists()
+
+
+class TestAddresses:
+    def test_a_bare_host_gets_http_and_web_or_file_addresses_are_kept(self) -> None:
+        assert recording_address(" intranet.local/connexion ") == "http://intranet.local/connexion"
+        assert recording_address("localhost:8700") == "http://localhost:8700"
+        assert recording_address("https://a.gouv.fr/x?y=1") == "https://a.gouv.fr/x?y=1"
+        assert recording_address("file:///tmp/page.html") == "file:///tmp/page.html"
+
+    @pytest.mark.parametrize("address", ["", "  ", "mailto:a@b.fr", "data:text/html,x", "http://a:port/"])
+    def test_anything_else_is_refused(self, address: str) -> None:
+        with pytest.raises(ConfigurationError, match="is not a web address"):
+            recording_address(address)
