@@ -113,22 +113,15 @@ class BrowserCore(Robot):
     async def _on_one(
         self, target: Target, scope: Any, timeout: float | None, act: Callable[[Any, float], Awaitable[T]]
     ) -> T:
-        """Do `act` (given a locator and a timeout in ms) on the one element `target` means, safely done twice.
-
-        `act` types a value or ticks a box, never clicks. When the target's own locator finds exactly one element, `act` goes to it at once: Playwright's strictness
-        refuses a locator finding several, and an element not there within `QUICK_LOOK` is looked for by `_find`
-        too; either way `_find` then chooses among the matches, as for any other action. That saves, on the
-        common path, the page round trip that describes every match.
-        """
+        """Do `act` (safe twice) on the element `target` means: at once if its locator finds it alone, else by `_find`."""
         from playwright.async_api import Error as PlaywrightError
 
         if target.named is not None and target.nth is None:
             try:
-                return await act(
-                    target.locate_all(scope), min(QUICK_LOOK, timeout or self.default_timeout) * 1000
-                )
+                quick = min(QUICK_LOOK, timeout or self.default_timeout) * 1000
+                return await act(target.locate_all(scope), quick)
             except PlaywrightError:
-                pass  # several matches, none yet, or the element refused: as any other action
+                pass  # several matches (Playwright's strictness), none yet, or the element refused: as any other action
         return await act(await self._find(target, scope, timeout), self._ms(timeout))
 
     async def _find(self, target: Target, scope: Any, timeout: float | None) -> Any:
