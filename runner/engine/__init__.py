@@ -10,6 +10,7 @@ from runner.engine.secrets import (
     MIN_SECRET_LENGTH,
     Redactor,
     resolve_secrets,
+    secret_variable,
     secrets_by_source,
     store_in_keyring,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "parse_input_assignments",
     "resolve_inputs",
     "resolve_secrets",
+    "secret_variable",
     "secrets_by_source",
     "step_ref",
     "store_in_keyring",

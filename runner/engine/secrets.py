@@ -39,6 +39,11 @@ _SOURCE_SECRETS = ("ROBO_SECRET_*", "ROBO_*PASSWORD*", "ROBO_*TOKEN*", "ROBO_*_K
 Other names (`TOKENIZERS_PARALLELISM=false`) may hold ordinary words, which masking everywhere would hide."""
 
 
+def secret_variable(name: str) -> str:
+    """The environment variable (or `.env` line) that holds the secret `name`: ROBO_SECRET_<NAME>."""
+    return f"ROBO_SECRET_{name.upper()}"
+
+
 def secrets_by_source(environ: Mapping[str, str], search_dirs: Iterable[Path] = ()) -> list[str]:
     """The values that are secrets by where they are, in the environment and the `.env` files, declared or not."""
     found: list[str] = []
@@ -320,7 +325,7 @@ def resolve_secrets(
     found: dict[str, str] = {}
     missing: list[str] = []
     for name in wanted:
-        variable = f"ROBO_SECRET_{name.upper()}"  # the name the hint gives, in the environment or a .env file
+        variable = secret_variable(name)  # the name the hint gives, in the environment or a .env file
         value = environ.get(variable) or environ.get(name) or dotenv.get(variable) or dotenv.get(name)
         if value is None and use_keyring:
             value = _from_keyring(name)
@@ -336,7 +341,7 @@ def resolve_secrets(
             hint=_(
                 "set {variables} in the environment, add them to a .env file beside the workflow, or run"
                 " 'robo secrets set NAME'"
-            ).format(variables=", ".join(f"ROBO_SECRET_{n.upper()}" for n in missing)),
+            ).format(variables=", ".join(secret_variable(n) for n in missing)),
         )
     for name, value in found.items():
         check_length(name, value)

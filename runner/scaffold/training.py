@@ -22,6 +22,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from robots.kit import ConfigurationError, _
+from runner.engine import secret_variable
 
 if TYPE_CHECKING:
     from tests.mock_intranet import MockIntranet
@@ -44,7 +45,7 @@ class TrainingSecret:
 
     @property
     def variable(self) -> str:
-        return f"ROBO_SECRET_{self.name.upper()}"
+        return secret_variable(self.name)
 
 
 def _source_tree(root: Path, package: str) -> None:
