@@ -20,6 +20,7 @@ from typing import Any, Literal
 from robots.browser.failures import explain, missing_labels
 from robots.browser.forms import FILL_FORM_SCRIPT, field_problem, form_value
 from robots.browser.locators import Target, closest_candidates, option_values, tolerant_pattern
+from robots.browser.navigation import NewTab
 from robots.browser.pages import PageActions
 from robots.browser.reading import ReadingActions
 from robots.browser.session import ErrorWhen
@@ -31,8 +32,12 @@ from robots.kit import (
     _,
     action,
     atomic_path,
+    format_number,
 )
 
+EXACT_OPTION_MS = 100
+"""Milliseconds `select` tries an option's exact text or value for before it reads the list's options (a list
+still filling, or a text that differs in case or spaces from the page's)."""
 OPTIONS_SCRIPT = "(list) => Array.from(list.querySelectorAll('option'), (o) => [o.textContent, o.value])"
 """A drop-down list's options, each as its text and its value."""
 
@@ -123,20 +128,19 @@ class Browser(ReadingActions, PageActions):
         """
 
         async def work(scope: Any) -> None:
-            async def watched(element: Any, ms: float) -> tuple[Any, bool]:
-                return element, await self._watch_refusal(scope, element, ms / 1000)
-
-            element, opens_tab = await self._on_one(target, scope, timeout, watched)
-            if opens_tab:
+            element = await self._on_one(target, scope, timeout, self._shown)
+            self._before_gesture()
+            with NewTab(self._context) as tab:
+                await element.click(timeout=self._ms(timeout))
+                doing = _("clicking {target}").format(target=target.describe())
+                state = await self._after_submit(self._page, doing, error_when, timeout)
                 # The new tab exists once the step ends, so that switch_tab finds it.
-                async with self._context.expect_page(timeout=self._ms(timeout)) as info:
-                    await element.click(timeout=self._ms(timeout))
-                await (await info.value).wait_for_load_state("load", timeout=self._ms(timeout))
-                return
-            await element.click(timeout=self._ms(timeout))
-            await self._after_submit(
-                self._page, _("clicking {target}").format(target=target.describe()), error_when, timeout
-            )
+                if state["opensTab"] and await tab.loaded(self._ms(timeout)) is None:
+                    raise ApplicationError(
+                        _("no new tab opened after {doing} within {seconds} s").format(
+                            doing=doing, seconds=format_number(timeout or self.default_timeout)
+                        )
+                    )
 
         self._run(
             _("clicking {target}").format(target=target.describe()), work, target=target, timeout=timeout
@@ -175,20 +179,26 @@ class Browser(ReadingActions, PageActions):
         Returns:
             The values now selected.
         """
+        wanted = option if isinstance(option, list) else [option]
 
-        async def listed(element: Any, ms: float) -> tuple[Any, list[Any]]:
-            return element, await element.evaluate(OPTIONS_SCRIPT, timeout=ms)
+        async def choose(locator: Any, ms: float) -> list[str]:
+            from playwright.async_api import Error as PlaywrightError
 
-        async def work(scope: Any) -> list[str]:
-            locator, shown = await self._on_one(target, scope, timeout, listed)
-            wanted = option if isinstance(option, list) else [option]
+            try:  # an option's exact text or value, in one round trip; else a closer look
+                return list(await locator.select_option(value=wanted, timeout=min(ms, EXACT_OPTION_MS)))
+            except PlaywrightError:
+                pass
+            shown = await locator.evaluate(OPTIONS_SCRIPT, timeout=ms)
+            ms = self._ms(
+                timeout
+            )  # the list is there: what follows may wait for its options, as long as the step
             chosen = option_values(shown, wanted)
             if (
                 shown and chosen is not None
             ):  # by text or value at once: no waiting for a label that is a value
-                return list(await locator.select_option(value=chosen, timeout=self._ms(timeout)))
+                return list(await locator.select_option(value=chosen, timeout=ms))
             try:
-                return list(await locator.select_option(label=wanted, timeout=self._ms(timeout)))
+                return list(await locator.select_option(label=wanted, timeout=ms))
             except Exception:
                 options = await locator.locator("option").all_inner_texts()
                 if not any(w in options for w in wanted):
@@ -203,7 +213,10 @@ class Browser(ReadingActions, PageActions):
                             if close
                             else _("options: {options}").format(options=", ".join(options)),
                         ) from None
-                return list(await locator.select_option(value=wanted, timeout=self._ms(timeout)))
+                return list(await locator.select_option(value=wanted, timeout=ms))
+
+        async def work(scope: Any) -> list[str]:
+            return await self._on_one(target, scope, timeout, choose)
 
         return self._run(
             _("choosing in {target}").format(target=target.describe()), work, target=target, timeout=timeout
@@ -319,10 +332,8 @@ class Browser(ReadingActions, PageActions):
             if submit:
                 button = Target(role="button", name=submit)
 
-                async def watched(element: Any, ms: float) -> tuple[Any, bool]:
-                    return element, await self._watch_refusal(scope, element, ms / 1000)
-
-                element, _opens_tab = await self._on_one(button, scope, timeout, watched)
+                element = await self._on_one(button, scope, timeout, self._shown)
+                self._before_gesture()
                 try:
                     await element.click(timeout=self._ms(timeout))
                 except Exception as exc:  # the button's failure, not the first field's (the step's target)
@@ -450,7 +461,7 @@ class Browser(ReadingActions, PageActions):
         """
 
         async def work(scope: Any) -> None:
-            await self._watch_refusal(scope)
+            self._before_gesture()
             if target is None:
                 await self._page.keyboard.press(key)
             else:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from robots.kit import FlatParameters, _
+from robots.kit import ConfigurationError, FlatParameters, _
 
 TARGET_KINDS = ("label", "text", "role", "placeholder", "title", "test_id", "css", "xpath")
 NAMED_KINDS = ("label", "text", "role", "placeholder")
@@ -391,3 +391,16 @@ def option_values(shown: Sequence[tuple[Any, Any]], wanted: Sequence[str]) -> li
         if all(value is not None for value in chosen)
         else None
     )
+
+
+def error_target(error_when: str | dict[str, str]) -> Target:
+    """The target an action's `error_when` names: a text, or a target's keys (a workflow error for others)."""
+    if isinstance(error_when, str):
+        return Target(text=error_when)
+    unknown = [key for key in error_when if key not in (*TARGET_KINDS, "within", "exact", "name")]
+    if unknown:
+        raise ConfigurationError(
+            _("error_when has no key {keys}").format(keys=", ".join(unknown)),
+            hint=_("use one of {kinds}").format(kinds=", ".join(TARGET_KINDS)),
+        )
+    return Target(**error_when)  # type: ignore[arg-type]

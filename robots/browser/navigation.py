@@ -16,8 +16,10 @@ PAGE_STATE_SCRIPT = r"""
   // Whether a loaded document shows nothing at all (a server that answered an empty body).
   empty: !document.documentElement || !document.body
     || (document.body.innerText.trim() === '' && !document.body.querySelector('input, select, textarea, button, img, svg, canvas, iframe, object, embed, video')),
-  // The fields the browser found invalid when a submit was tried (see WATCH_INVALID_SCRIPT).
+  // What the last click or key led to (see GESTURE_WATCH_SCRIPT): the fields the browser found invalid when a
+  // submit was tried, and whether a new tab was asked for.
   invalid: (window.__roboInvalid || []).slice(0, 20),
+  opensTab: !!window.__roboOpensTab,
   title: document.title,
 })
 """
@@ -97,6 +99,38 @@ class PageLoads:
         if not failure or "ERR_ABORTED" in failure:
             return None
         return str(failure)
+
+
+class NewTab:
+    """The next tab a browser context opens, heard from its events from the moment this is made.
+
+    Made before a click, waited for only when the click turned out to open a tab (`PAGE_STATE_SCRIPT` says so
+    after it): nothing is asked of the browser beforehand.
+    """
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+        self._page: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        context.on("page", self._opened)
+
+    def _opened(self, page: Any) -> None:
+        if not self._page.done():
+            self._page.set_result(page)
+
+    def __enter__(self) -> NewTab:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._context.remove_listener("page", self._opened)
+
+    async def loaded(self, ms: float) -> Any | None:
+        """The new tab once its page has loaded; None when none opened within `ms` milliseconds."""
+        try:
+            page = await asyncio.wait_for(asyncio.shield(self._page), ms / 1000)
+        except TimeoutError:
+            return None
+        await page.wait_for_load_state("load", timeout=ms)
+        return page
 
 
 async def _asked_failure(request: Any) -> str | None:

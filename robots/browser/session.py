@@ -23,21 +23,20 @@ from robots.browser.failures import (
 )
 from robots.browser.forms import (
     BLOCKED_FORM_SCRIPT,
+    GESTURE_WATCH_SCRIPT,
     LOGIN_HINT,
     NET_ERROR_SCRIPT,
     PAGE_ANSWER_SCRIPT,
-    WATCH_INVALID_SCRIPT,
 )
 from robots.browser.host import BrowserHost, shared_host
 from robots.browser.light import NO_MOTION_SCRIPT, HostFilter, is_light
-from robots.browser.locators import NAMED_KINDS, TARGET_KINDS, Match, Target
+from robots.browser.locators import NAMED_KINDS, Match, Target, error_target
 from robots.browser.navigation import PAGE_STATE_SCRIPT, PageLoads, settled_evaluate
 from robots.browser.recycling import RECYCLE_EVERY, TabRecycler
 from robots.kit import (
     AccessRefused,
     ApplicationError,
     BusinessError,
-    ConfigurationError,
     RoboError,
     Robot,
     RobotContext,
@@ -120,9 +119,16 @@ class BrowserCore(Robot):
             try:
                 quick = min(QUICK_LOOK, timeout or self.default_timeout) * 1000
                 return await act(target.locate_all(scope), quick)
-            except PlaywrightError:
-                pass  # several matches (Playwright's strictness), none yet, or the element refused: as any other action
+            except (PlaywrightError, _LookAgain):
+                pass  # several matches (Playwright's strictness), none yet, not shown, refused: as any other action
         return await act(await self._find(target, scope, timeout), self._ms(timeout))
+
+    @staticmethod
+    async def _shown(element: Any, _ms: float) -> Any:
+        """`element` if found alone and shown: one round trip, no waiting, no script in the page's world."""
+        if not await element.is_visible():  # several matches: Playwright's strictness error
+            raise _LookAgain()
+        return element
 
     async def _find(self, target: Target, scope: Any, timeout: float | None) -> Any:
         """The locator of the one element `target` means (see `Target.choose`), once the page shows it.
@@ -216,6 +222,7 @@ class BrowserCore(Robot):
                 options["reduced_motion"] = "reduce"
             self._context = await self._host.browser.new_context(**options)
             self._context.set_default_timeout(self.default_timeout * 1000)
+            await self._context.add_init_script(script=GESTURE_WATCH_SCRIPT)
             if self.light:
                 await self._context.add_init_script(script=NO_MOTION_SCRIPT)
             if self.settings.get("allow_hosts") is not None:
@@ -410,7 +417,7 @@ class BrowserCore(Robot):
         await self._check_browser_validation(page, doing, None if self._frame else state["invalid"])
         if error_when is None:
             return state
-        marker = _error_target(error_when)
+        marker = error_target(error_when)
         matches = marker.locate_all(self._frame or page)
         if not await matches.first.is_visible():  # false as well when there is none: one round trip
             return state
@@ -436,17 +443,9 @@ class BrowserCore(Robot):
             )
         raise BusinessError(_("the page refused the data: {details}").format(details=details), cause=cause)
 
-    async def _watch_refusal(self, scope: Any, element: Any = None, timeout: float | None = None) -> bool:
-        """Before a click or a key that may submit a form: note the fields the browser will refuse to send.
-
-        Given the `element` about to be clicked (watched in its document, in the same round trip), returns
-        whether it opens a new tab (a link or a form with target="_blank").
-        """
+    def _before_gesture(self) -> None:
+        """Before a click or a key: no load seen so far is its (what it leads to: see `GESTURE_WATCH_SCRIPT`)."""
         self._loads.forget()
-        if element is not None:
-            return bool(await element.evaluate(WATCH_INVALID_SCRIPT, timeout=self._ms(timeout)))
-        await (scope.locator(":root") if self._frame else scope).evaluate(WATCH_INVALID_SCRIPT)
-        return False
 
     async def _check_browser_validation(self, page: Any, doing: str, blocked: list[Any] | None) -> None:
         """A form the browser itself would not send (a required field empty, a value too long) is refused data.
@@ -485,13 +484,5 @@ class BrowserCore(Robot):
             self.context.log(_("the browser context did not close cleanly: {reason}").format(reason=exc))
 
 
-def _error_target(error_when: str | dict[str, str]) -> Target:
-    if isinstance(error_when, str):
-        return Target(text=error_when)
-    unknown = [key for key in error_when if key not in (*TARGET_KINDS, "within", "exact", "name")]
-    if unknown:
-        raise ConfigurationError(
-            _("error_when has no key {keys}").format(keys=", ".join(unknown)),
-            hint=_("use one of {kinds}").format(kinds=", ".join(TARGET_KINDS)),
-        )
-    return Target(**error_when)  # type: ignore[arg-type]
+class _LookAgain(Exception):
+    """A quick look (`BrowserCore._on_one`) did not find the element ready: it is looked for as any other."""

@@ -202,6 +202,9 @@ steps:
             assert form.encode() not in path.read_bytes(), f"{form!r} found in {path.name}"
 
 
+ITEMS = 200  # enough that a busy machine cannot finish them all before the signal comes
+
+
 def test_sigterm_stops_after_the_current_step_and_the_run_resumes(
     bot: Bot, tmp_path: Path, robo_process: RoboProcess
 ) -> None:
@@ -212,12 +215,12 @@ name: Longue boucle
 inputs:
   intranet: {type: string}
 steps:
-  - for_each: "{{ range(40) | list }}"
+  - for_each: "{{ range(ITEMS) | list }}"
     key: item
     steps:
       - http.get: {url: "{{ inputs.intranet }}/api/test/health"}
       - http.get: {url: "{{ inputs.intranet }}/attente?delai=0"}
-""",
+""".replace("ITEMS", str(ITEMS)),
         encoding="utf-8",
     )
     logs = tmp_path / "logs"
@@ -240,14 +243,14 @@ steps:
     assert record.status == "interrupted"
     first_done = sum(item["status"] == "done" for item in store.run_items(record.id))
     store.close()
-    assert 5 <= first_done < 40
+    assert 5 <= first_done < ITEMS
     resumed = robo_process([*args, "--resume", record.id], logs)
     assert resumed.wait(timeout=300) == 0
     store = RunStore(f"sqlite:///{database}")
     items = store.run_items(record.id)
     assert store.get_run(record.id).status == "succeeded"  # type: ignore[union-attr]
     store.close()
-    assert len(items) == 40 and {item["status"] for item in items} == {"done"}
+    assert len(items) == ITEMS and {item["status"] for item in items} == {"done"}
     report = (Path(record.run_dir or "") / "report.html").read_text(encoding="utf-8")
-    assert "All 40 items done." in report
+    assert f"All {ITEMS} items done." in report
     assert "sessions (resumed)" in report and "interrupted" in report

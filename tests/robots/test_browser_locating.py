@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from robots.browser import ABSENT_AFTER, Browser, Target, closest_candidates, normalise, option_values
-from robots.kit import ApplicationError, WorkflowBug
+from robots.kit import ApplicationError, BusinessError, WorkflowBug
 
 pytestmark = pytest.mark.slow
 
@@ -158,6 +158,82 @@ class TestClickingWhatAPersonWould:
         assert title(browser) == "b"
         browser.click(Target(text="Supprimer", within="#premier"), timeout=2)
         assert title(browser) == "a"
+
+    def test_a_button_shown_later_or_hidden_at_first_is_waited_for(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Attente</title>
+<button type="button" id="b" hidden onclick="document.title = 'cliqué'">Valider</button>
+<script>setTimeout(() => { document.getElementById('b').hidden = false; }, 1200);</script>"""
+        browser.open(url=page(tmp_path, "attente.html", html))
+        browser.click(Target(text="Valider"), timeout=5)
+        assert title(browser) == "cliqué"
+
+    def test_a_form_sent_to_a_new_tab_leaves_it_open_and_loaded(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        page(tmp_path, "recu.html", "<title>Reçu</title><p id='r'>reçu</p>")
+        html = """<title>Envoi</title>
+<form action="recu.html" target="_blank"><label for="n">Nom</label><input id="n" name="n">
+<button>Envoyer</button></form>"""
+        browser.open(url=page(tmp_path, "envoi.html", html))
+        browser.fill(Target(label="Nom"), "Dupont", timeout=2)
+        browser.click(Target(role="button:Envoyer"), timeout=5)
+        assert browser.switch_tab(index=-1)["title"] == "Reçu"  # there and loaded when the click ended
+        assert browser.read_text(Target(css="#r")) == "reçu"
+
+    def test_enter_in_a_form_the_browser_will_not_send_is_refused_data(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Requis</title>
+<form><label for="a">Nom</label><input id="a" required><label for="b">Ville</label><input id="b"><button>OK</button></form>"""
+        browser.open(url=page(tmp_path, "requis.html", html))
+        browser.fill(Target(label="Ville"), "Lyon", timeout=2)
+        with pytest.raises(BusinessError, match="the browser refused to send the form: Nom : "):
+            browser.press("Enter", target=Target(label="Ville"), timeout=2)
+        browser.fill(Target(label="Nom"), "Dupont", timeout=2)
+        browser.press("Enter", target=Target(label="Ville"), timeout=2)  # sent: nothing refused is left over
+
+
+class TestDropDownLists:
+    """`select` tries the option's exact text or value first (one round trip), then reads the list's options."""
+
+    LIST = """<title>Liste</title>
+<label for="t">Type de demande</label>
+<select id="t" onchange="document.title = 'changé ' + this.value">
+  <option value="">—</option><option value="s">Subvention</option><option value="e">Aide à l’emploi</option>
+</select>"""
+
+    def test_the_exact_text_a_value_or_the_text_as_a_person_types_it_and_the_page_hears_each(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "liste.html", self.LIST))
+        assert browser.select(Target(label="Type de demande"), "Subvention", timeout=2) == ["s"]
+        assert title(browser) == "changé s"  # the page's own change event
+        assert browser.select(Target(label="Type de demande"), "e", timeout=2) == ["e"]
+        assert title(browser) == "changé e"
+        # Case, spaces and a straight apostrophe: not exact, found when the options are read.
+        assert browser.select(Target(label="Type de demande"), "  aide à l'emploi ", timeout=2) == ["e"]
+        assert browser.select(Target(label="Type de demande"), "SUBVENTION", timeout=2) == ["s"]
+        assert title(browser) == "changé s"
+
+    def test_a_list_whose_options_come_later_is_waited_for_within_the_step(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Villes</title>
+<label for="v">Ville</label><select id="v"><option value="">—</option></select>
+<script>setTimeout(() => { document.getElementById('v').add(new Option('Lyon', '69')); }, 1500);</script>"""
+        browser.open(url=page(tmp_path, "villes.html", html))
+        assert browser.select(Target(label="Ville"), "Lyon", timeout=5) == ["69"]
+
+    def test_an_option_the_list_lacks_is_refused_data_with_the_nearest_one(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "liste.html", self.LIST))
+        with pytest.raises(BusinessError, match="has no option 'Subventions'") as refused:
+            browser.select(Target(label="Type de demande"), "Subventions", timeout=2)
+        assert "'Subvention'" in str(refused.value.hint)
+        assert browser.read_value(Target(label="Type de demande")) == ""  # nothing chosen
 
 
 class TestAbsentNames:
