@@ -80,15 +80,15 @@ class Browser(ReadingActions, PageActions):
         )
 
     async def _goto(self, url: str, wait_until: str, timeout: float | None) -> dict[str, Any]:
-        """Load a page and check it loaded; its url, title (read with the checks, in their round trip) and status."""
+        """Load a page and check it loaded; its url, title and status."""
         response = await self._page.goto(
             self._resolve_url(url), wait_until=wait_until, timeout=self._ms(timeout)
         )
         status = response.status if response is not None else None
         self._loads.status = status
         await self._check_status(_("opening {url}").format(url=url))
-        state = await self._check_loaded(self._page, _("opening {url}").format(url=url))
-        return {"url": self._page.url, "title": state["title"], "status": status}
+        await self._check_loaded(self._page, _("opening {url}").format(url=url))
+        return {"url": self._page.url, "title": await self._page.title(), "status": status}
 
     @action
     def goto(
@@ -341,13 +341,13 @@ class Browser(ReadingActions, PageActions):
                     raise await explain(
                         exc, self._page, button, doing, timeout or self.default_timeout
                     ) from None
-                state = await self._after_submit(
+                await self._after_submit(
                     self._page,
                     _("submitting the form with '{button}'").format(button=submit),
                     error_when,
                     timeout,
                 )
-                return {"url": self._page.url, "title": state["title"]}
+                return {"url": self._page.url, "title": await self._page.title()}
             # The form's script read the title (its document's: the page's own when not in a frame).
             title = await self._page.title() if self._frame else outcome["title"]
             return {"url": self._page.url, "title": title}

@@ -230,29 +230,6 @@ MESSAGE_SCRIPT = (
 )
 """The message banners of the page (success, error, information) and the fields' error messages."""
 
-GESTURE_WATCH_SCRIPT = r"""
-(() => {
-  // Installed in every document before its own scripts (an init script): what the robot's last gesture (a
-  // click, a key) led to, read after it with the page's state, so that no round trip is spent before it.
-  // A browser that will not send a form fires `invalid` on its fields and stays on the page; a link or a form
-  // with target="_blank" opens a new tab. A page that was left has lost these variables, as it should.
-  window.__roboInvalid = [];
-  window.__roboOpensTab = false;
-  const gesture = () => { window.__roboInvalid = []; window.__roboOpensTab = false; };
-  window.addEventListener('mousedown', gesture, true);
-  window.addEventListener('keydown', gesture, true);
-  window.addEventListener('click', (event) => {
-    const el = event.target;
-    const owner = el && el.closest ? el.closest('a[href], form') : null;
-    window.__roboOpensTab = !!owner && owner.target === '_blank';
-  }, true);
-  document.addEventListener('invalid', (event) => {
-    const el = event.target;
-    const label = el.labels && el.labels.length ? el.labels[0].textContent : (el.getAttribute('aria-label') || el.name || '');
-    window.__roboInvalid.push([label.replace(/[\s\u00a0]+/g, ' ').trim().replace(/\s*\*\s*$/, '').replace(/\s*:\s*$/, ''), el.validationMessage]);
-  }, true);
-})();
-"""
 BLOCKED_FORM_SCRIPT = "() => (window.__roboInvalid || []).slice(0, 20)"
 """The fields the browser found invalid when a submit was tried (label, the browser's own message)."""
 

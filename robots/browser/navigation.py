@@ -3,27 +3,95 @@
 Every question put to the browser is a round trip (the robot's thread, Playwright's driver, Chromium and back).
 A page already tells, by its events, when a page load starts, when its answer comes and with which status, and
 when it fails: `PageLoads` keeps that, so that waiting for a submit's answer costs no round trip of its own.
-The state of a loaded document (empty, refused by the browser's own validation, its title) is read in one script.
+The state of a loaded document (empty, refused by the browser's own validation, its title) the document notes by
+itself (`PAGE_WATCH_SCRIPT`), read in one round trip.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
-PAGE_STATE_SCRIPT = r"""
-() => ({
+_STATE = r"""{
   // Whether a loaded document shows nothing at all (a server that answered an empty body).
   empty: !document.documentElement || !document.body
     || (document.body.innerText.trim() === '' && !document.body.querySelector('input, select, textarea, button, img, svg, canvas, iframe, object, embed, video')),
-  // What the last click or key led to (see GESTURE_WATCH_SCRIPT): the fields the browser found invalid when a
+  // What the last click or key led to (noted by PAGE_WATCH_SCRIPT): the fields the browser found invalid when a
   // submit was tried, and whether a new tab was asked for.
   invalid: (window.__roboInvalid || []).slice(0, 20),
   opensTab: !!window.__roboOpensTab,
-  title: document.title,
-})
-"""
+}"""
+PAGE_STATE_SCRIPT = f"() => ({_STATE})"
 """What the robot checks of a document once it has loaded, in one round trip."""
+
+STATE_ATTRIBUTE = "data-robo-state"
+PAGE_WATCH_SCRIPT = (
+    r"""
+(() => {
+  // Installed in every document before its own scripts (an init script): what the robot needs to know of a
+  // document once it has loaded, and of what its last gesture (a click, a key) led to, noted by the page itself.
+  // A browser that will not send a form fires `invalid` on its fields and stays on the page; a link or a form
+  // with target="_blank" opens a new tab. A page that was left has lost all this, as it should.
+  // The state is also written, as JSON, in an attribute of the document's root element: Playwright reads an
+  // attribute in its own isolated world, where a script of the robot would first have to bring its helpers into
+  // the page's world (a few milliseconds per document).
+  window.__roboInvalid = [];
+  window.__roboOpensTab = false;
+  let loaded = false;
+  const note = () => {
+    if (!loaded || !document.documentElement) return;
+    try {
+      document.documentElement.setAttribute('"""
+    + STATE_ATTRIBUTE
+    + """', JSON.stringify("""
+    + _STATE
+    + r"""));
+    } catch (e) { /* a document that refuses attributes is asked instead */ }
+  };
+  window.addEventListener('load', () => { loaded = true; note(); });
+  const gesture = () => { window.__roboInvalid = []; window.__roboOpensTab = false; note(); };
+  window.addEventListener('mousedown', gesture, true);
+  window.addEventListener('keydown', gesture, true);
+  window.addEventListener('click', (event) => {
+    const el = event.target;
+    const owner = el && el.closest ? el.closest('a[href], form') : null;
+    window.__roboOpensTab = !!owner && owner.target === '_blank';
+    note();
+  }, true);
+  document.addEventListener('invalid', (event) => {
+    const el = event.target;
+    const label = el.labels && el.labels.length ? el.labels[0].textContent : (el.getAttribute('aria-label') || el.name || '');
+    window.__roboInvalid.push([label.replace(/[\s\u00a0]+/g, ' ').trim().replace(/\s*\*\s*$/, '').replace(/\s*:\s*$/, ''), el.validationMessage]);
+    note();
+  }, true);
+})();
+"""
+)
+"""Run in every document before its own scripts; see `page_state`."""
+
+
+async def page_state(page: Any) -> dict[str, Any]:
+    """The state of `page`'s loaded document (`PAGE_STATE_SCRIPT`), as the document noted it when it could.
+
+    The note (`PAGE_WATCH_SCRIPT`) is read in one round trip that runs no script in the page's world; a document
+    without one, or one that noted it was empty when it loaded (it may have filled itself since), is asked.
+    """
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        noted = json.loads(await page.locator(":root").get_attribute(STATE_ATTRIBUTE, timeout=1000) or "null")
+    except (PlaywrightError, ValueError):
+        noted = None
+    if (
+        isinstance(noted, dict)
+        and noted.get("empty") is False
+        and isinstance(noted.get("invalid"), list)
+        and isinstance(noted.get("opensTab"), bool)
+    ):
+        return noted
+    state: dict[str, Any] = await settled_evaluate(page, PAGE_STATE_SCRIPT)
+    return state
 
 
 _EVENTS_GRACE = 2.0
@@ -104,7 +172,7 @@ class PageLoads:
 class NewTab:
     """The next tab a browser context opens, heard from its events from the moment this is made.
 
-    Made before a click, waited for only when the click turned out to open a tab (`PAGE_STATE_SCRIPT` says so
+    Made before a click, waited for only when the click turned out to open a tab (`page_state` says so
     after it): nothing is asked of the browser beforehand.
     """
 

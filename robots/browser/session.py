@@ -23,7 +23,6 @@ from robots.browser.failures import (
 )
 from robots.browser.forms import (
     BLOCKED_FORM_SCRIPT,
-    GESTURE_WATCH_SCRIPT,
     LOGIN_HINT,
     NET_ERROR_SCRIPT,
     PAGE_ANSWER_SCRIPT,
@@ -31,7 +30,7 @@ from robots.browser.forms import (
 from robots.browser.host import BrowserHost, shared_host
 from robots.browser.light import NO_MOTION_SCRIPT, HostFilter, is_light
 from robots.browser.locators import NAMED_KINDS, Match, Target, error_target
-from robots.browser.navigation import PAGE_STATE_SCRIPT, PageLoads, settled_evaluate
+from robots.browser.navigation import PAGE_WATCH_SCRIPT, PageLoads, page_state, settled_evaluate
 from robots.browser.recycling import RECYCLE_EVERY, TabRecycler
 from robots.kit import (
     AccessRefused,
@@ -222,7 +221,7 @@ class BrowserCore(Robot):
                 options["reduced_motion"] = "reduce"
             self._context = await self._host.browser.new_context(**options)
             self._context.set_default_timeout(self.default_timeout * 1000)
-            await self._context.add_init_script(script=GESTURE_WATCH_SCRIPT)
+            await self._context.add_init_script(script=PAGE_WATCH_SCRIPT)
             if self.light:
                 await self._context.add_init_script(script=NO_MOTION_SCRIPT)
             if self.settings.get("allow_hosts") is not None:
@@ -360,7 +359,7 @@ class BrowserCore(Robot):
 
         It is never a refusal of the data: the server may have saved the data before it failed, so the step is
         an application error and the ledger treats the item as possibly done. Returns the loaded document's
-        state (`PAGE_STATE_SCRIPT`: its title, the fields the browser refused), read in the same round trip.
+        state (`page_state`: the fields the browser refused, whether a new tab was asked for).
         """
         request, self._loads.request = self._loads.request, None
         failure = await self._loads.answered(request) if request is not None else None
@@ -387,7 +386,7 @@ class BrowserCore(Robot):
                     "the server may have stopped while answering: the data may or may not have been saved"
                 ),
             )
-        state: dict[str, Any] = await settled_evaluate(page, PAGE_STATE_SCRIPT)
+        state = await page_state(page)
         if address.startswith(("http:", "https:")) and state["empty"]:
             raise ApplicationError(
                 _("the server answered {doing} with an empty page ({url})").format(doing=doing, url=address),
@@ -444,7 +443,7 @@ class BrowserCore(Robot):
         raise BusinessError(_("the page refused the data: {details}").format(details=details), cause=cause)
 
     def _before_gesture(self) -> None:
-        """Before a click or a key: no load seen so far is its (what it leads to: see `GESTURE_WATCH_SCRIPT`)."""
+        """Before a click or a key: no load seen so far is its (what it leads to: see `PAGE_WATCH_SCRIPT`)."""
         self._loads.forget()
 
     async def _check_browser_validation(self, page: Any, doing: str, blocked: list[Any] | None) -> None:
