@@ -195,6 +195,35 @@ class TestClickingWhatAPersonWould:
         browser.press("Enter", target=Target(label="Ville"), timeout=2)  # sent: nothing refused is left over
 
 
+class TestWhatAPageNotes:
+    """After a load, the robot reads what the document noted of itself (see `PAGE_WATCH_SCRIPT`), or asks it."""
+
+    def test_a_page_its_own_load_handler_fills_and_titles_is_neither_empty_nor_misnamed(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Chargement</title><body></body>
+<script>window.addEventListener('load', () => {
+  document.body.innerHTML = '<p id="p">prêt</p>'; document.title = 'Prêt'; });</script>"""
+        assert browser.open(url=page(tmp_path, "rempli.html", html))["title"] == "Prêt"
+        assert browser.read_text(Target(css="#p")) == "prêt"
+
+    def test_a_page_that_garbles_or_removes_the_note_is_asked_instead(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        for name, spoil in (
+            ("brouille.html", "document.documentElement.setAttribute('data-robo-state', '{pas du json')"),
+            ("efface.html", "document.documentElement.removeAttribute('data-robo-state')"),
+            ("faux.html", "document.documentElement.setAttribute('data-robo-state', '{\"empty\": false}')"),
+        ):
+            html = f"""<title>Note</title>
+<form><label for="a">Nom</label><input id="a" required><button>OK</button></form>
+<script>window.addEventListener('load', () => {{ {spoil}; }});
+document.addEventListener('invalid', () => {{ {spoil}; }}, true);</script>"""
+            assert browser.open(url=page(tmp_path, name, html))["title"] == "Note"
+            with pytest.raises(BusinessError, match="the browser refused to send the form: Nom : "):
+                browser.click(Target(role="button:OK"), timeout=2)
+
+
 class TestDropDownLists:
     """`select` tries the option's exact text or value first (one round trip), then reads the list's options."""
 
