@@ -35,9 +35,6 @@ from robots.kit import (
     format_number,
 )
 
-EXACT_OPTION_MS = 100
-"""Milliseconds `select` tries an option's exact text or value for before it reads the list's options (a list
-still filling, or a text that differs in case or spaces from the page's)."""
 OPTIONS_SCRIPT = "(list) => Array.from(list.querySelectorAll('option'), (o) => [o.textContent, o.value])"
 """A drop-down list's options, each as its text and its value."""
 
@@ -179,26 +176,20 @@ class Browser(ReadingActions, PageActions):
         Returns:
             The values now selected.
         """
-        wanted = option if isinstance(option, list) else [option]
 
-        async def choose(locator: Any, ms: float) -> list[str]:
-            from playwright.async_api import Error as PlaywrightError
+        async def listed(element: Any, ms: float) -> tuple[Any, list[Any]]:
+            return element, await element.evaluate(OPTIONS_SCRIPT, timeout=ms)
 
-            try:  # an option's exact text or value, in one round trip; else a closer look
-                return list(await locator.select_option(value=wanted, timeout=min(ms, EXACT_OPTION_MS)))
-            except PlaywrightError:
-                pass
-            shown = await locator.evaluate(OPTIONS_SCRIPT, timeout=ms)
-            ms = self._ms(
-                timeout
-            )  # the list is there: what follows may wait for its options, as long as the step
+        async def work(scope: Any) -> list[str]:
+            locator, shown = await self._on_one(target, scope, timeout, listed)
+            wanted = option if isinstance(option, list) else [option]
             chosen = option_values(shown, wanted)
             if (
                 shown and chosen is not None
             ):  # by text or value at once: no waiting for a label that is a value
-                return list(await locator.select_option(value=chosen, timeout=ms))
+                return list(await locator.select_option(value=chosen, timeout=self._ms(timeout)))
             try:
-                return list(await locator.select_option(label=wanted, timeout=ms))
+                return list(await locator.select_option(label=wanted, timeout=self._ms(timeout)))
             except Exception:
                 options = await locator.locator("option").all_inner_texts()
                 if not any(w in options for w in wanted):
@@ -213,10 +204,7 @@ class Browser(ReadingActions, PageActions):
                             if close
                             else _("options: {options}").format(options=", ".join(options)),
                         ) from None
-                return list(await locator.select_option(value=wanted, timeout=ms))
-
-        async def work(scope: Any) -> list[str]:
-            return await self._on_one(target, scope, timeout, choose)
+                return list(await locator.select_option(value=wanted, timeout=self._ms(timeout)))
 
         return self._run(
             _("choosing in {target}").format(target=target.describe()), work, target=target, timeout=timeout

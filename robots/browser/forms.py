@@ -230,9 +230,6 @@ MESSAGE_SCRIPT = (
 )
 """The message banners of the page (success, error, information) and the fields' error messages."""
 
-BLOCKED_FORM_SCRIPT = "() => (window.__roboInvalid || []).slice(0, 20)"
-"""The fields the browser found invalid when a submit was tried (label, the browser's own message)."""
-
 NET_ERROR_SCRIPT = r"""
 () => {
   const code = document.querySelector('.error-code');

@@ -13,17 +13,19 @@ import asyncio
 import json
 from typing import Any
 
-_STATE = r"""{
-  // Whether a loaded document shows nothing at all (a server that answered an empty body).
-  empty: !document.documentElement || !document.body
-    || (document.body.innerText.trim() === '' && !document.body.querySelector('input, select, textarea, button, img, svg, canvas, iframe, object, embed, video')),
-  // What the last click or key led to (noted by PAGE_WATCH_SCRIPT): the fields the browser found invalid when a
-  // submit was tried, and whether a new tab was asked for.
-  invalid: (window.__roboInvalid || []).slice(0, 20),
-  opensTab: !!window.__roboOpensTab,
-}"""
-PAGE_STATE_SCRIPT = f"() => ({_STATE})"
+_EMPTY = (
+    "!document.documentElement || !document.body || (document.body.innerText.trim() === ''"
+    " && !document.body.querySelector('input, select, textarea, button, img, svg, canvas, iframe, object, embed,"
+    " video'))"
+)
+"""Whether a loaded document shows nothing at all (a server that answered an empty body)."""
+_GESTURE = "invalid: (window.__roboInvalid || []).slice(0, 20), opensTab: !!window.__roboOpensTab"
+"""What the last click or key led to (noted by PAGE_WATCH_SCRIPT): the fields the browser found invalid when a
+submit was tried, and whether a new tab was asked for."""
+PAGE_STATE_SCRIPT = f"() => ({{empty: {_EMPTY}, {_GESTURE}}})"
 """What the robot checks of a document once it has loaded, in one round trip."""
+GESTURE_SCRIPT = f"() => ({{{_GESTURE}}})"
+"""What the last gesture led to in a frame's document (the page's note is its main document's)."""
 
 STATE_ATTRIBUTE = "data-robo-state"
 PAGE_WATCH_SCRIPT = (
@@ -35,24 +37,28 @@ PAGE_WATCH_SCRIPT = (
   // with target="_blank" opens a new tab. A page that was left has lost all this, as it should.
   // The state is also written, as JSON, in an attribute of the document's root element: Playwright reads an
   // attribute in its own isolated world, where a script of the robot would first have to bring its helpers into
-  // the page's world (a few milliseconds per document).
+  // the page's world (a few milliseconds per document). Emptiness is read once, at load (it costs a layout).
   window.__roboInvalid = [];
   window.__roboOpensTab = false;
-  let loaded = false;
+  let empty = null;
   const note = () => {
-    if (!loaded || !document.documentElement) return;
+    if (empty === null || !document.documentElement) return;
     try {
       document.documentElement.setAttribute('"""
     + STATE_ATTRIBUTE
-    + """', JSON.stringify("""
-    + _STATE
-    + r"""));
+    + """', JSON.stringify({empty, """
+    + _GESTURE
+    + r"""}));
     } catch (e) { /* a document that refuses attributes is asked instead */ }
   };
-  window.addEventListener('load', () => { loaded = true; note(); });
+  window.addEventListener('load', () => { empty = """
+    + _EMPTY
+    + r"""; note(); });
   const gesture = () => { window.__roboInvalid = []; window.__roboOpensTab = false; note(); };
   window.addEventListener('mousedown', gesture, true);
   window.addEventListener('keydown', gesture, true);
+  // Focus gone to a frame (whose keys are not heard here): what the browser refused here is old news.
+  window.addEventListener('blur', () => { window.__roboInvalid = []; note(); });
   window.addEventListener('click', (event) => {
     const el = event.target;
     const owner = el && el.closest ? el.closest('a[href], form') : null;

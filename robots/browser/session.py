@@ -22,7 +22,6 @@ from robots.browser.failures import (
     what_the_page_has,
 )
 from robots.browser.forms import (
-    BLOCKED_FORM_SCRIPT,
     LOGIN_HINT,
     NET_ERROR_SCRIPT,
     PAGE_ANSWER_SCRIPT,
@@ -30,7 +29,13 @@ from robots.browser.forms import (
 from robots.browser.host import BrowserHost, shared_host
 from robots.browser.light import NO_MOTION_SCRIPT, HostFilter, is_light
 from robots.browser.locators import NAMED_KINDS, Match, Target, error_target
-from robots.browser.navigation import PAGE_WATCH_SCRIPT, PageLoads, page_state, settled_evaluate
+from robots.browser.navigation import (
+    GESTURE_SCRIPT,
+    PAGE_WATCH_SCRIPT,
+    PageLoads,
+    page_state,
+    settled_evaluate,
+)
 from robots.browser.recycling import RECYCLE_EVERY, TabRecycler
 from robots.kit import (
     AccessRefused,
@@ -413,7 +418,9 @@ class BrowserCore(Robot):
         await page.wait_for_load_state("load", timeout=self._ms(timeout))
         await self._check_status(doing)
         state = await self._check_loaded(page, doing)
-        await self._check_browser_validation(page, doing, None if self._frame else state["invalid"])
+        if self._frame is not None:  # the gesture was in the frame's document, which noted it there
+            state.update(await settled_evaluate(self._frame.locator(":root"), GESTURE_SCRIPT))
+        await self._check_browser_validation(page, doing, state["invalid"])
         if error_when is None:
             return state
         marker = error_target(error_when)
@@ -446,15 +453,11 @@ class BrowserCore(Robot):
         """Before a click or a key: no load seen so far is its (what it leads to: see `PAGE_WATCH_SCRIPT`)."""
         self._loads.forget()
 
-    async def _check_browser_validation(self, page: Any, doing: str, blocked: list[Any] | None) -> None:
+    async def _check_browser_validation(self, page: Any, doing: str, blocked: list[Any]) -> None:
         """A form the browser itself would not send (a required field empty, a value too long) is refused data.
 
-        `blocked` is what the page's state already said of it; None to ask (in a frame, whose document it is).
+        `blocked` is what the document's state said of it: each field's label and the browser's message.
         """
-        if blocked is None:
-            blocked = await settled_evaluate(
-                self._frame.locator(":root") if self._frame else page, BLOCKED_FORM_SCRIPT
-            )
         if blocked:
             named = "; ".join(f"{label} : {message}" if label else message for label, message in blocked)
             place = await page_place(page)

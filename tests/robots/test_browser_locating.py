@@ -182,6 +182,20 @@ class TestClickingWhatAPersonWould:
         assert browser.switch_tab(index=-1)["title"] == "Reçu"  # there and loaded when the click ended
         assert browser.read_text(Target(css="#r")) == "reçu"
 
+    def test_a_link_to_a_new_tab_inside_a_frame_leaves_the_tab_open_and_loaded(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        page(tmp_path, "autre.html", "<title>Autre</title><p id='p'>onglet 2</p>")
+        page(tmp_path, "cadre.html", "<a href='autre.html' target='_blank'>Ouvrir</a>")
+        browser.open(
+            url=page(tmp_path, "accueil.html", "<title>Accueil</title><iframe id='c' src='cadre.html'>")
+        )
+        browser.in_frame("#c")
+        browser.click(Target(text="Ouvrir"), timeout=5)
+        browser.in_frame()
+        assert browser.switch_tab(index=-1)["title"] == "Autre"  # the last tab at once: the new one
+        assert browser.read_text(Target(css="#p")) == "onglet 2"
+
     def test_enter_in_a_form_the_browser_will_not_send_is_refused_data(
         self, browser: Browser, tmp_path: Path
     ) -> None:
@@ -193,6 +207,7 @@ class TestClickingWhatAPersonWould:
             browser.press("Enter", target=Target(label="Ville"), timeout=2)
         browser.fill(Target(label="Nom"), "Dupont", timeout=2)
         browser.press("Enter", target=Target(label="Ville"), timeout=2)  # sent: nothing refused is left over
+        assert browser.open()["url"].endswith("requis.html?")  # the form (no named field) was sent
 
 
 class TestWhatAPageNotes:
@@ -245,6 +260,15 @@ class TestDropDownLists:
         assert browser.select(Target(label="Type de demande"), "  aide à l'emploi ", timeout=2) == ["e"]
         assert browser.select(Target(label="Type de demande"), "SUBVENTION", timeout=2) == ["s"]
         assert title(browser) == "changé s"
+
+    def test_an_option_s_text_wins_over_another_option_s_value(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Parts</title><label for="p">Parts</label>
+<select id="p"><option value="5">10</option><option value="1">5</option><option value="2">Aucune</option></select>"""
+        browser.open(url=page(tmp_path, "parts.html", html))
+        assert browser.select(Target(label="Parts"), "5", timeout=2) == ["1"]  # the option reading 5
+        assert browser.select(Target(label="Parts"), "2", timeout=2) == ["2"]  # a value no option reads
 
     def test_a_list_whose_options_come_later_is_waited_for_within_the_step(
         self, browser: Browser, tmp_path: Path
