@@ -245,8 +245,14 @@ def test_two_services_enqueue_a_due_run_once_and_one_of_two_workers_runs_it(
     assert fire["run_id"] == runs[0].id and fire["exit_code"] == 0
     assert fire["owner"] in ("worker:bot-1", "worker:bot-2")
     assert [json.loads(path.read_text())["run"] for path in out.glob("*.json")] == [runs[0].id]
-    # Enqueued once, by one of the two services; run once, by one of the two workers.
-    ((_job_id, queue, status, args, attempts),) = fleet.jobs()
+
+    # Enqueued once, by one of the two services; run once, by one of the two workers. The fire is recorded by the
+    # task itself, which Procrastinate marks done only once it has returned: wait for that.
+    def jobs_done() -> list[Any] | None:
+        jobs = fleet.jobs()
+        return jobs if jobs and all(job[2] != "doing" for job in jobs) else None
+
+    ((_job_id, queue, status, args, attempts),) = wait_until(jobs_done, timeout=60)
     assert (queue, status, attempts) == ("robo", "succeeded", 1)  # taken once
     sent = [name for name in ("service-1", "service-2") if "): sent to the fleet (job " in fleet.log(name)]
     assert len(sent) == 1, fleet.logs()
