@@ -323,14 +323,14 @@ class BrowserCore(Robot):
     def item_finished(self, key: str, ok: bool) -> None:
         """Keep the trace of a failed item; forget that of a successful one (it would only cost space).
 
-        Every `recycle_every` items, the tab is replaced by a fresh one (see `robots.browser.recycling`).
+        Every `recycle_every` items, the tab is replaced by a fresh one; in between, its renderer collects its
+        garbage every few items (see `robots.browser.recycling`).
         """
         if self._host is None or self._context is None:
             return
         if ok:
-            self._host.call(self._discard_trace(), 30)
-            if self._recycler.due():
-                self._host.call(self._renew_tab(), self.default_timeout + MARGIN)
+            renew = self._recycler.due()
+            self._host.call(self._tidy_tab(renew), 30 + self.default_timeout + MARGIN)
         else:
             # Named without the key, which may be built from a secret: the artifact's event names the item.
             self._host.call(
@@ -340,14 +340,18 @@ class BrowserCore(Robot):
                 60,
             )
 
-    async def _renew_tab(self) -> None:
-        fresh = await self._recycler.replace(
-            self._context, self._page, self._loads.method, self._frame is not None, self._watch
-        )
-        if fresh is not None:
-            self._page = fresh
-            self._loads.forget()
-            self._loads.take_status()
+    async def _tidy_tab(self, renew: bool) -> None:
+        await self._discard_trace()
+        if renew:
+            fresh = await self._recycler.replace(
+                self._context, self._page, self._loads.method, self._frame is not None, self._watch
+            )
+            if fresh is not None:
+                self._page = fresh
+                self._loads.forget()
+                self._loads.take_status()
+                return
+        await self._recycler.collect(self._context, self._page)
 
     async def _check_status(self, doing: str) -> None:
         status = self._loads.take_status()

@@ -13,6 +13,7 @@ import pytest
 
 from robots.browser import Browser, Target
 from robots.browser.light import HostFilter, host_matches
+from robots.browser.recycling import COLLECT_EVERY
 from robots.kit import RobotContext
 from tests.e2e.conftest import Bot
 from tests.mock_intranet.accounts import DEFAULT_ACCOUNT
@@ -229,6 +230,45 @@ class TestTabRenewal:
             assert headings == ["Dossiers"] * 120  # never the login page: the session's cookies were kept
             assert len(robot._context.pages) == 1
             assert sum("renewed after 50 items" in line for line in logs) == 2
+        finally:
+            robot.close()
+            context.shared.close()
+
+    @pytest.mark.parametrize("every", [0, 50])
+    def test_the_documents_a_tab_left_are_freed_every_few_items(
+        self, tmp_path: Path, intranet_url: str, logs: list[str], every: int
+    ) -> None:
+        """Each page a tab leaves stays in its renderer until a full garbage collection, which small pages seldom
+        trigger; the robot asks for one every `COLLECT_EVERY` items, with or without renewing its tab."""
+        context, robot = _renewing_robot(tmp_path, logs, every=every)
+        try:
+            robot.open(url=f"{intranet_url}/connexion")
+
+            async def documents(wait_for_collection: bool) -> int:
+                collecting = robot._recycler._collecting
+                if wait_for_collection:
+                    assert collecting is not None
+                    await collecting
+                session = await robot._context.new_cdp_session(robot._page)
+                await session.send("Performance.enable")
+                metrics = (await session.send("Performance.getMetrics"))["metrics"]
+                await session.detach()
+                return int(next(m["value"] for m in metrics if m["name"] == "Documents"))
+
+            assert robot._host is not None
+            held = []
+            for number in range(2 * COLLECT_EVERY):
+                robot.item_started(str(number))
+                robot.goto(f"{intranet_url}/connexion?essai={number}")
+                robot.item_finished(str(number), True)
+                if number == COLLECT_EVERY - 2:  # the item before the collection: every page left is held
+                    held.append(robot._host.call(documents(False), 10))
+                if number in (COLLECT_EVERY - 1, 2 * COLLECT_EVERY - 1):
+                    held.append(robot._host.call(documents(True), 10))
+            assert held[0] >= COLLECT_EVERY  # pages left behind, not yet collected
+            assert held[1] < COLLECT_EVERY // 2 and held[2] < COLLECT_EVERY // 2
+            assert robot._recycler.collections == 2
+            assert robot.read_text(Target(css="h1"))  # the tab still serves
         finally:
             robot.close()
             context.shared.close()
