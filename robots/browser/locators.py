@@ -378,10 +378,12 @@ def closest_candidates(wanted: str, candidates: list[str], limit: int = 3) -> li
 def option_values(shown: Sequence[tuple[Any, Any]], wanted: Sequence[str]) -> list[str] | None:
     """The values of the drop-down options `wanted` names: each by its visible text as a person reads it.
 
-    A name is an option's text (compared as `normalise` does) or else its value; None when one of them names no
-    option shown (`shown`: the options' text and value pairs).
+    A name is an option's text (compared as `normalise` does; the first of equal texts) or else its value; None
+    when one of them names no option shown (`shown`: the options' text and value pairs).
     """
-    by_text = {normalise(str(text)).casefold(): str(value) for text, value in shown}
+    by_text: dict[str, str] = {}
+    for text, value in shown:
+        by_text.setdefault(normalise(str(text)).casefold(), str(value))
     values = {str(value) for _, value in shown}
     chosen = [
         by_text.get(normalise(name).casefold()) or (name if name in values else None) for name in wanted

@@ -240,7 +240,7 @@ document.addEventListener('invalid', () => {{ {spoil}; }}, true);</script>"""
 
 
 class TestDropDownLists:
-    """`select` tries the option's exact text or value first (one round trip), then reads the list's options."""
+    """`select` reads the list's options, then chooses by text (as a person reads it) or else by value."""
 
     LIST = """<title>Liste</title>
 <label for="t">Type de demande</label>
@@ -269,6 +269,37 @@ class TestDropDownLists:
         browser.open(url=page(tmp_path, "parts.html", html))
         assert browser.select(Target(label="Parts"), "5", timeout=2) == ["1"]  # the option reading 5
         assert browser.select(Target(label="Parts"), "2", timeout=2) == ["2"]  # a value no option reads
+
+    def test_options_in_groups_and_after_a_stray_one(self, browser: Browser, tmp_path: Path) -> None:
+        """Options in groups, after an option a script slipped inside another element, the first of two equal
+        texts."""
+        html = """<title>Groupes</title>
+<label for="g">Service</label>
+<select id="g" onchange="document.title = 'changé ' + this.value">
+  <option value="">—</option>
+  <optgroup label="Nord"><option value="n1">Lille</option><option value="n2">Arras</option></optgroup>
+  <optgroup label="Sud"><option value="s1">Nice</option><option value="s2">Arras</option></optgroup>
+</select>
+<script>
+  const intrus = document.createElement('span');
+  intrus.innerHTML = '<option value="x">Intrus</option>';
+  document.getElementById('g').prepend(intrus);
+</script>"""
+        browser.open(url=page(tmp_path, "groupes.html", html))
+        assert browser.select(Target(label="Service"), "Nice", timeout=2) == ["s1"]
+        assert title(browser) == "changé s1"
+        assert browser.select(Target(label="Service"), "arras", timeout=2) == ["n2"]  # the first Arras
+        assert browser.select(Target(label="Service"), "s2", timeout=2) == ["s2"]  # by value
+
+    def test_several_options_of_a_multiple_choice_list_by_text_and_value(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Jours</title><label for="j">Jours</label>
+<select id="j" multiple><option value="lu">Lundi</option><option value="ma">Mardi</option>
+<option value="me">Mercredi</option></select>"""
+        browser.open(url=page(tmp_path, "jours.html", html))
+        assert browser.select(Target(label="Jours"), ["Lundi", "mercredi"], timeout=2) == ["lu", "me"]
+        assert browser.select(Target(label="Jours"), ["Mardi", "lu"], timeout=2) == ["lu", "ma"]
 
     def test_a_list_whose_options_come_later_is_waited_for_within_the_step(
         self, browser: Browser, tmp_path: Path
