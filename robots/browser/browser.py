@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from robots.browser.failures import explain, missing_labels
 from robots.browser.forms import FILL_FORM_SCRIPT, field_problem, form_value
-from robots.browser.locators import Target, closest_candidates, option_values, tolerant_pattern
+from robots.browser.locators import Target, closest_candidates, list_options, option_values, tolerant_pattern
 from robots.browser.navigation import NewTab
 from robots.browser.pages import PageActions
 from robots.browser.reading import ReadingActions
@@ -34,9 +34,6 @@ from robots.kit import (
     atomic_path,
     format_number,
 )
-
-OPTIONS_SCRIPT = "(list) => Array.from(list.querySelectorAll('option'), (o) => [o.textContent, o.value])"
-"""A drop-down list's options, each as its text and its value."""
 
 
 class Browser(ReadingActions, PageActions):
@@ -178,7 +175,7 @@ class Browser(ReadingActions, PageActions):
         """
 
         async def listed(element: Any, ms: float) -> tuple[Any, list[Any]]:
-            return element, await element.evaluate(OPTIONS_SCRIPT, timeout=ms)
+            return element, list_options(await element.inner_html(timeout=ms))
 
         async def work(scope: Any) -> list[str]:
             locator, shown = await self._on_one(target, scope, timeout, listed)

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any, ClassVar
 
 from robots.kit import ConfigurationError, FlatParameters, _
@@ -373,6 +374,56 @@ def closest_candidates(wanted: str, candidates: list[str], limit: int = 3) -> li
     if not matches:
         matches = [c for c in lowered if asked in c or c in asked][:limit]
     return [lowered[m] for m in matches]
+
+
+_ASCII_SPACES = re.compile(r"[\t\n\f\r ]+")
+
+
+class _Options(HTMLParser):
+    """The options of a drop-down list's HTML, each as its text and its value (`option.textContent`, `.value`)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.options: list[tuple[str, str]] = []
+        self._text: list[str] | None = None
+        self._value: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "option":
+            self._end()
+            self._text, self._value = [], None
+            for name, value in attrs:
+                if name == "value":
+                    self._value = value or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("option", "select"):
+            self._end()
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+    def _end(self) -> None:
+        if self._text is not None:
+            text = "".join(self._text)
+            # an option without a value attribute has its text for value, its ASCII spaces stripped and collapsed
+            value = self._value if self._value is not None else _ASCII_SPACES.sub(" ", text).strip(" ")
+            self.options.append((text, value))
+            self._text = None
+
+
+def list_options(html: str) -> list[tuple[str, str]]:
+    """The options of a drop-down list, each as its text and its value, from its inner HTML.
+
+    Playwright reads an element's HTML in its own isolated world; a script reading the options would first bring
+    Playwright's helpers into the page's world (~11 ms per document).
+    """
+    parser = _Options()
+    parser.feed(html)
+    parser.close()
+    parser.handle_endtag("select")
+    return parser.options
 
 
 def option_values(shown: Sequence[tuple[Any, Any]], wanted: Sequence[str]) -> list[str] | None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from robots.browser import ABSENT_AFTER, Browser, Target, closest_candidates, normalise, option_values
+from robots.browser.locators import list_options
 from robots.kit import ApplicationError, BusinessError, WorkflowBug
 
 pytestmark = pytest.mark.slow
@@ -290,6 +292,48 @@ class TestDropDownLists:
         assert title(browser) == "changé s1"
         assert browser.select(Target(label="Service"), "arras", timeout=2) == ["n2"]  # the first Arras
         assert browser.select(Target(label="Service"), "s2", timeout=2) == ["s2"]  # by value
+
+    def test_options_read_from_the_list_s_html_are_those_the_browser_has(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        """The options are read from the list's HTML (no script in the page's world): the same texts and values as
+        the browser's own `textContent` and `value`, on a list made to differ."""
+        html = """<title>Piège</title><label for="l">Liste</label>
+<select id="l">
+  <option value="">—</option><option value>attribut vide</option>
+  <option>  sans   valeur
+  ni espaces&nbsp;propres </option>
+  <option value="a&amp;b">A &amp; B &lt;i&gt; « guillemets » l’apostrophe</option>
+  <optgroup label="Groupe"><option value="g">  dans le groupe </option><!-- un commentaire --></optgroup>
+  <option value="gras"><b>en</b> gras</option><option value="&quot;x&quot;">"cité"</option>
+  <option></option><option value="  espaces  ">espaces autour</option>
+</select>
+<script>
+  const list = document.getElementById('l');
+  const extra = document.createElement('span');
+  extra.innerHTML = '<option>glissée par un script</option>';
+  list.append(extra);
+  list.add(new Option('ajoutée\\tpar\\nscript', 'ajout'));
+</script>"""
+        browser.open(url=page(tmp_path, "piege.html", html))
+        assert browser._host is not None
+
+        async def both() -> tuple[Any, Any]:
+            element = browser._page.get_by_label("Liste")
+            own = await element.evaluate(
+                "(list) => Array.from(list.querySelectorAll('option'), (o) => [o.textContent, o.value])"
+            )
+            return [tuple(pair) for pair in own], list_options(await element.inner_html())
+
+        own, read = browser._host.call(both(), 10)
+        assert len(own) == 11
+        assert read == own
+        assert browser.select(Target(label="Liste"), "a & b <i> « guillemets » l'apostrophe", timeout=2) == [
+            "a&b"
+        ]
+        assert browser.select(Target(label="Liste"), "sans valeur ni espaces\u00a0propres", timeout=2) == [
+            "sans valeur ni espaces\u00a0propres"
+        ]
 
     def test_several_options_of_a_multiple_choice_list_by_text_and_value(
         self, browser: Browser, tmp_path: Path
