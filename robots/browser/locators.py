@@ -404,6 +404,10 @@ class _Options(HTMLParser):
         if self._text is not None:
             self._text.append(data)
 
+    def close(self) -> None:
+        super().close()
+        self._end()  # an option left open at the end of the HTML
+
     def _end(self) -> None:
         if self._text is not None:
             text = "".join(self._text)
@@ -422,7 +426,6 @@ def list_options(html: str) -> list[tuple[str, str]]:
     parser = _Options()
     parser.feed(html)
     parser.close()
-    parser.handle_endtag("select")
     return parser.options
 
 

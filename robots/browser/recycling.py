@@ -24,7 +24,7 @@ from typing import Any
 from robots.kit import _
 
 RECYCLE_EVERY = 50
-"""Items after which the tab is replaced, by default (measured: see NOTES-i20-browser.md, PSS over 300 items)."""
+"""Items after which the tab is replaced, by default (measured: see bench/README.md)."""
 
 COLLECT_EVERY = 10
 """Items after which the tab's renderer collects its garbage (measured: see bench/README.md)."""
