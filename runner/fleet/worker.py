@@ -262,7 +262,17 @@ async def retry_stalled_jobs(app: procrastinate.App, *, stalled_after: float) ->
     The items such a job had claimed come back by their leases (expired): the worker that takes the job again
     claims them flagged `reclaimed`, and checks them before doing them again.
     """
-    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after))
-    for job in stalled:
-        await app.job_manager.retry_job(job)
-    return len(stalled)
+    import psycopg
+    from procrastinate.exceptions import ConnectorException
+
+    retried = 0
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
+        try:
+            await app.job_manager.retry_job(job)
+        except ConnectorException as exc:
+            # Procrastinate refuses a job no longer running: another worker's retry or its own end came first.
+            if not isinstance(exc.__cause__, psycopg.errors.RaiseException):
+                raise
+            continue
+        retried += 1
+    return retried

@@ -406,3 +406,40 @@ async def _retry(url: str) -> int:
 def retry_stalled(url: str) -> Coroutine[Any, Any, int]:
     """The fleet's periodic retry of stalled jobs, as it runs every minute, run now."""
     return _retry(url)
+
+
+def test_a_stalled_job_retried_or_ended_meanwhile_is_skipped_and_a_database_failure_is_not() -> None:
+    """Between listing the stalled jobs and retrying each, another worker's retry (or the job's end) may come
+    first: Procrastinate then refuses that one retry, and the others still go back to their queue."""
+    import psycopg
+    from procrastinate.exceptions import ConnectorException
+
+    def refused(cause: Exception) -> ConnectorException:
+        try:
+            raise ConnectorException() from cause
+        except ConnectorException as exc:
+            return exc
+
+    class Jobs:
+        def __init__(self, failures: dict[int, Exception]) -> None:
+            self.failures, self.retried = failures, list[int]()
+
+        async def get_stalled_jobs(self, seconds_since_heartbeat: float) -> list[int]:
+            return [1, 2, 3]
+
+        async def retry_job(self, job: int) -> None:
+            if job in self.failures:
+                raise self.failures[job]
+            self.retried.append(job)
+
+    class App:
+        def __init__(self, jobs: Jobs) -> None:
+            self.job_manager = jobs
+
+    gone = refused(psycopg.errors.RaiseException('Job was not found or not in "doing" status'))
+    jobs = Jobs({2: gone})
+    assert asyncio.run(retry_stalled_jobs(App(jobs), stalled_after=1)) == 2  # type: ignore[arg-type]
+    assert jobs.retried == [1, 3]
+    lost = refused(psycopg.OperationalError("connection lost"))
+    with pytest.raises(ConnectorException):
+        asyncio.run(retry_stalled_jobs(App(Jobs({2: lost})), stalled_after=1))  # type: ignore[arg-type]
