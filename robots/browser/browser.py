@@ -81,8 +81,8 @@ class Browser(ReadingActions, PageActions):
         status = response.status if response is not None else None
         self._loads.status = status
         await self._check_status(_("opening {url}").format(url=url))
-        await self._check_loaded(self._page, _("opening {url}").format(url=url))
-        return {"url": self._page.url, "title": await self._page.title(), "status": status}
+        state = await self._check_loaded(self._page, _("opening {url}").format(url=url))
+        return {"url": self._page.url, "title": state["title"], "status": status}
 
     @action
     def goto(

@@ -22,7 +22,7 @@ _EMPTY = (
 _GESTURE = "invalid: (window.__roboInvalid || []).slice(0, 20), opensTab: !!window.__roboOpensTab"
 """What the last click or key led to (noted by PAGE_WATCH_SCRIPT): the fields the browser found invalid when a
 submit was tried, and whether a new tab was asked for."""
-PAGE_STATE_SCRIPT = f"() => ({{empty: {_EMPTY}, {_GESTURE}}})"
+PAGE_STATE_SCRIPT = f"() => ({{empty: {_EMPTY}, title: document.title, {_GESTURE}}})"
 """What the robot checks of a document once it has loaded, in one round trip."""
 GESTURE_SCRIPT = f"() => ({{{_GESTURE}}})"
 """What the last gesture led to in a frame's document (the page's note is its main document's)."""
@@ -46,14 +46,21 @@ PAGE_WATCH_SCRIPT = (
     try {
       document.documentElement.setAttribute('"""
     + STATE_ATTRIBUTE
-    + """', JSON.stringify({empty, """
+    + """', JSON.stringify({empty, title: document.title, """
     + _GESTURE
     + r"""}));
     } catch (e) { /* a document that refuses attributes is asked instead */ }
   };
-  window.addEventListener('load', () => { empty = """
+  window.addEventListener('load', () => {
+    empty = """
     + _EMPTY
-    + r"""; note(); });
+    + r""";
+    note();
+    // A title the page's script sets later is noted again (the robot reads it just after the load).
+    if (document.head) {
+      new MutationObserver(note).observe(document.head, {childList: true, characterData: true, subtree: true});
+    }
+  });
   const gesture = () => { window.__roboInvalid = []; window.__roboOpensTab = false; note(); };
   window.addEventListener('mousedown', gesture, true);
   window.addEventListener('keydown', gesture, true);
@@ -92,6 +99,7 @@ async def page_state(page: Any) -> dict[str, Any]:
     if (
         isinstance(noted, dict)
         and noted.get("empty") is False
+        and isinstance(noted.get("title"), str)
         and isinstance(noted.get("invalid"), list)
         and isinstance(noted.get("opensTab"), bool)
     ):

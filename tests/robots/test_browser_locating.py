@@ -223,6 +223,10 @@ class TestWhatAPageNotes:
   document.body.innerHTML = '<p id="p">prêt</p>'; document.title = 'Prêt'; });</script>"""
         assert browser.open(url=page(tmp_path, "rempli.html", html))["title"] == "Prêt"
         assert browser.read_text(Target(css="#p")) == "prêt"
+        # a document without a title at its load, given one by its script (the title element is created then)
+        html = """<p>sans titre</p><script>window.addEventListener('load', () => { document.title = 'Titré'; });
+</script>"""
+        assert browser.goto(page(tmp_path, "titre.html", html))["title"] == "Titré"
 
     def test_a_page_that_garbles_or_removes_the_note_is_asked_instead(
         self, browser: Browser, tmp_path: Path
