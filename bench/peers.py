@@ -173,7 +173,7 @@ def command(peer: Peer, home: Path, work: Path, url: str, records: Path) -> list
     """`robot` running the peer's suite on the records, against the intranet at `url`."""
     suite = work / f"{peer.name}.robot"
     suite.write_text(BROWSER_SUITE if peer is ROBOTFRAMEWORK_BROWSER else SELENIUM_SUITE, encoding="utf-8")
-    chromium = str(find_browser())
+    chromium = str(find_browser(headless=True))  # the peers run headless, as Rob'O and the script do
     (work / f"{peer.name}-out").mkdir(exist_ok=True)
     if peer is ROBOTFRAMEWORK_BROWSER:
         variables = [

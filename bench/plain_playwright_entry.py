@@ -37,7 +37,9 @@ def main(url: str, csv_path: str) -> None:
         rows = list(csv.DictReader(handle, delimiter=";"))
     started = time.perf_counter()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(find_browser()), args=list(LAUNCH_ARGS))
+        browser = playwright.chromium.launch(
+            executable_path=str(find_browser(headless=True)), args=list(LAUNCH_ARGS)
+        )
         page = browser.new_context().new_page()
         page.goto(f"{url}/connexion")
         page.get_by_label("Identifiant").fill("agent1")

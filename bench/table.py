@@ -98,7 +98,11 @@ def _chromium_version() -> str:
 
     try:
         done = subprocess.run(
-            [str(find_browser()), "--version"], capture_output=True, text=True, timeout=60, check=False
+            [str(find_browser(headless=True)), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
         )
     except Exception as error:  # no browser is a fact to record, not a failure of the table
         return f"unavailable ({error})"

@@ -6,6 +6,8 @@
 # tests start on 127.0.0.1), libreoffice-writer-nogui (the word robot's to_pdf, tested for real) and postgresql
 # (the run store's tests start a throwaway server on 127.0.0.1 with its initdb and pg_ctl; no service is enabled),
 # chromium-driver (`make bench` drives the same Chromium with Robot Framework + SeleniumLibrary, a peer).
+# chromium-headless-shell, where the distribution has it: the same Chromium built for headless runs only, which a
+# headless run launches when present (robots/browser/launch.py); without it the full chromium is used.
 # The desktop robot also uses xdotool (windows by title, accented typing), tesseract-ocr with its French and English data
 # (reading the screen), scrot (pyautogui's own screenshots), x11-utils (xwininfo, xprop) and xterm, the real X
 # application its tests type into.
@@ -29,16 +31,22 @@ command -v xterm >/dev/null 2>&1 || missing+=(xterm)
 # Tk for the Python the virtualenv is made from (tests/mock_desktop's legacy client); Debian's own python3 needs
 # python3-tk, other builds (pyenv) bring their own.
 "${PYTHON:-python3}" -c 'import _tkinter' >/dev/null 2>&1 || missing+=(python3-tk)
-fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+# (grep reads the whole list: with -q it would stop early, fc-list would die of SIGPIPE and pipefail fail the test)
+fc-list 2>/dev/null | grep -i dejavu >/dev/null || missing+=(fonts-dejavu-core)
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+optional=()
+command -v chromium-headless-shell >/dev/null 2>&1 || optional+=(chromium-headless-shell)
 
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ]; then
   exit 0
 fi
+if [ ${#missing[@]} -eq 0 ] && [ "$(id -u)" -ne 0 ] && ! sudo -n true >/dev/null 2>&1; then
+  exit 0  # only optional packages are missing, and nothing can install them
+fi
 
-echo "installing Debian packages: ${missing[*]}"
+echo "installing Debian packages: ${missing[*]} ${optional[*]}"
 if [ "$(id -u)" -eq 0 ]; then
   run_as_root=()
 elif command -v sudo >/dev/null 2>&1; then
@@ -50,4 +58,13 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 "${run_as_root[@]}" apt-get update -qq
-"${run_as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  "${run_as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+for package in "${optional[@]}"; do
+  if apt-cache show "$package" >/dev/null 2>&1; then
+    "${run_as_root[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+  else
+    echo "note: $package is not in this distribution's packages: the full browser is used"
+  fi
+done

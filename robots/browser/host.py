@@ -42,7 +42,7 @@ class BrowserHost:
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         self.settings = dict(settings)
-        self.executable: Path = find_browser(settings)
+        self.executable: Path = find_browser(settings, headless=bool(settings.get("headless", True)))
         self.loop = _OwnSessionLoop() if os.name == "posix" else asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="browser-host", daemon=True)
         self._thread.start()

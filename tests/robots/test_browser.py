@@ -38,6 +38,42 @@ class TestFindingABrowser:
         assert find_browser({"executable": str(fake)}, environ={}) == fake
         assert find_browser({}, environ={"ROBO_BROWSER": str(fake)}) == fake
 
+    @staticmethod
+    def _fake(folder: Path, name: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        fake = folder / name
+        fake.write_text("#!/bin/sh\n")
+        fake.chmod(0o755)
+        return fake
+
+    def test_a_headless_run_prefers_the_headless_shell(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        shell = self._fake(tmp_path / "bin", "chromium-headless-shell")
+        monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+        assert find_browser({}, environ={}, headless=True) == shell
+        # a visible browser is the full one; a browser the workflow or ROBO_BROWSER names is used as named
+        assert find_browser({}, environ={}) != shell
+        configured = self._fake(tmp_path, "mon-chrome")
+        assert find_browser({"executable": str(configured)}, environ={}, headless=True) == configured
+        assert find_browser({}, environ={"ROBO_BROWSER": str(configured)}, headless=True) == configured
+
+    def test_playwrights_own_headless_shell_is_found_too(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        import robots.browser.launch as launch
+
+        own = tmp_path / "ms-playwright"
+        full = self._fake(own / "chromium-1200" / "chrome-linux64", "chrome")
+        shell = self._fake(
+            own / "chromium_headless_shell-1200" / "chrome-headless-shell-linux64", "chrome-headless-shell"
+        )
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+        monkeypatch.setattr(launch, "WELL_KNOWN_PATHS", ())
+        monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(own))
+        assert find_browser({}, environ={}, headless=True) == shell
+        assert find_browser({}, environ={}) == full
+
     def test_a_missing_configured_browser_says_what_to_do(self, tmp_path: Path) -> None:
         with pytest.raises(ConfigurationError) as info:
             find_browser({}, environ={"ROBO_BROWSER": str(tmp_path / "absent")})
