@@ -109,6 +109,17 @@ def _chromium_version() -> str:
     return done.stdout.strip() or done.stderr.strip()[-200:]
 
 
+def _browser_path() -> str:
+    """The binary every browser variant launches (the headless shell when installed): runs before and after a change
+    of binary are not compared by mistake."""
+    from robots.browser import find_browser
+
+    try:
+        return str(find_browser(headless=True))
+    except Exception as error:
+        return f"unavailable ({error})"
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     return {
@@ -116,6 +127,7 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "chromium": _chromium_version(),
+        "browser": _browser_path(),
         "chromedriver": shutil.which("chromedriver") or "absent",
         "python": platform.python_version(),
         "system": platform.platform(),

@@ -36,8 +36,13 @@ fc-list 2>/dev/null | grep -i dejavu >/dev/null || missing+=(fonts-dejavu-core)
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
-optional=()
-command -v chromium-headless-shell >/dev/null 2>&1 || optional+=(chromium-headless-shell)
+# Optional packages: asked for only when this machine's package lists offer them, and never fatal.
+optional_wanted() {
+  command -v chromium-headless-shell >/dev/null 2>&1 && return 0
+  apt-cache policy chromium-headless-shell 2>/dev/null | grep -q 'Candidate: [0-9]' && echo chromium-headless-shell
+  return 0
+}
+mapfile -t optional < <(optional_wanted)
 
 if [ ${#missing[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ]; then
   exit 0
@@ -57,14 +62,12 @@ else
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${run_as_root[@]}" apt-get update -qq
 if [ ${#missing[@]} -gt 0 ]; then
+  "${run_as_root[@]}" apt-get update -qq
   "${run_as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  mapfile -t optional < <(optional_wanted)  # the lists are fresh now
 fi
 for package in "${optional[@]}"; do
-  if apt-cache show "$package" >/dev/null 2>&1; then
-    "${run_as_root[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null
-  else
-    echo "note: $package is not in this distribution's packages: the full browser is used"
-  fi
+  "${run_as_root[@]}" apt-get install -y -qq --no-install-recommends "$package" >/dev/null \
+    || echo "note: $package could not be installed: the full browser is used"
 done

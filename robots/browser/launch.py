@@ -13,8 +13,12 @@ from robots.kit import N_, ConfigurationError, _
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 HEADLESS_SHELLS = ("chromium-headless-shell", "chrome-headless-shell")
 """Chromium built for headless runs only (Debian's `chromium-headless-shell`, what Playwright itself launches for
-a headless run): no window, no GPU process, no browser interface in a renderer of its own. The same engine as the
-full browser with a lighter tree: measured in bench/README.md. Preferred for a headless run when installed."""
+a headless run): no window, no browser interface in a renderer of its own. The same engine as the full browser
+with a lighter tree: measured in bench/README.md. Preferred for a headless run when installed, unless the
+machine's administrator configured Chromium (`administered_chromium`)."""
+DEBIAN_FLAG_FILES = frozenset({"README", "apikeys", "default-flags", "dev-shm", "extensions"})
+"""What Debian's chromium package puts in /etc/chromium.d (the flags its /usr/bin/chromium reads)."""
+ADMINISTRATION_DIRS = (Path("/etc/chromium.d"), Path("/etc/chromium/policies/managed"))
 WELL_KNOWN_PATHS = (
     "/usr/bin/chromium",
     "/usr/bin/chromium-browser",
@@ -55,6 +59,22 @@ def _playwright_browser(headless: bool) -> Path | None:
     return None
 
 
+def administered_chromium(dirs: tuple[Path, ...] | None = None) -> bool:
+    """Whether this machine's Chromium carries its administrator's settings.
+
+    Flags in /etc/chromium.d beyond Debian's own (a proxy, the intranet's single sign-on) or managed policies: the
+    headless shell reads neither, so a run would miss what the full browser does for the same intranet.
+    """
+    for folder in ADMINISTRATION_DIRS if dirs is None else dirs:
+        try:
+            names = {entry.name for entry in folder.iterdir()}
+        except OSError:
+            continue
+        if names - DEBIAN_FLAG_FILES:
+            return True
+    return False
+
+
 def find_browser(
     settings: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -63,7 +83,8 @@ def find_browser(
 ) -> Path:
     """The browser to launch: configured path, then ROBO_BROWSER, the system's, then Playwright's own.
 
-    For a `headless` run, a headless shell (`HEADLESS_SHELLS`) installed on the system comes first.
+    For a `headless` run, a headless shell (`HEADLESS_SHELLS`) installed on the system comes first, unless the
+    administrator configured the machine's Chromium (`administered_chromium`).
     """
     environ = os.environ if environ is None else environ
     configured = (settings or {}).get("executable") or environ.get("ROBO_BROWSER")
@@ -76,14 +97,15 @@ def find_browser(
                 hint=_(INSTALL_HINT),
             )
         return Path(resolved)
-    for name in (*HEADLESS_SHELLS, *SYSTEM_BROWSERS) if headless else SYSTEM_BROWSERS:
+    shell = headless and not administered_chromium()
+    for name in (*HEADLESS_SHELLS, *SYSTEM_BROWSERS) if shell else SYSTEM_BROWSERS:
         found = shutil.which(name)
         if found:
             return Path(found)
     for candidate in WELL_KNOWN_PATHS:
         if os.access(candidate, os.X_OK):
             return Path(candidate)
-    own = _playwright_browser(headless)
+    own = _playwright_browser(shell)
     if own is not None:
         return own
     raise ConfigurationError(

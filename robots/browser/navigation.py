@@ -44,11 +44,17 @@ PAGE_WATCH_SCRIPT = (
   const note = () => {
     if (empty === null || !document.documentElement) return;
     try {
+      const state = JSON.stringify({empty, title: document.title, """
+    + _GESTURE
+    + r"""});
+      // written only when it changed: a page watching its root's attributes and writing in its head in answer
+      // must not be woken again and again
+      if (document.documentElement.getAttribute('"""
+    + STATE_ATTRIBUTE
+    + r"""') === state) return;
       document.documentElement.setAttribute('"""
     + STATE_ATTRIBUTE
-    + """', JSON.stringify({empty, title: document.title, """
-    + _GESTURE
-    + r"""}));
+    + r"""', state);
     } catch (e) { /* a document that refuses attributes is asked instead */ }
   };
   window.addEventListener('load', () => {

@@ -49,14 +49,40 @@ class TestFindingABrowser:
     def test_a_headless_run_prefers_the_headless_shell(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     ) -> None:
+        import robots.browser.launch as launch
+
         shell = self._fake(tmp_path / "bin", "chromium-headless-shell")
         monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+        flags = tmp_path / "chromium.d"
+        for name in ("README", "default-flags", "dev-shm"):  # what Debian's chromium package puts there
+            self._fake(flags, name)
+        monkeypatch.setattr(launch, "ADMINISTRATION_DIRS", (flags, tmp_path / "policies" / "managed"))
         assert find_browser({}, environ={}, headless=True) == shell
         # a visible browser is the full one; a browser the workflow or ROBO_BROWSER names is used as named
         assert find_browser({}, environ={}) != shell
         configured = self._fake(tmp_path, "mon-chrome")
         assert find_browser({"executable": str(configured)}, environ={}, headless=True) == configured
         assert find_browser({}, environ={"ROBO_BROWSER": str(configured)}, headless=True) == configured
+
+    def test_a_chromium_its_administrator_configured_is_kept_for_headless_runs(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """The headless shell reads neither /etc/chromium.d nor managed policies (a proxy, the intranet's single
+        sign-on): where the administrator set either, a headless run launches the full browser too."""
+        import robots.browser.launch as launch
+
+        shell = self._fake(tmp_path / "bin", "chromium-headless-shell")
+        monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+        flags, policies = tmp_path / "chromium.d", tmp_path / "policies" / "managed"
+        monkeypatch.setattr(launch, "ADMINISTRATION_DIRS", (flags, policies))
+        self._fake(flags, "default-flags")
+        assert find_browser({}, environ={}, headless=True) == shell
+        self._fake(flags, "proxy")  # e.g. CHROMIUM_FLAGS="$CHROMIUM_FLAGS --proxy-pac-url=…"
+        assert find_browser({}, environ={}, headless=True) != shell
+        (flags / "proxy").unlink()
+        self._fake(policies, "intranet.json")  # e.g. {"AuthServerAllowlist": "*.intranet.local"}
+        assert find_browser({}, environ={}, headless=True) != shell
+        assert launch.administered_chromium((tmp_path / "absent",)) is False
 
     def test_playwrights_own_headless_shell_is_found_too(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -71,6 +97,7 @@ class TestFindingABrowser:
         monkeypatch.setenv("PATH", str(tmp_path / "empty"))
         monkeypatch.setattr(launch, "WELL_KNOWN_PATHS", ())
         monkeypatch.setenv("PLAYWRIGHT_BROWSERS_PATH", str(own))
+        monkeypatch.setattr(launch, "ADMINISTRATION_DIRS", ())
         assert find_browser({}, environ={}, headless=True) == shell
         assert find_browser({}, environ={}) == full
 
