@@ -2,7 +2,7 @@
 
 from robots.browser.browser import Browser
 from robots.browser.failures import redact_zip
-from robots.browser.launch import LAUNCH_ARGS, find_browser
+from robots.browser.launch import HEADLESS_SHELLS, LAUNCH_ARGS, find_browser
 from robots.browser.locators import (
     LABEL_TEXT_JS,
     NORMALISE_JS,
@@ -16,6 +16,7 @@ from robots.browser.session import ABSENT_AFTER
 
 __all__ = [
     "ABSENT_AFTER",
+    "HEADLESS_SHELLS",
     "LABEL_TEXT_JS",
     "LAUNCH_ARGS",
     "NORMALISE_JS",

@@ -105,6 +105,11 @@ async def explain(
             return ApplicationError(
                 _("the browser closed unexpectedly"), hint=_("it will be started again on retry")
             )
+        if "Download is starting" in message:  # an address that answers with a file (a PDF, an export)
+            return ConfigurationError(
+                _("{doing}: the address gives a file to download, not a page").format(doing=doing),
+                hint=_("save the file with browser.download (a click on its link) or http.download"),
+            )
         if "executable doesn't exist" in message.lower():
             return ConfigurationError(message.splitlines()[0])
         first = message.splitlines()[0] if message else type(exc).__name__

@@ -14,7 +14,7 @@ import pytest
 
 from robots.browser import ABSENT_AFTER, Browser, Target, closest_candidates, normalise, option_values
 from robots.browser.locators import list_options
-from robots.kit import ApplicationError, BusinessError, WorkflowBug
+from robots.kit import ApplicationError, BusinessError, ConfigurationError, WorkflowBug
 
 pytestmark = pytest.mark.slow
 
@@ -486,3 +486,28 @@ def test_an_option_is_named_by_its_text_or_its_value(wanted: list[str], values: 
 def test_a_field_takes_a_date_or_a_number_read_from_a_spreadsheet(value: object) -> None:
     assert Browser.action_specs()["fill"].check_value("value", value) is None
     assert Browser.action_specs()["fill"].convert({"label": "Date", "value": value})["value"] == value
+
+
+PDF = (
+    b"%PDF-1.1\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 144]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+class TestAFileWhereAPageWasExpected:
+    """Without a PDF viewer (the headless shell), an address that answers with a file starts a download."""
+
+    def test_goto_a_file_says_so_and_download_saves_it(self, browser: Browser, tmp_path: Path) -> None:
+        from robots.browser import HEADLESS_SHELLS, find_browser
+
+        if find_browser(headless=True).name not in HEADLESS_SHELLS:
+            pytest.skip("the full Chromium shows a PDF in its viewer: this is the headless shell's behaviour")
+        (tmp_path / "avis.pdf").write_bytes(PDF)
+        with pytest.raises(
+            ConfigurationError, match="the address gives a file to download, not a page"
+        ) as info:
+            browser.open(url=(tmp_path / "avis.pdf").as_uri())
+        assert "browser.download" in (info.value.hint or "")
+        browser.open(url=page(tmp_path, "liens.html", '<a href="avis.pdf">Avis de paiement</a>'))
+        saved = browser.download(Target(text="Avis de paiement"), timeout=10)
+        assert Path(saved["path"]).read_bytes() == PDF
