@@ -43,6 +43,9 @@ async def leads_to(scope: Any, target: Target, element: Any) -> bool:
         locator, matches = await target.matches(scope)
         chosen = target.choose(matches)
         if len(chosen) != 1:
+            # asked of the next page when the action replaced this one: then the element's own document is gone,
+            # which raises here, and the count at the action decides (see `unique_target`)
+            await element.evaluate("(element) => element.isConnected")
             return False
         return bool(await locator.evaluate_all(NTH_IS, [chosen[0].index, element]))
     return bool(await target.locate_all(scope).evaluate_all(ONLY_ONE_IS, element))
