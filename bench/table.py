@@ -93,31 +93,17 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _chromium_version() -> str:
+def _browser() -> dict[str, str]:
+    """The binary every browser variant launches (the headless shell when installed) and its version: runs before
+    and after a change of binary are not compared by mistake."""
     from robots.browser import find_browser
 
     try:
-        done = subprocess.run(
-            [str(find_browser(headless=True)), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        path = str(find_browser(headless=True))
+        done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60, check=False)
     except Exception as error:  # no browser is a fact to record, not a failure of the table
-        return f"unavailable ({error})"
-    return done.stdout.strip() or done.stderr.strip()[-200:]
-
-
-def _browser_path() -> str:
-    """The binary every browser variant launches (the headless shell when installed): runs before and after a change
-    of binary are not compared by mistake."""
-    from robots.browser import find_browser
-
-    try:
-        return str(find_browser(headless=True))
-    except Exception as error:
-        return f"unavailable ({error})"
+        return {"chromium": f"unavailable ({error})", "browser": "unavailable"}
+    return {"chromium": done.stdout.strip() or done.stderr.strip()[-200:], "browser": path}
 
 
 def machine() -> dict[str, Any]:
@@ -126,8 +112,7 @@ def machine() -> dict[str, Any]:
         "cpu": _cpu_model(),
         "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "chromium": _chromium_version(),
-        "browser": _browser_path(),
+        **_browser(),
         "chromedriver": shutil.which("chromedriver") or "absent",
         "python": platform.python_version(),
         "system": platform.platform(),

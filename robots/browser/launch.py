@@ -59,13 +59,13 @@ def _playwright_browser(headless: bool) -> Path | None:
     return None
 
 
-def administered_chromium(dirs: tuple[Path, ...] | None = None) -> bool:
+def administered_chromium() -> bool:
     """Whether this machine's Chromium carries its administrator's settings.
 
     Flags in /etc/chromium.d beyond Debian's own (a proxy, the intranet's single sign-on) or managed policies: the
     headless shell reads neither, so a run would miss what the full browser does for the same intranet.
     """
-    for folder in ADMINISTRATION_DIRS if dirs is None else dirs:
+    for folder in ADMINISTRATION_DIRS:
         try:
             names = {entry.name for entry in folder.iterdir()}
         except OSError:

@@ -82,7 +82,8 @@ class TestFindingABrowser:
         (flags / "proxy").unlink()
         self._fake(policies, "intranet.json")  # e.g. {"AuthServerAllowlist": "*.intranet.local"}
         assert find_browser({}, environ={}, headless=True) != shell
-        assert launch.administered_chromium((tmp_path / "absent",)) is False
+        monkeypatch.setattr(launch, "ADMINISTRATION_DIRS", (tmp_path / "absent",))
+        assert launch.administered_chromium() is False
 
     def test_playwrights_own_headless_shell_is_found_too(
         self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
