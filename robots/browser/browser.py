@@ -326,13 +326,14 @@ class Browser(ReadingActions, PageActions):
                     raise await explain(
                         exc, self._page, button, doing, timeout or self.default_timeout
                     ) from None
-                await self._after_submit(
+                state = await self._after_submit(
                     self._page,
                     _("submitting the form with '{button}'").format(button=submit),
                     error_when,
                     timeout,
                 )
-                return {"url": self._page.url, "title": await self._page.title()}
+                # The loaded page's own title, as its document noted it (no round trip more).
+                return {"url": self._page.url, "title": state["title"]}
             # The form's script read the title (its document's: the page's own when not in a frame).
             title = await self._page.title() if self._frame else outcome["title"]
             return {"url": self._page.url, "title": title}
