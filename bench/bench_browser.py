@@ -9,7 +9,8 @@ time and its lowest CPU (user + system of its whole process tree, Chromium inclu
 - `robo run` field by field with the default settings (light pages when headless, a new tab every 50 items), and
   with each knob turned off (`browser: {light: false}`, `browser: {recycle_every: 0}`: a knob the workflows do not
   know yet is skipped with the reason);
-- `robo run` with `fill_form`, one lane and two (`parallel: 2`);
+- `robo run` with `fill_form`, one lane and two (`parallel: 2`), and its limit: a hand-written script that fills
+  this one form in one script per record (bench/plain_playwright_whole_form.py), checking nothing;
 - the peers (bench/peers.py): Robot Framework with robotframework-browser and with SeleniumLibrary.
 
 Then memory: one `robo run` with the default settings over `ROBO_BENCH_MEMORY_RECORDS` records (1 000), with
@@ -89,6 +90,8 @@ WHOLE_FORM = (
 """
 )
 PLAIN = "plain_playwright"
+WHOLE_FORM_LIMIT = "plain_playwright_whole_form"
+SCRIPTS = {PLAIN: "plain_playwright_entry.py", WHOLE_FORM_LIMIT: "plain_playwright_whole_form.py"}
 DEFAULT = "robo_field_by_field"
 # Rob'O's variants: (workflow, lanes, browser settings; None = the defaults: no `browser:` key at all).
 ROBO_VARIANTS: dict[str, tuple[str, int, str | None]] = {
@@ -229,6 +232,8 @@ def table(results: dict[str, Any]) -> list[Row]:
     rows += [
         cpu,
         ratio_row(results, "browser: fill_form / plain", "robo_fill_form", PLAIN, (">=", 1.8)),
+        ratio_row(results, "browser: its limit, hand-written whole form / plain", WHOLE_FORM_LIMIT, PLAIN),
+        ratio_row(results, "browser: fill_form / hand-written whole form", "robo_fill_form", WHOLE_FORM_LIMIT),
         ratio_row(results, "browser: parallel 2 / 1 lane (fill_form)", "robo_fill_form_2_lanes", "robo_fill_form", (">=", 1.3)),
         ratio_row(results, "knob light: on (default) / off, speed", DEFAULT, "robo_light_off"),
         ratio_row(results, "knob light: on / off, CPU per record", DEFAULT, "robo_light_off", key="cpu_ms_per_record"),
@@ -306,7 +311,8 @@ def run() -> dict[str, Any]:
         results: dict[str, Any] = {"records": RECORDS, "rounds": ROUNDS}
         with serving_intranet(work / "intranet") as url:
             commands = {
-                PLAIN: [sys.executable, str(ROOT / "bench" / "plain_playwright_entry.py"), url, str(data)]
+                name: [sys.executable, str(ROOT / "bench" / script), url, str(data)]
+                for name, script in SCRIPTS.items()
             }
             for name, (text, lanes, settings) in ROBO_VARIANTS.items():
                 workflow = work / f"{name}.yaml"

@@ -266,6 +266,9 @@ def test_the_browser_benchmark_gives_every_goal_a_row_on_a_few_records(
         assert row["goal"], goal
         assert (row["measured"] is not None) != ("note" in row), row
     assert result["plain_playwright"]["cpu_ms_per_record"] > 0
+    # fill_form's limit, the hand-written whole-form script, ran and entered its records (checked as any run)
+    assert figures["browser: its limit, hand-written whole form / plain"]["measured"] > 0
+    assert result[bench_browser.WHOLE_FORM_LIMIT]["records_per_second"] > 0
     assert result["memory"]["robo_process_peak_mb"] > 0
 
 
