@@ -12,7 +12,7 @@ import time
 
 from playwright.sync_api import sync_playwright
 
-from robots.browser import LAUNCH_ARGS, find_browser
+from bench.plain_playwright_entry import open_page
 
 TEXT_FIELDS = {
     "Référence externe": "Référence externe\u00a0:",
@@ -28,10 +28,7 @@ def main(url: str, csv_path: str, username: str, password: str) -> None:
         rows = list(csv.DictReader(handle, delimiter=";"))
     started = time.perf_counter()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(find_browser(headless=True)), args=list(LAUNCH_ARGS)
-        )
-        page = browser.new_context().new_page()
+        browser, page = open_page(playwright)
         page.goto(f"{url}/admin/login/")
         page.get_by_label("Nom d’utilisateur\u00a0:").fill(username)
         page.get_by_label("Mot de passe\u00a0:").fill(password)

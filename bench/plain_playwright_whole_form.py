@@ -10,14 +10,11 @@ its own; the bench shows both against the field-by-field script.
 
 from __future__ import annotations
 
-import csv
 import sys
-import time
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page
 
-from bench.plain_playwright_entry import TEXT_FIELDS
-from robots.browser import LAUNCH_ARGS, find_browser
+from bench.plain_playwright_entry import TEXT_FIELDS, enter_records
 
 FILL = r"""
 ([texts, kind, priority, ticked]) => {
@@ -40,33 +37,11 @@ FILL = r"""
 """
 
 
-def main(url: str, csv_path: str) -> None:
-    with open(csv_path, encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter=";"))
-    started = time.perf_counter()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(find_browser(headless=True)), args=list(LAUNCH_ARGS)
-        )
-        page = browser.new_context().new_page()
-        page.goto(f"{url}/connexion")
-        page.get_by_label("Identifiant").fill("agent1")
-        page.get_by_label("Mot de passe").fill("Motdepasse-1!")
-        page.get_by_role("button", name="Se connecter").click()
-        page.wait_for_load_state("load")
-        numbers = []
-        for row in rows:
-            page.goto(f"{url}/dossiers/nouveau")
-            texts = [[label, row[label] or ""] for label in TEXT_FIELDS]
-            ticked = row["Pièces justificatives fournies"] == "Oui"
-            page.evaluate(FILL, [texts, row["Type de demande"], row["Priorité"], ticked])
-            page.get_by_role("button", name="Enregistrer").click()
-            page.wait_for_load_state("load")
-            numbers.append(page.locator("#numero-dossier").inner_text())
-        browser.close()
-    elapsed = time.perf_counter() - started
-    print(f"{len(numbers)} {elapsed:.3f}")
+def fill_whole_form(page: Page, row: dict[str, str]) -> None:
+    texts = [[label, row[label] or ""] for label in TEXT_FIELDS]
+    ticked = row["Pièces justificatives fournies"] == "Oui"
+    page.evaluate(FILL, [texts, row["Type de demande"], row["Priorité"], ticked])
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    enter_records(sys.argv[1], sys.argv[2], fill_whole_form)
