@@ -1,6 +1,6 @@
 """The reference: a hand-written plain Playwright script entering the records into the Django admin site.
 
-python bench/plain_playwright_thirdparty.py URL CSV_FILE USERNAME PASSWORD
+python -m bench.plain_playwright_thirdparty URL CSV_FILE USERNAME PASSWORD   (from the repository root)
 Written the way a developer would after reading the page: its exact labels (typographic apostrophe, " :").
 """
 

@@ -1,6 +1,6 @@
 """The limit of filling a whole form at once: a hand-written Playwright script that knows this one form.
 
-python bench/plain_playwright_whole_form.py URL CSV_FILE
+python -m bench.plain_playwright_whole_form URL CSV_FILE   (from the repository root)
 
 One script in the page sets every field of a record (firing the input and change events the page listens to,
 as `fill_form` does), a real click submits, the record's number is read. Nothing is checked: no field missing,
