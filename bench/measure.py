@@ -7,6 +7,7 @@ shares the pages several processes map between them (RSS would count Chromium's 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 import threading
@@ -45,6 +46,7 @@ class _Sampler:
         self.cpu: dict[int, float] = {}
         self.peak_browser = self.peak_root = self.peak_tree = 0
         self.samples: list[tuple[int, float]] = []
+        self.seen: dict[int, psutil.Process] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -62,6 +64,7 @@ class _Sampler:
             return
         tree = browser = 0
         for process in processes:
+            self.seen.setdefault(process.pid, process)
             try:
                 with process.oneshot():
                     times = process.cpu_times()
@@ -83,6 +86,21 @@ class _Sampler:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+    def end_leftovers(self) -> int:
+        """End the processes of the tree that outlived its root (a browser its driver did not close, re-parented
+        away from the tree): they would burn the next run's CPU and memory. How many there were."""
+        # is_running() also tells a process from a later one given the same pid
+        running = [p for p in self.seen.values() if p.pid != self.root.pid and p.is_running()]
+        _ended, left = psutil.wait_procs(running, timeout=2)  # a browser's helpers end just after it
+        for process in left:
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
+        _ended, stubborn = psutil.wait_procs(left, timeout=5)
+        for process in stubborn:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        return len(left)
 
 
 def measure(
@@ -107,7 +125,10 @@ def measure(
             raise
         finally:
             sampler.stop()
-        seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            left = sampler.end_leftovers()
+        if left:
+            print(f"   … {left} process(es) of {list(command)[:2]} outlived it: ended", flush=True)
         output.seek(0)
         text = output.read().decode(errors="replace")
     if process.returncode != 0:

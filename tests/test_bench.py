@@ -3,6 +3,7 @@ the next `make bench`. Only the cheap parts run (the excel benchmark's measuring
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,35 @@ class TestMeasure:
         assert measured.cpu_seconds >= 0.3
         assert measured.output.strip() == "done"
         assert measured.peak_root_mb > 0 and measured.load_start >= 0
+
+    def test_a_process_left_behind_by_the_run_is_ended(self, tmp_path: Path) -> None:
+        import os
+        import sys
+
+        import psutil
+
+        from bench.measure import measure
+
+        # A child in a session of its own, as a browser its driver failed to close: it outlives the run.
+        script = (
+            "import subprocess, sys, time\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],"
+            " start_new_session=True)\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(1.0)\n"
+        )
+        measured = measure([sys.executable, "-c", script], dict(os.environ), tmp_path)
+        child = int(measured.output.split()[0])
+        try:
+            survivor = psutil.Process(child)
+        except psutil.NoSuchProcess:
+            return  # ended, and already reaped
+        try:
+            # Ended (a zombie until its parent, gone, is replaced by init, which reaps it) or gone.
+            assert not survivor.is_running() or survivor.status() == psutil.STATUS_ZOMBIE
+        finally:
+            with contextlib.suppress(psutil.Error):
+                survivor.kill()
 
     def test_a_failed_run_is_no_figure(self, tmp_path: Path) -> None:
         import os
