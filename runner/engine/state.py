@@ -113,14 +113,9 @@ def step_ref(path: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
-_NEVER_STREAMED = (str, bytes, bytearray, list, tuple, dict, int, float, type(None))
-
-
 def is_streamed(value: Any) -> bool:
     """Whether `value` is a collection read anew at each pass (e.g. the rows `excel.read_rows` streams), that
     holds no more than a few of its elements at once: it has a length and can be gone through several times."""
-    if isinstance(value, _NEVER_STREAMED):  # the usual values: no slow check of the abstract classes
-        return False
     return (
         isinstance(value, Sized)
         and isinstance(value, Iterable)
@@ -167,10 +162,7 @@ def loggable_params(
 def _compact(value: Any) -> Any:
     """Parameter groups (e.g. how an element is found) as the few fields the workflow gave."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
-        if any(isinstance(field, list | tuple | dict) for _, field in fields):  # copied deep, as records need
-            fields = list(dataclasses.asdict(value).items())
-        return {name: _compact(field) for name, field in fields if field not in (None, False)}
+        return {k: v for k, v in dataclasses.asdict(value).items() if v not in (None, False)}
     return value
 
 
