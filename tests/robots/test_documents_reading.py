@@ -440,6 +440,71 @@ class TestTheReadingProcess:
             robot.kill()
             robot.wait()
 
+    def test_a_process_grown_by_earlier_documents_still_refuses_one_over_the_memory_limit(
+        self, tmp_path: Path
+    ) -> None:
+        # The 10 000-page PDF grows the reading process to ~180 MB; the image then needs the OCR's numpy, whose
+        # OpenBLAS exits the process (instead of raising) when its buffers do not fit under the bound.
+        writer = PdfWriter()
+        for _ in range(10_000):
+            writer.add_blank_page(595, 842)
+        writer.write(tmp_path / "annexes.pdf")
+        big = tmp_path / "affiche.png"
+        Image.new("RGB", (6300, 6300), (255, 255, 255)).save(big)
+        reader = DocumentReader()
+        try:
+            with pytest.raises(BusinessError, match="more than the limit of 500"):
+                reader.read(tmp_path / "annexes.pdf")
+            with pytest.raises(BusinessError, match=r"affiche\.png needs more than 256 MB of memory"):
+                reader.read(big, ReadingLimits(memory_mb=256))
+        finally:
+            reader.close()
+
+    @pytest.mark.parametrize("earlier", [0, 1], ids=["fresh", "after-a-document"])
+    def test_a_process_killed_while_reading_is_refused_only_when_it_was_fresh(
+        self, corpus: list[SampleDocument], earlier: int
+    ) -> None:
+        import signal
+        import threading
+
+        import psutil
+
+        from tests.waiting import wait_until
+
+        scan, text = _of_kind(corpus, "scanned pdf")[0], _of_kind(corpus, "pdf")[0]
+        reader = DocumentReader()
+        outcome: list[object] = []
+        try:
+            for _ in range(earlier):
+                assert text.reference in reader.read(text.path).text
+
+            def read() -> None:
+                try:
+                    outcome.append(reader.read(scan.path, ReadingLimits(dpi=OCR_DPI)))
+                except ApplicationError as error:
+                    outcome.append(error)
+
+            reading = threading.Thread(target=read)
+            reading.start()
+            tesseract = wait_until(
+                lambda: next(
+                    (p for p in psutil.Process().children(recursive=True) if p.name() == "tesseract"), None
+                ),
+                timeout=60,
+            )
+            worker = tesseract.parent()
+            assert worker is not None and "robots.kit.reading.worker" in " ".join(worker.cmdline())
+            worker.send_signal(signal.SIGKILL)  # once: a second reading process is not killed
+            reading.join(timeout=120)
+        finally:
+            reader.close()
+        if earlier:  # read again in a fresh process: what killed the first may have been its history
+            assert not isinstance(outcome[0], ApplicationError), outcome[0]
+            assert scan.reference in outcome[0].text  # type: ignore[attr-defined]
+        else:
+            assert isinstance(outcome[0], ApplicationError)
+            assert outcome[0].message == f"the process reading {scan.path.name} stopped unexpectedly"
+
 
 def test_the_memory_limit_met_in_a_library_s_own_words_is_a_memory_refusal() -> None:
     import errno

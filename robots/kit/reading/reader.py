@@ -3,7 +3,10 @@
 A hostile document (a PDF whose pages loop, a zip bomb, an image of a billion pixels) must neither hang a run nor
 eat the machine's memory. So documents are read by a child process (`worker.py`) that is started once and reused:
 its address space is bounded, and it is killed (with Tesseract if it runs) when a document takes longer than its
-time limit; the next document starts a fresh one. Plain text files (.txt, .md, .csv) are read here: a bounded
+time limit; the next document starts a fresh one. A reading process that dies without an answer after it served
+other documents is given the document again in a fresh process: what killed it may be its own history (a process grown
+by earlier documents meets its bound inside a library that exits instead of raising, as OpenBLAS does); a fresh
+process that dies too makes the document refused. Plain text files (.txt, .md, .csv) are read here: a bounded
 number of bytes decoded is all it takes, and a process per file would cost more than the reading. Reads are one at a time (a lock), so robots of parallel lanes
 may share one reader: `shared_reader(context)` gives the run's.
 """
@@ -35,6 +38,7 @@ class DocumentReader:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
+        self._served = 0  # documents the current reading process answered
 
     def read(self, path: Path, limits: ReadingLimits | None = None) -> DocumentText:
         """The text of `path`; a `BusinessError` (or `ApplicationError` for a timeout) naming it when it cannot be read."""
@@ -48,6 +52,14 @@ class DocumentReader:
             raise refusal_error(refusal, path.name) from None
 
     def _ask(self, path: Path, limits: ReadingLimits) -> dict[str, Any]:
+        try:
+            return self._ask_once(path, limits)
+        except Refusal as refusal:
+            if refusal.code != "stopped" or refusal.details.get("served", 0) == 0:
+                raise
+        return self._ask_once(path, limits)  # in a fresh process (the one that died was stopped)
+
+    def _ask_once(self, path: Path, limits: ReadingLimits) -> dict[str, Any]:
         request = json.dumps({"path": str(path.resolve()), "limits": limits.to_dict()}).encode() + b"\n"
         process = self._started()
         try:
@@ -65,8 +77,10 @@ class DocumentReader:
             raise Refusal("timeout", {"seconds": limits.seconds})
         line = output.readline()
         if not line:
+            served = self._served
             code = self._stop()
-            raise Refusal("stopped", {"reason": f"exit code {code}"})
+            raise Refusal("stopped", {"reason": f"exit code {code}", "served": served})
+        self._served += 1
         reply: dict[str, Any] = json.loads(line)
         if "refusal" in reply:
             if reply["refusal"]["code"] == "memory":
@@ -81,8 +95,10 @@ class DocumentReader:
 
     def _started(self) -> subprocess.Popen[bytes]:
         if self._process is None or self._process.poll() is not None:
-            # One OCR thread: the machine's cores belong to the run's lanes, and threads would blur the memory bound.
-            environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+            # One OCR thread: the machine's cores belong to the run's lanes, and threads would blur the memory bound
+            # (OpenBLAS, loaded with numpy by the OCR, reserves buffers per thread: 126 MB of address space for two).
+            environment = {**os.environ, "OMP_THREAD_LIMIT": "1", "OPENBLAS_NUM_THREADS": "1"}
+            self._served = 0
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "robots.kit.reading.worker"],
                 stdin=subprocess.PIPE,
