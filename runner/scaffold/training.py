@@ -22,7 +22,6 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from robots.kit import ConfigurationError, _
-from runner.engine import secret_variable
 
 if TYPE_CHECKING:
     from tests.mock_intranet import MockIntranet
@@ -45,6 +44,8 @@ class TrainingSecret:
 
     @property
     def variable(self) -> str:
+        from runner.engine import secret_variable  # the engine, not needed to start `robo` (its --help)
+
         return secret_variable(self.name)
 
 
