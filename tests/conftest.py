@@ -32,13 +32,24 @@ STORES = ["sqlite", "postgresql"]
 os.environ["ROBO_LANG"] = "en"
 
 
+# Session-scoped fixtures that take tens of seconds to build (real runs): the tests that use them, whatever their
+# module, go to one worker, which builds it once (else each worker running one of them builds its own).
+BUILT_ONCE = ("console_world",)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups (else it sees none)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make test` runs the tests on two pytest-xdist workers (`--dist loadgroup`): the tests of a module that share
+    """`make test` runs the tests on pytest-xdist workers (`--dist loadgroup`): the tests of a module that share
     a module-scoped fixture go to one worker as a group, and so do the tests that share one parameter of a
-    parametrized session-scoped fixture (a server per parameter), so that each is built once, not once per worker."""
+    parametrized session-scoped fixture (a server per parameter), so that each is built once, not once per worker;
+    the tests that use a fixture of `BUILT_ONCE` form one group across their modules."""
     for item in items:
         info = getattr(item, "_fixtureinfo", None)
         if info is None:
+            continue
+        once = [name for name in BUILT_ONCE if name in info.name2fixturedefs]
+        if once:
+            item.add_marker(pytest.mark.xdist_group("|".join(once)))
             continue
         shared = [
             (name, definition.scope)
