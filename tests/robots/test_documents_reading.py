@@ -486,14 +486,19 @@ class TestTheReadingProcess:
 
             reading = threading.Thread(target=read)
             reading.start()
-            tesseract = wait_until(
-                lambda: next(
-                    (p for p in psutil.Process().children(recursive=True) if p.name() == "tesseract"), None
-                ),
-                timeout=60,
-            )
-            worker = tesseract.parent()
-            assert worker is not None and "robots.kit.reading.worker" in " ".join(worker.cmdline())
+
+            def reading_worker() -> psutil.Process | None:
+                """The reading process once its Tesseract reads the page (not pytesseract's `--version` probe)."""
+                for process in psutil.Process().children(recursive=True):
+                    try:
+                        if process.name() == "tesseract" and "--version" not in process.cmdline():
+                            return process.parent()
+                    except psutil.NoSuchProcess:  # ended meanwhile
+                        continue
+                return None
+
+            worker = wait_until(reading_worker, timeout=60)
+            assert "robots.kit.reading.worker" in " ".join(worker.cmdline())
             worker.send_signal(signal.SIGKILL)  # once: a second reading process is not killed
             reading.join(timeout=120)
         finally:

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
@@ -52,14 +53,19 @@ class DocumentReader:
             raise refusal_error(refusal, path.name) from None
 
     def _ask(self, path: Path, limits: ReadingLimits) -> dict[str, Any]:
+        started = time.monotonic()
         try:
-            return self._ask_once(path, limits)
+            return self._ask_once(path, limits, limits.seconds)
         except Refusal as refusal:
             if refusal.code != "stopped" or refusal.details.get("served", 0) == 0:
                 raise
-        return self._ask_once(path, limits)  # in a fresh process (the one that died was stopped)
+        # In a fresh process (the one that died was stopped), within what is left of the document's time limit.
+        left = limits.seconds - (time.monotonic() - started)
+        if left <= 0:
+            raise Refusal("timeout", {"seconds": limits.seconds})
+        return self._ask_once(path, limits, left)
 
-    def _ask_once(self, path: Path, limits: ReadingLimits) -> dict[str, Any]:
+    def _ask_once(self, path: Path, limits: ReadingLimits, seconds: float) -> dict[str, Any]:
         request = json.dumps({"path": str(path.resolve()), "limits": limits.to_dict()}).encode() + b"\n"
         process = self._started()
         try:
@@ -71,7 +77,7 @@ class DocumentReader:
             self._pipe(process.stdin).write(request)
             self._pipe(process.stdin).flush()
         output = self._pipe(process.stdout)
-        ready, _writable, _errors = select.select([output], [], [], limits.seconds)
+        ready, _writable, _errors = select.select([output], [], [], seconds)
         if not ready:
             self._stop()
             raise Refusal("timeout", {"seconds": limits.seconds})
@@ -114,8 +120,12 @@ class DocumentReader:
         process, self._process = self._process, None
         if process is None:
             return None
-        if process.poll() is None:
-            with suppress(ProcessLookupError):
+        if (
+            process.returncode is None
+        ):  # not reaped yet, so its pid cannot be anyone else's: kill its group even
+            with suppress(
+                ProcessLookupError
+            ):  # when it died first (a Tesseract it started would be left running)
                 os.killpg(process.pid, signal.SIGKILL)
         code = process.wait()
         for stream in (process.stdin, process.stdout):
