@@ -57,7 +57,9 @@ class DocumentReader:
         try:
             return self._ask_once(path, limits, limits.seconds)
         except Refusal as refusal:
-            if refusal.code != "stopped" or refusal.details.get("served", 0) == 0:
+            if (
+                refusal.code != "stopped" or self._served == 0
+            ):  # the dead process's count (reset at the next start)
                 raise
         # In a fresh process (the one that died was stopped), within what is left of the document's time limit.
         left = limits.seconds - (time.monotonic() - started)
@@ -83,9 +85,8 @@ class DocumentReader:
             raise Refusal("timeout", {"seconds": limits.seconds})
         line = output.readline()
         if not line:
-            served = self._served
             code = self._stop()
-            raise Refusal("stopped", {"reason": f"exit code {code}", "served": served})
+            raise Refusal("stopped", {"reason": f"exit code {code}"})
         self._served += 1
         reply: dict[str, Any] = json.loads(line)
         if "refusal" in reply:
@@ -120,12 +121,10 @@ class DocumentReader:
         process, self._process = self._process, None
         if process is None:
             return None
-        if (
-            process.returncode is None
-        ):  # not reaped yet, so its pid cannot be anyone else's: kill its group even
-            with suppress(
-                ProcessLookupError
-            ):  # when it died first (a Tesseract it started would be left running)
+        # Not reaped yet, so its pid cannot be anyone else's: its group is killed even when it died first (a
+        # Tesseract it started would be left running).
+        if process.returncode is None:
+            with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
         code = process.wait()
         for stream in (process.stdin, process.stdout):
