@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from robots.kit import (
     KIND_WORDS,
@@ -46,6 +47,9 @@ from runner.review.failure_groups import error_signature
 from runner.review.item_digest import ItemDigest, digest_items
 from runner.review.liveness import reported
 from runner.review.run_log import Artifact, FailedStep, LogFacts, Session, StepStats, read_run_log
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 REPORT_NAME = "report.html"
 MAX_ITEM_ROWS = 2_000  # a page that opens in well under 3 s; all of them: `robo runs show RUN --format json`
@@ -439,6 +443,13 @@ def gather(store: RunStore, run_id: str) -> ReportData:
 
 def render(data: ReportData) -> str:
     """The report's HTML, from the template beside this module (autoescaped: page texts are data, not markup)."""
+    return _templates().get_template("report.html.j2").render(report=data)
+
+
+@cache
+def _templates() -> Environment:
+    """The report's Jinja environment, made once per process: compiling the template costs more than rendering
+    it (~60 ms), paid by every run. Its texts are translated at rendering, in the language of that moment."""
     environment = page_templates("runner.review")
     environment.filters["duration"] = _duration
     environment.filters["size"] = _size
@@ -449,7 +460,7 @@ def render(data: ReportData) -> str:
     environment.globals["run_status_text"] = STATUS_TEXT
     environment.globals["kind_words"] = KIND_WORDS
     environment.globals["ItemStatus"] = ItemStatus
-    return environment.get_template("report.html.j2").render(report=data)
+    return environment
 
 
 def write_report(store: RunStore, run_id: str, path: Path | None = None) -> Path:
