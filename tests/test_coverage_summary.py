@@ -56,3 +56,15 @@ def test_a_missing_report_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[
     (tmp_path / "coverage.json").write_text(json.dumps(REPORT), encoding="utf-8")
     assert main([str(tmp_path / "coverage.json")]) == 0
     assert "runner/engine" in capsys.readouterr().out
+
+
+def test_a_report_of_the_tests_own_processes_says_so_and_flags_no_package(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "coverage.json").write_text(json.dumps(REPORT), encoding="utf-8")
+    assert main(["--tests-only", str(tmp_path / "coverage.json")]) == 0
+    out = capsys.readouterr().out
+    assert "in the tests' own processes" in out and "make coverage" in out
+    assert "under 80" not in out and "50.0%" in out
+    assert main([str(tmp_path / "coverage.json")]) == 0
+    assert "(under 80 %)" in capsys.readouterr().out

@@ -448,18 +448,17 @@ def render(data: ReportData) -> str:
 
 @cache
 def _templates() -> Environment:
-    """The report's Jinja environment, made once per process: compiling the template costs more than rendering
-    it (~60 ms), paid by every run. Its texts are translated at rendering, in the language of that moment."""
+    """The report's Jinja environment, once per process: compiling costs more than rendering (~60 ms per run)."""
     environment = page_templates("runner.review")
-    environment.filters["duration"] = _duration
-    environment.filters["size"] = _size
-    environment.filters["moment"] = _moment
-    environment.filters["number"] = format_number
-    environment.filters["translated"] = _
-    environment.globals["item_status_text"] = ITEM_STATUS_TEXT
-    environment.globals["run_status_text"] = STATUS_TEXT
-    environment.globals["kind_words"] = KIND_WORDS
-    environment.globals["ItemStatus"] = ItemStatus
+    environment.filters.update(
+        duration=_duration, size=_size, moment=_moment, number=format_number, translated=_
+    )
+    environment.globals.update(
+        item_status_text=ITEM_STATUS_TEXT,
+        run_status_text=STATUS_TEXT,
+        kind_words=KIND_WORDS,
+        ItemStatus=ItemStatus,
+    )
     return environment
 
 
