@@ -139,7 +139,8 @@ def is_new(connection: Connection, migrations: Migrations) -> bool:
 def create_at_head(connection: Connection, migrations: Migrations) -> None:
     """A new database's tables made at once from the code's, stamped with the newest revision: what running every
     migration gives (tests/record/test_store_migrations.py compares the two), without loading Alembic. Most
-    databases are new ones (a first run, each test), and Alembic's import and migrations cost ~0.3 s there."""
+    databases are new ones (a first run, each test), and Alembic's import and migrations cost ~0.3 s there. Only
+    tables are made here: a migration that adds rows, views or triggers must have them made here too."""
     migrations.metadata.create_all(connection)
     version = Table(
         migrations.version_table,

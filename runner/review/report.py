@@ -443,12 +443,12 @@ def gather(store: RunStore, run_id: str) -> ReportData:
 
 def render(data: ReportData) -> str:
     """The report's HTML, from the template beside this module (autoescaped: page texts are data, not markup)."""
-    return _templates().get_template("report.html.j2").render(report=data)
+    return _templates(current_language()).get_template("report.html.j2").render(report=data)
 
 
 @cache
-def _templates() -> Environment:
-    """The report's Jinja environment, once per process: compiling costs more than rendering (~60 ms per run)."""
+def _templates(_language: str) -> Environment:
+    """The report's templates, compiled once per language (~60 ms a run; Jinja may translate a literal then)."""
     environment = page_templates("runner.review")
     environment.filters.update(
         duration=_duration, size=_size, moment=_moment, number=format_number, translated=_

@@ -79,33 +79,55 @@ def migrate_one_by_one(url: str) -> None:
 
 
 def described(url: str) -> dict[str, object]:
-    """Every table of the database as the database describes it: columns, keys, indexes, constraints."""
+    """Every table of the database as the database describes it: columns (types in its own dialect), keys and their
+    names, indexes, unique, check and foreign key constraints."""
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
             inspector = inspect(connection)
-            return {
-                table: {
+
+            def described_table(table: str) -> dict[str, object]:
+                key = inspector.get_pk_constraint(table)
+                return {
                     "columns": sorted(
-                        (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                        (
+                            c["name"],
+                            c["type"].compile(dialect=engine.dialect),
+                            c["nullable"],
+                            str(c.get("default")),
+                        )
                         for c in inspector.get_columns(table)
                     ),
-                    "primary key": inspector.get_pk_constraint(table)["constrained_columns"],
+                    "primary key": (key["name"], key["constrained_columns"]),
                     "indexes": sorted(
-                        (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                        (
+                            i["name"],
+                            tuple(i["column_names"]),
+                            bool(i["unique"]),
+                            str(i.get("dialect_options")),
+                        )
                         for i in inspector.get_indexes(table)
                     ),
                     "unique": sorted(
                         (u["name"] or "", tuple(u["column_names"]))
                         for u in inspector.get_unique_constraints(table)
                     ),
+                    "checks": sorted(
+                        (c["name"] or "", c["sqltext"]) for c in inspector.get_check_constraints(table)
+                    ),
                     "foreign keys": sorted(
-                        (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                        (
+                            f["name"] or "",
+                            tuple(f["constrained_columns"]),
+                            f["referred_table"],
+                            tuple(f["referred_columns"]),
+                            str(f.get("options")),
+                        )
                         for f in inspector.get_foreign_keys(table)
                     ),
                 }
-                for table in sorted(inspector.get_table_names())
-            }
+
+            return {table: described_table(table) for table in sorted(inspector.get_table_names())}
     finally:
         engine.dispose()
 
@@ -131,23 +153,27 @@ def test_a_new_database_made_at_once_is_the_one_every_migration_makes(
         other = f"sqlite:///{tmp_path / 'migrated.db'}"
     else:
         server = request.getfixturevalue("postgres_server")
-        other = server.url(server.create_database())
+        name = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(name))
+        other = server.url(name)
     open_both(store_url)
     migrate_one_by_one(other)
-    open_both(
-        other
-    )  # at the newest revision: only what opening adds beside the migrations (APScheduler's table)
+    # at the newest revision: opening adds only what lies beside the migrations (APScheduler's table)
+    open_both(other)
     assert versions(store_url) == versions(other) == ["0007", "0001"]
     assert described(store_url) == described(other)
     if store_url.startswith("sqlite"):
+        new = f"sqlite:///{tmp_path / 'new.db'}"
+        script = (
+            f"import sys; from runner.record import RunStore; RunStore({other!r}).close(); RunStore({new!r}).close(); "
+            "print('alembic' in sys.modules)"
+        )
         loaded = subprocess.run(
-            [sys.executable, "-c", (f"import sys; from runner.record import RunStore; RunStore({other!r}).close(); "
-             f"RunStore({store_url.replace('robo.db', 'new.db')!r}).close(); print('alembic' in sys.modules)")],
-            cwd=ROOT, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        assert (
-            loaded.stdout.strip() == "False"
-        )  # neither a new database nor one at the newest revision loads it
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+        )
+        # neither a new database nor one at the newest revision loads Alembic; the new one is at the newest
+        assert loaded.stdout.strip() == "False"
+        assert versions(new) == ["0007", None]
 
 
 def test_the_comparison_sees_a_table_the_migrations_lack(store_url: str) -> None:
