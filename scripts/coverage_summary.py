@@ -17,6 +17,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+TESTS_ONLY = (
+    ", in the tests' own processes (`make coverage` measures the robo processes\nthey start too, and flags the "
+    "packages under the bar)"
+)
 NOTE_BELOW = 80.0  # the issue's bar: a package under it needs a note saying why
 
 
@@ -72,13 +76,7 @@ def main(arguments: list[str]) -> int:
     if not path.exists():
         print(f"{path}: no coverage report (run pytest with --cov --cov-report=json:{path})", file=sys.stderr)
         return 1
-    if tests_only:
-        print(
-            "\nBranch coverage per package, in the tests' own processes (`make coverage` measures the robo processes"
-        )
-        print("they start too, and flags the packages under the bar)")
-    else:
-        print("\nBranch coverage per package")
+    print("\nBranch coverage per package" + (TESTS_ONLY if tests_only else ""))
     print("\n".join(table(per_package(json.loads(path.read_text(encoding="utf-8"))), flag=not tests_only)))
     return 0
 

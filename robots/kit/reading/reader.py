@@ -57,9 +57,9 @@ class DocumentReader:
         try:
             return self._ask_once(path, limits, limits.seconds)
         except Refusal as refusal:
-            if (
-                refusal.code != "stopped" or self._served == 0
-            ):  # the dead process's count (reset at the next start)
+            # A fresh process that died is no reason to try again (`_served`: the dead process's count, reset at
+            # the next start).
+            if refusal.code != "stopped" or self._served == 0:
                 raise
         # In a fresh process (the one that died was stopped), within what is left of the document's time limit.
         left = limits.seconds - (time.monotonic() - started)
