@@ -230,9 +230,11 @@ steps:
         assert outcome.status == "succeeded"
         assert sorted(value for _, value in probe.calls) == list(range(20))
         assert sorted(int(e.key) for e in recorder.of("item_finished")) == list(range(20))
-        assert {e.lane for e in recorder.of("item_finished")} <= {1, 2, 3, 4}
-        assert probe.created == 4
-        assert probe.closed == 4
+        lanes = {e.lane for e in recorder.of("item_finished")}
+        assert lanes <= {1, 2, 3, 4}
+        # A lane makes its robot when it takes its first item: one that the others beat to every item makes none.
+        assert probe.created == len(lanes)
+        assert probe.closed == probe.created
 
 
 class TestTry:
