@@ -39,7 +39,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 # Optional packages: asked for only when this machine's package lists offer them, and never fatal.
 optional_wanted() {
   command -v chromium-headless-shell >/dev/null 2>&1 && return 0
-  apt-cache policy chromium-headless-shell 2>/dev/null | grep -q 'Candidate: [0-9]' && echo chromium-headless-shell
+  # (not grep -q: apt-cache would die of SIGPIPE and pipefail make the package look unavailable)
+  apt-cache policy chromium-headless-shell 2>/dev/null | grep 'Candidate: [0-9]' >/dev/null && echo chromium-headless-shell
   return 0
 }
 mapfile -t optional < <(optional_wanted)
