@@ -22,6 +22,7 @@ from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, Bot
 from tests.mock_intranet.accounts import TEST_TOKEN_HEADER
 from tests.mock_intranet.sample_data import generate_cases, write_xlsx
+from tests.running import robo_process
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -82,15 +83,7 @@ steps:
 
 
 def robo(*args: str, logs: Path, environ: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args, "--logs", str(logs)],
-        cwd=ROOT,
-        env={**os.environ, **(environ or SECRETS), "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return robo_process(*args, "--logs", str(logs), cwd=ROOT, environ=environ or SECRETS, timeout=600)
 
 
 def statuses(logs: Path) -> tuple[str, dict[str, str]]:

@@ -15,6 +15,7 @@ from runner.events import ItemStatus
 from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, Bot
 from tests.mock_intranet.sample_data import SampleCase, generate_cases, write_xlsx
+from tests.running import robo_process
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -84,15 +85,7 @@ steps:
 
 
 def robo(*args: str, logs: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args, "--logs", str(logs)],
-        cwd=ROOT,
-        env={**os.environ, **SECRETS, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return robo_process(*args, "--logs", str(logs), cwd=ROOT, environ=SECRETS, timeout=600)
 
 
 class Scene:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from typing import Any
 from runner.recorder import RecordedWorkflow, RecordingRequest, record
 from tests.mock_intranet.accounts import DEFAULT_ACCOUNT
 from tests.mock_intranet.sample_data import SampleCase
+from tests.running import robo_process
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = DEFAULT_ACCOUNT.password
@@ -71,12 +70,4 @@ async def fill_case(page: Any, case: SampleCase) -> None:
 
 def robo(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`robo` in a process of its own, as a person runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return robo_process(*args, cwd=ROOT, environ=env, timeout=300)

@@ -10,7 +10,6 @@ import logging
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +28,7 @@ from runner.schedule import (
 )
 from runner.schedule.database import fire_key
 from tests.mock_intranet.fixtures import SmtpEndpoint
+from tests.running import robo_process
 from tests.schedule.test_notify import smtp_environ
 from tests.schedule.test_service import Harness
 from tests.waiting import wait_until
@@ -150,15 +150,11 @@ class TestNotification:
 
 def robo(*args: str, language: str) -> subprocess.CompletedProcess[str]:
     """`robo` in a process whose language comes from `LANG` only, people's zone being Paris."""
-    env = {name: value for name, value in os.environ.items() if name not in LANGUAGE_VARIABLES}
-    env.update(LANG=LOCALES[language], ROBO_TIMEZONE="Europe/Paris", PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "runner.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
+    return robo_process(
+        *args,
+        cwd=ROOT,
+        without=LANGUAGE_VARIABLES,
+        environ={"LANG": LOCALES[language], "ROBO_TIMEZONE": "Europe/Paris"},
     )
 
 
