@@ -24,6 +24,7 @@ from runner.events import (
     ItemStarted,
     ItemStatus,
     LogMessage,
+    left_behind_message,
     to_check_hint,
     to_check_message,
 )
@@ -198,6 +199,29 @@ class ItemRunner:
                 StepFailure(step, BusinessError(message, hint=to_check_hint(self._host.run_id, key)), key)
             )
         return outcome
+
+    def left_behind(
+        self, step: ForEachStep, loop: str, keys: list[str], parent: str | None, lane: Lane
+    ) -> None:
+        """Once the loop went through its items: those an earlier session left in progress that it no longer has
+        (and theirs, in loops inside them) are left for a person to check, not in progress forever."""
+        for place, key, previous in self._host.item_gate.left_behind(loop, keys, parent):
+            touched = previous.touched
+            message = left_behind_message(key, touched[-1] if touched else None)
+            self._host.counters.add("items_to_check")
+            outcome = {
+                **(previous.outcome or {}),
+                "key": key,
+                "status": str(ItemStatus.TO_CHECK),
+                "error": message,
+            }
+            self._item_finished(
+                place, key, previous.position, ItemStatus.TO_CHECK, 0.0, lane, message, outcome
+            )
+            with self._host.counters._lock:
+                self._host.item_failures.append(
+                    StepFailure(step, BusinessError(message, hint=to_check_hint(self._host.run_id, key)), key)
+                )
 
     def _entered_before(self, step: ForEachStep, loop: str, key: str) -> EarlierEntry | None:
         """Another run of the workflow entered the item: with `already_done` steps, they check it first.

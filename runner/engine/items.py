@@ -15,15 +15,19 @@ The rules a resumed run (`robo run --resume`, `robo runs retry`) follows for eac
 - touched (a change started or done, whatever the item's failed status): never redone blindly. With the loop's
   `already_done` steps it is checked first; without them it is `to_check` ("entered? check KEY …"), left as is
   until a person marks it (`robo runs mark RUN KEY --done|--redo`) or the resume is forced (`--force`);
-- interrupted or failed before any change: done again, after the `already_done` check for one interrupted.
+- interrupted or failed before any change: done again, after the `already_done` check for one interrupted;
+- interrupted, and no longer among the loop's items once the resumed loop has gone through them (a mail the
+  earlier session moved out of the folder the loop reads, just before it was killed): `to_check`, since nothing
+  can tell how far it went (`ItemGate.left_behind`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from runner.events import Effect, effects_of, touching
+from runner.events import Effect, ItemStatus, effects_of, touching
 
 
 class StoredItems(Protocol):
@@ -47,6 +51,8 @@ class PreviousItem:
     status: str
     outcome: dict[str, Any] | None
     effects: tuple[Effect, ...] = ()
+    position: int = field(default=0, compare=False)
+    """Where the item was in its loop's list (kept when it is left to check after the list lost it)."""
 
     @property
     def touched(self) -> list[Effect]:
@@ -74,6 +80,14 @@ class ItemGate:
     def entered_before(self, loop: str, key: str) -> EarlierEntry | None:
         """Whether another run of the workflow started a change for the item (the latest such run)."""
         return None
+
+    def left_behind(
+        self, loop: str, keys: Collection[str], parent: str | None
+    ) -> list[tuple[str, str, PreviousItem]]:
+        """The items an earlier session left in progress in `loop` that are not among `keys` (the items the loop
+        went through this time, inside `parent`'s item for a loop in another loop's item), and those it left in
+        progress in loops inside them, as (loop, key, item)."""
+        return []
 
 
 class EarlierRuns(ItemGate):
@@ -104,13 +118,38 @@ class WorkItemLedger(EarlierRuns):
         super().__init__(store, workflow_file, run_id, force=force)
         self._items = {
             (row["loop"], row["key"]): PreviousItem(
-                row["status"], row.get("outcome"), tuple(effects_of(row.get("effects")))
+                row["status"],
+                row.get("outcome"),
+                tuple(effects_of(row.get("effects"))),
+                int(row.get("position") or 0),
             )
             for row in store.run_items(run_id)
         }
 
     def previous(self, loop: str, key: str) -> PreviousItem | None:
         return self._items.get((self._as_stored(loop), self._as_stored(key)))
+
+    def left_behind(
+        self, loop: str, keys: Collection[str], parent: str | None
+    ) -> list[tuple[str, str, PreviousItem]]:
+        stored_loop = self._as_stored(loop)
+        seen = {self._as_stored(key) for key in keys}
+        prefix = "" if parent is None else self._as_stored(f"{parent}/")
+        unfinished = [
+            (place, key, item)
+            for (place, key), item in self._items.items()
+            if item.status == ItemStatus.IN_PROGRESS
+        ]
+        left = {
+            key
+            for place, key, _item in unfinished
+            if place == stored_loop and key.startswith(prefix) and key not in seen
+        }
+        return [
+            (place, key, item)
+            for place, key, item in unfinished
+            if (place == stored_loop and key in left) or any(key.startswith(f"{outer}/") for outer in left)
+        ]
 
     def counts(self) -> dict[str, int]:
         totals: dict[str, int] = {}

@@ -143,6 +143,8 @@ class LoopRunner:
                     step, value, index, total, lane_scope, lane, loop, keys[index]
                 )
                 self._note_item(step, streak, outcomes[index])
+        if distributed is None:
+            self._items.left_behind(step, loop, keys, item, lane)
         if step.save:
             scope[step.save] = [outcome for outcome in outcomes if outcome is not None]
 

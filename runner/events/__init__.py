@@ -1,6 +1,14 @@
 """What a run emits: events, the statuses of runs and items, and the effects items had on the world."""
 
-from runner.events.effects import Effect, EffectState, effects_of, to_check_hint, to_check_message, touching
+from runner.events.effects import (
+    Effect,
+    EffectState,
+    effects_of,
+    left_behind_message,
+    to_check_hint,
+    to_check_message,
+    touching,
+)
 from runner.events.events import (
     ArtifactSaved,
     Event,
@@ -67,6 +75,7 @@ __all__ = [
     "effects_of",
     "is_failed",
     "item_status_text",
+    "left_behind_message",
     "run_status_text",
     "step_status_text",
     "to_check_hint",

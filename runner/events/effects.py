@@ -71,6 +71,22 @@ def to_check_message(key: str, effect: Effect | None) -> str:
     ).format(key=key, step=effect.name)
 
 
+def left_behind_message(key: str, effect: Effect | None) -> str:
+    """What a person reads about an item an earlier session left in progress and the resumed loop no longer has."""
+    from robots.kit import _
+
+    if effect is None:
+        return _(
+            "check {key}: the run was interrupted while doing it, and it is no longer among the loop's items (it"
+            " may have been finished, or moved away, just before), so it is not done again"
+        ).format(key=key)
+    return _(
+        "check {key}: the run was interrupted while doing it, after '{step}' had started a change, and it is no"
+        " longer among the loop's items (it may have been finished, or moved away, just before), so it is not"
+        " done again"
+    ).format(key=key, step=effect.name)
+
+
 def to_check_hint(run_id: str, key: str) -> str:
     from robots.kit import _
 

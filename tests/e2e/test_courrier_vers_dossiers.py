@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from runner.events import ExitCode
 from runner.record import RunStore
 from tests.e2e.conftest import ROOT, SECRETS, WORKFLOWS
 from tests.e2e.courrier_entrant import IncomingMail, deliver_courrier
@@ -183,10 +184,11 @@ class Scene:
         lines = (run_dir / "audit.jsonl").read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines]
 
-    def statuses(self, run_id: str) -> dict[str, Any]:
+    def statuses(self, run_id: str) -> dict[str, tuple[str, str | None]]:
+        """Each item's status and error in the run store."""
         store = RunStore(f"sqlite:///{self.logs / 'robo.db'}")
         try:
-            return {row["key"]: row["status"] for row in store.run_items(run_id)}
+            return {row["key"]: (row["status"], row["error"]) for row in store.run_items(run_id)}
         finally:
             store.close()
 
@@ -257,9 +259,14 @@ def test_killed_twice_and_resumed_each_attachment_is_filed_and_uploaded_exactly_
     assert sum(scene.uploaded().values()) < sum(scene.expected_uploads().values())
     # ... and resumed to the end.
     resumed = scene.run("--resume", run_id)
-    assert resumed.returncode == 0, resumed.stderr
+    statuses = scene.statuses(run_id)
+    mails = {mail.message_id: statuses[mail.message_id] for mail in scene.mails}
+    # When the second kill came just after the scan's mail was moved, that mail is no longer in the INBOX the last
+    # session reads: nothing tells how far it went, so it is left to check (it is where it belongs all the same).
+    left = [key for key, (status, _error) in mails.items() if status == "to_check"]
+    assert resumed.returncode == (ExitCode.PARTLY if left else ExitCode.OK), resumed.stderr
     assert scene.uploaded() == scene.expected_uploads()  # each once: none lost, none twice
     assert scene.filed() == scene.expected_files()
     assert scene.mailbox() == scene.expected_mailbox()
-    statuses = scene.statuses(run_id)
-    assert {statuses[mail.message_id] for mail in scene.mails} == {"done"}
+    assert {status for status, _error in mails.values()} <= {"done", "to_check"} and len(left) <= 1
+    assert all("no longer among the loop's items" in (mails[key][1] or "") for key in left)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -537,3 +538,121 @@ class TestASecondRunOfTheSameWorkflow:
         # b is no longer "entered" (the person said it is not): entered again without asking its check.
         assert finished == {"a": ItemStatus.SKIPPED, "b": ItemStatus.DONE, "c": ItemStatus.SKIPPED}
         assert sent(probe) == ["a", "b", "c", "b"]
+
+
+# The list comes from a file, as mails come from a folder: an item done just before a kill may have left it.
+FROM_A_LIST = """
+name: courrier
+steps:
+  - data.read_json: {path: liste.json}
+    save: courriers
+  - for_each: "{{ courriers }}"
+    as: courrier
+    key: courrier.id
+    steps:
+      - probe.submit: {value: "{{ courrier.id }}"}
+      - for_each: "{{ courrier.pieces }}"
+        as: piece
+        key: piece
+        steps:
+          - probe.submit: {value: "{{ courrier.id }}/{{ piece }}"}
+"""
+
+
+class TestAnInterruptedItemNoLongerInTheList:
+    """An item a killed session left in progress, which the resumed loop no longer has (a mail it had moved out of
+    the folder it reads just before the kill), is left to check, not in progress for ever under a run that says
+    it succeeded."""
+
+    @staticmethod
+    def killed_during(tmp_path: Path, run_id: str, keys: dict[str, str | None]) -> None:
+        """The store as a kill leaves it: the run running, each of `keys` in progress, with a change started by the
+        step named (None: none started)."""
+        from sqlalchemy import update
+
+        from runner.record import items, runs
+
+        store = store_of(tmp_path)
+        with store.begin() as connection:
+            connection.execute(update(runs).where(runs.c.id == run_id).values(status="running", pid=0))
+            for key in keys:
+                connection.execute(
+                    update(items)
+                    .where(items.c.run_id == run_id, items.c.key == key)
+                    .values(status="in_progress", effects=None)
+                )
+        for key, step in keys.items():
+            if step is not None:
+                loop = "steps[1].steps[1]" if "/" in key else "steps[1]"
+                effect = Effect(step, "Envoyer", "probe.submit", EffectState.STARTED)
+                store.record_effect(run_id, loop, key, effect)
+        store.close()
+
+    def write(self, tmp_path: Path, mails: dict[str, list[str]]) -> None:
+        rows = [{"id": key, "pieces": pieces} for key, pieces in mails.items()]
+        (tmp_path / "liste.json").write_text(json.dumps(rows), encoding="utf-8")
+
+    def test_it_and_the_items_inside_it_are_to_check_and_the_run_says_so(
+        self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        self.write(tmp_path, {"m1": ["a.pdf"], "m2": ["b.pdf", "c.pdf"], "m3": []})
+        first, _ = run_yaml(FROM_A_LIST)
+        assert first.run_id and first.status == "succeeded"
+        self.killed_during(
+            tmp_path, first.run_id, {"m2": "steps[1].steps[0]", "m2/c.pdf": "steps[1].steps[1].steps[0]"}
+        )
+        self.write(tmp_path, {"m1": ["a.pdf"], "m3": []})  # m2 was moved away just before the kill
+        probe.calls.clear()
+
+        outcome, recorder = resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id)
+
+        assert sent(probe) == []  # m1 and m3 were done; m2 is not in the list any more
+        finished = {e.key: e for e in recorder.of("item_finished")}
+        assert finished["m2"].status == finished["m2/c.pdf"].status == ItemStatus.TO_CHECK
+        assert "check m2: the run was interrupted while doing it, after 'Envoyer' had started a change" in (
+            finished["m2"].error or ""
+        )
+        assert "no longer among the loop's items" in (finished["m2/c.pdf"].error or "")
+        assert outcome.status == "completed_with_errors"
+        stored = items_of(tmp_path, first.run_id)
+        assert {key: row["status"] for key, row in stored.items()} == {
+            "m1": "done",
+            "m1/a.pdf": "done",
+            "m2": "to_check",
+            "m2/b.pdf": "done",
+            "m2/c.pdf": "to_check",
+            "m3": "done",
+        }
+
+    def test_one_interrupted_before_any_change_is_to_check_too(
+        self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        self.write(tmp_path, {"m1": [], "m2": []})
+        first, _ = run_yaml(FROM_A_LIST)
+        assert first.run_id
+        self.killed_during(tmp_path, first.run_id, {"m2": None})
+        self.write(tmp_path, {"m1": []})
+
+        outcome, recorder = resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id)
+
+        finished = {e.key: e for e in recorder.of("item_finished")}
+        assert finished["m2"].status == ItemStatus.TO_CHECK
+        assert (finished["m2"].error or "").startswith(
+            "check m2: the run was interrupted while doing it, and it is"
+        )
+        assert outcome.status == "completed_with_errors"
+
+    def test_one_still_in_the_list_is_done_as_before_and_a_fresh_run_has_none(
+        self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        self.write(tmp_path, {"m1": [], "m2": []})
+        first, _ = run_yaml(FROM_A_LIST)
+        assert first.run_id
+        self.killed_during(tmp_path, first.run_id, {"m2": None})  # interrupted before its change: done again
+        probe.calls.clear()
+
+        outcome, recorder = resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id)
+
+        assert sent(probe) == ["m2"]
+        assert outcome.status == "succeeded"
+        assert all(e.status != ItemStatus.TO_CHECK for e in recorder.of("item_finished"))
