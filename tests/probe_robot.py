@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import concurrent.futures
 import threading
 import time
 from collections.abc import Iterator
@@ -237,56 +236,3 @@ class Probe(Robot):
             count: How many rows.
         """
         return StreamedRows(count)
-
-
-class Relay(Robot):
-    """Test robot that hands its work to a thread of its own and waits for it, as the browser does to its loop."""
-
-    name = "relay"
-    ready: ClassVar[bool] = True
-    """What `runs_in_caller` answers (the browser answers no until its browser runs)."""
-    hooks: ClassVar[list[str]] = []
-
-    def __init__(self, context: RobotContext) -> None:
-        super().__init__(context)
-        self._own = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="relay-own")
-
-    def runs_in_caller(self) -> bool:
-        return Relay.ready
-
-    def _hand(self, seconds: float, own_timeout: float) -> str:
-        """The name of the robot's own thread, after it waited `seconds` (or until its caller gave up)."""
-
-        given_up = threading.Event()
-
-        def work() -> str:
-            given_up.wait(seconds)
-            return threading.current_thread().name
-
-        future = self._own.submit(work)
-        try:
-            finished = self.context.wait(future, own_timeout)
-        except BaseException:
-            given_up.set()  # the work is cancelled, as the browser's coroutine is
-            raise
-        if not finished:
-            given_up.set()
-            raise ApplicationError(f"relay: its own thread did not answer within {own_timeout} s")
-        return future.result()
-
-    @action
-    def threads(self, seconds: Seconds = 0, own_timeout: Seconds = 60) -> list[str]:
-        """The thread the action is called in, then the one its work ran in.
-
-        Args:
-            seconds: How long the work takes.
-            own_timeout: How long the robot itself waits for it.
-        """
-        return [threading.current_thread().name, self._hand(seconds, own_timeout)]
-
-    def item_started(self, key: str) -> None:
-        Relay.hooks.append(threading.current_thread().name)
-        self._hand(float(key), 60)
-
-    def close(self) -> None:
-        self._own.shutdown(wait=False, cancel_futures=True)

@@ -12,13 +12,13 @@ import asyncio
 import concurrent.futures as futures
 import os
 import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from robots.browser.launch import INSTALL_HINT, LAUNCH_ARGS, find_browser
 from robots.browser.light import LIGHT_LAUNCH_ARGS, is_light
-from robots.kit import ApplicationError, ConfigurationError, StepTimeout, _, wait_for
+from robots.kit import ApplicationError, ConfigurationError, StepTimeout, _
 
 T = TypeVar("T")
 LAUNCH_TIMEOUT = 60.0
@@ -79,29 +79,16 @@ class BrowserHost:
                 hint=hint,
             ) from None
 
-    def call(
-        self,
-        coroutine: Coroutine[Any, Any, T],
-        timeout: float,
-        wait: Callable[[futures.Future[Any], float], bool] = wait_for,
-    ) -> T:
-        """Run a coroutine on the host's loop and wait for it; a `StepTimeout` past `timeout` seconds.
-
-        `wait` is a robot context's when a robot calls: it may end early (the engine's watchdog, a cancel). The
-        coroutine is cancelled whenever the wait ends without it.
-        """
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run a coroutine on the host's loop and wait for it; a `StepTimeout` past `timeout` seconds."""
         future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         try:
-            finished = wait(future, timeout)
-        except BaseException:
-            future.cancel()
-            raise
-        if not finished:
+            return future.result(timeout=timeout)
+        except futures.TimeoutError:
             future.cancel()
             raise StepTimeout(
                 _("the browser did not answer within {seconds} s").format(seconds=f"{timeout:g}")
-            )
-        return future.result()
+            ) from None
 
     def new_context(self, options: Mapping[str, Any]) -> Any:
         """A new browser context (its own cookies and storage) with Playwright's `options`."""

@@ -196,7 +196,7 @@ class PageActions(BrowserCore):
             self._context = self._page = self._frame = None
             await self._ensure_page(storage_state=str(source))
 
-        host.call(reopen(), self.default_timeout + MARGIN, self.context.wait)
+        host.call(reopen(), self.default_timeout + MARGIN)
         return True
 
     @action(name="close")

@@ -97,9 +97,7 @@ class BrowserCore(Robot):
         """Run `work(scope)` on the browser's loop; turn any failure into a clear error, with evidence saved."""
         seconds = timeout or self.default_timeout
         host = self._ensure_host()
-        return host.call(
-            self._guarded(doing, work, target, seconds), seconds + MARGIN + 30, self.context.wait
-        )
+        return host.call(self._guarded(doing, work, target, seconds), seconds + MARGIN + 30)
 
     async def _guarded(
         self, doing: str, work: Callable[[Any], Awaitable[T]], target: Target | None, seconds: float
@@ -208,10 +206,6 @@ class BrowserCore(Robot):
             hint=await what_the_page_has(self._page, target)
             or _("the page did not finish loading: check the screenshot in the artifacts"),
         )
-
-    def runs_in_caller(self) -> bool:
-        """Once the browser runs, an action only hands coroutines to its loop and waits for them (`_run`)."""
-        return self._host is not None
 
     def _ensure_host(self) -> BrowserHost:
         if self._host is None:
@@ -336,11 +330,15 @@ class BrowserCore(Robot):
             return
         if ok:
             renew = self._recycler.due()
-            self._host.call(self._tidy_tab(renew), 30 + self.default_timeout + MARGIN, self.context.wait)
+            self._host.call(self._tidy_tab(renew), 30 + self.default_timeout + MARGIN)
         else:
             # Named without the key, which may be built from a secret: the artifact's event names the item.
-            name = f"lane{self.context.lane}-failed-item-trace.zip"
-            self._host.call(self._save_trace(name, _("item {key}").format(key=key)), 60, self.context.wait)
+            self._host.call(
+                self._save_trace(
+                    f"lane{self.context.lane}-failed-item-trace.zip", _("item {key}").format(key=key)
+                ),
+                60,
+            )
 
     async def _tidy_tab(self, renew: bool) -> None:
         await self._discard_trace()
@@ -487,7 +485,7 @@ class BrowserCore(Robot):
             await context.close()
 
         try:
-            self._host.call(shut(), 30, self.context.wait)
+            self._host.call(shut(), 30)
         except Exception as exc:
             self.context.log(_("the browser context did not close cleanly: {reason}").format(reason=exc))
 

@@ -100,7 +100,7 @@ from robots.kit.reading import (
     ReadingLimits,
     shared_reader,
 )
-from robots.kit.robot import Robot, RobotContext, SharedResources, wait_for
+from robots.kit.robot import Robot, RobotContext, SharedResources
 from robots.kit.text import MESSAGE_LINES, MESSAGE_WIDTH, printable, shortened
 
 __all__ = [
@@ -205,7 +205,6 @@ __all__ = [
     "tls_context",
     "to_seconds",
     "undecodable",
-    "wait_for",
     "write_csv_grid",
     "zone_label",
     "zone_named",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import inspect
 import re
 from collections.abc import Callable, Container, Mapping
@@ -49,12 +48,6 @@ class SharedResources:
         return problems
 
 
-def wait_for(future: concurrent.futures.Future[Any], seconds: float) -> bool:
-    """Whether `future` finished within `seconds`: how a robot waits for its own thread outside the engine."""
-    concurrent.futures.wait([future], timeout=seconds)
-    return future.done()
-
-
 @dataclass
 class RobotContext:
     """What a robot may know of the run it serves; passed to the robot when it is created."""
@@ -76,9 +69,6 @@ class RobotContext:
     data_values: Container[str] = frozenset()
     """The texts a template built from data in the parameters of the action being called (none when its step
     says `allow_outside: true`); see `refuse_outside`."""
-    wait: Callable[[concurrent.futures.Future[Any], float], bool] = wait_for
-    """How a robot that works in a thread of its own waits for that work (see `Robot.runs_in_caller`): whether
-    `future` finished within the seconds given. The engine's wait also ends at its watchdog and at a cancel."""
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
@@ -155,14 +145,6 @@ class Robot:
 
     def __init__(self, context: RobotContext) -> None:
         self.context = context
-
-    def runs_in_caller(self) -> bool:
-        """Whether the robot's next action only hands work to a thread of its own and waits for it.
-
-        Such an action waits through `context.wait` (the browser's event loop, once started): the engine then calls
-        it in its own thread, one hand-over fewer per action, its watchdog and a cancel still ending the wait.
-        """
-        return False
 
     def close(self) -> None:
         """Release what the robot holds (a browser, an open workbook); called once at the end of the run."""

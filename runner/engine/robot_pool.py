@@ -5,17 +5,12 @@ stops waiting, records an application error, and the robot is replaced), lets a 
 step (the second Ctrl+C: the wait ends at once and the robot is abandoned), and keeps robots whose library is
 bound to one thread (Playwright's sync API) on that thread for their whole life. Worker threads are daemon
 threads: a step abandoned after a timeout or a cancel cannot keep the process alive once the run has ended.
-
-Two kinds of actions skip the hand-over: `in_memory` ones (nothing to wait for), and those of a robot that
-`runs_in_caller` (the browser, whose actions hand their work to its event loop's thread and only wait for it): its
-waits go through `RobotContext.wait`, which the pool makes end at the watchdog and at a cancel as its own would.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable, Container, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -32,7 +27,6 @@ from robots.kit import (
     _,
     format_number,
     refused_name,
-    wait_for,
 )
 
 CLOSE_AFTER_CANCEL = 5.0  # seconds each robot has to close once the run was cancelled
@@ -78,11 +72,6 @@ class Cancellation:
         if self._requested:
             raise StepCancelled()
         return False
-
-
-class _WatchdogExpired(BaseException):
-    """The engine's watchdog ended the wait of a robot that runs in the caller's thread (a `BaseException`, so that
-    the robot's own handlers of failures let it through)."""
 
 
 class _Worker:
@@ -163,8 +152,8 @@ class RobotPool:
         timeout: float | None,
         data_values: Container[str] = frozenset(),
     ) -> Any:
-        """Run one action in its robot's thread (an `in_memory` one, or one whose robot `runs_in_caller`, in this
-        thread); a `StepTimeout` when it takes longer than `timeout` seconds.
+        """Run one action in its robot's thread (an `in_memory` one in this thread); a `StepTimeout` when it takes
+        longer than `timeout` seconds.
 
         `timeout` is the engine's watchdog (`timeouts.watchdog_limit`), not the action's own timeout: an action
         that takes one stops itself first, with a message saying what it waited for.
@@ -182,18 +171,6 @@ class RobotPool:
                 raise
             except Exception as exc:
                 raise _action_error(spec, exc) from exc
-        if slot.robot.runs_in_caller():
-            try:
-                return self._in_caller(slot, timeout, method, **params)
-            except (StepCancelled, _WatchdogExpired) as stopped:
-                self._discard(robot, slot)
-                if isinstance(stopped, StepCancelled):
-                    raise
-                raise _watchdog_timeout(spec, timeout) from None
-            except RoboError:
-                raise
-            except Exception as exc:
-                raise _action_error(spec, exc) from exc
         future = slot.worker.submit(method, **params)
         try:
             finished = self._cancellation.wait(future, timeout)
@@ -202,7 +179,12 @@ class RobotPool:
             raise
         if not finished:
             self._discard(robot, slot)
-            raise _watchdog_timeout(spec, timeout)
+            raise StepTimeout(
+                _("{action} did not finish within {seconds} s").format(
+                    action=spec.qualified_name, seconds=format_number(timeout or 0)
+                ),
+                hint=_("raise the step's 'timeout:' if the system is just slow"),
+            )
         try:
             return future.result()
         except RoboError:
@@ -210,35 +192,11 @@ class RobotPool:
         except Exception as exc:
             raise _action_error(spec, exc) from exc
 
-    def _in_caller(
-        self, slot: _Slot, timeout: float | None, function: Callable[..., Any], /, **kwargs: Any
-    ) -> Any:
-        """`function` called in this thread, the robot's waits for its own thread ending at the watchdog
-        (`_WatchdogExpired`, `timeout` seconds from now) and at a cancel (`StepCancelled`) as a worker's would."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-
-        def wait(future: Future[Any], seconds: float) -> bool:
-            left = seconds if deadline is None else min(seconds, max(0.0, deadline - time.monotonic()))
-            if self._cancellation.wait(future, left):
-                return True
-            if deadline is not None and time.monotonic() >= deadline:
-                raise _WatchdogExpired()
-            return False
-
-        slot.robot.context.wait = wait
-        try:
-            return function(**kwargs)
-        finally:
-            slot.robot.context.wait = wait_for
-
     def notify(self, hook: str, *args: Any, timeout: float = 60.0) -> None:
         """Call a lifecycle hook (`item_started`, `item_finished`) on every robot created so far."""
         with self._lock:
             slots = [slot for slot in self._slots.values() if _overrides(slot.robot, hook)]
         for slot in slots:
-            if slot.robot.runs_in_caller():
-                self._notify_in_caller(slot, hook, *args, timeout=timeout)
-                continue
             future = slot.worker.submit(getattr(slot.robot, hook), *args)
             try:
                 if self._cancellation.wait(future, timeout):
@@ -255,22 +213,6 @@ class RobotPool:
                 slot.robot.context.log(
                     _("{action} failed: {error}").format(action=f"{slot.robot.name}.{hook}", error=exc)
                 )
-
-    def _notify_in_caller(self, slot: _Slot, hook: str, *args: Any, timeout: float) -> None:
-        try:
-            self._in_caller(slot, timeout, lambda: getattr(slot.robot, hook)(*args))
-        except _WatchdogExpired:  # its work was cancelled; the robot is kept, as a worker's would be
-            slot.robot.context.log(
-                _("{action} did not finish within {seconds} s").format(
-                    action=f"{slot.robot.name}.{hook}", seconds=format_number(timeout)
-                )
-            )
-        except StepCancelled:
-            raise
-        except Exception as exc:
-            slot.robot.context.log(
-                _("{action} failed: {error}").format(action=f"{slot.robot.name}.{hook}", error=exc)
-            )
 
     def robot(self, name: str) -> Robot | None:
         slot = self._slots.get(name)
@@ -306,15 +248,6 @@ class RobotPool:
             finally:
                 slot.worker.stop()
         return problems
-
-
-def _watchdog_timeout(spec: ActionSpec, timeout: float | None) -> StepTimeout:
-    return StepTimeout(
-        _("{action} did not finish within {seconds} s").format(
-            action=spec.qualified_name, seconds=format_number(timeout or 0)
-        ),
-        hint=_("raise the step's 'timeout:' if the system is just slow"),
-    )
 
 
 def _action_error(spec: ActionSpec, exc: Exception) -> RoboError:

@@ -6,19 +6,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-import robots
 from robots import action_spec
 from robots.kit import ApplicationError, RobotContext, StepTimeout
 from runner.engine import Cancellation, RobotPool, StepCancelled
-from tests.probe_robot import Probe, Relay
+from tests.probe_robot import Probe
 from tests.running import WorkflowRunner
-
-THREADS = Relay.action_specs()["threads"]
 
 
 def pool(tmp_path: Path, cancellation: Cancellation | None = None) -> RobotPool:
@@ -178,102 +174,4 @@ class TestItemHooks:
         robot.__class__ = Hooked
         robots.notify("item_started", "B")
         assert calls == ["robot-probe-0"]
-        assert robots.close() == []
-
-
-@pytest.fixture
-def relay() -> Iterator[type[Relay]]:
-    robots.BUILTIN_ROBOTS["relay"] = "tests.probe_robot:Relay"
-    robots.robot_class.cache_clear()
-    Relay.ready, Relay.hooks = True, []
-    yield Relay
-    del robots.BUILTIN_ROBOTS["relay"]
-    robots.robot_class.cache_clear()
-
-
-class TestRobotsThatRunInTheCaller:
-    """A robot that hands its work to a thread of its own (the browser) is called in the engine's thread: one
-    hand-over per action instead of two, its waits still ending at the watchdog and at a cancel."""
-
-    def test_its_action_runs_in_the_callers_thread_and_its_work_in_its_own(
-        self, tmp_path: Path, relay: type[Relay]
-    ) -> None:
-        robots = pool(tmp_path)
-        caller, worked = robots.call("relay", THREADS, {}, timeout=5)
-        assert caller == threading.current_thread().name
-        assert worked.startswith("relay-own")
-        assert robots.close() == []
-
-    def test_until_it_is_ready_its_actions_run_in_its_worker(
-        self, tmp_path: Path, relay: type[Relay]
-    ) -> None:
-        relay.ready = False
-        robots = pool(tmp_path)
-        caller, _worked = robots.call("relay", THREADS, {}, timeout=5)
-        assert caller == "robot-relay-0"
-        relay.ready = True
-        caller, _worked = robots.call("relay", THREADS, {}, timeout=5)
-        assert caller == threading.current_thread().name
-        assert robots.close() == []
-
-    def test_the_watchdog_ends_its_wait_and_the_robot_is_replaced(
-        self, tmp_path: Path, relay: type[Relay]
-    ) -> None:
-        robots = pool(tmp_path)
-        robots.call("relay", THREADS, {}, timeout=5)
-        first = robots.robot("relay")
-        started = time.monotonic()
-        with pytest.raises(StepTimeout, match=r"relay.threads did not finish within 0.3 s"):
-            robots.call("relay", THREADS, {"seconds": 600}, timeout=0.3)
-        assert time.monotonic() - started < 30
-        assert robots.robot("relay") is None  # a later step gets a new one
-        robots.call("relay", THREADS, {}, timeout=5)
-        assert robots.robot("relay") is not first
-        assert robots.close() == []
-
-    def test_its_own_shorter_timeout_is_its_own_error_and_it_is_kept(
-        self, tmp_path: Path, relay: type[Relay]
-    ) -> None:
-        robots = pool(tmp_path)
-        robots.call("relay", THREADS, {}, timeout=5)
-        first = robots.robot("relay")
-        with pytest.raises(ApplicationError, match=r"relay: its own thread did not answer within 0.2 s"):
-            robots.call("relay", THREADS, {"seconds": 600, "own_timeout": 0.2}, timeout=60)
-        assert robots.robot("relay") is first
-        assert robots.close() == []
-
-    def test_a_cancel_ends_its_wait_at_once_and_abandons_it(self, tmp_path: Path, relay: type[Relay]) -> None:
-        cancellation = Cancellation()
-        robots = pool(tmp_path, cancellation)
-        robots.call("relay", THREADS, {}, timeout=5)
-        threading.Timer(0.2, cancellation.cancel).start()  # from another thread, as the signal watcher does
-        started = time.monotonic()
-        with pytest.raises(StepCancelled):
-            robots.call("relay", THREADS, {"seconds": 600}, timeout=None)
-        assert time.monotonic() - started < 30
-        assert robots.robot("relay") is None
-        assert robots.close() == []
-
-    def test_its_item_hooks_run_in_the_caller_and_a_hung_one_is_given_up_with_a_message(
-        self, tmp_path: Path, relay: type[Relay]
-    ) -> None:
-        logged: list[str] = []
-
-        def context() -> RobotContext:
-            return RobotContext(
-                run_id="t",
-                workflow_name="t",
-                workflow_dir=tmp_path,
-                artifacts_dir=tmp_path / "a",
-                log=logged.append,
-            )
-
-        robots = RobotPool(context)
-        robots.call("relay", THREADS, {}, timeout=5)
-        robots.notify("item_started", "0")
-        assert relay.hooks == [threading.current_thread().name]
-        robots.notify("item_started", "600", timeout=0.3)
-        assert logged == ["relay.item_started did not finish within 0.3 s"]
-        assert robots.robot("relay") is not None  # kept, as a robot whose worker ran the hook would be
-        assert robots.call("relay", THREADS, {}, timeout=5)[0] == threading.current_thread().name
         assert robots.close() == []
