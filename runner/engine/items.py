@@ -125,9 +125,12 @@ class WorkItemLedger(EarlierRuns):
             )
             for row in store.run_items(run_id)
         }
+        self._visited: set[tuple[str, str]] = set()
 
     def previous(self, loop: str, key: str) -> PreviousItem | None:
-        return self._items.get((self._as_stored(loop), self._as_stored(key)))
+        place = (self._as_stored(loop), self._as_stored(key))
+        self._visited.add(place)  # this session has the item: never left behind (a loop may run twice)
+        return self._items.get(place)
 
     def left_behind(
         self, loop: str, keys: Collection[str], parent: str | None
@@ -143,13 +146,19 @@ class WorkItemLedger(EarlierRuns):
         left = {
             key
             for place, key, _item in unfinished
-            if place == stored_loop and key.startswith(prefix) and key not in seen
+            if place == stored_loop
+            and key.startswith(prefix)
+            and key not in seen
+            and (place, key) not in self._visited
         }
-        return [
+        behind = [
             (place, key, item)
             for place, key, item in unfinished
-            if (place == stored_loop and key in left) or any(key.startswith(f"{outer}/") for outer in left)
+            if (place, key) not in self._visited
+            and ((place == stored_loop and key in left) or any(key.startswith(f"{outer}/") for outer in left))
         ]
+        self._visited.update((place, key) for place, key, _item in behind)
+        return behind
 
     def counts(self) -> dict[str, int]:
         totals: dict[str, int] = {}

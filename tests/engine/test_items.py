@@ -656,3 +656,28 @@ class TestAnInterruptedItemNoLongerInTheList:
         assert sent(probe) == ["m2"]
         assert outcome.status == "succeeded"
         assert all(e.status != ItemStatus.TO_CHECK for e in recorder.of("item_finished"))
+
+    def test_an_item_this_session_went_through_is_never_left_behind_and_none_is_left_twice(self) -> None:
+        from runner.engine import WorkItemLedger
+
+        class Rows:
+            """A run store holding one killed session's items: b and c in progress, c's piece too."""
+
+            def run_items(self, run_id: str) -> list[dict[str, Any]]:
+                statuses = {("l", "a"): "done", ("l", "b"): "in_progress", ("l", "c"): "in_progress"}
+                statuses[("l.inner", "c/x.pdf")] = "in_progress"
+                return [
+                    {"loop": loop, "key": key, "status": status} for (loop, key), status in statuses.items()
+                ]
+
+            def as_stored(self, text: str) -> str:
+                return text
+
+            def entered_items(self, workflow_file: str, *, excluding: str) -> list[dict[str, Any]]:
+                return []
+
+        ledger = WorkItemLedger(Rows(), "w.yaml", "r1")
+        ledger.previous("l", "b")  # a first pass of the loop did b; a second pass over a shorter list follows
+        left = ledger.left_behind("l", ["a"], None)
+        assert [(loop, key) for loop, key, _item in left] == [("l", "c"), ("l.inner", "c/x.pdf")]
+        assert ledger.left_behind("l", ["a"], None) == []
