@@ -24,6 +24,7 @@ from runner.events import (
     ItemStarted,
     ItemStatus,
     LogMessage,
+    left_behind_hint,
     left_behind_message,
     to_check_hint,
     to_check_message,
@@ -86,7 +87,12 @@ class ItemRunner:
         final_scope: list[Scope] = [item_scope]
         attempts = [0]
         check_first = earlier is not None or (
-            previous is not None and (previous.status in UNFINISHED or bool(touched_before))
+            previous is not None
+            and (
+                previous.status in UNFINISHED
+                or previous.status == ItemStatus.TO_CHECK
+                or bool(touched_before)
+            )
         )
         changes = ItemChanges(loop, key, list(previous.effects) if touched_before and previous else [])
         blind = not step.already_done  # nothing can tell whether a change this item made went through
@@ -200,14 +206,14 @@ class ItemRunner:
             )
         return outcome
 
-    def left_behind(
-        self, step: ForEachStep, loop: str, keys: list[str], parent: str | None, lane: Lane
-    ) -> None:
-        """Once the loop went through its items: those an earlier session left in progress that it no longer has
-        (and theirs, in loops inside them) are left for a person to check, not in progress forever."""
-        for place, key, previous in self._host.item_gate.left_behind(loop, keys, parent):
+    def left_behind(self, step: ForEachStep, loop: str, lane: Lane) -> None:
+        """Once a loop outside any item has gone through its items: those an earlier session left in progress, or
+        to check, that it no longer has (in it or in loops inside it) are to check, and this session says so."""
+        for place, key, previous in self._host.item_gate.left_behind(loop):
             touched = previous.touched
             message = left_behind_message(key, touched[-1] if touched else None)
+            if previous.status == ItemStatus.TO_CHECK and previous.error:
+                message = previous.error  # what made it to check stays what a person reads
             self._host.counters.add("items_to_check")
             outcome = {
                 **(previous.outcome or {}),
@@ -218,10 +224,9 @@ class ItemRunner:
             self._item_finished(
                 place, key, previous.position, ItemStatus.TO_CHECK, 0.0, lane, message, outcome
             )
+            hint = left_behind_hint(self._host.run_id, key)
             with self._host.counters._lock:
-                self._host.item_failures.append(
-                    StepFailure(step, BusinessError(message, hint=to_check_hint(self._host.run_id, key)), key)
-                )
+                self._host.item_failures.append(StepFailure(step, BusinessError(message, hint=hint), key))
 
     def _entered_before(self, step: ForEachStep, loop: str, key: str) -> EarlierEntry | None:
         """Another run of the workflow entered the item: with `already_done` steps, they check it first.

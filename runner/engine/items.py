@@ -18,16 +18,19 @@ The rules a resumed run (`robo run --resume`, `robo runs retry`) follows for eac
 - interrupted or failed before any change: done again, after the `already_done` check for one interrupted;
 - interrupted, and no longer among the loop's items once the resumed loop has gone through them (a mail the
   earlier session moved out of the folder the loop reads, just before it was killed): `to_check`, since nothing
-  can tell how far it went (`ItemGate.left_behind`).
+  can tell how far it went (`ItemGate.left_behind`, for a loop outside any item, over the loops inside it too);
+  an item to check that a later session no longer has stays to check, and that session says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from runner.events import Effect, ItemStatus, effects_of, touching
+
+LEFT_OPEN = frozenset({ItemStatus.IN_PROGRESS, ItemStatus.TO_CHECK})
+"""The statuses of an item that a session which no longer has it must still report: nothing finished it."""
 
 
 class StoredItems(Protocol):
@@ -53,6 +56,7 @@ class PreviousItem:
     effects: tuple[Effect, ...] = ()
     position: int = field(default=0, compare=False)
     """Where the item was in its loop's list (kept when it is left to check after the list lost it)."""
+    error: str | None = field(default=None, compare=False)
 
     @property
     def touched(self) -> list[Effect]:
@@ -81,12 +85,10 @@ class ItemGate:
         """Whether another run of the workflow started a change for the item (the latest such run)."""
         return None
 
-    def left_behind(
-        self, loop: str, keys: Collection[str], parent: str | None
-    ) -> list[tuple[str, str, PreviousItem]]:
-        """The items an earlier session left in progress in `loop` that are not among `keys` (the items the loop
-        went through this time, inside `parent`'s item for a loop in another loop's item), and those it left in
-        progress in loops inside them, as (loop, key, item)."""
+    def left_behind(self, loop: str) -> list[tuple[str, str, PreviousItem]]:
+        """Once a loop outside any item has gone through its items: those an earlier session left in progress or
+        to check, in it or in loops inside it, that this session did not go through (no longer in its list), as
+        (loop, key, item)."""
         return []
 
 
@@ -122,6 +124,7 @@ class WorkItemLedger(EarlierRuns):
                 row.get("outcome"),
                 tuple(effects_of(row.get("effects"))),
                 int(row.get("position") or 0),
+                row.get("error"),
             )
             for row in store.run_items(run_id)
         }
@@ -132,30 +135,14 @@ class WorkItemLedger(EarlierRuns):
         self._visited.add(place)  # this session has the item: never left behind (a loop may run twice)
         return self._items.get(place)
 
-    def left_behind(
-        self, loop: str, keys: Collection[str], parent: str | None
-    ) -> list[tuple[str, str, PreviousItem]]:
-        stored_loop = self._as_stored(loop)
-        seen = {self._as_stored(key) for key in keys}
-        prefix = "" if parent is None else self._as_stored(f"{parent}/")
-        unfinished = [
-            (place, key, item)
-            for (place, key), item in self._items.items()
-            if item.status == ItemStatus.IN_PROGRESS
-        ]
-        left = {
-            key
-            for place, key, _item in unfinished
-            if place == stored_loop
-            and key.startswith(prefix)
-            and key not in seen
-            and (place, key) not in self._visited
-        }
+    def left_behind(self, loop: str) -> list[tuple[str, str, PreviousItem]]:
+        stored = self._as_stored(loop)
         behind = [
             (place, key, item)
-            for place, key, item in unfinished
-            if (place, key) not in self._visited
-            and ((place == stored_loop and key in left) or any(key.startswith(f"{outer}/") for outer in left))
+            for (place, key), item in self._items.items()
+            if item.status in LEFT_OPEN
+            and (place == stored or place.startswith(f"{stored}."))
+            and (place, key) not in self._visited
         ]
         self._visited.update((place, key) for place, key, _item in behind)
         return behind

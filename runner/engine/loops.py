@@ -70,6 +70,7 @@ class LoopHost(Protocol):
     stop_event: threading.Event
     item_failures: list[StepFailure]
     distributor: Distributor | None
+    dry_run: bool
 
     def emit(self, event: Event) -> None: ...
 
@@ -143,8 +144,8 @@ class LoopRunner:
                     step, value, index, total, lane_scope, lane, loop, keys[index]
                 )
                 self._note_item(step, streak, outcomes[index])
-        if distributed is None:
-            self._items.left_behind(step, loop, keys, item, lane)
+        if item is None and distributed is None and not self._host.dry_run:
+            self._items.left_behind(step, loop, lane)
         if step.save:
             scope[step.save] = [outcome for outcome in outcomes if outcome is not None]
 

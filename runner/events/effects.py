@@ -87,6 +87,15 @@ def left_behind_message(key: str, effect: Effect | None) -> str:
     ).format(key=key, step=effect.name)
 
 
+def left_behind_hint(run_id: str, key: str) -> str:
+    from robots.kit import _
+
+    return _(
+        "check it where it would be entered, then: robo runs mark {run_id} {key} --done; no longer in the list,"
+        " it is not done again by this run (a later run does it if it comes back)"
+    ).format(run_id=run_id, key=key)
+
+
 def to_check_hint(run_id: str, key: str) -> str:
     from robots.kit import _
 

@@ -59,6 +59,8 @@ class _Loop:
 
     name: str
     total: int
+    keys: frozenset[str] = frozenset()
+    """Its items' keys: an item it no longer has, left to check after a resume, is not counted among them."""
     finished: int = 0
     failed: int = 0
     spent: float = 0.0  # seconds of the items finished, for the time left
@@ -125,7 +127,7 @@ class ConsoleSink:
         if isinstance(event, RunStarted) and event.workflow_file:
             self._folders.insert(0, Path(event.workflow_file).parent)
         elif isinstance(event, LoopStarted):
-            self._loops[event.loop] = _Loop(event.name, event.total)
+            self._loops[event.loop] = _Loop(event.name, event.total, frozenset(event.keys))
         elif isinstance(event, ItemStarted):
             self._running[(event.loop, event.key)] = _Running(event.loop, event.key)
             if not self.live and self._ticker is None and self.heartbeat > 0:
@@ -133,7 +135,7 @@ class ConsoleSink:
                 self._ticker.start()
         elif isinstance(event, ItemFinished):
             self._running.pop((event.loop, event.key), None)
-            loop = self._loops.get(event.loop)
+            loop = self._counted(event)
             if loop is not None:
                 loop.finished += 1
                 loop.spent += event.duration
@@ -207,8 +209,13 @@ class ConsoleSink:
             return line
         return _("{line} — {worker}").format(line=line, worker=event.worker)
 
-    def _item_text(self, event: ItemFinished) -> str:
+    def _counted(self, event: ItemFinished) -> _Loop | None:
+        """The loop `event`'s item is one of, if it is (not one a resumed loop left to check, no longer listed)."""
         loop = self._loops.get(event.loop)
+        return loop if loop is not None and (not loop.keys or event.key in loop.keys) else None
+
+    def _item_text(self, event: ItemFinished) -> str:
+        loop = self._counted(event)
         position = (
             _("[{done}/{total}]").format(done=loop.finished, total=loop.total)
             if loop is not None and loop.total > 0
@@ -312,7 +319,7 @@ class ConsoleSink:
             )
         elif isinstance(event, ItemFinished):
             task = self._tasks.get(event.loop)
-            loop = self._loops.get(event.loop)
+            loop = self._counted(event)
             if task is not None and loop is not None:
                 failed = ngettext("{count} failed", "{count} failed", loop.failed).format(count=loop.failed)
                 progress.update(task, advance=1, failed=failed if loop.failed else "")

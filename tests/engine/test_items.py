@@ -624,6 +624,39 @@ class TestAnInterruptedItemNoLongerInTheList:
             "m3": "done",
         }
 
+    def test_a_later_session_still_says_it_is_to_check_and_how_to_close_it(
+        self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        self.write(tmp_path, {"m1": [], "m2": []})
+        first, _ = run_yaml(FROM_A_LIST)
+        assert first.run_id
+        self.killed_during(tmp_path, first.run_id, {"m2": "steps[1].steps[0]"})
+        self.write(tmp_path, {"m1": []})
+        resumed, _ = resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id)
+        assert resumed.status == "completed_with_errors"
+
+        again, recorder = resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id)
+
+        finished = {e.key: e for e in recorder.of("item_finished")}
+        assert finished["m2"].status == ItemStatus.TO_CHECK
+        assert "after 'Envoyer' had started a change" in (finished["m2"].error or "")
+        assert again.status == "completed_with_errors"
+        hints = [d.hint or "" for d in again.diagnostics]
+        assert any(f"robo runs mark {first.run_id} m2 --done" in hint for hint in hints), hints
+
+    def test_a_dry_run_leaves_the_run_s_items_as_they_are(
+        self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
+    ) -> None:
+        self.write(tmp_path, {"m1": [], "m2": []})
+        first, _ = run_yaml(FROM_A_LIST)
+        assert first.run_id
+        self.killed_during(tmp_path, first.run_id, {"m2": "steps[1].steps[0]"})
+        self.write(tmp_path, {"m1": []})
+
+        resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id, dry_run=True)
+
+        assert items_of(tmp_path, first.run_id)["m2"]["status"] == "in_progress"
+
     def test_one_interrupted_before_any_change_is_to_check_too(
         self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
     ) -> None:
@@ -657,15 +690,25 @@ class TestAnInterruptedItemNoLongerInTheList:
         assert outcome.status == "succeeded"
         assert all(e.status != ItemStatus.TO_CHECK for e in recorder.of("item_finished"))
 
-    def test_an_item_this_session_went_through_is_never_left_behind_and_none_is_left_twice(self) -> None:
+    def test_the_ledger_leaves_behind_only_what_this_session_did_not_go_through_in_this_loop_once(
+        self,
+    ) -> None:
         from runner.engine import WorkItemLedger
 
         class Rows:
-            """A run store holding one killed session's items: b and c in progress, c's piece too."""
+            """A run store after a killed session: in loop l, b and c in progress, d and e to check, c's piece in
+            progress in the loop inside l; a sibling loop l2 with a piece in progress under a key like c's."""
 
             def run_items(self, run_id: str) -> list[dict[str, Any]]:
-                statuses = {("l", "a"): "done", ("l", "b"): "in_progress", ("l", "c"): "in_progress"}
-                statuses[("l.inner", "c/x.pdf")] = "in_progress"
+                statuses = {
+                    ("l", "a"): "done",
+                    ("l", "b"): "in_progress",
+                    ("l", "c"): "in_progress",
+                    ("l", "d"): "to_check",
+                    ("l", "e"): "to_check",
+                    ("l.steps[1]", "c/x.pdf"): "in_progress",
+                    ("l2", "c/y.pdf"): "in_progress",
+                }
                 return [
                     {"loop": loop, "key": key, "status": status} for (loop, key), status in statuses.items()
                 ]
@@ -677,7 +720,12 @@ class TestAnInterruptedItemNoLongerInTheList:
                 return []
 
         ledger = WorkItemLedger(Rows(), "w.yaml", "r1")
-        ledger.previous("l", "b")  # a first pass of the loop did b; a second pass over a shorter list follows
-        left = ledger.left_behind("l", ["a"], None)
-        assert [(loop, key) for loop, key, _item in left] == [("l", "c"), ("l.inner", "c/x.pdf")]
-        assert ledger.left_behind("l", ["a"], None) == []
+        for key in ("a", "b", "e"):  # the items this session's list still has
+            ledger.previous("l", key)
+        left = ledger.left_behind("l")
+        assert [(loop, key) for loop, key, _item in left] == [
+            ("l", "c"),
+            ("l", "d"),
+            ("l.steps[1]", "c/x.pdf"),
+        ]
+        assert ledger.left_behind("l") == []

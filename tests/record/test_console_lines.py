@@ -169,3 +169,31 @@ def test_on_a_terminal_the_bar_shows_done_total_failures_and_a_labelled_time_lef
     assert re.search(r"Saisie .*2/4 +1 failed +time left", bar), bar
     assert "REF-1 ✗ failed: " in shown  # a failure is said above the bar, as it happens
     assert "REF-0" not in shown  # a done item moves the bar, it prints no line
+
+
+def test_an_item_a_resumed_loop_no_longer_has_is_told_without_counting_among_its_items() -> None:
+    stream = io.StringIO()
+    console = ConsoleSink(stream, live=False)
+    console.handle(LoopStarted(run_id="r", loop="steps[1]", name="Saisie", total=2, keys=["REF-1", "REF-2"]))
+    for index, key in enumerate(["REF-1", "REF-2"]):
+        console.handle(ItemStarted(run_id="r", loop="steps[1]", key=key, index=index))
+        console.handle(
+            ItemFinished(
+                run_id="r", loop="steps[1]", key=key, index=index, status=ItemStatus.DONE, duration=0.5
+            )
+        )
+    console.handle(
+        ItemFinished(
+            run_id="r",
+            loop="steps[1]",
+            key="REF-7",
+            index=6,
+            status=ItemStatus.TO_CHECK,
+            duration=0.0,
+            error="check REF-7",
+        )
+    )
+    console.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[-3].endswith("[1/2] REF-1 ✓ (0.5 s)") and lines[-2].endswith("[2/2] REF-2 ✓ (0.5 s)"), lines
+    assert "[7] REF-7" in lines[-1] and "check REF-7" in lines[-1]
