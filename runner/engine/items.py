@@ -87,8 +87,8 @@ class ItemGate:
 
     def left_behind(self, loop: str) -> list[tuple[str, str, PreviousItem]]:
         """Once a loop outside any item has gone through its items: those an earlier session left in progress or
-        to check, in it or in loops inside it, that this session did not go through (no longer in its list), as
-        (loop, key, item)."""
+        to check that this session did not go through (no longer in its list), with those left so in loops inside
+        them, as (loop, key, item)."""
         return []
 
 
@@ -137,12 +137,22 @@ class WorkItemLedger(EarlierRuns):
 
     def left_behind(self, loop: str) -> list[tuple[str, str, PreviousItem]]:
         stored = self._as_stored(loop)
-        behind = [
+        open_rows = [
             (place, key, item)
             for (place, key), item in self._items.items()
-            if item.status in LEFT_OPEN
-            and (place == stored or place.startswith(f"{stored}."))
-            and (place, key) not in self._visited
+            if item.status in LEFT_OPEN and (place, key) not in self._visited
+        ]
+        behind = [(place, key, item) for place, key, item in open_rows if place == stored]
+        # An item of a loop inside is left behind with its parent only: one whose parent this session had (found
+        # done, or left to check, without going inside) stays as it was.
+        parents = [f"{key}/" for _place, key, _item in behind]
+        had = [f"{key}/" for place, key in self._visited if place == stored]
+        behind += [
+            (place, key, item)
+            for place, key, item in open_rows
+            if place.startswith(f"{stored}.")
+            and any(key.startswith(parent) for parent in parents)
+            and not any(key.startswith(prefix) for prefix in had)
         ]
         self._visited.update((place, key) for place, key, _item in behind)
         return behind

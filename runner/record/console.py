@@ -212,7 +212,9 @@ class ConsoleSink:
     def _counted(self, event: ItemFinished) -> _Loop | None:
         """The loop `event`'s item is one of, if it is (not one a resumed loop left to check, no longer listed)."""
         loop = self._loops.get(event.loop)
-        return loop if loop is not None and (not loop.keys or event.key in loop.keys) else None
+        if loop is None or not (event.key in loop.keys or (not loop.keys and loop.total > 0)):
+            return None
+        return loop
 
     def _item_text(self, event: ItemFinished) -> str:
         loop = self._counted(event)

@@ -696,8 +696,9 @@ class TestAnInterruptedItemNoLongerInTheList:
         from runner.engine import WorkItemLedger
 
         class Rows:
-            """A run store after a killed session: in loop l, b and c in progress, d and e to check, c's piece in
-            progress in the loop inside l; a sibling loop l2 with a piece in progress under a key like c's."""
+            """A run store after a killed session: in loop l, b and c in progress, d and e to check, c's and a's
+            pieces in progress in the loop inside l; a sibling loop l2 with a piece in progress under a key like
+            c's."""
 
             def run_items(self, run_id: str) -> list[dict[str, Any]]:
                 statuses = {
@@ -707,6 +708,7 @@ class TestAnInterruptedItemNoLongerInTheList:
                     ("l", "d"): "to_check",
                     ("l", "e"): "to_check",
                     ("l.steps[1]", "c/x.pdf"): "in_progress",
+                    ("l.steps[1]", "a/z.pdf"): "in_progress",
                     ("l2", "c/y.pdf"): "in_progress",
                 }
                 return [
@@ -720,7 +722,7 @@ class TestAnInterruptedItemNoLongerInTheList:
                 return []
 
         ledger = WorkItemLedger(Rows(), "w.yaml", "r1")
-        for key in ("a", "b", "e"):  # the items this session's list still has
+        for key in ("a", "b", "e"):  # the items this session's list still has (a found done: not gone inside)
             ledger.previous("l", key)
         left = ledger.left_behind("l")
         assert [(loop, key) for loop, key, _item in left] == [

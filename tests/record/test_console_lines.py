@@ -197,3 +197,23 @@ def test_an_item_a_resumed_loop_no_longer_has_is_told_without_counting_among_its
     lines = stream.getvalue().splitlines()
     assert lines[-3].endswith("[1/2] REF-1 ✓ (0.5 s)") and lines[-2].endswith("[2/2] REF-2 ✓ (0.5 s)"), lines
     assert "[7] REF-7" in lines[-1] and "check REF-7" in lines[-1]
+
+
+def test_an_item_left_behind_by_a_loop_with_nothing_left_to_do_is_not_counted_either() -> None:
+    stream = io.StringIO()
+    console = ConsoleSink(stream, live=False)
+    console.handle(LoopStarted(run_id="r", loop="steps[1]", name="Saisie", total=0, keys=[]))
+    console.handle(
+        ItemFinished(
+            run_id="r",
+            loop="steps[1]",
+            key="REF-7",
+            index=6,
+            status=ItemStatus.TO_CHECK,
+            duration=0.0,
+            error="check REF-7",
+        )
+    )
+    console.close()
+    line = stream.getvalue().splitlines()[-1]
+    assert "[7] REF-7" in line and "/0]" not in line, line
