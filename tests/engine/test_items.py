@@ -592,6 +592,15 @@ class TestAnInterruptedItemNoLongerInTheList:
         rows = [{"id": key, "pieces": pieces} for key, pieces in mails.items()]
         (tmp_path / "liste.json").write_text(json.dumps(rows), encoding="utf-8")
 
+    def m2_moved_away(self, run_yaml: WorkflowRunner, tmp_path: Path, step: str | None) -> str:
+        """A run of m1 and m2 killed during m2 (its change started by `step`), m2 then gone from the list; its id."""
+        self.write(tmp_path, {"m1": [], "m2": []})
+        first, _ = run_yaml(FROM_A_LIST)
+        assert first.run_id
+        self.killed_during(tmp_path, first.run_id, {"m2": step})
+        self.write(tmp_path, {"m1": []})
+        return first.run_id
+
     def test_it_and_the_items_inside_it_are_to_check_and_the_run_says_so(
         self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
     ) -> None:
@@ -627,46 +636,34 @@ class TestAnInterruptedItemNoLongerInTheList:
     def test_a_later_session_still_says_it_is_to_check_and_how_to_close_it(
         self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
     ) -> None:
-        self.write(tmp_path, {"m1": [], "m2": []})
-        first, _ = run_yaml(FROM_A_LIST)
-        assert first.run_id
-        self.killed_during(tmp_path, first.run_id, {"m2": "steps[1].steps[0]"})
-        self.write(tmp_path, {"m1": []})
-        resumed, _ = resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id)
+        run_id = self.m2_moved_away(run_yaml, tmp_path, "steps[1].steps[0]")
+        resumed, _ = resume(tmp_path, tmp_path / "workflow1.yaml", run_id)
         assert resumed.status == "completed_with_errors"
 
-        again, recorder = resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id)
+        again, recorder = resume(tmp_path, tmp_path / "workflow1.yaml", run_id)
 
         finished = {e.key: e for e in recorder.of("item_finished")}
         assert finished["m2"].status == ItemStatus.TO_CHECK
         assert "after 'Envoyer' had started a change" in (finished["m2"].error or "")
         assert again.status == "completed_with_errors"
         hints = [d.hint or "" for d in again.diagnostics]
-        assert any(f"robo runs mark {first.run_id} m2 --done" in hint for hint in hints), hints
+        assert any(f"robo runs mark {run_id} m2 --done" in hint for hint in hints), hints
 
     def test_a_dry_run_leaves_the_run_s_items_as_they_are(
         self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
     ) -> None:
-        self.write(tmp_path, {"m1": [], "m2": []})
-        first, _ = run_yaml(FROM_A_LIST)
-        assert first.run_id
-        self.killed_during(tmp_path, first.run_id, {"m2": "steps[1].steps[0]"})
-        self.write(tmp_path, {"m1": []})
+        run_id = self.m2_moved_away(run_yaml, tmp_path, "steps[1].steps[0]")
 
-        resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id, dry_run=True)
+        resume(tmp_path, tmp_path / "workflow1.yaml", run_id, dry_run=True)
 
-        assert items_of(tmp_path, first.run_id)["m2"]["status"] == "in_progress"
+        assert items_of(tmp_path, run_id)["m2"]["status"] == "in_progress"
 
     def test_one_interrupted_before_any_change_is_to_check_too(
         self, run_yaml: WorkflowRunner, probe: type[Probe], tmp_path: Path
     ) -> None:
-        self.write(tmp_path, {"m1": [], "m2": []})
-        first, _ = run_yaml(FROM_A_LIST)
-        assert first.run_id
-        self.killed_during(tmp_path, first.run_id, {"m2": None})
-        self.write(tmp_path, {"m1": []})
+        run_id = self.m2_moved_away(run_yaml, tmp_path, None)
 
-        outcome, recorder = resume(tmp_path, tmp_path / "workflow1.yaml", first.run_id)
+        outcome, recorder = resume(tmp_path, tmp_path / "workflow1.yaml", run_id)
 
         finished = {e.key: e for e in recorder.of("item_finished")}
         assert finished["m2"].status == ItemStatus.TO_CHECK

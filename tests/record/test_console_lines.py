@@ -171,6 +171,18 @@ def test_on_a_terminal_the_bar_shows_done_total_failures_and_a_labelled_time_lef
     assert "REF-0" not in shown  # a done item moves the bar, it prints no line
 
 
+# An item a killed session left in progress, which the resumed loop no longer has: left to check.
+LEFT_BEHIND = ItemFinished(
+    run_id="r",
+    loop="steps[1]",
+    key="REF-7",
+    index=6,
+    status=ItemStatus.TO_CHECK,
+    duration=0.0,
+    error="check REF-7",
+)
+
+
 def test_an_item_a_resumed_loop_no_longer_has_is_told_without_counting_among_its_items() -> None:
     stream = io.StringIO()
     console = ConsoleSink(stream, live=False)
@@ -182,17 +194,7 @@ def test_an_item_a_resumed_loop_no_longer_has_is_told_without_counting_among_its
                 run_id="r", loop="steps[1]", key=key, index=index, status=ItemStatus.DONE, duration=0.5
             )
         )
-    console.handle(
-        ItemFinished(
-            run_id="r",
-            loop="steps[1]",
-            key="REF-7",
-            index=6,
-            status=ItemStatus.TO_CHECK,
-            duration=0.0,
-            error="check REF-7",
-        )
-    )
+    console.handle(LEFT_BEHIND)
     console.close()
     lines = stream.getvalue().splitlines()
     assert lines[-3].endswith("[1/2] REF-1 ✓ (0.5 s)") and lines[-2].endswith("[2/2] REF-2 ✓ (0.5 s)"), lines
@@ -203,17 +205,7 @@ def test_an_item_left_behind_by_a_loop_with_nothing_left_to_do_is_not_counted_ei
     stream = io.StringIO()
     console = ConsoleSink(stream, live=False)
     console.handle(LoopStarted(run_id="r", loop="steps[1]", name="Saisie", total=0, keys=[]))
-    console.handle(
-        ItemFinished(
-            run_id="r",
-            loop="steps[1]",
-            key="REF-7",
-            index=6,
-            status=ItemStatus.TO_CHECK,
-            duration=0.0,
-            error="check REF-7",
-        )
-    )
+    console.handle(LEFT_BEHIND)
     console.close()
     line = stream.getvalue().splitlines()[-1]
     assert "[7] REF-7" in line and "/0]" not in line, line
