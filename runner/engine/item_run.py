@@ -88,11 +88,7 @@ class ItemRunner:
         attempts = [0]
         check_first = earlier is not None or (
             previous is not None
-            and (
-                previous.status in UNFINISHED
-                or previous.status == ItemStatus.TO_CHECK
-                or bool(touched_before)
-            )
+            and (previous.status in {*UNFINISHED, ItemStatus.TO_CHECK} or bool(touched_before))
         )
         changes = ItemChanges(loop, key, list(previous.effects) if touched_before and previous else [])
         blind = not step.already_done  # nothing can tell whether a change this item made went through
@@ -195,15 +191,11 @@ class ItemRunner:
     ) -> dict[str, Any]:
         """An item an earlier session may have entered, and nothing can check: left for a person to check."""
         message = to_check_message(key, effect)
-        self._host.counters.add("items_to_check")
         outcome = (previous.outcome if previous else None) or self._outcome(
             step, key, ItemStatus.TO_CHECK, message, scope
         )
-        self._item_finished(loop, key, index, ItemStatus.TO_CHECK, 0.0, lane, message, outcome)
-        with self._host.counters._lock:
-            self._host.item_failures.append(
-                StepFailure(step, BusinessError(message, hint=to_check_hint(self._host.run_id, key)), key)
-            )
+        hint = to_check_hint(self._host.run_id, key)
+        self._to_check(step, loop, key, index, lane, BusinessError(message, hint=hint), outcome)
         return outcome
 
     def left_behind(self, step: ForEachStep, loop: str, lane: Lane) -> None:
@@ -214,19 +206,30 @@ class ItemRunner:
             message = left_behind_message(key, touched[-1] if touched else None)
             if previous.status == ItemStatus.TO_CHECK and previous.error:
                 message = previous.error  # what made it to check stays what a person reads
-            self._host.counters.add("items_to_check")
             outcome = {
                 **(previous.outcome or {}),
                 "key": key,
                 "status": str(ItemStatus.TO_CHECK),
                 "error": message,
             }
-            self._item_finished(
-                place, key, previous.position, ItemStatus.TO_CHECK, 0.0, lane, message, outcome
-            )
-            hint = left_behind_hint(self._host.run_id, key)
-            with self._host.counters._lock:
-                self._host.item_failures.append(StepFailure(step, BusinessError(message, hint=hint), key))
+            error = BusinessError(message, hint=left_behind_hint(self._host.run_id, key))
+            self._to_check(step, place, key, previous.position, lane, error, outcome)
+
+    def _to_check(
+        self,
+        step: ForEachStep,
+        loop: str,
+        key: str,
+        index: int,
+        lane: Lane,
+        error: BusinessError,
+        outcome: dict[str, Any],
+    ) -> None:
+        """Record the item as left for a person to check, counted among the run's items to check and failures."""
+        self._host.counters.add("items_to_check")
+        self._item_finished(loop, key, index, ItemStatus.TO_CHECK, 0.0, lane, error.message, outcome)
+        with self._host.counters._lock:
+            self._host.item_failures.append(StepFailure(step, error, key))
 
     def _entered_before(self, step: ForEachStep, loop: str, key: str) -> EarlierEntry | None:
         """Another run of the workflow entered the item: with `already_done` steps, they check it first.

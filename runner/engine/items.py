@@ -143,6 +143,8 @@ class WorkItemLedger(EarlierRuns):
             if item.status in LEFT_OPEN and (place, key) not in self._visited
         ]
         behind = [(place, key, item) for place, key, item in open_rows if place == stored]
+        if not behind:
+            return []
         # An item of a loop inside is left behind with its parent only: one whose parent this session had (found
         # done, or left to check, without going inside) stays as it was.
         parents = [f"{key}/" for _place, key, _item in behind]
