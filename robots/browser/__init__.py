@@ -2,6 +2,7 @@
 
 from robots.browser.browser import Browser
 from robots.browser.failures import redact_zip
+from robots.browser.finding import ABSENT_AFTER
 from robots.browser.launch import HEADLESS_SHELLS, LAUNCH_ARGS, find_browser
 from robots.browser.locators import (
     LABEL_TEXT_JS,
@@ -12,7 +13,6 @@ from robots.browser.locators import (
     option_values,
 )
 from robots.browser.recycling import RECYCLE_EVERY
-from robots.browser.session import ABSENT_AFTER
 
 __all__ = [
     "ABSENT_AFTER",

@@ -7,7 +7,8 @@ the run's artifacts.
 
 The robot class is here, with its navigation and element actions (click, fill, select, upload, download…); its
 other actions are by topic: waiting and reading in `reading.py`, around the page (screenshots, dialogs, tabs,
-frames, saved sessions) in `pages.py`; the browser session they all run in is `session.py`'s `BrowserCore`.
+frames, saved sessions) in `pages.py`; how they find an element is `finding.py`'s `Finding`, and the browser
+session they all run in is `session.py`'s `BrowserCore`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import hashlib
 import os
 from typing import Any, Literal
 
-from robots.browser.failures import explain, missing_labels
+from robots.browser.failures import explain, missing_labels, other_page
 from robots.browser.forms import FILL_FORM_SCRIPT, field_problem, form_value
 from robots.browser.locators import Target, closest_candidates, list_options, option_values, tolerant_pattern
 from robots.browser.navigation import NewTab
@@ -292,9 +293,16 @@ class Browser(ReadingActions, PageActions):
                     await (scope.locator(":root") if self._frame else scope).evaluate(FILL_FORM_SCRIPT, items)
                 )
 
-            outcome, settled, _waited = await self._look(timeout, fill, lambda seen: not seen["missing"])
+            outcome, settled, waited = await self._look(timeout, fill, lambda seen: not seen["missing"])
+            form = ("form", *fields)  # where this form was found before, as a target is (see `Finding`)
             if outcome["missing"]:
+                before = self._places.elsewhere(form, self._page.url) if settled else None
+                if before is not None:
+                    labels = ", ".join(f"'{label}'" for label in outcome["missing"])
+                    what = _("the form with the fields labelled {labels}").format(labels=labels)
+                    raise await other_page(self._page, what, before, waited)
                 raise await missing_labels(self._page, outcome["missing"], settled)
+            self._places.found(form, self._page.url)
             if outcome["problems"]:
                 name, problem, choices = outcome["problems"][0]
                 close = closest_candidates(str(fields[name]), choices) if choices else []

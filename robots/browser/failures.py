@@ -169,6 +169,25 @@ async def absent_target(page: Any, target: Target, waited: float) -> WorkflowBug
     )
 
 
+async def other_page(page: Any, what: str, before: str, waited: float) -> ApplicationError:
+    """`what`, found on the page at `before` by earlier actions, is missing from this loaded page: another page.
+
+    A failure of the application (an expired session's login page, an error page), worth retrying the item
+    after its `recover` steps, not a mistake in the workflow.
+    """
+    return ApplicationError(
+        _(
+            "{what} is not on {page}, though earlier actions found it on {before}: the application shows "
+            "another page"
+        ).format(what=what, page=await page_place(page), before=before),
+        hint=_(
+            "a session that expired, an error page? The screenshot in the artifacts shows it; steps in "
+            "'recover' (logging in again) run before the item is tried again"
+        ),
+        cause=[_("on {url}, after waiting {seconds} s").format(url=page.url, seconds=f"{waited:.1f}")],
+    )
+
+
 async def missing_labels(page: Any, missing: list[str], settled: bool) -> RoboError:
     """The error for labels a form lacks, naming the closest labels the page has (or its labels).
 

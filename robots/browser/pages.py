@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from robots.browser.finding import Finding
 from robots.browser.locators import Target
-from robots.browser.session import MARGIN, BrowserCore
+from robots.browser.session import MARGIN
 from robots.kit import ApplicationError, ConfinedPath, Seconds, _, action, atomic_path
 
 
-class PageActions(BrowserCore):
+class PageActions(Finding):
     """Screenshots, dialogs, tabs, frames and sessions (mixed into the browser robot)."""
 
     @action

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator
 
 from robots.browser.failures import page_place
+from robots.browser.finding import Finding
 from robots.browser.locators import Target
-from robots.browser.session import BrowserCore
 from robots.kit import BusinessError, ConfigurationError, Seconds, _, action
 
 
@@ -26,7 +26,7 @@ UrlPattern = Annotated[str, AfterValidator(_regular_expression)]
 # A regular expression searched in an address; its named groups are the values read.
 
 
-class ReadingActions(BrowserCore):
+class ReadingActions(Finding):
     """Waiting for the page and reading it (mixed into the browser robot)."""
 
     @action
@@ -78,8 +78,9 @@ class ReadingActions(BrowserCore):
         """
 
         async def work(scope: Any) -> str:
-            element = await self._find(target, scope, timeout)
-            return str(await element.inner_text(timeout=self._ms(timeout))).strip()
+            return str(
+                await self._on_one(target, scope, timeout, lambda e, ms: e.inner_text(timeout=ms))
+            ).strip()
 
         return self._run(
             _("reading {target}").format(target=target.describe()), work, target=target, timeout=timeout
@@ -98,9 +99,7 @@ class ReadingActions(BrowserCore):
         """
 
         async def work(scope: Any) -> str:
-            return str(
-                await (await self._find(target, scope, timeout)).input_value(timeout=self._ms(timeout))
-            )
+            return str(await self._on_one(target, scope, timeout, lambda e, ms: e.input_value(timeout=ms)))
 
         return self._run(
             _("reading {target}").format(target=target.describe()), work, target=target, timeout=timeout
@@ -120,8 +119,9 @@ class ReadingActions(BrowserCore):
         """
 
         async def work(scope: Any) -> str | None:
-            element = await self._find(target, scope, timeout)
-            value = await element.get_attribute(attribute, timeout=self._ms(timeout))
+            value = await self._on_one(
+                target, scope, timeout, lambda e, ms: e.get_attribute(attribute, timeout=ms)
+            )
             return None if value is None else str(value)
 
         return self._run(

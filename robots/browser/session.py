@@ -10,8 +10,6 @@ from urllib.parse import urljoin
 
 from robots.browser.failures import (
     MASK_COLOUR,
-    absent_target,
-    ambiguous_target,
     explain,
     network_words,
     page_place,
@@ -19,7 +17,6 @@ from robots.browser.failures import (
     redact_zip,
     secret_masks,
     unmark,
-    what_the_page_has,
 )
 from robots.browser.forms import (
     LOGIN_HINT,
@@ -28,7 +25,7 @@ from robots.browser.forms import (
 )
 from robots.browser.host import BrowserHost, shared_host
 from robots.browser.light import NO_MOTION_SCRIPT, HostFilter, is_light
-from robots.browser.locators import NAMED_KINDS, Match, Target, error_target
+from robots.browser.locators import Target, error_target
 from robots.browser.navigation import (
     GESTURE_SCRIPT,
     PAGE_WATCH_SCRIPT,
@@ -41,7 +38,6 @@ from robots.kit import (
     AccessRefused,
     ApplicationError,
     BusinessError,
-    RoboError,
     Robot,
     RobotContext,
     _,
@@ -51,14 +47,6 @@ from robots.kit import (
 T = TypeVar("T")
 ErrorWhen = str | dict[str, str] | None
 MARGIN = 5.0  # seconds the robot waits for the browser beyond an action's own timeout
-ABSENT_AFTER = 3.0
-"""Seconds a label, text or role name is looked for on a page that has finished loading before the workflow is
-said to name something the page lacks (a workflow error, not retried), rather than the whole step's timeout."""
-QUICK_LOOK = 1.0  # seconds an element found by its target's locator alone is waited for (`_on_one`)
-_SETTLED_SCRIPT = (
-    "() => document.readyState === 'complete' && !document.querySelector('[aria-busy=true]')"
-    " && !location.href.startsWith('chrome-error:')"
-)
 
 
 class BrowserCore(Robot):
@@ -112,100 +100,6 @@ class BrowserCore(Robot):
             error = await explain(exc, self._page, target, doing, seconds)
             await self._save_evidence(doing)
             raise error from None
-
-    async def _on_one(
-        self, target: Target, scope: Any, timeout: float | None, act: Callable[[Any, float], Awaitable[T]]
-    ) -> T:
-        """Do `act` (safe twice) on the element `target` means: at once if its locator finds it alone, else by `_find`."""
-        from playwright.async_api import Error as PlaywrightError
-
-        if target.named is not None and target.nth is None:
-            try:
-                quick = min(QUICK_LOOK, timeout or self.default_timeout) * 1000
-                return await act(target.locate_all(scope), quick)
-            except (PlaywrightError, _LookAgain):
-                pass  # several matches (Playwright's strictness), none yet, not shown, refused: as any other action
-        return await act(await self._find(target, scope, timeout), self._ms(timeout))
-
-    @staticmethod
-    async def _shown(element: Any, _ms: float) -> Any:
-        """`element` if found alone and shown: one round trip, no waiting, no script in the page's world."""
-        if not await element.is_visible():  # several matches: Playwright's strictness error
-            raise _LookAgain()
-        return element
-
-    async def _find(self, target: Target, scope: Any, timeout: float | None) -> Any:
-        """The locator of the one element `target` means (see `Target.choose`), once the page shows it.
-
-        A name (label, text, role name, placeholder) still missing `ABSENT_AFTER` seconds after the page has
-        finished loading is a workflow error; several equally good matches are one too. Other targets (CSS,
-        XPath…) are left to Playwright, as written.
-        """
-        if target.named is None:
-            if target.kind in NAMED_KINDS and target.kind != "role":  # written by a template, from the data
-                raise BusinessError(
-                    _("{target}: the {kind} to look for is empty").format(
-                        target=target.describe(), kind=target.kind
-                    )
-                )
-            return target.locate(scope)
-
-        async def look() -> tuple[Any, list[Match]]:
-            locator, matches = await target.matches(scope)
-            chosen = target.choose(matches)
-            if len(chosen) > 1 and chosen[0].visible:
-                title = await self._page.title() if self._page is not None else ""
-                raise ambiguous_target(target, chosen, title)
-            return locator, chosen
-
-        (locator, chosen), found, waited = await self._look(
-            timeout, look, lambda seen: bool(seen[1]) and seen[1][0].visible
-        )
-        if chosen:  # found, or only hidden: then Playwright waits for it to show, within the step's timeout
-            return locator.nth(chosen[0].index)
-        raise await self._absent(target, found, waited)
-
-    async def _look(
-        self,
-        timeout: float | None,
-        look: Callable[[], Awaitable[T]],
-        found: Callable[[T], bool],
-    ) -> tuple[T, bool, float]:
-        """Call `look` until what it sees is `found`, or the page finished loading `ABSENT_AFTER` s ago, or time is up.
-
-        Returns what it saw last, whether the page had finished loading, and the seconds waited.
-        """
-        clock = asyncio.get_running_loop().time
-        started = clock()
-        deadline = started + (timeout or self.default_timeout)
-        settled_at: float | None = None
-        pause = 0.05
-        while True:
-            seen = await look()
-            now = clock()
-            if found(seen) or now >= deadline:
-                return seen, False, now - started
-            if await (self._frame or self._page).locator(":root").evaluate(_SETTLED_SCRIPT):
-                settled_at = settled_at or now
-                if now - settled_at >= ABSENT_AFTER:
-                    return seen, True, now - started
-            else:
-                settled_at = None
-            await asyncio.sleep(min(pause, max(deadline - now, 0.01)))
-            pause = min(pause * 2, 0.25)
-
-    async def _absent(self, target: Target, settled: bool, waited: float) -> RoboError:
-        """A workflow error for a name missing from a loaded page; else a failure of the page, worth retrying."""
-        if settled:
-            return await absent_target(self._page, target, waited)
-        place = await page_place(self._page)
-        return ApplicationError(
-            _("{target} was not found on {page} within {seconds} s").format(
-                target=target.describe(), page=place, seconds=f"{waited:.0f}"
-            ),
-            hint=await what_the_page_has(self._page, target)
-            or _("the page did not finish loading: check the screenshot in the artifacts"),
-        )
 
     def _ensure_host(self) -> BrowserHost:
         if self._host is None:
@@ -488,7 +382,3 @@ class BrowserCore(Robot):
             self._host.call(shut(), 30)
         except Exception as exc:
             self.context.log(_("the browser context did not close cleanly: {reason}").format(reason=exc))
-
-
-class _LookAgain(Exception):
-    """A quick look (`BrowserCore._on_one`) did not find the element ready: it is looked for as any other."""

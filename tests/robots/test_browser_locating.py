@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from robots.browser import ABSENT_AFTER, Browser, Target, closest_candidates, normalise, option_values
+from robots.browser.finding import FoundPlaces, place_of
 from robots.browser.locators import list_options
 from robots.kit import ApplicationError, BusinessError, ConfigurationError, WorkflowBug
 
@@ -410,6 +411,112 @@ class TestAbsentNames:
         browser.open(url=page(tmp_path, "occupee.html", html))
         with pytest.raises(ApplicationError, match="was not found on the page 'Attente'"):
             browser.fill(Target(label="Référence"), "R-1", timeout=1)
+
+
+LOGIN = """<title>Connexion</title>
+<form><label for="i">Identifiant</label><input id="i"><button type="button">Se connecter</button></form>"""
+SAVED = '<title>Dossier enregistré</title><p>Numéro : <span id="numero">D-0001</span></p>'
+
+
+class TestAnotherPage:
+    """An element earlier actions found is missing because the application shows another page (a login page
+    after the session expired): said within seconds, as a failure worth retrying the item, not a workflow error."""
+
+    def test_a_css_target_found_before_is_missing_from_another_page_in_seconds(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "dossier-1.html", SAVED))
+        assert browser.read_text(Target(css="#numero")) == "D-0001"
+        browser.open(url=page(tmp_path, "connexion.html", LOGIN))
+        started = time.monotonic()
+        with pytest.raises(ApplicationError) as caught:
+            browser.read_text(Target(css="#numero"), timeout=60)
+        assert time.monotonic() - started < 30
+        assert caught.value.message.startswith(
+            "the element with css '#numero' is not on the page 'Connexion' ("
+        )
+        assert f"though earlier actions found it on {(tmp_path / 'dossier-1.html').as_uri()}" in (
+            caught.value.message
+        )
+        assert "session" in (caught.value.hint or "")
+
+    def test_a_label_found_before_is_missing_from_another_page_as_a_failure_to_retry(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "form.html", FORM))
+        browser.fill(Target(label="Ville"), "Lyon")
+        browser.fill_form({"Nom du demandeur": "Dupont"})
+        browser.open(url=page(tmp_path, "connexion.html", LOGIN))
+        for attempt in (
+            lambda: browser.fill(Target(label="Ville"), "Lyon", timeout=60),
+            lambda: browser.fill_form({"Nom du demandeur": "Dupont"}, timeout=60),
+        ):
+            with pytest.raises(ApplicationError, match="the application shows another page") as caught:
+                attempt()
+            assert "'Connexion'" in caught.value.message
+
+    def test_a_label_never_found_or_missing_from_the_page_it_was_found_on_is_still_a_workflow_error(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "form.html", FORM))
+        browser.fill(Target(label="Ville"), "Lyon")
+        browser.open(url=page(tmp_path, "connexion.html", LOGIN))
+        with pytest.raises(WorkflowBug, match="is not on the page 'Connexion'"):
+            browser.fill(Target(label="Nom du demandeur"), "Dupont", timeout=60)
+        browser.open(url=page(tmp_path, "form.html", FORM.replace("Ville :", "Commune :")))
+        with pytest.raises(WorkflowBug, match=r"is not on the page 'Saisie': the page has: .*'Commune :'"):
+            browser.fill(Target(label="Ville"), "Lyon", timeout=60)
+
+    def test_a_css_target_missing_from_the_page_it_was_found_on_is_waited_for(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "dossier-1.html", SAVED))
+        assert browser.read_text(Target(css="#numero")) == "D-0001"
+        later = SAVED.replace('<span id="numero">D-0001</span>', '<span id="zone"></span>') + (
+            "<script>setTimeout(() => { document.getElementById('zone').innerHTML = "
+            f"'<b id=numero>D-0002</b>'; }}, {int((ABSENT_AFTER + 1.5) * 1000)});</script>"
+        )
+        browser.open(url=page(tmp_path, "dossier-2.html", later))
+        assert browser.read_text(Target(css="#numero"), timeout=20) == "D-0002"
+
+    def test_a_css_target_shown_a_moment_after_the_load_is_clicked(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Attente</title><div id="zone"></div>
+<script>setTimeout(() => { document.getElementById('zone').innerHTML =
+  '<button type="button" id="b" onclick="document.title = \\'cliqué\\'">Valider</button>'; }, 700);</script>"""
+        browser.open(url=page(tmp_path, "plus-tard.html", html))
+        browser.click(Target(css="#b"), timeout=10)
+        assert title(browser) == "cliqué"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("http://intranet/dossiers/1234/recu?x=1", "http://intranet/dossiers/98/recu", True),
+        ("http://intranet/dossiers/nouveau", "http://intranet/login?suivant=/dossiers/nouveau", False),
+        ("http://intranet/app#/dossiers/12", "http://intranet/app#/dossiers/7?onglet=2", True),
+        ("http://intranet/app#/dossiers", "http://intranet/app#!/login", False),
+        ("http://intranet/page#section-2", "http://intranet/page#haut", True),
+        ("http://intranet:8000/a", "http://intranet:8001/a", False),
+    ],
+)
+def test_a_page_s_place_is_its_address_without_query_and_with_numbers_general(
+    first: str, second: str, same: bool
+) -> None:
+    assert (place_of(first) == place_of(second)) is same
+
+
+def test_the_places_kept_are_those_of_the_targets_used_last() -> None:
+    places = FoundPlaces(limit=3, places_per_target=2)
+    for n in range(5):
+        places.found(Target(text=f"R-{n}"), "http://intranet/dossiers")
+    assert not places.known(Target(text="R-0")) and places.known(Target(text="R-4"))
+    target = Target(css="#numero")
+    for path in ("a", "b", "c"):
+        places.found(target, f"http://intranet/{path}")
+    assert places.elsewhere(target, "http://intranet/c") is None
+    assert places.elsewhere(target, "http://intranet/a") == "http://intranet/c"  # the oldest is forgotten
 
 
 # A date field whose focus opens a picker over the form's button, closed only by a mouse press elsewhere on the

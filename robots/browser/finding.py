@@ -1,0 +1,238 @@
+"""How an action finds the element its target means, and says why when the page does not show it.
+
+At once when the target's locator finds it alone; else by looking until the page shows it, or until the page has
+finished loading without it. A name (label, text…) missing from a loaded page is a mistake in the workflow. An
+element that earlier actions found on another page is missing because the application shows another page (a
+login page after the session expired, an error page): waiting the step's whole timeout there, then retrying the
+step on the same page, cannot help, so that is said within seconds and the item is tried again after its
+`recover` steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from robots.browser.failures import (
+    absent_target,
+    ambiguous_target,
+    other_page,
+    page_place,
+    what_the_page_has,
+)
+from robots.browser.locators import NAMED_KINDS, Match, Target
+from robots.browser.session import BrowserCore
+from robots.kit import ApplicationError, BusinessError, RoboError, RobotContext, _
+
+T = TypeVar("T")
+ABSENT_AFTER = 3.0
+"""Seconds a target is looked for on a page that has finished loading before it is said to be missing from it
+(for a label, text or role name, the workflow names something the page lacks: a workflow error, not retried),
+rather than the whole step's timeout."""
+QUICK_LOOK = 1.0  # seconds an element found by its target's locator alone is waited for (`_on_one`)
+_SETTLED_SCRIPT = (
+    "() => document.readyState === 'complete' && !document.querySelector('[aria-busy=true]')"
+    " && !location.href.startsWith('chrome-error:')"
+)
+_NUMBERED = re.compile(r"\d")
+
+
+def place_of(url: str) -> str:
+    """The place of a page: its address without query, and with each path segment that holds a digit as `#`.
+
+    `http://intranet/dossiers/1234/recu?x=1` and `…/dossiers/98/recu` are one place (the same page for two
+    records); a fragment that routes (`#/dossiers`, `#!/login`) is kept, as single-page applications navigate so.
+    """
+
+    def general(path: str) -> str:
+        return "/".join("#" if _NUMBERED.search(segment) else segment for segment in path.split("/"))
+
+    parts = urlsplit(url)
+    route = parts.fragment.split("?")[0]
+    route = "#" + general(route) if route.startswith(("/", "!/")) else ""
+    return f"{parts.scheme}://{parts.netloc}{general(parts.path)}{route}"
+
+
+class FoundPlaces:
+    """The places where each target (or form) was found, for the `limit` targets used last.
+
+    A target written from the data (`text: "{{ ref }}"`) is new on each item: the oldest are forgotten, so a run
+    of 100 000 items keeps a few hundred entries.
+    """
+
+    def __init__(self, limit: int = 256, places_per_target: int = 8) -> None:
+        self._limit = limit
+        self._per_target = places_per_target
+        # target -> {place: the last address there, without its query}
+        self._places: OrderedDict[Hashable, dict[str, str]] = OrderedDict()
+
+    def found(self, what: Hashable, url: str) -> None:
+        """Note that `what` was found on the page at `url`."""
+        places = self._places.get(what)
+        if places is None:
+            places = self._places[what] = {}
+            if len(self._places) > self._limit:
+                self._places.popitem(last=False)
+        else:
+            self._places.move_to_end(what)
+        place = place_of(url)
+        places.pop(place, None)
+        places[place] = urlsplit(url)._replace(query="", fragment="").geturl()
+        if len(places) > self._per_target:
+            del places[next(iter(places))]
+
+    def known(self, what: Hashable) -> bool:
+        """Whether `what` was found before, on any page."""
+        return what in self._places
+
+    def elsewhere(self, what: Hashable, url: str) -> str | None:
+        """The address where `what` was last found, when that was only on other pages than `url`'s; else None."""
+        places = self._places.get(what)
+        if not places or place_of(url) in places:
+            return None
+        return next(reversed(places.values()))
+
+
+class Finding(BrowserCore):
+    """The finding of elements, shared by every browser action that has a target."""
+
+    def __init__(self, context: RobotContext) -> None:
+        super().__init__(context)
+        self._places = FoundPlaces()
+
+    async def _on_one(
+        self, target: Target, scope: Any, timeout: float | None, act: Callable[[Any, float], Awaitable[T]]
+    ) -> T:
+        """Do `act` (safe twice) on the element `target` means: at once if its locator finds it alone, else by `_find`.
+
+        A target without a name (CSS, XPath…) is tried at once only when earlier actions found it: `_find` then
+        looks for it rather than leaving the whole wait to Playwright.
+        """
+        from playwright.async_api import Error as PlaywrightError
+
+        if target.nth is None and (target.named is not None or self._places.known(target)):
+            try:
+                quick = min(QUICK_LOOK, timeout or self.default_timeout) * 1000
+                locator = target.locate_all(scope) if target.named is not None else target.locate(scope)
+                done = await act(locator, quick)
+                self._places.found(target, self._page.url)
+                return done
+            except (PlaywrightError, _LookAgain):
+                pass  # several matches (Playwright's strictness), none yet, not shown, refused: as any other action
+        element = await self._find(target, scope, timeout)
+        try:
+            done = await act(element, self._ms(timeout))
+        except (
+            _LookAgain
+        ):  # found but not shown yet (a CSS target is not looked for): Playwright waits for it
+            await element.wait_for(state="visible", timeout=self._ms(timeout))
+            done = await act(element, self._ms(timeout))
+        self._places.found(target, self._page.url)
+        return done
+
+    @staticmethod
+    async def _shown(element: Any, _ms: float) -> Any:
+        """`element` if found alone and shown: one round trip, no waiting, no script in the page's world."""
+        if not await element.is_visible():  # several matches: Playwright's strictness error
+            raise _LookAgain()
+        return element
+
+    async def _find(self, target: Target, scope: Any, timeout: float | None) -> Any:
+        """The locator of the one element `target` means (see `Target.choose`), once the page shows it.
+
+        A name (label, text, role name, placeholder) still missing `ABSENT_AFTER` seconds after the page has
+        finished loading is a workflow error; several equally good matches are one too. Other targets (CSS,
+        XPath…) are left to Playwright, as written, unless earlier actions found them on another page than this
+        one (see `_absent`).
+        """
+        if target.named is None:
+            if target.kind in NAMED_KINDS and target.kind != "role":  # written by a template, from the data
+                raise BusinessError(
+                    _("{target}: the {kind} to look for is empty").format(
+                        target=target.describe(), kind=target.kind
+                    )
+                )
+            locator = target.locate(scope)
+            if not self._places.known(target):
+                return locator
+            count, settled, waited = await self._look(timeout, locator.count, lambda seen: seen > 0)
+            if count:
+                self._places.found(target, self._page.url)
+                return locator
+            if settled and self._places.elsewhere(target, self._page.url) is None:
+                return locator  # missing from a page where it was found before: Playwright waits, as written
+            raise await self._absent(target, settled, waited)
+
+        async def look() -> tuple[Any, list[Match]]:
+            locator, matches = await target.matches(scope)
+            chosen = target.choose(matches)
+            if len(chosen) > 1 and chosen[0].visible:
+                title = await self._page.title() if self._page is not None else ""
+                raise ambiguous_target(target, chosen, title)
+            return locator, chosen
+
+        (locator, chosen), found, waited = await self._look(
+            timeout, look, lambda seen: bool(seen[1]) and seen[1][0].visible
+        )
+        if chosen:  # found, or only hidden: then Playwright waits for it to show, within the step's timeout
+            self._places.found(target, self._page.url)
+            return locator.nth(chosen[0].index)
+        raise await self._absent(target, found, waited)
+
+    async def _look(
+        self,
+        timeout: float | None,
+        look: Callable[[], Awaitable[T]],
+        found: Callable[[T], bool],
+    ) -> tuple[T, bool, float]:
+        """Call `look` until what it sees is `found`, or the page finished loading `ABSENT_AFTER` s ago, or time is up.
+
+        Returns what it saw last, whether the page had finished loading, and the seconds waited.
+        """
+        clock = asyncio.get_running_loop().time
+        started = clock()
+        deadline = started + (timeout or self.default_timeout)
+        settled_at: float | None = None
+        pause = 0.05
+        while True:
+            seen = await look()
+            now = clock()
+            if found(seen) or now >= deadline:
+                return seen, False, now - started
+            if await (self._frame or self._page).locator(":root").evaluate(_SETTLED_SCRIPT):
+                settled_at = settled_at or now
+                if now - settled_at >= ABSENT_AFTER:
+                    return seen, True, now - started
+            else:
+                settled_at = None
+            await asyncio.sleep(min(pause, max(deadline - now, 0.01)))
+            pause = min(pause * 2, 0.25)
+
+    async def _absent(self, target: Target, settled: bool, waited: float) -> RoboError:
+        """The error for a target missing from the page after `waited` seconds.
+
+        On a loaded page: another page than the one where earlier actions found it (a failure of the
+        application), else a name the page lacks (a mistake in the workflow). On a page still loading: a failure
+        of the page, worth retrying.
+        """
+        before = self._places.elsewhere(target, self._page.url) if settled else None
+        if before is not None:
+            return await other_page(self._page, target.describe(), before, waited)
+        if settled:
+            return await absent_target(self._page, target, waited)
+        place = await page_place(self._page)
+        return ApplicationError(
+            _("{target} was not found on {page} within {seconds} s").format(
+                target=target.describe(), page=place, seconds=f"{waited:.0f}"
+            ),
+            hint=await what_the_page_has(self._page, target)
+            or _("the page did not finish loading: check the screenshot in the artifacts"),
+        )
+
+
+class _LookAgain(Exception):
+    """A quick look (`Finding._on_one`) did not find the element ready: it is looked for as any other."""
