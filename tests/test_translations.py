@@ -10,6 +10,7 @@ import json
 import re
 import string
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
+from jinja2 import Environment
 
 from robots.kit import (
     LANGUAGES,
@@ -183,6 +185,34 @@ def test_without_compiled_catalogs_the_po_files_are_read(
     set_language("fr")
     assert not (folder / "robo.mo").exists()
     assert _("the file is empty") == "le fichier est vide"
+
+
+def test_compiled_pages_are_kept_per_language_and_reused_by_the_next_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Jinja folds a filter of a constant while compiling: the page compiled in French must not be shown in English.
+    package = tmp_path / "pages_du_test"
+    (package / "templates").mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "templates" / "page.html.j2").write_text("{{ 'unknown' | translated }}", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # Jinja's cache folder, in there
+    (tmp_path / "tmp").mkdir()
+
+    def shown(language: str) -> str:
+        set_language(language)
+        environment = i18n.page_templates("pages_du_test", compiled_for=language)
+        environment.filters["translated"] = _
+        return environment.get_template("page.html.j2").render()
+
+    try:
+        assert [shown("fr"), shown("en"), shown("fr")] == ["inconnu", "unknown", "inconnu"]
+        monkeypatch.setattr(Environment, "compile", lambda *args, **kwargs: pytest.fail("compiled again"))
+        assert [shown("en"), shown("fr")] == ["unknown", "inconnu"]  # as the next process would: from disk
+    finally:
+        set_language("en")
+    [cache] = (tmp_path / "tmp").iterdir()
+    assert sorted(path.name.split("-")[1] for path in cache.iterdir()) == ["en", "fr"]
 
 
 def robo(*args: str, cwd: Path, **environ: str) -> subprocess.CompletedProcess[str]:

@@ -448,8 +448,8 @@ def render(data: ReportData) -> str:
 
 @cache
 def _templates(_language: str) -> Environment:
-    """The report's templates, compiled once per language (~60 ms a run; Jinja may translate a literal then)."""
-    environment = page_templates("runner.review")
+    """The report's templates, compiled once per language (Jinja may translate a literal then), kept on disk."""
+    environment = page_templates("runner.review", compiled_for=_language)
     environment.filters.update(
         duration=_duration, size=_size, moment=_moment, number=format_number, translated=_
     )
