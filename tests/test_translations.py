@@ -10,6 +10,7 @@ import json
 import re
 import string
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -196,6 +197,7 @@ def test_compiled_pages_are_kept_per_language_and_reused_by_the_next_process(
     (package / "__init__.py").write_text("", encoding="utf-8")
     (package / "templates" / "page.html.j2").write_text("{{ 'unknown' | translated }}", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "pages_du_test", raising=False)  # and forgotten after the test
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # Jinja's cache folder, in there
     (tmp_path / "tmp").mkdir()
 

@@ -296,7 +296,9 @@ class Browser(ReadingActions, PageActions):
             outcome, settled, waited = await self._look(timeout, fill, lambda seen: not seen["missing"])
             form = ("form", *fields)  # where this form was found before, as a target is (see `Finding`)
             if outcome["missing"]:
-                before = self._places.elsewhere(form, self._page.url) if settled else None
+                # None of its labels there: another page (a login page); some only: this form lacks them.
+                all_missing = len(outcome["missing"]) == len(fields)
+                before = self._places.elsewhere(form, self._page.url) if settled and all_missing else None
                 if before is not None:
                     labels = ", ".join(f"'{label}'" for label in outcome["missing"])
                     what = _("the form with the fields labelled {labels}").format(labels=labels)

@@ -36,8 +36,10 @@ rather than the whole step's timeout."""
 QUICK_LOOK = 1.0  # seconds an element found by its target's locator alone is waited for (`_on_one`)
 _SETTLED_SCRIPT = (
     "() => document.readyState === 'complete' && !document.querySelector('[aria-busy=true]')"
-    " && !location.href.startsWith('chrome-error:')"
+    " && !location.href.startsWith('chrome-error:') && !(window.__roboPending > 0)"
 )
+"""A page has finished loading: its load event, no element marked busy, no request of its scripts under way
+(counted by `PAGE_WATCH_SCRIPT`), not the browser's error page."""
 _NUMBERED = re.compile(r"\d")
 
 
@@ -124,15 +126,30 @@ class Finding(BrowserCore):
             except (PlaywrightError, _LookAgain):
                 pass  # several matches (Playwright's strictness), none yet, not shown, refused: as any other action
         element = await self._find(target, scope, timeout)
-        try:
-            done = await act(element, self._ms(timeout))
-        except (
-            _LookAgain
-        ):  # found but not shown yet (a CSS target is not looked for): Playwright waits for it
-            await element.wait_for(state="visible", timeout=self._ms(timeout))
-            done = await act(element, self._ms(timeout))
-        self._places.found(target, self._page.url)
-        return done
+        started = asyncio.get_running_loop().time()
+        for _look_again in range(5):
+            try:
+                done = await act(element, self._ms(timeout))
+            except _LookAgain:
+                # Found but not shown (a CSS target is not looked for): Playwright waits until it shows, or
+                # says it did not within the timeout; then the act again, unless it hid at once again.
+                await element.wait_for(state="visible", timeout=self._ms(timeout))
+                continue
+            self._places.found(target, self._page.url)
+            return done
+        raise await self._absent(target, False, asyncio.get_running_loop().time() - started)
+
+    async def _read(
+        self, target: Target, scope: Any, timeout: float | None, read: Callable[[Any, float], Awaitable[T]]
+    ) -> T:
+        """`read` (its text, value, an attribute) the element `target` means, shown or not.
+
+        A name as `_find` chooses it (the shown match, waited for); CSS or XPath as written, looked for once found
+        before (`_on_one`).
+        """
+        if target.named is None:
+            return await self._on_one(target, scope, timeout, read)
+        return await read(await self._find(target, scope, timeout), self._ms(timeout))
 
     @staticmethod
     async def _shown(element: Any, _ms: float) -> Any:

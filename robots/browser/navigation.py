@@ -67,6 +67,28 @@ PAGE_WATCH_SCRIPT = (
       new MutationObserver(note).observe(document.head, {childList: true, characterData: true, subtree: true});
     }
   });
+  // Requests the page's own scripts have under way (fetch, XMLHttpRequest), counted, never changed: a page still
+  // waiting for an answer may yet show what an action looks for (`_SETTLED_SCRIPT` in `robots.browser.finding`).
+  window.__roboPending = 0;
+  const answered = () => { window.__roboPending = Math.max(0, window.__roboPending - 1); };
+  if (typeof window.fetch === 'function') {
+    const fetch = window.fetch;
+    window.fetch = function (...args) {
+      window.__roboPending++;
+      let answer;
+      try { answer = fetch.apply(this, args); } catch (e) { answered(); throw e; }
+      Promise.resolve(answer).then(answered, answered);
+      return answer;
+    };
+  }
+  if (window.XMLHttpRequest) {
+    const send = XMLHttpRequest.prototype.send;
+    XMLHttpRequest.prototype.send = function (...args) {
+      window.__roboPending++;
+      this.addEventListener('loadend', answered, {once: true});
+      try { return send.apply(this, args); } catch (e) { this.removeEventListener('loadend', answered); answered(); throw e; }
+    };
+  }
   const gesture = () => { window.__roboInvalid = []; window.__roboOpensTab = false; note(); };
   window.addEventListener('mousedown', gesture, true);
   window.addEventListener('keydown', gesture, true);

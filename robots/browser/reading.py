@@ -79,7 +79,7 @@ class ReadingActions(Finding):
 
         async def work(scope: Any) -> str:
             return str(
-                await self._on_one(target, scope, timeout, lambda e, ms: e.inner_text(timeout=ms))
+                await self._read(target, scope, timeout, lambda e, ms: e.inner_text(timeout=ms))
             ).strip()
 
         return self._run(
@@ -99,7 +99,7 @@ class ReadingActions(Finding):
         """
 
         async def work(scope: Any) -> str:
-            return str(await self._on_one(target, scope, timeout, lambda e, ms: e.input_value(timeout=ms)))
+            return str(await self._read(target, scope, timeout, lambda e, ms: e.input_value(timeout=ms)))
 
         return self._run(
             _("reading {target}").format(target=target.describe()), work, target=target, timeout=timeout
@@ -119,7 +119,7 @@ class ReadingActions(Finding):
         """
 
         async def work(scope: Any) -> str | None:
-            value = await self._on_one(
+            value = await self._read(
                 target, scope, timeout, lambda e, ms: e.get_attribute(attribute, timeout=ms)
             )
             return None if value is None else str(value)

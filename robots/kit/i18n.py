@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from jinja2 import Environment
+    from jinja2 import BytecodeCache, Environment
 
 DOMAIN = "robo"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -158,30 +158,63 @@ def page_templates(package: str, folder: str = "templates", compiled_for: str | 
     catalogs in the reader's language (`{% trans %}` blocks trimmed, as `babel.cfg` extracts them), block tags
     leaving no blank lines. With `compiled_for` (a language), the compiled templates are kept on disk for the
     next process (the report's costs ~90 ms to compile, each `robo run`): per language and version of its
-    catalog, since Jinja may translate a constant while compiling; Jinja's own cache folder, private to the
-    user, recompiles a template whose source or Python changed.
+    catalog, since Jinja may translate a constant while compiling (see `_compiled_pages`).
     """
-    from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
+    from jinja2 import Environment, PackageLoader, select_autoescape
 
-    cache = None
-    if compiled_for:
-        catalogs = [LOCALE_DIR / compiled_for / "LC_MESSAGES" / f"{DOMAIN}.{kind}" for kind in ("mo", "po")]
-        stamp = "-".join(f"{c.stat().st_mtime_ns:x}" for c in catalogs if c.is_file())
-        try:
-            cache = FileSystemBytecodeCache(pattern=f"robo-{compiled_for}-{stamp}-%s.cache")
-        except (OSError, RuntimeError):  # no private temporary folder: compiled in each process, as without
-            cache = None
     environment = Environment(
         loader=PackageLoader(package, folder),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
-        bytecode_cache=cache,
+        bytecode_cache=_compiled_pages(compiled_for) if compiled_for else None,
     )
     environment.policies["ext.i18n.trimmed"] = True
     environment.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
     return environment
+
+
+def _compiled_pages(language: str) -> BytecodeCache | None:
+    """Where the pages compiled for `language` are kept, one file per template and its source.
+
+    Jinja's cache folder (created private to the user, its owner and mode checked), a file named by the language,
+    the version of its catalog and those of Rob'O and Jinja. None where there is no such folder (not a POSIX system, no private temporary folder): then each process
+    compiles. A cache file that cannot be read or written is compiled and rendered as without a cache.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    import jinja2
+    from jinja2 import FileSystemBytecodeCache
+    from jinja2.bccache import Bucket
+
+    class Forgiving(FileSystemBytecodeCache):
+        def load_bytecode(self, bucket: Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # a file cut short or garbled: compiled again, and written anew
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:  # a full or read-only disk: the next process compiles again
+                pass
+
+    if os.name != "posix":
+        return None
+    catalogs = [LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.{kind}" for kind in ("mo", "po")]
+    try:
+        robo = version("robo-rpa")
+    except PackageNotFoundError:
+        robo = "source"
+    stamp = "-".join(
+        [robo, jinja2.__version__, *(f"{c.stat().st_mtime_ns:x}" for c in catalogs if c.is_file())]
+    )
+    try:
+        return Forgiving(pattern=f"robo-{language}-{stamp}-%s.cache")
+    except (OSError, RuntimeError):
+        return None
 
 
 def compile_catalog(source: Path) -> bytes:

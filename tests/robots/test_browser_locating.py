@@ -6,7 +6,10 @@ Small pages written to the test's folder and opened by their file address; the r
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -484,10 +487,74 @@ class TestAnotherPage:
     ) -> None:
         html = """<title>Attente</title><div id="zone"></div>
 <script>setTimeout(() => { document.getElementById('zone').innerHTML =
-  '<button type="button" id="b" onclick="document.title = \\'cliqué\\'">Valider</button>'; }, 700);</script>"""
+  '<button type="button" id="b" onclick="document.title = \\'cliqué\\'">Valider</button>'; }, 2000);</script>"""
         browser.open(url=page(tmp_path, "plus-tard.html", html))
         browser.click(Target(css="#b"), timeout=10)
         assert title(browser) == "cliqué"
+
+    def test_a_page_still_waiting_for_an_answer_to_its_script_is_waited_for(
+        self, browser: Browser, slow_site: str
+    ) -> None:
+        browser.open(url=f"{slow_site}/dossier-1")
+        assert browser.read_text(Target(css="#numero")) == "D-0001"
+        browser.open(
+            url=f"{slow_site}/attente"
+        )  # another page, loaded, whose fetch answers in ABSENT_AFTER + 2 s
+        assert browser.read_text(Target(css="#numero"), timeout=20) == "D-0002"
+
+    def test_a_form_lacking_some_of_its_labels_elsewhere_names_them_as_a_workflow_error(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        browser.open(url=page(tmp_path, "form.html", FORM))
+        browser.fill_form({"Ville": "Lyon", "Nom du demandeur": "Dupont"})
+        browser.open(url=page(tmp_path, "modifier.html", FORM.replace("Ville :", "Commune :")))
+        with pytest.raises(WorkflowBug, match="no field labelled 'Ville' on the page 'Saisie'"):
+            browser.fill_form({"Ville": "Lyon", "Nom du demandeur": "Dupont"}, timeout=60)
+
+    def test_a_text_is_read_from_the_element_shown_not_from_a_hidden_one(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        html = """<title>Dossier</title><p id="s" hidden>Statut : brouillon</p>
+<script>setTimeout(() => { const p = document.getElementById('s');
+  p.textContent = 'Statut : validé'; p.hidden = false; }, 1500);</script>"""
+        browser.open(url=page(tmp_path, "statut.html", html))
+        assert browser.read_text(Target(text="Statut"), timeout=10) == "Statut : validé"
+
+
+@pytest.fixture
+def slow_site() -> Iterator[str]:
+    """A site on 127.0.0.1: /dossier-1 shows a number, /attente shows one once its fetch of /lent is answered,
+    ABSENT_AFTER + 2 s later."""
+
+    class Pages(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/lent":
+                time.sleep(ABSENT_AFTER + 2)
+                body = "D-0002"
+            elif self.path == "/dossier-1":
+                body = "<title>Dossier enregistré</title><p>Numéro : <span id=numero>D-0001</span></p>"
+            else:
+                body = """<title>Envoi</title><p id=zone>Envoi en cours…</p><script>
+fetch('/lent').then(r => r.text()).then(t => {
+  document.getElementById('zone').innerHTML = 'Numéro : <span id=numero>' + t + '</span>'; });</script>"""
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize(
