@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from robots.kit import RobotContext
 from tests.e2e.conftest import Bot
 from tests.mock_intranet.accounts import DEFAULT_ACCOUNT
 from tests.running import problems
+from tests.serving import http_served
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 # A page whose own script reports whether its image and its font loaded, whether a script from another host ran,
@@ -65,20 +65,13 @@ def needy_site(tmp_path: Path) -> Iterator[str]:
     """The needy page, its image, font and a third-party script, served on 127.0.0.1 (and named localhost)."""
     site = tmp_path / "site"
     site.mkdir()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
-    port = server.server_address[1]
-    (site / "page.html").write_text(NEEDY_PAGE % {"port": port}, encoding="utf-8")
-    (site / "logo.png").write_bytes(PIXEL)
-    (site / "maison.ttf").write_bytes(FONT.read_bytes())
-    (site / "tiers.js").write_text("window.scriptTiers = true;", encoding="utf-8")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}/page.html"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with http_served(functools.partial(_Quiet, directory=str(site))) as address:
+        port = int(address.rsplit(":", 1)[1])
+        (site / "page.html").write_text(NEEDY_PAGE % {"port": port}, encoding="utf-8")
+        (site / "logo.png").write_bytes(PIXEL)
+        (site / "maison.ttf").write_bytes(FONT.read_bytes())
+        (site / "tiers.js").write_text("window.scriptTiers = true;", encoding="utf-8")
+        yield f"{address}/page.html"
 
 
 def _read_needy_page(bot: Bot, url: str, settings: str) -> dict[str, str]:

@@ -6,10 +6,8 @@ Small pages written to the test's folder and opened by their file address; the r
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from robots.browser import ABSENT_AFTER, Browser, Target, closest_candidates, no
 from robots.browser.finding import FoundPlaces, place_of
 from robots.browser.locators import list_options
 from robots.kit import ApplicationError, BusinessError, ConfigurationError, WorkflowBug
+from tests.serving import QuietHandler, http_served
 
 pytestmark = pytest.mark.slow
 
@@ -526,7 +525,7 @@ def slow_site() -> Iterator[str]:
     """A site on 127.0.0.1: /dossier-1 shows a number, /attente shows one once its fetch of /lent is answered,
     ABSENT_AFTER + 2 s later."""
 
-    class Pages(BaseHTTPRequestHandler):
+    class Pages(QuietHandler):
         def do_GET(self) -> None:
             if self.path == "/lent":
                 time.sleep(ABSENT_AFTER + 2)
@@ -544,17 +543,8 @@ fetch('/lent').then(r => r.text()).then(t => {
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_served(Pages) as address:
+        yield address
 
 
 @pytest.mark.parametrize(
