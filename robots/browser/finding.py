@@ -47,16 +47,23 @@ def place_of(url: str) -> str:
     """The place of a page: its address without query, and with each path segment that holds a digit as `#`.
 
     `http://intranet/dossiers/1234/recu?x=1` and `…/dossiers/98/recu` are one place (the same page for two
-    records); a fragment that routes (`#/dossiers`, `#!/login`) is kept, as single-page applications navigate so.
+    records); a segment's parameters (`;jsessionid=…`) are left out; a fragment that routes (`#/dossiers`,
+    `#!/login`) is kept, as single-page applications navigate so.
     """
 
     def general(path: str) -> str:
-        return "/".join("#" if _NUMBERED.search(segment) else segment for segment in path.split("/"))
+        segments = (segment.split(";")[0] for segment in path.split("/"))
+        return "/".join("#" if _NUMBERED.search(segment) else segment for segment in segments)
 
     parts = urlsplit(url)
-    route = parts.fragment.split("?")[0]
-    route = "#" + general(route) if route.startswith(("/", "!/")) else ""
-    return f"{parts.scheme}://{parts.netloc}{general(parts.path)}{route}"
+    route = _route(url)
+    return f"{parts.scheme}://{parts.netloc}{general(parts.path)}{'#' + general(route) if route else ''}"
+
+
+def _route(url: str) -> str:
+    """The route a single-page application's address holds in its fragment (`/dossiers` of `…#/dossiers?x=1`)."""
+    route = urlsplit(url).fragment.split("?")[0]
+    return route if route.startswith(("/", "!/")) else ""
 
 
 class FoundPlaces:
@@ -83,7 +90,7 @@ class FoundPlaces:
             self._places.move_to_end(what)
         place = place_of(url)
         places.pop(place, None)
-        places[place] = urlsplit(url)._replace(query="", fragment="").geturl()
+        places[place] = urlsplit(url)._replace(query="", fragment=_route(url)).geturl()
         if len(places) > self._per_target:
             del places[next(iter(places))]
 

@@ -556,6 +556,8 @@ fetch('/lent').then(r => r.text()).then(t => {
         ("http://intranet/app#/dossiers", "http://intranet/app#!/login", False),
         ("http://intranet/page#section-2", "http://intranet/page#haut", True),
         ("http://intranet:8000/a", "http://intranet:8001/a", False),
+        ("http://intranet/dossiers;jsessionid=A1B2", "http://intranet/connexion;jsessionid=A1B2", False),
+        ("http://intranet/dossiers;jsessionid=A1B2", "http://intranet/dossiers;jsessionid=C3D4", True),
     ],
 )
 def test_a_page_s_place_is_its_address_without_query_and_with_numbers_general(
@@ -574,6 +576,8 @@ def test_the_places_kept_are_those_of_the_targets_used_last() -> None:
         places.found(target, f"http://intranet/{path}")
     assert places.elsewhere(target, "http://intranet/c") is None
     assert places.elsewhere(target, "http://intranet/a") == "http://intranet/c"  # the oldest is forgotten
+    places.found(target, "http://intranet/app?x=1#/dossiers/12?onglet=2")
+    assert places.elsewhere(target, "http://intranet/app#!/login") == "http://intranet/app#/dossiers/12"
 
 
 # A date field whose focus opens a picker over the form's button, closed only by a mouse press elsewhere on the
