@@ -164,14 +164,16 @@ class TestClickingWhatAPersonWould:
         browser.click(Target(text="Supprimer", within="#premier"), timeout=2)
         assert title(browser) == "a"
 
+    # A CSS target is not looked for as a name is: Playwright waits for it (it failed at once, found not shown).
+    @pytest.mark.parametrize("target", [Target(text="Valider"), Target(css="#b")], ids=["text", "css"])
     def test_a_button_shown_later_or_hidden_at_first_is_waited_for(
-        self, browser: Browser, tmp_path: Path
+        self, browser: Browser, tmp_path: Path, target: Target
     ) -> None:
         html = """<title>Attente</title>
 <button type="button" id="b" hidden onclick="document.title = 'cliqué'">Valider</button>
-<script>setTimeout(() => { document.getElementById('b').hidden = false; }, 1200);</script>"""
+<script>setTimeout(() => { document.getElementById('b').hidden = false; }, 2000);</script>"""
         browser.open(url=page(tmp_path, "attente.html", html))
-        browser.click(Target(text="Valider"), timeout=5)
+        browser.click(target, timeout=10)
         assert title(browser) == "cliqué"
 
     def test_a_form_sent_to_a_new_tab_leaves_it_open_and_loaded(
@@ -480,16 +482,6 @@ class TestAnotherPage:
         )
         browser.open(url=page(tmp_path, "dossier-2.html", later))
         assert browser.read_text(Target(css="#numero"), timeout=20) == "D-0002"
-
-    def test_a_css_target_shown_a_moment_after_the_load_is_clicked(
-        self, browser: Browser, tmp_path: Path
-    ) -> None:
-        html = """<title>Attente</title><div id="zone"></div>
-<script>setTimeout(() => { document.getElementById('zone').innerHTML =
-  '<button type="button" id="b" onclick="document.title = \\'cliqué\\'">Valider</button>'; }, 2000);</script>"""
-        browser.open(url=page(tmp_path, "plus-tard.html", html))
-        browser.click(Target(css="#b"), timeout=10)
-        assert title(browser) == "cliqué"
 
     def test_a_page_still_waiting_for_an_answer_to_its_script_is_waited_for(
         self, browser: Browser, slow_site: str
