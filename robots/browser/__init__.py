@@ -1,31 +1,7 @@
 """The browser robot: web pages driven through Playwright and Debian's Chromium."""
 
-from robots.browser.browser import Browser
-from robots.browser.failures import redact_zip
-from robots.browser.finding import ABSENT_AFTER
-from robots.browser.launch import HEADLESS_SHELLS, LAUNCH_ARGS, find_browser
-from robots.browser.locators import (
-    LABEL_TEXT_JS,
-    NORMALISE_JS,
-    Target,
-    closest_candidates,
-    normalise,
-    option_values,
-)
-from robots.browser.recycling import RECYCLE_EVERY
+# The names below are imported when first used (their modules: __init__.pyi), so that importing one module of
+# the package does not import all of them.
+import lazy_loader
 
-__all__ = [
-    "ABSENT_AFTER",
-    "HEADLESS_SHELLS",
-    "LABEL_TEXT_JS",
-    "LAUNCH_ARGS",
-    "NORMALISE_JS",
-    "RECYCLE_EVERY",
-    "Browser",
-    "Target",
-    "closest_candidates",
-    "find_browser",
-    "normalise",
-    "option_values",
-    "redact_zip",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

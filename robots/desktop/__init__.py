@@ -1,17 +1,7 @@
 """The desktop robot: legacy desktop applications driven through the X display, with pyautogui, xdotool and OCR."""
 
-from robots.desktop.desktop import Desktop
-from robots.desktop.display import NO_DISPLAY, display_problem
-from robots.desktop.screen import Spot
-from robots.desktop.session import FailSafeStop
-from robots.desktop.settings import OCR_LANGUAGES, DesktopSettings
+# The names below are imported when first used (their modules: __init__.pyi), so that importing one module of
+# the package does not import all of them.
+import lazy_loader
 
-__all__ = [
-    "NO_DISPLAY",
-    "OCR_LANGUAGES",
-    "Desktop",
-    "DesktopSettings",
-    "FailSafeStop",
-    "Spot",
-    "display_problem",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

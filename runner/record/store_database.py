@@ -158,7 +158,7 @@ fleet_workers = Table(
     Column("stopped_at", UtcTimestamp),
 )
 
-MIGRATIONS = Migrations("runner.record.migrations", "alembic_version_store", metadata)
+STORE_MIGRATIONS = Migrations("runner.record.migrations", "alembic_version_store", metadata)
 DEFAULT_STORE_NAME = "robo.db"
 
 
@@ -178,7 +178,7 @@ def comparable(value: Any) -> Any:
 
 def open_engine(url: str) -> Engine:
     """A SQLAlchemy engine for the store, with SQLite tuned for crash safety and concurrent readers; its tables
-    are created or upgraded (`MIGRATIONS`). A store that cannot be opened raises `ConfigurationError`."""
+    are created or upgraded (`STORE_MIGRATIONS`). A store that cannot be opened raises `ConfigurationError`."""
     try:
         return _open_engine(url)
     except (ImportError, ArgumentError, DBAPIError) as exc:
@@ -212,7 +212,7 @@ def _open_engine(url: str) -> Engine:
         ) -> tuple[str, Any]:
             return statement, postgres_text(parameters)
 
-    upgrade_to_head(engine, MIGRATIONS)
+    upgrade_to_head(engine, STORE_MIGRATIONS)
     return engine
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.events import ArtifactSaved, Event
-from runner.record import AUDIT_LOG_NAME, RunRecord
+from runner.record import AUDIT_LOG_NAME
+
+if TYPE_CHECKING:
+    from runner.record import RunRecord
 
 LOGS_FOLDER = "logs"
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from runner.events import ItemFinished, ItemStarted, RunFinished, RunStarted
 from runner.record import RunStore, RunStoreSink
 from runner.record.races import is_race, retry_on_race
-from runner.record.store_database import MIGRATIONS as STORE_MIGRATIONS
+from runner.record.store_database import STORE_MIGRATIONS
 from runner.record.upgrade import Migrations, taking_turns
 from runner.schedule import ScheduleDatabase
 from runner.schedule.database import MIGRATIONS as SCHEDULE_MIGRATIONS
