@@ -298,13 +298,14 @@ class Browser(ReadingActions, PageActions):
             if outcome["missing"]:
                 # None of its labels there: another page (a login page); some only: this form lacks them.
                 all_missing = len(outcome["missing"]) == len(fields)
-                before = self._places.elsewhere(form, self._page.url) if settled and all_missing else None
+                where = await self._where()
+                before = self._places.elsewhere(form, where) if settled and all_missing else None
                 if before is not None:
                     labels = ", ".join(f"'{label}'" for label in outcome["missing"])
                     what = _("the form with the fields labelled {labels}").format(labels=labels)
-                    raise await other_page(self._page, what, before, waited)
+                    raise await other_page(self._page, what, before, where[-1], waited)
                 raise await missing_labels(self._page, outcome["missing"], settled)
-            self._places.found(form, self._page.url)
+            self._places.found(form, await self._where())
             if outcome["problems"]:
                 name, problem, choices = outcome["problems"][0]
                 close = closest_candidates(str(fields[name]), choices) if choices else []

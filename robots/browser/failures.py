@@ -169,8 +169,10 @@ async def absent_target(page: Any, target: Target, waited: float) -> WorkflowBug
     )
 
 
-async def other_page(page: Any, what: str, before: str, waited: float) -> ApplicationError:
+async def other_page(page: Any, what: str, before: str, now: str, waited: float) -> ApplicationError:
     """`what`, found on the page at `before` by earlier actions, is missing from this loaded page: another page.
+
+    `now` is the address where the steps act: the page's, or the frame's they act inside.
 
     A failure of the application (an expired session's login page, an error page), worth retrying the item
     after its `recover` steps, not a mistake in the workflow.
@@ -184,7 +186,7 @@ async def other_page(page: Any, what: str, before: str, waited: float) -> Applic
             "a session that expired, an error page? The screenshot in the artifacts shows it; steps in "
             "'recover' (logging in again) run before the item is tried again"
         ),
-        cause=[_("on {url}, after waiting {seconds} s").format(url=page.url, seconds=f"{waited:.1f}")],
+        cause=[_("on {url}, after waiting {seconds} s").format(url=now, seconds=f"{waited:.1f}")],
     )
 
 

@@ -41,6 +41,7 @@ _SETTLED_SCRIPT = (
 """A page has finished loading: its load event, no element marked busy, no request of its scripts under way
 (counted by `PAGE_WATCH_SCRIPT`), not the browser's error page."""
 _NUMBERED = re.compile(r"\d")
+_FRAME_LOOK = 1000  # milliseconds to read the address of the frame the steps act in (`Finding._where`)
 
 
 def place_of(url: str) -> str:
@@ -69,6 +70,9 @@ def _route(url: str) -> str:
 class FoundPlaces:
     """The places where each target (or form) was found, for the `limit` targets used last.
 
+    Where actions act is named by its addresses (`Finding._where`): the page's, then the frame's in it when the
+    steps act inside a frame (whose login page may show inside the frame, the page around it unchanged).
+
     A target written from the data (`text: "{{ ref }}"`) is new on each item: the oldest are forgotten, so a run
     of 100 000 items keeps a few hundred entries.
     """
@@ -79,8 +83,8 @@ class FoundPlaces:
         # target -> {place: the last address there, without its query}
         self._places: OrderedDict[Hashable, dict[str, str]] = OrderedDict()
 
-    def found(self, what: Hashable, url: str) -> None:
-        """Note that `what` was found on the page at `url`."""
+    def found(self, what: Hashable, where: tuple[str, ...]) -> None:
+        """Note that `what` was found where the addresses `where` are."""
         places = self._places.get(what)
         if places is None:
             places = self._places[what] = {}
@@ -88,8 +92,9 @@ class FoundPlaces:
                 self._places.popitem(last=False)
         else:
             self._places.move_to_end(what)
-        place = place_of(url)
+        place = _place(where)
         places.pop(place, None)
+        url = where[-1]
         places[place] = urlsplit(url)._replace(query="", fragment=_route(url)).geturl()
         if len(places) > self._per_target:
             del places[next(iter(places))]
@@ -98,12 +103,17 @@ class FoundPlaces:
         """Whether `what` was found before, on any page."""
         return what in self._places
 
-    def elsewhere(self, what: Hashable, url: str) -> str | None:
-        """The address where `what` was last found, when that was only on other pages than `url`'s; else None."""
+    def elsewhere(self, what: Hashable, where: tuple[str, ...]) -> str | None:
+        """The address where `what` was last found, when that was only on other pages than `where`; else None."""
         places = self._places.get(what)
-        if not places or place_of(url) in places:
+        if not places or _place(where) in places:
             return None
         return next(reversed(places.values()))
+
+
+def _place(where: tuple[str, ...]) -> str:
+    """The place of a page and of the frames the steps act in, in it."""
+    return " > ".join(place_of(url) for url in where)
 
 
 class Finding(BrowserCore):
@@ -128,7 +138,7 @@ class Finding(BrowserCore):
                 quick = min(QUICK_LOOK, timeout or self.default_timeout) * 1000
                 locator = target.locate_all(scope) if target.named is not None else target.locate(scope)
                 done = await act(locator, quick)
-                self._places.found(target, self._page.url)
+                self._places.found(target, await self._where())
                 return done
             except (PlaywrightError, _LookAgain):
                 pass  # several matches (Playwright's strictness), none yet, not shown, refused: as any other action
@@ -142,7 +152,7 @@ class Finding(BrowserCore):
                 # says it did not within the timeout; then the act again, unless it hid at once again.
                 await element.wait_for(state="visible", timeout=self._ms(timeout))
                 continue
-            self._places.found(target, self._page.url)
+            self._places.found(target, await self._where())
             return done
         raise await self._absent(target, False, asyncio.get_running_loop().time() - started)
 
@@ -185,9 +195,9 @@ class Finding(BrowserCore):
                 return locator
             count, settled, waited = await self._look(timeout, locator.count, lambda seen: seen > 0)
             if count:
-                self._places.found(target, self._page.url)
+                self._places.found(target, await self._where())
                 return locator
-            if settled and self._places.elsewhere(target, self._page.url) is None:
+            if settled and self._places.elsewhere(target, await self._where()) is None:
                 return locator  # missing from a page where it was found before: Playwright waits, as written
             raise await self._absent(target, settled, waited)
 
@@ -203,9 +213,21 @@ class Finding(BrowserCore):
             timeout, look, lambda seen: bool(seen[1]) and seen[1][0].visible
         )
         if chosen:  # found, or only hidden: then Playwright waits for it to show, within the step's timeout
-            self._places.found(target, self._page.url)
+            self._places.found(target, await self._where())
             return locator.nth(chosen[0].index)
         raise await self._absent(target, found, waited)
+
+    async def _where(self) -> tuple[str, ...]:
+        """The addresses of where the steps act: the page's, then the frame's when they act inside one."""
+        if self._frame is None:
+            return (self._page.url,)
+        from playwright.async_api import Error as PlaywrightError
+
+        try:
+            inner = await self._frame.locator(":root").evaluate("() => location.href", timeout=_FRAME_LOOK)
+        except PlaywrightError:
+            inner = "about:blank"  # no such frame on this page
+        return (self._page.url, str(inner))
 
     async def _look(
         self,
@@ -243,9 +265,10 @@ class Finding(BrowserCore):
         application), else a name the page lacks (a mistake in the workflow). On a page still loading: a failure
         of the page, worth retrying.
         """
-        before = self._places.elsewhere(target, self._page.url) if settled else None
+        where = await self._where()
+        before = self._places.elsewhere(target, where) if settled else None
         if before is not None:
-            return await other_page(self._page, target.describe(), before, waited)
+            return await other_page(self._page, target.describe(), before, where[-1], waited)
         if settled:
             return await absent_target(self._page, target, waited)
         place = await page_place(self._page)

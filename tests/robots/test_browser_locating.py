@@ -471,6 +471,25 @@ class TestAnotherPage:
         with pytest.raises(WorkflowBug, match=r"is not on the page 'Saisie': the page has: .*'Commune :'"):
             browser.fill(Target(label="Ville"), "Lyon", timeout=60)
 
+    def test_a_login_page_inside_the_frame_the_steps_act_in_is_another_page(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        """The page around the frame stays the same; the frame shows the login page."""
+        page(tmp_path, "dossier-1.html", SAVED + '<a href="connexion.html">Dossier suivant</a>')
+        login = page(tmp_path, "connexion.html", LOGIN)
+        portal = '<title>Portail</title><iframe src="dossier-1.html"></iframe>'
+        browser.open(url=page(tmp_path, "portail.html", portal))
+        browser.in_frame("iframe")
+        assert browser.read_text(Target(css="#numero")) == "D-0001"
+        browser.click(Target(text="Dossier suivant"))
+        started = time.monotonic()
+        with pytest.raises(ApplicationError, match="the application shows another page") as caught:
+            browser.read_text(Target(css="#numero"), timeout=60)
+        assert time.monotonic() - started < 30
+        found_on = (tmp_path / "dossier-1.html").as_uri()
+        assert f"though earlier actions found it on {found_on}" in caught.value.message
+        assert caught.value.cause[0].startswith(f"on {login}, after waiting")
+
     def test_a_css_target_missing_from_the_page_it_was_found_on_is_waited_for(
         self, browser: Browser, tmp_path: Path
     ) -> None:
@@ -561,15 +580,25 @@ def test_a_page_s_place_is_its_address_without_query_and_with_numbers_general(
 def test_the_places_kept_are_those_of_the_targets_used_last() -> None:
     places = FoundPlaces(limit=3, places_per_target=2)
     for n in range(5):
-        places.found(Target(text=f"R-{n}"), "http://intranet/dossiers")
+        places.found(Target(text=f"R-{n}"), ("http://intranet/dossiers",))
     assert not places.known(Target(text="R-0")) and places.known(Target(text="R-4"))
     target = Target(css="#numero")
     for path in ("a", "b", "c"):
-        places.found(target, f"http://intranet/{path}")
-    assert places.elsewhere(target, "http://intranet/c") is None
-    assert places.elsewhere(target, "http://intranet/a") == "http://intranet/c"  # the oldest is forgotten
-    places.found(target, "http://intranet/app?x=1#/dossiers/12?onglet=2")
-    assert places.elsewhere(target, "http://intranet/app#!/login") == "http://intranet/app#/dossiers/12"
+        places.found(target, (f"http://intranet/{path}",))
+    assert places.elsewhere(target, ("http://intranet/c",)) is None
+    assert places.elsewhere(target, ("http://intranet/a",)) == "http://intranet/c"  # the oldest is forgotten
+    places.found(target, ("http://intranet/app?x=1#/dossiers/12?onglet=2",))
+    assert places.elsewhere(target, ("http://intranet/app#!/login",)) == "http://intranet/app#/dossiers/12"
+
+
+def test_a_place_inside_a_frame_is_the_page_s_and_the_frame_s() -> None:
+    places = FoundPlaces()
+    target = Target(css="#numero")
+    places.found(target, ("http://intranet/portail", "http://intranet/contenu/dossiers/12?x=1"))
+    assert places.elsewhere(target, ("http://intranet/portail", "http://intranet/contenu/dossiers/7")) is None
+    login = ("http://intranet/portail", "http://intranet/connexion")
+    assert places.elsewhere(target, login) == "http://intranet/contenu/dossiers/12"
+    assert places.elsewhere(target, ("http://intranet/connexion",)) == "http://intranet/contenu/dossiers/12"
 
 
 # A date field whose focus opens a picker over the form's button, closed only by a mouse press elsewhere on the
