@@ -205,7 +205,8 @@ def _private_import(tree: Tree, edge: Import) -> Violation | None:
         "private-import",
         f"private-import {edge.path} -> {target}",
         f"{edge.path}:{edge.line}: private-import: {edge.importer} imports {_target(edge)}, private to package "
-        f"{tree.package_of(edge.module)}; import a public name from that package's __init__ (export it there) "
+        f"{tree.package_of(edge.module)}; import a public name from that package's __init__ (export it there, or in its __init__.pyi "
+        "when the package is lazy) "
         "or move the module into the importer's package",
     )
 
@@ -220,7 +221,8 @@ def _submodule_import(tree: Tree, edge: Import) -> Violation | None:
         "submodule-import",
         f"submodule-import {edge.path} -> {edge.module}",
         f"{edge.path}:{edge.line}: submodule-import: {edge.importer} imports {_target(edge)} from a module of "
-        f"package {package}; import it from {package} (add the name to its __init__'s __all__)",
+        f"package {package}; import it from {package} (add the name to its __init__'s __all__, or to its "
+        "__init__.pyi's when the package is lazy)",
     )
 
 

@@ -1,5 +1,5 @@
 """Packages imported in part export their names lazily: their `__init__.pyi` names what they export (for mypy and
-for people), and lazy_loader imports a name's module when it is first used. So a command imports what it uses:
+for people), and `exports_lazily` (robots/kit/lazy.py) imports a name's module when it is first used. So a command imports what it uses:
 `robo validate` not the run store (SQLAlchemy), a run not the robots its workflow does not use."""
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def test_its_init_imports_nothing_but_the_loader(package: str) -> None:
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     ]
-    assert imported == ["lazy_loader"]
+    assert imported == ["exports_lazily"]
 
 
 def _imported_by(tmp_path: Path, *args: str) -> set[str]:
@@ -135,3 +135,25 @@ def test_listing_runs_does_not_import_the_language(project: Path) -> None:
     modules = _imported_by(project, "runs", "list")
     assert "runner.review" in modules
     assert not {"runner.language.model", "runner.language.validate", "runner.engine", "playwright"} & modules
+
+
+def test_a_mistake_in_a_module_is_said_not_hidden_behind_cannot_import_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python turns an `AttributeError` met while a name is loaded by a module `__getattr__` into a bare "cannot
+    import name"; the mistake itself must reach the person who reads the error."""
+    package = tmp_path / "paquet_paresseux"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from robots.kit import exports_lazily\n__getattr__, __dir__, __all__ = exports_lazily(__name__, __file__)\n",
+        encoding="utf-8",
+    )
+    (package / "__init__.pyi").write_text("from .outil import Outil\n__all__ = ['Outil']\n", encoding="utf-8")
+    (package / "outil.py").write_text("import os\nVALEUR = os.chemin_qui_n_existe_pas\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(
+        ImportError, match=r"paquet_paresseux\.Outil could not be imported: .*chemin_qui_n_existe_pas"
+    ):
+        exec("from paquet_paresseux import Outil", {})
+    with pytest.raises(AttributeError):
+        importlib.import_module("paquet_paresseux").Autre  # noqa: B018 (not one of its names)

@@ -18,7 +18,7 @@ import hashlib
 import os
 from typing import Any, Literal
 
-from robots.browser.failures import explain, missing_labels, other_page
+from robots.browser.failures import explain, missing_labels
 from robots.browser.forms import FILL_FORM_SCRIPT, field_problem, form_value
 from robots.browser.locators import Target, closest_candidates, list_options, option_values, tolerant_pattern
 from robots.browser.navigation import NewTab
@@ -297,13 +297,12 @@ class Browser(ReadingActions, PageActions):
             form = ("form", *fields)  # where this form was found before, as a target is (see `Finding`)
             if outcome["missing"]:
                 # None of its labels there: another page (a login page); some only: this form lacks them.
-                all_missing = len(outcome["missing"]) == len(fields)
-                where = await self._where()
-                before = self._places.elsewhere(form, where) if settled and all_missing else None
-                if before is not None:
+                if settled and len(outcome["missing"]) == len(fields):
                     labels = ", ".join(f"'{label}'" for label in outcome["missing"])
                     what = _("the form with the fields labelled {labels}").format(labels=labels)
-                    raise await other_page(self._page, what, before, where[-1], waited)
+                    elsewhere = await self._other_page(form, what, waited)
+                    if elsewhere is not None:
+                        raise elsewhere
                 raise await missing_labels(self._page, outcome["missing"], settled)
             self._places.found(form, await self._where())
             if outcome["problems"]:

@@ -170,9 +170,9 @@ async def absent_target(page: Any, target: Target, waited: float) -> WorkflowBug
 
 
 async def other_page(page: Any, what: str, before: str, now: str, waited: float) -> ApplicationError:
-    """`what`, found on the page at `before` by earlier actions, is missing from this loaded page: another page.
+    """`what`, found at the address `before` by earlier actions, is missing from this loaded page: another page.
 
-    `now` is the address where the steps act: the page's, or the frame's they act inside.
+    `before` and `now` (where the steps act now) are a page's address, or a frame's when the steps act inside one.
 
     A failure of the application (an expired session's login page, an error page), worth retrying the item
     after its `recover` steps, not a mistake in the workflow.

@@ -41,7 +41,7 @@ _SETTLED_SCRIPT = (
 """A page has finished loading: its load event, no element marked busy, no request of its scripts under way
 (counted by `PAGE_WATCH_SCRIPT`), not the browser's error page."""
 _NUMBERED = re.compile(r"\d")
-_FRAME_LOOK = 1000  # milliseconds to read the address of the frame the steps act in (`Finding._where`)
+_FRAME_ADDRESS_SCRIPT = "() => location.href"
 
 
 def place_of(url: str) -> str:
@@ -71,7 +71,9 @@ class FoundPlaces:
     """The places where each target (or form) was found, for the `limit` targets used last.
 
     Where actions act is named by its addresses (`Finding._where`): the page's, then the frame's in it when the
-    steps act inside a frame (whose login page may show inside the frame, the page around it unchanged).
+    steps act inside a frame (whose login page may show inside the frame, the page around it unchanged). A target
+    is said to be elsewhere only from places of the same kind: found on the page, then looked for inside a frame
+    (a step before or after `browser.in_frame` by mistake) is not "another page".
 
     A target written from the data (`text: "{{ ref }}"`) is new on each item: the oldest are forgotten, so a run
     of 100 000 items keeps a few hundred entries.
@@ -80,8 +82,8 @@ class FoundPlaces:
     def __init__(self, limit: int = 256, places_per_target: int = 8) -> None:
         self._limit = limit
         self._per_target = places_per_target
-        # target -> {place: the last address there, without its query}
-        self._places: OrderedDict[Hashable, dict[str, str]] = OrderedDict()
+        # target -> {place: the last address there (the frame's inside a frame), without its query}
+        self._places: OrderedDict[Hashable, dict[tuple[str, ...], str]] = OrderedDict()
 
     def found(self, what: Hashable, where: tuple[str, ...]) -> None:
         """Note that `what` was found where the addresses `where` are."""
@@ -94,8 +96,7 @@ class FoundPlaces:
             self._places.move_to_end(what)
         place = _place(where)
         places.pop(place, None)
-        url = where[-1]
-        places[place] = urlsplit(url)._replace(query="", fragment=_route(url)).geturl()
+        places[place] = _address(where)
         if len(places) > self._per_target:
             del places[next(iter(places))]
 
@@ -105,15 +106,22 @@ class FoundPlaces:
 
     def elsewhere(self, what: Hashable, where: tuple[str, ...]) -> str | None:
         """The address where `what` was last found, when that was only on other pages than `where`; else None."""
+        here = _place(where)
         places = self._places.get(what)
-        if not places or _place(where) in places:
+        if not places or here in places:
             return None
-        return next(reversed(places.values()))
+        return next((address for place, address in reversed(places.items()) if len(place) == len(here)), None)
 
 
-def _place(where: tuple[str, ...]) -> str:
-    """The place of a page and of the frames the steps act in, in it."""
-    return " > ".join(place_of(url) for url in where)
+def _place(where: tuple[str, ...]) -> tuple[str, ...]:
+    """The place of a page, then of the frame the steps act in (`""`: the page has no such frame)."""
+    return tuple(place_of(url) if url else "" for url in where)
+
+
+def _address(where: tuple[str, ...]) -> str:
+    """The address people are shown for `where`: the frame's when the steps act in one, without its query."""
+    url = next(url for url in reversed(where) if url)
+    return urlsplit(url)._replace(query="", fragment=_route(url)).geturl()
 
 
 class Finding(BrowserCore):
@@ -137,12 +145,14 @@ class Finding(BrowserCore):
             try:
                 quick = min(QUICK_LOOK, timeout or self.default_timeout) * 1000
                 locator = target.locate_all(scope) if target.named is not None else target.locate(scope)
+                where = await self._where()  # before the act, which may load another page
                 done = await act(locator, quick)
-                self._places.found(target, await self._where())
+                self._places.found(target, where)
                 return done
             except (PlaywrightError, _LookAgain):
                 pass  # several matches (Playwright's strictness), none yet, not shown, refused: as any other action
         element = await self._find(target, scope, timeout)
+        where = await self._where()
         started = asyncio.get_running_loop().time()
         for _look_again in range(5):
             try:
@@ -152,7 +162,7 @@ class Finding(BrowserCore):
                 # says it did not within the timeout; then the act again, unless it hid at once again.
                 await element.wait_for(state="visible", timeout=self._ms(timeout))
                 continue
-            self._places.found(target, await self._where())
+            self._places.found(target, where)
             return done
         raise await self._absent(target, False, asyncio.get_running_loop().time() - started)
 
@@ -197,9 +207,10 @@ class Finding(BrowserCore):
             if count:
                 self._places.found(target, await self._where())
                 return locator
-            if settled and self._places.elsewhere(target, await self._where()) is None:
+            where = await self._where() if settled else None
+            if where is not None and self._places.elsewhere(target, where) is None:
                 return locator  # missing from a page where it was found before: Playwright waits, as written
-            raise await self._absent(target, settled, waited)
+            raise await self._absent(target, settled, waited, where)
 
         async def look() -> tuple[Any, list[Match]]:
             locator, matches = await target.matches(scope)
@@ -218,16 +229,36 @@ class Finding(BrowserCore):
         raise await self._absent(target, found, waited)
 
     async def _where(self) -> tuple[str, ...]:
-        """The addresses of where the steps act: the page's, then the frame's when they act inside one."""
+        """The addresses of where the steps act: the page's, then the frame's when they act inside one.
+
+        The frame's is `""` when the page has no such frame, or while the frame loads another document.
+        """
         if self._frame is None:
             return (self._page.url,)
+        return (self._page.url, str(await self._in_frame(_FRAME_ADDRESS_SCRIPT) or ""))
+
+    async def _in_frame(self, script: str) -> Any:
+        """What `script` (a function of no argument) returns in the frame the steps act in, else None.
+
+        One round trip, not waiting for the frame: None when the page has no such frame.
+        """
         from playwright.async_api import Error as PlaywrightError
 
         try:
-            inner = await self._frame.locator(":root").evaluate("() => location.href", timeout=_FRAME_LOOK)
+            return await self._frame.locator(":root").evaluate_all(
+                f"roots => roots.length ? ({script})() : null"
+            )
         except PlaywrightError:
-            inner = "about:blank"  # no such frame on this page
-        return (self._page.url, str(inner))
+            return None  # its document changed under the script: as if not there yet
+
+    async def _settled(self) -> bool:
+        """Whether the frame the steps act in, else the page, has finished loading (`_SETTLED_SCRIPT`)."""
+        if self._frame is not None:
+            inside = await self._in_frame(_SETTLED_SCRIPT)
+            if inside is not None:
+                return bool(inside)
+        # no such frame: the page itself (a login page that replaced the whole window)
+        return bool(await self._page.locator(":root").evaluate(_SETTLED_SCRIPT))
 
     async def _look(
         self,
@@ -249,7 +280,7 @@ class Finding(BrowserCore):
             now = clock()
             if found(seen) or now >= deadline:
                 return seen, False, now - started
-            if await (self._frame or self._page).locator(":root").evaluate(_SETTLED_SCRIPT):
+            if await self._settled():
                 settled_at = settled_at or now
                 if now - settled_at >= ABSENT_AFTER:
                     return seen, True, now - started
@@ -258,19 +289,18 @@ class Finding(BrowserCore):
             await asyncio.sleep(min(pause, max(deadline - now, 0.01)))
             pause = min(pause * 2, 0.25)
 
-    async def _absent(self, target: Target, settled: bool, waited: float) -> RoboError:
-        """The error for a target missing from the page after `waited` seconds.
+    async def _absent(
+        self, target: Target, settled: bool, waited: float, where: tuple[str, ...] | None = None
+    ) -> RoboError:
+        """The error for a target missing from the page after `waited` seconds (`where`: see `_where`).
 
         On a loaded page: another page than the one where earlier actions found it (a failure of the
         application), else a name the page lacks (a mistake in the workflow). On a page still loading: a failure
         of the page, worth retrying.
         """
-        where = await self._where()
-        before = self._places.elsewhere(target, where) if settled else None
-        if before is not None:
-            return await other_page(self._page, target.describe(), before, where[-1], waited)
         if settled:
-            return await absent_target(self._page, target, waited)
+            elsewhere = await self._other_page(target, target.describe(), waited, where)
+            return elsewhere or await absent_target(self._page, target, waited)
         place = await page_place(self._page)
         return ApplicationError(
             _("{target} was not found on {page} within {seconds} s").format(
@@ -279,6 +309,19 @@ class Finding(BrowserCore):
             hint=await what_the_page_has(self._page, target)
             or _("the page did not finish loading: check the screenshot in the artifacts"),
         )
+
+    async def _other_page(
+        self, what: Hashable, described: str, waited: float, where: tuple[str, ...] | None = None
+    ) -> ApplicationError | None:
+        """The error for `what` (a target, a form) missing from this loaded page, if found only on other pages.
+
+        None when earlier actions never found it, or found it on this page too.
+        """
+        where = where or await self._where()
+        before = self._places.elsewhere(what, where)
+        if before is None:
+            return None
+        return await other_page(self._page, described, before, _address(where), waited)
 
 
 class _LookAgain(Exception):

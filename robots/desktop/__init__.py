@@ -1,6 +1,6 @@
 """The desktop robot: legacy desktop applications driven through the X display, with pyautogui, xdotool and OCR."""
 
-# Each name of __init__.pyi is imported when first used (docs/architecture.md, "Who may import whom").
-import lazy_loader
+from robots.kit import exports_lazily
 
-__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)
+# Each name of __init__.pyi is imported when first used.
+__getattr__, __dir__, __all__ = exports_lazily(__name__, __file__)

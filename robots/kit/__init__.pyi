@@ -85,6 +85,7 @@ from .i18n import (
     set_language,
     speaking,
 )
+from .lazy import exports_lazily
 from .locks import one_writer
 from .mail import SMTP_PORTS, Security, SmtpServer, connection_error, send_message, tls_context
 from .paths import outside_error, path_outside, refused_name
@@ -165,6 +166,7 @@ __all__ = [
     "current_language",
     "decoded_text",
     "detect_delimiter",
+    "exports_lazily",
     "extract",
     "file_digest",
     "format_clock",

@@ -490,6 +490,35 @@ class TestAnotherPage:
         assert f"though earlier actions found it on {found_on}" in caught.value.message
         assert caught.value.cause[0].startswith(f"on {login}, after waiting")
 
+    def test_a_login_page_in_the_whole_window_while_the_steps_act_in_a_frame_is_another_page(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        """The session expired and the application sends the whole window (`target=_top`) to its login page."""
+        page(tmp_path, "dossier-1.html", SAVED + '<a href="connexion.html" target="_top">Dossier suivant</a>')
+        login = page(tmp_path, "connexion.html", LOGIN)
+        portal = '<title>Portail</title><iframe src="dossier-1.html"></iframe>'
+        browser.open(url=page(tmp_path, "portail.html", portal))
+        browser.in_frame("iframe")
+        assert browser.read_text(Target(css="#numero")) == "D-0001"
+        browser.click(Target(text="Dossier suivant"))
+        started = time.monotonic()
+        with pytest.raises(ApplicationError, match="the application shows another page") as caught:
+            browser.read_text(Target(css="#numero"), timeout=60)
+        assert time.monotonic() - started < 30
+        assert "is not on the page 'Connexion'" in caught.value.message
+        assert caught.value.cause[0].startswith(f"on {login}, after waiting")
+
+    def test_a_target_found_on_the_page_then_looked_for_inside_a_frame_is_not_another_page(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        """A step after `browser.in_frame` by mistake: the workflow's error, as before frames were places."""
+        page(tmp_path, "dossier-1.html", SAVED)
+        browser.open(url=page(tmp_path, "form.html", FORM + '<iframe src="dossier-1.html"></iframe>'))
+        browser.fill(Target(label="Ville"), "Lyon")
+        browser.in_frame("iframe")
+        with pytest.raises(WorkflowBug, match="is not on the page"):
+            browser.fill(Target(label="Ville"), "Lyon", timeout=60)
+
     def test_a_css_target_missing_from_the_page_it_was_found_on_is_waited_for(
         self, browser: Browser, tmp_path: Path
     ) -> None:
@@ -598,7 +627,11 @@ def test_a_place_inside_a_frame_is_the_page_s_and_the_frame_s() -> None:
     assert places.elsewhere(target, ("http://intranet/portail", "http://intranet/contenu/dossiers/7")) is None
     login = ("http://intranet/portail", "http://intranet/connexion")
     assert places.elsewhere(target, login) == "http://intranet/contenu/dossiers/12"
-    assert places.elsewhere(target, ("http://intranet/connexion",)) == "http://intranet/contenu/dossiers/12"
+    assert (
+        places.elsewhere(target, ("http://intranet/connexion", "")) == "http://intranet/contenu/dossiers/12"
+    )
+    # found inside a frame, looked for on the page itself: not a place of the same kind
+    assert places.elsewhere(target, ("http://intranet/connexion",)) is None
 
 
 # A date field whose focus opens a picker over the form's button, closed only by a mouse press elsewhere on the
