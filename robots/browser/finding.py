@@ -25,6 +25,7 @@ from robots.browser.failures import (
     what_the_page_has,
 )
 from robots.browser.locators import NAMED_KINDS, Match, Target
+from robots.browser.navigation import frame_evaluate
 from robots.browser.session import BrowserCore
 from robots.kit import ApplicationError, BusinessError, RoboError, RobotContext, _
 
@@ -231,30 +232,22 @@ class Finding(BrowserCore):
     async def _where(self) -> tuple[str, ...]:
         """The addresses of where the steps act: the page's, then the frame's when they act inside one.
 
-        The frame's is `""` when the page has no such frame, or while the frame loads another document.
+        The frame's is `""` when the page has no such frame (a page that replaced the whole window).
         """
         if self._frame is None:
             return (self._page.url,)
-        return (self._page.url, str(await self._in_frame(_FRAME_ADDRESS_SCRIPT) or ""))
-
-    async def _in_frame(self, script: str) -> Any:
-        """What `script` (a function of no argument) returns in the frame the steps act in, else None.
-
-        One round trip, not waiting for the frame: None when the page has no such frame.
-        """
         from playwright.async_api import Error as PlaywrightError
 
         try:
-            return await self._frame.locator(":root").evaluate_all(
-                f"roots => roots.length ? ({script})() : null"
-            )
+            inner = await frame_evaluate(self._frame, _FRAME_ADDRESS_SCRIPT)
         except PlaywrightError:
-            return None  # its document changed under the script: as if not there yet
+            inner = None  # detached while read: noting where never fails a step
+        return (self._page.url, str(inner or ""))
 
     async def _settled(self) -> bool:
         """Whether the frame the steps act in, else the page, has finished loading (`_SETTLED_SCRIPT`)."""
         if self._frame is not None:
-            inside = await self._in_frame(_SETTLED_SCRIPT)
+            inside = await frame_evaluate(self._frame, _SETTLED_SCRIPT)
             if inside is not None:
                 return bool(inside)
         # no such frame: the page itself (a login page that replaced the whole window)

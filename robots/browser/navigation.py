@@ -249,16 +249,33 @@ async def _asked_failure(request: Any) -> str | None:
     return str(request.failure) if request.failure else None
 
 
-async def settled_evaluate(scope: Any, script: str) -> Any:
-    """Evaluate a script in the page, again once it has loaded when a navigation replaced the document."""
+async def settled_evaluate(scope: Any, script: str, every: bool = False) -> Any:
+    """Evaluate a script in the page, again once it has loaded when a navigation replaced the document.
+
+    With `every`, `scope` is a locator and the script is given every element it finds (none: not waited for).
+    """
     from playwright.async_api import Error as PlaywrightError
+
+    def evaluate() -> Any:
+        return scope.evaluate_all(script) if every else scope.evaluate(script)
 
     for _attempt in range(3):
         try:
-            return await scope.evaluate(script)
+            return await evaluate()
         except PlaywrightError as exc:
             if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
                 raise
             page = getattr(scope, "page", scope)
             await page.wait_for_load_state("load")
-    return await scope.evaluate(script)
+    return await evaluate()
+
+
+async def frame_evaluate(frame: Any, script: str) -> Any:
+    """What `script` (a function of no argument) returns in the frame of the frame locator `frame`.
+
+    None at once when the page has no such frame (a page that replaced the whole window), where `settled_evaluate`
+    would wait for it; again once the page has loaded when a navigation replaced the frame's document.
+    """
+    return await settled_evaluate(
+        frame.locator(":root"), f"roots => roots.length ? ({script})() : null", every=True
+    )

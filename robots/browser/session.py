@@ -30,6 +30,7 @@ from robots.browser.navigation import (
     GESTURE_SCRIPT,
     PAGE_WATCH_SCRIPT,
     PageLoads,
+    frame_evaluate,
     page_state,
     settled_evaluate,
 )
@@ -317,7 +318,7 @@ class BrowserCore(Robot):
         await self._check_status(doing)
         state = await self._check_loaded(page, doing)
         if self._frame is not None:  # the gesture was in the frame's document, which noted it there
-            state.update(await settled_evaluate(self._frame.locator(":root"), GESTURE_SCRIPT))
+            state.update(await frame_evaluate(self._frame, GESTURE_SCRIPT) or {})  # none: the window left it
         await self._check_browser_validation(page, doing, state["invalid"])
         if error_when is None:
             return state
