@@ -28,17 +28,22 @@ COMMANDS: dict[str, list[str]] = {
     "robo validate": ["-m", "runner.cli", "validate", "demarrage.yaml"],
     "robo run": ["-m", "runner.cli", "run", "demarrage.yaml"],
 }
-# Run by `python -c`: `robo validate`, then the heavy modules it imported, as JSON on the last line.
+# Run by `python -c`: `robo validate` (which must succeed), then the heavy modules it imported, as JSON on the last
+# line.
 _PROBE = (
     "import json, sys; sys.argv = ['robo', 'validate', 'demarrage.yaml']; from runner.cli import main\n"
-    "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
     f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
 )
+# The tree this module is in, whatever tree the virtualenv's editable install points to.
+_ENVIRONMENT = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
 
 
 def _seconds(args: list[str], folder: Path) -> float:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, *args], cwd=folder, capture_output=True, check=False)
+    done = subprocess.run(
+        [sys.executable, *args], cwd=folder, capture_output=True, check=False, env=_ENVIRONMENT
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.decode(errors='replace')[-500:]}")
@@ -59,7 +64,7 @@ def run() -> dict[str, Any]:
             capture_output=True,
             text=True,
             check=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+            env=_ENVIRONMENT,
         )
         heavy = json.loads(probe.stdout.strip().splitlines()[-1])
     loads.append(load_average())

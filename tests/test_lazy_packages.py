@@ -151,6 +151,8 @@ def test_a_mistake_in_a_module_is_said_not_hidden_behind_cannot_import_name(
     (package / "__init__.pyi").write_text("from .outil import Outil\n__all__ = ['Outil']\n", encoding="utf-8")
     (package / "outil.py").write_text("import os\nVALEUR = os.chemin_qui_n_existe_pas\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(sys.modules, "paquet_paresseux", None)  # restored (removed) once the test ends
+    del sys.modules["paquet_paresseux"]
     with pytest.raises(
         ImportError, match=r"paquet_paresseux\.Outil could not be imported: .*chemin_qui_n_existe_pas"
     ):

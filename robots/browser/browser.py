@@ -21,7 +21,7 @@ from typing import Any, Literal
 from robots.browser.failures import explain, missing_labels
 from robots.browser.forms import FILL_FORM_SCRIPT, field_problem, form_value
 from robots.browser.locators import Target, closest_candidates, list_options, option_values, tolerant_pattern
-from robots.browser.navigation import NewTab
+from robots.browser.navigation import NewTab, frame_evaluate
 from robots.browser.pages import PageActions
 from robots.browser.reading import ReadingActions
 from robots.browser.session import ErrorWhen
@@ -289,9 +289,12 @@ class Browser(ReadingActions, PageActions):
 
             async def fill() -> dict[str, Any]:
                 # Filling again what a first pass filled changes nothing: the same values are set.
-                return dict(
-                    await (scope.locator(":root") if self._frame else scope).evaluate(FILL_FORM_SCRIPT, items)
-                )
+                if self._frame is None:
+                    return dict(await scope.evaluate(FILL_FORM_SCRIPT, items))
+                filled = await frame_evaluate(self._frame, FILL_FORM_SCRIPT, items)
+                # no such frame (the whole window shows another page): none of the labels is there
+                missing = {"missing": list(fields), "problems": [], "files": [], "filled": 0, "title": ""}
+                return dict(filled) if filled is not None else missing
 
             outcome, settled, waited = await self._look(timeout, fill, lambda seen: not seen["missing"])
             form = ("form", *fields)  # where this form was found before, as a target is (see `Finding`)

@@ -106,11 +106,17 @@ class FoundPlaces:
         return what in self._places
 
     def elsewhere(self, what: Hashable, where: tuple[str, ...]) -> str | None:
-        """The address where `what` was last found, when that was only on other pages than `where`; else None."""
+        """The address where `what` was last found, when that was only on other pages than `where`; else None.
+
+        Only places of the same kind count (on the page, or inside a frame of it), and a frame missing from a page
+        where it was found is not another page.
+        """
         here = _place(where)
         places = self._places.get(what)
         if not places or here in places:
             return None
+        if len(here) > 1 and not here[-1] and any(place[0] == here[0] for place in places):
+            return None  # the frame is missing from a page where it was (a late frame, a wrong selector)
         return next((address for place, address in reversed(places.items()) if len(place) == len(here)), None)
 
 

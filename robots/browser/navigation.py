@@ -249,15 +249,16 @@ async def _asked_failure(request: Any) -> str | None:
     return str(request.failure) if request.failure else None
 
 
-async def settled_evaluate(scope: Any, script: str, every: bool = False) -> Any:
+async def settled_evaluate(scope: Any, script: str, every: bool = False, arg: Any = None) -> Any:
     """Evaluate a script in the page, again once it has loaded when a navigation replaced the document.
 
-    With `every`, `scope` is a locator and the script is given every element it finds (none: not waited for).
+    With `every`, `scope` is a locator and the script is given every element it finds (none: not waited for), and
+    `arg`.
     """
     from playwright.async_api import Error as PlaywrightError
 
     def evaluate() -> Any:
-        return scope.evaluate_all(script) if every else scope.evaluate(script)
+        return scope.evaluate_all(script, arg) if every else scope.evaluate(script)
 
     for _attempt in range(3):
         try:
@@ -270,12 +271,24 @@ async def settled_evaluate(scope: Any, script: str, every: bool = False) -> Any:
     return await evaluate()
 
 
-async def frame_evaluate(frame: Any, script: str) -> Any:
-    """What `script` (a function of no argument) returns in the frame of the frame locator `frame`.
+async def frame_evaluate(frame: Any, script: str, arg: Any = None) -> Any:
+    """What `script` (a function of one argument, given `arg`) returns in the frame of the frame locator `frame`.
 
     None at once when the page has no such frame (a page that replaced the whole window), where `settled_evaluate`
-    would wait for it; again once the page has loaded when a navigation replaced the frame's document.
+    would wait for it; again once the page (the window's document) has loaded when a navigation replaced the
+    frame's document.
     """
-    return await settled_evaluate(
-        frame.locator(":root"), f"roots => roots.length ? ({script})() : null", every=True
-    )
+    from playwright.async_api import Error as PlaywrightError
+
+    try:
+        return await settled_evaluate(
+            frame.locator(":root"),
+            f"(roots, arg) => roots.length ? ({script})(arg) : null",
+            every=True,
+            arg=arg,
+        )
+    except PlaywrightError as exc:
+        # the words of Playwright before 1.5x for a missing frame
+        if "failed to find frame" in str(exc).lower():
+            return None
+        raise

@@ -508,6 +508,25 @@ class TestAnotherPage:
         assert "is not on the page 'Connexion'" in caught.value.message
         assert caught.value.cause[0].startswith(f"on {login}, after waiting")
 
+    def test_a_form_is_filled_inside_a_frame_and_a_login_page_in_the_whole_window_is_another_page(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        form = FORM.replace("</form>", '<a href="connexion.html" target="_top">Dossier suivant</a></form>')
+        page(tmp_path, "form.html", form)
+        page(tmp_path, "connexion.html", LOGIN)
+        browser.open(
+            url=page(tmp_path, "portail.html", '<title>Portail</title><iframe src="form.html"></iframe>')
+        )
+        browser.in_frame("iframe")
+        browser.fill_form({"Nom du demandeur": "Dupont", "Ville": "Lyon"})
+        assert browser.read_value(Target(label="Ville")) == "Lyon"
+        browser.click(Target(text="Dossier suivant"))
+        started = time.monotonic()
+        with pytest.raises(ApplicationError, match="the application shows another page") as caught:
+            browser.fill_form({"Nom du demandeur": "Dupont", "Ville": "Lyon"}, timeout=60)
+        assert time.monotonic() - started < 30
+        assert "is not on the page 'Connexion'" in caught.value.message
+
     def test_a_target_found_on_the_page_then_looked_for_inside_a_frame_is_not_another_page(
         self, browser: Browser, tmp_path: Path
     ) -> None:
@@ -632,6 +651,8 @@ def test_a_place_inside_a_frame_is_the_page_s_and_the_frame_s() -> None:
     )
     # found inside a frame, looked for on the page itself: not a place of the same kind
     assert places.elsewhere(target, ("http://intranet/connexion",)) is None
+    # the frame missing from the very page where it was (a wrong selector, a frame not there yet)
+    assert places.elsewhere(target, ("http://intranet/portail", "")) is None
 
 
 # A date field whose focus opens a picker over the form's button, closed only by a mouse press elsewhere on the
