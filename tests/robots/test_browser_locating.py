@@ -471,11 +471,17 @@ class TestAnotherPage:
         with pytest.raises(WorkflowBug, match=r"is not on the page 'Saisie': the page has: .*'Commune :'"):
             browser.fill(Target(label="Ville"), "Lyon", timeout=60)
 
-    def test_a_login_page_inside_the_frame_the_steps_act_in_is_another_page(
-        self, browser: Browser, tmp_path: Path
+    @pytest.mark.parametrize(
+        ("link", "shown_on"),
+        [("", "Portail"), (' target="_top"', "Connexion")],
+        ids=["inside-the-frame", "in-the-whole-window"],
+    )
+    def test_a_login_page_while_the_steps_act_in_a_frame_is_another_page(
+        self, browser: Browser, tmp_path: Path, link: str, shown_on: str
     ) -> None:
-        """The page around the frame stays the same; the frame shows the login page."""
-        page(tmp_path, "dossier-1.html", SAVED + '<a href="connexion.html">Dossier suivant</a>')
+        """The session expired: the login page shows inside the frame (the page around it stays the same), or the
+        application sends the whole window (`target=_top`) to it."""
+        page(tmp_path, "dossier-1.html", SAVED + f'<a href="connexion.html"{link}>Dossier suivant</a>')
         login = page(tmp_path, "connexion.html", LOGIN)
         portal = '<title>Portail</title><iframe src="dossier-1.html"></iframe>'
         browser.open(url=page(tmp_path, "portail.html", portal))
@@ -486,26 +492,9 @@ class TestAnotherPage:
         with pytest.raises(ApplicationError, match="the application shows another page") as caught:
             browser.read_text(Target(css="#numero"), timeout=60)
         assert time.monotonic() - started < 30
+        assert f"is not on the page '{shown_on}'" in caught.value.message
         found_on = (tmp_path / "dossier-1.html").as_uri()
         assert f"though earlier actions found it on {found_on}" in caught.value.message
-        assert caught.value.cause[0].startswith(f"on {login}, after waiting")
-
-    def test_a_login_page_in_the_whole_window_while_the_steps_act_in_a_frame_is_another_page(
-        self, browser: Browser, tmp_path: Path
-    ) -> None:
-        """The session expired and the application sends the whole window (`target=_top`) to its login page."""
-        page(tmp_path, "dossier-1.html", SAVED + '<a href="connexion.html" target="_top">Dossier suivant</a>')
-        login = page(tmp_path, "connexion.html", LOGIN)
-        portal = '<title>Portail</title><iframe src="dossier-1.html"></iframe>'
-        browser.open(url=page(tmp_path, "portail.html", portal))
-        browser.in_frame("iframe")
-        assert browser.read_text(Target(css="#numero")) == "D-0001"
-        browser.click(Target(text="Dossier suivant"))
-        started = time.monotonic()
-        with pytest.raises(ApplicationError, match="the application shows another page") as caught:
-            browser.read_text(Target(css="#numero"), timeout=60)
-        assert time.monotonic() - started < 30
-        assert "is not on the page 'Connexion'" in caught.value.message
         assert caught.value.cause[0].startswith(f"on {login}, after waiting")
 
     def test_a_form_is_filled_inside_a_frame_and_a_login_page_in_the_whole_window_is_another_page(
