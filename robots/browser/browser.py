@@ -292,9 +292,10 @@ class Browser(ReadingActions, PageActions):
                 if self._frame is None:
                     return dict(await scope.evaluate(FILL_FORM_SCRIPT, items))
                 filled = await frame_evaluate(self._frame, FILL_FORM_SCRIPT, items)
+                if filled is not None:
+                    return dict(filled)
                 # no such frame (the whole window shows another page): none of the labels is there
-                missing = {"missing": list(fields), "problems": [], "files": [], "filled": 0, "title": ""}
-                return dict(filled) if filled is not None else missing
+                return {"missing": list(fields), "problems": [], "files": [], "filled": 0, "title": ""}
 
             outcome, settled, waited = await self._look(timeout, fill, lambda seen: not seen["missing"])
             form = ("form", *fields)  # where this form was found before, as a target is (see `Finding`)

@@ -125,9 +125,14 @@ def _place(where: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(place_of(url) if url else "" for url in where)
 
 
+def _current(where: tuple[str, ...]) -> str:
+    """The address of the document the steps act in: the frame's when they act in one that is there."""
+    return next(url for url in reversed(where) if url)
+
+
 def _address(where: tuple[str, ...]) -> str:
-    """The address people are shown for `where`: the frame's when the steps act in one, without its query."""
-    url = next(url for url in reversed(where) if url)
+    """The address people are shown for where `what` was found (`_current`), without its query."""
+    url = _current(where)
     return urlsplit(url)._replace(query="", fragment=_route(url)).geturl()
 
 
@@ -320,7 +325,7 @@ class Finding(BrowserCore):
         before = self._places.elsewhere(what, where)
         if before is None:
             return None
-        return await other_page(self._page, described, before, _address(where), waited)
+        return await other_page(self._page, described, before, _current(where), waited)
 
 
 class _LookAgain(Exception):
