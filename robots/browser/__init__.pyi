@@ -1,5 +1,5 @@
 from .browser import Browser
-from .failures import redact_zip
+from .evidence import redact_zip
 from .finding import ABSENT_AFTER
 from .launch import HEADLESS_SHELLS, LAUNCH_ARGS, find_browser
 from .locators import (

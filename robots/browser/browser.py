@@ -304,10 +304,12 @@ class Browser(ReadingActions, PageActions):
                 if settled and len(outcome["missing"]) == len(fields):
                     labels = ", ".join(f"'{label}'" for label in outcome["missing"])
                     what = _("the form with the fields labelled {labels}").format(labels=labels)
-                    elsewhere = await self._other_page(form, what, waited)
-                    if elsewhere is not None:
-                        raise elsewhere
-                raise await missing_labels(self._page, outcome["missing"], settled)
+                    where = await self._where()
+                    elsewhere = await self._other_page(form, what, waited, where)
+                    missing = elsewhere or await self._missing_frame(where, waited)
+                    if missing is not None:
+                        raise missing
+                raise await missing_labels(self._page, outcome["missing"], settled, self._frame)
             self._places.found(form, await self._where())
             if outcome["problems"]:
                 name, problem, choices = outcome["problems"][0]

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from robots.browser.failures import (
     absent_target,
     ambiguous_target,
+    missing_frame,
     other_page,
     page_place,
     what_the_page_has,
@@ -303,14 +304,16 @@ class Finding(BrowserCore):
         of the page, worth retrying.
         """
         if settled:
+            where = where or await self._where()
             elsewhere = await self._other_page(target, target.describe(), waited, where)
-            return elsewhere or await absent_target(self._page, target, waited)
+            missing = elsewhere or await self._missing_frame(where, waited)
+            return missing or await absent_target(self._page, target, waited, self._frame)
         place = await page_place(self._page)
         return ApplicationError(
             _("{target} was not found on {page} within {seconds} s").format(
                 target=target.describe(), page=place, seconds=f"{waited:.0f}"
             ),
-            hint=await what_the_page_has(self._page, target)
+            hint=await what_the_page_has(self._page, target, self._frame)
             or _("the page did not finish loading: check the screenshot in the artifacts"),
         )
 
@@ -326,6 +329,12 @@ class Finding(BrowserCore):
         if before is None:
             return None
         return await other_page(self._page, described, before, _current(where), waited)
+
+    async def _missing_frame(self, where: tuple[str, ...], waited: float) -> RoboError | None:
+        """The error when the steps act inside a frame that the loaded page lacks (`where`: see `_where`)."""
+        if self._frame is None or where[-1]:
+            return None
+        return await missing_frame(self._page, self._frame_css or "", waited)
 
 
 class _LookAgain(Exception):

@@ -154,6 +154,7 @@ class PageActions(Finding):
 
         async def work(scope: Any) -> None:
             self._frame = self._page.frame_locator(frame) if frame else None
+            self._frame_css = frame or None
 
         self._run(_("switching frame"), work)
 

@@ -8,16 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urljoin
 
-from robots.browser.failures import (
-    MASK_COLOUR,
-    explain,
-    network_words,
-    page_place,
-    redact_html,
-    redact_zip,
-    secret_masks,
-    unmark,
-)
+from robots.browser.evidence import MASK_COLOUR, redact_html, redact_zip, secret_masks, unmark
+from robots.browser.failures import explain, network_words, page_place
 from robots.browser.forms import (
     LOGIN_HINT,
     NET_ERROR_SCRIPT,
@@ -65,6 +57,7 @@ class BrowserCore(Robot):
         self._context: Any = None
         self._page: Any = None
         self._frame: Any = None
+        self._frame_css: str | None = None  # the selector `browser.in_frame` gave `_frame` (for messages)
         self._loads = PageLoads()
         self._actions_since_trace = 0
         # DOM snapshots make a trace complete but cost about a fifth of the speed of field-by-field entry: by
@@ -98,7 +91,7 @@ class BrowserCore(Robot):
         try:
             return await work(self._frame or page)
         except Exception as exc:
-            error = await explain(exc, self._page, target, doing, seconds)
+            error = await explain(exc, self._page, target, doing, seconds, self._frame)
             await self._save_evidence(doing)
             raise error from None
 

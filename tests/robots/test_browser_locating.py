@@ -666,6 +666,82 @@ TWO_TABLES = """<title>Liste</title>
 <table id="result_list"><tr><td>R-0042</td><td>Dupont</td></tr></table>"""
 
 
+PORTAL = (
+    '<title>Portail</title><label for="x">Commune :</label><input id="x">'
+    '<iframe id="contenu" src="form.html"></iframe><iframe name="menu" src="menu.html"></iframe>'
+)
+
+
+class TestInsideAFrame:
+    """Steps after `browser.in_frame` act in the frame's document: its names are those a "did you mean" offers,
+    and a frame the loaded page lacks is named, with the page's frames, within seconds."""
+
+    @pytest.fixture
+    def portal(self, tmp_path: Path) -> str:
+        page(tmp_path, "form.html", FORM)
+        page(tmp_path, "menu.html", "<title>Menu</title><a href='#'>Accueil</a>")
+        return page(tmp_path, "portail.html", PORTAL)
+
+    def test_a_name_missing_from_the_frame_is_offered_the_frame_s_names_not_the_page_s(
+        self, browser: Browser, portal: str
+    ) -> None:
+        browser.open(url=portal)
+        browser.in_frame("#contenu")
+        with pytest.raises(WorkflowBug, match="did you mean 'Ville :'") as caught:
+            browser.fill(Target(label="Vile"), "Lyon", timeout=60)
+        assert "Commune" not in caught.value.message + str(caught.value.hint)
+        with pytest.raises(WorkflowBug, match="'Vile': did you mean 'Ville :'") as caught:
+            browser.fill_form({"Nom du demandeur": "Dupont", "Vile": "Lyon"}, timeout=60)
+        assert "Commune" not in caught.value.message + str(caught.value.hint)
+
+    @pytest.mark.parametrize("step", ["fill", "fill_form"])
+    def test_a_selector_naming_no_frame_is_a_workflow_error_naming_it_and_the_page_s_frames(
+        self, browser: Browser, portal: str, step: str
+    ) -> None:
+        browser.open(url=portal)
+        browser.in_frame("#contenuu")
+        started = time.monotonic()
+        with pytest.raises(WorkflowBug) as caught:
+            if step == "fill":
+                browser.fill(Target(label="Ville"), "Lyon", timeout=60)
+            else:
+                browser.fill_form({"Ville": "Lyon"}, timeout=60)
+        assert time.monotonic() - started < 30
+        assert caught.value.message == (
+            "the frame '#contenuu' is not on the page 'Portail': did you mean 'iframe#contenu'?"
+        )
+        assert caught.value.hint is not None
+        assert 'the page\'s frames are: iframe#contenu, iframe[name="menu"]' in caught.value.hint
+        assert caught.value.cause[0].startswith(f"on {portal}, after waiting")
+
+    def test_a_page_without_frames_says_so(self, browser: Browser, tmp_path: Path) -> None:
+        browser.open(url=page(tmp_path, "connexion.html", LOGIN))
+        browser.in_frame("iframe#contenu")
+        with pytest.raises(WorkflowBug) as caught:
+            browser.read_text(Target(text="Numéro"), timeout=60)
+        assert caught.value.message == "the frame 'iframe#contenu' is not on the page 'Connexion'"
+        assert caught.value.hint is not None and "the page has no frame" in caught.value.hint
+
+    def test_hostile_frame_attributes_come_out_as_selectors_that_find_them(
+        self, browser: Browser, tmp_path: Path
+    ) -> None:
+        odd = 'a"b\\c<script>' + "x" * 100  # quotes, a backslash, markup, and too long to be shown whole
+        frames = (
+            f"<iframe id='{odd}' srcdoc='<p>un</p>'></iframe>"
+            "<iframe title='Aperçu « dossier »' srcdoc='<p>deux</p>'></iframe><iframe></iframe>"
+        )
+        browser.open(url=page(tmp_path, "cadres.html", "<title>Cadres</title>" + frames))
+        browser.in_frame("#absent")
+        with pytest.raises(WorkflowBug) as caught:
+            browser.fill(Target(label="Ville"), "Lyon", timeout=60)
+        listed = str(caught.value.hint).split("frames are: ", 1)[1].split(", ")
+        assert listed[1:] == ['iframe[title="Aperçu « dossier »"]', "iframe"]
+        assert listed[0].startswith('iframe[id^="a\\"b\\\\c<script>xxx')
+        for selector, text in zip(listed, ["un", "deux"], strict=False):
+            browser.in_frame(selector)
+            assert browser.read_text(Target(css="p"), timeout=5) == text, selector
+
+
 class TestPagesOfOtherFrameworks:
     def test_fill_form_closes_a_popup_its_fields_opened_before_submitting(
         self, browser: Browser, tmp_path: Path
