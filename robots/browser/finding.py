@@ -204,7 +204,7 @@ class Finding(BrowserCore):
         A name (label, text, role name, placeholder) still missing `ABSENT_AFTER` seconds after the page has
         finished loading is a workflow error; several equally good matches are one too. Other targets (CSS,
         XPath…) are left to Playwright, as written, unless earlier actions found them on another page than this
-        one (see `_absent`).
+        one, or the steps act inside a frame that the loaded page lacks (see `_absent`).
         """
         if target.named is None:
             if target.kind in NAMED_KINDS and target.kind != "role":  # written by a template, from the data
@@ -214,14 +214,16 @@ class Finding(BrowserCore):
                     )
                 )
             locator = target.locate(scope)
-            if not self._places.known(target):
+            if not self._places.known(target) and self._frame is None:
                 return locator
+            # found before, or inside a frame, which the page may lack: looked for first
             count, settled, waited = await self._look(timeout, locator.count, lambda seen: seen > 0)
             if count:
                 self._places.found(target, await self._where())
                 return locator
             where = await self._where() if settled else None
-            if where is not None and self._places.elsewhere(target, where) is None:
+            no_frame = where is not None and self._frame is not None and not where[-1]
+            if where is not None and not no_frame and self._places.elsewhere(target, where) is None:
                 return locator  # missing from a page where it was found before: Playwright waits, as written
             raise await self._absent(target, settled, waited, where)
 

@@ -714,6 +714,22 @@ class TestInsideAFrame:
         assert 'the page\'s frames are: iframe#contenu, iframe[name="menu"]' in caught.value.hint
         assert caught.value.cause[0].startswith(f"on {portal}, after waiting")
 
+    def test_a_css_target_inside_a_frame_the_page_lacks_is_said_within_seconds(
+        self, browser: Browser, portal: str
+    ) -> None:
+        """Without the look first, Playwright waited the step's whole timeout for an element of a frame that is
+        not there, and the step failed as a page too slow (an application error, retried on every item)."""
+        browser.open(url=portal)
+        browser.in_frame("iframe[name=menuu]")
+        started = time.monotonic()
+        with pytest.raises(
+            WorkflowBug, match="the frame 'iframe\\[name=menuu\\]' is not on the page 'Portail'"
+        ):
+            browser.click(Target(css="a"), timeout=60)
+        assert time.monotonic() - started < 30
+        browser.in_frame("iframe[name=menu]")
+        browser.click(Target(css="a"), timeout=60)
+
     def test_a_page_without_frames_says_so(self, browser: Browser, tmp_path: Path) -> None:
         browser.open(url=page(tmp_path, "connexion.html", LOGIN))
         browser.in_frame("iframe#contenu")
