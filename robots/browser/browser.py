@@ -306,7 +306,7 @@ class Browser(ReadingActions, PageActions):
                     what = _("the form with the fields labelled {labels}").format(labels=labels)
                     where = await self._where()
                     elsewhere = await self._other_page(form, what, waited, where)
-                    missing = elsewhere or await self._missing_frame(where, waited)
+                    missing = elsewhere or await self._missing_frame(form, what, where, waited)
                     if missing is not None:
                         raise missing
                 raise await missing_labels(self._page, outcome["missing"], settled, self._frame)
@@ -340,7 +340,7 @@ class Browser(ReadingActions, PageActions):
                 except Exception as exc:  # the button's failure, not the first field's (the step's target)
                     doing = _("clicking {target}").format(target=button.describe())
                     raise await explain(
-                        exc, self._page, button, doing, timeout or self.default_timeout
+                        exc, self._page, button, doing, timeout or self.default_timeout, self._frame
                     ) from None
                 state = await self._after_submit(
                     self._page,

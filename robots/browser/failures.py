@@ -130,15 +130,12 @@ def _covering(message: str) -> str | None:
 async def names_shown(page: Any, kind: str, frame: Any = None) -> list[str]:
     """The names of `kind` (labels, texts…) a person could have meant, in the document the steps act in.
 
-    Inside `frame` (a frame locator) when they act in one, else the page's; none when it cannot be read.
+    Inside `frame` (a frame locator) when they act in one, else the page's.
     """
-    try:
-        if frame is not None:
-            names = await frame_evaluate(frame, CANDIDATES_SCRIPT, kind)
-        else:
-            names = await page.evaluate(CANDIDATES_SCRIPT, kind)
-    except Exception:
-        return []
+    if frame is not None:
+        names = await frame_evaluate(frame, CANDIDATES_SCRIPT, kind)
+    else:
+        names = await page.evaluate(CANDIDATES_SCRIPT, kind)
     return [str(name) for name in names or []]
 
 
@@ -147,7 +144,10 @@ async def what_the_page_has(page: Any, target: Target, frame: Any = None) -> str
 
     Inside `frame` when the steps act in one (see `names_shown`).
     """
-    candidates = await names_shown(page, target.kind, frame)
+    try:
+        candidates = await names_shown(page, target.kind, frame)
+    except Exception:
+        candidates = []
     close = closest_candidates(target.named or target.value, candidates)
     if close:
         return _("did you mean {names}?").format(names=_(" or ").join(f"'{c}'" for c in close))
@@ -236,32 +236,47 @@ async def missing_labels(page: Any, missing: list[str], settled: bool, frame: An
     )
 
 
-_FRAMES_SCRIPT = """() => [...document.querySelectorAll('iframe, frame')].slice(0, 12).map((frame) => {
-  const tag = frame.tagName.toLowerCase();
-  for (const name of ['id', 'name', 'title', 'src']) {
-    const value = frame.getAttribute(name);
-    if (!value) continue;
-    if (name === 'id' && value.length <= 80) return tag + '#' + CSS.escape(value);
-    return value.length <= 80
-      ? `${tag}[${name}=${JSON.stringify(value)}]`
-      : `${tag}[${name}^=${JSON.stringify(value.slice(0, 80))}]`;
-  }
-  return tag;
-})"""
-"""A CSS selector for each frame of the page (the first 12), by its id, name, title or address."""
+_FRAMES_SCRIPT = r"""() => {
+  const quoted = (value) => '"' + value.replace(/[\\"]/g, '\\$&')
+    .replace(/[\x00-\x1f\x7f]/g, (c) => '\\' + c.charCodeAt(0).toString(16) + ' ') + '"';
+  return [...document.querySelectorAll('iframe, frame')].slice(0, 12).map((frame) => {
+    const tag = frame.tagName.toLowerCase();
+    let selector = tag;
+    for (const name of ['id', 'name', 'title', 'src']) {
+      const value = frame.getAttribute(name);
+      if (!value) continue;
+      const cut = Array.from(value).slice(0, 80).join('');
+      selector = name === 'id' && cut === value ? tag + '#' + CSS.escape(value)
+        : `${tag}[${name}${cut === value ? '' : '^'}=${quoted(cut)}]`;
+      break;
+    }
+    let same = [frame];
+    try { same = [...document.querySelectorAll(selector)]; } catch (error) {}
+    return same.length > 1 ? `${selector} >> nth=${same.indexOf(frame)}` : selector;
+  });
+}"""
+"""A selector that finds each frame of the page (the first 12): by its id, name, title or address (the first 80
+characters of a longer one), escaped as CSS escapes, and its rank among those it shares the selector with."""
 
 
-async def missing_frame(page: Any, css: str, waited: float) -> WorkflowBug:
+async def page_frames(page: Any) -> list[str]:
+    """The page's frames, as selectors that find them (`_FRAMES_SCRIPT`); none when it cannot be read."""
+    try:
+        return [str(frame) for frame in await page.evaluate(_FRAMES_SCRIPT)]
+    except Exception:
+        return []
+
+
+async def missing_frame(page: Any, css: str, waited: float, frames: list[str]) -> WorkflowBug:
     """The frame the steps act in (`css`, `browser.in_frame`'s selector) is not on a page that has finished loading.
 
-    The selector names none of its frames (a typo, a page that changed), or the steps before left the page that
+    The selector names none of its `frames` (a typo, a page that changed), or the steps before left the page that
     has it: a mistake in the workflow, named by the page's title as `absent_target` does.
     """
     try:
         title = await page.title()
-        frames = [str(frame) for frame in await page.evaluate(_FRAMES_SCRIPT)]
     except Exception:
-        title, frames = "", []
+        title = ""
     close = closest_candidates(css, frames, limit=1)
     missing = _("the frame '{frame}' is not on {page}").format(frame=css, page=the_page(title))
     if close:

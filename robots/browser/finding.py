@@ -22,6 +22,7 @@ from robots.browser.failures import (
     ambiguous_target,
     missing_frame,
     other_page,
+    page_frames,
     page_place,
     what_the_page_has,
 )
@@ -119,6 +120,17 @@ class FoundPlaces:
         if len(here) > 1 and not here[-1] and any(place[0] == here[0] for place in places):
             return None  # the frame is missing from a page where it was (a late frame, a wrong selector)
         return next((address for place, address in reversed(places.items()) if len(place) == len(here)), None)
+
+    def in_a_frame_of(self, what: Hashable, where: tuple[str, ...]) -> str | None:
+        """The address of the frame where `what` was last found inside a frame of the page `where` is; else None."""
+        here = _place(where)
+        places = self._places.get(what) or {}
+        inside = (
+            address
+            for place, address in reversed(places.items())
+            if place[0] == here[0] and len(place) > 1 and place[-1]
+        )
+        return next(inside, None)
 
 
 def _place(where: tuple[str, ...]) -> tuple[str, ...]:
@@ -308,7 +320,7 @@ class Finding(BrowserCore):
         if settled:
             where = where or await self._where()
             elsewhere = await self._other_page(target, target.describe(), waited, where)
-            missing = elsewhere or await self._missing_frame(where, waited)
+            missing = elsewhere or await self._missing_frame(target, target.describe(), where, waited)
             return missing or await absent_target(self._page, target, waited, self._frame)
         place = await page_place(self._page)
         return ApplicationError(
@@ -332,11 +344,30 @@ class Finding(BrowserCore):
             return None
         return await other_page(self._page, described, before, _current(where), waited)
 
-    async def _missing_frame(self, where: tuple[str, ...], waited: float) -> RoboError | None:
-        """The error when the steps act inside a frame that the loaded page lacks (`where`: see `_where`)."""
+    async def _missing_frame(
+        self, what: Hashable, described: str, where: tuple[str, ...], waited: float
+    ) -> RoboError | None:
+        """The error when the steps act inside a frame that the loaded page lacks (`where`: see `_where`), else None.
+
+        A page that had the frame where earlier actions found `what` (a target, a form), and now has no frame at
+        all, shows something else at its address (a login page served in its place): another page, a failure of
+        the application. Else `browser.in_frame`'s selector names none of the page's frames: a workflow error.
+        A frame detached for a moment, whose element is there, is not missing.
+        """
         if self._frame is None or where[-1]:
             return None
-        return await missing_frame(self._page, self._frame_css or "", waited)
+        from playwright.async_api import Error as PlaywrightError
+
+        try:
+            if await self._page.locator(self._frame_css).count():
+                return None
+        except PlaywrightError:
+            pass  # a selector the page's own CSS does not take: looked for through the frame only
+        frames = await page_frames(self._page)
+        before = None if frames else self._places.in_a_frame_of(what, where)
+        if before is not None:
+            return await other_page(self._page, described, before, where[0], waited)
+        return await missing_frame(self._page, self._frame_css or "", waited, frames)
 
 
 class _LookAgain(Exception):

@@ -744,18 +744,49 @@ class TestInsideAFrame:
         odd = 'a"b\\c<script>' + "x" * 100  # quotes, a backslash, markup, and too long to be shown whole
         frames = (
             f"<iframe id='{odd}' srcdoc='<p>un</p>'></iframe>"
-            "<iframe title='Aperçu « dossier »' srcdoc='<p>deux</p>'></iframe><iframe></iframe>"
+            "<iframe title='Aperçu « dossier » 🗂️' srcdoc='<p>deux</p>'></iframe>"
+            "<iframe title='Aperçu « dossier » 🗂️' srcdoc='<p>trois</p>'></iframe>"
+            "<iframe name='ligne&#10;deux\tet&#1;fin' srcdoc='<p>quatre</p>'></iframe>"
+            "<iframe srcdoc='<p>cinq</p>'></iframe><iframe srcdoc='<p>six</p>'></iframe>"
         )
         browser.open(url=page(tmp_path, "cadres.html", "<title>Cadres</title>" + frames))
         browser.in_frame("#absent")
         with pytest.raises(WorkflowBug) as caught:
             browser.fill(Target(label="Ville"), "Lyon", timeout=60)
         listed = str(caught.value.hint).split("frames are: ", 1)[1].split(", ")
-        assert listed[1:] == ['iframe[title="Aperçu « dossier »"]', "iframe"]
         assert listed[0].startswith('iframe[id^="a\\"b\\\\c<script>xxx')
-        for selector, text in zip(listed, ["un", "deux"], strict=False):
+        assert listed[1:3] == [f'iframe[title="Aperçu « dossier » 🗂️"] >> nth={n}' for n in (0, 1)]
+        assert listed[4:] == ["iframe >> nth=4", "iframe >> nth=5"]
+        # each selector finds its own frame, the one with a line break and a control character included
+        for selector, text in zip(listed, ["un", "deux", "trois", "quatre", "cinq", "six"], strict=True):
             browser.in_frame(selector)
             assert browser.read_text(Target(css="p"), timeout=5) == text, selector
+
+    @pytest.mark.parametrize("step", ["css", "label", "fill_form"])
+    def test_a_login_page_served_at_the_portal_s_own_address_is_another_page(
+        self, browser: Browser, tmp_path: Path, step: str
+    ) -> None:
+        """Some servers (a Java application's form login) answer the address asked for with the login page once
+        the session expired: the portal's own address, without its frames. Another page, retried after `recover`,
+        not a frame missing by the workflow's mistake."""
+        page(tmp_path, "form.html", FORM.replace("</form>", '<span id="numero">D-0001</span></form>'))
+        portal = page(tmp_path, "portail.html", '<title>Portail</title><iframe src="form.html"></iframe>')
+        act = {
+            "css": lambda seconds: browser.read_text(Target(css="#numero"), timeout=seconds),
+            "label": lambda seconds: browser.fill(Target(label="Ville"), "Lyon", timeout=seconds),
+            "fill_form": lambda seconds: browser.fill_form({"Ville": "Lyon"}, timeout=seconds),
+        }[step]
+        browser.open(url=portal)
+        browser.in_frame("iframe")
+        act(10)
+        page(tmp_path, "portail.html", LOGIN)  # the same address now answers with the login page
+        browser.goto(url=portal)
+        browser.in_frame("iframe")
+        started = time.monotonic()
+        with pytest.raises(ApplicationError, match="the application shows another page") as caught:
+            act(60)
+        assert time.monotonic() - started < 30
+        assert "is not on the page 'Connexion'" in caught.value.message
 
 
 class TestPagesOfOtherFrameworks:
