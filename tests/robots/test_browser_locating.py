@@ -771,11 +771,14 @@ class TestInsideAFrame:
         not a frame missing by the workflow's mistake."""
         page(tmp_path, "form.html", FORM.replace("</form>", '<span id="numero">D-0001</span></form>'))
         portal = page(tmp_path, "portail.html", '<title>Portail</title><iframe src="form.html"></iframe>')
-        act = {
-            "css": lambda seconds: browser.read_text(Target(css="#numero"), timeout=seconds),
-            "label": lambda seconds: browser.fill(Target(label="Ville"), "Lyon", timeout=seconds),
-            "fill_form": lambda seconds: browser.fill_form({"Ville": "Lyon"}, timeout=seconds),
-        }[step]
+
+        def act(seconds: float) -> object:
+            if step == "css":
+                return browser.read_text(Target(css="#numero"), timeout=seconds)
+            if step == "label":
+                return browser.fill(Target(label="Ville"), "Lyon", timeout=seconds)
+            return browser.fill_form({"Ville": "Lyon"}, timeout=seconds)
+
         browser.open(url=portal)
         browser.in_frame("iframe")
         act(10)
