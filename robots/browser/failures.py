@@ -256,7 +256,8 @@ _FRAMES_SCRIPT = r"""() => {
   });
 }"""
 """A selector that finds each frame of the page (the first 12): by its id, name, title or address (the first 80
-characters of a longer one), escaped as CSS escapes, and its rank among those it shares the selector with."""
+characters of a longer one), escaped as CSS escapes, and its rank among those it shares the selector with. Frames
+inside a web component's shadow root are not listed (nor counted in that rank)."""
 
 
 async def page_frames(page: Any) -> list[str]:
@@ -283,7 +284,7 @@ async def missing_frame(page: Any, css: str, waited: float, frames: list[str]) -
         missing = _("{missing}: did you mean '{frame}'?").format(missing=missing, frame=close[0])
     return WorkflowBug(
         missing,
-        hint=_("'browser.in_frame' names a frame by a CSS selector; the page's frames are: {frames}").format(
+        hint=_("'browser.in_frame' names a frame by a selector; the page's frames are: {frames}").format(
             frames=", ".join(frames)
         )
         if frames

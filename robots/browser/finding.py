@@ -234,8 +234,8 @@ class Finding(BrowserCore):
                 self._places.found(target, await self._where())
                 return locator
             where = await self._where() if settled else None
-            no_frame = where is not None and self._frame is not None and not where[-1]
-            if where is not None and not no_frame and self._places.elsewhere(target, where) is None:
+            gone = where is not None and await self._frame_gone(where)
+            if where is not None and not gone and self._places.elsewhere(target, where) is None:
                 return locator  # missing from a page where it was found before: Playwright waits, as written
             raise await self._absent(target, settled, waited, where)
 
@@ -344,30 +344,36 @@ class Finding(BrowserCore):
             return None
         return await other_page(self._page, described, before, _current(where), waited)
 
-    async def _missing_frame(
-        self, what: Hashable, described: str, where: tuple[str, ...], waited: float
-    ) -> RoboError | None:
-        """The error when the steps act inside a frame that the loaded page lacks (`where`: see `_where`), else None.
+    async def _frame_gone(self, where: tuple[str, ...]) -> bool:
+        """Whether the steps act inside a frame that the page lacks (`where`: see `_where`).
 
-        A page that had the frame where earlier actions found `what` (a target, a form), and now has no frame at
-        all, shows something else at its address (a login page served in its place): another page, a failure of
-        the application. Else `browser.in_frame`'s selector names none of the page's frames: a workflow error.
-        A frame detached for a moment, whose element is there, is not missing.
+        A frame whose document could not be read but whose element is on the page (detached for a moment, or a
+        page going away while it is counted) is not gone.
         """
         if self._frame is None or where[-1]:
-            return None
+            return False
         from playwright.async_api import Error as PlaywrightError
 
         try:
-            if await self._page.locator(self._frame_css).count():
-                return None
+            return not await self._page.locator(self._frame_css).count()
         except PlaywrightError:
-            pass  # a selector the page's own CSS does not take: looked for through the frame only
-        frames = await page_frames(self._page)
-        before = None if frames else self._places.in_a_frame_of(what, where)
+            return False
+
+    async def _missing_frame(
+        self, what: Hashable, described: str, where: tuple[str, ...], waited: float
+    ) -> RoboError | None:
+        """The error when the steps act inside a frame that the loaded page lacks (`_frame_gone`), else None.
+
+        Where earlier actions found `what` (a target, a form) inside a frame of this very page, the page shows
+        something else at its address (a login page served in its place): another page, a failure of the
+        application. Else `browser.in_frame`'s selector names none of the page's frames: a workflow error.
+        """
+        if not await self._frame_gone(where):
+            return None
+        before = self._places.in_a_frame_of(what, where)
         if before is not None:
             return await other_page(self._page, described, before, where[0], waited)
-        return await missing_frame(self._page, self._frame_css or "", waited, frames)
+        return await missing_frame(self._page, self._frame_css or "", waited, await page_frames(self._page))
 
 
 class _LookAgain(Exception):

@@ -762,15 +762,27 @@ class TestInsideAFrame:
             browser.in_frame(selector)
             assert browser.read_text(Target(css="p"), timeout=5) == text, selector
 
-    @pytest.mark.parametrize("step", ["css", "label", "fill_form"])
+    @pytest.mark.parametrize(
+        ("step", "login"),
+        [
+            ("css", LOGIN),
+            ("label", LOGIN),
+            ("fill_form", LOGIN),
+            ("css", LOGIN + '<iframe id="captcha" srcdoc="<p>Je ne suis pas un robot</p>"></iframe>'),
+        ],
+        ids=["css", "label", "fill_form", "css-login-with-a-frame"],
+    )
     def test_a_login_page_served_at_the_portal_s_own_address_is_another_page(
-        self, browser: Browser, tmp_path: Path, step: str
+        self, browser: Browser, tmp_path: Path, step: str, login: str
     ) -> None:
         """Some servers (a Java application's form login) answer the address asked for with the login page once
-        the session expired: the portal's own address, without its frames. Another page, retried after `recover`,
-        not a frame missing by the workflow's mistake."""
+        the session expired: the portal's own address, without the frame where the target was found (with a
+        frame of its own, a captcha's, or none). Another page, retried after `recover`, not a frame missing by
+        the workflow's mistake."""
         page(tmp_path, "form.html", FORM.replace("</form>", '<span id="numero">D-0001</span></form>'))
-        portal = page(tmp_path, "portail.html", '<title>Portail</title><iframe src="form.html"></iframe>')
+        portal = page(
+            tmp_path, "portail.html", '<title>Portail</title><iframe id="contenu" src="form.html"></iframe>'
+        )
 
         def act(seconds: float) -> object:
             if step == "css":
@@ -780,11 +792,11 @@ class TestInsideAFrame:
             return browser.fill_form({"Ville": "Lyon"}, timeout=seconds)
 
         browser.open(url=portal)
-        browser.in_frame("iframe")
+        browser.in_frame("#contenu")
         act(10)
-        page(tmp_path, "portail.html", LOGIN)  # the same address now answers with the login page
+        page(tmp_path, "portail.html", login)  # the same address now answers with the login page
         browser.goto(url=portal)
-        browser.in_frame("iframe")
+        browser.in_frame("#contenu")
         started = time.monotonic()
         with pytest.raises(ApplicationError, match="the application shows another page") as caught:
             act(60)
