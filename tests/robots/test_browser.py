@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import robots
 from robots.browser import find_browser
 from robots.kit import ConfigurationError
 from tests.e2e.conftest import Bot
@@ -274,6 +275,21 @@ class TestTraces:
         outcome, _ = bot.run("name: Trace\nbrowser: {trace: full}" + self.FAILING)
         assert outcome.run_dir is not None
         assert all(count > 0 for count in snapshot_counts(outcome.run_dir))
+
+    def test_a_trace_holds_no_call_stack_of_robo_itself(self, bot: Bot) -> None:
+        # Playwright's client would send the Python stack of every call to the trace: Rob'O's own files and
+        # lines, nothing of the workflow, and the installation's paths in a file handed to an agent.
+        outcome, _ = bot.run("name: Trace" + self.FAILING)
+        assert outcome.run_dir is not None
+        traces = list((outcome.run_dir / "artifacts").glob("*trace*.zip"))
+        assert len(traces) == 2  # the attempt and its retry: each chunk after the first as well
+        installed = str(Path(robots.__file__).resolve().parent).encode()
+        for trace in traces:
+            with zipfile.ZipFile(trace) as archive:
+                names = archive.namelist()
+                assert "trace.trace" in names
+                assert not [name for name in names if name.endswith(".stacks")], trace.name
+                assert not [name for name in names if installed in archive.read(name)], trace.name
 
     def test_no_trace_when_switched_off(self, bot: Bot) -> None:
         outcome, _ = bot.run("name: Trace\nbrowser: {trace: off}" + self.FAILING)
