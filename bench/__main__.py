@@ -1,6 +1,7 @@
 """Run the benchmarks: `python -m bench` runs all, `python -m bench startup validate` some of them.
 
-Ends with one table: every benchmark's `"table"` rows (bench/table.py), the machine and the load average.
+Ends with one table: every benchmark's `"table"` rows (bench/table.py), the machine, the load average and the CPU
+time the hypervisor took (steal).
 A benchmark that fails is said, its traceback printed, and the others still run; its row says it failed.
 """
 
@@ -16,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench.table import Row, load_average, machine, render, row
+from bench.table import Row, cpu_clock, load_average, machine, render, row, stolen_share
 
 BENCHMARKS = [
     "startup",
@@ -50,6 +51,7 @@ def main(argv: list[str]) -> int:
         "ROBO_AUDIT_KEY_FILE", str(Path(tempfile.mkdtemp(prefix="robo-bench-")) / "audit.key")
     )
     summary: dict[str, Any] = {"machine": machine(), "load_average_at_start": load_average()}
+    clock = cpu_clock()
     rows: list[Row] = []
     failed = []
     for name in names:
@@ -71,6 +73,7 @@ def main(argv: list[str]) -> int:
             if key != "table":
                 print(f"   {key}: {value}")
     summary["load_average_at_end"] = load_average()
+    summary["cpu_stolen"] = stolen_share(clock, cpu_clock())
     summary["table"] = rows
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = RESULTS / f"bench-{stamp}.json"
@@ -78,7 +81,8 @@ def main(argv: list[str]) -> int:
     described = ", ".join(f"{key} {value}" for key, value in summary["machine"].items())
     print(f"\n== table ({described})")
     print(
-        f"   load average (1 min): {summary['load_average_at_start']} at start, {summary['load_average_at_end']} at end"
+        f"   load average (1 min): {summary['load_average_at_start']} at start, {summary['load_average_at_end']} at end;"
+        f" CPU time taken by the hypervisor (steal): {summary['cpu_stolen']:.0%}"
     )
     print(render(rows))
     print(f"\nresults written to {path}")

@@ -187,6 +187,7 @@ def summary(runs: list[Measurement], records: int) -> dict[str, Any]:
         "peak_root_process_mb": max(run.peak_root_mb for run in runs),
         "peak_process_tree_mb": max(run.peak_tree_mb for run in runs),
         "load_average": [[run.load_start, run.load_end] for run in runs],
+        "cpu_stolen": [run.stolen for run in runs],
     }
 
 
@@ -340,7 +341,8 @@ def run() -> dict[str, Any]:
                 runs[name].append(measured)
                 print(
                     f"   … {name}: {measured.seconds:.2f} s, CPU {measured.cpu_seconds:.1f} s, "
-                    f"Chromium {measured.peak_browser_mb:.0f} MB, load {measured.load_start}→{measured.load_end}",
+                    f"Chromium {measured.peak_browser_mb:.0f} MB, load {measured.load_start}→{measured.load_end}, "
+                    f"stolen {measured.stolen:.0%}",
                     flush=True,
                 )
             results.update({name: summary(done, RECORDS) for name, done in runs.items()})

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.table import load_average
+from bench.table import cpu_clock, load_average, stolen_share
 
 PERIOD = 0.25  # seconds between samples
 MB = 2**20
@@ -36,6 +36,8 @@ class Measurement:
     load_start: float
     load_end: float
     output: str
+    # The share of the machine's CPU time the hypervisor took during the run (see bench.table.cpu_clock).
+    stolen: float = 0.0
     samples: list[tuple[int, float]] = field(default_factory=list)
 
 
@@ -113,6 +115,7 @@ def measure(
 ) -> Measurement:
     """Run `command` to its end, sampling its process tree; a failed run raises with the end of its output."""
     load_start = load_average()
+    clock = cpu_clock()
     with tempfile.TemporaryFile() as output:
         started = time.perf_counter()
         process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
@@ -126,6 +129,7 @@ def measure(
         finally:
             sampler.stop()
             seconds = time.perf_counter() - started
+            stolen = stolen_share(clock, cpu_clock())
             left = sampler.end_leftovers()
         if left:
             print(f"   … {left} process(es) of {list(command)[:2]} outlived it: ended", flush=True)
@@ -142,6 +146,7 @@ def measure(
         load_start=load_start,
         load_end=load_average(),
         output=text,
+        stolen=stolen,
         samples=sampler.samples,
     )
 

@@ -2,7 +2,7 @@
 
 A benchmark's `run()` returns a dict; its `"table"` key holds `Row`s, one per figure of a goal (or a figure worth
 showing without one). `python -m bench` gathers them into one table, printed last and written to the results JSON
-with the machine and the load averages.
+with the machine, the load averages and the share of the CPU the hypervisor took.
 """
 
 from __future__ import annotations
@@ -81,6 +81,23 @@ def interleaved(names: Sequence[str], rounds: int) -> list[str]:
 def load_average() -> float:
     """The 1-minute load average now."""
     return round(os.getloadavg()[0], 2)
+
+
+def cpu_clock() -> tuple[float, float]:
+    """The machine's CPU seconds so far, over all its cores: (taken by the hypervisor, in all).
+
+    On a virtual machine, the hypervisor gives the cores to other machines for part of the time ("steal"):
+    then the same work takes longer, and its CPU time grows too (caches shared with the neighbours).
+    """
+    times = psutil.cpu_times()
+    guest = getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)  # counted in `user` already
+    return getattr(times, "steal", 0.0), sum(times) - guest
+
+
+def stolen_share(start: tuple[float, float], end: tuple[float, float]) -> float:
+    """The share (0 to 1) of the machine's CPU time the hypervisor took between two `cpu_clock()` readings."""
+    elapsed = end[1] - start[1]
+    return round(max(0.0, end[0] - start[0]) / elapsed, 3) if elapsed > 0 else 0.0
 
 
 def _cpu_model() -> str:

@@ -196,6 +196,16 @@ class TestMeasure:
         assert measured.cpu_seconds >= 0.3
         assert measured.output.strip() == "done"
         assert measured.peak_root_mb > 0 and measured.load_start >= 0
+        assert 0 <= measured.stolen <= 1
+
+    def test_the_cpu_the_hypervisor_took_is_a_share_of_the_machines_time(self) -> None:
+        from bench.table import cpu_clock, stolen_share
+
+        # 2 cores over 10 s: 20 CPU seconds, 5 of which went to other virtual machines.
+        assert stolen_share((100.0, 1000.0), (105.0, 1020.0)) == 0.25
+        assert stolen_share((100.0, 1000.0), (100.0, 1000.0)) == 0.0  # no time passed: nothing taken
+        stolen, total = cpu_clock()
+        assert 0 <= stolen <= total
 
     def test_a_process_left_behind_by_the_run_is_ended(self, tmp_path: Path) -> None:
         import os
